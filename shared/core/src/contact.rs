@@ -1,0 +1,309 @@
+//! Contact points: email addresses, mobile numbers, and the channels they serve.
+
+use std::fmt;
+use std::str::FromStr;
+
+use phonenumber::{country, metadata::DATABASE, Mode, Type};
+use serde::{Deserialize, Serialize};
+
+/// A way of reaching a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// An email message.
+    Email,
+    /// A text message to a mobile phone.
+    Sms,
+}
+
+impl Channel {
+    /// Every channel, in display order.
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    /// The wire name (`email`, `sms`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    /// The French label shown to people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "E-mail",
+            Channel::Sms => "SMS",
+        }
+    }
+}
+
+impl FromStr for Channel {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "email" | "e-mail" | "courriel" => Ok(Channel::Email),
+            "sms" => Ok(Channel::Sms),
+            other => Err(format!(
+                "Canal inconnu : « {other} ». Les canaux possibles sont « email » et « sms »."
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A syntactically valid email address: trimmed, with its domain lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Parses user input; the error is a French sentence for the `email` field.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err("Indiquez une adresse e-mail.".into());
+        }
+        if trimmed.len() > 254 {
+            return Err("Cette adresse e-mail est trop longue (254 caractères au plus).".into());
+        }
+        let invalid = || {
+            format!("L'adresse e-mail « {trimmed} » n'est pas valide (exemple : prenom.nom@exemple.fr).")
+        };
+        let parsed = email_address::EmailAddress::from_str(trimmed).map_err(|_| invalid())?;
+        let (local, domain) = (parsed.local_part(), parsed.domain());
+        // Residents type ordinary addresses: refuse the exotic forms RFC 5321 allows
+        // (quoted local parts, IP literals, dotless domains) that providers refuse anyway.
+        let plain_domain = domain.contains('.')
+            && !domain.starts_with('[')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        if local.starts_with('"') || !plain_domain {
+            return Err(invalid());
+        }
+        Ok(Email(format!("{local}@{}", domain.to_lowercase())))
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address with most of the local part hidden, for pages (`j•••@exemple.fr`).
+    pub fn masked(&self) -> String {
+        let (local, domain) = self.0.split_once('@').unwrap_or((&self.0, ""));
+        let first: String = local.chars().take(1).collect();
+        format!("{first}•••@{domain}")
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Email::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> Self {
+        e.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A mobile phone number able to receive SMS, kept in E.164 form (`+33612345678`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    /// Parses French and international formats (`06 12 34 56 78`, `+33 6…`, `0033 6…`).
+    /// Landlines and invalid numbers are refused with a French sentence for the `phone` field.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err("Indiquez un numéro de téléphone mobile.".into());
+        }
+        let invalid = || {
+            format!(
+                "Le numéro « {trimmed} » n'est pas un numéro de téléphone valide (exemple : 06 12 34 56 78)."
+            )
+        };
+        if trimmed.len() > 32 {
+            return Err(invalid());
+        }
+        let number = phonenumber::parse(Some(country::Id::FR), trimmed).map_err(|_| invalid())?;
+        if !phonenumber::is_valid(&number) {
+            return Err(invalid());
+        }
+        match number.number_type(&DATABASE) {
+            Type::Mobile | Type::FixedLineOrMobile => {}
+            Type::FixedLine | Type::Voip | Type::SharedCost | Type::TollFree | Type::PremiumRate => {
+                return Err(format!(
+                    "Le numéro « {trimmed} » n'est pas un numéro de mobile : les SMS ne peuvent être envoyés qu'à un portable (06 ou 07)."
+                ))
+            }
+            _ => return Err(invalid()),
+        }
+        Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
+    }
+
+    /// The E.164 form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The number with its middle hidden, for pages (`+33 6 •• •• •• 78`).
+    pub fn masked(&self) -> String {
+        let digits = &self.0;
+        let tail: String = digits
+            .chars()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let head: String = digits.chars().take(4).collect();
+        format!("{head} •• •• •• {tail}")
+    }
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        // Stored values are already E.164, which parse() accepts unchanged.
+        PhoneNumber::parse(&value)
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(p: PhoneNumber) -> Self {
+        p.0
+    }
+}
+
+impl fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_domain_lowercased() {
+        let e = Email::parse("  Jean.Dupont@Exemple.FR ").unwrap();
+        assert_eq!(e.as_str(), "Jean.Dupont@exemple.fr");
+    }
+
+    #[test]
+    fn email_accepts_accented_domains_and_plus_tags() {
+        assert!(Email::parse("marie+alertes@mairie-arcachon.fr").is_ok());
+        assert!(Email::parse("eric@café.fr").is_ok());
+    }
+
+    #[test]
+    fn email_refuses_bad_input_in_french() {
+        for bad in [
+            "jean",
+            "jean@",
+            "@exemple.fr",
+            "jean@exemple",
+            "a b@c.fr",
+            "jean@[127.0.0.1]",
+            "\"x\"@exemple.fr",
+        ] {
+            let err = Email::parse(bad).unwrap_err();
+            assert!(err.contains("n'est pas valide"), "{bad}: {err}");
+        }
+        assert_eq!(
+            Email::parse("  ").unwrap_err(),
+            "Indiquez une adresse e-mail."
+        );
+        let long = format!("{}@exemple.fr", "a".repeat(250));
+        assert!(Email::parse(&long).unwrap_err().contains("trop longue"));
+    }
+
+    #[test]
+    fn email_masking_hides_the_local_part() {
+        assert_eq!(
+            Email::parse("jean@exemple.fr").unwrap().masked(),
+            "j•••@exemple.fr"
+        );
+    }
+
+    #[test]
+    fn french_mobile_formats_all_give_e164() {
+        for input in [
+            "06 12 34 56 78",
+            "0612345678",
+            "+33 6 12 34 56 78",
+            "+33612345678",
+            "0033612345678",
+            "06.12.34.56.78",
+            "07 81 23 45 67",
+        ] {
+            let p = PhoneNumber::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert!(
+                p.as_str().starts_with("+336") || p.as_str().starts_with("+337"),
+                "{input}"
+            );
+        }
+        assert_eq!(
+            PhoneNumber::parse("06 12 34 56 78").unwrap().as_str(),
+            "+33612345678"
+        );
+    }
+
+    #[test]
+    fn landline_is_refused_for_sms_with_a_clear_message() {
+        let err = PhoneNumber::parse("05 56 22 33 44").unwrap_err();
+        assert!(err.contains("n'est pas un numéro de mobile"), "{err}");
+    }
+
+    #[test]
+    fn nonsense_numbers_are_refused() {
+        for bad in ["12", "06 12 34", "abcdefgh", "+33 6 12 34 56 78 90 12"] {
+            let err = PhoneNumber::parse(bad).unwrap_err();
+            assert!(
+                err.contains("n'est pas un numéro de téléphone valide"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn stored_e164_round_trips() {
+        let p = PhoneNumber::parse("+33612345678").unwrap();
+        let json = serde_json::to_string(&p).unwrap();
+        let back: PhoneNumber = serde_json::from_str(&json).unwrap();
+        assert_eq!(p, back);
+        assert_eq!(p.masked(), "+336 •• •• •• 78");
+    }
+
+    #[test]
+    fn channels_parse_from_wire_names() {
+        assert_eq!("email".parse::<Channel>().unwrap(), Channel::Email);
+        assert_eq!("SMS".parse::<Channel>().unwrap(), Channel::Sms);
+        assert!("fax"
+            .parse::<Channel>()
+            .unwrap_err()
+            .contains("Canal inconnu"));
+    }
+}

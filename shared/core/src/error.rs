@@ -1,0 +1,137 @@
+//! The domain's one error type; the HTTP layer maps it to statuses in a single place.
+
+use std::collections::BTreeMap;
+
+/// French messages keyed by the name of the field they are about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct FieldErrors(BTreeMap<String, String>);
+
+impl FieldErrors {
+    /// An empty set of errors.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a message for a field, keeping the first one given.
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0
+            .entry(field.to_owned())
+            .or_insert_with(|| message.into());
+    }
+
+    /// True when no field has an error.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The message for a field, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    /// Iterates over (field, message).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// `Ok(())` when empty, otherwise a validation error.
+    pub fn into_result(self) -> Result<(), DomainError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Validation(self))
+        }
+    }
+
+    /// A validation error about one field.
+    pub fn single(field: &str, message: impl Into<String>) -> DomainError {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        DomainError::Validation(errors)
+    }
+}
+
+/// Everything a use case can refuse or fail with. Messages are French: they reach residents and staff.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Input that breaks a rule, field by field.
+    #[error("Certaines informations sont invalides.")]
+    Validation(FieldErrors),
+    /// A signed link that was altered, is for another purpose, or is unknown.
+    #[error("Ce lien n'est pas valide. Vérifiez que vous l'avez copié en entier.")]
+    InvalidToken,
+    /// A signed link past its expiry.
+    #[error("Ce lien a expiré. Recommencez la démarche pour en recevoir un nouveau.")]
+    ExpiredToken,
+    /// Too many wrong answers (e.g. SMS codes).
+    #[error("{0}")]
+    TooManyAttempts(String),
+    /// The thing asked for does not exist (French message).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with the current state (French message).
+    #[error("{0}")]
+    Conflict(String),
+    /// A provider (email, SMS, storage) is unavailable for now; the request may be retried.
+    #[error("Le service est momentanément indisponible. Réessayez dans quelques minutes.")]
+    Unavailable(String),
+    /// A bug or broken invariant; the detail goes to logs, never to the user.
+    #[error("Une erreur inattendue s'est produite.")]
+    Unexpected(String),
+}
+
+impl DomainError {
+    /// A short stable code for API clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation",
+            Self::InvalidToken => "invalid_token",
+            Self::ExpiredToken => "expired_token",
+            Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::Unexpected(_) => "unexpected",
+        }
+    }
+}
+
+/// Failures of a storage adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule would be broken (e.g. an email already owned by another subscriber).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed; the text is for logs.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => {
+                DomainError::Conflict(format!("Conflit d'enregistrement ({what}). Réessayez."))
+            }
+            StoreError::Backend(detail) => DomainError::Unavailable(detail),
+        }
+    }
+}
+
+/// Failures of an email or SMS provider.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// Throttling, timeouts, 5xx: try again later.
+    #[error("transient send failure: {0}")]
+    Transient(String),
+    /// Refused for good (bad address, opted out…): do not retry.
+    #[error("permanent send failure: {0}")]
+    Permanent(String),
+}
+
+impl From<SendError> for DomainError {
+    fn from(e: SendError) -> Self {
+        DomainError::Unavailable(e.to_string())
+    }
+}

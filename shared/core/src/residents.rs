@@ -1,0 +1,706 @@
+//! Resident use cases: sign up, confirm, manage preferences, unsubscribe, export, erase.
+//!
+//! Responses never reveal whether an address is known: every sign-up gets the same receipt, and the
+//! owner of a known address is sent a link to manage their subscription instead.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use serde::Serialize;
+
+use crate::clock::{town_date, town_month, Clock};
+use crate::config::ServiceConfig;
+use crate::contact::{Channel, Email, PhoneNumber};
+use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::messages::{self, EmailLayout};
+use crate::ports::{Counter, EmailSender, SmsSender, StatsStore, SubscriberStore, TopicStore};
+use crate::signup::{parse_choices, Signup, SignupInput, SubscriptionInput};
+use crate::subscriber::{
+    Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
+    SubscriberId, SubscriberStatus, CONSENT_WORDING_VERSION,
+};
+use crate::token::{TokenPurpose, TokenSigner};
+use crate::topic::{Topic, TopicSlug};
+
+/// Where a web request came from, kept as proof of consent (never logged).
+#[derive(Debug, Clone, Default)]
+pub struct WebOrigin {
+    /// Client IP address.
+    pub ip: String,
+    /// Client user agent.
+    pub user_agent: String,
+}
+
+/// How the resident will confirm; depends only on what they typed, never on what is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfirmationKind {
+    /// A link was sent by email.
+    EmailLink,
+    /// A code was sent by SMS, to be entered on the code page.
+    SmsCode,
+}
+
+/// What a sign-up answers, identical whether the address was known or not.
+#[derive(Debug, Clone, Serialize)]
+pub struct SignupReceipt {
+    /// How to confirm.
+    pub confirmation: ConfirmationKind,
+    /// For SMS confirmation: the signed token of the code page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_token: Option<String>,
+}
+
+/// The preference page's data.
+#[derive(Debug, Clone)]
+pub struct PreferencesView {
+    /// The subscriber.
+    pub subscriber: Subscriber,
+    /// Topics open for choice today.
+    pub topics: Vec<Topic>,
+}
+
+/// Everything held about a subscriber, for "download my data" (RGPD art. 15 and 20).
+#[derive(Debug, Clone, Serialize)]
+pub struct DataExport {
+    /// Identifier.
+    pub id: SubscriberId,
+    /// Email.
+    pub email: Option<Email>,
+    /// Mobile number.
+    pub phone: Option<PhoneNumber>,
+    /// Status.
+    pub status: SubscriberStatus,
+    /// Language.
+    pub language: String,
+    /// Subscriptions with topic names.
+    pub subscriptions: Vec<ExportedChoice>,
+    /// Consent record.
+    pub consent: Consent,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Updated.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One exported subscription.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportedChoice {
+    /// Topic slug.
+    pub topic: TopicSlug,
+    /// Topic name.
+    pub topic_name: String,
+    /// Channel.
+    pub channel: Channel,
+}
+
+/// Result of the confirmation page lookup.
+#[derive(Debug, Clone)]
+pub enum ConfirmationState {
+    /// Waiting for the click.
+    Pending(Subscriber),
+    /// Already confirmed earlier.
+    AlreadyActive,
+}
+
+/// The ports and settings resident use cases need.
+pub struct ResidentDeps {
+    /// Subscribers.
+    pub subscribers: Arc<dyn SubscriberStore>,
+    /// Topics.
+    pub topics: Arc<dyn TopicStore>,
+    /// Monthly counters.
+    pub stats: Arc<dyn StatsStore>,
+    /// Email provider.
+    pub email: Arc<dyn EmailSender>,
+    /// SMS provider.
+    pub sms: Arc<dyn SmsSender>,
+    /// Link signer.
+    pub signer: TokenSigner,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// The town's email layout.
+    pub layout: Arc<EmailLayout>,
+    /// Settings.
+    pub config: ServiceConfig,
+}
+
+/// Resident use cases.
+pub struct Residents {
+    d: ResidentDeps,
+}
+
+impl Residents {
+    /// Builds the use cases from their ports.
+    pub fn new(deps: ResidentDeps) -> Self {
+        Self { d: deps }
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.d.config
+    }
+
+    /// Topics residents may choose today, in display order.
+    pub async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
+        let today = town_date(self.d.clock.now());
+        let mut topics = self.d.topics.list().await?;
+        topics.retain(|t| t.is_open_on(today));
+        Ok(topics)
+    }
+
+    /// Seeds the default topics on first start; existing topics are left as staff set them.
+    pub async fn seed_topics(&self, topics: &[Topic]) -> Result<usize, DomainError> {
+        let mut created = 0;
+        for t in topics {
+            if self.d.topics.insert_if_absent(t).await? {
+                created += 1;
+            }
+        }
+        Ok(created)
+    }
+
+    fn url(&self, path: &str, token: &str) -> String {
+        format!("{}{path}?t={token}", self.d.config.public_url)
+    }
+
+    /// The signed preference-page link of a subscriber.
+    pub fn manage_url(&self, id: SubscriberId) -> String {
+        let t = self.d.signer.sign(
+            TokenPurpose::Manage,
+            &id.to_string(),
+            self.d.clock.now(),
+            self.d.config.manage_link_ttl,
+        );
+        self.url("/preferences", &t)
+    }
+
+    /// The signed one-click unsubscribe link of a subscriber (RFC 8058).
+    pub fn unsubscribe_url(&self, id: SubscriberId) -> String {
+        let t = self.d.signer.sign(
+            TokenPurpose::Unsubscribe,
+            &id.to_string(),
+            self.d.clock.now(),
+            self.d.config.unsubscribe_link_ttl,
+        );
+        self.url("/desabonnement", &t)
+    }
+
+    fn sign_pending(&self, purpose: TokenPurpose, id: SubscriberId) -> String {
+        self.d.signer.sign(
+            purpose,
+            &id.to_string(),
+            self.d.clock.now(),
+            self.d.config.pending_ttl,
+        )
+    }
+
+    /// Web sign-up (double opt-in). Always answers the same receipt for the same input shape.
+    pub async fn sign_up(
+        &self,
+        input: &SignupInput,
+        origin: WebOrigin,
+    ) -> Result<SignupReceipt, DomainError> {
+        let open = self.open_topics().await?;
+        let signup = Signup::parse(input, &open, true).map_err(DomainError::Validation)?;
+        let now = self.d.clock.now();
+        let consent = Consent {
+            source: ConsentSource::Web {
+                ip: origin.ip,
+                user_agent: origin.user_agent,
+            },
+            at: now,
+            wording_version: CONSENT_WORDING_VERSION.into(),
+        };
+
+        let owners = self.owners_of(&signup.email, &signup.phone).await?;
+        let code_subject = match owners.as_slice() {
+            [] => {
+                let sub = self.new_pending(&signup, consent, now);
+                match self.d.subscribers.insert(&sub).await {
+                    Ok(()) => {}
+                    // Lost a race with an identical sign-up: the other one carries on.
+                    Err(StoreError::Conflict(_)) => {
+                        return Ok(self.receipt(&signup, SubscriberId::new()))
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+                self.send_confirmation(&sub, &open).await?;
+                sub.id
+            }
+            [owner] if owner.status != SubscriberStatus::Active => {
+                let mut sub = self.new_pending(&signup, consent, now);
+                sub.id = owner.id;
+                sub.created_at = owner.created_at;
+                self.d.subscribers.update(&sub).await?;
+                self.send_confirmation(&sub, &open).await?;
+                sub.id
+            }
+            owners => {
+                for owner in owners {
+                    self.remind_owner(owner, &signup, &open).await?;
+                }
+                // A code page that can never succeed: the owner was sent a manage link instead.
+                SubscriberId::new()
+            }
+        };
+        Ok(self.receipt(&signup, code_subject))
+    }
+
+    fn receipt(&self, signup: &Signup, code_subject: SubscriberId) -> SignupReceipt {
+        if signup.email.is_some() {
+            SignupReceipt {
+                confirmation: ConfirmationKind::EmailLink,
+                code_token: None,
+            }
+        } else {
+            SignupReceipt {
+                confirmation: ConfirmationKind::SmsCode,
+                code_token: Some(self.sign_pending(TokenPurpose::Code, code_subject)),
+            }
+        }
+    }
+
+    async fn owners_of(
+        &self,
+        email: &Option<Email>,
+        phone: &Option<PhoneNumber>,
+    ) -> Result<Vec<Subscriber>, DomainError> {
+        let mut owners: Vec<Subscriber> = Vec::new();
+        if let Some(e) = email {
+            if let Some(s) = self.d.subscribers.find_by_email(e).await? {
+                owners.push(s);
+            }
+        }
+        if let Some(p) = phone {
+            if let Some(s) = self.d.subscribers.find_by_phone(p).await? {
+                if owners.iter().all(|o| o.id != s.id) {
+                    owners.push(s);
+                }
+            }
+        }
+        Ok(owners)
+    }
+
+    fn new_pending(&self, signup: &Signup, consent: Consent, now: DateTime<Utc>) -> Subscriber {
+        let id = SubscriberId::new();
+        let method = if signup.email.is_some() {
+            ConfirmationMethod::EmailLink
+        } else {
+            // The real digest is set when the code is generated in send_confirmation.
+            ConfirmationMethod::SmsCode {
+                code_digest: String::new(),
+                attempts: 0,
+            }
+        };
+        Subscriber {
+            id,
+            email: signup.email.clone(),
+            phone: signup.phone.clone(),
+            choices: signup.choices.clone(),
+            status: SubscriberStatus::Pending,
+            language: "fr".into(),
+            consent,
+            pending: Some(PendingConfirmation {
+                expires_at: now + self.d.config.pending_ttl,
+                method,
+            }),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn topic_names(choices: &BTreeSet<Choice>, topics: &[Topic]) -> Vec<String> {
+        let slugs: BTreeSet<&TopicSlug> = choices.iter().map(|c| &c.topic).collect();
+        topics
+            .iter()
+            .filter(|t| slugs.contains(&t.slug))
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    async fn send_confirmation(
+        &self,
+        sub: &Subscriber,
+        topics: &[Topic],
+    ) -> Result<(), DomainError> {
+        let town = &self.d.config.town_name;
+        if let Some(email) = &sub.email {
+            let url = self.url(
+                "/confirmation",
+                &self.sign_pending(TokenPurpose::Confirm, sub.id),
+            );
+            let content =
+                messages::confirmation_email(town, &url, &Self::topic_names(&sub.choices, topics));
+            let mail = self.d.layout.compose(email, content, None)?;
+            self.d.email.send_email(&mail).await?;
+        } else if let Some(phone) = &sub.phone {
+            let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+            let mut with_code = sub.clone();
+            if let Some(p) = with_code.pending.as_mut() {
+                p.method = ConfirmationMethod::SmsCode {
+                    code_digest: self.d.signer.digest(&sub.id.to_string(), &code),
+                    attempts: 0,
+                };
+            }
+            self.d.subscribers.update(&with_code).await?;
+            self.d
+                .sms
+                .send_sms(&messages::code_sms(phone, town, &code))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Someone signed up again with a known address: tell its owner on the channel that matched.
+    async fn remind_owner(
+        &self,
+        owner: &Subscriber,
+        signup: &Signup,
+        topics: &[Topic],
+    ) -> Result<(), DomainError> {
+        let town = &self.d.config.town_name;
+        match owner.status {
+            SubscriberStatus::Active => {
+                let url = self.manage_url(owner.id);
+                if let (Some(e), Some(mine)) = (&signup.email, &owner.email) {
+                    if e == mine {
+                        let mail = self.d.layout.compose(
+                            mine,
+                            messages::manage_link_email(town, &url),
+                            None,
+                        )?;
+                        self.d.email.send_email(&mail).await?;
+                        return Ok(());
+                    }
+                }
+                if let (Some(p), Some(mine)) = (&signup.phone, &owner.phone) {
+                    if p == mine {
+                        self.d
+                            .sms
+                            .send_sms(&messages::manage_link_sms(mine, town, &url))
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
+            // Two different people's records are involved: change neither, resend what is pending.
+            SubscriberStatus::Pending if !owner.is_expired_pending(self.d.clock.now()) => {
+                self.send_confirmation(owner, topics).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn subscriber_from_token(
+        &self,
+        purpose: TokenPurpose,
+        token: &str,
+    ) -> Result<Subscriber, DomainError> {
+        let subject = self.d.signer.verify(purpose, token, self.d.clock.now())?;
+        let id = SubscriberId::parse(&subject).ok_or(DomainError::InvalidToken)?;
+        self.d.subscribers.get(id).await?.ok_or_else(|| {
+            DomainError::NotFound(
+                "Aucun abonnement ne correspond à ce lien : il a peut-être été supprimé.".into(),
+            )
+        })
+    }
+
+    /// Looks up the sign-up behind a confirmation link without changing anything.
+    pub async fn confirmation_state(&self, token: &str) -> Result<ConfirmationState, DomainError> {
+        let sub = self
+            .subscriber_from_token(TokenPurpose::Confirm, token)
+            .await?;
+        match sub.status {
+            SubscriberStatus::Active => Ok(ConfirmationState::AlreadyActive),
+            SubscriberStatus::Pending if !sub.is_expired_pending(self.d.clock.now()) => {
+                Ok(ConfirmationState::Pending(sub))
+            }
+            _ => Err(DomainError::ExpiredToken),
+        }
+    }
+
+    /// Confirms a sign-up from its email link; confirming twice is harmless.
+    pub async fn confirm_email(&self, token: &str) -> Result<(), DomainError> {
+        match self.confirmation_state(token).await? {
+            ConfirmationState::AlreadyActive => Ok(()),
+            ConfirmationState::Pending(sub) => self.activate(sub).await,
+        }
+    }
+
+    async fn activate(&self, mut sub: Subscriber) -> Result<(), DomainError> {
+        let now = self.d.clock.now();
+        sub.status = SubscriberStatus::Active;
+        sub.pending = None;
+        sub.updated_at = now;
+        self.d.subscribers.update(&sub).await?;
+        self.d
+            .stats
+            .add(&town_month(now), Counter::SignUps, 1)
+            .await?;
+        Ok(())
+    }
+
+    /// Checks a code-page link before showing the page.
+    pub fn check_code_token(&self, token: &str) -> Result<(), DomainError> {
+        self.d
+            .signer
+            .verify(TokenPurpose::Code, token, self.d.clock.now())
+            .map(|_| ())
+    }
+
+    /// Confirms a phone-only sign-up with the SMS code; locked after too many wrong codes.
+    pub async fn confirm_code(&self, token: &str, code: &str) -> Result<(), DomainError> {
+        let code = code.trim().replace(' ', "");
+        if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+            return Err(FieldErrors::single("code", "Le code comporte 6 chiffres."));
+        }
+        let subject = self
+            .d
+            .signer
+            .verify(TokenPurpose::Code, token, self.d.clock.now())?;
+        let wrong =
+            || FieldErrors::single("code", "Ce code n'est pas le bon. Vérifiez le SMS reçu.");
+        let id = SubscriberId::parse(&subject).ok_or(DomainError::InvalidToken)?;
+        let Some(mut sub) = self.d.subscribers.get(id).await? else {
+            return Err(wrong());
+        };
+        if sub.status == SubscriberStatus::Active {
+            return Ok(());
+        }
+        if sub.is_expired_pending(self.d.clock.now()) {
+            return Err(DomainError::ExpiredToken);
+        }
+        let max = self.d.config.max_code_attempts;
+        let Some(PendingConfirmation {
+            method:
+                ConfirmationMethod::SmsCode {
+                    code_digest,
+                    attempts,
+                },
+            ..
+        }) = sub.pending.as_mut()
+        else {
+            return Err(wrong());
+        };
+        if *attempts >= max {
+            return Err(DomainError::TooManyAttempts(
+                "Trop de codes erronés : cette inscription est bloquée. Recommencez votre inscription pour recevoir un nouveau code.".into(),
+            ));
+        }
+        if self
+            .d
+            .signer
+            .digest_matches(&id.to_string(), &code, code_digest)
+        {
+            return self.activate(sub).await;
+        }
+        *attempts += 1;
+        let left = max - *attempts;
+        sub.updated_at = self.d.clock.now();
+        self.d.subscribers.update(&sub).await?;
+        if left == 0 {
+            return Err(DomainError::TooManyAttempts(
+                "Trop de codes erronés : cette inscription est bloquée. Recommencez votre inscription pour recevoir un nouveau code.".into(),
+            ));
+        }
+        Err(FieldErrors::single(
+            "code",
+            format!("Ce code n'est pas le bon. Il vous reste {left} essai(s)."),
+        ))
+    }
+
+    /// The preference page's data.
+    pub async fn preferences(&self, token: &str) -> Result<PreferencesView, DomainError> {
+        let subscriber = self
+            .subscriber_from_token(TokenPurpose::Manage, token)
+            .await?;
+        Ok(PreferencesView {
+            subscriber,
+            topics: self.open_topics().await?,
+        })
+    }
+
+    /// Replaces the choices on open topics (closed topics keep theirs, for the record).
+    /// No choice left means unsubscribed; choices on an unsubscribed record re-activate it.
+    pub async fn save_preferences(
+        &self,
+        token: &str,
+        inputs: &[SubscriptionInput],
+        origin: WebOrigin,
+    ) -> Result<Subscriber, DomainError> {
+        let mut sub = self
+            .subscriber_from_token(TokenPurpose::Manage, token)
+            .await?;
+        let open = self.open_topics().await?;
+        let mut errors = FieldErrors::new();
+        let wanted = if inputs.iter().all(|i| i.channels.is_empty()) {
+            BTreeSet::new()
+        } else {
+            parse_choices(
+                inputs,
+                &open,
+                sub.email.is_some(),
+                sub.phone.is_some(),
+                &mut errors,
+            )
+        };
+        errors.into_result()?;
+        let open_slugs: BTreeSet<&TopicSlug> = open.iter().map(|t| &t.slug).collect();
+        let mut choices: BTreeSet<Choice> = sub
+            .choices
+            .iter()
+            .filter(|c| !open_slugs.contains(&c.topic))
+            .cloned()
+            .collect();
+        choices.extend(wanted);
+        let now = self.d.clock.now();
+        let was = sub.status;
+        sub.choices = choices;
+        sub.updated_at = now;
+        if sub.choices.is_empty() {
+            return self.mark_unsubscribed(sub).await;
+        }
+        if was == SubscriberStatus::Unsubscribed || was == SubscriberStatus::Pending {
+            // Holding the signed link proves control of the address: this is a fresh consent.
+            sub.status = SubscriberStatus::Active;
+            sub.pending = None;
+            sub.consent = Consent {
+                source: ConsentSource::Web {
+                    ip: origin.ip,
+                    user_agent: origin.user_agent,
+                },
+                at: now,
+                wording_version: CONSENT_WORDING_VERSION.into(),
+            };
+            self.d.subscribers.update(&sub).await?;
+            self.d
+                .stats
+                .add(&town_month(now), Counter::SignUps, 1)
+                .await?;
+            return Ok(sub);
+        }
+        self.d.subscribers.update(&sub).await?;
+        Ok(sub)
+    }
+
+    /// Stops one topic on every channel.
+    pub async fn unsubscribe_topic(
+        &self,
+        token: &str,
+        topic: &str,
+    ) -> Result<Subscriber, DomainError> {
+        let mut sub = self
+            .subscriber_from_token(TokenPurpose::Manage, token)
+            .await?;
+        let slug = TopicSlug::parse(topic).map_err(|m| FieldErrors::single("topic", m))?;
+        let before = sub.choices.len();
+        sub.choices.retain(|c| c.topic != slug);
+        if sub.choices.len() == before {
+            return Err(FieldErrors::single(
+                "topic",
+                format!("Vous n'êtes pas abonné(e) au thème « {slug} »."),
+            ));
+        }
+        sub.updated_at = self.d.clock.now();
+        if sub.choices.is_empty() {
+            return self.mark_unsubscribed(sub).await;
+        }
+        self.d.subscribers.update(&sub).await?;
+        Ok(sub)
+    }
+
+    async fn mark_unsubscribed(&self, mut sub: Subscriber) -> Result<Subscriber, DomainError> {
+        let was_active = sub.status == SubscriberStatus::Active;
+        sub.status = SubscriberStatus::Unsubscribed;
+        sub.choices.clear();
+        sub.pending = None;
+        sub.updated_at = self.d.clock.now();
+        self.d.subscribers.update(&sub).await?;
+        if was_active {
+            self.d
+                .stats
+                .add(&town_month(sub.updated_at), Counter::Departures, 1)
+                .await?;
+        }
+        Ok(sub)
+    }
+
+    /// Unsubscribes from everything, from the preference page (`Manage`) or a one-click link
+    /// (`Unsubscribe`). Doing it twice is harmless.
+    pub async fn unsubscribe_all(
+        &self,
+        purpose: TokenPurpose,
+        token: &str,
+    ) -> Result<(), DomainError> {
+        let sub = self.subscriber_from_token(purpose, token).await?;
+        if sub.status != SubscriberStatus::Unsubscribed {
+            self.mark_unsubscribed(sub).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks an unsubscribe link before showing its page.
+    pub async fn check_unsubscribe_token(&self, token: &str) -> Result<Subscriber, DomainError> {
+        self.subscriber_from_token(TokenPurpose::Unsubscribe, token)
+            .await
+    }
+
+    /// Everything held about the subscriber.
+    pub async fn export(&self, token: &str) -> Result<DataExport, DomainError> {
+        let sub = self
+            .subscriber_from_token(TokenPurpose::Manage, token)
+            .await?;
+        let topics = self.d.topics.list().await?;
+        let subscriptions = sub
+            .choices
+            .iter()
+            .map(|c| ExportedChoice {
+                topic: c.topic.clone(),
+                topic_name: topics
+                    .iter()
+                    .find(|t| t.slug == c.topic)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                channel: c.channel,
+            })
+            .collect();
+        Ok(DataExport {
+            id: sub.id,
+            email: sub.email,
+            phone: sub.phone,
+            status: sub.status,
+            language: sub.language,
+            subscriptions,
+            consent: sub.consent,
+            created_at: sub.created_at,
+            updated_at: sub.updated_at,
+        })
+    }
+
+    /// Erases the subscriber (RGPD art. 17): no personal data is left, only anonymous counts.
+    pub async fn erase(&self, token: &str) -> Result<(), DomainError> {
+        let sub = self
+            .subscriber_from_token(TokenPurpose::Manage, token)
+            .await?;
+        self.d.subscribers.delete(sub.id).await?;
+        if sub.status == SubscriberStatus::Active {
+            self.d
+                .stats
+                .add(&town_month(self.d.clock.now()), Counter::Departures, 1)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes sign-ups left unconfirmed past their expiry.
+    pub async fn purge_expired(&self) -> Result<u64, DomainError> {
+        Ok(self
+            .d
+            .subscribers
+            .purge_expired_pending(self.d.clock.now())
+            .await?)
+    }
+}

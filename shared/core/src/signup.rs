@@ -1,0 +1,312 @@
+//! Parsing what a resident (or staff) typed into a valid sign-up: parse, don't validate.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use crate::contact::{Channel, Email, PhoneNumber};
+use crate::error::FieldErrors;
+use crate::subscriber::Choice;
+use crate::topic::{Topic, TopicSlug};
+
+/// Raw sign-up input, as posted by the form or the JSON API.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SignupInput {
+    /// Email address, optional.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Mobile number, optional.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Topics and channels.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionInput>,
+    /// The consent box.
+    #[serde(default)]
+    pub consent: bool,
+}
+
+/// One topic with its channels, as posted.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct SubscriptionInput {
+    /// Topic slug.
+    pub topic: String,
+    /// Channel names (`email`, `sms`).
+    #[serde(default)]
+    pub channels: Vec<String>,
+}
+
+/// Contacts parsed from input, with the errors of each field.
+#[derive(Debug, Clone, Default)]
+pub struct Contacts {
+    /// Email, when given and valid.
+    pub email: Option<Email>,
+    /// Mobile number, when given and valid.
+    pub phone: Option<PhoneNumber>,
+}
+
+/// A valid sign-up.
+#[derive(Debug, Clone)]
+pub struct Signup {
+    /// Email, if given.
+    pub email: Option<Email>,
+    /// Mobile, if given.
+    pub phone: Option<PhoneNumber>,
+    /// What to receive (never empty).
+    pub choices: BTreeSet<Choice>,
+}
+
+fn non_blank(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Parses the email and phone fields; at least one is required.
+pub fn parse_contacts(
+    email: &Option<String>,
+    phone: &Option<String>,
+    errors: &mut FieldErrors,
+) -> Contacts {
+    let mut contacts = Contacts::default();
+    match (non_blank(email), non_blank(phone)) {
+        (None, None) => {
+            let msg =
+                "Indiquez une adresse e-mail ou un numéro de mobile (au moins l'un des deux).";
+            errors.add("email", msg);
+            errors.add("phone", msg);
+        }
+        (e, p) => {
+            if let Some(e) = e {
+                match Email::parse(e) {
+                    Ok(v) => contacts.email = Some(v),
+                    Err(m) => errors.add("email", m),
+                }
+            }
+            if let Some(p) = p {
+                match PhoneNumber::parse(p) {
+                    Ok(v) => contacts.phone = Some(v),
+                    Err(m) => errors.add("phone", m),
+                }
+            }
+        }
+    }
+    contacts
+}
+
+/// Parses topic choices against the topics open today and the contacts available.
+/// Errors go to the `subscriptions` field.
+pub fn parse_choices(
+    inputs: &[SubscriptionInput],
+    open_topics: &[Topic],
+    has_email: bool,
+    has_phone: bool,
+    errors: &mut FieldErrors,
+) -> BTreeSet<Choice> {
+    const FIELD: &str = "subscriptions";
+    let mut choices = BTreeSet::new();
+    for input in inputs {
+        let slug = match TopicSlug::parse(&input.topic) {
+            Ok(s) => s,
+            Err(m) => {
+                errors.add(FIELD, m);
+                continue;
+            }
+        };
+        let Some(topic) = open_topics.iter().find(|t| t.slug == slug) else {
+            errors.add(
+                FIELD,
+                format!("Le thème « {slug} » n'existe pas ou n'est plus proposé."),
+            );
+            continue;
+        };
+        for raw in &input.channels {
+            let channel = match raw.parse::<Channel>() {
+                Ok(c) => c,
+                Err(m) => {
+                    errors.add(FIELD, m);
+                    continue;
+                }
+            };
+            let missing = match channel {
+                Channel::Email if !has_email => Some("une adresse e-mail"),
+                Channel::Sms if !has_phone => Some("un numéro de mobile"),
+                _ => None,
+            };
+            if let Some(what) = missing {
+                errors.add(
+                    FIELD,
+                    format!(
+                        "Vous avez choisi {} pour « {} » : indiquez aussi {what}.",
+                        channel.label(),
+                        topic.name
+                    ),
+                );
+                continue;
+            }
+            choices.insert(Choice {
+                topic: slug.clone(),
+                channel,
+            });
+        }
+    }
+    if choices.is_empty() && errors.get(FIELD).is_none() {
+        errors.add(
+            FIELD,
+            "Choisissez au moins un thème et un canal (e-mail ou SMS).",
+        );
+    }
+    choices
+}
+
+impl Signup {
+    /// Parses a sign-up, collecting every field's error. `require_consent` is false for staff
+    /// entering a paper form (the signed form is the consent).
+    pub fn parse(
+        input: &SignupInput,
+        open_topics: &[Topic],
+        require_consent: bool,
+    ) -> Result<Signup, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let contacts = parse_contacts(&input.email, &input.phone, &mut errors);
+        let has_email = contacts.email.is_some() || non_blank(&input.email).is_some();
+        let has_phone = contacts.phone.is_some() || non_blank(&input.phone).is_some();
+        let choices = parse_choices(
+            &input.subscriptions,
+            open_topics,
+            has_email,
+            has_phone,
+            &mut errors,
+        );
+        if require_consent && !input.consent {
+            errors.add(
+                "consent",
+                "Cochez la case de consentement pour recevoir les messages de la Ville.",
+            );
+        }
+        if errors.is_empty() {
+            Ok(Signup {
+                email: contacts.email,
+                phone: contacts.phone,
+                choices,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topic::default_topics;
+
+    fn sub(topic: &str, channels: &[&str]) -> SubscriptionInput {
+        SubscriptionInput {
+            topic: topic.into(),
+            channels: channels.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn input(email: &str, phone: &str, subs: Vec<SubscriptionInput>) -> SignupInput {
+        SignupInput {
+            email: Some(email.into()),
+            phone: Some(phone.into()),
+            subscriptions: subs,
+            consent: true,
+        }
+    }
+
+    #[test]
+    fn a_complete_sign_up_parses() {
+        let s = Signup::parse(
+            &input(
+                "a@exemple.fr",
+                "06 12 34 56 78",
+                vec![
+                    sub("alerte-meteo", &["sms", "email"]),
+                    sub("culture-animations", &["email"]),
+                ],
+            ),
+            &default_topics(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.choices.len(), 3);
+        assert_eq!(s.phone.unwrap().as_str(), "+33612345678");
+    }
+
+    #[test]
+    fn no_contact_names_both_fields() {
+        let e = Signup::parse(
+            &input(" ", "", vec![sub("alerte-meteo", &["sms"])]),
+            &default_topics(),
+            true,
+        )
+        .unwrap_err();
+        assert!(e.get("email").unwrap().contains("au moins l'un des deux"));
+        assert!(e.get("phone").is_some());
+    }
+
+    #[test]
+    fn each_bad_field_is_reported() {
+        let mut i = input("pas-une-adresse", "05 56 00 00 00", vec![]);
+        i.consent = false;
+        let e = Signup::parse(&i, &default_topics(), true).unwrap_err();
+        assert!(e.get("email").unwrap().contains("n'est pas valide"));
+        assert!(e.get("phone").unwrap().contains("mobile"));
+        assert!(e
+            .get("subscriptions")
+            .unwrap()
+            .contains("au moins un thème"));
+        assert!(e.get("consent").is_some());
+    }
+
+    #[test]
+    fn unknown_or_closed_topics_are_refused() {
+        let e = Signup::parse(
+            &input("a@exemple.fr", "", vec![sub("inconnu", &["email"])]),
+            &default_topics(),
+            true,
+        )
+        .unwrap_err();
+        assert!(e.get("subscriptions").unwrap().contains("« inconnu »"));
+    }
+
+    #[test]
+    fn a_channel_without_its_contact_is_refused() {
+        let e = Signup::parse(
+            &input("a@exemple.fr", "", vec![sub("alerte-meteo", &["sms"])]),
+            &default_topics(),
+            true,
+        )
+        .unwrap_err();
+        assert!(
+            e.get("subscriptions").unwrap().contains("numéro de mobile"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn paper_forms_need_no_consent_box() {
+        let mut i = input("a@exemple.fr", "", vec![sub("infos-pratiques", &["email"])]);
+        i.consent = false;
+        assert!(Signup::parse(&i, &default_topics(), false).is_ok());
+    }
+
+    #[test]
+    fn duplicate_choices_collapse() {
+        let s = Signup::parse(
+            &input(
+                "a@exemple.fr",
+                "",
+                vec![
+                    sub("infos-pratiques", &["email"]),
+                    sub("infos-pratiques", &["email", "EMAIL"]),
+                ],
+            ),
+            &default_topics(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(s.choices.len(), 1);
+    }
+}

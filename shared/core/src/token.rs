@@ -1,0 +1,226 @@
+//! Signed, expiring tokens for links in messages (confirmation, preferences, unsubscribe, code entry).
+//!
+//! Format: `<purpose>.<subject>.<expiry unix seconds>.<base64url HMAC-SHA256>`. The subject is an
+//! opaque identifier (never an address), so a token in a URL or a log reveals no personal data.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::DomainError;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What a token allows; a token for one purpose is refused for any other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    /// Confirm a web sign-up by email.
+    Confirm,
+    /// Enter the SMS code of a phone-only sign-up.
+    Code,
+    /// Open the preference page.
+    Manage,
+    /// Unsubscribe from everything (one-click, RFC 8058).
+    Unsubscribe,
+}
+
+impl TokenPurpose {
+    fn tag(self) -> &'static str {
+        match self {
+            TokenPurpose::Confirm => "c",
+            TokenPurpose::Code => "k",
+            TokenPurpose::Manage => "m",
+            TokenPurpose::Unsubscribe => "u",
+        }
+    }
+}
+
+/// Signs and verifies tokens with a secret key.
+#[derive(Clone)]
+pub struct TokenSigner {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSigner(<secret>)")
+    }
+}
+
+impl TokenSigner {
+    /// A signer from a secret of at least 32 bytes.
+    pub fn new(key: impl Into<Vec<u8>>) -> Result<Self, String> {
+        let key = key.into();
+        if key.len() < 32 {
+            return Err("the signing key must be at least 32 bytes".into());
+        }
+        Ok(Self { key })
+    }
+
+    fn mac(&self) -> HmacSha256 {
+        HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length")
+    }
+
+    /// A token for `subject`, valid until `now + ttl`.
+    pub fn sign(
+        &self,
+        purpose: TokenPurpose,
+        subject: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> String {
+        let payload = format!("{}.{}.{}", purpose.tag(), subject, (now + ttl).timestamp());
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        let sig = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{payload}.{sig}")
+    }
+
+    /// The subject of a valid, unexpired token of the given purpose.
+    pub fn verify(
+        &self,
+        purpose: TokenPurpose,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, DomainError> {
+        let token = token.trim();
+        let (payload, sig) = token.rsplit_once('.').ok_or(DomainError::InvalidToken)?;
+        let sig = URL_SAFE_NO_PAD
+            .decode(sig)
+            .map_err(|_| DomainError::InvalidToken)?;
+        let mut mac = self.mac();
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig)
+            .map_err(|_| DomainError::InvalidToken)?;
+        let mut parts = payload.splitn(3, '.');
+        let (tag, subject, expiry) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(t), Some(s), Some(e)) => (t, s, e),
+            _ => return Err(DomainError::InvalidToken),
+        };
+        if tag != purpose.tag() {
+            return Err(DomainError::InvalidToken);
+        }
+        let expiry: i64 = expiry.parse().map_err(|_| DomainError::InvalidToken)?;
+        if now.timestamp() > expiry {
+            return Err(DomainError::ExpiredToken);
+        }
+        Ok(subject.to_owned())
+    }
+
+    /// A keyed digest (hex) of a secret such as an SMS code, so the store never holds it in clear.
+    pub fn digest(&self, context: &str, secret: &str) -> String {
+        let mut mac = self.mac();
+        mac.update(context.as_bytes());
+        mac.update(b"\0");
+        mac.update(secret.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Compares a secret with a stored digest in constant time.
+    pub fn digest_matches(&self, context: &str, secret: &str, stored_hex: &str) -> bool {
+        let mut mac = self.mac();
+        mac.update(context.as_bytes());
+        mac.update(b"\0");
+        mac.update(secret.as_bytes());
+        let Some(expected) = decode_hex(stored_hex) else {
+            return false;
+        };
+        mac.verify_slice(&expected).is_ok()
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn signer() -> TokenSigner {
+        TokenSigner::new(vec![7u8; 32]).unwrap()
+    }
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn a_token_verifies_until_it_expires() {
+        let s = signer();
+        let tok = s.sign(TokenPurpose::Manage, "abc", t0(), Duration::days(7));
+        assert_eq!(s.verify(TokenPurpose::Manage, &tok, t0()).unwrap(), "abc");
+        let later = t0() + Duration::days(7) + Duration::seconds(1);
+        assert!(matches!(
+            s.verify(TokenPurpose::Manage, &tok, later),
+            Err(DomainError::ExpiredToken)
+        ));
+    }
+
+    #[test]
+    fn tampering_or_wrong_purpose_or_key_is_refused() {
+        let s = signer();
+        let tok = s.sign(TokenPurpose::Confirm, "abc", t0(), Duration::days(7));
+        let tampered = tok.replacen(".abc.", ".abd.", 1);
+        assert!(matches!(
+            s.verify(TokenPurpose::Confirm, &tampered, t0()),
+            Err(DomainError::InvalidToken)
+        ));
+        assert!(matches!(
+            s.verify(TokenPurpose::Manage, &tok, t0()),
+            Err(DomainError::InvalidToken)
+        ));
+        let other = TokenSigner::new(vec![8u8; 32]).unwrap();
+        assert!(matches!(
+            other.verify(TokenPurpose::Confirm, &tok, t0()),
+            Err(DomainError::InvalidToken)
+        ));
+        assert!(matches!(
+            s.verify(TokenPurpose::Confirm, "garbage", t0()),
+            Err(DomainError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn extending_the_expiry_breaks_the_signature() {
+        let s = signer();
+        let tok = s.sign(TokenPurpose::Manage, "abc", t0(), Duration::days(1));
+        let parts: Vec<&str> = tok.split('.').collect();
+        let forged = format!(
+            "{}.{}.{}.{}",
+            parts[0], parts[1], 9_999_999_999i64, parts[3]
+        );
+        assert!(matches!(
+            s.verify(TokenPurpose::Manage, &forged, t0()),
+            Err(DomainError::InvalidToken)
+        ));
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(TokenSigner::new(vec![1u8; 16]).is_err());
+    }
+
+    #[test]
+    fn digests_match_only_the_same_secret_and_context() {
+        let s = signer();
+        let d = s.digest("sub-1", "123456");
+        assert!(s.digest_matches("sub-1", "123456", &d));
+        assert!(!s.digest_matches("sub-1", "123457", &d));
+        assert!(!s.digest_matches("sub-2", "123456", &d));
+        assert!(!s.digest_matches("sub-1", "123456", "zz"));
+    }
+}
