@@ -102,7 +102,7 @@ pub enum ConfirmationState {
     /// Waiting for the click.
     Pending(Subscriber),
     /// Already confirmed earlier.
-    AlreadyActive,
+    AlreadyActive(SubscriberId),
 }
 
 /// The ports and settings resident use cases need.
@@ -414,7 +414,7 @@ impl Residents {
             .subscriber_from_token(TokenPurpose::Confirm, token)
             .await?;
         match sub.status {
-            SubscriberStatus::Active => Ok(ConfirmationState::AlreadyActive),
+            SubscriberStatus::Active => Ok(ConfirmationState::AlreadyActive(sub.id)),
             SubscriberStatus::Pending if !sub.is_expired_pending(self.d.clock.now()) => {
                 Ok(ConfirmationState::Pending(sub))
             }
@@ -423,14 +423,14 @@ impl Residents {
     }
 
     /// Confirms a sign-up from its email link; confirming twice is harmless.
-    pub async fn confirm_email(&self, token: &str) -> Result<(), DomainError> {
+    pub async fn confirm_email(&self, token: &str) -> Result<SubscriberId, DomainError> {
         match self.confirmation_state(token).await? {
-            ConfirmationState::AlreadyActive => Ok(()),
+            ConfirmationState::AlreadyActive(id) => Ok(id),
             ConfirmationState::Pending(sub) => self.activate(sub).await,
         }
     }
 
-    async fn activate(&self, mut sub: Subscriber) -> Result<(), DomainError> {
+    async fn activate(&self, mut sub: Subscriber) -> Result<SubscriberId, DomainError> {
         let now = self.d.clock.now();
         sub.status = SubscriberStatus::Active;
         sub.pending = None;
@@ -440,7 +440,7 @@ impl Residents {
             .stats
             .add(&town_month(now), Counter::SignUps, 1)
             .await?;
-        Ok(())
+        Ok(sub.id)
     }
 
     /// Checks a code-page link before showing the page.
@@ -452,7 +452,7 @@ impl Residents {
     }
 
     /// Confirms a phone-only sign-up with the SMS code; locked after too many wrong codes.
-    pub async fn confirm_code(&self, token: &str, code: &str) -> Result<(), DomainError> {
+    pub async fn confirm_code(&self, token: &str, code: &str) -> Result<SubscriberId, DomainError> {
         let code = code.trim().replace(' ', "");
         if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
             return Err(FieldErrors::single("code", "Le code comporte 6 chiffres."));
@@ -468,7 +468,7 @@ impl Residents {
             return Err(wrong());
         };
         if sub.status == SubscriberStatus::Active {
-            return Ok(());
+            return Ok(sub.id);
         }
         if sub.is_expired_pending(self.d.clock.now()) {
             return Err(DomainError::ExpiredToken);

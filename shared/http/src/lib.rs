@@ -1,1 +1,190 @@
-//! placeholder
+//! The HTTP surface of Télmail: one axum `Router` built from the core use cases, mounted by the
+//! local server and by the Lambda functions alike.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod guard;
+pub mod pages;
+pub mod render;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use telmail_core::residents::Residents;
+
+use crate::error::ApiError;
+use crate::guard::RateLimit;
+use crate::render::{Link, Pages, Tone};
+
+/// Settings of the HTTP surface.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// State-changing public requests allowed per client address and minute.
+    pub rate_limit_per_minute: NonZeroU32,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            max_body_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// Resident use cases.
+    pub residents: Arc<Residents>,
+    /// Page templates.
+    pub pages: Arc<Pages>,
+}
+
+const STYLESHEET: &str = include_str!("../static/telmail.css");
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
+
+async fn not_found(
+    axum::extract::State(app): axum::extract::State<AppState>,
+    req: Request,
+) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Cette adresse d'API n'existe pas.",
+        )
+        .into_response();
+    }
+    app.pages.message(
+        StatusCode::NOT_FOUND,
+        Tone::Error,
+        "Page introuvable",
+        &["La page demandée n'existe pas."],
+        Some(Link {
+            href: "/inscription".into(),
+            label: "Aller à l'inscription".into(),
+        }),
+    )
+}
+
+/// Security headers on every response. `no-referrer` matters: links carry signed tokens.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    resp
+}
+
+type Routes = Vec<(&'static str, MethodRouter<AppState>)>;
+
+/// Resident form pages: their posts must come from the town's own site.
+fn form_routes() -> Routes {
+    vec![
+        (
+            "/inscription",
+            get(pages::signup_page).post(pages::signup_submit),
+        ),
+        (
+            "/inscription/code",
+            get(pages::code_page).post(pages::code_submit),
+        ),
+        (
+            "/confirmation",
+            get(pages::confirm_page).post(pages::confirm_submit),
+        ),
+        (
+            "/preferences",
+            get(pages::preferences_page).post(pages::preferences_submit),
+        ),
+        ("/preferences/effacer", post(pages::erase_submit)),
+    ]
+}
+
+/// Public routes outside the forms (rate-limited like them).
+fn public_routes() -> Routes {
+    vec![
+        ("/", get(|| async { Redirect::to("/inscription") })),
+        ("/preferences/donnees", get(pages::export_data)),
+        (
+            "/desabonnement",
+            get(pages::unsubscribe_page).post(pages::unsubscribe_submit),
+        ),
+        ("/api/topics", get(api::topics)),
+        ("/api/subscriptions", post(api::subscribe)),
+        ("/api/sms/analyze", post(api::analyze_sms)),
+    ]
+}
+
+/// Routes with no guard.
+fn open_routes() -> Routes {
+    vec![
+        ("/healthz", get(api::healthz)),
+        ("/static/telmail.css", get(stylesheet)),
+    ]
+}
+
+fn mount(routes: Routes) -> Router<AppState> {
+    routes
+        .into_iter()
+        .fold(Router::new(), |r, (path, m)| r.route(path, m))
+}
+
+/// Every path the Router serves, from the same tables that build it (checked against
+/// `docs/openapi.yaml` by a test).
+pub fn route_paths() -> Vec<&'static str> {
+    [form_routes(), public_routes(), open_routes()]
+        .into_iter()
+        .flatten()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// The public Router: resident pages, the public JSON API and the health check.
+pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
+    let pages = Arc::new(Pages::new(&residents.config().town_name));
+    let state = AppState { residents, pages };
+    let limit = RateLimit::per_minute(config.rate_limit_per_minute);
+
+    let forms = mount(form_routes()).layer(middleware::from_fn(guard::same_origin_posts));
+    let public = mount(public_routes())
+        .merge(forms)
+        .layer(middleware::from_fn_with_state(limit, guard::rate_limited));
+
+    mount(open_routes())
+        .merge(public)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}

@@ -1,1 +1,11 @@
-//! placeholder
+//! Télmail on one machine: SQLite store, file outbox with optional SMTP relay, and the local
+//! server that mounts the same Router as the Lambda functions.
+
+pub mod config;
+pub mod db;
+pub mod outbox;
+pub mod server;
+pub mod store;
+
+pub use config::ServerArgs;
+pub use server::{start, RunningServer};

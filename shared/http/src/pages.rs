@@ -1,0 +1,391 @@
+//! The resident pages: sign-up, confirmation (link or SMS code), preferences, unsubscribe.
+//! They work without JavaScript; a GET never changes anything (mail scanners follow links).
+
+use std::collections::BTreeSet;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use telmail_core::contact::Channel;
+use telmail_core::residents::{ConfirmationKind, ConfirmationState};
+use telmail_core::signup::{SignupInput, SubscriptionInput};
+use telmail_core::subscriber::{Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING};
+use telmail_core::token::TokenPurpose;
+use telmail_core::{DomainError, FieldErrors};
+
+use crate::extract::{FormFields, Origin};
+use crate::render::{Link, Tone};
+use crate::AppState;
+
+/// A `?t=` query.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    /// The signed token.
+    #[serde(default)]
+    pub t: String,
+}
+
+/// What the form fields held, to fill the form again after an error.
+#[derive(Debug, Default, Serialize)]
+struct FormValues {
+    email: String,
+    phone: String,
+    consent: bool,
+    choices: Vec<String>,
+}
+
+/// Turns `choix=slug:channel` checkbox values into subscriptions, keeping the topics' order.
+fn subscriptions_from(form: &FormFields) -> Vec<SubscriptionInput> {
+    let mut out: Vec<SubscriptionInput> = Vec::new();
+    for value in form.all("choix") {
+        let (topic, channel) = value.split_once(':').unwrap_or((value, ""));
+        match out.iter_mut().find(|s| s.topic == topic) {
+            Some(s) => s.channels.push(channel.to_owned()),
+            None => out.push(SubscriptionInput {
+                topic: topic.to_owned(),
+                channels: vec![channel.to_owned()],
+            }),
+        }
+    }
+    out
+}
+
+fn choice_keys(sub: &Subscriber) -> Vec<String> {
+    sub.choices
+        .iter()
+        .map(|c| format!("{}:{}", c.topic, c.channel))
+        .collect()
+}
+
+/// `GET /inscription`
+pub async fn signup_page(State(app): State<AppState>) -> Response {
+    signup_form(
+        &app,
+        StatusCode::OK,
+        FormValues::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+async fn signup_form(
+    app: &AppState,
+    status: StatusCode,
+    values: FormValues,
+    errors: FieldErrors,
+) -> Response {
+    match app.residents.open_topics().await {
+        Ok(topics) => app.pages.render(
+            status,
+            "signup.html",
+            "S'inscrire aux messages de la Ville",
+            context! { topics, values, errors, consent_wording => CONSENT_WORDING },
+        ),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `POST /inscription`
+pub async fn signup_submit(
+    State(app): State<AppState>,
+    Origin(origin): Origin,
+    form: FormFields,
+) -> Response {
+    let input = SignupInput {
+        email: form.get("email").map(str::to_owned),
+        phone: form.get("phone").map(str::to_owned),
+        subscriptions: subscriptions_from(&form),
+        consent: form.get("consent").is_some(),
+    };
+    match app.residents.sign_up(&input, origin).await {
+        Ok(receipt) => match (receipt.confirmation, receipt.code_token) {
+            (ConfirmationKind::SmsCode, Some(token)) => {
+                Redirect::to(&format!("/inscription/code?t={token}")).into_response()
+            }
+            _ => app.pages.message(
+                StatusCode::OK,
+                Tone::Success,
+                "Vérifiez votre messagerie",
+                &[
+                    "Nous venons de vous envoyer un e-mail. Cliquez sur le lien qu'il contient pour confirmer votre inscription (il est valable 7 jours).",
+                    "Pensez à regarder dans vos courriers indésirables si vous ne le voyez pas.",
+                ],
+                None,
+            ),
+        },
+        Err(DomainError::Validation(errors)) => {
+            let values = FormValues {
+                email: input.email.unwrap_or_default(),
+                phone: input.phone.unwrap_or_default(),
+                consent: input.consent,
+                choices: form.all("choix").map(str::to_owned).collect(),
+            };
+            signup_form(&app, StatusCode::UNPROCESSABLE_ENTITY, values, errors).await
+        }
+        Err(e) => app.pages.error(e),
+    }
+}
+
+fn confirmed_page(app: &AppState, id: SubscriberId) -> Response {
+    app.pages.message(
+        StatusCode::OK,
+        Tone::Success,
+        "Inscription confirmée",
+        &[
+            "Merci ! Vous recevrez désormais les messages de la Ville sur les thèmes choisis.",
+            "Chaque message contient un lien pour modifier vos choix ou vous désabonner.",
+        ],
+        Some(Link {
+            href: app.residents.manage_url(id),
+            label: "Gérer mes abonnements".into(),
+        }),
+    )
+}
+
+/// `GET /confirmation?t=` — shows a button; confirming needs the POST.
+pub async fn confirm_page(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    match app.residents.confirmation_state(&q.t).await {
+        Ok(ConfirmationState::Pending(_)) => app.pages.render(
+            StatusCode::OK,
+            "confirm.html",
+            "Confirmer mon inscription",
+            context! { token => q.t },
+        ),
+        Ok(ConfirmationState::AlreadyActive(id)) => confirmed_page(&app, id),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `POST /confirmation`
+pub async fn confirm_submit(State(app): State<AppState>, form: FormFields) -> Response {
+    match app
+        .residents
+        .confirm_email(form.get("t").unwrap_or(""))
+        .await
+    {
+        Ok(id) => confirmed_page(&app, id),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `GET /inscription/code?t=`
+pub async fn code_page(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    match app.residents.check_code_token(&q.t) {
+        Ok(()) => code_form(&app, StatusCode::OK, &q.t, FieldErrors::new()),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+fn code_form(app: &AppState, status: StatusCode, token: &str, errors: FieldErrors) -> Response {
+    app.pages.render(
+        status,
+        "code.html",
+        "Saisir le code reçu par SMS",
+        context! { token, errors },
+    )
+}
+
+/// `POST /inscription/code`
+pub async fn code_submit(State(app): State<AppState>, form: FormFields) -> Response {
+    let token = form.get("t").unwrap_or("");
+    match app
+        .residents
+        .confirm_code(token, form.get("code").unwrap_or(""))
+        .await
+    {
+        Ok(id) => confirmed_page(&app, id),
+        Err(DomainError::Validation(errors)) => {
+            code_form(&app, StatusCode::UNPROCESSABLE_ENTITY, token, errors)
+        }
+        Err(e) => app.pages.error(e),
+    }
+}
+
+async fn preferences_form(
+    app: &AppState,
+    token: &str,
+    status: StatusCode,
+    notice: Option<&str>,
+    errors: FieldErrors,
+) -> Response {
+    let view = match app.residents.preferences(token).await {
+        Ok(v) => v,
+        Err(e) => return app.pages.error(e),
+    };
+    let sub = &view.subscriber;
+    let disabled: Vec<&str> = Channel::ALL
+        .iter()
+        .filter(|c| !sub.can_receive(**c))
+        .map(|c| c.as_str())
+        .collect();
+    let subscribed: BTreeSet<_> = sub.choices.iter().map(|c| &c.topic).collect();
+    let subscribed_topics: Vec<_> = view
+        .topics
+        .iter()
+        .filter(|t| subscribed.contains(&t.slug))
+        .collect();
+    app.pages.render(
+        status,
+        "preferences.html",
+        "Mes abonnements",
+        context! {
+            token,
+            notice,
+            errors,
+            topics => view.topics,
+            subscribed_topics,
+            disabled_channels => disabled,
+            values => context! { choices => choice_keys(sub) },
+            email => sub.email.as_ref().map(|e| e.masked()),
+            phone => sub.phone.as_ref().map(|p| p.masked()),
+            status => sub.status.as_str(),
+        },
+    )
+}
+
+/// `GET /preferences?t=`
+pub async fn preferences_page(
+    State(app): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    preferences_form(&app, &q.t, StatusCode::OK, None, FieldErrors::new()).await
+}
+
+fn unsubscribed_page(app: &AppState, manage_token: Option<&str>) -> Response {
+    app.pages.message(
+        StatusCode::OK,
+        Tone::Success,
+        "Vous êtes désabonné(e)",
+        &["Vous ne recevrez plus de messages de la Ville. Vous pouvez vous réinscrire à tout moment."],
+        Some(match manage_token {
+            Some(t) => Link { href: format!("/preferences?t={t}"), label: "Me réabonner".into() },
+            None => Link { href: "/inscription".into(), label: "Me réinscrire".into() },
+        }),
+    )
+}
+
+/// `POST /preferences` — save choices, leave one topic, or leave everything.
+pub async fn preferences_submit(
+    State(app): State<AppState>,
+    Origin(origin): Origin,
+    form: FormFields,
+) -> Response {
+    let token = form.get("t").unwrap_or("").to_owned();
+    let result: Result<Option<Subscriber>, DomainError> = if let Some(topic) = form.get("topic_off")
+    {
+        app.residents
+            .unsubscribe_topic(&token, topic)
+            .await
+            .map(Some)
+    } else if form.get("action") == Some("unsubscribe_all") {
+        app.residents
+            .unsubscribe_all(TokenPurpose::Manage, &token)
+            .await
+            .map(|_| None)
+    } else {
+        app.residents
+            .save_preferences(&token, &subscriptions_from(&form), origin)
+            .await
+            .map(Some)
+    };
+    match result {
+        Ok(Some(sub)) if sub.status != SubscriberStatus::Unsubscribed => {
+            preferences_form(
+                &app,
+                &token,
+                StatusCode::OK,
+                Some("Vos choix sont enregistrés."),
+                FieldErrors::new(),
+            )
+            .await
+        }
+        Ok(_) => unsubscribed_page(&app, Some(&token)),
+        Err(DomainError::Validation(errors)) => {
+            preferences_form(&app, &token, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await
+        }
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `GET /preferences/donnees?t=` — downloads everything held, as JSON.
+pub async fn export_data(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    match app.residents.export(&q.t).await {
+        Ok(data) => (
+            [
+                (header::CONTENT_TYPE, "application/json; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"mes-donnees-telmail.json\"",
+                ),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            serde_json::to_string_pretty(&data).unwrap_or_default(),
+        )
+            .into_response(),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `POST /preferences/effacer` — erases the subscriber once the box is ticked.
+pub async fn erase_submit(State(app): State<AppState>, form: FormFields) -> Response {
+    let token = form.get("t").unwrap_or("");
+    if form.get("confirm").is_none() {
+        let errors = match FieldErrors::single(
+            "confirm",
+            "Cochez la case pour confirmer l'effacement de vos données.",
+        ) {
+            DomainError::Validation(f) => f,
+            _ => FieldErrors::new(),
+        };
+        return preferences_form(&app, token, StatusCode::UNPROCESSABLE_ENTITY, None, errors).await;
+    }
+    match app.residents.erase(token).await {
+        Ok(()) => app.pages.message(
+            StatusCode::OK,
+            Tone::Success,
+            "Vos données ont été effacées",
+            &["Nous ne conservons plus aucune donnée personnelle vous concernant. Vous ne recevrez plus de messages."],
+            Some(Link { href: "/inscription".into(), label: "Me réinscrire".into() }),
+        ),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `GET /desabonnement?t=` — shows a button; unsubscribing needs the POST.
+pub async fn unsubscribe_page(
+    State(app): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    match app.residents.check_unsubscribe_token(&q.t).await {
+        Ok(sub) if sub.status == SubscriberStatus::Unsubscribed => unsubscribed_page(&app, None),
+        Ok(sub) => app.pages.render(
+            StatusCode::OK,
+            "unsubscribe.html",
+            "Me désabonner",
+            context! {
+                token => q.t,
+                email => sub.email.as_ref().map(|e| e.masked()),
+                phone => sub.phone.as_ref().map(|p| p.masked()),
+                manage_url => app.residents.manage_url(sub.id),
+            },
+        ),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `POST /desabonnement?t=` — one-click unsubscribe (RFC 8058) and the page's button.
+pub async fn unsubscribe_submit(
+    State(app): State<AppState>,
+    Query(q): Query<TokenQuery>,
+) -> Response {
+    match app
+        .residents
+        .unsubscribe_all(TokenPurpose::Unsubscribe, &q.t)
+        .await
+    {
+        Ok(()) => unsubscribed_page(&app, None),
+        Err(e) => app.pages.error(e),
+    }
+}

@@ -1,0 +1,68 @@
+//! Local-server settings: command-line flags, each with an environment variable.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Settings of the local server (`telmail-local --help` lists them).
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "TELMAIL_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "TELMAIL_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Folder holding the database, the signing key and the outbox.
+    #[arg(long, env = "TELMAIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Public base URL used in links (default: http://<bind>:<port>).
+    #[arg(long, env = "TELMAIL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Town name shown in pages and messages.
+    #[arg(long, env = "TELMAIL_TOWN", default_value = "Arcachon")]
+    pub town: String,
+    /// Sender of emails.
+    #[arg(
+        long,
+        env = "TELMAIL_EMAIL_FROM",
+        default_value = "Ville d'Arcachon <ne-pas-repondre@arcachon.example>"
+    )]
+    pub email_from: String,
+    /// Alphanumeric SMS sender id.
+    #[arg(long, env = "TELMAIL_SMS_SENDER", default_value = "ARCACHON")]
+    pub sms_sender: String,
+    /// Optional SMTP relay for emails (e.g. smtp://relay.mairie.local:25); the outbox keeps a copy.
+    #[arg(long, env = "TELMAIL_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Email layout template replacing the embedded one (editable without recompiling).
+    #[arg(long, env = "TELMAIL_EMAIL_LAYOUT")]
+    pub email_layout: Option<PathBuf>,
+    /// Public state-changing requests allowed per client address and minute.
+    #[arg(long, env = "TELMAIL_RATE_LIMIT_PER_MINUTE", default_value = "10")]
+    pub rate_limit_per_minute: NonZeroU32,
+    /// Secret for signing links (at least 32 characters); default: a random key kept in the data folder.
+    #[arg(long, env = "TELMAIL_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<String>,
+}
+
+impl ServerArgs {
+    /// Defaults with a given data folder, listening on a free port.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            port: 0,
+            bind: IpAddr::from([127, 0, 0, 1]),
+            data_dir: data_dir.into(),
+            public_url: None,
+            town: "Arcachon".into(),
+            email_from: "Ville d'Arcachon <ne-pas-repondre@arcachon.example>".into(),
+            sms_sender: "ARCACHON".into(),
+            smtp_url: None,
+            email_layout: None,
+            rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            signing_key: None,
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! The local outbox: every email as an RFC 5322 `.eml` file, every SMS as one JSON line, and an
+//! optional SMTP relay for emails.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use chrono::Utc;
+use lettre::message::header::{Header, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::Serialize;
+use telmail_core::error::SendError;
+use telmail_core::ports::{EmailSender, OutgoingEmail, OutgoingSms, SmsSender};
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+/// `List-Unsubscribe: <url>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.trim_matches(|c| c == '<' || c == '>').to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), format!("<{}>", self.0))
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
+}
+
+#[derive(Serialize)]
+struct SmsLine<'a> {
+    id: &'a str,
+    to: &'a str,
+    text: &'a str,
+    sender: &'a str,
+    at: String,
+}
+
+/// Writes messages under `<data-dir>/outbox/` and relays emails over SMTP when configured.
+pub struct Outbox {
+    email_dir: PathBuf,
+    sms_file: PathBuf,
+    from: Mailbox,
+    sms_sender: String,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    sms_lock: Mutex<()>,
+}
+
+impl Outbox {
+    /// Creates the outbox folders. `smtp_url` is a lettre URL such as `smtp://relay:25` or
+    /// `smtps://user:pass@host`.
+    pub fn new(
+        data_dir: &Path,
+        from: &str,
+        sms_sender: &str,
+        smtp_url: Option<&str>,
+    ) -> Result<Self, String> {
+        let email_dir = data_dir.join("outbox").join("email");
+        std::fs::create_dir_all(&email_dir)
+            .map_err(|e| format!("cannot create outbox {}: {e}", email_dir.display()))?;
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("TELMAIL_EMAIL_FROM is not a valid mailbox: {e}"))?;
+        let smtp = smtp_url
+            .map(|url| {
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map(|b| b.build())
+                    .map_err(|e| format!("TELMAIL_SMTP_URL is not valid: {e}"))
+            })
+            .transpose()?;
+        Ok(Self {
+            sms_file: data_dir.join("outbox").join("sms.jsonl"),
+            email_dir,
+            from,
+            sms_sender: sms_sender.to_owned(),
+            smtp,
+            sms_lock: Mutex::new(()),
+        })
+    }
+
+    /// The folder holding `.eml` files.
+    pub fn email_dir(&self) -> &Path {
+        &self.email_dir
+    }
+
+    fn build(&self, email: &OutgoingEmail, message_id: &str) -> Result<Message, SendError> {
+        let to: Mailbox = email
+            .to
+            .as_str()
+            .parse()
+            .map_err(|e| SendError::Permanent(format!("recipient refused: {e}")))?;
+        let domain = self.from.email.domain().to_owned();
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(email.subject.clone())
+            .message_id(Some(format!("<{message_id}@{domain}>")));
+        if let Some(url) = &email.list_unsubscribe {
+            builder = builder
+                .header(ListUnsubscribe(url.clone()))
+                .header(ListUnsubscribePost);
+        }
+        builder
+            .multipart(MultiPart::alternative_plain_html(
+                email.text.clone(),
+                email.html.clone(),
+            ))
+            .map_err(|e| SendError::Permanent(format!("cannot build message: {e}")))
+    }
+}
+
+async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, dir.join(name)).await
+}
+
+#[async_trait]
+impl EmailSender for Outbox {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let id = Uuid::new_v4().to_string();
+        let message = self.build(email, &id)?;
+        if let Some(smtp) = &self.smtp {
+            smtp.send(message.clone()).await.map_err(|e| {
+                if e.is_permanent() {
+                    SendError::Permanent(format!("SMTP relay refused the message: {e}"))
+                } else {
+                    SendError::Transient(format!("SMTP relay unavailable: {e}"))
+                }
+            })?;
+        }
+        let name = format!("{}-{id}.eml", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
+        write_atomically(&self.email_dir, &name, &message.formatted())
+            .await
+            .map_err(|e| SendError::Transient(format!("cannot write outbox email: {e}")))?;
+        Ok(id)
+    }
+}
+
+#[async_trait]
+impl SmsSender for Outbox {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError> {
+        let id = Uuid::new_v4().to_string();
+        let mut line = serde_json::to_string(&SmsLine {
+            id: &id,
+            to: sms.to.as_str(),
+            text: &sms.text,
+            sender: &self.sms_sender,
+            at: Utc::now().to_rfc3339(),
+        })
+        .map_err(|e| SendError::Permanent(e.to_string()))?;
+        line.push('\n');
+        // One writer at a time so lines never interleave.
+        let _guard = self.sms_lock.lock().await;
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.sms_file)
+            .await
+            .map_err(|e| SendError::Transient(format!("cannot open SMS outbox: {e}")))?;
+        file.write_all(line.as_bytes())
+            .await
+            .map_err(|e| SendError::Transient(format!("cannot write SMS outbox: {e}")))?;
+        file.flush()
+            .await
+            .map_err(|e| SendError::Transient(format!("cannot write SMS outbox: {e}")))?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telmail_core::contact::{Email, PhoneNumber};
+
+    fn outbox(dir: &Path) -> Outbox {
+        Outbox::new(
+            dir,
+            "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
+            "ARCACHON",
+            None,
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_email_becomes_a_multipart_eml_file_with_list_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = outbox(dir.path());
+        let email = OutgoingEmail {
+            to: Email::parse("jean@exemple.fr").unwrap(),
+            subject: "Fête de la ville".into(),
+            text: "Bonjour, voici le programme.".into(),
+            html: "<p>Bonjour, voici le programme.</p>".into(),
+            list_unsubscribe: Some("https://x.example/desabonnement?t=abc".into()),
+        };
+        ob.send_email(&email).await.unwrap();
+        let files: Vec<_> = std::fs::read_dir(ob.email_dir())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        assert!(files[0].extension().unwrap() == "eml");
+        let raw = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(raw.contains("To: jean@exemple.fr"));
+        assert!(raw.contains("List-Unsubscribe: <https://x.example/desabonnement?t=abc>"));
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("multipart/alternative"));
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+    }
+
+    #[tokio::test]
+    async fn each_sms_is_one_json_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let ob = outbox(dir.path());
+        for text in ["Alerte vent fort", "Réunion à 18h"] {
+            ob.send_sms(&OutgoingSms {
+                to: PhoneNumber::parse("0612345678").unwrap(),
+                text: text.into(),
+            })
+            .await
+            .unwrap();
+        }
+        let raw = std::fs::read_to_string(dir.path().join("outbox/sms.jsonl")).unwrap();
+        let lines: Vec<serde_json::Value> = raw
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["to"], "+33612345678");
+        assert_eq!(lines[1]["text"], "Réunion à 18h");
+        assert_eq!(lines[1]["sender"], "ARCACHON");
+    }
+
+    #[test]
+    fn a_bad_sender_or_smtp_url_fails_start_up() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Outbox::new(dir.path(), "not a mailbox", "ARCACHON", None).is_err());
+        assert!(Outbox::new(dir.path(), "a@b.fr", "ARCACHON", Some("ftp://nope")).is_err());
+    }
+}
