@@ -1,0 +1,347 @@
+//! Bad input gets a clear French error naming the field, and nothing is stored or sent.
+
+mod common;
+
+use std::num::NonZeroU32;
+
+use chrono::{Duration, Utc};
+use common::*;
+use serde_json::{json, Value};
+use telmail_core::ports::{SubscriberStore, TopicStore};
+use telmail_core::token::{TokenPurpose, TokenSigner};
+use telmail_core::topic::{Topic, TopicKind, TopicSlug};
+
+async fn assert_refused(app: &TestApp, body: Value, field: &str, words: &str) {
+    let resp = app.post_json("/api/subscriptions", &body).await;
+    assert_eq!(resp.status(), 422, "{body}");
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "validation");
+    let message = err["fields"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error on {field}: {err}"));
+    assert!(message.contains(words), "{field}: {message}");
+}
+
+fn signup(email: Option<&str>, phone: Option<&str>, subs: Value) -> Value {
+    json!({ "email": email, "phone": phone, "subscriptions": subs, "consent": true })
+}
+
+#[tokio::test]
+async fn each_bad_field_is_named_in_french_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let meteo_sms = json!([{ "topic": "alerte-meteo", "channels": ["sms"] }]);
+    let meteo_email = json!([{ "topic": "alerte-meteo", "channels": ["email"] }]);
+
+    assert_refused(
+        &app,
+        signup(None, None, meteo_email.clone()),
+        "email",
+        "au moins l'un des deux",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(None, None, meteo_email.clone()),
+        "phone",
+        "au moins l'un des deux",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(Some("jean@"), None, meteo_email.clone()),
+        "email",
+        "n'est pas valide",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(None, Some("05 56 83 00 00"), meteo_sms.clone()),
+        "phone",
+        "n'est pas un numéro de mobile",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(
+            Some("a@exemple.fr"),
+            None,
+            json!([{ "topic": "brocante", "channels": ["email"] }]),
+        ),
+        "subscriptions",
+        "« brocante »",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(Some("a@exemple.fr"), None, json!([])),
+        "subscriptions",
+        "au moins un thème",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(
+            Some("a@exemple.fr"),
+            None,
+            json!([{ "topic": "alerte-meteo", "channels": ["fax"] }]),
+        ),
+        "subscriptions",
+        "Canal inconnu",
+    )
+    .await;
+    assert_refused(
+        &app,
+        signup(Some("a@exemple.fr"), None, meteo_sms.clone()),
+        "subscriptions",
+        "numéro de mobile",
+    )
+    .await;
+    assert_refused(
+        &app,
+        json!({ "email": "a@exemple.fr", "subscriptions": meteo_email, "consent": false }),
+        "consent",
+        "consentement",
+    )
+    .await;
+    assert_refused(
+        &app,
+        json!({ "email": "a@exemple.fr", "subscriptions": "tout", "consent": true }),
+        "subscriptions",
+        "type incorrect",
+    )
+    .await;
+
+    assert!(
+        app.emails().is_empty() && app.sms().is_empty(),
+        "nothing may be sent"
+    );
+    assert!(app
+        .store()
+        .find_by_email(&telmail_core::contact::Email::parse("a@exemple.fr").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_html_form_shows_errors_in_french_and_keeps_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .post_form(
+            "/inscription",
+            &[
+                ("email", "jean@exemple"),
+                ("phone", "05 56 83 00 00"),
+                ("choix", "alerte-meteo:sms"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let html = page_text(resp).await;
+    assert!(html.contains("Merci de corriger les points suivants"));
+    assert!(
+        html.contains("n'est pas valide")
+            && html.contains("n'est pas un numéro de mobile")
+            && html.contains("case de consentement")
+    );
+    assert!(
+        html.contains("value=\"jean@exemple\""),
+        "the form keeps the input"
+    );
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert!(app.emails().is_empty() && app.sms().is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_oversized_or_mistyped_bodies_are_refused() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post(app.url("/api/subscriptions"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "bad_json");
+
+    let huge = json!({ "email": "a@exemple.fr", "subscriptions": [], "consent": true, "pad": "x".repeat(64 * 1024) });
+    let resp = app.post_json("/api/subscriptions", &huge).await;
+    assert_eq!(resp.status(), 413);
+    let err: Value = resp.json().await.unwrap();
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("trop volumineuse"));
+
+    let resp = app
+        .client
+        .post(app.url("/api/subscriptions"))
+        .body("email=a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+
+    let resp = app.post_json("/api/sms/analyze", &json!({})).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.json::<Value>().await.unwrap()["fields"]["text"].is_string());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
+    let app = TestApp::spawn().await;
+    app.post_form(
+        "/inscription",
+        &signup_fields("zoe@exemple.fr", "", &["infos-pratiques:email"]),
+    )
+    .await;
+    let confirm = token_of(&link(&app.emails()[0].text, "/confirmation?t="));
+
+    // Tampered
+    let mut forged = confirm.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let resp = app.post_form("/confirmation", &[("t", &forged)]).await;
+    assert_eq!(resp.status(), 400);
+    assert!(page_text(resp).await.contains("Ce lien n'est pas valide"));
+
+    // A confirmation link is not a preference link
+    assert_eq!(
+        app.get(&format!("/preferences?t={confirm}")).await.status(),
+        400
+    );
+
+    // Expired
+    let signer = TokenSigner::new(TEST_KEY.as_bytes().to_vec()).unwrap();
+    let subject = confirm.split('.').nth(1).unwrap();
+    let old = signer.sign(
+        TokenPurpose::Confirm,
+        subject,
+        Utc::now() - Duration::days(8),
+        Duration::days(7),
+    );
+    let resp = app.get(&format!("/confirmation?t={old}")).await;
+    assert_eq!(resp.status(), 410);
+    assert!(page_text(resp).await.contains("Ce lien a expiré"));
+
+    // Missing
+    assert_eq!(app.get("/preferences").await.status(), 400);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_public_post_is_rate_limited_per_client() {
+    let app = TestApp::spawn_with(|a| a.rate_limit_per_minute = NonZeroU32::new(3).unwrap()).await;
+    let body = json!({ "email": "r@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }], "consent": true });
+    for _ in 0..3 {
+        assert_eq!(
+            app.post_json("/api/subscriptions", &body).await.status(),
+            202
+        );
+    }
+    let resp = app.post_json("/api/subscriptions", &body).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "60");
+    let err: Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "rate_limited");
+    // Pages still load
+    assert_eq!(app.get("/inscription").await.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .client
+        .post(app.url("/inscription"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", "https://evil.example")
+        .body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = app
+        .client
+        .post(app.url("/inscription"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(app.emails().is_empty());
+    // Same-origin posts pass
+    let origin = app.base.clone();
+    let resp = app
+        .client
+        .post(app.url("/inscription"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", origin)
+        .body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_temporary_topic_is_hidden_and_cannot_be_chosen() {
+    let app = TestApp::spawn().await;
+    let today = Utc::now().date_naive();
+    let store = app.store();
+    for (slug, ends_on) in [
+        ("travaux-coeur-de-ville", today + Duration::days(30)),
+        ("travaux-2025", today - Duration::days(2)),
+    ] {
+        store
+            .insert_if_absent(&Topic {
+                slug: TopicSlug::parse(slug).unwrap(),
+                name: format!("Travaux {slug}"),
+                description: "Chantier".into(),
+                kind: TopicKind::Temporary,
+                ends_on: Some(ends_on),
+                active: true,
+            })
+            .await
+            .unwrap();
+    }
+    let topics: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
+    let slugs: Vec<&str> = topics.iter().map(|t| t["slug"].as_str().unwrap()).collect();
+    assert_eq!(
+        slugs,
+        [
+            "culture-animations",
+            "infos-pratiques",
+            "alerte-meteo",
+            "travaux-coeur-de-ville"
+        ]
+    );
+    let current = topics
+        .iter()
+        .find(|t| t["slug"] == "travaux-coeur-de-ville")
+        .unwrap();
+    assert_eq!(current["kind"], "temporary");
+    assert_eq!(current["ends_on"], (today + Duration::days(30)).to_string());
+    assert!(!page_text(app.get("/inscription").await)
+        .await
+        .contains("travaux-2025"));
+
+    let resp = app
+        .post_json("/api/subscriptions", &json!({ "email": "t@exemple.fr", "subscriptions": [{ "topic": "travaux-2025", "channels": ["email"] }], "consent": true }))
+        .await;
+    assert_eq!(resp.status(), 422);
+    let resp = app
+        .post_json("/api/subscriptions", &json!({ "email": "t@exemple.fr", "subscriptions": [{ "topic": "travaux-coeur-de-ville", "channels": ["email"] }], "consent": true }))
+        .await;
+    assert_eq!(resp.status(), 202);
+    app.stop().await;
+}

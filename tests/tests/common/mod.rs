@@ -1,0 +1,221 @@
+//! A real Télmail server on port 0 with a fresh data folder, and helpers that read the outbox
+//! the way a resident reads their mail.
+
+#![allow(dead_code)] // each test binary uses a different part of this helper
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+
+use mail_parser::MessageParser;
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response};
+use serde_json::Value;
+use telmail_local::{RunningServer, ServerArgs};
+
+/// The signing key the test servers use, so tests can forge expired or tampered links.
+pub const TEST_KEY: &str = "test-signing-key-with-at-least-32-characters!";
+
+/// A running server and a client that does not follow redirects.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub data_dir: PathBuf,
+    server: Option<RunningServer>,
+    _dir: tempfile::TempDir,
+}
+
+/// One email as the resident receives it.
+#[derive(Debug, Clone)]
+pub struct ReceivedEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub raw: String,
+}
+
+impl TestApp {
+    /// A server with a generous rate limit.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|a| a.rate_limit_per_minute = NonZeroU32::new(10_000).unwrap()).await
+    }
+
+    /// A server with adjusted settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut ServerArgs)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = ServerArgs::with_data_dir(dir.path());
+        args.signing_key = Some(TEST_KEY.into());
+        adjust(&mut args);
+        let server = telmail_local::start(args).await.expect("server starts");
+        Self {
+            base: server.public_url.clone(),
+            client: Client::builder().redirect(Policy::none()).build().unwrap(),
+            data_dir: dir.path().to_owned(),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server cleanly.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await.unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A second handle on the server's database, to check what is stored.
+    pub fn store(&self) -> telmail_local::store::SqliteStore {
+        let db = telmail_local::db::Db::open(&self.data_dir.join("telmail.sqlite")).unwrap();
+        telmail_local::store::SqliteStore::new(db)
+    }
+
+    /// Every email in the outbox, oldest first.
+    pub fn emails(&self) -> Vec<ReceivedEmail> {
+        let dir = self.data_dir.join("outbox/email");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        paths.sort();
+        paths
+            .into_iter()
+            .map(|p| {
+                let raw = std::fs::read_to_string(&p).unwrap();
+                let msg = MessageParser::default()
+                    .parse(raw.as_bytes())
+                    .expect("valid RFC 5322");
+                ReceivedEmail {
+                    to: msg
+                        .to()
+                        .and_then(|a| a.first())
+                        .and_then(|a| a.address())
+                        .unwrap_or_default()
+                        .to_owned(),
+                    subject: msg.subject().unwrap_or_default().to_owned(),
+                    text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
+                    html: msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
+                    raw,
+                }
+            })
+            .collect()
+    }
+
+    /// Emails sent to one address.
+    pub fn emails_to(&self, to: &str) -> Vec<ReceivedEmail> {
+        self.emails().into_iter().filter(|e| e.to == to).collect()
+    }
+
+    /// Every SMS in the outbox, oldest first.
+    pub fn sms(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.data_dir.join("outbox/sms.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// SMS sent to one number (E.164).
+    pub fn sms_to(&self, to: &str) -> Vec<Value> {
+        self.sms().into_iter().filter(|s| s["to"] == to).collect()
+    }
+}
+
+/// The first link in a text starting with `base + path`.
+pub fn link(text: &str, path: &str) -> String {
+    let start = text
+        .find(path)
+        .unwrap_or_else(|| panic!("no link to {path} in:\n{text}"));
+    let begin = text[..start].rfind("http").expect("absolute link");
+    text[begin..]
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The path and query of an absolute link.
+pub fn path_of(url: &str) -> String {
+    let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    after_scheme[after_scheme.find('/').unwrap_or(after_scheme.len())..].to_owned()
+}
+
+/// The value of the `t` query parameter of a link.
+pub fn token_of(url: &str) -> String {
+    url.split_once("t=")
+        .expect("token in link")
+        .1
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The 6-digit code in an SMS text.
+pub fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_owned()
+}
+
+/// The standard sign-up form fields.
+pub fn signup_fields<'a>(
+    email: &'a str,
+    phone: &'a str,
+    choices: &[&'a str],
+) -> Vec<(&'a str, &'a str)> {
+    let mut f = vec![("email", email), ("phone", phone), ("consent", "on")];
+    f.extend(choices.iter().map(|c| ("choix", *c)));
+    f
+}
+
+/// The body of an HTML page with entities decoded, as a browser would show its text and links.
+pub async fn page_text(resp: Response) -> String {
+    resp.text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
