@@ -229,8 +229,11 @@ async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
     assert_eq!(resp.status(), 410);
     assert!(page_text(resp).await.contains("Ce lien a expiré"));
 
-    // Missing
+    // Missing, or a mangled query string: a French page, never a parser message
     assert_eq!(app.get("/preferences").await.status(), 400);
+    let resp = app.get("/preferences?t=a&t=b").await;
+    assert_eq!(resp.status(), 400);
+    assert!(page_text(resp).await.contains("Ce lien n'est pas valide"));
     app.stop().await;
 }
 

@@ -28,9 +28,14 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::new(telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap()));
-    let outbox = Arc::new(Outbox::new(dir.path(), "mairie@arcachon.example", "ARCACHON", None).unwrap());
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
+    let store = Arc::new(SqliteStore::new(
+        telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap(),
+    ));
+    let outbox =
+        Arc::new(Outbox::new(dir.path(), "mairie@arcachon.example", "ARCACHON", None).unwrap());
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
+    ));
     let residents = Residents::new(ResidentDeps {
         subscribers: store.clone(),
         topics: store.clone(),
@@ -43,20 +48,31 @@ async fn world() -> World {
         config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
     });
     residents.seed_topics(&default_topics()).await.unwrap();
-    World { residents, store, clock, dir }
+    World {
+        residents,
+        store,
+        clock,
+        dir,
+    }
 }
 
 fn input(email: Option<&str>, phone: Option<&str>, channel: &str) -> SignupInput {
     SignupInput {
         email: email.map(Into::into),
         phone: phone.map(Into::into),
-        subscriptions: vec![SubscriptionInput { topic: "alerte-meteo".into(), channels: vec![channel.into()] }],
+        subscriptions: vec![SubscriptionInput {
+            topic: "alerte-meteo".into(),
+            channels: vec![channel.into()],
+        }],
         consent: true,
     }
 }
 
 fn last_email_text(w: &World) -> String {
-    let mut files: Vec<_> = std::fs::read_dir(w.dir.path().join("outbox/email")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(w.dir.path().join("outbox/email"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let raw = std::fs::read(files.last().unwrap()).unwrap();
     let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
@@ -66,31 +82,63 @@ fn last_email_text(w: &World) -> String {
 #[tokio::test]
 async fn a_confirmation_link_works_for_seven_days_and_not_after() {
     let w = world().await;
-    w.residents.sign_up(&input(Some("a@exemple.fr"), None, "email"), WebOrigin::default()).await.unwrap();
+    w.residents
+        .sign_up(
+            &input(Some("a@exemple.fr"), None, "email"),
+            WebOrigin::default(),
+        )
+        .await
+        .unwrap();
     let t = token_of(&link(&last_email_text(&w), "/confirmation?t="));
 
     w.clock.advance(Duration::days(7) + Duration::minutes(1));
-    assert!(matches!(w.residents.confirm_email(&t).await, Err(DomainError::ExpiredToken)));
+    assert!(matches!(
+        w.residents.confirm_email(&t).await,
+        Err(DomainError::ExpiredToken)
+    ));
 
     // The hourly purge removes it, and the address is free for a new sign-up
     assert_eq!(w.residents.purge_expired().await.unwrap(), 1);
     let email = telmail_core::contact::Email::parse("a@exemple.fr").unwrap();
     assert!(w.store.find_by_email(&email).await.unwrap().is_none());
-    w.residents.sign_up(&input(Some("a@exemple.fr"), None, "email"), WebOrigin::default()).await.unwrap();
+    w.residents
+        .sign_up(
+            &input(Some("a@exemple.fr"), None, "email"),
+            WebOrigin::default(),
+        )
+        .await
+        .unwrap();
     let t = token_of(&link(&last_email_text(&w), "/confirmation?t="));
     w.clock.advance(Duration::days(6));
     w.residents.confirm_email(&t).await.unwrap();
-    let signups = StatsStore::get(w.store.as_ref(), &town_month(w.clock.now()), Counter::SignUps).await.unwrap();
+    let signups = StatsStore::get(
+        w.store.as_ref(),
+        &town_month(w.clock.now()),
+        Counter::SignUps,
+    )
+    .await
+    .unwrap();
     assert_eq!(signups, 1);
 }
 
 #[tokio::test]
 async fn an_sms_code_expires_with_its_sign_up() {
     let w = world().await;
-    let receipt = w.residents.sign_up(&input(None, Some("0612345678"), "sms"), WebOrigin::default()).await.unwrap();
+    let receipt = w
+        .residents
+        .sign_up(
+            &input(None, Some("0612345678"), "sms"),
+            WebOrigin::default(),
+        )
+        .await
+        .unwrap();
     let sms = std::fs::read_to_string(w.dir.path().join("outbox/sms.jsonl")).unwrap();
     let code = code_in(&sms);
     w.clock.advance(Duration::days(8));
-    let err = w.residents.confirm_code(receipt.code_token.as_deref().unwrap(), &code).await.unwrap_err();
+    let err = w
+        .residents
+        .confirm_code(receipt.code_token.as_deref().unwrap(), &code)
+        .await
+        .unwrap_err();
     assert!(matches!(err, DomainError::ExpiredToken), "{err:?}");
 }

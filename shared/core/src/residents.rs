@@ -100,7 +100,7 @@ pub struct ExportedChoice {
 #[derive(Debug, Clone)]
 pub enum ConfirmationState {
     /// Waiting for the click.
-    Pending(Subscriber),
+    Pending(Box<Subscriber>),
     /// Already confirmed earlier.
     AlreadyActive(SubscriberId),
 }
@@ -416,7 +416,7 @@ impl Residents {
         match sub.status {
             SubscriberStatus::Active => Ok(ConfirmationState::AlreadyActive(sub.id)),
             SubscriberStatus::Pending if !sub.is_expired_pending(self.d.clock.now()) => {
-                Ok(ConfirmationState::Pending(sub))
+                Ok(ConfirmationState::Pending(Box::new(sub)))
             }
             _ => Err(DomainError::ExpiredToken),
         }
@@ -426,7 +426,7 @@ impl Residents {
     pub async fn confirm_email(&self, token: &str) -> Result<SubscriberId, DomainError> {
         match self.confirmation_state(token).await? {
             ConfirmationState::AlreadyActive(id) => Ok(id),
-            ConfirmationState::Pending(sub) => self.activate(sub).await,
+            ConfirmationState::Pending(sub) => self.activate(*sub).await,
         }
     }
 

@@ -173,3 +173,21 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
         ))
     }
 }
+
+/// The signed token of a link (`?t=`): the first `t` of the query, empty when absent, so a
+/// malformed query string becomes a French "invalid link" page rather than a parser error.
+#[derive(Debug, Clone)]
+pub struct TokenParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for TokenParam {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let token = form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "t")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        Ok(TokenParam(token))
+    }
+}

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use telmail_core::contact::Channel;
 use telmail_core::residents::{ConfirmationKind, ConfirmationState};
 use telmail_core::signup::{SignupInput, SubscriptionInput};
@@ -15,17 +15,9 @@ use telmail_core::subscriber::{Subscriber, SubscriberId, SubscriberStatus, CONSE
 use telmail_core::token::TokenPurpose;
 use telmail_core::{DomainError, FieldErrors};
 
-use crate::extract::{FormFields, Origin};
+use crate::extract::{FormFields, Origin, TokenParam};
 use crate::render::{Link, Tone};
 use crate::AppState;
-
-/// A `?t=` query.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    /// The signed token.
-    #[serde(default)]
-    pub t: String,
-}
 
 /// What the form fields held, to fill the form again after an error.
 #[derive(Debug, Default, Serialize)]
@@ -145,13 +137,13 @@ fn confirmed_page(app: &AppState, id: SubscriberId) -> Response {
 }
 
 /// `GET /confirmation?t=` — shows a button; confirming needs the POST.
-pub async fn confirm_page(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    match app.residents.confirmation_state(&q.t).await {
+pub async fn confirm_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
+    match app.residents.confirmation_state(&t).await {
         Ok(ConfirmationState::Pending(_)) => app.pages.render(
             StatusCode::OK,
             "confirm.html",
             "Confirmer mon inscription",
-            context! { token => q.t },
+            context! { token => t },
         ),
         Ok(ConfirmationState::AlreadyActive(id)) => confirmed_page(&app, id),
         Err(e) => app.pages.error(e),
@@ -171,9 +163,9 @@ pub async fn confirm_submit(State(app): State<AppState>, form: FormFields) -> Re
 }
 
 /// `GET /inscription/code?t=`
-pub async fn code_page(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    match app.residents.check_code_token(&q.t) {
-        Ok(()) => code_form(&app, StatusCode::OK, &q.t, FieldErrors::new()),
+pub async fn code_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
+    match app.residents.check_code_token(&t) {
+        Ok(()) => code_form(&app, StatusCode::OK, &t, FieldErrors::new()),
         Err(e) => app.pages.error(e),
     }
 }
@@ -246,11 +238,8 @@ async fn preferences_form(
 }
 
 /// `GET /preferences?t=`
-pub async fn preferences_page(
-    State(app): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> Response {
-    preferences_form(&app, &q.t, StatusCode::OK, None, FieldErrors::new()).await
+pub async fn preferences_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
+    preferences_form(&app, &t, StatusCode::OK, None, FieldErrors::new()).await
 }
 
 fn unsubscribed_page(app: &AppState, manage_token: Option<&str>) -> Response {
@@ -310,8 +299,8 @@ pub async fn preferences_submit(
 }
 
 /// `GET /preferences/donnees?t=` — downloads everything held, as JSON.
-pub async fn export_data(State(app): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    match app.residents.export(&q.t).await {
+pub async fn export_data(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
+    match app.residents.export(&t).await {
         Ok(data) => (
             [
                 (header::CONTENT_TYPE, "application/json; charset=utf-8"),
@@ -354,18 +343,15 @@ pub async fn erase_submit(State(app): State<AppState>, form: FormFields) -> Resp
 }
 
 /// `GET /desabonnement?t=` — shows a button; unsubscribing needs the POST.
-pub async fn unsubscribe_page(
-    State(app): State<AppState>,
-    Query(q): Query<TokenQuery>,
-) -> Response {
-    match app.residents.check_unsubscribe_token(&q.t).await {
+pub async fn unsubscribe_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
+    match app.residents.check_unsubscribe_token(&t).await {
         Ok(sub) if sub.status == SubscriberStatus::Unsubscribed => unsubscribed_page(&app, None),
         Ok(sub) => app.pages.render(
             StatusCode::OK,
             "unsubscribe.html",
             "Me désabonner",
             context! {
-                token => q.t,
+                token => t,
                 email => sub.email.as_ref().map(|e| e.masked()),
                 phone => sub.phone.as_ref().map(|p| p.masked()),
                 manage_url => app.residents.manage_url(sub.id),
@@ -378,11 +364,11 @@ pub async fn unsubscribe_page(
 /// `POST /desabonnement?t=` — one-click unsubscribe (RFC 8058) and the page's button.
 pub async fn unsubscribe_submit(
     State(app): State<AppState>,
-    Query(q): Query<TokenQuery>,
+    TokenParam(t): TokenParam,
 ) -> Response {
     match app
         .residents
-        .unsubscribe_all(TokenPurpose::Unsubscribe, &q.t)
+        .unsubscribe_all(TokenPurpose::Unsubscribe, &t)
         .await
     {
         Ok(()) => unsubscribed_page(&app, None),
