@@ -1,35 +1,58 @@
 //! The behaviour every store adapter must have, written against the ports only, so the same suite
 //! runs on each backend (here the embedded SQLite one).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use telmail_core::campaign::{
+    Actor, Campaign, CampaignEvent, CampaignId, CampaignKind, CampaignSms, CampaignStatus,
+};
 use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::delivery::{
+    CampaignProgress, ChannelCounts, CreateOutcome, DeliveryKey, DeliveryResult, DeliveryStatus,
+    NewDelivery, Progress, Suppression,
+};
 use telmail_core::error::StoreError;
-use telmail_core::ports::{Counter, StatsStore, SubscriberStore, TopicStore};
+use telmail_core::money::Money;
+use telmail_core::ports::{
+    CampaignStore, Counter, DeliveryStore, Recipient, StatsStore, SubscriberQuery, SubscriberStore,
+    SuppressionStore, TopicStore,
+};
+use telmail_core::staff::{Role, StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::subscriber::{
     Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
     SubscriberId, SubscriberStatus,
 };
 use telmail_core::topic::{default_topics, TopicSlug};
 
-/// The three ports of one backend.
+/// The ports of one backend.
 struct Backend {
     subscribers: Arc<dyn SubscriberStore>,
     topics: Arc<dyn TopicStore>,
     stats: Arc<dyn StatsStore>,
+    staff: Arc<dyn StaffStore>,
+    campaigns: Arc<dyn CampaignStore>,
+    deliveries: Arc<dyn DeliveryStore>,
+    suppressions: Arc<dyn SuppressionStore>,
+    /// The fan-out shard count `recipients` splits memberships into.
+    shards: u32,
     _guard: Box<dyn std::any::Any + Send>,
 }
 
 fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let db = telmail_local::db::Db::open(&dir.path().join("s.sqlite")).unwrap();
-    let store = Arc::new(telmail_local::store::SqliteStore::new(db));
+    let store = Arc::new(telmail_local::store::SqliteStore::with_shards(db, 4));
     Backend {
         subscribers: store.clone(),
         topics: store.clone(),
-        stats: store,
+        stats: store.clone(),
+        staff: store.clone(),
+        campaigns: store.clone(),
+        deliveries: store.clone(),
+        suppressions: store,
+        shards: 4,
         _guard: Box::new(dir),
     }
 }
@@ -232,6 +255,1204 @@ async fn counters_add_up_per_month(b: Backend) {
     assert_eq!(b.stats.get("2026-12", Counter::SignUps).await.unwrap(), 0);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Helpers for the sending ports.
+
+fn slug(s: &str) -> TopicSlug {
+    TopicSlug::parse(s).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap()
+}
+
+/// A subscriber in `status` with exactly these choices.
+fn member(
+    email: Option<&str>,
+    phone: Option<&str>,
+    status: SubscriberStatus,
+    choices: &[(&str, Channel)],
+) -> Subscriber {
+    let mut s = subscriber(email, phone);
+    s.status = status;
+    s.choices = choices
+        .iter()
+        .map(|(t, channel)| Choice {
+            topic: slug(t),
+            channel: *channel,
+        })
+        .collect();
+    s
+}
+
+/// Every recipient of (topic, channel) in a shard, read in pages of `page` after each last id.
+async fn all_pages(
+    b: &Backend,
+    topic: &str,
+    channel: Channel,
+    shard: u32,
+    page: usize,
+) -> Vec<Vec<Recipient>> {
+    let mut pages = Vec::new();
+    let mut after = None;
+    loop {
+        let got = b
+            .subscribers
+            .recipients(&slug(topic), channel, shard, after, page)
+            .await
+            .unwrap();
+        assert!(got.len() <= page, "a page holds at most `limit` recipients");
+        if got.is_empty() {
+            return pages;
+        }
+        after = got.last().map(|r| r.id);
+        pages.push(got);
+    }
+}
+
+fn campaign(
+    title: &str,
+    status: CampaignStatus,
+    created_at: DateTime<Utc>,
+    send_at: Option<DateTime<Utc>>,
+) -> Campaign {
+    Campaign {
+        id: CampaignId::new(),
+        title: title.into(),
+        topics: vec![slug("alerte-meteo")],
+        sms: Some(CampaignSms {
+            text: "Vigilance orange vent.".into(),
+        }),
+        email: None,
+        urgent: false,
+        send_at,
+        kind: CampaignKind::Standard,
+        author: Actor {
+            id: "redac".into(),
+            name: "Rédaction".into(),
+        },
+        status,
+        rejection_reason: None,
+        shards: 0,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+fn event(
+    action: &str,
+    from: Option<CampaignStatus>,
+    to: CampaignStatus,
+    at: DateTime<Utc>,
+) -> CampaignEvent {
+    CampaignEvent {
+        at,
+        actor: Actor {
+            id: "cab".into(),
+            name: "Cabinet".into(),
+        },
+        action: action.into(),
+        from,
+        to,
+        reason: None,
+    }
+}
+
+fn key(campaign: CampaignId, channel: Channel) -> DeliveryKey {
+    DeliveryKey {
+        campaign,
+        subscriber: SubscriberId::new(),
+        channel,
+    }
+}
+
+fn queued(key: DeliveryKey) -> NewDelivery {
+    NewDelivery {
+        key,
+        status: DeliveryStatus::Queued,
+        error: None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subscribers: fan-out, counts, search.
+
+async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
+    let both = [
+        ("alerte-meteo", Channel::Email),
+        ("alerte-meteo", Channel::Sms),
+    ];
+    let mut email_expected = HashSet::new();
+    let mut sms_expected = HashSet::new();
+    for i in 0..40 {
+        let email = format!("r{i}@exemple.fr");
+        let phone = format!("06123{i:05}");
+        let status = match i % 5 {
+            3 => SubscriberStatus::Pending,
+            4 => SubscriberStatus::Unsubscribed,
+            _ => SubscriberStatus::Active,
+        };
+        let s = match i % 4 {
+            // Email choice only.
+            0 => member(Some(&email), Some(&phone), status, &both[..1]),
+            // Phone only.
+            1 => member(None, Some(&phone), status, &both[1..]),
+            // Another topic.
+            2 => member(
+                Some(&email),
+                None,
+                status,
+                &[("infos-pratiques", Channel::Email)],
+            ),
+            _ => member(Some(&email), Some(&phone), status, &both),
+        };
+        if status == SubscriberStatus::Active {
+            for c in &s.choices {
+                if c.topic.as_str() != "alerte-meteo" {
+                    continue;
+                }
+                match c.channel {
+                    Channel::Email => {
+                        email_expected.insert((s.id, s.email.as_ref().unwrap().to_string()))
+                    }
+                    Channel::Sms => {
+                        sms_expected.insert((s.id, s.phone.as_ref().unwrap().to_string()))
+                    }
+                };
+            }
+        }
+        b.subscribers.insert(&s).await.unwrap();
+    }
+    assert_eq!((email_expected.len(), sms_expected.len()), (12, 12));
+
+    for (channel, expected) in [
+        (Channel::Email, email_expected),
+        (Channel::Sms, sms_expected),
+    ] {
+        let mut union = Vec::new();
+        for shard in 0..b.shards {
+            let pages = all_pages(&b, "alerte-meteo", channel, shard, 2).await;
+            let flat: Vec<Recipient> = pages.into_iter().flatten().collect();
+            assert!(
+                flat.windows(2).all(|w| w[0].id < w[1].id),
+                "pages follow each other in id order"
+            );
+            assert!(flat.iter().all(|r| r.id.shard(b.shards) == shard));
+            union.extend(flat);
+        }
+        assert_eq!(
+            union.len(),
+            expected.len(),
+            "{channel:?}: each recipient once"
+        );
+        let union: HashSet<(SubscriberId, String)> =
+            union.into_iter().map(|r| (r.id, r.address)).collect();
+        assert_eq!(
+            union, expected,
+            "{channel:?}: every active recipient, right address"
+        );
+        if channel == Channel::Sms {
+            assert!(union.iter().all(|(_, address)| address.starts_with("+336")));
+        }
+    }
+
+    // `after` is exclusive, whatever shard it came from.
+    let shard0 = all_pages(&b, "alerte-meteo", Channel::Email, 0, 100).await;
+    let shard0: Vec<Recipient> = shard0.into_iter().flatten().collect();
+    if let Some(first) = shard0.first() {
+        let rest = b
+            .subscribers
+            .recipients(
+                &slug("alerte-meteo"),
+                Channel::Email,
+                0,
+                Some(first.id),
+                100,
+            )
+            .await
+            .unwrap();
+        assert_eq!(rest, shard0[1..]);
+    }
+    assert!(b
+        .subscribers
+        .recipients(&slug("culture-animations"), Channel::Email, 0, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+async fn recipients_of_several_shards_are_found_with_small_pages(b: Backend) {
+    // Enough people that every shard has several pages.
+    let mut ids = BTreeSet::new();
+    for i in 0..60 {
+        let s = member(
+            Some(&format!("p{i}@exemple.fr")),
+            None,
+            SubscriberStatus::Active,
+            &[("infos-pratiques", Channel::Email)],
+        );
+        ids.insert(s.id);
+        b.subscribers.insert(&s).await.unwrap();
+    }
+    let mut seen = BTreeSet::new();
+    for shard in 0..b.shards {
+        for page in all_pages(&b, "infos-pratiques", Channel::Email, shard, 3).await {
+            for r in page {
+                assert!(seen.insert(r.id), "{} met twice", r.id);
+            }
+        }
+    }
+    assert_eq!(seen, ids);
+}
+
+async fn count_recipients_dedups_topics_and_leaves_out_suppressed(b: Backend) {
+    let meteo = ("alerte-meteo", Channel::Email);
+    let infos = ("infos-pratiques", Channel::Email);
+    let active = SubscriberStatus::Active;
+    let people = [
+        member(
+            Some("a@exemple.fr"),
+            Some("0612000001"),
+            active,
+            &[meteo, infos],
+        ),
+        member(Some("b@exemple.fr"), None, active, &[meteo]),
+        member(
+            None,
+            Some("0612000003"),
+            active,
+            &[("infos-pratiques", Channel::Sms)],
+        ),
+        member(
+            Some("d@exemple.fr"),
+            None,
+            SubscriberStatus::Pending,
+            &[meteo],
+        ),
+        member(Some("e@exemple.fr"), None, active, &[infos]),
+        member(
+            Some("f@exemple.fr"),
+            Some("0612000006"),
+            active,
+            &[infos, ("infos-pratiques", Channel::Sms)],
+        ),
+    ];
+    for p in &people {
+        b.subscribers.insert(p).await.unwrap();
+    }
+    let topics = [slug("alerte-meteo"), slug("infos-pratiques")];
+    let count = |topics: Vec<TopicSlug>, channel| {
+        let subs = b.subscribers.clone();
+        async move { subs.count_recipients(&topics, channel).await.unwrap() }
+    };
+    assert_eq!(
+        count(topics.to_vec(), Channel::Email).await,
+        4,
+        "a, b, e, f"
+    );
+    assert_eq!(count(vec![slug("alerte-meteo")], Channel::Email).await, 2);
+    assert_eq!(count(topics.to_vec(), Channel::Sms).await, 2, "c, f");
+    assert_eq!(count(vec![], Channel::Email).await, 0);
+
+    let suppress = |address: &str| Suppression {
+        address: address.into(),
+        reason: "bounce".into(),
+        at: t0(),
+    };
+    b.suppressions
+        .suppress(&suppress("e@exemple.fr"))
+        .await
+        .unwrap();
+    b.suppressions
+        .suppress(&suppress("+33612000006"))
+        .await
+        .unwrap();
+    assert_eq!(
+        count(topics.to_vec(), Channel::Email).await,
+        3,
+        "e is suppressed"
+    );
+    assert_eq!(
+        count(topics.to_vec(), Channel::Sms).await,
+        1,
+        "f's phone is suppressed"
+    );
+}
+
+async fn search_filters_by_text_topic_and_status_newest_first(b: Backend) {
+    let mut people = [
+        member(
+            Some("marie_dupont@exemple.fr"),
+            Some("0612345678"),
+            SubscriberStatus::Active,
+            &[("alerte-meteo", Channel::Sms)],
+        ),
+        member(
+            Some("marieXdupont@exemple.fr"),
+            None,
+            SubscriberStatus::Pending,
+            &[("alerte-meteo", Channel::Email)],
+        ),
+        member(
+            Some("jean@arcachon.fr"),
+            Some("0798765432"),
+            SubscriberStatus::Active,
+            &[("infos-pratiques", Channel::Email)],
+        ),
+        member(
+            Some("100%@exemple.fr"),
+            None,
+            SubscriberStatus::Unsubscribed,
+            &[],
+        ),
+    ];
+    for (i, p) in people.iter_mut().enumerate() {
+        p.created_at = t0() + Duration::minutes(i as i64);
+        b.subscribers.insert(p).await.unwrap();
+    }
+    let ids = |found: Vec<Subscriber>| found.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let search = |text: Option<&str>,
+                  topic: Option<&str>,
+                  status: Option<SubscriberStatus>,
+                  limit: usize,
+                  offset: usize| {
+        let q = SubscriberQuery {
+            text: text.map(str::to_owned),
+            topic: topic.map(slug),
+            status,
+            limit,
+            offset,
+        };
+        let subs = b.subscribers.clone();
+        async move { subs.search(&q).await.unwrap() }
+    };
+    let [p0, p1, p2, p3] = [people[0].id, people[1].id, people[2].id, people[3].id];
+
+    assert_eq!(
+        ids(search(None, None, None, 10, 0).await),
+        [p3, p2, p1, p0],
+        "newest first"
+    );
+    assert_eq!(
+        ids(search(None, None, None, 2, 1).await),
+        [p2, p1],
+        "limit and offset"
+    );
+    assert_eq!(
+        search(Some("dupont"), None, None, 10, 0).await,
+        [people[1].clone(), people[0].clone()],
+        "whole subscribers come back"
+    );
+    assert_eq!(
+        ids(search(Some("marie_"), None, None, 10, 0).await),
+        [p0],
+        "`_` is literal"
+    );
+    assert_eq!(
+        ids(search(Some("100%"), None, None, 10, 0).await),
+        [p3],
+        "`%` is literal"
+    );
+    assert_eq!(ids(search(Some("%"), None, None, 10, 0).await), [p3]);
+    assert_eq!(ids(search(Some("ARCACHON"), None, None, 10, 0).await), [p2]);
+    assert_eq!(
+        ids(search(Some("06 12 34"), None, None, 10, 0).await),
+        [p0],
+        "phone typed the French way"
+    );
+    assert_eq!(ids(search(Some("+33798"), None, None, 10, 0).await), [p2]);
+    assert_eq!(ids(search(Some("87654"), None, None, 10, 0).await), [p2]);
+    assert_eq!(
+        ids(search(None, Some("alerte-meteo"), None, 10, 0).await),
+        [p1, p0],
+        "topic on any channel"
+    );
+    assert_eq!(
+        ids(search(None, None, Some(SubscriberStatus::Active), 10, 0).await),
+        [p2, p0]
+    );
+    assert_eq!(
+        ids(search(
+            Some("dupont"),
+            Some("alerte-meteo"),
+            Some(SubscriberStatus::Pending),
+            10,
+            0
+        )
+        .await),
+        [p1],
+        "every filter must match"
+    );
+    assert!(search(Some("personne"), None, None, 10, 0).await.is_empty());
+}
+
+async fn count_by_topic_counts_active_subscribers(b: Backend) {
+    let active = SubscriberStatus::Active;
+    let meteo_mail = ("alerte-meteo", Channel::Email);
+    let meteo_sms = ("alerte-meteo", Channel::Sms);
+    let people = [
+        member(
+            Some("a@exemple.fr"),
+            Some("0612000001"),
+            active,
+            &[meteo_mail, meteo_sms],
+        ),
+        member(Some("b@exemple.fr"), None, active, &[meteo_mail]),
+        member(
+            Some("c@exemple.fr"),
+            None,
+            active,
+            &[("infos-pratiques", Channel::Email)],
+        ),
+        member(
+            Some("d@exemple.fr"),
+            None,
+            SubscriberStatus::Pending,
+            &[meteo_mail],
+        ),
+        member(
+            Some("e@exemple.fr"),
+            None,
+            SubscriberStatus::Unsubscribed,
+            &[meteo_mail],
+        ),
+    ];
+    for p in &people {
+        b.subscribers.insert(p).await.unwrap();
+    }
+    let mut counts = b.subscribers.count_by_topic().await.unwrap();
+    counts.sort();
+    assert_eq!(
+        counts,
+        [
+            (slug("alerte-meteo"), Channel::Email, 2),
+            (slug("alerte-meteo"), Channel::Sms, 1),
+            (slug("infos-pratiques"), Channel::Email, 1),
+        ]
+    );
+}
+
+async fn get_many_returns_the_subscribers_found(b: Backend) {
+    let a = subscriber(Some("a@exemple.fr"), None);
+    let c = subscriber(Some("c@exemple.fr"), None);
+    b.subscribers.insert(&a).await.unwrap();
+    b.subscribers.insert(&c).await.unwrap();
+    let mut found = b
+        .subscribers
+        .get_many(&[c.id, SubscriberId::new(), a.id])
+        .await
+        .unwrap();
+    found.sort_by_key(|s| s.email.clone());
+    assert_eq!(found, [a.clone(), c.clone()]);
+    assert!(b.subscribers.get_many(&[]).await.unwrap().is_empty());
+
+    // More ids than one SQL list holds.
+    let mut many: Vec<SubscriberId> = (0..1200).map(|_| SubscriberId::new()).collect();
+    many[700] = a.id;
+    assert_eq!(b.subscribers.get_many(&many).await.unwrap(), [a]);
+}
+
+async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backend) {
+    let s = subscriber(Some("a@exemple.fr"), Some("0612345678"));
+    let other = subscriber(Some("b@exemple.fr"), None);
+    b.subscribers.insert(&s).await.unwrap();
+    b.subscribers.insert(&other).await.unwrap();
+    let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
+    b.campaigns
+        .insert(&c, &event("created", None, CampaignStatus::Draft, t0()))
+        .await
+        .unwrap();
+    let sent = DeliveryKey {
+        campaign: c.id,
+        subscriber: s.id,
+        channel: Channel::Email,
+    };
+    let in_flight = DeliveryKey {
+        channel: Channel::Sms,
+        ..sent
+    };
+    let theirs = DeliveryKey {
+        subscriber: other.id,
+        ..sent
+    };
+    b.deliveries
+        .create_batch(&[queued(sent), queued(in_flight), queued(theirs)])
+        .await
+        .unwrap();
+    b.deliveries.claim(&[sent, theirs]).await.unwrap();
+    let ok = |id: &str| DeliveryResult::Sent {
+        provider_id: id.into(),
+        segments: 0,
+    };
+    b.deliveries
+        .finish(&[(sent, ok("ses-1")), (theirs, ok("ses-2"))])
+        .await
+        .unwrap();
+
+    assert!(b.subscribers.delete(s.id).await.unwrap());
+    let mut left: Vec<(DeliveryKey, DeliveryStatus)> = b
+        .deliveries
+        .list(c.id, 10, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.key, d.status))
+        .collect();
+    left.sort_by_key(|(k, _)| *k);
+    let mut expected = vec![
+        (in_flight, DeliveryStatus::Queued),
+        (theirs, DeliveryStatus::Sent),
+    ];
+    expected.sort_by_key(|(k, _)| *k);
+    assert_eq!(
+        left, expected,
+        "the queued one stays, for the sender to close as suppressed"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and staff.
+
+async fn stats_add_many_at_once_and_read_months(b: Backend) {
+    b.stats
+        .add_many(
+            "2026-10",
+            &[(Counter::SmsSent, 10), (Counter::SmsSegments, 12)],
+        )
+        .await
+        .unwrap();
+    b.stats
+        .add_many(
+            "2026-11",
+            &[
+                (Counter::SmsSent, 3),
+                (Counter::CostTenThousandths, 3_000),
+                (Counter::SmsSent, 2),
+            ],
+        )
+        .await
+        .unwrap();
+    b.stats.add("2026-12", Counter::SignUps, 7).await.unwrap();
+    b.stats.add("2027-01", Counter::SignUps, 1).await.unwrap();
+    b.stats.add_many("2026-11", &[]).await.unwrap();
+    assert_eq!(b.stats.get("2026-11", Counter::SmsSent).await.unwrap(), 5);
+
+    let mut months = b.stats.months("2026-11", "2026-12").await.unwrap();
+    months.sort();
+    assert_eq!(
+        months,
+        [
+            ("2026-11".to_owned(), Counter::SmsSent, 5),
+            ("2026-11".to_owned(), Counter::CostTenThousandths, 3_000),
+            ("2026-12".to_owned(), Counter::SignUps, 7),
+        ]
+    );
+    assert_eq!(b.stats.months("2026-10", "2026-10").await.unwrap().len(), 2);
+    assert!(b
+        .stats
+        .months("2025-01", "2025-12")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+fn identity(id: &str) -> StaffIdentity {
+    StaffIdentity {
+        id: id.into(),
+        name: "Agent Cabinet".into(),
+        roles: [Role::Cabinet, Role::Admin].into_iter().collect(),
+        email: Some(Email::parse("cabinet@arcachon.fr").unwrap()),
+        phone: None,
+    }
+}
+
+async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
+    let account = StaffAccount {
+        identity: identity("cabinet"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: t0(),
+    };
+    b.staff.create_account(&account).await.unwrap();
+    let again = StaffAccount {
+        password_hash: "autre".into(),
+        ..account.clone()
+    };
+    assert!(matches!(
+        b.staff.create_account(&again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        b.staff.find_account("cabinet").await.unwrap(),
+        Some(account)
+    );
+    assert_eq!(b.staff.find_account("inconnu").await.unwrap(), None);
+
+    let live = StaffSession {
+        identity: identity("cabinet"),
+        csrf_token: "csrf-1".into(),
+        expires_at: Utc::now() + Duration::hours(8),
+    };
+    let expired = StaffSession {
+        csrf_token: "csrf-2".into(),
+        expires_at: t0(),
+        ..live.clone()
+    };
+    b.staff.create_session("digest-1", &live).await.unwrap();
+    b.staff.create_session("digest-2", &expired).await.unwrap();
+    assert_eq!(
+        b.staff.find_session("digest-1").await.unwrap(),
+        Some(live.clone())
+    );
+    assert_eq!(
+        b.staff.find_session("digest-2").await.unwrap(),
+        Some(expired),
+        "the caller judges expiry"
+    );
+    b.staff.delete_session("digest-2").await.unwrap();
+    b.staff.delete_session("digest-2").await.unwrap();
+    assert_eq!(b.staff.find_session("digest-2").await.unwrap(), None);
+    assert_eq!(b.staff.find_session("digest-1").await.unwrap(), Some(live));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Campaigns.
+
+async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
+    let mut c = campaign("Marché de Noël", CampaignStatus::Draft, t0(), None);
+    let created = event("created", None, CampaignStatus::Draft, t0());
+    b.campaigns.insert(&c, &created).await.unwrap();
+    assert!(matches!(
+        b.campaigns.insert(&c, &created).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c.clone()));
+    assert_eq!(b.campaigns.get(CampaignId::new()).await.unwrap(), None);
+
+    let at = t0() + Duration::minutes(5);
+    c.status = CampaignStatus::Submitted;
+    c.updated_at = at;
+    let submitted = event(
+        "submitted",
+        Some(CampaignStatus::Draft),
+        CampaignStatus::Submitted,
+        at,
+    );
+    b.campaigns
+        .update(&c, CampaignStatus::Draft, &submitted)
+        .await
+        .unwrap();
+
+    // A second writer who still believes it is a draft loses, and leaves no trace.
+    let mut stale = c.clone();
+    stale.title = "Autre titre".into();
+    stale.status = CampaignStatus::Cancelled;
+    let cancelled = event(
+        "cancelled",
+        Some(CampaignStatus::Draft),
+        CampaignStatus::Cancelled,
+        at,
+    );
+    assert!(matches!(
+        b.campaigns
+            .update(&stale, CampaignStatus::Draft, &cancelled)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c.clone()));
+    assert_eq!(
+        b.campaigns.events(c.id).await.unwrap(),
+        [created, submitted],
+        "oldest first"
+    );
+    let unknown = campaign("x", CampaignStatus::Draft, t0(), None);
+    assert!(matches!(
+        b.campaigns
+            .update(&unknown, CampaignStatus::Draft, &cancelled)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(b.campaigns.events(unknown.id).await.unwrap().is_empty());
+}
+
+async fn campaigns_list_newest_first_by_status(b: Backend) {
+    let mut ids = Vec::new();
+    for (i, status) in [
+        CampaignStatus::Draft,
+        CampaignStatus::Sent,
+        CampaignStatus::Draft,
+        CampaignStatus::Submitted,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let c = campaign(
+            &format!("c{i}"),
+            status,
+            t0() + Duration::hours(i as i64),
+            None,
+        );
+        b.campaigns
+            .insert(&c, &event("created", None, status, c.created_at))
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let listed = |status, limit| {
+        let campaigns = b.campaigns.clone();
+        async move {
+            campaigns
+                .list(status, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(listed(None, 10).await, [ids[3], ids[2], ids[1], ids[0]]);
+    assert_eq!(listed(None, 2).await, [ids[3], ids[2]]);
+    assert_eq!(
+        listed(Some(CampaignStatus::Draft), 10).await,
+        [ids[2], ids[0]]
+    );
+    assert!(listed(Some(CampaignStatus::Cancelled), 10).await.is_empty());
+}
+
+async fn due_campaigns_are_scheduled_ones_whose_time_has_come(b: Backend) {
+    let now = t0() + Duration::days(1);
+    let cases = [
+        (
+            "passée",
+            CampaignStatus::Scheduled,
+            Some(now - Duration::hours(1)),
+        ),
+        ("maintenant", CampaignStatus::Scheduled, Some(now)),
+        (
+            "demain",
+            CampaignStatus::Scheduled,
+            Some(now + Duration::days(1)),
+        ),
+        (
+            "approuvée",
+            CampaignStatus::Approved,
+            Some(now - Duration::hours(1)),
+        ),
+        (
+            "annulée",
+            CampaignStatus::Cancelled,
+            Some(now - Duration::hours(2)),
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (title, status, send_at) in cases {
+        let c = campaign(title, status, t0(), send_at);
+        b.campaigns
+            .insert(&c, &event("created", None, status, t0()))
+            .await
+            .unwrap();
+        ids.push(c.id);
+    }
+    let mut due: Vec<CampaignId> = b
+        .campaigns
+        .due(now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    due.sort();
+    let mut expected = vec![ids[0], ids[1]];
+    expected.sort();
+    assert_eq!(due, expected);
+}
+
+async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
+    let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
+    b.campaigns
+        .insert(&c, &event("created", None, CampaignStatus::Draft, t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.campaigns.progress(c.id).await.unwrap(),
+        CampaignProgress::default()
+    );
+    let fanned = Progress {
+        email: ChannelCounts {
+            targeted: 10,
+            suppressed: 1,
+            ..ChannelCounts::default()
+        },
+        sms: ChannelCounts {
+            targeted: 5,
+            ..ChannelCounts::default()
+        },
+        ..Progress::default()
+    };
+    let sent = Progress {
+        email: ChannelCounts {
+            sent: 8,
+            failed: 1,
+            ..ChannelCounts::default()
+        },
+        sms: ChannelCounts {
+            sent: 4,
+            failed: 1,
+            suppressed: 0,
+            targeted: 0,
+        },
+        sms_segments: 8,
+        cost: Money::from_ten_thousandths(9_600),
+    };
+    b.campaigns.add_progress(c.id, &fanned).await.unwrap();
+    b.campaigns.add_progress(c.id, &sent).await.unwrap();
+    b.campaigns.add_progress(c.id, &sent).await.unwrap();
+
+    assert_eq!(b.campaigns.mark_shard_done(c.id, 0).await.unwrap(), 1);
+    assert_eq!(b.campaigns.mark_shard_done(c.id, 3).await.unwrap(), 2);
+    assert_eq!(
+        b.campaigns.mark_shard_done(c.id, 0).await.unwrap(),
+        2,
+        "a redelivered shard counts once"
+    );
+    assert_eq!(
+        b.campaigns.progress(c.id).await.unwrap(),
+        CampaignProgress {
+            totals: Progress {
+                email: ChannelCounts {
+                    targeted: 10,
+                    sent: 16,
+                    failed: 2,
+                    suppressed: 1
+                },
+                sms: ChannelCounts {
+                    targeted: 5,
+                    sent: 8,
+                    failed: 2,
+                    suppressed: 0
+                },
+                sms_segments: 16,
+                cost: Money::from_ten_thousandths(19_200),
+            },
+            shards_done: 2,
+        }
+    );
+    // Other campaigns are untouched.
+    let other = campaign("Autre", CampaignStatus::Sending, t0(), None);
+    b.campaigns
+        .insert(&other, &event("created", None, CampaignStatus::Draft, t0()))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.campaigns.progress(other.id).await.unwrap(),
+        CampaignProgress::default()
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries.
+
+async fn deliveries_are_created_once(b: Backend) {
+    let c = CampaignId::new();
+    let (k1, k2, k3) = (
+        key(c, Channel::Email),
+        key(c, Channel::Sms),
+        key(c, Channel::Email),
+    );
+    let blocked = NewDelivery {
+        key: k3,
+        status: DeliveryStatus::Suppressed,
+        error: Some("adresse sur liste de suppression".into()),
+    };
+    let first = b
+        .deliveries
+        .create_batch(&[queued(k1), queued(k2), blocked.clone(), queued(k1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        [
+            CreateOutcome::Created,
+            CreateOutcome::Created,
+            CreateOutcome::Created,
+            CreateOutcome::Exists(DeliveryStatus::Queued),
+        ]
+    );
+    b.deliveries.claim(&[k2]).await.unwrap();
+    let again = b
+        .deliveries
+        .create_batch(&[queued(k3), queued(k2), queued(k1)])
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        [
+            CreateOutcome::Exists(DeliveryStatus::Suppressed),
+            CreateOutcome::Exists(DeliveryStatus::Sending),
+            CreateOutcome::Exists(DeliveryStatus::Queued),
+        ]
+    );
+    // Same person on the other channel, or in another campaign: distinct deliveries.
+    let other_channel = DeliveryKey {
+        channel: Channel::Sms,
+        ..k1
+    };
+    let other_campaign = DeliveryKey {
+        campaign: CampaignId::new(),
+        ..k1
+    };
+    assert_eq!(
+        b.deliveries
+            .create_batch(&[queued(other_channel), queued(other_campaign)])
+            .await
+            .unwrap(),
+        [CreateOutcome::Created, CreateOutcome::Created]
+    );
+    assert!(b.deliveries.create_batch(&[]).await.unwrap().is_empty());
+    let suppressed = b
+        .deliveries
+        .list(c, 10, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.key == k3)
+        .unwrap();
+    assert_eq!(
+        (suppressed.status, suppressed.error, suppressed.attempts),
+        (DeliveryStatus::Suppressed, blocked.error, 0)
+    );
+}
+
+async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
+    let c = CampaignId::new();
+    let keys: Vec<DeliveryKey> = (0..4).map(|_| key(c, Channel::Sms)).collect();
+    let news: Vec<NewDelivery> = keys.iter().copied().map(queued).collect();
+    b.deliveries.create_batch(&news).await.unwrap();
+    let never = key(c, Channel::Email);
+
+    let claimed = b
+        .deliveries
+        .claim(&[keys[0], keys[1], never, keys[2], keys[3], keys[0]])
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.iter().map(|d| d.key).collect::<Vec<_>>(),
+        keys,
+        "unknown and repeated keys are not won"
+    );
+    assert!(claimed
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Sending && d.attempts == 1));
+    assert!(
+        b.deliveries.claim(&keys).await.unwrap().is_empty(),
+        "a second claim wins nothing"
+    );
+
+    b.deliveries
+        .finish(&[
+            (
+                keys[0],
+                DeliveryResult::Sent {
+                    provider_id: "sns-1".into(),
+                    segments: 2,
+                },
+            ),
+            (
+                keys[1],
+                DeliveryResult::Failed {
+                    error: "numéro invalide".into(),
+                },
+            ),
+            (
+                keys[2],
+                DeliveryResult::Suppressed {
+                    reason: "abonné effacé".into(),
+                },
+            ),
+            (
+                keys[3],
+                DeliveryResult::Retry {
+                    error: "throttled".into(),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    let state = |key: DeliveryKey| {
+        let deliveries = b.deliveries.clone();
+        async move {
+            let d = deliveries
+                .list(key.campaign, 100, 0)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|d| d.key == key)
+                .unwrap();
+            (d.status, d.attempts, d.provider_id, d.error, d.segments)
+        }
+    };
+    assert_eq!(
+        state(keys[0]).await,
+        (DeliveryStatus::Sent, 1, Some("sns-1".into()), None, 2)
+    );
+    assert_eq!(
+        state(keys[1]).await,
+        (
+            DeliveryStatus::Failed,
+            1,
+            None,
+            Some("numéro invalide".into()),
+            0
+        )
+    );
+    assert_eq!(
+        state(keys[2]).await,
+        (
+            DeliveryStatus::Suppressed,
+            1,
+            None,
+            Some("abonné effacé".into()),
+            0
+        )
+    );
+    assert_eq!(
+        state(keys[3]).await,
+        (DeliveryStatus::Queued, 1, None, Some("throttled".into()), 0)
+    );
+
+    // Only the retried one can be claimed again, with its second attempt counted.
+    let again = b.deliveries.claim(&keys).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].key, again[0].status, again[0].attempts),
+        (keys[3], DeliveryStatus::Sending, 2)
+    );
+    b.deliveries
+        .finish(&[(
+            keys[3],
+            DeliveryResult::Sent {
+                provider_id: "sns-2".into(),
+                segments: 1,
+            },
+        )])
+        .await
+        .unwrap();
+    let (status, attempts, provider, _, segments) = state(keys[3]).await;
+    assert_eq!(
+        (status, attempts, provider, segments),
+        (DeliveryStatus::Sent, 2, Some("sns-2".into()), 1)
+    );
+
+    // A late duplicate outcome cannot undo a finished delivery.
+    b.deliveries
+        .finish(&[(
+            keys[0],
+            DeliveryResult::Retry {
+                error: "late".into(),
+            },
+        )])
+        .await
+        .unwrap();
+    assert_eq!(state(keys[0]).await.0, DeliveryStatus::Sent);
+}
+
+async fn deliveries_of_a_campaign_are_listed_page_by_page(b: Backend) {
+    let c = CampaignId::new();
+    let news: Vec<NewDelivery> = (0..5).map(|_| queued(key(c, Channel::Email))).collect();
+    b.deliveries.create_batch(&news).await.unwrap();
+    b.deliveries
+        .create_batch(&[queued(key(CampaignId::new(), Channel::Email))])
+        .await
+        .unwrap();
+    let all = b.deliveries.list(c, 10, 0).await.unwrap();
+    assert_eq!(all.len(), 5, "only this campaign's");
+    assert!(all
+        .iter()
+        .all(|d| d.status == DeliveryStatus::Queued && d.attempts == 0 && d.key.campaign == c));
+    let created: HashSet<DeliveryKey> = news.iter().map(|n| n.key).collect();
+    let listed: HashSet<DeliveryKey> = all.iter().map(|d| d.key).collect();
+    assert_eq!(listed, created);
+    let first = b.deliveries.list(c, 2, 0).await.unwrap();
+    let second = b.deliveries.list(c, 2, 2).await.unwrap();
+    let third = b.deliveries.list(c, 2, 4).await.unwrap();
+    assert_eq!((first.len(), second.len(), third.len()), (2, 2, 1));
+    let paged: Vec<DeliveryKey> = first
+        .iter()
+        .chain(&second)
+        .chain(&third)
+        .map(|d| d.key)
+        .collect();
+    assert_eq!(paged, all.iter().map(|d| d.key).collect::<Vec<_>>());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suppressions.
+
+async fn suppressions_are_idempotent_listed_and_lifted(b: Backend) {
+    let s = |address: &str, reason: &str, minutes: i64| Suppression {
+        address: address.into(),
+        reason: reason.into(),
+        at: t0() + Duration::minutes(minutes),
+    };
+    b.suppressions
+        .suppress(&s("a@exemple.fr", "bounce", 0))
+        .await
+        .unwrap();
+    b.suppressions
+        .suppress(&s("+33612345678", "opt-out", 1))
+        .await
+        .unwrap();
+    b.suppressions
+        .suppress(&s("c@exemple.fr", "staff", 2))
+        .await
+        .unwrap();
+    b.suppressions
+        .suppress(&s("a@exemple.fr", "complaint", 3))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        b.suppressions.list(10).await.unwrap(),
+        [
+            s("a@exemple.fr", "complaint", 3),
+            s("c@exemple.fr", "staff", 2),
+            s("+33612345678", "opt-out", 1),
+        ],
+        "one row per address, newest first"
+    );
+    assert_eq!(b.suppressions.list(1).await.unwrap().len(), 1);
+
+    // More addresses than one SQL list holds.
+    let mut asked: Vec<String> = (0..1200).map(|i| format!("x{i}@exemple.fr")).collect();
+    asked[0] = "a@exemple.fr".into();
+    asked[600] = "+33612345678".into();
+    asked[1199] = "c@exemple.fr".into();
+    let found = b.suppressions.suppressed_among(&asked).await.unwrap();
+    assert_eq!(
+        found,
+        HashSet::from([
+            "a@exemple.fr".to_owned(),
+            "+33612345678".to_owned(),
+            "c@exemple.fr".to_owned()
+        ])
+    );
+    assert!(b
+        .suppressions
+        .suppressed_among(&[])
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(b.suppressions.lift("a@exemple.fr").await.unwrap());
+    assert!(!b.suppressions.lift("a@exemple.fr").await.unwrap());
+    assert!(b
+        .suppressions
+        .suppressed_among(&["a@exemple.fr".to_owned()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(b.suppressions.list(10).await.unwrap().len(), 2);
+}
+
 macro_rules! behaviour_suite {
     ($backend:ident: $($case:ident),* $(,)?) => {
         mod $backend {
@@ -253,4 +1474,21 @@ behaviour_suite!(sqlite:
     purge_removes_only_expired_pending,
     topics_keep_their_order_and_are_not_overwritten,
     counters_add_up_per_month,
+    recipients_are_active_sharded_and_paged_in_id_order,
+    recipients_of_several_shards_are_found_with_small_pages,
+    count_recipients_dedups_topics_and_leaves_out_suppressed,
+    search_filters_by_text_topic_and_status_newest_first,
+    count_by_topic_counts_active_subscribers,
+    get_many_returns_the_subscribers_found,
+    erasure_removes_finished_deliveries_and_leaves_those_in_flight,
+    stats_add_many_at_once_and_read_months,
+    staff_accounts_are_unique_and_sessions_expire_by_caller,
+    campaign_updates_compare_and_set_and_keep_the_audit_trail,
+    campaigns_list_newest_first_by_status,
+    due_campaigns_are_scheduled_ones_whose_time_has_come,
+    campaign_progress_adds_up_and_shards_count_once,
+    deliveries_are_created_once,
+    a_delivery_is_claimed_once_and_finished_with_its_outcome,
+    deliveries_of_a_campaign_are_listed_page_by_page,
+    suppressions_are_idempotent_listed_and_lifted,
 );

@@ -2,6 +2,9 @@
 
 use chrono::Duration;
 
+use crate::money::Prices;
+use crate::sending_window::SendingWindow;
+
 /// Service-wide settings shared by every runtime.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
@@ -17,6 +20,14 @@ pub struct ServiceConfig {
     pub unsubscribe_link_ttl: Duration,
     /// Wrong SMS codes allowed before the sign-up is locked.
     pub max_code_attempts: u32,
+    /// Prices used for estimates and costs.
+    pub prices: Prices,
+    /// When non-urgent SMS may go out.
+    pub sending_window: SendingWindow,
+    /// Fan-out jobs per campaign (parallelism of the fan-out).
+    pub fanout_shards: u32,
+    /// Send attempts before a transiently failing delivery is marked failed.
+    pub max_send_attempts: u32,
 }
 
 impl ServiceConfig {
@@ -29,6 +40,10 @@ impl ServiceConfig {
             manage_link_ttl: Duration::days(90),
             unsubscribe_link_ttl: Duration::days(180),
             max_code_attempts: 5,
+            prices: Prices::default(),
+            sending_window: SendingWindow::default(),
+            fanout_shards: 8,
+            max_send_attempts: 5,
         }
     }
 }

@@ -67,6 +67,12 @@ pub enum DomainError {
     /// Too many wrong answers (e.g. SMS codes).
     #[error("{0}")]
     TooManyAttempts(String),
+    /// No valid staff identity (French message).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The identity lacks a role, or the rule forbids this actor (French message).
+    #[error("{0}")]
+    Forbidden(String),
     /// The thing asked for does not exist (French message).
     #[error("{0}")]
     NotFound(String),
@@ -89,6 +95,8 @@ impl DomainError {
             Self::InvalidToken => "invalid_token",
             Self::ExpiredToken => "expired_token",
             Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",

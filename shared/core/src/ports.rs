@@ -3,9 +3,17 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::contact::{Email, PhoneNumber};
+use std::collections::HashSet;
+
+use crate::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use crate::contact::{Channel, Email, PhoneNumber};
+use crate::delivery::{
+    CampaignProgress, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
+    ProgressDelta, Suppression,
+};
 use crate::error::{SendError, StoreError};
-use crate::subscriber::{Subscriber, SubscriberId};
+use crate::queue::Job;
+use crate::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::topic::{Topic, TopicSlug};
 
 /// Reads and writes subscribers; an email or a phone number belongs to one subscriber at most.
@@ -25,6 +33,126 @@ pub trait SubscriberStore: Send + Sync {
     async fn delete(&self, id: SubscriberId) -> Result<bool, StoreError>;
     /// Deletes pending sign-ups whose confirmation expired before `now`; returns how many.
     async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Several subscribers at once (missing ids are skipped).
+    async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError>;
+    /// One page of the active subscribers of (topic, channel) in one fan-out shard, ordered by id,
+    /// strictly after `after`.
+    async fn recipients(
+        &self,
+        topic: &TopicSlug,
+        channel: Channel,
+        shard: u32,
+        after: Option<SubscriberId>,
+        limit: usize,
+    ) -> Result<Vec<Recipient>, StoreError>;
+    /// Distinct active subscribers of any of the topics on a channel, less suppressed addresses.
+    async fn count_recipients(
+        &self,
+        topics: &[TopicSlug],
+        channel: Channel,
+    ) -> Result<u64, StoreError>;
+    /// Staff search, newest first.
+    async fn search(&self, query: &SubscriberQuery) -> Result<Vec<Subscriber>, StoreError>;
+    /// Active subscribers per (topic, channel).
+    async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError>;
+}
+
+/// A subscriber reached by a fan-out: id and the address for the channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Subscriber.
+    pub id: SubscriberId,
+    /// Email or E.164 number, per channel.
+    pub address: String,
+}
+
+/// Filters of the staff search; every filter given must match.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriberQuery {
+    /// Part of the email or phone number.
+    pub text: Option<String>,
+    /// Subscribed to this topic.
+    pub topic: Option<TopicSlug>,
+    /// In this status.
+    pub status: Option<SubscriberStatus>,
+    /// Page size.
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+}
+
+/// Campaigns and their audit trail.
+#[async_trait]
+pub trait CampaignStore: Send + Sync {
+    /// Creates a campaign with its first event.
+    async fn insert(&self, campaign: &Campaign, event: &CampaignEvent) -> Result<(), StoreError>;
+    /// A campaign.
+    async fn get(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError>;
+    /// Replaces a campaign if its stored status is still `expected`, appending the event;
+    /// `Conflict` when someone else changed it first.
+    async fn update(
+        &self,
+        campaign: &Campaign,
+        expected: CampaignStatus,
+        event: &CampaignEvent,
+    ) -> Result<(), StoreError>;
+    /// Campaigns, newest first, optionally of one status.
+    async fn list(
+        &self,
+        status: Option<CampaignStatus>,
+        limit: usize,
+    ) -> Result<Vec<Campaign>, StoreError>;
+    /// The audit trail, oldest first.
+    async fn events(&self, id: CampaignId) -> Result<Vec<CampaignEvent>, StoreError>;
+    /// Scheduled campaigns whose time has come.
+    async fn due(&self, now: DateTime<Utc>) -> Result<Vec<Campaign>, StoreError>;
+    /// Adds to the campaign's counters (once per batch, never once per message).
+    async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError>;
+    /// The campaign's counters.
+    async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError>;
+    /// Records that a fan-out shard finished (idempotent); returns how many shards are done.
+    async fn mark_shard_done(&self, id: CampaignId, shard: u32) -> Result<u32, StoreError>;
+}
+
+/// One record per (campaign, subscriber, channel): the guarantee of at most one message each.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Creates deliveries unless they exist (conditional create); says, for each, what happened.
+    async fn create_batch(
+        &self,
+        deliveries: &[NewDelivery],
+    ) -> Result<Vec<CreateOutcome>, StoreError>;
+    /// Moves queued deliveries to `sending` and returns those this call won.
+    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Vec<Delivery>, StoreError>;
+    /// Records the outcome of claimed deliveries.
+    async fn finish(&self, results: &[(DeliveryKey, DeliveryResult)]) -> Result<(), StoreError>;
+    /// Deliveries of a campaign, for staff (page of `limit` after `offset`).
+    async fn list(
+        &self,
+        campaign: CampaignId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+}
+
+/// Addresses that must not be written to (hard bounces, complaints, opt-outs).
+#[async_trait]
+pub trait SuppressionStore: Send + Sync {
+    /// Which of these addresses are suppressed.
+    async fn suppressed_among(&self, addresses: &[String]) -> Result<HashSet<String>, StoreError>;
+    /// Suppresses an address (idempotent).
+    async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError>;
+    /// Lifts a suppression; false when there was none.
+    async fn lift(&self, address: &str) -> Result<bool, StoreError>;
+    /// Suppressions, newest first.
+    async fn list(&self, limit: usize) -> Result<Vec<Suppression>, StoreError>;
+}
+
+/// Buffers work between steps (SQS on AWS, a table locally). Delivery is at least once.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Enqueues jobs, visible after `delay`.
+    async fn enqueue(&self, jobs: &[Job], delay: std::time::Duration) -> Result<(), StoreError>;
 }
 
 /// Reads and writes topics.
@@ -36,24 +164,61 @@ pub trait TopicStore: Send + Sync {
     async fn get(&self, slug: &TopicSlug) -> Result<Option<Topic>, StoreError>;
     /// Creates a topic unless one has its slug; returns true when created.
     async fn insert_if_absent(&self, topic: &Topic) -> Result<bool, StoreError>;
+    /// Replaces a topic's name, description, kind, end date and state; false when unknown.
+    async fn update(&self, topic: &Topic) -> Result<bool, StoreError>;
 }
 
 /// Anonymous monthly counters (they survive erasure of the people counted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Counter {
     /// A subscriber became active.
     SignUps,
     /// A subscriber unsubscribed from everything or was erased.
     Departures,
+    /// A campaign finished sending.
+    CampaignsSent,
+    /// A weather-alert campaign finished sending.
+    WeatherAlertsSent,
+    /// SMS sent.
+    SmsSent,
+    /// SMS segments sent (what is billed).
+    SmsSegments,
+    /// Emails sent.
+    EmailsSent,
+    /// Cost in ten-thousandths of a euro, excluding VAT.
+    CostTenThousandths,
 }
 
 impl Counter {
+    /// Every counter.
+    pub const ALL: [Counter; 8] = [
+        Counter::SignUps,
+        Counter::Departures,
+        Counter::CampaignsSent,
+        Counter::WeatherAlertsSent,
+        Counter::SmsSent,
+        Counter::SmsSegments,
+        Counter::EmailsSent,
+        Counter::CostTenThousandths,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             Counter::SignUps => "signups",
             Counter::Departures => "departures",
+            Counter::CampaignsSent => "campaigns_sent",
+            Counter::WeatherAlertsSent => "weather_alerts_sent",
+            Counter::SmsSent => "sms_sent",
+            Counter::SmsSegments => "sms_segments",
+            Counter::EmailsSent => "emails_sent",
+            Counter::CostTenThousandths => "cost_ten_thousandths",
         }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 
@@ -61,9 +226,16 @@ impl Counter {
 #[async_trait]
 pub trait StatsStore: Send + Sync {
     /// Adds `n` to the counter of `month` (`YYYY-MM`).
-    async fn add(&self, month: &str, counter: Counter, n: i64) -> Result<(), StoreError>;
+    async fn add(&self, month: &str, counter: Counter, n: i64) -> Result<(), StoreError> {
+        self.add_many(month, &[(counter, n)]).await
+    }
+    /// Adds to several counters of a month in one write.
+    async fn add_many(&self, month: &str, deltas: &[(Counter, i64)]) -> Result<(), StoreError>;
     /// The value of a counter for a month (0 when never set).
     async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError>;
+    /// Every counter of the months from `from` to `to` inclusive (`YYYY-MM`), by month.
+    async fn months(&self, from: &str, to: &str)
+        -> Result<Vec<(String, Counter, i64)>, StoreError>;
 }
 
 /// An email ready to send: both parts already rendered.

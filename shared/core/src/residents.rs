@@ -14,6 +14,7 @@ use crate::clock::{town_date, town_month, Clock};
 use crate::config::ServiceConfig;
 use crate::contact::{Channel, Email, PhoneNumber};
 use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::links::Links;
 use crate::messages::{self, EmailLayout};
 use crate::ports::{Counter, EmailSender, SmsSender, StatsStore, SubscriberStore, TopicStore};
 use crate::signup::{parse_choices, Signup, SignupInput, SubscriptionInput};
@@ -130,12 +131,14 @@ pub struct ResidentDeps {
 /// Resident use cases.
 pub struct Residents {
     d: ResidentDeps,
+    links: Links,
 }
 
 impl Residents {
     /// Builds the use cases from their ports.
     pub fn new(deps: ResidentDeps) -> Self {
-        Self { d: deps }
+        let links = Links::new(deps.signer.clone(), deps.config.clone());
+        Self { d: deps, links }
     }
 
     /// The settings in use.
@@ -163,29 +166,17 @@ impl Residents {
     }
 
     fn url(&self, path: &str, token: &str) -> String {
-        format!("{}{path}?t={token}", self.d.config.public_url)
+        self.links.url(path, token)
     }
 
     /// The signed preference-page link of a subscriber.
     pub fn manage_url(&self, id: SubscriberId) -> String {
-        let t = self.d.signer.sign(
-            TokenPurpose::Manage,
-            &id.to_string(),
-            self.d.clock.now(),
-            self.d.config.manage_link_ttl,
-        );
-        self.url("/preferences", &t)
+        self.links.manage_url(id, self.d.clock.now())
     }
 
     /// The signed one-click unsubscribe link of a subscriber (RFC 8058).
     pub fn unsubscribe_url(&self, id: SubscriberId) -> String {
-        let t = self.d.signer.sign(
-            TokenPurpose::Unsubscribe,
-            &id.to_string(),
-            self.d.clock.now(),
-            self.d.config.unsubscribe_link_ttl,
-        );
-        self.url("/desabonnement", &t)
+        self.links.unsubscribe_url(id, self.d.clock.now())
     }
 
     fn sign_pending(&self, purpose: TokenPurpose, id: SubscriberId) -> String {

@@ -27,6 +27,17 @@ impl SubscriberId {
         Self(Uuid::new_v4())
     }
 
+    /// A stable non-negative number derived from the id (its low 63 bits), stored with
+    /// memberships so a store can select one fan-out shard as `shard_key % shards = shard`.
+    pub fn shard_key(&self) -> i64 {
+        (self.0.as_u128() & 0x7FFF_FFFF_FFFF_FFFF) as i64
+    }
+
+    /// The fan-out shard of this subscriber among `shards`.
+    pub fn shard(&self, shards: u32) -> u32 {
+        (self.shard_key() % i64::from(shards.max(1))) as u32
+    }
+
     /// Parses the textual form; `None` when it is not a UUID.
     pub fn parse(s: &str) -> Option<Self> {
         Uuid::parse_str(s).ok().map(Self)

@@ -13,6 +13,8 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::InvalidToken => StatusCode::BAD_REQUEST,
         DomainError::ExpiredToken => StatusCode::GONE,
         DomainError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,
         DomainError::Conflict(_) => StatusCode::CONFLICT,
         DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -1,6 +1,7 @@
 //! The HTTP surface of Télmail: one axum `Router` built from the core use cases, mounted by the
 //! local server and by the Lambda functions alike.
 
+pub mod admin;
 pub mod api;
 pub mod error;
 pub mod extract;
@@ -19,6 +20,8 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use telmail_core::residents::Residents;
 
+use crate::admin::auth::StaffAuthMode;
+use crate::admin::AdminState;
 use crate::error::ApiError;
 use crate::guard::RateLimit;
 use crate::render::{Link, Pages, Tone};
@@ -160,14 +163,31 @@ fn mount(routes: Routes) -> Router<AppState> {
         .fold(Router::new(), |r, (path, m)| r.route(path, m))
 }
 
-/// Every path the Router serves, from the same tables that build it (checked against
+/// Every path the full Router serves, from the same tables that build it (checked against
 /// `docs/openapi.yaml` by a test).
 pub fn route_paths() -> Vec<&'static str> {
-    [form_routes(), public_routes(), open_routes()]
+    let mut paths: Vec<&'static str> = [form_routes(), public_routes(), open_routes()]
         .into_iter()
         .flatten()
         .map(|(path, _)| path)
-        .collect()
+        .collect();
+    paths.extend(admin::route_paths());
+    paths
+}
+
+/// The whole surface: public pages and API, and the staff API.
+pub fn router_with_admin(
+    residents: Arc<Residents>,
+    admin: AdminState,
+    mode: StaffAuthMode,
+    config: &HttpConfig,
+) -> Router {
+    let limit = RateLimit::per_minute(config.rate_limit_per_minute);
+    router(residents, config).merge(
+        admin::router(admin, mode, limit)
+            .layer(DefaultBodyLimit::max(config.max_body_bytes))
+            .layer(middleware::from_fn(security_headers)),
+    )
 }
 
 /// The public Router: resident pages, the public JSON API and the health check.

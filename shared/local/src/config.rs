@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::Args;
+use telmail_core::money::Money;
 
 /// Settings of the local server (`telmail-local --help` lists them).
 #[derive(Debug, Clone, Args)]
@@ -46,6 +47,21 @@ pub struct ServerArgs {
     /// Secret for signing links (at least 32 characters); default: a random key kept in the data folder.
     #[arg(long, env = "TELMAIL_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<String>,
+    /// Price of one SMS segment, € HT.
+    #[arg(long, env = "TELMAIL_SMS_PRICE", default_value = "0.10")]
+    pub sms_price: Money,
+    /// Price of one email, € HT.
+    #[arg(long, env = "TELMAIL_EMAIL_PRICE", default_value = "0.02")]
+    pub email_price: Money,
+    /// Hours (Europe/Paris) when non-urgent SMS may go out; never on Sundays and public holidays.
+    #[arg(long, env = "TELMAIL_SMS_WINDOW", default_value = "08:00-20:00")]
+    pub sms_window: String,
+    /// Fan-out jobs per campaign.
+    #[arg(long, env = "TELMAIL_FANOUT_SHARDS", default_value_t = 8)]
+    pub fanout_shards: u32,
+    /// Run the fan-out and delivery consumers in this process (false: another process runs them).
+    #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub worker: bool,
 }
 
 impl ServerArgs {
@@ -63,6 +79,11 @@ impl ServerArgs {
             email_layout: None,
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
             signing_key: None,
+            sms_price: "0.10".parse().expect("valid price"),
+            email_price: "0.02".parse().expect("valid price"),
+            sms_window: "08:00-20:00".into(),
+            fanout_shards: 8,
+            worker: true,
         }
     }
 }

@@ -1,11 +1,14 @@
 //! Télmail on one machine: SQLite store, file outbox with optional SMTP relay, and the local
 //! server that mounts the same Router as the Lambda functions.
 
+pub mod app;
 pub mod config;
 pub mod db;
 pub mod outbox;
+pub mod queue;
 pub mod server;
 pub mod store;
+pub mod worker;
 
 pub use config::ServerArgs;
 pub use server::{start, RunningServer};

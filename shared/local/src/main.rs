@@ -1,6 +1,10 @@
-//! `telmail-local`: runs the whole service on this machine.
+//! `telmail-local`: runs the whole service on this machine, and manages local staff accounts.
 
-use clap::Parser;
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+use telmail_core::contact::{Email, PhoneNumber};
+use telmail_core::staff::{parse_roles, StaffIdentity};
 use telmail_local::ServerArgs;
 
 /// Télmail, the town's SMS and email messages, on one machine.
@@ -9,6 +13,86 @@ use telmail_local::ServerArgs;
 struct Cli {
     #[command(flatten)]
     server: ServerArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Staff accounts.
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffAction {
+    /// Creates an account; the password is read from TELMAIL_PASSWORD or standard input.
+    Add {
+        /// Login name.
+        username: String,
+        /// Comma-separated roles: redaction, cabinet, admin.
+        #[arg(long)]
+        roles: String,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+        /// Where test emails go.
+        #[arg(long)]
+        email: Option<String>,
+        /// Where test SMS go.
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("TELMAIL_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("lecture du mot de passe impossible : {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn add_staff(server: ServerArgs, action: StaffAction) -> Result<String, String> {
+    let StaffAction::Add {
+        username,
+        roles,
+        name,
+        email,
+        phone,
+    } = action;
+    let identity = StaffIdentity {
+        name: name.unwrap_or_else(|| username.clone()),
+        id: username,
+        roles: parse_roles(&roles)?,
+        email: email.map(|e| Email::parse(&e)).transpose()?,
+        phone: phone.map(|p| PhoneNumber::parse(&p)).transpose()?,
+    };
+    let password = read_password()?;
+    let (store, _) = telmail_local::server::open_data(&server)?;
+    let auth = telmail_core::staff::StaffAuth::new(
+        store,
+        std::sync::Arc::new(telmail_core::clock::SystemClock),
+        chrono::Duration::hours(telmail_local::app::STAFF_SESSION_HOURS),
+    );
+    let id = identity.id.clone();
+    auth.add_account(identity, &password)
+        .await
+        .map_err(|e| match e {
+            telmail_core::DomainError::Validation(f) => f
+                .iter()
+                .map(|(_, m)| m.to_owned())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        })?;
+    Ok(format!("Compte « {id} » créé."))
 }
 
 #[tokio::main]
@@ -19,6 +103,18 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if let Some(Command::Staff { action }) = cli.command {
+        return match add_staff(cli.server, action).await {
+            Ok(message) => {
+                println!("{message}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let server = match telmail_local::start(cli.server).await {
         Ok(s) => s,
         Err(e) => {
@@ -29,6 +125,10 @@ async fn main() -> std::process::ExitCode {
     println!("Télmail est prêt.");
     println!(
         "  Inscription des habitants : {}/inscription",
+        server.public_url
+    );
+    println!(
+        "  API des agents            : {}/api/admin/ (compte : telmail-local staff add …)",
         server.public_url
     );
     println!(

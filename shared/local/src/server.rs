@@ -10,17 +10,22 @@ use rand::RngCore;
 use telmail_core::clock::SystemClock;
 use telmail_core::config::ServiceConfig;
 use telmail_core::messages::EmailLayout;
-use telmail_core::residents::{ResidentDeps, Residents};
+use telmail_core::money::Prices;
+use telmail_core::sending_window::SendingWindow;
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::default_topics;
+use telmail_http::admin::auth::StaffAuthMode;
 use telmail_http::HttpConfig;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::app::{Services, Wiring};
 use crate::config::ServerArgs;
 use crate::db::Db;
 use crate::outbox::Outbox;
+use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
+use crate::worker::{Worker, WorkerConfig};
 
 /// A running local server.
 pub struct RunningServer {
@@ -30,18 +35,21 @@ pub struct RunningServer {
     pub public_url: String,
     /// The data folder.
     pub data_dir: PathBuf,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// The use cases it serves (tests drive the dispatcher directly).
+    pub services: Services,
+    stop: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
-    purge: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Stops accepting requests, finishes those in flight, and stops background jobs.
-    pub async fn stop(mut self) -> Result<(), String> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
+    /// Stops accepting requests, finishes those in flight, and stops the worker and jobs.
+    pub async fn stop(self) -> Result<(), String> {
+        let _ = self.stop.send(true);
+        for task in self.background {
+            task.await
+                .map_err(|e| format!("background task failed: {e}"))?;
         }
-        self.purge.abort();
         self.serve
             .await
             .map_err(|e| format!("server task failed: {e}"))?
@@ -50,7 +58,7 @@ impl RunningServer {
 }
 
 /// Reads the signing key from settings, or from `<data-dir>/signing.key`, creating it once.
-fn signing_key(args: &ServerArgs) -> Result<TokenSigner, String> {
+pub fn signing_key(args: &ServerArgs) -> Result<TokenSigner, String> {
     if let Some(key) = &args.signing_key {
         return TokenSigner::new(key.as_bytes().to_vec())
             .map_err(|_| "TELMAIL_SIGNING_KEY must be at least 32 characters".to_owned());
@@ -80,12 +88,42 @@ fn create_key_file(path: &Path) -> Result<String, String> {
     Ok(hex)
 }
 
-/// Starts the service; returns once it accepts requests.
-pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
+/// The service's settings from the command line; an error names the setting.
+fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, String> {
+    let mut service = ServiceConfig::with_public_url(public_url);
+    service.town_name = args.town.clone();
+    service.prices = Prices {
+        sms_segment: args.sms_price,
+        email: args.email_price,
+    };
+    let (start, end) = SendingWindow::parse_hours(&args.sms_window)
+        .map_err(|e| format!("TELMAIL_SMS_WINDOW: {e}"))?;
+    service.sending_window = SendingWindow {
+        start,
+        end,
+        ..SendingWindow::default()
+    };
+    if args.fanout_shards == 0 || args.fanout_shards > 256 {
+        return Err("TELMAIL_FANOUT_SHARDS must be between 1 and 256".into());
+    }
+    service.fanout_shards = args.fanout_shards;
+    Ok(service)
+}
+
+/// Opens the data folder: database, store, queue.
+pub fn open_data(args: &ServerArgs) -> Result<(Arc<SqliteStore>, SqliteQueue), String> {
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", args.data_dir.display()))?;
     let db = Db::open(&args.data_dir.join("telmail.sqlite"))?;
-    let store = Arc::new(SqliteStore::new(db));
+    Ok((
+        Arc::new(SqliteStore::with_shards(db.clone(), args.fanout_shards)),
+        SqliteQueue::new(db),
+    ))
+}
+
+/// Starts the service; returns once it accepts requests.
+pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
+    let (store, queue) = open_data(&args)?;
     let outbox = Arc::new(Outbox::new(
         &args.data_dir,
         &args.email_from,
@@ -106,21 +144,20 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let mut service = ServiceConfig::with_public_url(&public_url);
-    service.town_name = args.town.clone();
+    let config = service_config(&args, &public_url)?;
 
-    let residents = Arc::new(Residents::new(ResidentDeps {
-        subscribers: store.clone(),
-        topics: store.clone(),
-        stats: store.clone(),
+    let services = Services::wire(Wiring {
+        store,
+        queue: queue.clone(),
         email: outbox.clone(),
         sms: outbox,
-        signer,
         clock: Arc::new(SystemClock),
         layout: Arc::new(layout),
-        config: service,
-    }));
-    let seeded = residents
+        signer,
+        config,
+    });
+    let seeded = services
+        .residents
         .seed_topics(&default_topics())
         .await
         .map_err(|e| e.to_string())?;
@@ -132,35 +169,57 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         rate_limit_per_minute: args.rate_limit_per_minute,
         ..HttpConfig::default()
     };
-    let app = telmail_http::router(residents.clone(), &http);
-    let (tx, rx) = oneshot::channel::<()>();
-    let serve = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await
-    });
-    let purge = tokio::spawn(async move {
+    let mode = StaffAuthMode::LocalSessions {
+        auth: services.staff_auth.clone(),
+        secure_cookie: public_url.starts_with("https://"),
+    };
+    let app = telmail_http::router_with_admin(
+        services.residents.clone(),
+        services.admin_state(),
+        mode,
+        &http,
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut background = if args.worker {
+        Worker::new(queue, services.dispatcher.clone(), WorkerConfig::default())
+            .spawn(stop_rx.clone())
+    } else {
+        Vec::new()
+    };
+    let residents = services.residents.clone();
+    let mut purge_stop = stop_rx.clone();
+    background.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = purge_stop.changed() => return,
+            }
             match residents.purge_expired().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "expired pending sign-ups purged"),
                 Err(e) => tracing::warn!(error = %e, "purging expired sign-ups failed"),
             }
         }
+    }));
+    let mut serve_stop = stop_rx;
+    let serve = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = serve_stop.changed().await;
+        })
+        .await
     });
     Ok(RunningServer {
         addr,
         public_url,
         data_dir: args.data_dir,
-        shutdown: Some(tx),
+        services,
+        stop: stop_tx,
         serve,
-        purge,
+        background,
     })
 }

@@ -219,3 +219,133 @@ pub async fn page_text(resp: Response) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+/// A logged-in staff member: session cookie and CSRF token, as a browser would hold them.
+pub struct StaffClient<'a> {
+    pub app: &'a TestApp,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+impl TestApp {
+    /// The running server's use cases.
+    pub fn services(&self) -> &telmail_local::app::Services {
+        &self.server.as_ref().expect("running").services
+    }
+
+    /// Creates a staff account with a test email and phone.
+    pub async fn add_staff(
+        &self,
+        username: &str,
+        roles: &str,
+        email: Option<&str>,
+        phone: Option<&str>,
+    ) {
+        let identity = telmail_core::staff::StaffIdentity {
+            id: username.into(),
+            name: username.to_uppercase(),
+            roles: telmail_core::staff::parse_roles(roles).unwrap(),
+            email: email.map(|e| telmail_core::contact::Email::parse(e).unwrap()),
+            phone: phone.map(|p| telmail_core::contact::PhoneNumber::parse(p).unwrap()),
+        };
+        self.services()
+            .staff_auth
+            .add_account(identity, "mot de passe très solide")
+            .await
+            .unwrap();
+    }
+
+    /// Logs in and keeps the cookie and CSRF token.
+    pub async fn login(&self, username: &str) -> StaffClient<'_> {
+        let resp = self
+            .post_json("/api/admin/login", &serde_json::json!({ "username": username, "password": "mot de passe très solide" }))
+            .await;
+        assert_eq!(resp.status(), 200, "login {username}");
+        let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+            "{set_cookie}"
+        );
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let body: Value = resp.json().await.unwrap();
+        StaffClient {
+            app: self,
+            cookie,
+            csrf: body["csrf_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Handles every queued job now (the server runs without its background worker).
+    pub async fn drain(&self) -> usize {
+        let s = self.services();
+        telmail_local::worker::Worker::new(
+            s.queue.clone(),
+            s.dispatcher.clone(),
+            Default::default(),
+        )
+        .drain()
+        .await
+        .unwrap()
+    }
+}
+
+impl StaffClient<'_> {
+    fn with_auth(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        rb.header("cookie", &self.cookie)
+            .header("x-csrf-token", &self.csrf)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.with_auth(self.app.client.get(self.app.url(path)))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.with_auth(self.app.client.post(self.app.url(path)))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_empty(&self, path: &str) -> Response {
+        self.with_auth(self.app.client.post(self.app.url(path)))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.with_auth(self.app.client.put(self.app.url(path)))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.with_auth(self.app.client.delete(self.app.url(path)))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_bytes(&self, path: &str, body: Vec<u8>) -> Response {
+        self.with_auth(self.app.client.post(self.app.url(path)))
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Asserts a status and returns the JSON body.
+    pub async fn expect(resp: Response, status: u16) -> Value {
+        let got = resp.status().as_u16();
+        let body = resp.text().await.unwrap();
+        assert_eq!(got, status, "{body}");
+        serde_json::from_str(&body).unwrap_or(Value::Null)
+    }
+}

@@ -1,0 +1,841 @@
+//! Campaigns: what staff write, the approval workflow, and its audit trail.
+//!
+//! `draft → submitted → approved|scheduled → sending → sent`, `submitted → rejected → draft` (by
+//! editing), `approved|scheduled → cancelled`. Editing a submitted campaign returns it to draft.
+//! The approver holds `cabinet` and is not the author.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::contact::Channel;
+use crate::error::{DomainError, FieldErrors};
+use crate::sms::analyze;
+use crate::staff::StaffIdentity;
+use crate::topic::{Topic, TopicSlug};
+
+/// Longest SMS a campaign may carry, in segments (cost guard).
+pub const MAX_SMS_SEGMENTS: usize = 6;
+/// Longest email body, in bytes of Markdown.
+pub const MAX_EMAIL_BODY: usize = 100_000;
+
+/// Opaque campaign identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CampaignId(pub Uuid);
+
+impl CampaignId {
+    /// A fresh id.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Parses the textual form.
+    pub fn parse(s: &str) -> Option<Self> {
+        Uuid::parse_str(s).ok().map(Self)
+    }
+}
+
+impl Default for CampaignId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for CampaignId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where a campaign is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CampaignStatus {
+    /// Being written.
+    Draft,
+    /// Waiting for the cabinet.
+    Submitted,
+    /// Refused by the cabinet, with a reason; editing returns it to draft.
+    Rejected,
+    /// Approved, about to be sent.
+    Approved,
+    /// Approved, to be sent at `send_at`.
+    Scheduled,
+    /// Being fanned out and sent.
+    Sending,
+    /// Every message was handled.
+    Sent,
+    /// Stopped before sending.
+    Cancelled,
+}
+
+impl CampaignStatus {
+    /// Every status.
+    pub const ALL: [CampaignStatus; 8] = [
+        Self::Draft,
+        Self::Submitted,
+        Self::Rejected,
+        Self::Approved,
+        Self::Scheduled,
+        Self::Sending,
+        Self::Sent,
+        Self::Cancelled,
+    ];
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Submitted => "submitted",
+            Self::Rejected => "rejected",
+            Self::Approved => "approved",
+            Self::Scheduled => "scheduled",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The French label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Draft => "brouillon",
+            Self::Submitted => "soumise au cabinet",
+            Self::Rejected => "refusée",
+            Self::Approved => "approuvée",
+            Self::Scheduled => "programmée",
+            Self::Sending => "en cours d'envoi",
+            Self::Sent => "envoyée",
+            Self::Cancelled => "annulée",
+        }
+    }
+}
+
+/// Ordinary campaign or relayed weather alert (counted apart in statistics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    /// Written by staff.
+    #[default]
+    Standard,
+    /// Created from a Météo-France vigilance.
+    WeatherAlert,
+}
+
+/// A person (or the system) in the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// Staff id, or `system`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+impl Actor {
+    /// Télmail itself (scheduler, fan-out, completion).
+    pub fn system() -> Self {
+        Self {
+            id: "system".into(),
+            name: "Télmail".into(),
+        }
+    }
+}
+
+impl From<&StaffIdentity> for Actor {
+    fn from(s: &StaffIdentity) -> Self {
+        Self {
+            id: s.id.clone(),
+            name: s.name.clone(),
+        }
+    }
+}
+
+/// The SMS of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignSms {
+    /// Text as sent.
+    pub text: String,
+}
+
+/// The email of a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignEmail {
+    /// Subject line.
+    pub subject: String,
+    /// Body in Markdown (rendered into the town's layout; also the text part).
+    pub body_markdown: String,
+}
+
+/// A campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Campaign {
+    /// Identifier.
+    pub id: CampaignId,
+    /// Internal title.
+    pub title: String,
+    /// Target topics.
+    pub topics: Vec<TopicSlug>,
+    /// SMS, if any.
+    pub sms: Option<CampaignSms>,
+    /// Email, if any.
+    pub email: Option<CampaignEmail>,
+    /// Urgent: ignores the SMS sending window.
+    pub urgent: bool,
+    /// Planned send time.
+    pub send_at: Option<DateTime<Utc>>,
+    /// Standard or weather alert.
+    pub kind: CampaignKind,
+    /// Who wrote it.
+    pub author: Actor,
+    /// Status.
+    pub status: CampaignStatus,
+    /// The cabinet's reason, when rejected.
+    pub rejection_reason: Option<String>,
+    /// Fan-out shards (set when sending starts).
+    pub shards: u32,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One entry of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: Actor,
+    /// What (`created`, `edited`, `submitted`, `approved`, `rejected`, `cancelled`, `sending`, `sent`).
+    pub action: String,
+    /// Status before.
+    pub from: Option<CampaignStatus>,
+    /// Status after.
+    pub to: CampaignStatus,
+    /// Reason or detail.
+    pub reason: Option<String>,
+}
+
+/// Raw campaign input (JSON).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CampaignInput {
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Topic slugs.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// `{ "text" }` or null.
+    #[serde(default)]
+    pub sms: Option<SmsInput>,
+    /// `{ "subject", "body_markdown" }` or null.
+    #[serde(default)]
+    pub email: Option<EmailInput>,
+    /// Urgent flag.
+    #[serde(default)]
+    pub urgent: bool,
+    /// RFC 3339 or null.
+    #[serde(default)]
+    pub send_at: Option<String>,
+}
+
+/// Raw SMS input.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SmsInput {
+    /// Text.
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// Raw email input.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EmailInput {
+    /// Subject.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// Markdown body.
+    #[serde(default)]
+    pub body_markdown: Option<String>,
+}
+
+/// Validated campaign content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignContent {
+    /// Title.
+    pub title: String,
+    /// Topics (deduplicated, in given order).
+    pub topics: Vec<TopicSlug>,
+    /// SMS.
+    pub sms: Option<CampaignSms>,
+    /// Email.
+    pub email: Option<CampaignEmail>,
+    /// Urgent.
+    pub urgent: bool,
+    /// Send time.
+    pub send_at: Option<DateTime<Utc>>,
+}
+
+fn required_text(
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+    missing: &str,
+    errors: &mut FieldErrors,
+) -> String {
+    let text = value.as_deref().map(str::trim).unwrap_or("");
+    if text.is_empty() {
+        errors.add(field, missing);
+    } else if text.chars().count() > max {
+        errors.add(
+            field,
+            format!("Ce texte est trop long ({max} caractères au plus)."),
+        );
+    }
+    text.to_owned()
+}
+
+impl CampaignContent {
+    /// Parses campaign input against the topics open today; `send_at` must be in the future.
+    pub fn parse(
+        input: &CampaignInput,
+        open_topics: &[Topic],
+        now: DateTime<Utc>,
+    ) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let title = required_text(
+            &input.title,
+            "title",
+            200,
+            "Indiquez un titre.",
+            &mut errors,
+        );
+
+        let mut topics: Vec<TopicSlug> = Vec::new();
+        if input.topics.is_empty() {
+            errors.add("topics", "Choisissez au moins un thème.");
+        }
+        for raw in &input.topics {
+            match TopicSlug::parse(raw) {
+                Ok(slug) if open_topics.iter().any(|t| t.slug == slug) => {
+                    if !topics.contains(&slug) {
+                        topics.push(slug);
+                    }
+                }
+                Ok(slug) => errors.add(
+                    "topics",
+                    format!("Le thème « {slug} » n'existe pas ou n'est plus ouvert."),
+                ),
+                Err(m) => errors.add("topics", m),
+            }
+        }
+
+        let sms = input.sms.as_ref().map(|s| {
+            let text = required_text(
+                &s.text,
+                "sms.text",
+                2000,
+                "Rédigez le texte du SMS.",
+                &mut errors,
+            );
+            let analysis = analyze(&text);
+            if analysis.segments > MAX_SMS_SEGMENTS {
+                errors.add(
+                    "sms.text",
+                    format!(
+                        "Ce SMS ferait {} segments : {MAX_SMS_SEGMENTS} au plus. Raccourcissez-le.",
+                        analysis.segments
+                    ),
+                );
+            }
+            CampaignSms { text }
+        });
+        let email = input.email.as_ref().map(|e| CampaignEmail {
+            subject: required_text(
+                &e.subject,
+                "email.subject",
+                200,
+                "Indiquez l'objet de l'e-mail.",
+                &mut errors,
+            ),
+            body_markdown: required_text(
+                &e.body_markdown,
+                "email.body_markdown",
+                MAX_EMAIL_BODY,
+                "Rédigez le texte de l'e-mail.",
+                &mut errors,
+            ),
+        });
+        if sms.is_none() && email.is_none() {
+            errors.add("sms", "Rédigez un SMS et/ou un e-mail.");
+            errors.add("email", "Rédigez un SMS et/ou un e-mail.");
+        }
+
+        let send_at = match input
+            .send_at
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(raw) => match DateTime::parse_from_rfc3339(raw) {
+                Ok(at) if at.with_timezone(&Utc) > now => Some(at.with_timezone(&Utc)),
+                Ok(_) => {
+                    errors.add("send_at", "Cette date d'envoi est déjà passée.");
+                    None
+                }
+                Err(_) => {
+                    errors.add("send_at", format!("Date d'envoi invalide : « {raw} » (format attendu : 2026-12-24T18:00:00+01:00)."));
+                    None
+                }
+            },
+        };
+        if errors.is_empty() {
+            Ok(Self {
+                title,
+                topics,
+                sms,
+                email,
+                urgent: input.urgent,
+                send_at,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn refused(c: &Campaign, what: &str) -> DomainError {
+    DomainError::Conflict(format!(
+        "Impossible de {what} : la campagne est {}.",
+        c.status.label()
+    ))
+}
+
+impl Campaign {
+    /// A new draft.
+    pub fn draft(
+        content: CampaignContent,
+        author: &StaffIdentity,
+        kind: CampaignKind,
+        now: DateTime<Utc>,
+    ) -> (Self, CampaignEvent) {
+        let c = Self {
+            id: CampaignId::new(),
+            title: content.title,
+            topics: content.topics,
+            sms: content.sms,
+            email: content.email,
+            urgent: content.urgent,
+            send_at: content.send_at,
+            kind,
+            author: author.into(),
+            status: CampaignStatus::Draft,
+            rejection_reason: None,
+            shards: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let e = CampaignEvent {
+            at: now,
+            actor: author.into(),
+            action: "created".into(),
+            from: None,
+            to: CampaignStatus::Draft,
+            reason: None,
+        };
+        (c, e)
+    }
+
+    /// The channels this campaign sends on.
+    pub fn channels(&self) -> BTreeSet<Channel> {
+        let mut out = BTreeSet::new();
+        if self.email.is_some() {
+            out.insert(Channel::Email);
+        }
+        if self.sms.is_some() {
+            out.insert(Channel::Sms);
+        }
+        out
+    }
+
+    fn event(
+        &mut self,
+        actor: Actor,
+        action: &str,
+        to: CampaignStatus,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> CampaignEvent {
+        let from = self.status;
+        self.status = to;
+        self.updated_at = now;
+        CampaignEvent {
+            at: now,
+            actor,
+            action: action.into(),
+            from: Some(from),
+            to,
+            reason,
+        }
+    }
+
+    /// Replaces the content; a submitted or rejected campaign goes back to draft.
+    pub fn edit(
+        &mut self,
+        content: CampaignContent,
+        by: &StaffIdentity,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, DomainError> {
+        if !matches!(
+            self.status,
+            CampaignStatus::Draft | CampaignStatus::Submitted | CampaignStatus::Rejected
+        ) {
+            return Err(refused(self, "la modifier"));
+        }
+        self.title = content.title;
+        self.topics = content.topics;
+        self.sms = content.sms;
+        self.email = content.email;
+        self.urgent = content.urgent;
+        self.send_at = content.send_at;
+        self.rejection_reason = None;
+        Ok(self.event(by.into(), "edited", CampaignStatus::Draft, None, now))
+    }
+
+    /// Sends a draft to the cabinet.
+    pub fn submit(
+        &mut self,
+        by: &StaffIdentity,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, DomainError> {
+        if self.status != CampaignStatus::Draft {
+            return Err(refused(self, "la soumettre"));
+        }
+        self.check_send_at(now)?;
+        Ok(self.event(by.into(), "submitted", CampaignStatus::Submitted, None, now))
+    }
+
+    fn check_send_at(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
+        match self.send_at {
+            Some(at) if at <= now => Err(FieldErrors::single(
+                "send_at",
+                "La date d'envoi est passée : modifiez-la avant de continuer.",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The cabinet approves: scheduled when `send_at` is ahead, otherwise approved for sending now.
+    pub fn approve(
+        &mut self,
+        by: &StaffIdentity,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, DomainError> {
+        if by.id == self.author.id {
+            return Err(DomainError::Forbidden(
+                "Vous ne pouvez pas approuver une campagne que vous avez rédigée.".into(),
+            ));
+        }
+        if self.status != CampaignStatus::Submitted {
+            return Err(refused(self, "l'approuver"));
+        }
+        self.check_send_at(now)?;
+        let to = if self.send_at.is_some() {
+            CampaignStatus::Scheduled
+        } else {
+            CampaignStatus::Approved
+        };
+        Ok(self.event(by.into(), "approved", to, None, now))
+    }
+
+    /// The cabinet refuses, saying why.
+    pub fn reject(
+        &mut self,
+        by: &StaffIdentity,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, DomainError> {
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(FieldErrors::single(
+                "reason",
+                "Indiquez la raison du refus : elle sera transmise à l'auteur.",
+            ));
+        }
+        if self.status != CampaignStatus::Submitted {
+            return Err(refused(self, "la refuser"));
+        }
+        self.rejection_reason = Some(reason.to_owned());
+        Ok(self.event(
+            by.into(),
+            "rejected",
+            CampaignStatus::Rejected,
+            Some(reason.to_owned()),
+            now,
+        ))
+    }
+
+    /// Stops an approved or scheduled campaign before it is sent.
+    pub fn cancel(
+        &mut self,
+        by: &StaffIdentity,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, DomainError> {
+        if !matches!(
+            self.status,
+            CampaignStatus::Approved | CampaignStatus::Scheduled
+        ) {
+            return Err(refused(self, "l'annuler"));
+        }
+        let reason = reason
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
+        Ok(self.event(
+            by.into(),
+            "cancelled",
+            CampaignStatus::Cancelled,
+            reason,
+            now,
+        ))
+    }
+
+    /// Sending starts with `shards` fan-out jobs.
+    pub fn start_sending(
+        &mut self,
+        shards: u32,
+        now: DateTime<Utc>,
+    ) -> Result<CampaignEvent, DomainError> {
+        if !matches!(
+            self.status,
+            CampaignStatus::Approved | CampaignStatus::Scheduled
+        ) {
+            return Err(refused(self, "l'envoyer"));
+        }
+        self.shards = shards;
+        Ok(self.event(
+            Actor::system(),
+            "sending",
+            CampaignStatus::Sending,
+            None,
+            now,
+        ))
+    }
+
+    /// Every message was handled.
+    pub fn finish(&mut self, now: DateTime<Utc>) -> Result<CampaignEvent, DomainError> {
+        if self.status != CampaignStatus::Sending {
+            return Err(refused(self, "la terminer"));
+        }
+        Ok(self.event(Actor::system(), "sent", CampaignStatus::Sent, None, now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::staff::Role;
+    use crate::topic::default_topics;
+    use chrono::{Duration, TimeZone};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 10, 0, 0).unwrap()
+    }
+
+    fn staff(id: &str, roles: &[Role]) -> StaffIdentity {
+        StaffIdentity {
+            id: id.into(),
+            name: id.to_uppercase(),
+            roles: roles.iter().copied().collect(),
+            email: None,
+            phone: None,
+        }
+    }
+
+    fn input() -> CampaignInput {
+        CampaignInput {
+            title: Some("Marché de Noël".into()),
+            topics: vec![
+                "culture-animations".into(),
+                "infos-pratiques".into(),
+                "culture-animations".into(),
+            ],
+            sms: Some(SmsInput {
+                text: Some("Marché de Noël samedi place Thiers.".into()),
+            }),
+            email: Some(EmailInput {
+                subject: Some("Marché de Noël".into()),
+                body_markdown: Some("**Samedi** place Thiers".into()),
+            }),
+            urgent: false,
+            send_at: None,
+        }
+    }
+
+    fn draft() -> Campaign {
+        let content = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
+        Campaign::draft(
+            content,
+            &staff("redac", &[Role::Redaction]),
+            CampaignKind::Standard,
+            now(),
+        )
+        .0
+    }
+
+    #[test]
+    fn content_parses_and_deduplicates_topics() {
+        let c = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
+        assert_eq!(c.topics.len(), 2);
+        assert!(c.sms.is_some() && c.email.is_some());
+    }
+
+    #[test]
+    fn content_errors_name_their_fields() {
+        let bad = CampaignInput {
+            title: Some("  ".into()),
+            topics: vec!["inconnu".into()],
+            sms: Some(SmsInput {
+                text: Some("x".repeat(1000)),
+            }),
+            email: Some(EmailInput {
+                subject: None,
+                body_markdown: Some("ok".into()),
+            }),
+            urgent: false,
+            send_at: Some("demain".into()),
+        };
+        let e = CampaignContent::parse(&bad, &default_topics(), now()).unwrap_err();
+        for field in ["title", "topics", "sms.text", "email.subject", "send_at"] {
+            assert!(e.get(field).is_some(), "{field}: {e:?}");
+        }
+        let none = CampaignInput {
+            sms: None,
+            email: None,
+            ..input()
+        };
+        assert!(CampaignContent::parse(&none, &default_topics(), now())
+            .unwrap_err()
+            .get("sms")
+            .is_some());
+        let past = CampaignInput {
+            send_at: Some("2026-11-27T10:00:00+01:00".into()),
+            ..input()
+        };
+        assert!(CampaignContent::parse(&past, &default_topics(), now())
+            .unwrap_err()
+            .get("send_at")
+            .unwrap()
+            .contains("passée"));
+    }
+
+    #[test]
+    fn the_happy_path_is_audited_step_by_step() {
+        let mut c = draft();
+        let cab = staff("cab", &[Role::Cabinet]);
+        let e = c
+            .submit(&staff("redac", &[Role::Redaction]), now())
+            .unwrap();
+        assert_eq!(
+            (e.from, e.to),
+            (Some(CampaignStatus::Draft), CampaignStatus::Submitted)
+        );
+        let e = c.approve(&cab, now()).unwrap();
+        assert_eq!(e.to, CampaignStatus::Approved);
+        assert_eq!(e.actor.id, "cab");
+        c.start_sending(8, now()).unwrap();
+        assert_eq!(c.shards, 8);
+        let e = c.finish(now()).unwrap();
+        assert_eq!((e.action.as_str(), e.actor.id.as_str()), ("sent", "system"));
+    }
+
+    #[test]
+    fn the_author_cannot_approve_their_own_campaign() {
+        let mut c = draft();
+        let both = staff("redac", &[Role::Redaction, Role::Cabinet]);
+        c.submit(&both, now()).unwrap();
+        assert!(matches!(
+            c.approve(&both, now()),
+            Err(DomainError::Forbidden(_))
+        ));
+        assert_eq!(c.status, CampaignStatus::Submitted);
+    }
+
+    #[test]
+    fn rejection_needs_a_reason_and_editing_returns_to_draft() {
+        let mut c = draft();
+        let cab = staff("cab", &[Role::Cabinet]);
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        assert!(matches!(
+            c.reject(&cab, " ", now()),
+            Err(DomainError::Validation(_))
+        ));
+        c.reject(&cab, "Date erronée", now()).unwrap();
+        assert_eq!(c.status, CampaignStatus::Rejected);
+        assert_eq!(c.rejection_reason.as_deref(), Some("Date erronée"));
+        assert!(
+            c.submit(&staff("redac", &[]), now()).is_err(),
+            "rejected must be edited first"
+        );
+        let content = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
+        c.edit(content, &staff("redac", &[]), now()).unwrap();
+        assert_eq!(c.status, CampaignStatus::Draft);
+        assert_eq!(c.rejection_reason, None);
+    }
+
+    #[test]
+    fn editing_a_submitted_campaign_returns_it_to_draft_but_not_after_approval() {
+        let mut c = draft();
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        let content = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
+        c.edit(content.clone(), &staff("redac", &[]), now())
+            .unwrap();
+        assert_eq!(c.status, CampaignStatus::Draft);
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        c.approve(&staff("cab", &[]), now()).unwrap();
+        assert!(matches!(
+            c.edit(content, &staff("redac", &[]), now()),
+            Err(DomainError::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn scheduled_campaigns_can_be_cancelled_and_past_dates_block_approval() {
+        let mut c = draft();
+        c.send_at = Some(now() + Duration::hours(2));
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        c.approve(&staff("cab", &[]), now()).unwrap();
+        assert_eq!(c.status, CampaignStatus::Scheduled);
+        c.cancel(&staff("cab", &[]), Some("Annulé"), now()).unwrap();
+        assert_eq!(c.status, CampaignStatus::Cancelled);
+        assert!(c.cancel(&staff("cab", &[]), None, now()).is_err());
+
+        let mut late = draft();
+        late.send_at = Some(now() + Duration::hours(1));
+        late.submit(&staff("redac", &[]), now()).unwrap();
+        let err = late
+            .approve(&staff("cab", &[]), now() + Duration::hours(2))
+            .unwrap_err();
+        assert!(matches!(err, DomainError::Validation(_)));
+    }
+
+    #[test]
+    fn transitions_out_of_order_are_refused() {
+        let mut c = draft();
+        assert!(c.approve(&staff("cab", &[]), now()).is_err());
+        assert!(c.reject(&staff("cab", &[]), "x", now()).is_err());
+        assert!(c.cancel(&staff("cab", &[]), None, now()).is_err());
+        assert!(c.start_sending(1, now()).is_err());
+        assert!(c.finish(now()).is_err());
+    }
+}

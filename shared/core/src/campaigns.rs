@@ -1,0 +1,411 @@
+//! Staff use cases on campaigns: write, estimate, preview, test-send, submit, approve, reject,
+//! cancel, follow progress. Each checks the actor's role first.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::campaign::{
+    Campaign, CampaignContent, CampaignEvent, CampaignId, CampaignInput, CampaignKind,
+    CampaignStatus,
+};
+use crate::campaign_render::RenderedEmail;
+use crate::clock::{town_date, Clock};
+use crate::config::ServiceConfig;
+use crate::contact::Channel;
+use crate::delivery::{CampaignProgress, Delivery};
+use crate::dispatch::Dispatcher;
+use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::messages::EmailLayout;
+use crate::money::Money;
+use crate::ports::{
+    CampaignStore, DeliveryStore, EmailSender, OutgoingSms, SmsSender, SubscriberStore, TopicStore,
+};
+use crate::sms::{analyze, SmsAnalysis};
+use crate::staff::{Role, StaffIdentity};
+use crate::topic::Topic;
+
+/// Recipients and cost before approval.
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    /// Distinct email recipients after suppressions.
+    pub email_recipients: u64,
+    /// Distinct SMS recipients after suppressions.
+    pub sms_recipients: u64,
+    /// The SMS analysis (encoding, length, segments, characters forcing UCS-2).
+    pub sms: Option<SmsAnalysis>,
+    /// Segments billed: recipients × segments.
+    pub sms_segments_total: u64,
+    /// SMS cost (€ HT).
+    pub sms_cost: Money,
+    /// Email cost (€ HT).
+    pub email_cost: Money,
+    /// Total (€ HT).
+    pub total_cost: Money,
+    /// Non-urgent SMS wait for the sending window.
+    pub sms_waits_for_window: bool,
+}
+
+/// A campaign with its audit trail and counters.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignView {
+    /// The campaign.
+    #[serde(flatten)]
+    pub campaign: Campaign,
+    /// Audit trail, oldest first.
+    pub events: Vec<CampaignEvent>,
+    /// Per-channel counters, once sending has started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<CampaignProgress>,
+}
+
+/// The email and SMS as recipients will see them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// Email subject.
+    pub email_subject: Option<String>,
+    /// Email HTML in the town's layout.
+    pub email_html: Option<String>,
+    /// Email text part.
+    pub email_text: Option<String>,
+    /// SMS text.
+    pub sms_text: Option<String>,
+}
+
+/// What a test send reached.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestSend {
+    /// Email sent to the author's address.
+    pub email: Option<String>,
+    /// SMS sent to the author's number.
+    pub sms: Option<String>,
+}
+
+/// The ports campaign use cases need.
+pub struct CampaignDeps {
+    /// Campaigns.
+    pub campaigns: Arc<dyn CampaignStore>,
+    /// Deliveries.
+    pub deliveries: Arc<dyn DeliveryStore>,
+    /// Subscribers (for estimates).
+    pub subscribers: Arc<dyn SubscriberStore>,
+    /// Topics.
+    pub topics: Arc<dyn TopicStore>,
+    /// Email provider (test sends).
+    pub email: Arc<dyn EmailSender>,
+    /// SMS provider (test sends).
+    pub sms: Arc<dyn SmsSender>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Layout.
+    pub layout: Arc<EmailLayout>,
+    /// Sending.
+    pub dispatcher: Arc<Dispatcher>,
+    /// Settings.
+    pub config: ServiceConfig,
+}
+
+/// Campaign use cases.
+pub struct Campaigns {
+    d: CampaignDeps,
+}
+
+const ANY_STAFF: [Role; 3] = [Role::Redaction, Role::Cabinet, Role::Admin];
+
+impl Campaigns {
+    /// Builds the use cases.
+    pub fn new(deps: CampaignDeps) -> Self {
+        Self { d: deps }
+    }
+
+    async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
+        let today = town_date(self.d.clock.now());
+        let mut topics = self.d.topics.list().await?;
+        topics.retain(|t| t.is_open_on(today));
+        Ok(topics)
+    }
+
+    async fn load(&self, id: CampaignId) -> Result<Campaign, DomainError> {
+        self.d
+            .campaigns
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound("Cette campagne n'existe pas.".into()))
+    }
+
+    async fn save(
+        &self,
+        campaign: &Campaign,
+        expected: CampaignStatus,
+        event: &CampaignEvent,
+    ) -> Result<(), DomainError> {
+        match self.d.campaigns.update(campaign, expected, event).await {
+            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(
+                "La campagne vient d'être modifiée par quelqu'un d'autre : rechargez-la.".into(),
+            )),
+            other => Ok(other?),
+        }
+    }
+
+    /// Creates a draft (`redaction`).
+    pub async fn create(
+        &self,
+        by: &StaffIdentity,
+        input: &CampaignInput,
+    ) -> Result<Campaign, DomainError> {
+        by.require(Role::Redaction)?;
+        self.create_as(by, input, CampaignKind::Standard).await
+    }
+
+    /// Creates a draft of a given kind, for the author given (weather alerts use a system author).
+    pub async fn create_as(
+        &self,
+        by: &StaffIdentity,
+        input: &CampaignInput,
+        kind: CampaignKind,
+    ) -> Result<Campaign, DomainError> {
+        let now = self.d.clock.now();
+        let content = CampaignContent::parse(input, &self.open_topics().await?, now)
+            .map_err(DomainError::Validation)?;
+        let (campaign, event) = Campaign::draft(content, by, kind, now);
+        self.d.campaigns.insert(&campaign, &event).await?;
+        Ok(campaign)
+    }
+
+    /// Replaces a campaign's content (`redaction`); a submitted or rejected one returns to draft.
+    pub async fn update(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+        input: &CampaignInput,
+    ) -> Result<Campaign, DomainError> {
+        by.require(Role::Redaction)?;
+        let now = self.d.clock.now();
+        let content = CampaignContent::parse(input, &self.open_topics().await?, now)
+            .map_err(DomainError::Validation)?;
+        let mut campaign = self.load(id).await?;
+        let expected = campaign.status;
+        let event = campaign.edit(content, by, now)?;
+        self.save(&campaign, expected, &event).await?;
+        Ok(campaign)
+    }
+
+    /// A campaign with its trail and counters (any staff role).
+    pub async fn view(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<CampaignView, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        let campaign = self.load(id).await?;
+        let started = matches!(
+            campaign.status,
+            CampaignStatus::Sending | CampaignStatus::Sent
+        );
+        Ok(CampaignView {
+            events: self.d.campaigns.events(id).await?,
+            counts: if started {
+                Some(self.d.campaigns.progress(id).await?)
+            } else {
+                None
+            },
+            campaign,
+        })
+    }
+
+    /// Campaigns, newest first (any staff role).
+    pub async fn list(
+        &self,
+        by: &StaffIdentity,
+        status: Option<CampaignStatus>,
+        limit: usize,
+    ) -> Result<Vec<Campaign>, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        Ok(self.d.campaigns.list(status, limit.clamp(1, 500)).await?)
+    }
+
+    /// Recipients after de-duplication and suppressions, SMS analysis and cost (any staff role).
+    pub async fn estimate(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<Estimate, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        let c = self.load(id).await?;
+        let campaign = &c;
+        let count = |channel: Channel| async move {
+            if campaign.channels().contains(&channel) {
+                self.d
+                    .subscribers
+                    .count_recipients(&campaign.topics, channel)
+                    .await
+            } else {
+                Ok(0)
+            }
+        };
+        let email_recipients = count(Channel::Email).await?;
+        let sms_recipients = count(Channel::Sms).await?;
+        let sms = c.sms.as_ref().map(|s| analyze(&s.text));
+        let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
+        let prices = self.d.config.prices;
+        let sms_cost = prices.sms_cost(sms_segments_total);
+        let email_cost = prices.email_cost(email_recipients);
+        Ok(Estimate {
+            email_recipients,
+            sms_recipients,
+            sms,
+            sms_segments_total,
+            sms_cost,
+            email_cost,
+            total_cost: sms_cost + email_cost,
+            sms_waits_for_window: c.sms.is_some() && !c.urgent,
+        })
+    }
+
+    /// The messages as recipients will see them (any staff role).
+    pub async fn preview(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<Preview, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        let c = self.load(id).await?;
+        let example = format!("{}/preferences", self.d.config.public_url);
+        let email = match (RenderedEmail::of(&c), by.email.clone()) {
+            (Some(r), to) => {
+                let to = to.unwrap_or_else(|| {
+                    crate::contact::Email::parse("habitant@exemple.fr").expect("valid")
+                });
+                Some(r.for_recipient(&self.d.layout, &to, Some(example), None, "")?)
+            }
+            (None, _) => None,
+        };
+        Ok(Preview {
+            email_subject: email.as_ref().map(|e| e.subject.clone()),
+            email_html: email.as_ref().map(|e| e.html.clone()),
+            email_text: email.map(|e| e.text),
+            sms_text: c.sms.map(|s| s.text),
+        })
+    }
+
+    /// Sends the campaign to the acting staff member only (`redaction` or `cabinet`).
+    pub async fn test_send(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<TestSend, DomainError> {
+        by.require_any(&[Role::Redaction, Role::Cabinet])?;
+        let c = self.load(id).await?;
+        let mut errors = FieldErrors::new();
+        if c.email.is_some() && by.email.is_none() {
+            errors.add(
+                "email",
+                "Votre compte n'a pas d'adresse e-mail : le test ne peut pas vous être envoyé.",
+            );
+        }
+        if c.sms.is_some() && by.phone.is_none() {
+            errors.add("sms", "Votre compte n'a pas de numéro de mobile : le test SMS ne peut pas vous être envoyé.");
+        }
+        errors.into_result()?;
+        let mut result = TestSend {
+            email: None,
+            sms: None,
+        };
+        if let (Some(rendered), Some(to)) = (RenderedEmail::of(&c), &by.email) {
+            let example = format!("{}/preferences", self.d.config.public_url);
+            let mail =
+                rendered.for_recipient(&self.d.layout, to, Some(example), None, "[TEST] ")?;
+            self.d.email.send_email(&mail).await?;
+            result.email = Some(to.to_string());
+        }
+        if let (Some(sms), Some(to)) = (&c.sms, &by.phone) {
+            self.d
+                .sms
+                .send_sms(&OutgoingSms {
+                    to: to.clone(),
+                    text: format!("[TEST] {}", sms.text),
+                })
+                .await?;
+            result.sms = Some(to.to_string());
+        }
+        Ok(result)
+    }
+
+    /// Sends a draft to the cabinet (`redaction`).
+    pub async fn submit(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<Campaign, DomainError> {
+        by.require(Role::Redaction)?;
+        let mut c = self.load(id).await?;
+        let expected = c.status;
+        let event = c.submit(by, self.d.clock.now())?;
+        self.save(&c, expected, &event).await?;
+        Ok(c)
+    }
+
+    /// The cabinet approves; sending starts at once unless scheduled (`cabinet`, not the author).
+    pub async fn approve(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<Campaign, DomainError> {
+        by.require(Role::Cabinet)?;
+        let mut c = self.load(id).await?;
+        let expected = c.status;
+        let event = c.approve(by, self.d.clock.now())?;
+        self.save(&c, expected, &event).await?;
+        if c.status == CampaignStatus::Approved {
+            return self.d.dispatcher.start(c).await;
+        }
+        Ok(c)
+    }
+
+    /// The cabinet refuses, with a reason (`cabinet`).
+    pub async fn reject(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+        reason: &str,
+    ) -> Result<Campaign, DomainError> {
+        by.require(Role::Cabinet)?;
+        let mut c = self.load(id).await?;
+        let expected = c.status;
+        let event = c.reject(by, reason, self.d.clock.now())?;
+        self.save(&c, expected, &event).await?;
+        Ok(c)
+    }
+
+    /// Stops an approved or scheduled campaign (`cabinet` or `admin`).
+    pub async fn cancel(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+        reason: Option<&str>,
+    ) -> Result<Campaign, DomainError> {
+        by.require_any(&[Role::Cabinet, Role::Admin])?;
+        let mut c = self.load(id).await?;
+        let expected = c.status;
+        let event = c.cancel(by, reason, self.d.clock.now())?;
+        self.save(&c, expected, &event).await?;
+        Ok(c)
+    }
+
+    /// Deliveries of a campaign, page by page (any staff role).
+    pub async fn deliveries(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Delivery>, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        self.load(id).await?;
+        Ok(self
+            .d
+            .deliveries
+            .list(id, limit.clamp(1, 1000), offset)
+            .await?)
+    }
+}

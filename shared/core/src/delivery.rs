@@ -1,0 +1,206 @@
+//! Deliveries: one per (campaign, subscriber, channel), the unit of "at most once"; campaign
+//! progress counters; suppressed addresses.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::campaign::CampaignId;
+use crate::contact::Channel;
+use crate::money::Money;
+use crate::subscriber::SubscriberId;
+
+/// Identifies a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct DeliveryKey {
+    /// Campaign.
+    pub campaign: CampaignId,
+    /// Recipient.
+    pub subscriber: SubscriberId,
+    /// Channel.
+    pub channel: Channel,
+}
+
+/// Where a delivery is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting in the queue.
+    Queued,
+    /// Claimed by a sender.
+    Sending,
+    /// Accepted by the provider.
+    Sent,
+    /// Refused for good, or too many transient failures.
+    Failed,
+    /// Not sent: address suppressed or subscriber gone.
+    Suppressed,
+}
+
+impl DeliveryStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Suppressed => "suppressed",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Queued,
+            Self::Sending,
+            Self::Sent,
+            Self::Failed,
+            Self::Suppressed,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// A delivery to create during fan-out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// Key.
+    pub key: DeliveryKey,
+    /// `Queued`, or `Suppressed` when the address is on the suppression list.
+    pub status: DeliveryStatus,
+    /// Why it was suppressed.
+    pub error: Option<String>,
+}
+
+/// What a conditional create found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// Created now.
+    Created,
+    /// Already there (a re-run, or the same person on another targeted topic).
+    Exists(DeliveryStatus),
+}
+
+/// A stored delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    /// Key.
+    pub key: DeliveryKey,
+    /// Status.
+    pub status: DeliveryStatus,
+    /// Send attempts so far.
+    pub attempts: u32,
+    /// Provider message id once sent.
+    pub provider_id: Option<String>,
+    /// Last error.
+    pub error: Option<String>,
+    /// SMS segments billed.
+    pub segments: u32,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of one claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// Accepted by the provider.
+    Sent {
+        /// Provider message id.
+        provider_id: String,
+        /// SMS segments (0 for email).
+        segments: u32,
+    },
+    /// Refused for good.
+    Failed {
+        /// Why.
+        error: String,
+    },
+    /// Not sent on purpose.
+    Suppressed {
+        /// Why.
+        reason: String,
+    },
+    /// Transient failure: back to the queue for another attempt.
+    Retry {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Counters of one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChannelCounts {
+    /// Deliveries created for it.
+    pub targeted: u64,
+    /// Sent.
+    pub sent: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Suppressed.
+    pub suppressed: u64,
+}
+
+impl ChannelCounts {
+    /// Deliveries that reached an end state.
+    pub fn done(&self) -> u64 {
+        self.sent + self.failed + self.suppressed
+    }
+}
+
+/// A campaign's counters, or an increment to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// Email counters.
+    pub email: ChannelCounts,
+    /// SMS counters.
+    pub sms: ChannelCounts,
+    /// SMS segments billed.
+    pub sms_segments: u64,
+    /// Cost so far (€ HT).
+    pub cost: Money,
+}
+
+impl Progress {
+    /// The counters of a channel.
+    pub fn channel_mut(&mut self, channel: Channel) -> &mut ChannelCounts {
+        match channel {
+            Channel::Email => &mut self.email,
+            Channel::Sms => &mut self.sms,
+        }
+    }
+
+    /// True when nothing was counted.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// True when every targeted delivery reached an end state.
+    pub fn all_done(&self) -> bool {
+        self.email.done() >= self.email.targeted && self.sms.done() >= self.sms.targeted
+    }
+}
+
+/// An increment to a campaign's counters, added once per batch.
+pub type ProgressDelta = Progress;
+
+/// A campaign's counters and fan-out state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CampaignProgress {
+    /// Counters.
+    #[serde(flatten)]
+    pub totals: Progress,
+    /// Fan-out shards finished.
+    pub shards_done: u32,
+}
+
+/// An address not to write to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    /// Email or E.164 number.
+    pub address: String,
+    /// Why (`bounce`, `complaint`, `opt-out`, `staff`…).
+    pub reason: String,
+    /// Since when.
+    pub at: DateTime<Utc>,
+}

@@ -1,0 +1,124 @@
+//! Work buffered between steps: fan-out of a campaign shard, delivery of one message.
+
+use serde::{Deserialize, Serialize};
+
+use crate::campaign::CampaignId;
+use crate::delivery::DeliveryKey;
+
+/// The version written in every payload, so consumers can refuse what they do not understand.
+pub const PAYLOAD_VERSION: u32 = 1;
+
+/// A unit of queued work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Job {
+    /// Fan out one shard of a campaign's recipients.
+    Fanout {
+        /// Campaign.
+        campaign: CampaignId,
+        /// Shard number, `0..shards`.
+        shard: u32,
+    },
+    /// Send one message.
+    Deliver {
+        /// Which delivery.
+        #[serde(flatten)]
+        key: DeliveryKey,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    v: u32,
+    job: Job,
+}
+
+impl Job {
+    /// The queue it belongs on (`fanout` or `delivery`).
+    pub fn queue(&self) -> QueueName {
+        match self {
+            Job::Fanout { .. } => QueueName::Fanout,
+            Job::Deliver { .. } => QueueName::Delivery,
+        }
+    }
+
+    /// The versioned JSON payload.
+    pub fn to_payload(&self) -> String {
+        serde_json::to_string(&Envelope {
+            v: PAYLOAD_VERSION,
+            job: *self,
+        })
+        .expect("jobs serialize")
+    }
+
+    /// Reads a payload; an error names what is wrong (a poison message).
+    pub fn from_payload(payload: &str) -> Result<Job, String> {
+        let env: Envelope =
+            serde_json::from_str(payload).map_err(|e| format!("unreadable job payload: {e}"))?;
+        if env.v != PAYLOAD_VERSION {
+            return Err(format!("unsupported job payload version {}", env.v));
+        }
+        Ok(env.job)
+    }
+}
+
+/// The two queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    /// One message per campaign shard.
+    Fanout,
+    /// One message per recipient and channel.
+    Delivery,
+}
+
+impl QueueName {
+    /// The name used by adapters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Fanout => "fanout",
+            QueueName::Delivery => "delivery",
+        }
+    }
+}
+
+/// What a consumer did with a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Done (or nothing left to do): remove it from the queue.
+    Done,
+    /// Try again after this long (sending window, transient provider error).
+    RetryAfter(std::time::Duration),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contact::Channel;
+    use crate::subscriber::SubscriberId;
+
+    #[test]
+    fn payloads_are_versioned_and_round_trip() {
+        let job = Job::Deliver {
+            key: DeliveryKey {
+                campaign: CampaignId::new(),
+                subscriber: SubscriberId::new(),
+                channel: Channel::Sms,
+            },
+        };
+        let p = job.to_payload();
+        assert!(p.starts_with("{\"v\":1,"), "{p}");
+        assert_eq!(Job::from_payload(&p).unwrap(), job);
+        let fan = Job::Fanout {
+            campaign: CampaignId::new(),
+            shard: 3,
+        };
+        assert_eq!(Job::from_payload(&fan.to_payload()).unwrap(), fan);
+        assert_eq!(fan.queue(), QueueName::Fanout);
+    }
+
+    #[test]
+    fn poison_payloads_are_reported() {
+        assert!(Job::from_payload("nope").is_err());
+        assert!(Job::from_payload(r#"{"v":9,"job":{"type":"fanout","campaign":"00000000-0000-0000-0000-000000000000","shard":0}}"#).unwrap_err().contains("version 9"));
+    }
+}

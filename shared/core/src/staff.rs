@@ -1,0 +1,373 @@
+//! Town-hall staff: roles, the identity handlers see (from a local session or a Cognito token
+//! alike), and local accounts with hashed passwords and server-side sessions.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::clock::Clock;
+use crate::contact::{Email, PhoneNumber};
+use crate::error::{DomainError, FieldErrors, StoreError};
+
+/// What a staff member may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Communication service: writes campaigns, keeps the subscriber file.
+    Redaction,
+    /// Mayor's office: approves or rejects campaigns.
+    Cabinet,
+    /// Staff accounts and topics.
+    Admin,
+}
+
+impl Role {
+    /// The wire name (also the Cognito group name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Redaction => "redaction",
+            Role::Cabinet => "cabinet",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "redaction" | "rédaction" => Ok(Role::Redaction),
+            "cabinet" => Ok(Role::Cabinet),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "Rôle inconnu : « {other} » (rôles : redaction, cabinet, admin)."
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Parses a comma-separated role list such as `redaction,cabinet`.
+pub fn parse_roles(s: &str) -> Result<BTreeSet<Role>, String> {
+    let roles: BTreeSet<Role> = s
+        .split([',', ' '])
+        .filter(|r| !r.trim().is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    if roles.is_empty() {
+        return Err("Indiquez au moins un rôle (redaction, cabinet, admin).".into());
+    }
+    Ok(roles)
+}
+
+/// Who is acting: the same type whether it came from a local session or a Cognito token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffIdentity {
+    /// Stable identifier (local username or Cognito `sub`).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Roles held.
+    pub roles: BTreeSet<Role>,
+    /// Where test emails go.
+    pub email: Option<Email>,
+    /// Where test SMS go.
+    pub phone: Option<PhoneNumber>,
+}
+
+impl StaffIdentity {
+    /// True when the role is held.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// `Forbidden` unless the role is held.
+    pub fn require(&self, role: Role) -> Result<(), DomainError> {
+        if self.has(role) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(format!(
+                "Cette action est réservée au rôle « {role} »."
+            )))
+        }
+    }
+
+    /// `Forbidden` unless one of the roles is held.
+    pub fn require_any(&self, roles: &[Role]) -> Result<(), DomainError> {
+        if roles.iter().any(|r| self.has(*r)) {
+            Ok(())
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(DomainError::Forbidden(format!(
+                "Cette action est réservée aux rôles : {}.",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+/// A local staff account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffAccount {
+    /// The identity it logs in as (`id` is the username).
+    pub identity: StaffIdentity,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Creation instant.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A logged-in local session; the store keys it by the SHA-256 of the cookie value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffSession {
+    /// Who.
+    pub identity: StaffIdentity,
+    /// The token state-changing requests must echo in `X-CSRF-Token`.
+    pub csrf_token: String,
+    /// End of validity.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Local staff accounts and sessions.
+#[async_trait::async_trait]
+pub trait StaffStore: Send + Sync {
+    /// Creates an account; `Conflict` when the username exists.
+    async fn create_account(&self, account: &StaffAccount) -> Result<(), StoreError>;
+    /// An account by username.
+    async fn find_account(&self, username: &str) -> Result<Option<StaffAccount>, StoreError>;
+    /// Stores a session under the digest of its cookie value.
+    async fn create_session(&self, digest: &str, session: &StaffSession) -> Result<(), StoreError>;
+    /// A session by digest.
+    async fn find_session(&self, digest: &str) -> Result<Option<StaffSession>, StoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
+}
+
+/// Hashes a password with Argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String, DomainError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| DomainError::Unexpected(format!("password hashing failed: {e}")))
+}
+
+/// Checks a password against a PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a successful login gives the client.
+#[derive(Debug, Clone)]
+pub struct LoginGrant {
+    /// The session cookie value (never stored in clear).
+    pub session_token: String,
+    /// The CSRF token to echo on state-changing requests.
+    pub csrf_token: String,
+    /// Who logged in.
+    pub identity: StaffIdentity,
+    /// Session lifetime.
+    pub max_age: Duration,
+}
+
+/// Local staff authentication: accounts, login, sessions.
+pub struct StaffAuth {
+    store: Arc<dyn StaffStore>,
+    clock: Arc<dyn Clock>,
+    session_ttl: Duration,
+    /// Verified when the username is unknown, so both failures take the same time.
+    dummy_hash: String,
+}
+
+/// Minimum length of a staff password.
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+impl StaffAuth {
+    /// Authentication over a store; sessions last `session_ttl`.
+    pub fn new(store: Arc<dyn StaffStore>, clock: Arc<dyn Clock>, session_ttl: Duration) -> Self {
+        let dummy_hash = hash_password("telmail-dummy-password").expect("hashing works");
+        Self {
+            store,
+            clock,
+            session_ttl,
+            dummy_hash,
+        }
+    }
+
+    /// Creates an account (the `staff add` command).
+    pub async fn add_account(
+        &self,
+        identity: StaffIdentity,
+        password: &str,
+    ) -> Result<(), DomainError> {
+        let mut errors = FieldErrors::new();
+        let username_ok = (2..=64).contains(&identity.id.len())
+            && identity
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_@".contains(c));
+        if !username_ok {
+            errors.add("username", "Identifiant invalide : 2 à 64 caractères parmi lettres, chiffres, « . », « - », « _ », « @ ».");
+        }
+        if password.chars().count() < MIN_PASSWORD_LEN {
+            errors.add(
+                "password",
+                format!("Le mot de passe doit comporter au moins {MIN_PASSWORD_LEN} caractères."),
+            );
+        }
+        if identity.roles.is_empty() {
+            errors.add(
+                "roles",
+                "Indiquez au moins un rôle (redaction, cabinet, admin).",
+            );
+        }
+        errors.into_result()?;
+        let account = StaffAccount {
+            identity,
+            password_hash: hash_password(password)?,
+            created_at: self.clock.now(),
+        };
+        match self.store.create_account(&account).await {
+            Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(format!(
+                "Le compte « {} » existe déjà.",
+                account.identity.id
+            ))),
+            other => Ok(other?),
+        }
+    }
+
+    /// Checks a username and password and opens a session.
+    pub async fn login(&self, username: &str, password: &str) -> Result<LoginGrant, DomainError> {
+        let refused = || DomainError::Unauthorized("Identifiant ou mot de passe incorrect.".into());
+        let account = self.store.find_account(username.trim()).await?;
+        let Some(account) = account else {
+            verify_password(password, &self.dummy_hash);
+            return Err(refused());
+        };
+        if !verify_password(password, &account.password_hash) {
+            return Err(refused());
+        }
+        let session_token = random_token();
+        let session = StaffSession {
+            identity: account.identity.clone(),
+            csrf_token: random_token(),
+            expires_at: self.clock.now() + self.session_ttl,
+        };
+        self.store
+            .create_session(&digest(&session_token), &session)
+            .await?;
+        Ok(LoginGrant {
+            session_token,
+            csrf_token: session.csrf_token,
+            identity: account.identity,
+            max_age: self.session_ttl,
+        })
+    }
+
+    /// The live session behind a cookie value, if any.
+    pub async fn session(&self, session_token: &str) -> Result<Option<StaffSession>, DomainError> {
+        let key = digest(session_token);
+        match self.store.find_session(&key).await? {
+            Some(s) if s.expires_at > self.clock.now() => Ok(Some(s)),
+            Some(_) => {
+                self.store.delete_session(&key).await?;
+                Ok(None)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a session.
+    pub async fn logout(&self, session_token: &str) -> Result<(), DomainError> {
+        Ok(self.store.delete_session(&digest(session_token)).await?)
+    }
+}
+
+/// Compares a presented CSRF token with the session's in constant time.
+pub fn csrf_matches(presented: &str, expected: &str) -> bool {
+    let (a, b) = (presented.as_bytes(), expected.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(roles: &[Role]) -> StaffIdentity {
+        StaffIdentity {
+            id: "agent".into(),
+            name: "Agent".into(),
+            roles: roles.iter().copied().collect(),
+            email: None,
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn roles_parse_and_are_required() {
+        let roles = parse_roles("redaction, cabinet").unwrap();
+        assert_eq!(roles.len(), 2);
+        assert!(parse_roles("maire").unwrap_err().contains("Rôle inconnu"));
+        assert!(parse_roles("").is_err());
+        let id = identity(&[Role::Redaction]);
+        assert!(id.require(Role::Redaction).is_ok());
+        let err = id.require(Role::Cabinet).unwrap_err();
+        assert!(matches!(err, DomainError::Forbidden(ref m) if m.contains("« cabinet »")));
+        assert!(id.require_any(&[Role::Admin, Role::Redaction]).is_ok());
+        assert!(id.require_any(&[Role::Admin, Role::Cabinet]).is_err());
+    }
+
+    #[test]
+    fn passwords_are_salted_and_verified() {
+        let a = hash_password("un mot de passe solide").unwrap();
+        let b = hash_password("un mot de passe solide").unwrap();
+        assert_ne!(a, b, "salted");
+        assert!(a.starts_with("$argon2id$"));
+        assert!(verify_password("un mot de passe solide", &a));
+        assert!(!verify_password("un autre", &a));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn csrf_comparison_needs_the_exact_token() {
+        assert!(csrf_matches("abc", "abc"));
+        assert!(!csrf_matches("abd", "abc"));
+        assert!(!csrf_matches("ab", "abc"));
+    }
+}

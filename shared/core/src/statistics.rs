@@ -1,0 +1,235 @@
+//! The figures the town reports: campaigns, weather alerts, SMS (and segments), emails, cost,
+//! sign-ups and departures per month, and subscribers per topic and channel.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use crate::clock::{town_date, Clock};
+use crate::contact::Channel;
+use crate::error::{DomainError, FieldErrors};
+use crate::money::Money;
+use crate::ports::{Counter, StatsStore, SubscriberStore, TopicStore};
+use crate::staff::{Role, StaffIdentity};
+
+/// Figures of one month or of a period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Figures {
+    /// Campaigns whose sending finished.
+    pub campaigns_sent: i64,
+    /// Of which weather alerts.
+    pub weather_alerts_sent: i64,
+    /// SMS sent.
+    pub sms_sent: i64,
+    /// SMS segments billed.
+    pub sms_segments: i64,
+    /// Emails sent.
+    pub emails_sent: i64,
+    /// Cost, € HT.
+    pub cost: Money,
+    /// New active subscribers.
+    pub signups: i64,
+    /// Subscribers who left.
+    pub departures: i64,
+}
+
+impl Figures {
+    fn add(&mut self, counter: Counter, value: i64) {
+        match counter {
+            Counter::CampaignsSent => self.campaigns_sent += value,
+            Counter::WeatherAlertsSent => self.weather_alerts_sent += value,
+            Counter::SmsSent => self.sms_sent += value,
+            Counter::SmsSegments => self.sms_segments += value,
+            Counter::EmailsSent => self.emails_sent += value,
+            Counter::CostTenThousandths => self.cost += Money::from_ten_thousandths(value),
+            Counter::SignUps => self.signups += value,
+            Counter::Departures => self.departures += value,
+        }
+    }
+}
+
+/// One month's figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// Active subscribers of a topic on a channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicFigures {
+    /// Topic slug.
+    pub topic: String,
+    /// Topic name.
+    pub name: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Active subscribers.
+    pub subscribers: u64,
+}
+
+/// The statistics of a period.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsReport {
+    /// First month (`YYYY-MM`).
+    pub from: String,
+    /// Last month (`YYYY-MM`).
+    pub to: String,
+    /// Totals over the period.
+    pub totals: Figures,
+    /// Month by month.
+    pub months: Vec<MonthFigures>,
+    /// Current subscribers per topic and channel.
+    pub subscribers: Vec<TopicFigures>,
+}
+
+fn parse_month(raw: &str, field: &str) -> Result<NaiveDate, DomainError> {
+    let raw = raw.trim();
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d"))
+        .map(|d| d.with_day(1).expect("day 1 exists"))
+        .map_err(|_| {
+            FieldErrors::single(
+                field,
+                format!("Date invalide : « {raw} » (format AAAA-MM-JJ ou AAAA-MM)."),
+            )
+        })
+}
+
+/// Statistics use case (any staff role).
+pub struct Statistics {
+    stats: Arc<dyn StatsStore>,
+    subscribers: Arc<dyn SubscriberStore>,
+    topics: Arc<dyn TopicStore>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Statistics {
+    /// Builds the use case.
+    pub fn new(
+        stats: Arc<dyn StatsStore>,
+        subscribers: Arc<dyn SubscriberStore>,
+        topics: Arc<dyn TopicStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            stats,
+            subscribers,
+            topics,
+            clock,
+        }
+    }
+
+    /// Figures from `from` to `to` (months, inclusive); by default since January of this year.
+    pub async fn report(
+        &self,
+        by: &StaffIdentity,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<StatsReport, DomainError> {
+        by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
+        let today = town_date(self.clock.now());
+        let from = match from.filter(|s| !s.trim().is_empty()) {
+            Some(f) => parse_month(f, "from")?,
+            None => NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("valid"),
+        };
+        let to = match to.filter(|s| !s.trim().is_empty()) {
+            Some(t) => parse_month(t, "to")?,
+            None => today.with_day(1).expect("day 1 exists"),
+        };
+        if from > to {
+            return Err(FieldErrors::single(
+                "from",
+                "La date de début doit précéder la date de fin.",
+            ));
+        }
+        let (from_key, to_key) = (
+            from.format("%Y-%m").to_string(),
+            to.format("%Y-%m").to_string(),
+        );
+        let mut by_month: BTreeMap<String, Figures> = BTreeMap::new();
+        for (month, counter, value) in self.stats.months(&from_key, &to_key).await? {
+            by_month.entry(month).or_default().add(counter, value);
+        }
+        let mut totals = Figures::default();
+        for (counter, f) in by_month.values().flat_map(|f| Counter::ALL.map(|c| (c, f))) {
+            totals.add(counter, value_of(f, counter));
+        }
+        let names: BTreeMap<String, String> = self
+            .topics
+            .list()
+            .await?
+            .into_iter()
+            .map(|t| (t.slug.to_string(), t.name))
+            .collect();
+        let subscribers = self
+            .subscribers
+            .count_by_topic()
+            .await?
+            .into_iter()
+            .map(|(slug, channel, n)| TopicFigures {
+                name: names.get(slug.as_str()).cloned().unwrap_or_default(),
+                topic: slug.to_string(),
+                channel,
+                subscribers: n,
+            })
+            .collect();
+        Ok(StatsReport {
+            from: from_key,
+            to: to_key,
+            totals,
+            months: by_month
+                .into_iter()
+                .map(|(month, figures)| MonthFigures { month, figures })
+                .collect(),
+            subscribers,
+        })
+    }
+}
+
+fn value_of(f: &Figures, counter: Counter) -> i64 {
+    match counter {
+        Counter::CampaignsSent => f.campaigns_sent,
+        Counter::WeatherAlertsSent => f.weather_alerts_sent,
+        Counter::SmsSent => f.sms_sent,
+        Counter::SmsSegments => f.sms_segments,
+        Counter::EmailsSent => f.emails_sent,
+        Counter::CostTenThousandths => f.cost.ten_thousandths(),
+        Counter::SignUps => f.signups,
+        Counter::Departures => f.departures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_parse_from_dates_or_months() {
+        assert_eq!(
+            parse_month("2026-03-15", "from").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+        );
+        assert_eq!(
+            parse_month("2026-03", "from").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
+        );
+        assert!(
+            matches!(parse_month("mars", "to"), Err(DomainError::Validation(f)) if f.get("to").is_some())
+        );
+    }
+
+    #[test]
+    fn figures_add_and_read_back_every_counter() {
+        let mut f = Figures::default();
+        for (i, c) in Counter::ALL.into_iter().enumerate() {
+            f.add(c, i as i64 + 1);
+            assert_eq!(value_of(&f, c), i as i64 + 1);
+        }
+    }
+}

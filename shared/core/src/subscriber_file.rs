@@ -1,0 +1,365 @@
+//! Staff use cases on the subscriber file: search, add from a paper form, edit, erase (RGPD),
+//! CSV import with a per-line report, CSV export. Reserved to `redaction` (and `admin`).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{town_date, town_month, Clock};
+use crate::csv_file::{check_import, export_csv, LineError};
+use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
+use crate::signup::{parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput};
+use crate::staff::{Role, StaffIdentity};
+use crate::subscriber::{
+    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING_VERSION,
+};
+use crate::topic::Topic;
+
+/// A subscriber typed in from a paper form.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaperInput {
+    /// Email.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Mobile.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Topics and channels.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionInput>,
+    /// The paper form's reference (required: it is the proof of consent).
+    #[serde(default)]
+    pub paper_form_reference: Option<String>,
+}
+
+/// A staff edit of a subscriber.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EditInput {
+    /// New email (empty string removes it).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// New mobile (empty string removes it).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// New choices.
+    #[serde(default)]
+    pub subscriptions: Vec<SubscriptionInput>,
+}
+
+/// How an import treats bad lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Import only if every line is valid.
+    #[default]
+    AllOrNothing,
+    /// Import the valid lines, report the others.
+    ValidOnly,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// Lines read (without header and blank lines).
+    pub lines: usize,
+    /// Subscribers created.
+    pub imported: usize,
+    /// True when nothing was written (errors with all-or-nothing, or a dry run).
+    pub nothing_written: bool,
+    /// Refused lines with the reason.
+    pub errors: Vec<LineError>,
+}
+
+/// Subscriber-file use cases.
+pub struct SubscriberFile {
+    subscribers: Arc<dyn SubscriberStore>,
+    topics: Arc<dyn TopicStore>,
+    stats: Arc<dyn StatsStore>,
+    clock: Arc<dyn Clock>,
+}
+
+const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
+
+fn duplicate(e: StoreError) -> DomainError {
+    match e {
+        StoreError::Conflict(_) => {
+            let mut f = FieldErrors::new();
+            f.add(
+                "email",
+                "Cette adresse e-mail ou ce numéro appartient déjà à un autre abonné.",
+            );
+            f.add(
+                "phone",
+                "Cette adresse e-mail ou ce numéro appartient déjà à un autre abonné.",
+            );
+            DomainError::Validation(f)
+        }
+        other => other.into(),
+    }
+}
+
+impl SubscriberFile {
+    /// Builds the use cases.
+    pub fn new(
+        subscribers: Arc<dyn SubscriberStore>,
+        topics: Arc<dyn TopicStore>,
+        stats: Arc<dyn StatsStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            subscribers,
+            topics,
+            stats,
+            clock,
+        }
+    }
+
+    async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
+        let today = town_date(self.clock.now());
+        let mut topics = self.topics.list().await?;
+        topics.retain(|t| t.is_open_on(today));
+        Ok(topics)
+    }
+
+    /// Searches the file.
+    pub async fn search(
+        &self,
+        by: &StaffIdentity,
+        query: SubscriberQuery,
+    ) -> Result<Vec<Subscriber>, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let query = SubscriberQuery {
+            limit: query.limit.clamp(1, 500),
+            ..query
+        };
+        Ok(self.subscribers.search(&query).await?)
+    }
+
+    /// One subscriber.
+    pub async fn get(
+        &self,
+        by: &StaffIdentity,
+        id: SubscriberId,
+    ) -> Result<Subscriber, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        self.subscribers
+            .get(id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound("Cet abonné n'existe pas.".into()))
+    }
+
+    fn paper_subscriber(&self, signup: Signup, by: &StaffIdentity, reference: &str) -> Subscriber {
+        let now = self.clock.now();
+        Subscriber {
+            id: SubscriberId::new(),
+            email: signup.email,
+            phone: signup.phone,
+            choices: signup.choices,
+            status: SubscriberStatus::Active,
+            language: "fr".into(),
+            consent: Consent {
+                source: ConsentSource::Paper {
+                    staff_id: by.id.clone(),
+                    form_reference: reference.to_owned(),
+                },
+                at: now,
+                wording_version: CONSENT_WORDING_VERSION.into(),
+            },
+            pending: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Adds a subscriber from a paper form: active at once, paper consent.
+    pub async fn add_paper(
+        &self,
+        by: &StaffIdentity,
+        input: &PaperInput,
+    ) -> Result<Subscriber, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let signup_input = SignupInput {
+            email: input.email.clone(),
+            phone: input.phone.clone(),
+            subscriptions: input.subscriptions.clone(),
+            consent: true,
+        };
+        let reference = input
+            .paper_form_reference
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or("");
+        let parsed = Signup::parse(&signup_input, &self.open_topics().await?, false);
+        let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+        if reference.is_empty() || reference.chars().count() > 100 {
+            errors.add("paper_form_reference", "Indiquez la référence du formulaire papier (100 caractères au plus) : c'est la preuve du consentement.");
+        }
+        errors.into_result()?;
+        let sub = self.paper_subscriber(parsed.expect("checked above"), by, reference);
+        self.subscribers.insert(&sub).await.map_err(duplicate)?;
+        self.stats
+            .add(&town_month(sub.created_at), Counter::SignUps, 1)
+            .await?;
+        Ok(sub)
+    }
+
+    /// Changes contacts and choices. No choice left means unsubscribed.
+    pub async fn edit(
+        &self,
+        by: &StaffIdentity,
+        id: SubscriberId,
+        input: &EditInput,
+    ) -> Result<Subscriber, DomainError> {
+        let mut sub = self.get(by, id).await?;
+        let mut errors = FieldErrors::new();
+        let email = input
+            .email
+            .clone()
+            .or_else(|| sub.email.as_ref().map(|e| e.to_string()));
+        let phone = input
+            .phone
+            .clone()
+            .or_else(|| sub.phone.as_ref().map(|p| p.to_string()));
+        let contacts = parse_contacts(&email, &phone, &mut errors);
+        let choices = if input.subscriptions.iter().all(|s| s.channels.is_empty()) {
+            BTreeSet::new()
+        } else {
+            parse_choices(
+                &input.subscriptions,
+                &self.open_topics().await?,
+                contacts.email.is_some(),
+                contacts.phone.is_some(),
+                &mut errors,
+            )
+        };
+        errors.into_result()?;
+        let was_active = sub.status == SubscriberStatus::Active;
+        sub.email = contacts.email;
+        sub.phone = contacts.phone;
+        sub.choices = choices;
+        sub.updated_at = self.clock.now();
+        if sub.choices.is_empty() {
+            sub.status = SubscriberStatus::Unsubscribed;
+        } else if sub.status == SubscriberStatus::Unsubscribed {
+            sub.status = SubscriberStatus::Active;
+        }
+        self.subscribers.update(&sub).await.map_err(duplicate)?;
+        let month = town_month(sub.updated_at);
+        match (was_active, sub.status == SubscriberStatus::Active) {
+            (true, false) => self.stats.add(&month, Counter::Departures, 1).await?,
+            (false, true) => self.stats.add(&month, Counter::SignUps, 1).await?,
+            _ => {}
+        }
+        Ok(sub)
+    }
+
+    /// Erases a subscriber for good (RGPD): only anonymous counters remain.
+    pub async fn erase(&self, by: &StaffIdentity, id: SubscriberId) -> Result<(), DomainError> {
+        let sub = self.get(by, id).await?;
+        self.subscribers.delete(id).await?;
+        if sub.status == SubscriberStatus::Active {
+            self.stats
+                .add(&town_month(self.clock.now()), Counter::Departures, 1)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Imports a spreadsheet export. Every line is checked first; lines whose address is already
+    /// in the file are refused, so an import never creates duplicates.
+    pub async fn import(
+        &self,
+        by: &StaffIdentity,
+        bytes: &[u8],
+        mode: ImportMode,
+        dry_run: bool,
+    ) -> Result<ImportReport, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let check = check_import(bytes, &self.open_topics().await?).map_err(|e| {
+            FieldErrors::single("file", format!("Ligne {} : {}", e.line, e.message))
+        })?;
+        let mut errors = check.errors;
+        let mut ready = Vec::new();
+        for line in check.valid {
+            let mut known = false;
+            if let Some(e) = &line.signup.email {
+                known |= self.subscribers.find_by_email(e).await?.is_some();
+            }
+            if let Some(p) = &line.signup.phone {
+                known |= self.subscribers.find_by_phone(p).await?.is_some();
+            }
+            if known {
+                errors.push(LineError {
+                    line: line.line,
+                    field: "email".into(),
+                    message: "Cette adresse ou ce numéro est déjà inscrit.".into(),
+                });
+            } else {
+                ready.push(line);
+            }
+        }
+        errors.sort_by_key(|e| e.line);
+        let lines = ready.len() + errors.iter().map(|e| e.line).collect::<BTreeSet<_>>().len();
+        if dry_run || (mode == ImportMode::AllOrNothing && !errors.is_empty()) {
+            return Ok(ImportReport {
+                lines,
+                imported: 0,
+                nothing_written: true,
+                errors,
+            });
+        }
+        let mut imported = 0;
+        for line in ready {
+            let sub = self.paper_subscriber(line.signup, by, &line.form_reference);
+            match self.subscribers.insert(&sub).await {
+                Ok(()) => imported += 1,
+                // Added by someone else since the check: report, never duplicate.
+                Err(StoreError::Conflict(_)) => errors.push(LineError {
+                    line: line.line,
+                    field: "email".into(),
+                    message: "Cette adresse ou ce numéro est déjà inscrit.".into(),
+                }),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if imported > 0 {
+            self.stats
+                .add(
+                    &town_month(self.clock.now()),
+                    Counter::SignUps,
+                    imported as i64,
+                )
+                .await?;
+        }
+        Ok(ImportReport {
+            lines,
+            imported,
+            nothing_written: imported == 0,
+            errors,
+        })
+    }
+
+    /// The whole file as CSV for spreadsheets.
+    pub async fn export(&self, by: &StaffIdentity) -> Result<Vec<u8>, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let mut all = Vec::new();
+        loop {
+            let page = self
+                .subscribers
+                .search(&SubscriberQuery {
+                    limit: 1000,
+                    offset: all.len(),
+                    ..Default::default()
+                })
+                .await?;
+            let done = page.len() < 1000;
+            all.extend(page);
+            if done {
+                break;
+            }
+        }
+        Ok(export_csv(&all, &self.topics.list().await?))
+    }
+}

@@ -1,0 +1,195 @@
+//! Staff authentication for `/api/admin/*`. Locally: login with a password, an HttpOnly
+//! SameSite=Strict session cookie, and a CSRF token echoed in `X-CSRF-Token`. On AWS: the API
+//! Gateway JWT authorizer has already checked the token, and the Lambda adapter puts the
+//! `StaffIdentity` in the request extensions. Handlers only ever see a `Staff`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use telmail_core::staff::{csrf_matches, StaffAuth, StaffIdentity};
+use telmail_core::DomainError;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "telmail_session";
+
+/// Where staff identities come from.
+#[derive(Clone)]
+pub enum StaffAuthMode {
+    /// Local accounts and server-side sessions.
+    LocalSessions {
+        /// Accounts and sessions.
+        auth: Arc<StaffAuth>,
+        /// Add `Secure` to the cookie (when served over HTTPS).
+        secure_cookie: bool,
+    },
+    /// The runtime (API Gateway JWT authorizer) vouches for the identity it puts in extensions.
+    TrustedGateway,
+}
+
+/// The authenticated staff member of a request.
+#[derive(Debug, Clone)]
+pub struct Staff(pub StaffIdentity);
+
+impl<S: Send + Sync> FromRequestParts<S> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<StaffIdentity>()
+            .cloned()
+            .map(Staff)
+            .ok_or_else(|| unauthorized().into())
+    }
+}
+
+fn unauthorized() -> DomainError {
+    DomainError::Unauthorized("Connectez-vous pour accéder à l'espace des agents.".into())
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// Middleware: establishes the staff identity, and checks CSRF on state-changing requests.
+pub async fn authenticate(
+    State(mode): State<StaffAuthMode>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match mode {
+        StaffAuthMode::TrustedGateway => {
+            if req.extensions().get::<StaffIdentity>().is_none() {
+                return ApiError::from(unauthorized()).into_response();
+            }
+        }
+        StaffAuthMode::LocalSessions { auth, .. } => {
+            // An identity can only come from the session here, never from upstream.
+            req.extensions_mut().remove::<StaffIdentity>();
+            let Some(token) = session_token(req.headers()) else {
+                return ApiError::from(unauthorized()).into_response();
+            };
+            let session = match auth.session(&token).await {
+                Ok(Some(s)) => s,
+                Ok(None) => return ApiError::from(unauthorized()).into_response(),
+                Err(e) => return ApiError::from(e).into_response(),
+            };
+            let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+            let presented = req
+                .headers()
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !safe && !csrf_matches(presented, &session.csrf_token) {
+                return ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "Jeton anti-falsification (X-CSRF-Token) manquant ou invalide : reconnectez-vous.",
+                )
+                .into_response();
+            }
+            req.extensions_mut().insert(session.identity);
+        }
+    }
+    next.run(req).await
+}
+
+/// Body of `POST /api/admin/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginInput {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn identity_json(id: &StaffIdentity) -> serde_json::Value {
+    json!({
+        "id": id.id,
+        "name": id.name,
+        "roles": id.roles,
+        "email": id.email,
+        "phone": id.phone,
+    })
+}
+
+fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie is ASCII")
+}
+
+/// `POST /api/admin/login`
+pub async fn login(
+    State(mode): State<StaffAuthMode>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> ApiResult<Response> {
+    let StaffAuthMode::LocalSessions {
+        auth,
+        secure_cookie,
+    } = mode
+    else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "La connexion se fait par le portail de la Ville.",
+        ));
+    };
+    let grant = auth.login(&input.username, &input.password).await?;
+    let mut resp =
+        Json(json!({ "csrf_token": grant.csrf_token, "user": identity_json(&grant.identity) }))
+            .into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(
+            &grant.session_token,
+            grant.max_age.num_seconds(),
+            secure_cookie,
+        ),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// `POST /api/admin/logout`
+pub async fn logout(State(mode): State<StaffAuthMode>, headers: HeaderMap) -> ApiResult<Response> {
+    if let StaffAuthMode::LocalSessions {
+        auth,
+        secure_cookie,
+    } = mode
+    {
+        if let Some(token) = session_token(&headers) {
+            auth.logout(&token).await?;
+        }
+        let mut resp = StatusCode::NO_CONTENT.into_response();
+        resp.headers_mut()
+            .insert(header::SET_COOKIE, cookie("", 0, secure_cookie));
+        return Ok(resp);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/admin/me`
+pub async fn me(Staff(staff): Staff) -> Json<serde_json::Value> {
+    Json(identity_json(&staff))
+}

@@ -1,0 +1,163 @@
+//! `/api/admin/campaigns`: drafts, workflow, estimate, preview, test send, progress.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use telmail_core::campaign::{CampaignId, CampaignInput, CampaignStatus};
+use telmail_core::FieldErrors;
+
+use super::auth::Staff;
+use super::AdminState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, OptionalJson};
+
+fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+    CampaignId::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Cette campagne n'existe pas.",
+        )
+    })
+}
+
+/// `?status=&limit=`
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/admin/campaigns`
+pub async fn list(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(CampaignStatus::parse(s).ok_or_else(|| {
+            ApiError::from(FieldErrors::single(
+                "status",
+                format!("Statut inconnu : « {s} »."),
+            ))
+        })?),
+    };
+    Ok(Json(
+        app.campaigns
+            .list(&by, status, q.limit.unwrap_or(100))
+            .await?,
+    ))
+}
+
+/// `POST /api/admin/campaigns`
+pub async fn create(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<CampaignInput>,
+) -> ApiResult<impl IntoResponse> {
+    let c = app.campaigns.create(&by, &input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(app.campaigns.view(&by, c.id).await?),
+    ))
+}
+
+/// `GET /api/admin/campaigns/{id}`
+pub async fn get(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.view(&by, campaign_id(&id)?).await?))
+}
+
+/// `PUT /api/admin/campaigns/{id}`
+pub async fn update(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CampaignInput>,
+) -> ApiResult<impl IntoResponse> {
+    let id = campaign_id(&id)?;
+    app.campaigns.update(&by, id, &input).await?;
+    Ok(Json(app.campaigns.view(&by, id).await?))
+}
+
+/// Body of reject and cancel.
+#[derive(Debug, Default, Deserialize)]
+pub struct ReasonInput {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/admin/campaigns/{id}/{action}`
+pub async fn action(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path((id, action)): Path<(String, String)>,
+    OptionalJson(body): OptionalJson<ReasonInput>,
+) -> ApiResult<axum::response::Response> {
+    let id = campaign_id(&id)?;
+    let c = &app.campaigns;
+    match action.as_str() {
+        "estimate" => return Ok(Json(c.estimate(&by, id).await?).into_response()),
+        "test" => return Ok(Json(c.test_send(&by, id).await?).into_response()),
+        "submit" => c.submit(&by, id).await.map(drop)?,
+        "approve" => c.approve(&by, id).await.map(drop)?,
+        "reject" => c
+            .reject(&by, id, body.reason.as_deref().unwrap_or(""))
+            .await
+            .map(drop)?,
+        "cancel" => c.cancel(&by, id, body.reason.as_deref()).await.map(drop)?,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("Action inconnue : « {other} »."),
+            ));
+        }
+    }
+    Ok(Json(c.view(&by, id).await?).into_response())
+}
+
+/// `GET /api/admin/campaigns/{id}/preview`
+pub async fn preview(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.preview(&by, campaign_id(&id)?).await?))
+}
+
+/// `?limit=&offset=`
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+}
+
+/// `GET /api/admin/campaigns/{id}/deliveries`
+pub async fn deliveries(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let items = app
+        .campaigns
+        .deliveries(
+            &by,
+            campaign_id(&id)?,
+            q.limit.unwrap_or(100),
+            q.offset.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(items))
+}

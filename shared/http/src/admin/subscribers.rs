@@ -1,0 +1,230 @@
+//! `/api/admin/subscribers`: the subscriber file.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::ports::SubscriberQuery;
+use telmail_core::subscriber::{Consent, Subscriber, SubscriberId, SubscriberStatus};
+use telmail_core::subscriber_file::{EditInput, ImportMode, PaperInput};
+use telmail_core::topic::TopicSlug;
+use telmail_core::FieldErrors;
+
+use super::auth::Staff;
+use super::AdminState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+
+/// A subscriber as staff see it (never the confirmation secrets).
+#[derive(Debug, Serialize)]
+pub struct SubscriberJson {
+    id: SubscriberId,
+    email: Option<Email>,
+    phone: Option<PhoneNumber>,
+    status: SubscriberStatus,
+    subscriptions: Vec<TopicChannels>,
+    consent: Consent,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct TopicChannels {
+    topic: TopicSlug,
+    channels: Vec<Channel>,
+}
+
+impl From<Subscriber> for SubscriberJson {
+    fn from(s: Subscriber) -> Self {
+        let mut subscriptions: Vec<TopicChannels> = Vec::new();
+        for c in &s.choices {
+            match subscriptions.iter_mut().find(|t| t.topic == c.topic) {
+                Some(t) => t.channels.push(c.channel),
+                None => subscriptions.push(TopicChannels {
+                    topic: c.topic.clone(),
+                    channels: vec![c.channel],
+                }),
+            }
+        }
+        Self {
+            id: s.id,
+            email: s.email,
+            phone: s.phone,
+            status: s.status,
+            subscriptions,
+            consent: s.consent,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+fn subscriber_id(raw: &str) -> Result<SubscriberId, ApiError> {
+    SubscriberId::parse(raw).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Cet abonné n'existe pas.",
+        )
+    })
+}
+
+/// `?q=&topic=&status=&limit=&offset=`
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    topic: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: Option<usize>,
+}
+
+/// `GET /api/admin/subscribers`
+pub async fn search(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<impl IntoResponse> {
+    let mut errors = FieldErrors::new();
+    let topic = q
+        .topic
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|t| TopicSlug::parse(t).map_err(|m| errors.add("topic", m)).ok());
+    let status = q.status.as_deref().filter(|s| !s.is_empty()).and_then(|s| {
+        let parsed = SubscriberStatus::parse(s);
+        if parsed.is_none() {
+            errors.add(
+                "status",
+                format!("Statut inconnu : « {s} » (pending, active, unsubscribed)."),
+            );
+        }
+        parsed
+    });
+    errors.into_result()?;
+    let (limit, offset) = (q.limit.unwrap_or(50), q.offset.unwrap_or(0));
+    let query = SubscriberQuery {
+        text: q.q.filter(|s| !s.trim().is_empty()),
+        topic,
+        status,
+        limit,
+        offset,
+    };
+    let items: Vec<SubscriberJson> = app
+        .subscribers
+        .search(&by, query)
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "items": items, "limit": limit.clamp(1, 500), "offset": offset }),
+    ))
+}
+
+/// `POST /api/admin/subscribers`
+pub async fn add(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<PaperInput>,
+) -> ApiResult<impl IntoResponse> {
+    let s = app.subscribers.add_paper(&by, &input).await?;
+    Ok((StatusCode::CREATED, Json(SubscriberJson::from(s))))
+}
+
+/// `GET /api/admin/subscribers/{id}`
+pub async fn get(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(SubscriberJson::from(
+        app.subscribers.get(&by, subscriber_id(&id)?).await?,
+    )))
+}
+
+/// `PUT /api/admin/subscribers/{id}`
+pub async fn edit(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<EditInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(SubscriberJson::from(
+        app.subscribers
+            .edit(&by, subscriber_id(&id)?, &input)
+            .await?,
+    )))
+}
+
+/// `DELETE /api/admin/subscribers/{id}`
+pub async fn erase(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    app.subscribers.erase(&by, subscriber_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `?mode=all_or_nothing|valid_only&dry_run=true`
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    #[serde(default)]
+    mode: Option<String>,
+    #[serde(default)]
+    dry_run: Option<bool>,
+}
+
+/// `POST /api/admin/subscribers/import` — the CSV file as the body.
+pub async fn import(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let mode = match q.mode.as_deref() {
+        None | Some("") | Some("all_or_nothing") => ImportMode::AllOrNothing,
+        Some("valid_only") => ImportMode::ValidOnly,
+        Some(other) => {
+            return Err(FieldErrors::single(
+                "mode",
+                format!("Mode inconnu : « {other} » (all_or_nothing ou valid_only)."),
+            )
+            .into())
+        }
+    };
+    Ok(Json(
+        app.subscribers
+            .import(&by, &body, mode, q.dry_run.unwrap_or(false))
+            .await?,
+    ))
+}
+
+/// `GET /api/admin/subscribers/export`
+pub async fn export(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+) -> ApiResult<impl IntoResponse> {
+    let csv = app.subscribers.export(&by).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"abonnes-telmail.csv\"",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        csv,
+    ))
+}

@@ -1,0 +1,528 @@
+//! The durable local job queue, in the same SQLite file as the store, with SQS semantics: a
+//! received job is leased (hidden) for a while, then visible again unless acknowledged, so
+//! every job is handled at least once; failing jobs end in a dead-letter table.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::params;
+use telmail_core::clock::{Clock, SystemClock};
+use telmail_core::error::StoreError;
+use telmail_core::ports::JobQueue;
+use telmail_core::queue::{Job, QueueName};
+use tokio::sync::Notify;
+
+use crate::db::{sql_err, Db};
+
+/// A job handed to a consumer, leased until acknowledged, retried or dead-lettered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// Handle for `ack`, `retry` and `dead_letter`.
+    pub id: i64,
+    /// The job's payload (`Job::to_payload`).
+    pub payload: String,
+    /// Times this job was received, this one included.
+    pub receives: u32,
+}
+
+/// The SQLite-backed queue; clones share the database and the wake-up signal.
+#[derive(Clone)]
+pub struct SqliteQueue {
+    db: Db,
+    notify: Arc<Notify>,
+    clock: Arc<dyn Clock>,
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl SqliteQueue {
+    /// A queue over an open database, on the system clock.
+    pub fn new(db: Db) -> Self {
+        Self::with_clock(db, Arc::new(SystemClock))
+    }
+
+    /// A queue whose delays and leases follow `clock` (tests move time by hand).
+    pub fn with_clock(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            db,
+            notify: Arc::new(Notify::new()),
+            clock,
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().timestamp_millis()
+    }
+
+    /// Leases up to `max` visible jobs of a queue for `lease`; each receive counts.
+    pub async fn receive(
+        &self,
+        queue: QueueName,
+        max: usize,
+        lease: Duration,
+    ) -> Result<Vec<Received>, StoreError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        let now = self.now_ms();
+        let until = now.saturating_add(millis(lease));
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let mut jobs = self
+            .db
+            .call(move |c| {
+                // One statement picks and leases, so two consumers never share a leased job.
+                // Moving available_at to the lease end hides the job and brings it back, through
+                // the same index, if the lease runs out.
+                let mut st = c
+                    .prepare_cached(
+                        "UPDATE jobs SET receives = receives + 1, leased_until = ?3, available_at = ?3
+                         WHERE id IN (SELECT id FROM jobs WHERE queue = ?1 AND available_at <= ?2
+                                      ORDER BY available_at, id LIMIT ?4)
+                         RETURNING id, payload, receives",
+                    )
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map(params![queue.as_str(), now, until, max], |r| {
+                        Ok(Received { id: r.get(0)?, payload: r.get(1)?, receives: r.get::<_, i64>(2)? as u32 })
+                    })
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        // RETURNING gives no order guarantee; hand jobs out oldest first.
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
+    }
+
+    /// Removes handled jobs.
+    pub async fn ack(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids = ids.to_vec();
+        self.db
+            .write(move |tx| {
+                let mut st = tx
+                    .prepare_cached("DELETE FROM jobs WHERE id = ?1")
+                    .map_err(sql_err)?;
+                for id in ids {
+                    st.execute([id]).map_err(sql_err)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Makes a job visible again after `delay` (its lease ends).
+    pub async fn retry(&self, id: i64, delay: Duration) -> Result<(), StoreError> {
+        let at = self.now_ms().saturating_add(millis(delay));
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "UPDATE jobs SET available_at = ?2, leased_until = NULL WHERE id = ?1",
+                )
+                .and_then(|mut st| st.execute(params![id, at]))
+                .map(|_| ())
+                .map_err(sql_err)
+            })
+            .await
+    }
+
+    /// Moves a job to the dead-letter table with the reason.
+    pub async fn dead_letter(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        let at = self.now_ms();
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO dead_jobs (id, queue, payload, error, at)
+                     SELECT id, queue, payload, ?2, ?3 FROM jobs WHERE id = ?1",
+                )
+                .and_then(|mut st| st.execute(params![id, error, at]))
+                .map_err(sql_err)?;
+                tx.prepare_cached("DELETE FROM jobs WHERE id = ?1")
+                    .and_then(|mut st| st.execute([id]))
+                    .map(|_| ())
+                    .map_err(sql_err)
+            })
+            .await
+    }
+
+    /// Jobs waiting (visible or not) in a queue.
+    pub async fn depth(&self, queue: QueueName) -> Result<u64, StoreError> {
+        self.db
+            .call(move |c| {
+                c.prepare_cached("SELECT COUNT(*) FROM jobs WHERE queue = ?1")
+                    .and_then(|mut st| st.query_row([queue.as_str()], |r| r.get::<_, i64>(0)))
+                    .map(|n| n as u64)
+                    .map_err(sql_err)
+            })
+            .await
+    }
+
+    /// Jobs moved to the dead-letter table.
+    pub async fn dead_count(&self) -> Result<u64, StoreError> {
+        self.db
+            .call(|c| {
+                c.prepare_cached("SELECT COUNT(*) FROM dead_jobs")
+                    .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
+                    .map(|n| n as u64)
+                    .map_err(sql_err)
+            })
+            .await
+    }
+
+    /// Resolves when a job is enqueued (or after `max_wait`), so the worker reacts at once.
+    pub async fn wait_for_work(&self, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.notify.notified()).await;
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqliteQueue {
+    async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), StoreError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(&'static str, String)> = jobs
+            .iter()
+            .map(|j| (j.queue().as_str(), j.to_payload()))
+            .collect();
+        let at = self.now_ms().saturating_add(millis(delay));
+        self.db
+            .write(move |tx| {
+                let mut st = tx
+                    .prepare_cached(
+                        "INSERT INTO jobs (queue, payload, available_at) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(sql_err)?;
+                for (queue, payload) in rows {
+                    st.execute(params![queue, payload, at]).map_err(sql_err)?;
+                }
+                Ok(())
+            })
+            .await?;
+        // After the commit, so a woken consumer finds the jobs. `notify_waiters` wakes every
+        // consumer waiting now; `notify_one` leaves a permit for one that is between its empty
+        // receive and its wait, which would otherwise sleep for its whole `max_wait`.
+        self.notify.notify_waiters();
+        self.notify.notify_one();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use telmail_core::campaign::CampaignId;
+    use telmail_core::clock::ManualClock;
+    use telmail_core::contact::Channel;
+    use telmail_core::delivery::DeliveryKey;
+    use telmail_core::subscriber::SubscriberId;
+
+    const LEASE: Duration = Duration::from_secs(300);
+
+    struct Fixture {
+        queue: SqliteQueue,
+        clock: Arc<ManualClock>,
+        db: Db,
+        _dir: tempfile::TempDir,
+    }
+
+    fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("q.sqlite")).unwrap();
+        let clock = Arc::new(ManualClock::new(
+            chrono::Utc.with_ymd_and_hms(2026, 11, 28, 9, 0, 0).unwrap(),
+        ));
+        let queue = SqliteQueue::with_clock(db.clone(), clock.clone());
+        Fixture {
+            queue,
+            clock,
+            db,
+            _dir: dir,
+        }
+    }
+
+    fn fanout(shard: u32) -> Job {
+        Job::Fanout {
+            campaign: CampaignId::new(),
+            shard,
+        }
+    }
+
+    fn deliver() -> Job {
+        Job::Deliver {
+            key: DeliveryKey {
+                campaign: CampaignId::new(),
+                subscriber: SubscriberId::new(),
+                channel: Channel::Sms,
+            },
+        }
+    }
+
+    fn secs(n: i64) -> chrono::Duration {
+        chrono::Duration::seconds(n)
+    }
+
+    #[tokio::test]
+    async fn enqueued_jobs_are_routed_received_and_acknowledged() {
+        let f = fixture();
+        let (fan, del) = (fanout(3), deliver());
+        f.queue.enqueue(&[fan, del], Duration::ZERO).await.unwrap();
+        assert_eq!(f.queue.depth(QueueName::Fanout).await.unwrap(), 1);
+        assert_eq!(f.queue.depth(QueueName::Delivery).await.unwrap(), 1);
+
+        let got = f.queue.receive(QueueName::Fanout, 10, LEASE).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].receives, 1);
+        assert_eq!(Job::from_payload(&got[0].payload).unwrap(), fan);
+        assert_eq!(
+            f.queue.depth(QueueName::Fanout).await.unwrap(),
+            1,
+            "a leased job still waits"
+        );
+
+        f.queue.ack(&[got[0].id]).await.unwrap();
+        assert_eq!(f.queue.depth(QueueName::Fanout).await.unwrap(), 0);
+        f.clock.advance(secs(3600));
+        assert!(
+            f.queue
+                .receive(QueueName::Fanout, 10, LEASE)
+                .await
+                .unwrap()
+                .is_empty(),
+            "acknowledged for good"
+        );
+
+        let got = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(
+            got.iter()
+                .map(|r| Job::from_payload(&r.payload).unwrap())
+                .collect::<Vec<_>>(),
+            [del]
+        );
+    }
+
+    #[tokio::test]
+    async fn receive_takes_at_most_max_oldest_first() {
+        let f = fixture();
+        let jobs: Vec<Job> = (0..5).map(fanout).collect();
+        f.queue.enqueue(&jobs, Duration::ZERO).await.unwrap();
+        let first = f.queue.receive(QueueName::Fanout, 3, LEASE).await.unwrap();
+        let second = f.queue.receive(QueueName::Fanout, 3, LEASE).await.unwrap();
+        let shards = |rs: &[Received]| -> Vec<u32> {
+            rs.iter()
+                .map(|r| match Job::from_payload(&r.payload).unwrap() {
+                    Job::Fanout { shard, .. } => shard,
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(shards(&first), [0, 1, 2]);
+        assert_eq!(shards(&second), [3, 4]);
+        assert!(f
+            .queue
+            .receive(QueueName::Fanout, 0, LEASE)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_lease_hides_a_job_and_its_expiry_redelivers_it() {
+        let f = fixture();
+        f.queue.enqueue(&[deliver()], Duration::ZERO).await.unwrap();
+        let first = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        assert!(
+            f.queue
+                .receive(QueueName::Delivery, 10, LEASE)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased"
+        );
+        f.clock.advance(secs(299));
+        assert!(
+            f.queue
+                .receive(QueueName::Delivery, 10, LEASE)
+                .await
+                .unwrap()
+                .is_empty(),
+            "still leased"
+        );
+        f.clock.advance(secs(1));
+        let again = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!((again[0].id, again[0].receives), (first[0].id, 2));
+        assert_eq!(again[0].payload, first[0].payload);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_consumers_never_share_a_job() {
+        let f = fixture();
+        let jobs: Vec<Job> = (0..200).map(|_| deliver()).collect();
+        f.queue.enqueue(&jobs, Duration::ZERO).await.unwrap();
+        let consumers = (0..4).map(|_| {
+            let q = f.queue.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                loop {
+                    let got = q.receive(QueueName::Delivery, 7, LEASE).await.unwrap();
+                    if got.is_empty() {
+                        return ids;
+                    }
+                    ids.extend(got.into_iter().map(|r| r.id));
+                }
+            })
+        });
+        let mut all: Vec<i64> = Vec::new();
+        for c in consumers {
+            all.extend(c.await.unwrap());
+        }
+        let before = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!((before, all.len()), (200, 200));
+    }
+
+    #[tokio::test]
+    async fn retry_and_enqueue_delays_hide_a_job_until_due() {
+        let f = fixture();
+        f.queue
+            .enqueue(&[deliver()], Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty());
+        f.clock.advance(secs(60));
+        let got = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+
+        f.queue
+            .retry(got[0].id, Duration::from_secs(30))
+            .await
+            .unwrap();
+        f.clock.advance(secs(29));
+        assert!(f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty());
+        f.clock.advance(secs(1));
+        let again = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!((again[0].id, again[0].receives), (got[0].id, 2));
+
+        f.queue.retry(got[0].id, Duration::ZERO).await.unwrap();
+        let third = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(third[0].receives, 3, "a zero delay ends the lease at once");
+    }
+
+    #[tokio::test]
+    async fn dead_letters_leave_the_queue_with_their_reason() {
+        let f = fixture();
+        let job = fanout(1);
+        f.queue
+            .enqueue(&[job, fanout(2)], Duration::ZERO)
+            .await
+            .unwrap();
+        let got = f.queue.receive(QueueName::Fanout, 1, LEASE).await.unwrap();
+        f.queue
+            .dead_letter(got[0].id, "unreadable job payload")
+            .await
+            .unwrap();
+        f.queue.dead_letter(got[0].id, "again").await.unwrap();
+        assert_eq!(
+            f.queue.dead_count().await.unwrap(),
+            1,
+            "dead-lettering twice keeps one"
+        );
+        assert_eq!(f.queue.depth(QueueName::Fanout).await.unwrap(), 1);
+        let id = got[0].id;
+        let (queue, payload, error): (String, String, String) =
+            f.db.call(move |c| {
+                c.query_row(
+                    "SELECT queue, payload, error FROM dead_jobs WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .map_err(sql_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (queue.as_str(), error.as_str()),
+            ("fanout", "unreadable job payload")
+        );
+        assert_eq!(Job::from_payload(&payload).unwrap(), job);
+    }
+
+    #[tokio::test]
+    async fn enqueue_wakes_a_waiting_consumer() {
+        let f = fixture();
+        let q = f.queue.clone();
+        let waiter = tokio::spawn(async move {
+            let start = std::time::Instant::now();
+            q.wait_for_work(Duration::from_secs(30)).await;
+            start.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        f.queue.enqueue(&[deliver()], Duration::ZERO).await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("woken")
+            .unwrap();
+        assert!(waited < Duration::from_secs(5), "{waited:?}");
+
+        // A consumer that was not yet waiting when work arrived does not sleep through it.
+        f.queue.enqueue(&[deliver()], Duration::ZERO).await.unwrap();
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            f.queue.wait_for_work(Duration::from_secs(30)),
+        )
+        .await
+        .expect("a permit was left");
+    }
+
+    #[tokio::test]
+    async fn waiting_without_work_ends_after_max_wait() {
+        let f = fixture();
+        let start = std::time::Instant::now();
+        f.queue.wait_for_work(Duration::from_millis(50)).await;
+        assert!(start.elapsed() >= Duration::from_millis(50));
+    }
+}

@@ -1,0 +1,273 @@
+//! Campaigns (JSON beside the columns lists and the scheduler query), their audit trail, their
+//! counters and the fan-out shards already done.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use telmail_core::delivery::{CampaignProgress, ChannelCounts, Progress, ProgressDelta};
+use telmail_core::error::StoreError;
+use telmail_core::money::Money;
+use telmail_core::ports::CampaignStore;
+
+use super::{from_json, sql_int, to_json, SqliteStore};
+use crate::db::{micros, sql_err};
+
+fn campaign(json: &str) -> Result<Campaign, StoreError> {
+    from_json("campaign", json)
+}
+
+fn campaigns(rows: Vec<String>) -> Result<Vec<Campaign>, StoreError> {
+    rows.iter().map(|j| campaign(j)).collect()
+}
+
+fn append_event(tx: &Transaction<'_>, id: &str, event: &CampaignEvent) -> Result<(), StoreError> {
+    let json = to_json(event)?;
+    tx.prepare_cached("INSERT INTO campaign_events (campaign_id, event) VALUES (?1, ?2)")
+        .and_then(|mut st| st.execute([id, &json]))
+        .map(|_| ())
+        .map_err(sql_err)
+}
+
+/// Runs a query returning one JSON column.
+fn json_rows<P: rusqlite::Params>(
+    c: &rusqlite::Connection,
+    sql: &str,
+    args: P,
+) -> Result<Vec<String>, StoreError> {
+    let mut st = c.prepare_cached(sql).map_err(sql_err)?;
+    let rows = st
+        .query_map(args, |r| r.get::<_, String>(0))
+        .map_err(sql_err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+}
+
+fn counts(r: &Row<'_>, first: usize) -> rusqlite::Result<ChannelCounts> {
+    let n = |i: usize| r.get::<_, i64>(first + i).map(|v| v as u64);
+    Ok(ChannelCounts {
+        targeted: n(0)?,
+        sent: n(1)?,
+        failed: n(2)?,
+        suppressed: n(3)?,
+    })
+}
+
+fn progress_row(r: &Row<'_>) -> rusqlite::Result<CampaignProgress> {
+    Ok(CampaignProgress {
+        totals: Progress {
+            email: counts(r, 0)?,
+            sms: counts(r, 4)?,
+            sms_segments: r.get::<_, i64>(8)? as u64,
+            cost: Money::from_ten_thousandths(r.get(9)?),
+        },
+        shards_done: r.get::<_, i64>(10)? as u32,
+    })
+}
+
+#[async_trait]
+impl CampaignStore for SqliteStore {
+    async fn insert(&self, campaign: &Campaign, event: &CampaignEvent) -> Result<(), StoreError> {
+        let c = campaign.clone();
+        let event = event.clone();
+        self.db
+            .write(move |tx| {
+                let id = c.id.to_string();
+                let json = to_json(&c)?;
+                tx.prepare_cached(
+                    "INSERT INTO campaigns (id, status, created_at, send_at, campaign) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![id, c.status.as_str(), micros(c.created_at), c.send_at.map(micros), json])
+                })
+                .map_err(sql_err)?;
+                tx.prepare_cached("INSERT INTO campaign_progress (campaign_id) VALUES (?1)")
+                    .and_then(|mut st| st.execute([&id]))
+                    .map_err(sql_err)?;
+                append_event(tx, &id, &event)
+            })
+            .await
+    }
+
+    async fn get(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        let json = self
+            .db
+            .call(move |c| {
+                c.prepare_cached("SELECT campaign FROM campaigns WHERE id = ?1")
+                    .and_then(|mut st| {
+                        st.query_row([id.to_string()], |r| r.get::<_, String>(0))
+                            .optional()
+                    })
+                    .map_err(sql_err)
+            })
+            .await?;
+        json.as_deref().map(campaign).transpose()
+    }
+
+    async fn update(
+        &self,
+        campaign: &Campaign,
+        expected: CampaignStatus,
+        event: &CampaignEvent,
+    ) -> Result<(), StoreError> {
+        let c = campaign.clone();
+        let event = event.clone();
+        self.db
+            .write(move |tx| {
+                let id = c.id.to_string();
+                let json = to_json(&c)?;
+                // Compare-and-set on the stored status: of two concurrent transitions, one wins.
+                let changed = tx
+                    .prepare_cached(
+                        "UPDATE campaigns SET status = ?2, created_at = ?3, send_at = ?4, campaign = ?5
+                         WHERE id = ?1 AND status = ?6",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            id,
+                            c.status.as_str(),
+                            micros(c.created_at),
+                            c.send_at.map(micros),
+                            json,
+                            expected.as_str()
+                        ])
+                    })
+                    .map_err(sql_err)?;
+                if changed == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "campaign {id} is no longer {} (or does not exist)",
+                        expected.as_str()
+                    )));
+                }
+                append_event(tx, &id, &event)
+            })
+            .await
+    }
+
+    async fn list(
+        &self,
+        status: Option<CampaignStatus>,
+        limit: usize,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        let limit = sql_int(limit);
+        let rows = self
+            .db
+            .call(move |c| match status {
+                Some(s) => json_rows(
+                    c,
+                    "SELECT campaign FROM campaigns WHERE status = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+                    params![s.as_str(), limit],
+                ),
+                None => json_rows(
+                    c,
+                    "SELECT campaign FROM campaigns ORDER BY created_at DESC, id DESC LIMIT ?1",
+                    [limit],
+                ),
+            })
+            .await?;
+        campaigns(rows)
+    }
+
+    async fn events(&self, id: CampaignId) -> Result<Vec<CampaignEvent>, StoreError> {
+        let rows = self
+            .db
+            .call(move |c| {
+                json_rows(
+                    c,
+                    "SELECT event FROM campaign_events WHERE campaign_id = ?1 ORDER BY id",
+                    [id.to_string()],
+                )
+            })
+            .await?;
+        rows.iter()
+            .map(|j| from_json("campaign event", j))
+            .collect()
+    }
+
+    async fn due(&self, now: DateTime<Utc>) -> Result<Vec<Campaign>, StoreError> {
+        let rows = self
+            .db
+            .call(move |c| {
+                json_rows(
+                    c,
+                    "SELECT campaign FROM campaigns WHERE status = 'scheduled' AND send_at <= ?1 ORDER BY send_at",
+                    [micros(now)],
+                )
+            })
+            .await?;
+        campaigns(rows)
+    }
+
+    async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError> {
+        let d = *delta;
+        let n = |v: u64| sql_int(v);
+        self.db
+            .call(move |c| {
+                let changed = c
+                    .prepare_cached(
+                        "UPDATE campaign_progress SET
+                            email_targeted = email_targeted + ?2, email_sent = email_sent + ?3,
+                            email_failed = email_failed + ?4, email_suppressed = email_suppressed + ?5,
+                            sms_targeted = sms_targeted + ?6, sms_sent = sms_sent + ?7,
+                            sms_failed = sms_failed + ?8, sms_suppressed = sms_suppressed + ?9,
+                            sms_segments = sms_segments + ?10,
+                            cost_ten_thousandths = cost_ten_thousandths + ?11
+                         WHERE campaign_id = ?1",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            id.to_string(),
+                            n(d.email.targeted),
+                            n(d.email.sent),
+                            n(d.email.failed),
+                            n(d.email.suppressed),
+                            n(d.sms.targeted),
+                            n(d.sms.sent),
+                            n(d.sms.failed),
+                            n(d.sms.suppressed),
+                            n(d.sms_segments),
+                            d.cost.ten_thousandths(),
+                        ])
+                    })
+                    .map_err(sql_err)?;
+                if changed == 0 {
+                    return Err(StoreError::Backend(format!("no counters for unknown campaign {id}")));
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError> {
+        // An unknown campaign has counted nothing.
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT email_targeted, email_sent, email_failed, email_suppressed,
+                            sms_targeted, sms_sent, sms_failed, sms_suppressed,
+                            sms_segments, cost_ten_thousandths,
+                            (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id)
+                     FROM campaign_progress p WHERE campaign_id = ?1",
+                )
+                .and_then(|mut st| st.query_row([id.to_string()], progress_row).optional())
+                .map(Option::unwrap_or_default)
+                .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn mark_shard_done(&self, id: CampaignId, shard: u32) -> Result<u32, StoreError> {
+        self.db
+            .write(move |tx| {
+                let id = id.to_string();
+                // A redelivered fan-out job marks its shard again: counted once.
+                tx.prepare_cached("INSERT OR IGNORE INTO campaign_shards_done (campaign_id, shard) VALUES (?1, ?2)")
+                    .and_then(|mut st| st.execute(params![id, shard]))
+                    .map_err(sql_err)?;
+                tx.prepare_cached("SELECT COUNT(*) FROM campaign_shards_done WHERE campaign_id = ?1")
+                    .and_then(|mut st| st.query_row([&id], |r| r.get::<_, i64>(0)))
+                    .map(|n| n as u32)
+                    .map_err(sql_err)
+            })
+            .await
+    }
+}

@@ -1,0 +1,214 @@
+//! Deliveries, one row per (campaign, subscriber, channel): the conditional create that makes
+//! fan-out idempotent and the claim that keeps each message to one send.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use rusqlite::{params, OptionalExtension, Row};
+use telmail_core::campaign::CampaignId;
+use telmail_core::delivery::{
+    CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
+};
+use telmail_core::error::StoreError;
+use telmail_core::ports::DeliveryStore;
+use telmail_core::subscriber::SubscriberId;
+
+use super::{corrupt, parse_channel, sql_int, SqliteStore};
+use crate::db::{from_micros, micros, sql_err};
+
+/// The key columns as stored.
+fn key_args(k: &DeliveryKey) -> (String, String, &'static str) {
+    (
+        k.campaign.to_string(),
+        k.subscriber.to_string(),
+        k.channel.as_str(),
+    )
+}
+
+fn parse_status(s: &str) -> Result<DeliveryStatus, StoreError> {
+    DeliveryStatus::parse(s).ok_or_else(|| corrupt("delivery status", s))
+}
+
+/// A delivery row: status, attempts, provider id, error, segments, updated_at.
+type StateRow = (String, i64, Option<String>, Option<String>, i64, i64);
+
+fn state_row(r: &Row<'_>, first: usize) -> rusqlite::Result<StateRow> {
+    Ok((
+        r.get(first)?,
+        r.get(first + 1)?,
+        r.get(first + 2)?,
+        r.get(first + 3)?,
+        r.get(first + 4)?,
+        r.get(first + 5)?,
+    ))
+}
+
+fn delivery(
+    key: DeliveryKey,
+    (status, attempts, provider_id, error, segments, at): StateRow,
+) -> Result<Delivery, StoreError> {
+    Ok(Delivery {
+        key,
+        status: parse_status(&status)?,
+        attempts: attempts as u32,
+        provider_id,
+        error,
+        segments: segments as u32,
+        updated_at: from_micros(at)?,
+    })
+}
+
+const STATE_COLUMNS: &str = "status, attempts, provider_id, error, segments, updated_at";
+
+#[async_trait]
+impl DeliveryStore for SqliteStore {
+    async fn create_batch(
+        &self,
+        deliveries: &[NewDelivery],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let news = deliveries.to_vec();
+        let now = micros(Utc::now());
+        self.db
+            .write(move |tx| {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO deliveries (campaign_id, subscriber_id, channel, status, error, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                    )
+                    .map_err(sql_err)?;
+                let mut existing = tx
+                    .prepare_cached(
+                        "SELECT status FROM deliveries WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3",
+                    )
+                    .map_err(sql_err)?;
+                let mut out = Vec::with_capacity(news.len());
+                for n in &news {
+                    let (campaign, subscriber, channel) = key_args(&n.key);
+                    let created = insert
+                        .execute(params![campaign, subscriber, channel, n.status.as_str(), n.error, now])
+                        .map_err(sql_err)?;
+                    if created == 1 {
+                        out.push(CreateOutcome::Created);
+                    } else {
+                        let status: String = existing
+                            .query_row(params![campaign, subscriber, channel], |r| r.get(0))
+                            .map_err(sql_err)?;
+                        out.push(CreateOutcome::Exists(parse_status(&status)?));
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Vec<Delivery>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = keys.to_vec();
+        let now = micros(Utc::now());
+        self.db
+            .write(move |tx| {
+                // Only a queued delivery moves: of two consumers holding the same job, one wins.
+                let mut st = tx
+                    .prepare_cached(&format!(
+                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?4
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'queued'
+                         RETURNING {STATE_COLUMNS}"
+                    ))
+                    .map_err(sql_err)?;
+                let mut won = Vec::new();
+                for k in &keys {
+                    let (campaign, subscriber, channel) = key_args(k);
+                    let row = st
+                        .query_row(params![campaign, subscriber, channel, now], |r| state_row(r, 0))
+                        .optional()
+                        .map_err(sql_err)?;
+                    if let Some(row) = row {
+                        won.push(delivery(*k, row)?);
+                    }
+                }
+                Ok(won)
+            })
+            .await
+    }
+
+    async fn finish(&self, results: &[(DeliveryKey, DeliveryResult)]) -> Result<(), StoreError> {
+        if results.is_empty() {
+            return Ok(());
+        }
+        let results = results.to_vec();
+        let now = micros(Utc::now());
+        self.db
+            .write(move |tx| {
+                // Only a claimed delivery is finished, so a late duplicate cannot undo an outcome.
+                // A send after a retry keeps the last error as history (COALESCE).
+                let mut st = tx
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = ?4, provider_id = COALESCE(?5, provider_id),
+                            segments = COALESCE(?6, segments), error = COALESCE(?7, error), updated_at = ?8
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'sending'",
+                    )
+                    .map_err(sql_err)?;
+                for (k, r) in &results {
+                    let (campaign, subscriber, channel) = key_args(k);
+                    let (status, provider_id, segments, error) = match r {
+                        DeliveryResult::Sent { provider_id, segments } => {
+                            (DeliveryStatus::Sent, Some(provider_id.as_str()), Some(*segments), None)
+                        }
+                        DeliveryResult::Failed { error } => (DeliveryStatus::Failed, None, None, Some(error.as_str())),
+                        DeliveryResult::Suppressed { reason } => {
+                            (DeliveryStatus::Suppressed, None, None, Some(reason.as_str()))
+                        }
+                        // Attempts were counted by the claim; the job's redelivery claims it again.
+                        DeliveryResult::Retry { error } => (DeliveryStatus::Queued, None, None, Some(error.as_str())),
+                    };
+                    st.execute(params![campaign, subscriber, channel, status.as_str(), provider_id, segments, error, now])
+                        .map_err(sql_err)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn list(
+        &self,
+        campaign: CampaignId,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let rows = self
+            .db
+            .call(move |c| {
+                let mut st = c
+                    .prepare_cached(&format!(
+                        "SELECT subscriber_id, channel, {STATE_COLUMNS} FROM deliveries WHERE campaign_id = ?1
+                         ORDER BY subscriber_id, channel LIMIT ?2 OFFSET ?3"
+                    ))
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map(params![campaign.to_string(), sql_int(limit), sql_int(offset)], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, state_row(r, 2)?))
+                    })
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(subscriber, channel, state)| {
+                let subscriber = SubscriberId::parse(&subscriber)
+                    .ok_or_else(|| corrupt("subscriber id", &subscriber))?;
+                delivery(
+                    DeliveryKey {
+                        campaign,
+                        subscriber,
+                        channel: parse_channel(&channel)?,
+                    },
+                    state,
+                )
+            })
+            .collect()
+    }
+}

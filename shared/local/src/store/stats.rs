@@ -1,0 +1,88 @@
+//! Anonymous monthly counters, one row per (month, counter).
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+use telmail_core::error::StoreError;
+use telmail_core::ports::{Counter, StatsStore};
+
+use super::SqliteStore;
+use crate::db::sql_err;
+
+#[async_trait]
+impl StatsStore for SqliteStore {
+    async fn add_many(&self, month: &str, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let month = month.to_owned();
+        let deltas = deltas.to_vec();
+        self.db
+            .write(move |tx| {
+                let mut st = tx
+                    .prepare_cached(
+                        "INSERT INTO monthly_counters (month, counter, value) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (month, counter) DO UPDATE SET value = value + excluded.value",
+                    )
+                    .map_err(sql_err)?;
+                for (counter, n) in deltas {
+                    st.execute(params![month, counter.as_str(), n])
+                        .map_err(sql_err)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError> {
+        let month = month.to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT value FROM monthly_counters WHERE month = ?1 AND counter = ?2",
+                )
+                .and_then(|mut st| {
+                    st.query_row(params![month, counter.as_str()], |r| r.get(0))
+                        .optional()
+                })
+                .map(|v| v.unwrap_or(0))
+                .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn months(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, Counter, i64)>, StoreError> {
+        let (from, to) = (from.to_owned(), to.to_owned());
+        let rows = self
+            .db
+            .call(move |c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT month, counter, value FROM monthly_counters
+                         WHERE month >= ?1 AND month <= ?2 ORDER BY month",
+                    )
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map([from, to], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        // Names this version does not know (written by a newer one) are skipped, not fatal.
+        let mut out: Vec<(String, Counter, i64)> = rows
+            .into_iter()
+            .filter_map(|(month, name, n)| Counter::parse(&name).map(|c| (month, c, n)))
+            .collect();
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(out)
+    }
+}

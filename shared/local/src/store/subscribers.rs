@@ -1,0 +1,409 @@
+//! Subscribers: the profile as JSON beside the columns queries use (contacts, unique; status;
+//! creation), and one membership row per (topic, channel) carrying the fan-out shard key.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
+use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::error::StoreError;
+use telmail_core::ports::{Recipient, SubscriberQuery, SubscriberStore};
+use telmail_core::subscriber::{Subscriber, SubscriberId};
+use telmail_core::topic::TopicSlug;
+
+use super::{corrupt, from_json, parse_channel, sql_int, to_json, SqliteStore};
+use crate::db::{micros, placeholders, sql_err, IN_CHUNK};
+
+fn profile(json: &str) -> Result<Subscriber, StoreError> {
+    from_json("subscriber profile", json)
+}
+
+fn parse_id(text: &str) -> Result<SubscriberId, StoreError> {
+    SubscriberId::parse(text).ok_or_else(|| corrupt("subscriber id", text))
+}
+
+/// The subscribers column holding the address a channel writes to.
+fn address_column(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Email => "email",
+        Channel::Sms => "phone",
+    }
+}
+
+/// Erasure also removes the person's finished deliveries (memberships go by cascade). Those
+/// still queued or being sent stay: the sender finds the person gone and closes them as
+/// suppressed, which the campaign's counters need to reach their end. The unique delivery index
+/// is probed once per campaign, so no index by subscriber slows every fan-out insert.
+const ERASE_FINISHED_DELIVERIES: &str = "DELETE FROM deliveries
+     WHERE campaign_id IN (SELECT id FROM campaigns) AND subscriber_id = ?1
+       AND status IN ('sent', 'failed', 'suppressed')";
+
+fn write_subscriber(tx: &Transaction<'_>, s: &Subscriber, insert: bool) -> Result<(), StoreError> {
+    let id = s.id.to_string();
+    let args = params![
+        id,
+        s.email.as_ref().map(Email::as_str),
+        s.phone.as_ref().map(PhoneNumber::as_str),
+        s.status.as_str(),
+        s.pending.as_ref().map(|p| p.expires_at.timestamp()),
+        to_json(s)?,
+        micros(s.created_at),
+        micros(s.updated_at),
+    ];
+    let sql = if insert {
+        "INSERT INTO subscribers (id, email, phone, status, pending_expires_at, profile, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    } else {
+        "UPDATE subscribers SET email = ?2, phone = ?3, status = ?4, pending_expires_at = ?5,
+         profile = ?6, created_at = ?7, updated_at = ?8 WHERE id = ?1"
+    };
+    let changed = tx
+        .prepare_cached(sql)
+        .and_then(|mut st| st.execute(args))
+        .map_err(sql_err)?;
+    if changed != 1 {
+        return Err(StoreError::Backend(format!(
+            "subscriber {id} not found for update"
+        )));
+    }
+    tx.prepare_cached("DELETE FROM subscriptions WHERE subscriber_id = ?1")
+        .and_then(|mut st| st.execute([&id]))
+        .map_err(sql_err)?;
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO subscriptions (subscriber_id, topic, channel, shard_key) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(sql_err)?;
+    let shard_key = s.id.shard_key();
+    for c in &s.choices {
+        stmt.execute(params![id, c.topic.as_str(), c.channel.as_str(), shard_key])
+            .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+/// `%text%` for LIKE, with LIKE's own wildcards (and the escape character) taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut p = String::with_capacity(text.len() + 2);
+    p.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Phone numbers are stored in E.164 but staff type them the French way (`06 12 34…`): the
+/// typed text without separators, and its international form when it starts with 0.
+fn phone_fragments(text: &str) -> (String, String) {
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}' | '\u{202f}'))
+        .collect();
+    if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == '+') {
+        return (text.to_owned(), text.to_owned());
+    }
+    let international = match (compact.strip_prefix("00"), compact.strip_prefix('0')) {
+        (Some(rest), _) => format!("+{rest}"),
+        (None, Some(rest)) => format!("+33{rest}"),
+        _ => compact.clone(),
+    };
+    (compact, international)
+}
+
+/// The statement and arguments of a staff search.
+fn search_sql(q: &SubscriberQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("SELECT profile FROM subscribers sub WHERE 1 = 1");
+    let mut args = Vec::new();
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let (compact, international) = phone_fragments(text);
+        sql.push_str(
+            " AND (sub.email LIKE ? ESCAPE '\\' OR sub.phone LIKE ? ESCAPE '\\' OR sub.phone LIKE ? ESCAPE '\\')",
+        );
+        args.extend([text, &compact, &international].map(|t| Value::Text(contains_pattern(t))));
+    }
+    if let Some(topic) = &q.topic {
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM subscriptions s WHERE s.subscriber_id = sub.id AND s.topic = ?)",
+        );
+        args.push(Value::Text(topic.as_str().to_owned()));
+    }
+    if let Some(status) = q.status {
+        sql.push_str(" AND sub.status = ?");
+        args.push(Value::Text(status.as_str().to_owned()));
+    }
+    sql.push_str(" ORDER BY sub.created_at DESC, sub.id DESC LIMIT ? OFFSET ?");
+    args.push(Value::Integer(sql_int(q.limit)));
+    args.push(Value::Integer(sql_int(q.offset)));
+    (sql, args)
+}
+
+impl SqliteStore {
+    async fn find_one(
+        &self,
+        column: &'static str,
+        value: String,
+    ) -> Result<Option<Subscriber>, StoreError> {
+        let json = self
+            .db
+            .call(move |c| {
+                c.prepare_cached(&format!(
+                    "SELECT profile FROM subscribers WHERE {column} = ?1"
+                ))
+                .and_then(|mut st| st.query_row([value], |r| r.get::<_, String>(0)).optional())
+                .map_err(sql_err)
+            })
+            .await?;
+        json.as_deref().map(profile).transpose()
+    }
+
+    async fn write(&self, s: &Subscriber, insert: bool) -> Result<(), StoreError> {
+        let s = s.clone();
+        self.db
+            .write(move |tx| write_subscriber(tx, &s, insert))
+            .await
+    }
+}
+
+#[async_trait]
+impl SubscriberStore for SqliteStore {
+    async fn get(&self, id: SubscriberId) -> Result<Option<Subscriber>, StoreError> {
+        self.find_one("id", id.to_string()).await
+    }
+
+    async fn find_by_email(&self, email: &Email) -> Result<Option<Subscriber>, StoreError> {
+        self.find_one("email", email.as_str().to_owned()).await
+    }
+
+    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Subscriber>, StoreError> {
+        self.find_one("phone", phone.as_str().to_owned()).await
+    }
+
+    async fn insert(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
+        self.write(subscriber, true).await
+    }
+
+    async fn update(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
+        self.write(subscriber, false).await
+    }
+
+    async fn delete(&self, id: SubscriberId) -> Result<bool, StoreError> {
+        self.db
+            .write(move |tx| {
+                let id = id.to_string();
+                tx.prepare_cached(ERASE_FINISHED_DELIVERIES)
+                    .and_then(|mut st| st.execute([&id]))
+                    .map_err(sql_err)?;
+                tx.prepare_cached("DELETE FROM subscribers WHERE id = ?1")
+                    .and_then(|mut st| st.execute([&id]))
+                    .map(|n| n > 0)
+                    .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "DELETE FROM subscribers WHERE status = 'pending' AND pending_expires_at < ?1",
+                    [now.timestamp()],
+                )
+                .map(|n| n as u64)
+                .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(SubscriberId::to_string).collect();
+        let (ids, mut rows) = self
+            .db
+            .call(move |c| {
+                let mut rows = HashMap::with_capacity(ids.len());
+                for chunk in ids.chunks(IN_CHUNK) {
+                    let sql = format!(
+                        "SELECT id, profile FROM subscribers WHERE id IN ({})",
+                        placeholders(chunk.len())
+                    );
+                    let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+                    let found = st
+                        .query_map(params_from_iter(chunk), |r| {
+                            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                        })
+                        .map_err(sql_err)?;
+                    for row in found {
+                        let (id, json) = row.map_err(sql_err)?;
+                        rows.insert(id, json);
+                    }
+                }
+                Ok((ids, rows))
+            })
+            .await?;
+        // In the order asked, each once.
+        ids.iter()
+            .filter_map(|id| rows.remove(id))
+            .map(|json| profile(&json))
+            .collect()
+    }
+
+    async fn recipients(
+        &self,
+        topic: &TopicSlug,
+        channel: Channel,
+        shard: u32,
+        after: Option<SubscriberId>,
+        limit: usize,
+    ) -> Result<Vec<Recipient>, StoreError> {
+        let col = address_column(channel);
+        // CROSS JOIN keeps the membership index as the outer loop: it yields rows in id order
+        // from `after` on, filtered by shard, so the page stops after `limit` hits.
+        let sql = format!(
+            "SELECT s.subscriber_id, sub.{col}
+             FROM subscriptions s CROSS JOIN subscribers sub ON sub.id = s.subscriber_id
+             WHERE s.topic = ?1 AND s.channel = ?2 AND s.subscriber_id > ?3 AND s.shard_key % ?4 = ?5
+               AND sub.status = 'active' AND sub.{col} IS NOT NULL
+             ORDER BY s.subscriber_id
+             LIMIT ?6"
+        );
+        let args = (
+            topic.as_str().to_owned(),
+            channel.as_str(),
+            // The empty string sorts before every id.
+            after.map(|a| a.to_string()).unwrap_or_default(),
+            i64::from(self.shards),
+            i64::from(shard),
+            sql_int(limit),
+        );
+        let rows = self
+            .db
+            .call(move |c| {
+                let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+                let rows = st
+                    .query_map(args, |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, address)| {
+                Ok(Recipient {
+                    id: parse_id(&id)?,
+                    address,
+                })
+            })
+            .collect()
+    }
+
+    async fn count_recipients(
+        &self,
+        topics: &[TopicSlug],
+        channel: Channel,
+    ) -> Result<u64, StoreError> {
+        if topics.is_empty() {
+            return Ok(0);
+        }
+        let col = address_column(channel);
+        let sql = format!(
+            "SELECT COUNT(*)
+             FROM (SELECT DISTINCT s.subscriber_id AS id FROM subscriptions s
+                   WHERE s.channel = ? AND s.topic IN ({})) t
+             CROSS JOIN subscribers sub ON sub.id = t.id
+             WHERE sub.status = 'active' AND sub.{col} IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.address = sub.{col})",
+            placeholders(topics.len())
+        );
+        let mut args = vec![channel.as_str().to_owned()];
+        args.extend(topics.iter().map(|t| t.as_str().to_owned()));
+        self.db
+            .call(move |c| {
+                c.prepare_cached(&sql)
+                    .and_then(|mut st| st.query_row(params_from_iter(args), |r| r.get::<_, i64>(0)))
+                    .map(|n| n as u64)
+                    .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn search(&self, query: &SubscriberQuery) -> Result<Vec<Subscriber>, StoreError> {
+        let (sql, args) = search_sql(query);
+        let rows = self
+            .db
+            .call(move |c| {
+                let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+                let rows = st
+                    .query_map(params_from_iter(args), |r| r.get::<_, String>(0))
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        rows.iter().map(|json| profile(json)).collect()
+    }
+
+    async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError> {
+        let rows = self
+            .db
+            .call(|c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT s.topic, s.channel, COUNT(*)
+                         FROM subscriptions s CROSS JOIN subscribers sub ON sub.id = s.subscriber_id
+                         WHERE sub.status = 'active'
+                         GROUP BY s.topic, s.channel
+                         ORDER BY s.topic, s.channel",
+                    )
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map([], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    })
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(topic, channel, n)| {
+                let topic = TopicSlug::parse(&topic).map_err(|e| corrupt("topic slug", e))?;
+                Ok((topic, parse_channel(&channel)?, n as u64))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_are_taken_literally() {
+        assert_eq!(contains_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
+    }
+
+    #[test]
+    fn typed_phone_numbers_match_their_e164_form() {
+        assert_eq!(
+            phone_fragments("06 12 34"),
+            ("061234".into(), "+3361234".into())
+        );
+        assert_eq!(
+            phone_fragments("0033 6 12"),
+            ("0033612".into(), "+33612".into())
+        );
+        assert_eq!(phone_fragments("12.34"), ("1234".into(), "1234".into()));
+        assert_eq!(phone_fragments("marie"), ("marie".into(), "marie".into()));
+    }
+}

@@ -1,0 +1,214 @@
+//! The local consumers: fan-out and delivery jobs from the SQLite queue, run in-process with the
+//! same `Dispatcher` the Lambda functions use, plus the scheduler for programmed campaigns.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use telmail_core::delivery::DeliveryKey;
+use telmail_core::dispatch::Dispatcher;
+use telmail_core::queue::{Job, JobOutcome, QueueName};
+use telmail_core::DomainError;
+use tokio::sync::watch;
+
+use crate::queue::{Received, SqliteQueue};
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Delivery jobs handled per batch (SQS allows 10; locally more is faster).
+    pub delivery_batch: usize,
+    /// How long a received job stays hidden from other consumers.
+    pub lease: Duration,
+    /// Receives before a failing job goes to the dead-letter table (SQS redrive policy).
+    pub max_receives: u32,
+    /// How often scheduled campaigns are checked.
+    pub schedule_every: Duration,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            delivery_batch: 50,
+            lease: Duration::from_secs(300),
+            max_receives: 5,
+            schedule_every: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Consumes the local queues.
+#[derive(Clone)]
+pub struct Worker {
+    queue: SqliteQueue,
+    dispatcher: Arc<Dispatcher>,
+    config: WorkerConfig,
+}
+
+/// Delay before retrying a job whose processing failed (store unavailable…).
+const FAILURE_RETRY: Duration = Duration::from_secs(30);
+
+impl Worker {
+    /// A worker over a queue.
+    pub fn new(queue: SqliteQueue, dispatcher: Arc<Dispatcher>, config: WorkerConfig) -> Self {
+        Self {
+            queue,
+            dispatcher,
+            config,
+        }
+    }
+
+    /// Parses payloads; unreadable ones are dead-lettered at once (they can never succeed).
+    async fn parse(&self, received: Vec<Received>) -> Result<Vec<(Received, Job)>, DomainError> {
+        let mut jobs = Vec::with_capacity(received.len());
+        for r in received {
+            match Job::from_payload(&r.payload) {
+                Ok(job) => jobs.push((r, job)),
+                Err(e) => {
+                    tracing::error!(job_id = r.id, error = %e, "poison job moved to dead letters");
+                    self.queue.dead_letter(r.id, &e).await?;
+                }
+            }
+        }
+        Ok(jobs)
+    }
+
+    async fn settle(
+        &self,
+        r: &Received,
+        outcome: Result<JobOutcome, &DomainError>,
+    ) -> Result<(), DomainError> {
+        match outcome {
+            Ok(JobOutcome::Done) => self.queue.ack(&[r.id]).await?,
+            Ok(JobOutcome::RetryAfter(delay)) => self.queue.retry(r.id, delay).await?,
+            Err(e) if r.receives >= self.config.max_receives => {
+                tracing::error!(job_id = r.id, error = %e, "job failed too often, moved to dead letters");
+                self.queue.dead_letter(r.id, &e.to_string()).await?;
+            }
+            Err(e) => {
+                tracing::warn!(job_id = r.id, receives = r.receives, error = %e, "job failed, will retry");
+                self.queue.retry(r.id, FAILURE_RETRY).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles one fan-out job if one is ready; returns how many were handled.
+    pub async fn fanout_once(&self) -> Result<usize, DomainError> {
+        let received = self
+            .queue
+            .receive(QueueName::Fanout, 1, self.config.lease)
+            .await?;
+        let n = received.len();
+        for (r, job) in self.parse(received).await? {
+            let result = self.dispatcher.run(&job).await;
+            self.settle(&r, result.as_ref().map(|o| *o)).await?;
+        }
+        Ok(n)
+    }
+
+    /// Handles one batch of delivery jobs if any are ready; returns how many were handled.
+    pub async fn deliver_once(&self) -> Result<usize, DomainError> {
+        let received = self
+            .queue
+            .receive(
+                QueueName::Delivery,
+                self.config.delivery_batch,
+                self.config.lease,
+            )
+            .await?;
+        let n = received.len();
+        let jobs = self.parse(received).await?;
+        let mut batch: Vec<(Received, DeliveryKey)> = Vec::with_capacity(jobs.len());
+        for (r, job) in jobs {
+            match job {
+                Job::Deliver { key } => batch.push((r, key)),
+                other => {
+                    // A job on the wrong queue: run it alone rather than lose it.
+                    let result = self.dispatcher.run(&other).await;
+                    self.settle(&r, result.as_ref().map(|o| *o)).await?;
+                }
+            }
+        }
+        if batch.is_empty() {
+            return Ok(n);
+        }
+        let keys: Vec<DeliveryKey> = batch.iter().map(|(_, k)| *k).collect();
+        match self.dispatcher.deliver(&keys).await {
+            Ok(outcomes) => {
+                let done: Vec<i64> = batch
+                    .iter()
+                    .zip(&outcomes)
+                    .filter(|(_, o)| **o == JobOutcome::Done)
+                    .map(|((r, _), _)| r.id)
+                    .collect();
+                self.queue.ack(&done).await?;
+                for ((r, _), o) in batch.iter().zip(outcomes) {
+                    if let JobOutcome::RetryAfter(delay) = o {
+                        self.queue.retry(r.id, delay).await?;
+                    }
+                }
+            }
+            Err(e) => {
+                for (r, _) in &batch {
+                    self.settle(r, Err(&e)).await?;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs both queues until nothing is ready (tests and benchmarks); returns jobs handled.
+    pub async fn drain(&self) -> Result<usize, DomainError> {
+        let mut total = 0;
+        loop {
+            let n = self.fanout_once().await? + self.deliver_once().await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n;
+        }
+    }
+
+    async fn loop_on(&self, queue: QueueName, mut stop: watch::Receiver<bool>) {
+        let mut last_schedule = Instant::now() - self.config.schedule_every;
+        while !*stop.borrow() {
+            if queue == QueueName::Fanout && last_schedule.elapsed() >= self.config.schedule_every {
+                last_schedule = Instant::now();
+                match self.dispatcher.start_due().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "scheduled campaigns started"),
+                    Err(e) => tracing::warn!(error = %e, "starting scheduled campaigns failed"),
+                }
+            }
+            let handled = match queue {
+                QueueName::Fanout => self.fanout_once().await,
+                QueueName::Delivery => self.deliver_once().await,
+            };
+            match handled {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.queue.wait_for_work(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(queue = queue.as_str(), error = %e, "queue consumer error");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Runs the fan-out and delivery consumers until `stop` turns true.
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
+        [QueueName::Fanout, QueueName::Delivery]
+            .into_iter()
+            .map(|q| {
+                let w = self.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move { w.loop_on(q, stop).await })
+            })
+            .collect()
+    }
+}

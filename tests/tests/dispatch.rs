@@ -1,0 +1,364 @@
+//! Sending on the embedded backend with scripted providers: at most one message per
+//! (campaign, subscriber, channel) even when jobs run twice, retry then success, permanent
+//! failure, and the SMS sending window.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{Duration, TimeZone, Utc};
+use telmail_core::campaign::{
+    Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
+};
+use telmail_core::clock::{Clock, ManualClock};
+use telmail_core::config::ServiceConfig;
+use telmail_core::contact::Channel;
+use telmail_core::delivery::{Delivery, DeliveryKey, DeliveryStatus};
+use telmail_core::error::SendError;
+use telmail_core::messages::EmailLayout;
+use telmail_core::ports::{
+    CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
+};
+use telmail_core::queue::JobOutcome;
+use telmail_core::signup::SubscriptionInput;
+use telmail_core::staff::{parse_roles, StaffIdentity};
+use telmail_core::subscriber_file::PaperInput;
+use telmail_core::token::TokenSigner;
+use telmail_core::topic::default_topics;
+use telmail_local::app::{Services, Wiring};
+use telmail_local::worker::Worker;
+
+/// A provider that records what it sends and fails as scripted per address.
+#[derive(Default)]
+struct ScriptedProvider {
+    sent: Mutex<Vec<String>>,
+    transient_failures_left: Mutex<HashMap<String, u32>>,
+    permanent: Mutex<Vec<String>>,
+}
+
+impl ScriptedProvider {
+    fn attempt(&self, to: &str) -> Result<String, SendError> {
+        if self.permanent.lock().unwrap().iter().any(|p| p == to) {
+            return Err(SendError::Permanent("adresse inexistante".into()));
+        }
+        if let Some(left) = self.transient_failures_left.lock().unwrap().get_mut(to) {
+            if *left > 0 {
+                *left -= 1;
+                return Err(SendError::Transient("throttled".into()));
+            }
+        }
+        self.sent.lock().unwrap().push(to.to_owned());
+        Ok(format!("msg-{to}"))
+    }
+
+    fn count(&self, to: &str) -> usize {
+        self.sent
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| *s == to)
+            .count()
+    }
+}
+
+#[async_trait]
+impl EmailSender for ScriptedProvider {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        self.attempt(email.to.as_str())
+    }
+}
+
+#[async_trait]
+impl SmsSender for ScriptedProvider {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError> {
+        self.attempt(sms.to.as_str())
+    }
+}
+
+struct World {
+    s: Services,
+    provider: Arc<ScriptedProvider>,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+fn staff(id: &str, roles: &str) -> StaffIdentity {
+    StaffIdentity {
+        id: id.into(),
+        name: id.into(),
+        roles: parse_roles(roles).unwrap(),
+        email: None,
+        phone: None,
+    }
+}
+
+/// A Tuesday at 10:00 in Paris: inside the SMS window.
+fn tuesday_morning() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
+async fn world(at: chrono::DateTime<Utc>) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let args = telmail_local::ServerArgs::with_data_dir(dir.path());
+    let (store, queue) = telmail_local::server::open_data(&args).unwrap();
+    let provider = Arc::new(ScriptedProvider::default());
+    let clock = Arc::new(ManualClock::new(at));
+    let s = Services::wire(Wiring {
+        store,
+        queue,
+        email: provider.clone(),
+        sms: provider.clone(),
+        clock: clock.clone(),
+        layout: Arc::new(EmailLayout::embedded("Arcachon")),
+        signer: TokenSigner::new(vec![9u8; 32]).unwrap(),
+        config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
+    });
+    s.residents.seed_topics(&default_topics()).await.unwrap();
+    World {
+        s,
+        provider,
+        clock,
+        _dir: dir,
+    }
+}
+
+async fn subscribe(w: &World, email: Option<&str>, phone: Option<&str>, channels: &[&str]) {
+    let input = PaperInput {
+        email: email.map(Into::into),
+        phone: phone.map(Into::into),
+        subscriptions: vec![SubscriptionInput {
+            topic: "infos-pratiques".into(),
+            channels: channels.iter().map(|c| c.to_string()).collect(),
+        }],
+        paper_form_reference: Some("F-1".into()),
+    };
+    w.s.subscriber_file
+        .add_paper(&staff("redac", "redaction"), &input)
+        .await
+        .unwrap();
+}
+
+async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
+    let input = CampaignInput {
+        title: Some("Coupure d'eau".into()),
+        topics: vec!["infos-pratiques".into()],
+        sms: Some(SmsInput {
+            text: Some("Coupure d'eau demain 9h-12h".into()),
+        }),
+        email: Some(EmailInput {
+            subject: Some("Coupure d'eau".into()),
+            body_markdown: Some("Demain de 9 h à 12 h.".into()),
+        }),
+        urgent,
+        send_at: None,
+    };
+    let redac = staff("redac", "redaction");
+    let c = w.s.campaigns.create(&redac, &input).await.unwrap();
+    w.s.campaigns.submit(&redac, c.id).await.unwrap();
+    w.s.campaigns
+        .approve(&staff("cab", "cabinet"), c.id)
+        .await
+        .unwrap()
+}
+
+async fn deliveries(w: &World, id: CampaignId) -> Vec<Delivery> {
+    DeliveryStore::list(w.s.store.as_ref(), id, 100, 0)
+        .await
+        .unwrap()
+}
+
+async fn campaign(w: &World, id: CampaignId) -> Campaign {
+    CampaignStore::get(w.s.store.as_ref(), id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+fn worker(w: &World) -> Worker {
+    Worker::new(
+        w.s.queue.clone(),
+        w.s.dispatcher.clone(),
+        Default::default(),
+    )
+}
+
+#[tokio::test]
+async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
+    let w = world(tuesday_morning()).await;
+    subscribe(
+        &w,
+        Some("a@exemple.fr"),
+        Some("0612345678"),
+        &["email", "sms"],
+    )
+    .await;
+    subscribe(&w, Some("b@exemple.fr"), None, &["email"]).await;
+    let c = approved_campaign(&w, false).await;
+    // Every shard fanned out twice before anything is sent
+    for shard in 0..c.shards {
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+    }
+    worker(&w).drain().await.unwrap();
+    // And every delivery run again afterwards
+    let keys: Vec<DeliveryKey> = deliveries(&w, c.id).await.iter().map(|d| d.key).collect();
+    assert_eq!(keys.len(), 3);
+    assert_eq!(
+        w.s.dispatcher.deliver(&keys).await.unwrap(),
+        vec![JobOutcome::Done; 3]
+    );
+    for address in ["a@exemple.fr", "+33612345678", "b@exemple.fr"] {
+        assert_eq!(w.provider.count(address), 1, "{address}");
+    }
+    let c = campaign(&w, c.id).await;
+    assert_eq!(c.status, CampaignStatus::Sent);
+    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            p.totals.email.targeted,
+            p.totals.email.sent,
+            p.totals.sms.sent
+        ),
+        (2, 2, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_then_succeeds() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("flaky@exemple.fr"), None, &["email"]).await;
+    w.provider
+        .transient_failures_left
+        .lock()
+        .unwrap()
+        .insert("flaky@exemple.fr".into(), 2);
+    let c = approved_campaign(&w, false).await;
+    for shard in 0..c.shards {
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+    }
+    let key = deliveries(&w, c.id).await[0].key;
+    let first = w.s.dispatcher.deliver(&[key]).await.unwrap();
+    assert_eq!(
+        first,
+        vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
+    );
+    assert_eq!(deliveries(&w, c.id).await[0].status, DeliveryStatus::Queued);
+    let second = w.s.dispatcher.deliver(&[key]).await.unwrap();
+    assert_eq!(
+        second,
+        vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(60))],
+        "backoff grows"
+    );
+    assert_eq!(
+        w.s.dispatcher.deliver(&[key]).await.unwrap(),
+        vec![JobOutcome::Done]
+    );
+    let d = &deliveries(&w, c.id).await[0];
+    assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 3));
+    assert_eq!(d.provider_id.as_deref(), Some("msg-flaky@exemple.fr"));
+    assert_eq!(w.provider.count("flaky@exemple.fr"), 1);
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+#[tokio::test]
+async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("gone@exemple.fr"), None, &["email"]).await;
+    subscribe(&w, Some("busy@exemple.fr"), None, &["email"]).await;
+    w.provider
+        .permanent
+        .lock()
+        .unwrap()
+        .push("gone@exemple.fr".into());
+    w.provider
+        .transient_failures_left
+        .lock()
+        .unwrap()
+        .insert("busy@exemple.fr".into(), 100);
+    let c = approved_campaign(&w, false).await;
+    for shard in 0..c.shards {
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+    }
+    let keys: Vec<DeliveryKey> = deliveries(&w, c.id).await.iter().map(|d| d.key).collect();
+    for _ in 0..5 {
+        w.s.dispatcher.deliver(&keys).await.unwrap();
+    }
+    let deliveries = deliveries(&w, c.id).await;
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Failed),
+        "{deliveries:?}"
+    );
+    let busy = deliveries
+        .iter()
+        .find(|d| d.attempts == 5)
+        .expect("busy tried 5 times");
+    assert!(busy
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("abandon après 5 essais"));
+    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            p.totals.email.targeted,
+            p.totals.email.failed,
+            p.totals.email.sent
+        ),
+        (2, 2, 0)
+    );
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+#[tokio::test]
+async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
+    // Sunday noon in Paris: closed for non-urgent SMS
+    let sunday = Utc.with_ymd_and_hms(2026, 11, 29, 11, 0, 0).unwrap();
+    let w = world(sunday).await;
+    subscribe(
+        &w,
+        Some("c@exemple.fr"),
+        Some("0698765432"),
+        &["email", "sms"],
+    )
+    .await;
+    let c = approved_campaign(&w, false).await;
+    for shard in 0..c.shards {
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+    }
+    let keys: Vec<DeliveryKey> = deliveries(&w, c.id).await.iter().map(|d| d.key).collect();
+    let outcomes = w.s.dispatcher.deliver(&keys).await.unwrap();
+    for (k, o) in keys.iter().zip(&outcomes) {
+        match k.channel {
+            Channel::Email => assert_eq!(*o, JobOutcome::Done),
+            // Monday 08:00 Paris is 20 hours after Sunday noon
+            Channel::Sms => assert_eq!(
+                *o,
+                JobOutcome::RetryAfter(std::time::Duration::from_secs(20 * 3600))
+            ),
+        }
+    }
+    assert_eq!(w.provider.count("c@exemple.fr"), 1);
+    assert_eq!(w.provider.count("+33698765432"), 0);
+    w.clock.advance(Duration::hours(20));
+    w.s.dispatcher.deliver(&keys).await.unwrap();
+    assert_eq!(w.provider.count("+33698765432"), 1);
+
+    let urgent = approved_campaign(&w, true).await;
+    w.clock.advance(Duration::days(-1)); // back to Sunday
+    assert!(w.clock.now() < tuesday_morning());
+    for shard in 0..urgent.shards {
+        w.s.dispatcher.fan_out(urgent.id, shard).await.unwrap();
+    }
+    worker(&w).drain().await.unwrap();
+    assert_eq!(
+        w.provider.count("+33698765432"),
+        2,
+        "the urgent SMS went on Sunday"
+    );
+}

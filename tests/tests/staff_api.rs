@@ -1,0 +1,795 @@
+//! The staff API over HTTP: roles, login and CSRF, the campaign workflow, fan-out and delivery,
+//! the subscriber file and statistics — on a real server, reading the outbox.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use telmail_core::delivery::Suppression;
+use telmail_core::ports::SuppressionStore;
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+    })
+    .await;
+    app.add_staff(
+        "redac",
+        "redaction",
+        Some("redac@mairie.example"),
+        Some("0611111111"),
+    )
+    .await;
+    app.add_staff("cab", "cabinet", Some("cab@mairie.example"), None)
+        .await;
+    app.add_staff("both", "redaction,cabinet", None, None).await;
+    app.add_staff("admin", "admin", None, None).await;
+    app
+}
+
+fn campaign(topics: &[&str], sms: Option<&str>, email: bool, urgent: bool) -> Value {
+    json!({
+        "title": "Marché de Noël",
+        "topics": topics,
+        "sms": sms.map(|t| json!({ "text": t })),
+        "email": if email { json!({ "subject": "Marché de Noël", "body_markdown": "**Samedi 12** place Thiers.\n\n<script>x</script>" }) } else { Value::Null },
+        "urgent": urgent,
+        "send_at": null
+    })
+}
+
+async fn paper(
+    staff: &StaffClient<'_>,
+    email: Option<&str>,
+    phone: Option<&str>,
+    subs: Value,
+) -> String {
+    let body = json!({ "email": email, "phone": phone, "subscriptions": subs, "paper_form_reference": "F-001" });
+    let v = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
+    assert_eq!(v["status"], "active");
+    assert_eq!(v["consent"]["source"], "paper");
+    v["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn staff_routes_need_a_session_a_csrf_token_and_the_right_role() {
+    let app = app().await;
+    // No session
+    let resp = app.get("/api/admin/campaigns").await;
+    assert_eq!(resp.status(), 401);
+    let err: Value = resp.json().await.unwrap();
+    assert!(err["message"].as_str().unwrap().contains("Connectez-vous"));
+    // Wrong password
+    let resp = app
+        .post_json(
+            "/api/admin/login",
+            &json!({ "username": "redac", "password": "faux" }),
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.json::<Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("incorrect"));
+    let unknown = app
+        .post_json(
+            "/api/admin/login",
+            &json!({ "username": "personne", "password": "faux" }),
+        )
+        .await;
+    assert_eq!(unknown.status(), 401);
+
+    let redac = app.login("redac").await;
+    let me = StaffClient::expect(redac.get("/api/admin/me").await, 200).await;
+    assert_eq!(me["roles"], json!(["redaction"]));
+
+    // A state-changing request without the CSRF token is refused
+    let resp = app
+        .client
+        .post(app.url("/api/admin/campaigns"))
+        .header("cookie", &redac.cookie)
+        .json(&campaign(
+            &["culture-animations"],
+            Some("Bonjour"),
+            false,
+            false,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "csrf");
+
+    // Roles
+    let created = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(&["culture-animations"], Some("Bonjour"), false, false),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let cab = app.login("cab").await;
+    let err = StaffClient::expect(
+        cab.post(
+            "/api/admin/campaigns",
+            &campaign(&["culture-animations"], Some("x"), false, false),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("« redaction »"));
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/approve"))
+            .await,
+        403,
+    )
+    .await;
+    let admin = app.login("admin").await;
+    StaffClient::expect(admin.post("/api/admin/subscribers", &json!({})).await, 422).await; // admin keeps the file too
+    StaffClient::expect(cab.get("/api/admin/subscribers").await, 403).await;
+
+    // Logout ends the session
+    assert_eq!(redac.post_empty("/api/admin/logout").await.status(), 204);
+    assert_eq!(redac.get("/api/admin/me").await.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    let both = app.login("both").await;
+    let url = |id: &str, action: &str| format!("/api/admin/campaigns/{id}/{action}");
+
+    // Bad content names its fields
+    let err = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &json!({ "title": "", "topics": [], "sms": null, "email": null }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    for field in ["title", "topics", "sms", "email"] {
+        assert!(err["fields"][field].is_string(), "{field}: {err}");
+    }
+
+    let c = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(&["infos-pratiques"], Some("Travaux rue X"), false, false),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(c["status"], "draft");
+    // Not submitted yet: the cabinet cannot approve or reject
+    StaffClient::expect(cab.post_empty(&url(&id, "approve")).await, 409).await;
+    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
+    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 409).await;
+    // Rejection needs a reason, then editing returns it to draft
+    let err = StaffClient::expect(cab.post_empty(&url(&id, "reject")).await, 422).await;
+    assert!(err["fields"]["reason"].is_string());
+    let v = StaffClient::expect(
+        cab.post(
+            &url(&id, "reject"),
+            &json!({ "reason": "Préciser la date" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(v["status"], "rejected");
+    assert_eq!(v["rejection_reason"], "Préciser la date");
+    let v = StaffClient::expect(
+        redac
+            .put(
+                &format!("/api/admin/campaigns/{id}"),
+                &campaign(
+                    &["infos-pratiques"],
+                    Some("Travaux rue X le 3"),
+                    false,
+                    false,
+                ),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(v["status"], "draft");
+    // Editing a submitted campaign also returns it to draft
+    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
+    let v = StaffClient::expect(
+        redac
+            .put(
+                &format!("/api/admin/campaigns/{id}"),
+                &campaign(
+                    &["infos-pratiques"],
+                    Some("Travaux rue X le 4"),
+                    false,
+                    false,
+                ),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(v["status"], "draft");
+    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
+
+    // The author may not approve, even holding the cabinet role
+    let mine = StaffClient::expect(
+        both.post(
+            "/api/admin/campaigns",
+            &campaign(&["infos-pratiques"], Some("x"), false, false),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mine = mine["id"].as_str().unwrap().to_owned();
+    StaffClient::expect(both.post_empty(&url(&mine, "submit")).await, 200).await;
+    let err = StaffClient::expect(both.post_empty(&url(&mine, "approve")).await, 403).await;
+    assert!(err["message"].as_str().unwrap().contains("rédigée"));
+
+    // Approval starts sending; a sent campaign cannot be edited or cancelled
+    let v = StaffClient::expect(cab.post_empty(&url(&id, "approve")).await, 200).await;
+    assert_eq!(v["status"], "sending");
+    app.drain().await;
+    let v = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    assert_eq!(v["status"], "sent", "{v}");
+    StaffClient::expect(
+        redac
+            .put(
+                &format!("/api/admin/campaigns/{id}"),
+                &campaign(&["infos-pratiques"], Some("x"), false, false),
+            )
+            .await,
+        409,
+    )
+    .await;
+    StaffClient::expect(cab.post_empty(&url(&id, "cancel")).await, 409).await;
+    let actions: Vec<&str> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "created",
+            "submitted",
+            "rejected",
+            "edited",
+            "submitted",
+            "edited",
+            "submitted",
+            "approved",
+            "sending",
+            "sent"
+        ]
+    );
+    assert_eq!(v["events"][2]["actor"]["id"], "cab");
+    assert_eq!(v["events"][2]["reason"], "Préciser la date");
+
+    // A scheduled campaign can be cancelled before it goes
+    let mut later = campaign(&["infos-pratiques"], Some("Plus tard"), false, false);
+    later["send_at"] = json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());
+    let v = StaffClient::expect(redac.post("/api/admin/campaigns", &later).await, 201).await;
+    let later_id = v["id"].as_str().unwrap().to_owned();
+    StaffClient::expect(redac.post_empty(&url(&later_id, "submit")).await, 200).await;
+    let v = StaffClient::expect(cab.post_empty(&url(&later_id, "approve")).await, 200).await;
+    assert_eq!(v["status"], "scheduled");
+    let v = StaffClient::expect(
+        cab.post(
+            &url(&later_id, "cancel"),
+            &json!({ "reason": "Événement annulé" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(v["status"], "cancelled");
+    StaffClient::expect(cab.post_empty(&url(&later_id, "frobnicate")).await, 404).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_counts() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    let both_topics = json!([{ "topic": "culture-animations", "channels": ["email"] }, { "topic": "infos-pratiques", "channels": ["email"] }]);
+    paper(&redac, Some("anne@exemple.fr"), None, both_topics).await;
+    paper(
+        &redac,
+        Some("bruno@exemple.fr"),
+        Some("0622222222"),
+        json!([{ "topic": "culture-animations", "channels": ["email", "sms"] }]),
+    )
+    .await;
+    paper(
+        &redac,
+        None,
+        Some("0633333333"),
+        json!([{ "topic": "infos-pratiques", "channels": ["sms"] }]),
+    )
+    .await;
+    paper(
+        &redac,
+        Some("dora@exemple.fr"),
+        None,
+        json!([{ "topic": "infos-pratiques", "channels": ["email"] }]),
+    )
+    .await;
+    paper(
+        &redac,
+        Some("eve@exemple.fr"),
+        None,
+        json!([{ "topic": "alerte-meteo", "channels": ["email"] }]),
+    )
+    .await;
+    app.services()
+        .store
+        .suppress(&Suppression {
+            address: "dora@exemple.fr".into(),
+            reason: "bounce".into(),
+            at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+
+    let c = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(
+                    &["culture-animations", "infos-pratiques"],
+                    Some("Fête ce soir"),
+                    true,
+                    true,
+                ),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap().to_owned();
+
+    // The estimate counts people once, after suppressions, and shows the SMS analysis and cost
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(est["email_recipients"], 2, "{est}");
+    assert_eq!(est["sms_recipients"], 2);
+    assert_eq!(est["sms"]["encoding"], "ucs2");
+    assert_eq!(est["sms"]["ucs2_characters"], json!(["ê"]));
+    assert_eq!(est["sms_segments_total"], 2);
+    assert!(
+        (est["total_cost"].as_f64().unwrap() - 0.24).abs() < 1e-9,
+        "{est}"
+    );
+
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    StaffClient::expect(
+        cab.post_empty(&format!("/api/admin/campaigns/{id}/approve"))
+            .await,
+        200,
+    )
+    .await;
+    app.drain().await;
+
+    let mails: Vec<ReceivedEmail> = app
+        .emails()
+        .into_iter()
+        .filter(|m| m.subject == "Marché de Noël")
+        .collect();
+    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    to.sort();
+    assert_eq!(
+        to,
+        ["anne@exemple.fr", "bruno@exemple.fr"],
+        "one email each, none to the suppressed address"
+    );
+    let anne = &mails.iter().find(|m| m.to == "anne@exemple.fr").unwrap();
+    assert!(anne.html.contains("<strong>Samedi 12</strong>") && !anne.html.contains("<script>"));
+    assert!(
+        anne.raw.contains("List-Unsubscribe: <")
+            && anne
+                .raw
+                .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    );
+    assert!(anne.text.contains("/preferences?t="));
+    let mut sms: Vec<String> = app
+        .sms()
+        .iter()
+        .map(|s| s["to"].as_str().unwrap().to_owned())
+        .collect();
+    sms.sort();
+    assert_eq!(sms, ["+33622222222", "+33633333333"]);
+
+    let v = StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    assert_eq!(v["status"], "sent");
+    assert_eq!(
+        v["counts"]["email"],
+        json!({ "targeted": 3, "sent": 2, "failed": 0, "suppressed": 1 })
+    );
+    assert_eq!(
+        v["counts"]["sms"],
+        json!({ "targeted": 2, "sent": 2, "failed": 0, "suppressed": 0 })
+    );
+    assert_eq!(v["counts"]["sms_segments"], 2);
+    assert!((v["counts"]["cost"].as_f64().unwrap() - 0.24).abs() < 1e-9);
+
+    // The one-click link in the email works
+    let unsubscribe = anne
+        .raw
+        .split("List-Unsubscribe: <")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned();
+    let resp = app
+        .client
+        .post(unsubscribe)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=anne").await, 200).await;
+    assert_eq!(found["items"][0]["status"], "unsubscribed");
+
+    // Statistics
+    let stats = StaffClient::expect(cab.get("/api/admin/stats").await, 200).await;
+    assert_eq!(stats["totals"]["campaigns_sent"], 1, "{stats}");
+    assert_eq!(stats["totals"]["emails_sent"], 2);
+    assert_eq!(stats["totals"]["sms_sent"], 2);
+    assert_eq!(stats["totals"]["sms_segments"], 2);
+    assert!((stats["totals"]["cost"].as_f64().unwrap() - 0.24).abs() < 1e-9);
+    assert_eq!(stats["totals"]["signups"], 5);
+    assert_eq!(stats["totals"]["departures"], 1);
+    let culture_sms = stats["subscribers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["topic"] == "culture-animations" && t["channel"] == "sms")
+        .unwrap();
+    assert_eq!(culture_sms["subscribers"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    paper(
+        &redac,
+        Some("habitant@exemple.fr"),
+        None,
+        json!([{ "topic": "culture-animations", "channels": ["email"] }]),
+    )
+    .await;
+    let c = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(&["culture-animations"], Some("Concert"), true, false),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    let preview = StaffClient::expect(
+        redac
+            .get(&format!("/api/admin/campaigns/{id}/preview"))
+            .await,
+        200,
+    )
+    .await;
+    assert!(preview["email_html"]
+        .as_str()
+        .unwrap()
+        .contains("Ville d'Arcachon"));
+    assert!(preview["email_html"]
+        .as_str()
+        .unwrap()
+        .contains("<strong>Samedi 12</strong>"));
+    let sent = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/test"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(sent["email"], "redac@mairie.example");
+    assert_eq!(sent["sms"], "+33611111111");
+    assert_eq!(app.emails().len(), 1);
+    assert_eq!(app.emails()[0].to, "redac@mairie.example");
+    assert!(app.emails()[0].subject.starts_with("[TEST] "));
+    assert_eq!(app.sms()[0]["to"], "+33611111111");
+    // A cabinet member without a phone gets a clear message for the SMS part
+    let cab = app.login("cab").await;
+    let err = StaffClient::expect(
+        cab.post_empty(&format!("/api/admin/campaigns/{id}/test"))
+            .await,
+        422,
+    )
+    .await;
+    assert!(err["fields"]["sms"]
+        .as_str()
+        .unwrap()
+        .contains("numéro de mobile"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let id = paper(
+        &redac,
+        Some("jean@exemple.fr"),
+        Some("06 44 44 44 44"),
+        json!([{ "topic": "alerte-meteo", "channels": ["sms"] }]),
+    )
+    .await;
+
+    // Duplicates and bad input are refused with named fields
+    let err = StaffClient::expect(redac.post("/api/admin/subscribers", &json!({ "email": "jean@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }], "paper_form_reference": "F-2" })).await, 422).await;
+    assert!(err["fields"]["email"].as_str().unwrap().contains("déjà"));
+    let err = StaffClient::expect(redac.post("/api/admin/subscribers", &json!({ "email": "x@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] })).await, 422).await;
+    assert!(err["fields"]["paper_form_reference"].is_string());
+
+    // Search by text, topic, status
+    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=44 44").await, 200).await;
+    let found_phone =
+        StaffClient::expect(redac.get("/api/admin/subscribers?q=%2B336444").await, 200).await;
+    assert_eq!(
+        found_phone["items"].as_array().unwrap().len(),
+        1,
+        "{found} {found_phone}"
+    );
+    let by_topic = StaffClient::expect(
+        redac
+            .get("/api/admin/subscribers?topic=alerte-meteo&status=active")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(by_topic["items"][0]["id"], id.as_str());
+    StaffClient::expect(redac.get("/api/admin/subscribers?status=perdu").await, 422).await;
+
+    // Edit
+    let v = StaffClient::expect(redac.put(&format!("/api/admin/subscribers/{id}"), &json!({ "email": "jean.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] })).await, 200).await;
+    assert_eq!(v["email"], "jean.dupont@exemple.fr");
+    assert_eq!(v["subscriptions"][0]["channels"], json!(["email", "sms"]));
+
+    // Import: one bad line → nothing imported in all-or-nothing mode; valid lines in valid-only mode
+    let csv = "email;telephone;themes;canaux;reference\nmarie@exemple.fr;;Culture/Animations;email;P-10\npas-une-adresse;;culture-animations;email;P-11\n;07 81 23 45 67;alerte-meteo;sms;P-12\njean.dupont@exemple.fr;;alerte-meteo;email;P-13\n";
+    let report = StaffClient::expect(
+        redac
+            .post_bytes("/api/admin/subscribers/import", csv.as_bytes().to_vec())
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(report["imported"], 0);
+    assert_eq!(report["nothing_written"], true);
+    let lines: Vec<u64> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 5], "{report}");
+    let report = StaffClient::expect(
+        redac
+            .post_bytes(
+                "/api/admin/subscribers/import?mode=valid_only",
+                csv.as_bytes().to_vec(),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(report["imported"], 2, "{report}");
+    // Importing again creates no duplicates
+    let report = StaffClient::expect(
+        redac
+            .post_bytes(
+                "/api/admin/subscribers/import?mode=valid_only",
+                csv.as_bytes().to_vec(),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(report["imported"], 0);
+    let all = StaffClient::expect(redac.get("/api/admin/subscribers?limit=100").await, 200).await;
+    assert_eq!(all["items"].as_array().unwrap().len(), 3);
+
+    // Export
+    let resp = redac.get("/api/admin/subscribers/export").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let export = resp.text().await.unwrap();
+    assert!(export.contains("marie@exemple.fr") && export.contains("jean.dupont@exemple.fr"));
+
+    // Erase leaves nothing
+    assert_eq!(
+        redac
+            .delete(&format!("/api/admin/subscribers/{id}"))
+            .await
+            .status(),
+        204
+    );
+    StaffClient::expect(
+        redac.get(&format!("/api/admin/subscribers/{id}")).await,
+        404,
+    )
+    .await;
+    let left = StaffClient::expect(redac.get("/api/admin/subscribers?q=dupont").await, 200).await;
+    assert!(left["items"].as_array().unwrap().is_empty());
+    let stats = StaffClient::expect(redac.get("/api/admin/stats").await, 200).await;
+    assert_eq!(stats["totals"]["departures"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn admins_manage_topics_including_temporary_ones() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    let redac = app.login("redac").await;
+    let ends = (chrono::Utc::now() + chrono::Duration::days(60))
+        .date_naive()
+        .to_string();
+    let travaux = json!({ "slug": "travaux-coeur-de-ville", "name": "Travaux Cœur de Ville", "description": "Le chantier du centre", "kind": "temporary", "ends_on": ends });
+
+    let err = StaffClient::expect(redac.post("/api/admin/topics", &travaux).await, 403).await;
+    assert!(err["message"].as_str().unwrap().contains("« admin »"));
+    let err = StaffClient::expect(
+        admin
+            .post(
+                "/api/admin/topics",
+                &json!({ "slug": "Bad Slug", "kind": "temporary" }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    for field in ["slug", "name", "ends_on"] {
+        assert!(err["fields"][field].is_string(), "{field}: {err}");
+    }
+    let t = StaffClient::expect(admin.post("/api/admin/topics", &travaux).await, 201).await;
+    assert_eq!(t["kind"], "temporary");
+    StaffClient::expect(admin.post("/api/admin/topics", &travaux).await, 422).await;
+
+    let public: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
+    assert!(public
+        .iter()
+        .any(|t| t["slug"] == "travaux-coeur-de-ville" && t["ends_on"] == ends.as_str()));
+
+    let t = StaffClient::expect(
+        admin
+            .put(
+                "/api/admin/topics/travaux-coeur-de-ville",
+                &json!({ "name": "Travaux du centre-ville" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(t["name"], "Travaux du centre-ville");
+    let err = StaffClient::expect(
+        admin
+            .put(
+                "/api/admin/topics/travaux-coeur-de-ville",
+                &json!({ "ends_on": "2020-01-01" }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    assert!(err["fields"]["ends_on"]
+        .as_str()
+        .unwrap()
+        .contains("passée"));
+    StaffClient::expect(
+        admin
+            .put("/api/admin/topics/inconnu", &json!({ "name": "x" }))
+            .await,
+        404,
+    )
+    .await;
+
+    // A campaign may target it while open…
+    StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(
+                    &["travaux-coeur-de-ville"],
+                    Some("Rue fermée"),
+                    false,
+                    false,
+                ),
+            )
+            .await,
+        201,
+    )
+    .await;
+    // …not once closed, and residents no longer see it
+    let t = StaffClient::expect(
+        admin
+            .post_empty("/api/admin/topics/travaux-coeur-de-ville/close")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(t["active"], false);
+    let public: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
+    assert!(public.iter().all(|t| t["slug"] != "travaux-coeur-de-ville"));
+    let err = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(
+                    &["travaux-coeur-de-ville"],
+                    Some("Rue fermée"),
+                    false,
+                    false,
+                ),
+            )
+            .await,
+        422,
+    )
+    .await;
+    assert!(err["fields"]["topics"].is_string());
+    // Staff still see it in the full list
+    let all = StaffClient::expect(redac.get("/api/admin/topics").await, 200).await;
+    assert!(all
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["slug"] == "travaux-coeur-de-ville" && t["active"] == false));
+    app.stop().await;
+}
