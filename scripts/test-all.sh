@@ -12,3 +12,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== cargo test (unit and integration)"
 cargo test --workspace --locked
+
+echo "== benchmark smoke run (200 subscribers; the real sizes: cargo bench -p telmail-local --bench fanout)"
+cargo test --locked -p telmail-local --bench fanout
