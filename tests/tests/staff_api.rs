@@ -142,6 +142,24 @@ async fn staff_routes_need_a_session_a_csrf_token_and_the_right_role() {
     StaffClient::expect(admin.post("/api/admin/subscribers", &json!({})).await, 422).await; // admin keeps the file too
     StaffClient::expect(cab.get("/api/admin/subscribers").await, 403).await;
 
+    // Malformed query strings and path segments get the French JSON error shape too
+    let err =
+        StaffClient::expect(redac.get("/api/admin/campaigns?limit=beaucoup").await, 422).await;
+    assert!(err["fields"]["limit"]
+        .as_str()
+        .unwrap()
+        .contains("« limit »"));
+    let err = StaffClient::expect(redac.get("/api/admin/campaigns/%FF").await, 404).await;
+    assert_eq!(err["error"], "not_found");
+    let resp = redac
+        .post_bytes("/api/admin/subscribers/import", vec![b'a'; 6 * 1024 * 1024])
+        .await;
+    assert_eq!(resp.status(), 413);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "payload_too_large"
+    );
+
     // Logout ends the session
     assert_eq!(redac.post_empty("/api/admin/logout").await.status(), 204);
     assert_eq!(redac.get("/api/admin/me").await.status(), 401);

@@ -55,7 +55,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
     }
 }
 
-async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+pub(crate) async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -212,5 +212,71 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
         ApiJson::<T>::from_request(req, state)
             .await
             .map(|ApiJson(v)| OptionalJson(v))
+    }
+}
+
+/// A raw request body (e.g. a CSV file); a body over the route's limit is a French 413.
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        body_bytes(req, state).await.map(RawBody)
+    }
+}
+
+/// Query parameters whose errors name the parameter in French.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        let de = serde_urlencoded::Deserializer::new(pairs);
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let field = e.path().to_string();
+                let field = if field.is_empty() || field == "." {
+                    "query".to_owned()
+                } else {
+                    field
+                };
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "Certaines informations sont invalides.",
+                )
+                .with_field(
+                    &field,
+                    format!("Paramètre « {field} » invalide ({}).", e.inner()),
+                )
+            })
+    }
+}
+
+/// One path segment as text; a segment that is not valid UTF-8 is a French 404.
+#[derive(Debug)]
+pub struct Segment<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segment<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Segment(v))
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Cette adresse n'existe pas.",
+                )
+            })
     }
 }

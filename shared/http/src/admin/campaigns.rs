@@ -1,6 +1,6 @@
 //! `/api/admin/campaigns`: drafts, workflow, estimate, preview, test send, progress.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -11,7 +11,7 @@ use telmail_core::FieldErrors;
 use super::auth::Staff;
 use super::AdminState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, OptionalJson};
+use crate::extract::{ApiJson, ApiQuery, OptionalJson, Segment};
 
 fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
     CampaignId::parse(raw).ok_or_else(|| {
@@ -36,7 +36,7 @@ pub struct ListQuery {
 pub async fn list(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -71,7 +71,7 @@ pub async fn create(
 pub async fn get(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.campaigns.view(&by, campaign_id(&id)?).await?))
 }
@@ -80,7 +80,7 @@ pub async fn get(
 pub async fn update(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> ApiResult<impl IntoResponse> {
     let id = campaign_id(&id)?;
@@ -99,7 +99,7 @@ pub struct ReasonInput {
 pub async fn action(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path((id, action)): Path<(String, String)>,
+    Segment((id, action)): Segment<(String, String)>,
     OptionalJson(body): OptionalJson<ReasonInput>,
 ) -> ApiResult<axum::response::Response> {
     let id = campaign_id(&id)?;
@@ -129,7 +129,7 @@ pub async fn action(
 pub async fn preview(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.campaigns.preview(&by, campaign_id(&id)?).await?))
 }
@@ -147,8 +147,8 @@ pub struct PageQuery {
 pub async fn deliveries(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
-    Query(q): Query<PageQuery>,
+    Segment(id): Segment<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let items = app
         .campaigns

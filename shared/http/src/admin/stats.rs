@@ -1,6 +1,6 @@
 //! `/api/admin/stats`: the town's figures for a period.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::auth::Staff;
 use super::AdminState;
 use crate::error::ApiResult;
+use crate::extract::ApiQuery;
 
 /// `?from=&to=` (dates or months).
 #[derive(Debug, Deserialize)]
@@ -22,7 +23,7 @@ pub struct PeriodQuery {
 pub async fn report(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Query(q): Query<PeriodQuery>,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(
         app.statistics

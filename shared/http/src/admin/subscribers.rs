@@ -1,7 +1,6 @@
 //! `/api/admin/subscribers`: the subscriber file.
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
@@ -17,7 +16,7 @@ use telmail_core::FieldErrors;
 use super::auth::Staff;
 use super::AdminState;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery, RawBody, Segment};
 
 /// A subscriber as staff see it (never the confirmation secrets).
 #[derive(Debug, Serialize)]
@@ -92,7 +91,7 @@ pub struct SearchQuery {
 pub async fn search(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Query(q): Query<SearchQuery>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let mut errors = FieldErrors::new();
     let topic = q
@@ -145,7 +144,7 @@ pub async fn add(
 pub async fn get(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(SubscriberJson::from(
         app.subscribers.get(&by, subscriber_id(&id)?).await?,
@@ -156,7 +155,7 @@ pub async fn get(
 pub async fn edit(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
     ApiJson(input): ApiJson<EditInput>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(SubscriberJson::from(
@@ -170,7 +169,7 @@ pub async fn edit(
 pub async fn erase(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(id): Path<String>,
+    Segment(id): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     app.subscribers.erase(&by, subscriber_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -189,8 +188,8 @@ pub struct ImportQuery {
 pub async fn import(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Query(q): Query<ImportQuery>,
-    body: Bytes,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    RawBody(body): RawBody,
 ) -> ApiResult<impl IntoResponse> {
     let mode = match q.mode.as_deref() {
         None | Some("") | Some("all_or_nothing") => ImportMode::AllOrNothing,

@@ -1,6 +1,6 @@
 //! `/api/admin/topics`: topic management.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
@@ -9,7 +9,7 @@ use telmail_core::topics_admin::TopicInput;
 use super::auth::Staff;
 use super::AdminState;
 use crate::error::ApiResult;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Segment};
 
 /// `GET /api/admin/topics`
 pub async fn list(State(app): State<AdminState>, Staff(by): Staff) -> ApiResult<impl IntoResponse> {
@@ -32,7 +32,7 @@ pub async fn create(
 pub async fn update(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(slug): Path<String>,
+    Segment(slug): Segment<String>,
     ApiJson(input): ApiJson<TopicInput>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.topics.update(&by, &slug, &input).await?))
@@ -42,7 +42,7 @@ pub async fn update(
 pub async fn close(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Path(slug): Path<String>,
+    Segment(slug): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.topics.close(&by, &slug).await?))
 }

@@ -1,32 +1,21 @@
-//! Keeps `docs/openapi.yaml` true: it must describe exactly the paths the Router serves, every
-//! documented method must be routed (and answer a status the description lists, in a documented
-//! media type), and every other method must be answered 405.
+//! Keeps `docs/openapi.yaml` true against the real local server: the description must name
+//! exactly the paths the Router serves; every documented method must be routed and answer a
+//! status the description lists (in a listed media type); every other method must answer 405.
+//!
+//! The probes carry a staff session cookie and its `X-CSRF-Token`, so the staff API's
+//! authentication lets them through and the method router decides.
 
-use std::collections::{BTreeSet, HashMap};
+mod common;
+
+use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use chrono::{DateTime, Utc};
+use common::TestApp;
+use reqwest::Method;
 use serde_norway::Value;
-use telmail_core::clock::SystemClock;
-use telmail_core::config::ServiceConfig;
-use telmail_core::contact::{Email, PhoneNumber};
-use telmail_core::error::{SendError, StoreError};
-use telmail_core::messages::EmailLayout;
-use telmail_core::ports::{
-    Counter, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, StatsStore, SubscriberStore,
-    TopicStore,
-};
-use telmail_core::residents::{ResidentDeps, Residents};
-use telmail_core::subscriber::{Subscriber, SubscriberId};
-use telmail_core::token::TokenSigner;
-use telmail_core::topic::{default_topics, Topic, TopicSlug};
-use telmail_http::{route_paths, router, HttpConfig};
-use tower::ServiceExt;
+use telmail_core::campaign::CampaignId;
+use telmail_http::route_paths;
 
 /// The methods probed on every path.
 const PROBED: [Method; 5] = [
@@ -42,146 +31,17 @@ const OPERATION_KEYS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
-// ---------------------------------------------------------------------------------------------
-// Ports in memory: just enough for the Router to answer.
+/// The staff account the probes log in as: every role, so role checks do not hide routes.
+const PROBE_STAFF: &str = "openapi-probe";
 
-#[derive(Default)]
-struct Memory {
-    subscribers: Mutex<HashMap<SubscriberId, Subscriber>>,
-    topics: Mutex<Vec<Topic>>,
-    counters: Mutex<HashMap<(String, &'static str), i64>>,
-}
-
-impl Memory {
-    fn write(&self, s: &Subscriber, must_exist: bool) -> Result<(), StoreError> {
-        let mut map = self.subscribers.lock().unwrap();
-        let owned_by_other = map.values().any(|o| {
-            o.id != s.id
-                && ((s.email.is_some() && o.email == s.email)
-                    || (s.phone.is_some() && o.phone == s.phone))
-        });
-        if owned_by_other || map.contains_key(&s.id) != must_exist {
-            return Err(StoreError::Conflict("contact or id".into()));
-        }
-        map.insert(s.id, s.clone());
-        Ok(())
-    }
-
-    fn find(&self, f: impl Fn(&Subscriber) -> bool) -> Option<Subscriber> {
-        self.subscribers
-            .lock()
-            .unwrap()
-            .values()
-            .find(|s| f(s))
-            .cloned()
-    }
-}
-
-#[async_trait]
-impl SubscriberStore for Memory {
-    async fn get(&self, id: SubscriberId) -> Result<Option<Subscriber>, StoreError> {
-        Ok(self.subscribers.lock().unwrap().get(&id).cloned())
-    }
-    async fn find_by_email(&self, email: &Email) -> Result<Option<Subscriber>, StoreError> {
-        Ok(self.find(|s| s.email.as_ref() == Some(email)))
-    }
-    async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Subscriber>, StoreError> {
-        Ok(self.find(|s| s.phone.as_ref() == Some(phone)))
-    }
-    async fn insert(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
-        self.write(subscriber, false)
-    }
-    async fn update(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
-        self.write(subscriber, true)
-    }
-    async fn delete(&self, id: SubscriberId) -> Result<bool, StoreError> {
-        Ok(self.subscribers.lock().unwrap().remove(&id).is_some())
-    }
-    async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        let mut map = self.subscribers.lock().unwrap();
-        let before = map.len();
-        map.retain(|_, s| !s.is_expired_pending(now));
-        Ok((before - map.len()) as u64)
-    }
-}
-
-#[async_trait]
-impl TopicStore for Memory {
-    async fn list(&self) -> Result<Vec<Topic>, StoreError> {
-        Ok(self.topics.lock().unwrap().clone())
-    }
-    async fn get(&self, slug: &TopicSlug) -> Result<Option<Topic>, StoreError> {
-        let topics = self.topics.lock().unwrap();
-        Ok(topics.iter().find(|t| &t.slug == slug).cloned())
-    }
-    async fn insert_if_absent(&self, topic: &Topic) -> Result<bool, StoreError> {
-        let mut topics = self.topics.lock().unwrap();
-        if topics.iter().any(|t| t.slug == topic.slug) {
-            return Ok(false);
-        }
-        topics.push(topic.clone());
-        Ok(true)
-    }
-}
-
-#[async_trait]
-impl StatsStore for Memory {
-    async fn add(&self, month: &str, counter: Counter, n: i64) -> Result<(), StoreError> {
-        let mut counters = self.counters.lock().unwrap();
-        *counters
-            .entry((month.to_owned(), counter.as_str()))
-            .or_default() += n;
-        Ok(())
-    }
-    async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError> {
-        let counters = self.counters.lock().unwrap();
-        let key = (month.to_owned(), counter.as_str());
-        Ok(counters.get(&key).copied().unwrap_or(0))
-    }
-}
-
-#[async_trait]
-impl EmailSender for Memory {
-    async fn send_email(&self, _: &OutgoingEmail) -> Result<String, SendError> {
-        Ok("email-id".into())
-    }
-}
-
-#[async_trait]
-impl SmsSender for Memory {
-    async fn send_sms(&self, _: &OutgoingSms) -> Result<String, SendError> {
-        Ok("sms-id".into())
-    }
-}
-
-fn app() -> axum::Router {
-    let memory = Arc::new(Memory {
-        topics: Mutex::new(default_topics()),
-        ..Memory::default()
-    });
-    let deps = ResidentDeps {
-        subscribers: memory.clone(),
-        topics: memory.clone(),
-        stats: memory.clone(),
-        email: memory.clone(),
-        sms: memory,
-        signer: TokenSigner::new(vec![1u8; 32]).expect("a 32-byte key"),
-        clock: Arc::new(SystemClock),
-        layout: Arc::new(EmailLayout::embedded("Arcachon")),
-        config: ServiceConfig::with_public_url("http://test"),
-    };
-    let config = HttpConfig {
-        rate_limit_per_minute: NonZeroU32::new(10_000).expect("non-zero"),
-        ..HttpConfig::default()
-    };
-    router(Arc::new(Residents::new(deps)), &config)
-}
+/// The route that ends the probe's session (it logs in again after probing it).
+const LOGOUT: &str = "/api/admin/logout";
 
 // ---------------------------------------------------------------------------------------------
 // The description.
 
 fn spec_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.yaml")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml")
 }
 
 fn spec() -> Value {
@@ -235,18 +95,29 @@ fn operations(item: &Value) -> Vec<(String, &Value)> {
         .collect()
 }
 
-/// A concrete URL for a path template: each `{param}` becomes `test`.
-fn concrete(path: &str) -> String {
+/// A plausible value for a path parameter, so the request reaches its handler.
+fn sample(param: &str) -> Option<String> {
+    match param {
+        "id" => Some(CampaignId::new().to_string()),
+        "slug" => Some("alerte-meteo".into()),
+        "action" => Some("estimate".into()),
+        _ => None,
+    }
+}
+
+/// A concrete URL for a path template, or the name of a parameter with no sample value.
+fn concrete(path: &str) -> Result<String, String> {
     path.split('/')
-        .map(|seg| {
-            if seg.starts_with('{') && seg.ends_with('}') {
-                "test"
-            } else {
-                seg
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(param) => sample(param).ok_or_else(|| {
+                    format!("{path}: no sample value for the path parameter {{{param}}}; add one")
+                }),
+                None => Ok(seg.to_owned()),
+            },
+        )
+        .collect::<Result<Vec<_>, _>>()
+        .map(|segments| segments.join("/"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,6 +140,13 @@ fn the_description_is_a_well_formed_openapi_3_document() {
         .flatten()
         .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
         .collect();
+    let schemes: BTreeSet<String> = entries(
+        spec.get("components")
+            .and_then(|c| c.get("securitySchemes")),
+    )
+    .into_iter()
+    .map(|(name, _)| name)
+    .collect();
     let mut problems = Vec::new();
     let mut operation_ids = BTreeSet::new();
     for (path, item) in paths(&spec) {
@@ -298,6 +176,16 @@ fn the_description_is_a_well_formed_openapi_3_document() {
             }
             if entries(op.get("responses")).is_empty() {
                 problems.push(format!("{at}: no responses"));
+            }
+            let requirements = op.get("security").and_then(Value::as_sequence);
+            for (scheme, _) in requirements
+                .into_iter()
+                .flatten()
+                .flat_map(|r| entries(Some(r)))
+            {
+                if !schemes.contains(&scheme) {
+                    problems.push(format!("{at}: security scheme {scheme} is not declared"));
+                }
             }
         }
     }
@@ -348,10 +236,23 @@ fn the_description_has_exactly_the_router_paths() {
     );
 }
 
+/// Logs the probe account in; returns the session cookie and the CSRF token.
+async fn log_in(app: &TestApp) -> (String, String) {
+    let staff = app.login(PROBE_STAFF).await;
+    (staff.cookie, staff.csrf)
+}
+
 #[tokio::test]
 async fn documented_methods_are_routed_and_the_others_answer_405() {
     let spec = spec();
-    let app = app();
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+    })
+    .await;
+    app.add_staff(PROBE_STAFF, "redaction,cabinet,admin", None, None)
+        .await;
+    let (mut cookie, mut csrf) = log_in(&app).await;
     let mut problems = Vec::new();
 
     for (path, item) in paths(&spec) {
@@ -368,30 +269,50 @@ async fn documented_methods_are_routed_and_the_others_answer_405() {
                 ));
             }
         }
+        let url = match concrete(&path) {
+            Ok(url) => url,
+            Err(e) => {
+                problems.push(e);
+                continue;
+            }
+        };
 
         for method in PROBED {
             let documented = ops
                 .iter()
                 .find(|(m, _)| m.eq_ignore_ascii_case(method.as_str()))
                 .map(|(_, op)| *op);
-            let request = Request::builder()
-                .method(method.clone())
-                .uri(concrete(&path))
-                .body(Body::empty())
-                .expect("request");
-            let response = app.clone().oneshot(request).await.expect("infallible");
+            let response = app
+                .client
+                .request(method.clone(), app.url(&url))
+                .header("cookie", &cookie)
+                .header("x-csrf-token", &csrf)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
             let status = response.status();
-            let at = format!("{method} {path}");
+            let at = format!("{method} {path} ({url})");
+            if path == LOGOUT && status.is_success() {
+                // The probe just ended its own session.
+                (cookie, csrf) = log_in(&app).await;
+            }
+
+            if status == reqwest::StatusCode::UNAUTHORIZED {
+                problems.push(format!(
+                    "{at}: answered 401: the probe's staff session was not accepted"
+                ));
+                continue;
+            }
 
             let Some(op) = documented else {
-                if status != StatusCode::METHOD_NOT_ALLOWED {
+                if status != reqwest::StatusCode::METHOD_NOT_ALLOWED {
                     problems.push(format!(
                         "{at}: not documented, but answered {status} instead of 405"
                     ));
                 }
                 continue;
             };
-            if status == StatusCode::METHOD_NOT_ALLOWED {
+            if status == reqwest::StatusCode::METHOD_NOT_ALLOWED {
                 problems.push(format!("{at}: documented, but answered 405"));
                 continue;
             }
@@ -406,8 +327,10 @@ async fn documented_methods_are_routed_and_the_others_answer_405() {
                 .or_else(|| responses.iter().find(|(k, _)| k == "default"))
             else {
                 let keys: Vec<_> = responses.iter().map(|(k, _)| k.as_str()).collect();
+                let body = response.text().await.unwrap_or_default();
                 problems.push(format!(
-                    "{at}: answered {status}, which is not among the documented responses {keys:?}"
+                    "{at}: answered {status}, which is not among the documented responses \
+                     {keys:?} (body: {body})"
                 ));
                 continue;
             };
@@ -420,7 +343,7 @@ async fn documented_methods_are_routed_and_the_others_answer_405() {
             };
             if let Some(content_type) = response
                 .headers()
-                .get(header::CONTENT_TYPE)
+                .get(reqwest::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
             {
                 let media = content_type
@@ -442,6 +365,7 @@ async fn documented_methods_are_routed_and_the_others_answer_405() {
         }
     }
 
+    app.stop().await;
     assert!(
         problems.is_empty(),
         "the Router and {} disagree:\n  {}",
