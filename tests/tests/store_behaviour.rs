@@ -43,7 +43,7 @@ struct Backend {
 fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let db = telmail_local::db::Db::open(&dir.path().join("s.sqlite")).unwrap();
-    let store = Arc::new(telmail_local::store::SqliteStore::with_shards(db, 4));
+    let store = Arc::new(telmail_local::store::SqliteStore::new(db));
     Backend {
         subscribers: store.clone(),
         topics: store.clone(),
@@ -298,7 +298,7 @@ async fn all_pages(
     loop {
         let got = b
             .subscribers
-            .recipients(&slug(topic), channel, shard, after, page)
+            .recipients(&slug(topic), channel, shard, b.shards, after, page)
             .await
             .unwrap();
         assert!(got.len() <= page, "a page holds at most `limit` recipients");
@@ -466,6 +466,7 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
                 &slug("alerte-meteo"),
                 Channel::Email,
                 0,
+                b.shards,
                 Some(first.id),
                 100,
             )
@@ -475,7 +476,14 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
     }
     assert!(b
         .subscribers
-        .recipients(&slug("culture-animations"), Channel::Email, 0, None, 10)
+        .recipients(
+            &slug("culture-animations"),
+            Channel::Email,
+            0,
+            b.shards,
+            None,
+            10
+        )
         .await
         .unwrap()
         .is_empty());

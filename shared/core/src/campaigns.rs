@@ -10,7 +10,7 @@ use crate::campaign::{
     CampaignStatus,
 };
 use crate::campaign_render::RenderedEmail;
-use crate::clock::{town_date, Clock};
+use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::contact::Channel;
 use crate::delivery::{CampaignProgress, Delivery};
@@ -119,10 +119,7 @@ impl Campaigns {
     }
 
     async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
-        let today = town_date(self.d.clock.now());
-        let mut topics = self.d.topics.list().await?;
-        topics.retain(|t| t.is_open_on(today));
-        Ok(topics)
+        Ok(crate::ports::open_topics(self.d.topics.as_ref(), self.d.clock.now()).await?)
     }
 
     async fn load(&self, id: CampaignId) -> Result<Campaign, DomainError> {

@@ -72,6 +72,7 @@ struct MergedRecipients<'a> {
     store: &'a dyn SubscriberStore,
     channel: Channel,
     shard: u32,
+    shards: u32,
     cursors: Vec<TopicCursor>,
 }
 
@@ -91,7 +92,14 @@ impl MergedRecipients<'_> {
         {
             let page = self
                 .store
-                .recipients(&c.topic, self.channel, self.shard, c.after, FANOUT_PAGE)
+                .recipients(
+                    &c.topic,
+                    self.channel,
+                    self.shard,
+                    self.shards,
+                    c.after,
+                    FANOUT_PAGE,
+                )
                 .await?;
             c.exhausted = page.len() < FANOUT_PAGE;
             c.after = page.last().map(|r| r.id);
@@ -195,6 +203,8 @@ impl Dispatcher {
                 store: self.d.subscribers.as_ref(),
                 channel,
                 shard,
+                // The count the campaign was started with, even if the setting changed since.
+                shards: campaign.shards,
                 cursors: campaign
                     .topics
                     .iter()

@@ -35,13 +35,14 @@ pub trait SubscriberStore: Send + Sync {
     async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Several subscribers at once (missing ids are skipped).
     async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError>;
-    /// One page of the active subscribers of (topic, channel) in one fan-out shard, ordered by id,
-    /// strictly after `after`.
+    /// One page of the active subscribers of (topic, channel) in fan-out shard `shard` of
+    /// `shards` (`shard_key % shards == shard`), ordered by id, strictly after `after`.
     async fn recipients(
         &self,
         topic: &TopicSlug,
         channel: Channel,
         shard: u32,
+        shards: u32,
         after: Option<SubscriberId>,
         limit: usize,
     ) -> Result<Vec<Recipient>, StoreError>;
@@ -166,6 +167,17 @@ pub trait TopicStore: Send + Sync {
     async fn insert_if_absent(&self, topic: &Topic) -> Result<bool, StoreError>;
     /// Replaces a topic's name, description, kind, end date and state; false when unknown.
     async fn update(&self, topic: &Topic) -> Result<bool, StoreError>;
+}
+
+/// The topics residents may choose, and staff may target, on the town's date of `now`.
+pub async fn open_topics(
+    topics: &dyn TopicStore,
+    now: DateTime<Utc>,
+) -> Result<Vec<Topic>, StoreError> {
+    let today = crate::clock::town_date(now);
+    let mut all = topics.list().await?;
+    all.retain(|t| t.is_open_on(today));
+    Ok(all)
 }
 
 /// Anonymous monthly counters (they survive erasure of the people counted).

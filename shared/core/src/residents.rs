@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;
 
-use crate::clock::{town_date, town_month, Clock};
+use crate::clock::{town_month, Clock};
 use crate::config::ServiceConfig;
 use crate::contact::{Channel, Email, PhoneNumber};
 use crate::error::{DomainError, FieldErrors, StoreError};
@@ -148,10 +148,7 @@ impl Residents {
 
     /// Topics residents may choose today, in display order.
     pub async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
-        let today = town_date(self.d.clock.now());
-        let mut topics = self.d.topics.list().await?;
-        topics.retain(|t| t.is_open_on(today));
-        Ok(topics)
+        Ok(crate::ports::open_topics(self.d.topics.as_ref(), self.d.clock.now()).await?)
     }
 
     /// Seeds the default topics on first start; existing topics are left as staff set them.

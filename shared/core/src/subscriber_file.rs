@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{town_date, town_month, Clock};
+use crate::clock::{town_month, Clock};
 use crate::csv_file::{check_import, export_csv, LineError};
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
@@ -117,10 +117,7 @@ impl SubscriberFile {
     }
 
     async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
-        let today = town_date(self.clock.now());
-        let mut topics = self.topics.list().await?;
-        topics.retain(|t| t.is_open_on(today));
-        Ok(topics)
+        Ok(crate::ports::open_topics(self.topics.as_ref(), self.clock.now()).await?)
     }
 
     /// Searches the file.

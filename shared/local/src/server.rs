@@ -115,10 +115,7 @@ pub fn open_data(args: &ServerArgs) -> Result<(Arc<SqliteStore>, SqliteQueue), S
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", args.data_dir.display()))?;
     let db = Db::open(&args.data_dir.join("telmail.sqlite"))?;
-    Ok((
-        Arc::new(SqliteStore::with_shards(db.clone(), args.fanout_shards)),
-        SqliteQueue::new(db),
-    ))
+    Ok((Arc::new(SqliteStore::new(db.clone())), SqliteQueue::new(db)))
 }
 
 /// Starts the service; returns once it accepts requests.

@@ -16,30 +16,16 @@ use telmail_core::error::StoreError;
 
 use crate::db::Db;
 
-/// The default of `ServiceConfig::fanout_shards`.
-pub const DEFAULT_SHARDS: u32 = 8;
-
 /// The embedded store: every record of Télmail in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
-    /// Fan-out shards `recipients` splits memberships into (see [`SqliteStore::with_shards`]).
-    shards: u32,
 }
 
 impl SqliteStore {
-    /// A store over an open database, for the default number of fan-out shards.
+    /// A store over an open database.
     pub fn new(db: Db) -> Self {
-        Self::with_shards(db, DEFAULT_SHARDS)
-    }
-
-    /// A store whose fan-out uses `shards` shards; must equal `ServiceConfig::fanout_shards`,
-    /// because `SubscriberStore::recipients` is given a shard number but not the shard count.
-    pub fn with_shards(db: Db, shards: u32) -> Self {
-        Self {
-            db,
-            shards: shards.max(1),
-        }
+        Self { db }
     }
 }
 
@@ -62,15 +48,4 @@ fn parse_channel(s: &str) -> Result<Channel, StoreError> {
 /// Converts a count or size to SQLite's integer type (saturating: no such size is real).
 fn sql_int(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_shards_follow_the_core_default() {
-        let config = telmail_core::config::ServiceConfig::with_public_url("http://test");
-        assert_eq!(DEFAULT_SHARDS, config.fanout_shards);
-    }
 }

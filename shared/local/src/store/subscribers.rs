@@ -260,6 +260,7 @@ impl SubscriberStore for SqliteStore {
         topic: &TopicSlug,
         channel: Channel,
         shard: u32,
+        shards: u32,
         after: Option<SubscriberId>,
         limit: usize,
     ) -> Result<Vec<Recipient>, StoreError> {
@@ -279,7 +280,7 @@ impl SubscriberStore for SqliteStore {
             channel.as_str(),
             // The empty string sorts before every id.
             after.map(|a| a.to_string()).unwrap_or_default(),
-            i64::from(self.shards),
+            i64::from(shards.max(1)),
             i64::from(shard),
             sql_int(limit),
         );
