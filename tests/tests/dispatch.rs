@@ -362,3 +362,50 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
         "the urgent SMS went on Sunday"
     );
 }
+
+#[tokio::test]
+async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_finishes() {
+    // The manual clock starts at the real time, so the store's timestamps and the cutoff agree.
+    let w = world(Utc::now()).await;
+    subscribe(&w, Some("lost@exemple.fr"), None, &["email"]).await;
+    let c = approved_campaign(&w, true).await;
+    for shard in 0..c.shards {
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+    }
+    let key = deliveries(&w, c.id).await[0].key;
+    // A sender claims it, then dies before recording the outcome
+    assert_eq!(
+        DeliveryStore::claim(w.s.store.as_ref(), &[key])
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The job comes back soon after: the delivery is left alone (the sender may be slow)
+    assert_eq!(
+        w.s.dispatcher.deliver(&[key]).await.unwrap(),
+        vec![JobOutcome::Done]
+    );
+    assert_eq!(
+        deliveries(&w, c.id).await[0].status,
+        DeliveryStatus::Sending
+    );
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
+
+    // Past the stale delay it is failed, never resent, and the campaign completes
+    w.clock.advance(Duration::minutes(31));
+    assert_eq!(
+        w.s.dispatcher.deliver(&[key]).await.unwrap(),
+        vec![JobOutcome::Done]
+    );
+    let d = &deliveries(&w, c.id).await[0];
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert!(d.error.as_deref().unwrap().contains("résultat inconnu"));
+    assert_eq!(w.provider.count("lost@exemple.fr"), 0);
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
+        .await
+        .unwrap();
+    assert_eq!((p.totals.email.targeted, p.totals.email.failed), (1, 1));
+}

@@ -1230,6 +1230,71 @@ async fn deliveries_are_created_once(b: Backend) {
     );
 }
 
+async fn topics_are_updated_in_place(b: Backend) {
+    for t in default_topics() {
+        b.topics.insert_if_absent(&t).await.unwrap();
+    }
+    let mut meteo = default_topics()[2].clone();
+    meteo.name = "Alertes météo et submersion".into();
+    meteo.active = false;
+    assert!(b.topics.update(&meteo).await.unwrap());
+    assert_eq!(b.topics.get(&meteo.slug).await.unwrap().unwrap(), meteo);
+    assert_eq!(b.topics.list().await.unwrap()[2], meteo, "order is kept");
+    let mut unknown = meteo.clone();
+    unknown.slug = TopicSlug::parse("inconnu").unwrap();
+    assert!(!b.topics.update(&unknown).await.unwrap());
+}
+
+async fn only_deliveries_stuck_in_sending_before_the_cutoff_are_failed(b: Backend) {
+    let c = CampaignId::new();
+    let keys: Vec<DeliveryKey> = (0..3).map(|_| key(c, Channel::Email)).collect();
+    let news: Vec<NewDelivery> = keys.iter().copied().map(queued).collect();
+    b.deliveries.create_batch(&news).await.unwrap();
+    // keys[0] stuck in sending, keys[1] sent, keys[2] still queued
+    b.deliveries.claim(&keys[..2]).await.unwrap();
+    b.deliveries
+        .finish(&[(
+            keys[1],
+            DeliveryResult::Sent {
+                provider_id: "p".into(),
+                segments: 0,
+            },
+        )])
+        .await
+        .unwrap();
+    let past = Utc::now() - chrono::Duration::hours(1);
+    assert!(
+        b.deliveries
+            .fail_stale(&keys, past, "x")
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed after the cutoff"
+    );
+    let future = Utc::now() + chrono::Duration::hours(1);
+    assert_eq!(
+        b.deliveries
+            .fail_stale(&keys, future, "interrompu")
+            .await
+            .unwrap(),
+        vec![keys[0]]
+    );
+    let listed = b.deliveries.list(c, 10, 0).await.unwrap();
+    let status = |k: DeliveryKey| listed.iter().find(|d| d.key == k).unwrap().status;
+    assert_eq!(status(keys[0]), DeliveryStatus::Failed);
+    assert_eq!(
+        listed
+            .iter()
+            .find(|d| d.key == keys[0])
+            .unwrap()
+            .error
+            .as_deref(),
+        Some("interrompu")
+    );
+    assert_eq!(status(keys[1]), DeliveryStatus::Sent);
+    assert_eq!(status(keys[2]), DeliveryStatus::Queued);
+}
+
 async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
     let c = CampaignId::new();
     let keys: Vec<DeliveryKey> = (0..4).map(|_| key(c, Channel::Sms)).collect();
@@ -1497,6 +1562,8 @@ behaviour_suite!(sqlite:
     campaign_progress_adds_up_and_shards_count_once,
     deliveries_are_created_once,
     a_delivery_is_claimed_once_and_finished_with_its_outcome,
+    only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,
+    topics_are_updated_in_place,
     deliveries_of_a_campaign_are_listed_page_by_page,
     suppressions_are_idempotent_listed_and_lifted,
 );

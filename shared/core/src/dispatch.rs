@@ -15,6 +15,7 @@ use crate::campaign_render::RenderedEmail;
 use crate::clock::{town_month, Clock};
 use crate::config::ServiceConfig;
 use crate::contact::Channel;
+use crate::delivery::Delivery;
 use crate::delivery::{
     CreateOutcome, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery, Progress,
 };
@@ -29,6 +30,10 @@ use crate::queue::{Job, JobOutcome};
 use crate::sms::analyze;
 use crate::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::topic::TopicSlug;
+
+/// How long a claimed delivery may stay `sending` before it is considered abandoned: well past
+/// the queue lease, so a slow but live sender is never overtaken.
+pub const STALE_SENDING: Duration = Duration::from_secs(30 * 60);
 
 /// Recipients read per store call during fan-out.
 pub const FANOUT_PAGE: usize = 500;
@@ -315,6 +320,7 @@ impl Dispatcher {
             return Ok(outcomes);
         }
         let claimed = self.d.deliveries.claim(&to_claim).await?;
+        let stale = self.fail_stale(&to_claim, &claimed).await?;
         let ids: Vec<SubscriberId> = claimed.iter().map(|d| d.key.subscriber).collect();
         let people: HashMap<SubscriberId, Subscriber> = self
             .d
@@ -371,6 +377,13 @@ impl Dispatcher {
                 }
             }
         }
+        for key in &stale {
+            deltas
+                .entry(key.campaign)
+                .or_default()
+                .channel_mut(key.channel)
+                .failed += 1;
+        }
         let finished: Vec<(DeliveryKey, DeliveryResult)> =
             claimed.iter().map(|d| d.key).zip(results).collect();
         self.d.deliveries.finish(&finished).await?;
@@ -392,6 +405,31 @@ impl Dispatcher {
             self.maybe_finish(*id).await?;
         }
         Ok(outcomes)
+    }
+
+    /// Deliveries this batch could not claim because an earlier sender died mid-send: past the
+    /// stale delay they are failed (never resent), so the campaign can finish.
+    async fn fail_stale(
+        &self,
+        wanted: &[DeliveryKey],
+        claimed: &[Delivery],
+    ) -> Result<Vec<DeliveryKey>, DomainError> {
+        let unclaimed: Vec<DeliveryKey> = wanted
+            .iter()
+            .filter(|k| claimed.iter().all(|d| d.key != **k))
+            .copied()
+            .collect();
+        let cutoff =
+            self.now() - chrono::Duration::from_std(STALE_SENDING).expect("small duration");
+        Ok(self
+            .d
+            .deliveries
+            .fail_stale(
+                &unclaimed,
+                cutoff,
+                "envoi interrompu : résultat inconnu, non renvoyé pour éviter un doublon",
+            )
+            .await?)
     }
 
     async fn send_one(

@@ -127,6 +127,15 @@ pub trait DeliveryStore: Send + Sync {
     async fn claim(&self, keys: &[DeliveryKey]) -> Result<Vec<Delivery>, StoreError>;
     /// Records the outcome of claimed deliveries.
     async fn finish(&self, results: &[(DeliveryKey, DeliveryResult)]) -> Result<(), StoreError>;
+    /// Marks as failed, with `error`, those of `keys` still `sending` since before `cutoff` (their
+    /// sender died between claim and finish: whether the provider got the message is unknown, and
+    /// resending could duplicate it). Returns the keys changed.
+    async fn fail_stale(
+        &self,
+        keys: &[DeliveryKey],
+        cutoff: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<DeliveryKey>, StoreError>;
     /// Deliveries of a campaign, for staff (page of `limit` after `offset`).
     async fn list(
         &self,

@@ -2,7 +2,7 @@
 //! fan-out idempotent and the claim that keeps each message to one send.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 use telmail_core::campaign::CampaignId;
 use telmail_core::delivery::{
@@ -131,6 +131,42 @@ impl DeliveryStore for SqliteStore {
                     }
                 }
                 Ok(won)
+            })
+            .await
+    }
+
+    async fn fail_stale(
+        &self,
+        keys: &[DeliveryKey],
+        cutoff: DateTime<Utc>,
+        error: &str,
+    ) -> Result<Vec<DeliveryKey>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (keys, error) = (keys.to_vec(), error.to_owned());
+        let (now, cutoff) = (micros(Utc::now()), micros(cutoff));
+        self.db
+            .write(move |tx| {
+                let mut st = tx
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'failed', error = ?4, updated_at = ?5
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3
+                           AND status = 'sending' AND updated_at < ?6",
+                    )
+                    .map_err(sql_err)?;
+                let mut changed = Vec::new();
+                for k in &keys {
+                    let (campaign, subscriber, channel) = key_args(k);
+                    if st
+                        .execute(params![campaign, subscriber, channel, error, now, cutoff])
+                        .map_err(sql_err)?
+                        == 1
+                    {
+                        changed.push(*k);
+                    }
+                }
+                Ok(changed)
             })
             .await
     }
