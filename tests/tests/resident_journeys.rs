@@ -99,12 +99,7 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
         .await
         .unwrap()
         .contains("Vos choix sont enregistrés"));
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={t}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&t).await;
     let topics: Vec<&str> = data["subscriptions"]
         .as_array()
         .unwrap()
@@ -124,12 +119,7 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
         )
         .await;
     assert_eq!(resp.status(), 200);
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={t}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&t).await;
     assert_eq!(data["subscriptions"].as_array().unwrap().len(), 1);
 
     // Then everything
@@ -141,12 +131,7 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
         .await
         .unwrap()
         .contains("Vous êtes désabonné(e)"));
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={t}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&t).await;
     assert_eq!(data["status"], "unsubscribed");
     assert!(data["subscriptions"].as_array().unwrap().is_empty());
 
@@ -158,12 +143,7 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
         )
         .await;
     assert_eq!(resp.status(), 200);
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={t}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&t).await;
     assert_eq!(data["status"], "active");
     app.stop().await;
 }
@@ -282,12 +262,7 @@ async fn signing_up_again_reveals_nothing_and_sends_the_owner_a_manage_link() {
     assert_eq!(mails.len(), 2);
     assert!(mails[1].subject.contains("Votre abonnement"));
     let manage = link(&mails[1].text, "/preferences?t=");
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={}", token_of(&manage)))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&token_of(&manage)).await;
     assert_eq!(data["status"], "active");
     app.stop().await;
 }
@@ -341,12 +316,7 @@ async fn one_click_unsubscribe_works_and_a_get_changes_nothing() {
         .await;
     let html = page_text(html).await;
     let manage = token_of(&link(&html, "/preferences?t="));
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={manage}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&manage).await;
     let id = data["id"].as_str().unwrap().to_owned();
 
     // The unsubscribe link, as put in List-Unsubscribe by campaign emails
@@ -365,12 +335,7 @@ async fn one_click_unsubscribe_works_and_a_get_changes_nothing() {
         .await
         .unwrap()
         .contains("Confirmer mon désabonnement"));
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={manage}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&manage).await;
     assert_eq!(data["status"], "active", "a GET must not unsubscribe");
 
     // RFC 8058: a POST with the one-click body, no cookies, no Origin
@@ -383,12 +348,7 @@ async fn one_click_unsubscribe_works_and_a_get_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let data: serde_json::Value = app
-        .get(&format!("/preferences/donnees?t={manage}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let data: serde_json::Value = app.exported(&manage).await;
     assert_eq!(data["status"], "unsubscribed");
     app.stop().await;
 }

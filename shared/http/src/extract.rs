@@ -73,6 +73,19 @@ pub(crate) async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Resul
     })
 }
 
+/// `415` with a French message unless the request has the expected content type.
+fn require_content_type(req: &Request, expected: &str, message: &str) -> Result<(), ApiError> {
+    if content_type_is(req, expected) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        ))
+    }
+}
+
 fn content_type_is(req: &Request, expected: &str) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -94,13 +107,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !content_type_is(&req, "application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Envoyez le corps de la requête en JSON (Content-Type: application/json).",
-            ));
-        }
+        require_content_type(
+            &req,
+            "application/json",
+            "Envoyez le corps de la requête en JSON (Content-Type: application/json).",
+        )?;
         let bytes = body_bytes(req, state).await?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| {
             ApiError::new(
@@ -158,13 +169,11 @@ impl<S: Send + Sync> FromRequest<S> for FormFields {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !content_type_is(&req, "application/x-www-form-urlencoded") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "Ce formulaire attend des données de formulaire (application/x-www-form-urlencoded).",
-            ));
-        }
+        require_content_type(
+            &req,
+            "application/x-www-form-urlencoded",
+            "Ce formulaire attend des données de formulaire (application/x-www-form-urlencoded).",
+        )?;
         let bytes = body_bytes(req, state).await?;
         Ok(FormFields(
             form_urlencoded::parse(&bytes)

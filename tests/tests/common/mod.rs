@@ -97,6 +97,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// What "download my data" returns for a preference-page token.
+    pub async fn exported(&self, manage_token: &str) -> Value {
+        let resp = self
+            .get(&format!("/preferences/donnees?t={manage_token}"))
+            .await;
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
     /// A second handle on the server's database, to check what is stored.
     pub fn store(&self) -> telmail_local::store::SqliteStore {
         let db = telmail_local::db::Db::open(&self.data_dir.join("telmail.sqlite")).unwrap();

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{OptionalExtension, Row};
 use telmail_core::error::StoreError;
 use telmail_core::ports::TopicStore;
 use telmail_core::topic::{Topic, TopicKind, TopicSlug};
@@ -11,6 +11,19 @@ use super::{corrupt, SqliteStore};
 use crate::db::sql_err;
 
 type TopicRow = (String, String, String, String, Option<String>, bool);
+
+/// The six stored columns of a topic, in the order the statements use: slug, name,
+/// description, kind, end date, active.
+fn topic_params(t: &Topic) -> (String, String, String, &'static str, Option<String>, bool) {
+    (
+        t.slug.to_string(),
+        t.name.clone(),
+        t.description.clone(),
+        t.kind.as_str(),
+        t.ends_on.map(|d| d.format("%Y-%m-%d").to_string()),
+        t.active,
+    )
+}
 
 fn topic_row(r: &Row<'_>) -> rusqlite::Result<TopicRow> {
     Ok((
@@ -87,14 +100,7 @@ impl TopicStore for SqliteStore {
                     "INSERT INTO topics (slug, position, name, description, kind, ends_on, active)
                      VALUES (?1, (SELECT COALESCE(MAX(position), 0) + 1 FROM topics), ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (slug) DO NOTHING",
-                    params![
-                        t.slug.as_str(),
-                        t.name,
-                        t.description,
-                        t.kind.as_str(),
-                        t.ends_on.map(|d| d.format("%Y-%m-%d").to_string()),
-                        t.active
-                    ],
+                    topic_params(&t),
                 )
                 .map(|n| n == 1)
                 .map_err(sql_err)
@@ -108,14 +114,7 @@ impl TopicStore for SqliteStore {
             .call(move |c| {
                 c.execute(
                     "UPDATE topics SET name = ?2, description = ?3, kind = ?4, ends_on = ?5, active = ?6 WHERE slug = ?1",
-                    params![
-                        t.slug.as_str(),
-                        t.name,
-                        t.description,
-                        t.kind.as_str(),
-                        t.ends_on.map(|d| d.format("%Y-%m-%d").to_string()),
-                        t.active
-                    ],
+                    topic_params(&t),
                 )
                 .map(|n| n == 1)
                 .map_err(sql_err)
