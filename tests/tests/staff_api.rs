@@ -39,6 +39,18 @@ fn campaign(topics: &[&str], sms: Option<&str>, email: bool, urgent: bool) -> Va
     })
 }
 
+/// Replaces the SMS text of an "infos-pratiques" campaign and expects a status.
+async fn edit_campaign(staff: &StaffClient<'_>, id: &str, sms: &str, status: u16) -> Value {
+    let body = campaign(&["infos-pratiques"], Some(sms), false, false);
+    StaffClient::expect(
+        staff
+            .put(&format!("/api/admin/campaigns/{id}"), &body)
+            .await,
+        status,
+    )
+    .await
+}
+
 async fn paper(
     staff: &StaffClient<'_>,
     email: Option<&str>,
@@ -219,39 +231,11 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     .await;
     assert_eq!(v["status"], "rejected");
     assert_eq!(v["rejection_reason"], "Préciser la date");
-    let v = StaffClient::expect(
-        redac
-            .put(
-                &format!("/api/admin/campaigns/{id}"),
-                &campaign(
-                    &["infos-pratiques"],
-                    Some("Travaux rue X le 3"),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let v = edit_campaign(&redac, &id, "Travaux rue X le 3", 200).await;
     assert_eq!(v["status"], "draft");
     // Editing a submitted campaign also returns it to draft
     StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
-    let v = StaffClient::expect(
-        redac
-            .put(
-                &format!("/api/admin/campaigns/{id}"),
-                &campaign(
-                    &["infos-pratiques"],
-                    Some("Travaux rue X le 4"),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let v = edit_campaign(&redac, &id, "Travaux rue X le 4", 200).await;
     assert_eq!(v["status"], "draft");
     StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
 
@@ -276,16 +260,7 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     app.drain().await;
     let v = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
     assert_eq!(v["status"], "sent", "{v}");
-    StaffClient::expect(
-        redac
-            .put(
-                &format!("/api/admin/campaigns/{id}"),
-                &campaign(&["infos-pratiques"], Some("x"), false, false),
-            )
-            .await,
-        409,
-    )
-    .await;
+    edit_campaign(&redac, &id, "x", 409).await;
     StaffClient::expect(cab.post_empty(&url(&id, "cancel")).await, 409).await;
     let actions: Vec<&str> = v["events"]
         .as_array()

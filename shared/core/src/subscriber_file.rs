@@ -100,6 +100,15 @@ fn duplicate(e: StoreError) -> DomainError {
     }
 }
 
+/// The import error for a line whose address or number is already in the file.
+fn already_subscribed(line: usize) -> LineError {
+    LineError {
+        line,
+        field: "email".into(),
+        message: "Cette adresse ou ce numéro est déjà inscrit.".into(),
+    }
+}
+
 impl SubscriberFile {
     /// Builds the use cases.
     pub fn new(
@@ -288,11 +297,7 @@ impl SubscriberFile {
                 known |= self.subscribers.find_by_phone(p).await?.is_some();
             }
             if known {
-                errors.push(LineError {
-                    line: line.line,
-                    field: "email".into(),
-                    message: "Cette adresse ou ce numéro est déjà inscrit.".into(),
-                });
+                errors.push(already_subscribed(line.line));
             } else {
                 ready.push(line);
             }
@@ -313,11 +318,7 @@ impl SubscriberFile {
             match self.subscribers.insert(&sub).await {
                 Ok(()) => imported += 1,
                 // Added by someone else since the check: report, never duplicate.
-                Err(StoreError::Conflict(_)) => errors.push(LineError {
-                    line: line.line,
-                    field: "email".into(),
-                    message: "Cette adresse ou ce numéro est déjà inscrit.".into(),
-                }),
+                Err(StoreError::Conflict(_)) => errors.push(already_subscribed(line.line)),
                 Err(e) => return Err(e.into()),
             }
         }
