@@ -1,5 +1,6 @@
 //! The behaviour every store adapter must have, written against the ports only, so the same suite
-//! runs on each backend (here the embedded SQLite one).
+//! runs on each backend: the embedded SQLite one, and DynamoDB on a moto server
+//! (`TELMAIL_MOTO_URL`, set by `bash scripts/test-all.sh`).
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -31,7 +32,8 @@ struct Backend {
     subscribers: Arc<dyn SubscriberStore>,
     topics: Arc<dyn TopicStore>,
     stats: Arc<dyn StatsStore>,
-    staff: Arc<dyn StaffStore>,
+    /// Staff accounts live in the store only locally (Cognito keeps them on AWS).
+    staff: Option<Arc<dyn StaffStore>>,
     campaigns: Arc<dyn CampaignStore>,
     deliveries: Arc<dyn DeliveryStore>,
     suppressions: Arc<dyn SuppressionStore>,
@@ -40,7 +42,7 @@ struct Backend {
     _guard: Box<dyn std::any::Any + Send>,
 }
 
-fn sqlite() -> Backend {
+async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let db = telmail_local::db::Db::open(&dir.path().join("s.sqlite")).unwrap();
     let store = Arc::new(telmail_local::store::SqliteStore::new(db));
@@ -48,12 +50,49 @@ fn sqlite() -> Backend {
         subscribers: store.clone(),
         topics: store.clone(),
         stats: store.clone(),
-        staff: store.clone(),
+        staff: Some(store.clone()),
         campaigns: store.clone(),
         deliveries: store.clone(),
         suppressions: store,
         shards: 4,
         _guard: Box::new(dir),
+    }
+}
+
+/// The moto server's address; the suite cannot run the DynamoDB backend without one.
+fn moto_url() -> String {
+    std::env::var("TELMAIL_MOTO_URL").expect(
+        "TELMAIL_MOTO_URL is not set: run `bash scripts/test-all.sh` (it starts moto), or start \
+         `moto_server -H 127.0.0.1 -p 5050` and set TELMAIL_MOTO_URL=http://127.0.0.1:5050",
+    )
+}
+
+/// A DynamoDB store on a table of its own, so tests run in parallel on one moto server.
+async fn dynamo() -> Backend {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto_url())
+        .region(aws_config::Region::new("eu-west-3"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let table = format!("telmail-test-{}", uuid::Uuid::new_v4());
+    let store = Arc::new(telmail_aws::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        table,
+    ));
+    store.create_table().await.unwrap();
+    Backend {
+        subscribers: store.clone(),
+        topics: store.clone(),
+        stats: store.clone(),
+        staff: None,
+        campaigns: store.clone(),
+        deliveries: store.clone(),
+        suppressions: store,
+        shards: 4,
+        _guard: Box::new(()),
     }
 }
 
@@ -875,25 +914,23 @@ fn identity(id: &str) -> StaffIdentity {
 }
 
 async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
+    let staff = b.staff.expect("this backend keeps staff accounts");
     let account = StaffAccount {
         identity: identity("cabinet"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: t0(),
     };
-    b.staff.create_account(&account).await.unwrap();
+    staff.create_account(&account).await.unwrap();
     let again = StaffAccount {
         password_hash: "autre".into(),
         ..account.clone()
     };
     assert!(matches!(
-        b.staff.create_account(&again).await,
+        staff.create_account(&again).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(
-        b.staff.find_account("cabinet").await.unwrap(),
-        Some(account)
-    );
-    assert_eq!(b.staff.find_account("inconnu").await.unwrap(), None);
+    assert_eq!(staff.find_account("cabinet").await.unwrap(), Some(account));
+    assert_eq!(staff.find_account("inconnu").await.unwrap(), None);
 
     let live = StaffSession {
         identity: identity("cabinet"),
@@ -905,21 +942,21 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
         expires_at: t0(),
         ..live.clone()
     };
-    b.staff.create_session("digest-1", &live).await.unwrap();
-    b.staff.create_session("digest-2", &expired).await.unwrap();
+    staff.create_session("digest-1", &live).await.unwrap();
+    staff.create_session("digest-2", &expired).await.unwrap();
     assert_eq!(
-        b.staff.find_session("digest-1").await.unwrap(),
+        staff.find_session("digest-1").await.unwrap(),
         Some(live.clone())
     );
     assert_eq!(
-        b.staff.find_session("digest-2").await.unwrap(),
+        staff.find_session("digest-2").await.unwrap(),
         Some(expired),
         "the caller judges expiry"
     );
-    b.staff.delete_session("digest-2").await.unwrap();
-    b.staff.delete_session("digest-2").await.unwrap();
-    assert_eq!(b.staff.find_session("digest-2").await.unwrap(), None);
-    assert_eq!(b.staff.find_session("digest-1").await.unwrap(), Some(live));
+    staff.delete_session("digest-2").await.unwrap();
+    staff.delete_session("digest-2").await.unwrap();
+    assert_eq!(staff.find_session("digest-2").await.unwrap(), None);
+    assert_eq!(staff.find_session("digest-1").await.unwrap(), Some(live));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1532,38 +1569,50 @@ macro_rules! behaviour_suite {
             $(
                 #[tokio::test]
                 async fn $case() {
-                    super::$case(super::$backend()).await;
+                    super::$case(super::$backend().await).await;
                 }
             )*
         }
     };
 }
 
-behaviour_suite!(sqlite:
-    round_trip_and_lookups,
-    an_address_belongs_to_one_subscriber,
-    updates_replace_contacts_and_choices,
-    delete_frees_everything,
-    purge_removes_only_expired_pending,
-    topics_keep_their_order_and_are_not_overwritten,
-    counters_add_up_per_month,
-    recipients_are_active_sharded_and_paged_in_id_order,
-    recipients_of_several_shards_are_found_with_small_pages,
-    count_recipients_dedups_topics_and_leaves_out_suppressed,
-    search_filters_by_text_topic_and_status_newest_first,
-    count_by_topic_counts_active_subscribers,
-    get_many_returns_the_subscribers_found,
-    erasure_removes_finished_deliveries_and_leaves_those_in_flight,
-    stats_add_many_at_once_and_read_months,
-    staff_accounts_are_unique_and_sessions_expire_by_caller,
-    campaign_updates_compare_and_set_and_keep_the_audit_trail,
-    campaigns_list_newest_first_by_status,
-    due_campaigns_are_scheduled_ones_whose_time_has_come,
-    campaign_progress_adds_up_and_shards_count_once,
-    deliveries_are_created_once,
-    a_delivery_is_claimed_once_and_finished_with_its_outcome,
-    only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,
-    topics_are_updated_in_place,
-    deliveries_of_a_campaign_are_listed_page_by_page,
-    suppressions_are_idempotent_listed_and_lifted,
+/// Every case of the ports all backends implement, plus the backend's own (`extra`).
+macro_rules! store_suite {
+    ($backend:ident $(, $extra:ident)* $(,)?) => {
+        behaviour_suite!($backend:
+            round_trip_and_lookups,
+            an_address_belongs_to_one_subscriber,
+            updates_replace_contacts_and_choices,
+            delete_frees_everything,
+            purge_removes_only_expired_pending,
+            topics_keep_their_order_and_are_not_overwritten,
+            counters_add_up_per_month,
+            recipients_are_active_sharded_and_paged_in_id_order,
+            recipients_of_several_shards_are_found_with_small_pages,
+            count_recipients_dedups_topics_and_leaves_out_suppressed,
+            search_filters_by_text_topic_and_status_newest_first,
+            count_by_topic_counts_active_subscribers,
+            get_many_returns_the_subscribers_found,
+            erasure_removes_finished_deliveries_and_leaves_those_in_flight,
+            stats_add_many_at_once_and_read_months,
+            campaign_updates_compare_and_set_and_keep_the_audit_trail,
+            campaigns_list_newest_first_by_status,
+            due_campaigns_are_scheduled_ones_whose_time_has_come,
+            campaign_progress_adds_up_and_shards_count_once,
+            deliveries_are_created_once,
+            a_delivery_is_claimed_once_and_finished_with_its_outcome,
+            only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,
+            topics_are_updated_in_place,
+            deliveries_of_a_campaign_are_listed_page_by_page,
+            suppressions_are_idempotent_listed_and_lifted,
+            $($extra,)*
+        );
+    };
+}
+
+store_suite!(
+    sqlite,
+    staff_accounts_are_unique_and_sessions_expire_by_caller
 );
+// Staff accounts are Cognito's on AWS: the DynamoDB store has no staff port.
+store_suite!(dynamo);

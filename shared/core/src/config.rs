@@ -46,4 +46,39 @@ impl ServiceConfig {
             max_send_attempts: 5,
         }
     }
+
+    /// Builds the settings an operator gives (flags locally, environment variables on AWS);
+    /// an error names the variable at fault.
+    pub fn from_settings(s: &Settings<'_>) -> Result<Self, String> {
+        let mut config = Self::with_public_url(s.public_url);
+        config.town_name = s.town.to_owned();
+        config.prices = s.prices;
+        let (start, end) = SendingWindow::parse_hours(s.sms_window)
+            .map_err(|e| format!("TELMAIL_SMS_WINDOW: {e}"))?;
+        config.sending_window = SendingWindow {
+            start,
+            end,
+            ..SendingWindow::default()
+        };
+        if s.fanout_shards == 0 || s.fanout_shards > 256 {
+            return Err("TELMAIL_FANOUT_SHARDS must be between 1 and 256".into());
+        }
+        config.fanout_shards = s.fanout_shards;
+        Ok(config)
+    }
+}
+
+/// What an operator sets, as given on the command line or in the environment.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings<'a> {
+    /// Public base URL used in links.
+    pub public_url: &'a str,
+    /// Town name.
+    pub town: &'a str,
+    /// Prices.
+    pub prices: Prices,
+    /// Hours when non-urgent SMS may go out, e.g. `08:00-20:00`.
+    pub sms_window: &'a str,
+    /// Fan-out jobs per campaign (1 to 256).
+    pub fanout_shards: u32,
 }

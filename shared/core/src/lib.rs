@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod error;
 pub mod links;
 pub mod messages;
+pub mod mime;
 pub mod money;
 pub mod ports;
 pub mod queue;
@@ -28,5 +29,6 @@ pub mod subscriber_file;
 pub mod token;
 pub mod topic;
 pub mod topics_admin;
+pub mod wiring;
 
 pub use error::{DomainError, FieldErrors};

@@ -43,6 +43,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The answer for an API path that does not exist.
+    pub fn unknown_route() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Cette adresse d'API n'existe pas.",
+        )
+    }
+
     /// An error that does not come from the domain (bad JSON, body too large, rate limit…).
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {

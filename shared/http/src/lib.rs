@@ -70,12 +70,7 @@ async fn not_found(
     req: Request,
 ) -> Response {
     if req.uri().path().starts_with("/api/") {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Cette adresse d'API n'existe pas.",
-        )
-        .into_response();
+        return ApiError::unknown_route().into_response();
     }
     app.pages.message(
         StatusCode::NOT_FOUND,
@@ -188,6 +183,19 @@ pub fn router_with_admin(
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             .layer(middleware::from_fn(security_headers)),
     )
+}
+
+/// One part of the staff API as a whole service (AWS: one Lambda function per part), identities
+/// coming from the gateway's JWT authorizer.
+pub fn staff_part_router(admin: AdminState, part: admin::Part, config: &HttpConfig) -> Router {
+    admin::part_router(admin, part)
+        .fallback(api_not_found)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn api_not_found() -> Response {
+    ApiError::unknown_route().into_response()
 }
 
 /// The public Router: resident pages, the public JSON API and the health check.

@@ -3,19 +3,19 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use telmail_core::campaigns::{CampaignDeps, Campaigns};
+use telmail_core::campaigns::Campaigns;
 use telmail_core::clock::Clock;
 use telmail_core::config::ServiceConfig;
-use telmail_core::dispatch::{DispatchDeps, Dispatcher};
-use telmail_core::links::Links;
+use telmail_core::dispatch::Dispatcher;
 use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{EmailSender, SmsSender};
-use telmail_core::residents::{ResidentDeps, Residents};
+use telmail_core::residents::Residents;
 use telmail_core::staff::StaffAuth;
 use telmail_core::statistics::Statistics;
 use telmail_core::subscriber_file::SubscriberFile;
 use telmail_core::token::TokenSigner;
 use telmail_core::topics_admin::TopicsAdmin;
+use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 
 use crate::queue::SqliteQueue;
@@ -42,6 +42,8 @@ pub struct Services {
     pub store: Arc<SqliteStore>,
     /// The queue.
     pub queue: SqliteQueue,
+    /// The same use cases, as one value.
+    pub use_cases: UseCases,
 }
 
 /// The providers and settings the use cases are built from.
@@ -70,78 +72,36 @@ pub const STAFF_SESSION_HOURS: i64 = 8;
 impl Services {
     /// Builds every use case.
     pub fn wire(w: Wiring) -> Self {
-        let store = w.store;
-        let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
-            campaigns: store.clone(),
-            deliveries: store.clone(),
-            subscribers: store.clone(),
-            suppressions: store.clone(),
-            stats: store.clone(),
+        let use_cases = UseCases::wire(Providers {
+            store: w.store.clone(),
             queue: Arc::new(w.queue.clone()),
-            email: w.email.clone(),
-            sms: w.sms.clone(),
-            clock: w.clock.clone(),
-            layout: w.layout.clone(),
-            links: Links::new(w.signer.clone(), w.config.clone()),
-            config: w.config.clone(),
-        }));
-        let campaigns = Arc::new(Campaigns::new(CampaignDeps {
-            campaigns: store.clone(),
-            deliveries: store.clone(),
-            subscribers: store.clone(),
-            topics: store.clone(),
-            email: w.email.clone(),
-            sms: w.sms.clone(),
-            clock: w.clock.clone(),
-            layout: w.layout.clone(),
-            dispatcher: dispatcher.clone(),
-            config: w.config.clone(),
-        }));
-        let residents = Arc::new(Residents::new(ResidentDeps {
-            subscribers: store.clone(),
-            topics: store.clone(),
-            stats: store.clone(),
             email: w.email,
             sms: w.sms,
-            signer: w.signer,
             clock: w.clock.clone(),
             layout: w.layout,
+            signer: w.signer,
             config: w.config,
-        }));
+        });
         Self {
-            subscriber_file: Arc::new(SubscriberFile::new(
-                store.clone(),
-                store.clone(),
-                store.clone(),
-                w.clock.clone(),
-            )),
-            statistics: Arc::new(Statistics::new(
-                store.clone(),
-                store.clone(),
-                store.clone(),
-                w.clock.clone(),
-            )),
-            topics_admin: Arc::new(TopicsAdmin::new(store.clone(), w.clock.clone())),
             staff_auth: Arc::new(StaffAuth::new(
-                store.clone(),
+                w.store.clone(),
                 w.clock,
                 Duration::hours(STAFF_SESSION_HOURS),
             )),
-            residents,
-            campaigns,
-            dispatcher,
-            store,
+            residents: use_cases.residents.clone(),
+            campaigns: use_cases.campaigns.clone(),
+            subscriber_file: use_cases.subscriber_file.clone(),
+            statistics: use_cases.statistics.clone(),
+            topics_admin: use_cases.topics_admin.clone(),
+            dispatcher: use_cases.dispatcher.clone(),
+            use_cases,
+            store: w.store,
             queue: w.queue,
         }
     }
 
     /// The staff API's state.
     pub fn admin_state(&self) -> AdminState {
-        AdminState {
-            campaigns: self.campaigns.clone(),
-            subscribers: self.subscriber_file.clone(),
-            statistics: self.statistics.clone(),
-            topics: self.topics_admin.clone(),
-        }
+        AdminState::from(&self.use_cases)
     }
 }

@@ -5,47 +5,14 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 use telmail_core::error::SendError;
+use telmail_core::mime::MimeBuilder;
 use telmail_core::ports::{EmailSender, OutgoingEmail, OutgoingSms, SmsSender};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use uuid::Uuid;
-
-/// `List-Unsubscribe: <url>` (RFC 2369).
-#[derive(Clone)]
-struct ListUnsubscribe(String);
-
-impl Header for ListUnsubscribe {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe")
-    }
-    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self(s.trim_matches(|c| c == '<' || c == '>').to_owned()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), format!("<{}>", self.0))
-    }
-}
-
-/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
-#[derive(Clone)]
-struct ListUnsubscribePost;
-
-impl Header for ListUnsubscribePost {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
-    }
-    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(Self)
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
-    }
-}
 
 #[derive(Serialize)]
 struct SmsLine<'a> {
@@ -60,7 +27,7 @@ struct SmsLine<'a> {
 pub struct Outbox {
     email_dir: PathBuf,
     sms_file: PathBuf,
-    from: Mailbox,
+    mime: MimeBuilder,
     sms_sender: String,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     sms_lock: Mutex<()>,
@@ -78,9 +45,7 @@ impl Outbox {
         let email_dir = data_dir.join("outbox").join("email");
         std::fs::create_dir_all(&email_dir)
             .map_err(|e| format!("cannot create outbox {}: {e}", email_dir.display()))?;
-        let from: Mailbox = from
-            .parse()
-            .map_err(|e| format!("TELMAIL_EMAIL_FROM is not a valid mailbox: {e}"))?;
+        let mime = MimeBuilder::new(from).map_err(|e| format!("TELMAIL_EMAIL_FROM: {e}"))?;
         let smtp = smtp_url
             .map(|url| {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -91,7 +56,7 @@ impl Outbox {
         Ok(Self {
             sms_file: data_dir.join("outbox").join("sms.jsonl"),
             email_dir,
-            from,
+            mime,
             sms_sender: sms_sender.to_owned(),
             smtp,
             sms_lock: Mutex::new(()),
@@ -101,31 +66,6 @@ impl Outbox {
     /// The folder holding `.eml` files.
     pub fn email_dir(&self) -> &Path {
         &self.email_dir
-    }
-
-    fn build(&self, email: &OutgoingEmail, message_id: &str) -> Result<Message, SendError> {
-        let to: Mailbox = email
-            .to
-            .as_str()
-            .parse()
-            .map_err(|e| SendError::Permanent(format!("recipient refused: {e}")))?;
-        let domain = self.from.email.domain().to_owned();
-        let mut builder = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(email.subject.clone())
-            .message_id(Some(format!("<{message_id}@{domain}>")));
-        if let Some(url) = &email.list_unsubscribe {
-            builder = builder
-                .header(ListUnsubscribe(url.clone()))
-                .header(ListUnsubscribePost);
-        }
-        builder
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))
-            .map_err(|e| SendError::Permanent(format!("cannot build message: {e}")))
     }
 }
 
@@ -139,7 +79,7 @@ async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Resu
 impl EmailSender for Outbox {
     async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
         let id = Uuid::new_v4().to_string();
-        let message = self.build(email, &id)?;
+        let message = self.mime.build(email, &id)?;
         if let Some(smtp) = &self.smtp {
             smtp.send(message.clone()).await.map_err(|e| {
                 if e.is_permanent() {

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use rand::RngCore;
 use telmail_core::clock::SystemClock;
-use telmail_core::config::ServiceConfig;
+use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::messages::EmailLayout;
 use telmail_core::money::Prices;
-use telmail_core::sending_window::SendingWindow;
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::default_topics;
 use telmail_http::admin::auth::StaffAuthMode;
@@ -90,24 +89,16 @@ fn create_key_file(path: &Path) -> Result<String, String> {
 
 /// The service's settings from the command line; an error names the setting.
 fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, String> {
-    let mut service = ServiceConfig::with_public_url(public_url);
-    service.town_name = args.town.clone();
-    service.prices = Prices {
-        sms_segment: args.sms_price,
-        email: args.email_price,
-    };
-    let (start, end) = SendingWindow::parse_hours(&args.sms_window)
-        .map_err(|e| format!("TELMAIL_SMS_WINDOW: {e}"))?;
-    service.sending_window = SendingWindow {
-        start,
-        end,
-        ..SendingWindow::default()
-    };
-    if args.fanout_shards == 0 || args.fanout_shards > 256 {
-        return Err("TELMAIL_FANOUT_SHARDS must be between 1 and 256".into());
-    }
-    service.fanout_shards = args.fanout_shards;
-    Ok(service)
+    ServiceConfig::from_settings(&Settings {
+        public_url,
+        town: &args.town,
+        prices: Prices {
+            sms_segment: args.sms_price,
+            email: args.email_price,
+        },
+        sms_window: &args.sms_window,
+        fanout_shards: args.fanout_shards,
+    })
 }
 
 /// Opens the data folder: database, store, queue.

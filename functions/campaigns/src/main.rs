@@ -1,0 +1,9 @@
+//! Lambda function `campaigns`: Staff campaigns: drafts, submission, estimate, preview, test send, cancel (JWT-protected routes).
+use telmail_http::admin::Part;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    telmail_aws::init_logging();
+    let aws = telmail_aws::Aws::from_env().await?;
+    telmail_aws::gateway::serve(telmail_aws::handlers::staff_router(&aws, Part::Campaigns)).await
+}

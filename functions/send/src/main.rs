@@ -1,0 +1,11 @@
+//! Lambda function `send`: Consumes the `delivery` queue: claims each delivery, sends it through SES or SNS, records the outcome.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    telmail_aws::init_logging();
+    let aws = telmail_aws::Aws::from_env().await?;
+    telmail_aws::handlers::run_events(aws, |aws, event| async move {
+        telmail_aws::handlers::queue_event(&aws, event).await
+    })
+    .await
+}

@@ -1,0 +1,207 @@
+//! The service on AWS: settings read once from the environment, SDK clients built once, the
+//! use cases wired over DynamoDB, SQS, SES and SNS.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use telmail_core::clock::SystemClock;
+use telmail_core::config::{ServiceConfig, Settings};
+use telmail_core::messages::EmailLayout;
+use telmail_core::money::{Money, Prices};
+use telmail_core::token::TokenSigner;
+use telmail_core::wiring::{Providers, UseCases};
+use telmail_http::HttpConfig;
+
+use crate::dynamo::DynamoStore;
+use crate::env;
+use crate::ses::SesEmailSender;
+use crate::sns::SnsSmsSender;
+use crate::sqs::SqsQueue;
+
+/// Everything a function needs, built once per cold start.
+#[derive(Clone)]
+pub struct Aws {
+    /// The use cases.
+    pub use_cases: UseCases,
+    /// The store (scheduled jobs and feedback use it directly).
+    pub store: Arc<DynamoStore>,
+    /// The queues (consumers re-enqueue retries).
+    pub queue: Arc<SqsQueue>,
+    /// The SMS sender (opt-out list).
+    pub sms: Arc<SnsSmsSender>,
+    /// HTTP settings.
+    pub http: HttpConfig,
+}
+
+/// What a function is configured with: `TELMAIL_*` environment variables on Lambda, set
+/// directly by tests and benchmarks.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// DynamoDB table.
+    pub table: String,
+    /// URL of the `fanout` queue.
+    pub fanout_queue_url: String,
+    /// URL of the `delivery` queue.
+    pub delivery_queue_url: String,
+    /// Secrets Manager secret (name or ARN) holding the link-signing key.
+    pub signing_key_secret: String,
+    /// Email sender, `Name <address>`.
+    pub email_from: String,
+    /// SES configuration set (bounce and complaint events).
+    pub ses_configuration_set: Option<String>,
+    /// SMS SenderID.
+    pub sms_sender: String,
+    /// SNS SMSType.
+    pub sms_type: String,
+    /// Town name.
+    pub town: String,
+    /// Service settings (links, prices, window, shards).
+    pub service: ServiceConfig,
+    /// HTTP settings.
+    pub http: HttpConfig,
+}
+
+impl AwsSettings {
+    /// Reads the environment; an error names the variable at fault.
+    pub fn from_env() -> Result<Self, String> {
+        let public_url = env::required("TELMAIL_PUBLIC_URL")?;
+        let town = env::or_default("TELMAIL_TOWN", "Arcachon");
+        let service = ServiceConfig::from_settings(&Settings {
+            public_url: &public_url,
+            town: &town,
+            prices: Prices {
+                sms_segment: env::parsed::<Money>("TELMAIL_SMS_PRICE", "0.10")?,
+                email: env::parsed::<Money>("TELMAIL_EMAIL_PRICE", "0.02")?,
+            },
+            sms_window: &env::or_default("TELMAIL_SMS_WINDOW", "08:00-20:00"),
+            fanout_shards: env::parsed("TELMAIL_FANOUT_SHARDS", "8")?,
+        })?;
+        Ok(Self {
+            table: env::required("TELMAIL_TABLE")?,
+            fanout_queue_url: env::required("TELMAIL_FANOUT_QUEUE_URL")?,
+            delivery_queue_url: env::required("TELMAIL_DELIVERY_QUEUE_URL")?,
+            signing_key_secret: env::required("TELMAIL_SIGNING_KEY_SECRET")?,
+            email_from: env::required("TELMAIL_EMAIL_FROM")?,
+            ses_configuration_set: env::optional("TELMAIL_SES_CONFIGURATION_SET"),
+            sms_sender: env::or_default("TELMAIL_SMS_SENDER", "ARCACHON"),
+            sms_type: env::or_default("TELMAIL_SMS_TYPE", "Transactional"),
+            town,
+            service,
+            http: HttpConfig {
+                rate_limit_per_minute: env::parsed::<NonZeroU32>(
+                    "TELMAIL_RATE_LIMIT_PER_MINUTE",
+                    "10",
+                )?,
+                ..HttpConfig::default()
+            },
+        })
+    }
+}
+
+/// SDK clients, one per service, from one SDK configuration.
+#[derive(Clone)]
+pub struct Clients {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// SES v2.
+    pub ses: aws_sdk_sesv2::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
+    /// Secrets Manager.
+    pub secrets: aws_sdk_secretsmanager::Client,
+}
+
+impl Clients {
+    /// Builds every client from one configuration (region, credentials, endpoint).
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+        }
+    }
+}
+
+impl Aws {
+    /// The Lambda start-up: reads the environment (`TELMAIL_*`, and the SDK's own `AWS_*`),
+    /// builds the clients, fetches the signing key.
+    pub async fn from_env() -> Result<Self, String> {
+        let settings = AwsSettings::from_env()?;
+        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        Self::new(Clients::new(&sdk), settings).await
+    }
+
+    /// Wires the service over these clients; reads the signing key from Secrets Manager.
+    pub async fn new(clients: Clients, s: AwsSettings) -> Result<Self, String> {
+        let signer = signing_key(&clients.secrets, &s.signing_key_secret).await?;
+        let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table));
+        let queue = Arc::new(SqsQueue::new(
+            clients.sqs,
+            s.fanout_queue_url,
+            s.delivery_queue_url,
+        ));
+        let email = Arc::new(SesEmailSender::new(
+            clients.ses,
+            &s.email_from,
+            s.ses_configuration_set,
+        )?);
+        let sms = Arc::new(SnsSmsSender::new(clients.sns, &s.sms_sender, &s.sms_type)?);
+        let use_cases = UseCases::wire(Providers {
+            store: store.clone(),
+            queue: queue.clone(),
+            email,
+            sms: sms.clone(),
+            clock: Arc::new(SystemClock),
+            layout: Arc::new(EmailLayout::embedded(&s.town)),
+            signer,
+            config: s.service,
+        });
+        Ok(Self {
+            use_cases,
+            store,
+            queue,
+            sms,
+            http: s.http,
+        })
+    }
+}
+
+/// The link-signing key, from a Secrets Manager secret.
+async fn signing_key(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<TokenSigner, String> {
+    let secret = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the signing key secret: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+        })?;
+    let key = secret
+        .secret_string()
+        .ok_or("the signing key secret has no SecretString")?;
+    TokenSigner::new(key.as_bytes().to_vec())
+        .map_err(|_| "the signing key secret must be at least 32 characters".to_owned())
+}
+
+/// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from `RUST_LOG`
+/// (default `info`). Personal data is never logged by the service.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,122 @@
+//! SQS consumers (`fan-out`, `send`): each record is a versioned job; a record that fails is
+//! reported alone (partial batch response) so its neighbours are not redelivered.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use telmail_core::delivery::DeliveryKey;
+use telmail_core::dispatch::Dispatcher;
+use telmail_core::ports::JobQueue;
+use telmail_core::queue::{Job, JobOutcome};
+
+/// Runs queued jobs through the dispatcher.
+#[derive(Clone)]
+pub struct Consumer {
+    dispatcher: Arc<Dispatcher>,
+    queue: Arc<dyn JobQueue>,
+}
+
+impl Consumer {
+    /// A consumer re-enqueueing retries on `queue`.
+    pub fn new(dispatcher: Arc<Dispatcher>, queue: Arc<dyn JobQueue>) -> Self {
+        Self { dispatcher, queue }
+    }
+
+    /// Handles one batch. Delivery jobs are sent together (one claim, one counter update);
+    /// fan-out jobs one by one. The response names the records to redeliver.
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut failures = Vec::new();
+        let mut deliveries: Vec<(String, DeliveryKey)> = Vec::new();
+        let mut fanouts: Vec<(String, Job)> = Vec::new();
+        for record in event.records {
+            let id = record.message_id.unwrap_or_default();
+            match Job::from_payload(record.body.as_deref().unwrap_or("")) {
+                Ok(Job::Deliver { key }) => deliveries.push((id, key)),
+                Ok(job) => fanouts.push((id, job)),
+                Err(e) => {
+                    tracing::error!(message_id = %id, error = %e, "poison message");
+                    failures.push(id);
+                }
+            }
+        }
+        failures.extend(self.deliver(deliveries).await);
+        for (id, job) in fanouts {
+            let outcome = self.dispatcher.run(&job).await;
+            if !self
+                .settle(&id, &job, outcome.map_err(|e| e.to_string()))
+                .await
+            {
+                failures.push(id);
+            }
+        }
+        batch_response(failures)
+    }
+
+    /// Sends a batch of deliveries; returns the message ids to redeliver.
+    async fn deliver(&self, deliveries: Vec<(String, DeliveryKey)>) -> Vec<String> {
+        if deliveries.is_empty() {
+            return Vec::new();
+        }
+        let keys: Vec<DeliveryKey> = deliveries.iter().map(|(_, k)| *k).collect();
+        match self.dispatcher.deliver(&keys).await {
+            Ok(outcomes) => {
+                let mut retries: HashMap<Duration, Vec<(String, Job)>> = HashMap::new();
+                for ((id, key), outcome) in deliveries.into_iter().zip(outcomes) {
+                    if let JobOutcome::RetryAfter(delay) = outcome {
+                        retries
+                            .entry(delay)
+                            .or_default()
+                            .push((id, Job::Deliver { key }));
+                    }
+                }
+                let mut failed = Vec::new();
+                for (delay, group) in retries {
+                    let jobs: Vec<Job> = group.iter().map(|(_, j)| *j).collect();
+                    if let Err(e) = self.queue.enqueue(&jobs, delay).await {
+                        tracing::error!(error = %e, "cannot re-enqueue deliveries for later");
+                        failed.extend(group.into_iter().map(|(id, _)| id));
+                    }
+                }
+                failed
+            }
+            Err(e) => {
+                tracing::error!(error = %e, count = keys.len(), "delivery batch failed");
+                deliveries.into_iter().map(|(id, _)| id).collect()
+            }
+        }
+    }
+
+    /// Acts on one job's outcome; false when the record must be redelivered.
+    async fn settle(&self, id: &str, job: &Job, outcome: Result<JobOutcome, String>) -> bool {
+        match outcome {
+            Ok(JobOutcome::Done) => true,
+            Ok(JobOutcome::RetryAfter(delay)) => match self.queue.enqueue(&[*job], delay).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(message_id = %id, error = %e, "cannot re-enqueue job");
+                    false
+                }
+            },
+            Err(e) => {
+                tracing::error!(message_id = %id, error = %e, "job failed");
+                false
+            }
+        }
+    }
+}
+
+/// The partial batch response naming the records to redeliver.
+pub fn batch_response(failed_message_ids: Vec<String>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed_message_ids
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}

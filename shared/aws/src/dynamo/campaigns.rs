@@ -1,0 +1,349 @@
+//! Campaigns: `CAMPAIGN#<id>` holds the campaign (`META`, JSON, indexed by status on the GSI),
+//! its audit trail (`EVENT#<at>#<unique>`) and its counters (`PROGRESS`, apart so that adding
+//! to them never rewrites the campaign's text).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
+use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use telmail_core::delivery::{CampaignProgress, ChannelCounts, Progress, ProgressDelta};
+use telmail_core::error::StoreError;
+use telmail_core::money::Money;
+use telmail_core::ports::CampaignStore;
+
+use super::items::{self, condition_failed, json, key, n, s, Condition, Fields, Item, Transaction};
+use super::keys::{self, EVENT_PREFIX, META, PROGRESS};
+use super::table::TABLE_GSI1;
+use super::DynamoStore;
+use crate::errors::store_error;
+
+/// The counters of the `PROGRESS` item, in the order of [`counters`].
+const COUNTERS: [&str; 10] = [
+    "email_targeted",
+    "email_sent",
+    "email_failed",
+    "email_suppressed",
+    "sms_targeted",
+    "sms_sent",
+    "sms_failed",
+    "sms_suppressed",
+    "sms_segments",
+    "cost_ten_thousandths",
+];
+
+/// The fan-out shards done, a number set (adding a shard twice keeps one).
+const SHARDS_DONE: &str = "shards_done";
+
+fn counters(p: &Progress) -> [i64; 10] {
+    let v = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+    [
+        v(p.email.targeted),
+        v(p.email.sent),
+        v(p.email.failed),
+        v(p.email.suppressed),
+        v(p.sms.targeted),
+        v(p.sms.sent),
+        v(p.sms.failed),
+        v(p.sms.suppressed),
+        v(p.sms_segments),
+        p.cost.ten_thousandths(),
+    ]
+}
+
+fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
+    let f = Fields(item);
+    let mut values = [0i64; 10];
+    for (value, name) in values.iter_mut().zip(COUNTERS) {
+        *value = f.opt_num(name)?.unwrap_or(0);
+    }
+    let count = |i: usize| u64::try_from(values[i]).unwrap_or(0);
+    let channel = |first: usize| ChannelCounts {
+        targeted: count(first),
+        sent: count(first + 1),
+        failed: count(first + 2),
+        suppressed: count(first + 3),
+    };
+    Ok(CampaignProgress {
+        totals: Progress {
+            email: channel(0),
+            sms: channel(4),
+            sms_segments: count(8),
+            cost: Money::from_ten_thousandths(values[9]),
+        },
+        shards_done: shards_done(item)?,
+    })
+}
+
+fn shards_done(item: &Item) -> Result<u32, StoreError> {
+    match item.get(SHARDS_DONE) {
+        None => Ok(0),
+        Some(AttributeValue::Ns(set)) => Ok(u32::try_from(set.len()).unwrap_or(u32::MAX)),
+        Some(_) => Err(Fields(item).malformed("shards_done is not a number set")),
+    }
+}
+
+fn meta_item(c: &Campaign) -> Result<Item, StoreError> {
+    let mut item = key(keys::campaign(c.id), META);
+    item.extend([
+        ("campaign".to_owned(), json(c)?),
+        ("status".to_owned(), s(c.status.as_str())),
+        ("gsi1pk".to_owned(), s(keys::campaign_status(c.status))),
+        (
+            "gsi1sk".to_owned(),
+            s(keys::created_order(c.created_at, c.id)),
+        ),
+    ]);
+    if let Some(at) = c.send_at {
+        item.insert("send_at".into(), s(keys::stamp(at)));
+    }
+    Ok(item)
+}
+
+/// Events sort by their instant; the random suffix only keeps keys unique.
+fn event_item(id: CampaignId, event: &CampaignEvent) -> Result<Item, StoreError> {
+    let sk = format!(
+        "{EVENT_PREFIX}{}#{}",
+        keys::stamp(event.at),
+        uuid::Uuid::new_v4()
+    );
+    let mut item = key(keys::campaign(id), sk);
+    item.insert("event".into(), json(event)?);
+    Ok(item)
+}
+
+/// A campaign item with its GSI sort key, for merging lists newest first.
+fn listed(item: &Item) -> Result<Option<(String, Campaign)>, StoreError> {
+    let f = Fields(item);
+    Ok(Some((f.str("gsi1sk")?.to_owned(), f.json("campaign")?)))
+}
+
+impl DynamoStore {
+    /// The newest `limit` campaigns in a status.
+    async fn campaigns_in(
+        &self,
+        status: CampaignStatus,
+        limit: usize,
+    ) -> Result<Vec<(String, Campaign)>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TABLE_GSI1)
+            .key_condition_expression("gsi1pk = :status")
+            .expression_attribute_values(":status", s(keys::campaign_status(status)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1));
+        items::query(q, limit, listed).await
+    }
+
+    /// The ids of every campaign in one of these statuses.
+    pub(super) async fn campaign_ids_in(
+        &self,
+        statuses: &[CampaignStatus],
+    ) -> Result<Vec<CampaignId>, StoreError> {
+        let reads = statuses.iter().map(|status| {
+            let q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(TABLE_GSI1)
+                .key_condition_expression("gsi1pk = :status")
+                .expression_attribute_values(":status", s(keys::campaign_status(*status)))
+                .projection_expression("pk, sk");
+            items::query(q, usize::MAX, |item| {
+                let f = Fields(item);
+                f.str("pk")?
+                    .strip_prefix("CAMPAIGN#")
+                    .and_then(CampaignId::parse)
+                    .map(Some)
+                    .ok_or_else(|| f.malformed("bad campaign key"))
+            })
+        });
+        Ok(try_join_all(reads).await?.into_iter().flatten().collect())
+    }
+}
+
+#[async_trait]
+impl CampaignStore for DynamoStore {
+    async fn insert(&self, campaign: &Campaign, event: &CampaignEvent) -> Result<(), StoreError> {
+        let mut tx = Transaction::new(&self.table);
+        tx.put(
+            meta_item(campaign)?,
+            Some(Condition::absent()),
+            "campagne déjà enregistrée",
+        )?;
+        tx.put(event_item(campaign.id, event)?, None, "")?;
+        tx.put(
+            key(keys::campaign(campaign.id), PROGRESS),
+            Some(Condition::absent()),
+            "campagne déjà enregistrée",
+        )?;
+        tx.commit(&self.client).await
+    }
+
+    async fn get(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), META)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (campaign)", e))?;
+        out.item
+            .as_ref()
+            .map(|i| Fields(i).json("campaign"))
+            .transpose()
+    }
+
+    async fn update(
+        &self,
+        campaign: &Campaign,
+        expected: CampaignStatus,
+        event: &CampaignEvent,
+    ) -> Result<(), StoreError> {
+        // Compare-and-set on the stored status: of two concurrent transitions, one wins. A
+        // campaign that does not exist fails the condition too.
+        let mut tx = Transaction::new(&self.table);
+        tx.put(
+            meta_item(campaign)?,
+            Some(
+                Condition::new("#status = :expected")
+                    .name("#status", "status")
+                    .value(":expected", s(expected.as_str())),
+            ),
+            "la campagne a changé entre-temps",
+        )?;
+        tx.put(event_item(campaign.id, event)?, None, "")?;
+        tx.commit(&self.client).await
+    }
+
+    async fn list(
+        &self,
+        status: Option<CampaignStatus>,
+        limit: usize,
+    ) -> Result<Vec<Campaign>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let statuses = match status {
+            Some(s) => vec![s],
+            None => CampaignStatus::ALL.to_vec(),
+        };
+        // Without a status: the newest `limit` of each status partition, merged.
+        let reads = statuses.into_iter().map(|s| self.campaigns_in(s, limit));
+        let mut all: Vec<(String, Campaign)> =
+            try_join_all(reads).await?.into_iter().flatten().collect();
+        all.sort_by(|a, b| b.0.cmp(&a.0));
+        Ok(all.into_iter().take(limit).map(|(_, c)| c).collect())
+    }
+
+    async fn events(&self, id: CampaignId) -> Result<Vec<CampaignEvent>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :events)")
+            .expression_attribute_values(":pk", s(keys::campaign(id)))
+            .expression_attribute_values(":events", s(EVENT_PREFIX))
+            .consistent_read(true);
+        items::query(q, usize::MAX, |item| Fields(item).json("event").map(Some)).await
+    }
+
+    async fn due(&self, now: DateTime<Utc>) -> Result<Vec<Campaign>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TABLE_GSI1)
+            .key_condition_expression("gsi1pk = :scheduled")
+            .filter_expression("#send_at <= :now")
+            .expression_attribute_names("#send_at", "send_at")
+            .expression_attribute_values(
+                ":scheduled",
+                s(keys::campaign_status(CampaignStatus::Scheduled)),
+            )
+            .expression_attribute_values(":now", s(keys::stamp(now)));
+        let mut due = items::query(q, usize::MAX, |item| {
+            let f = Fields(item);
+            Ok(Some((
+                f.str("send_at")?.to_owned(),
+                f.json::<Campaign>("campaign")?,
+            )))
+        })
+        .await?;
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().map(|(_, c)| c).collect())
+    }
+
+    async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .condition_expression("attribute_exists(pk)");
+        let mut adds = Vec::new();
+        for (i, (name, value)) in COUNTERS.iter().zip(counters(delta)).enumerate() {
+            adds.push(format!("#c{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), n(value));
+        }
+        match update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Backend(format!(
+                "no counters for unknown campaign {id}"
+            ))),
+            Err(e) => Err(store_error("DynamoDB UpdateItem (campaign progress)", e)),
+        }
+    }
+
+    async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (campaign progress)", e))?;
+        // An unknown campaign has counted nothing.
+        out.item
+            .as_ref()
+            .map(progress)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    async fn mark_shard_done(&self, id: CampaignId, shard: u32) -> Result<u32, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("ADD #done :shard")
+            .expression_attribute_names("#done", SHARDS_DONE)
+            .expression_attribute_values(":shard", AttributeValue::Ns(vec![shard.to_string()]))
+            // The whole (small) item: a shard added again changes nothing, and "updated
+            // attributes only" could then leave the set out.
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => shards_done(&out.attributes.unwrap_or_default()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Backend(format!(
+                "no counters for unknown campaign {id}"
+            ))),
+            Err(e) => Err(store_error("DynamoDB UpdateItem (shards done)", e)),
+        }
+    }
+}

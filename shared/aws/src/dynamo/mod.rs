@@ -1,0 +1,34 @@
+//! The DynamoDB single-table store: every store port but staff accounts (Cognito keeps those).
+//! `docs/dynamodb.md` describes the items, the access patterns and what each call costs.
+
+mod campaigns;
+mod deliveries;
+mod fanout;
+mod items;
+mod keys;
+mod search;
+mod stats;
+mod subscribers;
+mod suppressions;
+mod table;
+mod topics;
+
+pub use keys::{DELIVERY_PARTITIONS, MEMBERSHIP_PARTITIONS};
+pub use table::TABLE_GSI1;
+
+/// The store: a DynamoDB client and the name of its one table.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table` (created by the SAM template, or by [`DynamoStore::create_table`]).
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Staff search: the GSI partition listing every subscriber newest first (`gsi1pk = SUBS`),
+//! read with a filter expression until `offset + limit` profiles match. Never a Scan.
+
+use telmail_core::error::StoreError;
+use telmail_core::ports::SubscriberQuery;
+use telmail_core::subscriber::Subscriber;
+
+use super::items::{self, s};
+use super::keys::ALL_SUBSCRIBERS;
+use super::subscribers::profile;
+use super::table::TABLE_GSI1;
+use super::DynamoStore;
+
+/// Phone numbers are stored in E.164 but staff type them the French way (`06 12 34…`): the
+/// typed text without separators, and its international form when it starts with 0 (the same
+/// rule as the embedded store's search).
+fn phone_fragments(text: &str) -> (String, String) {
+    let compact: String = text
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}' | '\u{202f}'))
+        .collect();
+    if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == '+') {
+        return (text.to_owned(), text.to_owned());
+    }
+    let international = match (compact.strip_prefix("00"), compact.strip_prefix('0')) {
+        (Some(rest), _) => format!("+{rest}"),
+        (None, Some(rest)) => format!("+33{rest}"),
+        _ => compact.clone(),
+    };
+    (compact, international)
+}
+
+impl DynamoStore {
+    /// Newest first (`created_at`, then id, descending), every filter given matching.
+    pub(super) async fn search_subscribers(
+        &self,
+        q: &SubscriberQuery,
+    ) -> Result<Vec<Subscriber>, StoreError> {
+        let wanted = q.offset.saturating_add(q.limit);
+        if q.limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TABLE_GSI1)
+            .key_condition_expression("gsi1pk = :all")
+            .expression_attribute_values(":all", s(ALL_SUBSCRIBERS))
+            .scan_index_forward(false);
+        let mut filters = Vec::new();
+        if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let (compact, international) = phone_fragments(text);
+            filters.push("(contains(#email, :text) OR contains(#phone, :compact) OR contains(#phone, :intl))");
+            query = query
+                .expression_attribute_names("#email", "email_lc")
+                .expression_attribute_names("#phone", "phone")
+                .expression_attribute_values(":text", s(text.to_ascii_lowercase()))
+                .expression_attribute_values(":compact", s(compact))
+                .expression_attribute_values(":intl", s(international));
+        }
+        if let Some(topic) = &q.topic {
+            filters.push("contains(#topics, :topic)");
+            query = query
+                .expression_attribute_names("#topics", "topics")
+                .expression_attribute_values(":topic", s(topic.as_str()));
+        }
+        if let Some(status) = q.status {
+            filters.push("#status = :status");
+            query = query
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(status.as_str()));
+        }
+        if filters.is_empty() {
+            // Every item matches: read exactly the rows wanted.
+            query = query.limit(i32::try_from(wanted).unwrap_or(i32::MAX));
+        } else {
+            // Matches may be sparse: read 1 MB pages (about a thousand profiles each).
+            query = query.filter_expression(filters.join(" AND "));
+        }
+        let found = items::query(query, wanted, |item| {
+            profile(item).map(|(sub, _)| Some(sub))
+        })
+        .await?;
+        Ok(found.into_iter().skip(q.offset).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_phone_numbers_match_their_e164_form() {
+        assert_eq!(
+            phone_fragments("06 12 34"),
+            ("061234".into(), "+3361234".into())
+        );
+        assert_eq!(
+            phone_fragments("0033 6 12"),
+            ("0033612".into(), "+33612".into())
+        );
+        assert_eq!(phone_fragments("marie"), ("marie".into(), "marie".into()));
+    }
+}

@@ -1,0 +1,98 @@
+//! Monthly counters: one item per month (`STATS` / `MONTH#YYYY-MM`), one number attribute per
+//! counter, added to with `ADD` in a single UpdateItem.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use telmail_core::error::StoreError;
+use telmail_core::ports::{Counter, StatsStore};
+
+use super::items::{self, key, n, s, Fields};
+use super::keys::{self, STATS};
+use super::DynamoStore;
+use crate::errors::store_error;
+
+#[async_trait]
+impl StatsStore for DynamoStore {
+    async fn add_many(&self, month: &str, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
+        // One ADD per attribute: a counter given twice is summed first.
+        let mut sums: BTreeMap<Counter, i64> = BTreeMap::new();
+        for (counter, delta) in deltas {
+            *sums.entry(*counter).or_default() += delta;
+        }
+        if sums.is_empty() {
+            return Ok(());
+        }
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(STATS, keys::month(month))));
+        let mut adds = Vec::new();
+        for (i, (counter, delta)) in sums.into_iter().enumerate() {
+            adds.push(format!("#c{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), counter.as_str())
+                .expression_attribute_values(format!(":v{i}"), n(delta));
+        }
+        update
+            .update_expression(format!("ADD {}", adds.join(", ")))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("DynamoDB UpdateItem (statistics)", e))
+    }
+
+    async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(STATS, keys::month(month))))
+            .projection_expression("pk, sk, #c")
+            .expression_attribute_names("#c", counter.as_str())
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (statistics)", e))?;
+        match out.item {
+            Some(item) => Ok(Fields(&item).opt_num(counter.as_str())?.unwrap_or(0)),
+            None => Ok(0),
+        }
+    }
+
+    async fn months(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(String, Counter, i64)>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(STATS))
+            .expression_attribute_values(":from", s(keys::month(from)))
+            .expression_attribute_values(":to", s(keys::month(to)));
+        let per_month = items::query(q, usize::MAX, |item| {
+            let f = Fields(item);
+            let month = f
+                .str("sk")?
+                .strip_prefix("MONTH#")
+                .ok_or_else(|| f.malformed("not a month"))?
+                .to_owned();
+            // Names this version does not know (written by a newer one) are skipped.
+            let mut counters = Vec::new();
+            for counter in Counter::ALL {
+                if let Some(value) = f.opt_num::<i64>(counter.as_str())? {
+                    counters.push((month.clone(), counter, value));
+                }
+            }
+            Ok(Some(counters))
+        })
+        .await?;
+        let mut out: Vec<(String, Counter, i64)> = per_month.into_iter().flatten().collect();
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        Ok(out)
+    }
+}

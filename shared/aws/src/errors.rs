@@ -1,0 +1,107 @@
+//! What an AWS SDK error means for the caller: retry later, or give up.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use telmail_core::error::{SendError, StoreError};
+
+/// Error codes that mean "slow down" or "not now" rather than "never".
+const TRANSIENT_CODES: [&str; 10] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "ProvisionedThroughputExceededException",
+    "LimitExceededException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalError",
+];
+
+/// True when trying again later may succeed: throttling, 5xx, timeouts, network failures.
+pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ConstructionFailure(_) => false,
+        _ => {
+            let status = err.raw_response().map(|r| r.status().as_u16());
+            matches!(status, Some(429) | Some(500..=599))
+                || err.code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+        }
+    }
+}
+
+/// A provider error for a send: transient ones are retried, the rest fail the delivery.
+pub fn send_error<E>(what: &str, err: SdkError<E, Response>) -> SendError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let transient = is_transient(&err);
+    let text = format!("{what}: {}", DisplayErrorContext(&err));
+    if transient {
+        SendError::Transient(text)
+    } else {
+        SendError::Permanent(text)
+    }
+}
+
+/// A storage or queue error, for logs (never personal data: SDK errors carry none of ours).
+pub fn store_error<E>(what: &str, err: SdkError<E, Response>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::Backend(format!("{what}: {}", DisplayErrorContext(&err)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    #[derive(Debug)]
+    struct Fake(ErrorMetadata);
+    impl std::fmt::Display for Fake {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("fake")
+        }
+    }
+    impl std::error::Error for Fake {}
+    impl ProvideErrorMetadata for Fake {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    fn service_error(code: &str, status: u16) -> SdkError<Fake, Response> {
+        SdkError::service_error(
+            Fake(ErrorMetadata::builder().code(code).build()),
+            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
+        )
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retried_the_rest_fails() {
+        assert!(is_transient(&service_error("Throttling", 400)));
+        assert!(is_transient(&service_error("Whatever", 503)));
+        assert!(is_transient(&service_error(
+            "TooManyRequestsException",
+            429
+        )));
+        assert!(!is_transient(&service_error("MessageRejected", 400)));
+        assert!(!is_transient(&service_error("InvalidParameter", 400)));
+        match send_error("SES", service_error("MessageRejected", 400)) {
+            SendError::Permanent(text) => assert!(text.starts_with("SES: "), "{text}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            send_error("SNS", service_error("Throttling", 400)),
+            SendError::Transient(_)
+        ));
+    }
+}

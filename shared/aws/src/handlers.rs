@@ -1,0 +1,127 @@
+//! What each function does with its events, apart from the Lambda runtime so tests can feed
+//! real event payloads to the same code.
+
+use std::sync::Arc;
+
+use axum::Router;
+use chrono::Utc;
+use serde_json::Value;
+use telmail_core::ports::TopicStore;
+use telmail_core::topic::default_topics;
+use telmail_http::admin::{AdminState, Part};
+
+use crate::backend::Aws;
+use crate::consumer::{batch_response, Consumer};
+use crate::events::Incoming;
+use crate::feedback::Feedback;
+
+/// The public Router (`subscribe`): resident pages and the public API.
+pub fn public_router(aws: &Aws) -> Router {
+    crate::gateway::with_gateway_context(telmail_http::router(
+        aws.use_cases.residents.clone(),
+        &aws.http,
+    ))
+}
+
+/// One part of the staff API (`campaigns`, `approve`, `admin`).
+pub fn staff_router(aws: &Aws, part: Part) -> Router {
+    crate::gateway::with_gateway_context(telmail_http::staff_part_router(
+        AdminState::from(&aws.use_cases),
+        part,
+        &aws.http,
+    ))
+}
+
+/// `fan-out` and `send`: an SQS batch (partial batch response), or for `fan-out` the schedule
+/// that starts due campaigns, purges expired sign-ups and creates the default topics once.
+pub async fn queue_event(aws: &Aws, event: Value) -> Result<Value, String> {
+    match Incoming::parse(event)? {
+        Incoming::Sqs(batch) => {
+            let consumer = Consumer::new(aws.use_cases.dispatcher.clone(), aws.queue.clone());
+            serde_json::to_value(consumer.handle(batch).await).map_err(|e| e.to_string())
+        }
+        Incoming::Scheduled => {
+            tick(aws).await?;
+            Ok(Value::Null)
+        }
+        Incoming::Sns(_) => Err("a queue consumer does not take SNS notifications".into()),
+    }
+}
+
+/// The every-minute housekeeping of the `fan-out` function.
+pub async fn tick(aws: &Aws) -> Result<(), String> {
+    let residents = &aws.use_cases.residents;
+    if aws
+        .store
+        .list()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        let created = residents
+            .seed_topics(&default_topics())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(count = created, "default topics created");
+    }
+    let started = aws
+        .use_cases
+        .dispatcher
+        .start_due()
+        .await
+        .map_err(|e| e.to_string())?;
+    let purged = residents.purge_expired().await.map_err(|e| e.to_string())?;
+    tracing::info!(started, purged, "scheduled run");
+    Ok(())
+}
+
+/// `feedback`: SES bounce and complaint notifications through SNS, or the schedule that syncs
+/// SMS opt-outs. Returns how many addresses were suppressed.
+pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
+    let feedback = Feedback::new(aws.store.clone(), Arc::clone(&aws.sms));
+    let now = Utc::now();
+    let suppressed = match Incoming::parse(event)? {
+        Incoming::Sns(notifications) => {
+            let mut n = 0;
+            for record in &notifications.records {
+                n += feedback.record_ses(&record.sns.message, now).await?;
+            }
+            n
+        }
+        Incoming::Scheduled => feedback
+            .sync_sms_opt_outs(now)
+            .await
+            .map_err(|e| e.to_string())?,
+        Incoming::Sqs(batch) => {
+            // Not wired in the template; refuse every record rather than drop them.
+            let ids = batch
+                .records
+                .into_iter()
+                .filter_map(|r| r.message_id)
+                .collect();
+            return serde_json::to_value(batch_response(ids)).map_err(|e| e.to_string());
+        }
+    };
+    tracing::info!(suppressed, "feedback recorded");
+    Ok(serde_json::json!({ "suppressed": suppressed }))
+}
+
+/// Runs an event handler under the Lambda runtime until it stops.
+pub async fn run_events<F, Fut>(aws: Aws, handler: F) -> Result<(), lambda_runtime::Error>
+where
+    F: Fn(Aws, Value) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Value, String>> + Send,
+{
+    let handler = &handler;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let aws = aws.clone();
+            async move {
+                handler(aws, event.payload)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }
+        },
+    ))
+    .await
+}

@@ -1,0 +1,17 @@
+//! Télmail on AWS: DynamoDB store, SQS queue, SES v2 and SNS senders, and the glue the Lambda
+//! functions share (API Gateway context, SQS consumers, provider feedback).
+
+pub mod backend;
+pub mod consumer;
+pub mod dynamo;
+pub mod env;
+pub mod errors;
+pub mod events;
+pub mod feedback;
+pub mod gateway;
+pub mod handlers;
+pub mod ses;
+pub mod sns;
+pub mod sqs;
+
+pub use backend::{init_logging, Aws, AwsSettings, Clients};

@@ -1,0 +1,69 @@
+//! Emails through SES v2: raw MIME (text + HTML, RFC 8058 headers) with a configuration set, so
+//! bounces and complaints come back as events.
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::primitives::Blob;
+use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use telmail_core::error::SendError;
+use telmail_core::mime::MimeBuilder;
+use telmail_core::ports::{EmailSender, OutgoingEmail};
+use uuid::Uuid;
+
+use crate::errors::send_error;
+
+/// Sends emails with SES v2 `SendEmail`.
+pub struct SesEmailSender {
+    client: aws_sdk_sesv2::Client,
+    mime: MimeBuilder,
+    configuration_set: Option<String>,
+}
+
+impl SesEmailSender {
+    /// A sender from one address (`Name <address>`), with an optional configuration set.
+    pub fn new(
+        client: aws_sdk_sesv2::Client,
+        from: &str,
+        configuration_set: Option<String>,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            client,
+            mime: MimeBuilder::new(from).map_err(|e| format!("TELMAIL_EMAIL_FROM: {e}"))?,
+            configuration_set,
+        })
+    }
+}
+
+#[async_trait]
+impl EmailSender for SesEmailSender {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+        let raw = self
+            .mime
+            .build(email, &Uuid::new_v4().to_string())?
+            .formatted();
+        let content = EmailContent::builder()
+            .raw(
+                RawMessage::builder()
+                    .data(Blob::new(raw))
+                    .build()
+                    .map_err(|e| SendError::Permanent(format!("SES message: {e}")))?,
+            )
+            .build();
+        let out = self
+            .client
+            .send_email()
+            .from_email_address(self.mime.from_address())
+            .destination(
+                Destination::builder()
+                    .to_addresses(email.to.as_str())
+                    .build(),
+            )
+            .content(content)
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map_err(|e| send_error("SES SendEmail", e))?;
+        out.message_id()
+            .map(str::to_owned)
+            .ok_or_else(|| SendError::Transient("SES returned no message id".into()))
+    }
+}

@@ -1,0 +1,128 @@
+//! The SQS queue adapter: jobs as versioned JSON, sent ten to a request.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use futures_util::{stream, StreamExt, TryStreamExt};
+use telmail_core::error::StoreError;
+use telmail_core::ports::JobQueue;
+use telmail_core::queue::{Job, QueueName};
+
+use crate::errors::store_error;
+
+/// SQS's largest per-message delay. Longer waits come back early and are re-checked by the
+/// consumer (the sending window is recomputed each time).
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+/// Entries per `SendMessageBatch` (the SQS maximum).
+const BATCH: usize = 10;
+
+/// Batch requests in flight at once.
+const IN_FLIGHT: usize = 8;
+
+/// Attempts for entries SQS refused for a transient reason.
+const ENTRY_ATTEMPTS: usize = 3;
+
+/// The `fanout` and `delivery` queues.
+#[derive(Clone)]
+pub struct SqsQueue {
+    client: aws_sdk_sqs::Client,
+    fanout_url: String,
+    delivery_url: String,
+}
+
+impl SqsQueue {
+    /// A queue adapter over two queue URLs.
+    pub fn new(
+        client: aws_sdk_sqs::Client,
+        fanout_url: impl Into<String>,
+        delivery_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            fanout_url: fanout_url.into(),
+            delivery_url: delivery_url.into(),
+        }
+    }
+
+    /// The URL of a queue.
+    pub fn url(&self, queue: QueueName) -> &str {
+        match queue {
+            QueueName::Fanout => &self.fanout_url,
+            QueueName::Delivery => &self.delivery_url,
+        }
+    }
+
+    async fn send_batch(&self, url: &str, jobs: &[Job], delay: i32) -> Result<(), StoreError> {
+        let mut pending: Vec<(usize, String)> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| (i, j.to_payload()))
+            .collect();
+        for attempt in 1..=ENTRY_ATTEMPTS {
+            let entries = pending
+                .iter()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .delay_seconds(delay)
+                        .build()
+                        .map_err(|e| StoreError::Backend(format!("SQS entry: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| store_error("SQS SendMessageBatch", e))?;
+            if out.failed().is_empty() {
+                return Ok(());
+            }
+            if let Some(f) = out.failed().iter().find(|f| f.sender_fault()) {
+                return Err(StoreError::Backend(format!(
+                    "SQS refused a message: {} {}",
+                    f.code(),
+                    f.message().unwrap_or_default()
+                )));
+            }
+            if attempt == ENTRY_ATTEMPTS {
+                return Err(StoreError::Backend(format!(
+                    "SQS kept refusing {} messages",
+                    out.failed().len()
+                )));
+            }
+            let failed: Vec<&str> = out.failed().iter().map(|f| f.id()).collect();
+            pending.retain(|(i, _)| failed.contains(&i.to_string().as_str()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), StoreError> {
+        let delay = delay.min(MAX_DELAY).as_secs() as i32;
+        let mut requests = Vec::new();
+        for queue in [QueueName::Fanout, QueueName::Delivery] {
+            let mine: Vec<Job> = jobs
+                .iter()
+                .filter(|j| j.queue() == queue)
+                .copied()
+                .collect();
+            for chunk in mine.chunks(BATCH) {
+                requests.push((self.url(queue).to_owned(), chunk.to_vec()));
+            }
+        }
+        stream::iter(requests)
+            .map(|(url, chunk)| async move { self.send_batch(&url, &chunk, delay).await })
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(drop)
+    }
+}

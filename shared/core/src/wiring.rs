@@ -1,0 +1,129 @@
+//! Builds every use case over one backend: the embedded one and the AWS one wire the same way.
+
+use std::sync::Arc;
+
+use crate::campaigns::{CampaignDeps, Campaigns};
+use crate::clock::Clock;
+use crate::config::ServiceConfig;
+use crate::dispatch::{DispatchDeps, Dispatcher};
+use crate::links::Links;
+use crate::messages::EmailLayout;
+use crate::ports::{
+    CampaignStore, DeliveryStore, EmailSender, JobQueue, SmsSender, StatsStore, SubscriberStore,
+    SuppressionStore, TopicStore,
+};
+use crate::residents::{ResidentDeps, Residents};
+use crate::statistics::Statistics;
+use crate::subscriber_file::SubscriberFile;
+use crate::token::TokenSigner;
+use crate::topics_admin::TopicsAdmin;
+
+/// Every store port at once: what a backend provides.
+pub trait Store:
+    SubscriberStore + TopicStore + StatsStore + CampaignStore + DeliveryStore + SuppressionStore
+{
+}
+
+impl<T> Store for T where
+    T: SubscriberStore + TopicStore + StatsStore + CampaignStore + DeliveryStore + SuppressionStore
+{
+}
+
+/// The providers and settings the use cases are built from.
+pub struct Providers<S> {
+    /// Store.
+    pub store: Arc<S>,
+    /// Queue.
+    pub queue: Arc<dyn JobQueue>,
+    /// Email provider.
+    pub email: Arc<dyn EmailSender>,
+    /// SMS provider.
+    pub sms: Arc<dyn SmsSender>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Email layout.
+    pub layout: Arc<EmailLayout>,
+    /// Link signer.
+    pub signer: TokenSigner,
+    /// Settings.
+    pub config: ServiceConfig,
+}
+
+/// Every use case of the service, built once.
+#[derive(Clone)]
+pub struct UseCases {
+    /// Resident journeys.
+    pub residents: Arc<Residents>,
+    /// Staff campaigns.
+    pub campaigns: Arc<Campaigns>,
+    /// Subscriber file.
+    pub subscriber_file: Arc<SubscriberFile>,
+    /// Statistics.
+    pub statistics: Arc<Statistics>,
+    /// Topic management.
+    pub topics_admin: Arc<TopicsAdmin>,
+    /// Fan-out and sending.
+    pub dispatcher: Arc<Dispatcher>,
+}
+
+impl UseCases {
+    /// Builds every use case over one store.
+    pub fn wire<S: Store + 'static>(p: Providers<S>) -> Self {
+        let store = p.store;
+        let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
+            campaigns: store.clone(),
+            deliveries: store.clone(),
+            subscribers: store.clone(),
+            suppressions: store.clone(),
+            stats: store.clone(),
+            queue: p.queue,
+            email: p.email.clone(),
+            sms: p.sms.clone(),
+            clock: p.clock.clone(),
+            layout: p.layout.clone(),
+            links: Links::new(p.signer.clone(), p.config.clone()),
+            config: p.config.clone(),
+        }));
+        let campaigns = Arc::new(Campaigns::new(CampaignDeps {
+            campaigns: store.clone(),
+            deliveries: store.clone(),
+            subscribers: store.clone(),
+            topics: store.clone(),
+            email: p.email.clone(),
+            sms: p.sms.clone(),
+            clock: p.clock.clone(),
+            layout: p.layout.clone(),
+            dispatcher: dispatcher.clone(),
+            config: p.config.clone(),
+        }));
+        let residents = Arc::new(Residents::new(ResidentDeps {
+            subscribers: store.clone(),
+            topics: store.clone(),
+            stats: store.clone(),
+            email: p.email,
+            sms: p.sms,
+            signer: p.signer,
+            clock: p.clock.clone(),
+            layout: p.layout,
+            config: p.config,
+        }));
+        Self {
+            subscriber_file: Arc::new(SubscriberFile::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                p.clock.clone(),
+            )),
+            statistics: Arc::new(Statistics::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                p.clock.clone(),
+            )),
+            topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
+            residents,
+            campaigns,
+            dispatcher,
+        }
+    }
+}

@@ -1,0 +1,742 @@
+//! The AWS backend end to end on a moto server: API Gateway v2 events into the HTTP functions'
+//! Routers, the `fanout` queue's real SQS messages fed to `fan-out` as SQS events, then the
+//! `delivery` messages fed to `send`, and what SES and SNS received read back from moto.
+//!
+//! Needs `TELMAIL_MOTO_URL` (set by `bash scripts/test-all.sh`, which starts moto).
+
+use std::collections::HashMap;
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use serde_json::{json, Value};
+use telmail_aws::dynamo::DynamoStore;
+use telmail_aws::handlers::{feedback_event, public_router, queue_event, staff_router, tick};
+use telmail_aws::{Aws, AwsSettings, Clients};
+use telmail_core::campaign::CampaignId;
+use telmail_core::config::ServiceConfig;
+use telmail_core::contact::Channel;
+use telmail_core::delivery::DeliveryKey;
+use telmail_core::ports::SuppressionStore;
+use telmail_core::queue::Job;
+use telmail_core::sending_window::SendingWindow;
+use telmail_core::subscriber::SubscriberId;
+use telmail_http::admin::Part;
+use telmail_http::HttpConfig;
+use tower::ServiceExt;
+
+const SENDER: &str = "alertes@arcachon.example";
+const PUBLIC_URL: &str = "https://alertes.arcachon.example";
+
+/// One isolated deployment on the shared moto server: its own table, queues and secret.
+struct Deployment {
+    aws: Aws,
+    clients: Clients,
+    moto: String,
+    fanout_url: String,
+    delivery_url: String,
+    /// Makes addresses unique to this test on the shared server.
+    tag: String,
+}
+
+fn moto_url() -> String {
+    std::env::var("TELMAIL_MOTO_URL").expect(
+        "TELMAIL_MOTO_URL is not set: run `bash scripts/test-all.sh` (it starts moto), or start \
+         `moto_server -H 127.0.0.1 -p 5000` and set TELMAIL_MOTO_URL=http://127.0.0.1:5000",
+    )
+}
+
+async fn deploy() -> Deployment {
+    deploy_with(ServiceConfig::with_public_url(PUBLIC_URL)).await
+}
+
+async fn deploy_with(service: ServiceConfig) -> Deployment {
+    let moto = moto_url();
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(&moto)
+        .region(Region::new("eu-west-3"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let clients = Clients::new(&sdk);
+    let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
+    let table = format!("telmail-e2e-{tag}");
+    DynamoStore::new(clients.dynamodb.clone(), &table)
+        .create_table()
+        .await
+        .unwrap();
+    let mut urls = Vec::new();
+    for name in ["fanout", "delivery"] {
+        let out = clients
+            .sqs
+            .create_queue()
+            .queue_name(format!("{name}-{tag}"))
+            .send()
+            .await
+            .unwrap();
+        urls.push(out.queue_url().unwrap().to_owned());
+    }
+    clients
+        .ses
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+        .unwrap();
+    let configuration_set = format!("telmail-{tag}");
+    clients
+        .ses
+        .create_configuration_set()
+        .configuration_set_name(&configuration_set)
+        .send()
+        .await
+        .unwrap();
+    let secret = format!("telmail-signing-{tag}");
+    clients
+        .secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("k".repeat(64))
+        .send()
+        .await
+        .unwrap();
+    let settings = AwsSettings {
+        table,
+        fanout_queue_url: urls[0].clone(),
+        delivery_queue_url: urls[1].clone(),
+        signing_key_secret: secret,
+        email_from: format!("Ville d'Arcachon <{SENDER}>"),
+        ses_configuration_set: Some(configuration_set),
+        sms_sender: "ARCACHON".into(),
+        sms_type: "Transactional".into(),
+        town: "Arcachon".into(),
+        service,
+        http: HttpConfig::default(),
+    };
+    let aws = Aws::new(clients.clone(), settings).await.unwrap();
+    // The schedule's first run creates the default topics.
+    tick(&aws).await.unwrap();
+    Deployment {
+        aws,
+        clients,
+        moto,
+        fanout_url: urls[0].clone(),
+        delivery_url: urls[1].clone(),
+        tag,
+    }
+}
+
+/// A staff member as the Cognito JWT authorizer describes them.
+fn staff(sub: &str, groups: &str) -> Value {
+    json!({ "sub": sub, "cognito:groups": groups, "email": format!("{sub}@arcachon.example"), "name": sub })
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, shaped like the recorded sample.
+fn http_event(method: &str, target: &str, body: Option<Value>, claims: Option<Value>) -> String {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut event: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/aws/aws_apigw_v2_http_api_jwt_authorizer.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!(query);
+    event["routeKey"] = json!(format!("{method} {path}"));
+    event["cookies"] = json!([]);
+    event["queryStringParameters"] = Value::Null;
+    event["pathParameters"] = Value::Null;
+    event["headers"] = json!({ "host": "alertes.arcachon.example", "user-agent": "Mozilla/5.0" });
+    if body.is_some() {
+        event["headers"]["content-type"] = json!("application/json");
+    }
+    event["requestContext"]["http"] = json!({
+        "method": method, "path": path, "protocol": "HTTP/1.1",
+        "sourceIp": "203.0.113.7", "userAgent": "Mozilla/5.0"
+    });
+    match claims {
+        Some(c) => {
+            event["requestContext"]["authorizer"] =
+                json!({ "jwt": { "claims": c, "scopes": null } })
+        }
+        None => {
+            event["requestContext"]
+                .as_object_mut()
+                .unwrap()
+                .remove("authorizer");
+        }
+    }
+    event["body"] = body.map_or(Value::Null, |b| json!(b.to_string()));
+    event.to_string()
+}
+
+/// Sends one event through a function's Router; returns status and JSON body.
+async fn call(router: &axum::Router, event: String) -> (u16, Value) {
+    let req = lambda_http::request::from_str(&event).expect("valid API Gateway event");
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes))),
+    )
+}
+
+/// Receives up to ten messages and shapes them as the Lambda SQS event source does.
+async fn receive(d: &Deployment, url: &str) -> Option<(Value, Vec<(String, String)>)> {
+    let out = d
+        .clients
+        .sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = out.messages();
+    if messages.is_empty() {
+        return None;
+    }
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": { "ApproximateReceiveCount": "1" },
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-3:123456789012:queue",
+                "awsRegion": "eu-west-3"
+            })
+        })
+        .collect();
+    let handles = messages
+        .iter()
+        .map(|m| {
+            (
+                m.message_id().unwrap().to_owned(),
+                m.receipt_handle().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    Some((json!({ "Records": records }), handles))
+}
+
+/// Deletes what the function did not report as failed, as the event source mapping does.
+async fn acknowledge(d: &Deployment, url: &str, handles: &[(String, String)], response: &Value) {
+    let failed: Vec<&str> = response["batchItemFailures"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["itemIdentifier"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let entries: Vec<DeleteMessageBatchRequestEntry> = handles
+        .iter()
+        .filter(|(id, _)| !failed.contains(&id.as_str()))
+        .map(|(id, handle)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(id)
+                .receipt_handle(handle)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    if !entries.is_empty() {
+        d.clients
+            .sqs
+            .delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// Runs a queue's consumer until the queue is empty; returns how many batches it handled. With
+/// `twice`, every batch is handed to the function a second time (SQS may deliver a message again).
+async fn drain(d: &Deployment, url: &str, twice: bool) -> usize {
+    let mut batches = 0;
+    while let Some((event, handles)) = receive(d, url).await {
+        let response = queue_event(&d.aws, event.clone()).await.unwrap();
+        if twice {
+            let again = queue_event(&d.aws, event).await.unwrap();
+            assert_eq!(again["batchItemFailures"], json!([]), "{again}");
+        }
+        acknowledge(d, url, &handles, &response).await;
+        batches += 1;
+    }
+    batches
+}
+
+/// What moto's SES and SNS received, for addresses of this test only.
+struct Sent {
+    /// Raw MIME of each email, by recipient.
+    emails: HashMap<String, Vec<String>>,
+    /// Texts of each SMS, by number.
+    sms: HashMap<String, Vec<String>>,
+}
+
+async fn sent(d: &Deployment) -> Sent {
+    let data: Value = reqwest::get(format!("{}/moto-api/data.json", d.moto))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut emails: HashMap<String, Vec<String>> = HashMap::new();
+    for m in data["ses"]["RawMessage"].as_array().into_iter().flatten() {
+        let raw = m["raw_data"].as_str().unwrap_or_default();
+        let to = raw
+            .lines()
+            .find_map(|l| l.strip_prefix("To: "))
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        if to.contains(&d.tag) {
+            emails.entry(to).or_default().push(raw.to_owned());
+        }
+    }
+    let mut sms: HashMap<String, Vec<String>> = HashMap::new();
+    for m in data["sns"]["SMS"].as_array().into_iter().flatten() {
+        sms.entry(m["phone_number"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(m["message"].as_str().unwrap().to_owned());
+    }
+    Sent { emails, sms }
+}
+
+/// A mobile number unique enough for one test run (+33 6 12 xx xx xx).
+fn mobile(seed: &str, n: u32) -> String {
+    let digits: u32 = seed
+        .bytes()
+        .fold(n, |a, b| a.wrapping_mul(31).wrapping_add(b as u32));
+    format!("+33612{:06}", digits % 1_000_000)
+}
+
+#[tokio::test]
+async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_each() {
+    let d = deploy().await;
+    let admin = staff_router(&d.aws, Part::File);
+    let campaigns = staff_router(&d.aws, Part::Campaigns);
+    let approve = staff_router(&d.aws, Part::Approval);
+    let keeper = staff("agent-1", "[redaction admin]");
+
+    // Three residents typed in from paper forms, on email, SMS or both.
+    let people = [
+        (
+            Some(format!("jeanne.{}@example.org", d.tag)),
+            Some(mobile(&d.tag, 1)),
+        ),
+        (Some(format!("paul.{}@example.org", d.tag)), None),
+        (None, Some(mobile(&d.tag, 2))),
+    ];
+    for (email, phone) in &people {
+        let mut channels = Vec::new();
+        if email.is_some() {
+            channels.push("email");
+        }
+        if phone.is_some() {
+            channels.push("sms");
+        }
+        let body = json!({
+            "email": email, "phone": phone, "paper_form_reference": "F-2026-7",
+            "subscriptions": [{ "topic": "alerte-meteo", "channels": channels }]
+        });
+        let (status, v) = call(
+            &admin,
+            http_event(
+                "POST",
+                "/api/admin/subscribers",
+                Some(body),
+                Some(keeper.clone()),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{v}");
+        assert_eq!(v["status"], "active");
+    }
+
+    // The communication service writes an urgent alert and submits it.
+    let draft = json!({
+        "title": "Vent violent",
+        "topics": ["alerte-meteo"],
+        "sms": { "text": "Alerte vent violent : évitez le front de mer jusqu'à 18 h." },
+        "email": { "subject": "Alerte vent violent", "body_markdown": "**Vigilance orange** vent violent.\n\nÉvitez le front de mer." },
+        "urgent": true,
+        "send_at": null
+    });
+    let (status, created) = call(
+        &campaigns,
+        http_event(
+            "POST",
+            "/api/admin/campaigns",
+            Some(draft),
+            Some(keeper.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, v) = call(
+        &campaigns,
+        http_event(
+            "POST",
+            &format!("/api/admin/campaigns/{id}/submit"),
+            None,
+            Some(keeper.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("submitted")),
+        "{v}"
+    );
+
+    // The campaigns function does not serve approvals, and the author may not approve.
+    let approve_path = format!("/api/admin/campaigns/{id}/approve");
+    let (status, _) = call(
+        &campaigns,
+        http_event(
+            "POST",
+            &approve_path,
+            None,
+            Some(staff("cab-1", "[cabinet]")),
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, v) = call(
+        &approve,
+        http_event("POST", &approve_path, None, Some(keeper.clone())),
+    )
+    .await;
+    assert_eq!(status, 403, "{v}");
+
+    // The mayor's office approves: the fan-out shards are on the queue.
+    let (status, v) = call(
+        &approve,
+        http_event(
+            "POST",
+            &approve_path,
+            None,
+            Some(staff("cab-1", "[cabinet]")),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("sending")),
+        "{v}"
+    );
+
+    // Every batch is handed over twice (SQS may deliver a message again): nothing may be
+    // fanned out or sent twice.
+    assert!(drain(&d, &d.fanout_url, true).await >= 1);
+    assert!(drain(&d, &d.delivery_url, true).await >= 1);
+
+    let sent = sent(&d).await;
+    for (email, _) in &people {
+        let Some(email) = email else { continue };
+        let got = &sent.emails[email];
+        assert_eq!(got.len(), 1, "one email to {email}");
+        let raw = &got[0];
+        assert!(raw.contains("Subject: Alerte vent violent"), "{raw}");
+        assert!(
+            raw.contains("List-Unsubscribe: <https://alertes.arcachon.example/"),
+            "{raw}"
+        );
+        assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(raw.contains("text/plain") && raw.contains("text/html"));
+    }
+    for (_, phone) in &people {
+        let Some(phone) = phone else { continue };
+        assert_eq!(
+            sent.sms[phone],
+            vec!["Alerte vent violent : évitez le front de mer jusqu'à 18 h.".to_owned()]
+        );
+    }
+
+    let (status, v) = call(
+        &campaigns,
+        http_event(
+            "GET",
+            &format!("/api/admin/campaigns/{id}"),
+            None,
+            Some(keeper),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(v["status"], "sent", "{v}");
+    assert_eq!(v["counts"]["email"]["sent"], 2);
+    assert_eq!(v["counts"]["sms"]["sent"], 2);
+}
+
+#[tokio::test]
+async fn residents_sign_up_through_the_public_function_and_staff_need_a_verified_identity() {
+    let d = deploy().await;
+    let public = public_router(&d.aws);
+    let (status, topics) = call(&public, http_event("GET", "/api/topics", None, None)).await;
+    assert_eq!(status, 200);
+    assert!(topics
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["slug"] == "alerte-meteo"));
+
+    let address = format!("lea.{}@example.org", d.tag);
+    let body = json!({
+        "email": address, "consent": true,
+        "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }]
+    });
+    let (status, v) = call(
+        &public,
+        http_event("POST", "/api/subscriptions", Some(body), None),
+    )
+    .await;
+    assert_eq!(status, 202, "{v}");
+    let sent = sent(&d).await;
+    let mail = &sent.emails[&address];
+    assert_eq!(mail.len(), 1);
+    assert!(mail[0].contains("/confirmation?t="), "{}", mail[0]);
+
+    let (status, v) = call(
+        &public,
+        http_event("POST", "/api/subscriptions", Some(json!({})), None),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+
+    // No verified claims: 401; a role the route does not allow: 403.
+    let admin = staff_router(&d.aws, Part::File);
+    let (status, v) = call(
+        &admin,
+        http_event("GET", "/api/admin/subscribers", None, None),
+    )
+    .await;
+    assert_eq!(status, 401, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("Connectez-vous"));
+    let (status, _) = call(
+        &admin,
+        http_event(
+            "GET",
+            "/api/admin/subscribers",
+            None,
+            Some(staff("cab-2", "[cabinet]")),
+        ),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, me) = call(
+        &admin,
+        http_event(
+            "GET",
+            "/api/admin/me",
+            None,
+            Some(staff("agent-2", "[redaction cabinet]")),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(me["roles"], json!(["redaction", "cabinet"]));
+}
+
+#[tokio::test]
+async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
+    let d = deploy().await;
+    let missing = json!({"v":1,"job":{"type":"deliver","campaign":"00000000-0000-0000-0000-000000000001","subscriber":"00000000-0000-0000-0000-000000000002","channel":"email"}});
+    let event = json!({ "Records": [
+        { "messageId": "good", "receiptHandle": "h1", "body": missing.to_string(), "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {} },
+        { "messageId": "poison", "receiptHandle": "h2", "body": "{\"v\":9}", "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {} },
+        { "messageId": "garbage", "receiptHandle": "h3", "body": "pas du JSON", "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {} }
+    ]});
+    let response = queue_event(&d.aws, event).await.unwrap();
+    assert_eq!(
+        response["batchItemFailures"],
+        json!([{ "itemIdentifier": "poison" }, { "itemIdentifier": "garbage" }])
+    );
+
+    // An SES hard bounce, published by the configuration set to SNS, delivered to `feedback`.
+    let bounced = format!("rebond.{}@example.org", d.tag);
+    let mut ses: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/aws/aws_sesv2_event_publishing_sns_bounce.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    ses["bounce"]["bouncedRecipients"][0]["emailAddress"] = json!(bounced);
+    let mut envelope: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/aws/aws_sns_lambda_event_envelope.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    envelope["Records"][0]["Sns"]["Message"] = json!(ses.to_string());
+    let out = feedback_event(&d.aws, envelope).await.unwrap();
+    assert_eq!(out["suppressed"], 1);
+
+    // The hourly schedule copies SNS's opted-out numbers (moto lists a few fixed ones).
+    let schedule: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/aws/aws_eventbridge_scheduled_event.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let first = feedback_event(&d.aws, schedule.clone()).await.unwrap();
+    assert!(first["suppressed"].as_u64().unwrap() > 0, "{first}");
+    let again = feedback_event(&d.aws, schedule).await.unwrap();
+    assert_eq!(
+        again["suppressed"], 0,
+        "already known numbers are not rewritten"
+    );
+
+    let found = d
+        .aws
+        .store
+        .suppressed_among(&[bounced.clone(), "+447420500600".into(), "a@b.fr".into()])
+        .await
+        .unwrap();
+    assert!(found.contains(&bounced) && found.contains("+447420500600"));
+    assert_eq!(found.len(), 2);
+}
+
+/// A sending window that is closed now: it opens in three hours (Paris is UTC+1 or +2).
+fn closed_window() -> String {
+    use chrono::Timelike;
+    let start = (chrono::Utc::now().hour() + 3) % 24;
+    let end = if start == 23 {
+        "23:59".to_owned()
+    } else {
+        format!("{:02}:00", start + 1)
+    };
+    format!("{start:02}:00-{end}")
+}
+
+#[tokio::test]
+async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
+    let mut service = ServiceConfig::with_public_url(PUBLIC_URL);
+    let (start, end) = SendingWindow::parse_hours(&closed_window()).unwrap();
+    service.sending_window = SendingWindow {
+        start,
+        end,
+        ..SendingWindow::default()
+    };
+    let d = deploy_with(service).await;
+    let keeper = staff("agent-3", "[redaction admin]");
+    let phone = mobile(&d.tag, 3);
+    let body = json!({
+        "phone": phone, "paper_form_reference": "F-9",
+        "subscriptions": [{ "topic": "infos-pratiques", "channels": ["sms"] }]
+    });
+    let admin = staff_router(&d.aws, Part::File);
+    let (status, v) = call(
+        &admin,
+        http_event(
+            "POST",
+            "/api/admin/subscribers",
+            Some(body),
+            Some(keeper.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    let draft = json!({
+        "title": "Inscriptions scolaires", "topics": ["infos-pratiques"],
+        "sms": { "text": "Inscriptions scolaires ouvertes en mairie." },
+        "email": null, "urgent": false, "send_at": null
+    });
+    let campaigns = staff_router(&d.aws, Part::Campaigns);
+    let (_, created) = call(
+        &campaigns,
+        http_event(
+            "POST",
+            "/api/admin/campaigns",
+            Some(draft),
+            Some(keeper.clone()),
+        ),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    call(
+        &campaigns,
+        http_event(
+            "POST",
+            &format!("/api/admin/campaigns/{id}/submit"),
+            None,
+            Some(keeper),
+        ),
+    )
+    .await;
+    let approve = staff_router(&d.aws, Part::Approval);
+    let (status, _) = call(
+        &approve,
+        http_event(
+            "POST",
+            &format!("/api/admin/campaigns/{id}/approve"),
+            None,
+            Some(staff("cab-3", "[cabinet]")),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    drain(&d, &d.fanout_url, false).await;
+
+    // The delivery was enqueued with SQS's longest delay; nothing is visible or sent yet.
+    let delayed = |d: &Deployment| {
+        let sqs = d.clients.sqs.clone();
+        let url = d.delivery_url.clone();
+        async move {
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                .send()
+                .await
+                .unwrap();
+            attrs.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessagesDelayed]
+                .parse::<u32>()
+                .unwrap()
+        }
+    };
+    assert_eq!(delayed(&d).await, 1);
+    assert_eq!(drain(&d, &d.delivery_url, false).await, 0);
+
+    // Should the job come back early, the consumer puts it back with a delay instead of sending
+    // (or of failing it towards the dead-letter queue).
+    let job = Job::Deliver {
+        key: DeliveryKey {
+            campaign: CampaignId::parse(&id).unwrap(),
+            subscriber: SubscriberId::parse(v["id"].as_str().unwrap()).unwrap(),
+            channel: Channel::Sms,
+        },
+    };
+    d.clients
+        .sqs
+        .send_message()
+        .queue_url(&d.delivery_url)
+        .message_body(job.to_payload())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(drain(&d, &d.delivery_url, false).await, 1);
+    assert_eq!(delayed(&d).await, 2);
+    assert!(!sent(&d).await.sms.contains_key(&phone));
+}
