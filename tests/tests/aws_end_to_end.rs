@@ -316,6 +316,61 @@ async fn sent(d: &Deployment) -> Sent {
     Sent { emails, sms }
 }
 
+/// Adds a resident from a paper form through the `admin` function; returns its JSON.
+async fn add_on_paper(
+    d: &Deployment,
+    by: &Value,
+    email: Option<&str>,
+    phone: Option<&str>,
+    topic: &str,
+) -> Value {
+    let channels: Vec<&str> = [email.map(|_| "email"), phone.map(|_| "sms")]
+        .into_iter()
+        .flatten()
+        .collect();
+    let body = json!({
+        "email": email, "phone": phone, "paper_form_reference": "F-2026-7",
+        "subscriptions": [{ "topic": topic, "channels": channels }]
+    });
+    let admin = staff_router(&d.aws, Part::File);
+    let event = http_event(
+        "POST",
+        "/api/admin/subscribers",
+        Some(body),
+        Some(by.clone()),
+    );
+    let (status, v) = call(&admin, event).await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["status"], "active");
+    v
+}
+
+/// Drafts a campaign and submits it through the `campaigns` function; returns its id.
+async fn draft_and_submit(d: &Deployment, author: &Value, draft: Value) -> String {
+    let campaigns = staff_router(&d.aws, Part::Campaigns);
+    let event = http_event(
+        "POST",
+        "/api/admin/campaigns",
+        Some(draft),
+        Some(author.clone()),
+    );
+    let (status, created) = call(&campaigns, event).await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let submit = format!("/api/admin/campaigns/{id}/submit");
+    let (status, v) = call(
+        &campaigns,
+        http_event("POST", &submit, None, Some(author.clone())),
+    )
+    .await;
+    assert_eq!(
+        (status, v["status"].as_str()),
+        (200, Some("submitted")),
+        "{v}"
+    );
+    id
+}
+
 /// A mobile number unique enough for one test run (+33 6 12 xx xx xx).
 fn mobile(seed: &str, n: u32) -> String {
     let digits: u32 = seed
@@ -327,7 +382,6 @@ fn mobile(seed: &str, n: u32) -> String {
 #[tokio::test]
 async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_each() {
     let d = deploy().await;
-    let admin = staff_router(&d.aws, Part::File);
     let campaigns = staff_router(&d.aws, Part::Campaigns);
     let approve = staff_router(&d.aws, Part::Approval);
     let keeper = staff("agent-1", "[redaction admin]");
@@ -342,29 +396,14 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         (None, Some(mobile(&d.tag, 2))),
     ];
     for (email, phone) in &people {
-        let mut channels = Vec::new();
-        if email.is_some() {
-            channels.push("email");
-        }
-        if phone.is_some() {
-            channels.push("sms");
-        }
-        let body = json!({
-            "email": email, "phone": phone, "paper_form_reference": "F-2026-7",
-            "subscriptions": [{ "topic": "alerte-meteo", "channels": channels }]
-        });
-        let (status, v) = call(
-            &admin,
-            http_event(
-                "POST",
-                "/api/admin/subscribers",
-                Some(body),
-                Some(keeper.clone()),
-            ),
+        add_on_paper(
+            &d,
+            &keeper,
+            email.as_deref(),
+            phone.as_deref(),
+            "alerte-meteo",
         )
         .await;
-        assert_eq!(status, 201, "{v}");
-        assert_eq!(v["status"], "active");
     }
 
     // The communication service writes an urgent alert and submits it.
@@ -376,33 +415,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         "urgent": true,
         "send_at": null
     });
-    let (status, created) = call(
-        &campaigns,
-        http_event(
-            "POST",
-            "/api/admin/campaigns",
-            Some(draft),
-            Some(keeper.clone()),
-        ),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().unwrap().to_owned();
-    let (status, v) = call(
-        &campaigns,
-        http_event(
-            "POST",
-            &format!("/api/admin/campaigns/{id}/submit"),
-            None,
-            Some(keeper.clone()),
-        ),
-    )
-    .await;
-    assert_eq!(
-        (status, v["status"].as_str()),
-        (200, Some("submitted")),
-        "{v}"
-    );
+    let id = draft_and_submit(&d, &keeper, draft).await;
 
     // The campaigns function does not serve approvals, and the author may not approve.
     let approve_path = format!("/api/admin/campaigns/{id}/approve");
@@ -642,49 +655,13 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
     let d = deploy_with(service).await;
     let keeper = staff("agent-3", "[redaction admin]");
     let phone = mobile(&d.tag, 3);
-    let body = json!({
-        "phone": phone, "paper_form_reference": "F-9",
-        "subscriptions": [{ "topic": "infos-pratiques", "channels": ["sms"] }]
-    });
-    let admin = staff_router(&d.aws, Part::File);
-    let (status, v) = call(
-        &admin,
-        http_event(
-            "POST",
-            "/api/admin/subscribers",
-            Some(body),
-            Some(keeper.clone()),
-        ),
-    )
-    .await;
-    assert_eq!(status, 201, "{v}");
+    let v = add_on_paper(&d, &keeper, None, Some(&phone), "infos-pratiques").await;
     let draft = json!({
         "title": "Inscriptions scolaires", "topics": ["infos-pratiques"],
         "sms": { "text": "Inscriptions scolaires ouvertes en mairie." },
         "email": null, "urgent": false, "send_at": null
     });
-    let campaigns = staff_router(&d.aws, Part::Campaigns);
-    let (_, created) = call(
-        &campaigns,
-        http_event(
-            "POST",
-            "/api/admin/campaigns",
-            Some(draft),
-            Some(keeper.clone()),
-        ),
-    )
-    .await;
-    let id = created["id"].as_str().unwrap().to_owned();
-    call(
-        &campaigns,
-        http_event(
-            "POST",
-            &format!("/api/admin/campaigns/{id}/submit"),
-            None,
-            Some(keeper),
-        ),
-    )
-    .await;
+    let id = draft_and_submit(&d, &keeper, draft).await;
     let approve = staff_router(&d.aws, Part::Approval);
     let (status, _) = call(
         &approve,

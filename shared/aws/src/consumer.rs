@@ -5,11 +5,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use telmail_core::delivery::DeliveryKey;
 use telmail_core::dispatch::Dispatcher;
 use telmail_core::ports::JobQueue;
 use telmail_core::queue::{Job, JobOutcome};
+
+use crate::events::QueueMessage;
 
 /// Runs queued jobs through the dispatcher.
 #[derive(Clone)]
@@ -26,13 +28,13 @@ impl Consumer {
 
     /// Handles one batch. Delivery jobs are sent together (one claim, one counter update);
     /// fan-out jobs one by one. The response names the records to redeliver.
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    pub async fn handle(&self, records: Vec<QueueMessage>) -> SqsBatchResponse {
         let mut failures = Vec::new();
         let mut deliveries: Vec<(String, DeliveryKey)> = Vec::new();
         let mut fanouts: Vec<(String, Job)> = Vec::new();
-        for record in event.records {
-            let id = record.message_id.unwrap_or_default();
-            match Job::from_payload(record.body.as_deref().unwrap_or("")) {
+        for record in records {
+            let id = record.message_id;
+            match Job::from_payload(&record.body) {
                 Ok(Job::Deliver { key }) => deliveries.push((id, key)),
                 Ok(job) => fanouts.push((id, job)),
                 Err(e) => {

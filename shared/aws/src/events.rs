@@ -1,18 +1,37 @@
 //! Telling apart the events a function may receive: SQS batches, SNS notifications, schedules.
 
 use aws_lambda_events::event::sns::SnsEvent;
-use aws_lambda_events::event::sqs::SqsEvent;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// An event delivered to a non-HTTP function.
 #[derive(Debug)]
 pub enum Incoming {
     /// A batch of SQS messages.
-    Sqs(SqsEvent),
+    Sqs(Vec<QueueMessage>),
     /// SNS notifications.
     Sns(SnsEvent),
     /// An EventBridge schedule fired.
     Scheduled,
+}
+
+/// What a consumer reads of an SQS record: its id (to report a failure) and its body. The
+/// other fields (attributes, binary message attributes…) are not needed and not parsed, so an
+/// odd attribute can never fail the whole batch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMessage {
+    /// SQS message id.
+    pub message_id: String,
+    /// The payload.
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Deserialize)]
+struct SqsBatch {
+    #[serde(rename = "Records")]
+    records: Vec<QueueMessage>,
 }
 
 impl Incoming {
@@ -24,8 +43,8 @@ impl Incoming {
             .and_then(Value::as_str)
             .map(str::to_owned);
         match source.as_deref() {
-            Some("aws:sqs") => serde_json::from_value(event)
-                .map(Incoming::Sqs)
+            Some("aws:sqs") => serde_json::from_value::<SqsBatch>(event)
+                .map(|b| Incoming::Sqs(b.records))
                 .map_err(|e| format!("unreadable SQS event: {e}")),
             Some("aws:sns") => serde_json::from_value(event)
                 .map(Incoming::Sns)
@@ -54,7 +73,10 @@ mod tests {
     #[test]
     fn real_events_are_recognised() {
         match Incoming::parse(sample("aws_sqs_event_multi_records.json")).unwrap() {
-            Incoming::Sqs(e) => assert_eq!(e.records.len(), 2),
+            Incoming::Sqs(records) => {
+                assert_eq!(records.len(), 2);
+                assert_eq!(records[0].body, "Test message.");
+            }
             other => panic!("{other:?}"),
         }
         match Incoming::parse(sample("aws_sns_lambda_event_envelope.json")).unwrap() {

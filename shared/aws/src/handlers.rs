@@ -94,11 +94,7 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
             .map_err(|e| e.to_string())?,
         Incoming::Sqs(batch) => {
             // Not wired in the template; refuse every record rather than drop them.
-            let ids = batch
-                .records
-                .into_iter()
-                .filter_map(|r| r.message_id)
-                .collect();
+            let ids = batch.into_iter().map(|r| r.message_id).collect();
             return serde_json::to_value(batch_response(ids)).map_err(|e| e.to_string());
         }
     };

@@ -179,6 +179,55 @@ impl Progress {
     pub fn all_done(&self) -> bool {
         self.email.done() >= self.email.targeted && self.sms.done() >= self.sms.targeted
     }
+
+    /// The stored names of the counters, in the order of [`Progress::values`].
+    pub const COUNTERS: [&'static str; 10] = [
+        "email_targeted",
+        "email_sent",
+        "email_failed",
+        "email_suppressed",
+        "sms_targeted",
+        "sms_sent",
+        "sms_failed",
+        "sms_suppressed",
+        "sms_segments",
+        "cost_ten_thousandths",
+    ];
+
+    /// The counters as stored integers, in the order of [`Progress::COUNTERS`].
+    pub fn values(&self) -> [i64; 10] {
+        let v = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        let (e, s) = (&self.email, &self.sms);
+        [
+            v(e.targeted),
+            v(e.sent),
+            v(e.failed),
+            v(e.suppressed),
+            v(s.targeted),
+            v(s.sent),
+            v(s.failed),
+            v(s.suppressed),
+            v(self.sms_segments),
+            self.cost.ten_thousandths(),
+        ]
+    }
+
+    /// The counters read back from stored integers (negative values count as 0).
+    pub fn from_values(values: [i64; 10]) -> Self {
+        let count = |i: usize| u64::try_from(values[i]).unwrap_or(0);
+        let channel = |first: usize| ChannelCounts {
+            targeted: count(first),
+            sent: count(first + 1),
+            failed: count(first + 2),
+            suppressed: count(first + 3),
+        };
+        Self {
+            email: channel(0),
+            sms: channel(4),
+            sms_segments: count(8),
+            cost: Money::from_ten_thousandths(values[9]),
+        }
+    }
 }
 
 /// An increment to a campaign's counters, added once per batch.
@@ -203,4 +252,20 @@ pub struct Suppression {
     pub reason: String,
     /// Since when.
     pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_round_trip_through_stored_values() {
+        let mut p = Progress::default();
+        p.email.sent = 3;
+        p.sms.failed = 2;
+        p.sms_segments = 7;
+        p.cost = Money::from_ten_thousandths(12_000);
+        assert_eq!(Progress::from_values(p.values()), p);
+        assert_eq!(p.values()[1], 3);
+    }
 }

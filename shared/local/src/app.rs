@@ -3,47 +3,37 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use telmail_core::campaigns::Campaigns;
 use telmail_core::clock::Clock;
 use telmail_core::config::ServiceConfig;
-use telmail_core::dispatch::Dispatcher;
 use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{EmailSender, SmsSender};
-use telmail_core::residents::Residents;
 use telmail_core::staff::StaffAuth;
-use telmail_core::statistics::Statistics;
-use telmail_core::subscriber_file::SubscriberFile;
 use telmail_core::token::TokenSigner;
-use telmail_core::topics_admin::TopicsAdmin;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 
-/// Every use case of the service, built once.
+/// Every use case of the service, built once, with the local staff accounts, the store and the
+/// queue (the use cases are reached through `Deref`: `services.residents`…).
 #[derive(Clone)]
 pub struct Services {
-    /// Resident journeys.
-    pub residents: Arc<Residents>,
-    /// Staff campaigns.
-    pub campaigns: Arc<Campaigns>,
-    /// Subscriber file.
-    pub subscriber_file: Arc<SubscriberFile>,
-    /// Statistics.
-    pub statistics: Arc<Statistics>,
-    /// Topic management.
-    pub topics_admin: Arc<TopicsAdmin>,
+    /// The use cases shared with the AWS backend.
+    pub use_cases: UseCases,
     /// Local staff accounts and sessions.
     pub staff_auth: Arc<StaffAuth>,
-    /// Fan-out and sending.
-    pub dispatcher: Arc<Dispatcher>,
     /// The store.
     pub store: Arc<SqliteStore>,
     /// The queue.
     pub queue: SqliteQueue,
-    /// The same use cases, as one value.
-    pub use_cases: UseCases,
+}
+
+impl std::ops::Deref for Services {
+    type Target = UseCases;
+    fn deref(&self) -> &UseCases {
+        &self.use_cases
+    }
 }
 
 /// The providers and settings the use cases are built from.
@@ -88,12 +78,6 @@ impl Services {
                 w.clock,
                 Duration::hours(STAFF_SESSION_HOURS),
             )),
-            residents: use_cases.residents.clone(),
-            campaigns: use_cases.campaigns.clone(),
-            subscriber_file: use_cases.subscriber_file.clone(),
-            statistics: use_cases.statistics.clone(),
-            topics_admin: use_cases.topics_admin.clone(),
-            dispatcher: use_cases.dispatcher.clone(),
             use_cases,
             store: w.store,
             queue: w.queue,

@@ -7,9 +7,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
 use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
-use telmail_core::delivery::{CampaignProgress, ChannelCounts, Progress, ProgressDelta};
+use telmail_core::delivery::{CampaignProgress, Progress, ProgressDelta};
 use telmail_core::error::StoreError;
-use telmail_core::money::Money;
 use telmail_core::ports::CampaignStore;
 
 use super::items::{self, condition_failed, json, key, n, s, Condition, Fields, Item, Transaction};
@@ -18,59 +17,17 @@ use super::table::TABLE_GSI1;
 use super::DynamoStore;
 use crate::errors::store_error;
 
-/// The counters of the `PROGRESS` item, in the order of [`counters`].
-const COUNTERS: [&str; 10] = [
-    "email_targeted",
-    "email_sent",
-    "email_failed",
-    "email_suppressed",
-    "sms_targeted",
-    "sms_sent",
-    "sms_failed",
-    "sms_suppressed",
-    "sms_segments",
-    "cost_ten_thousandths",
-];
-
 /// The fan-out shards done, a number set (adding a shard twice keeps one).
 const SHARDS_DONE: &str = "shards_done";
-
-fn counters(p: &Progress) -> [i64; 10] {
-    let v = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
-    [
-        v(p.email.targeted),
-        v(p.email.sent),
-        v(p.email.failed),
-        v(p.email.suppressed),
-        v(p.sms.targeted),
-        v(p.sms.sent),
-        v(p.sms.failed),
-        v(p.sms.suppressed),
-        v(p.sms_segments),
-        p.cost.ten_thousandths(),
-    ]
-}
 
 fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
     let f = Fields(item);
     let mut values = [0i64; 10];
-    for (value, name) in values.iter_mut().zip(COUNTERS) {
+    for (value, name) in values.iter_mut().zip(Progress::COUNTERS) {
         *value = f.opt_num(name)?.unwrap_or(0);
     }
-    let count = |i: usize| u64::try_from(values[i]).unwrap_or(0);
-    let channel = |first: usize| ChannelCounts {
-        targeted: count(first),
-        sent: count(first + 1),
-        failed: count(first + 2),
-        suppressed: count(first + 3),
-    };
     Ok(CampaignProgress {
-        totals: Progress {
-            email: channel(0),
-            sms: channel(4),
-            sms_segments: count(8),
-            cost: Money::from_ten_thousandths(values[9]),
-        },
+        totals: Progress::from_values(values),
         shards_done: shards_done(item)?,
     })
 }
@@ -286,7 +243,7 @@ impl CampaignStore for DynamoStore {
             .set_key(Some(key(keys::campaign(id), PROGRESS)))
             .condition_expression("attribute_exists(pk)");
         let mut adds = Vec::new();
-        for (i, (name, value)) in COUNTERS.iter().zip(counters(delta)).enumerate() {
+        for (i, (name, value)) in Progress::COUNTERS.iter().zip(delta.values()).enumerate() {
             adds.push(format!("#c{i} :v{i}"));
             update = update
                 .expression_attribute_names(format!("#c{i}"), *name)

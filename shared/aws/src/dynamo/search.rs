@@ -11,25 +11,6 @@ use super::subscribers::profile;
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
 
-/// Phone numbers are stored in E.164 but staff type them the French way (`06 12 34…`): the
-/// typed text without separators, and its international form when it starts with 0 (the same
-/// rule as the embedded store's search).
-fn phone_fragments(text: &str) -> (String, String) {
-    let compact: String = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}' | '\u{202f}'))
-        .collect();
-    if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == '+') {
-        return (text.to_owned(), text.to_owned());
-    }
-    let international = match (compact.strip_prefix("00"), compact.strip_prefix('0')) {
-        (Some(rest), _) => format!("+{rest}"),
-        (None, Some(rest)) => format!("+33{rest}"),
-        _ => compact.clone(),
-    };
-    (compact, international)
-}
-
 impl DynamoStore {
     /// Newest first (`created_at`, then id, descending), every filter given matching.
     pub(super) async fn search_subscribers(
@@ -50,7 +31,7 @@ impl DynamoStore {
             .scan_index_forward(false);
         let mut filters = Vec::new();
         if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let (compact, international) = phone_fragments(text);
+            let (compact, international) = SubscriberQuery::phone_fragments(text);
             filters.push("(contains(#email, :text) OR contains(#phone, :compact) OR contains(#phone, :intl))");
             query = query
                 .expression_attribute_names("#email", "email_lc")
@@ -83,23 +64,5 @@ impl DynamoStore {
         })
         .await?;
         Ok(found.into_iter().skip(q.offset).collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn typed_phone_numbers_match_their_e164_form() {
-        assert_eq!(
-            phone_fragments("06 12 34"),
-            ("061234".into(), "+3361234".into())
-        );
-        assert_eq!(
-            phone_fragments("0033 6 12"),
-            ("0033612".into(), "+33612".into())
-        );
-        assert_eq!(phone_fragments("marie"), ("marie".into(), "marie".into()));
     }
 }

@@ -5,9 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
-use telmail_core::delivery::{CampaignProgress, ChannelCounts, Progress, ProgressDelta};
+use telmail_core::delivery::{CampaignProgress, Progress, ProgressDelta};
 use telmail_core::error::StoreError;
-use telmail_core::money::Money;
 use telmail_core::ports::CampaignStore;
 
 use super::{from_json, sql_int, to_json, SqliteStore};
@@ -42,24 +41,13 @@ fn json_rows<P: rusqlite::Params>(
     rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
 }
 
-fn counts(r: &Row<'_>, first: usize) -> rusqlite::Result<ChannelCounts> {
-    let n = |i: usize| r.get::<_, i64>(first + i).map(|v| v as u64);
-    Ok(ChannelCounts {
-        targeted: n(0)?,
-        sent: n(1)?,
-        failed: n(2)?,
-        suppressed: n(3)?,
-    })
-}
-
 fn progress_row(r: &Row<'_>) -> rusqlite::Result<CampaignProgress> {
+    let mut values = [0i64; 10];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = r.get(i)?;
+    }
     Ok(CampaignProgress {
-        totals: Progress {
-            email: counts(r, 0)?,
-            sms: counts(r, 4)?,
-            sms_segments: r.get::<_, i64>(8)? as u64,
-            cost: Money::from_ten_thousandths(r.get(9)?),
-        },
+        totals: Progress::from_values(values),
         shards_done: r.get::<_, i64>(10)? as u32,
     })
 }
@@ -198,8 +186,7 @@ impl CampaignStore for SqliteStore {
     }
 
     async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError> {
-        let d = *delta;
-        let n = |v: u64| sql_int(v);
+        let v = delta.values();
         self.db
             .call(move |c| {
                 let changed = c
@@ -216,16 +203,7 @@ impl CampaignStore for SqliteStore {
                     .and_then(|mut st| {
                         st.execute(params![
                             id.to_string(),
-                            n(d.email.targeted),
-                            n(d.email.sent),
-                            n(d.email.failed),
-                            n(d.email.suppressed),
-                            n(d.sms.targeted),
-                            n(d.sms.sent),
-                            n(d.sms.failed),
-                            n(d.sms.suppressed),
-                            n(d.sms_segments),
-                            d.cost.ten_thousandths(),
+                            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
                         ])
                     })
                     .map_err(sql_err)?;

@@ -98,30 +98,12 @@ fn contains_pattern(text: &str) -> String {
     p
 }
 
-/// Phone numbers are stored in E.164 but staff type them the French way (`06 12 34…`): the
-/// typed text without separators, and its international form when it starts with 0.
-fn phone_fragments(text: &str) -> (String, String) {
-    let compact: String = text
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}' | '\u{202f}'))
-        .collect();
-    if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == '+') {
-        return (text.to_owned(), text.to_owned());
-    }
-    let international = match (compact.strip_prefix("00"), compact.strip_prefix('0')) {
-        (Some(rest), _) => format!("+{rest}"),
-        (None, Some(rest)) => format!("+33{rest}"),
-        _ => compact.clone(),
-    };
-    (compact, international)
-}
-
 /// The statement and arguments of a staff search.
 fn search_sql(q: &SubscriberQuery) -> (String, Vec<Value>) {
     let mut sql = String::from("SELECT profile FROM subscribers sub WHERE 1 = 1");
     let mut args = Vec::new();
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let (compact, international) = phone_fragments(text);
+        let (compact, international) = SubscriberQuery::phone_fragments(text);
         sql.push_str(
             " AND (sub.email LIKE ? ESCAPE '\\' OR sub.phone LIKE ? ESCAPE '\\' OR sub.phone LIKE ? ESCAPE '\\')",
         );
@@ -392,19 +374,5 @@ mod tests {
     #[test]
     fn like_wildcards_are_taken_literally() {
         assert_eq!(contains_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
-    }
-
-    #[test]
-    fn typed_phone_numbers_match_their_e164_form() {
-        assert_eq!(
-            phone_fragments("06 12 34"),
-            ("061234".into(), "+3361234".into())
-        );
-        assert_eq!(
-            phone_fragments("0033 6 12"),
-            ("0033612".into(), "+33612".into())
-        );
-        assert_eq!(phone_fragments("12.34"), ("1234".into(), "1234".into()));
-        assert_eq!(phone_fragments("marie"), ("marie".into(), "marie".into()));
     }
 }
