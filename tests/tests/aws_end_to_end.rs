@@ -698,13 +698,14 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
 
     // Should the job come back early, the consumer puts it back with a delay instead of sending
     // (or of failing it towards the dead-letter queue).
-    let job = Job::Deliver {
-        key: DeliveryKey {
+    let job = Job::Deliver(
+        DeliveryKey {
             campaign: CampaignId::parse(&id).unwrap(),
             subscriber: SubscriberId::parse(v["id"].as_str().unwrap()).unwrap(),
             channel: Channel::Sms,
-        },
-    };
+        }
+        .into(),
+    );
     d.clients
         .sqs
         .send_message()

@@ -19,10 +19,10 @@ use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
-use telmail_core::queue::JobOutcome;
+use telmail_core::queue::{DeliverJob, Job, JobOutcome, QueueName};
 use telmail_core::signup::SubscriptionInput;
 use telmail_core::staff::{parse_roles, StaffIdentity};
-use telmail_core::subscriber_file::PaperInput;
+use telmail_core::subscriber_file::{EditInput, PaperInput};
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::default_topics;
 use telmail_local::app::{Services, Wiring};
@@ -100,9 +100,12 @@ fn tuesday_morning() -> chrono::DateTime<Utc> {
 async fn world(at: chrono::DateTime<Utc>) -> World {
     let dir = tempfile::tempdir().unwrap();
     let args = telmail_local::ServerArgs::with_data_dir(dir.path());
-    let (store, queue) = telmail_local::server::open_data(&args).unwrap();
+    let (store, _) = telmail_local::server::open_data(&args).unwrap();
     let provider = Arc::new(ScriptedProvider::default());
     let clock = Arc::new(ManualClock::new(at));
+    // The queue runs on the test's clock, so delayed jobs appear when it moves.
+    let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
+    let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
     let s = Services::wire(Wiring {
         store,
         queue,
@@ -167,6 +170,31 @@ async fn deliveries(w: &World, id: CampaignId) -> Vec<Delivery> {
         .unwrap()
 }
 
+/// Takes every delivery job ready in the queue out of it, for the test to run.
+async fn ready_jobs(w: &World) -> Vec<DeliverJob> {
+    let lease = std::time::Duration::from_secs(3600);
+    let queue = &w.s.queue;
+    let received = queue
+        .receive(QueueName::Delivery, 1000, lease)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = received.iter().map(|r| r.id).collect();
+    queue.ack(&ids).await.unwrap();
+    received
+        .iter()
+        .map(|r| match Job::from_payload(&r.payload).unwrap() {
+            Job::Deliver(job) => job,
+            other => panic!("not a delivery: {other:?}"),
+        })
+        .collect()
+}
+
+async fn fan_out(w: &World, c: &Campaign) {
+    for shard in 0..c.shards {
+        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+    }
+}
+
 async fn campaign(w: &World, id: CampaignId) -> Campaign {
     CampaignStore::get(w.s.store.as_ref(), id)
         .await
@@ -201,10 +229,14 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
     }
     worker(&w).drain().await.unwrap();
     // And every delivery run again afterwards
-    let keys: Vec<DeliveryKey> = deliveries(&w, c.id).await.iter().map(|d| d.key).collect();
-    assert_eq!(keys.len(), 3);
+    let again: Vec<DeliverJob> = deliveries(&w, c.id)
+        .await
+        .iter()
+        .map(|d| d.key.into())
+        .collect();
+    assert_eq!(again.len(), 3);
     assert_eq!(
-        w.s.dispatcher.deliver(&keys).await.unwrap(),
+        w.s.dispatcher.deliver(&again).await.unwrap(),
         vec![JobOutcome::Done; 3]
     );
     for address in ["a@exemple.fr", "+33612345678", "b@exemple.fr"] {
@@ -235,24 +267,30 @@ async fn a_transient_failure_is_retried_then_succeeds() {
         .unwrap()
         .insert("flaky@exemple.fr".into(), 2);
     let c = approved_campaign(&w, false).await;
-    for shard in 0..c.shards {
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
-    }
-    let key = deliveries(&w, c.id).await[0].key;
-    let first = w.s.dispatcher.deliver(&[key]).await.unwrap();
+    fan_out(&w, &c).await;
+    let job = ready_jobs(&w).await.remove(0);
+    let first =
+        w.s.dispatcher
+            .deliver(std::slice::from_ref(&job))
+            .await
+            .unwrap();
     assert_eq!(
         first,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
     );
     assert_eq!(deliveries(&w, c.id).await[0].status, DeliveryStatus::Queued);
-    let second = w.s.dispatcher.deliver(&[key]).await.unwrap();
+    let second =
+        w.s.dispatcher
+            .deliver(std::slice::from_ref(&job))
+            .await
+            .unwrap();
     assert_eq!(
         second,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(60))],
         "backoff grows"
     );
     assert_eq!(
-        w.s.dispatcher.deliver(&[key]).await.unwrap(),
+        w.s.dispatcher.deliver(&[job]).await.unwrap(),
         vec![JobOutcome::Done]
     );
     let d = &deliveries(&w, c.id).await[0];
@@ -278,12 +316,11 @@ async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed()
         .unwrap()
         .insert("busy@exemple.fr".into(), 100);
     let c = approved_campaign(&w, false).await;
-    for shard in 0..c.shards {
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
-    }
-    let keys: Vec<DeliveryKey> = deliveries(&w, c.id).await.iter().map(|d| d.key).collect();
+    fan_out(&w, &c).await;
+    let jobs = ready_jobs(&w).await;
+    assert_eq!(jobs.len(), 2);
     for _ in 0..5 {
-        w.s.dispatcher.deliver(&keys).await.unwrap();
+        w.s.dispatcher.deliver(&jobs).await.unwrap();
     }
     let deliveries = deliveries(&w, c.id).await;
     assert!(
@@ -328,33 +365,40 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     )
     .await;
     let c = approved_campaign(&w, false).await;
-    for shard in 0..c.shards {
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
-    }
-    let keys: Vec<DeliveryKey> = deliveries(&w, c.id).await.iter().map(|d| d.key).collect();
-    let outcomes = w.s.dispatcher.deliver(&keys).await.unwrap();
-    for (k, o) in keys.iter().zip(&outcomes) {
-        match k.channel {
-            Channel::Email => assert_eq!(*o, JobOutcome::Done),
-            // Monday 08:00 Paris is 20 hours after Sunday noon
-            Channel::Sms => assert_eq!(
-                *o,
-                JobOutcome::RetryAfter(std::time::Duration::from_secs(20 * 3600))
-            ),
-        }
-    }
+    fan_out(&w, &c).await;
+    // The email goes now; the SMS waits in the queue until the window opens.
+    let ready = ready_jobs(&w).await;
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].key.channel, Channel::Email);
+    assert_eq!(
+        w.s.dispatcher.deliver(&ready).await.unwrap(),
+        vec![JobOutcome::Done]
+    );
     assert_eq!(w.provider.count("c@exemple.fr"), 1);
+    // An SMS job arriving early anyway (a replay) is put back until Monday 08:00 Paris,
+    // 20 hours after Sunday noon.
+    let early = DeliverJob::from(DeliveryKey {
+        channel: Channel::Sms,
+        ..ready[0].key
+    });
+    assert_eq!(
+        w.s.dispatcher.deliver(&[early]).await.unwrap(),
+        vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(
+            20 * 3600
+        ))]
+    );
     assert_eq!(w.provider.count("+33698765432"), 0);
     w.clock.advance(Duration::hours(20));
-    w.s.dispatcher.deliver(&keys).await.unwrap();
+    let ready = ready_jobs(&w).await;
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].key.channel, Channel::Sms);
+    w.s.dispatcher.deliver(&ready).await.unwrap();
     assert_eq!(w.provider.count("+33698765432"), 1);
 
     let urgent = approved_campaign(&w, true).await;
     w.clock.advance(Duration::days(-1)); // back to Sunday
     assert!(w.clock.now() < tuesday_morning());
-    for shard in 0..urgent.shards {
-        w.s.dispatcher.fan_out(urgent.id, shard).await.unwrap();
-    }
+    fan_out(&w, &urgent).await;
     worker(&w).drain().await.unwrap();
     assert_eq!(
         w.provider.count("+33698765432"),
@@ -369,22 +413,24 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     let w = world(Utc::now()).await;
     subscribe(&w, Some("lost@exemple.fr"), None, &["email"]).await;
     let c = approved_campaign(&w, true).await;
-    for shard in 0..c.shards {
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
-    }
-    let key = deliveries(&w, c.id).await[0].key;
+    fan_out(&w, &c).await;
+    let job = ready_jobs(&w).await.remove(0);
     // A sender claims it, then dies before recording the outcome
     assert_eq!(
-        DeliveryStore::claim(w.s.store.as_ref(), &[key])
+        DeliveryStore::claim(w.s.store.as_ref(), &[job.key])
             .await
             .unwrap()
+            .won
             .len(),
         1
     );
 
     // The job comes back soon after: the delivery is left alone (the sender may be slow)
     assert_eq!(
-        w.s.dispatcher.deliver(&[key]).await.unwrap(),
+        w.s.dispatcher
+            .deliver(std::slice::from_ref(&job))
+            .await
+            .unwrap(),
         vec![JobOutcome::Done]
     );
     assert_eq!(
@@ -396,7 +442,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // Past the stale delay it is failed, never resent, and the campaign completes
     w.clock.advance(Duration::minutes(31));
     assert_eq!(
-        w.s.dispatcher.deliver(&[key]).await.unwrap(),
+        w.s.dispatcher.deliver(&[job]).await.unwrap(),
         vec![JobOutcome::Done]
     );
     let d = &deliveries(&w, c.id).await[0];
@@ -408,4 +454,65 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
         .await
         .unwrap();
     assert_eq!((p.totals.email.targeted, p.totals.email.failed), (1, 1));
+}
+
+#[tokio::test]
+async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_says() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("leaves@exemple.fr"), None, &["email"]).await;
+    subscribe(&w, Some("moves@exemple.fr"), None, &["email"]).await;
+    subscribe(&w, Some("stays@exemple.fr"), None, &["email"]).await;
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    let jobs = ready_jobs(&w).await;
+    assert_eq!(jobs.len(), 3);
+    assert!(
+        jobs.iter().all(|j| j.to.is_some()),
+        "fan-out carries addresses"
+    );
+
+    // Between fan-out and sending, one unsubscribes and one changes address
+    w.clock.advance(Duration::minutes(5));
+    let staff = staff("admin", "admin");
+    let id_of = |address: &str| {
+        jobs.iter()
+            .find(|j| j.to.as_ref().unwrap().address == address)
+            .unwrap()
+            .key
+            .subscriber
+    };
+    w.s.subscriber_file
+        .edit(&staff, id_of("leaves@exemple.fr"), &EditInput::default())
+        .await
+        .unwrap();
+    let moved = EditInput {
+        email: Some("new-home@exemple.fr".into()),
+        phone: None,
+        subscriptions: vec![SubscriptionInput {
+            topic: "infos-pratiques".into(),
+            channels: vec!["email".into()],
+        }],
+    };
+    w.s.subscriber_file
+        .edit(&staff, id_of("moves@exemple.fr"), &moved)
+        .await
+        .unwrap();
+
+    w.s.dispatcher.deliver(&jobs).await.unwrap();
+    assert_eq!(w.provider.count("leaves@exemple.fr"), 0);
+    assert_eq!(w.provider.count("moves@exemple.fr"), 0);
+    assert_eq!(w.provider.count("new-home@exemple.fr"), 1);
+    assert_eq!(w.provider.count("stays@exemple.fr"), 1);
+    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            p.totals.email.targeted,
+            p.totals.email.sent,
+            p.totals.email.suppressed
+        ),
+        (3, 2, 1)
+    );
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
 }

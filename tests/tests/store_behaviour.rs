@@ -11,8 +11,8 @@ use telmail_core::campaign::{
 };
 use telmail_core::contact::{Channel, Email, PhoneNumber};
 use telmail_core::delivery::{
-    CampaignProgress, ChannelCounts, CreateOutcome, DeliveryKey, DeliveryResult, DeliveryStatus,
-    NewDelivery, Progress, Suppression,
+    CampaignProgress, ChannelCounts, CreateOutcome, Delivery, DeliveryKey, DeliveryResult,
+    DeliveryStatus, NewDelivery, Progress, Suppression,
 };
 use telmail_core::error::StoreError;
 use telmail_core::money::Money;
@@ -799,6 +799,39 @@ async fn get_many_returns_the_subscribers_found(b: Backend) {
     assert_eq!(b.subscribers.get_many(&many).await.unwrap(), [a]);
 }
 
+async fn changes_since_an_instant_are_reported(b: Backend) {
+    let mut edited = subscriber(Some("edite@exemple.fr"), None);
+    let erased = subscriber(Some("efface@exemple.fr"), None);
+    let untouched = subscriber(Some("tranquille@exemple.fr"), None);
+    for s in [&edited, &erased, &untouched] {
+        b.subscribers.insert(s).await.unwrap();
+    }
+    let since = Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    edited.choices.clear();
+    edited.status = SubscriberStatus::Unsubscribed;
+    edited.updated_at = Utc::now();
+    b.subscribers.update(&edited).await.unwrap();
+    assert!(b.subscribers.delete(erased.id).await.unwrap());
+    let asked = [edited.id, erased.id, untouched.id];
+    assert_eq!(
+        b.subscribers.changed_since(&asked, since).await.unwrap(),
+        HashSet::from([edited.id, erased.id])
+    );
+    assert!(b
+        .subscribers
+        .changed_since(&[untouched.id], since)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(b
+        .subscribers
+        .changed_since(&[], since)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backend) {
     let s = subscriber(Some("a@exemple.fr"), Some("0612345678"));
     let other = subscriber(Some("b@exemple.fr"), None);
@@ -822,19 +855,23 @@ async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backe
         subscriber: other.id,
         ..sent
     };
+    // In flight: waiting in the queue for a retry.
     b.deliveries
-        .create_batch(&[queued(sent), queued(in_flight), queued(theirs)])
+        .create_batch(&[queued(in_flight)])
         .await
         .unwrap();
-    b.deliveries.claim(&[sent, theirs]).await.unwrap();
-    let ok = |id: &str| DeliveryResult::Sent {
-        provider_id: id.into(),
-        segments: 0,
-    };
-    b.deliveries
-        .finish(&[(sent, ok("ses-1")), (theirs, ok("ses-2"))])
-        .await
-        .unwrap();
+    let claimed = b.deliveries.claim(&[sent, theirs]).await.unwrap().won;
+    let outcomes: Vec<(Delivery, DeliveryResult)> = claimed
+        .into_iter()
+        .map(|d| {
+            let ok = DeliveryResult::Sent {
+                provider_id: format!("ses-{}", d.key.subscriber),
+                segments: 0,
+            };
+            (d, ok)
+        })
+        .collect();
+    b.deliveries.finish(&outcomes).await.unwrap();
 
     assert!(b.subscribers.delete(s.id).await.unwrap());
     let mut left: Vec<(DeliveryKey, DeliveryStatus)> = b
@@ -1148,16 +1185,27 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
         sms_segments: 8,
         cost: Money::from_ten_thousandths(9_600),
     };
-    b.campaigns.add_progress(c.id, &fanned).await.unwrap();
-    b.campaigns.add_progress(c.id, &sent).await.unwrap();
+    let after = b.campaigns.add_progress(c.id, &sent).await.unwrap();
+    assert_eq!(
+        (after.totals, after.shards_done),
+        (sent, 0),
+        "counters after"
+    );
     b.campaigns.add_progress(c.id, &sent).await.unwrap();
 
-    assert_eq!(b.campaigns.mark_shard_done(c.id, 0).await.unwrap(), 1);
-    assert_eq!(b.campaigns.mark_shard_done(c.id, 3).await.unwrap(), 2);
+    let marked = b.campaigns.mark_shard_done(c.id, 0, &fanned).await.unwrap();
+    assert_eq!((marked.shards_done, marked.totals.email.targeted), (1, 10));
+    let nothing = Progress::default();
+    let marked = b
+        .campaigns
+        .mark_shard_done(c.id, 3, &nothing)
+        .await
+        .unwrap();
+    assert_eq!(marked.shards_done, 2);
     assert_eq!(
-        b.campaigns.mark_shard_done(c.id, 0).await.unwrap(),
-        2,
-        "a redelivered shard counts once"
+        b.campaigns.mark_shard_done(c.id, 0, &fanned).await.unwrap(),
+        marked,
+        "a redelivered shard counts once, and its counters too"
     );
     assert_eq!(
         b.campaigns.progress(c.id).await.unwrap(),
@@ -1288,10 +1336,10 @@ async fn only_deliveries_stuck_in_sending_before_the_cutoff_are_failed(b: Backen
     let news: Vec<NewDelivery> = keys.iter().copied().map(queued).collect();
     b.deliveries.create_batch(&news).await.unwrap();
     // keys[0] stuck in sending, keys[1] sent, keys[2] still queued
-    b.deliveries.claim(&keys[..2]).await.unwrap();
+    let claimed = b.deliveries.claim(&keys[..2]).await.unwrap().won;
     b.deliveries
         .finish(&[(
-            keys[1],
+            claimed[1].clone(),
             DeliveryResult::Sent {
                 provider_id: "p".into(),
                 segments: 0,
@@ -1299,22 +1347,30 @@ async fn only_deliveries_stuck_in_sending_before_the_cutoff_are_failed(b: Backen
         )])
         .await
         .unwrap();
-    let past = Utc::now() - chrono::Duration::hours(1);
+    // A second claim finds keys[0] held, as claimed (a store may also report keys[1] there,
+    // its outcome kept elsewhere).
+    let second = b.deliveries.claim(&keys[..2]).await.unwrap();
+    assert!(second.won.is_empty());
+    assert!(second.held.contains(&claimed[0]));
     assert!(
-        b.deliveries
-            .fail_stale(&keys, past, "x")
-            .await
-            .unwrap()
-            .is_empty(),
-        "claimed after the cutoff"
+        second.held.iter().all(|d| claimed.contains(d)),
+        "as claimed"
     );
-    let future = Utc::now() + chrono::Duration::hours(1);
+    // Failing them as stale: only a claim still held and with no outcome is failed.
     assert_eq!(
         b.deliveries
-            .fail_stale(&keys, future, "interrompu")
+            .fail_stale(&second.held, "interrompu")
             .await
             .unwrap(),
         vec![keys[0]]
+    );
+    assert!(
+        b.deliveries
+            .fail_stale(&second.held, "encore")
+            .await
+            .unwrap()
+            .is_empty(),
+        "already failed"
     );
     let listed = b.deliveries.list(c, 10, 0).await.unwrap();
     let status = |k: DeliveryKey| listed.iter().find(|d| d.key == k).unwrap().status;
@@ -1337,49 +1393,54 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
     let keys: Vec<DeliveryKey> = (0..4).map(|_| key(c, Channel::Sms)).collect();
     let news: Vec<NewDelivery> = keys.iter().copied().map(queued).collect();
     b.deliveries.create_batch(&news).await.unwrap();
-    let never = key(c, Channel::Email);
+    let absent = key(c, Channel::Email);
 
     let claimed = b
         .deliveries
-        .claim(&[keys[0], keys[1], never, keys[2], keys[3], keys[0]])
+        .claim(&[keys[0], keys[1], absent, keys[2], keys[3], keys[0]])
         .await
-        .unwrap();
+        .unwrap()
+        .won;
     assert_eq!(
         claimed.iter().map(|d| d.key).collect::<Vec<_>>(),
-        keys,
-        "unknown and repeated keys are not won"
+        [keys[0], keys[1], absent, keys[2], keys[3]],
+        "an absent delivery is created claimed; a repeated key is won once"
     );
     assert!(claimed
         .iter()
         .all(|d| d.status == DeliveryStatus::Sending && d.attempts == 1));
-    assert!(
-        b.deliveries.claim(&keys).await.unwrap().is_empty(),
-        "a second claim wins nothing"
-    );
+    let second = b
+        .deliveries
+        .claim(&[keys[0], keys[1], absent, keys[2], keys[3]])
+        .await
+        .unwrap();
+    assert!(second.won.is_empty(), "a second claim wins nothing");
+    assert_eq!(second.held, claimed, "and finds each held as claimed");
+    let claimed_as = |k: DeliveryKey| claimed.iter().find(|d| d.key == k).unwrap().clone();
 
     b.deliveries
         .finish(&[
             (
-                keys[0],
+                claimed_as(keys[0]),
                 DeliveryResult::Sent {
                     provider_id: "sns-1".into(),
                     segments: 2,
                 },
             ),
             (
-                keys[1],
+                claimed_as(keys[1]),
                 DeliveryResult::Failed {
                     error: "numéro invalide".into(),
                 },
             ),
             (
-                keys[2],
+                claimed_as(keys[2]),
                 DeliveryResult::Suppressed {
                     reason: "abonné effacé".into(),
                 },
             ),
             (
-                keys[3],
+                claimed_as(keys[3]),
                 DeliveryResult::Retry {
                     error: "throttled".into(),
                 },
@@ -1430,7 +1491,7 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
     );
 
     // Only the retried one can be claimed again, with its second attempt counted.
-    let again = b.deliveries.claim(&keys).await.unwrap();
+    let again = b.deliveries.claim(&keys).await.unwrap().won;
     assert_eq!(again.len(), 1);
     assert_eq!(
         (again[0].key, again[0].status, again[0].attempts),
@@ -1438,7 +1499,7 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
     );
     b.deliveries
         .finish(&[(
-            keys[3],
+            again[0].clone(),
             DeliveryResult::Sent {
                 provider_id: "sns-2".into(),
                 segments: 1,
@@ -1452,10 +1513,15 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
         (DeliveryStatus::Sent, 2, Some("sns-2".into()), 1)
     );
 
-    // A late duplicate outcome cannot undo a finished delivery.
+    // A late outcome from a sender whose claim was not this one cannot undo a finished
+    // delivery.
+    let stale = Delivery {
+        claim: Some("an-older-claim".into()),
+        ..claimed_as(keys[0])
+    };
     b.deliveries
         .finish(&[(
-            keys[0],
+            stale,
             DeliveryResult::Retry {
                 error: "late".into(),
             },
@@ -1593,6 +1659,7 @@ macro_rules! store_suite {
             search_filters_by_text_topic_and_status_newest_first,
             count_by_topic_counts_active_subscribers,
             get_many_returns_the_subscribers_found,
+            changes_since_an_instant_are_reported,
             erasure_removes_finished_deliveries_and_leaves_those_in_flight,
             stats_add_many_at_once_and_read_months,
             campaign_updates_compare_and_set_and_keep_the_audit_trail,

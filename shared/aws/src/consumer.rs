@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
-use telmail_core::delivery::DeliveryKey;
+
 use telmail_core::dispatch::Dispatcher;
 use telmail_core::ports::JobQueue;
-use telmail_core::queue::{Job, JobOutcome};
+use telmail_core::queue::{DeliverJob, Job, JobOutcome};
 
 use crate::events::QueueMessage;
 
@@ -30,12 +30,12 @@ impl Consumer {
     /// fan-out jobs one by one. The response names the records to redeliver.
     pub async fn handle(&self, records: Vec<QueueMessage>) -> SqsBatchResponse {
         let mut failures = Vec::new();
-        let mut deliveries: Vec<(String, DeliveryKey)> = Vec::new();
+        let mut deliveries: Vec<(String, DeliverJob)> = Vec::new();
         let mut fanouts: Vec<(String, Job)> = Vec::new();
         for record in records {
             let id = record.message_id;
             match Job::from_payload(&record.body) {
-                Ok(Job::Deliver { key }) => deliveries.push((id, key)),
+                Ok(Job::Deliver(job)) => deliveries.push((id, job)),
                 Ok(job) => fanouts.push((id, job)),
                 Err(e) => {
                     tracing::error!(message_id = %id, error = %e, "poison message");
@@ -57,25 +57,25 @@ impl Consumer {
     }
 
     /// Sends a batch of deliveries; returns the message ids to redeliver.
-    async fn deliver(&self, deliveries: Vec<(String, DeliveryKey)>) -> Vec<String> {
+    async fn deliver(&self, deliveries: Vec<(String, DeliverJob)>) -> Vec<String> {
         if deliveries.is_empty() {
             return Vec::new();
         }
-        let keys: Vec<DeliveryKey> = deliveries.iter().map(|(_, k)| *k).collect();
-        match self.dispatcher.deliver(&keys).await {
+        let jobs: Vec<DeliverJob> = deliveries.iter().map(|(_, j)| j.clone()).collect();
+        match self.dispatcher.deliver(&jobs).await {
             Ok(outcomes) => {
                 let mut retries: HashMap<Duration, Vec<(String, Job)>> = HashMap::new();
-                for ((id, key), outcome) in deliveries.into_iter().zip(outcomes) {
+                for ((id, job), outcome) in deliveries.into_iter().zip(outcomes) {
                     if let JobOutcome::RetryAfter(delay) = outcome {
                         retries
                             .entry(delay)
                             .or_default()
-                            .push((id, Job::Deliver { key }));
+                            .push((id, Job::Deliver(job)));
                     }
                 }
                 let mut failed = Vec::new();
                 for (delay, group) in retries {
-                    let jobs: Vec<Job> = group.iter().map(|(_, j)| *j).collect();
+                    let jobs: Vec<Job> = group.iter().map(|(_, j)| j.clone()).collect();
                     if let Err(e) = self.queue.enqueue(&jobs, delay).await {
                         tracing::error!(error = %e, "cannot re-enqueue deliveries for later");
                         failed.extend(group.into_iter().map(|(id, _)| id));
@@ -84,7 +84,7 @@ impl Consumer {
                 failed
             }
             Err(e) => {
-                tracing::error!(error = %e, count = keys.len(), "delivery batch failed");
+                tracing::error!(error = %e, count = jobs.len(), "delivery batch failed");
                 deliveries.into_iter().map(|(id, _)| id).collect()
             }
         }
@@ -94,13 +94,15 @@ impl Consumer {
     async fn settle(&self, id: &str, job: &Job, outcome: Result<JobOutcome, String>) -> bool {
         match outcome {
             Ok(JobOutcome::Done) => true,
-            Ok(JobOutcome::RetryAfter(delay)) => match self.queue.enqueue(&[*job], delay).await {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::error!(message_id = %id, error = %e, "cannot re-enqueue job");
-                    false
+            Ok(JobOutcome::RetryAfter(delay)) => {
+                match self.queue.enqueue(std::slice::from_ref(job), delay).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(message_id = %id, error = %e, "cannot re-enqueue job");
+                        false
+                    }
                 }
-            },
+            }
             Err(e) => {
                 tracing::error!(message_id = %id, error = %e, "job failed");
                 false

@@ -112,7 +112,7 @@ impl JobQueue for SqsQueue {
             let mine: Vec<Job> = jobs
                 .iter()
                 .filter(|j| j.queue() == queue)
-                .copied()
+                .cloned()
                 .collect();
             for chunk in mine.chunks(BATCH) {
                 requests.push((self.url(queue).to_owned(), chunk.to_vec()));

@@ -99,6 +99,18 @@ pub struct Delivery {
     pub segments: u32,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// What the store needs to tie a claim to its outcome (its own business; none for most).
+    #[serde(skip)]
+    pub claim: Option<String>,
+}
+
+/// What a claim did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claims {
+    /// Won by this claim, now `sending`, in the order asked (a key asked twice, once).
+    pub won: Vec<Delivery>,
+    /// Found `sending` under another claim, as stored (no outcome known to the item itself).
+    pub held: Vec<Delivery>,
 }
 
 /// The outcome of one claimed delivery.
@@ -131,7 +143,7 @@ pub enum DeliveryResult {
 /// Counters of one channel.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ChannelCounts {
-    /// Deliveries created for it.
+    /// Recipients of the fan-out shards finished so far (final once every shard is done).
     pub targeted: u64,
     /// Sent.
     pub sent: u64,

@@ -3,8 +3,8 @@
 //! Every step runs from an at-least-once queue, so each is idempotent: deliveries are created
 //! with a condition, claimed before sending, and counters are added once per batch.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,10 +14,10 @@ use crate::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::campaign_render::RenderedEmail;
 use crate::clock::{town_month, Clock};
 use crate::config::ServiceConfig;
-use crate::contact::Channel;
-use crate::delivery::Delivery;
+use crate::contact::{Channel, Email, PhoneNumber};
 use crate::delivery::{
-    CreateOutcome, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery, Progress,
+    CampaignProgress, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
+    Progress,
 };
 use crate::error::{DomainError, SendError, StoreError};
 use crate::links::Links;
@@ -26,7 +26,7 @@ use crate::ports::{
     CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms, Recipient,
     SmsSender, StatsStore, SubscriberStore, SuppressionStore,
 };
-use crate::queue::{Job, JobOutcome};
+use crate::queue::{DeliverJob, Job, JobOutcome, KnownAddress};
 use crate::sms::analyze;
 use crate::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::topic::TopicSlug;
@@ -37,6 +37,13 @@ pub const STALE_SENDING: Duration = Duration::from_secs(30 * 60);
 
 /// Recipients read per store call during fan-out.
 pub const FANOUT_PAGE: usize = 500;
+
+/// How far apart two machines' clocks may be: a change is looked for from this long before
+/// fan-out read the address.
+pub const CLOCK_MARGIN: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Campaigns a dispatcher keeps in memory (a handful send at once).
+const CACHED_CAMPAIGNS: usize = 64;
 
 /// The ports sending needs.
 pub struct DispatchDeps {
@@ -69,6 +76,16 @@ pub struct DispatchDeps {
 /// Starts, fans out and delivers campaigns.
 pub struct Dispatcher {
     d: DispatchDeps,
+    /// Campaigns read while sending or sent (see [`Dispatcher::campaign`]).
+    sending: Mutex<HashMap<CampaignId, Campaign>>,
+}
+
+/// Where a claimed delivery goes.
+enum SendTo {
+    /// The address fan-out read, still current.
+    Address(String),
+    /// The profile as it is now (`None`: erased).
+    Profile(Option<Box<Subscriber>>),
 }
 
 /// Distinct recipients of several topics on one channel and shard, in id order: a k-way merge of
@@ -146,7 +163,10 @@ fn backoff(attempts: u32) -> Duration {
 impl Dispatcher {
     /// Builds the dispatcher from its ports.
     pub fn new(deps: DispatchDeps) -> Self {
-        Self { d: deps }
+        Self {
+            d: deps,
+            sending: Mutex::new(HashMap::new()),
+        }
     }
 
     fn now(&self) -> DateTime<Utc> {
@@ -194,14 +214,19 @@ impl Dispatcher {
             .unwrap_or(Duration::ZERO)
     }
 
-    /// Fans out one shard: creates its deliveries (idempotently) and enqueues them.
+    /// Fans out one shard: enqueues a delivery job per recipient, carrying the address read
+    /// here, and records suppressed addresses. What it counted is added when the shard is
+    /// marked done, once, so a fan-out job run twice counts its recipients once (the claim
+    /// before sending keeps each message to one).
     pub async fn fan_out(&self, id: CampaignId, shard: u32) -> Result<JobOutcome, DomainError> {
-        let Some(campaign) = self.d.campaigns.get(id).await? else {
+        let Some(campaign) = self.campaign(id).await? else {
             return Ok(JobOutcome::Done);
         };
         if campaign.status != CampaignStatus::Sending {
             return Ok(JobOutcome::Done);
         }
+        let read_at = self.now();
+        let mut counted = Progress::default();
         for channel in campaign.channels() {
             let delay = self.window_wait(&campaign, channel);
             let mut merged = MergedRecipients {
@@ -226,124 +251,135 @@ impl Dispatcher {
                 if batch.is_empty() {
                     break;
                 }
-                self.fan_out_batch(&campaign, channel, &batch, delay)
+                let counts = counted.channel_mut(channel);
+                counts.targeted += batch.len() as u64;
+                counts.suppressed += self
+                    .fan_out_batch(&campaign, channel, batch, read_at, delay)
                     .await?;
             }
         }
-        self.d.campaigns.mark_shard_done(id, shard).await?;
-        self.maybe_finish(id).await?;
+        let progress = self
+            .d
+            .campaigns
+            .mark_shard_done(id, shard, &counted)
+            .await?;
+        self.maybe_finish(&campaign, &progress).await?;
         Ok(JobOutcome::Done)
     }
 
+    /// Enqueues one page of recipients; returns how many were suppressed instead.
     async fn fan_out_batch(
         &self,
         campaign: &Campaign,
         channel: Channel,
-        batch: &[Recipient],
+        batch: Vec<Recipient>,
+        read_at: DateTime<Utc>,
         delay: Duration,
-    ) -> Result<(), DomainError> {
+    ) -> Result<u64, DomainError> {
         let addresses: Vec<String> = batch.iter().map(|r| r.address.clone()).collect();
         let suppressed = self.d.suppressions.suppressed_among(&addresses).await?;
-        let news: Vec<NewDelivery> = batch
-            .iter()
+        let key = |r: &Recipient| DeliveryKey {
+            campaign: campaign.id,
+            subscriber: r.id,
+            channel,
+        };
+        let (blocked, open): (Vec<Recipient>, Vec<Recipient>) = batch
+            .into_iter()
+            .partition(|r| suppressed.contains(&r.address));
+        if !blocked.is_empty() {
+            let records: Vec<NewDelivery> = blocked
+                .iter()
+                .map(|r| NewDelivery {
+                    key: key(r),
+                    status: DeliveryStatus::Suppressed,
+                    error: Some("adresse sur liste de suppression".to_owned()),
+                })
+                .collect();
+            self.d.deliveries.create_batch(&records).await?;
+        }
+        let jobs: Vec<Job> = open
+            .into_iter()
             .map(|r| {
-                let blocked = suppressed.contains(&r.address);
-                NewDelivery {
-                    key: DeliveryKey {
-                        campaign: campaign.id,
-                        subscriber: r.id,
-                        channel,
-                    },
-                    status: if blocked {
-                        DeliveryStatus::Suppressed
-                    } else {
-                        DeliveryStatus::Queued
-                    },
-                    error: blocked.then(|| "adresse sur liste de suppression".to_owned()),
-                }
+                Job::Deliver(DeliverJob {
+                    key: key(&r),
+                    to: Some(KnownAddress {
+                        address: r.address,
+                        read_at,
+                    }),
+                })
             })
             .collect();
-        let outcomes = self.d.deliveries.create_batch(&news).await?;
-        let mut delta = Progress::default();
-        let mut jobs = Vec::new();
-        for (new, outcome) in news.iter().zip(outcomes) {
-            match (outcome, new.status) {
-                (CreateOutcome::Created, DeliveryStatus::Suppressed) => {
-                    let counts = delta.channel_mut(channel);
-                    counts.targeted += 1;
-                    counts.suppressed += 1;
-                }
-                (CreateOutcome::Created, _) => {
-                    delta.channel_mut(channel).targeted += 1;
-                    jobs.push(Job::Deliver { key: new.key });
-                }
-                // A re-run after a crash between create and enqueue: enqueue again; the claim
-                // before sending keeps it to one message.
-                (CreateOutcome::Exists(DeliveryStatus::Queued), _) => {
-                    jobs.push(Job::Deliver { key: new.key })
-                }
-                (CreateOutcome::Exists(_), _) => {}
-            }
-        }
         self.d.queue.enqueue(&jobs, delay).await?;
-        if !delta.is_zero() {
-            self.d.campaigns.add_progress(campaign.id, &delta).await?;
-        }
-        Ok(())
+        Ok(blocked.len() as u64)
     }
 
-    /// Delivers a batch of messages; returns one outcome per key, in order.
-    pub async fn deliver(&self, keys: &[DeliveryKey]) -> Result<Vec<JobOutcome>, DomainError> {
-        let mut outcomes = vec![JobOutcome::Done; keys.len()];
-        let mut campaigns: HashMap<CampaignId, Option<Campaign>> = HashMap::new();
-        for k in keys {
-            if let std::collections::hash_map::Entry::Vacant(v) = campaigns.entry(k.campaign) {
-                v.insert(self.d.campaigns.get(k.campaign).await?);
+    /// A campaign, read once per sender while it is sending: from then on it only moves to
+    /// `sent`, which changes nothing for its deliveries.
+    async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        if let Some(c) = self.sending.lock().expect("cache lock").get(&id) {
+            return Ok(Some(c.clone()));
+        }
+        let found = self.d.campaigns.get(id).await?;
+        if let Some(c) = found
+            .as_ref()
+            .filter(|c| matches!(c.status, CampaignStatus::Sending | CampaignStatus::Sent))
+        {
+            let mut cache = self.sending.lock().expect("cache lock");
+            if cache.len() >= CACHED_CAMPAIGNS {
+                cache.clear();
+            }
+            cache.insert(id, c.clone());
+        }
+        Ok(found)
+    }
+
+    /// Delivers a batch of messages; returns one outcome per job, in order.
+    pub async fn deliver(&self, jobs: &[DeliverJob]) -> Result<Vec<JobOutcome>, DomainError> {
+        let mut outcomes = vec![JobOutcome::Done; jobs.len()];
+        let mut campaigns: HashMap<CampaignId, Campaign> = HashMap::new();
+        for j in jobs {
+            if campaigns.contains_key(&j.key.campaign) {
+                continue;
+            }
+            // Only a started campaign sends; a finished one still sends a straggler (a job
+            // from an interrupted fan-out run) rather than drop it.
+            if let Some(c) = self
+                .campaign(j.key.campaign)
+                .await?
+                .filter(|c| matches!(c.status, CampaignStatus::Sending | CampaignStatus::Sent))
+            {
+                campaigns.insert(c.id, c);
             }
         }
         let mut to_claim = Vec::new();
-        for (i, k) in keys.iter().enumerate() {
-            let Some(Some(c)) = campaigns.get(&k.campaign) else {
+        for (i, j) in jobs.iter().enumerate() {
+            let Some(c) = campaigns.get(&j.key.campaign) else {
                 continue;
             };
-            if c.status != CampaignStatus::Sending {
-                continue;
-            }
-            let wait = self.window_wait(c, k.channel);
+            let wait = self.window_wait(c, j.key.channel);
             if wait > Duration::ZERO {
                 outcomes[i] = JobOutcome::RetryAfter(wait);
             } else {
-                to_claim.push(*k);
+                to_claim.push(j.key);
             }
         }
         if to_claim.is_empty() {
             return Ok(outcomes);
         }
-        let claimed = self.d.deliveries.claim(&to_claim).await?;
-        let stale = self.fail_stale(&to_claim, &claimed).await?;
-        let ids: Vec<SubscriberId> = claimed.iter().map(|d| d.key.subscriber).collect();
-        let people: HashMap<SubscriberId, Subscriber> = self
-            .d
-            .subscribers
-            .get_many(&ids)
-            .await?
-            .into_iter()
-            .map(|s| (s.id, s))
-            .collect();
+        let Claims { won: claimed, held } = self.d.deliveries.claim(&to_claim).await?;
+        let stale = self.fail_stale(&held).await?;
+        let recipients = self.recipients(jobs, &claimed).await?;
         let rendered: HashMap<CampaignId, Option<RenderedEmail>> = campaigns
             .iter()
-            .filter_map(|(id, c)| c.as_ref().map(|c| (*id, RenderedEmail::of(c))))
+            .map(|(id, c)| (*id, RenderedEmail::of(c)))
             .collect();
 
         let sends = claimed.iter().map(|d| {
-            let campaign = campaigns[&d.key.campaign]
-                .as_ref()
-                .expect("claimed only for loaded campaigns");
             self.send_one(
-                campaign,
+                &campaigns[&d.key.campaign],
                 rendered[&d.key.campaign].as_ref(),
-                people.get(&d.key.subscriber),
-                d.key.channel,
+                &recipients[&d.key],
+                d.key,
                 d.attempts,
             )
         });
@@ -372,7 +408,7 @@ impl Dispatcher {
                 }
             }
             if matches!(r, DeliveryResult::Retry { .. }) {
-                if let Some(i) = keys.iter().position(|k| *k == d.key) {
+                if let Some(i) = jobs.iter().position(|j| j.key == d.key) {
                     outcomes[i] = JobOutcome::RetryAfter(backoff(d.attempts));
                 }
             }
@@ -384,12 +420,12 @@ impl Dispatcher {
                 .channel_mut(key.channel)
                 .failed += 1;
         }
-        let finished: Vec<(DeliveryKey, DeliveryResult)> =
-            claimed.iter().map(|d| d.key).zip(results).collect();
+        let finished: Vec<(Delivery, DeliveryResult)> = claimed.into_iter().zip(results).collect();
         self.d.deliveries.finish(&finished).await?;
         for (id, delta) in &deltas {
             if !delta.is_zero() {
-                self.d.campaigns.add_progress(*id, delta).await?;
+                let progress = self.d.campaigns.add_progress(*id, delta).await?;
+                self.maybe_finish(&campaigns[id], &progress).await?;
             }
         }
         if month.sms.sent + month.email.sent > 0 {
@@ -401,50 +437,105 @@ impl Dispatcher {
             ];
             self.d.stats.add_many(&town_month(now), &counters).await?;
         }
-        for id in deltas.keys() {
-            self.maybe_finish(*id).await?;
-        }
         Ok(outcomes)
     }
 
-    /// Deliveries this batch could not claim because an earlier sender died mid-send: past the
-    /// stale delay they are failed (never resent), so the campaign can finish.
-    async fn fail_stale(
+    /// Where each claimed delivery goes. The address fan-out read is used unless the
+    /// subscriber changed since (or the job carries none): then the profile decides, read
+    /// for those alone.
+    async fn recipients(
         &self,
-        wanted: &[DeliveryKey],
+        jobs: &[DeliverJob],
         claimed: &[Delivery],
-    ) -> Result<Vec<DeliveryKey>, DomainError> {
-        let unclaimed: Vec<DeliveryKey> = wanted
+    ) -> Result<HashMap<DeliveryKey, SendTo>, DomainError> {
+        let mut known: HashMap<DeliveryKey, &KnownAddress> = HashMap::new();
+        for j in jobs {
+            if let Some(to) = &j.to {
+                known.entry(j.key).or_insert(to);
+            }
+        }
+        let carried: Vec<(SubscriberId, DateTime<Utc>)> = claimed
             .iter()
-            .filter(|k| claimed.iter().all(|d| d.key != **k))
-            .copied()
+            .filter_map(|d| known.get(&d.key).map(|to| (d.key.subscriber, to.read_at)))
             .collect();
+        let changed = match carried.iter().map(|(_, at)| *at).min() {
+            Some(oldest) => {
+                let ids: Vec<SubscriberId> = carried.iter().map(|(id, _)| *id).collect();
+                self.d
+                    .subscribers
+                    .changed_since(&ids, oldest - CLOCK_MARGIN)
+                    .await?
+            }
+            None => HashSet::new(),
+        };
+        let to_read: Vec<SubscriberId> = claimed
+            .iter()
+            .map(|d| d.key.subscriber)
+            .filter(|id| changed.contains(id) || !carried.iter().any(|(c, _)| c == id))
+            .collect();
+        let people: HashMap<SubscriberId, Subscriber> = if to_read.is_empty() {
+            HashMap::new()
+        } else {
+            self.d
+                .subscribers
+                .get_many(&to_read)
+                .await?
+                .into_iter()
+                .map(|s| (s.id, s))
+                .collect()
+        };
+        Ok(claimed
+            .iter()
+            .map(|d| {
+                let target = match known.get(&d.key) {
+                    Some(to) if !changed.contains(&d.key.subscriber) => {
+                        SendTo::Address(to.address.clone())
+                    }
+                    _ => SendTo::Profile(people.get(&d.key.subscriber).cloned().map(Box::new)),
+                };
+                (d.key, target)
+            })
+            .collect())
+    }
+
+    /// Deliveries this batch could not claim because an earlier sender died mid-send: past the
+    /// stale delay they are failed (never resent), so the campaign can finish. A claim held for
+    /// less long is left alone: its sender may just be slow (or this job is a duplicate).
+    async fn fail_stale(&self, held: &[Delivery]) -> Result<Vec<DeliveryKey>, DomainError> {
         let cutoff =
             self.now() - chrono::Duration::from_std(STALE_SENDING).expect("small duration");
+        let old: Vec<Delivery> = held
+            .iter()
+            .filter(|d| d.updated_at < cutoff)
+            .cloned()
+            .collect();
+        if old.is_empty() {
+            return Ok(Vec::new());
+        }
         Ok(self
             .d
             .deliveries
             .fail_stale(
-                &unclaimed,
-                cutoff,
+                &old,
                 "envoi interrompu : résultat inconnu, non renvoyé pour éviter un doublon",
             )
             .await?)
     }
 
-    async fn send_one(
+    /// The address to write to, or why there is none.
+    fn address(
         &self,
         campaign: &Campaign,
-        email: Option<&RenderedEmail>,
-        person: Option<&Subscriber>,
+        to: &SendTo,
         channel: Channel,
-        attempts: u32,
-    ) -> DeliveryResult {
+    ) -> Result<String, DeliveryResult> {
         let gone = |why: &str| DeliveryResult::Suppressed {
             reason: why.to_owned(),
         };
-        let Some(person) = person else {
-            return gone("abonné effacé");
+        let person = match to {
+            SendTo::Address(address) => return Ok(address.clone()),
+            SendTo::Profile(None) => return Err(gone("abonné effacé")),
+            SendTo::Profile(Some(person)) => person,
         };
         let still_wanted = person.status == SubscriberStatus::Active
             && person
@@ -452,40 +543,64 @@ impl Dispatcher {
                 .iter()
                 .any(|c| c.channel == channel && campaign.topics.contains(&c.topic));
         if !still_wanted {
-            return gone("abonné désinscrit depuis la préparation de l'envoi");
+            return Err(gone("abonné désinscrit depuis la préparation de l'envoi"));
         }
-        let sent = match channel {
-            Channel::Email => {
-                let (Some(to), Some(email)) = (&person.email, email) else {
-                    return gone("pas d'adresse e-mail");
-                };
-                let now = self.now();
-                let message = email.for_recipient(
-                    &self.d.layout,
-                    to,
-                    Some(self.d.links.manage_url(person.id, now)),
-                    Some(self.d.links.unsubscribe_url(person.id, now)),
-                    "",
-                );
-                match message {
-                    Ok(m) => self.d.email.send_email(&m).await.map(|id| (id, 0)),
-                    Err(e) => Err(SendError::Permanent(e.to_string())),
+        match channel {
+            Channel::Email => person.email.as_ref().map(|e| e.as_str().to_owned()),
+            Channel::Sms => person.phone.as_ref().map(|p| p.as_str().to_owned()),
+        }
+        .ok_or_else(|| match channel {
+            Channel::Email => gone("pas d'adresse e-mail"),
+            Channel::Sms => gone("pas de numéro de mobile"),
+        })
+    }
+
+    async fn send_one(
+        &self,
+        campaign: &Campaign,
+        email: Option<&RenderedEmail>,
+        to: &SendTo,
+        key: DeliveryKey,
+        attempts: u32,
+    ) -> DeliveryResult {
+        let address = match self.address(campaign, to, key.channel) {
+            Ok(address) => address,
+            Err(not_sent) => return not_sent,
+        };
+        let sent = match key.channel {
+            Channel::Email => match (Email::parse(&address), email) {
+                (Ok(to), Some(email)) => {
+                    let now = self.now();
+                    let message = email.for_recipient(
+                        &self.d.layout,
+                        &to,
+                        Some(self.d.links.manage_url(key.subscriber, now)),
+                        Some(self.d.links.unsubscribe_url(key.subscriber, now)),
+                        "",
+                    );
+                    match message {
+                        Ok(m) => self.d.email.send_email(&m).await.map(|id| (id, 0)),
+                        Err(e) => Err(SendError::Permanent(e.to_string())),
+                    }
                 }
-            }
-            Channel::Sms => {
-                let (Some(to), Some(sms)) = (&person.phone, &campaign.sms) else {
-                    return gone("pas de numéro de mobile");
-                };
-                let segments = analyze(&sms.text).segments as u32;
-                self.d
-                    .sms
-                    .send_sms(&OutgoingSms {
-                        to: to.clone(),
-                        text: sms.text.clone(),
-                    })
-                    .await
-                    .map(|id| (id, segments))
-            }
+                (Err(e), _) => Err(SendError::Permanent(e)),
+                (_, None) => Err(SendError::Permanent("campagne sans e-mail".into())),
+            },
+            Channel::Sms => match (PhoneNumber::parse(&address), &campaign.sms) {
+                (Ok(to), Some(sms)) => {
+                    let segments = analyze(&sms.text).segments as u32;
+                    self.d
+                        .sms
+                        .send_sms(&OutgoingSms {
+                            to,
+                            text: sms.text.clone(),
+                        })
+                        .await
+                        .map(|id| (id, segments))
+                }
+                (Err(e), _) => Err(SendError::Permanent(e)),
+                (_, None) => Err(SendError::Permanent("campagne sans SMS".into())),
+            },
         };
         match sent {
             Ok((provider_id, segments)) => DeliveryResult::Sent {
@@ -503,17 +618,18 @@ impl Dispatcher {
     }
 
     /// Marks the campaign sent once every shard is fanned out and every delivery handled.
-    async fn maybe_finish(&self, id: CampaignId) -> Result<(), DomainError> {
-        let Some(mut campaign) = self.d.campaigns.get(id).await? else {
-            return Ok(());
-        };
-        if campaign.status != CampaignStatus::Sending {
+    async fn maybe_finish(
+        &self,
+        campaign: &Campaign,
+        progress: &CampaignProgress,
+    ) -> Result<(), DomainError> {
+        if campaign.status != CampaignStatus::Sending
+            || progress.shards_done < campaign.shards
+            || !progress.totals.all_done()
+        {
             return Ok(());
         }
-        let progress = self.d.campaigns.progress(id).await?;
-        if progress.shards_done < campaign.shards || !progress.totals.all_done() {
-            return Ok(());
-        }
+        let mut campaign = campaign.clone();
         let event = campaign.finish(self.now())?;
         match self
             .d
@@ -526,6 +642,10 @@ impl Dispatcher {
             Err(StoreError::Conflict(_)) => return Ok(()),
             Err(e) => return Err(e.into()),
         }
+        self.sending
+            .lock()
+            .expect("cache lock")
+            .insert(campaign.id, campaign.clone());
         let mut counters = vec![(Counter::CampaignsSent, 1)];
         if campaign.kind == CampaignKind::WeatherAlert {
             counters.push((Counter::WeatherAlertsSent, 1));
@@ -541,7 +661,7 @@ impl Dispatcher {
     pub async fn run(&self, job: &Job) -> Result<JobOutcome, DomainError> {
         match job {
             Job::Fanout { campaign, shard } => self.fan_out(*campaign, *shard).await,
-            Job::Deliver { key } => Ok(self.deliver(std::slice::from_ref(key)).await?[0]),
+            Job::Deliver(job) => Ok(self.deliver(std::slice::from_ref(job)).await?[0]),
         }
     }
 }

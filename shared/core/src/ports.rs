@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use crate::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use crate::contact::{Channel, Email, PhoneNumber};
 use crate::delivery::{
-    CampaignProgress, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
+    CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
     ProgressDelta, Suppression,
 };
 use crate::error::{SendError, StoreError};
@@ -35,6 +35,13 @@ pub trait SubscriberStore: Send + Sync {
     async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Several subscribers at once (missing ids are skipped).
     async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError>;
+    /// Which of `ids` were changed or erased at or after `since`. A store may report more than
+    /// that, never fewer: the sender trusts an address fan-out read only for those not reported.
+    async fn changed_since(
+        &self,
+        ids: &[SubscriberId],
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<SubscriberId>, StoreError>;
     /// One page of the active subscribers of (topic, channel) in fan-out shard `shard` of
     /// `shards` (`shard_key % shards == shard`), ordered by id, strictly after `after`.
     async fn recipients(
@@ -128,33 +135,47 @@ pub trait CampaignStore: Send + Sync {
     async fn events(&self, id: CampaignId) -> Result<Vec<CampaignEvent>, StoreError>;
     /// Scheduled campaigns whose time has come.
     async fn due(&self, now: DateTime<Utc>) -> Result<Vec<Campaign>, StoreError>;
-    /// Adds to the campaign's counters (once per batch, never once per message).
-    async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError>;
+    /// Adds to the campaign's counters (once per batch, never once per message); returns the
+    /// counters after the addition.
+    async fn add_progress(
+        &self,
+        id: CampaignId,
+        delta: &ProgressDelta,
+    ) -> Result<CampaignProgress, StoreError>;
     /// The campaign's counters.
     async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError>;
-    /// Records that a fan-out shard finished (idempotent); returns how many shards are done.
-    async fn mark_shard_done(&self, id: CampaignId, shard: u32) -> Result<u32, StoreError>;
+    /// Records that a fan-out shard finished and adds what it counted, both at once and once
+    /// only: marking a shard again adds nothing. Returns the counters after.
+    async fn mark_shard_done(
+        &self,
+        id: CampaignId,
+        shard: u32,
+        counted: &ProgressDelta,
+    ) -> Result<CampaignProgress, StoreError>;
 }
 
 /// One record per (campaign, subscriber, channel): the guarantee of at most one message each.
 #[async_trait]
 pub trait DeliveryStore: Send + Sync {
     /// Creates deliveries unless they exist (conditional create); says, for each, what happened.
+    /// Fan-out records this way only what it decides itself (suppressed addresses).
     async fn create_batch(
         &self,
         deliveries: &[NewDelivery],
     ) -> Result<Vec<CreateOutcome>, StoreError>;
-    /// Moves queued deliveries to `sending` and returns those this call won.
-    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Vec<Delivery>, StoreError>;
-    /// Records the outcome of claimed deliveries.
-    async fn finish(&self, results: &[(DeliveryKey, DeliveryResult)]) -> Result<(), StoreError>;
-    /// Marks as failed, with `error`, those of `keys` still `sending` since before `cutoff` (their
-    /// sender died between claim and finish: whether the provider got the message is unknown, and
-    /// resending could duplicate it). Returns the keys changed.
+    /// Claims deliveries for sending, one conditional write each: creates an absent one as
+    /// `sending`, or moves a `queued` one (waiting for a retry) to `sending`. Of two senders
+    /// holding the same job, one wins; the other learns what it found.
+    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Claims, StoreError>;
+    /// Records the outcome of deliveries as [`DeliveryStore::claim`] won them.
+    async fn finish(&self, results: &[(Delivery, DeliveryResult)]) -> Result<(), StoreError>;
+    /// Marks as failed, with `error`, those of `held` (as a claim found them) that are still
+    /// `sending` under the same claim with no outcome recorded: their sender died between claim
+    /// and finish, and whether the provider got the message is unknown, so resending could
+    /// duplicate it. Returns the keys changed.
     async fn fail_stale(
         &self,
-        keys: &[DeliveryKey],
-        cutoff: DateTime<Utc>,
+        held: &[Delivery],
         error: &str,
     ) -> Result<Vec<DeliveryKey>, StoreError>;
     /// Deliveries of a campaign, for staff (page of `limit` after `offset`).

@@ -1,5 +1,6 @@
 //! Work buffered between steps: fan-out of a campaign shard, delivery of one message.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::campaign::CampaignId;
@@ -9,7 +10,7 @@ use crate::delivery::DeliveryKey;
 pub const PAYLOAD_VERSION: u32 = 1;
 
 /// A unit of queued work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Job {
     /// Fan out one shard of a campaign's recipients.
@@ -20,14 +21,44 @@ pub enum Job {
         shard: u32,
     },
     /// Send one message.
-    Deliver {
-        /// Which delivery.
-        #[serde(flatten)]
-        key: DeliveryKey,
-    },
+    Deliver(DeliverJob),
 }
 
-#[derive(Serialize, Deserialize)]
+/// One message to send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverJob {
+    /// Which delivery.
+    #[serde(flatten)]
+    pub key: DeliveryKey,
+    /// The address fan-out read, so the sender need not read the profile. Absent, the sender
+    /// reads it.
+    #[serde(flatten)]
+    pub to: Option<KnownAddress>,
+}
+
+/// An address fan-out read for a delivery, and when: valid at send time unless the subscriber
+/// changed since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownAddress {
+    /// Email or E.164 number, per channel.
+    pub address: String,
+    /// When fan-out read it.
+    pub read_at: DateTime<Utc>,
+}
+
+impl From<DeliveryKey> for DeliverJob {
+    fn from(key: DeliveryKey) -> Self {
+        Self { key, to: None }
+    }
+}
+
+#[derive(Serialize)]
+struct OutgoingEnvelope<'a> {
+    v: u32,
+    job: &'a Job,
+}
+
+#[derive(Deserialize)]
 struct Envelope {
     v: u32,
     job: Job,
@@ -44,9 +75,9 @@ impl Job {
 
     /// The versioned JSON payload.
     pub fn to_payload(&self) -> String {
-        serde_json::to_string(&Envelope {
+        serde_json::to_string(&OutgoingEnvelope {
             v: PAYLOAD_VERSION,
-            job: *self,
+            job: self,
         })
         .expect("jobs serialize")
     }
@@ -96,18 +127,31 @@ mod tests {
     use crate::contact::Channel;
     use crate::subscriber::SubscriberId;
 
+    fn key() -> DeliveryKey {
+        DeliveryKey {
+            campaign: CampaignId::new(),
+            subscriber: SubscriberId::new(),
+            channel: Channel::Sms,
+        }
+    }
+
     #[test]
     fn payloads_are_versioned_and_round_trip() {
-        let job = Job::Deliver {
-            key: DeliveryKey {
-                campaign: CampaignId::new(),
-                subscriber: SubscriberId::new(),
-                channel: Channel::Sms,
-            },
-        };
+        let job = Job::Deliver(DeliverJob {
+            key: key(),
+            to: Some(KnownAddress {
+                address: "+33612345678".into(),
+                read_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap(),
+            }),
+        });
         let p = job.to_payload();
         assert!(p.starts_with("{\"v\":1,"), "{p}");
+        assert!(p.contains("\"address\":\"+33612345678\""), "{p}");
         assert_eq!(Job::from_payload(&p).unwrap(), job);
+        // A payload without the address (written before addresses travelled) still reads.
+        let bare = Job::Deliver(key().into());
+        assert!(!bare.to_payload().contains("address"));
+        assert_eq!(Job::from_payload(&bare.to_payload()).unwrap(), bare);
         let fan = Job::Fanout {
             campaign: CampaignId::new(),
             shard: 3,

@@ -256,13 +256,14 @@ mod tests {
     }
 
     fn deliver() -> Job {
-        Job::Deliver {
-            key: DeliveryKey {
+        Job::Deliver(
+            DeliveryKey {
                 campaign: CampaignId::new(),
                 subscriber: SubscriberId::new(),
                 channel: Channel::Sms,
-            },
-        }
+            }
+            .into(),
+        )
     }
 
     fn secs(n: i64) -> chrono::Duration {
@@ -273,7 +274,10 @@ mod tests {
     async fn enqueued_jobs_are_routed_received_and_acknowledged() {
         let f = fixture();
         let (fan, del) = (fanout(3), deliver());
-        f.queue.enqueue(&[fan, del], Duration::ZERO).await.unwrap();
+        f.queue
+            .enqueue(&[fan.clone(), del.clone()], Duration::ZERO)
+            .await
+            .unwrap();
         assert_eq!(f.queue.depth(QueueName::Fanout).await.unwrap(), 1);
         assert_eq!(f.queue.depth(QueueName::Delivery).await.unwrap(), 1);
 
@@ -457,7 +461,7 @@ mod tests {
         let f = fixture();
         let job = fanout(1);
         f.queue
-            .enqueue(&[job, fanout(2)], Duration::ZERO)
+            .enqueue(&[job.clone(), fanout(2)], Duration::ZERO)
             .await
             .unwrap();
         let got = f.queue.receive(QueueName::Fanout, 1, LEASE).await.unwrap();

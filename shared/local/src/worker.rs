@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use telmail_core::delivery::DeliveryKey;
 use telmail_core::dispatch::Dispatcher;
-use telmail_core::queue::{Job, JobOutcome, QueueName};
+use telmail_core::queue::{DeliverJob, Job, JobOutcome, QueueName};
 use telmail_core::DomainError;
 use tokio::sync::watch;
 
@@ -118,10 +117,10 @@ impl Worker {
             .await?;
         let n = received.len();
         let jobs = self.parse(received).await?;
-        let mut batch: Vec<(Received, DeliveryKey)> = Vec::with_capacity(jobs.len());
+        let mut batch: Vec<(Received, DeliverJob)> = Vec::with_capacity(jobs.len());
         for (r, job) in jobs {
             match job {
-                Job::Deliver { key } => batch.push((r, key)),
+                Job::Deliver(job) => batch.push((r, job)),
                 other => {
                     // A job on the wrong queue: run it alone rather than lose it.
                     let result = self.dispatcher.run(&other).await;
@@ -132,8 +131,8 @@ impl Worker {
         if batch.is_empty() {
             return Ok(n);
         }
-        let keys: Vec<DeliveryKey> = batch.iter().map(|(_, k)| *k).collect();
-        match self.dispatcher.deliver(&keys).await {
+        let jobs: Vec<DeliverJob> = batch.iter().map(|(_, j)| j.clone()).collect();
+        match self.dispatcher.deliver(&jobs).await {
             Ok(outcomes) => {
                 let done: Vec<i64> = batch
                     .iter()

@@ -3,7 +3,9 @@
 //! to them never rewrites the campaign's text).
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
 use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
@@ -235,29 +237,22 @@ impl CampaignStore for DynamoStore {
         Ok(due.into_iter().map(|(_, c)| c).collect())
     }
 
-    async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .condition_expression("attribute_exists(pk)");
-        let mut adds = Vec::new();
-        for (i, (name, value)) in Progress::COUNTERS.iter().zip(delta.values()).enumerate() {
-            adds.push(format!("#c{i} :v{i}"));
-            update = update
-                .expression_attribute_names(format!("#c{i}"), *name)
-                .expression_attribute_values(format!(":v{i}"), n(value));
-        }
+    async fn add_progress(
+        &self,
+        id: CampaignId,
+        delta: &ProgressDelta,
+    ) -> Result<CampaignProgress, StoreError> {
+        let (update, adds) = self.add_counters(id, delta);
+        // The item after the update comes back with the write, at no read cost.
         match update
-            .update_expression(format!("ADD {}", adds.join(", ")))
+            .update_expression(format!("ADD {adds}"))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Backend(format!(
-                "no counters for unknown campaign {id}"
-            ))),
+            Ok(out) => progress(&out.attributes.unwrap_or_default()),
+            Err(e) if condition_failed(&e) => Err(unknown(id)),
             Err(e) => Err(store_error("DynamoDB UpdateItem (campaign progress)", e)),
         }
     }
@@ -280,27 +275,60 @@ impl CampaignStore for DynamoStore {
             .map(Option::unwrap_or_default)
     }
 
-    async fn mark_shard_done(&self, id: CampaignId, shard: u32) -> Result<u32, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .condition_expression("attribute_exists(pk)")
-            .update_expression("ADD #done :shard")
+    async fn mark_shard_done(
+        &self,
+        id: CampaignId,
+        shard: u32,
+        counted: &ProgressDelta,
+    ) -> Result<CampaignProgress, StoreError> {
+        let (update, adds) = self.add_counters(id, counted);
+        let out = update
+            .update_expression(format!("ADD #done :shards, {adds}"))
+            .condition_expression("attribute_exists(pk) AND NOT contains(#done, :shard)")
             .expression_attribute_names("#done", SHARDS_DONE)
-            .expression_attribute_values(":shard", AttributeValue::Ns(vec![shard.to_string()]))
-            // The whole (small) item: a shard added again changes nothing, and "updated
-            // attributes only" could then leave the set out.
+            .expression_attribute_values(":shards", AttributeValue::Ns(vec![shard.to_string()]))
+            .expression_attribute_values(":shard", n(shard))
             .return_values(ReturnValue::AllNew)
+            // A shard marked before: its counters come back with the refusal.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match out {
-            Ok(out) => shards_done(&out.attributes.unwrap_or_default()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Backend(format!(
-                "no counters for unknown campaign {id}"
-            ))),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (shards done)", e)),
+            Ok(out) => progress(&out.attributes.unwrap_or_default()),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => failed
+                    .item()
+                    .map(progress)
+                    .unwrap_or_else(|| Err(unknown(id))),
+                _ => Err(store_error("DynamoDB UpdateItem (shards done)", e)),
+            },
         }
+    }
+}
+
+fn unknown(id: CampaignId) -> StoreError {
+    StoreError::Backend(format!("no counters for unknown campaign {id}"))
+}
+
+impl DynamoStore {
+    /// An update of a campaign's counters: the builder and its `ADD` clauses, to complete.
+    fn add_counters(
+        &self,
+        id: CampaignId,
+        delta: &ProgressDelta,
+    ) -> (UpdateItemFluentBuilder, String) {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)));
+        let mut adds = Vec::new();
+        for (i, (name, value)) in Progress::COUNTERS.iter().zip(delta.values()).enumerate() {
+            adds.push(format!("#c{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(format!(":v{i}"), n(value));
+        }
+        (update, adds.join(", "))
     }
 }

@@ -1,19 +1,22 @@
 //! Deliveries: `DELIVERY#<campaign>#<partition>` / `<subscriber>#<channel>`, one item each,
-//! created with `attribute_not_exists` and moved by conditional updates (one request per
-//! delivery, 25 in flight), so a job run twice sends once.
+//! created by the claim (one conditional write per delivery, 25 in flight), so a job run twice
+//! sends once. The outcomes of a claimed batch go in one receipt, `RECEIPT#<campaign>` /
+//! `<claim>`, named by the claim on each item: one write per batch instead of one per message.
+//! A retry is the exception: its item goes back to `queued` so the next claim can take it.
 
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use telmail_core::campaign::{CampaignId, CampaignStatus};
 use telmail_core::contact::Channel;
 use telmail_core::delivery::{
-    CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
+    Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
 };
 use telmail_core::error::StoreError;
 use telmail_core::ports::DeliveryStore;
@@ -65,9 +68,78 @@ fn delivery(item: &Item) -> Result<Delivery, StoreError> {
         attempts: f.num("attempts")?,
         provider_id: f.opt_str("provider_id")?.map(str::to_owned),
         error: f.opt_str("error")?.map(str::to_owned),
-        segments: f.num("segments")?,
+        segments: f.opt_num("segments")?.unwrap_or(0),
         updated_at: keys::parse_stamp(f.str("updated_at")?, &f.key())?,
+        claim: f.opt_str(CLAIM)?.map(str::to_owned),
     })
+}
+
+/// The attribute naming the claim (and so the receipt) of a delivery being sent.
+const CLAIM: &str = "claim";
+/// The receipt attribute holding the outcomes, by `<subscriber>#<channel>`.
+const OUTCOMES: &str = "outcomes";
+
+fn receipt_key(campaign: CampaignId, claim: &str) -> Item {
+    key(format!("RECEIPT#{campaign}"), claim)
+}
+
+/// A delivery's sort key, which names it in its receipt.
+fn entry_name(k: &DeliveryKey) -> String {
+    keys::delivery(k.campaign, k.subscriber, k.channel).1
+}
+
+/// An outcome as a receipt entry: `s` status, `n` segments, `p` provider id, `e` error.
+fn receipt_entry(result: &DeliveryResult) -> Option<AttributeValue> {
+    let (status, detail) = match result {
+        DeliveryResult::Sent {
+            provider_id,
+            segments,
+        } => {
+            return Some(AttributeValue::M(HashMap::from([
+                ("s".to_owned(), s(DeliveryStatus::Sent.as_str())),
+                ("n".to_owned(), n(segments)),
+                ("p".to_owned(), s(provider_id)),
+            ])))
+        }
+        DeliveryResult::Failed { error } => (DeliveryStatus::Failed, error),
+        DeliveryResult::Suppressed { reason } => (DeliveryStatus::Suppressed, reason),
+        DeliveryResult::Retry { .. } => return None,
+    };
+    Some(AttributeValue::M(HashMap::from([
+        ("s".to_owned(), s(status.as_str())),
+        ("e".to_owned(), s(detail)),
+    ])))
+}
+
+/// A delivery still `sending` under its claim, completed by its receipt entry if it has one.
+fn with_receipt(mut d: Delivery, receipt: &Item) -> Result<Delivery, StoreError> {
+    let f = Fields(receipt);
+    let Some(AttributeValue::M(outcomes)) = receipt.get(OUTCOMES) else {
+        return Err(f.malformed("no outcomes"));
+    };
+    let Some(AttributeValue::M(entry)) = outcomes.get(&entry_name(&d.key)) else {
+        return Ok(d);
+    };
+    let e = Fields(entry);
+    let text = e.str("s")?;
+    d.status =
+        DeliveryStatus::parse(text).ok_or_else(|| f.malformed(format_args!("status {text}")))?;
+    d.segments = e.opt_num("n")?.unwrap_or(0);
+    d.provider_id = e.opt_str("p")?.map(str::to_owned);
+    d.error = e.opt_str("e")?.map(str::to_owned).or(d.error);
+    d.updated_at = keys::parse_stamp(f.str("at")?, &f.key())?;
+    d.claim = None;
+    Ok(d)
+}
+
+/// What one claim found.
+enum ClaimOutcome {
+    /// Won: the delivery is ours to send.
+    Won(Delivery),
+    /// `sending` under another claim.
+    Held(Delivery),
+    /// In a final state (or queued by a later retry meanwhile).
+    Finished,
 }
 
 /// The first occurrence of each key, in order (a key twice in one call is handled once).
@@ -84,8 +156,8 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item_key(k)))
             .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#updated", "updated_at")
             .expression_attribute_values(":now", s(keys::stamp(now)))
+            .expression_attribute_names("#updated", "updated_at")
     }
 
     async fn create_one(&self, new: &NewDelivery, now: &str) -> Result<CreateOutcome, StoreError> {
@@ -93,7 +165,6 @@ impl DynamoStore {
         item.extend([
             ("status".to_owned(), s(new.status.as_str())),
             ("attempts".to_owned(), n(0)),
-            ("segments".to_owned(), n(0)),
             ("updated_at".to_owned(), s(now)),
         ]);
         if let Some(error) = &new.error {
@@ -124,98 +195,174 @@ impl DynamoStore {
         }
     }
 
+    /// Creates the delivery as `sending`, or moves it there from `queued`: one write. A refused
+    /// claim learns the stored item from the refusal, at no read cost.
     async fn claim_one(
         &self,
         k: &DeliveryKey,
+        claim: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Delivery>, StoreError> {
+    ) -> Result<ClaimOutcome, StoreError> {
         let result = self
             .delivery_update(k, now)
             .update_expression(
-                "SET #status = :sending, #attempts = #attempts + :one, #updated = :now",
+                "SET #status = :sending, #attempts = if_not_exists(#attempts, :zero) + :one, \
+                 #updated = :now, #claim = :claim",
             )
-            .condition_expression("#status = :queued")
+            .condition_expression("attribute_not_exists(pk) OR #status = :queued")
             .expression_attribute_names("#attempts", "attempts")
+            .expression_attribute_names("#claim", CLAIM)
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":queued", s(DeliveryStatus::Queued.as_str()))
+            .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":claim", s(claim))
             .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(out) => delivery(&out.attributes.unwrap_or_default()).map(Some),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (claim)", e)),
+            Ok(out) => delivery(&out.attributes.unwrap_or_default()).map(ClaimOutcome::Won),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    Ok(match failed.item().map(delivery).transpose()? {
+                        // This very claim: the SDK retried a write whose answer was lost.
+                        Some(d) if d.claim.as_deref() == Some(claim) => ClaimOutcome::Won(d),
+                        Some(d) if d.status == DeliveryStatus::Sending => ClaimOutcome::Held(d),
+                        _ => ClaimOutcome::Finished,
+                    })
+                }
+                _ => Err(store_error("DynamoDB UpdateItem (claim)", e)),
+            },
         }
     }
 
-    async fn finish_one(
+    /// Puts a delivery back in the queue after a transient failure, if still under its claim.
+    async fn requeue(
         &self,
-        k: &DeliveryKey,
-        result: &DeliveryResult,
+        d: &Delivery,
+        error: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let update = self
-            .delivery_update(k, now)
-            .condition_expression("#status = :sending")
-            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()));
-        // A send after a retry keeps the last error as history.
-        let (status, update) = match result {
-            DeliveryResult::Sent {
-                provider_id,
-                segments,
-            } => (
-                DeliveryStatus::Sent,
-                update
-                    .update_expression("SET #status = :to, #provider = :provider, #segments = :segments, #updated = :now")
-                    .expression_attribute_names("#provider", "provider_id")
-                    .expression_attribute_names("#segments", "segments")
-                    .expression_attribute_values(":provider", s(provider_id))
-                    .expression_attribute_values(":segments", n(segments)),
-            ),
-            DeliveryResult::Failed { error } => (DeliveryStatus::Failed, with_error(update, error)),
-            DeliveryResult::Suppressed { reason } => {
-                (DeliveryStatus::Suppressed, with_error(update, reason))
-            }
-            // Attempts were counted by the claim; the job's redelivery claims it again.
-            DeliveryResult::Retry { error } => (DeliveryStatus::Queued, with_error(update, error)),
-        };
-        match update
-            .expression_attribute_values(":to", s(status.as_str()))
+        let claim = d.claim.as_deref().unwrap_or_default();
+        let result = with_error(self.delivery_update(&d.key, now), error)
+            .condition_expression("#status = :sending AND #claim = :claim")
+            .expression_attribute_names("#claim", CLAIM)
+            .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+            .expression_attribute_values(":claim", s(claim))
+            .expression_attribute_values(":to", s(DeliveryStatus::Queued.as_str()))
             .send()
-            .await
-        {
-            // Only a claimed delivery is finished: a late duplicate cannot undo an outcome.
+            .await;
+        match result {
+            // Only the claim's holder moves it: a late duplicate cannot undo an outcome.
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (finish)", e)),
+            Err(e) => Err(store_error("DynamoDB UpdateItem (requeue)", e)),
         }
+    }
+
+    /// Writes the receipt of one claim's outcomes in one campaign.
+    async fn write_receipt(
+        &self,
+        campaign: CampaignId,
+        claim: &str,
+        outcomes: HashMap<String, AttributeValue>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut item = receipt_key(campaign, claim);
+        item.extend([
+            (OUTCOMES.to_owned(), AttributeValue::M(outcomes)),
+            ("at".to_owned(), s(keys::stamp(now))),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("DynamoDB PutItem (receipt)", e))
+    }
+
+    /// The receipts naming these deliveries' claims, by (campaign, claim).
+    async fn receipts(
+        &self,
+        sending: &[&Delivery],
+    ) -> Result<HashMap<(CampaignId, String), Item>, StoreError> {
+        let wanted: HashSet<(CampaignId, &str)> = sending
+            .iter()
+            .filter_map(|d| d.claim.as_deref().map(|c| (d.key.campaign, c)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys = wanted
+            .iter()
+            .map(|(c, claim)| receipt_key(*c, claim))
+            .collect();
+        let found = batch_get(&self.client, &self.table, keys, None, true).await?;
+        let mut by_claim = HashMap::new();
+        for item in found {
+            let f = Fields(&item);
+            let campaign = f
+                .str("pk")?
+                .strip_prefix("RECEIPT#")
+                .and_then(CampaignId::parse)
+                .ok_or_else(|| f.malformed("bad receipt key"))?;
+            let claim = f.str("sk")?.to_owned();
+            by_claim.insert((campaign, claim), item);
+        }
+        Ok(by_claim)
+    }
+
+    /// Completes deliveries still `sending` with their receipts' outcomes.
+    async fn resolve(&self, deliveries: Vec<Delivery>) -> Result<Vec<Delivery>, StoreError> {
+        let sending: Vec<&Delivery> = deliveries
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Sending)
+            .collect();
+        let receipts = self.receipts(&sending).await?;
+        deliveries
+            .into_iter()
+            .map(|d| {
+                let receipt = d
+                    .claim
+                    .as_ref()
+                    .filter(|_| d.status == DeliveryStatus::Sending)
+                    .and_then(|c| receipts.get(&(d.key.campaign, c.clone())));
+                match receipt {
+                    Some(r) => with_receipt(d, r),
+                    None => Ok(d),
+                }
+            })
+            .collect()
     }
 
     async fn fail_one(
         &self,
-        k: &DeliveryKey,
-        cutoff: &str,
+        d: &Delivery,
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<DeliveryKey>, StoreError> {
-        let result = with_error(self.delivery_update(k, now), error)
-            .condition_expression("#status = :sending AND #updated < :cutoff")
+        let result = with_error(self.delivery_update(&d.key, now), error)
+            .condition_expression("#status = :sending AND #claim = :claim")
+            .expression_attribute_names("#claim", CLAIM)
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":to", s(DeliveryStatus::Failed.as_str()))
-            .expression_attribute_values(":cutoff", s(cutoff))
+            .expression_attribute_values(":claim", s(d.claim.as_deref().unwrap_or_default()))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Some(*k)),
+            Ok(_) => Ok(Some(d.key)),
             Err(e) if condition_failed(&e) => Ok(None),
             Err(e) => Err(store_error("DynamoDB UpdateItem (stale delivery)", e)),
         }
     }
 
-    /// Erasure: deletes the person's finished deliveries of every campaign that sent. Those
-    /// still queued or being sent stay, for the sender to close as suppressed. Finished is
-    /// final, so deleting what a batch read found finished races with nothing.
+    /// Erasure: deletes the person's finished deliveries of every campaign that sent, and
+    /// their entries in receipts. Those still queued or being sent stay, for the sender to
+    /// close as suppressed. Finished is final, so deleting what a read found finished races
+    /// with nothing.
     pub(super) async fn erase_finished_deliveries(
         &self,
         id: SubscriberId,
@@ -223,7 +370,7 @@ impl DynamoStore {
         let campaigns = self
             .campaign_ids_in(&[CampaignStatus::Sending, CampaignStatus::Sent])
             .await?;
-        let keys: Vec<Item> = campaigns
+        let keys: Vec<DeliveryKey> = campaigns
             .iter()
             .flat_map(|c| {
                 Channel::ALL.map(|channel| DeliveryKey {
@@ -232,27 +379,59 @@ impl DynamoStore {
                     channel,
                 })
             })
-            .map(|k| item_key(&k))
             .collect();
+        let stored = self.read_stored(&keys, true).await?;
+        let receipts = self.receipts(&stored.iter().collect::<Vec<_>>()).await?;
+        let mut finished = Vec::new();
+        for d in &stored {
+            let receipt = d
+                .claim
+                .as_ref()
+                .and_then(|c| receipts.get(&(d.key.campaign, c.clone())));
+            let outcome = match receipt {
+                Some(r) if d.status == DeliveryStatus::Sending => {
+                    with_receipt(d.clone(), r)?.status
+                }
+                _ => d.status,
+            };
+            if !matches!(
+                outcome,
+                DeliveryStatus::Sent | DeliveryStatus::Failed | DeliveryStatus::Suppressed
+            ) {
+                continue;
+            }
+            if let (Some(claim), Some(_)) = (&d.claim, receipt) {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(receipt_key(d.key.campaign, claim)))
+                    .update_expression("REMOVE #outcomes.#entry")
+                    .expression_attribute_names("#outcomes", OUTCOMES)
+                    .expression_attribute_names("#entry", entry_name(&d.key))
+                    .send()
+                    .await
+                    .map_err(|e| store_error("DynamoDB UpdateItem (receipt erasure)", e))?;
+            }
+            finished.push(delete_request(item_key(&d.key))?);
+        }
+        batch_write(&self.client, &self.table, finished).await
+    }
+
+    /// The deliveries stored under these keys, as stored.
+    async fn read_stored(
+        &self,
+        keys: &[DeliveryKey],
+        consistent: bool,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let found = batch_get(
             &self.client,
             &self.table,
-            keys,
-            Some(("pk, sk, #status", &[("#status", "status")])),
-            true,
+            keys.iter().map(item_key).collect(),
+            None,
+            consistent,
         )
         .await?;
-        let mut finished = Vec::new();
-        for item in &found {
-            let f = Fields(item);
-            if matches!(
-                status(&f)?,
-                DeliveryStatus::Sent | DeliveryStatus::Failed | DeliveryStatus::Suppressed
-            ) {
-                finished.push(delete_request(key(f.str("pk")?, f.str("sk")?))?);
-            }
-        }
-        batch_write(&self.client, &self.table, finished).await
+        found.iter().map(delivery).collect()
     }
 }
 
@@ -297,26 +476,60 @@ impl DeliveryStore for DynamoStore {
             .collect())
     }
 
-    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Vec<Delivery>, StoreError> {
+    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Claims, StoreError> {
         let now = Utc::now();
+        let claim = uuid::Uuid::new_v4().simple().to_string();
         let claims: Vec<_> = distinct(keys, |k| *k)
             .into_iter()
-            .map(|k| self.claim_one(k, now))
+            .map(|k| self.claim_one(k, &claim, now))
             .collect();
-        let won: Vec<Option<Delivery>> = stream::iter(claims)
+        let outcomes: Vec<ClaimOutcome> = stream::iter(claims)
             .buffered(IN_FLIGHT)
             .try_collect()
             .await?;
-        Ok(won.into_iter().flatten().collect())
+        let mut found = Claims::default();
+        for outcome in outcomes {
+            match outcome {
+                ClaimOutcome::Won(d) => found.won.push(d),
+                ClaimOutcome::Held(d) => found.held.push(d),
+                ClaimOutcome::Finished => {}
+            }
+        }
+        Ok(found)
     }
 
-    async fn finish(&self, results: &[(DeliveryKey, DeliveryResult)]) -> Result<(), StoreError> {
+    async fn finish(&self, results: &[(Delivery, DeliveryResult)]) -> Result<(), StoreError> {
         let now = Utc::now();
-        let finishes: Vec<_> = distinct(results, |(k, _)| *k)
+        let mut receipts: HashMap<(CampaignId, &str), HashMap<String, AttributeValue>> =
+            HashMap::new();
+        let mut requeues = Vec::new();
+        for (d, r) in distinct(results, |(d, _)| d.key) {
+            let Some(claim) = d.claim.as_deref() else {
+                return Err(StoreError::Backend(format!(
+                    "delivery {:?} finished without its claim",
+                    d.key
+                )));
+            };
+            match (receipt_entry(r), r) {
+                (Some(entry), _) => {
+                    receipts
+                        .entry((d.key.campaign, claim))
+                        .or_default()
+                        .insert(entry_name(&d.key), entry);
+                }
+                // Attempts were counted by the claim; the job's redelivery claims it again.
+                (None, DeliveryResult::Retry { error }) => {
+                    requeues.push(self.requeue(d, error, now))
+                }
+                (None, _) => {}
+            }
+        }
+        let writes: Vec<_> = receipts
             .into_iter()
-            .map(|(k, r)| self.finish_one(k, r, now))
+            .map(|((campaign, claim), outcomes)| self.write_receipt(campaign, claim, outcomes, now))
             .collect();
-        stream::iter(finishes)
+        futures_util::future::try_join_all(writes).await?;
+        stream::iter(requeues)
             .buffer_unordered(IN_FLIGHT)
             .try_collect::<Vec<()>>()
             .await
@@ -325,15 +538,23 @@ impl DeliveryStore for DynamoStore {
 
     async fn fail_stale(
         &self,
-        keys: &[DeliveryKey],
-        cutoff: DateTime<Utc>,
+        held: &[Delivery],
         error: &str,
     ) -> Result<Vec<DeliveryKey>, StoreError> {
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
         let now = Utc::now();
-        let cutoff = keys::stamp(cutoff);
-        let fails: Vec<_> = distinct(keys, |k| *k)
+        // Those whose receipt has no outcome are the abandoned ones.
+        let unfinished: Vec<Delivery> = self
+            .resolve(distinct(held, |d| d.key).into_iter().cloned().collect())
+            .await?
             .into_iter()
-            .map(|k| self.fail_one(k, &cutoff, error, now))
+            .filter(|d| d.status == DeliveryStatus::Sending)
+            .collect();
+        let fails: Vec<_> = unfinished
+            .iter()
+            .map(|d| self.fail_one(d, error, now))
             .collect();
         let changed: Vec<Option<DeliveryKey>> = stream::iter(fails)
             .buffered(IN_FLIGHT)
@@ -370,6 +591,7 @@ impl DeliveryStore for DynamoStore {
             .flatten()
             .collect();
         all.sort_by_key(|d| d.key);
-        Ok(all.into_iter().skip(offset).take(limit).collect())
+        let page: Vec<Delivery> = all.into_iter().skip(offset).take(limit).collect();
+        self.resolve(page).await
     }
 }

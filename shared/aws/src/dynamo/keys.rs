@@ -45,6 +45,10 @@ pub const STATS: &str = "STATS";
 pub const SUPPRESSIONS: &str = "SUPPRESSION";
 /// Sort-key prefix of a suppressed address.
 pub const ADDRESS_PREFIX: &str = "ADDR#";
+/// Partition of the log of subscriber changes (sort key `<stamp>#<id>`).
+pub const CHANGES: &str = "CHANGES";
+/// The attribute DynamoDB's time to live reads (seconds since the epoch).
+pub const EXPIRES: &str = "expires";
 
 /// An instant as fixed-width UTC text (`2026-11-01T10:00:00.000000Z`): text order is time order.
 pub fn stamp(at: DateTime<Utc>) -> String {
@@ -56,6 +60,11 @@ pub fn parse_stamp(text: &str, what: &str) -> Result<DateTime<Utc>, StoreError> 
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Backend(format!("malformed instant in {what}: {e}")))
+}
+
+/// `<stamp>#<id>`: a change of a subscriber in the change log.
+pub fn change(at: DateTime<Utc>, id: SubscriberId) -> String {
+    format!("{}#{id}", stamp(at))
 }
 
 /// `SUB#<id>`: the partition of a subscriber's profile.

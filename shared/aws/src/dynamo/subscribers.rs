@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use telmail_core::contact::{Channel, Email, PhoneNumber};
 use telmail_core::error::StoreError;
@@ -15,9 +15,24 @@ use telmail_core::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use telmail_core::topic::TopicSlug;
 
 use super::items::{self, batch_get, json, key, n, s, Condition, Fields, Item, Transaction};
-use super::keys::{self, ALL_SUBSCRIBERS, OWNER, PENDING, PROFILE};
+use super::keys::{self, ALL_SUBSCRIBERS, CHANGES, OWNER, PENDING, PROFILE};
 use super::DynamoStore;
 use crate::errors::store_error;
+
+/// How long the change log keeps an entry (DynamoDB's time to live deletes it later, never
+/// sooner).
+const CHANGE_LOG_KEPT: Duration = Duration::days(3);
+
+/// How far back the change log is trusted to be complete; older questions get "changed".
+const CHANGE_LOG_TRUSTED: Duration = Duration::days(2);
+
+/// An entry of the change log: written in the same transaction as every change of a
+/// subscriber, so a sender can ask "who changed since fan-out?" with one query.
+fn change_entry(id: SubscriberId, now: DateTime<Utc>) -> Item {
+    let mut item = key(CHANGES, keys::change(now, id));
+    item.insert(keys::EXPIRES.into(), n((now + CHANGE_LOG_KEPT).timestamp()));
+    item
+}
 
 /// Everything stored for one subscriber, by key.
 struct Rows {
@@ -172,6 +187,7 @@ impl DynamoStore {
         for pk in old.memberships.into_keys() {
             tx.delete(key(pk, keys::subscriber(sub.id)), None, "")?;
         }
+        tx.put(change_entry(sub.id, Utc::now()), None, "")?;
         tx.commit(&self.client).await
     }
 
@@ -244,6 +260,7 @@ impl SubscriberStore for DynamoStore {
         let new = rows(subscriber, version + 1)?;
         let mut tx = Transaction::new(&self.table);
         tx.put(new.profile, Some(unchanged(version)), CHANGED)?;
+        tx.put(change_entry(id, Utc::now()), None, "")?;
         for (pk, clash) in &new.owners {
             if !old.owners.iter().any(|(o, _)| o == pk) {
                 let free_or_mine = Condition::new("attribute_not_exists(pk) OR #id = :id")
@@ -325,6 +342,44 @@ impl SubscriberStore for DynamoStore {
                 |purged, done| async move { Ok(purged + u64::from(done)) },
             )
             .await
+    }
+
+    async fn changed_since(
+        &self,
+        ids: &[SubscriberId],
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<SubscriberId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        if since < Utc::now() - CHANGE_LOG_TRUSTED {
+            return Ok(ids.iter().copied().collect());
+        }
+        // Eventually consistent: a change made in the last instant may be missed, as it
+        // would be by a send already under way.
+        let log = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk >= :since")
+            .expression_attribute_values(":pk", s(CHANGES))
+            .expression_attribute_values(":since", s(keys::stamp(since)));
+        let changed: HashSet<SubscriberId> = items::query(log, usize::MAX, |item| {
+            let f = Fields(item);
+            f.str("sk")?
+                .rsplit_once('#')
+                .and_then(|(_, id)| SubscriberId::parse(id))
+                .map(Some)
+                .ok_or_else(|| f.malformed("bad change log entry"))
+        })
+        .await?
+        .into_iter()
+        .collect();
+        Ok(ids
+            .iter()
+            .filter(|id| changed.contains(id))
+            .copied()
+            .collect())
     }
 
     async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError> {

@@ -185,67 +185,88 @@ impl CampaignStore for SqliteStore {
         campaigns(rows)
     }
 
-    async fn add_progress(&self, id: CampaignId, delta: &ProgressDelta) -> Result<(), StoreError> {
+    async fn add_progress(
+        &self,
+        id: CampaignId,
+        delta: &ProgressDelta,
+    ) -> Result<CampaignProgress, StoreError> {
         let v = delta.values();
         self.db
-            .call(move |c| {
-                let changed = c
-                    .prepare_cached(
-                        "UPDATE campaign_progress SET
-                            email_targeted = email_targeted + ?2, email_sent = email_sent + ?3,
-                            email_failed = email_failed + ?4, email_suppressed = email_suppressed + ?5,
-                            sms_targeted = sms_targeted + ?6, sms_sent = sms_sent + ?7,
-                            sms_failed = sms_failed + ?8, sms_suppressed = sms_suppressed + ?9,
-                            sms_segments = sms_segments + ?10,
-                            cost_ten_thousandths = cost_ten_thousandths + ?11
-                         WHERE campaign_id = ?1",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            id.to_string(),
-                            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
-                        ])
-                    })
-                    .map_err(sql_err)?;
-                if changed == 0 {
-                    return Err(StoreError::Backend(format!("no counters for unknown campaign {id}")));
-                }
-                Ok(())
+            .write(move |tx| {
+                let id = id.to_string();
+                add_counters(tx, &id, v)?;
+                read_progress(tx, &id)
             })
             .await
     }
 
     async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError> {
-        // An unknown campaign has counted nothing.
         self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "SELECT email_targeted, email_sent, email_failed, email_suppressed,
-                            sms_targeted, sms_sent, sms_failed, sms_suppressed,
-                            sms_segments, cost_ten_thousandths,
-                            (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id)
-                     FROM campaign_progress p WHERE campaign_id = ?1",
-                )
-                .and_then(|mut st| st.query_row([id.to_string()], progress_row).optional())
-                .map(Option::unwrap_or_default)
-                .map_err(sql_err)
-            })
+            .call(move |c| read_progress(c, &id.to_string()))
             .await
     }
 
-    async fn mark_shard_done(&self, id: CampaignId, shard: u32) -> Result<u32, StoreError> {
+    async fn mark_shard_done(
+        &self,
+        id: CampaignId,
+        shard: u32,
+        counted: &ProgressDelta,
+    ) -> Result<CampaignProgress, StoreError> {
+        let v = counted.values();
         self.db
             .write(move |tx| {
                 let id = id.to_string();
                 // A redelivered fan-out job marks its shard again: counted once.
-                tx.prepare_cached("INSERT OR IGNORE INTO campaign_shards_done (campaign_id, shard) VALUES (?1, ?2)")
+                let newly = tx
+                    .prepare_cached("INSERT OR IGNORE INTO campaign_shards_done (campaign_id, shard) VALUES (?1, ?2)")
                     .and_then(|mut st| st.execute(params![id, shard]))
                     .map_err(sql_err)?;
-                tx.prepare_cached("SELECT COUNT(*) FROM campaign_shards_done WHERE campaign_id = ?1")
-                    .and_then(|mut st| st.query_row([&id], |r| r.get::<_, i64>(0)))
-                    .map(|n| n as u32)
-                    .map_err(sql_err)
+                if newly == 1 {
+                    add_counters(tx, &id, v)?;
+                }
+                read_progress(tx, &id)
             })
             .await
     }
+}
+
+/// Adds to a campaign's counters, in the order of `Progress::COUNTERS`.
+fn add_counters(c: &rusqlite::Connection, id: &str, v: [i64; 10]) -> Result<(), StoreError> {
+    let changed = c
+        .prepare_cached(
+            "UPDATE campaign_progress SET
+                email_targeted = email_targeted + ?2, email_sent = email_sent + ?3,
+                email_failed = email_failed + ?4, email_suppressed = email_suppressed + ?5,
+                sms_targeted = sms_targeted + ?6, sms_sent = sms_sent + ?7,
+                sms_failed = sms_failed + ?8, sms_suppressed = sms_suppressed + ?9,
+                sms_segments = sms_segments + ?10,
+                cost_ten_thousandths = cost_ten_thousandths + ?11
+             WHERE campaign_id = ?1",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
+            ])
+        })
+        .map_err(sql_err)?;
+    if changed == 0 {
+        return Err(StoreError::Backend(format!(
+            "no counters for unknown campaign {id}"
+        )));
+    }
+    Ok(())
+}
+
+/// A campaign's counters and shards done (an unknown campaign has counted nothing).
+fn read_progress(c: &rusqlite::Connection, id: &str) -> Result<CampaignProgress, StoreError> {
+    c.prepare_cached(
+        "SELECT email_targeted, email_sent, email_failed, email_suppressed,
+                sms_targeted, sms_sent, sms_failed, sms_suppressed,
+                sms_segments, cost_ten_thousandths,
+                (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id)
+         FROM campaign_progress p WHERE campaign_id = ?1",
+    )
+    .and_then(|mut st| st.query_row([id], progress_row).optional())
+    .map(Option::unwrap_or_default)
+    .map_err(sql_err)
 }

@@ -1,12 +1,14 @@
-//! Deliveries, one row per (campaign, subscriber, channel): the conditional create that makes
-//! fan-out idempotent and the claim that keeps each message to one send.
+//! Deliveries, one row per (campaign, subscriber, channel): the claim that creates the row and
+//! keeps each message to one send, and the records fan-out makes of suppressed addresses.
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use rusqlite::{params, OptionalExtension, Row};
 use telmail_core::campaign::CampaignId;
 use telmail_core::delivery::{
-    CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
+    Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
 };
 use telmail_core::error::StoreError;
 use telmail_core::ports::DeliveryStore;
@@ -54,6 +56,7 @@ fn delivery(
         error,
         segments: segments as u32,
         updated_at: from_micros(at)?,
+        claim: None,
     })
 }
 
@@ -103,63 +106,85 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
-    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Vec<Delivery>, StoreError> {
+    async fn claim(&self, keys: &[DeliveryKey]) -> Result<Claims, StoreError> {
         if keys.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Claims::default());
         }
-        let keys = keys.to_vec();
+        let mut seen = HashSet::new();
+        let keys: Vec<DeliveryKey> = keys.iter().copied().filter(|k| seen.insert(*k)).collect();
         let now = micros(Utc::now());
         self.db
             .write(move |tx| {
-                // Only a queued delivery moves: of two consumers holding the same job, one wins.
-                let mut st = tx
+                // An absent delivery is created claimed; a queued one (a retry) moves. Any
+                // other state stays: of two consumers holding the same job, one wins.
+                let mut take = tx
                     .prepare_cached(&format!(
-                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?4
-                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'queued'
+                        "INSERT INTO deliveries (campaign_id, subscriber_id, channel, status, attempts, updated_at)
+                         VALUES (?1, ?2, ?3, 'sending', 1, ?4)
+                         ON CONFLICT (campaign_id, subscriber_id, channel) DO UPDATE
+                           SET status = 'sending', attempts = attempts + 1, updated_at = excluded.updated_at
+                           WHERE status = 'queued'
                          RETURNING {STATE_COLUMNS}"
                     ))
                     .map_err(sql_err)?;
-                let mut won = Vec::new();
+                let mut found = tx
+                    .prepare_cached(&format!(
+                        "SELECT {STATE_COLUMNS} FROM deliveries
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'sending'"
+                    ))
+                    .map_err(sql_err)?;
+                let mut claims = Claims::default();
                 for k in &keys {
                     let (campaign, subscriber, channel) = key_args(k);
-                    let row = st
+                    let won = take
                         .query_row(params![campaign, subscriber, channel, now], |r| state_row(r, 0))
                         .optional()
                         .map_err(sql_err)?;
-                    if let Some(row) = row {
-                        won.push(delivery(*k, row)?);
+                    if let Some(row) = won {
+                        claims.won.push(delivery(*k, row)?);
+                    } else if let Some(row) = found
+                        .query_row(params![campaign, subscriber, channel], |r| state_row(r, 0))
+                        .optional()
+                        .map_err(sql_err)?
+                    {
+                        claims.held.push(delivery(*k, row)?);
                     }
                 }
-                Ok(won)
+                Ok(claims)
             })
             .await
     }
 
     async fn fail_stale(
         &self,
-        keys: &[DeliveryKey],
-        cutoff: DateTime<Utc>,
+        held: &[Delivery],
         error: &str,
     ) -> Result<Vec<DeliveryKey>, StoreError> {
-        if keys.is_empty() {
+        if held.is_empty() {
             return Ok(Vec::new());
         }
-        let (keys, error) = (keys.to_vec(), error.to_owned());
-        let (now, cutoff) = (micros(Utc::now()), micros(cutoff));
+        let held: Vec<(DeliveryKey, i64)> =
+            held.iter().map(|d| (d.key, micros(d.updated_at))).collect();
+        let error = error.to_owned();
+        let now = micros(Utc::now());
         self.db
             .write(move |tx| {
+                // The claim instant identifies the claim: a delivery claimed again since (or
+                // finished) is left alone.
                 let mut st = tx
                     .prepare_cached(
                         "UPDATE deliveries SET status = 'failed', error = ?4, updated_at = ?5
                          WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3
-                           AND status = 'sending' AND updated_at < ?6",
+                           AND status = 'sending' AND updated_at = ?6",
                     )
                     .map_err(sql_err)?;
                 let mut changed = Vec::new();
-                for k in &keys {
+                for (k, claimed_at) in &held {
                     let (campaign, subscriber, channel) = key_args(k);
                     if st
-                        .execute(params![campaign, subscriber, channel, error, now, cutoff])
+                        .execute(params![
+                            campaign, subscriber, channel, error, now, claimed_at
+                        ])
                         .map_err(sql_err)?
                         == 1
                     {
@@ -171,11 +196,12 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
-    async fn finish(&self, results: &[(DeliveryKey, DeliveryResult)]) -> Result<(), StoreError> {
+    async fn finish(&self, results: &[(Delivery, DeliveryResult)]) -> Result<(), StoreError> {
         if results.is_empty() {
             return Ok(());
         }
-        let results = results.to_vec();
+        let results: Vec<(DeliveryKey, DeliveryResult)> =
+            results.iter().map(|(d, r)| (d.key, r.clone())).collect();
         let now = micros(Utc::now());
         self.db
             .write(move |tx| {

@@ -1,7 +1,7 @@
 //! Subscribers: the profile as JSON beside the columns queries use (contacts, unique; status;
 //! creation), and one membership row per (topic, channel) carrying the fan-out shard key.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -235,6 +235,45 @@ impl SubscriberStore for SqliteStore {
             .filter_map(|id| rows.remove(id))
             .map(|json| profile(&json))
             .collect()
+    }
+
+    async fn changed_since(
+        &self,
+        ids: &[SubscriberId],
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<SubscriberId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let asked: Vec<String> = ids.iter().map(SubscriberId::to_string).collect();
+        // Every change goes through `update` with a new `updated_at`; an erased row is gone.
+        let unchanged = self
+            .db
+            .call(move |c| {
+                let mut unchanged = HashSet::new();
+                for chunk in asked.chunks(IN_CHUNK - 1) {
+                    let sql = format!(
+                        "SELECT id FROM subscribers WHERE updated_at < ? AND id IN ({})",
+                        placeholders(chunk.len())
+                    );
+                    let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+                    let args = std::iter::once(Value::Integer(micros(since)))
+                        .chain(chunk.iter().cloned().map(Value::Text));
+                    let found = st
+                        .query_map(params_from_iter(args), |r| r.get::<_, String>(0))
+                        .map_err(sql_err)?;
+                    for id in found {
+                        unchanged.insert(id.map_err(sql_err)?);
+                    }
+                }
+                Ok(unchanged)
+            })
+            .await?;
+        Ok(ids
+            .iter()
+            .filter(|id| !unchanged.contains(&id.to_string()))
+            .copied()
+            .collect())
     }
 
     async fn recipients(
