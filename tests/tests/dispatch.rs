@@ -13,7 +13,7 @@ use telmail_core::campaign::{
 use telmail_core::clock::{Clock, ManualClock};
 use telmail_core::config::ServiceConfig;
 use telmail_core::contact::Channel;
-use telmail_core::delivery::{Delivery, DeliveryKey, DeliveryStatus};
+use telmail_core::delivery::{CampaignProgress, Delivery, DeliveryKey, DeliveryStatus};
 use telmail_core::error::SendError;
 use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{
@@ -195,6 +195,12 @@ async fn fan_out(w: &World, c: &Campaign) {
     }
 }
 
+async fn progress(w: &World, id: CampaignId) -> CampaignProgress {
+    CampaignStore::progress(w.s.store.as_ref(), id)
+        .await
+        .unwrap()
+}
+
 async fn campaign(w: &World, id: CampaignId) -> Campaign {
     CampaignStore::get(w.s.store.as_ref(), id)
         .await
@@ -244,9 +250,7 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
     }
     let c = campaign(&w, c.id).await;
     assert_eq!(c.status, CampaignStatus::Sent);
-    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
-        .await
-        .unwrap();
+    let p = progress(&w, c.id).await;
     assert_eq!(
         (
             p.totals.email.targeted,
@@ -338,9 +342,7 @@ async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed()
         .as_deref()
         .unwrap()
         .contains("abandon après 5 essais"));
-    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
-        .await
-        .unwrap();
+    let p = progress(&w, c.id).await;
     assert_eq!(
         (
             p.totals.email.targeted,
@@ -450,9 +452,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     assert!(d.error.as_deref().unwrap().contains("résultat inconnu"));
     assert_eq!(w.provider.count("lost@exemple.fr"), 0);
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
-    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
-        .await
-        .unwrap();
+    let p = progress(&w, c.id).await;
     assert_eq!((p.totals.email.targeted, p.totals.email.failed), (1, 1));
 }
 
@@ -503,9 +503,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
     assert_eq!(w.provider.count("moves@exemple.fr"), 0);
     assert_eq!(w.provider.count("new-home@exemple.fr"), 1);
     assert_eq!(w.provider.count("stays@exemple.fr"), 1);
-    let p = CampaignStore::progress(w.s.store.as_ref(), c.id)
-        .await
-        .unwrap();
+    let p = progress(&w, c.id).await;
     assert_eq!(
         (
             p.totals.email.targeted,

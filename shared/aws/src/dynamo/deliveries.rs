@@ -274,14 +274,7 @@ impl DynamoStore {
             (OUTCOMES.to_owned(), AttributeValue::M(outcomes)),
             ("at".to_owned(), s(keys::stamp(now))),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| store_error("DynamoDB PutItem (receipt)", e))
+        self.put(item, "receipt").await
     }
 
     /// The receipts naming these deliveries' claims, by (campaign, claim).

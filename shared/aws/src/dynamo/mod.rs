@@ -31,4 +31,20 @@ impl DynamoStore {
             table: table.into(),
         }
     }
+
+    /// Writes an item, replacing any with its key; `what` names it in errors.
+    async fn put(
+        &self,
+        item: items::Item,
+        what: &str,
+    ) -> Result<(), telmail_core::error::StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| crate::errors::store_error(&format!("DynamoDB PutItem ({what})"), e))
+    }
 }

@@ -71,14 +71,7 @@ impl SuppressionStore for DynamoStore {
         let mut item = key(SUPPRESSIONS, keys::suppressed(&suppression.address));
         item.insert("reason".into(), s(&suppression.reason));
         item.insert("at".into(), s(keys::stamp(suppression.at)));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| store_error("DynamoDB PutItem (suppression)", e))
+        self.put(item, "suppression").await
     }
 
     async fn lift(&self, address: &str) -> Result<bool, StoreError> {
