@@ -367,8 +367,26 @@ impl Dispatcher {
             return Ok(outcomes);
         }
         let Claims { won: claimed, held } = self.d.deliveries.claim(&to_claim).await?;
+        // A claim held by another sender and not yet stale: the job comes back to see how it
+        // ended (that sender may have died, and then nobody else would look again).
+        let cutoff = self.stale_cutoff();
+        for d in held.iter().filter(|d| d.updated_at >= cutoff) {
+            let left = (d.updated_at - cutoff).to_std().unwrap_or(Duration::ZERO);
+            for (i, j) in jobs.iter().enumerate() {
+                if j.key == d.key {
+                    outcomes[i] = JobOutcome::RetryAfter(left.max(Duration::from_secs(1)));
+                }
+            }
+        }
         let stale = self.fail_stale(&held).await?;
-        let recipients = self.recipients(jobs, &claimed).await?;
+        let recipients = match self.recipients(jobs, &claimed).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing was sent: give the claims back for the jobs' next delivery.
+                self.release(claimed, &e).await;
+                return Err(e);
+            }
+        };
         let rendered: HashMap<CampaignId, Option<RenderedEmail>> = campaigns
             .iter()
             .map(|(id, c)| (*id, RenderedEmail::of(c)))
@@ -502,8 +520,7 @@ impl Dispatcher {
     /// stale delay they are failed (never resent), so the campaign can finish. A claim held for
     /// less long is left alone: its sender may just be slow (or this job is a duplicate).
     async fn fail_stale(&self, held: &[Delivery]) -> Result<Vec<DeliveryKey>, DomainError> {
-        let cutoff =
-            self.now() - chrono::Duration::from_std(STALE_SENDING).expect("small duration");
+        let cutoff = self.stale_cutoff();
         let old: Vec<Delivery> = held
             .iter()
             .filter(|d| d.updated_at < cutoff)
@@ -520,6 +537,28 @@ impl Dispatcher {
                 "envoi interrompu : résultat inconnu, non renvoyé pour éviter un doublon",
             )
             .await?)
+    }
+
+    /// Claims taken before this instant are stale.
+    fn stale_cutoff(&self) -> DateTime<Utc> {
+        self.now() - chrono::Duration::from_std(STALE_SENDING).expect("small duration")
+    }
+
+    /// Gives back claims nothing was sent for (after an error), so their jobs can claim them
+    /// again; if that fails too, they are left to the stale path.
+    async fn release(&self, claimed: Vec<Delivery>, why: &DomainError) {
+        let back: Vec<(Delivery, DeliveryResult)> = claimed
+            .into_iter()
+            .map(|d| {
+                let retry = DeliveryResult::Retry {
+                    error: format!("non envoyé : {why}"),
+                };
+                (d, retry)
+            })
+            .collect();
+        if let Err(e) = self.d.deliveries.finish(&back).await {
+            tracing::error!(error = %e, "claims not given back; they will be failed as stale");
+        }
     }
 
     /// The address to write to, or why there is none.

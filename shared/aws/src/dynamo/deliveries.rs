@@ -281,6 +281,7 @@ impl DynamoStore {
     async fn receipts(
         &self,
         sending: &[&Delivery],
+        consistent: bool,
     ) -> Result<HashMap<(CampaignId, String), Item>, StoreError> {
         let wanted: HashSet<(CampaignId, &str)> = sending
             .iter()
@@ -293,7 +294,7 @@ impl DynamoStore {
             .iter()
             .map(|(c, claim)| receipt_key(*c, claim))
             .collect();
-        let found = batch_get(&self.client, &self.table, keys, None, true).await?;
+        let found = batch_get(&self.client, &self.table, keys, None, consistent).await?;
         let mut by_claim = HashMap::new();
         for item in found {
             let f = Fields(&item);
@@ -309,12 +310,16 @@ impl DynamoStore {
     }
 
     /// Completes deliveries still `sending` with their receipts' outcomes.
-    async fn resolve(&self, deliveries: Vec<Delivery>) -> Result<Vec<Delivery>, StoreError> {
+    async fn resolve(
+        &self,
+        deliveries: Vec<Delivery>,
+        consistent: bool,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let sending: Vec<&Delivery> = deliveries
             .iter()
             .filter(|d| d.status == DeliveryStatus::Sending)
             .collect();
-        let receipts = self.receipts(&sending).await?;
+        let receipts = self.receipts(&sending, consistent).await?;
         deliveries
             .into_iter()
             .map(|d| {
@@ -374,7 +379,9 @@ impl DynamoStore {
             })
             .collect();
         let stored = self.read_stored(&keys, true).await?;
-        let receipts = self.receipts(&stored.iter().collect::<Vec<_>>()).await?;
+        let receipts = self
+            .receipts(&stored.iter().collect::<Vec<_>>(), true)
+            .await?;
         let mut finished = Vec::new();
         for d in &stored {
             let receipt = d
@@ -476,17 +483,46 @@ impl DeliveryStore for DynamoStore {
             .into_iter()
             .map(|k| self.claim_one(k, &claim, now))
             .collect();
-        let outcomes: Vec<ClaimOutcome> = stream::iter(claims)
-            .buffered(IN_FLIGHT)
-            .try_collect()
-            .await?;
+        let outcomes: Vec<Result<ClaimOutcome, StoreError>> =
+            stream::iter(claims).buffered(IN_FLIGHT).collect().await;
         let mut found = Claims::default();
+        let mut failure = None;
         for outcome in outcomes {
             match outcome {
-                ClaimOutcome::Won(d) => found.won.push(d),
-                ClaimOutcome::Held(d) => found.held.push(d),
-                ClaimOutcome::Finished => {}
+                Ok(ClaimOutcome::Won(d)) => found.won.push(d),
+                Ok(ClaimOutcome::Held(d)) => found.held.push(d),
+                Ok(ClaimOutcome::Finished) => {}
+                Err(e) => failure = failure.or(Some(e)),
             }
+        }
+        if let Some(e) = failure {
+            // The batch fails as a whole and its jobs come back: the claims won meanwhile are
+            // given back, or those jobs would find them held by nobody.
+            let back: Vec<(Delivery, DeliveryResult)> = found
+                .won
+                .into_iter()
+                .map(|d| {
+                    (
+                        d,
+                        DeliveryResult::Retry {
+                            error: format!("non envoyé : {e}"),
+                        },
+                    )
+                })
+                .collect();
+            self.finish(&back).await?;
+            return Err(e);
+        }
+        if !found.held.is_empty() {
+            // `sending` on the item may be finished in its receipt (usually a duplicate job):
+            // only a claim with no outcome is held. A receipt not yet readable leaves it held,
+            // and its job returns later.
+            found.held = self
+                .resolve(found.held, false)
+                .await?
+                .into_iter()
+                .filter(|d| d.status == DeliveryStatus::Sending)
+                .collect();
         }
         Ok(found)
     }
@@ -540,7 +576,10 @@ impl DeliveryStore for DynamoStore {
         let now = Utc::now();
         // Those whose receipt has no outcome are the abandoned ones.
         let unfinished: Vec<Delivery> = self
-            .resolve(distinct(held, |d| d.key).into_iter().cloned().collect())
+            .resolve(
+                distinct(held, |d| d.key).into_iter().cloned().collect(),
+                true,
+            )
             .await?
             .into_iter()
             .filter(|d| d.status == DeliveryStatus::Sending)
@@ -585,6 +624,6 @@ impl DeliveryStore for DynamoStore {
             .collect();
         all.sort_by_key(|d| d.key);
         let page: Vec<Delivery> = all.into_iter().skip(offset).take(limit).collect();
-        self.resolve(page).await
+        self.resolve(page, true).await
     }
 }
