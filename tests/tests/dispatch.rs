@@ -428,7 +428,18 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     );
 
     // The job comes back soon after: the delivery is left alone (the sender may be slow), and
-    // the job is put back to look again once the claim is stale
+    // the job is put back to look again, first after 30 s, then after as long as the claim is
+    // old
+    let outcome =
+        w.s.dispatcher
+            .deliver(std::slice::from_ref(&job))
+            .await
+            .unwrap();
+    assert_eq!(
+        outcome,
+        vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
+    );
+    w.clock.advance(Duration::minutes(10));
     let outcome =
         w.s.dispatcher
             .deliver(std::slice::from_ref(&job))
@@ -436,8 +447,8 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
             .unwrap();
     match outcome[..] {
         [JobOutcome::RetryAfter(wait)] => assert!(
-            wait > std::time::Duration::from_secs(29 * 60)
-                && wait <= std::time::Duration::from_secs(31 * 60),
+            wait > std::time::Duration::from_secs(9 * 60)
+                && wait <= std::time::Duration::from_secs(10 * 60),
             "{wait:?}"
         ),
         _ => panic!("{outcome:?}"),
@@ -449,7 +460,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
 
     // Past the stale delay it is failed, never resent, and the campaign completes
-    w.clock.advance(Duration::minutes(31));
+    w.clock.advance(Duration::minutes(21));
     assert_eq!(
         w.s.dispatcher.deliver(&[job]).await.unwrap(),
         vec![JobOutcome::Done]

@@ -35,6 +35,9 @@ use crate::topic::TopicSlug;
 /// the queue lease, so a slow but live sender is never overtaken.
 pub const STALE_SENDING: Duration = Duration::from_secs(30 * 60);
 
+/// The first wait of a job whose delivery another sender holds; later waits double.
+pub const HELD_RECHECK: Duration = Duration::from_secs(30);
+
 /// Recipients read per store call during fan-out.
 pub const FANOUT_PAGE: usize = 500;
 
@@ -368,13 +371,19 @@ impl Dispatcher {
         }
         let Claims { won: claimed, held } = self.d.deliveries.claim(&to_claim).await?;
         // A claim held by another sender and not yet stale: the job comes back to see how it
-        // ended (that sender may have died, and then nobody else would look again).
+        // ended (that sender may have died, and then nobody else would look again). Soon at
+        // first (a duplicate job usually finds the outcome recorded), then less and less often,
+        // up to the cutoff.
         let cutoff = self.stale_cutoff();
         for d in held.iter().filter(|d| d.updated_at >= cutoff) {
             let left = (d.updated_at - cutoff).to_std().unwrap_or(Duration::ZERO);
+            let age = (self.now() - d.updated_at)
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            let wait = age.max(HELD_RECHECK).min(left.max(Duration::from_secs(1)));
             for (i, j) in jobs.iter().enumerate() {
                 if j.key == d.key {
-                    outcomes[i] = JobOutcome::RetryAfter(left.max(Duration::from_secs(1)));
+                    outcomes[i] = JobOutcome::RetryAfter(wait);
                 }
             }
         }
