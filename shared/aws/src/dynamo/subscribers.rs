@@ -34,6 +34,15 @@ fn change_entry(id: SubscriberId, now: DateTime<Utc>) -> Item {
     item
 }
 
+/// The subscriber named by a `<stamp>#<id>` sort key (pending markers, change log).
+fn stamped_id(item: &Item, bad: &str) -> Result<SubscriberId, StoreError> {
+    let f = Fields(item);
+    f.str("sk")?
+        .rsplit_once('#')
+        .and_then(|(_, id)| SubscriberId::parse(id))
+        .ok_or_else(|| f.malformed(bad))
+}
+
 /// Everything stored for one subscriber, by key.
 struct Rows {
     profile: Item,
@@ -325,12 +334,7 @@ impl SubscriberStore for DynamoStore {
             .expression_attribute_values(":bound", s(&bound))
             .consistent_read(true);
         let ids = items::query(markers, usize::MAX, |item| {
-            let f = Fields(item);
-            let sk = f.str("sk")?;
-            sk.rsplit_once('#')
-                .and_then(|(_, id)| SubscriberId::parse(id))
-                .map(Some)
-                .ok_or_else(|| f.malformed("bad pending marker"))
+            stamped_id(item, "bad pending marker").map(Some)
         })
         .await?;
         let bound = &bound;
@@ -365,12 +369,7 @@ impl SubscriberStore for DynamoStore {
             .expression_attribute_values(":pk", s(CHANGES))
             .expression_attribute_values(":since", s(keys::stamp(since)));
         let changed: HashSet<SubscriberId> = items::query(log, usize::MAX, |item| {
-            let f = Fields(item);
-            f.str("sk")?
-                .rsplit_once('#')
-                .and_then(|(_, id)| SubscriberId::parse(id))
-                .map(Some)
-                .ok_or_else(|| f.malformed("bad change log entry"))
+            stamped_id(item, "bad change log entry").map(Some)
         })
         .await?
         .into_iter()
