@@ -252,47 +252,86 @@ async fn the_public_post_is_rate_limited_per_client() {
     assert_eq!(resp.headers()["retry-after"], "60");
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "rate_limited");
+    // A browser posting a form past the limit reads a French page.
+    let resp = post_signup_with(&app, &[("accept", "text/html")]).await;
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "60");
+    assert!(page_text(resp).await.contains("Patientez une minute"));
     // Pages still load
     assert_eq!(app.get("/inscription").await.status(), 200);
     app.stop().await;
 }
 
+/// Posts the sign-up form with the given headers, as a browser (or a forger) would.
+async fn post_signup_with(app: &TestApp, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = app
+        .client
+        .post(app.url("/inscription"))
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_form_posted_from_another_site_is_refused() {
     let app = TestApp::spawn().await;
-    let resp = app
-        .client
-        .post(app.url("/inscription"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("origin", "https://evil.example")
-        .body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
-        .send()
-        .await
-        .unwrap();
+    let own = app.base.clone();
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        // Another origin of the same site (another port, a sibling sub-domain) is not the town's form.
+        vec![("sec-fetch-site", "same-site"), ("origin", own.as_str())],
+        vec![("sec-fetch-site", "cross-site"), ("origin", own.as_str())],
+    ] {
+        let resp = post_signup_with(&app, &headers).await;
+        assert_eq!(resp.status(), 403, "{headers:?}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"], "cross_site_request", "{headers:?}");
+    }
+    // A browser is answered with a French page, not JSON.
+    let resp = post_signup_with(
+        &app,
+        &[
+            ("origin", "https://evil.example"),
+            ("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+        ],
+    )
+    .await;
     assert_eq!(resp.status(), 403);
-    let resp = app
-        .client
-        .post(app.url("/inscription"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("sec-fetch-site", "cross-site")
-        .body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = page_text(resp).await;
+    assert!(page.contains("Envoi refusé"), "{page}");
+    assert!(page.contains("Ce formulaire doit être envoyé depuis le site de la Ville."));
     assert!(app.emails().is_empty());
-    // Same-origin posts pass
-    let origin = app.base.clone();
-    let resp = app
-        .client
-        .post(app.url("/inscription"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("origin", origin)
-        .body("email=a%40exemple.fr&choix=alerte-meteo%3Aemail&consent=on")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+
+    // What browsers send on their own site's posts passes: the public origin (any browser under
+    // `Referrer-Policy: same-origin`), or `Sec-Fetch-Site: same-origin` whatever `Origin` says.
+    for headers in [
+        vec![("origin", own.as_str())],
+        vec![("sec-fetch-site", "same-origin"), ("origin", own.as_str())],
+        vec![("sec-fetch-site", "same-origin"), ("origin", "null")],
+        vec![],
+    ] {
+        let resp = post_signup_with(&app, &headers).await;
+        assert_eq!(resp.status(), 200, "{headers:?}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn pages_send_no_referrer_to_other_sites() {
+    let app = TestApp::spawn().await;
+    let resp = app.get("/inscription").await;
+    assert_eq!(resp.headers()["referrer-policy"], "same-origin");
     app.stop().await;
 }
 

@@ -23,7 +23,7 @@ use telmail_core::residents::Residents;
 use crate::admin::auth::StaffAuthMode;
 use crate::admin::AdminState;
 use crate::error::ApiError;
-use crate::guard::RateLimit;
+use crate::guard::{RateLimit, SameOrigin};
 use crate::render::{Link, Pages, Tone};
 
 /// Settings of the HTTP surface.
@@ -84,7 +84,9 @@ async fn not_found(
     )
 }
 
-/// Security headers on every response. `no-referrer` matters: links carry signed tokens.
+/// Security headers on every response. The referrer policy matters: links carry signed tokens.
+/// `same-origin` sends no `Referer` to any other site, and lets browsers write the page's real
+/// `Origin` on its own form posts (`no-referrer` would make it `null`: see `guard`).
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
@@ -95,7 +97,7 @@ async fn security_headers(req: Request, next: Next) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -201,10 +203,14 @@ async fn api_not_found() -> Response {
 /// The public Router: resident pages, the public JSON API and the health check.
 pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
     let pages = Arc::new(Pages::new(&residents.config().town_name));
+    let limit = RateLimit::per_minute(config.rate_limit_per_minute).with_pages(pages.clone());
+    let same_origin = SameOrigin::new(&residents.config().public_url, pages.clone());
     let state = AppState { residents, pages };
-    let limit = RateLimit::per_minute(config.rate_limit_per_minute);
 
-    let forms = mount(form_routes()).layer(middleware::from_fn(guard::same_origin_posts));
+    let forms = mount(form_routes()).layer(middleware::from_fn_with_state(
+        same_origin,
+        guard::same_origin_posts,
+    ));
     let public = mount(public_routes())
         .merge(forms)
         .layer(middleware::from_fn_with_state(limit, guard::rate_limited));

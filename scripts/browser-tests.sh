@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The resident journeys in a real browser: Debian's Chromium driven by Playwright
+# (tests/browser/, `playwright-core` and `postal-mime` from the committed npm lockfile) against a
+# real telmail-local on 127.0.0.1. Installs what is missing: Chromium from Debian (as root, with
+# apt-get), the npm packages (`npm ci`), and the debug build of the workspace's binaries.
+#
+#   bash scripts/browser-tests.sh          # install what is missing, build, run
+#   bash scripts/browser-tests.sh install  # only Chromium and the npm packages
+#   bash scripts/browser-tests.sh run      # only build (unless TELMAIL_BIN is set) and run
+#   TELMAIL_BIN=path/to/telmail-local CHROMIUM=path/to/chromium bash scripts/browser-tests.sh run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what="${1:-all}"
+case "$what" in
+    all | install | run) ;;
+    *)
+        echo "usage: $0 [install|run]" >&2
+        exit 2
+        ;;
+esac
+
+install() {
+    local chromium="${CHROMIUM:-/usr/bin/chromium}"
+    if [ ! -x "$chromium" ]; then
+        if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+            echo "   installing Debian's chromium (apt-get)"
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+        else
+            echo "no Chromium at $chromium: install Debian's package chromium (or set CHROMIUM)" >&2
+            exit 1
+        fi
+    fi
+    if ! command -v node >/dev/null; then
+        echo "Node.js 20+ is needed for the browser tests (Debian: apt-get install nodejs npm)" >&2
+        exit 1
+    fi
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+run() {
+    if [ -z "${TELMAIL_BIN:-}" ]; then
+        # The whole workspace's binaries, as scripts/test-all.sh builds them: the same dependency
+        # features as `cargo test --workspace`, so nothing is compiled twice.
+        cargo build --workspace --bins --locked
+    fi
+    (cd tests/browser && node --test --test-concurrency=1 --test-reporter=spec)
+}
+
+case "$what" in
+    install) install ;;
+    run) run ;;
+    all)
+        install
+        run
+        ;;
+esac
