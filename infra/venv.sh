@@ -1,20 +1,22 @@
 # Sourced (not run) by scripts/test-all.sh and infra/check-template.sh:
 #   source infra/venv.sh
-# Makes the Python virtualenv holding the AWS tools pinned in infra/requirements.txt (SAM CLI,
-# cfn-lint, cargo-lambda, zig, moto), reusing it while requirements.txt is unchanged, and puts its
+# Makes the Python virtualenv holding the AWS tools of infra/requirements.txt (SAM CLI, cfn-lint,
+# cargo-lambda, zig, moto), every package pinned by infra/constraints.txt, once: it is reused
+# while those two files are unchanged. Puts its
 # bin/ first on PATH: cargo finds `cargo-lambda` there and cargo-lambda finds zig through that
 # `python3` (`python3 -m ziglang`). TELMAIL_VENV chooses another folder (default: .venv/).
 
 telmail_venv() {
-    local root venv req stamp want
+    local root venv req pins stamp want
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
     venv="${TELMAIL_VENV:-$root/.venv}"
     req="$root/infra/requirements.txt"
+    pins="$root/infra/constraints.txt"
     stamp="$venv/.telmail-requirements"
-    want="$(cksum <"$req")"
+    want="$(cat "$req" "$pins" | cksum)"
 
     if [ ! -x "$venv/bin/python3" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        echo "   creating $venv from infra/requirements.txt (once; a few minutes)"
+        echo "   creating $venv from infra/requirements.txt (once; a minute)"
         if ! python3 -m venv "$venv" 2>/dev/null; then
             # Debian and Ubuntu ship venv/ensurepip separately.
             if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
@@ -28,8 +30,8 @@ telmail_venv() {
                 return 1
             fi
         fi
-        "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check --upgrade pip
-        "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check -r "$req"
+        "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "pip==26.3"
+        "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check -r "$req" -c "$pins"
         echo "$want" >"$stamp"
     fi
 

@@ -1,54 +1,164 @@
 #!/usr/bin/env bash
 # Runs every check and test of Télmail on a fresh machine: formatting, lints, the AWS template, unit
-# and integration tests (the AWS adapters against a local moto server), the benchmark smoke run and
-# the Lambda build. Everything it needs comes from the package registries (crates.io, PyPI, and the
-# Rust aarch64 standard library through rustup); servers it starts listen on 127.0.0.1. It needs
-# and uses no AWS account: the AWS credentials it sets are dummies for moto.
+# and integration tests (the AWS adapters against a local moto server), the benchmark smoke runs,
+# the resident journeys in a real browser, and the arm64 build and packaging of every Lambda
+# function. Everything it needs comes from the package registries (crates.io, PyPI, npm, Debian,
+# and the Rust aarch64 standard library through rustup); servers it starts listen on 127.0.0.1.
+# It needs and uses no AWS account: the AWS credentials it sets are dummies for moto.
+#
+# Downloads and installs (Python tools, Chromium and npm packages, the aarch64 standard library)
+# run in the background while the first builds use the CPU. Each step's duration is printed at
+# the end, so a change that slows the run shows at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== cargo fmt --check"
-cargo fmt --all -- --check
+# A fresh machine gains nothing from incremental compilation caches; a developer's keeps them.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL=0
+fi
 
-echo "== cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# --- Step timing ------------------------------------------------------------------------------
+run_started=$SECONDS
+step_names=()
+step_secs=()
+current_step=""
+SETUP_DIR="$(mktemp -d -t telmail-setup.XXXXXX)"
+declare -A setup_pids=() setup_names=()
 
-echo "== Python tools (.venv/ from infra/requirements.txt: SAM CLI, cfn-lint, cargo-lambda, zig, moto)"
+record() {
+    step_names+=("$1")
+    step_secs+=("$2")
+}
+
+print_durations() {
+    local status=$1 i total=$((SECONDS - run_started))
+    echo
+    echo "== Durations (s)"
+    for i in "${!step_names[@]}"; do
+        printf '   %-66s %6d\n' "${step_names[$i]}" "${step_secs[$i]}"
+    done
+    if [ "$status" != 0 ] && [ -n "$current_step" ]; then
+        printf '   %-66s %6s\n' "$current_step" "FAILED"
+    fi
+    printf '   %-66s %6d\n' "total (wall clock)" "$total"
+}
+
+on_exit() {
+    local status=$?
+    if declare -F moto_stop >/dev/null; then moto_stop; fi
+    # Background installs still running when a step failed.
+    local pid
+    for pid in "${setup_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    print_durations "$status"
+    rm -rf "$SETUP_DIR"
+    exit "$status"
+}
+trap on_exit EXIT
+
+# step NAME COMMAND...: runs a foreground step and records its duration.
+step() {
+    local name="$1" started=$SECONDS
+    shift
+    echo "== $name"
+    current_step="$name"
+    "$@"
+    current_step=""
+    record "$name" $((SECONDS - started))
+}
+
+# in_background KEY NAME COMMAND...: starts an install step in the background, output to a log.
+in_background() {
+    local key="$1" name="$2"
+    shift 2
+    (
+        set +e
+        started=$(date +%s)
+        "$@" >"$SETUP_DIR/$key.log" 2>&1
+        echo "$? $(($(date +%s) - started))" >"$SETUP_DIR/$key.done"
+    ) &
+    setup_pids[$key]=$!
+    setup_names[$key]="$name"
+}
+
+# await KEY: waits for a background step, shows its log, fails the run if it failed.
+await() {
+    local key="$1" name="${setup_names[$1]}" rc secs waited=$SECONDS
+    echo "== $name (background)"
+    current_step="$name (background)"
+    wait "${setup_pids[$key]}" || true
+    unset "setup_pids[$key]"
+    read -r rc secs <"$SETUP_DIR/$key.done"
+    sed 's/^/   | /' "$SETUP_DIR/$key.log"
+    record "$name (background; waited $((SECONDS - waited)) s)" "$secs"
+    if [ "$rc" != 0 ]; then
+        echo "!! $name failed (exit $rc)" >&2
+        exit 1
+    fi
+    current_step=""
+}
+
+lambda_target=aarch64-unknown-linux-gnu
+add_lambda_target() {
+    # Only rustup has Rust's standard library for the target. Failing here is not fatal: the
+    # Lambda step tries again and says SKIPPED where it cannot be had.
+    if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$lambda_target"; then
+        rustup target add "$lambda_target" || echo "rustup target add $lambda_target failed"
+    fi
+}
+
+# --- Downloads, in the background -------------------------------------------------------------
+echo "== Installing in the background: Python tools (.venv/), Chromium and npm packages, the $lambda_target target"
+in_background venv "Python tools (infra/requirements.txt)" bash -c 'source infra/venv.sh'
+in_background browser "Chromium and npm packages" bash scripts/browser-tests.sh install
+in_background rustup "rustup target $lambda_target" add_lambda_target
+
+# --- Rust -------------------------------------------------------------------------------------
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Every binary (the local server for the browser tests, each Lambda function for the cold-start
+# smoke run) with the same dependency features as the tests below: one build of each dependency.
+step "cargo build (every binary, debug)" cargo build --workspace --bins --locked
+
+await venv
 # shellcheck source=infra/venv.sh
 source infra/venv.sh
+step "AWS template: cfn-lint and sam validate --lint" bash infra/check-template.sh lint
 
-# cfn-lint and sam validate --lint
-bash infra/check-template.sh lint
-
-echo "== moto server (local AWS for the adapter tests)"
-# shellcheck source=infra/moto.sh
-source infra/moto.sh
-trap moto_stop EXIT
-moto_start
-echo "   moto listening on $MOTO_URL"
-export TELMAIL_MOTO_URL="$MOTO_URL"
+start_moto() {
+    # shellcheck source=infra/moto.sh
+    source infra/moto.sh
+    moto_start
+    echo "   moto listening on $MOTO_URL"
+    export TELMAIL_MOTO_URL="$MOTO_URL"
+}
+step "moto server (local AWS for the adapter tests)" start_moto
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-3
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 
-echo "== cargo test (unit and integration)"
-cargo test --workspace --locked
+# Unit and integration tests, and the three benchmarks as smoke runs (`cargo test` runs a
+# harness-less bench without --bench: fan-out of 200 subscribers; AWS request counts on moto;
+# cold start of one function). The real sizes: `cargo bench` (README, "Benchmarks").
+step "cargo test (unit, integration, benchmark smoke runs)" \
+    cargo test --workspace --all-targets --locked
+step "moto server stopped" moto_stop
 
-echo "== benchmark smoke run (200 subscribers; the real sizes: cargo bench -p telmail-local --bench fanout)"
-cargo test --locked -p telmail-local --bench fanout
+await browser
+step "browser tests (Chromium, Playwright)" \
+    env TELMAIL_BIN=target/debug/telmail-local bash scripts/browser-tests.sh run
 
-echo "== AWS benchmark smoke runs on moto (the real sizes: cargo bench -p telmail-aws --bench aws_costs / cold_start)"
-cargo test --locked -p telmail-aws --bench aws_costs
-cargo test --locked -p telmail-aws --bench cold_start
-
-moto_stop
-trap - EXIT
-
-# sam build (cargo-lambda, arm64, release profile), a check of every bootstrap and sam package into
-# a local moto S3. Slowest: last. Needs the aarch64 standard library, which rustup downloads from the
-# Rust project's server: where that cannot be reached, this step says SKIPPED instead of failing.
-# CI checks that every package builds and is an arm64 executable; thin LTO over 16 codegen units
-# keeps that within CI's time (fat LTO with one codegen unit takes ~4 minutes a function on two
-# cores). A deployment (`sam build` as in the README) uses the workspace's release profile as is.
-CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+# Every Lambda function built for arm64 by `sam build` (cargo-lambda, zig), each bootstrap checked
+# as an aarch64 executable, and `sam package` into a local moto S3. The build proves that every
+# function compiles and links for the target; the size of what a deployment ships is measured by
+# the benchmarks with the workspace's release profile (opt-level z, fat LTO: docs/benchmarks-aws.md).
+# Here the release profile is made cheap (no optimisation, no LTO): one build of the dependencies
+# for arm64 serves all seven functions, and each link takes seconds instead of minutes. Where
+# rustup cannot download the aarch64 standard library, this step says SKIPPED instead of failing.
+await rustup
+step "Lambda functions: sam build (arm64), bootstraps, sam package" \
+    env CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
     TELMAIL_LAMBDA_BUILD_OPTIONAL=1 bash infra/check-template.sh build
+
+echo "== All checks and tests passed."
