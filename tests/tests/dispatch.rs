@@ -12,7 +12,7 @@ use telmail_core::campaign::{
 };
 use telmail_core::clock::{Clock, ManualClock};
 use telmail_core::config::ServiceConfig;
-use telmail_core::contact::Channel;
+use telmail_core::contact::{Channel, Email};
 use telmail_core::delivery::{CampaignProgress, Delivery, DeliveryKey, DeliveryStatus};
 use telmail_core::error::SendError;
 use telmail_core::messages::EmailLayout;
@@ -20,11 +20,13 @@ use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
 use telmail_core::queue::{DeliverJob, Job, JobOutcome, QueueName};
-use telmail_core::signup::SubscriptionInput;
+use telmail_core::residents::WebOrigin;
+use telmail_core::signup::{SignupInput, SubscriptionInput};
 use telmail_core::staff::{parse_roles, StaffIdentity};
 use telmail_core::subscriber_file::{EditInput, PaperInput};
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::default_topics;
+use telmail_core::DomainError;
 use telmail_local::app::{Services, Wiring};
 use telmail_local::worker::Worker;
 
@@ -34,10 +36,12 @@ struct ScriptedProvider {
     sent: Mutex<Vec<String>>,
     transient_failures_left: Mutex<HashMap<String, u32>>,
     permanent: Mutex<Vec<String>>,
+    /// Addresses whose messages are accepted without a message id.
+    without_id: Mutex<Vec<String>>,
 }
 
 impl ScriptedProvider {
-    fn attempt(&self, to: &str) -> Result<String, SendError> {
+    fn attempt(&self, to: &str) -> Result<Option<String>, SendError> {
         if self.permanent.lock().unwrap().iter().any(|p| p == to) {
             return Err(SendError::Permanent("adresse inexistante".into()));
         }
@@ -48,7 +52,10 @@ impl ScriptedProvider {
             }
         }
         self.sent.lock().unwrap().push(to.to_owned());
-        Ok(format!("msg-{to}"))
+        if self.without_id.lock().unwrap().iter().any(|p| p == to) {
+            return Ok(None);
+        }
+        Ok(Some(format!("msg-{to}")))
     }
 
     fn count(&self, to: &str) -> usize {
@@ -63,14 +70,14 @@ impl ScriptedProvider {
 
 #[async_trait]
 impl EmailSender for ScriptedProvider {
-    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<Option<String>, SendError> {
         self.attempt(email.to.as_str())
     }
 }
 
 #[async_trait]
 impl SmsSender for ScriptedProvider {
-    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError> {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError> {
         self.attempt(sms.to.as_str())
     }
 }
@@ -302,6 +309,113 @@ async fn a_transient_failure_is_retried_then_succeeds() {
     assert_eq!(d.provider_id.as_deref(), Some("msg-flaky@exemple.fr"));
     assert_eq!(w.provider.count("flaky@exemple.fr"), 1);
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+#[tokio::test]
+async fn a_message_accepted_without_an_id_is_sent_and_never_sent_again() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("quiet@exemple.fr"), None, &["email"]).await;
+    w.provider
+        .without_id
+        .lock()
+        .unwrap()
+        .push("quiet@exemple.fr".into());
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    let jobs = ready_jobs(&w).await;
+    assert_eq!(jobs.len(), 1);
+    w.s.dispatcher.deliver(&jobs).await.unwrap();
+    w.s.dispatcher.deliver(&jobs).await.unwrap();
+    assert!(ready_jobs(&w).await.is_empty(), "nothing is retried");
+    let d = deliveries(&w, c.id).await;
+    assert_eq!(
+        (d[0].status, d[0].provider_id.as_deref()),
+        (DeliveryStatus::Sent, None)
+    );
+    assert_eq!(w.provider.count("quiet@exemple.fr"), 1);
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+#[tokio::test]
+async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again() {
+    let w = world(tuesday_morning()).await;
+    for refused in ["refus@exemple.fr", "+33612345699", "cab@mairie.example"] {
+        w.provider.permanent.lock().unwrap().push(refused.into());
+    }
+    let signup = |email: Option<&str>, phone: Option<&str>| SignupInput {
+        email: email.map(Into::into),
+        phone: phone.map(Into::into),
+        subscriptions: vec![SubscriptionInput {
+            topic: "infos-pratiques".into(),
+            channels: vec![if email.is_some() { "email" } else { "sms" }.into()],
+        }],
+        consent: true,
+    };
+    let field_error = |e: DomainError, field: &str| match e {
+        DomainError::Validation(f) => f.get(field).map(str::to_owned),
+        other => panic!("{other:?}"),
+    };
+    let err =
+        w.s.residents
+            .sign_up(
+                &signup(Some("refus@exemple.fr"), None),
+                WebOrigin::default(),
+            )
+            .await
+            .unwrap_err();
+    assert!(field_error(err, "email")
+        .unwrap()
+        .contains("refuse cette adresse"));
+    let err =
+        w.s.residents
+            .sign_up(&signup(None, Some("06 12 34 56 99")), WebOrigin::default())
+            .await
+            .unwrap_err();
+    assert!(field_error(err, "phone")
+        .unwrap()
+        .contains("refuse ce numéro"));
+
+    // A staff test send to an address the provider refuses names the account's address.
+    let redac = StaffIdentity {
+        email: Some(Email::parse("cab@mairie.example").unwrap()),
+        ..staff("redac", "redaction")
+    };
+    let c =
+        w.s.campaigns
+            .create(&redac, &email_only_campaign())
+            .await
+            .unwrap();
+    let err = w.s.campaigns.test_send(&redac, c.id).await.unwrap_err();
+    assert!(field_error(err, "email")
+        .unwrap()
+        .contains("de votre compte"));
+
+    // Throttling is still "try again later".
+    w.provider
+        .transient_failures_left
+        .lock()
+        .unwrap()
+        .insert("lent@exemple.fr".into(), 1);
+    let err =
+        w.s.residents
+            .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
+            .await
+            .unwrap_err();
+    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+}
+
+fn email_only_campaign() -> CampaignInput {
+    CampaignInput {
+        title: Some("Fête de la musique".into()),
+        topics: vec!["culture-animations".into()],
+        sms: None,
+        email: Some(EmailInput {
+            subject: Some("Fête de la musique".into()),
+            body_markdown: Some("Le 21 juin.".into()),
+        }),
+        urgent: false,
+        send_at: None,
+    }
 }
 
 #[tokio::test]

@@ -865,7 +865,7 @@ async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backe
         .into_iter()
         .map(|d| {
             let ok = DeliveryResult::Sent {
-                provider_id: format!("ses-{}", d.key.subscriber),
+                provider_id: Some(format!("ses-{}", d.key.subscriber)),
                 segments: 0,
             };
             (d, ok)
@@ -1341,7 +1341,7 @@ async fn only_deliveries_stuck_in_sending_before_the_cutoff_are_failed(b: Backen
         .finish(&[(
             claimed[1].clone(),
             DeliveryResult::Sent {
-                provider_id: "p".into(),
+                provider_id: Some("p".into()),
                 segments: 0,
             },
         )])
@@ -1423,7 +1423,7 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
             (
                 claimed_as(keys[0]),
                 DeliveryResult::Sent {
-                    provider_id: "sns-1".into(),
+                    provider_id: Some("sns-1".into()),
                     segments: 2,
                 },
             ),
@@ -1501,7 +1501,7 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
         .finish(&[(
             again[0].clone(),
             DeliveryResult::Sent {
-                provider_id: "sns-2".into(),
+                provider_id: Some("sns-2".into()),
                 segments: 1,
             },
         )])

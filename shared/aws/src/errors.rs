@@ -35,6 +35,18 @@ pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> boo
     }
 }
 
+/// The message id of a send the provider accepted. An answer without one still means accepted:
+/// retrying would send the message twice, so it is logged and the delivery counts as sent.
+pub fn accepted(message_id: Option<&str>, what: &str) -> Option<String> {
+    if message_id.is_none() {
+        tracing::warn!(
+            call = what,
+            "provider accepted a message without returning its id"
+        );
+    }
+    message_id.map(str::to_owned)
+}
+
 /// A provider error for a send: transient ones are retried, the rest fail the delivery.
 pub fn send_error<E>(what: &str, err: SdkError<E, Response>) -> SendError
 where

@@ -9,7 +9,7 @@ use telmail_core::mime::MimeBuilder;
 use telmail_core::ports::{EmailSender, OutgoingEmail};
 use uuid::Uuid;
 
-use crate::errors::send_error;
+use crate::errors::{accepted, send_error};
 
 /// Sends emails with SES v2 `SendEmail`.
 pub struct SesEmailSender {
@@ -35,7 +35,7 @@ impl SesEmailSender {
 
 #[async_trait]
 impl EmailSender for SesEmailSender {
-    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<Option<String>, SendError> {
         let raw = self
             .mime
             .build(email, &Uuid::new_v4().to_string())?
@@ -62,8 +62,6 @@ impl EmailSender for SesEmailSender {
             .send()
             .await
             .map_err(|e| send_error("SES SendEmail", e))?;
-        out.message_id()
-            .map(str::to_owned)
-            .ok_or_else(|| SendError::Transient("SES returned no message id".into()))
+        Ok(accepted(out.message_id(), "SES SendEmail"))
     }
 }

@@ -5,7 +5,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use telmail_core::error::{SendError, StoreError};
 use telmail_core::ports::{OutgoingSms, SmsSender};
 
-use crate::errors::{send_error, store_error};
+use crate::errors::{accepted, send_error, store_error};
 
 /// Sends SMS with an alphanumeric sender id.
 pub struct SnsSmsSender {
@@ -72,7 +72,7 @@ impl SnsSmsSender {
 
 #[async_trait]
 impl SmsSender for SnsSmsSender {
-    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError> {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError> {
         let out = self
             .client
             .publish()
@@ -83,8 +83,6 @@ impl SmsSender for SnsSmsSender {
             .send()
             .await
             .map_err(|e| send_error("SNS Publish", e))?;
-        out.message_id()
-            .map(str::to_owned)
-            .ok_or_else(|| SendError::Transient("SNS returned no message id".into()))
+        Ok(accepted(out.message_id(), "SNS Publish"))
     }
 }

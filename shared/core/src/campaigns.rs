@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::campaign::{
@@ -130,17 +131,22 @@ impl Campaigns {
             .ok_or_else(|| DomainError::NotFound("Cette campagne n'existe pas.".into()))
     }
 
-    async fn save(
+    /// One workflow step: loads the campaign, applies `step` (a `Campaign` method, which checks
+    /// the rule and returns the audit event), and saves it only if its status is still the one
+    /// read, so two people acting at once cannot both win.
+    async fn transition(
         &self,
-        campaign: &Campaign,
-        expected: CampaignStatus,
-        event: &CampaignEvent,
-    ) -> Result<(), DomainError> {
-        match self.d.campaigns.update(campaign, expected, event).await {
+        id: CampaignId,
+        step: impl FnOnce(&mut Campaign, DateTime<Utc>) -> Result<CampaignEvent, DomainError>,
+    ) -> Result<Campaign, DomainError> {
+        let mut campaign = self.load(id).await?;
+        let expected = campaign.status;
+        let event = step(&mut campaign, self.d.clock.now())?;
+        match self.d.campaigns.update(&campaign, expected, &event).await {
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(
                 "La campagne vient d'être modifiée par quelqu'un d'autre : rechargez-la.".into(),
             )),
-            other => Ok(other?),
+            other => Ok(other.map(|()| campaign)?),
         }
     }
 
@@ -154,8 +160,8 @@ impl Campaigns {
         self.create_as(by, input, CampaignKind::Standard).await
     }
 
-    /// Creates a draft of a given kind, for the author given (weather alerts use a system author).
-    pub async fn create_as(
+    /// Creates a draft of a given kind for an author whose role the caller has checked.
+    async fn create_as(
         &self,
         by: &StaffIdentity,
         input: &CampaignInput,
@@ -180,11 +186,7 @@ impl Campaigns {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
-        let mut campaign = self.load(id).await?;
-        let expected = campaign.status;
-        let event = campaign.edit(content, by, now)?;
-        self.save(&campaign, expected, &event).await?;
-        Ok(campaign)
+        self.transition(id, |c, _| c.edit(content, by, now)).await
     }
 
     /// A campaign with its trail and counters (any staff role).
@@ -312,7 +314,12 @@ impl Campaigns {
             let example = format!("{}/preferences", self.d.config.public_url);
             let mail =
                 rendered.for_recipient(&self.d.layout, to, Some(example), None, "[TEST] ")?;
-            self.d.email.send_email(&mail).await?;
+            self.d.email.send_email(&mail).await.map_err(|e| {
+                e.for_field(
+                    "email",
+                    "Le service d'envoi refuse l'adresse e-mail de votre compte : faites-la corriger par un administrateur.",
+                )
+            })?;
             result.email = Some(to.to_string());
         }
         if let (Some(sms), Some(to)) = (&c.sms, &by.phone) {
@@ -322,7 +329,13 @@ impl Campaigns {
                     to: to.clone(),
                     text: format!("[TEST] {}", sms.text),
                 })
-                .await?;
+                .await
+                .map_err(|e| {
+                    e.for_field(
+                        "sms",
+                        "Le service d'envoi refuse le numéro de mobile de votre compte : faites-le corriger par un administrateur.",
+                    )
+                })?;
             result.sms = Some(to.to_string());
         }
         Ok(result)
@@ -335,11 +348,7 @@ impl Campaigns {
         id: CampaignId,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
-        let mut c = self.load(id).await?;
-        let expected = c.status;
-        let event = c.submit(by, self.d.clock.now())?;
-        self.save(&c, expected, &event).await?;
-        Ok(c)
+        self.transition(id, |c, now| c.submit(by, now)).await
     }
 
     /// The cabinet approves; sending starts at once unless scheduled (`cabinet`, not the author).
@@ -349,10 +358,7 @@ impl Campaigns {
         id: CampaignId,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Cabinet)?;
-        let mut c = self.load(id).await?;
-        let expected = c.status;
-        let event = c.approve(by, self.d.clock.now())?;
-        self.save(&c, expected, &event).await?;
+        let c = self.transition(id, |c, now| c.approve(by, now)).await?;
         if c.status == CampaignStatus::Approved {
             return self.d.dispatcher.start(c).await;
         }
@@ -367,11 +373,8 @@ impl Campaigns {
         reason: &str,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Cabinet)?;
-        let mut c = self.load(id).await?;
-        let expected = c.status;
-        let event = c.reject(by, reason, self.d.clock.now())?;
-        self.save(&c, expected, &event).await?;
-        Ok(c)
+        self.transition(id, |c, now| c.reject(by, reason, now))
+            .await
     }
 
     /// Stops an approved or scheduled campaign (`cabinet` or `admin`).
@@ -382,11 +385,8 @@ impl Campaigns {
         reason: Option<&str>,
     ) -> Result<Campaign, DomainError> {
         by.require_any(&[Role::Cabinet, Role::Admin])?;
-        let mut c = self.load(id).await?;
-        let expected = c.status;
-        let event = c.cancel(by, reason, self.d.clock.now())?;
-        self.save(&c, expected, &event).await?;
-        Ok(c)
+        self.transition(id, |c, now| c.cancel(by, reason, now))
+            .await
     }
 
     /// Deliveries of a campaign, page by page (any staff role).

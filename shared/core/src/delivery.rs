@@ -118,8 +118,8 @@ pub struct Claims {
 pub enum DeliveryResult {
     /// Accepted by the provider.
     Sent {
-        /// Provider message id.
-        provider_id: String,
+        /// Provider message id, when the provider gave one.
+        provider_id: Option<String>,
         /// SMS segments (0 for email).
         segments: u32,
     },

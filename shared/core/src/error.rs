@@ -138,8 +138,14 @@ pub enum SendError {
     Permanent(String),
 }
 
-impl From<SendError> for DomainError {
-    fn from(e: SendError) -> Self {
-        DomainError::Unavailable(e.to_string())
+impl SendError {
+    /// What a person reads when a message to them could not be sent now: a provider refusing the
+    /// address or number for good is a mistake in `field`, explained by `refused` (the provider's
+    /// own words may quote the address: they are not repeated); anything else may be retried.
+    pub fn for_field(self, field: &str, refused: &str) -> DomainError {
+        match self {
+            SendError::Transient(detail) => DomainError::Unavailable(detail),
+            SendError::Permanent(_) => FieldErrors::single(field, refused),
+        }
     }
 }

@@ -325,18 +325,19 @@ pub struct OutgoingSms {
     pub text: String,
 }
 
-/// Sends emails; returns the provider's message id.
+/// Sends emails.
 #[async_trait]
 pub trait EmailSender: Send + Sync {
-    /// Sends one email.
-    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError>;
+    /// Sends one email; `Ok` once the provider accepted it, with its message id when it gave one
+    /// (an accepted message is never sent again, id or not).
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<Option<String>, SendError>;
 }
 
-/// Sends SMS; returns the provider's message id.
+/// Sends SMS.
 #[async_trait]
 pub trait SmsSender: Send + Sync {
-    /// Sends one SMS.
-    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError>;
+    /// Sends one SMS; `Ok` once the provider accepted it, with its message id when it gave one.
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError>;
 }
 
 #[cfg(test)]

@@ -16,7 +16,10 @@ use crate::contact::{Channel, Email, PhoneNumber};
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::links::Links;
 use crate::messages::{self, EmailLayout};
-use crate::ports::{Counter, EmailSender, SmsSender, StatsStore, SubscriberStore, TopicStore};
+use crate::ports::{
+    Counter, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, StatsStore, SubscriberStore,
+    TopicStore,
+};
 use crate::signup::{parse_choices, Signup, SignupInput, SubscriptionInput};
 use crate::subscriber::{
     Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
@@ -34,24 +37,27 @@ pub struct WebOrigin {
     pub user_agent: String,
 }
 
-/// How the resident will confirm; depends only on what they typed, never on what is stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConfirmationKind {
+/// What a sign-up answers: how the resident will confirm. It depends only on what they typed,
+/// never on what is stored, so it is identical whether the address was known or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignupReceipt {
     /// A link was sent by email.
     EmailLink,
-    /// A code was sent by SMS, to be entered on the code page.
-    SmsCode,
+    /// A code was sent by SMS, to be typed on the code page that `token` (signed) opens.
+    SmsCode {
+        /// The code page's signed token.
+        token: String,
+    },
 }
 
-/// What a sign-up answers, identical whether the address was known or not.
-#[derive(Debug, Clone, Serialize)]
-pub struct SignupReceipt {
-    /// How to confirm.
-    pub confirmation: ConfirmationKind,
-    /// For SMS confirmation: the signed token of the code page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code_token: Option<String>,
+impl SignupReceipt {
+    /// The API's name for the way to confirm: `email_link` or `sms_code`.
+    pub fn confirmation(&self) -> &'static str {
+        match self {
+            Self::EmailLink => "email_link",
+            Self::SmsCode { .. } => "sms_code",
+        }
+    }
 }
 
 /// The preference page's data.
@@ -239,14 +245,10 @@ impl Residents {
 
     fn receipt(&self, signup: &Signup, code_subject: SubscriberId) -> SignupReceipt {
         if signup.email.is_some() {
-            SignupReceipt {
-                confirmation: ConfirmationKind::EmailLink,
-                code_token: None,
-            }
+            SignupReceipt::EmailLink
         } else {
-            SignupReceipt {
-                confirmation: ConfirmationKind::SmsCode,
-                code_token: Some(self.sign_pending(TokenPurpose::Code, code_subject)),
+            SignupReceipt::SmsCode {
+                token: self.sign_pending(TokenPurpose::Code, code_subject),
             }
         }
     }
@@ -309,6 +311,29 @@ impl Residents {
             .collect()
     }
 
+    /// Sends an email to the person at hand; a provider refusing their address for good is a
+    /// mistake in the `email` field, not a reason to try again later.
+    async fn send_email(&self, mail: &OutgoingEmail) -> Result<(), DomainError> {
+        self.d.email.send_email(mail).await.map_err(|e| {
+            e.for_field(
+                "email",
+                "Le service d'envoi refuse cette adresse e-mail : vérifiez-la ou indiquez-en une autre.",
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Sends an SMS to the person at hand (as `send_email`, for the `phone` field).
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<(), DomainError> {
+        self.d.sms.send_sms(sms).await.map_err(|e| {
+            e.for_field(
+                "phone",
+                "Le service d'envoi refuse ce numéro de mobile : vérifiez-le ou indiquez-en un autre.",
+            )
+        })?;
+        Ok(())
+    }
+
     async fn send_confirmation(
         &self,
         sub: &Subscriber,
@@ -323,7 +348,7 @@ impl Residents {
             let content =
                 messages::confirmation_email(town, &url, &Self::topic_names(&sub.choices, topics));
             let mail = self.d.layout.compose(email, content, None)?;
-            self.d.email.send_email(&mail).await?;
+            self.send_email(&mail).await?;
         } else if let Some(phone) = &sub.phone {
             let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
             let mut with_code = sub.clone();
@@ -334,9 +359,7 @@ impl Residents {
                 };
             }
             self.d.subscribers.update(&with_code).await?;
-            self.d
-                .sms
-                .send_sms(&messages::code_sms(phone, town, &code))
+            self.send_sms(&messages::code_sms(phone, town, &code))
                 .await?;
         }
         Ok(())
@@ -360,15 +383,13 @@ impl Residents {
                             messages::manage_link_email(town, &url),
                             None,
                         )?;
-                        self.d.email.send_email(&mail).await?;
+                        self.send_email(&mail).await?;
                         return Ok(());
                     }
                 }
                 if let (Some(p), Some(mine)) = (&signup.phone, &owner.phone) {
                     if p == mine {
-                        self.d
-                            .sms
-                            .send_sms(&messages::manage_link_sms(mine, town, &url))
+                        self.send_sms(&messages::manage_link_sms(mine, town, &url))
                             .await?;
                     }
                 }

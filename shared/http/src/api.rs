@@ -7,7 +7,7 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use telmail_core::residents::ConfirmationKind;
+use telmail_core::residents::SignupReceipt;
 use telmail_core::signup::SignupInput;
 use telmail_core::sms::analyze;
 use telmail_core::topic::TopicKind;
@@ -56,22 +56,22 @@ pub async fn subscribe(
     ApiJson(input): ApiJson<SignupInput>,
 ) -> ApiResult<impl IntoResponse> {
     let receipt = app.residents.sign_up(&input, origin).await?;
-    let (message, code_url) = match (&receipt.confirmation, &receipt.code_token) {
-        (ConfirmationKind::SmsCode, Some(t)) => (
+    let (message, code_url) = match &receipt {
+        SignupReceipt::SmsCode { token: t } => (
             "Un code de confirmation a été envoyé par SMS : saisissez-le sur la page indiquée.",
             Some(format!(
                 "{}/inscription/code?t={t}",
                 app.residents.config().public_url
             )),
         ),
-        _ => (
+        SignupReceipt::EmailLink => (
             "Un e-mail de confirmation a été envoyé : cliquez sur le lien qu'il contient.",
             None,
         ),
     };
     let mut body = json!({
         "status": "pending",
-        "confirmation": receipt.confirmation,
+        "confirmation": receipt.confirmation(),
         "message": message,
     });
     if let Some(url) = code_url {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Serialize;
 use telmail_core::contact::Channel;
-use telmail_core::residents::{ConfirmationKind, ConfirmationState};
+use telmail_core::residents::{ConfirmationState, SignupReceipt};
 use telmail_core::signup::{SignupInput, SubscriptionInput};
 use telmail_core::subscriber::{Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING};
 use telmail_core::token::TokenPurpose;
@@ -92,11 +92,11 @@ pub async fn signup_submit(
         consent: form.get("consent").is_some(),
     };
     match app.residents.sign_up(&input, origin).await {
-        Ok(receipt) => match (receipt.confirmation, receipt.code_token) {
-            (ConfirmationKind::SmsCode, Some(token)) => {
+        Ok(receipt) => match receipt {
+            SignupReceipt::SmsCode { token } => {
                 Redirect::to(&format!("/inscription/code?t={token}")).into_response()
             }
-            _ => app.pages.message(
+            SignupReceipt::EmailLink => app.pages.message(
                 StatusCode::OK,
                 Tone::Success,
                 "Vérifiez votre messagerie",

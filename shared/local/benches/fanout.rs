@@ -34,15 +34,15 @@ struct NullProvider(AtomicU64);
 
 #[async_trait]
 impl EmailSender for NullProvider {
-    async fn send_email(&self, _: &OutgoingEmail) -> Result<String, SendError> {
-        Ok(self.0.fetch_add(1, Ordering::Relaxed).to_string())
+    async fn send_email(&self, _: &OutgoingEmail) -> Result<Option<String>, SendError> {
+        Ok(Some(self.0.fetch_add(1, Ordering::Relaxed).to_string()))
     }
 }
 
 #[async_trait]
 impl SmsSender for NullProvider {
-    async fn send_sms(&self, _: &OutgoingSms) -> Result<String, SendError> {
-        Ok(self.0.fetch_add(1, Ordering::Relaxed).to_string())
+    async fn send_sms(&self, _: &OutgoingSms) -> Result<Option<String>, SendError> {
+        Ok(Some(self.0.fetch_add(1, Ordering::Relaxed).to_string()))
     }
 }
 

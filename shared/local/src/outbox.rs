@@ -77,7 +77,7 @@ async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Resu
 
 #[async_trait]
 impl EmailSender for Outbox {
-    async fn send_email(&self, email: &OutgoingEmail) -> Result<String, SendError> {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<Option<String>, SendError> {
         let id = Uuid::new_v4().to_string();
         let message = self.mime.build(email, &id)?;
         if let Some(smtp) = &self.smtp {
@@ -93,13 +93,13 @@ impl EmailSender for Outbox {
         write_atomically(&self.email_dir, &name, &message.formatted())
             .await
             .map_err(|e| SendError::Transient(format!("cannot write outbox email: {e}")))?;
-        Ok(id)
+        Ok(Some(id))
     }
 }
 
 #[async_trait]
 impl SmsSender for Outbox {
-    async fn send_sms(&self, sms: &OutgoingSms) -> Result<String, SendError> {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError> {
         let id = Uuid::new_v4().to_string();
         let mut line = serde_json::to_string(&SmsLine {
             id: &id,
@@ -124,7 +124,7 @@ impl SmsSender for Outbox {
         file.flush()
             .await
             .map_err(|e| SendError::Transient(format!("cannot write SMS outbox: {e}")))?;
-        Ok(id)
+        Ok(Some(id))
     }
 }
 

@@ -95,11 +95,14 @@ fn receipt_entry(result: &DeliveryResult) -> Option<AttributeValue> {
             provider_id,
             segments,
         } => {
-            return Some(AttributeValue::M(HashMap::from([
+            let mut entry = HashMap::from([
                 ("s".to_owned(), s(DeliveryStatus::Sent.as_str())),
                 ("n".to_owned(), n(segments)),
-                ("p".to_owned(), s(provider_id)),
-            ])))
+            ]);
+            if let Some(id) = provider_id {
+                entry.insert("p".to_owned(), s(id));
+            }
+            return Some(AttributeValue::M(entry));
         }
         DeliveryResult::Failed { error } => (DeliveryStatus::Failed, error),
         DeliveryResult::Suppressed { reason } => (DeliveryStatus::Suppressed, reason),

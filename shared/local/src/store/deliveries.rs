@@ -218,7 +218,7 @@ impl DeliveryStore for SqliteStore {
                     let (campaign, subscriber, channel) = key_args(k);
                     let (status, provider_id, segments, error) = match r {
                         DeliveryResult::Sent { provider_id, segments } => {
-                            (DeliveryStatus::Sent, Some(provider_id.as_str()), Some(*segments), None)
+                            (DeliveryStatus::Sent, provider_id.as_deref(), Some(*segments), None)
                         }
                         DeliveryResult::Failed { error } => (DeliveryStatus::Failed, None, None, Some(error.as_str())),
                         DeliveryResult::Suppressed { reason } => {
