@@ -1,26 +1,15 @@
 //! What an AWS SDK error means for the caller: retry later, or give up.
 
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use telmail_core::error::{SendError, StoreError};
 
-/// Error codes that mean "slow down" or "not now" rather than "never".
-const TRANSIENT_CODES: [&str; 10] = [
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ProvisionedThroughputExceededException",
-    "LimitExceededException",
-    "ServiceUnavailable",
-    "InternalFailure",
-    "InternalError",
-];
-
-/// True when trying again later may succeed: throttling, 5xx, timeouts, network failures.
+/// True when trying again later may succeed: throttling, 5xx, timeouts, network failures. Error
+/// codes are judged by the SDK's own lists (those its retry strategy uses: `SlowDown`,
+/// `RequestThrottledException`, `RequestTimeout`…), so they follow the SDK's updates.
 pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> bool {
     match err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
@@ -30,7 +19,9 @@ pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> boo
         _ => {
             let status = err.raw_response().map(|r| r.status().as_u16());
             matches!(status, Some(429) | Some(500..=599))
-                || err.code().is_some_and(|c| TRANSIENT_CODES.contains(&c))
+                || err.code().is_some_and(|c| {
+                    THROTTLING_ERRORS.contains(&c) || TRANSIENT_ERRORS.contains(&c)
+                })
         }
     }
 }
@@ -105,6 +96,17 @@ mod tests {
             "TooManyRequestsException",
             429
         )));
+        // Codes a copied list used to miss, with the 400 status AWS answers them with.
+        for code in [
+            "RequestThrottledException",
+            "SlowDown",
+            "RequestTimeout",
+            "RequestTimeoutException",
+            "ProvisionedThroughputExceededException",
+        ] {
+            assert!(is_transient(&service_error(code, 400)), "{code}");
+        }
+        assert!(is_transient(&service_error("InternalFailure", 500)));
         assert!(!is_transient(&service_error("MessageRejected", 400)));
         assert!(!is_transient(&service_error("InvalidParameter", 400)));
         match send_error("SES", service_error("MessageRejected", 400)) {
