@@ -18,7 +18,6 @@ use telmail_core::contact::Channel;
 use telmail_core::delivery::DeliveryKey;
 use telmail_core::ports::SuppressionStore;
 use telmail_core::queue::Job;
-use telmail_core::sending_window::SendingWindow;
 use telmail_core::subscriber::SubscriberId;
 use telmail_http::admin::Part;
 use telmail_http::HttpConfig;
@@ -646,12 +645,7 @@ fn closed_window() -> String {
 #[tokio::test]
 async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
     let mut service = ServiceConfig::with_public_url(PUBLIC_URL);
-    let (start, end) = SendingWindow::parse_hours(&closed_window()).unwrap();
-    service.sending_window = SendingWindow {
-        start,
-        end,
-        ..SendingWindow::default()
-    };
+    service.sending_window = closed_window().parse().unwrap();
     let d = deploy_with(service).await;
     let keeper = staff("agent-3", "[redaction admin]");
     let phone = mobile(&d.tag, 3);

@@ -442,7 +442,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
     let aws = Aws::new(clients.clone(), settings)
         .await
         .expect("wire the service on moto");
-    let shards = aws.use_cases.residents.config().fanout_shards;
+    let shards = aws.use_cases.residents.config().fanout_shards.get();
 
     // Seeding (not counted).
     let setup = Instant::now();

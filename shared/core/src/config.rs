@@ -1,5 +1,7 @@
 //! Settings the use cases need, read once at start-up by each runtime.
 
+use std::num::NonZeroU32;
+
 use chrono::Duration;
 
 use crate::money::Prices;
@@ -24,8 +26,8 @@ pub struct ServiceConfig {
     pub prices: Prices,
     /// When non-urgent SMS may go out.
     pub sending_window: SendingWindow,
-    /// Fan-out jobs per campaign (parallelism of the fan-out).
-    pub fanout_shards: u32,
+    /// Fan-out jobs per campaign (parallelism of the fan-out), 1 to 256.
+    pub fanout_shards: NonZeroU32,
     /// Send attempts before a transiently failing delivery is marked failed.
     pub max_send_attempts: u32,
 }
@@ -42,7 +44,7 @@ impl ServiceConfig {
             max_code_attempts: 5,
             prices: Prices::default(),
             sending_window: SendingWindow::default(),
-            fanout_shards: 8,
+            fanout_shards: NonZeroU32::new(8).expect("non-zero"),
             max_send_attempts: 5,
         }
     }
@@ -53,17 +55,13 @@ impl ServiceConfig {
         let mut config = Self::with_public_url(s.public_url);
         config.town_name = s.town.to_owned();
         config.prices = s.prices;
-        let (start, end) = SendingWindow::parse_hours(s.sms_window)
+        config.sending_window = s
+            .sms_window
+            .parse()
             .map_err(|e| format!("TELMAIL_SMS_WINDOW: {e}"))?;
-        config.sending_window = SendingWindow {
-            start,
-            end,
-            ..SendingWindow::default()
-        };
-        if s.fanout_shards == 0 || s.fanout_shards > 256 {
-            return Err("TELMAIL_FANOUT_SHARDS must be between 1 and 256".into());
-        }
-        config.fanout_shards = s.fanout_shards;
+        config.fanout_shards = NonZeroU32::new(s.fanout_shards)
+            .filter(|n| n.get() <= 256)
+            .ok_or("TELMAIL_FANOUT_SHARDS must be between 1 and 256")?;
         Ok(config)
     }
 }

@@ -179,7 +179,7 @@ impl Dispatcher {
     /// Moves an approved (or due scheduled) campaign to `sending` and enqueues its fan-out shards.
     pub async fn start(&self, mut campaign: Campaign) -> Result<Campaign, DomainError> {
         let expected = campaign.status;
-        let shards = self.d.config.fanout_shards.max(1);
+        let shards = self.d.config.fanout_shards.get();
         let event = campaign.start_sending(shards, self.now())?;
         self.d.campaigns.update(&campaign, expected, &event).await?;
         let jobs: Vec<Job> = (0..shards)

@@ -25,17 +25,30 @@ const fn time_of_day(hour: u32) -> NaiveTime {
     }
 }
 
-/// When non-urgent SMS may be sent: daily hours in Europe/Paris, optionally never on Sundays or French public holidays.
+/// When non-urgent SMS may be sent: daily hours in Europe/Paris, optionally never on Sundays or
+/// French public holidays. Only built by parsing (or `default`), so its start always precedes
+/// its end: a window that can never open cannot be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendingWindow {
     /// First local time of day at which sending is allowed (inclusive).
-    pub start: NaiveTime,
-    /// Local time of day at which sending stops (exclusive).
-    pub end: NaiveTime,
-    /// Whether Sundays are closed all day.
-    pub skip_sundays: bool,
-    /// Whether French public holidays are closed all day.
-    pub skip_public_holidays: bool,
+    start: NaiveTime,
+    /// Local time of day at which sending stops (exclusive), after `start`.
+    end: NaiveTime,
+    skip_sundays: bool,
+    skip_public_holidays: bool,
+}
+
+/// Why a sending window was refused (French: the operator reads it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendingWindowError {
+    /// Not two times of day separated by a dash.
+    #[error("Plage d'envoi invalide : « {0} » (exemple : 08:00-20:00).")]
+    Malformed(String),
+    /// The end does not come after the start.
+    #[error(
+        "Plage d'envoi invalide : « {0} », le début doit précéder la fin (exemple : 08:00-20:00)."
+    )]
+    EndNotAfterStart(String),
 }
 
 impl Default for SendingWindow {
@@ -50,22 +63,44 @@ impl Default for SendingWindow {
     }
 }
 
-impl SendingWindow {
-    /// Parses "08:00-20:00" (also "8h-20h", "08h00-20h00"); start must be before end.
-    pub fn parse_hours(s: &str) -> Result<(NaiveTime, NaiveTime), String> {
+impl std::str::FromStr for SendingWindow {
+    type Err = SendingWindowError;
+
+    /// Parses the daily hours "08:00-20:00" (also "8h-20h", "08h00-20h00"), closed on Sundays
+    /// and public holidays; the start must be before the end.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
         let input = s.trim();
-        let invalid = || format!("Plage d'envoi invalide : « {input} » (exemple : 08:00-20:00).");
+        let invalid = || SendingWindowError::Malformed(input.to_owned());
         // Accept the en dash too: French typography writes ranges "8h–20h".
         let (start, end) = input.split_once(['-', '–']).ok_or_else(invalid)?;
         let start = parse_time_of_day(start).ok_or_else(invalid)?;
         let end = parse_time_of_day(end).ok_or_else(invalid)?;
         if start >= end {
-            return Err(format!(
-                "Plage d'envoi invalide : « {input} », le début doit précéder la fin \
-                 (exemple : 08:00-20:00)."
-            ));
+            return Err(SendingWindowError::EndNotAfterStart(input.to_owned()));
         }
-        Ok((start, end))
+        Ok(Self {
+            start,
+            end,
+            ..Self::default()
+        })
+    }
+}
+
+impl SendingWindow {
+    /// The same hours, open on Sundays too.
+    pub fn open_on_sundays(self) -> Self {
+        Self {
+            skip_sundays: false,
+            ..self
+        }
+    }
+
+    /// The same hours, open on French public holidays too.
+    pub fn open_on_public_holidays(self) -> Self {
+        Self {
+            skip_public_holidays: false,
+            ..self
+        }
     }
 
     /// True when `at` falls inside the window (start inclusive, end exclusive), in Europe/Paris local time.
@@ -87,8 +122,8 @@ impl SendingWindow {
                 continue;
             }
             for candidate in paris_instants(date.and_time(self.start)) {
-                // Re-checking with `is_open` keeps both methods consistent even when the
-                // start falls in a DST gap or the public fields describe an empty window.
+                // Re-checking with `is_open` keeps both methods consistent when the start
+                // falls in a DST gap.
                 if candidate >= at && self.is_open(candidate) {
                     return candidate;
                 }
@@ -316,17 +351,11 @@ mod tests {
         assert_eq!(date(2026, 7, 14).weekday(), Weekday::Tue);
         assert!(!window.is_open(paris(2026, 7, 14, 12, 0)));
 
-        let sundays_allowed = SendingWindow {
-            skip_sundays: false,
-            ..SendingWindow::default()
-        };
+        let sundays_allowed = SendingWindow::default().open_on_sundays();
         assert!(sundays_allowed.is_open(paris(2026, 3, 8, 12, 0)));
         assert!(!sundays_allowed.is_open(paris(2026, 7, 14, 12, 0)));
 
-        let holidays_allowed = SendingWindow {
-            skip_public_holidays: false,
-            ..SendingWindow::default()
-        };
+        let holidays_allowed = SendingWindow::default().open_on_public_holidays();
         assert!(holidays_allowed.is_open(paris(2026, 7, 14, 12, 0)));
         assert!(!holidays_allowed.is_open(paris(2026, 3, 8, 12, 0)));
     }
@@ -415,12 +444,7 @@ mod tests {
     #[test]
     fn start_inside_the_dst_gap_opens_when_the_gap_ends() {
         // 02:30 never shows on Paris clocks on 29 March 2026: they jump from 02:00 to 03:00.
-        let window = SendingWindow {
-            start: hm(2, 30),
-            end: hm(20, 0),
-            skip_sundays: false,
-            skip_public_holidays: true,
-        };
+        let window = window("02:30-20:00").open_on_sundays();
         let opening = window.next_opening(paris(2026, 3, 29, 1, 0));
         assert_eq!(opening, utc(2026, 3, 29, 1, 0));
         assert_eq!(opening, paris(2026, 3, 29, 3, 0));
@@ -432,75 +456,54 @@ mod tests {
     fn start_inside_the_repeated_hour_uses_a_later_occurrence_when_needed() {
         // On 25 October 2026 Paris clocks show 02:00–02:59 twice; at 02:10 the second
         // time (01:10 UTC), 02:30 is still to come, at 01:30 UTC.
-        let window = SendingWindow {
-            start: hm(2, 30),
-            end: hm(20, 0),
-            skip_sundays: false,
-            skip_public_holidays: true,
-        };
+        let window = window("02:30-20:00").open_on_sundays();
         assert_eq!(
             window.next_opening(utc(2026, 10, 25, 1, 10)),
             utc(2026, 10, 25, 1, 30)
         );
     }
 
-    #[test]
-    fn next_opening_of_a_window_that_never_opens_terminates() {
-        let never = SendingWindow {
-            start: hm(10, 0),
-            end: hm(10, 0),
-            skip_sundays: true,
-            skip_public_holidays: true,
-        };
-        let at = paris(2026, 3, 3, 12, 0);
-        assert!(!never.is_open(at));
-        let last = never.next_opening(at);
-        assert!(last > at);
-        assert!(last - at <= Duration::days(31));
+    fn window(hours: &str) -> SendingWindow {
+        hours.parse().unwrap()
     }
 
     #[test]
-    fn parse_hours_accepts_common_spellings() {
-        let expected = Ok((hm(8, 0), hm(20, 0)));
-        assert_eq!(SendingWindow::parse_hours("08:00-20:00"), expected);
-        assert_eq!(SendingWindow::parse_hours("8h-20h"), expected);
-        assert_eq!(SendingWindow::parse_hours("08h00-20h00"), expected);
-        assert_eq!(SendingWindow::parse_hours("8H-20H"), expected);
-        assert_eq!(SendingWindow::parse_hours("8h–20h"), expected);
+    fn parsing_accepts_common_spellings() {
+        let expected = SendingWindow::default();
+        for spelling in ["08:00-20:00", "8h-20h", "08h00-20h00", "8H-20H", "8h–20h"] {
+            assert_eq!(window(spelling), expected, "{spelling}");
+        }
+        let w = window(" 09:30 - 18:00 ");
+        assert_eq!((w.start, w.end), (hm(9, 30), hm(18, 0)));
+        let w = window("8h30-19h45");
+        assert_eq!((w.start, w.end), (hm(8, 30), hm(19, 45)));
+        assert!(w.skip_sundays && w.skip_public_holidays);
+    }
+
+    #[test]
+    fn parsing_refuses_a_window_that_could_never_open() {
         assert_eq!(
-            SendingWindow::parse_hours(" 09:30 - 18:00 "),
-            Ok((hm(9, 30), hm(18, 0)))
+            "20:00-08:00"
+                .parse::<SendingWindow>()
+                .unwrap_err()
+                .to_string(),
+            "Plage d'envoi invalide : « 20:00-08:00 », le début doit précéder la fin \
+             (exemple : 08:00-20:00)."
         );
         assert_eq!(
-            SendingWindow::parse_hours("8h30-19h45"),
-            Ok((hm(8, 30), hm(19, 45)))
+            "08:00-08:00".parse::<SendingWindow>(),
+            Err(SendingWindowError::EndNotAfterStart("08:00-08:00".into()))
         );
     }
 
     #[test]
-    fn parse_hours_refuses_a_reversed_range() {
+    fn parsing_refuses_nonsense() {
         assert_eq!(
-            SendingWindow::parse_hours("20:00-08:00"),
-            Err(
-                "Plage d'envoi invalide : « 20:00-08:00 », le début doit précéder la fin \
-                 (exemple : 08:00-20:00)."
-                    .to_string()
-            )
-        );
-        assert!(SendingWindow::parse_hours("08:00-08:00").is_err());
-    }
-
-    #[test]
-    fn parse_hours_refuses_nonsense() {
-        assert_eq!(
-            SendingWindow::parse_hours("abc"),
-            Err("Plage d'envoi invalide : « abc » (exemple : 08:00-20:00).".to_string())
-        );
-        assert_eq!(
-            SendingWindow::parse_hours("25:00-26:00"),
-            Err("Plage d'envoi invalide : « 25:00-26:00 » (exemple : 08:00-20:00).".to_string())
+            "abc".parse::<SendingWindow>().unwrap_err().to_string(),
+            "Plage d'envoi invalide : « abc » (exemple : 08:00-20:00)."
         );
         for bad in [
+            "25:00-26:00",
             "",
             "08:00",
             "8h5-20h",
@@ -508,7 +511,11 @@ mod tests {
             "-8h-20h",
             "08:60-20:00",
         ] {
-            assert!(SendingWindow::parse_hours(bad).is_err(), "{bad:?}");
+            assert_eq!(
+                bad.parse::<SendingWindow>(),
+                Err(SendingWindowError::Malformed(bad.trim().into())),
+                "{bad:?}"
+            );
         }
     }
 }
