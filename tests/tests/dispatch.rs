@@ -26,8 +26,9 @@ use telmail_core::staff::{parse_roles, StaffIdentity};
 use telmail_core::subscriber_file::{EditInput, PaperInput};
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::default_topics;
+use telmail_core::wiring::Providers;
 use telmail_core::DomainError;
-use telmail_local::app::{Services, Wiring};
+use telmail_local::app::Services;
 use telmail_local::worker::Worker;
 
 /// A provider that records what it sends and fails as scripted per address.
@@ -113,17 +114,23 @@ async fn world(at: chrono::DateTime<Utc>) -> World {
     // The queue runs on the test's clock, so delayed jobs appear when it moves.
     let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
     let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
-    let s = Services::wire(Wiring {
-        store,
+    let s = Services::wire(
+        Providers {
+            store,
+            email: provider.clone(),
+            sms: provider.clone(),
+            clock: clock.clone(),
+            layout: Arc::new(EmailLayout::embedded("Arcachon")),
+            signer: TokenSigner::new(vec![9u8; 32]).unwrap(),
+            config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
+        },
         queue,
-        email: provider.clone(),
-        sms: provider.clone(),
-        clock: clock.clone(),
-        layout: Arc::new(EmailLayout::embedded("Arcachon")),
-        signer: TokenSigner::new(vec![9u8; 32]).unwrap(),
-        config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
-    });
-    s.residents.seed_topics(&default_topics()).await.unwrap();
+    );
+    s.use_cases
+        .residents
+        .seed_topics(&default_topics())
+        .await
+        .unwrap();
     World {
         s,
         provider,
@@ -142,7 +149,8 @@ async fn subscribe(w: &World, email: Option<&str>, phone: Option<&str>, channels
         }],
         paper_form_reference: Some("F-1".into()),
     };
-    w.s.subscriber_file
+    w.s.use_cases
+        .subscriber_file
         .add_paper(&staff("redac", "redaction"), &input)
         .await
         .unwrap();
@@ -163,9 +171,15 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
         send_at: None,
     };
     let redac = staff("redac", "redaction");
-    let c = w.s.campaigns.create(&redac, &input).await.unwrap();
-    w.s.campaigns.submit(&redac, c.id).await.unwrap();
-    w.s.campaigns
+    let c =
+        w.s.use_cases
+            .campaigns
+            .create(&redac, &input)
+            .await
+            .unwrap();
+    w.s.use_cases.campaigns.submit(&redac, c.id).await.unwrap();
+    w.s.use_cases
+        .campaigns
         .approve(&staff("cab", "cabinet"), c.id)
         .await
         .unwrap()
@@ -198,7 +212,7 @@ async fn ready_jobs(w: &World) -> Vec<DeliverJob> {
 
 async fn fan_out(w: &World, c: &Campaign) {
     for shard in 0..c.shards {
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+        w.s.use_cases.dispatcher.fan_out(c.id, shard).await.unwrap();
     }
 }
 
@@ -218,7 +232,7 @@ async fn campaign(w: &World, id: CampaignId) -> Campaign {
 fn worker(w: &World) -> Worker {
     Worker::new(
         w.s.queue.clone(),
-        w.s.dispatcher.clone(),
+        w.s.use_cases.dispatcher.clone(),
         Default::default(),
     )
 }
@@ -237,8 +251,8 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
     let c = approved_campaign(&w, false).await;
     // Every shard fanned out twice before anything is sent
     for shard in 0..c.shards {
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
-        w.s.dispatcher.fan_out(c.id, shard).await.unwrap();
+        w.s.use_cases.dispatcher.fan_out(c.id, shard).await.unwrap();
+        w.s.use_cases.dispatcher.fan_out(c.id, shard).await.unwrap();
     }
     worker(&w).drain().await.unwrap();
     // And every delivery run again afterwards
@@ -249,7 +263,7 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
         .collect();
     assert_eq!(again.len(), 3);
     assert_eq!(
-        w.s.dispatcher.deliver(&again).await.unwrap(),
+        w.s.use_cases.dispatcher.deliver(&again).await.unwrap(),
         vec![JobOutcome::Done; 3]
     );
     for address in ["a@exemple.fr", "+33612345678", "b@exemple.fr"] {
@@ -281,7 +295,8 @@ async fn a_transient_failure_is_retried_then_succeeds() {
     fan_out(&w, &c).await;
     let job = ready_jobs(&w).await.remove(0);
     let first =
-        w.s.dispatcher
+        w.s.use_cases
+            .dispatcher
             .deliver(std::slice::from_ref(&job))
             .await
             .unwrap();
@@ -291,7 +306,8 @@ async fn a_transient_failure_is_retried_then_succeeds() {
     );
     assert_eq!(deliveries(&w, c.id).await[0].status, DeliveryStatus::Queued);
     let second =
-        w.s.dispatcher
+        w.s.use_cases
+            .dispatcher
             .deliver(std::slice::from_ref(&job))
             .await
             .unwrap();
@@ -301,7 +317,7 @@ async fn a_transient_failure_is_retried_then_succeeds() {
         "backoff grows"
     );
     assert_eq!(
-        w.s.dispatcher.deliver(&[job]).await.unwrap(),
+        w.s.use_cases.dispatcher.deliver(&[job]).await.unwrap(),
         vec![JobOutcome::Done]
     );
     let d = &deliveries(&w, c.id).await[0];
@@ -324,8 +340,8 @@ async fn a_message_accepted_without_an_id_is_sent_and_never_sent_again() {
     fan_out(&w, &c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 1);
-    w.s.dispatcher.deliver(&jobs).await.unwrap();
-    w.s.dispatcher.deliver(&jobs).await.unwrap();
+    w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
+    w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
     assert!(ready_jobs(&w).await.is_empty(), "nothing is retried");
     let d = deliveries(&w, c.id).await;
     assert_eq!(
@@ -356,7 +372,8 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         other => panic!("{other:?}"),
     };
     let err =
-        w.s.residents
+        w.s.use_cases
+            .residents
             .sign_up(
                 &signup(Some("refus@exemple.fr"), None),
                 WebOrigin::default(),
@@ -367,7 +384,8 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .unwrap()
         .contains("refuse cette adresse"));
     let err =
-        w.s.residents
+        w.s.use_cases
+            .residents
             .sign_up(&signup(None, Some("06 12 34 56 99")), WebOrigin::default())
             .await
             .unwrap_err();
@@ -381,11 +399,17 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         ..staff("redac", "redaction")
     };
     let c =
-        w.s.campaigns
+        w.s.use_cases
+            .campaigns
             .create(&redac, &email_only_campaign())
             .await
             .unwrap();
-    let err = w.s.campaigns.test_send(&redac, c.id).await.unwrap_err();
+    let err =
+        w.s.use_cases
+            .campaigns
+            .test_send(&redac, c.id)
+            .await
+            .unwrap_err();
     assert!(field_error(err, "email")
         .unwrap()
         .contains("de votre compte"));
@@ -397,7 +421,8 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .unwrap()
         .insert("lent@exemple.fr".into(), 1);
     let err =
-        w.s.residents
+        w.s.use_cases
+            .residents
             .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
             .await
             .unwrap_err();
@@ -438,7 +463,7 @@ async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed()
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 2);
     for _ in 0..5 {
-        w.s.dispatcher.deliver(&jobs).await.unwrap();
+        w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
     }
     let deliveries = deliveries(&w, c.id).await;
     assert!(
@@ -487,7 +512,7 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].key.channel, Channel::Email);
     assert_eq!(
-        w.s.dispatcher.deliver(&ready).await.unwrap(),
+        w.s.use_cases.dispatcher.deliver(&ready).await.unwrap(),
         vec![JobOutcome::Done]
     );
     assert_eq!(w.provider.count("c@exemple.fr"), 1);
@@ -498,7 +523,7 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
         ..ready[0].key
     });
     assert_eq!(
-        w.s.dispatcher.deliver(&[early]).await.unwrap(),
+        w.s.use_cases.dispatcher.deliver(&[early]).await.unwrap(),
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(
             20 * 3600
         ))]
@@ -508,7 +533,7 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     let ready = ready_jobs(&w).await;
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].key.channel, Channel::Sms);
-    w.s.dispatcher.deliver(&ready).await.unwrap();
+    w.s.use_cases.dispatcher.deliver(&ready).await.unwrap();
     assert_eq!(w.provider.count("+33698765432"), 1);
 
     let urgent = approved_campaign(&w, true).await;
@@ -545,7 +570,8 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // the job is put back to look again, first after 30 s, then after as long as the claim is
     // old
     let outcome =
-        w.s.dispatcher
+        w.s.use_cases
+            .dispatcher
             .deliver(std::slice::from_ref(&job))
             .await
             .unwrap();
@@ -555,7 +581,8 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     );
     w.clock.advance(Duration::minutes(10));
     let outcome =
-        w.s.dispatcher
+        w.s.use_cases
+            .dispatcher
             .deliver(std::slice::from_ref(&job))
             .await
             .unwrap();
@@ -576,7 +603,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // Past the stale delay it is failed, never resent, and the campaign completes
     w.clock.advance(Duration::minutes(21));
     assert_eq!(
-        w.s.dispatcher.deliver(&[job]).await.unwrap(),
+        w.s.use_cases.dispatcher.deliver(&[job]).await.unwrap(),
         vec![JobOutcome::Done]
     );
     let d = &deliveries(&w, c.id).await[0];
@@ -613,7 +640,8 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             .key
             .subscriber
     };
-    w.s.subscriber_file
+    w.s.use_cases
+        .subscriber_file
         .edit(&staff, id_of("leaves@exemple.fr"), &EditInput::default())
         .await
         .unwrap();
@@ -625,12 +653,13 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             channels: vec!["email".into()],
         }],
     };
-    w.s.subscriber_file
+    w.s.use_cases
+        .subscriber_file
         .edit(&staff, id_of("moves@exemple.fr"), &moved)
         .await
         .unwrap();
 
-    w.s.dispatcher.deliver(&jobs).await.unwrap();
+    w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
     assert_eq!(w.provider.count("leaves@exemple.fr"), 0);
     assert_eq!(w.provider.count("moves@exemple.fr"), 0);
     assert_eq!(w.provider.count("new-home@exemple.fr"), 1);

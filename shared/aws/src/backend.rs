@@ -151,16 +151,18 @@ impl Aws {
             s.ses_configuration_set,
         )?);
         let sms = Arc::new(SnsSmsSender::new(clients.sns, &s.sms_sender, &s.sms_type)?);
-        let use_cases = UseCases::wire(Providers {
-            store: store.clone(),
-            queue: queue.clone(),
-            email,
-            sms: sms.clone(),
-            clock: Arc::new(SystemClock),
-            layout: Arc::new(EmailLayout::embedded(&s.town)),
-            signer,
-            config: s.service,
-        });
+        let use_cases = UseCases::wire(
+            Providers {
+                store: store.clone(),
+                email,
+                sms: sms.clone(),
+                clock: Arc::new(SystemClock),
+                layout: Arc::new(EmailLayout::embedded(&s.town)),
+                signer,
+                config: s.service,
+            },
+            queue.clone(),
+        );
         Ok(Self {
             use_cases,
             store,

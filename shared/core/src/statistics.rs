@@ -109,19 +109,26 @@ pub struct Statistics {
     clock: Arc<dyn Clock>,
 }
 
+/// The ports the statistics read, named so that none can be passed for another.
+pub struct StatisticsDeps {
+    /// Monthly counters.
+    pub stats: Arc<dyn StatsStore>,
+    /// Subscriber counts per topic and channel.
+    pub subscribers: Arc<dyn SubscriberStore>,
+    /// Topic names.
+    pub topics: Arc<dyn TopicStore>,
+    /// Today, for the default period.
+    pub clock: Arc<dyn Clock>,
+}
+
 impl Statistics {
     /// Builds the use case.
-    pub fn new(
-        stats: Arc<dyn StatsStore>,
-        subscribers: Arc<dyn SubscriberStore>,
-        topics: Arc<dyn TopicStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(d: StatisticsDeps) -> Self {
         Self {
-            stats,
-            subscribers,
-            topics,
-            clock,
+            stats: d.stats,
+            subscribers: d.subscribers,
+            topics: d.topics,
+            clock: d.clock,
         }
     }
 

@@ -109,19 +109,26 @@ fn already_subscribed(line: usize) -> LineError {
     }
 }
 
+/// The ports the subscriber file works on, named so that none can be passed for another.
+pub struct SubscriberFileDeps {
+    /// Where subscribers are kept.
+    pub subscribers: Arc<dyn SubscriberStore>,
+    /// The topics a subscriber may choose.
+    pub topics: Arc<dyn TopicStore>,
+    /// Monthly counters (sign-ups and departures typed in by staff count too).
+    pub stats: Arc<dyn StatsStore>,
+    /// The time of consents and changes.
+    pub clock: Arc<dyn Clock>,
+}
+
 impl SubscriberFile {
     /// Builds the use cases.
-    pub fn new(
-        subscribers: Arc<dyn SubscriberStore>,
-        topics: Arc<dyn TopicStore>,
-        stats: Arc<dyn StatsStore>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(d: SubscriberFileDeps) -> Self {
         Self {
-            subscribers,
-            topics,
-            stats,
-            clock,
+            subscribers: d.subscribers,
+            topics: d.topics,
+            stats: d.stats,
+            clock: d.clock,
         }
     }
 

@@ -13,8 +13,8 @@ use crate::ports::{
     SuppressionStore, TopicStore,
 };
 use crate::residents::{ResidentDeps, Residents};
-use crate::statistics::Statistics;
-use crate::subscriber_file::SubscriberFile;
+use crate::statistics::{Statistics, StatisticsDeps};
+use crate::subscriber_file::{SubscriberFile, SubscriberFileDeps};
 use crate::token::TokenSigner;
 use crate::topics_admin::TopicsAdmin;
 
@@ -33,8 +33,6 @@ impl<T> Store for T where
 pub struct Providers<S> {
     /// Store.
     pub store: Arc<S>,
-    /// Queue.
-    pub queue: Arc<dyn JobQueue>,
     /// Email provider.
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
@@ -67,8 +65,8 @@ pub struct UseCases {
 }
 
 impl UseCases {
-    /// Builds every use case over one store.
-    pub fn wire<S: Store + 'static>(p: Providers<S>) -> Self {
+    /// Builds every use case over one store, the dispatcher enqueueing on `queue`.
+    pub fn wire<S: Store + 'static>(p: Providers<S>, queue: Arc<dyn JobQueue>) -> Self {
         let store = p.store;
         let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
             campaigns: store.clone(),
@@ -76,7 +74,7 @@ impl UseCases {
             subscribers: store.clone(),
             suppressions: store.clone(),
             stats: store.clone(),
-            queue: p.queue,
+            queue,
             email: p.email.clone(),
             sms: p.sms.clone(),
             clock: p.clock.clone(),
@@ -108,18 +106,18 @@ impl UseCases {
             config: p.config,
         }));
         Self {
-            subscriber_file: Arc::new(SubscriberFile::new(
-                store.clone(),
-                store.clone(),
-                store.clone(),
-                p.clock.clone(),
-            )),
-            statistics: Arc::new(Statistics::new(
-                store.clone(),
-                store.clone(),
-                store.clone(),
-                p.clock.clone(),
-            )),
+            subscriber_file: Arc::new(SubscriberFile::new(SubscriberFileDeps {
+                subscribers: store.clone(),
+                topics: store.clone(),
+                stats: store.clone(),
+                clock: p.clock.clone(),
+            })),
+            statistics: Arc::new(Statistics::new(StatisticsDeps {
+                stats: store.clone(),
+                subscribers: store.clone(),
+                topics: store.clone(),
+                clock: p.clock.clone(),
+            })),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             residents,
             campaigns,

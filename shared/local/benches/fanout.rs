@@ -25,7 +25,8 @@ use telmail_core::subscriber::{
 };
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::{default_topics, TopicSlug};
-use telmail_local::app::{Services, Wiring};
+use telmail_core::wiring::Providers;
+use telmail_local::app::Services;
 use telmail_local::worker::{Worker, WorkerConfig};
 
 /// Accepts every message at once and counts them.
@@ -83,17 +84,23 @@ async fn run(n: usize) {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
     ));
-    let s = Services::wire(Wiring {
-        store: store.clone(),
-        queue: queue.clone(),
-        email: provider.clone(),
-        sms: provider.clone(),
-        clock: clock.clone(),
-        layout: Arc::new(EmailLayout::embedded("Arcachon")),
-        signer: TokenSigner::new(vec![5u8; 32]).unwrap(),
-        config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
-    });
-    s.residents.seed_topics(&default_topics()).await.unwrap();
+    let s = Services::wire(
+        Providers {
+            store: store.clone(),
+            email: provider.clone(),
+            sms: provider.clone(),
+            clock: clock.clone(),
+            layout: Arc::new(EmailLayout::embedded("Arcachon")),
+            signer: TokenSigner::new(vec![5u8; 32]).unwrap(),
+            config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
+        },
+        queue.clone(),
+    );
+    s.use_cases
+        .residents
+        .seed_topics(&default_topics())
+        .await
+        .unwrap();
 
     // Subscribers: every one on email, one in four also on SMS, half also on a second topic
     // (so de-duplication across topics is exercised).
@@ -159,11 +166,13 @@ async fn run(n: usize) {
         send_at: None,
     };
     let c = s
+        .use_cases
         .campaigns
         .create(&staff("redac", "redaction"), &input)
         .await
         .unwrap();
-    s.campaigns
+    s.use_cases
+        .campaigns
         .submit(&staff("redac", "redaction"), c.id)
         .await
         .unwrap();
@@ -171,13 +180,14 @@ async fn run(n: usize) {
     reset_peak_rss();
     let started = Instant::now();
     let c = s
+        .use_cases
         .campaigns
         .approve(&staff("cab", "cabinet"), c.id)
         .await
         .unwrap();
     let worker = Worker::new(
         queue.clone(),
-        s.dispatcher.clone(),
+        s.use_cases.dispatcher.clone(),
         WorkerConfig {
             delivery_batch: 500,
             ..WorkerConfig::default()

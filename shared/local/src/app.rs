@@ -3,12 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use telmail_core::clock::Clock;
-use telmail_core::config::ServiceConfig;
-use telmail_core::messages::EmailLayout;
-use telmail_core::ports::{EmailSender, SmsSender};
 use telmail_core::staff::StaffAuth;
-use telmail_core::token::TokenSigner;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 
@@ -16,7 +11,7 @@ use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 
 /// Every use case of the service, built once, with the local staff accounts, the store and the
-/// queue (the use cases are reached through `Deref`: `services.residents`…).
+/// queue.
 #[derive(Clone)]
 pub struct Services {
     /// The use cases shared with the AWS backend.
@@ -29,58 +24,23 @@ pub struct Services {
     pub queue: SqliteQueue,
 }
 
-impl std::ops::Deref for Services {
-    type Target = UseCases;
-    fn deref(&self) -> &UseCases {
-        &self.use_cases
-    }
-}
-
-/// The providers and settings the use cases are built from.
-pub struct Wiring {
-    /// Store.
-    pub store: Arc<SqliteStore>,
-    /// Queue.
-    pub queue: SqliteQueue,
-    /// Email provider.
-    pub email: Arc<dyn EmailSender>,
-    /// SMS provider.
-    pub sms: Arc<dyn SmsSender>,
-    /// Clock.
-    pub clock: Arc<dyn Clock>,
-    /// Email layout.
-    pub layout: Arc<EmailLayout>,
-    /// Link signer.
-    pub signer: TokenSigner,
-    /// Settings.
-    pub config: ServiceConfig,
-}
-
 /// How long a staff session lasts.
 pub const STAFF_SESSION_HOURS: i64 = 8;
 
 impl Services {
-    /// Builds every use case.
-    pub fn wire(w: Wiring) -> Self {
-        let use_cases = UseCases::wire(Providers {
-            store: w.store.clone(),
-            queue: Arc::new(w.queue.clone()),
-            email: w.email,
-            sms: w.sms,
-            clock: w.clock.clone(),
-            layout: w.layout,
-            signer: w.signer,
-            config: w.config,
-        });
+    /// Builds every use case over the embedded store, enqueueing on the embedded `queue`.
+    pub fn wire(p: Providers<SqliteStore>, queue: SqliteQueue) -> Self {
+        let store = p.store.clone();
+        let staff_auth = Arc::new(StaffAuth::new(
+            store.clone(),
+            p.clock.clone(),
+            Duration::hours(STAFF_SESSION_HOURS),
+        ));
         Self {
-            staff_auth: Arc::new(StaffAuth::new(
-                w.store.clone(),
-                w.clock,
-                Duration::hours(STAFF_SESSION_HOURS),
-            )),
-            use_cases,
-            store: w.store,
-            queue: w.queue,
+            use_cases: UseCases::wire(p, Arc::new(queue.clone())),
+            staff_auth,
+            store,
+            queue,
         }
     }
 

@@ -18,13 +18,14 @@ use telmail_http::HttpConfig;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::{Services, Wiring};
+use crate::app::Services;
 use crate::config::ServerArgs;
 use crate::db::Db;
 use crate::outbox::Outbox;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 use crate::worker::{Worker, WorkerConfig};
+use telmail_core::wiring::Providers;
 
 /// A running local server.
 pub struct RunningServer {
@@ -134,17 +135,20 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let config = service_config(&args, &public_url)?;
 
-    let services = Services::wire(Wiring {
-        store,
-        queue: queue.clone(),
-        email: outbox.clone(),
-        sms: outbox,
-        clock: Arc::new(SystemClock),
-        layout: Arc::new(layout),
-        signer,
-        config,
-    });
+    let services = Services::wire(
+        Providers {
+            store,
+            email: outbox.clone(),
+            sms: outbox,
+            clock: Arc::new(SystemClock),
+            layout: Arc::new(layout),
+            signer,
+            config,
+        },
+        queue.clone(),
+    );
     let seeded = services
+        .use_cases
         .residents
         .seed_topics(&default_topics())
         .await
@@ -162,19 +166,23 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         secure_cookie: public_url.starts_with("https://"),
     };
     let app = telmail_http::router_with_admin(
-        services.residents.clone(),
+        services.use_cases.residents.clone(),
         services.admin_state(),
         mode,
         &http,
     );
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut background = if args.worker {
-        Worker::new(queue, services.dispatcher.clone(), WorkerConfig::default())
-            .spawn(stop_rx.clone())
+        Worker::new(
+            queue,
+            services.use_cases.dispatcher.clone(),
+            WorkerConfig::default(),
+        )
+        .spawn(stop_rx.clone())
     } else {
         Vec::new()
     };
-    let residents = services.residents.clone();
+    let residents = services.use_cases.residents.clone();
     let mut purge_stop = stop_rx.clone();
     background.push(tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));

@@ -289,7 +289,7 @@ impl TestApp {
         let s = self.services();
         telmail_local::worker::Worker::new(
             s.queue.clone(),
-            s.dispatcher.clone(),
+            s.use_cases.dispatcher.clone(),
             Default::default(),
         )
         .drain()
