@@ -23,7 +23,7 @@ use telmail_core::ports::{
 use telmail_core::staff::{Role, StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::subscriber::{
     Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
-    SubscriberId, SubscriberStatus,
+    SubscriberId, SubscriberState, SubscriberStatus,
 };
 use telmail_core::topic::{default_topics, TopicSlug};
 
@@ -106,7 +106,7 @@ fn subscriber(email: Option<&str>, phone: Option<&str>) -> Subscriber {
             topic: TopicSlug::parse("alerte-meteo").unwrap(),
             channel: Channel::Email,
         }]),
-        status: SubscriberStatus::Active,
+        state: SubscriberState::Active,
         language: "fr".into(),
         consent: Consent {
             source: ConsentSource::Paper {
@@ -116,7 +116,6 @@ fn subscriber(email: Option<&str>, phone: Option<&str>) -> Subscriber {
             at: t0,
             wording_version: "2026-11-v1".into(),
         },
-        pending: None,
         created_at: t0,
         updated_at: t0,
     }
@@ -239,8 +238,7 @@ async fn purge_removes_only_expired_pending(b: Backend) {
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
     let pending = |email: &str, expires_in: Duration| {
         let mut s = subscriber(Some(email), None);
-        s.status = SubscriberStatus::Pending;
-        s.pending = Some(PendingConfirmation {
+        s.state = SubscriberState::Pending(PendingConfirmation {
             expires_at: now + expires_in,
             method: ConfirmationMethod::EmailLink,
         });
@@ -313,7 +311,14 @@ fn member(
     choices: &[(&str, Channel)],
 ) -> Subscriber {
     let mut s = subscriber(email, phone);
-    s.status = status;
+    s.state = match status {
+        SubscriberStatus::Active => SubscriberState::Active,
+        SubscriberStatus::Unsubscribed => SubscriberState::Unsubscribed,
+        SubscriberStatus::Pending => SubscriberState::Pending(PendingConfirmation {
+            expires_at: Utc::now() + Duration::days(7),
+            method: ConfirmationMethod::EmailLink,
+        }),
+    };
     s.choices = choices
         .iter()
         .map(|(t, channel)| Choice {
@@ -808,9 +813,7 @@ async fn changes_since_an_instant_are_reported(b: Backend) {
     }
     let since = Utc::now();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    edited.choices.clear();
-    edited.status = SubscriberStatus::Unsubscribed;
-    edited.updated_at = Utc::now();
+    edited.unsubscribe(Utc::now());
     b.subscribers.update(&edited).await.unwrap();
     assert!(b.subscribers.delete(erased.id).await.unwrap());
     let asked = [edited.id, erased.id, untouched.id];

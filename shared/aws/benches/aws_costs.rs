@@ -36,7 +36,7 @@ use telmail_core::contact::{Channel, Email, PhoneNumber};
 use telmail_core::ports::{CampaignStore, SubscriberStore};
 use telmail_core::staff::{parse_roles, StaffIdentity};
 use telmail_core::subscriber::{
-    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberStatus,
+    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
 };
 use telmail_core::topic::{default_topics, TopicSlug};
 use telmail_http::HttpConfig;
@@ -320,7 +320,7 @@ fn subscriber(i: usize, domain: &str) -> Subscriber {
         email: Some(Email::parse(&format!("habitant{i}@{domain}")).unwrap()),
         phone,
         choices,
-        status: SubscriberStatus::Active,
+        state: SubscriberState::Active,
         language: "fr".into(),
         consent: Consent {
             source: ConsentSource::Paper {
@@ -330,7 +330,6 @@ fn subscriber(i: usize, domain: &str) -> Subscriber {
             at: now,
             wording_version: "v".into(),
         },
-        pending: None,
         created_at: now,
         updated_at: now,
     }

@@ -926,7 +926,7 @@ fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 10] {
         ConsentSource::Web { .. } => ("web", String::new()),
         ConsentSource::Paper { form_reference, .. } => ("papier", form_reference.clone()),
     };
-    let status = match s.status {
+    let status = match s.status() {
         SubscriberStatus::Pending => "en attente",
         SubscriberStatus::Active => "actif",
         SubscriberStatus::Unsubscribed => "désabonné",
@@ -966,7 +966,9 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::subscriber::{Choice, Consent, SubscriberId, CONSENT_WORDING_VERSION};
+    use crate::subscriber::{
+        Choice, Consent, SubscriberId, SubscriberState, CONSENT_WORDING_VERSION,
+    };
     use crate::topic::default_topics;
 
     /// The line's choices as `slug:channel`, in the sign-up's order.
@@ -1333,14 +1335,13 @@ mod tests {
                     channel: *channel,
                 })
                 .collect(),
-            status: SubscriberStatus::Active,
+            state: SubscriberState::Active,
             language: "fr".into(),
             consent: Consent {
                 source,
                 at: at(2026, 7, 14, 10, 30),
                 wording_version: CONSENT_WORDING_VERSION.into(),
             },
-            pending: None,
             // 10:30 UTC is 12:30 in Paris in summer, 08:05 UTC is 09:05 in winter.
             created_at: at(2026, 7, 14, 10, 30),
             updated_at: at(2026, 12, 1, 8, 5),
@@ -1367,7 +1368,7 @@ mod tests {
             ],
             paper("F-12"),
         );
-        let mut web = subscriber(
+        let web = subscriber(
             None,
             Some("07 81 23 45 67"),
             &[("culture-animations", Channel::Sms)],
@@ -1376,7 +1377,6 @@ mod tests {
                 user_agent: "test".into(),
             },
         );
-        web.status = SubscriberStatus::Active;
         let exported = export_csv(&[jean.clone(), web.clone()], &topics);
 
         assert!(exported.starts_with(UTF8_BOM));
@@ -1414,7 +1414,7 @@ mod tests {
             &[],
             paper("=HYPERLINK(\"http://x\";\"clic\")"),
         );
-        left.status = SubscriberStatus::Unsubscribed;
+        left.unsubscribe(left.updated_at);
         let exported = export_csv(&[left.clone()], &default_topics());
         let text = decode_text(&exported);
         let row = text.lines().nth(1).unwrap();

@@ -585,7 +585,7 @@ impl Dispatcher {
             SendTo::Profile(None) => return Err(gone("abonné effacé")),
             SendTo::Profile(Some(person)) => person,
         };
-        let still_wanted = person.status == SubscriberStatus::Active
+        let still_wanted = person.status() == SubscriberStatus::Active
             && person
                 .choices
                 .iter()

@@ -23,7 +23,7 @@ use crate::ports::{
 use crate::signup::{parse_choices, Signup, SignupInput, SubscriptionInput};
 use crate::subscriber::{
     Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
-    SubscriberId, SubscriberStatus, CONSENT_WORDING_VERSION,
+    SubscriberId, SubscriberState, SubscriberStatus, CONSENT_WORDING_VERSION,
 };
 use crate::token::{TokenPurpose, TokenSigner};
 use crate::topic::{Topic, TopicSlug};
@@ -212,7 +212,7 @@ impl Residents {
         let owners = self.owners_of(&signup.email, &signup.phone).await?;
         let code_subject = match owners.as_slice() {
             [] => {
-                let sub = self.new_pending(&signup, consent, now);
+                let (sub, code) = self.new_pending(SubscriberId::new(), &signup, consent, now);
                 match self.d.subscribers.insert(&sub).await {
                     Ok(()) => {}
                     // Lost a race with an identical sign-up: the other one carries on.
@@ -221,15 +221,14 @@ impl Residents {
                     }
                     Err(e) => return Err(e.into()),
                 }
-                self.send_confirmation(&sub, &open).await?;
+                self.send_confirmation(&sub, code.as_deref(), &open).await?;
                 sub.id
             }
-            [owner] if owner.status != SubscriberStatus::Active => {
-                let mut sub = self.new_pending(&signup, consent, now);
-                sub.id = owner.id;
+            [owner] if owner.status() != SubscriberStatus::Active => {
+                let (mut sub, code) = self.new_pending(owner.id, &signup, consent, now);
                 sub.created_at = owner.created_at;
                 self.d.subscribers.update(&sub).await?;
-                self.send_confirmation(&sub, &open).await?;
+                self.send_confirmation(&sub, code.as_deref(), &open).await?;
                 sub.id
             }
             owners => {
@@ -274,32 +273,45 @@ impl Residents {
         Ok(owners)
     }
 
-    fn new_pending(&self, signup: &Signup, consent: Consent, now: DateTime<Utc>) -> Subscriber {
-        let id = SubscriberId::new();
-        let method = if signup.email.is_some() {
-            ConfirmationMethod::EmailLink
-        } else {
-            // The real digest is set when the code is generated in send_confirmation.
-            ConfirmationMethod::SmsCode {
-                code_digest: String::new(),
-                attempts: 0,
-            }
+    /// A fresh 6-digit code for `id` and the confirmation that checks it (stored as a digest).
+    fn sms_code(&self, id: SubscriberId) -> (String, ConfirmationMethod) {
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let method = ConfirmationMethod::SmsCode {
+            code_digest: self.d.signer.digest(&id.to_string(), &code),
+            attempts: 0,
         };
-        Subscriber {
+        (code, method)
+    }
+
+    /// A web sign-up awaiting confirmation, with the SMS code to send when it has no email.
+    fn new_pending(
+        &self,
+        id: SubscriberId,
+        signup: &Signup,
+        consent: Consent,
+        now: DateTime<Utc>,
+    ) -> (Subscriber, Option<String>) {
+        let (code, method) = if signup.email.is_some() {
+            (None, ConfirmationMethod::EmailLink)
+        } else {
+            let (code, method) = self.sms_code(id);
+            (Some(code), method)
+        };
+        let sub = Subscriber {
             id,
             email: signup.email.clone(),
             phone: signup.phone.clone(),
             choices: signup.choices.clone(),
-            status: SubscriberStatus::Pending,
-            language: "fr".into(),
-            consent,
-            pending: Some(PendingConfirmation {
+            state: SubscriberState::Pending(PendingConfirmation {
                 expires_at: now + self.d.config.pending_ttl,
                 method,
             }),
+            language: "fr".into(),
+            consent,
             created_at: now,
             updated_at: now,
-        }
+        };
+        (sub, code)
     }
 
     fn topic_names(choices: &BTreeSet<Choice>, topics: &[Topic]) -> Vec<String> {
@@ -334,9 +346,11 @@ impl Residents {
         Ok(())
     }
 
+    /// Sends what confirms a pending sign-up: the link by email, or else `code` by SMS.
     async fn send_confirmation(
         &self,
         sub: &Subscriber,
+        code: Option<&str>,
         topics: &[Topic],
     ) -> Result<(), DomainError> {
         let town = &self.d.config.town_name;
@@ -350,19 +364,31 @@ impl Residents {
             let mail = self.d.layout.compose(email, content, None)?;
             self.send_email(&mail).await?;
         } else if let Some(phone) = &sub.phone {
-            let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-            let mut with_code = sub.clone();
-            if let Some(p) = with_code.pending.as_mut() {
-                p.method = ConfirmationMethod::SmsCode {
-                    code_digest: self.d.signer.digest(&sub.id.to_string(), &code),
-                    attempts: 0,
-                };
-            }
-            self.d.subscribers.update(&with_code).await?;
-            self.send_sms(&messages::code_sms(phone, town, &code))
+            let code = code.ok_or_else(|| {
+                DomainError::Unexpected(format!("no SMS code for pending sign-up {}", sub.id))
+            })?;
+            self.send_sms(&messages::code_sms(phone, town, code))
                 .await?;
         }
         Ok(())
+    }
+
+    /// Sends a pending sign-up's confirmation again; an SMS one gets a new code (one write).
+    async fn resend_confirmation(
+        &self,
+        owner: &Subscriber,
+        topics: &[Topic],
+    ) -> Result<(), DomainError> {
+        if owner.email.is_some() {
+            return self.send_confirmation(owner, None, topics).await;
+        }
+        let mut sub = owner.clone();
+        let (code, method) = self.sms_code(sub.id);
+        if let Some(pending) = sub.pending_mut() {
+            pending.method = method;
+        }
+        self.d.subscribers.update(&sub).await?;
+        self.send_confirmation(&sub, Some(&code), topics).await
     }
 
     /// Someone signed up again with a known address: tell its owner on the channel that matched.
@@ -373,7 +399,7 @@ impl Residents {
         topics: &[Topic],
     ) -> Result<(), DomainError> {
         let town = &self.d.config.town_name;
-        match owner.status {
+        match owner.status() {
             SubscriberStatus::Active => {
                 let url = self.manage_url(owner.id);
                 if let (Some(e), Some(mine)) = (&signup.email, &owner.email) {
@@ -397,7 +423,7 @@ impl Residents {
             }
             // Two different people's records are involved: change neither, resend what is pending.
             SubscriberStatus::Pending if !owner.is_expired_pending(self.d.clock.now()) => {
-                self.send_confirmation(owner, topics).await
+                self.resend_confirmation(owner, topics).await
             }
             _ => Ok(()),
         }
@@ -422,7 +448,7 @@ impl Residents {
         let sub = self
             .subscriber_from_token(TokenPurpose::Confirm, token)
             .await?;
-        match sub.status {
+        match sub.status() {
             SubscriberStatus::Active => Ok(ConfirmationState::AlreadyActive(sub.id)),
             SubscriberStatus::Pending if !sub.is_expired_pending(self.d.clock.now()) => {
                 Ok(ConfirmationState::Pending(Box::new(sub)))
@@ -440,16 +466,22 @@ impl Residents {
     }
 
     async fn activate(&self, mut sub: Subscriber) -> Result<SubscriberId, DomainError> {
-        let now = self.d.clock.now();
-        sub.status = SubscriberStatus::Active;
-        sub.pending = None;
-        sub.updated_at = now;
-        self.d.subscribers.update(&sub).await?;
-        self.d
-            .stats
-            .add(&town_month(now), Counter::SignUps, 1)
-            .await?;
+        let counter = sub.activate(self.d.clock.now());
+        self.save(&sub, counter).await?;
         Ok(sub.id)
+    }
+
+    /// Stores a subscriber after a transition and counts what it implies, in the month it
+    /// happened.
+    async fn save(&self, sub: &Subscriber, counter: Option<Counter>) -> Result<(), DomainError> {
+        self.d.subscribers.update(sub).await?;
+        if let Some(counter) = counter {
+            self.d
+                .stats
+                .add(&town_month(sub.updated_at), counter, 1)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Checks a code-page link before showing the page.
@@ -476,7 +508,7 @@ impl Residents {
         let Some(mut sub) = self.d.subscribers.get(id).await? else {
             return Err(wrong());
         };
-        if sub.status == SubscriberStatus::Active {
+        if sub.status() == SubscriberStatus::Active {
             return Ok(sub.id);
         }
         if sub.is_expired_pending(self.d.clock.now()) {
@@ -490,7 +522,7 @@ impl Residents {
                     attempts,
                 },
             ..
-        }) = sub.pending.as_mut()
+        }) = sub.pending()
         else {
             return Err(wrong());
         };
@@ -506,9 +538,8 @@ impl Residents {
         {
             return self.activate(sub).await;
         }
-        *attempts += 1;
-        let left = max - *attempts;
-        sub.updated_at = self.d.clock.now();
+        let made = sub.count_wrong_code(self.d.clock.now());
+        let left = max.saturating_sub(made);
         self.d.subscribers.update(&sub).await?;
         if left == 0 {
             return Err(DomainError::TooManyAttempts(
@@ -566,16 +597,12 @@ impl Residents {
             .collect();
         choices.extend(wanted);
         let now = self.d.clock.now();
-        let was = sub.status;
-        sub.choices = choices;
-        sub.updated_at = now;
-        if sub.choices.is_empty() {
-            return self.mark_unsubscribed(sub).await;
-        }
-        if was == SubscriberStatus::Unsubscribed || was == SubscriberStatus::Pending {
+        let mut counter = sub.set_choices(choices, now);
+        if sub.status() == SubscriberStatus::Pending {
             // Holding the signed link proves control of the address: this is a fresh consent.
-            sub.status = SubscriberStatus::Active;
-            sub.pending = None;
+            counter = sub.activate(now);
+        }
+        if counter == Some(Counter::SignUps) {
             sub.consent = Consent {
                 source: ConsentSource::Web {
                     ip: origin.ip,
@@ -584,14 +611,8 @@ impl Residents {
                 at: now,
                 wording_version: CONSENT_WORDING_VERSION.into(),
             };
-            self.d.subscribers.update(&sub).await?;
-            self.d
-                .stats
-                .add(&town_month(now), Counter::SignUps, 1)
-                .await?;
-            return Ok(sub);
         }
-        self.d.subscribers.update(&sub).await?;
+        self.save(&sub, counter).await?;
         Ok(sub)
     }
 
@@ -613,27 +634,15 @@ impl Residents {
                 format!("Vous n'êtes pas abonné(e) au thème « {slug} »."),
             ));
         }
-        sub.updated_at = self.d.clock.now();
-        if sub.choices.is_empty() {
-            return self.mark_unsubscribed(sub).await;
-        }
-        self.d.subscribers.update(&sub).await?;
+        let left = sub.choices.clone();
+        let counter = sub.set_choices(left, self.d.clock.now());
+        self.save(&sub, counter).await?;
         Ok(sub)
     }
 
     async fn mark_unsubscribed(&self, mut sub: Subscriber) -> Result<Subscriber, DomainError> {
-        let was_active = sub.status == SubscriberStatus::Active;
-        sub.status = SubscriberStatus::Unsubscribed;
-        sub.choices.clear();
-        sub.pending = None;
-        sub.updated_at = self.d.clock.now();
-        self.d.subscribers.update(&sub).await?;
-        if was_active {
-            self.d
-                .stats
-                .add(&town_month(sub.updated_at), Counter::Departures, 1)
-                .await?;
-        }
+        let counter = sub.unsubscribe(self.d.clock.now());
+        self.save(&sub, counter).await?;
         Ok(sub)
     }
 
@@ -645,7 +654,7 @@ impl Residents {
         token: &str,
     ) -> Result<(), DomainError> {
         let sub = self.subscriber_from_token(purpose, token).await?;
-        if sub.status != SubscriberStatus::Unsubscribed {
+        if sub.status() != SubscriberStatus::Unsubscribed {
             self.mark_unsubscribed(sub).await?;
         }
         Ok(())
@@ -676,11 +685,12 @@ impl Residents {
                 channel: c.channel,
             })
             .collect();
+        let status = sub.status();
         Ok(DataExport {
             id: sub.id,
             email: sub.email,
             phone: sub.phone,
-            status: sub.status,
+            status,
             language: sub.language,
             subscriptions,
             consent: sub.consent,
@@ -695,10 +705,10 @@ impl Residents {
             .subscriber_from_token(TokenPurpose::Manage, token)
             .await?;
         self.d.subscribers.delete(sub.id).await?;
-        if sub.status == SubscriberStatus::Active {
+        if let Some(counter) = sub.erasure() {
             self.d
                 .stats
-                .add(&town_month(self.d.clock.now()), Counter::Departures, 1)
+                .add(&town_month(self.d.clock.now()), counter, 1)
                 .await?;
         }
         Ok(())

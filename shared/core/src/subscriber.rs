@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::contact::{Channel, Email, PhoneNumber};
+use crate::ports::Counter;
 use crate::topic::TopicSlug;
 
 /// The version of the consent wording shown on the sign-up form; stored with each consent.
@@ -155,8 +156,33 @@ pub struct PendingConfirmation {
     pub method: ConfirmationMethod,
 }
 
-/// A resident on the town's list.
+/// Where a subscriber is in their life cycle, with what only that stage has: the confirmation a
+/// web sign-up awaits exists only while it is pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriberState {
+    /// Signed up on the web, not yet confirmed.
+    Pending(PendingConfirmation),
+    /// Receives messages.
+    Active,
+    /// Left; kept only until erased or re-subscribed.
+    Unsubscribed,
+}
+
+impl SubscriberState {
+    /// The stage's name.
+    pub fn status(&self) -> SubscriberStatus {
+        match self {
+            Self::Pending(_) => SubscriberStatus::Pending,
+            Self::Active => SubscriberStatus::Active,
+            Self::Unsubscribed => SubscriberStatus::Unsubscribed,
+        }
+    }
+}
+
+/// A resident on the town's list. The life cycle moves through the transition methods
+/// (`activate`, `unsubscribe`, `set_choices`), which also say which monthly counter moves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SubscriberRecord", into = "SubscriberRecord")]
 pub struct Subscriber {
     /// Identifier.
     pub id: SubscriberId,
@@ -166,21 +192,162 @@ pub struct Subscriber {
     pub phone: Option<PhoneNumber>,
     /// What they want to receive, and how.
     pub choices: BTreeSet<Choice>,
-    /// Life-cycle state.
-    pub status: SubscriberStatus,
+    /// Life-cycle stage (change it through the transitions).
+    pub state: SubscriberState,
     /// Language of messages (`fr`).
     pub language: String,
     /// Proof of consent.
     pub consent: Consent,
-    /// Set while a web sign-up awaits confirmation.
-    pub pending: Option<PendingConfirmation>,
     /// Creation instant.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
 
+/// The stored and exported shape of a subscriber (`status`, and `pending` while pending), as it
+/// has always been written.
+#[derive(Serialize, Deserialize)]
+struct SubscriberRecord {
+    id: SubscriberId,
+    email: Option<Email>,
+    phone: Option<PhoneNumber>,
+    choices: BTreeSet<Choice>,
+    status: SubscriberStatus,
+    language: String,
+    consent: Consent,
+    pending: Option<PendingConfirmation>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Subscriber> for SubscriberRecord {
+    fn from(s: Subscriber) -> Self {
+        let status = s.status();
+        let pending = match s.state {
+            SubscriberState::Pending(p) => Some(p),
+            _ => None,
+        };
+        Self {
+            id: s.id,
+            email: s.email,
+            phone: s.phone,
+            choices: s.choices,
+            status,
+            language: s.language,
+            consent: s.consent,
+            pending,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+impl TryFrom<SubscriberRecord> for Subscriber {
+    type Error = String;
+
+    fn try_from(r: SubscriberRecord) -> Result<Self, String> {
+        let state = match (r.status, r.pending) {
+            (SubscriberStatus::Pending, Some(p)) => SubscriberState::Pending(p),
+            (SubscriberStatus::Pending, None) => {
+                return Err(format!("subscriber {}: pending without confirmation", r.id))
+            }
+            (SubscriberStatus::Active, _) => SubscriberState::Active,
+            (SubscriberStatus::Unsubscribed, _) => SubscriberState::Unsubscribed,
+        };
+        Ok(Self {
+            id: r.id,
+            email: r.email,
+            phone: r.phone,
+            choices: r.choices,
+            state,
+            language: r.language,
+            consent: r.consent,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
 impl Subscriber {
+    /// The life-cycle stage's name.
+    pub fn status(&self) -> SubscriberStatus {
+        self.state.status()
+    }
+
+    /// The confirmation a pending web sign-up awaits.
+    pub fn pending(&self) -> Option<&PendingConfirmation> {
+        match &self.state {
+            SubscriberState::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The confirmation a pending web sign-up awaits, to count a wrong code or set a new one.
+    pub fn pending_mut(&mut self) -> Option<&mut PendingConfirmation> {
+        match &mut self.state {
+            SubscriberState::Pending(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Confirmed (link, code), re-subscribed, or typed in again by staff: receives messages.
+    /// Returns the sign-up to count when they were not active.
+    pub fn activate(&mut self, now: DateTime<Utc>) -> Option<Counter> {
+        let was_active = self.state == SubscriberState::Active;
+        self.state = SubscriberState::Active;
+        self.updated_at = now;
+        (!was_active).then_some(Counter::SignUps)
+    }
+
+    /// Leaves everything: no choices left, no confirmation pending. Returns the departure to
+    /// count when they were active.
+    pub fn unsubscribe(&mut self, now: DateTime<Utc>) -> Option<Counter> {
+        let was_active = self.state == SubscriberState::Active;
+        self.state = SubscriberState::Unsubscribed;
+        self.choices.clear();
+        self.updated_at = now;
+        was_active.then_some(Counter::Departures)
+    }
+
+    /// New choices, by the subscriber or staff: none left is leaving everything; choices given
+    /// to someone who had left bring them back. Returns the counter the change implies.
+    pub fn set_choices(
+        &mut self,
+        choices: BTreeSet<Choice>,
+        now: DateTime<Utc>,
+    ) -> Option<Counter> {
+        self.updated_at = now;
+        if choices.is_empty() {
+            return self.unsubscribe(now);
+        }
+        self.choices = choices;
+        match self.state {
+            SubscriberState::Unsubscribed => self.activate(now),
+            _ => None,
+        }
+    }
+
+    /// A wrong SMS code typed for this pending sign-up: counted, and the wrong codes so far
+    /// returned (0 when no code is awaited).
+    pub fn count_wrong_code(&mut self, now: DateTime<Utc>) -> u32 {
+        let Some(PendingConfirmation {
+            method: ConfirmationMethod::SmsCode { attempts, .. },
+            ..
+        }) = self.pending_mut()
+        else {
+            return 0;
+        };
+        *attempts += 1;
+        let made = *attempts;
+        self.updated_at = now;
+        made
+    }
+
+    /// The departure an erasure counts: only someone active was counted in.
+    pub fn erasure(&self) -> Option<Counter> {
+        (self.state == SubscriberState::Active).then_some(Counter::Departures)
+    }
+
     /// True when the subscriber has a contact for the channel.
     pub fn can_receive(&self, channel: Channel) -> bool {
         match channel {
@@ -191,8 +358,7 @@ impl Subscriber {
 
     /// True when a pending sign-up has passed its expiry.
     pub fn is_expired_pending(&self, now: DateTime<Utc>) -> bool {
-        self.status == SubscriberStatus::Pending
-            && self.pending.as_ref().is_none_or(|p| now > p.expires_at)
+        self.pending().is_some_and(|p| now > p.expires_at)
     }
 
     /// The channels chosen for a topic.
@@ -202,5 +368,141 @@ impl Subscriber {
             .filter(|c| &c.topic == topic)
             .map(|c| c.channel)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, hour, 0, 0).unwrap()
+    }
+
+    fn choice(topic: &str) -> Choice {
+        Choice {
+            topic: TopicSlug::parse(topic).unwrap(),
+            channel: Channel::Email,
+        }
+    }
+
+    fn pending() -> Subscriber {
+        Subscriber {
+            id: SubscriberId::new(),
+            email: Some(Email::parse("marie@exemple.fr").unwrap()),
+            phone: None,
+            choices: [choice("alerte-meteo")].into(),
+            state: SubscriberState::Pending(PendingConfirmation {
+                expires_at: at(23),
+                method: ConfirmationMethod::EmailLink,
+            }),
+            language: "fr".into(),
+            consent: Consent {
+                source: ConsentSource::Web {
+                    ip: "192.0.2.1".into(),
+                    user_agent: "test".into(),
+                },
+                at: at(8),
+                wording_version: CONSENT_WORDING_VERSION.into(),
+            },
+            created_at: at(8),
+            updated_at: at(8),
+        }
+    }
+
+    #[test]
+    fn confirming_counts_one_sign_up_and_ends_the_pending_confirmation() {
+        let mut s = pending();
+        assert_eq!(s.activate(at(9)), Some(Counter::SignUps));
+        assert_eq!(
+            (s.status(), s.pending(), s.updated_at),
+            (SubscriberStatus::Active, None, at(9))
+        );
+        assert_eq!(s.activate(at(10)), None, "confirming twice counts once");
+    }
+
+    #[test]
+    fn leaving_clears_choices_and_counts_a_departure_only_for_someone_active() {
+        let mut s = pending();
+        assert_eq!(
+            s.unsubscribe(at(9)),
+            None,
+            "a pending sign-up was never counted"
+        );
+        assert_eq!(
+            (s.status(), s.pending()),
+            (SubscriberStatus::Unsubscribed, None)
+        );
+        assert!(s.choices.is_empty());
+
+        let mut s = pending();
+        s.activate(at(9));
+        assert_eq!(s.unsubscribe(at(10)), Some(Counter::Departures));
+        assert_eq!(s.unsubscribe(at(11)), None);
+        assert_eq!(s.erasure(), None);
+    }
+
+    #[test]
+    fn new_choices_bring_back_who_left_and_no_choices_is_leaving() {
+        let mut s = pending();
+        s.activate(at(9));
+        assert_eq!(
+            s.set_choices(BTreeSet::new(), at(10)),
+            Some(Counter::Departures)
+        );
+        assert_eq!(s.status(), SubscriberStatus::Unsubscribed);
+        let back: BTreeSet<Choice> = [choice("infos-pratiques")].into();
+        assert_eq!(s.set_choices(back.clone(), at(11)), Some(Counter::SignUps));
+        assert_eq!((s.status(), &s.choices), (SubscriberStatus::Active, &back));
+        assert_eq!(s.erasure(), Some(Counter::Departures));
+
+        let mut p = pending();
+        assert_eq!(
+            p.set_choices(back, at(12)),
+            None,
+            "a sign-up stays to be confirmed"
+        );
+        assert_eq!(p.status(), SubscriberStatus::Pending);
+    }
+
+    #[test]
+    fn wrong_codes_are_counted_only_while_a_code_is_awaited() {
+        let mut s = pending();
+        assert_eq!(s.count_wrong_code(at(9)), 0, "an email link awaits no code");
+        assert_eq!(s.updated_at, at(8));
+        s.state = SubscriberState::Pending(PendingConfirmation {
+            expires_at: at(23),
+            method: ConfirmationMethod::SmsCode {
+                code_digest: "d".into(),
+                attempts: 0,
+            },
+        });
+        assert_eq!(s.count_wrong_code(at(9)), 1);
+        assert_eq!(s.count_wrong_code(at(10)), 2);
+        assert_eq!(s.updated_at, at(10));
+        s.activate(at(11));
+        assert_eq!(s.count_wrong_code(at(12)), 0);
+    }
+
+    #[test]
+    fn the_stored_shape_keeps_status_and_pending() {
+        let s = pending();
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["status"], "pending");
+        assert_eq!(json["pending"]["method"], "email_link");
+        assert_eq!(
+            serde_json::from_value::<Subscriber>(json.clone()).unwrap(),
+            s
+        );
+
+        let mut broken = json;
+        broken["pending"] = serde_json::Value::Null;
+        let err = serde_json::from_value::<Subscriber>(broken).unwrap_err();
+        assert!(
+            err.to_string().contains("pending without confirmation"),
+            "{err}"
+        );
     }
 }

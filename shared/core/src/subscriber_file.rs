@@ -13,7 +13,7 @@ use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicS
 use crate::signup::{parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput};
 use crate::staff::{Role, StaffIdentity};
 use crate::subscriber::{
-    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING_VERSION,
+    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, CONSENT_WORDING_VERSION,
 };
 use crate::topic::Topic;
 
@@ -170,7 +170,7 @@ impl SubscriberFile {
             email: signup.email,
             phone: signup.phone,
             choices: signup.choices,
-            status: SubscriberStatus::Active,
+            state: SubscriberState::Active,
             language: "fr".into(),
             consent: Consent {
                 source: ConsentSource::Paper {
@@ -180,7 +180,6 @@ impl SubscriberFile {
                 at: now,
                 wording_version: CONSENT_WORDING_VERSION.into(),
             },
-            pending: None,
             created_at: now,
             updated_at: now,
         }
@@ -248,22 +247,14 @@ impl SubscriberFile {
             )
         };
         errors.into_result()?;
-        let was_active = sub.status == SubscriberStatus::Active;
         sub.email = contacts.email;
         sub.phone = contacts.phone;
-        sub.choices = choices;
-        sub.updated_at = self.clock.now();
-        if sub.choices.is_empty() {
-            sub.status = SubscriberStatus::Unsubscribed;
-        } else if sub.status == SubscriberStatus::Unsubscribed {
-            sub.status = SubscriberStatus::Active;
-        }
+        let counter = sub.set_choices(choices, self.clock.now());
         self.subscribers.update(&sub).await.map_err(duplicate)?;
-        let month = town_month(sub.updated_at);
-        match (was_active, sub.status == SubscriberStatus::Active) {
-            (true, false) => self.stats.add(&month, Counter::Departures, 1).await?,
-            (false, true) => self.stats.add(&month, Counter::SignUps, 1).await?,
-            _ => {}
+        if let Some(counter) = counter {
+            self.stats
+                .add(&town_month(sub.updated_at), counter, 1)
+                .await?;
         }
         Ok(sub)
     }
@@ -272,9 +263,9 @@ impl SubscriberFile {
     pub async fn erase(&self, by: &StaffIdentity, id: SubscriberId) -> Result<(), DomainError> {
         let sub = self.get(by, id).await?;
         self.subscribers.delete(id).await?;
-        if sub.status == SubscriberStatus::Active {
+        if let Some(counter) = sub.erasure() {
             self.stats
-                .add(&town_month(self.clock.now()), Counter::Departures, 1)
+                .add(&town_month(self.clock.now()), counter, 1)
                 .await?;
         }
         Ok(())

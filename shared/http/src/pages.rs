@@ -232,7 +232,7 @@ async fn preferences_form(
             values => context! { choices => choice_keys(sub) },
             email => sub.email.as_ref().map(|e| e.masked()),
             phone => sub.phone.as_ref().map(|p| p.masked()),
-            status => sub.status.as_str(),
+            status => sub.status().as_str(),
         },
     )
 }
@@ -280,7 +280,7 @@ pub async fn preferences_submit(
             .map(Some)
     };
     match result {
-        Ok(Some(sub)) if sub.status != SubscriberStatus::Unsubscribed => {
+        Ok(Some(sub)) if sub.status() != SubscriberStatus::Unsubscribed => {
             preferences_form(
                 &app,
                 &token,
@@ -345,7 +345,7 @@ pub async fn erase_submit(State(app): State<AppState>, form: FormFields) -> Resp
 /// `GET /desabonnement?t=` — shows a button; unsubscribing needs the POST.
 pub async fn unsubscribe_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
     match app.residents.check_unsubscribe_token(&t).await {
-        Ok(sub) if sub.status == SubscriberStatus::Unsubscribed => unsubscribed_page(&app, None),
+        Ok(sub) if sub.status() == SubscriberStatus::Unsubscribed => unsubscribed_page(&app, None),
         Ok(sub) => app.pages.render(
             StatusCode::OK,
             "unsubscribe.html",

@@ -21,7 +21,7 @@ use telmail_core::ports::{
 };
 use telmail_core::staff::{parse_roles, StaffIdentity};
 use telmail_core::subscriber::{
-    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberStatus,
+    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
 };
 use telmail_core::token::TokenSigner;
 use telmail_core::topic::{default_topics, TopicSlug};
@@ -132,7 +132,7 @@ async fn run(n: usize) {
                 email: Some(Email::parse(&format!("habitant{i}@exemple.fr")).unwrap()),
                 phone,
                 choices,
-                status: SubscriberStatus::Active,
+                state: SubscriberState::Active,
                 language: "fr".into(),
                 consent: Consent {
                     source: ConsentSource::Paper {
@@ -142,7 +142,6 @@ async fn run(n: usize) {
                     at: now,
                     wording_version: "v".into(),
                 },
-                pending: None,
                 created_at: now,
                 updated_at: now,
             },

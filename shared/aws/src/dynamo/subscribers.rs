@@ -61,7 +61,7 @@ fn rows(sub: &Subscriber, version: u64) -> Result<Rows, StoreError> {
     let mut profile = key(keys::subscriber(id), PROFILE);
     profile.extend([
         ("profile".to_owned(), json(sub)?),
-        ("status".to_owned(), s(sub.status.as_str())),
+        ("status".to_owned(), s(sub.status().as_str())),
         ("version".to_owned(), n(version)),
         ("gsi1pk".to_owned(), s(ALL_SUBSCRIBERS)),
         (
@@ -89,14 +89,13 @@ fn rows(sub: &Subscriber, version: u64) -> Result<Rows, StoreError> {
             AttributeValue::Ss(topics.into_iter().collect()),
         );
     }
-    let pending = match (&sub.status, &sub.pending) {
-        (SubscriberStatus::Pending, Some(p)) => Some(keys::pending_marker(p.expires_at, id)),
-        _ => None,
-    };
+    let pending = sub
+        .pending()
+        .map(|p| keys::pending_marker(p.expires_at, id));
     let partition = keys::membership_partition(id);
     let mut memberships = BTreeMap::new();
     let mut member_topics = BTreeSet::new();
-    if sub.status == SubscriberStatus::Active {
+    if sub.status() == SubscriberStatus::Active {
         for c in &sub.choices {
             let address = match c.channel {
                 Channel::Email => sub.email.as_ref().map(|e| e.as_str().to_owned()),
@@ -205,11 +204,9 @@ impl DynamoStore {
         let Some((sub, version)) = self.load(id).await? else {
             return Ok(false);
         };
-        let expired = match (&sub.status, &sub.pending) {
-            (SubscriberStatus::Pending, Some(p)) => {
-                keys::pending_marker(p.expires_at, id).as_str() < bound
-            }
-            _ => false,
+        let expired = match sub.pending() {
+            Some(p) => keys::pending_marker(p.expires_at, id).as_str() < bound,
+            None => false,
         };
         if !expired {
             return Ok(false);

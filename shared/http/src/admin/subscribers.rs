@@ -49,11 +49,12 @@ impl From<Subscriber> for SubscriberJson {
                 }),
             }
         }
+        let status = s.status();
         Self {
             id: s.id,
             email: s.email,
             phone: s.phone,
-            status: s.status,
+            status,
             subscriptions,
             consent: s.consent,
             created_at: s.created_at,
