@@ -597,7 +597,7 @@ fn check_line(
         consent: false,
     };
     let signup = Signup::parse(&input, topics.all, false);
-    if let Err(field_errors) = &signup {
+    if let Err(refused) = &signup {
         // Without any contact, only that is reported: the resulting choice errors
         // ("indiquez aussi un numéro…") would only repeat it.
         let contact_column = if layout.has(Column::Email) {
@@ -606,15 +606,15 @@ fn check_line(
             "telephone"
         };
         let choice_errors_known = errors.get("themes").is_some() || errors.get("canaux").is_some();
-        for (field, message) in field_errors.iter() {
+        for (field, message) in refused.fields.iter() {
             let column = match field {
                 "email" | "phone" if no_contact => contact_column,
                 "email" => "email",
                 "phone" => "telephone",
                 "subscriptions" if no_contact || choice_errors_known => continue,
-                // The sign-up reports all choice problems under one key; topics were already
-                // checked above, so what is left is about channels and their contacts.
-                "subscriptions" if is_about_channels(message) => "canaux",
+                "subscriptions" if refused.choices.is_some_and(|p| p.is_about_channels()) => {
+                    "canaux"
+                }
                 "subscriptions" => "themes",
                 other => other,
             };
@@ -646,13 +646,6 @@ fn check_line(
         }),
         _ => Err(sorted(line, &errors)),
     }
-}
-
-/// Whether a sign-up `subscriptions` message is about channels rather than topics, judged by
-/// its wording since the sign-up keeps both under one key.
-fn is_about_channels(message: &str) -> bool {
-    let lower = message.to_lowercase();
-    lower.contains("canal") || lower.contains("vous avez choisi")
 }
 
 /// Why a line cannot be read cell by cell, if it cannot.

@@ -198,7 +198,7 @@ impl Residents {
         origin: WebOrigin,
     ) -> Result<SignupReceipt, DomainError> {
         let open = self.open_topics().await?;
-        let signup = Signup::parse(input, &open, true).map_err(DomainError::Validation)?;
+        let signup = Signup::parse(input, &open, true)?;
         let now = self.d.clock.now();
         let consent = Consent {
             source: ConsentSource::Web {

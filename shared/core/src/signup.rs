@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Deserialize;
 
 use crate::contact::{Channel, Email, PhoneNumber};
-use crate::error::FieldErrors;
+use crate::error::{DomainError, FieldErrors};
 use crate::subscriber::Choice;
 use crate::topic::{Topic, TopicSlug};
 
@@ -92,6 +92,46 @@ pub fn parse_contacts(
     contacts
 }
 
+/// What can be wrong with the topic choices of a sign-up. Every kind is reported under the one
+/// `subscriptions` field of forms and the API; the CSV import puts each in its own column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChoiceProblem {
+    /// A topic that is unknown, closed or not a topic name.
+    Topic,
+    /// A channel that is neither email nor SMS.
+    Channel,
+    /// A channel chosen without its contact (SMS without a mobile number…).
+    ContactMissing,
+    /// Nothing valid was chosen.
+    NothingChosen,
+}
+
+impl ChoiceProblem {
+    /// Whether the problem is about channels and their contacts rather than topics.
+    pub fn is_about_channels(self) -> bool {
+        matches!(
+            self,
+            Self::Channel | Self::ContactMissing | Self::NothingChosen
+        )
+    }
+}
+
+/// Why a sign-up was refused: the message of each field, and what kind of choice problem the
+/// `subscriptions` message is, when there is one.
+#[derive(Debug, Clone)]
+pub struct SignupErrors {
+    /// The French message of each field at fault.
+    pub fields: FieldErrors,
+    /// The kind of the `subscriptions` message.
+    pub choices: Option<ChoiceProblem>,
+}
+
+impl From<SignupErrors> for DomainError {
+    fn from(e: SignupErrors) -> Self {
+        DomainError::Validation(e.fields)
+    }
+}
+
 /// Parses topic choices against the topics open today and the contacts available.
 /// Errors go to the `subscriptions` field.
 pub fn parse_choices(
@@ -101,19 +141,36 @@ pub fn parse_choices(
     has_phone: bool,
     errors: &mut FieldErrors,
 ) -> BTreeSet<Choice> {
+    choices_with_problem(inputs, open_topics, has_email, has_phone, errors).0
+}
+
+/// As `parse_choices`, also telling the kind of the first problem (the one `errors` keeps).
+fn choices_with_problem(
+    inputs: &[SubscriptionInput],
+    open_topics: &[Topic],
+    has_email: bool,
+    has_phone: bool,
+    errors: &mut FieldErrors,
+) -> (BTreeSet<Choice>, Option<ChoiceProblem>) {
     const FIELD: &str = "subscriptions";
     let mut choices = BTreeSet::new();
+    let mut first: Option<ChoiceProblem> = None;
+    let mut problem = |errors: &mut FieldErrors, kind: ChoiceProblem, message: String| {
+        first.get_or_insert(kind);
+        errors.add(FIELD, message);
+    };
     for input in inputs {
         let slug = match TopicSlug::parse(&input.topic) {
             Ok(s) => s,
             Err(m) => {
-                errors.add(FIELD, m);
+                problem(errors, ChoiceProblem::Topic, m);
                 continue;
             }
         };
         let Some(topic) = open_topics.iter().find(|t| t.slug == slug) else {
-            errors.add(
-                FIELD,
+            problem(
+                errors,
+                ChoiceProblem::Topic,
                 format!("Le thème « {slug} » n'existe pas ou n'est plus proposé."),
             );
             continue;
@@ -122,7 +179,7 @@ pub fn parse_choices(
             let channel = match raw.parse::<Channel>() {
                 Ok(c) => c,
                 Err(m) => {
-                    errors.add(FIELD, m);
+                    problem(errors, ChoiceProblem::Channel, m);
                     continue;
                 }
             };
@@ -132,8 +189,9 @@ pub fn parse_choices(
                 _ => None,
             };
             if let Some(what) = missing {
-                errors.add(
-                    FIELD,
+                problem(
+                    errors,
+                    ChoiceProblem::ContactMissing,
                     format!(
                         "Vous avez choisi {} pour « {} » : indiquez aussi {what}.",
                         channel.label(),
@@ -149,12 +207,13 @@ pub fn parse_choices(
         }
     }
     if choices.is_empty() && errors.get(FIELD).is_none() {
-        errors.add(
-            FIELD,
-            "Choisissez au moins un thème et un canal (e-mail ou SMS).",
+        problem(
+            errors,
+            ChoiceProblem::NothingChosen,
+            "Choisissez au moins un thème et un canal (e-mail ou SMS).".into(),
         );
     }
-    choices
+    (choices, first)
 }
 
 impl Signup {
@@ -164,12 +223,12 @@ impl Signup {
         input: &SignupInput,
         open_topics: &[Topic],
         require_consent: bool,
-    ) -> Result<Signup, FieldErrors> {
+    ) -> Result<Signup, SignupErrors> {
         let mut errors = FieldErrors::new();
         let contacts = parse_contacts(&input.email, &input.phone, &mut errors);
         let has_email = contacts.email.is_some() || non_blank(&input.email).is_some();
         let has_phone = contacts.phone.is_some() || non_blank(&input.phone).is_some();
-        let choices = parse_choices(
+        let (choices, problem) = choices_with_problem(
             &input.subscriptions,
             open_topics,
             has_email,
@@ -189,7 +248,10 @@ impl Signup {
                 choices,
             })
         } else {
-            Err(errors)
+            Err(SignupErrors {
+                fields: errors,
+                choices: problem,
+            })
         }
     }
 }
@@ -241,7 +303,8 @@ mod tests {
             &default_topics(),
             true,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .fields;
         assert!(e.get("email").unwrap().contains("au moins l'un des deux"));
         assert!(e.get("phone").is_some());
     }
@@ -250,7 +313,9 @@ mod tests {
     fn each_bad_field_is_reported() {
         let mut i = input("pas-une-adresse", "05 56 00 00 00", vec![]);
         i.consent = false;
-        let e = Signup::parse(&i, &default_topics(), true).unwrap_err();
+        let e = Signup::parse(&i, &default_topics(), true)
+            .unwrap_err()
+            .fields;
         assert!(e.get("email").unwrap().contains("n'est pas valide"));
         assert!(e.get("phone").unwrap().contains("mobile"));
         assert!(e
@@ -267,7 +332,8 @@ mod tests {
             &default_topics(),
             true,
         )
-        .unwrap_err();
+        .unwrap_err()
+        .fields;
         assert!(e.get("subscriptions").unwrap().contains("« inconnu »"));
     }
 
@@ -280,9 +346,41 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            e.get("subscriptions").unwrap().contains("numéro de mobile"),
+            e.fields
+                .get("subscriptions")
+                .unwrap()
+                .contains("numéro de mobile"),
             "{e:?}"
         );
+        assert_eq!(e.choices, Some(ChoiceProblem::ContactMissing));
+    }
+
+    #[test]
+    fn each_choice_problem_says_its_kind() {
+        let kind = |subs: Vec<SubscriptionInput>| {
+            Signup::parse(&input("a@exemple.fr", "", subs), &default_topics(), true)
+                .unwrap_err()
+                .choices
+        };
+        assert_eq!(
+            kind(vec![sub("inconnu", &["email"])]),
+            Some(ChoiceProblem::Topic)
+        );
+        assert_eq!(
+            kind(vec![sub("Pas un thème!", &["email"])]),
+            Some(ChoiceProblem::Topic)
+        );
+        assert_eq!(
+            kind(vec![sub("alerte-meteo", &["fax"])]),
+            Some(ChoiceProblem::Channel)
+        );
+        assert_eq!(kind(vec![]), Some(ChoiceProblem::NothingChosen));
+        assert!(ChoiceProblem::Channel.is_about_channels());
+        assert!(!ChoiceProblem::Topic.is_about_channels());
+        let mut no_consent = input("a@exemple.fr", "", vec![sub("alerte-meteo", &["email"])]);
+        no_consent.consent = false;
+        let e = Signup::parse(&no_consent, &default_topics(), true).unwrap_err();
+        assert_eq!(e.choices, None, "{e:?}");
     }
 
     #[test]

@@ -204,7 +204,11 @@ impl SubscriberFile {
             .map(str::trim)
             .unwrap_or("");
         let parsed = Signup::parse(&signup_input, &self.open_topics().await?, false);
-        let mut errors = parsed.as_ref().err().cloned().unwrap_or_default();
+        let mut errors = parsed
+            .as_ref()
+            .err()
+            .map(|e| e.fields.clone())
+            .unwrap_or_default();
         if reference.is_empty() || reference.chars().count() > 100 {
             errors.add("paper_form_reference", "Indiquez la référence du formulaire papier (100 caractères au plus) : c'est la preuve du consentement.");
         }
