@@ -95,34 +95,71 @@ pub struct ReasonInput {
     reason: Option<String>,
 }
 
-/// `POST /api/admin/campaigns/{id}/{action}`
-pub async fn action(
+/// `POST /api/admin/campaigns/{id}/estimate`
+pub async fn estimate(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment((id, action)): Segment<(String, String)>,
-    OptionalJson(body): OptionalJson<ReasonInput>,
-) -> ApiResult<axum::response::Response> {
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.estimate(&by, campaign_id(&id)?).await?))
+}
+
+/// `POST /api/admin/campaigns/{id}/test`
+pub async fn test_send(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.test_send(&by, campaign_id(&id)?).await?))
+}
+
+/// `POST /api/admin/campaigns/{id}/submit`
+pub async fn submit(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
     let id = campaign_id(&id)?;
-    let c = &app.campaigns;
-    match action.as_str() {
-        "estimate" => return Ok(Json(c.estimate(&by, id).await?).into_response()),
-        "test" => return Ok(Json(c.test_send(&by, id).await?).into_response()),
-        "submit" => c.submit(&by, id).await.map(drop)?,
-        "approve" => c.approve(&by, id).await.map(drop)?,
-        "reject" => c
-            .reject(&by, id, body.reason.as_deref().unwrap_or(""))
-            .await
-            .map(drop)?,
-        "cancel" => c.cancel(&by, id, body.reason.as_deref()).await.map(drop)?,
-        other => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("Action inconnue : « {other} »."),
-            ));
-        }
-    }
-    Ok(Json(c.view(&by, id).await?).into_response())
+    app.campaigns.submit(&by, id).await?;
+    Ok(Json(app.campaigns.view(&by, id).await?))
+}
+
+/// `POST /api/admin/campaigns/{id}/approve`
+pub async fn approve(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
+    let id = campaign_id(&id)?;
+    app.campaigns.approve(&by, id).await?;
+    Ok(Json(app.campaigns.view(&by, id).await?))
+}
+
+/// `POST /api/admin/campaigns/{id}/reject` with `{ "reason" }` (required).
+pub async fn reject(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+    OptionalJson(body): OptionalJson<ReasonInput>,
+) -> ApiResult<impl IntoResponse> {
+    let id = campaign_id(&id)?;
+    let reason = body.reason.as_deref().unwrap_or("");
+    app.campaigns.reject(&by, id, reason).await?;
+    Ok(Json(app.campaigns.view(&by, id).await?))
+}
+
+/// `POST /api/admin/campaigns/{id}/cancel` with an optional `{ "reason" }`.
+pub async fn cancel(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+    OptionalJson(body): OptionalJson<ReasonInput>,
+) -> ApiResult<impl IntoResponse> {
+    let id = campaign_id(&id)?;
+    app.campaigns
+        .cancel(&by, id, body.reason.as_deref())
+        .await?;
+    Ok(Json(app.campaigns.view(&by, id).await?))
 }
 
 /// `GET /api/admin/campaigns/{id}/preview`

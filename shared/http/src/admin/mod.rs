@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use axum::response::IntoResponse;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use telmail_core::campaigns::Campaigns;
@@ -50,55 +49,8 @@ impl From<&UseCases> for AdminState {
     }
 }
 
-type Routes = Vec<(&'static str, MethodRouter<AdminState>)>;
-
-/// Routes that need a staff identity.
-fn staff_routes() -> Routes {
-    vec![
-        ("/api/admin/me", get(auth::me)),
-        (
-            "/api/admin/campaigns",
-            get(campaigns::list).post(campaigns::create),
-        ),
-        (
-            "/api/admin/campaigns/{id}",
-            get(campaigns::get).put(campaigns::update),
-        ),
-        ("/api/admin/campaigns/{id}/preview", get(campaigns::preview)),
-        (
-            "/api/admin/campaigns/{id}/deliveries",
-            get(campaigns::deliveries),
-        ),
-        (
-            "/api/admin/campaigns/{id}/{action}",
-            post(campaigns::action),
-        ),
-        (
-            "/api/admin/subscribers",
-            get(subscribers::search).post(subscribers::add),
-        ),
-        ("/api/admin/subscribers/export", get(subscribers::export)),
-        (
-            "/api/admin/subscribers/import",
-            post(subscribers::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
-        ),
-        (
-            "/api/admin/subscribers/{id}",
-            get(subscribers::get)
-                .put(subscribers::edit)
-                .delete(subscribers::erase),
-        ),
-        ("/api/admin/topics", get(topics::list).post(topics::create)),
-        (
-            "/api/admin/topics/{slug}",
-            axum::routing::put(topics::update),
-        ),
-        ("/api/admin/topics/{slug}/close", post(topics::close)),
-        ("/api/admin/stats", get(stats::report)),
-    ]
-}
-
-/// A part of the staff API, served by its own Lambda function on AWS.
+/// A part of the staff API, served by its own Lambda function on AWS (`template.yaml` routes
+/// each path to its part's function).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
     /// Drafting and following campaigns (communication service).
@@ -109,53 +61,121 @@ pub enum Part {
     File,
 }
 
-/// The campaign actions that belong to the approval part.
-const APPROVAL_ACTIONS: [&str; 2] = ["approve", "reject"];
+/// One staff route: its path, the part that serves it, and its handlers.
+type StaffRoute = (&'static str, Part, MethodRouter<AdminState>);
 
-impl Part {
-    fn serves(self, path: &str) -> bool {
-        let campaign_route = path.starts_with("/api/admin/campaigns");
-        match self {
-            Part::Campaigns => campaign_route,
-            Part::Approval => path == "/api/admin/campaigns/{id}/{action}",
-            Part::File => !campaign_route,
-        }
-    }
-
-    /// Whether a campaign action (`approve`, `submit`…) is this part's.
-    fn owns_action(self, action: &str) -> bool {
-        match self {
-            Part::Approval => APPROVAL_ACTIONS.contains(&action),
-            Part::Campaigns => !APPROVAL_ACTIONS.contains(&action),
-            Part::File => false,
-        }
-    }
+/// Every route that needs a staff identity: the one list the full Router, each part's Router,
+/// the OpenAPI check and the template check read.
+fn staff_routes() -> Vec<StaffRoute> {
+    use Part::{Approval, Campaigns, File};
+    vec![
+        ("/api/admin/me", File, get(auth::me)),
+        (
+            "/api/admin/campaigns",
+            Campaigns,
+            get(campaigns::list).post(campaigns::create),
+        ),
+        (
+            "/api/admin/campaigns/{id}",
+            Campaigns,
+            get(campaigns::get).put(campaigns::update),
+        ),
+        (
+            "/api/admin/campaigns/{id}/preview",
+            Campaigns,
+            get(campaigns::preview),
+        ),
+        (
+            "/api/admin/campaigns/{id}/deliveries",
+            Campaigns,
+            get(campaigns::deliveries),
+        ),
+        (
+            "/api/admin/campaigns/{id}/estimate",
+            Campaigns,
+            post(campaigns::estimate),
+        ),
+        (
+            "/api/admin/campaigns/{id}/test",
+            Campaigns,
+            post(campaigns::test_send),
+        ),
+        (
+            "/api/admin/campaigns/{id}/submit",
+            Campaigns,
+            post(campaigns::submit),
+        ),
+        (
+            "/api/admin/campaigns/{id}/cancel",
+            Campaigns,
+            post(campaigns::cancel),
+        ),
+        (
+            "/api/admin/campaigns/{id}/approve",
+            Approval,
+            post(campaigns::approve),
+        ),
+        (
+            "/api/admin/campaigns/{id}/reject",
+            Approval,
+            post(campaigns::reject),
+        ),
+        (
+            "/api/admin/subscribers",
+            File,
+            get(subscribers::search).post(subscribers::add),
+        ),
+        (
+            "/api/admin/subscribers/export",
+            File,
+            get(subscribers::export),
+        ),
+        (
+            "/api/admin/subscribers/import",
+            File,
+            post(subscribers::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        ),
+        (
+            "/api/admin/subscribers/{id}",
+            File,
+            get(subscribers::get)
+                .put(subscribers::edit)
+                .delete(subscribers::erase),
+        ),
+        (
+            "/api/admin/topics",
+            File,
+            get(topics::list).post(topics::create),
+        ),
+        (
+            "/api/admin/topics/{slug}",
+            File,
+            axum::routing::put(topics::update),
+        ),
+        ("/api/admin/topics/{slug}/close", File, post(topics::close)),
+        ("/api/admin/stats", File, get(stats::report)),
+    ]
 }
 
-/// Refuses campaign actions served by another part (API Gateway routes them apart; this keeps a
-/// misrouted request from reaching the wrong function's permissions).
-async fn own_actions_only(
-    axum::extract::State(part): axum::extract::State<Part>,
-    req: axum::extract::Request,
-    next: middleware::Next,
-) -> axum::response::Response {
-    let segments: Vec<&str> = req.uri().path().trim_matches('/').split('/').collect();
-    if let ["api", "admin", "campaigns", _, action] = segments.as_slice() {
-        if !matches!(*action, "preview" | "deliveries") && !part.owns_action(action) {
-            return crate::error::ApiError::unknown_route().into_response();
-        }
-    }
-    next.run(req).await
+/// The staff paths a part serves.
+pub fn part_paths(part: Part) -> Vec<&'static str> {
+    staff_routes()
+        .into_iter()
+        .filter(|(_, p, _)| *p == part)
+        .map(|(path, _, _)| path)
+        .collect()
+}
+
+fn mount(routes: impl IntoIterator<Item = StaffRoute>) -> Router<AdminState> {
+    routes
+        .into_iter()
+        .fold(Router::new(), |r, (path, _, m)| r.route(path, m))
 }
 
 /// One part of the staff API behind identities vouched for by the gateway (AWS).
 pub fn part_router(state: AdminState, part: Part) -> Router {
-    staff_routes()
-        .into_iter()
-        .filter(|(path, _)| part.serves(path))
-        .fold(Router::new(), |r, (path, m)| r.route(path, m))
+    mount(staff_routes().into_iter().filter(|(_, p, _)| *p == part))
         .with_state(state)
-        .layer(middleware::from_fn_with_state(part, own_actions_only))
         .layer(middleware::from_fn_with_state(
             StaffAuthMode::TrustedGateway,
             auth::authenticate,
@@ -165,16 +185,14 @@ pub fn part_router(state: AdminState, part: Part) -> Router {
 /// Every admin path (login and logout included).
 pub fn route_paths() -> Vec<&'static str> {
     let mut paths = vec!["/api/admin/login", "/api/admin/logout"];
-    paths.extend(staff_routes().into_iter().map(|(p, _)| p));
+    paths.extend(staff_routes().into_iter().map(|(p, _, _)| p));
     paths
 }
 
 /// The staff Router. Login is outside authentication (and rate-limited per client address);
 /// everything else inside.
 pub fn router(state: AdminState, mode: StaffAuthMode, limit: RateLimit) -> Router {
-    let protected = staff_routes()
-        .into_iter()
-        .fold(Router::new(), |r, (path, m)| r.route(path, m))
+    let protected = mount(staff_routes())
         .with_state(state)
         .merge(
             Router::new()

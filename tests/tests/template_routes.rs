@@ -1,0 +1,54 @@
+//! Keeps `template.yaml` true to the staff route table: API Gateway must send every staff path
+//! to the Lambda function of its part, and no function may receive a path it does not serve.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_norway::Value;
+use telmail_http::admin::{part_paths, Part};
+
+/// The catch-all staff route of the template.
+const OTHER_STAFF_PATHS: &str = "/api/admin/{proxy+}";
+
+fn template() -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(&path).expect("template.yaml")).unwrap()
+}
+
+/// The HTTP API paths routed to the function built from `binary`.
+fn routed_paths(template: &Value, binary: &str) -> BTreeSet<String> {
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let function = resources
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no function with Binary {binary}"));
+    function["Properties"]["Events"]
+        .as_mapping()
+        .expect("Events")
+        .values()
+        .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+        .map(|e| e["Properties"]["Path"].as_str().expect("Path").to_owned())
+        .collect()
+}
+
+#[test]
+fn every_staff_path_goes_to_the_function_of_its_part() {
+    let template = template();
+    for (binary, part) in [
+        ("campaigns", Part::Campaigns),
+        ("approve", Part::Approval),
+        ("admin", Part::File),
+    ] {
+        let mut served: BTreeSet<String> =
+            part_paths(part).into_iter().map(str::to_owned).collect();
+        if part == Part::File {
+            // Any other staff path still needs a token; the admin function answers it 404.
+            served.insert(OTHER_STAFF_PATHS.to_owned());
+        }
+        assert_eq!(
+            routed_paths(&template, binary),
+            served,
+            "template.yaml routes to `{binary}` other paths than the {part:?} part serves"
+        );
+    }
+}
