@@ -221,7 +221,7 @@ async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
     let subject = confirm.split('.').nth(1).unwrap();
     let old = signer.sign(
         TokenPurpose::Confirm,
-        subject,
+        telmail_core::subscriber::SubscriberId::parse(subject).unwrap(),
         Utc::now() - Duration::days(8),
         Duration::days(7),
     );

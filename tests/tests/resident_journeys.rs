@@ -323,7 +323,7 @@ async fn one_click_unsubscribe_works_and_a_get_changes_nothing() {
     let signer = telmail_core::token::TokenSigner::new(TEST_KEY.as_bytes().to_vec()).unwrap();
     let t = signer.sign(
         telmail_core::token::TokenPurpose::Unsubscribe,
-        &id,
+        telmail_core::subscriber::SubscriberId::parse(&id).unwrap(),
         chrono::Utc::now(),
         chrono::Duration::days(30),
     );

@@ -31,12 +31,9 @@ impl Links {
 
     /// The preference page of a subscriber.
     pub fn manage_url(&self, id: SubscriberId, now: DateTime<Utc>) -> String {
-        let t = self.signer.sign(
-            TokenPurpose::Manage,
-            &id.to_string(),
-            now,
-            self.config.manage_link_ttl,
-        );
+        let t = self
+            .signer
+            .sign(TokenPurpose::Manage, id, now, self.config.manage_link_ttl);
         self.url("/preferences", &t)
     }
 
@@ -44,7 +41,7 @@ impl Links {
     pub fn unsubscribe_url(&self, id: SubscriberId, now: DateTime<Utc>) -> String {
         let t = self.signer.sign(
             TokenPurpose::Unsubscribe,
-            &id.to_string(),
+            id,
             now,
             self.config.unsubscribe_link_ttl,
         );

@@ -183,12 +183,9 @@ impl Residents {
     }
 
     fn sign_pending(&self, purpose: TokenPurpose, id: SubscriberId) -> String {
-        self.d.signer.sign(
-            purpose,
-            &id.to_string(),
-            self.d.clock.now(),
-            self.d.config.pending_ttl,
-        )
+        self.d
+            .signer
+            .sign(purpose, id, self.d.clock.now(), self.d.config.pending_ttl)
     }
 
     /// Web sign-up (double opt-in). Always answers the same receipt for the same input shape.
@@ -434,8 +431,7 @@ impl Residents {
         purpose: TokenPurpose,
         token: &str,
     ) -> Result<Subscriber, DomainError> {
-        let subject = self.d.signer.verify(purpose, token, self.d.clock.now())?;
-        let id = SubscriberId::parse(&subject).ok_or(DomainError::InvalidToken)?;
+        let id = self.d.signer.verify(purpose, token, self.d.clock.now())?;
         self.d.subscribers.get(id).await?.ok_or_else(|| {
             DomainError::NotFound(
                 "Aucun abonnement ne correspond à ce lien : il a peut-être été supprimé.".into(),
@@ -498,13 +494,12 @@ impl Residents {
         if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
             return Err(FieldErrors::single("code", "Le code comporte 6 chiffres."));
         }
-        let subject = self
+        let id = self
             .d
             .signer
             .verify(TokenPurpose::Code, token, self.d.clock.now())?;
         let wrong =
             || FieldErrors::single("code", "Ce code n'est pas le bon. Vérifiez le SMS reçu.");
-        let id = SubscriberId::parse(&subject).ok_or(DomainError::InvalidToken)?;
         let Some(mut sub) = self.d.subscribers.get(id).await? else {
             return Err(wrong());
         };

@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::error::DomainError;
+use crate::subscriber::SubscriberId;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -63,11 +64,11 @@ impl TokenSigner {
         HmacSha256::new_from_slice(&self.key).expect("HMAC accepts keys of any length")
     }
 
-    /// A token for `subject`, valid until `now + ttl`.
+    /// A token for the subscriber `subject`, valid until `now + ttl`.
     pub fn sign(
         &self,
         purpose: TokenPurpose,
-        subject: &str,
+        subject: SubscriberId,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> String {
@@ -78,13 +79,13 @@ impl TokenSigner {
         format!("{payload}.{sig}")
     }
 
-    /// The subject of a valid, unexpired token of the given purpose.
+    /// The subscriber a valid, unexpired token of the given purpose was signed for.
     pub fn verify(
         &self,
         purpose: TokenPurpose,
         token: &str,
         now: DateTime<Utc>,
-    ) -> Result<String, DomainError> {
+    ) -> Result<SubscriberId, DomainError> {
         let token = token.trim();
         let (payload, sig) = token.rsplit_once('.').ok_or(DomainError::InvalidToken)?;
         let sig = URL_SAFE_NO_PAD
@@ -106,7 +107,7 @@ impl TokenSigner {
         if now.timestamp() > expiry {
             return Err(DomainError::ExpiredToken);
         }
-        Ok(subject.to_owned())
+        SubscriberId::parse(subject).ok_or(DomainError::InvalidToken)
     }
 
     /// A keyed digest (hex) of a secret such as an SMS code, so the store never holds it in clear.
@@ -161,8 +162,9 @@ mod tests {
     #[test]
     fn a_token_verifies_until_it_expires() {
         let s = signer();
-        let tok = s.sign(TokenPurpose::Manage, "abc", t0(), Duration::days(7));
-        assert_eq!(s.verify(TokenPurpose::Manage, &tok, t0()).unwrap(), "abc");
+        let id = SubscriberId::new();
+        let tok = s.sign(TokenPurpose::Manage, id, t0(), Duration::days(7));
+        assert_eq!(s.verify(TokenPurpose::Manage, &tok, t0()).unwrap(), id);
         let later = t0() + Duration::days(7) + Duration::seconds(1);
         assert!(matches!(
             s.verify(TokenPurpose::Manage, &tok, later),
@@ -173,8 +175,9 @@ mod tests {
     #[test]
     fn tampering_or_wrong_purpose_or_key_is_refused() {
         let s = signer();
-        let tok = s.sign(TokenPurpose::Confirm, "abc", t0(), Duration::days(7));
-        let tampered = tok.replacen(".abc.", ".abd.", 1);
+        let id = SubscriberId::new();
+        let tok = s.sign(TokenPurpose::Confirm, id, t0(), Duration::days(7));
+        let tampered = tok.replacen(&id.to_string(), &SubscriberId::new().to_string(), 1);
         assert!(matches!(
             s.verify(TokenPurpose::Confirm, &tampered, t0()),
             Err(DomainError::InvalidToken)
@@ -197,7 +200,12 @@ mod tests {
     #[test]
     fn extending_the_expiry_breaks_the_signature() {
         let s = signer();
-        let tok = s.sign(TokenPurpose::Manage, "abc", t0(), Duration::days(1));
+        let tok = s.sign(
+            TokenPurpose::Manage,
+            SubscriberId::new(),
+            t0(),
+            Duration::days(1),
+        );
         let parts: Vec<&str> = tok.split('.').collect();
         let forged = format!(
             "{}.{}.{}.{}",
