@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use telmail_core::campaign::{
-    Actor, Campaign, CampaignEvent, CampaignId, CampaignKind, CampaignSms, CampaignStatus,
+    Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
+    CampaignStatus,
 };
 use telmail_core::contact::{Channel, Email, PhoneNumber};
 use telmail_core::delivery::{
@@ -384,7 +385,7 @@ fn campaign(
 }
 
 fn event(
-    action: &str,
+    action: CampaignAction,
     from: Option<CampaignStatus>,
     to: CampaignStatus,
     at: DateTime<Utc>,
@@ -395,7 +396,7 @@ fn event(
             id: "cab".into(),
             name: "Cabinet".into(),
         },
-        action: action.into(),
+        action,
         from,
         to,
         reason: None,
@@ -842,7 +843,10 @@ async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backe
     b.subscribers.insert(&other).await.unwrap();
     let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
     b.campaigns
-        .insert(&c, &event("created", None, CampaignStatus::Draft, t0()))
+        .insert(
+            &c,
+            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
+        )
         .await
         .unwrap();
     let sent = DeliveryKey {
@@ -1004,7 +1008,7 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
 
 async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     let mut c = campaign("Marché de Noël", CampaignStatus::Draft, t0(), None);
-    let created = event("created", None, CampaignStatus::Draft, t0());
+    let created = event(CampaignAction::Created, None, CampaignStatus::Draft, t0());
     b.campaigns.insert(&c, &created).await.unwrap();
     assert!(matches!(
         b.campaigns.insert(&c, &created).await,
@@ -1017,7 +1021,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     c.status = CampaignStatus::Submitted;
     c.updated_at = at;
     let submitted = event(
-        "submitted",
+        CampaignAction::Submitted,
         Some(CampaignStatus::Draft),
         CampaignStatus::Submitted,
         at,
@@ -1032,7 +1036,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     stale.title = "Autre titre".into();
     stale.status = CampaignStatus::Cancelled;
     let cancelled = event(
-        "cancelled",
+        CampaignAction::Cancelled,
         Some(CampaignStatus::Draft),
         CampaignStatus::Cancelled,
         at,
@@ -1077,7 +1081,10 @@ async fn campaigns_list_newest_first_by_status(b: Backend) {
             None,
         );
         b.campaigns
-            .insert(&c, &event("created", None, status, c.created_at))
+            .insert(
+                &c,
+                &event(CampaignAction::Created, None, status, c.created_at),
+            )
             .await
             .unwrap();
         ids.push(c.id);
@@ -1132,7 +1139,7 @@ async fn due_campaigns_are_scheduled_ones_whose_time_has_come(b: Backend) {
     for (title, status, send_at) in cases {
         let c = campaign(title, status, t0(), send_at);
         b.campaigns
-            .insert(&c, &event("created", None, status, t0()))
+            .insert(&c, &event(CampaignAction::Created, None, status, t0()))
             .await
             .unwrap();
         ids.push(c.id);
@@ -1154,7 +1161,10 @@ async fn due_campaigns_are_scheduled_ones_whose_time_has_come(b: Backend) {
 async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
     let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
     b.campaigns
-        .insert(&c, &event("created", None, CampaignStatus::Draft, t0()))
+        .insert(
+            &c,
+            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1235,7 +1245,10 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
     // Other campaigns are untouched.
     let other = campaign("Autre", CampaignStatus::Sending, t0(), None);
     b.campaigns
-        .insert(&other, &event("created", None, CampaignStatus::Draft, t0()))
+        .insert(
+            &other,
+            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
+        )
         .await
         .unwrap();
     assert_eq!(

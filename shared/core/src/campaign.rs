@@ -208,6 +208,28 @@ pub struct Campaign {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What an entry of the audit trail records (stored and shown as its snake_case name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignAction {
+    /// A draft was written.
+    Created,
+    /// Its content was replaced.
+    Edited,
+    /// Sent to the mayor's office.
+    Submitted,
+    /// Approved (sending starts, or waits for `send_at`).
+    Approved,
+    /// Refused, with a reason.
+    Rejected,
+    /// Stopped before sending.
+    Cancelled,
+    /// Fan-out started.
+    Sending,
+    /// Every delivery handled.
+    Sent,
+}
+
 /// One entry of the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignEvent {
@@ -215,8 +237,8 @@ pub struct CampaignEvent {
     pub at: DateTime<Utc>,
     /// Who.
     pub actor: Actor,
-    /// What (`created`, `edited`, `submitted`, `approved`, `rejected`, `cancelled`, `sending`, `sent`).
-    pub action: String,
+    /// What.
+    pub action: CampaignAction,
     /// Status before.
     pub from: Option<CampaignStatus>,
     /// Status after.
@@ -447,7 +469,7 @@ impl Campaign {
         let e = CampaignEvent {
             at: now,
             actor: author.into(),
-            action: "created".into(),
+            action: CampaignAction::Created,
             from: None,
             to: CampaignStatus::Draft,
             reason: None,
@@ -470,7 +492,7 @@ impl Campaign {
     fn event(
         &mut self,
         actor: Actor,
-        action: &str,
+        action: CampaignAction,
         to: CampaignStatus,
         reason: Option<String>,
         now: DateTime<Utc>,
@@ -481,7 +503,7 @@ impl Campaign {
         CampaignEvent {
             at: now,
             actor,
-            action: action.into(),
+            action,
             from: Some(from),
             to,
             reason,
@@ -508,7 +530,13 @@ impl Campaign {
         self.urgent = content.urgent;
         self.send_at = content.send_at;
         self.rejection_reason = None;
-        Ok(self.event(by.into(), "edited", CampaignStatus::Draft, None, now))
+        Ok(self.event(
+            by.into(),
+            CampaignAction::Edited,
+            CampaignStatus::Draft,
+            None,
+            now,
+        ))
     }
 
     /// Sends a draft to the cabinet.
@@ -521,7 +549,13 @@ impl Campaign {
             return Err(refused(self, "la soumettre"));
         }
         self.check_send_at(now)?;
-        Ok(self.event(by.into(), "submitted", CampaignStatus::Submitted, None, now))
+        Ok(self.event(
+            by.into(),
+            CampaignAction::Submitted,
+            CampaignStatus::Submitted,
+            None,
+            now,
+        ))
     }
 
     fn check_send_at(&self, now: DateTime<Utc>) -> Result<(), DomainError> {
@@ -554,7 +588,7 @@ impl Campaign {
         } else {
             CampaignStatus::Approved
         };
-        Ok(self.event(by.into(), "approved", to, None, now))
+        Ok(self.event(by.into(), CampaignAction::Approved, to, None, now))
     }
 
     /// The cabinet refuses, saying why.
@@ -577,7 +611,7 @@ impl Campaign {
         self.rejection_reason = Some(reason.to_owned());
         Ok(self.event(
             by.into(),
-            "rejected",
+            CampaignAction::Rejected,
             CampaignStatus::Rejected,
             Some(reason.to_owned()),
             now,
@@ -603,7 +637,7 @@ impl Campaign {
             .map(str::to_owned);
         Ok(self.event(
             by.into(),
-            "cancelled",
+            CampaignAction::Cancelled,
             CampaignStatus::Cancelled,
             reason,
             now,
@@ -625,7 +659,7 @@ impl Campaign {
         self.shards = shards;
         Ok(self.event(
             Actor::system(),
-            "sending",
+            CampaignAction::Sending,
             CampaignStatus::Sending,
             None,
             now,
@@ -637,7 +671,13 @@ impl Campaign {
         if self.status != CampaignStatus::Sending {
             return Err(refused(self, "la terminer"));
         }
-        Ok(self.event(Actor::system(), "sent", CampaignStatus::Sent, None, now))
+        Ok(self.event(
+            Actor::system(),
+            CampaignAction::Sent,
+            CampaignStatus::Sent,
+            None,
+            now,
+        ))
     }
 }
 
@@ -756,7 +796,10 @@ mod tests {
         c.start_sending(8, now()).unwrap();
         assert_eq!(c.shards, 8);
         let e = c.finish(now()).unwrap();
-        assert_eq!((e.action.as_str(), e.actor.id.as_str()), ("sent", "system"));
+        assert_eq!(
+            (e.action, e.actor.id.as_str()),
+            (CampaignAction::Sent, "system")
+        );
     }
 
     #[test]
