@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
 use common::{code_in, link, token_of};
-use telmail_core::clock::{town_month, Clock, ManualClock};
+use telmail_core::clock::{Clock, ManualClock, Month};
 use telmail_core::config::ServiceConfig;
 use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{Counter, StatsStore, SubscriberStore};
@@ -111,13 +111,9 @@ async fn a_confirmation_link_works_for_seven_days_and_not_after() {
     let t = token_of(&link(&last_email_text(&w), "/confirmation?t="));
     w.clock.advance(Duration::days(6));
     w.residents.confirm_email(&t).await.unwrap();
-    let signups = StatsStore::get(
-        w.store.as_ref(),
-        &town_month(w.clock.now()),
-        Counter::SignUps,
-    )
-    .await
-    .unwrap();
+    let signups = StatsStore::get(w.store.as_ref(), Month::of(w.clock.now()), Counter::SignUps)
+        .await
+        .unwrap();
     assert_eq!(signups, 1);
 }
 

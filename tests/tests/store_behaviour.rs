@@ -10,6 +10,7 @@ use telmail_core::campaign::{
     Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
     CampaignStatus,
 };
+use telmail_core::clock::Month;
 use telmail_core::contact::{Channel, Email, PhoneNumber};
 use telmail_core::delivery::{
     CampaignProgress, ChannelCounts, CreateOutcome, Delivery, DeliveryKey, DeliveryResult,
@@ -278,19 +279,39 @@ async fn topics_keep_their_order_and_are_not_overwritten(b: Backend) {
         .is_none());
 }
 
+/// A month, as written in the statistics.
+fn m(month: &str) -> Month {
+    month.parse().unwrap()
+}
+
 async fn counters_add_up_per_month(b: Backend) {
-    b.stats.add("2026-11", Counter::SignUps, 2).await.unwrap();
-    b.stats.add("2026-11", Counter::SignUps, 3).await.unwrap();
     b.stats
-        .add("2026-11", Counter::Departures, 1)
+        .add(m("2026-11"), Counter::SignUps, 2)
         .await
         .unwrap();
-    assert_eq!(b.stats.get("2026-11", Counter::SignUps).await.unwrap(), 5);
+    b.stats
+        .add(m("2026-11"), Counter::SignUps, 3)
+        .await
+        .unwrap();
+    b.stats
+        .add(m("2026-11"), Counter::Departures, 1)
+        .await
+        .unwrap();
     assert_eq!(
-        b.stats.get("2026-11", Counter::Departures).await.unwrap(),
+        b.stats.get(m("2026-11"), Counter::SignUps).await.unwrap(),
+        5
+    );
+    assert_eq!(
+        b.stats
+            .get(m("2026-11"), Counter::Departures)
+            .await
+            .unwrap(),
         1
     );
-    assert_eq!(b.stats.get("2026-12", Counter::SignUps).await.unwrap(), 0);
+    assert_eq!(
+        b.stats.get(m("2026-12"), Counter::SignUps).await.unwrap(),
+        0
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -907,14 +928,14 @@ async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backe
 async fn stats_add_many_at_once_and_read_months(b: Backend) {
     b.stats
         .add_many(
-            "2026-10",
+            m("2026-10"),
             &[(Counter::SmsSent, 10), (Counter::SmsSegments, 12)],
         )
         .await
         .unwrap();
     b.stats
         .add_many(
-            "2026-11",
+            m("2026-11"),
             &[
                 (Counter::SmsSent, 3),
                 (Counter::CostTenThousandths, 3_000),
@@ -923,25 +944,41 @@ async fn stats_add_many_at_once_and_read_months(b: Backend) {
         )
         .await
         .unwrap();
-    b.stats.add("2026-12", Counter::SignUps, 7).await.unwrap();
-    b.stats.add("2027-01", Counter::SignUps, 1).await.unwrap();
-    b.stats.add_many("2026-11", &[]).await.unwrap();
-    assert_eq!(b.stats.get("2026-11", Counter::SmsSent).await.unwrap(), 5);
+    b.stats
+        .add(m("2026-12"), Counter::SignUps, 7)
+        .await
+        .unwrap();
+    b.stats
+        .add(m("2027-01"), Counter::SignUps, 1)
+        .await
+        .unwrap();
+    b.stats.add_many(m("2026-11"), &[]).await.unwrap();
+    assert_eq!(
+        b.stats.get(m("2026-11"), Counter::SmsSent).await.unwrap(),
+        5
+    );
 
-    let mut months = b.stats.months("2026-11", "2026-12").await.unwrap();
+    let mut months = b.stats.months(m("2026-11"), m("2026-12")).await.unwrap();
     months.sort();
     assert_eq!(
         months,
         [
-            ("2026-11".to_owned(), Counter::SmsSent, 5),
-            ("2026-11".to_owned(), Counter::CostTenThousandths, 3_000),
-            ("2026-12".to_owned(), Counter::SignUps, 7),
+            (m("2026-11"), Counter::SmsSent, 5),
+            (m("2026-11"), Counter::CostTenThousandths, 3_000),
+            (m("2026-12"), Counter::SignUps, 7),
         ]
     );
-    assert_eq!(b.stats.months("2026-10", "2026-10").await.unwrap().len(), 2);
+    assert_eq!(
+        b.stats
+            .months(m("2026-10"), m("2026-10"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(b
         .stats
-        .months("2025-01", "2025-12")
+        .months(m("2025-01"), m("2025-12"))
         .await
         .unwrap()
         .is_empty());

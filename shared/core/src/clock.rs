@@ -1,7 +1,11 @@
 //! Time as a port, so rules about expiry and dates can be tested.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Europe::Paris;
+use serde::{Serialize, Serializer};
 
 /// Gives the current instant.
 pub trait Clock: Send + Sync {
@@ -47,9 +51,65 @@ pub fn town_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&Paris).date_naive()
 }
 
-/// The `YYYY-MM` month (Europe/Paris) of an instant, the key of monthly statistics.
-pub fn town_month(at: DateTime<Utc>) -> String {
-    at.with_timezone(&Paris).format("%Y-%m").to_string()
+/// A calendar month, written `YYYY-MM`: what the monthly statistics are kept by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    /// Its first day.
+    first_day: NaiveDate,
+}
+
+/// A month that is not written `YYYY-MM` (French: staff read it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Mois invalide : « {0} » (format AAAA-MM).")]
+pub struct MonthError(String);
+
+impl Month {
+    /// The town's month (Europe/Paris) at an instant.
+    pub fn of(at: DateTime<Utc>) -> Self {
+        Self::containing(town_date(at))
+    }
+
+    /// The month a date falls in.
+    pub fn containing(date: NaiveDate) -> Self {
+        Self {
+            first_day: date.with_day(1).expect("every month has a day 1"),
+        }
+    }
+
+    /// January of the month's year.
+    pub fn january(self) -> Self {
+        Self::containing(self.first_day.with_month(1).expect("January exists"))
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.first_day.format("%Y-%m"))
+    }
+}
+
+impl FromStr for Month {
+    type Err = MonthError;
+
+    /// `YYYY-MM`.
+    fn from_str(s: &str) -> Result<Self, MonthError> {
+        let bad = || MonthError(s.to_owned());
+        let (year, month) = s.split_once('-').ok_or_else(bad)?;
+        if year.len() != 4 || month.len() != 2 {
+            return Err(bad());
+        }
+        let year: i32 = year.parse().map_err(|_| bad())?;
+        let month: u32 = month.parse().map_err(|_| bad())?;
+        NaiveDate::from_ymd_opt(year, month, 1)
+            .map(|first_day| Self { first_day })
+            .ok_or_else(bad)
+    }
+}
+
+impl Serialize for Month {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 #[cfg(test)]
@@ -58,10 +118,28 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn a_month_is_the_town_s_and_reads_back_as_written() {
+        // 23:30 UTC on 31 January is already February in Paris.
+        let at = Utc.with_ymd_and_hms(2026, 1, 31, 23, 30, 0).unwrap();
+        let month = Month::of(at);
+        assert_eq!(month.to_string(), "2026-02");
+        assert_eq!("2026-02".parse::<Month>(), Ok(month));
+        assert_eq!(month.january().to_string(), "2026-01");
+        assert!("2026-01".parse::<Month>().unwrap() < month);
+        for bad in ["2026-13", "2026-2", "26-02", "2026/02", "", "2026-02-01"] {
+            assert!(bad.parse::<Month>().is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            "x".parse::<Month>().unwrap_err().to_string(),
+            "Mois invalide : « x » (format AAAA-MM)."
+        );
+    }
+
+    #[test]
     fn town_date_follows_paris_not_utc() {
         // 23:30 UTC on 31 Dec is already 1 Jan in Paris.
         let at = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
         assert_eq!(town_date(at), NaiveDate::from_ymd_opt(2027, 1, 1).unwrap());
-        assert_eq!(town_month(at), "2027-01");
+        assert_eq!(Month::of(at).to_string(), "2027-01");
     }
 }

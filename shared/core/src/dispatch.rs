@@ -12,7 +12,7 @@ use futures_util::future::join_all;
 
 use crate::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::campaign_render::RenderedEmail;
-use crate::clock::{town_month, Clock};
+use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
 use crate::contact::{Channel, Email, PhoneNumber};
 use crate::delivery::{
@@ -462,7 +462,7 @@ impl Dispatcher {
                 (Counter::EmailsSent, month.email.sent as i64),
                 (Counter::CostTenThousandths, month.cost.ten_thousandths()),
             ];
-            self.d.stats.add_many(&town_month(now), &counters).await?;
+            self.d.stats.add_many(Month::of(now), &counters).await?;
         }
         Ok(outcomes)
     }
@@ -700,7 +700,7 @@ impl Dispatcher {
         }
         self.d
             .stats
-            .add_many(&town_month(self.now()), &counters)
+            .add_many(Month::of(self.now()), &counters)
             .await?;
         Ok(())
     }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 
 use crate::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use crate::clock::Month;
 use crate::contact::{Channel, Email, PhoneNumber};
 use crate::delivery::{
     CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
@@ -288,17 +289,20 @@ impl Counter {
 /// Adds to monthly counters.
 #[async_trait]
 pub trait StatsStore: Send + Sync {
-    /// Adds `n` to the counter of `month` (`YYYY-MM`).
-    async fn add(&self, month: &str, counter: Counter, n: i64) -> Result<(), StoreError> {
+    /// Adds `n` to the counter of `month`.
+    async fn add(&self, month: Month, counter: Counter, n: i64) -> Result<(), StoreError> {
         self.add_many(month, &[(counter, n)]).await
     }
     /// Adds to several counters of a month in one write.
-    async fn add_many(&self, month: &str, deltas: &[(Counter, i64)]) -> Result<(), StoreError>;
+    async fn add_many(&self, month: Month, deltas: &[(Counter, i64)]) -> Result<(), StoreError>;
     /// The value of a counter for a month (0 when never set).
-    async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError>;
-    /// Every counter of the months from `from` to `to` inclusive (`YYYY-MM`), by month.
-    async fn months(&self, from: &str, to: &str)
-        -> Result<Vec<(String, Counter, i64)>, StoreError>;
+    async fn get(&self, month: Month, counter: Counter) -> Result<i64, StoreError>;
+    /// Every counter of the months from `from` to `to` inclusive, by month.
+    async fn months(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(Month, Counter, i64)>, StoreError>;
 }
 
 /// An email ready to send: both parts already rendered.

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use serde::Serialize;
 
-use crate::clock::{town_month, Clock};
+use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
 use crate::contact::{Channel, Email, PhoneNumber};
 use crate::error::{DomainError, FieldErrors, StoreError};
@@ -474,7 +474,7 @@ impl Residents {
         if let Some(counter) = counter {
             self.d
                 .stats
-                .add(&town_month(sub.updated_at), counter, 1)
+                .add(Month::of(sub.updated_at), counter, 1)
                 .await?;
         }
         Ok(())
@@ -703,7 +703,7 @@ impl Residents {
         if let Some(counter) = sub.erasure() {
             self.d
                 .stats
-                .add(&town_month(self.d.clock.now()), counter, 1)
+                .add(Month::of(self.d.clock.now()), counter, 1)
                 .await?;
         }
         Ok(())

@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::clock::{town_date, Clock};
+use crate::clock::{Clock, Month};
 use crate::contact::Channel;
 use crate::error::{DomainError, FieldErrors};
 use crate::money::Money;
@@ -53,8 +53,8 @@ impl Figures {
 /// One month's figures.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonthFigures {
-    /// `YYYY-MM`.
-    pub month: String,
+    /// The month (`YYYY-MM` in JSON).
+    pub month: Month,
     /// Figures.
     #[serde(flatten)]
     pub figures: Figures,
@@ -77,9 +77,9 @@ pub struct TopicFigures {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsReport {
     /// First month (`YYYY-MM`).
-    pub from: String,
+    pub from: Month,
     /// Last month (`YYYY-MM`).
-    pub to: String,
+    pub to: Month,
     /// Totals over the period.
     pub totals: Figures,
     /// Month by month.
@@ -88,11 +88,11 @@ pub struct StatsReport {
     pub subscribers: Vec<TopicFigures>,
 }
 
-fn parse_month(raw: &str, field: &str) -> Result<NaiveDate, DomainError> {
+fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
     let raw = raw.trim();
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(&format!("{raw}-01"), "%Y-%m-%d"))
-        .map(|d| d.with_day(1).expect("day 1 exists"))
+        .map(Month::containing)
+        .or_else(|_| raw.parse::<Month>())
         .map_err(|_| {
             FieldErrors::single(
                 field,
@@ -140,14 +140,14 @@ impl Statistics {
         to: Option<&str>,
     ) -> Result<StatsReport, DomainError> {
         by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
-        let today = town_date(self.clock.now());
+        let this_month = Month::of(self.clock.now());
         let from = match from.filter(|s| !s.trim().is_empty()) {
             Some(f) => parse_month(f, "from")?,
-            None => NaiveDate::from_ymd_opt(today.year(), 1, 1).expect("valid"),
+            None => this_month.january(),
         };
         let to = match to.filter(|s| !s.trim().is_empty()) {
             Some(t) => parse_month(t, "to")?,
-            None => today.with_day(1).expect("day 1 exists"),
+            None => this_month,
         };
         if from > to {
             return Err(FieldErrors::single(
@@ -155,12 +155,8 @@ impl Statistics {
                 "La date de début doit précéder la date de fin.",
             ));
         }
-        let (from_key, to_key) = (
-            from.format("%Y-%m").to_string(),
-            to.format("%Y-%m").to_string(),
-        );
-        let mut by_month: BTreeMap<String, Figures> = BTreeMap::new();
-        for (month, counter, value) in self.stats.months(&from_key, &to_key).await? {
+        let mut by_month: BTreeMap<Month, Figures> = BTreeMap::new();
+        for (month, counter, value) in self.stats.months(from, to).await? {
             by_month.entry(month).or_default().add(counter, value);
         }
         let mut totals = Figures::default();
@@ -187,8 +183,8 @@ impl Statistics {
             })
             .collect();
         Ok(StatsReport {
-            from: from_key,
-            to: to_key,
+            from,
+            to,
             totals,
             months: by_month
                 .into_iter()
@@ -218,14 +214,9 @@ mod tests {
 
     #[test]
     fn months_parse_from_dates_or_months() {
-        assert_eq!(
-            parse_month("2026-03-15", "from").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
-        );
-        assert_eq!(
-            parse_month("2026-03", "from").unwrap(),
-            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap()
-        );
+        let march: Month = "2026-03".parse().unwrap();
+        assert_eq!(parse_month("2026-03-15", "from").unwrap(), march);
+        assert_eq!(parse_month("2026-03", "from").unwrap(), march);
         assert!(
             matches!(parse_month("mars", "to"), Err(DomainError::Validation(f)) if f.get("to").is_some())
         );

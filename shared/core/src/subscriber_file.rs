@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{town_month, Clock};
+use crate::clock::{Clock, Month};
 use crate::csv_file::{check_import, export_csv, LineError};
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
@@ -216,7 +216,7 @@ impl SubscriberFile {
         let sub = self.paper_subscriber(parsed.expect("checked above"), by, reference);
         self.subscribers.insert(&sub).await.map_err(duplicate)?;
         self.stats
-            .add(&town_month(sub.created_at), Counter::SignUps, 1)
+            .add(Month::of(sub.created_at), Counter::SignUps, 1)
             .await?;
         Ok(sub)
     }
@@ -257,7 +257,7 @@ impl SubscriberFile {
         self.subscribers.update(&sub).await.map_err(duplicate)?;
         if let Some(counter) = counter {
             self.stats
-                .add(&town_month(sub.updated_at), counter, 1)
+                .add(Month::of(sub.updated_at), counter, 1)
                 .await?;
         }
         Ok(sub)
@@ -269,7 +269,7 @@ impl SubscriberFile {
         self.subscribers.delete(id).await?;
         if let Some(counter) = sub.erasure() {
             self.stats
-                .add(&town_month(self.clock.now()), counter, 1)
+                .add(Month::of(self.clock.now()), counter, 1)
                 .await?;
         }
         Ok(())
@@ -327,7 +327,7 @@ impl SubscriberFile {
         if imported > 0 {
             self.stats
                 .add(
-                    &town_month(self.clock.now()),
+                    Month::of(self.clock.now()),
                     Counter::SignUps,
                     imported as i64,
                 )

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use telmail_core::campaign::{CampaignId, CampaignStatus};
+use telmail_core::clock::Month;
 use telmail_core::contact::Channel;
 use telmail_core::error::StoreError;
 use telmail_core::subscriber::SubscriberId;
@@ -147,7 +148,7 @@ pub fn topic_in_use(slug: &TopicSlug) -> String {
 }
 
 /// `MONTH#YYYY-MM`: a month's counters in the [`STATS`] partition.
-pub fn month(month: &str) -> String {
+pub fn month(month: Month) -> String {
     format!("MONTH#{month}")
 }
 

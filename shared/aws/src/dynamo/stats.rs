@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{Counter, StatsStore};
 
@@ -14,7 +15,7 @@ use crate::errors::store_error;
 
 #[async_trait]
 impl StatsStore for DynamoStore {
-    async fn add_many(&self, month: &str, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
+    async fn add_many(&self, month: Month, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
         // One ADD per attribute: a counter given twice is summed first.
         let mut sums: BTreeMap<Counter, i64> = BTreeMap::new();
         for (counter, delta) in deltas {
@@ -43,7 +44,7 @@ impl StatsStore for DynamoStore {
             .map_err(|e| store_error("DynamoDB UpdateItem (statistics)", e))
     }
 
-    async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError> {
+    async fn get(&self, month: Month, counter: Counter) -> Result<i64, StoreError> {
         let out = self
             .client
             .get_item()
@@ -63,9 +64,9 @@ impl StatsStore for DynamoStore {
 
     async fn months(
         &self,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<(String, Counter, i64)>, StoreError> {
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(Month, Counter, i64)>, StoreError> {
         let q = self
             .client
             .query()
@@ -76,23 +77,23 @@ impl StatsStore for DynamoStore {
             .expression_attribute_values(":to", s(keys::month(to)));
         let per_month = items::query(q, usize::MAX, |item| {
             let f = Fields(item);
-            let month = f
+            let month: Month = f
                 .str("sk")?
                 .strip_prefix("MONTH#")
-                .ok_or_else(|| f.malformed("not a month"))?
-                .to_owned();
+                .and_then(|m| m.parse().ok())
+                .ok_or_else(|| f.malformed("not a month"))?;
             // Names this version does not know (written by a newer one) are skipped.
             let mut counters = Vec::new();
             for counter in Counter::ALL {
                 if let Some(value) = f.opt_num::<i64>(counter.as_str())? {
-                    counters.push((month.clone(), counter, value));
+                    counters.push((month, counter, value));
                 }
             }
             Ok(Some(counters))
         })
         .await?;
-        let mut out: Vec<(String, Counter, i64)> = per_month.into_iter().flatten().collect();
-        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut out: Vec<(Month, Counter, i64)> = per_month.into_iter().flatten().collect();
+        out.sort_by_key(|(month, counter, _)| (*month, *counter));
         Ok(out)
     }
 }

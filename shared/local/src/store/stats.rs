@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
+use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{Counter, StatsStore};
 
@@ -10,11 +11,11 @@ use crate::db::sql_err;
 
 #[async_trait]
 impl StatsStore for SqliteStore {
-    async fn add_many(&self, month: &str, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
+    async fn add_many(&self, month: Month, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
         if deltas.is_empty() {
             return Ok(());
         }
-        let month = month.to_owned();
+        let month = month.to_string();
         let deltas = deltas.to_vec();
         self.db
             .write(move |tx| {
@@ -33,8 +34,8 @@ impl StatsStore for SqliteStore {
             .await
     }
 
-    async fn get(&self, month: &str, counter: Counter) -> Result<i64, StoreError> {
-        let month = month.to_owned();
+    async fn get(&self, month: Month, counter: Counter) -> Result<i64, StoreError> {
+        let month = month.to_string();
         self.db
             .call(move |c| {
                 c.prepare_cached(
@@ -52,10 +53,10 @@ impl StatsStore for SqliteStore {
 
     async fn months(
         &self,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<(String, Counter, i64)>, StoreError> {
-        let (from, to) = (from.to_owned(), to.to_owned());
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(Month, Counter, i64)>, StoreError> {
+        let (from, to) = (from.to_string(), to.to_string());
         let rows = self
             .db
             .call(move |c| {
@@ -78,11 +79,16 @@ impl StatsStore for SqliteStore {
             })
             .await?;
         // Names this version does not know (written by a newer one) are skipped, not fatal.
-        let mut out: Vec<(String, Counter, i64)> = rows
-            .into_iter()
-            .filter_map(|(month, name, n)| Counter::parse(&name).map(|c| (month, c, n)))
-            .collect();
-        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut out = Vec::with_capacity(rows.len());
+        for (month, name, n) in rows {
+            let month: Month = month
+                .parse()
+                .map_err(|e| StoreError::Backend(format!("monthly_counters: {e}")))?;
+            if let Some(counter) = Counter::parse(&name) {
+                out.push((month, counter, n));
+            }
+        }
+        out.sort_by_key(|(month, counter, _)| (*month, *counter));
         Ok(out)
     }
 }
