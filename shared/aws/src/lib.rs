@@ -2,6 +2,7 @@
 //! functions share (API Gateway context, SQS consumers, provider feedback).
 
 pub mod backend;
+pub mod backoff;
 pub mod consumer;
 pub mod dynamo;
 pub mod env;

@@ -24,6 +24,9 @@ const IN_FLIGHT: usize = 8;
 /// Attempts for entries SQS refused for a transient reason.
 const ENTRY_ATTEMPTS: usize = 3;
 
+/// The first wait before sending refused entries again (then doubling, jittered).
+const RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// The `fanout` and `delivery` queues.
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -98,6 +101,7 @@ impl SqsQueue {
             }
             let failed: Vec<&str> = out.failed().iter().map(|f| f.id()).collect();
             pending.retain(|(i, _)| failed.contains(&i.to_string().as_str()));
+            crate::backoff::wait(attempt as u32, RETRY_BASE).await;
         }
         Ok(())
     }

@@ -183,23 +183,15 @@ pub async fn count(query: QueryFluentBuilder) -> Result<u64, StoreError> {
     }
 }
 
-/// Waits before another round of unprocessed batch keys: exponential from 25 ms with full
-/// jitter, so concurrent functions throttled together do not all come back at the same instant.
+/// Waits before another round of unprocessed batch keys (jittered, from 25 ms).
 async fn backoff(round: u32, what: &str) -> Result<(), StoreError> {
     if round >= BATCH_ROUNDS {
         return Err(StoreError::Backend(format!(
             "{what}: keys still unprocessed after {BATCH_ROUNDS} rounds"
         )));
     }
-    let wait = jittered(round, &mut rand::rng());
-    tokio::time::sleep(wait).await;
+    crate::backoff::wait(round, Duration::from_millis(25)).await;
     Ok(())
-}
-
-/// A random wait between nothing and the round's exponential cap (25 ms × 2^round).
-fn jittered(round: u32, rng: &mut impl rand::Rng) -> Duration {
-    let cap_ms = 25u64 << round.min(16);
-    Duration::from_millis(rng.random_range(0..=cap_ms))
 }
 
 /// Reads items by key (100 per BatchGetItem, several in flight), retrying unprocessed keys.
@@ -440,21 +432,4 @@ fn transaction_error(
         }
     }
     store_error("DynamoDB TransactWriteItems", err)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn batch_retries_wait_a_random_time_under_an_exponential_cap() {
-        let mut rng = rand::rng();
-        for round in 0..BATCH_ROUNDS {
-            let cap = Duration::from_millis(25 << round);
-            let waits: Vec<Duration> = (0..200).map(|_| jittered(round, &mut rng)).collect();
-            assert!(waits.iter().all(|w| *w <= cap), "round {round}");
-            let distinct: std::collections::BTreeSet<_> = waits.iter().collect();
-            assert!(distinct.len() > 5, "round {round}: {distinct:?}");
-        }
-    }
 }
