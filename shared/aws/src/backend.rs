@@ -22,7 +22,6 @@ use crate::sqs::SqsQueue;
 /// Everything a function needs, built once per cold start.
 #[derive(Clone)]
 pub struct Aws {
-    /// The use cases.
     pub use_cases: UseCases,
     /// The store (scheduled jobs and feedback use it directly).
     pub store: Arc<DynamoStore>,
@@ -102,13 +101,10 @@ impl AwsSettings {
 /// SDK clients, one per service, from one SDK configuration.
 #[derive(Clone)]
 pub struct Clients {
-    /// DynamoDB.
     pub dynamodb: aws_sdk_dynamodb::Client,
-    /// SQS.
     pub sqs: aws_sdk_sqs::Client,
     /// SES v2.
     pub ses: aws_sdk_sesv2::Client,
-    /// SNS.
     pub sns: aws_sdk_sns::Client,
     /// Secrets Manager.
     pub secrets: aws_sdk_secretsmanager::Client,

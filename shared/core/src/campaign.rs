@@ -196,7 +196,6 @@ pub struct Campaign {
     pub kind: CampaignKind,
     /// Who wrote it.
     pub author: Actor,
-    /// Status.
     pub status: CampaignStatus,
     /// The cabinet's reason, when rejected.
     pub rejection_reason: Option<String>,
@@ -292,15 +291,11 @@ pub struct EmailInput {
 /// Validated campaign content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CampaignContent {
-    /// Title.
     pub title: String,
     /// Topics (deduplicated, in given order).
     pub topics: Vec<TopicSlug>,
-    /// SMS.
     pub sms: Option<CampaignSms>,
-    /// Email.
     pub email: Option<CampaignEmail>,
-    /// Urgent.
     pub urgent: bool,
     /// Send time.
     pub send_at: Option<DateTime<Utc>>,

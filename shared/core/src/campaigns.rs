@@ -63,13 +63,11 @@ pub struct CampaignView {
 /// The email and SMS as recipients will see them.
 #[derive(Debug, Clone, Serialize)]
 pub struct Preview {
-    /// Email subject.
     pub email_subject: Option<String>,
     /// Email HTML in the town's layout.
     pub email_html: Option<String>,
     /// Email text part.
     pub email_text: Option<String>,
-    /// SMS text.
     pub sms_text: Option<String>,
 }
 
@@ -84,21 +82,16 @@ pub struct TestSend {
 
 /// The ports campaign use cases need.
 pub struct CampaignDeps {
-    /// Campaigns.
     pub campaigns: Arc<dyn CampaignStore>,
-    /// Deliveries.
     pub deliveries: Arc<dyn DeliveryStore>,
     /// Subscribers (for estimates).
     pub subscribers: Arc<dyn SubscriberStore>,
-    /// Topics.
     pub topics: Arc<dyn TopicStore>,
     /// Email provider (test sends).
     pub email: Arc<dyn EmailSender>,
     /// SMS provider (test sends).
     pub sms: Arc<dyn SmsSender>,
-    /// Clock.
     pub clock: Arc<dyn Clock>,
-    /// Layout.
     pub layout: Arc<EmailLayout>,
     /// Sending.
     pub dispatcher: Arc<Dispatcher>,

@@ -73,7 +73,6 @@ pub struct Settings<'a> {
     pub public_url: &'a str,
     /// Town name.
     pub town: &'a str,
-    /// Prices.
     pub prices: Prices,
     /// Hours when non-urgent SMS may go out, e.g. `08:00-20:00`.
     pub sms_window: &'a str,

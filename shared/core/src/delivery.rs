@@ -12,11 +12,9 @@ use crate::subscriber::SubscriberId;
 /// Identifies a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct DeliveryKey {
-    /// Campaign.
     pub campaign: CampaignId,
     /// Recipient.
     pub subscriber: SubscriberId,
-    /// Channel.
     pub channel: Channel,
 }
 
@@ -65,7 +63,6 @@ impl DeliveryStatus {
 /// A delivery to create during fan-out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
-    /// Key.
     pub key: DeliveryKey,
     /// `Queued`, or `Suppressed` when the address is on the suppression list.
     pub status: DeliveryStatus,
@@ -85,9 +82,7 @@ pub enum CreateOutcome {
 /// A stored delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Delivery {
-    /// Key.
     pub key: DeliveryKey,
-    /// Status.
     pub status: DeliveryStatus,
     /// Send attempts so far.
     pub attempts: u32,
@@ -145,11 +140,8 @@ pub enum DeliveryResult {
 pub struct ChannelCounts {
     /// Recipients of the fan-out shards finished so far (final once every shard is done).
     pub targeted: u64,
-    /// Sent.
     pub sent: u64,
-    /// Failed.
     pub failed: u64,
-    /// Suppressed.
     pub suppressed: u64,
 }
 

@@ -50,23 +50,18 @@ const CACHED_CAMPAIGNS: usize = 64;
 
 /// The ports sending needs.
 pub struct DispatchDeps {
-    /// Campaigns.
     pub campaigns: Arc<dyn CampaignStore>,
-    /// Deliveries.
     pub deliveries: Arc<dyn DeliveryStore>,
-    /// Subscribers.
     pub subscribers: Arc<dyn SubscriberStore>,
     /// Suppression list.
     pub suppressions: Arc<dyn SuppressionStore>,
     /// Monthly counters.
     pub stats: Arc<dyn StatsStore>,
-    /// Queues.
     pub queue: Arc<dyn JobQueue>,
     /// Email provider.
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
-    /// Clock.
     pub clock: Arc<dyn Clock>,
     /// The town's layout.
     pub layout: Arc<EmailLayout>,

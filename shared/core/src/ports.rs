@@ -325,7 +325,6 @@ pub struct OutgoingEmail {
 pub struct OutgoingSms {
     /// Recipient.
     pub to: PhoneNumber,
-    /// Text.
     pub text: String,
 }
 

@@ -15,7 +15,6 @@ pub const PAYLOAD_VERSION: u32 = 1;
 pub enum Job {
     /// Fan out one shard of a campaign's recipients.
     Fanout {
-        /// Campaign.
         campaign: CampaignId,
         /// Shard number, `0..shards`.
         shard: u32,

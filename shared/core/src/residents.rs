@@ -63,7 +63,6 @@ impl SignupReceipt {
 /// The preference page's data.
 #[derive(Debug, Clone)]
 pub struct PreferencesView {
-    /// The subscriber.
     pub subscriber: Subscriber,
     /// Topics open for choice today.
     pub topics: Vec<Topic>,
@@ -74,13 +73,10 @@ pub struct PreferencesView {
 pub struct DataExport {
     /// Identifier.
     pub id: SubscriberId,
-    /// Email.
     pub email: Option<Email>,
     /// Mobile number.
     pub phone: Option<PhoneNumber>,
-    /// Status.
     pub status: SubscriberStatus,
-    /// Language.
     pub language: String,
     /// Subscriptions with topic names.
     pub subscriptions: Vec<ExportedChoice>,
@@ -97,9 +93,7 @@ pub struct DataExport {
 pub struct ExportedChoice {
     /// Topic slug.
     pub topic: TopicSlug,
-    /// Topic name.
     pub topic_name: String,
-    /// Channel.
     pub channel: Channel,
 }
 
@@ -114,9 +108,7 @@ pub enum ConfirmationState {
 
 /// The ports and settings resident use cases need.
 pub struct ResidentDeps {
-    /// Subscribers.
     pub subscribers: Arc<dyn SubscriberStore>,
-    /// Topics.
     pub topics: Arc<dyn TopicStore>,
     /// Monthly counters.
     pub stats: Arc<dyn StatsStore>,
@@ -126,7 +118,6 @@ pub struct ResidentDeps {
     pub sms: Arc<dyn SmsSender>,
     /// Link signer.
     pub signer: TokenSigner,
-    /// Clock.
     pub clock: Arc<dyn Clock>,
     /// The town's email layout.
     pub layout: Arc<EmailLayout>,

@@ -21,11 +21,9 @@ pub struct Figures {
     pub campaigns_sent: i64,
     /// Of which weather alerts.
     pub weather_alerts_sent: i64,
-    /// SMS sent.
     pub sms_sent: i64,
     /// SMS segments billed.
     pub sms_segments: i64,
-    /// Emails sent.
     pub emails_sent: i64,
     /// Cost, € HT.
     pub cost: Money,
@@ -67,7 +65,6 @@ pub struct TopicFigures {
     pub topic: String,
     /// Topic name.
     pub name: String,
-    /// Channel.
     pub channel: Channel,
     /// Active subscribers.
     pub subscribers: u64,

@@ -93,9 +93,7 @@ impl SubscriberStatus {
 /// One (topic, channel) a subscriber wants.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Choice {
-    /// The topic.
     pub topic: TopicSlug,
-    /// The channel.
     pub channel: Channel,
 }
 

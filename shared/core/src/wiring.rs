@@ -31,13 +31,11 @@ impl<T> Store for T where
 
 /// The providers and settings the use cases are built from.
 pub struct Providers<S> {
-    /// Store.
     pub store: Arc<S>,
     /// Email provider.
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
-    /// Clock.
     pub clock: Arc<dyn Clock>,
     /// Email layout.
     pub layout: Arc<EmailLayout>,
@@ -54,9 +52,7 @@ pub struct UseCases {
     pub residents: Arc<Residents>,
     /// Staff campaigns.
     pub campaigns: Arc<Campaigns>,
-    /// Subscriber file.
     pub subscriber_file: Arc<SubscriberFile>,
-    /// Statistics.
     pub statistics: Arc<Statistics>,
     /// Topic management.
     pub topics_admin: Arc<TopicsAdmin>,

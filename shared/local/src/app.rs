@@ -18,9 +18,7 @@ pub struct Services {
     pub use_cases: UseCases,
     /// Local staff accounts and sessions.
     pub staff_auth: Arc<StaffAuth>,
-    /// The store.
     pub store: Arc<SqliteStore>,
-    /// The queue.
     pub queue: SqliteQueue,
 }
 

@@ -179,7 +179,6 @@ pub async fn create_email_identity(sdk: &SdkConfig) {
 
 /// A queue's URL and ARN.
 pub struct QueueRef {
-    /// URL.
     pub url: String,
     /// ARN (put in the events, as Lambda does).
     pub arn: String,

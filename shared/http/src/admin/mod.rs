@@ -28,11 +28,9 @@ pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
 /// The staff use cases.
 #[derive(Clone)]
 pub struct AdminState {
-    /// Campaigns.
     pub campaigns: Arc<Campaigns>,
     /// Subscriber file.
     pub subscribers: Arc<SubscriberFile>,
-    /// Statistics.
     pub statistics: Arc<Statistics>,
     /// Topic management.
     pub topics: Arc<TopicsAdmin>,
