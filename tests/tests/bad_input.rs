@@ -7,9 +7,9 @@ use std::num::NonZeroU32;
 use chrono::{Duration, Utc};
 use common::*;
 use serde_json::{json, Value};
+use telmail_core::domain::topic::{Topic, TopicKind, TopicSlug};
 use telmail_core::ports::{SubscriberStore, TopicStore};
 use telmail_core::token::{TokenPurpose, TokenSigner};
-use telmail_core::topic::{Topic, TopicKind, TopicSlug};
 
 async fn assert_refused(app: &TestApp, body: Value, field: &str, words: &str) {
     let resp = app.post_json("/api/subscriptions", &body).await;
@@ -117,7 +117,7 @@ async fn each_bad_field_is_named_in_french_and_nothing_is_stored() {
     );
     assert!(app
         .store()
-        .find_by_email(&telmail_core::contact::Email::parse("a@exemple.fr").unwrap())
+        .find_by_email(&telmail_core::domain::contact::Email::parse("a@exemple.fr").unwrap())
         .await
         .unwrap()
         .is_none());
@@ -221,7 +221,7 @@ async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
     let subject = confirm.split('.').nth(1).unwrap();
     let old = signer.sign(
         TokenPurpose::Confirm,
-        telmail_core::subscriber::SubscriberId::parse(subject).unwrap(),
+        telmail_core::domain::subscriber::SubscriberId::parse(subject).unwrap(),
         Utc::now() - Duration::days(8),
         Duration::days(7),
     );

@@ -7,25 +7,25 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use telmail_core::campaign::{
-    Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
-};
 use telmail_core::clock::{Clock, ManualClock};
 use telmail_core::config::ServiceConfig;
-use telmail_core::contact::{Channel, Email};
-use telmail_core::delivery::{CampaignProgress, Delivery, DeliveryKey, DeliveryStatus};
+use telmail_core::domain::campaign::{
+    Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
+};
+use telmail_core::domain::contact::{Channel, Email};
+use telmail_core::domain::delivery::{CampaignProgress, Delivery, DeliveryKey, DeliveryStatus};
+use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
+use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
+use telmail_core::domain::staff::{parse_roles, StaffIdentity};
+use telmail_core::domain::topic::default_topics;
 use telmail_core::error::SendError;
-use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
-use telmail_core::queue::{DeliverJob, Job, JobOutcome, QueueName};
-use telmail_core::residents::WebOrigin;
-use telmail_core::signup::{SignupInput, SubscriptionInput};
-use telmail_core::staff::{parse_roles, StaffIdentity};
-use telmail_core::subscriber_file::{EditInput, PaperInput};
+use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
-use telmail_core::topic::default_topics;
+use telmail_core::use_cases::residents::WebOrigin;
+use telmail_core::use_cases::subscriber_file::{EditInput, PaperInput};
 use telmail_core::wiring::Providers;
 use telmail_core::DomainError;
 use telmail_local::app::Services;

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use common::TestApp;
 use reqwest::Method;
 use serde_norway::Value;
-use telmail_core::campaign::CampaignId;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_http::route_paths;
 
 /// The methods probed on every path.

@@ -9,12 +9,12 @@ use chrono::{Duration, TimeZone, Utc};
 use common::{code_in, link, token_of};
 use telmail_core::clock::{Clock, ManualClock, Month};
 use telmail_core::config::ServiceConfig;
-use telmail_core::messages::EmailLayout;
+use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
+use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{Counter, StatsStore, SubscriberStore};
-use telmail_core::residents::{ResidentDeps, Residents, SignupReceipt, WebOrigin};
-use telmail_core::signup::{SignupInput, SubscriptionInput};
+use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
-use telmail_core::topic::default_topics;
+use telmail_core::use_cases::residents::{ResidentDeps, Residents, SignupReceipt, WebOrigin};
 use telmail_core::DomainError;
 use telmail_local::outbox::Outbox;
 use telmail_local::store::SqliteStore;
@@ -99,7 +99,7 @@ async fn a_confirmation_link_works_for_seven_days_and_not_after() {
 
     // The hourly purge removes it, and the address is free for a new sign-up
     assert_eq!(w.residents.purge_expired().await.unwrap(), 1);
-    let email = telmail_core::contact::Email::parse("a@exemple.fr").unwrap();
+    let email = telmail_core::domain::contact::Email::parse("a@exemple.fr").unwrap();
     assert!(w.store.find_by_email(&email).await.unwrap().is_none());
     w.residents
         .sign_up(

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use telmail_core::contact::{Email, PhoneNumber};
+use telmail_core::domain::contact::{Email, PhoneNumber};
 use telmail_core::ports::SubscriberStore;
 
 const METEO_SMS: &str = "alerte-meteo:sms";
@@ -323,7 +323,7 @@ async fn one_click_unsubscribe_works_and_a_get_changes_nothing() {
     let signer = telmail_core::token::TokenSigner::new(TEST_KEY.as_bytes().to_vec()).unwrap();
     let t = signer.sign(
         telmail_core::token::TokenPurpose::Unsubscribe,
-        telmail_core::subscriber::SubscriberId::parse(&id).unwrap(),
+        telmail_core::domain::subscriber::SubscriberId::parse(&id).unwrap(),
         chrono::Utc::now(),
         chrono::Duration::days(30),
     );

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use telmail_core::delivery::Suppression;
+use telmail_core::domain::delivery::Suppression;
 use telmail_core::ports::SuppressionStore;
 
 async fn app() -> TestApp {

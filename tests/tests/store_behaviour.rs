@@ -6,28 +6,28 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use telmail_core::campaign::{
+use telmail_core::clock::Month;
+use telmail_core::domain::campaign::{
     Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
     CampaignStatus,
 };
-use telmail_core::clock::Month;
-use telmail_core::contact::{Channel, Email, PhoneNumber};
-use telmail_core::delivery::{
+use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::delivery::{
     CampaignProgress, ChannelCounts, CreateOutcome, Delivery, DeliveryKey, DeliveryResult,
     DeliveryStatus, NewDelivery, Progress, Suppression,
 };
+use telmail_core::domain::money::Money;
+use telmail_core::domain::staff::{Role, StaffAccount, StaffIdentity, StaffSession, StaffStore};
+use telmail_core::domain::subscriber::{
+    Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
+    SubscriberId, SubscriberState, SubscriberStatus,
+};
+use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::StoreError;
-use telmail_core::money::Money;
 use telmail_core::ports::{
     CampaignStore, Counter, DeliveryStore, Recipient, StatsStore, SubscriberQuery, SubscriberStore,
     SuppressionStore, TopicStore,
 };
-use telmail_core::staff::{Role, StaffAccount, StaffIdentity, StaffSession, StaffStore};
-use telmail_core::subscriber::{
-    Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
-    SubscriberId, SubscriberState, SubscriberStatus,
-};
-use telmail_core::topic::{default_topics, TopicSlug};
 
 /// The ports of one backend.
 struct Backend {

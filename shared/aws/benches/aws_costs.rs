@@ -30,15 +30,17 @@ use futures_util::{stream, StreamExt};
 use serde_json::{json, Value};
 use telmail_aws::dynamo::DynamoStore;
 use telmail_aws::{Aws, AwsSettings, Clients};
-use telmail_core::campaign::{CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput};
 use telmail_core::config::ServiceConfig;
-use telmail_core::contact::{Channel, Email, PhoneNumber};
-use telmail_core::ports::{CampaignStore, SubscriberStore};
-use telmail_core::staff::{parse_roles, StaffIdentity};
-use telmail_core::subscriber::{
+use telmail_core::domain::campaign::{
+    CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
+};
+use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::staff::{parse_roles, StaffIdentity};
+use telmail_core::domain::subscriber::{
     Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
 };
-use telmail_core::topic::{default_topics, TopicSlug};
+use telmail_core::domain::topic::{default_topics, TopicSlug};
+use telmail_core::ports::{CampaignStore, SubscriberStore};
 use telmail_http::HttpConfig;
 
 use support::counter::{Counter, Tally};

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 
-use telmail_core::dispatch::Dispatcher;
+use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome};
 use telmail_core::ports::JobQueue;
-use telmail_core::queue::{DeliverJob, Job, JobOutcome};
+use telmail_core::use_cases::dispatch::Dispatcher;
 
 use crate::events::QueueMessage;
 

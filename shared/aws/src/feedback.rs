@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use telmail_core::contact::Email;
-use telmail_core::delivery::Suppression;
+use telmail_core::domain::contact::Email;
+use telmail_core::domain::delivery::Suppression;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SuppressionStore;
 

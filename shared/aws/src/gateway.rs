@@ -10,8 +10,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 use lambda_http::request::RequestContext;
-use telmail_core::contact::{Email, PhoneNumber};
-use telmail_core::staff::{Role, StaffIdentity};
+use telmail_core::domain::contact::{Email, PhoneNumber};
+use telmail_core::domain::staff::{Role, StaffIdentity};
 use telmail_http::extract::ClientAddr;
 
 /// Serves a Router (already wrapped by [`with_gateway_context`]) as a Lambda function until the

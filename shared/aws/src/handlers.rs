@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::Router;
 use chrono::Utc;
 use serde_json::Value;
+use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::TopicStore;
-use telmail_core::topic::default_topics;
 use telmail_http::admin::{AdminState, Part};
 
 use crate::backend::Aws;

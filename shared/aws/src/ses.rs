@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 use telmail_core::error::SendError;
-use telmail_core::mime::MimeBuilder;
 use telmail_core::ports::{EmailSender, OutgoingEmail};
+use telmail_core::render::mime::MimeBuilder;
 use uuid::Uuid;
 
 use crate::errors::{accepted, send_error};

@@ -5,9 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures_util::{stream, StreamExt, TryStreamExt};
+use telmail_core::domain::queue::{Job, QueueName};
 use telmail_core::error::StoreError;
 use telmail_core::ports::JobQueue;
-use telmail_core::queue::{Job, QueueName};
 
 use crate::errors::store_error;
 

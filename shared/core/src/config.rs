@@ -4,8 +4,8 @@ use std::num::NonZeroU32;
 
 use chrono::Duration;
 
-use crate::money::Prices;
-use crate::sending_window::SendingWindow;
+use crate::domain::money::Prices;
+use crate::domain::sending_window::SendingWindow;
 
 /// Service-wide settings shared by every runtime.
 #[derive(Debug, Clone)]

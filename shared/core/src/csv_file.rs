@@ -103,11 +103,11 @@ use csv::{ReaderBuilder, StringRecord, Terminator, Trim, WriterBuilder};
 use encoding_rs::{Encoding, WINDOWS_1252};
 use serde::Serialize;
 
-use crate::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::signup::{Signup, SignupInput, SubscriptionInput};
+use crate::domain::subscriber::{ConsentSource, Subscriber, SubscriberStatus};
+use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::FieldErrors;
-use crate::signup::{Signup, SignupInput, SubscriptionInput};
-use crate::subscriber::{ConsentSource, Subscriber, SubscriberStatus};
-use crate::topic::{Topic, TopicSlug};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -959,10 +959,10 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::subscriber::{
+    use crate::domain::subscriber::{
         Choice, Consent, SubscriberId, SubscriberState, CONSENT_WORDING_VERSION,
     };
-    use crate::topic::default_topics;
+    use crate::domain::topic::default_topics;
 
     /// The line's choices as `slug:channel`, in the sign-up's order.
     fn choices_of(line: &ImportLine) -> Vec<String> {

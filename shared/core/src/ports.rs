@@ -5,17 +5,17 @@ use chrono::{DateTime, Utc};
 
 use std::collections::HashSet;
 
-use crate::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use crate::clock::Month;
-use crate::contact::{Channel, Email, PhoneNumber};
-use crate::delivery::{
+use crate::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::delivery::{
     CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
     ProgressDelta, Suppression,
 };
+use crate::domain::queue::Job;
+use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
+use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{SendError, StoreError};
-use crate::queue::Job;
-use crate::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
-use crate::topic::{Topic, TopicSlug};
 
 /// Reads and writes subscribers; an email or a phone number belongs to one subscriber at most.
 #[async_trait]

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::domain::subscriber::SubscriberId;
 use crate::error::DomainError;
-use crate::subscriber::SubscriberId;
 
 type HmacSha256 = Hmac<Sha256>;
 

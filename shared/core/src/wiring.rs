@@ -2,21 +2,21 @@
 
 use std::sync::Arc;
 
-use crate::campaigns::{CampaignDeps, Campaigns};
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
-use crate::dispatch::{DispatchDeps, Dispatcher};
-use crate::links::Links;
-use crate::messages::EmailLayout;
 use crate::ports::{
     CampaignStore, DeliveryStore, EmailSender, JobQueue, SmsSender, StatsStore, SubscriberStore,
     SuppressionStore, TopicStore,
 };
-use crate::residents::{ResidentDeps, Residents};
-use crate::statistics::{Statistics, StatisticsDeps};
-use crate::subscriber_file::{SubscriberFile, SubscriberFileDeps};
+use crate::render::links::Links;
+use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
-use crate::topics_admin::TopicsAdmin;
+use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
+use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
+use crate::use_cases::residents::{ResidentDeps, Residents};
+use crate::use_cases::statistics::{Statistics, StatisticsDeps};
+use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
+use crate::use_cases::topics_admin::TopicsAdmin;
 
 /// Every store port at once: what a backend provides.
 pub trait Store:

@@ -7,10 +7,10 @@ use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use telmail_core::residents::SignupReceipt;
-use telmail_core::signup::SignupInput;
-use telmail_core::sms::analyze;
-use telmail_core::topic::TopicKind;
+use telmail_core::domain::signup::SignupInput;
+use telmail_core::domain::sms::analyze;
+use telmail_core::domain::topic::TopicKind;
+use telmail_core::use_cases::residents::SignupReceipt;
 use telmail_core::FieldErrors;
 
 use crate::error::ApiResult;

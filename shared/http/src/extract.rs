@@ -31,7 +31,7 @@ pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
 
 /// Client IP and user agent, as proof of consent.
 #[derive(Debug, Clone)]
-pub struct Origin(pub telmail_core::residents::WebOrigin);
+pub struct Origin(pub telmail_core::use_cases::residents::WebOrigin);
 
 impl<S: Send + Sync> FromRequestParts<S> for Origin {
     type Rejection = std::convert::Infallible;
@@ -48,7 +48,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
             .chars()
             .take(300)
             .collect();
-        Ok(Origin(telmail_core::residents::WebOrigin {
+        Ok(Origin(telmail_core::use_cases::residents::WebOrigin {
             ip,
             user_agent,
         }))

@@ -18,7 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use telmail_core::residents::Residents;
+use telmail_core::use_cases::residents::Residents;
 
 use crate::admin::auth::StaffAuthMode;
 use crate::admin::AdminState;

@@ -8,11 +8,13 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Serialize;
-use telmail_core::contact::Channel;
-use telmail_core::residents::{ConfirmationState, SignupReceipt};
-use telmail_core::signup::{SignupInput, SubscriptionInput};
-use telmail_core::subscriber::{Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING};
+use telmail_core::domain::contact::Channel;
+use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
+use telmail_core::domain::subscriber::{
+    Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING,
+};
 use telmail_core::token::TokenPurpose;
+use telmail_core::use_cases::residents::{ConfirmationState, SignupReceipt};
 use telmail_core::{DomainError, FieldErrors};
 
 use crate::extract::{FormFields, Origin, TokenParam};

@@ -10,21 +10,21 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use telmail_core::campaign::{CampaignInput, CampaignStatus, EmailInput, SmsInput};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::ServiceConfig;
-use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::campaign::{CampaignInput, CampaignStatus, EmailInput, SmsInput};
+use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::staff::{parse_roles, StaffIdentity};
+use telmail_core::domain::subscriber::{
+    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
+};
+use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::SendError;
-use telmail_core::messages::EmailLayout;
 use telmail_core::ports::{
     CampaignStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, SubscriberStore,
 };
-use telmail_core::staff::{parse_roles, StaffIdentity};
-use telmail_core::subscriber::{
-    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
-};
+use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
-use telmail_core::topic::{default_topics, TopicSlug};
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
 use telmail_local::worker::{Worker, WorkerConfig};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use telmail_core::staff::StaffAuth;
+use telmail_core::domain::staff::StaffAuth;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 

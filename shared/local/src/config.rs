@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::Args;
-use telmail_core::money::Money;
+use telmail_core::domain::money::Money;
 
 /// Settings of the local server (`telmail-local --help` lists them).
 #[derive(Debug, Clone, Args)]

@@ -3,8 +3,8 @@
 use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
-use telmail_core::contact::{Email, PhoneNumber};
-use telmail_core::staff::{parse_roles, StaffIdentity};
+use telmail_core::domain::contact::{Email, PhoneNumber};
+use telmail_core::domain::staff::{parse_roles, StaffIdentity};
 use telmail_local::ServerArgs;
 
 /// Télmail, the town's SMS and email messages, on one machine.
@@ -76,7 +76,7 @@ async fn add_staff(server: ServerArgs, action: StaffAction) -> Result<String, St
     };
     let password = read_password()?;
     let (store, _) = telmail_local::server::open_data(&server)?;
-    let auth = telmail_core::staff::StaffAuth::new(
+    let auth = telmail_core::domain::staff::StaffAuth::new(
         store,
         std::sync::Arc::new(telmail_core::clock::SystemClock),
         chrono::Duration::hours(telmail_local::app::STAFF_SESSION_HOURS),

@@ -8,8 +8,8 @@ use chrono::Utc;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde::Serialize;
 use telmail_core::error::SendError;
-use telmail_core::mime::MimeBuilder;
 use telmail_core::ports::{EmailSender, OutgoingEmail, OutgoingSms, SmsSender};
+use telmail_core::render::mime::MimeBuilder;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use uuid::Uuid;
@@ -131,7 +131,7 @@ impl SmsSender for Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telmail_core::contact::{Email, PhoneNumber};
+    use telmail_core::domain::contact::{Email, PhoneNumber};
 
     fn outbox(dir: &Path) -> Outbox {
         Outbox::new(

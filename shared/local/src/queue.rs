@@ -8,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::params;
 use telmail_core::clock::{Clock, SystemClock};
+use telmail_core::domain::queue::{Job, QueueName};
 use telmail_core::error::StoreError;
 use telmail_core::ports::JobQueue;
-use telmail_core::queue::{Job, QueueName};
 use tokio::sync::Notify;
 
 use crate::db::{sql_err, Db};
@@ -218,11 +218,11 @@ impl JobQueue for SqliteQueue {
 mod tests {
     use super::*;
     use chrono::TimeZone;
-    use telmail_core::campaign::CampaignId;
     use telmail_core::clock::ManualClock;
-    use telmail_core::contact::Channel;
-    use telmail_core::delivery::DeliveryKey;
-    use telmail_core::subscriber::SubscriberId;
+    use telmail_core::domain::campaign::CampaignId;
+    use telmail_core::domain::contact::Channel;
+    use telmail_core::domain::delivery::DeliveryKey;
+    use telmail_core::domain::subscriber::SubscriberId;
 
     const LEASE: Duration = Duration::from_secs(300);
 

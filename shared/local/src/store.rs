@@ -11,7 +11,7 @@ mod topics;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use telmail_core::contact::Channel;
+use telmail_core::domain::contact::Channel;
 use telmail_core::error::StoreError;
 
 use crate::db::Db;

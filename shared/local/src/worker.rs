@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use telmail_core::dispatch::Dispatcher;
-use telmail_core::queue::{DeliverJob, Job, JobOutcome, QueueName};
+use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
+use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::DomainError;
 use tokio::sync::watch;
 

@@ -250,12 +250,12 @@ impl TestApp {
         email: Option<&str>,
         phone: Option<&str>,
     ) {
-        let identity = telmail_core::staff::StaffIdentity {
+        let identity = telmail_core::domain::staff::StaffIdentity {
             id: username.into(),
             name: username.to_uppercase(),
-            roles: telmail_core::staff::parse_roles(roles).unwrap(),
-            email: email.map(|e| telmail_core::contact::Email::parse(e).unwrap()),
-            phone: phone.map(|p| telmail_core::contact::PhoneNumber::parse(p).unwrap()),
+            roles: telmail_core::domain::staff::parse_roles(roles).unwrap(),
+            email: email.map(|e| telmail_core::domain::contact::Email::parse(e).unwrap()),
+            phone: phone.map(|p| telmail_core::domain::contact::PhoneNumber::parse(p).unwrap()),
         };
         self.services()
             .staff_auth

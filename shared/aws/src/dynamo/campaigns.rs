@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
-use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
-use telmail_core::delivery::{CampaignProgress, Progress, ProgressDelta};
+use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
 

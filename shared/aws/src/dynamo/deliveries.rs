@@ -13,14 +13,14 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
-use telmail_core::campaign::{CampaignId, CampaignStatus};
-use telmail_core::contact::Channel;
-use telmail_core::delivery::{
+use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
+use telmail_core::domain::contact::Channel;
+use telmail_core::domain::delivery::{
     Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
 };
+use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::error::StoreError;
 use telmail_core::ports::DeliveryStore;
-use telmail_core::subscriber::SubscriberId;
 
 use super::items::{
     self, batch_get, batch_write, condition_failed, delete_request, key, n, s, Fields, Item,

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures_util::future::try_join_all;
 use futures_util::{stream, StreamExt, TryStreamExt};
-use telmail_core::contact::Channel;
+use telmail_core::domain::contact::Channel;
+use telmail_core::domain::subscriber::SubscriberId;
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{Recipient, SuppressionStore};
-use telmail_core::subscriber::SubscriberId;
-use telmail_core::topic::TopicSlug;
 
 use aws_sdk_dynamodb::types::Select;
 

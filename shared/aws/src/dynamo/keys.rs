@@ -2,12 +2,12 @@
 //! sortable text form of instants used in sort keys and compared in conditions.
 
 use chrono::{DateTime, Utc};
-use telmail_core::campaign::{CampaignId, CampaignStatus};
 use telmail_core::clock::Month;
-use telmail_core::contact::Channel;
+use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
+use telmail_core::domain::contact::Channel;
+use telmail_core::domain::subscriber::SubscriberId;
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
-use telmail_core::subscriber::SubscriberId;
-use telmail_core::topic::TopicSlug;
 
 /// Membership partitions per (topic, channel): a subscriber's partition is
 /// `shard_key % MEMBERSHIP_PARTITIONS`. Equal to the default fan-out shard count, so each

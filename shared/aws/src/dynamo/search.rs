@@ -1,9 +1,9 @@
 //! Staff search: the GSI partition listing every subscriber newest first (`gsi1pk = SUBS`),
 //! read with a filter expression until `offset + limit` profiles match. Never a Scan.
 
+use telmail_core::domain::subscriber::Subscriber;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SubscriberQuery;
-use telmail_core::subscriber::Subscriber;
 
 use super::items::{self, s};
 use super::keys::ALL_SUBSCRIBERS;

@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
-use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{Recipient, SubscriberQuery, SubscriberStore};
-use telmail_core::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
-use telmail_core::topic::TopicSlug;
 
 use super::items::{self, batch_get, json, key, n, s, Condition, Fields, Item, Transaction};
 use super::keys::{self, ALL_SUBSCRIBERS, CHANGES, OWNER, PENDING, PROFILE};

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
-use telmail_core::delivery::Suppression;
+use telmail_core::domain::delivery::Suppression;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SuppressionStore;
 

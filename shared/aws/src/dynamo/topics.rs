@@ -3,9 +3,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
+use telmail_core::domain::topic::{Topic, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::TopicStore;
-use telmail_core::topic::{Topic, TopicSlug};
 
 use super::items::{self, condition_failed, json, key, n, s, Fields};
 use super::keys::{self, TOPICS, TOPIC_PREFIX, TOPIC_SEQ};

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use telmail_core::staff::{csrf_matches, StaffAuth, StaffIdentity};
+use telmail_core::domain::staff::{csrf_matches, StaffAuth, StaffIdentity};
 use telmail_core::DomainError;
 
 use crate::error::{ApiError, ApiResult};

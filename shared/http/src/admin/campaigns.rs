@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
-use telmail_core::campaign::{CampaignId, CampaignInput, CampaignStatus};
+use telmail_core::domain::campaign::{CampaignId, CampaignInput, CampaignStatus};
 use telmail_core::FieldErrors;
 
 use super::auth::Staff;

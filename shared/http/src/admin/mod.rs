@@ -13,10 +13,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
-use telmail_core::campaigns::Campaigns;
-use telmail_core::statistics::Statistics;
-use telmail_core::subscriber_file::SubscriberFile;
-use telmail_core::topics_admin::TopicsAdmin;
+use telmail_core::use_cases::campaigns::Campaigns;
+use telmail_core::use_cases::statistics::Statistics;
+use telmail_core::use_cases::subscriber_file::SubscriberFile;
+use telmail_core::use_cases::topics_admin::TopicsAdmin;
 use telmail_core::wiring::UseCases;
 
 use self::auth::StaffAuthMode;

@@ -6,11 +6,11 @@ use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::subscriber::{Consent, Subscriber, SubscriberId, SubscriberStatus};
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::ports::SubscriberQuery;
-use telmail_core::subscriber::{Consent, Subscriber, SubscriberId, SubscriberStatus};
-use telmail_core::subscriber_file::{EditInput, ImportMode, PaperInput};
-use telmail_core::topic::TopicSlug;
+use telmail_core::use_cases::subscriber_file::{EditInput, ImportMode, PaperInput};
 use telmail_core::FieldErrors;
 
 use super::auth::Staff;

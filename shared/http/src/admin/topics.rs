@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use telmail_core::topics_admin::TopicInput;
+use telmail_core::use_cases::topics_admin::TopicInput;
 
 use super::auth::Staff;
 use super::AdminState;

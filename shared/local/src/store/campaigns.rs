@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
-use telmail_core::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
-use telmail_core::delivery::{CampaignProgress, Progress, ProgressDelta};
+use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
+use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
 

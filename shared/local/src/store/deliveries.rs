@@ -6,13 +6,13 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::Utc;
 use rusqlite::{params, OptionalExtension, Row};
-use telmail_core::campaign::CampaignId;
-use telmail_core::delivery::{
+use telmail_core::domain::campaign::CampaignId;
+use telmail_core::domain::delivery::{
     Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
 };
+use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::error::StoreError;
 use telmail_core::ports::DeliveryStore;
-use telmail_core::subscriber::SubscriberId;
 
 use super::{corrupt, parse_channel, sql_int, SqliteStore};
 use crate::db::{from_micros, micros, sql_err};

@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
-use telmail_core::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::subscriber::{Subscriber, SubscriberId};
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{Recipient, SubscriberQuery, SubscriberStore};
-use telmail_core::subscriber::{Subscriber, SubscriberId};
-use telmail_core::topic::TopicSlug;
 
 use super::{corrupt, from_json, parse_channel, sql_int, to_json, SqliteStore};
 use crate::db::{micros, placeholders, sql_err, IN_CHUNK};

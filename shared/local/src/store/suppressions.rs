@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use rusqlite::{params, params_from_iter};
-use telmail_core::delivery::Suppression;
+use telmail_core::domain::delivery::Suppression;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SuppressionStore;
 

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row};
+use telmail_core::domain::topic::{Topic, TopicKind, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::TopicStore;
-use telmail_core::topic::{Topic, TopicKind, TopicSlug};
 
 use super::{corrupt, SqliteStore};
 use crate::db::sql_err;

@@ -2,11 +2,11 @@
 
 use pulldown_cmark::{html, Event, Options, Parser};
 
-use crate::campaign::Campaign;
-use crate::contact::Email;
+use crate::domain::campaign::Campaign;
+use crate::domain::contact::Email;
 use crate::error::DomainError;
-use crate::messages::{EmailContent, EmailLayout};
 use crate::ports::OutgoingEmail;
+use crate::render::messages::{EmailContent, EmailLayout};
 
 /// Markdown to HTML with raw HTML shown as text: staff write Markdown, not markup, and nothing
 /// typed may inject scripts or styles into residents' mailboxes.

@@ -12,21 +12,21 @@ use serde::Serialize;
 
 use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
-use crate::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::signup::{parse_choices, Signup, SignupInput, SubscriptionInput};
+use crate::domain::subscriber::{
+    Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
+    SubscriberId, SubscriberState, SubscriberStatus, CONSENT_WORDING_VERSION,
+};
+use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{DomainError, FieldErrors, StoreError};
-use crate::links::Links;
-use crate::messages::{self, EmailLayout};
 use crate::ports::{
     Counter, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, StatsStore, SubscriberStore,
     TopicStore,
 };
-use crate::signup::{parse_choices, Signup, SignupInput, SubscriptionInput};
-use crate::subscriber::{
-    Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
-    SubscriberId, SubscriberState, SubscriberStatus, CONSENT_WORDING_VERSION,
-};
+use crate::render::links::Links;
+use crate::render::messages::{self, EmailLayout};
 use crate::token::{TokenPurpose, TokenSigner};
-use crate::topic::{Topic, TopicSlug};
 
 /// Where a web request came from, kept as proof of consent (never logged).
 #[derive(Debug, Clone, Default)]

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::CampaignId;
-use crate::contact::Channel;
-use crate::money::Money;
-use crate::subscriber::SubscriberId;
+use crate::domain::campaign::CampaignId;
+use crate::domain::contact::Channel;
+use crate::domain::money::Money;
+use crate::domain::subscriber::SubscriberId;
 
 /// Identifies a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

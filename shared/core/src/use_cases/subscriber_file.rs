@@ -8,14 +8,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, Month};
 use crate::csv_file::{check_import, export_csv, LineError};
-use crate::error::{DomainError, FieldErrors, StoreError};
-use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
-use crate::signup::{parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput};
-use crate::staff::{Role, StaffIdentity};
-use crate::subscriber::{
+use crate::domain::signup::{
+    parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput,
+};
+use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::subscriber::{
     Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, CONSENT_WORDING_VERSION,
 };
-use crate::topic::Topic;
+use crate::domain::topic::Topic;
+use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
 
 /// A subscriber typed in from a paper form.
 #[derive(Debug, Clone, Default, Deserialize)]

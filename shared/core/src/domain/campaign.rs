@@ -11,11 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::contact::Channel;
+use crate::domain::contact::Channel;
+use crate::domain::sms::analyze;
+use crate::domain::staff::StaffIdentity;
+use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{DomainError, FieldErrors};
-use crate::sms::analyze;
-use crate::staff::StaffIdentity;
-use crate::topic::{Topic, TopicSlug};
 
 /// Longest SMS a campaign may carry, in segments (cost guard).
 pub const MAX_SMS_SEGMENTS: usize = 6;
@@ -679,8 +679,8 @@ impl Campaign {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::staff::Role;
-    use crate::topic::default_topics;
+    use crate::domain::staff::Role;
+    use crate::domain::topic::default_topics;
     use chrono::{Duration, TimeZone};
 
     fn now() -> DateTime<Utc> {

@@ -4,10 +4,10 @@ use std::collections::BTreeSet;
 
 use serde::Deserialize;
 
-use crate::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::subscriber::Choice;
+use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{DomainError, FieldErrors};
-use crate::subscriber::Choice;
-use crate::topic::{Topic, TopicSlug};
 
 /// Raw sign-up input, as posted by the form or the JSON API.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -259,7 +259,7 @@ impl Signup {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::topic::default_topics;
+    use crate::domain::topic::default_topics;
 
     fn sub(topic: &str, channels: &[&str]) -> SubscriptionInput {
         SubscriptionInput {

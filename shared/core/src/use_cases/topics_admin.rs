@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 
 use crate::clock::{town_date, Clock};
+use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::topic::{Topic, TopicKind, TopicSlug};
 use crate::error::{DomainError, FieldErrors};
 use crate::ports::TopicStore;
-use crate::staff::{Role, StaffIdentity};
-use crate::topic::{Topic, TopicKind, TopicSlug};
 
 /// Topic fields as posted; absent fields keep their value on update.
 #[derive(Debug, Clone, Default, Deserialize)]

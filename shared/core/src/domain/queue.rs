@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::campaign::CampaignId;
-use crate::delivery::DeliveryKey;
+use crate::domain::campaign::CampaignId;
+use crate::domain::delivery::DeliveryKey;
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -123,8 +123,8 @@ pub enum JobOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contact::Channel;
-    use crate::subscriber::SubscriberId;
+    use crate::domain::contact::Channel;
+    use crate::domain::subscriber::SubscriberId;
 
     fn key() -> DeliveryKey {
         DeliveryKey {

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::clock::Clock;
-use crate::contact::{Email, PhoneNumber};
+use crate::domain::contact::{Email, PhoneNumber};
 use crate::error::{DomainError, FieldErrors, StoreError};
 
 /// What a staff member may do.

@@ -90,7 +90,7 @@ impl MimeBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contact::Email;
+    use crate::domain::contact::Email;
 
     #[test]
     fn messages_carry_both_parts_and_one_click_headers() {

@@ -5,11 +5,11 @@ use std::path::Path;
 
 use minijinja::{context, Environment};
 
-use crate::contact::{Email, PhoneNumber};
+use crate::domain::contact::{Email, PhoneNumber};
 use crate::error::DomainError;
 use crate::ports::{OutgoingEmail, OutgoingSms};
 
-const EMBEDDED_LAYOUT: &str = include_str!("../templates/email_layout.html");
+const EMBEDDED_LAYOUT: &str = include_str!("../../templates/email_layout.html");
 
 /// Renders emails into the town's HTML layout.
 #[derive(Debug)]
@@ -173,7 +173,7 @@ pub fn manage_link_sms(to: &PhoneNumber, town: &str, manage_url: &str) -> Outgoi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sms::{analyze, SmsEncoding};
+    use crate::domain::sms::{analyze, SmsEncoding};
 
     #[test]
     fn layout_wraps_the_body_and_escapes_the_subject() {

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::topic::TopicSlug;
 use crate::ports::Counter;
-use crate::topic::TopicSlug;
 
 /// The version of the consent wording shown on the sign-up form; stored with each consent.
 pub const CONSENT_WORDING_VERSION: &str = "2026-11-v1";

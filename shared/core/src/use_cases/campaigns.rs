@@ -6,25 +6,25 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::campaign::{
+use crate::clock::Clock;
+use crate::config::ServiceConfig;
+use crate::domain::campaign::{
     Campaign, CampaignContent, CampaignEvent, CampaignId, CampaignInput, CampaignKind,
     CampaignStatus,
 };
-use crate::campaign_render::RenderedEmail;
-use crate::clock::Clock;
-use crate::config::ServiceConfig;
-use crate::contact::Channel;
-use crate::delivery::{CampaignProgress, Delivery};
-use crate::dispatch::Dispatcher;
+use crate::domain::contact::Channel;
+use crate::domain::delivery::{CampaignProgress, Delivery};
+use crate::domain::money::Money;
+use crate::domain::sms::{analyze, SmsAnalysis};
+use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
-use crate::messages::EmailLayout;
-use crate::money::Money;
 use crate::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingSms, SmsSender, SubscriberStore, TopicStore,
 };
-use crate::sms::{analyze, SmsAnalysis};
-use crate::staff::{Role, StaffIdentity};
-use crate::topic::Topic;
+use crate::render::campaign_render::RenderedEmail;
+use crate::render::messages::EmailLayout;
+use crate::use_cases::dispatch::Dispatcher;
 
 /// Recipients and cost before approval.
 #[derive(Debug, Clone, Serialize)]
@@ -266,7 +266,7 @@ impl Campaigns {
         let email = match (RenderedEmail::of(&c), by.email.clone()) {
             (Some(r), to) => {
                 let to = to.unwrap_or_else(|| {
-                    crate::contact::Email::parse("habitant@exemple.fr").expect("valid")
+                    crate::domain::contact::Email::parse("habitant@exemple.fr").expect("valid")
                 });
                 Some(r.for_recipient(&self.d.layout, &to, Some(example), None, "")?)
             }

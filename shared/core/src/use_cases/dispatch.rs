@@ -10,26 +10,26 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
-use crate::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
-use crate::campaign_render::RenderedEmail;
 use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
-use crate::contact::{Channel, Email, PhoneNumber};
-use crate::delivery::{
+use crate::domain::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
+use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::delivery::{
     CampaignProgress, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
     Progress,
 };
+use crate::domain::queue::{DeliverJob, Job, JobOutcome, KnownAddress};
+use crate::domain::sms::analyze;
+use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
+use crate::domain::topic::TopicSlug;
 use crate::error::{DomainError, SendError, StoreError};
-use crate::links::Links;
-use crate::messages::EmailLayout;
 use crate::ports::{
     CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms, Recipient,
     SmsSender, StatsStore, SubscriberStore, SuppressionStore,
 };
-use crate::queue::{DeliverJob, Job, JobOutcome, KnownAddress};
-use crate::sms::analyze;
-use crate::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
-use crate::topic::TopicSlug;
+use crate::render::campaign_render::RenderedEmail;
+use crate::render::links::Links;
+use crate::render::messages::EmailLayout;
 
 /// How long a claimed delivery may stay `sending` before it is considered abandoned: well past
 /// the queue lease, so a slow but live sender is never overtaken.

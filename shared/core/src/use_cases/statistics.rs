@@ -8,11 +8,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::clock::{Clock, Month};
-use crate::contact::Channel;
+use crate::domain::contact::Channel;
+use crate::domain::money::Money;
+use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
-use crate::money::Money;
 use crate::ports::{Counter, StatsStore, SubscriberStore, TopicStore};
-use crate::staff::{Role, StaffIdentity};
 
 /// Figures of one month or of a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

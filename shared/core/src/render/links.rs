@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::config::ServiceConfig;
-use crate::subscriber::SubscriberId;
+use crate::domain::subscriber::SubscriberId;
 use crate::token::{TokenPurpose, TokenSigner};
 
 /// Builds a subscriber's signed links.

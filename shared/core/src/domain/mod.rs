@@ -1,0 +1,14 @@
+//! The types that carry the rules: parsed once at the edge, valid wherever they exist. Pure: no
+//! port, no I/O.
+
+pub mod campaign;
+pub mod contact;
+pub mod delivery;
+pub mod money;
+pub mod queue;
+pub mod sending_window;
+pub mod signup;
+pub mod sms;
+pub mod staff;
+pub mod subscriber;
+pub mod topic;

@@ -1,0 +1,6 @@
+//! What people receive: email layout and messages, campaign rendering, MIME, signed links.
+
+pub mod campaign_render;
+pub mod links;
+pub mod messages;
+pub mod mime;

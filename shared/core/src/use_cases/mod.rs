@@ -1,0 +1,8 @@
+//! What residents, staff and the scheduled jobs do, each use case over the ports it needs.
+
+pub mod campaigns;
+pub mod dispatch;
+pub mod residents;
+pub mod statistics;
+pub mod subscriber_file;
+pub mod topics_admin;
