@@ -7,11 +7,11 @@
 
 pub mod clock;
 pub mod config;
-pub mod csv_file;
 pub mod domain;
 pub mod error;
 pub mod ports;
 pub mod render;
+pub mod spreadsheet;
 pub mod token;
 pub mod use_cases;
 pub mod wiring;

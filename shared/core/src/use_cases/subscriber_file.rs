@@ -7,7 +7,6 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, Month};
-use crate::csv_file::{check_import, export_csv, LineError};
 use crate::domain::signup::{
     parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput,
 };
@@ -18,6 +17,7 @@ use crate::domain::subscriber::{
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
+use crate::spreadsheet::{check_import, export_csv, LineError};
 
 /// A subscriber typed in from a paper form.
 #[derive(Debug, Clone, Default, Deserialize)]
