@@ -90,27 +90,6 @@ pub struct SubscriberQuery {
     pub offset: usize,
 }
 
-impl SubscriberQuery {
-    /// Phone numbers are stored in E.164 but staff type them the French way (`06 12 34…`): the
-    /// typed text without separators, and its international form when it starts with 0. Text
-    /// that is not a number comes back twice unchanged.
-    pub fn phone_fragments(text: &str) -> (String, String) {
-        let compact: String = text
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}' | '\u{202f}'))
-            .collect();
-        if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == '+') {
-            return (text.to_owned(), text.to_owned());
-        }
-        let international = match (compact.strip_prefix("00"), compact.strip_prefix('0')) {
-            (Some(rest), _) => format!("+{rest}"),
-            (None, Some(rest)) => format!("+33{rest}"),
-            _ => compact.clone(),
-        };
-        (compact, international)
-    }
-}
-
 /// Campaigns and their audit trail.
 #[async_trait]
 pub trait CampaignStore: Send + Sync {
@@ -341,18 +320,4 @@ pub trait EmailSender: Send + Sync {
 pub trait SmsSender: Send + Sync {
     /// Sends one SMS; `Ok` once the provider accepted it, with its message id when it gave one.
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError>;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn typed_phone_numbers_match_their_e164_form() {
-        let f = SubscriberQuery::phone_fragments;
-        assert_eq!(f("06 12 34"), ("061234".into(), "+3361234".into()));
-        assert_eq!(f("0033 6 12"), ("0033612".into(), "+33612".into()));
-        assert_eq!(f("12.34"), ("1234".into(), "1234".into()));
-        assert_eq!(f("marie"), ("marie".into(), "marie".into()));
-    }
 }

@@ -1,6 +1,7 @@
 //! Staff search: the GSI partition listing every subscriber newest first (`gsi1pk = SUBS`),
 //! read with a filter expression until `offset + limit` profiles match. Never a Scan.
 
+use telmail_core::domain::contact::PhoneNumber;
 use telmail_core::domain::subscriber::Subscriber;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SubscriberQuery;
@@ -31,7 +32,7 @@ impl DynamoStore {
             .scan_index_forward(false);
         let mut filters = Vec::new();
         if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let (compact, international) = SubscriberQuery::phone_fragments(text);
+            let (compact, international) = PhoneNumber::search_fragments(text);
             filters.push("(contains(#email, :text) OR contains(#phone, :compact) OR contains(#phone, :intl))");
             query = query
                 .expression_attribute_names("#email", "email_lc")

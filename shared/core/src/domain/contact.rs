@@ -166,6 +166,25 @@ impl PhoneNumber {
         &self.0
     }
 
+    /// What to look for when staff type part of a number the French way (`06 12 34…`) while
+    /// numbers are stored in E.164: the typed text without separators, and its international
+    /// form when it starts with 0 or 00. Text that is not a number comes back twice unchanged.
+    pub fn search_fragments(text: &str) -> (String, String) {
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '.' | '-' | '\u{a0}' | '\u{202f}'))
+            .collect();
+        if compact.is_empty() || !compact.chars().all(|c| c.is_ascii_digit() || c == '+') {
+            return (text.to_owned(), text.to_owned());
+        }
+        let international = match (compact.strip_prefix("00"), compact.strip_prefix('0')) {
+            (Some(rest), _) => format!("+{rest}"),
+            (None, Some(rest)) => format!("+33{rest}"),
+            _ => compact.clone(),
+        };
+        (compact, international)
+    }
+
     /// The number with its middle hidden, for pages (`+33 6 •• •• •• 78`).
     pub fn masked(&self) -> String {
         let digits = &self.0;
@@ -205,6 +224,15 @@ impl fmt::Display for PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_phone_fragments_match_their_e164_form() {
+        let f = PhoneNumber::search_fragments;
+        assert_eq!(f("06 12 34"), ("061234".into(), "+3361234".into()));
+        assert_eq!(f("0033 6 12"), ("0033612".into(), "+33612".into()));
+        assert_eq!(f("12.34"), ("1234".into(), "1234".into()));
+        assert_eq!(f("marie"), ("marie".into(), "marie".into()));
+    }
 
     #[test]
     fn email_is_trimmed_and_domain_lowercased() {

@@ -103,7 +103,7 @@ fn search_sql(q: &SubscriberQuery) -> (String, Vec<Value>) {
     let mut sql = String::from("SELECT profile FROM subscribers sub WHERE 1 = 1");
     let mut args = Vec::new();
     if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let (compact, international) = SubscriberQuery::phone_fragments(text);
+        let (compact, international) = PhoneNumber::search_fragments(text);
         sql.push_str(
             " AND (sub.email LIKE ? ESCAPE '\\' OR sub.phone LIKE ? ESCAPE '\\' OR sub.phone LIKE ? ESCAPE '\\')",
         );
