@@ -314,11 +314,11 @@ impl Subscriber {
         choices: BTreeSet<Choice>,
         now: DateTime<Utc>,
     ) -> Option<Counter> {
-        self.updated_at = now;
         if choices.is_empty() {
             return self.unsubscribe(now);
         }
         self.choices = choices;
+        self.updated_at = now;
         match self.state {
             SubscriberState::Unsubscribed => self.activate(now),
             _ => None,

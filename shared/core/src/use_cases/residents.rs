@@ -612,15 +612,18 @@ impl Residents {
             .subscriber_from_token(TokenPurpose::Manage, token)
             .await?;
         let slug = TopicSlug::parse(topic).map_err(|m| FieldErrors::single("topic", m))?;
-        let before = sub.choices.len();
-        sub.choices.retain(|c| c.topic != slug);
-        if sub.choices.len() == before {
+        let left: BTreeSet<Choice> = sub
+            .choices
+            .iter()
+            .filter(|c| c.topic != slug)
+            .cloned()
+            .collect();
+        if left.len() == sub.choices.len() {
             return Err(FieldErrors::single(
                 "topic",
                 format!("Vous n'êtes pas abonné(e) au thème « {slug} »."),
             ));
         }
-        let left = sub.choices.clone();
         let counter = sub.set_choices(left, self.d.clock.now());
         self.save(&sub, counter).await?;
         Ok(sub)
