@@ -25,13 +25,15 @@ use telmail_core::domain::subscriber::{
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    CampaignStore, Counter, DeliveryStore, Recipient, StatsStore, SubscriberQuery, SubscriberStore,
-    SuppressionStore, TopicStore,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, Recipient, StatsStore, SubscriberQuery,
+    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
 };
 
 /// The ports of one backend.
 struct Backend {
     subscribers: Arc<dyn SubscriberStore>,
+    audience: Arc<dyn AudienceStore>,
+    reports: Arc<dyn SubscriberReports>,
     topics: Arc<dyn TopicStore>,
     stats: Arc<dyn StatsStore>,
     /// Staff accounts live in the store only locally (Cognito keeps them on AWS).
@@ -50,6 +52,8 @@ async fn sqlite() -> Backend {
     let store = Arc::new(telmail_local::store::SqliteStore::new(db));
     Backend {
         subscribers: store.clone(),
+        audience: store.clone(),
+        reports: store.clone(),
         topics: store.clone(),
         stats: store.clone(),
         staff: Some(store.clone()),
@@ -87,6 +91,8 @@ async fn dynamo() -> Backend {
     store.create_table().await.unwrap();
     Backend {
         subscribers: store.clone(),
+        audience: store.clone(),
+        reports: store.clone(),
         topics: store.clone(),
         stats: store.clone(),
         staff: None,
@@ -363,7 +369,7 @@ async fn all_pages(
     let mut after = None;
     loop {
         let got = b
-            .subscribers
+            .audience
             .recipients(&slug(topic), channel, shard, b.shards, after, page)
             .await
             .unwrap();
@@ -527,7 +533,7 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
     let shard0: Vec<Recipient> = shard0.into_iter().flatten().collect();
     if let Some(first) = shard0.first() {
         let rest = b
-            .subscribers
+            .audience
             .recipients(
                 &slug("alerte-meteo"),
                 Channel::Email,
@@ -541,7 +547,7 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
         assert_eq!(rest, shard0[1..]);
     }
     assert!(b
-        .subscribers
+        .audience
         .recipients(
             &slug("culture-animations"),
             Channel::Email,
@@ -616,7 +622,7 @@ async fn count_recipients_dedups_topics_and_leaves_out_suppressed(b: Backend) {
     }
     let topics = [slug("alerte-meteo"), slug("infos-pratiques")];
     let count = |topics: Vec<TopicSlug>, channel| {
-        let subs = b.subscribers.clone();
+        let subs = b.reports.clone();
         async move { subs.count_recipients(&topics, channel).await.unwrap() }
     };
     assert_eq!(
@@ -697,7 +703,7 @@ async fn search_filters_by_text_topic_and_status_newest_first(b: Backend) {
             limit,
             offset,
         };
-        let subs = b.subscribers.clone();
+        let subs = b.reports.clone();
         async move { subs.search(&q).await.unwrap() }
     };
     let [p0, p1, p2, p3] = [people[0].id, people[1].id, people[2].id, people[3].id];
@@ -794,7 +800,7 @@ async fn count_by_topic_counts_active_subscribers(b: Backend) {
     for p in &people {
         b.subscribers.insert(p).await.unwrap();
     }
-    let mut counts = b.subscribers.count_by_topic().await.unwrap();
+    let mut counts = b.reports.count_by_topic().await.unwrap();
     counts.sort();
     assert_eq!(
         counts,
@@ -812,18 +818,18 @@ async fn get_many_returns_the_subscribers_found(b: Backend) {
     b.subscribers.insert(&a).await.unwrap();
     b.subscribers.insert(&c).await.unwrap();
     let mut found = b
-        .subscribers
+        .audience
         .get_many(&[c.id, SubscriberId::new(), a.id])
         .await
         .unwrap();
     found.sort_by_key(|s| s.email.clone());
     assert_eq!(found, [a.clone(), c.clone()]);
-    assert!(b.subscribers.get_many(&[]).await.unwrap().is_empty());
+    assert!(b.audience.get_many(&[]).await.unwrap().is_empty());
 
     // More ids than one SQL list holds.
     let mut many: Vec<SubscriberId> = (0..1200).map(|_| SubscriberId::new()).collect();
     many[700] = a.id;
-    assert_eq!(b.subscribers.get_many(&many).await.unwrap(), [a]);
+    assert_eq!(b.audience.get_many(&many).await.unwrap(), [a]);
 }
 
 async fn changes_since_an_instant_are_reported(b: Backend) {
@@ -840,17 +846,17 @@ async fn changes_since_an_instant_are_reported(b: Backend) {
     assert!(b.subscribers.delete(erased.id).await.unwrap());
     let asked = [edited.id, erased.id, untouched.id];
     assert_eq!(
-        b.subscribers.changed_since(&asked, since).await.unwrap(),
+        b.audience.changed_since(&asked, since).await.unwrap(),
         HashSet::from([edited.id, erased.id])
     );
     assert!(b
-        .subscribers
+        .audience
         .changed_since(&[untouched.id], since)
         .await
         .unwrap()
         .is_empty());
     assert!(b
-        .subscribers
+        .audience
         .changed_since(&[], since)
         .await
         .unwrap()

@@ -17,7 +17,7 @@ use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{SendError, StoreError};
 
-/// Reads and writes subscribers; an email or a phone number belongs to one subscriber at most.
+/// Subscriber records, one at a time; an email or a phone number belongs to one subscriber at most.
 #[async_trait]
 pub trait SubscriberStore: Send + Sync {
     /// A subscriber by id.
@@ -34,15 +34,11 @@ pub trait SubscriberStore: Send + Sync {
     async fn delete(&self, id: SubscriberId) -> Result<bool, StoreError>;
     /// Deletes pending sign-ups whose confirmation expired before `now`; returns how many.
     async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
-    /// Several subscribers at once (missing ids are skipped).
-    async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError>;
-    /// Which of `ids` were changed or erased at or after `since`. A store may report more than
-    /// that, never fewer: the sender trusts an address fan-out read only for those not reported.
-    async fn changed_since(
-        &self,
-        ids: &[SubscriberId],
-        since: DateTime<Utc>,
-    ) -> Result<HashSet<SubscriberId>, StoreError>;
+}
+
+/// What fan-out and sending read of subscribers: pages of recipients and fresh addresses.
+#[async_trait]
+pub trait AudienceStore: Send + Sync {
     /// One page of the active subscribers of (topic, channel) in fan-out shard `shard` of
     /// `shards` (`shard_key % shards == shard`), ordered by id, strictly after `after`.
     async fn recipients(
@@ -54,14 +50,28 @@ pub trait SubscriberStore: Send + Sync {
         after: Option<SubscriberId>,
         limit: usize,
     ) -> Result<Vec<Recipient>, StoreError>;
+    /// Several subscribers at once (missing ids are skipped).
+    async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError>;
+    /// Which of `ids` were changed or erased at or after `since`. A store may report more than
+    /// that, never fewer: the sender trusts an address fan-out read only for those not reported.
+    async fn changed_since(
+        &self,
+        ids: &[SubscriberId],
+        since: DateTime<Utc>,
+    ) -> Result<HashSet<SubscriberId>, StoreError>;
+}
+
+/// Staff-facing queries over subscribers: search and audience counts.
+#[async_trait]
+pub trait SubscriberReports: Send + Sync {
+    /// Staff search, newest first.
+    async fn search(&self, query: &SubscriberQuery) -> Result<Vec<Subscriber>, StoreError>;
     /// Distinct active subscribers of any of the topics on a channel, less suppressed addresses.
     async fn count_recipients(
         &self,
         topics: &[TopicSlug],
         channel: Channel,
     ) -> Result<u64, StoreError>;
-    /// Staff search, newest first.
-    async fn search(&self, query: &SubscriberQuery) -> Result<Vec<Subscriber>, StoreError>;
     /// Active subscribers per (topic, channel).
     async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError>;
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::ports::{
-    CampaignStore, DeliveryStore, EmailSender, JobQueue, SmsSender, StatsStore, SubscriberStore,
-    SuppressionStore, TopicStore,
+    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, SmsSender, StatsStore,
+    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -20,12 +20,26 @@ use crate::use_cases::topics_admin::TopicsAdmin;
 
 /// Every store port at once: what a backend provides.
 pub trait Store:
-    SubscriberStore + TopicStore + StatsStore + CampaignStore + DeliveryStore + SuppressionStore
+    SubscriberStore
+    + AudienceStore
+    + SubscriberReports
+    + TopicStore
+    + StatsStore
+    + CampaignStore
+    + DeliveryStore
+    + SuppressionStore
 {
 }
 
 impl<T> Store for T where
-    T: SubscriberStore + TopicStore + StatsStore + CampaignStore + DeliveryStore + SuppressionStore
+    T: SubscriberStore
+        + AudienceStore
+        + SubscriberReports
+        + TopicStore
+        + StatsStore
+        + CampaignStore
+        + DeliveryStore
+        + SuppressionStore
 {
 }
 
@@ -67,7 +81,7 @@ impl UseCases {
         let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
             campaigns: store.clone(),
             deliveries: store.clone(),
-            subscribers: store.clone(),
+            audience: store.clone(),
             suppressions: store.clone(),
             stats: store.clone(),
             queue,
@@ -104,6 +118,7 @@ impl UseCases {
         Self {
             subscriber_file: Arc::new(SubscriberFile::new(SubscriberFileDeps {
                 subscribers: store.clone(),
+                reports: store.clone(),
                 topics: store.clone(),
                 stats: store.clone(),
                 clock: p.clock.clone(),

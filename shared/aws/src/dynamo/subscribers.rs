@@ -12,7 +12,9 @@ use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{Recipient, SubscriberQuery, SubscriberStore};
+use telmail_core::ports::{
+    AudienceStore, Recipient, SubscriberQuery, SubscriberReports, SubscriberStore,
+};
 
 use super::items::{self, batch_get, json, key, n, s, Condition, Fields, Item, Transaction};
 use super::keys::{self, ALL_SUBSCRIBERS, CHANGES, OWNER, PENDING, PROFILE};
@@ -344,7 +346,10 @@ impl SubscriberStore for DynamoStore {
             )
             .await
     }
+}
 
+#[async_trait]
+impl AudienceStore for DynamoStore {
     async fn changed_since(
         &self,
         ids: &[SubscriberId],
@@ -414,7 +419,10 @@ impl SubscriberStore for DynamoStore {
         self.recipients_page(topic, channel, shard, shards, after, limit)
             .await
     }
+}
 
+#[async_trait]
+impl SubscriberReports for DynamoStore {
     async fn count_recipients(
         &self,
         topics: &[TopicSlug],

@@ -20,7 +20,8 @@ use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    CampaignStore, DeliveryStore, EmailSender, OutgoingSms, SmsSender, SubscriberStore, TopicStore,
+    CampaignStore, DeliveryStore, EmailSender, OutgoingSms, SmsSender, SubscriberReports,
+    TopicStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
@@ -85,7 +86,7 @@ pub struct CampaignDeps {
     pub campaigns: Arc<dyn CampaignStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
     /// Subscribers (for estimates).
-    pub subscribers: Arc<dyn SubscriberStore>,
+    pub subscribers: Arc<dyn SubscriberReports>,
     pub topics: Arc<dyn TopicStore>,
     /// Email provider (test sends).
     pub email: Arc<dyn EmailSender>,

@@ -24,8 +24,8 @@ use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::TopicSlug;
 use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{
-    CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms, Recipient,
-    SmsSender, StatsStore, SubscriberStore, SuppressionStore,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms,
+    Recipient, SmsSender, StatsStore, SuppressionStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
@@ -52,7 +52,7 @@ const CACHED_CAMPAIGNS: usize = 64;
 pub struct DispatchDeps {
     pub campaigns: Arc<dyn CampaignStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
-    pub subscribers: Arc<dyn SubscriberStore>,
+    pub audience: Arc<dyn AudienceStore>,
     /// Suppression list.
     pub suppressions: Arc<dyn SuppressionStore>,
     /// Monthly counters.
@@ -89,7 +89,7 @@ enum SendTo {
 /// Distinct recipients of several topics on one channel and shard, in id order: a k-way merge of
 /// the per-topic pages, so a person on two targeted topics is met once, with flat memory.
 struct MergedRecipients<'a> {
-    store: &'a dyn SubscriberStore,
+    store: &'a dyn AudienceStore,
     channel: Channel,
     shard: u32,
     shards: u32,
@@ -228,7 +228,7 @@ impl Dispatcher {
         for channel in campaign.channels() {
             let delay = self.window_wait(&campaign, channel);
             let mut merged = MergedRecipients {
-                store: self.d.subscribers.as_ref(),
+                store: self.d.audience.as_ref(),
                 channel,
                 shard,
                 // The count the campaign was started with, even if the setting changed since.
@@ -484,7 +484,7 @@ impl Dispatcher {
             Some(oldest) => {
                 let ids: Vec<SubscriberId> = carried.iter().map(|(id, _)| *id).collect();
                 self.d
-                    .subscribers
+                    .audience
                     .changed_since(&ids, oldest - CLOCK_MARGIN)
                     .await?
             }
@@ -499,7 +499,7 @@ impl Dispatcher {
             HashMap::new()
         } else {
             self.d
-                .subscribers
+                .audience
                 .get_many(&to_read)
                 .await?
                 .into_iter()

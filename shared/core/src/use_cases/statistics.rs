@@ -12,7 +12,7 @@ use crate::domain::contact::Channel;
 use crate::domain::money::Money;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
-use crate::ports::{Counter, StatsStore, SubscriberStore, TopicStore};
+use crate::ports::{Counter, StatsStore, SubscriberReports, TopicStore};
 
 /// Figures of one month or of a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -101,7 +101,7 @@ fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
 /// Statistics use case (any staff role).
 pub struct Statistics {
     stats: Arc<dyn StatsStore>,
-    subscribers: Arc<dyn SubscriberStore>,
+    subscribers: Arc<dyn SubscriberReports>,
     topics: Arc<dyn TopicStore>,
     clock: Arc<dyn Clock>,
 }
@@ -111,7 +111,7 @@ pub struct StatisticsDeps {
     /// Monthly counters.
     pub stats: Arc<dyn StatsStore>,
     /// Subscriber counts per topic and channel.
-    pub subscribers: Arc<dyn SubscriberStore>,
+    pub subscribers: Arc<dyn SubscriberReports>,
     /// Topic names.
     pub topics: Arc<dyn TopicStore>,
     /// Today, for the default period.

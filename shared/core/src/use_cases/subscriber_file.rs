@@ -16,7 +16,9 @@ use crate::domain::subscriber::{
 };
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
-use crate::ports::{Counter, StatsStore, SubscriberQuery, SubscriberStore, TopicStore};
+use crate::ports::{
+    Counter, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, TopicStore,
+};
 use crate::spreadsheet::{check_import, export_csv, LineError};
 
 /// A subscriber typed in from a paper form.
@@ -77,6 +79,7 @@ pub struct ImportReport {
 /// Subscriber-file use cases.
 pub struct SubscriberFile {
     subscribers: Arc<dyn SubscriberStore>,
+    reports: Arc<dyn SubscriberReports>,
     topics: Arc<dyn TopicStore>,
     stats: Arc<dyn StatsStore>,
     clock: Arc<dyn Clock>,
@@ -115,6 +118,8 @@ fn already_subscribed(line: usize) -> LineError {
 pub struct SubscriberFileDeps {
     /// Where subscribers are kept.
     pub subscribers: Arc<dyn SubscriberStore>,
+    /// Search over the file (staff search, export, duplicate checks).
+    pub reports: Arc<dyn SubscriberReports>,
     /// The topics a subscriber may choose.
     pub topics: Arc<dyn TopicStore>,
     /// Monthly counters (sign-ups and departures typed in by staff count too).
@@ -128,6 +133,7 @@ impl SubscriberFile {
     pub fn new(d: SubscriberFileDeps) -> Self {
         Self {
             subscribers: d.subscribers,
+            reports: d.reports,
             topics: d.topics,
             stats: d.stats,
             clock: d.clock,
@@ -149,7 +155,7 @@ impl SubscriberFile {
             limit: query.limit.clamp(1, 500),
             ..query
         };
-        Ok(self.subscribers.search(&query).await?)
+        Ok(self.reports.search(&query).await?)
     }
 
     /// One subscriber.
@@ -349,7 +355,7 @@ impl SubscriberFile {
         let mut all = Vec::new();
         loop {
             let page = self
-                .subscribers
+                .reports
                 .search(&SubscriberQuery {
                     limit: 1000,
                     offset: all.len(),

@@ -11,7 +11,9 @@ use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Subscriber, SubscriberId};
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{Recipient, SubscriberQuery, SubscriberStore};
+use telmail_core::ports::{
+    AudienceStore, Recipient, SubscriberQuery, SubscriberReports, SubscriberStore,
+};
 
 use super::{corrupt, from_json, parse_channel, sql_int, to_json, SqliteStore};
 use crate::db::{micros, placeholders, sql_err, IN_CHUNK};
@@ -201,7 +203,10 @@ impl SubscriberStore for SqliteStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl AudienceStore for SqliteStore {
     async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -326,7 +331,10 @@ impl SubscriberStore for SqliteStore {
             })
             .collect()
     }
+}
 
+#[async_trait]
+impl SubscriberReports for SqliteStore {
     async fn count_recipients(
         &self,
         topics: &[TopicSlug],
