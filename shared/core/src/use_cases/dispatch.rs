@@ -334,13 +334,48 @@ impl Dispatcher {
     /// Delivers a batch of messages; returns one outcome per job, in order.
     pub async fn deliver(&self, jobs: &[DeliverJob]) -> Result<Vec<JobOutcome>, DomainError> {
         let mut outcomes = vec![JobOutcome::Done; jobs.len()];
-        let mut campaigns: HashMap<CampaignId, Campaign> = HashMap::new();
+        let campaigns = self.sending_campaigns(jobs).await?;
+        let to_claim = self.inside_window(jobs, &campaigns, &mut outcomes);
+        if to_claim.is_empty() {
+            return Ok(outcomes);
+        }
+        let Claims { won: claimed, held } = self.d.deliveries.claim(&to_claim).await?;
+        self.recheck_held_later(jobs, &held, &mut outcomes);
+        let stale = self.fail_stale(&held).await?;
+        let recipients = match self.recipients(jobs, &claimed).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Nothing was sent: give the claims back for the jobs' next delivery.
+                self.release(claimed, &e).await;
+                return Err(e);
+            }
+        };
+        let results = self.send_all(&campaigns, &claimed, &recipients).await;
+        for (d, r) in claimed.iter().zip(&results) {
+            if matches!(r, DeliveryResult::Retry { .. }) {
+                if let Some(i) = jobs.iter().position(|j| j.key == d.key) {
+                    outcomes[i] = JobOutcome::RetryAfter(backoff(d.attempts));
+                }
+            }
+        }
+        let (deltas, month) = self.tally(&claimed, &results, &stale);
+        let finished: Vec<(Delivery, DeliveryResult)> = claimed.into_iter().zip(results).collect();
+        self.d.deliveries.finish(&finished).await?;
+        self.record(&campaigns, &deltas, &month).await?;
+        Ok(outcomes)
+    }
+
+    /// The started campaigns the jobs belong to. A finished one still sends a straggler (a
+    /// job from an interrupted fan-out run) rather than drop it; any other is left out.
+    async fn sending_campaigns(
+        &self,
+        jobs: &[DeliverJob],
+    ) -> Result<HashMap<CampaignId, Campaign>, DomainError> {
+        let mut campaigns = HashMap::new();
         for j in jobs {
             if campaigns.contains_key(&j.key.campaign) {
                 continue;
             }
-            // Only a started campaign sends; a finished one still sends a straggler (a job
-            // from an interrupted fan-out run) rather than drop it.
             if let Some(c) = self
                 .campaign(j.key.campaign)
                 .await?
@@ -349,6 +384,16 @@ impl Dispatcher {
                 campaigns.insert(c.id, c);
             }
         }
+        Ok(campaigns)
+    }
+
+    /// The deliveries that may be sent now; the others wait for their sending window.
+    fn inside_window(
+        &self,
+        jobs: &[DeliverJob],
+        campaigns: &HashMap<CampaignId, Campaign>,
+        outcomes: &mut [JobOutcome],
+    ) -> Vec<DeliveryKey> {
         let mut to_claim = Vec::new();
         for (i, j) in jobs.iter().enumerate() {
             let Some(c) = campaigns.get(&j.key.campaign) else {
@@ -361,14 +406,19 @@ impl Dispatcher {
                 to_claim.push(j.key);
             }
         }
-        if to_claim.is_empty() {
-            return Ok(outcomes);
-        }
-        let Claims { won: claimed, held } = self.d.deliveries.claim(&to_claim).await?;
-        // A claim held by another sender and not yet stale: the job comes back to see how it
-        // ended (that sender may have died, and then nobody else would look again). Soon at
-        // first (a duplicate job usually finds the outcome recorded), then less and less often,
-        // up to the cutoff.
+        to_claim
+    }
+
+    /// A claim held by another sender and not yet stale: the job comes back to see how it
+    /// ended (that sender may have died, and then nobody else would look again). Soon at
+    /// first (a duplicate job usually finds the outcome recorded), then less and less often,
+    /// up to the cutoff.
+    fn recheck_held_later(
+        &self,
+        jobs: &[DeliverJob],
+        held: &[Delivery],
+        outcomes: &mut [JobOutcome],
+    ) {
         let cutoff = self.stale_cutoff();
         for d in held.iter().filter(|d| d.updated_at >= cutoff) {
             let left = (d.updated_at - cutoff).to_std().unwrap_or(Duration::ZERO);
@@ -382,20 +432,19 @@ impl Dispatcher {
                 }
             }
         }
-        let stale = self.fail_stale(&held).await?;
-        let recipients = match self.recipients(jobs, &claimed).await {
-            Ok(r) => r,
-            Err(e) => {
-                // Nothing was sent: give the claims back for the jobs' next delivery.
-                self.release(claimed, &e).await;
-                return Err(e);
-            }
-        };
+    }
+
+    /// Sends every claimed delivery at once, each campaign's email rendered once.
+    async fn send_all(
+        &self,
+        campaigns: &HashMap<CampaignId, Campaign>,
+        claimed: &[Delivery],
+        recipients: &HashMap<DeliveryKey, SendTo>,
+    ) -> Vec<DeliveryResult> {
         let rendered: HashMap<CampaignId, Option<RenderedEmail>> = campaigns
             .iter()
             .map(|(id, c)| (*id, RenderedEmail::of(c)))
             .collect();
-
         let sends = claimed.iter().map(|d| {
             self.send_one(
                 &campaigns[&d.key.campaign],
@@ -405,12 +454,20 @@ impl Dispatcher {
                 d.attempts,
             )
         });
-        let results: Vec<DeliveryResult> = join_all(sends).await;
+        join_all(sends).await
+    }
 
-        let now = self.now();
+    /// What the results add to each campaign's progress and to the month's figures; a
+    /// stale claim given up counts as failed.
+    fn tally(
+        &self,
+        claimed: &[Delivery],
+        results: &[DeliveryResult],
+        stale: &[DeliveryKey],
+    ) -> (HashMap<CampaignId, Progress>, Progress) {
         let mut deltas: HashMap<CampaignId, Progress> = HashMap::new();
         let mut month = Progress::default();
-        for (d, r) in claimed.iter().zip(&results) {
+        for (d, r) in claimed.iter().zip(results) {
             let delta = deltas.entry(d.key.campaign).or_default();
             for p in [&mut *delta, &mut month] {
                 let counts = p.channel_mut(d.key.channel);
@@ -429,22 +486,25 @@ impl Dispatcher {
                     DeliveryResult::Retry { .. } => {}
                 }
             }
-            if matches!(r, DeliveryResult::Retry { .. }) {
-                if let Some(i) = jobs.iter().position(|j| j.key == d.key) {
-                    outcomes[i] = JobOutcome::RetryAfter(backoff(d.attempts));
-                }
-            }
         }
-        for key in &stale {
+        for key in stale {
             deltas
                 .entry(key.campaign)
                 .or_default()
                 .channel_mut(key.channel)
                 .failed += 1;
         }
-        let finished: Vec<(Delivery, DeliveryResult)> = claimed.into_iter().zip(results).collect();
-        self.d.deliveries.finish(&finished).await?;
-        for (id, delta) in &deltas {
+        (deltas, month)
+    }
+
+    /// Adds the tallies to the campaigns (finishing those done) and to the month's counters.
+    async fn record(
+        &self,
+        campaigns: &HashMap<CampaignId, Campaign>,
+        deltas: &HashMap<CampaignId, Progress>,
+        month: &Progress,
+    ) -> Result<(), DomainError> {
+        for (id, delta) in deltas {
             if !delta.is_zero() {
                 let progress = self.d.campaigns.add_progress(*id, delta).await?;
                 self.maybe_finish(&campaigns[id], &progress).await?;
@@ -457,9 +517,12 @@ impl Dispatcher {
                 (Counter::EmailsSent, month.email.sent as i64),
                 (Counter::CostTenThousandths, month.cost.ten_thousandths()),
             ];
-            self.d.stats.add_many(Month::of(now), &counters).await?;
+            self.d
+                .stats
+                .add_many(Month::of(self.now()), &counters)
+                .await?;
         }
-        Ok(outcomes)
+        Ok(())
     }
 
     /// Where each claimed delivery goes. The address fan-out read is used unless the
