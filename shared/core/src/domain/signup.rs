@@ -183,21 +183,8 @@ fn choices_with_problem(
                     continue;
                 }
             };
-            let missing = match channel {
-                Channel::Email if !has_email => Some("une adresse e-mail"),
-                Channel::Sms if !has_phone => Some("un numéro de mobile"),
-                _ => None,
-            };
-            if let Some(what) = missing {
-                problem(
-                    errors,
-                    ChoiceProblem::ContactMissing,
-                    format!(
-                        "Vous avez choisi {} pour « {} » : indiquez aussi {what}.",
-                        channel.label(),
-                        topic.name
-                    ),
-                );
+            if let Err(m) = reachable(channel, topic, has_email, has_phone) {
+                problem(errors, ChoiceProblem::ContactMissing, m);
                 continue;
             }
             choices.insert(Choice {
@@ -214,6 +201,25 @@ fn choices_with_problem(
         );
     }
     (choices, first)
+}
+
+/// Refuses a channel the sign-up gives no contact for.
+fn reachable(
+    channel: Channel,
+    topic: &Topic,
+    has_email: bool,
+    has_phone: bool,
+) -> Result<(), String> {
+    let missing = match channel {
+        Channel::Email if !has_email => "une adresse e-mail",
+        Channel::Sms if !has_phone => "un numéro de mobile",
+        _ => return Ok(()),
+    };
+    Err(format!(
+        "Vous avez choisi {} pour « {} » : indiquez aussi {missing}.",
+        channel.label(),
+        topic.name
+    ))
 }
 
 impl Signup {

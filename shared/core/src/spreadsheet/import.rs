@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{decode_text, FORMULA_STARTS};
 use crate::domain::contact::{Channel, Email, PhoneNumber};
-use crate::domain::signup::{Signup, SignupInput, SubscriptionInput};
+use crate::domain::signup::{Signup, SignupErrors, SignupInput, SubscriptionInput};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::FieldErrors;
 
@@ -456,41 +456,11 @@ fn check_line(
     };
     let signup = Signup::parse(&input, topics.all, false);
     if let Err(refused) = &signup {
-        // Without any contact, only that is reported: the resulting choice errors
-        // ("indiquez aussi un numéro…") would only repeat it.
-        let contact_column = if layout.has(Column::Email) {
-            "email"
-        } else {
-            "telephone"
-        };
-        let choice_errors_known = errors.get("themes").is_some() || errors.get("canaux").is_some();
-        for (field, message) in refused.fields.iter() {
-            let column = match field {
-                "email" | "phone" if no_contact => contact_column,
-                "email" => "email",
-                "phone" => "telephone",
-                "subscriptions" if no_contact || choice_errors_known => continue,
-                "subscriptions" if refused.choices.is_some_and(|p| p.is_about_channels()) => {
-                    "canaux"
-                }
-                "subscriptions" => "themes",
-                other => other,
-            };
-            errors.add(column, message);
-        }
+        blame_columns(refused, layout, no_contact, &mut errors);
     }
-
     check_duplicates(email, &phone, line, seen, &mut errors);
-
     let reference = layout.cell(record, Column::Reference);
-    if reference.chars().count() > MAX_REFERENCE_CHARS {
-        errors.add(
-            "reference",
-            format!(
-                "La référence du formulaire est trop longue ({MAX_REFERENCE_CHARS} caractères au plus)."
-            ),
-        );
-    }
+    check_reference(reference, &mut errors);
 
     match signup {
         Ok(signup) if errors.is_empty() => Ok(ImportLine {
@@ -503,6 +473,47 @@ fn check_line(
             },
         }),
         _ => Err(sorted(line, &errors)),
+    }
+}
+
+/// Files the sign-up's errors under the columns staff must correct.
+fn blame_columns(
+    refused: &SignupErrors,
+    layout: &Layout,
+    no_contact: bool,
+    errors: &mut FieldErrors,
+) {
+    // Without any contact, only that is reported: the resulting choice errors
+    // ("indiquez aussi un numéro…") would only repeat it.
+    let contact_column = if layout.has(Column::Email) {
+        "email"
+    } else {
+        "telephone"
+    };
+    let choice_errors_known = errors.get("themes").is_some() || errors.get("canaux").is_some();
+    for (field, message) in refused.fields.iter() {
+        let column = match field {
+            "email" | "phone" if no_contact => contact_column,
+            "email" => "email",
+            "phone" => "telephone",
+            "subscriptions" if no_contact || choice_errors_known => continue,
+            "subscriptions" if refused.choices.is_some_and(|p| p.is_about_channels()) => "canaux",
+            "subscriptions" => "themes",
+            other => other,
+        };
+        errors.add(column, message);
+    }
+}
+
+/// Refuses a paper-form reference too long to be one.
+fn check_reference(reference: &str, errors: &mut FieldErrors) {
+    if reference.chars().count() > MAX_REFERENCE_CHARS {
+        errors.add(
+            "reference",
+            format!(
+                "La référence du formulaire est trop longue ({MAX_REFERENCE_CHARS} caractères au plus)."
+            ),
+        );
     }
 }
 
@@ -563,97 +574,29 @@ fn choices(
     has_phone: bool,
 ) -> Result<Vec<SubscriptionInput>, (Column, String)> {
     let separators = layout.list_separators();
-    let themes_cell = layout.cell(record, Column::Themes);
-    let (themes, unknown) = topics.resolve_list(themes_cell, &separators);
-    match unknown.as_slice() {
-        [] if themes.is_empty() => {
-            return Err((
-                Column::Themes,
-                format!(
-                    "Indiquez au moins un thème (thèmes proposés : {}).",
-                    topics.slugs()
-                ),
-            ))
-        }
-        [] => {}
-        [one] => {
-            return Err((
-                Column::Themes,
-                format!(
-                    "Le thème « {one} » n'existe pas ou n'est plus proposé (thèmes proposés : {}).",
-                    topics.slugs()
-                ),
-            ))
-        }
-        many => {
-            return Err((
-                Column::Themes,
-                format!(
-                    "Les thèmes {} n'existent pas ou ne sont plus proposés (thèmes proposés : {}).",
-                    many.iter()
-                        .map(|t| format!("« {t} »"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    topics.slugs()
-                ),
-            ))
-        }
-    }
-    let themes: BTreeMap<&TopicSlug, &Topic> = themes.into_iter().map(|t| (&t.slug, t)).collect();
-
-    let canaux_cell = layout.cell(record, Column::Canaux);
-    let mut common = BTreeSet::new();
-    let mut per_topic: BTreeMap<&TopicSlug, BTreeSet<Channel>> = BTreeMap::new();
-    let tokens = canaux_cell
-        .split(|c: char| c.is_whitespace() || separators.contains(&c))
-        .filter(|t| !t.is_empty());
-    let mut any_token = false;
-    for token in tokens {
-        any_token = true;
-        let canaux_error = |message: String| Err((Column::Canaux, message));
-        match token.rsplit_once(':') {
-            None => match token.parse::<Channel>() {
-                Ok(channel) => {
-                    common.insert(channel);
-                }
-                Err(message) => return canaux_error(message),
-            },
-            Some((topic, channel)) => {
-                let channel = match channel.parse::<Channel>() {
-                    Ok(c) => c,
-                    Err(message) => return canaux_error(message),
-                };
-                let Some(topic) = topics.find(topic) else {
-                    return canaux_error(format!(
-                        "Thème inconnu dans « {token} » : écrivez « thème:canal » avec l'identifiant d'un thème proposé ({}).",
-                        topics.slugs()
-                    ));
-                };
-                if !themes.contains_key(&topic.slug) {
-                    return canaux_error(format!(
-                        "« {token} » : le thème « {} » n'est pas dans la colonne themes de cette ligne.",
-                        topic.name
-                    ));
-                }
-                per_topic.entry(&topic.slug).or_default().insert(channel);
-            }
-        }
-    }
+    let themes = themes_cell(layout.cell(record, Column::Themes), topics, &separators)?;
+    let mut channels = channels_cell(
+        layout.cell(record, Column::Canaux),
+        topics,
+        &themes,
+        &separators,
+    )?;
+    let any_token = !channels.common.is_empty() || !channels.per_topic.is_empty();
     if !any_token {
         // No channel given: everything the line can be reached by, as the paper form implies.
         if has_email {
-            common.insert(Channel::Email);
+            channels.common.insert(Channel::Email);
         }
         if has_phone {
-            common.insert(Channel::Sms);
+            channels.common.insert(Channel::Sms);
         }
     }
 
     let mut inputs = Vec::with_capacity(themes.len());
     for (slug, topic) in themes {
-        let mut channels = common.clone();
-        channels.extend(per_topic.remove(slug).unwrap_or_default());
-        if channels.is_empty() && any_token {
+        let mut chosen = channels.common.clone();
+        chosen.extend(channels.per_topic.remove(slug).unwrap_or_default());
+        if chosen.is_empty() && any_token {
             return Err((
                 Column::Canaux,
                 format!(
@@ -664,10 +607,85 @@ fn choices(
         }
         inputs.push(SubscriptionInput {
             topic: slug.to_string(),
-            channels: channels.iter().map(|c| c.as_str().to_owned()).collect(),
+            channels: chosen.iter().map(|c| c.as_str().to_owned()).collect(),
         });
     }
     Ok(inputs)
+}
+
+/// The topics named in the `themes` cell; every one must be offered and at least one given.
+fn themes_cell<'t>(
+    cell: &str,
+    topics: &TopicIndex<'t>,
+    separators: &[char],
+) -> Result<BTreeMap<&'t TopicSlug, &'t Topic>, (Column, String)> {
+    let (themes, unknown) = topics.resolve_list(cell, separators);
+    let message = match unknown.as_slice() {
+        [] if themes.is_empty() => format!(
+            "Indiquez au moins un thème (thèmes proposés : {}).",
+            topics.slugs()
+        ),
+        [] => return Ok(themes.into_iter().map(|t| (&t.slug, t)).collect()),
+        [one] => format!(
+            "Le thème « {one} » n'existe pas ou n'est plus proposé (thèmes proposés : {}).",
+            topics.slugs()
+        ),
+        many => format!(
+            "Les thèmes {} n'existent pas ou ne sont plus proposés (thèmes proposés : {}).",
+            many.iter()
+                .map(|t| format!("« {t} »"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            topics.slugs()
+        ),
+    };
+    Err((Column::Themes, message))
+}
+
+/// The `canaux` cell read: channels for every topic of the line, and `topic:channel` pairs.
+#[derive(Default)]
+struct ChannelsCell<'t> {
+    common: BTreeSet<Channel>,
+    per_topic: BTreeMap<&'t TopicSlug, BTreeSet<Channel>>,
+}
+
+/// Reads the `canaux` cell; a `topic:channel` pair must name one of the line's `themes`.
+fn channels_cell<'t>(
+    cell: &str,
+    topics: &TopicIndex<'t>,
+    themes: &BTreeMap<&'t TopicSlug, &'t Topic>,
+    separators: &[char],
+) -> Result<ChannelsCell<'t>, (Column, String)> {
+    let canaux_error = |message: String| (Column::Canaux, message);
+    let mut read = ChannelsCell::default();
+    let tokens = cell
+        .split(|c: char| c.is_whitespace() || separators.contains(&c))
+        .filter(|t| !t.is_empty());
+    for token in tokens {
+        let Some((topic, channel)) = token.rsplit_once(':') else {
+            read.common
+                .insert(token.parse::<Channel>().map_err(canaux_error)?);
+            continue;
+        };
+        let channel = channel.parse::<Channel>().map_err(canaux_error)?;
+        let Some(topic) = topics.find(topic) else {
+            return Err(canaux_error(format!(
+                "Thème inconnu dans « {token} » : écrivez « thème:canal » avec l'identifiant d'un thème proposé ({}).",
+                topics.slugs()
+            )));
+        };
+        if !themes.contains_key(&topic.slug) {
+            return Err(canaux_error(format!(
+                "« {token} » : le thème « {} » n'est pas dans la colonne themes de cette ligne.",
+                topic.name
+            )));
+        }
+        read.per_topic
+            .entry(&topic.slug)
+            .or_default()
+            .insert(channel);
+    }
+    Ok(read)
 }
 
 /// Refuses a contact that an earlier line of the file already uses, and remembers new ones.
