@@ -335,86 +335,14 @@ impl CampaignContent {
             "Indiquez un titre.",
             &mut errors,
         );
-
-        let mut topics: Vec<TopicSlug> = Vec::new();
-        if input.topics.is_empty() {
-            errors.add("topics", "Choisissez au moins un thème.");
-        }
-        for raw in &input.topics {
-            match TopicSlug::parse(raw) {
-                Ok(slug) if open_topics.iter().any(|t| t.slug == slug) => {
-                    if !topics.contains(&slug) {
-                        topics.push(slug);
-                    }
-                }
-                Ok(slug) => errors.add(
-                    "topics",
-                    format!("Le thème « {slug} » n'existe pas ou n'est plus ouvert."),
-                ),
-                Err(m) => errors.add("topics", m),
-            }
-        }
-
-        let sms = input.sms.as_ref().map(|s| {
-            let text = required_text(
-                &s.text,
-                "sms.text",
-                2000,
-                "Rédigez le texte du SMS.",
-                &mut errors,
-            );
-            let analysis = analyze(&text);
-            if analysis.segments > MAX_SMS_SEGMENTS {
-                errors.add(
-                    "sms.text",
-                    format!(
-                        "Ce SMS ferait {} segments : {MAX_SMS_SEGMENTS} au plus. Raccourcissez-le.",
-                        analysis.segments
-                    ),
-                );
-            }
-            CampaignSms { text }
-        });
-        let email = input.email.as_ref().map(|e| CampaignEmail {
-            subject: required_text(
-                &e.subject,
-                "email.subject",
-                200,
-                "Indiquez l'objet de l'e-mail.",
-                &mut errors,
-            ),
-            body_markdown: required_text(
-                &e.body_markdown,
-                "email.body_markdown",
-                MAX_EMAIL_BODY,
-                "Rédigez le texte de l'e-mail.",
-                &mut errors,
-            ),
-        });
+        let topics = parse_topics(&input.topics, open_topics, &mut errors);
+        let sms = input.sms.as_ref().map(|s| parse_sms(s, &mut errors));
+        let email = input.email.as_ref().map(|e| parse_email(e, &mut errors));
         if sms.is_none() && email.is_none() {
             errors.add("sms", "Rédigez un SMS et/ou un e-mail.");
             errors.add("email", "Rédigez un SMS et/ou un e-mail.");
         }
-
-        let send_at = match input
-            .send_at
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            None => None,
-            Some(raw) => match DateTime::parse_from_rfc3339(raw) {
-                Ok(at) if at.with_timezone(&Utc) > now => Some(at.with_timezone(&Utc)),
-                Ok(_) => {
-                    errors.add("send_at", "Cette date d'envoi est déjà passée.");
-                    None
-                }
-                Err(_) => {
-                    errors.add("send_at", format!("Date d'envoi invalide : « {raw} » (format attendu : 2026-12-24T18:00:00+01:00)."));
-                    None
-                }
-            },
-        };
+        let send_at = parse_send_at(input.send_at.as_deref(), now, &mut errors);
         if errors.is_empty() {
             Ok(Self {
                 title,
@@ -426,6 +354,94 @@ impl CampaignContent {
             })
         } else {
             Err(errors)
+        }
+    }
+}
+
+/// The campaign's topics, each open today, without repeats; at least one.
+fn parse_topics(raw: &[String], open_topics: &[Topic], errors: &mut FieldErrors) -> Vec<TopicSlug> {
+    let mut topics: Vec<TopicSlug> = Vec::new();
+    if raw.is_empty() {
+        errors.add("topics", "Choisissez au moins un thème.");
+    }
+    for raw in raw {
+        match TopicSlug::parse(raw) {
+            Ok(slug) if open_topics.iter().any(|t| t.slug == slug) => {
+                if !topics.contains(&slug) {
+                    topics.push(slug);
+                }
+            }
+            Ok(slug) => errors.add(
+                "topics",
+                format!("Le thème « {slug} » n'existe pas ou n'est plus ouvert."),
+            ),
+            Err(m) => errors.add("topics", m),
+        }
+    }
+    topics
+}
+
+/// The SMS text, at most [`MAX_SMS_SEGMENTS`] segments.
+fn parse_sms(input: &SmsInput, errors: &mut FieldErrors) -> CampaignSms {
+    let text = required_text(
+        &input.text,
+        "sms.text",
+        2000,
+        "Rédigez le texte du SMS.",
+        errors,
+    );
+    let analysis = analyze(&text);
+    if analysis.segments > MAX_SMS_SEGMENTS {
+        errors.add(
+            "sms.text",
+            format!(
+                "Ce SMS ferait {} segments : {MAX_SMS_SEGMENTS} au plus. Raccourcissez-le.",
+                analysis.segments
+            ),
+        );
+    }
+    CampaignSms { text }
+}
+
+/// The email's subject and Markdown body, both required.
+fn parse_email(input: &EmailInput, errors: &mut FieldErrors) -> CampaignEmail {
+    CampaignEmail {
+        subject: required_text(
+            &input.subject,
+            "email.subject",
+            200,
+            "Indiquez l'objet de l'e-mail.",
+            errors,
+        ),
+        body_markdown: required_text(
+            &input.body_markdown,
+            "email.body_markdown",
+            MAX_EMAIL_BODY,
+            "Rédigez le texte de l'e-mail.",
+            errors,
+        ),
+    }
+}
+
+/// A scheduled send time (RFC 3339), which must be in the future; none when blank.
+fn parse_send_at(
+    raw: Option<&str>,
+    now: DateTime<Utc>,
+    errors: &mut FieldErrors,
+) -> Option<DateTime<Utc>> {
+    let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
+    match DateTime::parse_from_rfc3339(raw) {
+        Ok(at) if at.with_timezone(&Utc) > now => Some(at.with_timezone(&Utc)),
+        Ok(_) => {
+            errors.add("send_at", "Cette date d'envoi est déjà passée.");
+            None
+        }
+        Err(_) => {
+            errors.add(
+                "send_at",
+                format!("Date d'envoi invalide : « {raw} » (format attendu : 2026-12-24T18:00:00+01:00)."),
+            );
+            None
         }
     }
 }
