@@ -13,6 +13,7 @@ use telmail_core::domain::money::Prices;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
+use telmail_core::use_cases::residents::Residents;
 use telmail_http::admin::auth::StaffAuthMode;
 use telmail_http::HttpConfig;
 use tokio::sync::watch;
@@ -112,19 +113,6 @@ pub fn open_data(args: &ServerArgs) -> Result<(Arc<SqliteStore>, SqliteQueue), S
 
 /// Starts the service; returns once it accepts requests.
 pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
-    let (store, queue) = open_data(&args)?;
-    let outbox = Arc::new(Outbox::new(
-        &args.data_dir,
-        &args.email_from,
-        &args.sms_sender,
-        args.smtp_url.as_deref(),
-    )?);
-    let layout = match &args.email_layout {
-        Some(path) => EmailLayout::from_file(path, &args.town)?,
-        None => EmailLayout::embedded(&args.town),
-    };
-    let signer = signing_key(&args)?;
-
     let listener = tokio::net::TcpListener::bind((args.bind, args.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
@@ -133,29 +121,7 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let config = service_config(&args, &public_url)?;
-
-    let services = Services::wire(
-        Providers {
-            store,
-            email: outbox.clone(),
-            sms: outbox,
-            clock: Arc::new(SystemClock),
-            layout: Arc::new(layout),
-            signer,
-            config,
-        },
-        queue.clone(),
-    );
-    let seeded = services
-        .use_cases
-        .residents
-        .seed_topics(&default_topics())
-        .await
-        .map_err(|e| e.to_string())?;
-    if seeded > 0 {
-        tracing::info!(count = seeded, "default topics created");
-    }
+    let (services, queue) = wire_services(&args, &public_url).await?;
 
     let http = HttpConfig {
         rate_limit_per_minute: args.rate_limit_per_minute,
@@ -182,22 +148,10 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
     } else {
         Vec::new()
     };
-    let residents = services.use_cases.residents.clone();
-    let mut purge_stop = stop_rx.clone();
-    background.push(tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = purge_stop.changed() => return,
-            }
-            match residents.purge_expired().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(count = n, "expired pending sign-ups purged"),
-                Err(e) => tracing::warn!(error = %e, "purging expired sign-ups failed"),
-            }
-        }
-    }));
+    background.push(purge_hourly(
+        services.use_cases.residents.clone(),
+        stop_rx.clone(),
+    ));
     let mut serve_stop = stop_rx;
     let serve = tokio::spawn(async move {
         axum::serve(
@@ -217,5 +171,63 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         stop: stop_tx,
         serve,
         background,
+    })
+}
+
+/// Opens the data, builds the providers and every use case, and seeds the default topics.
+async fn wire_services(
+    args: &ServerArgs,
+    public_url: &str,
+) -> Result<(Services, SqliteQueue), String> {
+    let (store, queue) = open_data(args)?;
+    let outbox = Arc::new(Outbox::new(
+        &args.data_dir,
+        &args.email_from,
+        &args.sms_sender,
+        args.smtp_url.as_deref(),
+    )?);
+    let layout = match &args.email_layout {
+        Some(path) => EmailLayout::from_file(path, &args.town)?,
+        None => EmailLayout::embedded(&args.town),
+    };
+    let services = Services::wire(
+        Providers {
+            store,
+            email: outbox.clone(),
+            sms: outbox,
+            clock: Arc::new(SystemClock),
+            layout: Arc::new(layout),
+            signer: signing_key(args)?,
+            config: service_config(args, public_url)?,
+        },
+        queue.clone(),
+    );
+    let seeded = services
+        .use_cases
+        .residents
+        .seed_topics(&default_topics())
+        .await
+        .map_err(|e| e.to_string())?;
+    if seeded > 0 {
+        tracing::info!(count = seeded, "default topics created");
+    }
+    Ok((services, queue))
+}
+
+/// Deletes expired pending sign-ups every hour until `stop` changes.
+fn purge_hourly(residents: Arc<Residents>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match residents.purge_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "expired pending sign-ups purged"),
+                Err(e) => tracing::warn!(error = %e, "purging expired sign-ups failed"),
+            }
+        }
     })
 }
