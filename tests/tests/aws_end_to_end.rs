@@ -5,6 +5,7 @@
 //! Needs `TELMAIL_MOTO_URL` (set by `bash scripts/test-all.sh`, which starts moto).
 
 use std::collections::HashMap;
+use std::str::FromStr;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
@@ -694,8 +695,10 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
     // (or of failing it towards the dead-letter queue).
     let job = Job::Deliver(
         DeliveryKey {
-            campaign: CampaignId::parse(&id).unwrap(),
-            subscriber: SubscriberId::parse(v["id"].as_str().unwrap()).unwrap(),
+            campaign: CampaignId::from_str(&id).unwrap(),
+            subscriber: SubscriberId::from_str(v["id"].as_str().unwrap())
+                .ok()
+                .unwrap(),
             channel: Channel::Sms,
         }
         .into(),

@@ -3,6 +3,7 @@
 mod common;
 
 use std::num::NonZeroU32;
+use std::str::FromStr;
 
 use chrono::{Duration, Utc};
 use common::*;
@@ -117,7 +118,7 @@ async fn each_bad_field_is_named_in_french_and_nothing_is_stored() {
     );
     assert!(app
         .store()
-        .find_by_email(&telmail_core::domain::contact::Email::parse("a@exemple.fr").unwrap())
+        .find_by_email(&telmail_core::domain::contact::Email::from_str("a@exemple.fr").unwrap())
         .await
         .unwrap()
         .is_none());
@@ -221,7 +222,9 @@ async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
     let subject = confirm.split('.').nth(1).unwrap();
     let old = signer.sign(
         TokenPurpose::Confirm,
-        telmail_core::domain::subscriber::SubscriberId::parse(subject).unwrap(),
+        telmail_core::domain::subscriber::SubscriberId::from_str(subject)
+            .ok()
+            .unwrap(),
         Utc::now() - Duration::days(8),
         Duration::days(7),
     );
@@ -346,7 +349,7 @@ async fn an_expired_temporary_topic_is_hidden_and_cannot_be_chosen() {
     ] {
         store
             .insert_if_absent(&Topic {
-                slug: TopicSlug::parse(slug).unwrap(),
+                slug: TopicSlug::from_str(slug).unwrap(),
                 name: format!("Travaux {slug}"),
                 description: "Chantier".into(),
                 kind: TopicKind::Temporary,

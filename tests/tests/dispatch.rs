@@ -3,6 +3,7 @@
 //! failure, and the SMS sending window.
 
 use std::collections::HashMap;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -395,7 +396,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
 
     // A staff test send to an address the provider refuses names the account's address.
     let redac = StaffIdentity {
-        email: Some(Email::parse("cab@mairie.example").unwrap()),
+        email: Some(Email::from_str("cab@mairie.example").unwrap()),
         ..staff("redac", "redaction")
     };
     let c =

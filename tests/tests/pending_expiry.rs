@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -99,7 +100,7 @@ async fn a_confirmation_link_works_for_seven_days_and_not_after() {
 
     // The hourly purge removes it, and the address is free for a new sign-up
     assert_eq!(w.residents.purge_expired().await.unwrap(), 1);
-    let email = telmail_core::domain::contact::Email::parse("a@exemple.fr").unwrap();
+    let email = telmail_core::domain::contact::Email::from_str("a@exemple.fr").unwrap();
     assert!(w.store.find_by_email(&email).await.unwrap().is_none());
     w.residents
         .sign_up(

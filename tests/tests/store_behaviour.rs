@@ -3,6 +3,7 @@
 //! (`TELMAIL_MOTO_URL`, set by `bash scripts/test-all.sh`).
 
 use std::collections::{BTreeSet, HashSet};
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -108,10 +109,10 @@ fn subscriber(email: Option<&str>, phone: Option<&str>) -> Subscriber {
     let t0 = Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap();
     Subscriber {
         id: SubscriberId::new(),
-        email: email.map(|e| Email::parse(e).unwrap()),
-        phone: phone.map(|p| PhoneNumber::parse(p).unwrap()),
+        email: email.map(|e| Email::from_str(e).unwrap()),
+        phone: phone.map(|p| PhoneNumber::from_str(p).unwrap()),
         choices: BTreeSet::from([Choice {
-            topic: TopicSlug::parse("alerte-meteo").unwrap(),
+            topic: TopicSlug::from_str("alerte-meteo").unwrap(),
             channel: Channel::Email,
         }]),
         state: SubscriberState::Active,
@@ -174,7 +175,7 @@ async fn an_address_belongs_to_one_subscriber(b: Backend) {
     ));
     assert!(
         b.subscribers
-            .find_by_email(&Email::parse("b@exemple.fr").unwrap())
+            .find_by_email(&Email::from_str("b@exemple.fr").unwrap())
             .await
             .unwrap()
             .is_none(),
@@ -183,7 +184,7 @@ async fn an_address_belongs_to_one_subscriber(b: Backend) {
 
     let mut c = subscriber(Some("c@exemple.fr"), None);
     b.subscribers.insert(&c).await.unwrap();
-    c.email = Some(Email::parse("a@exemple.fr").unwrap());
+    c.email = Some(Email::from_str("a@exemple.fr").unwrap());
     assert!(matches!(
         b.subscribers.update(&c).await,
         Err(StoreError::Conflict(_))
@@ -204,17 +205,17 @@ async fn an_address_belongs_to_one_subscriber(b: Backend) {
 async fn updates_replace_contacts_and_choices(b: Backend) {
     let mut s = subscriber(Some("a@exemple.fr"), None);
     b.subscribers.insert(&s).await.unwrap();
-    s.email = Some(Email::parse("nouvelle@exemple.fr").unwrap());
-    s.phone = Some(PhoneNumber::parse("0781234501").unwrap());
+    s.email = Some(Email::from_str("nouvelle@exemple.fr").unwrap());
+    s.phone = Some(PhoneNumber::from_str("0781234501").unwrap());
     s.choices.insert(Choice {
-        topic: TopicSlug::parse("infos-pratiques").unwrap(),
+        topic: TopicSlug::from_str("infos-pratiques").unwrap(),
         channel: Channel::Sms,
     });
     b.subscribers.update(&s).await.unwrap();
     assert_eq!(b.subscribers.get(s.id).await.unwrap().unwrap(), s);
     assert!(
         b.subscribers
-            .find_by_email(&Email::parse("a@exemple.fr").unwrap())
+            .find_by_email(&Email::from_str("a@exemple.fr").unwrap())
             .await
             .unwrap()
             .is_none(),
@@ -279,7 +280,7 @@ async fn topics_keep_their_order_and_are_not_overwritten(b: Backend) {
     );
     assert!(b
         .topics
-        .get(&TopicSlug::parse("inconnu").unwrap())
+        .get(&TopicSlug::from_str("inconnu").unwrap())
         .await
         .unwrap()
         .is_none());
@@ -324,7 +325,7 @@ async fn counters_add_up_per_month(b: Backend) {
 // Helpers for the sending ports.
 
 fn slug(s: &str) -> TopicSlug {
-    TopicSlug::parse(s).unwrap()
+    TopicSlug::from_str(s).unwrap()
 }
 
 fn t0() -> DateTime<Utc> {
@@ -995,7 +996,7 @@ fn identity(id: &str) -> StaffIdentity {
         id: id.into(),
         name: "Agent Cabinet".into(),
         roles: [Role::Cabinet, Role::Admin].into_iter().collect(),
-        email: Some(Email::parse("cabinet@arcachon.fr").unwrap()),
+        email: Some(Email::from_str("cabinet@arcachon.fr").unwrap()),
         phone: None,
     }
 }
@@ -1385,7 +1386,7 @@ async fn topics_are_updated_in_place(b: Backend) {
     assert_eq!(b.topics.get(&meteo.slug).await.unwrap().unwrap(), meteo);
     assert_eq!(b.topics.list().await.unwrap()[2], meteo, "order is kept");
     let mut unknown = meteo.clone();
-    unknown.slug = TopicSlug::parse("inconnu").unwrap();
+    unknown.slug = TopicSlug::from_str("inconnu").unwrap();
     assert!(!b.topics.update(&unknown).await.unwrap());
 }
 

@@ -18,6 +18,7 @@
 mod support;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -290,7 +291,7 @@ async fn sent_on_moto(
 }
 
 fn subscriber(i: usize, domain: &str) -> Subscriber {
-    let topic = |slug: &str| TopicSlug::parse(slug).unwrap();
+    let topic = |slug: &str| TopicSlug::from_str(slug).unwrap();
     // Everyone on email; half also on a second topic (so de-duplication across topics is
     // exercised); one in four also on SMS.
     let mut choices = BTreeSet::from([Choice {
@@ -305,7 +306,7 @@ fn subscriber(i: usize, domain: &str) -> Subscriber {
     }
     let phone = i
         .is_multiple_of(4)
-        .then(|| PhoneNumber::parse(&format!("+3361{i:07}")).unwrap());
+        .then(|| PhoneNumber::from_str(&format!("+3361{i:07}")).unwrap());
     if phone.is_some() {
         choices.insert(Choice {
             topic: topic("infos-pratiques"),
@@ -319,7 +320,7 @@ fn subscriber(i: usize, domain: &str) -> Subscriber {
     let now = Utc::now();
     Subscriber {
         id: SubscriberId::new(),
-        email: Some(Email::parse(&format!("habitant{i}@{domain}")).unwrap()),
+        email: Some(Email::from_str(&format!("habitant{i}@{domain}")).unwrap()),
         phone,
         choices,
         state: SubscriberState::Active,

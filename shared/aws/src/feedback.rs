@@ -1,6 +1,7 @@
 //! Provider feedback that must stop future messages: SES hard bounces and complaints (configuration
 //! set events or identity notifications, delivered through SNS), and SMS numbers that answered STOP.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -42,7 +43,7 @@ pub fn ses_suppressions(message: &str, at: DateTime<Utc>) -> Result<Vec<Suppress
                 .get("emailAddress")
                 .and_then(Value::as_str)
                 .ok_or("SES recipient without emailAddress")?;
-            let email = Email::parse(bare_address(raw))
+            let email = Email::from_str(bare_address(raw))
                 .map_err(|e| format!("SES recipient is not an address: {e}"))?;
             Ok(Suppression {
                 address: email.as_str().to_owned(),

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
+use std::str::FromStr;
 
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -71,10 +72,10 @@ pub fn identity_from_claims(claims: &HashMap<String, String>) -> Option<StaffIde
         id,
         name,
         roles,
-        email: claims.get("email").and_then(|e| Email::parse(e).ok()),
+        email: claims.get("email").and_then(|e| Email::from_str(e).ok()),
         phone: claims
             .get("phone_number")
-            .and_then(|p| PhoneNumber::parse(p).ok()),
+            .and_then(|p| PhoneNumber::from_str(p).ok()),
     })
 }
 

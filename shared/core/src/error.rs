@@ -2,6 +2,31 @@
 
 use std::collections::BTreeMap;
 
+/// A stored or typed name that is none of a type's names (statuses, counters).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} inconnu : « {value} »")]
+pub struct UnknownName {
+    /// What was being named, in French (`statut de campagne`…).
+    pub kind: &'static str,
+    /// The text refused.
+    pub value: String,
+}
+
+impl UnknownName {
+    /// The error for `value` as a `kind`.
+    pub fn new(kind: &'static str, value: &str) -> Self {
+        Self {
+            kind,
+            value: value.to_owned(),
+        }
+    }
+}
+
+/// An identifier that is not a UUID.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Identifiant invalide : « {0} ».")]
+pub struct InvalidId(pub String);
+
 /// French messages keyed by the name of the field they are about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
@@ -14,10 +39,10 @@ impl FieldErrors {
     }
 
     /// Records a message for a field, keeping the first one given.
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+    pub fn add(&mut self, field: &str, message: impl std::fmt::Display) {
         self.0
             .entry(field.to_owned())
-            .or_insert_with(|| message.into());
+            .or_insert_with(|| message.to_string());
     }
 
     /// True when no field has an error.
@@ -45,7 +70,7 @@ impl FieldErrors {
     }
 
     /// A validation error about one field.
-    pub fn single(field: &str, message: impl Into<String>) -> DomainError {
+    pub fn single(field: &str, message: impl std::fmt::Display) -> DomainError {
         let mut errors = Self::new();
         errors.add(field, message);
         DomainError::Validation(errors)

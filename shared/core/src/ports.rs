@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::str::FromStr;
 
 use std::collections::HashSet;
 
@@ -15,7 +16,7 @@ use crate::domain::delivery::{
 use crate::domain::queue::Job;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
-use crate::error::{SendError, StoreError};
+use crate::error::{SendError, StoreError, UnknownName};
 
 /// Subscriber records, one at a time; an email or a phone number belongs to one subscriber at most.
 #[async_trait]
@@ -242,6 +243,18 @@ pub enum Counter {
     CostTenThousandths,
 }
 
+impl FromStr for Counter {
+    type Err = UnknownName;
+
+    /// Parses the stored name.
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownName::new("compteur", s))
+    }
+}
+
 impl Counter {
     /// Every counter.
     pub const ALL: [Counter; 8] = [
@@ -267,11 +280,6 @@ impl Counter {
             Counter::EmailsSent => "emails_sent",
             Counter::CostTenThousandths => "cost_ten_thousandths",
         }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
     }
 }
 

@@ -8,6 +8,7 @@ use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::str::FromStr;
 
 use crate::domain::subscriber::SubscriberId;
 use crate::error::DomainError;
@@ -107,7 +108,9 @@ impl TokenSigner {
         if now.timestamp() > expiry {
             return Err(DomainError::ExpiredToken);
         }
-        SubscriberId::parse(subject).ok_or(DomainError::InvalidToken)
+        SubscriberId::from_str(subject)
+            .ok()
+            .ok_or(DomainError::InvalidToken)
     }
 
     /// A keyed digest (hex) of a secret such as an SMS code, so the store never holds it in clear.

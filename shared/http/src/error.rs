@@ -63,7 +63,7 @@ impl ApiError {
     }
 
     /// Names a field the error is about.
-    pub fn with_field(mut self, field: &str, message: impl Into<String>) -> Self {
+    pub fn with_field(mut self, field: &str, message: impl std::fmt::Display) -> Self {
         self.fields.add(field, message);
         self
     }

@@ -4,6 +4,7 @@
 //! Sizes can be overridden: `TELMAIL_BENCH_SIZES=1000,50000`.
 
 use std::collections::BTreeSet;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -105,7 +106,7 @@ async fn run(n: usize) {
     // Subscribers: every one on email, one in four also on SMS, half also on a second topic
     // (so de-duplication across topics is exercised).
     let setup = Instant::now();
-    let topic = |slug: &str| TopicSlug::parse(slug).unwrap();
+    let topic = |slug: &str| TopicSlug::from_str(slug).unwrap();
     for i in 0..n {
         let mut choices = BTreeSet::from([Choice {
             topic: topic("infos-pratiques"),
@@ -117,7 +118,7 @@ async fn run(n: usize) {
                 channel: Channel::Email,
             });
         }
-        let phone = (i % 4 == 0).then(|| PhoneNumber::parse(&format!("+3361{:07}", i)).unwrap());
+        let phone = (i % 4 == 0).then(|| PhoneNumber::from_str(&format!("+3361{:07}", i)).unwrap());
         if phone.is_some() {
             choices.insert(Choice {
                 topic: topic("infos-pratiques"),
@@ -129,7 +130,7 @@ async fn run(n: usize) {
             store.as_ref(),
             &Subscriber {
                 id: SubscriberId::new(),
-                email: Some(Email::parse(&format!("habitant{i}@exemple.fr")).unwrap()),
+                email: Some(Email::from_str(&format!("habitant{i}@exemple.fr")).unwrap()),
                 phone,
                 choices,
                 state: SubscriberState::Active,

@@ -1,6 +1,7 @@
 //! `telmail-local`: runs the whole service on this machine, and manages local staff accounts.
 
 use std::io::BufRead;
+use std::str::FromStr;
 
 use clap::{Parser, Subcommand};
 use telmail_core::domain::contact::{Email, PhoneNumber};
@@ -71,8 +72,14 @@ async fn add_staff(server: ServerArgs, action: StaffAction) -> Result<String, St
         name: name.unwrap_or_else(|| username.clone()),
         id: username,
         roles: parse_roles(&roles)?,
-        email: email.map(|e| Email::parse(&e)).transpose()?,
-        phone: phone.map(|p| PhoneNumber::parse(&p)).transpose()?,
+        email: email
+            .map(|e| Email::from_str(&e))
+            .transpose()
+            .map_err(|e| e.to_string())?,
+        phone: phone
+            .map(|p| PhoneNumber::from_str(&p))
+            .transpose()
+            .map_err(|e| e.to_string())?,
     };
     let password = read_password()?;
     let (store, _) = telmail_local::server::open_data(&server)?;

@@ -130,6 +130,8 @@ impl SmsSender for Outbox {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use telmail_core::domain::contact::{Email, PhoneNumber};
 
@@ -148,7 +150,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ob = outbox(dir.path());
         let email = OutgoingEmail {
-            to: Email::parse("jean@exemple.fr").unwrap(),
+            to: Email::from_str("jean@exemple.fr").unwrap(),
             subject: "Fête de la ville".into(),
             text: "Bonjour, voici le programme.".into(),
             html: "<p>Bonjour, voici le programme.</p>".into(),
@@ -175,7 +177,7 @@ mod tests {
         let ob = outbox(dir.path());
         for text in ["Alerte vent fort", "Réunion à 18h"] {
             ob.send_sms(&OutgoingSms {
-                to: PhoneNumber::parse("0612345678").unwrap(),
+                to: PhoneNumber::from_str("0612345678").unwrap(),
                 text: text.into(),
             })
             .await

@@ -5,6 +5,7 @@
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use mail_parser::MessageParser;
 use reqwest::redirect::Policy;
@@ -254,8 +255,8 @@ impl TestApp {
             id: username.into(),
             name: username.to_uppercase(),
             roles: telmail_core::domain::staff::parse_roles(roles).unwrap(),
-            email: email.map(|e| telmail_core::domain::contact::Email::parse(e).unwrap()),
-            phone: phone.map(|p| telmail_core::domain::contact::PhoneNumber::parse(p).unwrap()),
+            email: email.map(|e| telmail_core::domain::contact::Email::from_str(e).unwrap()),
+            phone: phone.map(|p| telmail_core::domain::contact::PhoneNumber::from_str(p).unwrap()),
         };
         self.services()
             .staff_auth

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join_all;
+use std::str::FromStr;
 use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
 use telmail_core::error::StoreError;
@@ -114,7 +115,7 @@ impl DynamoStore {
                 let f = Fields(item);
                 f.str("pk")?
                     .strip_prefix("CAMPAIGN#")
-                    .and_then(CampaignId::parse)
+                    .and_then(|id| CampaignId::from_str(id).ok())
                     .map(Some)
                     .ok_or_else(|| f.malformed("bad campaign key"))
             })

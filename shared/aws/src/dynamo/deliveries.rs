@@ -5,6 +5,7 @@
 //! A retry is the exception: its item goes back to `queued` so the next claim can take it.
 
 use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -37,7 +38,9 @@ fn item_key(k: &DeliveryKey) -> Item {
 
 fn status(f: &Fields<'_>) -> Result<DeliveryStatus, StoreError> {
     let text = f.str("status")?;
-    DeliveryStatus::parse(text).ok_or_else(|| f.malformed(format_args!("status {text}")))
+    DeliveryStatus::from_str(text)
+        .ok()
+        .ok_or_else(|| f.malformed(format_args!("status {text}")))
 }
 
 fn delivery_key(f: &Fields<'_>) -> Result<DeliveryKey, StoreError> {
@@ -46,12 +49,12 @@ fn delivery_key(f: &Fields<'_>) -> Result<DeliveryKey, StoreError> {
         .str("pk")?
         .strip_prefix("DELIVERY#")
         .and_then(|rest| rest.split_once('#'))
-        .and_then(|(id, _)| CampaignId::parse(id))
+        .and_then(|(id, _)| CampaignId::from_str(id).ok())
         .ok_or_else(bad)?;
     let (subscriber, channel) = f.str("sk")?.split_once('#').ok_or_else(bad)?;
     Ok(DeliveryKey {
         campaign,
-        subscriber: SubscriberId::parse(subscriber).ok_or_else(bad)?,
+        subscriber: SubscriberId::from_str(subscriber).map_err(|_| bad())?,
         channel: match channel {
             "email" => Channel::Email,
             "sms" => Channel::Sms,
@@ -125,8 +128,9 @@ fn with_receipt(mut d: Delivery, receipt: &Item) -> Result<Delivery, StoreError>
     };
     let e = Fields(entry);
     let text = e.str("s")?;
-    d.status =
-        DeliveryStatus::parse(text).ok_or_else(|| f.malformed(format_args!("status {text}")))?;
+    d.status = DeliveryStatus::from_str(text)
+        .ok()
+        .ok_or_else(|| f.malformed(format_args!("status {text}")))?;
     d.segments = e.opt_num("n")?.unwrap_or(0);
     d.provider_id = e.opt_str("p")?.map(str::to_owned);
     d.error = e.opt_str("e")?.map(str::to_owned).or(d.error);
@@ -304,7 +308,7 @@ impl DynamoStore {
             let campaign = f
                 .str("pk")?
                 .strip_prefix("RECEIPT#")
-                .and_then(CampaignId::parse)
+                .and_then(|id| CampaignId::from_str(id).ok())
                 .ok_or_else(|| f.malformed("bad receipt key"))?;
             let claim = f.str("sk")?.to_owned();
             by_claim.insert((campaign, claim), item);

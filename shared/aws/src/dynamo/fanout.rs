@@ -2,6 +2,7 @@
 //! membership partitions `TOPIC#<slug>#<channel>#<partition>` (never a Scan).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
 
 use futures_util::future::try_join_all;
 use futures_util::{stream, StreamExt, TryStreamExt};
@@ -163,7 +164,7 @@ impl DynamoStore {
             let f = Fields(item);
             f.str("sk")?
                 .strip_prefix(TOPIC_IN_USE_PREFIX)
-                .and_then(|slug| TopicSlug::parse(slug).ok())
+                .and_then(|slug| TopicSlug::from_str(slug).ok())
                 .map(Some)
                 .ok_or_else(|| f.malformed("bad topic slug"))
         })

@@ -2,6 +2,7 @@
 //! sortable text form of instants used in sort keys and compared in conditions.
 
 use chrono::{DateTime, Utc};
+use std::str::FromStr;
 use telmail_core::clock::Month;
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::contact::Channel;
@@ -106,7 +107,7 @@ pub fn created_order(created_at: DateTime<Utc>, id: impl std::fmt::Display) -> S
 /// `SUB#<id>` (the same text as the profile partition) is a membership's sort key.
 pub fn parse_member(sk: &str) -> Result<SubscriberId, StoreError> {
     sk.strip_prefix("SUB#")
-        .and_then(SubscriberId::parse)
+        .and_then(|id| SubscriberId::from_str(id).ok())
         .ok_or_else(|| StoreError::Backend(format!("malformed membership key {sk}")))
 }
 

@@ -3,6 +3,7 @@
 //! choice; all written in one transaction, with a version number against lost updates.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::str::FromStr;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -41,7 +42,7 @@ fn stamped_id(item: &Item, bad: &str) -> Result<SubscriberId, StoreError> {
     let f = Fields(item);
     f.str("sk")?
         .rsplit_once('#')
-        .and_then(|(_, id)| SubscriberId::parse(id))
+        .and_then(|(_, id)| SubscriberId::from_str(id).ok())
         .ok_or_else(|| f.malformed(bad))
 }
 
@@ -175,7 +176,9 @@ impl DynamoStore {
             return Ok(None);
         };
         let f = Fields(&item);
-        let id = SubscriberId::parse(f.str("id")?).ok_or_else(|| f.malformed("bad id"))?;
+        let id = SubscriberId::from_str(f.str("id")?)
+            .ok()
+            .ok_or_else(|| f.malformed("bad id"))?;
         Ok(self.load(id).await?.map(|(sub, _)| sub))
     }
 

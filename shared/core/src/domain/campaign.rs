@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use crate::domain::contact::Channel;
 use crate::domain::sms::analyze;
 use crate::domain::staff::StaffIdentity;
 use crate::domain::topic::{Topic, TopicSlug};
-use crate::error::{DomainError, FieldErrors};
+use crate::error::{DomainError, FieldErrors, InvalidId, UnknownName};
 
 /// Longest SMS a campaign may carry, in segments (cost guard).
 pub const MAX_SMS_SEGMENTS: usize = 6;
@@ -32,10 +33,15 @@ impl CampaignId {
     pub fn new() -> Self {
         Self(Uuid::new_v4())
     }
+}
 
-    /// Parses the textual form.
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::parse_str(s).ok().map(Self)
+impl FromStr for CampaignId {
+    type Err = InvalidId;
+
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| InvalidId(s.to_owned()))
     }
 }
 
@@ -73,6 +79,18 @@ pub enum CampaignStatus {
     Cancelled,
 }
 
+impl FromStr for CampaignStatus {
+    type Err = UnknownName;
+
+    /// Parses the wire name.
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownName::new("statut de campagne", s))
+    }
+}
+
 impl CampaignStatus {
     /// Every status.
     pub const ALL: [CampaignStatus; 8] = [
@@ -98,11 +116,6 @@ impl CampaignStatus {
             Self::Sent => "sent",
             Self::Cancelled => "cancelled",
         }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
     /// The French label.
@@ -365,7 +378,7 @@ fn parse_topics(raw: &[String], open_topics: &[Topic], errors: &mut FieldErrors)
         errors.add("topics", "Choisissez au moins un thème.");
     }
     for raw in raw {
-        match TopicSlug::parse(raw) {
+        match TopicSlug::from_str(raw) {
             Ok(slug) if open_topics.iter().any(|t| t.slug == slug) => {
                 if !topics.contains(&slug) {
                     topics.push(slug);

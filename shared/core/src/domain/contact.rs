@@ -37,16 +37,19 @@ impl Channel {
     }
 }
 
+/// A channel name that is neither email nor SMS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Canal inconnu : « {0} ». Les canaux possibles sont « email » et « sms ».")]
+pub struct ChannelError(String);
+
 impl FromStr for Channel {
-    type Err = String;
+    type Err = ChannelError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "email" | "e-mail" | "courriel" => Ok(Channel::Email),
             "sms" => Ok(Channel::Sms),
-            other => Err(format!(
-                "Canal inconnu : « {other} ». Les canaux possibles sont « email » et « sms »."
-            )),
+            other => Err(ChannelError(other.to_owned())),
         }
     }
 }
@@ -62,19 +65,30 @@ impl fmt::Display for Channel {
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
-impl Email {
-    /// Parses user input; the error is a French sentence for the `email` field.
-    pub fn parse(input: &str) -> Result<Self, String> {
+/// Why an email address was refused; the message is the French sentence for the `email` field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EmailError {
+    #[error("Indiquez une adresse e-mail.")]
+    Missing,
+    #[error("Cette adresse e-mail est trop longue (254 caractères au plus).")]
+    TooLong,
+    #[error("L'adresse e-mail « {0} » n'est pas valide (exemple : prenom.nom@exemple.fr).")]
+    Invalid(String),
+}
+
+impl FromStr for Email {
+    type Err = EmailError;
+
+    /// Parses user input: trimmed, the domain lower-cased.
+    fn from_str(input: &str) -> Result<Self, EmailError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err("Indiquez une adresse e-mail.".into());
+            return Err(EmailError::Missing);
         }
         if trimmed.len() > 254 {
-            return Err("Cette adresse e-mail est trop longue (254 caractères au plus).".into());
+            return Err(EmailError::TooLong);
         }
-        let invalid = || {
-            format!("L'adresse e-mail « {trimmed} » n'est pas valide (exemple : prenom.nom@exemple.fr).")
-        };
+        let invalid = || EmailError::Invalid(trimmed.to_owned());
         let parsed = email_address::EmailAddress::from_str(trimmed).map_err(|_| invalid())?;
         let (local, domain) = (parsed.local_part(), parsed.domain());
         // Residents type ordinary addresses: refuse the exotic forms RFC 5321 allows
@@ -91,7 +105,9 @@ impl Email {
         }
         Ok(Email(format!("{local}@{}", domain.to_lowercase())))
     }
+}
 
+impl Email {
     /// The address as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -106,9 +122,9 @@ impl Email {
 }
 
 impl TryFrom<String> for Email {
-    type Error = String;
+    type Error = EmailError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        Email::parse(&value)
+        value.parse()
     }
 }
 
@@ -129,19 +145,30 @@ impl fmt::Display for Email {
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
 
-impl PhoneNumber {
-    /// Parses French and international formats (`06 12 34 56 78`, `+33 6…`, `0033 6…`).
-    /// Landlines and invalid numbers are refused with a French sentence for the `phone` field.
-    pub fn parse(input: &str) -> Result<Self, String> {
+/// Why a phone number was refused; the message is the French sentence for the `phone` field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneError {
+    #[error("Indiquez un numéro de téléphone mobile.")]
+    Missing,
+    #[error(
+        "Le numéro « {0} » n'est pas un numéro de téléphone valide (exemple : 06 12 34 56 78)."
+    )]
+    Invalid(String),
+    #[error("Le numéro « {0} » n'est pas un numéro de mobile : les SMS ne peuvent être envoyés qu'à un portable (06 ou 07).")]
+    NotMobile(String),
+}
+
+impl FromStr for PhoneNumber {
+    type Err = PhoneError;
+
+    /// Parses French and international formats (`06 12 34 56 78`, `+33 6…`, `0033 6…`);
+    /// landlines and invalid numbers are refused.
+    fn from_str(input: &str) -> Result<Self, PhoneError> {
         let trimmed = input.trim();
         if trimmed.is_empty() {
-            return Err("Indiquez un numéro de téléphone mobile.".into());
+            return Err(PhoneError::Missing);
         }
-        let invalid = || {
-            format!(
-                "Le numéro « {trimmed} » n'est pas un numéro de téléphone valide (exemple : 06 12 34 56 78)."
-            )
-        };
+        let invalid = || PhoneError::Invalid(trimmed.to_owned());
         if trimmed.len() > 32 {
             return Err(invalid());
         }
@@ -151,16 +178,18 @@ impl PhoneNumber {
         }
         match number.number_type(&DATABASE) {
             Type::Mobile | Type::FixedLineOrMobile => {}
-            Type::FixedLine | Type::Voip | Type::SharedCost | Type::TollFree | Type::PremiumRate => {
-                return Err(format!(
-                    "Le numéro « {trimmed} » n'est pas un numéro de mobile : les SMS ne peuvent être envoyés qu'à un portable (06 ou 07)."
-                ))
-            }
+            Type::FixedLine
+            | Type::Voip
+            | Type::SharedCost
+            | Type::TollFree
+            | Type::PremiumRate => return Err(PhoneError::NotMobile(trimmed.to_owned())),
             _ => return Err(invalid()),
         }
         Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
     }
+}
 
+impl PhoneNumber {
     /// The E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -202,10 +231,10 @@ impl PhoneNumber {
 }
 
 impl TryFrom<String> for PhoneNumber {
-    type Error = String;
+    type Error = PhoneError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        // Stored values are already E.164, which parse() accepts unchanged.
-        PhoneNumber::parse(&value)
+        // Stored values are already E.164, which parsing accepts unchanged.
+        value.parse()
     }
 }
 
@@ -236,14 +265,14 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_domain_lowercased() {
-        let e = Email::parse("  Jean.Dupont@Exemple.FR ").unwrap();
+        let e = Email::from_str("  Jean.Dupont@Exemple.FR ").unwrap();
         assert_eq!(e.as_str(), "Jean.Dupont@exemple.fr");
     }
 
     #[test]
     fn email_accepts_accented_domains_and_plus_tags() {
-        assert!(Email::parse("marie+alertes@mairie-arcachon.fr").is_ok());
-        assert!(Email::parse("eric@café.fr").is_ok());
+        assert!(Email::from_str("marie+alertes@mairie-arcachon.fr").is_ok());
+        assert!(Email::from_str("eric@café.fr").is_ok());
     }
 
     #[test]
@@ -257,21 +286,22 @@ mod tests {
             "jean@[127.0.0.1]",
             "\"x\"@exemple.fr",
         ] {
-            let err = Email::parse(bad).unwrap_err();
-            assert!(err.contains("n'est pas valide"), "{bad}: {err}");
+            let err = Email::from_str(bad).unwrap_err();
+            assert_eq!(err, EmailError::Invalid(bad.trim().to_owned()));
+            assert!(err.to_string().contains("n'est pas valide"), "{bad}: {err}");
         }
         assert_eq!(
-            Email::parse("  ").unwrap_err(),
+            Email::from_str("  ").unwrap_err().to_string(),
             "Indiquez une adresse e-mail."
         );
         let long = format!("{}@exemple.fr", "a".repeat(250));
-        assert!(Email::parse(&long).unwrap_err().contains("trop longue"));
+        assert_eq!(Email::from_str(&long).unwrap_err(), EmailError::TooLong);
     }
 
     #[test]
     fn email_masking_hides_the_local_part() {
         assert_eq!(
-            Email::parse("jean@exemple.fr").unwrap().masked(),
+            Email::from_str("jean@exemple.fr").unwrap().masked(),
             "j•••@exemple.fr"
         );
     }
@@ -287,30 +317,35 @@ mod tests {
             "06.12.34.56.78",
             "07 81 23 45 67",
         ] {
-            let p = PhoneNumber::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let p = PhoneNumber::from_str(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert!(
                 p.as_str().starts_with("+336") || p.as_str().starts_with("+337"),
                 "{input}"
             );
         }
         assert_eq!(
-            PhoneNumber::parse("06 12 34 56 78").unwrap().as_str(),
+            PhoneNumber::from_str("06 12 34 56 78").unwrap().as_str(),
             "+33612345678"
         );
     }
 
     #[test]
     fn landline_is_refused_for_sms_with_a_clear_message() {
-        let err = PhoneNumber::parse("05 56 22 33 44").unwrap_err();
-        assert!(err.contains("n'est pas un numéro de mobile"), "{err}");
+        let err = PhoneNumber::from_str("05 56 22 33 44").unwrap_err();
+        assert_eq!(err, PhoneError::NotMobile("05 56 22 33 44".into()));
+        assert!(
+            err.to_string().contains("n'est pas un numéro de mobile"),
+            "{err}"
+        );
     }
 
     #[test]
     fn nonsense_numbers_are_refused() {
         for bad in ["12", "06 12 34", "abcdefgh", "+33 6 12 34 56 78 90 12"] {
-            let err = PhoneNumber::parse(bad).unwrap_err();
+            let err = PhoneNumber::from_str(bad).unwrap_err();
             assert!(
-                err.contains("n'est pas un numéro de téléphone valide"),
+                err.to_string()
+                    .contains("n'est pas un numéro de téléphone valide"),
                 "{bad}: {err}"
             );
         }
@@ -318,7 +353,7 @@ mod tests {
 
     #[test]
     fn stored_e164_round_trips() {
-        let p = PhoneNumber::parse("+33612345678").unwrap();
+        let p = PhoneNumber::from_str("+33612345678").unwrap();
         let json = serde_json::to_string(&p).unwrap();
         let back: PhoneNumber = serde_json::from_str(&json).unwrap();
         assert_eq!(p, back);
@@ -332,6 +367,7 @@ mod tests {
         assert!("fax"
             .parse::<Channel>()
             .unwrap_err()
+            .to_string()
             .contains("Canal inconnu"));
     }
 }

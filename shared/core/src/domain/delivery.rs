@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::str::FromStr;
 
 use crate::domain::campaign::CampaignId;
 use crate::domain::contact::Channel;
 use crate::domain::money::Money;
 use crate::domain::subscriber::SubscriberId;
+use crate::error::UnknownName;
 
 /// Identifies a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,7 +36,28 @@ pub enum DeliveryStatus {
     Suppressed,
 }
 
+impl FromStr for DeliveryStatus {
+    type Err = UnknownName;
+
+    /// Parses the wire name.
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownName::new("statut d'envoi", s))
+    }
+}
+
 impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 5] = [
+        Self::Queued,
+        Self::Sending,
+        Self::Sent,
+        Self::Failed,
+        Self::Suppressed,
+    ];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -44,19 +67,6 @@ impl DeliveryStatus {
             Self::Failed => "failed",
             Self::Suppressed => "suppressed",
         }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Queued,
-            Self::Sending,
-            Self::Sent,
-            Self::Failed,
-            Self::Suppressed,
-        ]
-        .into_iter()
-        .find(|d| d.as_str() == s)
     }
 }
 

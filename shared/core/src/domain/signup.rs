@@ -1,6 +1,7 @@
 //! Parsing what a resident (or staff) typed into a valid sign-up: parse, don't validate.
 
 use std::collections::BTreeSet;
+use std::str::FromStr;
 
 use serde::Deserialize;
 
@@ -76,13 +77,13 @@ pub fn parse_contacts(
         }
         (e, p) => {
             if let Some(e) = e {
-                match Email::parse(e) {
+                match Email::from_str(e) {
                     Ok(v) => contacts.email = Some(v),
                     Err(m) => errors.add("email", m),
                 }
             }
             if let Some(p) = p {
-                match PhoneNumber::parse(p) {
+                match PhoneNumber::from_str(p) {
                     Ok(v) => contacts.phone = Some(v),
                     Err(m) => errors.add("phone", m),
                 }
@@ -160,10 +161,10 @@ fn choices_with_problem(
         errors.add(FIELD, message);
     };
     for input in inputs {
-        let slug = match TopicSlug::parse(&input.topic) {
+        let slug = match TopicSlug::from_str(&input.topic) {
             Ok(s) => s,
             Err(m) => {
-                problem(errors, ChoiceProblem::Topic, m);
+                problem(errors, ChoiceProblem::Topic, m.to_string());
                 continue;
             }
         };
@@ -179,7 +180,7 @@ fn choices_with_problem(
             let channel = match raw.parse::<Channel>() {
                 Ok(c) => c,
                 Err(m) => {
-                    problem(errors, ChoiceProblem::Channel, m);
+                    problem(errors, ChoiceProblem::Channel, m.to_string());
                     continue;
                 }
             };

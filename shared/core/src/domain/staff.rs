@@ -44,16 +44,19 @@ impl Role {
     }
 }
 
+/// A role name that is none of the service's roles.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Rôle inconnu : « {0} » (rôles : redaction, cabinet, admin).")]
+pub struct RoleError(String);
+
 impl FromStr for Role {
-    type Err = String;
+    type Err = RoleError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "redaction" | "rédaction" => Ok(Role::Redaction),
             "cabinet" => Ok(Role::Cabinet),
             "admin" => Ok(Role::Admin),
-            other => Err(format!(
-                "Rôle inconnu : « {other} » (rôles : redaction, cabinet, admin)."
-            )),
+            other => Err(RoleError(other.to_owned())),
         }
     }
 }
@@ -70,7 +73,8 @@ pub fn parse_roles(s: &str) -> Result<BTreeSet<Role>, String> {
         .split([',', ' '])
         .filter(|r| !r.trim().is_empty())
         .map(str::parse)
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, RoleError>>()
+        .map_err(|e| e.to_string())?;
     if roles.is_empty() {
         return Err("Indiquez au moins un rôle (redaction, cabinet, admin).".into());
     }

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::contact::{Channel, Email, PhoneNumber};
 use crate::domain::topic::TopicSlug;
+use crate::error::{InvalidId, UnknownName};
 use crate::ports::Counter;
 
 /// The version of the consent wording shown on the sign-up form; stored with each consent.
@@ -38,10 +40,15 @@ impl SubscriberId {
     pub fn shard(&self, shards: u32) -> u32 {
         (self.shard_key() % i64::from(shards.max(1))) as u32
     }
+}
 
-    /// Parses the textual form; `None` when it is not a UUID.
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::parse_str(s).ok().map(Self)
+impl FromStr for SubscriberId {
+    type Err = InvalidId;
+
+    fn from_str(s: &str) -> Result<Self, InvalidId> {
+        Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| InvalidId(s.to_owned()))
     }
 }
 
@@ -69,23 +76,28 @@ pub enum SubscriberStatus {
     Unsubscribed,
 }
 
+impl FromStr for SubscriberStatus {
+    type Err = UnknownName;
+
+    /// Parses the wire name.
+    fn from_str(s: &str) -> Result<Self, UnknownName> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| UnknownName::new("statut d'abonné", s))
+    }
+}
+
 impl SubscriberStatus {
+    /// Every status.
+    pub const ALL: [SubscriberStatus; 3] = [Self::Pending, Self::Active, Self::Unsubscribed];
+
     /// The wire name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Active => "active",
             Self::Unsubscribed => "unsubscribed",
-        }
-    }
-
-    /// Parses the wire name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "active" => Some(Self::Active),
-            "unsubscribed" => Some(Self::Unsubscribed),
-            _ => None,
         }
     }
 }
@@ -381,7 +393,7 @@ mod tests {
 
     fn choice(topic: &str) -> Choice {
         Choice {
-            topic: TopicSlug::parse(topic).unwrap(),
+            topic: TopicSlug::from_str(topic).unwrap(),
             channel: Channel::Email,
         }
     }
@@ -389,7 +401,7 @@ mod tests {
     fn pending() -> Subscriber {
         Subscriber {
             id: SubscriberId::new(),
-            email: Some(Email::parse("marie@exemple.fr").unwrap()),
+            email: Some(Email::from_str("marie@exemple.fr").unwrap()),
             phone: None,
             choices: [choice("alerte-meteo")].into(),
             state: SubscriberState::Pending(PendingConfirmation {

@@ -1,6 +1,7 @@
 //! Topics residents subscribe to: permanent ones and temporary ones that end on a date.
 
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -10,9 +11,15 @@ use serde::{Deserialize, Serialize};
 #[serde(try_from = "String", into = "String")]
 pub struct TopicSlug(String);
 
-impl TopicSlug {
-    /// Parses a slug; the error is a French sentence.
-    pub fn parse(input: &str) -> Result<Self, String> {
+/// A topic identifier that breaks the slug rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Identifiant de thème invalide : « {0} » (lettres minuscules, chiffres et tirets).")]
+pub struct TopicSlugError(String);
+
+impl FromStr for TopicSlug {
+    type Err = TopicSlugError;
+
+    fn from_str(input: &str) -> Result<Self, TopicSlugError> {
         let s = input.trim();
         let ok = (2..=60).contains(&s.len())
             && s.chars()
@@ -22,12 +29,12 @@ impl TopicSlug {
         if ok {
             Ok(TopicSlug(s.to_owned()))
         } else {
-            Err(format!(
-                "Identifiant de thème invalide : « {s} » (lettres minuscules, chiffres et tirets)."
-            ))
+            Err(TopicSlugError(s.to_owned()))
         }
     }
+}
 
+impl TopicSlug {
     /// The slug as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -35,9 +42,9 @@ impl TopicSlug {
 }
 
 impl TryFrom<String> for TopicSlug {
-    type Error = String;
+    type Error = TopicSlugError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        TopicSlug::parse(&value)
+        value.parse()
     }
 }
 
@@ -164,9 +171,9 @@ mod tests {
 
     #[test]
     fn slugs_are_checked() {
-        assert!(TopicSlug::parse("travaux-2027").is_ok());
+        assert!(TopicSlug::from_str("travaux-2027").is_ok());
         for bad in ["", "a", "Culture", "é-t-é", "-x", "x-", "a b"] {
-            assert!(TopicSlug::parse(bad).is_err(), "{bad}");
+            assert!(TopicSlug::from_str(bad).is_err(), "{bad}");
         }
     }
 }

@@ -172,13 +172,15 @@ pub fn manage_link_sms(to: &PhoneNumber, town: &str, manage_url: &str) -> Outgoi
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use crate::domain::sms::{analyze, SmsEncoding};
 
     #[test]
     fn layout_wraps_the_body_and_escapes_the_subject() {
         let layout = EmailLayout::embedded("Arcachon");
-        let to = Email::parse("a@exemple.fr").unwrap();
+        let to = Email::from_str("a@exemple.fr").unwrap();
         let mut content = confirmation_email(
             "Arcachon",
             "https://x/confirmation?t=1",
@@ -204,7 +206,7 @@ mod tests {
         )
         .unwrap();
         let layout = EmailLayout::from_file(&path, "Arcachon").unwrap();
-        let to = Email::parse("a@exemple.fr").unwrap();
+        let to = Email::from_str("a@exemple.fr").unwrap();
         let email = layout
             .compose(&to, manage_link_email("Arcachon", "https://x/m"), None)
             .unwrap();
@@ -218,7 +220,7 @@ mod tests {
 
     #[test]
     fn code_sms_fits_one_gsm7_segment() {
-        let phone = PhoneNumber::parse("0612345678").unwrap();
+        let phone = PhoneNumber::from_str("0612345678").unwrap();
         let sms = code_sms(&phone, "Arcachon", "123456");
         let analysis = analyze(&sms.text);
         assert_eq!(analysis.encoding, SmsEncoding::Gsm7);

@@ -89,6 +89,8 @@ impl MimeBuilder {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use super::*;
     use crate::domain::contact::Email;
 
@@ -97,7 +99,7 @@ mod tests {
         let mime = MimeBuilder::new("Ville d'Arcachon <ne-pas-repondre@arcachon.example>").unwrap();
         assert_eq!(mime.from_address(), "ne-pas-repondre@arcachon.example");
         let email = OutgoingEmail {
-            to: Email::parse("jeanne@example.org").unwrap(),
+            to: Email::from_str("jeanne@example.org").unwrap(),
             subject: "Fête de la mer".into(),
             text: "Bonjour".into(),
             html: "<p>Bonjour</p>".into(),

@@ -1,12 +1,13 @@
 //! Checking an import: a spreadsheet file into validated sign-ups, every refused line named.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
 
 use csv::{ReaderBuilder, StringRecord, Trim};
 use serde::Serialize;
 
 use super::{decode_text, FORMULA_STARTS};
-use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Channel, ChannelError, Email, PhoneNumber};
 use crate::domain::signup::{Signup, SignupErrors, SignupInput, SubscriptionInput};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::FieldErrors;
@@ -657,6 +658,7 @@ fn channels_cell<'t>(
     separators: &[char],
 ) -> Result<ChannelsCell<'t>, (Column, String)> {
     let canaux_error = |message: String| (Column::Canaux, message);
+    let bad_channel = |e: ChannelError| canaux_error(e.to_string());
     let mut read = ChannelsCell::default();
     let tokens = cell
         .split(|c: char| c.is_whitespace() || separators.contains(&c))
@@ -664,10 +666,10 @@ fn channels_cell<'t>(
     for token in tokens {
         let Some((topic, channel)) = token.rsplit_once(':') else {
             read.common
-                .insert(token.parse::<Channel>().map_err(canaux_error)?);
+                .insert(token.parse::<Channel>().map_err(bad_channel)?);
             continue;
         };
-        let channel = channel.parse::<Channel>().map_err(canaux_error)?;
+        let channel = channel.parse::<Channel>().map_err(bad_channel)?;
         let Some(topic) = topics.find(topic) else {
             return Err(canaux_error(format!(
                 "Thème inconnu dans « {token} » : écrivez « thème:canal » avec l'identifiant d'un thème proposé ({}).",
@@ -698,7 +700,7 @@ fn check_duplicates(
 ) {
     // Compared after parsing, so `06 12…` and `+33 6 12…` are the same number. Case is ignored
     // in addresses: nobody owns two mailboxes differing only by case.
-    if let Ok(email) = Email::parse(email) {
+    if let Ok(email) = Email::from_str(email) {
         let key = email.as_str().to_lowercase();
         match seen.emails.get(&key) {
             Some(first) => errors.add(
@@ -710,7 +712,7 @@ fn check_duplicates(
             }
         }
     }
-    if let Ok(phone) = PhoneNumber::parse(phone) {
+    if let Ok(phone) = PhoneNumber::from_str(phone) {
         let key = phone.as_str().to_owned();
         match seen.phones.get(&key) {
             Some(first) => errors.add(

@@ -132,6 +132,8 @@ pub fn decode_text(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::str::FromStr;
+
     use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
@@ -481,12 +483,12 @@ mod tests {
     ) -> Subscriber {
         Subscriber {
             id: SubscriberId::new(),
-            email: email.map(|e| Email::parse(e).unwrap()),
-            phone: phone.map(|p| PhoneNumber::parse(p).unwrap()),
+            email: email.map(|e| Email::from_str(e).unwrap()),
+            phone: phone.map(|p| PhoneNumber::from_str(p).unwrap()),
             choices: choices
                 .iter()
                 .map(|(topic, channel)| Choice {
-                    topic: TopicSlug::parse(topic).unwrap(),
+                    topic: TopicSlug::from_str(topic).unwrap(),
                     channel: *channel,
                 })
                 .collect(),

@@ -1,6 +1,7 @@
 //! Staff use cases on campaigns: write, estimate, preview, test-send, submit, approve, reject,
 //! cancel, follow progress. Each checks the actor's role first.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -267,7 +268,7 @@ impl Campaigns {
         let email = match (RenderedEmail::of(&c), by.email.clone()) {
             (Some(r), to) => {
                 let to = to.unwrap_or_else(|| {
-                    crate::domain::contact::Email::parse("habitant@exemple.fr").expect("valid")
+                    crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid")
                 });
                 Some(r.for_recipient(&self.d.layout, &to, Some(example), None, "")?)
             }

@@ -4,6 +4,7 @@
 //! with a condition, claimed before sending, and counters are added once per batch.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -674,7 +675,7 @@ impl Dispatcher {
             Err(not_sent) => return not_sent,
         };
         let sent = match key.channel {
-            Channel::Email => match (Email::parse(&address), email) {
+            Channel::Email => match (Email::from_str(&address), email) {
                 (Ok(to), Some(email)) => {
                     let now = self.now();
                     let message = email.for_recipient(
@@ -689,10 +690,10 @@ impl Dispatcher {
                         Err(e) => Err(SendError::Permanent(e.to_string())),
                     }
                 }
-                (Err(e), _) => Err(SendError::Permanent(e)),
+                (Err(e), _) => Err(SendError::Permanent(e.to_string())),
                 (_, None) => Err(SendError::Permanent("campagne sans e-mail".into())),
             },
-            Channel::Sms => match (PhoneNumber::parse(&address), &campaign.sms) {
+            Channel::Sms => match (PhoneNumber::from_str(&address), &campaign.sms) {
                 (Ok(to), Some(sms)) => {
                     let segments = analyze(&sms.text).segments as u32;
                     self.d
@@ -704,7 +705,7 @@ impl Dispatcher {
                         .await
                         .map(|id| (id, segments))
                 }
-                (Err(e), _) => Err(SendError::Permanent(e)),
+                (Err(e), _) => Err(SendError::Permanent(e.to_string())),
                 (_, None) => Err(SendError::Permanent("campagne sans SMS".into())),
             },
         };

@@ -4,6 +4,7 @@
 //! owner of a known address is sent a link to manage their subscription instead.
 
 use std::collections::BTreeSet;
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -611,7 +612,7 @@ impl Residents {
         let mut sub = self
             .subscriber_from_token(TokenPurpose::Manage, token)
             .await?;
-        let slug = TopicSlug::parse(topic).map_err(|m| FieldErrors::single("topic", m))?;
+        let slug = TopicSlug::from_str(topic).map_err(|m| FieldErrors::single("topic", m))?;
         let left: BTreeSet<Choice> = sub
             .choices
             .iter()

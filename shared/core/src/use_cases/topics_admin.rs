@@ -1,6 +1,7 @@
 //! Topic management (`admin`): create permanent or temporary topics, rename, describe, set the
 //! end date, close. Subscriptions to a closed or ended topic are kept for the record.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -102,7 +103,7 @@ impl TopicsAdmin {
     ) -> Result<Topic, DomainError> {
         by.require(Role::Admin)?;
         let mut errors = FieldErrors::new();
-        let slug = match input.slug.as_deref().map(TopicSlug::parse) {
+        let slug = match input.slug.as_deref().map(TopicSlug::from_str) {
             Some(Ok(s)) => Some(s),
             Some(Err(m)) => {
                 errors.add("slug", m);
@@ -122,7 +123,7 @@ impl TopicsAdmin {
         let mut topic = Topic {
             slug: slug
                 .clone()
-                .unwrap_or_else(|| TopicSlug::parse("xx").expect("valid")),
+                .unwrap_or_else(|| TopicSlug::from_str("xx").expect("valid")),
             name: String::new(),
             description: String::new(),
             kind: input.kind.unwrap_or(TopicKind::Permanent),
@@ -142,7 +143,7 @@ impl TopicsAdmin {
 
     async fn load(&self, slug: &str) -> Result<Topic, DomainError> {
         let missing = || DomainError::NotFound(format!("Le thème « {slug} » n'existe pas."));
-        let slug = TopicSlug::parse(slug).map_err(|_| missing())?;
+        let slug = TopicSlug::from_str(slug).map_err(|_| missing())?;
         self.topics.get(&slug).await?.ok_or_else(missing)
     }
 

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
+use std::str::FromStr;
 use telmail_core::domain::campaign::{CampaignId, CampaignInput, CampaignStatus};
 use telmail_core::FieldErrors;
 
@@ -14,7 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson, Segment};
 
 fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
-    CampaignId::parse(raw).ok_or_else(|| {
+    CampaignId::from_str(raw).map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -40,7 +41,7 @@ pub async fn list(
 ) -> ApiResult<impl IntoResponse> {
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(CampaignStatus::parse(s).ok_or_else(|| {
+        Some(s) => Some(CampaignStatus::from_str(s).map_err(|_| {
             ApiError::from(FieldErrors::single(
                 "status",
                 format!("Statut inconnu : « {s} »."),

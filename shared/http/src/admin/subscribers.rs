@@ -6,6 +6,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::str::FromStr;
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Consent, Subscriber, SubscriberId, SubscriberStatus};
 use telmail_core::domain::topic::TopicSlug;
@@ -64,7 +65,7 @@ impl From<Subscriber> for SubscriberJson {
 }
 
 fn subscriber_id(raw: &str) -> Result<SubscriberId, ApiError> {
-    SubscriberId::parse(raw).ok_or_else(|| {
+    SubscriberId::from_str(raw).map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -95,13 +96,13 @@ pub async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let mut errors = FieldErrors::new();
-    let topic = q
-        .topic
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .and_then(|t| TopicSlug::parse(t).map_err(|m| errors.add("topic", m)).ok());
+    let topic = q.topic.as_deref().filter(|s| !s.is_empty()).and_then(|t| {
+        TopicSlug::from_str(t)
+            .map_err(|m| errors.add("topic", m))
+            .ok()
+    });
     let status = q.status.as_deref().filter(|s| !s.is_empty()).and_then(|s| {
-        let parsed = SubscriberStatus::parse(s);
+        let parsed = SubscriberStatus::from_str(s).ok();
         if parsed.is_none() {
             errors.add(
                 "status",

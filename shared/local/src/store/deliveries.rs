@@ -2,6 +2,7 @@
 //! keeps each message to one send, and the records fan-out makes of suppressed addresses.
 
 use std::collections::HashSet;
+use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -27,7 +28,9 @@ fn key_args(k: &DeliveryKey) -> (String, String, &'static str) {
 }
 
 fn parse_status(s: &str) -> Result<DeliveryStatus, StoreError> {
-    DeliveryStatus::parse(s).ok_or_else(|| corrupt("delivery status", s))
+    DeliveryStatus::from_str(s)
+        .ok()
+        .ok_or_else(|| corrupt("delivery status", s))
 }
 
 /// A delivery row: status, attempts, provider id, error, segments, updated_at.
@@ -260,7 +263,8 @@ impl DeliveryStore for SqliteStore {
             .await?;
         rows.into_iter()
             .map(|(subscriber, channel, state)| {
-                let subscriber = SubscriberId::parse(&subscriber)
+                let subscriber = SubscriberId::from_str(&subscriber)
+                    .ok()
                     .ok_or_else(|| corrupt("subscriber id", &subscriber))?;
                 delivery(
                     DeliveryKey {

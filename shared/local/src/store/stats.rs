@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
+use std::str::FromStr;
 use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{Counter, StatsStore};
@@ -84,7 +85,7 @@ impl StatsStore for SqliteStore {
             let month: Month = month
                 .parse()
                 .map_err(|e| StoreError::Backend(format!("monthly_counters: {e}")))?;
-            if let Some(counter) = Counter::parse(&name) {
+            if let Ok(counter) = Counter::from_str(&name) {
                 out.push((month, counter, n));
             }
         }

@@ -2,6 +2,7 @@
 //! creation), and one membership row per (topic, channel) carrying the fan-out shard key.
 
 use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -23,7 +24,9 @@ fn profile(json: &str) -> Result<Subscriber, StoreError> {
 }
 
 fn parse_id(text: &str) -> Result<SubscriberId, StoreError> {
-    SubscriberId::parse(text).ok_or_else(|| corrupt("subscriber id", text))
+    SubscriberId::from_str(text)
+        .ok()
+        .ok_or_else(|| corrupt("subscriber id", text))
 }
 
 /// The subscribers column holding the address a channel writes to.
@@ -407,7 +410,7 @@ impl SubscriberReports for SqliteStore {
             .await?;
         rows.into_iter()
             .map(|(topic, channel, n)| {
-                let topic = TopicSlug::parse(&topic).map_err(|e| corrupt("topic slug", e))?;
+                let topic = TopicSlug::from_str(&topic).map_err(|e| corrupt("topic slug", e))?;
                 Ok((topic, parse_channel(&channel)?, n as u64))
             })
             .collect()

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, Row};
+use std::str::FromStr;
 use telmail_core::domain::topic::{Topic, TopicKind, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::TopicStore;
@@ -40,7 +41,7 @@ fn topic_from_row(
     (slug, name, description, kind, ends_on, active): TopicRow,
 ) -> Result<Topic, StoreError> {
     Ok(Topic {
-        slug: TopicSlug::parse(&slug).map_err(|e| corrupt("topic slug", e))?,
+        slug: TopicSlug::from_str(&slug).map_err(|e| corrupt("topic slug", e))?,
         name,
         description,
         kind: match kind.as_str() {
