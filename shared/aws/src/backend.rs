@@ -39,9 +39,9 @@ pub struct Aws {
 pub struct AwsSettings {
     /// DynamoDB table.
     pub table: String,
-    /// URL of the `fanout` queue.
+    /// Queue of fan-out jobs (one per campaign shard).
     pub fanout_queue_url: String,
-    /// URL of the `delivery` queue.
+    /// Queue of delivery jobs (batches of messages to send).
     pub delivery_queue_url: String,
     /// Secrets Manager secret (name or ARN) holding the link-signing key.
     pub signing_key_secret: String,

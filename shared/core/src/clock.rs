@@ -54,7 +54,7 @@ pub fn town_date(at: DateTime<Utc>) -> NaiveDate {
 /// A calendar month, written `YYYY-MM`: what the monthly statistics are kept by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {
-    /// Its first day.
+    /// Kept as a date so that month arithmetic is chrono's.
     first_day: NaiveDate,
 }
 

@@ -93,7 +93,6 @@ pub struct SubscriberQuery {
     pub text: Option<String>,
     /// Subscribed to this topic.
     pub topic: Option<TopicSlug>,
-    /// In this status.
     pub status: Option<SubscriberStatus>,
     /// Page size.
     pub limit: usize,
@@ -233,11 +232,11 @@ pub enum Counter {
     CampaignsSent,
     /// A weather-alert campaign finished sending.
     WeatherAlertsSent,
-    /// SMS sent.
+    /// SMS accepted by the provider (a message of several segments counts once).
     SmsSent,
     /// SMS segments sent (what is billed).
     SmsSegments,
-    /// Emails sent.
+    /// Emails accepted by the provider.
     EmailsSent,
     /// Cost in ten-thousandths of a euro, excluding VAT.
     CostTenThousandths,

@@ -172,14 +172,14 @@ impl From<&StaffIdentity> for Actor {
     }
 }
 
-/// The SMS of a campaign.
+/// A campaign's SMS: one text for every recipient (no personalisation, so it is analysed once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignSms {
     /// Text as sent.
     pub text: String,
 }
 
-/// The email of a campaign.
+/// A campaign's email, rendered once per campaign into the town's layout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CampaignEmail {
     /// Subject line.
@@ -188,12 +188,11 @@ pub struct CampaignEmail {
     pub body_markdown: String,
 }
 
-/// A campaign.
+/// A message written by the communication service, sent once the mayor's office approves it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Campaign {
-    /// Identifier.
     pub id: CampaignId,
-    /// Internal title.
+    /// Internal title (never sent).
     pub title: String,
     /// Target topics.
     pub topics: Vec<TopicSlug>,
@@ -214,7 +213,6 @@ pub struct Campaign {
     pub rejection_reason: Option<String>,
     /// Fan-out shards (set when sending starts).
     pub shards: u32,
-    /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
@@ -262,7 +260,6 @@ pub struct CampaignEvent {
 /// Raw campaign input (JSON).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CampaignInput {
-    /// Title.
     #[serde(default)]
     pub title: Option<String>,
     /// Topic slugs.
@@ -285,7 +282,6 @@ pub struct CampaignInput {
 /// Raw SMS input.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SmsInput {
-    /// Text.
     #[serde(default)]
     pub text: Option<String>,
 }
@@ -293,10 +289,9 @@ pub struct SmsInput {
 /// Raw email input.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct EmailInput {
-    /// Subject.
     #[serde(default)]
     pub subject: Option<String>,
-    /// Markdown body.
+    /// Markdown (headings, lists, links; no raw HTML).
     #[serde(default)]
     pub body_markdown: Option<String>,
 }
@@ -467,7 +462,7 @@ fn refused(c: &Campaign, what: &str) -> DomainError {
 }
 
 impl Campaign {
-    /// A new draft.
+    /// A new draft by `author`, with the audit event recording its creation.
     pub fn draft(
         content: CampaignContent,
         author: &StaffIdentity,

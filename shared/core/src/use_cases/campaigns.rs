@@ -52,7 +52,7 @@ pub struct Estimate {
 /// A campaign with its audit trail and counters.
 #[derive(Debug, Clone, Serialize)]
 pub struct CampaignView {
-    /// The campaign.
+    /// Its fields at the top level of the JSON.
     #[serde(flatten)]
     pub campaign: Campaign,
     /// Audit trail, oldest first.

@@ -83,9 +83,9 @@ pub struct DataExport {
     pub subscriptions: Vec<ExportedChoice>,
     /// Consent record.
     pub consent: Consent,
-    /// Created.
+    /// When the sign-up was first received.
     pub created_at: DateTime<Utc>,
-    /// Updated.
+    /// Last change of contacts, choices or status.
     pub updated_at: DateTime<Utc>,
 }
 

@@ -48,12 +48,12 @@ impl Figures {
     }
 }
 
-/// One month's figures.
+/// One month's figures: what the staff chart plots per month.
 #[derive(Debug, Clone, Serialize)]
 pub struct MonthFigures {
     /// The month (`YYYY-MM` in JSON).
     pub month: Month,
-    /// Figures.
+    /// At the top level of the month's JSON object.
     #[serde(flatten)]
     pub figures: Figures,
 }
@@ -79,7 +79,7 @@ pub struct StatsReport {
     pub to: Month,
     /// Totals over the period.
     pub totals: Figures,
-    /// Month by month.
+    /// Month by month, oldest first; a month without any activity is left out.
     pub months: Vec<MonthFigures>,
     /// Current subscribers per topic and channel.
     pub subscribers: Vec<TopicFigures>,

@@ -24,7 +24,6 @@ use crate::spreadsheet::{check_import, export_csv, LineError};
 /// A subscriber typed in from a paper form.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PaperInput {
-    /// Email.
     #[serde(default)]
     pub email: Option<String>,
     /// Mobile.
