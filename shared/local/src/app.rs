@@ -3,10 +3,12 @@
 use std::sync::Arc;
 
 use chrono::Duration;
+use telmail_core::clock::Clock;
 use telmail_core::domain::staff::StaffAuth;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 
+use crate::passwords::Argon2Passwords;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 
@@ -25,21 +27,27 @@ pub struct Services {
 /// How long a staff session lasts.
 pub const STAFF_SESSION_HOURS: i64 = 8;
 
+/// Local staff accounts over the embedded store, passwords hashed with Argon2id.
+pub fn staff_auth(store: Arc<SqliteStore>, clock: Arc<dyn Clock>) -> Result<StaffAuth, String> {
+    Ok(StaffAuth::new(
+        store,
+        Arc::new(Argon2Passwords::new()?),
+        clock,
+        Duration::hours(STAFF_SESSION_HOURS),
+    ))
+}
+
 impl Services {
     /// Builds every use case over the embedded store, enqueueing on the embedded `queue`.
-    pub fn wire(p: Providers<SqliteStore>, queue: SqliteQueue) -> Self {
+    pub fn wire(p: Providers<SqliteStore>, queue: SqliteQueue) -> Result<Self, String> {
         let store = p.store.clone();
-        let staff_auth = Arc::new(StaffAuth::new(
-            store.clone(),
-            p.clock.clone(),
-            Duration::hours(STAFF_SESSION_HOURS),
-        ));
-        Self {
+        let staff_auth = Arc::new(staff_auth(store.clone(), p.clock.clone())?);
+        Ok(Self {
             use_cases: UseCases::wire(p, Arc::new(queue.clone())),
             staff_auth,
             store,
             queue,
-        }
+        })
     }
 
     /// The staff API's state.

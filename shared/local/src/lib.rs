@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 pub mod db;
 pub mod outbox;
+pub mod passwords;
 pub mod queue;
 pub mod server;
 pub mod store;

@@ -83,11 +83,10 @@ async fn add_staff(server: ServerArgs, action: StaffAction) -> Result<String, St
     };
     let password = read_password()?;
     let (store, _) = telmail_local::server::open_data(&server)?;
-    let auth = telmail_core::domain::staff::StaffAuth::new(
+    let auth = telmail_local::app::staff_auth(
         store,
         std::sync::Arc::new(telmail_core::clock::SystemClock),
-        chrono::Duration::hours(telmail_local::app::STAFF_SESSION_HOURS),
-    );
+    )?;
     let id = identity.id.clone();
     auth.add_account(identity, &password)
         .await

@@ -201,7 +201,7 @@ async fn wire_services(
             config: service_config(args, public_url)?,
         },
         queue.clone(),
-    );
+    )?;
     let seeded = services
         .use_cases
         .residents

@@ -6,10 +6,6 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chrono::{DateTime, Duration, Utc};
@@ -164,24 +160,16 @@ pub trait StaffStore: Send + Sync {
     async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
 }
 
-/// Hashes a password with Argon2id and a random salt.
-pub fn hash_password(password: &str) -> Result<String, DomainError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| DomainError::Unexpected(format!("password hashing failed: {e}")))
-}
-
-/// Checks a password against a PHC string.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
+/// Hashes and checks local staff passwords (slow on purpose: an adapter runs it off the async
+/// runtime). Only the embedded backend has one: on AWS, Cognito keeps the passwords.
+#[async_trait::async_trait]
+pub trait PasswordHashing: Send + Sync {
+    /// A salted hash in PHC string form.
+    async fn hash(&self, password: &str) -> Result<String, String>;
+    /// Whether the password matches a PHC string (false for a malformed one). Without one (no
+    /// such account) the check takes as long and answers false, so a refusal does not tell
+    /// whether the username exists.
+    async fn verify(&self, password: &str, phc: Option<&str>) -> bool;
 }
 
 fn random_token() -> String {
@@ -213,10 +201,9 @@ pub struct LoginGrant {
 /// Local staff authentication: accounts, login, sessions.
 pub struct StaffAuth {
     store: Arc<dyn StaffStore>,
+    passwords: Arc<dyn PasswordHashing>,
     clock: Arc<dyn Clock>,
     session_ttl: Duration,
-    /// Verified when the username is unknown, so both failures take the same time.
-    dummy_hash: String,
 }
 
 /// Minimum length of a staff password.
@@ -224,13 +211,17 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 
 impl StaffAuth {
     /// Authentication over a store; sessions last `session_ttl`.
-    pub fn new(store: Arc<dyn StaffStore>, clock: Arc<dyn Clock>, session_ttl: Duration) -> Self {
-        let dummy_hash = hash_password("telmail-dummy-password").expect("hashing works");
+    pub fn new(
+        store: Arc<dyn StaffStore>,
+        passwords: Arc<dyn PasswordHashing>,
+        clock: Arc<dyn Clock>,
+        session_ttl: Duration,
+    ) -> Self {
         Self {
             store,
+            passwords,
             clock,
             session_ttl,
-            dummy_hash,
         }
     }
 
@@ -262,11 +253,14 @@ impl StaffAuth {
             );
         }
         errors.into_result()?;
-        let account = StaffAccount {
-            identity,
-            password_hash: hash_password(password)?,
-            created_at: self.clock.now(),
-        };
+        let account =
+            StaffAccount {
+                identity,
+                password_hash: self.passwords.hash(password).await.map_err(|e| {
+                    DomainError::Unexpected(format!("password hashing failed: {e}"))
+                })?,
+                created_at: self.clock.now(),
+            };
         match self.store.create_account(&account).await {
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(format!(
                 "Le compte « {} » existe déjà.",
@@ -280,13 +274,11 @@ impl StaffAuth {
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginGrant, DomainError> {
         let refused = || DomainError::Unauthorized("Identifiant ou mot de passe incorrect.".into());
         let account = self.store.find_account(username.trim()).await?;
-        let Some(account) = account else {
-            verify_password(password, &self.dummy_hash);
+        let phc = account.as_ref().map(|a| a.password_hash.as_str());
+        let matches = self.passwords.verify(password, phc).await;
+        let Some(account) = account.filter(|_| matches) else {
             return Err(refused());
         };
-        if !verify_password(password, &account.password_hash) {
-            return Err(refused());
-        }
         let session_token = random_token();
         let session = StaffSession {
             identity: account.identity.clone(),
@@ -355,17 +347,6 @@ mod tests {
         assert!(matches!(err, DomainError::Forbidden(ref m) if m.contains("« cabinet »")));
         assert!(id.require_any(&[Role::Admin, Role::Redaction]).is_ok());
         assert!(id.require_any(&[Role::Admin, Role::Cabinet]).is_err());
-    }
-
-    #[test]
-    fn passwords_are_salted_and_verified() {
-        let a = hash_password("un mot de passe solide").unwrap();
-        let b = hash_password("un mot de passe solide").unwrap();
-        assert_ne!(a, b, "salted");
-        assert!(a.starts_with("$argon2id$"));
-        assert!(verify_password("un mot de passe solide", &a));
-        assert!(!verify_password("un autre", &a));
-        assert!(!verify_password("x", "not a hash"));
     }
 
     #[test]
