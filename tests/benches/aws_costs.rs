@@ -10,8 +10,8 @@
 //! A recipient is one addressee on one channel (one message), as in the campaign estimate: a
 //! subscriber on email and SMS is two recipients.
 //!
-//! Run: `cargo bench -p telmail-aws --bench aws_costs` (2,000 subscribers; set
-//! `TELMAIL_BENCH_SUBSCRIBERS` to change). `cargo test -p telmail-aws --bench aws_costs` is a
+//! Run: `cargo bench -p telmail-tests --bench aws_costs` (2,000 subscribers; set
+//! `TELMAIL_BENCH_SUBSCRIBERS` to change). `cargo test -p telmail-tests --bench aws_costs` is a
 //! 50-subscriber smoke run. Uses `TELMAIL_MOTO_URL` when set, else starts `moto_server`.
 //! `TELMAIL_BENCH_SMS_PRICE` (€ HT per SMS, default 0.10) prices the SMS.
 
@@ -36,13 +36,13 @@ use telmail_core::domain::campaign::{
     CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
 };
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
-use telmail_core::domain::staff::{parse_roles, StaffIdentity};
 use telmail_core::domain::subscriber::{
     Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
 };
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::ports::{CampaignStore, SubscriberStore};
 use telmail_http::HttpConfig;
+use telmail_tests::staff;
 
 use support::counter::{Counter, Tally};
 use support::{verdict, QueueRef};
@@ -74,16 +74,6 @@ const TARGET_RRU: f64 = 0.1;
 /// Pollers playing Lambda's event source mapping, per queue.
 const FANOUT_POLLERS: usize = 2;
 const DELIVERY_POLLERS: usize = 4;
-
-fn staff(id: &str, roles: &str) -> StaffIdentity {
-    StaffIdentity {
-        id: id.into(),
-        name: id.into(),
-        roles: parse_roles(roles).unwrap(),
-        email: None,
-        phone: None,
-    }
-}
 
 /// What the pollers did.
 #[derive(Default)]
@@ -419,7 +409,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
     support::create_table(&sdk, &table).await;
     let fanout = Arc::new(support::create_queue(&sdk, &format!("fanout-{run}"), 720).await);
     let delivery = Arc::new(support::create_queue(&sdk, &format!("delivery-{run}"), 180).await);
-    support::create_email_identity(&sdk).await;
+    support::create_email_identity(&sdk, "arcachon.example").await;
     let secret = support::create_secret(&sdk, &format!("telmail-bench-{run}-signing-key")).await;
     let plain_sqs = aws_sdk_sqs::Client::new(&sdk);
     let plain_store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);

@@ -10,9 +10,9 @@
 //! signing key read from Secrets Manager (here a local moto; on AWS an in-region call). Target:
 //! < 50 ms (the bare Rust floor on Lambda is about 14 ms).
 //!
-//! Run: `cargo bench -p telmail-aws --bench cold_start` (builds the 7 functions with
+//! Run: `cargo bench -p telmail-tests --bench cold_start` (builds the 7 functions with
 //! `cargo build --release` first; `TELMAIL_BENCH_RUNS` runs per function, default 10).
-//! `cargo test -p telmail-aws --bench cold_start` is a smoke run: one function, one run, with
+//! `cargo test -p telmail-tests --bench cold_start` is a smoke run: one function, one run, with
 //! whatever build of it exists (else a debug build). Uses `TELMAIL_MOTO_URL` when set, else
 //! starts `moto_server`.
 
@@ -42,7 +42,7 @@ const TARGET_COLD_START_MS: f64 = 50.0;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+        .join("..")
         .canonicalize()
         .expect("workspace root")
 }

@@ -1,6 +1,6 @@
 //! Fan-out and send on the embedded backend, with a provider that accepts everything at once
 //! (so the figures are Télmail's own cost): recipients per second and peak memory, at 10,000 and
-//! 100,000 subscribers. Run: `cargo bench -p telmail-local --bench fanout`.
+//! 100,000 subscribers. Run: `cargo bench -p telmail-tests --bench fanout`.
 //! Sizes can be overridden: `TELMAIL_BENCH_SIZES=1000,50000`.
 
 use std::collections::BTreeSet;
@@ -11,24 +11,19 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
-use telmail_core::clock::ManualClock;
-use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::{CampaignInput, CampaignStatus, EmailInput, SmsInput};
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
-use telmail_core::domain::staff::{parse_roles, StaffIdentity};
 use telmail_core::domain::subscriber::{
     Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
 };
-use telmail_core::domain::topic::{default_topics, TopicSlug};
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::SendError;
 use telmail_core::ports::{
     CampaignStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, SubscriberStore,
 };
-use telmail_core::render::messages::EmailLayout;
-use telmail_core::token::TokenSigner;
-use telmail_core::wiring::Providers;
-use telmail_local::app::Services;
 use telmail_local::worker::{Worker, WorkerConfig};
+use telmail_tests::staff;
+use telmail_tests::world::World;
 
 /// Accepts every message at once and counts them.
 #[derive(Default)]
@@ -66,42 +61,12 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn staff(id: &str, roles: &str) -> StaffIdentity {
-    StaffIdentity {
-        id: id.into(),
-        name: id.into(),
-        roles: parse_roles(roles).unwrap(),
-        email: None,
-        phone: None,
-    }
-}
-
 async fn run(n: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let args = telmail_local::ServerArgs::with_data_dir(dir.path());
-    let (store, queue) = telmail_local::server::open_data(&args).unwrap();
-    let provider = Arc::new(NullProvider::default());
     // A Tuesday morning in Paris: the SMS window is open.
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
-    ));
-    let s = Services::wire(
-        Providers {
-            store: store.clone(),
-            email: provider.clone(),
-            sms: provider.clone(),
-            clock: clock.clone(),
-            layout: Arc::new(EmailLayout::embedded("Arcachon")),
-            signer: TokenSigner::new(vec![5u8; 32]).unwrap(),
-            config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
-        },
-        queue.clone(),
-    );
-    s.use_cases
-        .residents
-        .seed_topics(&default_topics())
-        .await
-        .unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    let world = World::new(at, Arc::new(NullProvider::default())).await;
+    let (s, provider) = (&world.services, &world.provider);
+    let (store, queue) = (&s.store, &s.queue);
 
     // Subscribers: every one on email, one in four also on SMS, half also on a second topic
     // (so de-duplication across topics is exercised).

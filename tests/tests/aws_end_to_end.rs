@@ -7,10 +7,8 @@
 use std::collections::HashMap;
 use std::str::FromStr;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use serde_json::{json, Value};
-use telmail_aws::dynamo::DynamoStore;
 use telmail_aws::handlers::{feedback_event, public_router, queue_event, staff_router, tick};
 use telmail_aws::{Aws, AwsSettings, Clients};
 use telmail_core::config::ServiceConfig;
@@ -22,6 +20,7 @@ use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::ports::SuppressionStore;
 use telmail_http::admin::Part;
 use telmail_http::HttpConfig;
+use telmail_tests::moto;
 use tower::ServiceExt;
 
 const SENDER: &str = "alertes@arcachon.example";
@@ -38,52 +37,20 @@ struct Deployment {
     tag: String,
 }
 
-fn moto_url() -> String {
-    std::env::var("TELMAIL_MOTO_URL").expect(
-        "TELMAIL_MOTO_URL is not set: run `bash scripts/test-all.sh` (it starts moto), or start \
-         `moto_server -H 127.0.0.1 -p 5000` and set TELMAIL_MOTO_URL=http://127.0.0.1:5000",
-    )
-}
-
 async fn deploy() -> Deployment {
     deploy_with(ServiceConfig::with_public_url(PUBLIC_URL)).await
 }
 
 async fn deploy_with(service: ServiceConfig) -> Deployment {
-    let moto = moto_url();
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&moto)
-        .region(Region::new("eu-west-3"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "moto",
-        ))
-        .load()
-        .await;
+    let moto = moto::url_from_env();
+    let sdk = moto::sdk_config(&moto).await;
     let clients = Clients::new(&sdk);
     let tag = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let table = format!("telmail-e2e-{tag}");
-    DynamoStore::new(clients.dynamodb.clone(), &table)
-        .create_table()
-        .await
-        .unwrap();
-    let mut urls = Vec::new();
-    for name in ["fanout", "delivery"] {
-        let out = clients
-            .sqs
-            .create_queue()
-            .queue_name(format!("{name}-{tag}"))
-            .send()
-            .await
-            .unwrap();
-        urls.push(out.queue_url().unwrap().to_owned());
-    }
-    clients
-        .ses
-        .create_email_identity()
-        .email_identity(SENDER)
-        .send()
-        .await
-        .unwrap();
+    moto::create_table(&sdk, &table).await;
+    let fanout = moto::create_queue(&sdk, &format!("fanout-{tag}"), 720).await;
+    let delivery = moto::create_queue(&sdk, &format!("delivery-{tag}"), 180).await;
+    moto::create_email_identity(&sdk, SENDER).await;
     let configuration_set = format!("telmail-{tag}");
     clients
         .ses
@@ -92,19 +59,11 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         .send()
         .await
         .unwrap();
-    let secret = format!("telmail-signing-{tag}");
-    clients
-        .secrets
-        .create_secret()
-        .name(&secret)
-        .secret_string("k".repeat(64))
-        .send()
-        .await
-        .unwrap();
+    let secret = moto::create_secret(&sdk, &format!("telmail-signing-{tag}")).await;
     let settings = AwsSettings {
         table,
-        fanout_queue_url: urls[0].clone(),
-        delivery_queue_url: urls[1].clone(),
+        fanout_queue_url: fanout.url.clone(),
+        delivery_queue_url: delivery.url.clone(),
         signing_key_secret: secret,
         email_from: format!("Ville d'Arcachon <{SENDER}>"),
         ses_configuration_set: Some(configuration_set),
@@ -121,14 +80,14 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         aws,
         clients,
         moto,
-        fanout_url: urls[0].clone(),
-        delivery_url: urls[1].clone(),
+        fanout_url: fanout.url,
+        delivery_url: delivery.url,
         tag,
     }
 }
 
 /// A staff member as the Cognito JWT authorizer describes them.
-fn staff(sub: &str, groups: &str) -> Value {
+fn claims(sub: &str, groups: &str) -> Value {
     json!({ "sub": sub, "cognito:groups": groups, "email": format!("{sub}@arcachon.example"), "name": sub })
 }
 
@@ -384,7 +343,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     let d = deploy().await;
     let campaigns = staff_router(&d.aws, Part::Campaigns);
     let approve = staff_router(&d.aws, Part::Approval);
-    let keeper = staff("agent-1", "[redaction admin]");
+    let keeper = claims("agent-1", "[redaction admin]");
 
     // Three residents typed in from paper forms, on email, SMS or both.
     let people = [
@@ -425,7 +384,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
             "POST",
             &approve_path,
             None,
-            Some(staff("cab-1", "[cabinet]")),
+            Some(claims("cab-1", "[cabinet]")),
         ),
     )
     .await;
@@ -444,7 +403,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
             "POST",
             &approve_path,
             None,
-            Some(staff("cab-1", "[cabinet]")),
+            Some(claims("cab-1", "[cabinet]")),
         ),
     )
     .await;
@@ -547,7 +506,7 @@ async fn residents_sign_up_through_the_public_function_and_staff_need_a_verified
             "GET",
             "/api/admin/subscribers",
             None,
-            Some(staff("cab-2", "[cabinet]")),
+            Some(claims("cab-2", "[cabinet]")),
         ),
     )
     .await;
@@ -558,7 +517,7 @@ async fn residents_sign_up_through_the_public_function_and_staff_need_a_verified
             "GET",
             "/api/admin/me",
             None,
-            Some(staff("agent-2", "[redaction cabinet]")),
+            Some(claims("agent-2", "[redaction cabinet]")),
         ),
     )
     .await;
@@ -648,7 +607,7 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
     let mut service = ServiceConfig::with_public_url(PUBLIC_URL);
     service.sending_window = closed_window().parse().unwrap();
     let d = deploy_with(service).await;
-    let keeper = staff("agent-3", "[redaction admin]");
+    let keeper = claims("agent-3", "[redaction admin]");
     let phone = mobile(&d.tag, 3);
     let v = add_on_paper(&d, &keeper, None, Some(&phone), "infos-pratiques").await;
     let draft = json!({
@@ -664,7 +623,7 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
             "POST",
             &format!("/api/admin/campaigns/{id}/approve"),
             None,
-            Some(staff("cab-3", "[cabinet]")),
+            Some(claims("cab-3", "[cabinet]")),
         ),
     )
     .await;

@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use telmail_core::clock::{Clock, ManualClock};
-use telmail_core::config::ServiceConfig;
+use telmail_core::clock::Clock;
 use telmail_core::domain::campaign::{
     Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
 };
@@ -17,20 +16,16 @@ use telmail_core::domain::contact::{Channel, Email};
 use telmail_core::domain::delivery::{CampaignProgress, Delivery, DeliveryKey, DeliveryStatus};
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
 use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
-use telmail_core::domain::staff::{parse_roles, StaffIdentity};
-use telmail_core::domain::topic::default_topics;
+use telmail_core::domain::staff::StaffIdentity;
 use telmail_core::error::SendError;
 use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
-use telmail_core::render::messages::EmailLayout;
-use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::residents::WebOrigin;
 use telmail_core::use_cases::subscriber_file::{EditInput, PaperInput};
-use telmail_core::wiring::Providers;
 use telmail_core::DomainError;
-use telmail_local::app::Services;
 use telmail_local::worker::Worker;
+use telmail_tests::staff;
 
 /// A provider that records what it sends and fails as scripted per address.
 #[derive(Default)]
@@ -84,61 +79,17 @@ impl SmsSender for ScriptedProvider {
     }
 }
 
-struct World {
-    s: Services,
-    provider: Arc<ScriptedProvider>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
-
-fn staff(id: &str, roles: &str) -> StaffIdentity {
-    StaffIdentity {
-        id: id.into(),
-        name: id.into(),
-        roles: parse_roles(roles).unwrap(),
-        email: None,
-        phone: None,
-    }
-}
-
 /// A Tuesday at 10:00 in Paris: inside the SMS window.
 fn tuesday_morning() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
 }
 
+/// The service at `at`, sending through a scripted provider.
 async fn world(at: chrono::DateTime<Utc>) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let args = telmail_local::ServerArgs::with_data_dir(dir.path());
-    let (store, _) = telmail_local::server::open_data(&args).unwrap();
-    let provider = Arc::new(ScriptedProvider::default());
-    let clock = Arc::new(ManualClock::new(at));
-    // The queue runs on the test's clock, so delayed jobs appear when it moves.
-    let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
-    let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
-    let s = Services::wire(
-        Providers {
-            store,
-            email: provider.clone(),
-            sms: provider.clone(),
-            clock: clock.clone(),
-            layout: Arc::new(EmailLayout::embedded("Arcachon")),
-            signer: TokenSigner::new(vec![9u8; 32]).unwrap(),
-            config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
-        },
-        queue,
-    );
-    s.use_cases
-        .residents
-        .seed_topics(&default_topics())
-        .await
-        .unwrap();
-    World {
-        s,
-        provider,
-        clock,
-        _dir: dir,
-    }
+    World::new(at, Arc::new(ScriptedProvider::default())).await
 }
+
+type World = telmail_tests::world::World<ScriptedProvider>;
 
 async fn subscribe(w: &World, email: Option<&str>, phone: Option<&str>, channels: &[&str]) {
     let input = PaperInput {
@@ -150,7 +101,8 @@ async fn subscribe(w: &World, email: Option<&str>, phone: Option<&str>, channels
         }],
         paper_form_reference: Some("F-1".into()),
     };
-    w.s.use_cases
+    w.services
+        .use_cases
         .subscriber_file
         .add_paper(&staff("redac", "redaction"), &input)
         .await
@@ -172,14 +124,21 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
         send_at: None,
     };
     let redac = staff("redac", "redaction");
-    let c =
-        w.s.use_cases
-            .campaigns
-            .create(&redac, &input)
-            .await
-            .unwrap();
-    w.s.use_cases.campaigns.submit(&redac, c.id).await.unwrap();
-    w.s.use_cases
+    let c = w
+        .services
+        .use_cases
+        .campaigns
+        .create(&redac, &input)
+        .await
+        .unwrap();
+    w.services
+        .use_cases
+        .campaigns
+        .submit(&redac, c.id)
+        .await
+        .unwrap();
+    w.services
+        .use_cases
         .campaigns
         .approve(&staff("cab", "cabinet"), c.id)
         .await
@@ -187,7 +146,7 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
 }
 
 async fn deliveries(w: &World, id: CampaignId) -> Vec<Delivery> {
-    DeliveryStore::list(w.s.store.as_ref(), id, 100, 0)
+    DeliveryStore::list(w.services.store.as_ref(), id, 100, 0)
         .await
         .unwrap()
 }
@@ -195,7 +154,7 @@ async fn deliveries(w: &World, id: CampaignId) -> Vec<Delivery> {
 /// Takes every delivery job ready in the queue out of it, for the test to run.
 async fn ready_jobs(w: &World) -> Vec<DeliverJob> {
     let lease = std::time::Duration::from_secs(3600);
-    let queue = &w.s.queue;
+    let queue = &w.services.queue;
     let received = queue
         .receive(QueueName::Delivery, 1000, lease)
         .await
@@ -213,18 +172,23 @@ async fn ready_jobs(w: &World) -> Vec<DeliverJob> {
 
 async fn fan_out(w: &World, c: &Campaign) {
     for shard in 0..c.shards {
-        w.s.use_cases.dispatcher.fan_out(c.id, shard).await.unwrap();
+        w.services
+            .use_cases
+            .dispatcher
+            .fan_out(c.id, shard)
+            .await
+            .unwrap();
     }
 }
 
 async fn progress(w: &World, id: CampaignId) -> CampaignProgress {
-    CampaignStore::progress(w.s.store.as_ref(), id)
+    CampaignStore::progress(w.services.store.as_ref(), id)
         .await
         .unwrap()
 }
 
 async fn campaign(w: &World, id: CampaignId) -> Campaign {
-    CampaignStore::get(w.s.store.as_ref(), id)
+    CampaignStore::get(w.services.store.as_ref(), id)
         .await
         .unwrap()
         .unwrap()
@@ -232,8 +196,8 @@ async fn campaign(w: &World, id: CampaignId) -> Campaign {
 
 fn worker(w: &World) -> Worker {
     Worker::new(
-        w.s.queue.clone(),
-        w.s.use_cases.dispatcher.clone(),
+        w.services.queue.clone(),
+        w.services.use_cases.dispatcher.clone(),
         Default::default(),
     )
 }
@@ -252,8 +216,18 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
     let c = approved_campaign(&w, false).await;
     // Every shard fanned out twice before anything is sent
     for shard in 0..c.shards {
-        w.s.use_cases.dispatcher.fan_out(c.id, shard).await.unwrap();
-        w.s.use_cases.dispatcher.fan_out(c.id, shard).await.unwrap();
+        w.services
+            .use_cases
+            .dispatcher
+            .fan_out(c.id, shard)
+            .await
+            .unwrap();
+        w.services
+            .use_cases
+            .dispatcher
+            .fan_out(c.id, shard)
+            .await
+            .unwrap();
     }
     worker(&w).drain().await.unwrap();
     // And every delivery run again afterwards
@@ -264,7 +238,12 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
         .collect();
     assert_eq!(again.len(), 3);
     assert_eq!(
-        w.s.use_cases.dispatcher.deliver(&again).await.unwrap(),
+        w.services
+            .use_cases
+            .dispatcher
+            .deliver(&again)
+            .await
+            .unwrap(),
         vec![JobOutcome::Done; 3]
     );
     for address in ["a@exemple.fr", "+33612345678", "b@exemple.fr"] {
@@ -295,30 +274,37 @@ async fn a_transient_failure_is_retried_then_succeeds() {
     let c = approved_campaign(&w, false).await;
     fan_out(&w, &c).await;
     let job = ready_jobs(&w).await.remove(0);
-    let first =
-        w.s.use_cases
-            .dispatcher
-            .deliver(std::slice::from_ref(&job))
-            .await
-            .unwrap();
+    let first = w
+        .services
+        .use_cases
+        .dispatcher
+        .deliver(std::slice::from_ref(&job))
+        .await
+        .unwrap();
     assert_eq!(
         first,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
     );
     assert_eq!(deliveries(&w, c.id).await[0].status, DeliveryStatus::Queued);
-    let second =
-        w.s.use_cases
-            .dispatcher
-            .deliver(std::slice::from_ref(&job))
-            .await
-            .unwrap();
+    let second = w
+        .services
+        .use_cases
+        .dispatcher
+        .deliver(std::slice::from_ref(&job))
+        .await
+        .unwrap();
     assert_eq!(
         second,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(60))],
         "backoff grows"
     );
     assert_eq!(
-        w.s.use_cases.dispatcher.deliver(&[job]).await.unwrap(),
+        w.services
+            .use_cases
+            .dispatcher
+            .deliver(&[job])
+            .await
+            .unwrap(),
         vec![JobOutcome::Done]
     );
     let d = &deliveries(&w, c.id).await[0];
@@ -341,8 +327,18 @@ async fn a_message_accepted_without_an_id_is_sent_and_never_sent_again() {
     fan_out(&w, &c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 1);
-    w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
-    w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
+    w.services
+        .use_cases
+        .dispatcher
+        .deliver(&jobs)
+        .await
+        .unwrap();
+    w.services
+        .use_cases
+        .dispatcher
+        .deliver(&jobs)
+        .await
+        .unwrap();
     assert!(ready_jobs(&w).await.is_empty(), "nothing is retried");
     let d = deliveries(&w, c.id).await;
     assert_eq!(
@@ -372,24 +368,26 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         DomainError::Validation(f) => f.get(field).map(str::to_owned),
         other => panic!("{other:?}"),
     };
-    let err =
-        w.s.use_cases
-            .residents
-            .sign_up(
-                &signup(Some("refus@exemple.fr"), None),
-                WebOrigin::default(),
-            )
-            .await
-            .unwrap_err();
+    let err = w
+        .services
+        .use_cases
+        .residents
+        .sign_up(
+            &signup(Some("refus@exemple.fr"), None),
+            WebOrigin::default(),
+        )
+        .await
+        .unwrap_err();
     assert!(field_error(err, "email")
         .unwrap()
         .contains("refuse cette adresse"));
-    let err =
-        w.s.use_cases
-            .residents
-            .sign_up(&signup(None, Some("06 12 34 56 99")), WebOrigin::default())
-            .await
-            .unwrap_err();
+    let err = w
+        .services
+        .use_cases
+        .residents
+        .sign_up(&signup(None, Some("06 12 34 56 99")), WebOrigin::default())
+        .await
+        .unwrap_err();
     assert!(field_error(err, "phone")
         .unwrap()
         .contains("refuse ce numéro"));
@@ -399,18 +397,20 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         email: Some(Email::from_str("cab@mairie.example").unwrap()),
         ..staff("redac", "redaction")
     };
-    let c =
-        w.s.use_cases
-            .campaigns
-            .create(&redac, &email_only_campaign())
-            .await
-            .unwrap();
-    let err =
-        w.s.use_cases
-            .campaigns
-            .test_send(&redac, c.id)
-            .await
-            .unwrap_err();
+    let c = w
+        .services
+        .use_cases
+        .campaigns
+        .create(&redac, &email_only_campaign())
+        .await
+        .unwrap();
+    let err = w
+        .services
+        .use_cases
+        .campaigns
+        .test_send(&redac, c.id)
+        .await
+        .unwrap_err();
     assert!(field_error(err, "email")
         .unwrap()
         .contains("de votre compte"));
@@ -421,12 +421,13 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .lock()
         .unwrap()
         .insert("lent@exemple.fr".into(), 1);
-    let err =
-        w.s.use_cases
-            .residents
-            .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
-            .await
-            .unwrap_err();
+    let err = w
+        .services
+        .use_cases
+        .residents
+        .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
+        .await
+        .unwrap_err();
     assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
 }
 
@@ -464,7 +465,12 @@ async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed()
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 2);
     for _ in 0..5 {
-        w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
+        w.services
+            .use_cases
+            .dispatcher
+            .deliver(&jobs)
+            .await
+            .unwrap();
     }
     let deliveries = deliveries(&w, c.id).await;
     assert!(
@@ -513,7 +519,12 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].key.channel, Channel::Email);
     assert_eq!(
-        w.s.use_cases.dispatcher.deliver(&ready).await.unwrap(),
+        w.services
+            .use_cases
+            .dispatcher
+            .deliver(&ready)
+            .await
+            .unwrap(),
         vec![JobOutcome::Done]
     );
     assert_eq!(w.provider.count("c@exemple.fr"), 1);
@@ -524,7 +535,12 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
         ..ready[0].key
     });
     assert_eq!(
-        w.s.use_cases.dispatcher.deliver(&[early]).await.unwrap(),
+        w.services
+            .use_cases
+            .dispatcher
+            .deliver(&[early])
+            .await
+            .unwrap(),
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(
             20 * 3600
         ))]
@@ -534,7 +550,12 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     let ready = ready_jobs(&w).await;
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].key.channel, Channel::Sms);
-    w.s.use_cases.dispatcher.deliver(&ready).await.unwrap();
+    w.services
+        .use_cases
+        .dispatcher
+        .deliver(&ready)
+        .await
+        .unwrap();
     assert_eq!(w.provider.count("+33698765432"), 1);
 
     let urgent = approved_campaign(&w, true).await;
@@ -559,7 +580,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     let job = ready_jobs(&w).await.remove(0);
     // A sender claims it, then dies before recording the outcome
     assert_eq!(
-        DeliveryStore::claim(w.s.store.as_ref(), &[job.key])
+        DeliveryStore::claim(w.services.store.as_ref(), &[job.key])
             .await
             .unwrap()
             .won
@@ -570,23 +591,25 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // The job comes back soon after: the delivery is left alone (the sender may be slow), and
     // the job is put back to look again, first after 30 s, then after as long as the claim is
     // old
-    let outcome =
-        w.s.use_cases
-            .dispatcher
-            .deliver(std::slice::from_ref(&job))
-            .await
-            .unwrap();
+    let outcome = w
+        .services
+        .use_cases
+        .dispatcher
+        .deliver(std::slice::from_ref(&job))
+        .await
+        .unwrap();
     assert_eq!(
         outcome,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
     );
     w.clock.advance(Duration::minutes(10));
-    let outcome =
-        w.s.use_cases
-            .dispatcher
-            .deliver(std::slice::from_ref(&job))
-            .await
-            .unwrap();
+    let outcome = w
+        .services
+        .use_cases
+        .dispatcher
+        .deliver(std::slice::from_ref(&job))
+        .await
+        .unwrap();
     match outcome[..] {
         [JobOutcome::RetryAfter(wait)] => assert!(
             wait > std::time::Duration::from_secs(9 * 60)
@@ -604,7 +627,12 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // Past the stale delay it is failed, never resent, and the campaign completes
     w.clock.advance(Duration::minutes(21));
     assert_eq!(
-        w.s.use_cases.dispatcher.deliver(&[job]).await.unwrap(),
+        w.services
+            .use_cases
+            .dispatcher
+            .deliver(&[job])
+            .await
+            .unwrap(),
         vec![JobOutcome::Done]
     );
     let d = &deliveries(&w, c.id).await[0];
@@ -641,7 +669,8 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             .key
             .subscriber
     };
-    w.s.use_cases
+    w.services
+        .use_cases
         .subscriber_file
         .edit(&staff, id_of("leaves@exemple.fr"), &EditInput::default())
         .await
@@ -654,13 +683,19 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             channels: vec!["email".into()],
         }],
     };
-    w.s.use_cases
+    w.services
+        .use_cases
         .subscriber_file
         .edit(&staff, id_of("moves@exemple.fr"), &moved)
         .await
         .unwrap();
 
-    w.s.use_cases.dispatcher.deliver(&jobs).await.unwrap();
+    w.services
+        .use_cases
+        .dispatcher
+        .deliver(&jobs)
+        .await
+        .unwrap();
     assert_eq!(w.provider.count("leaves@exemple.fr"), 0);
     assert_eq!(w.provider.count("moves@exemple.fr"), 0);
     assert_eq!(w.provider.count("new-home@exemple.fr"), 1);

@@ -18,7 +18,7 @@ use telmail_core::domain::delivery::{
     DeliveryStatus, NewDelivery, Progress, Suppression,
 };
 use telmail_core::domain::money::Money;
-use telmail_core::domain::staff::{Role, StaffAccount, StaffIdentity, StaffSession, StaffStore};
+use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::domain::subscriber::{
     Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
     SubscriberId, SubscriberState, SubscriberStatus,
@@ -29,6 +29,7 @@ use telmail_core::ports::{
     AudienceStore, CampaignStore, Counter, DeliveryStore, Recipient, StatsStore, SubscriberQuery,
     SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
 };
+use telmail_tests::moto;
 
 /// The ports of one backend.
 struct Backend {
@@ -66,24 +67,9 @@ async fn sqlite() -> Backend {
     }
 }
 
-/// The moto server's address; the suite cannot run the DynamoDB backend without one.
-fn moto_url() -> String {
-    std::env::var("TELMAIL_MOTO_URL").expect(
-        "TELMAIL_MOTO_URL is not set: run `bash scripts/test-all.sh` (it starts moto), or start \
-         `moto_server -H 127.0.0.1 -p 5050` and set TELMAIL_MOTO_URL=http://127.0.0.1:5050",
-    )
-}
-
 /// A DynamoDB store on a table of its own, so tests run in parallel on one moto server.
 async fn dynamo() -> Backend {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto_url())
-        .region(aws_config::Region::new("eu-west-3"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "test", "test", None, None, "moto",
-        ))
-        .load()
-        .await;
+    let sdk = moto::sdk_config(&moto::url_from_env()).await;
     let table = format!("telmail-test-{}", uuid::Uuid::new_v4());
     let store = Arc::new(telmail_aws::dynamo::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
@@ -993,11 +979,9 @@ async fn stats_add_many_at_once_and_read_months(b: Backend) {
 
 fn identity(id: &str) -> StaffIdentity {
     StaffIdentity {
-        id: id.into(),
         name: "Agent Cabinet".into(),
-        roles: [Role::Cabinet, Role::Admin].into_iter().collect(),
         email: Some(Email::from_str("cabinet@arcachon.fr").unwrap()),
-        phone: None,
+        ..telmail_tests::staff(id, "cabinet,admin")
     }
 }
 

@@ -43,7 +43,7 @@ pub struct Tally {
     pub retries: u64,
     /// `ReceiveMessage` answers with no message.
     pub empty_receives: u64,
-    /// Messages received.
+    /// Messages in the `ReceiveMessage` answers (a batch counts each).
     pub received_messages: u64,
     /// Estimated write request units on the table.
     pub wru_table: f64,

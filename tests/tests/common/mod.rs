@@ -252,11 +252,10 @@ impl TestApp {
         phone: Option<&str>,
     ) {
         let identity = telmail_core::domain::staff::StaffIdentity {
-            id: username.into(),
             name: username.to_uppercase(),
-            roles: telmail_core::domain::staff::parse_roles(roles).unwrap(),
             email: email.map(|e| telmail_core::domain::contact::Email::from_str(e).unwrap()),
             phone: phone.map(|p| telmail_core::domain::contact::PhoneNumber::from_str(p).unwrap()),
+            ..telmail_tests::staff(username, roles)
         };
         self.services()
             .staff_auth

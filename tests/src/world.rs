@@ -1,0 +1,66 @@
+//! The whole embedded service in this process, on a manual clock and a provider of the
+//! caller's choosing: what use-case tests and the fan-out benchmark drive without HTTP.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use telmail_core::clock::ManualClock;
+use telmail_core::config::ServiceConfig;
+use telmail_core::domain::topic::default_topics;
+use telmail_core::ports::{EmailSender, SmsSender};
+use telmail_core::render::messages::EmailLayout;
+use telmail_core::token::TokenSigner;
+use telmail_core::wiring::Providers;
+use telmail_local::app::Services;
+
+/// The public address links in messages point to.
+pub const PUBLIC_URL: &str = "https://alertes.arcachon.example";
+
+/// One service on a fresh data folder (deleted when dropped), default topics created.
+pub struct World<P> {
+    /// Use cases, store and queue.
+    pub services: Services,
+    /// Receives every email and SMS.
+    pub provider: Arc<P>,
+    /// The time of the use cases and of the queue: delayed jobs appear when it moves.
+    pub clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+impl<P: EmailSender + SmsSender + 'static> World<P> {
+    /// Starts the service at `at`, sending through `provider`.
+    pub async fn new(at: DateTime<Utc>, provider: Arc<P>) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary data folder");
+        let args = telmail_local::ServerArgs::with_data_dir(dir.path());
+        let (store, _) = telmail_local::server::open_data(&args).expect("open the data folder");
+        let clock = Arc::new(ManualClock::new(at));
+        let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite"))
+            .expect("open the database");
+        let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
+        let services = Services::wire(
+            Providers {
+                store,
+                email: provider.clone(),
+                sms: provider.clone(),
+                clock: clock.clone(),
+                layout: Arc::new(EmailLayout::embedded("Arcachon")),
+                signer: TokenSigner::new(vec![9u8; 32]).expect("a 32-byte key"),
+                config: ServiceConfig::with_public_url(PUBLIC_URL),
+            },
+            queue,
+        )
+        .expect("wire the service");
+        services
+            .use_cases
+            .residents
+            .seed_topics(&default_topics())
+            .await
+            .expect("seed the default topics");
+        Self {
+            services,
+            provider,
+            clock,
+            _dir: dir,
+        }
+    }
+}
