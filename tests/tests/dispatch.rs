@@ -664,7 +664,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
     let staff = staff("admin", "admin");
     let id_of = |address: &str| {
         jobs.iter()
-            .find(|j| j.to.as_ref().unwrap().address == address)
+            .find(|j| j.to.as_ref().unwrap().address.as_str() == address)
             .unwrap()
             .key
             .subscriber

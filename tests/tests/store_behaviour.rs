@@ -505,7 +505,7 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
             "{channel:?}: each recipient once"
         );
         let union: HashSet<(SubscriberId, String)> =
-            union.into_iter().map(|r| (r.id, r.address)).collect();
+            union.into_iter().map(|r| (r.id, r.address.to_string())).collect();
         assert_eq!(
             union, expected,
             "{channel:?}: every active recipient, right address"

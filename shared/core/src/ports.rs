@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use crate::clock::Month;
 use crate::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
-use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Address, Channel, Email, PhoneNumber};
 use crate::domain::delivery::{
     CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
     ProgressDelta, Suppression,
@@ -82,8 +82,8 @@ pub trait SubscriberReports: Send + Sync {
 pub struct Recipient {
     /// Subscriber.
     pub id: SubscriberId,
-    /// Email or E.164 number, per channel.
-    pub address: String,
+    /// The contact of the fan-out's channel.
+    pub address: Address,
 }
 
 /// Filters of the staff search; every filter given must match.

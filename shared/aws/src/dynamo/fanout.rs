@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use futures_util::future::try_join_all;
 use futures_util::{stream, StreamExt, TryStreamExt};
-use telmail_core::domain::contact::Channel;
+use telmail_core::domain::contact::{Address, Channel};
 use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
@@ -37,12 +37,13 @@ fn partitions_of_shard(shard: u32, shards: u32) -> Vec<u32> {
 }
 
 /// A membership's subscriber and address (none when they have no contact for the channel).
-fn member(item: &Item) -> Result<(SubscriberId, Option<String>), StoreError> {
+fn member(item: &Item, channel: Channel) -> Result<(SubscriberId, Option<Address>), StoreError> {
     let f = Fields(item);
-    Ok((
-        keys::parse_member(f.str("sk")?)?,
-        f.opt_str("address")?.map(str::to_owned),
-    ))
+    let address = f
+        .opt_str("address")?
+        .map(|a| Address::from_stored(channel, a.to_owned()).map_err(|e| f.malformed(e)))
+        .transpose()?;
+    Ok((keys::parse_member(f.str("sk")?)?, address))
 }
 
 impl DynamoStore {
@@ -83,7 +84,7 @@ impl DynamoStore {
                     .expression_attribute_values(":after", s(keys::subscriber(after)));
             }
             items::query(q, limit, |item| {
-                let (id, address) = member(item)?;
+                let (id, address) = member(item, channel)?;
                 Ok(address
                     .filter(|_| id.shard(shards) == shard)
                     .map(|address| Recipient { id, address }))
@@ -111,8 +112,8 @@ impl DynamoStore {
                     self.members(t, channel, p),
                     usize::MAX,
                     |item| {
-                        let (id, address) = member(item)?;
-                        Ok(address.map(|a| (id, a)))
+                        let (id, address) = member(item, channel)?;
+                        Ok(address.map(|a| (id, String::from(a))))
                     },
                 ));
             }

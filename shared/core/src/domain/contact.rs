@@ -60,7 +60,9 @@ impl fmt::Display for Channel {
     }
 }
 
-/// A syntactically valid email address: trimmed, with its domain lower-cased.
+/// A syntactically valid email address: trimmed, with its domain lower-cased. Typed input is
+/// parsed with `FromStr`; serde (stored records, queue messages, sessions: data this service
+/// wrote after parsing) only checks the shape, so reading a record does not validate again.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -121,10 +123,26 @@ impl Email {
     }
 }
 
+impl Email {
+    /// An address this service stored after parsing it: only its shape is checked.
+    pub fn from_stored(value: String) -> Result<Self, EmailError> {
+        let shaped = value.len() <= 254
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.contains('@')
+            })
+            && !value.chars().any(|c| c.is_whitespace() || c.is_control());
+        if shaped {
+            Ok(Email(value))
+        } else {
+            Err(EmailError::Invalid(value))
+        }
+    }
+}
+
 impl TryFrom<String> for Email {
     type Error = EmailError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        value.parse()
+        Email::from_stored(value)
     }
 }
 
@@ -140,7 +158,9 @@ impl fmt::Display for Email {
     }
 }
 
-/// A mobile phone number able to receive SMS, kept in E.164 form (`+33612345678`).
+/// A mobile phone number able to receive SMS, kept in E.164 form (`+33612345678`). Typed input
+/// is parsed with `FromStr` (libphonenumber's rules, costly); serde reads back what this service
+/// stored and only checks the E.164 shape.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct PhoneNumber(String);
@@ -230,11 +250,27 @@ impl PhoneNumber {
     }
 }
 
+impl PhoneNumber {
+    /// A number this service stored after parsing it: only the E.164 shape is checked (`+`,
+    /// then 8 to 15 digits, the first not 0).
+    pub fn from_stored(value: String) -> Result<Self, PhoneError> {
+        let shaped = value.strip_prefix('+').is_some_and(|digits| {
+            (8..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0')
+        });
+        if shaped {
+            Ok(PhoneNumber(value))
+        } else {
+            Err(PhoneError::Invalid(value))
+        }
+    }
+}
+
 impl TryFrom<String> for PhoneNumber {
     type Error = PhoneError;
     fn try_from(value: String) -> Result<Self, Self::Error> {
-        // Stored values are already E.164, which parsing accepts unchanged.
-        value.parse()
+        PhoneNumber::from_stored(value)
     }
 }
 
@@ -247,6 +283,74 @@ impl From<PhoneNumber> for String {
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Where one message goes: the contact of its channel. Written as the bare address (an E.164
+/// number starts with `+`, an email address cannot), so queue messages stay plain strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Address {
+    /// For the email channel.
+    Email(Email),
+    /// For the SMS channel.
+    Phone(PhoneNumber),
+}
+
+impl Address {
+    /// A stored address for `channel` (shape checked, as for the contact types' serde).
+    pub fn from_stored(channel: Channel, value: String) -> Result<Self, String> {
+        match channel {
+            Channel::Email => Email::from_stored(value)
+                .map(Address::Email)
+                .map_err(|e| e.to_string()),
+            Channel::Sms => PhoneNumber::from_stored(value)
+                .map(Address::Phone)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The channel this address serves.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Address::Email(_) => Channel::Email,
+            Address::Phone(_) => Channel::Sms,
+        }
+    }
+
+    /// The address as text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Address::Email(e) => e.as_str(),
+            Address::Phone(p) => p.as_str(),
+        }
+    }
+}
+
+impl TryFrom<String> for Address {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        let channel = if value.starts_with('+') {
+            Channel::Sms
+        } else {
+            Channel::Email
+        };
+        Address::from_stored(channel, value)
+    }
+}
+
+impl From<Address> for String {
+    fn from(a: Address) -> Self {
+        match a {
+            Address::Email(e) => e.into(),
+            Address::Phone(p) => p.into(),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -358,6 +462,44 @@ mod tests {
         let back: PhoneNumber = serde_json::from_str(&json).unwrap();
         assert_eq!(p, back);
         assert_eq!(p.masked(), "+336 •• •• •• 78");
+    }
+
+    #[test]
+    fn stored_contacts_are_checked_for_shape_only() {
+        assert!(PhoneNumber::from_stored("+33612345678".into()).is_ok());
+        for bad in [
+            "0612345678",
+            "+0612345678",
+            "+33 6 12",
+            "+1234567",
+            "+33612345678x",
+        ] {
+            assert!(PhoneNumber::from_stored(bad.into()).is_err(), "{bad}");
+        }
+        assert!(Email::from_stored("jean@exemple.fr".into()).is_ok());
+        for bad in [
+            "jean",
+            "@exemple.fr",
+            "jean@exemple",
+            "je an@exemple.fr",
+            "a@b@c.fr",
+        ] {
+            assert!(Email::from_stored(bad.into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn addresses_round_trip_as_bare_strings() {
+        let phone = Address::Phone(PhoneNumber::from_str("06 12 34 56 78").unwrap());
+        let email = Address::Email(Email::from_str("Jean@Exemple.fr").unwrap());
+        for a in [phone, email] {
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, format!("\"{}\"", a.as_str()));
+            let back: Address = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.channel(), a.channel());
+            assert_eq!(back, a);
+        }
+        assert!(serde_json::from_str::<Address>("\"not an address\"").is_err());
     }
 
     #[test]

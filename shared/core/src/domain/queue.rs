@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::campaign::CampaignId;
+use crate::domain::contact::Address;
 use crate::domain::delivery::DeliveryKey;
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
@@ -39,8 +40,7 @@ pub struct DeliverJob {
 /// changed since.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KnownAddress {
-    /// Email or E.164 number, per channel.
-    pub address: String,
+    pub address: Address,
     /// When fan-out read it.
     pub read_at: DateTime<Utc>,
 }
@@ -139,7 +139,7 @@ mod tests {
         let job = Job::Deliver(DeliverJob {
             key: key(),
             to: Some(KnownAddress {
-                address: "+33612345678".into(),
+                address: Address::try_from("+33612345678".to_owned()).unwrap(),
                 read_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap(),
             }),
         });

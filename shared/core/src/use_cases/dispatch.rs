@@ -4,7 +4,6 @@
 //! with a condition, claimed before sending, and counters are added once per batch.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use futures_util::future::join_all;
 use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
 use crate::domain::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
-use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::contact::{Address, Channel};
 use crate::domain::delivery::{
     CampaignProgress, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
     Progress,
@@ -82,7 +81,7 @@ pub struct Dispatcher {
 /// Where a claimed delivery goes.
 enum SendTo {
     /// The address fan-out read, still current.
-    Address(String),
+    Address(Address),
     /// The profile as it is now (`None`: erased).
     Profile(Option<Box<Subscriber>>),
 }
@@ -275,7 +274,7 @@ impl Dispatcher {
         read_at: DateTime<Utc>,
         delay: Duration,
     ) -> Result<u64, DomainError> {
-        let addresses: Vec<String> = batch.iter().map(|r| r.address.clone()).collect();
+        let addresses: Vec<String> = batch.iter().map(|r| r.address.to_string()).collect();
         let suppressed = self.d.suppressions.suppressed_among(&addresses).await?;
         let key = |r: &Recipient| DeliveryKey {
             campaign: campaign.id,
@@ -284,7 +283,7 @@ impl Dispatcher {
         };
         let (blocked, open): (Vec<Recipient>, Vec<Recipient>) = batch
             .into_iter()
-            .partition(|r| suppressed.contains(&r.address));
+            .partition(|r| suppressed.contains(r.address.as_str()));
         if !blocked.is_empty() {
             let records: Vec<NewDelivery> = blocked
                 .iter()
@@ -635,7 +634,7 @@ impl Dispatcher {
         campaign: &Campaign,
         to: &SendTo,
         channel: Channel,
-    ) -> Result<String, DeliveryResult> {
+    ) -> Result<Address, DeliveryResult> {
         let gone = |why: &str| DeliveryResult::Suppressed {
             reason: why.to_owned(),
         };
@@ -653,8 +652,8 @@ impl Dispatcher {
             return Err(gone("abonné désinscrit depuis la préparation de l'envoi"));
         }
         match channel {
-            Channel::Email => person.email.as_ref().map(|e| e.as_str().to_owned()),
-            Channel::Sms => person.phone.as_ref().map(|p| p.as_str().to_owned()),
+            Channel::Email => person.email.clone().map(Address::Email),
+            Channel::Sms => person.phone.clone().map(Address::Phone),
         }
         .ok_or_else(|| match channel {
             Channel::Email => gone("pas d'adresse e-mail"),
@@ -674,9 +673,9 @@ impl Dispatcher {
             Ok(address) => address,
             Err(not_sent) => return not_sent,
         };
-        let sent = match key.channel {
-            Channel::Email => match (Email::from_str(&address), email) {
-                (Ok(to), Some(email)) => {
+        let sent = match address {
+            Address::Email(to) => match email {
+                Some(email) => {
                     let now = self.now();
                     let message = email.for_recipient(
                         &self.d.layout,
@@ -690,11 +689,10 @@ impl Dispatcher {
                         Err(e) => Err(SendError::Permanent(e.to_string())),
                     }
                 }
-                (Err(e), _) => Err(SendError::Permanent(e.to_string())),
-                (_, None) => Err(SendError::Permanent("campagne sans e-mail".into())),
+                None => Err(SendError::Permanent("campagne sans e-mail".into())),
             },
-            Channel::Sms => match (PhoneNumber::from_str(&address), &campaign.sms) {
-                (Ok(to), Some(sms)) => {
+            Address::Phone(to) => match &campaign.sms {
+                Some(sms) => {
                     let segments = analyze(&sms.text).segments as u32;
                     self.d
                         .sms
@@ -705,8 +703,7 @@ impl Dispatcher {
                         .await
                         .map(|id| (id, segments))
                 }
-                (Err(e), _) => Err(SendError::Permanent(e.to_string())),
-                (_, None) => Err(SendError::Permanent("campagne sans SMS".into())),
+                None => Err(SendError::Permanent("campagne sans SMS".into())),
             },
         };
         match sent {

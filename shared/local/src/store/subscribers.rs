@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
-use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::contact::{Address, Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Subscriber, SubscriberId};
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
@@ -329,7 +329,8 @@ impl AudienceStore for SqliteStore {
             .map(|(id, address)| {
                 Ok(Recipient {
                     id: parse_id(&id)?,
-                    address,
+                    address: Address::from_stored(channel, address)
+                        .map_err(|e| corrupt("recipient address", e))?,
                 })
             })
             .collect()
