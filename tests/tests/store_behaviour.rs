@@ -26,7 +26,7 @@ use telmail_core::domain::subscriber::{
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    AudienceStore, CampaignStore, Counter, DeliveryStore, Recipient, StatsStore, SubscriberQuery,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient, StatsStore, SubscriberQuery,
     SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
 };
 use telmail_tests::moto;
@@ -34,6 +34,7 @@ use telmail_tests::moto;
 /// The ports of one backend.
 struct Backend {
     subscribers: Arc<dyn SubscriberStore>,
+    quotas: Arc<dyn QuotaStore>,
     audience: Arc<dyn AudienceStore>,
     reports: Arc<dyn SubscriberReports>,
     topics: Arc<dyn TopicStore>,
@@ -54,6 +55,7 @@ async fn sqlite() -> Backend {
     let store = Arc::new(telmail_local::store::SqliteStore::new(db));
     Backend {
         subscribers: store.clone(),
+        quotas: store.clone(),
         audience: store.clone(),
         reports: store.clone(),
         topics: store.clone(),
@@ -78,6 +80,7 @@ async fn dynamo() -> Backend {
     store.create_table().await.unwrap();
     Backend {
         subscribers: store.clone(),
+        quotas: store.clone(),
         audience: store.clone(),
         reports: store.clone(),
         topics: store.clone(),
@@ -504,8 +507,10 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
             expected.len(),
             "{channel:?}: each recipient once"
         );
-        let union: HashSet<(SubscriberId, String)> =
-            union.into_iter().map(|r| (r.id, r.address.to_string())).collect();
+        let union: HashSet<(SubscriberId, String)> = union
+            .into_iter()
+            .map(|r| (r.id, r.address.to_string()))
+            .collect();
         assert_eq!(
             union, expected,
             "{channel:?}: every active recipient, right address"
@@ -1687,6 +1692,34 @@ macro_rules! behaviour_suite {
 }
 
 /// Every case of the ports all backends implement, plus the backend's own (`extra`).
+async fn allowances_stop_at_their_limit_even_when_taken_at_once(b: Backend) {
+    let now = Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap();
+    let end = now + chrono::Duration::minutes(5);
+    let key = format!("test-{}", uuid::Uuid::new_v4());
+    // 20 takes at once against a limit of 5: exactly 5 succeed, counted 1 to 5.
+    let takes = (0..20).map(|_| {
+        let quotas = b.quotas.clone();
+        let key = key.clone();
+        async move { quotas.take(&key, 5, now, end).await.unwrap() }
+    });
+    let mut counts: Vec<u32> = futures_util::future::join_all(takes)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    counts.sort();
+    assert_eq!(counts, [1, 2, 3, 4, 5]);
+    assert_eq!(b.quotas.take(&key, 5, now, end).await.unwrap(), None);
+    // Another key has its own allowance; a limit of 0 allows nothing.
+    assert_eq!(b.quotas.take("other", 5, now, end).await.unwrap(), Some(1));
+    assert_eq!(b.quotas.take("none", 0, now, end).await.unwrap(), None);
+    // Once the allowance has ended, it starts again.
+    let later = end + chrono::Duration::seconds(1);
+    let next_end = later + chrono::Duration::minutes(5);
+    assert_eq!(b.quotas.take(&key, 5, later, next_end).await.unwrap(), Some(1));
+    assert_eq!(b.quotas.take(&key, 5, later, next_end).await.unwrap(), Some(2));
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -1716,6 +1749,7 @@ macro_rules! store_suite {
             topics_are_updated_in_place,
             deliveries_of_a_campaign_are_listed_page_by_page,
             suppressions_are_idempotent_listed_and_lifted,
+            allowances_stop_at_their_limit_even_when_taken_at_once,
             $($extra,)*
         );
     };

@@ -282,6 +282,23 @@ impl Counter {
     }
 }
 
+/// Allowances counted in the store, so that a limit holds across processes and Lambda
+/// instances: sign-ups per client, code SMS per number and per day, wrong codes per sign-up.
+#[async_trait]
+pub trait QuotaStore: Send + Sync {
+    /// Takes one unit of `key`'s allowance of `limit`: the units taken so far, this one
+    /// included, or `None` (nothing taken) when `limit` were already taken. Atomic: concurrent
+    /// takes never go past the limit. The count starts afresh once `expires_at` has passed: the
+    /// caller names its time window in `key` and ends the allowance with the window.
+    async fn take(
+        &self,
+        key: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<Option<u32>, StoreError>;
+}
+
 /// Adds to monthly counters.
 #[async_trait]
 pub trait StatsStore: Send + Sync {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::ports::{
-    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, SmsSender, StatsStore,
-    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, QuotaStore, SmsSender,
+    StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -23,6 +23,7 @@ pub trait Store:
     SubscriberStore
     + AudienceStore
     + SubscriberReports
+    + QuotaStore
     + TopicStore
     + StatsStore
     + CampaignStore
@@ -35,6 +36,7 @@ impl<T> Store for T where
     T: SubscriberStore
         + AudienceStore
         + SubscriberReports
+        + QuotaStore
         + TopicStore
         + StatsStore
         + CampaignStore

@@ -139,6 +139,13 @@ const MIGRATIONS: &[&str] = &[
         error TEXT NOT NULL,
         at INTEGER NOT NULL
      );",
+    // 3: allowances counted in the store (sign-ups per client, code SMS, wrong codes).
+    "CREATE TABLE quotas (
+        key TEXT PRIMARY KEY,
+        used INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX quotas_expiry ON quotas (expires_at);",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

@@ -3,6 +3,7 @@
 
 mod campaigns;
 mod deliveries;
+mod quotas;
 mod staff;
 mod stats;
 mod subscribers;

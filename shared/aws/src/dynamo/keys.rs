@@ -49,12 +49,19 @@ pub const SUPPRESSIONS: &str = "SUPPRESSION";
 pub const ADDRESS_PREFIX: &str = "ADDR#";
 /// Partition of the log of subscriber changes (sort key `<stamp>#<id>`).
 pub const CHANGES: &str = "CHANGES";
+/// Sort key of an allowance item (its partition is [`quota`]).
+pub const QUOTA_SK: &str = "QUOTA";
 /// The attribute DynamoDB's time to live reads (seconds since the epoch).
 pub const EXPIRES: &str = "expires";
 
 /// An instant as fixed-width UTC text (`2026-11-01T10:00:00.000000Z`): text order is time order.
 pub fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Partition of one allowance: each key its own item, so counting never contends.
+pub fn quota(key: &str) -> String {
+    format!("QUOTA#{key}")
 }
 
 /// Parses [`stamp`]'s form; `what` names the item for the error.
