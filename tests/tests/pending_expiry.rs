@@ -39,6 +39,7 @@ async fn world() -> World {
     ));
     let residents = Residents::new(ResidentDeps {
         subscribers: store.clone(),
+        quotas: store.clone(),
         topics: store.clone(),
         stats: store.clone(),
         email: outbox.clone(),

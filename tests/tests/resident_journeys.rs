@@ -223,54 +223,94 @@ async fn five_wrong_codes_lock_the_sign_up() {
         .await
         .unwrap()
         .contains("Recommencez votre inscription"));
-    // Starting again sends a fresh code that works
+    // Starting again at once sends no second code: the number must wait a few minutes
     let resp = app
         .post_form(
             "/inscription",
             &signup_fields("", "0781234567", &[METEO_SMS]),
         )
         .await;
-    let t = token_of(resp.headers()["location"].to_str().unwrap());
+    assert_eq!(resp.status(), 422);
+    assert!(page_text(resp).await.contains("patientez 5 minute(s)"));
+    assert_eq!(app.sms().len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn starting_again_after_a_lock_sends_a_fresh_code_that_works() {
+    // No wait between codes here, so the restart can be shown at once.
+    let app = TestApp::spawn_with(|a| a.code_sms_interval = Some(0)).await;
+    let fields = signup_fields("", "0781234567", &[METEO_SMS]);
+    let sign_up = || app.post_form("/inscription", &fields);
+    let t = token_of(sign_up().await.headers()["location"].to_str().unwrap());
+    let code = code_in(app.sms()[0]["text"].as_str().unwrap());
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 1..=5 {
+        app.post_form("/inscription/code", &[("t", &t), ("code", wrong)])
+            .await;
+    }
+    let t = token_of(sign_up().await.headers()["location"].to_str().unwrap());
     let code = code_in(app.sms().last().unwrap()["text"].as_str().unwrap());
     let resp = app
         .post_form("/inscription/code", &[("t", &t), ("code", &code)])
         .await;
     assert_eq!(resp.status(), 200);
+    assert!(page_text(resp).await.contains("Inscription confirmée"));
     app.stop().await;
 }
 
 #[tokio::test]
-async fn signing_up_again_reveals_nothing_and_sends_the_owner_a_manage_link() {
+async fn signing_up_again_reveals_nothing_and_adds_the_topics_once_confirmed() {
     let app = TestApp::spawn().await;
-    let body = json!({ "email": "paul@exemple.fr", "subscriptions": [{ "topic": "infos-pratiques", "channels": ["email"] }], "consent": true });
+    let body = |topic: &str| json!({ "email": "paul@exemple.fr", "subscriptions": [{ "topic": topic, "channels": ["email"] }], "consent": true });
 
-    let first = app.post_json("/api/subscriptions", &body).await;
+    let first = app
+        .post_json("/api/subscriptions", &body("infos-pratiques"))
+        .await;
     assert_eq!(first.status(), 202);
     let first: serde_json::Value = first.json().await.unwrap();
     assert_eq!(first["confirmation"], "email_link");
     let confirm = link(&app.emails()[0].text, "/confirmation?t=");
-    app.post_form("/confirmation", &[("t", &token_of(&confirm))])
+    let page = app
+        .post_form("/confirmation", &[("t", &token_of(&confirm))])
         .await;
+    let manage = token_of(&link(&page_text(page).await, "/preferences?t="));
 
-    // WHEN the same address signs up again
-    let second = app.post_json("/api/subscriptions", &body).await;
+    // WHEN the same address signs up again, for another topic
+    let second = app
+        .post_json("/api/subscriptions", &body("alerte-meteo"))
+        .await;
     assert_eq!(second.status(), 202);
     let second: serde_json::Value = second.json().await.unwrap();
-    // THEN the answer is identical…
+    // THEN the answer and the email are those any sign-up gets…
     assert_eq!(first, second);
-    // …and the owner gets a manage link, not a second subscription
     let mails = app.emails_to("paul@exemple.fr");
     assert_eq!(mails.len(), 2);
-    assert!(mails[1].subject.contains("Votre abonnement"));
-    let manage = link(&mails[1].text, "/preferences?t=");
-    let data: serde_json::Value = app.exported(&token_of(&manage)).await;
+    assert_eq!(mails[1].subject, mails[0].subject);
+    // …nothing changes until the owner follows the new link…
+    let data = app.exported(&manage).await;
+    assert_eq!(data["subscriptions"].as_array().unwrap().len(), 1);
+    let again = link(&mails[1].text, "/confirmation?t=");
+    let page = app
+        .post_form("/confirmation", &[("t", &token_of(&again))])
+        .await;
+    assert!(page_text(page).await.contains("Inscription confirmée"));
+    // …and then the topic joins the same subscription.
+    let data = app.exported(&manage).await;
     assert_eq!(data["status"], "active");
+    let topics: Vec<&str> = data["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["alerte-meteo", "infos-pratiques"]);
     app.stop().await;
 }
 
 #[tokio::test]
-async fn a_known_phone_gets_the_same_code_page_and_an_sms_with_a_manage_link() {
-    let app = TestApp::spawn().await;
+async fn a_known_phone_gets_the_same_code_page_and_the_same_sms() {
+    let app = TestApp::spawn_with(|a| a.code_sms_interval = Some(0)).await;
     let body = json!({ "phone": "+33 6 98 76 54 32", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms"] }], "consent": true });
     let first: serde_json::Value = app
         .post_json("/api/subscriptions", &body)
@@ -299,7 +339,12 @@ async fn a_known_phone_gets_the_same_code_page_and_an_sms_with_a_manage_link() {
         .contains("/inscription/code?t="));
     let sms = app.sms_to("+33698765432");
     assert_eq!(sms.len(), 2);
-    assert!(sms[1]["text"].as_str().unwrap().contains("/preferences?t="));
+    let shape = |text: &str| text.replace(&code_in(text), "");
+    assert_eq!(
+        shape(sms[1]["text"].as_str().unwrap()),
+        shape(sms[0]["text"].as_str().unwrap()),
+        "the same code SMS as for a new number"
+    );
     app.stop().await;
 }
 
@@ -365,11 +410,23 @@ async fn erasing_leaves_nothing_and_the_address_can_sign_up_afresh() {
     )
     .await;
     let confirm = link(&app.emails()[0].text, "/confirmation?t=");
-    let html = app
+    // The email is proven by its link, then the mobile by the code sent to it now
+    let resp = app
         .post_form("/confirmation", &[("t", &token_of(&confirm))])
+        .await;
+    assert_eq!(resp.status(), 303);
+    let code_page = resp.headers()["location"].to_str().unwrap().to_owned();
+    let code = code_in(app.sms_to("+33612121212")[0]["text"].as_str().unwrap());
+    let html = app
+        .post_form(
+            "/inscription/code",
+            &[("t", &token_of(&code_page)), ("code", &code)],
+        )
         .await;
     let html = page_text(html).await;
     let manage = token_of(&link(&html, "/preferences?t="));
+    let data = app.exported(&manage).await;
+    assert_eq!(data["phone"], "+33612121212");
 
     let resp = app
         .post_form("/preferences/effacer", &[("t", &manage)])

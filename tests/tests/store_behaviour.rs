@@ -20,14 +20,14 @@ use telmail_core::domain::delivery::{
 use telmail_core::domain::money::Money;
 use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::domain::subscriber::{
-    Choice, ConfirmationMethod, Consent, ConsentSource, PendingConfirmation, Subscriber,
-    SubscriberId, SubscriberState, SubscriberStatus,
+    Choice, Consent, ConsentSource, PendingConfirmation, Subscriber, SubscriberId, SubscriberState,
+    SubscriberStatus,
 };
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient, StatsStore, SubscriberQuery,
-    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient, StatsStore,
+    SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
 };
 use telmail_tests::moto;
 
@@ -238,7 +238,10 @@ async fn purge_removes_only_expired_pending(b: Backend) {
         let mut s = subscriber(Some(email), None);
         s.state = SubscriberState::Pending(PendingConfirmation {
             expires_at: now + expires_in,
-            method: ConfirmationMethod::EmailLink,
+            email: None,
+            email_proven: false,
+            phone: None,
+            code_digest: None,
         });
         s
     };
@@ -334,7 +337,10 @@ fn member(
         SubscriberStatus::Unsubscribed => SubscriberState::Unsubscribed,
         SubscriberStatus::Pending => SubscriberState::Pending(PendingConfirmation {
             expires_at: Utc::now() + Duration::days(7),
-            method: ConfirmationMethod::EmailLink,
+            email: None,
+            email_proven: false,
+            phone: None,
+            code_digest: None,
         }),
     };
     s.choices = choices
@@ -1716,8 +1722,14 @@ async fn allowances_stop_at_their_limit_even_when_taken_at_once(b: Backend) {
     // Once the allowance has ended, it starts again.
     let later = end + chrono::Duration::seconds(1);
     let next_end = later + chrono::Duration::minutes(5);
-    assert_eq!(b.quotas.take(&key, 5, later, next_end).await.unwrap(), Some(1));
-    assert_eq!(b.quotas.take(&key, 5, later, next_end).await.unwrap(), Some(2));
+    assert_eq!(
+        b.quotas.take(&key, 5, later, next_end).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        b.quotas.take(&key, 5, later, next_end).await.unwrap(),
+        Some(2)
+    );
 }
 
 macro_rules! store_suite {

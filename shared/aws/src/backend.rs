@@ -75,6 +75,20 @@ impl AwsSettings {
             },
             sms_window: &env::or_default("TELMAIL_SMS_WINDOW", "08:00-20:00"),
             fanout_shards: env::parsed("TELMAIL_FANOUT_SHARDS", "8")?,
+            sms_countries: env::optional("TELMAIL_SMS_COUNTRIES").as_deref(),
+            code_sms_per_day: env::optional("TELMAIL_CODE_SMS_PER_DAY")
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| "TELMAIL_CODE_SMS_PER_DAY must be a whole number".to_owned())
+                })
+                .transpose()?,
+            code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")
+                .map(|n| {
+                    n.parse().map_err(|_| {
+                        "TELMAIL_CODE_SMS_INTERVAL must be a number of seconds".to_owned()
+                    })
+                })
+                .transpose()?,
         })?;
         Ok(Self {
             table: env::required("TELMAIL_TABLE")?,

@@ -22,6 +22,8 @@ pub struct ServiceConfig {
     pub unsubscribe_link_ttl: Duration,
     /// Wrong SMS codes allowed before the sign-up is locked.
     pub max_code_attempts: u32,
+    /// What holds the sign-up form against abuse that floods or costs money.
+    pub signup_limits: SignupLimits,
     /// Prices used for estimates and costs.
     pub prices: Prices,
     /// When non-urgent SMS may go out.
@@ -42,6 +44,7 @@ impl ServiceConfig {
             manage_link_ttl: Duration::days(90),
             unsubscribe_link_ttl: Duration::days(180),
             max_code_attempts: 5,
+            signup_limits: SignupLimits::default(),
             prices: Prices::default(),
             sending_window: SendingWindow::default(),
             fanout_shards: NonZeroU32::new(8).expect("non-zero"),
@@ -62,8 +65,74 @@ impl ServiceConfig {
         config.fanout_shards = NonZeroU32::new(s.fanout_shards)
             .filter(|n| n.get() <= 256)
             .ok_or("TELMAIL_FANOUT_SHARDS must be between 1 and 256")?;
+        if let Some(codes) = s.sms_countries {
+            config.signup_limits.country_codes = parse_country_codes(codes)?;
+        }
+        if let Some(budget) = s.code_sms_per_day {
+            config.signup_limits.code_sms_per_day = budget;
+        }
+        if let Some(seconds) = s.code_sms_interval_seconds {
+            config.signup_limits.code_sms_interval = Duration::seconds(i64::from(seconds));
+        }
         Ok(config)
     }
+}
+
+/// What holds the public sign-up against abuse. Each limit is counted in the store, so it holds
+/// across processes and Lambda instances.
+#[derive(Debug, Clone)]
+pub struct SignupLimits {
+    /// Country calling codes whose mobile numbers may sign up (SMS to other countries cost more
+    /// and are the usual target of SMS pumping).
+    pub country_codes: Vec<u16>,
+    /// At most one code SMS to a number in this time (zero: no wait between codes).
+    pub code_sms_interval: Duration,
+    /// Code SMS to one number in a day (Paris time).
+    pub code_sms_per_number_per_day: u32,
+    /// Code SMS of the whole service in a day: the budget sign-up abuse can spend at most, so
+    /// that it never eats the SMS spending the town's alerts need.
+    pub code_sms_per_day: u32,
+    /// Sign-ups from one client address in an hour.
+    pub signups_per_client_per_hour: u32,
+}
+
+/// France: metropolitan (33), Guadeloupe and its neighbours (590), Guyane (594), Martinique
+/// (596), La Réunion and Mayotte (262), Saint-Pierre-et-Miquelon (508), Wallis-et-Futuna (681),
+/// Nouvelle-Calédonie (687), Polynésie française (689).
+pub const FRENCH_COUNTRY_CODES: [u16; 9] = [33, 590, 594, 596, 262, 508, 681, 687, 689];
+
+impl Default for SignupLimits {
+    fn default() -> Self {
+        Self {
+            country_codes: FRENCH_COUNTRY_CODES.to_vec(),
+            code_sms_interval: Duration::minutes(5),
+            code_sms_per_number_per_day: 3,
+            code_sms_per_day: 200,
+            signups_per_client_per_hour: 30,
+        }
+    }
+}
+
+/// `33,262,590`: country calling codes, with or without `+`.
+fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
+    let codes = text
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.trim_start_matches('+')
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (1..=999).contains(n))
+                .ok_or_else(|| {
+                    format!("TELMAIL_SMS_COUNTRIES: « {c} » is not a country calling code")
+                })
+        })
+        .collect::<Result<Vec<u16>, String>>()?;
+    if codes.is_empty() {
+        return Err("TELMAIL_SMS_COUNTRIES: give at least one country calling code".into());
+    }
+    Ok(codes)
 }
 
 /// What an operator sets, as given on the command line or in the environment.
@@ -78,4 +147,10 @@ pub struct Settings<'a> {
     pub sms_window: &'a str,
     /// Fan-out jobs per campaign (1 to 256).
     pub fanout_shards: u32,
+    /// Country calling codes whose mobiles may sign up (`33,262,…`); default France's.
+    pub sms_countries: Option<&'a str>,
+    /// Code SMS the sign-up may send in a day, service-wide.
+    pub code_sms_per_day: Option<u32>,
+    /// Seconds before a number may be sent another code (0: no wait; the daily caps remain).
+    pub code_sms_interval_seconds: Option<u32>,
 }

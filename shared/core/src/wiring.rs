@@ -108,6 +108,7 @@ impl UseCases {
         }));
         let residents = Arc::new(Residents::new(ResidentDeps {
             subscribers: store.clone(),
+            quotas: store.clone(),
             topics: store.clone(),
             stats: store.clone(),
             email: p.email,

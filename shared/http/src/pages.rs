@@ -14,7 +14,9 @@ use telmail_core::domain::subscriber::{
     Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING,
 };
 use telmail_core::token::TokenPurpose;
-use telmail_core::use_cases::residents::{ConfirmationState, SignupReceipt};
+use telmail_core::use_cases::residents::{
+    CodeOutcome, CodePage, ConfirmationState, EmailConfirmed, SignupReceipt,
+};
 use telmail_core::{DomainError, FieldErrors};
 
 use crate::extract::{FormFields, Origin, TokenParam};
@@ -152,47 +154,89 @@ pub async fn confirm_page(State(app): State<AppState>, TokenParam(t): TokenParam
     }
 }
 
-/// `POST /confirmation`
+/// `POST /confirmation` — the email is proven; a mobile in the sign-up is next.
 pub async fn confirm_submit(State(app): State<AppState>, form: FormFields) -> Response {
     match app
         .residents
         .confirm_email(form.get("t").unwrap_or(""))
         .await
     {
-        Ok(id) => confirmed_page(&app, id),
+        Ok(EmailConfirmed::Done(id)) => confirmed_page(&app, id),
+        Ok(EmailConfirmed::CodeNext {
+            token,
+            refused: None,
+        }) => Redirect::to(&format!("/inscription/code?t={token}")).into_response(),
+        Ok(EmailConfirmed::CodeNext {
+            token,
+            refused: Some(why),
+        }) => {
+            let mut errors = FieldErrors::new();
+            errors.add("phone", why);
+            let page = CodePage { can_skip: true };
+            code_form(&app, StatusCode::OK, &token, &page, errors)
+        }
         Err(e) => app.pages.error(e),
     }
 }
 
 /// `GET /inscription/code?t=`
 pub async fn code_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
-    match app.residents.check_code_token(&t) {
-        Ok(()) => code_form(&app, StatusCode::OK, &t, FieldErrors::new()),
+    match app.residents.code_page(&t).await {
+        Ok(page) => code_form(&app, StatusCode::OK, &t, &page, FieldErrors::new()),
         Err(e) => app.pages.error(e),
     }
 }
 
-fn code_form(app: &AppState, status: StatusCode, token: &str, errors: FieldErrors) -> Response {
+fn code_form(
+    app: &AppState,
+    status: StatusCode,
+    token: &str,
+    page: &CodePage,
+    errors: FieldErrors,
+) -> Response {
     app.pages.render(
         status,
         "code.html",
         "Saisir le code reçu par SMS",
-        context! { token, errors },
+        context! { token, errors, can_skip => page.can_skip },
     )
 }
 
-/// `POST /inscription/code`
+/// A code page that leads nowhere any more: the same whatever the sign-up became, no link.
+fn no_longer_pending(app: &AppState) -> Response {
+    app.pages.message(
+        StatusCode::OK,
+        Tone::Info,
+        "Ce lien n'est plus utilisable",
+        &["Cette inscription a déjà été confirmée ou abandonnée. Les messages de la Ville contiennent un lien pour gérer vos abonnements."],
+        None,
+    )
+}
+
+/// `POST /inscription/code` — checks the code, or goes on without SMS (`action=sans-sms`).
 pub async fn code_submit(State(app): State<AppState>, form: FormFields) -> Response {
     let token = form.get("t").unwrap_or("");
-    match app
-        .residents
-        .confirm_code(token, form.get("code").unwrap_or(""))
-        .await
-    {
-        Ok(id) => confirmed_page(&app, id),
-        Err(DomainError::Validation(errors)) => {
-            code_form(&app, StatusCode::UNPROCESSABLE_ENTITY, token, errors)
-        }
+    let outcome = if form.get("action") == Some("sans-sms") {
+        app.residents.skip_phone(token).await
+    } else {
+        app.residents
+            .confirm_code(token, form.get("code").unwrap_or(""))
+            .await
+    };
+    match outcome {
+        Ok(CodeOutcome::Confirmed(id)) => confirmed_page(&app, id),
+        Ok(CodeOutcome::NoLongerPending) => no_longer_pending(&app),
+        Ok(CodeOutcome::Abandoned) => app.pages.message(
+            StatusCode::OK,
+            Tone::Info,
+            "Inscription abandonnée",
+            &["Vous n'aviez choisi que des SMS : sans numéro confirmé, il n'y a rien à vous envoyer. Aucune donnée n'est conservée."],
+            Some(Link { href: "/inscription".into(), label: "Recommencer l'inscription".into() }),
+        ),
+        Err(DomainError::Validation(errors)) => match app.residents.code_page(token).await {
+            Ok(page) => code_form(&app, StatusCode::UNPROCESSABLE_ENTITY, token, &page, errors),
+            Err(e) => app.pages.error(e),
+        },
         Err(e) => app.pages.error(e),
     }
 }

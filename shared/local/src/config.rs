@@ -59,6 +59,16 @@ pub struct ServerArgs {
     /// Fan-out jobs per campaign.
     #[arg(long, env = "TELMAIL_FANOUT_SHARDS", default_value_t = 8)]
     pub fanout_shards: u32,
+    /// Country calling codes whose mobile numbers may sign up (default: France, metropolitan
+    /// and overseas).
+    #[arg(long, env = "TELMAIL_SMS_COUNTRIES")]
+    pub sms_countries: Option<String>,
+    /// Code SMS the public sign-up may send in a day, for the whole service (default 200).
+    #[arg(long, env = "TELMAIL_CODE_SMS_PER_DAY")]
+    pub code_sms_per_day: Option<u32>,
+    /// Seconds before a number may be sent another sign-up code (default 300; 0: no wait).
+    #[arg(long, env = "TELMAIL_CODE_SMS_INTERVAL")]
+    pub code_sms_interval: Option<u32>,
     /// Run the fan-out and delivery consumers in this process (false: another process runs them).
     #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
@@ -83,6 +93,9 @@ impl ServerArgs {
             email_price: "0.02".parse().expect("valid price"),
             sms_window: "08:00-20:00".into(),
             fanout_shards: 8,
+            sms_countries: None,
+            code_sms_per_day: None,
+            code_sms_interval: None,
             worker: true,
         }
     }

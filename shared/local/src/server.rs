@@ -100,6 +100,9 @@ fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, 
         },
         sms_window: &args.sms_window,
         fanout_shards: args.fanout_shards,
+        sms_countries: args.sms_countries.as_deref(),
+        code_sms_per_day: args.code_sms_per_day,
+        code_sms_interval_seconds: args.code_sms_interval,
     })
 }
 

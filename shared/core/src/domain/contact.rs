@@ -215,6 +215,13 @@ impl PhoneNumber {
         &self.0
     }
 
+    /// The country calling code (33 for France); `None` if the number no longer parses.
+    pub fn country_code(&self) -> Option<u16> {
+        phonenumber::parse(None, &self.0)
+            .ok()
+            .map(|n| n.country().code())
+    }
+
     /// What to look for when staff type part of a number the French way (`06 12 34…`) while
     /// numbers are stored in E.164: the typed text without separators, and its international
     /// form when it starts with 0 or 00. Text that is not a number comes back twice unchanged.

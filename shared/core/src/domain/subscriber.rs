@@ -141,29 +141,50 @@ pub struct Consent {
     pub wording_version: String,
 }
 
-/// How a pending sign-up is to be confirmed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "method", rename_all = "snake_case")]
-pub enum ConfirmationMethod {
-    /// A signed link sent by email.
-    EmailLink,
-    /// A 6-digit code sent by SMS, stored as a keyed digest.
-    SmsCode {
-        /// Keyed digest of the code.
-        code_digest: String,
-        /// Wrong answers so far.
-        attempts: u32,
-    },
-}
-
-/// The state of an unconfirmed web sign-up.
+/// A web sign-up's request, awaiting proof of each contact it names: the email by the link
+/// sent to it, the mobile by the code sent to it. The contacts stay here, off the record, until
+/// proven: a request owns no address, so it can neither take nor change anyone's, and nothing
+/// but its proof is sent to them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingConfirmation {
     /// After this instant the sign-up is void and purged.
     pub expires_at: DateTime<Utc>,
-    /// Link or code.
-    #[serde(flatten)]
-    pub method: ConfirmationMethod,
+    /// The email address to prove by its link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    /// True once the link sent to `email` was followed.
+    #[serde(default)]
+    pub email_proven: bool,
+    /// The mobile number to prove by a code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<PhoneNumber>,
+    /// Keyed digest of the last code sent to `phone`; none before one is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_digest: Option<String>,
+}
+
+/// The proof a pending request waits for next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextProof {
+    /// The link sent to the email address.
+    EmailLink,
+    /// A code sent by SMS to the mobile number.
+    SmsCode,
+    /// Every contact named is proven (or was dropped).
+    Nothing,
+}
+
+impl PendingConfirmation {
+    /// What the request waits for: the email link first, then the SMS code.
+    pub fn next_proof(&self) -> NextProof {
+        if self.email.is_some() && !self.email_proven {
+            NextProof::EmailLink
+        } else if self.phone.is_some() {
+            NextProof::SmsCode
+        } else {
+            NextProof::Nothing
+        }
+    }
 }
 
 /// Where a subscriber is in their life cycle, with what only that stage has: the confirmation a
@@ -292,12 +313,121 @@ impl Subscriber {
         }
     }
 
-    /// The confirmation a pending web sign-up awaits, to count a wrong code or set a new one.
-    pub fn pending_mut(&mut self) -> Option<&mut PendingConfirmation> {
+    /// A web sign-up's request: no contact on the record (they wait in the pending state to be
+    /// proven), the choices asked for, the consent given with them.
+    pub fn request(
+        contacts: (Option<Email>, Option<PhoneNumber>),
+        choices: BTreeSet<Choice>,
+        consent: Consent,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: SubscriberId::new(),
+            email: None,
+            phone: None,
+            choices,
+            state: SubscriberState::Pending(PendingConfirmation {
+                expires_at,
+                email: contacts.0,
+                email_proven: false,
+                phone: contacts.1,
+                code_digest: None,
+            }),
+            language: "fr".into(),
+            consent,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn pending_mut(&mut self) -> Option<&mut PendingConfirmation> {
         match &mut self.state {
             SubscriberState::Pending(p) => Some(p),
             _ => None,
         }
+    }
+
+    /// The link sent to the request's email was followed.
+    pub fn prove_email(&mut self, now: DateTime<Utc>) {
+        if let Some(p) = self.pending_mut().filter(|p| p.email.is_some()) {
+            p.email_proven = true;
+            self.updated_at = now;
+        }
+    }
+
+    /// A code was sent to the request's mobile: only the newest one is accepted.
+    pub fn code_sent(&mut self, code_digest: String, now: DateTime<Utc>) {
+        if let Some(p) = self.pending_mut() {
+            p.code_digest = Some(code_digest);
+            self.updated_at = now;
+        }
+    }
+
+    /// The mobile is left out of the request (its owner could not or would not prove it): so
+    /// are its SMS choices. Returns false when no choice is left.
+    pub fn drop_phone(&mut self, now: DateTime<Utc>) -> bool {
+        if let Some(p) = self.pending_mut() {
+            p.phone = None;
+            p.code_digest = None;
+        }
+        self.choices.retain(|c| c.channel != Channel::Sms);
+        self.updated_at = now;
+        !self.choices.is_empty()
+    }
+
+    /// The request, every contact in it proven, becomes an active subscriber owning them; its
+    /// choices are those its contacts can receive. Returns the sign-up to count.
+    pub fn activate_request(
+        &mut self,
+        email: Option<Email>,
+        phone: Option<PhoneNumber>,
+        now: DateTime<Utc>,
+    ) -> Option<Counter> {
+        self.email = email;
+        self.phone = phone;
+        let (has_email, has_phone) = (self.email.is_some(), self.phone.is_some());
+        self.choices.retain(|c| match c.channel {
+            Channel::Email => has_email,
+            Channel::Sms => has_phone,
+        });
+        self.activate(now)
+    }
+
+    /// A proven request for contacts this subscriber already owns: its choices on `channels`
+    /// are added (a subscriber who had left starts again with them), and the contacts given
+    /// are added where the record has none. The request's consent becomes the record's.
+    /// Returns the sign-up to count when they were not active.
+    pub fn absorb(
+        &mut self,
+        request: &Subscriber,
+        channels: &BTreeSet<Channel>,
+        contacts: (Option<Email>, Option<PhoneNumber>),
+        now: DateTime<Utc>,
+    ) -> Option<Counter> {
+        if self.email.is_none() {
+            self.email = contacts.0;
+        }
+        if self.phone.is_none() {
+            self.phone = contacts.1;
+        }
+        let wanted = request
+            .choices
+            .iter()
+            .filter(|c| channels.contains(&c.channel) && self.can_receive(c.channel))
+            .cloned();
+        let mut choices = match self.state {
+            SubscriberState::Active => self.choices.clone(),
+            _ => BTreeSet::new(),
+        };
+        choices.extend(wanted);
+        self.consent = request.consent.clone();
+        if choices.is_empty() {
+            self.updated_at = now;
+            return None;
+        }
+        self.choices = choices;
+        self.activate(now)
     }
 
     /// Confirmed (link, code), re-subscribed, or typed in again by staff: receives messages.
@@ -335,22 +465,6 @@ impl Subscriber {
             SubscriberState::Unsubscribed => self.activate(now),
             _ => None,
         }
-    }
-
-    /// A wrong SMS code typed for this pending sign-up: counted, and the wrong codes so far
-    /// returned (0 when no code is awaited).
-    pub fn count_wrong_code(&mut self, now: DateTime<Utc>) -> u32 {
-        let Some(PendingConfirmation {
-            method: ConfirmationMethod::SmsCode { attempts, .. },
-            ..
-        }) = self.pending_mut()
-        else {
-            return 0;
-        };
-        *attempts += 1;
-        let made = *attempts;
-        self.updated_at = now;
-        made
     }
 
     /// The departure an erasure counts: only someone active was counted in.
@@ -398,28 +512,41 @@ mod tests {
         }
     }
 
-    fn pending() -> Subscriber {
-        Subscriber {
-            id: SubscriberId::new(),
-            email: Some(Email::from_str("marie@exemple.fr").unwrap()),
-            phone: None,
-            choices: [choice("alerte-meteo")].into(),
-            state: SubscriberState::Pending(PendingConfirmation {
-                expires_at: at(23),
-                method: ConfirmationMethod::EmailLink,
-            }),
-            language: "fr".into(),
-            consent: Consent {
-                source: ConsentSource::Web {
-                    ip: "192.0.2.1".into(),
-                    user_agent: "test".into(),
-                },
-                at: at(8),
-                wording_version: CONSENT_WORDING_VERSION.into(),
+    fn consent() -> Consent {
+        Consent {
+            source: ConsentSource::Web {
+                ip: "192.0.2.1".into(),
+                user_agent: "test".into(),
             },
-            created_at: at(8),
-            updated_at: at(8),
+            at: at(8),
+            wording_version: CONSENT_WORDING_VERSION.into(),
         }
+    }
+
+    fn email() -> Email {
+        Email::from_str("marie@exemple.fr").unwrap()
+    }
+
+    fn phone() -> PhoneNumber {
+        PhoneNumber::from_str("06 12 34 56 78").unwrap()
+    }
+
+    fn sms(topic: &str) -> Choice {
+        Choice {
+            channel: Channel::Sms,
+            ..choice(topic)
+        }
+    }
+
+    /// A request for an email address (proven or not, as the test needs).
+    fn pending() -> Subscriber {
+        Subscriber::request(
+            (Some(email()), None),
+            [choice("alerte-meteo")].into(),
+            consent(),
+            at(8),
+            at(23),
+        )
     }
 
     #[test]
@@ -478,22 +605,82 @@ mod tests {
     }
 
     #[test]
-    fn wrong_codes_are_counted_only_while_a_code_is_awaited() {
-        let mut s = pending();
-        assert_eq!(s.count_wrong_code(at(9)), 0, "an email link awaits no code");
-        assert_eq!(s.updated_at, at(8));
-        s.state = SubscriberState::Pending(PendingConfirmation {
-            expires_at: at(23),
-            method: ConfirmationMethod::SmsCode {
-                code_digest: "d".into(),
-                attempts: 0,
-            },
-        });
-        assert_eq!(s.count_wrong_code(at(9)), 1);
-        assert_eq!(s.count_wrong_code(at(10)), 2);
-        assert_eq!(s.updated_at, at(10));
-        s.activate(at(11));
-        assert_eq!(s.count_wrong_code(at(12)), 0);
+    fn a_request_owns_no_contact_until_each_is_proven() {
+        let mut r = Subscriber::request(
+            (Some(email()), Some(phone())),
+            [choice("alerte-meteo"), sms("alerte-meteo")].into(),
+            consent(),
+            at(8),
+            at(23),
+        );
+        assert_eq!((r.email.as_ref(), r.phone.as_ref()), (None, None));
+        assert_eq!(r.pending().unwrap().next_proof(), NextProof::EmailLink);
+        r.prove_email(at(9));
+        assert_eq!(r.pending().unwrap().next_proof(), NextProof::SmsCode);
+        r.code_sent("digest".into(), at(9));
+        assert_eq!(r.pending().unwrap().code_digest.as_deref(), Some("digest"));
+        // The mobile is never proven: it and its SMS choices go, the email stays.
+        assert!(r.drop_phone(at(10)));
+        assert_eq!(r.pending().unwrap().next_proof(), NextProof::Nothing);
+        assert_eq!(r.choices, [choice("alerte-meteo")].into());
+        assert_eq!(
+            r.activate_request(Some(email()), None, at(10)),
+            Some(Counter::SignUps)
+        );
+        assert_eq!(
+            (r.email.clone(), r.phone.clone(), r.status()),
+            (Some(email()), None, SubscriberStatus::Active)
+        );
+
+        let mut sms_only = Subscriber::request(
+            (Some(email()), Some(phone())),
+            [sms("alerte-meteo")].into(),
+            consent(),
+            at(8),
+            at(23),
+        );
+        assert!(!sms_only.drop_phone(at(9)), "nothing left to receive");
+    }
+
+    #[test]
+    fn a_proven_request_adds_its_choices_to_the_owner_of_its_contacts() {
+        let mut owner = pending();
+        owner.activate_request(Some(email()), None, at(9));
+        let request = Subscriber::request(
+            (Some(email()), Some(phone())),
+            [choice("infos-pratiques"), sms("infos-pratiques")].into(),
+            consent(),
+            at(10),
+            at(23),
+        );
+        let both = BTreeSet::from([Channel::Email, Channel::Sms]);
+        assert_eq!(
+            owner.absorb(&request, &both, (None, Some(phone())), at(11)),
+            None
+        );
+        assert_eq!(
+            owner.phone,
+            Some(phone()),
+            "the proven mobile joins the record"
+        );
+        assert_eq!(
+            owner.choices,
+            [
+                choice("alerte-meteo"),
+                choice("infos-pratiques"),
+                sms("infos-pratiques")
+            ]
+            .into()
+        );
+
+        // Someone who left starts again with the request's choices alone.
+        owner.unsubscribe(at(12));
+        let email_only = BTreeSet::from([Channel::Email]);
+        assert_eq!(
+            owner.absorb(&request, &email_only, (None, None), at(13)),
+            Some(Counter::SignUps)
+        );
+        assert_eq!(owner.choices, [choice("infos-pratiques")].into());
     }
 
     #[test]
@@ -501,7 +688,8 @@ mod tests {
         let s = pending();
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["status"], "pending");
-        assert_eq!(json["pending"]["method"], "email_link");
+        assert_eq!(json["pending"]["email"], "marie@exemple.fr");
+        assert_eq!(json["email"], serde_json::Value::Null);
         assert_eq!(
             serde_json::from_value::<Subscriber>(json.clone()).unwrap(),
             s
