@@ -137,36 +137,11 @@ pub fn confirmation_email(town: &str, confirm_url: &str, topics: &[String]) -> E
     }
 }
 
-/// The email sent when someone signs up again with an address already subscribed.
-pub fn manage_link_email(town: &str, manage_url: &str) -> EmailContent {
-    EmailContent {
-        subject: format!("Votre abonnement aux messages de la Ville d'{town}"),
-        body_html: format!(
-            "<p>Bonjour,</p><p>Une demande d'inscription a été faite avec votre adresse, qui est déjà inscrite. Vous n'avez rien à faire.</p><p>Pour modifier vos thèmes ou vous désabonner, utilisez ce lien personnel :</p>{}<p>Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.</p>",
-            button(manage_url, "Gérer mon abonnement")
-        ),
-        body_text: format!(
-            "Bonjour,\n\nUne demande d'inscription a été faite avec votre adresse, qui est déjà inscrite. Vous n'avez rien à faire.\n\nPour modifier vos thèmes ou vous désabonner, utilisez ce lien personnel :\n{manage_url}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message."
-        ),
-        preferences_url: Some(manage_url.to_owned()),
-    }
-}
-
 /// The SMS carrying a confirmation code (fits one GSM-7 segment).
 pub fn code_sms(to: &PhoneNumber, town: &str, code: &str) -> OutgoingSms {
     OutgoingSms {
         to: to.clone(),
         text: format!("Ville d'{town} : votre code de confirmation est {code}. Valable 7 jours."),
-    }
-}
-
-/// The SMS sent when a phone number already subscribed signs up again.
-pub fn manage_link_sms(to: &PhoneNumber, town: &str, manage_url: &str) -> OutgoingSms {
-    OutgoingSms {
-        to: to.clone(),
-        text: format!(
-            "Ville d'{town} : ce numéro est déjà inscrit. Gérer vos choix : {manage_url}"
-        ),
     }
 }
 
@@ -208,7 +183,11 @@ mod tests {
         let layout = EmailLayout::from_file(&path, "Arcachon").unwrap();
         let to = Email::from_str("a@exemple.fr").unwrap();
         let email = layout
-            .compose(&to, manage_link_email("Arcachon", "https://x/m"), None)
+            .compose(
+                &to,
+                confirmation_email("Arcachon", "https://x/c", &["Alerte météo".into()]),
+                None,
+            )
             .unwrap();
         assert!(email
             .html
