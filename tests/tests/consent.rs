@@ -372,3 +372,46 @@ async fn the_json_api_answers_the_same_for_a_known_address() {
     assert_eq!(subject("connu@exemple.fr"), subject("inconnu@exemple.fr"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_address_written_in_capitals_is_the_same_person() {
+    let app = TestApp::spawn().await;
+    let manage = confirmed_by_email(&app, "resident@exemple.fr", &[METEO_EMAIL]).await;
+    app.post_form(
+        "/inscription",
+        &signup_fields("Resident@Exemple.fr", "", &[CULTURE_EMAIL]),
+    )
+    .await;
+    let mails = app.emails_to("resident@exemple.fr");
+    assert_eq!(
+        mails.len(),
+        2,
+        "the second sign-up writes to the same address"
+    );
+    let again = link(&mails[1].text, "/confirmation?t=");
+    app.post_form("/confirmation", &[("t", &token_of(&again))])
+        .await;
+    // One record, with both topics: messages are not doubled
+    let data = app.exported(&manage).await;
+    assert_eq!(data["email"], "resident@exemple.fr");
+    assert_eq!(
+        topics_of(&data),
+        ["alerte-meteo:email", "culture-animations:email"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_accented_local_part_is_refused_with_a_french_message() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .post_form(
+            "/inscription",
+            &signup_fields("élodie@exemple.fr", "", &[METEO_EMAIL]),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(page_text(resp).await.contains("avant le @"));
+    assert!(app.emails().is_empty());
+    app.stop().await;
+}

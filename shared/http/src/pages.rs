@@ -400,7 +400,6 @@ pub async fn unsubscribe_page(State(app): State<AppState>, TokenParam(t): TokenP
                 token => t,
                 email => sub.email.as_ref().map(|e| e.masked()),
                 phone => sub.phone.as_ref().map(|p| p.masked()),
-                manage_url => app.residents.manage_url(sub.id),
             },
         ),
         Err(e) => app.pages.error(e),

@@ -76,6 +76,8 @@ pub enum EmailError {
     TooLong,
     #[error("L'adresse e-mail « {0} » n'est pas valide (exemple : prenom.nom@exemple.fr).")]
     Invalid(String),
+    #[error("L'adresse e-mail « {0} » contient avant le @ des lettres accentuées ou des caractères spéciaux que les messageries n'acceptent pas : vérifiez-la.")]
+    NonAsciiLocalPart(String),
 }
 
 impl FromStr for Email {
@@ -105,7 +107,14 @@ impl FromStr for Email {
         if local.starts_with('"') || !plain_domain {
             return Err(invalid());
         }
-        Ok(Email(format!("{local}@{}", domain.to_lowercase())))
+        if !local.is_ascii() {
+            return Err(EmailError::NonAsciiLocalPart(trimmed.to_owned()));
+        }
+        // One address, one identity: `Resident@` and `resident@` are the same person (every
+        // provider a resident uses ignores case), and an accented domain is written as DNS and
+        // SES want it (punycode).
+        let domain = idna::domain_to_ascii(domain).map_err(|_| invalid())?;
+        Ok(Email(format!("{}@{domain}", local.to_ascii_lowercase())))
     }
 }
 
@@ -375,15 +384,27 @@ mod tests {
     }
 
     #[test]
-    fn email_is_trimmed_and_domain_lowercased() {
+    fn email_is_trimmed_and_lowercased_so_one_address_is_one_identity() {
         let e = Email::from_str("  Jean.Dupont@Exemple.FR ").unwrap();
-        assert_eq!(e.as_str(), "Jean.Dupont@exemple.fr");
+        assert_eq!(e.as_str(), "jean.dupont@exemple.fr");
+        assert_eq!(e, Email::from_str("jean.dupont@exemple.fr").unwrap());
     }
 
     #[test]
-    fn email_accepts_accented_domains_and_plus_tags() {
+    fn email_accepts_plus_tags_and_writes_accented_domains_in_punycode() {
         assert!(Email::from_str("marie+alertes@mairie-arcachon.fr").is_ok());
-        assert!(Email::from_str("eric@café.fr").is_ok());
+        let e = Email::from_str("eric@café.fr").unwrap();
+        assert_eq!(e.as_str(), "eric@xn--caf-dma.fr");
+    }
+
+    #[test]
+    fn email_refuses_accented_local_parts_that_providers_refuse() {
+        let err = Email::from_str("élodie@exemple.fr").unwrap_err();
+        assert_eq!(
+            err,
+            EmailError::NonAsciiLocalPart("élodie@exemple.fr".into())
+        );
+        assert!(err.to_string().contains("avant le @"));
     }
 
     #[test]
