@@ -1,11 +1,15 @@
 //! Request extractors with French rejections: JSON bodies, urlencoded forms, the client address.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -14,6 +18,60 @@ use crate::error::ApiError;
 /// address, or the API Gateway request context on AWS).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
+
+/// The reverse proxies allowed to name the client in `X-Forwarded-For`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Arc<Vec<IpNet>>);
+
+impl TrustedProxies {
+    /// Trusts the proxies in `networks` (none: every peer is the client itself).
+    pub fn new(networks: Vec<IpNet>) -> Self {
+        Self(Arc::new(networks))
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client behind a trusted peer: the right-most `X-Forwarded-For` address that is not
+    /// itself a trusted proxy (what any proxy may add on the left is the client's to forge).
+    fn client_behind(&self, peer: IpAddr, headers: &header::HeaderMap) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let hops: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse().ok())
+            .collect();
+        hops.into_iter()
+            .rev()
+            .find(|hop| !self.trusts(*hop))
+            .unwrap_or(peer)
+    }
+}
+
+/// Middleware: behind trusted reverse proxies, the client is the one they name; the rate limit
+/// and the consent record then count residents, not the proxy.
+pub async fn forwarded_client(
+    State(proxies): State<TrustedProxies>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if !proxies.0.is_empty() {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(peer) = peer {
+            let client = proxies.client_behind(peer, req.headers());
+            req.extensions_mut().insert(ClientAddr(client));
+        }
+    }
+    next.run(req).await
+}
 
 /// The client's IP address, or `None` when the runtime gave none.
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {

@@ -23,8 +23,10 @@ use telmail_core::use_cases::residents::Residents;
 use crate::admin::auth::StaffAuthMode;
 use crate::admin::AdminState;
 use crate::error::ApiError;
+use crate::extract::TrustedProxies;
 use crate::guard::{RateLimit, SameOrigin};
 use crate::render::{Link, Pages, Tone};
+pub use ipnet::IpNet;
 
 /// Settings of the HTTP surface.
 #[derive(Debug, Clone)]
@@ -33,6 +35,8 @@ pub struct HttpConfig {
     pub rate_limit_per_minute: NonZeroU32,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -40,6 +44,7 @@ impl Default for HttpConfig {
         Self {
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
             max_body_bytes: 16 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -183,7 +188,11 @@ pub fn router_with_admin(
     router(residents, config).merge(
         admin::router(admin, mode, limit)
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
-            .layer(middleware::from_fn(security_headers)),
+            .layer(middleware::from_fn(security_headers))
+            .layer(middleware::from_fn_with_state(
+                TrustedProxies::new(config.trusted_proxies.clone()),
+                extract::forwarded_client,
+            )),
     )
 }
 
@@ -220,5 +229,9 @@ pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            TrustedProxies::new(config.trusted_proxies.clone()),
+            extract::forwarded_client,
+        ))
         .with_state(state)
 }

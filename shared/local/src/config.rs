@@ -5,6 +5,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::Args;
+use ipnet::IpNet;
 use telmail_core::domain::money::Money;
 
 /// Settings of the local server (`telmail-local --help` lists them).
@@ -44,6 +45,10 @@ pub struct ServerArgs {
     /// Public state-changing requests allowed per client address and minute.
     #[arg(long, env = "TELMAIL_RATE_LIMIT_PER_MINUTE", default_value = "10")]
     pub rate_limit_per_minute: NonZeroU32,
+    /// Reverse proxies in front of the server (addresses or networks, comma-separated, e.g.
+    /// `127.0.0.1,10.0.0.0/8`): only their `X-Forwarded-For` is believed.
+    #[arg(long, env = "TELMAIL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<IpNet>,
     /// Secret for signing links (at least 32 characters); default: a random key kept in the data folder.
     #[arg(long, env = "TELMAIL_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<String>,
@@ -88,6 +93,7 @@ impl ServerArgs {
             smtp_url: None,
             email_layout: None,
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            trusted_proxies: Vec::new(),
             signing_key: None,
             sms_price: "0.10".parse().expect("valid price"),
             email_price: "0.02".parse().expect("valid price"),
@@ -99,4 +105,12 @@ impl ServerArgs {
             worker: true,
         }
     }
+}
+
+/// A proxy address (`10.0.0.2`) or network (`10.0.0.0/8`).
+fn parse_proxy(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("« {text} » is neither an IP address nor a network (10.0.0.0/8)"))
 }

@@ -128,6 +128,7 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
 
     let http = HttpConfig {
         rate_limit_per_minute: args.rate_limit_per_minute,
+        trusted_proxies: args.trusted_proxies.clone(),
         ..HttpConfig::default()
     };
     let mode = StaffAuthMode::LocalSessions {

@@ -49,7 +49,8 @@ impl TestApp {
         adjust(&mut args);
         let server = telmail_local::start(args).await.expect("server starts");
         Self {
-            base: server.public_url.clone(),
+            // Requests go to the socket, whatever public address links are written with.
+            base: format!("http://{}", server.addr),
             client: Client::builder().redirect(Policy::none()).build().unwrap(),
             data_dir: dir.path().to_owned(),
             server: Some(server),
