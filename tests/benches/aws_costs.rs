@@ -491,12 +491,12 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         .create(&staff("redac", "redaction"), &input)
         .await
         .expect("create the campaign");
-    campaigns
+    let c = campaigns
         .submit(&staff("redac", "redaction"), c.id)
         .await
         .expect("submit");
     campaigns
-        .approve(&staff("cab", "cabinet"), c.id)
+        .approve(&staff("cab", "cabinet"), c.id, Some(c.version))
         .await
         .expect("approve");
 

@@ -136,7 +136,8 @@ async fn run(n: usize) {
         .create(&staff("redac", "redaction"), &input)
         .await
         .unwrap();
-    s.use_cases
+    let c = s
+        .use_cases
         .campaigns
         .submit(&staff("redac", "redaction"), c.id)
         .await
@@ -147,7 +148,7 @@ async fn run(n: usize) {
     let c = s
         .use_cases
         .campaigns
-        .approve(&staff("cab", "cabinet"), c.id)
+        .approve(&staff("cab", "cabinet"), c.id, Some(c.version))
         .await
         .unwrap();
     let worker = Worker::new(

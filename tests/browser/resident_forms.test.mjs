@@ -233,8 +233,8 @@ for (const viewport of viewports) {
         urgent: false,
         send_at: null,
       });
-      await redac('POST', `/api/admin/campaigns/${created.id}/submit`);
-      await cabinet('POST', `/api/admin/campaigns/${created.id}/approve`);
+      const submitted = await redac('POST', `/api/admin/campaigns/${created.id}/submit`);
+      await cabinet('POST', `/api/admin/campaigns/${created.id}/approve`, { version: submitted.version });
       const message = await waitFor('the message to be sent', async () => {
         const found = (await emailsTo(server.dataDir, email)).filter((m) => m.subject === title);
         return found[0];

@@ -305,7 +305,8 @@ async fn add_on_paper(
 }
 
 /// Drafts a campaign and submits it through the `campaigns` function; returns its id.
-async fn draft_and_submit(d: &Deployment, author: &Value, draft: Value) -> String {
+/// Creates and submits a campaign; returns its id and the version the cabinet reads.
+async fn draft_and_submit(d: &Deployment, author: &Value, draft: Value) -> (String, u64) {
     let campaigns = staff_router(&d.aws, Part::Campaigns);
     let event = http_event(
         "POST",
@@ -327,7 +328,7 @@ async fn draft_and_submit(d: &Deployment, author: &Value, draft: Value) -> Strin
         (200, Some("submitted")),
         "{v}"
     );
-    id
+    (id, v["version"].as_u64().expect("the campaign's version"))
 }
 
 /// A mobile number unique enough for one test run (+33 6 12 xx xx xx).
@@ -374,7 +375,8 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         "urgent": true,
         "send_at": null
     });
-    let id = draft_and_submit(&d, &keeper, draft).await;
+    let (id, version) = draft_and_submit(&d, &keeper, draft).await;
+    let read = json!({ "version": version });
 
     // The campaigns function does not serve approvals, and the author may not approve.
     let approve_path = format!("/api/admin/campaigns/{id}/approve");
@@ -383,7 +385,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         http_event(
             "POST",
             &approve_path,
-            None,
+            Some(read.clone()),
             Some(claims("cab-1", "[cabinet]")),
         ),
     )
@@ -391,7 +393,12 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     assert_eq!(status, 404);
     let (status, v) = call(
         &approve,
-        http_event("POST", &approve_path, None, Some(keeper.clone())),
+        http_event(
+            "POST",
+            &approve_path,
+            Some(read.clone()),
+            Some(keeper.clone()),
+        ),
     )
     .await;
     assert_eq!(status, 403, "{v}");
@@ -402,7 +409,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         http_event(
             "POST",
             &approve_path,
-            None,
+            Some(read),
             Some(claims("cab-1", "[cabinet]")),
         ),
     )
@@ -615,14 +622,14 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
         "sms": { "text": "Inscriptions scolaires ouvertes en mairie." },
         "email": null, "urgent": false, "send_at": null
     });
-    let id = draft_and_submit(&d, &keeper, draft).await;
+    let (id, version) = draft_and_submit(&d, &keeper, draft).await;
     let approve = staff_router(&d.aws, Part::Approval);
     let (status, _) = call(
         &approve,
         http_event(
             "POST",
             &format!("/api/admin/campaigns/{id}/approve"),
-            None,
+            Some(json!({ "version": version })),
             Some(claims("cab-3", "[cabinet]")),
         ),
     )

@@ -131,7 +131,8 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
         .create(&redac, &input)
         .await
         .unwrap();
-    w.services
+    let c = w
+        .services
         .use_cases
         .campaigns
         .submit(&redac, c.id)
@@ -140,7 +141,7 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
     w.services
         .use_cases
         .campaigns
-        .approve(&staff("cab", "cabinet"), c.id)
+        .approve(&staff("cab", "cabinet"), c.id, Some(c.version))
         .await
         .unwrap()
 }
@@ -568,6 +569,55 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
         2,
         "the urgent SMS went on Sunday"
     );
+}
+
+#[tokio::test]
+async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
+    // Sunday noon: the emails go at once, the SMS wait for Monday 08:00
+    let sunday = Utc.with_ymd_and_hms(2026, 11, 29, 11, 0, 0).unwrap();
+    let w = world(sunday).await;
+    for (email, phone) in [
+        ("s1@exemple.fr", "0611111111"),
+        ("s2@exemple.fr", "0622222222"),
+    ] {
+        subscribe(&w, Some(email), Some(phone), &["email", "sms"]).await;
+    }
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    worker(&w).drain().await.unwrap();
+    assert_eq!(
+        w.provider.count("s1@exemple.fr") + w.provider.count("s2@exemple.fr"),
+        2
+    );
+
+    // WHEN the cabinet stops it while the SMS wait
+    let stopped = w
+        .services
+        .use_cases
+        .campaigns
+        .cancel(&staff("cab", "cabinet"), c.id, Some("Date erronée"))
+        .await
+        .unwrap();
+    assert_eq!(stopped.status, CampaignStatus::Cancelled);
+
+    // THEN when the window opens nothing more goes out, and every delivery is closed
+    w.clock.advance(Duration::hours(21));
+    worker(&w).drain().await.unwrap();
+    assert_eq!(
+        w.provider.count("+33611111111") + w.provider.count("+33622222222"),
+        0
+    );
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.email.sent, p.totals.sms.sent), (2, 0));
+    assert_eq!(p.totals.sms.suppressed, 2);
+    let sms: Vec<Delivery> = deliveries(&w, c.id)
+        .await
+        .into_iter()
+        .filter(|d| d.key.channel == Channel::Sms)
+        .collect();
+    assert!(sms.iter().all(|d| d.status == DeliveryStatus::Suppressed
+        && d.error.as_deref() == Some("envoi arrêté par le cabinet")));
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Cancelled);
 }
 
 #[tokio::test]

@@ -51,6 +51,18 @@ async fn edit_campaign(staff: &StaffClient<'_>, id: &str, sms: &str, status: u16
     .await
 }
 
+/// Approves the campaign as it reads now (its current version), as the back office does.
+async fn approve(staff: &StaffClient<'_>, id: &str) -> reqwest::Response {
+    let read =
+        StaffClient::expect(staff.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    staff
+        .post(
+            &format!("/api/admin/campaigns/{id}/approve"),
+            &json!({ "version": read["version"] }),
+        )
+        .await
+}
+
 async fn paper(
     staff: &StaffClient<'_>,
     email: Option<&str>,
@@ -136,16 +148,17 @@ async fn staff_routes_need_a_session_a_csrf_token_and_the_right_role() {
     )
     .await;
     assert!(err["message"].as_str().unwrap().contains("« redaction »"));
-    StaffClient::expect(
+    let submitted = StaffClient::expect(
         redac
             .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
             .await,
         200,
     )
     .await;
+    let read = json!({ "version": submitted["version"] });
     StaffClient::expect(
         redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/approve"))
+            .post(&format!("/api/admin/campaigns/{id}/approve"), &read)
             .await,
         403,
     )
@@ -214,7 +227,7 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     let id = c["id"].as_str().unwrap().to_owned();
     assert_eq!(c["status"], "draft");
     // Not submitted yet: the cabinet cannot approve or reject
-    StaffClient::expect(cab.post_empty(&url(&id, "approve")).await, 409).await;
+    StaffClient::expect(approve(&cab, &id).await, 409).await;
     StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
     StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 409).await;
     // Rejection needs a reason, then editing returns it to draft
@@ -251,11 +264,11 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     .await;
     let mine = mine["id"].as_str().unwrap().to_owned();
     StaffClient::expect(both.post_empty(&url(&mine, "submit")).await, 200).await;
-    let err = StaffClient::expect(both.post_empty(&url(&mine, "approve")).await, 403).await;
+    let err = StaffClient::expect(approve(&both, &mine).await, 403).await;
     assert!(err["message"].as_str().unwrap().contains("rédigée"));
 
     // Approval starts sending; a sent campaign cannot be edited or cancelled
-    let v = StaffClient::expect(cab.post_empty(&url(&id, "approve")).await, 200).await;
+    let v = StaffClient::expect(approve(&cab, &id).await, 200).await;
     assert_eq!(v["status"], "sending");
     app.drain().await;
     let v = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
@@ -292,7 +305,7 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     let v = StaffClient::expect(redac.post("/api/admin/campaigns", &later).await, 201).await;
     let later_id = v["id"].as_str().unwrap().to_owned();
     StaffClient::expect(redac.post_empty(&url(&later_id, "submit")).await, 200).await;
-    let v = StaffClient::expect(cab.post_empty(&url(&later_id, "approve")).await, 200).await;
+    let v = StaffClient::expect(approve(&cab, &later_id).await, 200).await;
     assert_eq!(v["status"], "scheduled");
     let v = StaffClient::expect(
         cab.post(
@@ -388,16 +401,33 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         "{est}"
     );
 
-    StaffClient::expect(
+    let submitted = StaffClient::expect(
         redac
             .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
             .await,
         200,
     )
     .await;
+    // Approval names the version read: none, or an older one, is refused with a French message
+    for stale in [json!({}), json!({ "version": 1 })] {
+        let err = StaffClient::expect(
+            cab.post(&format!("/api/admin/campaigns/{id}/approve"), &stale)
+                .await,
+            409,
+        )
+        .await;
+        assert!(
+            err["message"].as_str().unwrap().contains("version")
+                || err["message"].as_str().unwrap().contains("modifiée"),
+            "{err}"
+        );
+    }
     StaffClient::expect(
-        cab.post_empty(&format!("/api/admin/campaigns/{id}/approve"))
-            .await,
+        cab.post(
+            &format!("/api/admin/campaigns/{id}/approve"),
+            &json!({ "version": submitted["version"] }),
+        )
+        .await,
         200,
     )
     .await;
@@ -784,5 +814,69 @@ async fn admins_manage_topics_including_temporary_ones() {
         .unwrap()
         .iter()
         .any(|t| t["slug"] == "travaux-coeur-de-ville" && t["active"] == false));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let both = app.login("both").await;
+    let created = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(
+                    &["infos-pratiques"],
+                    Some("Travaux rue Jaumard."),
+                    false,
+                    false,
+                ),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    // A holder of both roles rewrites it, submits it, and tries to approve their own version
+    edit_campaign(&both, id, "Travaux annulés, venez nombreux !", 200).await;
+    let submitted = StaffClient::expect(
+        both.post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    let err = StaffClient::expect(
+        both.post(
+            &format!("/api/admin/campaigns/{id}/approve"),
+            &json!({ "version": submitted["version"] }),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert!(
+        err["message"].as_str().unwrap().contains("en dernier"),
+        "{err}"
+    );
+    // Another member of the cabinet can
+    let cab = app.login("cab").await;
+    let approved = StaffClient::expect(
+        cab.post(
+            &format!("/api/admin/campaigns/{id}/approve"),
+            &json!({ "version": submitted["version"] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(approved["status"], "sending");
     app.stop().await;
 }

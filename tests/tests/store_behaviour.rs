@@ -395,6 +395,8 @@ fn campaign(
         urgent: false,
         send_at,
         kind: CampaignKind::Standard,
+        last_editor: None,
+        version: 1,
         author: Actor {
             id: "redac".into(),
             name: "Rédaction".into(),
@@ -1065,12 +1067,11 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
         CampaignStatus::Submitted,
         at,
     );
-    b.campaigns
-        .update(&c, CampaignStatus::Draft, &submitted)
-        .await
-        .unwrap();
+    let read = c.version;
+    c.version += 1;
+    b.campaigns.update(&c, read, &submitted).await.unwrap();
 
-    // A second writer who still believes it is a draft loses, and leaves no trace.
+    // A second writer who still holds the version read before loses, and leaves no trace.
     let mut stale = c.clone();
     stale.title = "Autre titre".into();
     stale.status = CampaignStatus::Cancelled;
@@ -1081,9 +1082,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
         at,
     );
     assert!(matches!(
-        b.campaigns
-            .update(&stale, CampaignStatus::Draft, &cancelled)
-            .await,
+        b.campaigns.update(&stale, read, &cancelled).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c.clone()));
@@ -1095,7 +1094,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     let unknown = campaign("x", CampaignStatus::Draft, t0(), None);
     assert!(matches!(
         b.campaigns
-            .update(&unknown, CampaignStatus::Draft, &cancelled)
+            .update(&unknown, unknown.version, &cancelled)
             .await,
         Err(StoreError::Conflict(_))
     ));

@@ -107,12 +107,14 @@ pub trait CampaignStore: Send + Sync {
     async fn insert(&self, campaign: &Campaign, event: &CampaignEvent) -> Result<(), StoreError>;
     /// A campaign.
     async fn get(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError>;
-    /// Replaces a campaign if its stored status is still `expected`, appending the event;
-    /// `Conflict` when someone else changed it first.
+    /// A campaign's status alone (a cheap read senders make for every batch).
+    async fn status(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError>;
+    /// Replaces a campaign if its stored version is still `read_version` (the one the change
+    /// was made from), appending the event; `Conflict` when someone else changed it first.
     async fn update(
         &self,
         campaign: &Campaign,
-        expected: CampaignStatus,
+        read_version: u32,
         event: &CampaignEvent,
     ) -> Result<(), StoreError>;
     /// Campaigns, newest first, optionally of one status.

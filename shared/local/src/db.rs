@@ -146,6 +146,8 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX quotas_expiry ON quotas (expires_at);",
+    // 4: a campaign's version, compared on every write (the JSON keeps it too).
+    "ALTER TABLE campaigns ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

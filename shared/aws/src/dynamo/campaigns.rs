@@ -48,6 +48,7 @@ fn meta_item(c: &Campaign) -> Result<Item, StoreError> {
     item.extend([
         ("campaign".to_owned(), json(c)?),
         ("status".to_owned(), s(c.status.as_str())),
+        ("version".to_owned(), n(c.version)),
         ("gsi1pk".to_owned(), s(keys::campaign_status(c.status))),
         (
             "gsi1sk".to_owned(),
@@ -158,21 +159,48 @@ impl CampaignStore for DynamoStore {
             .transpose()
     }
 
+    async fn status(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), META)))
+            .projection_expression("pk, sk, #status")
+            .expression_attribute_names("#status", "status")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (campaign status)", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let f = Fields(&item);
+        let text = f.str("status")?;
+        CampaignStatus::from_str(text)
+            .map(Some)
+            .map_err(|e| f.malformed(e))
+    }
+
     async fn update(
         &self,
         campaign: &Campaign,
-        expected: CampaignStatus,
+        read_version: u32,
         event: &CampaignEvent,
     ) -> Result<(), StoreError> {
-        // Compare-and-set on the stored status: of two concurrent transitions, one wins. A
-        // campaign that does not exist fails the condition too.
+        // Compare-and-set on the stored version: of two concurrent writes, one wins. A campaign
+        // that does not exist fails the condition too (written before versions: version 1).
+        let condition = if read_version == 1 {
+            "#version = :read OR (attribute_exists(pk) AND attribute_not_exists(#version))"
+        } else {
+            "#version = :read"
+        };
         let mut tx = Transaction::new(&self.table);
         tx.put(
             meta_item(campaign)?,
             Some(
-                Condition::new("#status = :expected")
-                    .name("#status", "status")
-                    .value(":expected", s(expected.as_str())),
+                Condition::new(condition)
+                    .name("#version", "version")
+                    .value(":read", n(read_version)),
             ),
             "la campagne a changé entre-temps",
         )?;

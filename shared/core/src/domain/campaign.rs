@@ -208,7 +208,14 @@ pub struct Campaign {
     pub kind: CampaignKind,
     /// Who wrote it.
     pub author: Actor,
+    /// Who last edited or submitted it (none: the author); neither may approve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_editor: Option<Actor>,
     pub status: CampaignStatus,
+    /// Changes with every edit and every step of the workflow: an approval names the version
+    /// read, and every write checks that the stored one is still the one read.
+    #[serde(default = "first_version")]
+    pub version: u32,
     /// The cabinet's reason, when rejected.
     pub rejection_reason: Option<String>,
     /// Fan-out shards (set when sending starts).
@@ -454,6 +461,10 @@ fn parse_send_at(
     }
 }
 
+fn first_version() -> u32 {
+    1
+}
+
 fn refused(c: &Campaign, what: &str) -> DomainError {
     DomainError::Conflict(format!(
         "Impossible de {what} : la campagne est {}.",
@@ -479,7 +490,9 @@ impl Campaign {
             send_at: content.send_at,
             kind,
             author: author.into(),
+            last_editor: None,
             status: CampaignStatus::Draft,
+            version: first_version(),
             rejection_reason: None,
             shards: 0,
             created_at: now,
@@ -518,6 +531,7 @@ impl Campaign {
     ) -> CampaignEvent {
         let from = self.status;
         self.status = to;
+        self.version += 1;
         self.updated_at = now;
         CampaignEvent {
             at: now,
@@ -549,6 +563,7 @@ impl Campaign {
         self.urgent = content.urgent;
         self.send_at = content.send_at;
         self.rejection_reason = None;
+        self.last_editor = Some(by.into());
         Ok(self.event(
             by.into(),
             CampaignAction::Edited,
@@ -568,6 +583,7 @@ impl Campaign {
             return Err(refused(self, "la soumettre"));
         }
         self.check_send_at(now)?;
+        self.last_editor = Some(by.into());
         Ok(self.event(
             by.into(),
             CampaignAction::Submitted,
@@ -587,15 +603,36 @@ impl Campaign {
         }
     }
 
-    /// The cabinet approves: scheduled when `send_at` is ahead, otherwise approved for sending now.
+    /// The cabinet approves the version it read (`read`): scheduled when `send_at` is ahead,
+    /// otherwise approved for sending now. Four eyes: neither its author nor whoever last
+    /// edited or submitted it may approve it.
     pub fn approve(
         &mut self,
         by: &StaffIdentity,
+        read: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<CampaignEvent, DomainError> {
+        match read {
+            None => {
+                return Err(DomainError::Conflict(
+                    "Indiquez la version de la campagne que vous avez relue (champ « version ») : l'approbation porte sur elle.".into(),
+                ))
+            }
+            Some(v) if v != self.version => {
+                return Err(DomainError::Conflict(
+                    "La campagne a été modifiée depuis que vous l'avez relue : relisez-la avant de l'approuver.".into(),
+                ))
+            }
+            Some(_) => {}
+        }
         if by.id == self.author.id {
             return Err(DomainError::Forbidden(
                 "Vous ne pouvez pas approuver une campagne que vous avez rédigée.".into(),
+            ));
+        }
+        if self.last_editor.as_ref().is_some_and(|e| e.id == by.id) {
+            return Err(DomainError::Forbidden(
+                "Vous avez modifié ou soumis cette campagne en dernier : une autre personne du cabinet doit l'approuver.".into(),
             ));
         }
         if self.status != CampaignStatus::Submitted {
@@ -637,7 +674,8 @@ impl Campaign {
         ))
     }
 
-    /// Stops an approved or scheduled campaign before it is sent.
+    /// Stops a campaign not sent yet, or one still sending (the stop button): nothing more goes
+    /// out, and what was sent stays counted.
     pub fn cancel(
         &mut self,
         by: &StaffIdentity,
@@ -646,7 +684,7 @@ impl Campaign {
     ) -> Result<CampaignEvent, DomainError> {
         if !matches!(
             self.status,
-            CampaignStatus::Approved | CampaignStatus::Scheduled
+            CampaignStatus::Approved | CampaignStatus::Scheduled | CampaignStatus::Sending
         ) {
             return Err(refused(self, "l'annuler"));
         }
@@ -809,7 +847,7 @@ mod tests {
             (e.from, e.to),
             (Some(CampaignStatus::Draft), CampaignStatus::Submitted)
         );
-        let e = c.approve(&cab, now()).unwrap();
+        let e = c.approve(&cab, Some(c.version), now()).unwrap();
         assert_eq!(e.to, CampaignStatus::Approved);
         assert_eq!(e.actor.id, "cab");
         c.start_sending(8, now()).unwrap();
@@ -827,7 +865,7 @@ mod tests {
         let both = staff("redac", &[Role::Redaction, Role::Cabinet]);
         c.submit(&both, now()).unwrap();
         assert!(matches!(
-            c.approve(&both, now()),
+            c.approve(&both, Some(c.version), now()),
             Err(DomainError::Forbidden(_))
         ));
         assert_eq!(c.status, CampaignStatus::Submitted);
@@ -864,7 +902,8 @@ mod tests {
             .unwrap();
         assert_eq!(c.status, CampaignStatus::Draft);
         c.submit(&staff("redac", &[]), now()).unwrap();
-        c.approve(&staff("cab", &[]), now()).unwrap();
+        c.approve(&staff("cab", &[]), Some(c.version), now())
+            .unwrap();
         assert!(matches!(
             c.edit(content, &staff("redac", &[]), now()),
             Err(DomainError::Conflict(_))
@@ -876,7 +915,8 @@ mod tests {
         let mut c = draft();
         c.send_at = Some(now() + Duration::hours(2));
         c.submit(&staff("redac", &[]), now()).unwrap();
-        c.approve(&staff("cab", &[]), now()).unwrap();
+        c.approve(&staff("cab", &[]), Some(c.version), now())
+            .unwrap();
         assert_eq!(c.status, CampaignStatus::Scheduled);
         c.cancel(&staff("cab", &[]), Some("Annulé"), now()).unwrap();
         assert_eq!(c.status, CampaignStatus::Cancelled);
@@ -886,15 +926,66 @@ mod tests {
         late.send_at = Some(now() + Duration::hours(1));
         late.submit(&staff("redac", &[]), now()).unwrap();
         let err = late
-            .approve(&staff("cab", &[]), now() + Duration::hours(2))
+            .approve(
+                &staff("cab", &[]),
+                Some(late.version),
+                now() + Duration::hours(2),
+            )
             .unwrap_err();
         assert!(matches!(err, DomainError::Validation(_)));
     }
 
     #[test]
+    fn whoever_last_edited_or_submitted_cannot_approve_even_with_both_roles() {
+        let mut c = draft();
+        let colleague = staff("collegue", &[Role::Redaction, Role::Cabinet]);
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        let content = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
+        c.edit(content, &colleague, now()).unwrap();
+        c.submit(&colleague, now()).unwrap();
+        let err = c.approve(&colleague, Some(c.version), now()).unwrap_err();
+        assert!(matches!(err, DomainError::Forbidden(ref m) if m.contains("en dernier")));
+        c.approve(&staff("cab", &[]), Some(c.version), now())
+            .unwrap();
+    }
+
+    #[test]
+    fn approval_is_bound_to_the_version_read() {
+        let mut c = draft();
+        let read = c.version;
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        assert!(c.version > read, "every step changes the version");
+        let cab = staff("cab", &[]);
+        for stale in [None, Some(read)] {
+            let err = c.approve(&cab, stale, now()).unwrap_err();
+            assert!(matches!(err, DomainError::Conflict(_)), "{stale:?}");
+        }
+        assert_eq!(c.status, CampaignStatus::Submitted);
+        c.approve(&cab, Some(c.version), now()).unwrap();
+    }
+
+    #[test]
+    fn a_campaign_still_sending_can_be_stopped() {
+        let mut c = draft();
+        c.submit(&staff("redac", &[]), now()).unwrap();
+        c.approve(&staff("cab", &[]), Some(c.version), now())
+            .unwrap();
+        c.start_sending(4, now()).unwrap();
+        c.cancel(&staff("cab", &[]), Some("Erreur de date"), now())
+            .unwrap();
+        assert_eq!(c.status, CampaignStatus::Cancelled);
+        assert!(
+            c.finish(now()).is_err(),
+            "a stopped campaign does not finish"
+        );
+    }
+
+    #[test]
     fn transitions_out_of_order_are_refused() {
         let mut c = draft();
-        assert!(c.approve(&staff("cab", &[]), now()).is_err());
+        assert!(c
+            .approve(&staff("cab", &[]), Some(c.version), now())
+            .is_err());
         assert!(c.reject(&staff("cab", &[]), "x", now()).is_err());
         assert!(c.cancel(&staff("cab", &[]), None, now()).is_err());
         assert!(c.start_sending(1, now()).is_err());

@@ -135,9 +135,9 @@ impl Campaigns {
         step: impl FnOnce(&mut Campaign, DateTime<Utc>) -> Result<CampaignEvent, DomainError>,
     ) -> Result<Campaign, DomainError> {
         let mut campaign = self.load(id).await?;
-        let expected = campaign.status;
+        let read = campaign.version;
         let event = step(&mut campaign, self.d.clock.now())?;
-        match self.d.campaigns.update(&campaign, expected, &event).await {
+        match self.d.campaigns.update(&campaign, read, &event).await {
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(
                 "La campagne vient d'être modifiée par quelqu'un d'autre : rechargez-la.".into(),
             )),
@@ -346,14 +346,18 @@ impl Campaigns {
         self.transition(id, |c, now| c.submit(by, now)).await
     }
 
-    /// The cabinet approves; sending starts at once unless scheduled (`cabinet`, not the author).
+    /// The cabinet approves the version it read; sending starts at once unless scheduled
+    /// (`cabinet`, neither the author nor whoever last edited or submitted it).
     pub async fn approve(
         &self,
         by: &StaffIdentity,
         id: CampaignId,
+        read: Option<u32>,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Cabinet)?;
-        let c = self.transition(id, |c, now| c.approve(by, now)).await?;
+        let c = self
+            .transition(id, |c, now| c.approve(by, read, now))
+            .await?;
         if c.status == CampaignStatus::Approved {
             return self.d.dispatcher.start(c).await;
         }

@@ -173,10 +173,10 @@ impl Dispatcher {
 
     /// Moves an approved (or due scheduled) campaign to `sending` and enqueues its fan-out shards.
     pub async fn start(&self, mut campaign: Campaign) -> Result<Campaign, DomainError> {
-        let expected = campaign.status;
+        let read = campaign.version;
         let shards = self.d.config.fanout_shards.get();
         let event = campaign.start_sending(shards, self.now())?;
-        self.d.campaigns.update(&campaign, expected, &event).await?;
+        self.d.campaigns.update(&campaign, read, &event).await?;
         let jobs: Vec<Job> = (0..shards)
             .map(|shard| Job::Fanout {
                 campaign: campaign.id,
@@ -203,7 +203,9 @@ impl Dispatcher {
 
     /// How long a delivery on this channel must wait for the sending window (zero when open).
     fn window_wait(&self, campaign: &Campaign, channel: Channel) -> Duration {
-        if channel != Channel::Sms || campaign.urgent {
+        // A stopped campaign's deliveries are closed at once, without sending.
+        let stopped = campaign.status == CampaignStatus::Cancelled;
+        if channel != Channel::Sms || campaign.urgent || stopped {
             return Duration::ZERO;
         }
         let now = self.now();
@@ -217,7 +219,7 @@ impl Dispatcher {
     /// marked done, once, so a fan-out job run twice counts its recipients once (the claim
     /// before sending keeps each message to one).
     pub async fn fan_out(&self, id: CampaignId, shard: u32) -> Result<JobOutcome, DomainError> {
-        let Some(campaign) = self.campaign(id).await? else {
+        let Some(campaign) = self.current(id).await? else {
             return Ok(JobOutcome::Done);
         };
         if campaign.status != CampaignStatus::Sending {
@@ -311,8 +313,20 @@ impl Dispatcher {
         Ok(blocked.len() as u64)
     }
 
-    /// A campaign, read once per sender while it is sending: from then on it only moves to
-    /// `sent`, which changes nothing for its deliveries.
+    /// A campaign as it is now: its content read once per sender while it is sending (it no
+    /// longer changes), its status read afresh, so a stop takes effect at the next batch.
+    async fn current(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
+        let Some(mut campaign) = self.campaign(id).await? else {
+            return Ok(None);
+        };
+        match self.d.campaigns.status(id).await? {
+            Some(status) => campaign.status = status,
+            None => return Ok(None),
+        }
+        Ok(Some(campaign))
+    }
+
+    /// A campaign, read once per sender while it is sending.
     async fn campaign(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
         if let Some(c) = self.sending.lock().expect("cache lock").get(&id) {
             return Ok(Some(c.clone()));
@@ -365,8 +379,9 @@ impl Dispatcher {
         Ok(outcomes)
     }
 
-    /// The started campaigns the jobs belong to. A finished one still sends a straggler (a
-    /// job from an interrupted fan-out run) rather than drop it; any other is left out.
+    /// The started campaigns the jobs belong to, with their status of now. A finished one
+    /// still sends a straggler (a job from an interrupted fan-out run) rather than drop it; a
+    /// stopped one is kept so its deliveries are closed; any other is left out.
     async fn sending_campaigns(
         &self,
         jobs: &[DeliverJob],
@@ -376,11 +391,12 @@ impl Dispatcher {
             if campaigns.contains_key(&j.key.campaign) {
                 continue;
             }
-            if let Some(c) = self
-                .campaign(j.key.campaign)
-                .await?
-                .filter(|c| matches!(c.status, CampaignStatus::Sending | CampaignStatus::Sent))
-            {
+            if let Some(c) = self.current(j.key.campaign).await?.filter(|c| {
+                matches!(
+                    c.status,
+                    CampaignStatus::Sending | CampaignStatus::Sent | CampaignStatus::Cancelled
+                )
+            }) {
                 campaigns.insert(c.id, c);
             }
         }
@@ -669,6 +685,11 @@ impl Dispatcher {
         key: DeliveryKey,
         attempts: u32,
     ) -> DeliveryResult {
+        if campaign.status == CampaignStatus::Cancelled {
+            return DeliveryResult::Suppressed {
+                reason: "envoi arrêté par le cabinet".into(),
+            };
+        }
         let address = match self.address(campaign, to, key.channel) {
             Ok(address) => address,
             Err(not_sent) => return not_sent,
@@ -734,13 +755,9 @@ impl Dispatcher {
             return Ok(());
         }
         let mut campaign = campaign.clone();
+        let read = campaign.version;
         let event = campaign.finish(self.now())?;
-        match self
-            .d
-            .campaigns
-            .update(&campaign, CampaignStatus::Sending, &event)
-            .await
-        {
+        match self.d.campaigns.update(&campaign, read, &event).await {
             Ok(()) => {}
             // Another consumer finished it at the same moment: count it once.
             Err(StoreError::Conflict(_)) => return Ok(()),

@@ -125,14 +125,23 @@ pub async fn submit(
     Ok(Json(app.campaigns.view(&by, id).await?))
 }
 
-/// `POST /api/admin/campaigns/{id}/approve`
+/// What an approval names: the version of the campaign that was read.
+#[derive(Debug, Default, Deserialize)]
+pub struct ApprovalInput {
+    /// The campaign's `version` when it was read.
+    #[serde(default)]
+    version: Option<u32>,
+}
+
+/// `POST /api/admin/campaigns/{id}/approve` with `{ "version" }` (the version read).
 pub async fn approve(
     State(app): State<AdminState>,
     Staff(by): Staff,
     Segment(id): Segment<String>,
+    OptionalJson(body): OptionalJson<ApprovalInput>,
 ) -> ApiResult<impl IntoResponse> {
     let id = campaign_id(&id)?;
-    app.campaigns.approve(&by, id).await?;
+    app.campaigns.approve(&by, id, body.version).await?;
     Ok(Json(app.campaigns.view(&by, id).await?))
 }
 

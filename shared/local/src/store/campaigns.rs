@@ -1,6 +1,8 @@
 //! Campaigns (JSON beside the columns lists and the scheduler query), their audit trail, their
 //! counters and the fan-out shards already done.
 
+use std::str::FromStr;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
@@ -9,7 +11,7 @@ use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
 
-use super::{from_json, sql_int, to_json, SqliteStore};
+use super::{corrupt, from_json, sql_int, to_json, SqliteStore};
 use crate::db::{micros, sql_err};
 
 fn campaign(json: &str) -> Result<Campaign, StoreError> {
@@ -62,10 +64,10 @@ impl CampaignStore for SqliteStore {
                 let id = c.id.to_string();
                 let json = to_json(&c)?;
                 tx.prepare_cached(
-                    "INSERT INTO campaigns (id, status, created_at, send_at, campaign) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO campaigns (id, status, created_at, send_at, campaign, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .and_then(|mut st| {
-                    st.execute(params![id, c.status.as_str(), micros(c.created_at), c.send_at.map(micros), json])
+                    st.execute(params![id, c.status.as_str(), micros(c.created_at), c.send_at.map(micros), json, c.version])
                 })
                 .map_err(sql_err)?;
                 tx.prepare_cached("INSERT INTO campaign_progress (campaign_id) VALUES (?1)")
@@ -91,10 +93,27 @@ impl CampaignStore for SqliteStore {
         json.as_deref().map(campaign).transpose()
     }
 
+    async fn status(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
+        let status = self
+            .db
+            .call(move |c| {
+                c.prepare_cached("SELECT status FROM campaigns WHERE id = ?1")
+                    .and_then(|mut st| {
+                        st.query_row([id.to_string()], |r| r.get::<_, String>(0))
+                            .optional()
+                    })
+                    .map_err(sql_err)
+            })
+            .await?;
+        status
+            .map(|s| CampaignStatus::from_str(&s).map_err(|e| corrupt("campaign status", e)))
+            .transpose()
+    }
+
     async fn update(
         &self,
         campaign: &Campaign,
-        expected: CampaignStatus,
+        read_version: u32,
         event: &CampaignEvent,
     ) -> Result<(), StoreError> {
         let c = campaign.clone();
@@ -103,11 +122,11 @@ impl CampaignStore for SqliteStore {
             .write(move |tx| {
                 let id = c.id.to_string();
                 let json = to_json(&c)?;
-                // Compare-and-set on the stored status: of two concurrent transitions, one wins.
+                // Compare-and-set on the stored version: of two concurrent writes, one wins.
                 let changed = tx
                     .prepare_cached(
-                        "UPDATE campaigns SET status = ?2, created_at = ?3, send_at = ?4, campaign = ?5
-                         WHERE id = ?1 AND status = ?6",
+                        "UPDATE campaigns SET status = ?2, created_at = ?3, send_at = ?4, campaign = ?5,
+                         version = ?7 WHERE id = ?1 AND version = ?6",
                     )
                     .and_then(|mut st| {
                         st.execute(params![
@@ -116,14 +135,14 @@ impl CampaignStore for SqliteStore {
                             micros(c.created_at),
                             c.send_at.map(micros),
                             json,
-                            expected.as_str()
+                            read_version,
+                            c.version
                         ])
                     })
                     .map_err(sql_err)?;
                 if changed == 0 {
                     return Err(StoreError::Conflict(format!(
-                        "campaign {id} is no longer {} (or does not exist)",
-                        expected.as_str()
+                        "campaign {id} is no longer at version {read_version} (or does not exist)"
                     )));
                 }
                 append_event(tx, &id, &event)
