@@ -159,6 +159,24 @@ pub struct Db {
 impl Db {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, String> {
+        // Owner-only: SQLite gives its -wal and -shm files the database file's permissions.
+        for file in [
+            path.to_owned(),
+            path.with_extension("sqlite-wal"),
+            path.with_extension("sqlite-shm"),
+        ] {
+            crate::private::restrict(&file)
+                .map_err(|e| format!("cannot restrict {}: {e}", file.display()))?;
+        }
+        if !path.exists() {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options
+                .open(path)
+                .map_err(|e| format!("cannot create database {}: {e}", path.display()))?;
+        }
         let conn = Connection::open(path)
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         conn.execute_batch(
@@ -266,6 +284,30 @@ pub fn sql_err(e: rusqlite::Error) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("telmail.sqlite");
+        let db = Db::open(&path).unwrap();
+        db.conn
+            .lock()
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        for file in [path.clone(), path.with_extension("sqlite-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        // A file made by an older version is restricted when opened again
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(db);
+        Db::open(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
 
     #[test]
     fn migrations_apply_once_and_reopen_cleanly() {

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod outbox;
 pub mod passwords;
+pub mod private;
 pub mod queue;
 pub mod server;
 pub mod store;

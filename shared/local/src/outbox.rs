@@ -43,7 +43,7 @@ impl Outbox {
         smtp_url: Option<&str>,
     ) -> Result<Self, String> {
         let email_dir = data_dir.join("outbox").join("email");
-        std::fs::create_dir_all(&email_dir)
+        crate::private::create_dir_all(&email_dir)
             .map_err(|e| format!("cannot create outbox {}: {e}", email_dir.display()))?;
         let mime = MimeBuilder::new(from).map_err(|e| format!("TELMAIL_EMAIL_FROM: {e}"))?;
         let smtp = smtp_url
@@ -71,7 +71,14 @@ impl Outbox {
 
 async fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp"));
-    tokio::fs::write(&tmp, bytes).await?;
+    let mut file = crate::private::open_options()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .await?;
+    file.write_all(bytes).await?;
+    file.flush().await?;
+    drop(file);
     tokio::fs::rename(&tmp, dir.join(name)).await
 }
 
@@ -80,19 +87,25 @@ impl EmailSender for Outbox {
     async fn send_email(&self, email: &OutgoingEmail) -> Result<Option<String>, SendError> {
         let id = Uuid::new_v4().to_string();
         let message = self.mime.build(email, &id)?;
-        if let Some(smtp) = &self.smtp {
-            smtp.send(message.clone()).await.map_err(|e| {
-                if e.is_permanent() {
-                    SendError::Permanent(format!("SMTP relay refused the message: {e}"))
-                } else {
-                    SendError::Transient(format!("SMTP relay unavailable: {e}"))
-                }
-            })?;
-        }
+        // The copy first: a disk that cannot take it fails the send before anything went out,
+        // so the retry cannot send the same email twice through the relay.
         let name = format!("{}-{id}.eml", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
         write_atomically(&self.email_dir, &name, &message.formatted())
             .await
             .map_err(|e| SendError::Transient(format!("cannot write outbox email: {e}")))?;
+        if let Some(smtp) = &self.smtp {
+            if let Err(e) = smtp.send(message).await {
+                // Not sent: no copy stays to say it was.
+                if let Err(gone) = tokio::fs::remove_file(self.email_dir.join(&name)).await {
+                    tracing::warn!(error = %gone, "cannot remove the copy of an email not relayed");
+                }
+                return Err(if e.is_permanent() {
+                    SendError::Permanent(format!("SMTP relay refused the message: {e}"))
+                } else {
+                    SendError::Transient(format!("SMTP relay unavailable: {e}"))
+                });
+            }
+        }
         Ok(Some(id))
     }
 }
@@ -112,7 +125,7 @@ impl SmsSender for Outbox {
         line.push('\n');
         // One writer at a time so lines never interleave.
         let _guard = self.sms_lock.lock().await;
-        let mut file = tokio::fs::OpenOptions::new()
+        let mut file = crate::private::open_options()
             .create(true)
             .append(true)
             .open(&self.sms_file)
@@ -192,6 +205,61 @@ mod tests {
         assert_eq!(lines[0]["to"], "+33612345678");
         assert_eq!(lines[1]["text"], "Réunion à 18h");
         assert_eq!(lines[1]["sender"], "ARCACHON");
+    }
+
+    #[tokio::test]
+    async fn an_email_that_cannot_be_copied_is_not_relayed() {
+        // A relay that counts the connections it gets
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((_socket, _)) = listener.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("smtp://127.0.0.1:{port}");
+        let ob = Outbox::new(dir.path(), "a@arcachon.example", "ARCACHON", Some(&url)).unwrap();
+        // The disk refuses the copy (a file where the folder was: even root cannot write there)
+        std::fs::remove_dir_all(ob.email_dir()).unwrap();
+        std::fs::write(ob.email_dir(), b"").unwrap();
+        let email = OutgoingEmail {
+            to: Email::from_str("jean@exemple.fr").unwrap(),
+            subject: "Test".into(),
+            text: "Bonjour".into(),
+            html: "<p>Bonjour</p>".into(),
+            list_unsubscribe: None,
+        };
+        let err = ob.send_email(&email).await.unwrap_err();
+        assert!(
+            matches!(err, SendError::Transient(ref m) if m.contains("outbox")),
+            "{err}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            connections.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "nothing relayed"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_outbox_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let ob = outbox(&dir.path().join("data"));
+        ob.send_sms(&OutgoingSms {
+            to: PhoneNumber::from_str("0612345678").unwrap(),
+            text: "x".into(),
+        })
+        .await
+        .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(ob.email_dir()), 0o700);
+        assert_eq!(mode(&dir.path().join("data/outbox/sms.jsonl")), 0o600);
     }
 
     #[test]

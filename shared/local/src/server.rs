@@ -108,7 +108,7 @@ fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, 
 
 /// Opens the data folder: database, store, queue.
 pub fn open_data(args: &ServerArgs) -> Result<(Arc<SqliteStore>, SqliteQueue), String> {
-    std::fs::create_dir_all(&args.data_dir)
+    crate::private::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", args.data_dir.display()))?;
     let db = Db::open(&args.data_dir.join("telmail.sqlite"))?;
     Ok((Arc::new(SqliteStore::new(db.clone())), SqliteQueue::new(db)))
