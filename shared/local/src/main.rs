@@ -142,9 +142,13 @@ async fn main() -> std::process::ExitCode {
         server.data_dir.join("outbox").display()
     );
     println!("Ctrl+C pour arrêter.");
-    let _ = tokio::signal::ctrl_c().await;
+    let signal = telmail_local::server::shutdown_signal().await;
+    println!("Arrêt demandé ({signal}) : les envois en cours se terminent…");
     match server.stop().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => {
+            println!("Télmail est arrêté.");
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("{e}");
             std::process::ExitCode::FAILURE

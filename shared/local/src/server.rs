@@ -58,6 +58,31 @@ impl RunningServer {
     }
 }
 
+/// Waits for Ctrl+C or, on Unix, SIGTERM (systemd, `docker stop`): both stop the server the
+/// same clean way. Returns the signal's name.
+pub async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "Ctrl+C",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl+C only");
+                let _ = tokio::signal::ctrl_c().await;
+                "Ctrl+C"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl+C"
+    }
+}
+
 /// Reads the signing key from settings, or from `<data-dir>/signing.key`, creating it once.
 pub fn signing_key(args: &ServerArgs) -> Result<TokenSigner, String> {
     if let Some(key) = &args.signing_key {
