@@ -880,3 +880,42 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
     assert_eq!(approved["status"], "sending");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn long_email_bodies_fit_and_the_limit_is_said_in_french() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let with_body = |body: String| {
+        json!({
+            "title": "Programme des fêtes", "topics": ["culture-animations"], "sms": null,
+            "email": { "subject": "Programme", "body_markdown": body },
+            "urgent": false, "send_at": null
+        })
+    };
+    // 20 kB, then 100,000 accented characters (about 200 kB): both accepted
+    for body in ["Fête ".repeat(4_000), "é".repeat(100_000)] {
+        StaffClient::expect(
+            redac.post("/api/admin/campaigns", &with_body(body)).await,
+            201,
+        )
+        .await;
+    }
+    // One character more is refused, naming the field
+    let err = StaffClient::expect(
+        redac
+            .post("/api/admin/campaigns", &with_body("é".repeat(100_001)))
+            .await,
+        422,
+    )
+    .await;
+    assert!(err["fields"]["email.body_markdown"]
+        .as_str()
+        .unwrap()
+        .contains("trop long"));
+    // Past the staff API's body limit: 413 in French
+    let resp = redac
+        .post("/api/admin/campaigns", &with_body("a".repeat(600 * 1024)))
+        .await;
+    assert_eq!(resp.status(), 413);
+    app.stop().await;
+}

@@ -33,8 +33,11 @@ pub use ipnet::IpNet;
 pub struct HttpConfig {
     /// State-changing public requests allowed per client address and minute.
     pub rate_limit_per_minute: NonZeroU32,
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted body of a public request, in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted body of a staff request, in bytes: a campaign's email may hold
+    /// 100,000 characters of Markdown (up to 4 bytes each), besides its SMS and fields.
+    pub max_staff_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
     pub trusted_proxies: Vec<IpNet>,
 }
@@ -44,6 +47,7 @@ impl Default for HttpConfig {
         Self {
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
             max_body_bytes: 16 * 1024,
+            max_staff_body_bytes: 512 * 1024,
             trusted_proxies: Vec::new(),
         }
     }
@@ -187,7 +191,7 @@ pub fn router_with_admin(
     let limit = RateLimit::per_minute(config.rate_limit_per_minute);
     router(residents, config).merge(
         admin::router(admin, mode, limit)
-            .layer(DefaultBodyLimit::max(config.max_body_bytes))
+            .layer(DefaultBodyLimit::max(config.max_staff_body_bytes))
             .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn_with_state(
                 TrustedProxies::new(config.trusted_proxies.clone()),
@@ -201,7 +205,7 @@ pub fn router_with_admin(
 pub fn staff_part_router(admin: AdminState, part: admin::Part, config: &HttpConfig) -> Router {
     admin::part_router(admin, part)
         .fallback(api_not_found)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(DefaultBodyLimit::max(config.max_staff_body_bytes))
         .layer(middleware::from_fn(security_headers))
 }
 

@@ -35,11 +35,17 @@ fn sigterm_stops_the_server_cleanly() {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;
         }
-        assert!(Instant::now() < deadline, "still running 20 s after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "still running 20 s after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit:?}");
     let said: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(said.iter().any(|l| l.contains("SIGTERM")), "{said:?}");
-    assert!(said.iter().any(|l| l.contains("Télmail est arrêté")), "{said:?}");
+    assert!(
+        said.iter().any(|l| l.contains("Télmail est arrêté")),
+        "{said:?}"
+    );
 }

@@ -20,7 +20,7 @@ use crate::error::{DomainError, FieldErrors, InvalidId, UnknownName};
 
 /// Longest SMS a campaign may carry, in segments (cost guard).
 pub const MAX_SMS_SEGMENTS: usize = 6;
-/// Longest email body, in bytes of Markdown.
+/// Longest email body, in characters of Markdown.
 pub const MAX_EMAIL_BODY: usize = 100_000;
 
 /// Opaque campaign identifier.

@@ -265,7 +265,10 @@ impl Campaigns {
         by.require_any(&ANY_STAFF)?;
         let c = self.load(id).await?;
         let example = format!("{}/preferences", self.d.config.public_url);
-        let email = match (RenderedEmail::of(&c), by.email.clone()) {
+        let email = match (
+            RenderedEmail::of(&c, &self.d.config.public_url),
+            by.email.clone(),
+        ) {
             (Some(r), to) => {
                 let to = to.unwrap_or_else(|| {
                     crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid")
@@ -305,7 +308,9 @@ impl Campaigns {
             email: None,
             sms: None,
         };
-        if let (Some(rendered), Some(to)) = (RenderedEmail::of(&c), &by.email) {
+        if let (Some(rendered), Some(to)) =
+            (RenderedEmail::of(&c, &self.d.config.public_url), &by.email)
+        {
             let example = format!("{}/preferences", self.d.config.public_url);
             let mail =
                 rendered.for_recipient(&self.d.layout, to, Some(example), None, "[TEST] ")?;

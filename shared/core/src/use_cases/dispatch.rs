@@ -459,7 +459,7 @@ impl Dispatcher {
     ) -> Vec<DeliveryResult> {
         let rendered: HashMap<CampaignId, Option<RenderedEmail>> = campaigns
             .iter()
-            .map(|(id, c)| (*id, RenderedEmail::of(c)))
+            .map(|(id, c)| (*id, RenderedEmail::of(c, &self.d.config.public_url)))
             .collect();
         let sends = claimed.iter().map(|d| {
             self.send_one(
