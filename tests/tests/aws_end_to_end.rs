@@ -378,6 +378,25 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     let (id, version) = draft_and_submit(&d, &keeper, draft).await;
     let read = json!({ "version": version });
 
+    // A percent-encoded action is not an approval for any function (each matches its actions
+    // literally): the campaign stays submitted.
+    for disguised in ["appr%6Fve", "%61pprove", "APPROVE"] {
+        let path = format!("/api/admin/campaigns/{id}/{disguised}");
+        for part in [Part::Campaigns, Part::Approval, Part::File] {
+            let (status, _) = call(
+                &staff_router(&d.aws, part),
+                http_event(
+                    "POST",
+                    &path,
+                    Some(read.clone()),
+                    Some(claims("cab-1", "[cabinet]")),
+                ),
+            )
+            .await;
+            assert_eq!(status, 404, "{disguised} on {part:?}");
+        }
+    }
+
     // The campaigns function does not serve approvals, and the author may not approve.
     let approve_path = format!("/api/admin/campaigns/{id}/approve");
     let (status, _) = call(

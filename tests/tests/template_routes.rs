@@ -1,5 +1,6 @@
-//! Keeps `template.yaml` true to the staff route table: API Gateway must send every staff path
-//! to the Lambda function of its part, and no function may receive a path it does not serve.
+//! Keeps `template.yaml` true to the staff route table (API Gateway must send every staff path
+//! to the Lambda function of its part, no function receiving a path it does not serve) and to
+//! the audit trail (staff cannot rewrite the identity it shows).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -50,5 +51,21 @@ fn every_staff_path_goes_to_the_function_of_its_part() {
             served,
             "template.yaml routes to `{binary}` other paths than the {part:?} part serves"
         );
+    }
+}
+
+#[test]
+fn staff_cannot_rewrite_the_name_and_email_the_audit_trail_shows() {
+    let template = template();
+    let client = &template["Resources"]["UserPoolClient"]["Properties"];
+    let writable: Vec<&str> = client["WriteAttributes"]
+        .as_sequence()
+        .expect("WriteAttributes listed (absent or empty means every attribute is writable)")
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(!writable.is_empty());
+    for kept in ["name", "email", "phone_number"] {
+        assert!(!writable.contains(&kept), "{kept} is writable by staff");
     }
 }
