@@ -146,6 +146,7 @@ pub async fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
 /// An SDK configuration for moto: its endpoint, dummy credentials, eu-west-3.
 pub async fn sdk_config(url: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(telmail_aws::https_client())
         .region(Region::new(REGION))
         .endpoint_url(url)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -5,6 +5,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use telmail_core::clock::SystemClock;
 use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::domain::money::{Money, Prices};
@@ -137,12 +139,23 @@ impl Clients {
     }
 }
 
+/// The one HTTPS client of every SDK client (and of the credential providers): rustls with
+/// ring, the system's root certificates.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
 impl Aws {
     /// The Lambda start-up: reads the environment (`TELMAIL_*`, and the SDK's own `AWS_*`),
     /// builds the clients, fetches the signing key.
     pub async fn from_env() -> Result<Self, String> {
         let settings = AwsSettings::from_env()?;
-        let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
         Self::new(Clients::new(&sdk), settings).await
     }
 

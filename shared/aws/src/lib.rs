@@ -15,4 +15,4 @@ pub mod ses;
 pub mod sns;
 pub mod sqs;
 
-pub use backend::{init_logging, Aws, AwsSettings, Clients};
+pub use backend::{https_client, init_logging, Aws, AwsSettings, Clients};
