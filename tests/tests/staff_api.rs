@@ -919,3 +919,44 @@ async fn long_email_bodies_fit_and_the_limit_is_said_in_french() {
     assert_eq!(resp.status(), 413);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
+    let app = app().await;
+    let auth = app.services().staff_auth.clone();
+    let app = &app;
+    let login = |password: &'static str| {
+        let body = json!({ "username": "redac", "password": password });
+        async move { app.post_json("/api/admin/login", &body).await }
+    };
+    let session = app.login("redac").await;
+    StaffClient::expect(session.get("/api/admin/me").await, 200).await;
+
+    // Disabled: the open session ends at once, and signing in is refused in French
+    assert_eq!(auth.disable("redac").await.unwrap(), 1);
+    StaffClient::expect(session.get("/api/admin/me").await, 401).await;
+    let resp = login("mot de passe très solide").await;
+    assert_eq!(resp.status(), 401);
+    let err: Value = resp.json().await.unwrap();
+    assert!(
+        err["message"].as_str().unwrap().contains("désactivé"),
+        "{err}"
+    );
+
+    // Enabled again, then a new password: the old password and its sessions no longer work
+    auth.enable("redac").await.unwrap();
+    let session = app.login("redac").await;
+    assert!(
+        auth.set_password("redac", "court").await.is_err(),
+        "too short"
+    );
+    assert_eq!(
+        auth.set_password("redac", "un tout nouveau mot de passe")
+            .await
+            .unwrap(),
+        1
+    );
+    StaffClient::expect(session.get("/api/admin/me").await, 401).await;
+    assert_eq!(login("mot de passe très solide").await.status(), 401);
+    assert_eq!(login("un tout nouveau mot de passe").await.status(), 200);
+}

@@ -1004,6 +1004,7 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
         identity: identity("cabinet"),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: t0(),
+        disabled: false,
     };
     staff.create_account(&account).await.unwrap();
     let again = StaffAccount {
@@ -1014,7 +1015,10 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
         staff.create_account(&again).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(staff.find_account("cabinet").await.unwrap(), Some(account));
+    assert_eq!(
+        staff.find_account("cabinet").await.unwrap(),
+        Some(account.clone())
+    );
     assert_eq!(staff.find_account("inconnu").await.unwrap(), None);
 
     let live = StaffSession {
@@ -1041,7 +1045,37 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
     staff.delete_session("digest-2").await.unwrap();
     staff.delete_session("digest-2").await.unwrap();
     assert_eq!(staff.find_session("digest-2").await.unwrap(), None);
-    assert_eq!(staff.find_session("digest-1").await.unwrap(), Some(live));
+    assert_eq!(
+        staff.find_session("digest-1").await.unwrap(),
+        Some(live.clone())
+    );
+
+    // Accounts are replaced and listed; a username's sessions end together
+    let disabled = StaffAccount {
+        disabled: true,
+        ..account.clone()
+    };
+    assert!(staff.update_account(&disabled).await.unwrap());
+    let nobody = StaffAccount {
+        identity: identity("personne"),
+        ..account.clone()
+    };
+    assert!(!staff.update_account(&nobody).await.unwrap());
+    let other = StaffAccount {
+        identity: identity("redac"),
+        ..account.clone()
+    };
+    staff.create_account(&other).await.unwrap();
+    assert_eq!(staff.list_accounts().await.unwrap(), [disabled, other]);
+    let theirs = StaffSession {
+        identity: identity("redac"),
+        ..live.clone()
+    };
+    staff.create_session("digest-3", &live).await.unwrap();
+    staff.create_session("digest-4", &theirs).await.unwrap();
+    assert_eq!(staff.delete_sessions_of("cabinet").await.unwrap(), 2);
+    assert_eq!(staff.find_session("digest-1").await.unwrap(), None);
+    assert_eq!(staff.find_session("digest-4").await.unwrap(), Some(theirs));
 }
 
 // ---------------------------------------------------------------------------------------------

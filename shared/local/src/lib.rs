@@ -9,6 +9,7 @@ pub mod passwords;
 pub mod private;
 pub mod queue;
 pub mod server;
+pub mod staff_cli;
 pub mod store;
 pub mod worker;
 

@@ -132,6 +132,9 @@ pub struct StaffAccount {
     pub password_hash: String,
     /// Creation instant.
     pub created_at: DateTime<Utc>,
+    /// A disabled account cannot sign in (and its sessions were ended when it was disabled).
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// A logged-in local session; the store keys it by the SHA-256 of the cookie value.
@@ -152,6 +155,12 @@ pub trait StaffStore: Send + Sync {
     async fn create_account(&self, account: &StaffAccount) -> Result<(), StoreError>;
     /// An account by username.
     async fn find_account(&self, username: &str) -> Result<Option<StaffAccount>, StoreError>;
+    /// Replaces an account; false when there is none by that username.
+    async fn update_account(&self, account: &StaffAccount) -> Result<bool, StoreError>;
+    /// Every account, by username.
+    async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError>;
+    /// Ends every session of a username; returns how many there were.
+    async fn delete_sessions_of(&self, username: &str) -> Result<u64, StoreError>;
     /// Stores a session under the digest of its cookie value.
     async fn create_session(&self, digest: &str, session: &StaffSession) -> Result<(), StoreError>;
     /// A session by digest.
@@ -253,14 +262,12 @@ impl StaffAuth {
             );
         }
         errors.into_result()?;
-        let account =
-            StaffAccount {
-                identity,
-                password_hash: self.passwords.hash(password).await.map_err(|e| {
-                    DomainError::Unexpected(format!("password hashing failed: {e}"))
-                })?,
-                created_at: self.clock.now(),
-            };
+        let account = StaffAccount {
+            identity,
+            password_hash: self.hash(password).await?,
+            created_at: self.clock.now(),
+            disabled: false,
+        };
         match self.store.create_account(&account).await {
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(format!(
                 "Le compte « {} » existe déjà.",
@@ -279,6 +286,11 @@ impl StaffAuth {
         let Some(account) = account.filter(|_| matches) else {
             return Err(refused());
         };
+        if account.disabled {
+            return Err(DomainError::Unauthorized(
+                "Ce compte est désactivé : adressez-vous à un administrateur de Télmail.".into(),
+            ));
+        }
         let session_token = random_token();
         let session = StaffSession {
             identity: account.identity.clone(),
@@ -313,6 +325,62 @@ impl StaffAuth {
     pub async fn logout(&self, session_token: &str) -> Result<(), DomainError> {
         Ok(self.store.delete_session(&digest(session_token)).await?)
     }
+
+    /// Every account, by username (the `staff list` command).
+    pub async fn accounts(&self) -> Result<Vec<StaffAccount>, DomainError> {
+        Ok(self.store.list_accounts().await?)
+    }
+
+    /// Disables an account and ends its sessions at once (`staff disable`); returns how many.
+    pub async fn disable(&self, username: &str) -> Result<u64, DomainError> {
+        let mut account = self.account(username).await?;
+        account.disabled = true;
+        self.store.update_account(&account).await?;
+        Ok(self.store.delete_sessions_of(username).await?)
+    }
+
+    /// Lets a disabled account sign in again (`staff enable`).
+    pub async fn enable(&self, username: &str) -> Result<(), DomainError> {
+        let mut account = self.account(username).await?;
+        account.disabled = false;
+        self.store.update_account(&account).await?;
+        Ok(())
+    }
+
+    /// Sets a new password and ends every session opened with the old one (`staff passwd`);
+    /// returns how many were ended.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<u64, DomainError> {
+        check_password(password)?;
+        let mut account = self.account(username).await?;
+        account.password_hash = self.hash(password).await?;
+        self.store.update_account(&account).await?;
+        Ok(self.store.delete_sessions_of(username).await?)
+    }
+
+    async fn account(&self, username: &str) -> Result<StaffAccount, DomainError> {
+        self.store
+            .find_account(username)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("Aucun compte « {username} ».")))
+    }
+
+    async fn hash(&self, password: &str) -> Result<String, DomainError> {
+        self.passwords
+            .hash(password)
+            .await
+            .map_err(|e| DomainError::Unexpected(format!("password hashing failed: {e}")))
+    }
+}
+
+/// Refuses a password too short to resist guessing.
+fn check_password(password: &str) -> Result<(), DomainError> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(FieldErrors::single(
+            "password",
+            format!("Le mot de passe doit comporter au moins {MIN_PASSWORD_LEN} caractères."),
+        ));
+    }
+    Ok(())
 }
 
 /// Compares a presented CSRF token with the session's in constant time.

@@ -40,6 +40,48 @@ impl StaffStore for SqliteStore {
         json.map(|j| from_json("staff account", &j)).transpose()
     }
 
+    async fn update_account(&self, account: &StaffAccount) -> Result<bool, StoreError> {
+        let username = account.identity.id.clone();
+        let json = to_json(account)?;
+        self.db
+            .call(move |c| {
+                c.prepare_cached("UPDATE staff_accounts SET account = ?2 WHERE username = ?1")
+                    .and_then(|mut st| st.execute([username, json]))
+                    .map(|n| n == 1)
+                    .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError> {
+        let rows = self
+            .db
+            .call(|c| {
+                c.prepare_cached("SELECT account FROM staff_accounts ORDER BY username")
+                    .and_then(|mut st| {
+                        st.query_map([], |r| r.get::<_, String>(0))?
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(sql_err)
+            })
+            .await?;
+        rows.iter().map(|j| from_json("staff account", j)).collect()
+    }
+
+    async fn delete_sessions_of(&self, username: &str) -> Result<u64, StoreError> {
+        let username = username.to_owned();
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "DELETE FROM staff_sessions WHERE json_extract(session, '$.identity.id') = ?1",
+                )
+                .and_then(|mut st| st.execute([username]))
+                .map(|n| n as u64)
+                .map_err(sql_err)
+            })
+            .await
+    }
+
     async fn create_session(&self, digest: &str, session: &StaffSession) -> Result<(), StoreError> {
         let digest = digest.to_owned();
         let json = to_json(session)?;
