@@ -35,6 +35,8 @@ struct ScriptedProvider {
     permanent: Mutex<Vec<String>>,
     /// Addresses whose messages are accepted without a message id.
     without_id: Mutex<Vec<String>>,
+    /// Addresses whose first message is accepted, then the answer times out.
+    lost_answer_once: Mutex<Vec<String>>,
 }
 
 impl ScriptedProvider {
@@ -49,6 +51,14 @@ impl ScriptedProvider {
             }
         }
         self.sent.lock().unwrap().push(to.to_owned());
+        let mut lost = self.lost_answer_once.lock().unwrap();
+        if let Some(i) = lost.iter().position(|p| p == to) {
+            lost.remove(i);
+            return Err(SendError::Unknown(
+                "timed out waiting for the answer".into(),
+            ));
+        }
+        drop(lost);
         if self.without_id.lock().unwrap().iter().any(|p| p == to) {
             return Ok(None);
         }
@@ -618,6 +628,47 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
     assert!(sms.iter().all(|d| d.status == DeliveryStatus::Suppressed
         && d.error.as_deref() == Some("envoi arrêté par le cabinet")));
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Cancelled);
+}
+
+#[tokio::test]
+async fn an_sms_whose_answer_was_lost_is_not_sent_again_but_an_email_is() {
+    let w = world(tuesday_morning()).await;
+    subscribe(
+        &w,
+        Some("perdu@exemple.fr"),
+        Some("0633333333"),
+        &["email", "sms"],
+    )
+    .await;
+    *w.provider.lost_answer_once.lock().unwrap() =
+        vec!["+33633333333".into(), "perdu@exemple.fr".into()];
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    worker(&w).drain().await.unwrap();
+    w.clock.advance(Duration::hours(1));
+    worker(&w).drain().await.unwrap();
+
+    // The SMS went once and stays "unknown", with the reason staff read
+    assert_eq!(w.provider.count("+33633333333"), 1);
+    let all = deliveries(&w, c.id).await;
+    let sms = all.iter().find(|d| d.key.channel == Channel::Sms).unwrap();
+    assert_eq!(sms.status, DeliveryStatus::Unknown);
+    assert!(sms
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("peut-être été envoyé"));
+    // The email was sent again and then recorded as sent
+    assert_eq!(w.provider.count("perdu@exemple.fr"), 2);
+    let email = all
+        .iter()
+        .find(|d| d.key.channel == Channel::Email)
+        .unwrap();
+    assert_eq!(email.status, DeliveryStatus::Sent);
+    // The campaign's counts add up and it finishes
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.sms.sent, p.totals.sms.failed), (0, 1));
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
 }
 
 #[tokio::test]

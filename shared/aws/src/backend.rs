@@ -3,7 +3,10 @@
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -126,14 +129,30 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
 }
 
+/// Longest wait for one answer of SES or SNS: past it the send's outcome is unknown, and the
+/// function still has time to record it (its timeout is 10 s).
+pub const PROVIDER_CALL_TIMEOUT: Duration = Duration::from_secs(4);
+
 impl Clients {
-    /// Builds every client from one configuration (region, credentials, endpoint).
+    /// Builds every client from one configuration (region, credentials, endpoint). SES and SNS
+    /// answer within [`PROVIDER_CALL_TIMEOUT`]; SNS is never retried by the SDK itself: a
+    /// timed-out Publish may have sent the SMS, and the sender decides (no second SMS).
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        let timeouts = TimeoutConfig::builder()
+            .operation_attempt_timeout(PROVIDER_CALL_TIMEOUT)
+            .build();
+        let ses = aws_sdk_sesv2::config::Builder::from(sdk)
+            .timeout_config(timeouts.clone())
+            .build();
+        let sns = aws_sdk_sns::config::Builder::from(sdk)
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::disabled())
+            .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
-            ses: aws_sdk_sesv2::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
+            ses: aws_sdk_sesv2::Client::from_conf(ses),
+            sns: aws_sdk_sns::Client::from_conf(sns),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
         }
     }

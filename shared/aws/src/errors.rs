@@ -38,14 +38,27 @@ pub fn accepted(message_id: Option<&str>, what: &str) -> Option<String> {
     message_id.map(str::to_owned)
 }
 
-/// A provider error for a send: transient ones are retried, the rest fail the delivery.
+/// True when the request may have reached the provider and been acted on, but no readable
+/// answer came back: a timeout (of the whole call or of the wait for the response) or a
+/// response that could not be read. A failure to connect is not one: nothing was sent.
+pub fn outcome_unknown<E>(err: &SdkError<E, Response>) -> bool {
+    match err {
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_timeout(),
+        _ => false,
+    }
+}
+
+/// A provider error for a send: a lost answer is `Unknown` (the message may have gone),
+/// transient ones are retried, the rest fail the delivery.
 pub fn send_error<E>(what: &str, err: SdkError<E, Response>) -> SendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let transient = is_transient(&err);
     let text = format!("{what}: {}", DisplayErrorContext(&err));
-    if transient {
+    if outcome_unknown(&err) {
+        SendError::Unknown(text)
+    } else if is_transient(&err) {
         SendError::Transient(text)
     } else {
         SendError::Permanent(text)
@@ -115,6 +128,30 @@ mod tests {
         }
         assert!(matches!(
             send_error("SNS", service_error("Throttling", 400)),
+            SendError::Transient(_)
+        ));
+    }
+
+    #[test]
+    fn a_lost_answer_is_an_unknown_outcome_and_a_refused_connection_is_not() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let timeout: SdkError<Fake, Response> = SdkError::timeout_error("operation timed out");
+        assert!(matches!(send_error("SNS", timeout), SendError::Unknown(_)));
+        let garbled: SdkError<Fake, Response> = SdkError::response_error(
+            "unreadable body",
+            Response::new(StatusCode::try_from(200).unwrap(), SdkBody::empty()),
+        );
+        assert!(matches!(send_error("SES", garbled), SendError::Unknown(_)));
+        let read_timeout: SdkError<Fake, Response> =
+            SdkError::dispatch_failure(ConnectorError::timeout("read timed out".into()));
+        assert!(matches!(
+            send_error("SNS", read_timeout),
+            SendError::Unknown(_)
+        ));
+        let refused: SdkError<Fake, Response> =
+            SdkError::dispatch_failure(ConnectorError::io("connection refused".into()));
+        assert!(matches!(
+            send_error("SNS", refused),
             SendError::Transient(_)
         ));
     }

@@ -161,6 +161,10 @@ pub enum SendError {
     /// Refused for good (bad address, opted out…): do not retry.
     #[error("permanent send failure: {0}")]
     Permanent(String),
+    /// No readable answer after the request went out (a timeout, a garbled response): the
+    /// provider may have accepted the message. Sending again may send it twice.
+    #[error("send outcome unknown: {0}")]
+    Unknown(String),
 }
 
 impl SendError {
@@ -169,7 +173,9 @@ impl SendError {
     /// own words may quote the address: they are not repeated); anything else may be retried.
     pub fn for_field(self, field: &str, refused: &str) -> DomainError {
         match self {
-            SendError::Transient(detail) => DomainError::Unavailable(detail),
+            SendError::Transient(detail) | SendError::Unknown(detail) => {
+                DomainError::Unavailable(detail)
+            }
             SendError::Permanent(_) => FieldErrors::single(field, refused),
         }
     }

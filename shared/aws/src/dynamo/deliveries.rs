@@ -108,6 +108,7 @@ fn receipt_entry(result: &DeliveryResult) -> Option<AttributeValue> {
             return Some(AttributeValue::M(entry));
         }
         DeliveryResult::Failed { error } => (DeliveryStatus::Failed, error),
+        DeliveryResult::Unknown { error } => (DeliveryStatus::Unknown, error),
         DeliveryResult::Suppressed { reason } => (DeliveryStatus::Suppressed, reason),
         DeliveryResult::Retry { .. } => return None,
     };
@@ -403,7 +404,10 @@ impl DynamoStore {
             };
             if !matches!(
                 outcome,
-                DeliveryStatus::Sent | DeliveryStatus::Failed | DeliveryStatus::Suppressed
+                DeliveryStatus::Sent
+                    | DeliveryStatus::Failed
+                    | DeliveryStatus::Suppressed
+                    | DeliveryStatus::Unknown
             ) {
                 continue;
             }

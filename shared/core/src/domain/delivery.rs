@@ -34,6 +34,9 @@ pub enum DeliveryStatus {
     Failed,
     /// Not sent: address suppressed or subscriber gone.
     Suppressed,
+    /// The provider gave no readable answer: perhaps sent, perhaps not. An SMS is not sent
+    /// again (a doubled emergency SMS is worse than a miss staff can see).
+    Unknown,
 }
 
 impl FromStr for DeliveryStatus {
@@ -50,12 +53,13 @@ impl FromStr for DeliveryStatus {
 
 impl DeliveryStatus {
     /// Every status.
-    pub const ALL: [DeliveryStatus; 5] = [
+    pub const ALL: [DeliveryStatus; 6] = [
         Self::Queued,
         Self::Sending,
         Self::Sent,
         Self::Failed,
         Self::Suppressed,
+        Self::Unknown,
     ];
 
     /// The wire name.
@@ -66,6 +70,7 @@ impl DeliveryStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Suppressed => "suppressed",
+            Self::Unknown => "unknown",
         }
     }
 }
@@ -131,6 +136,11 @@ pub enum DeliveryResult {
     /// Refused for good.
     Failed {
         /// Why.
+        error: String,
+    },
+    /// Perhaps sent: the provider's answer was lost (counted with the failures, never retried).
+    Unknown {
+        /// What happened, in French for staff.
         error: String,
     },
     /// Not sent on purpose.

@@ -497,7 +497,9 @@ impl Dispatcher {
                             Channel::Email => self.d.config.prices.email_cost(1),
                         };
                     }
-                    DeliveryResult::Failed { .. } => counts.failed += 1,
+                    DeliveryResult::Failed { .. } | DeliveryResult::Unknown { .. } => {
+                        counts.failed += 1
+                    }
                     DeliveryResult::Suppressed { .. } => counts.suppressed += 1,
                     DeliveryResult::Retry { .. } => {}
                 }
@@ -739,6 +741,21 @@ impl Dispatcher {
                 }
             }
             Err(SendError::Transient(error)) => DeliveryResult::Retry { error },
+            // An SMS that may have gone is not sent again: a missed one is reported to staff,
+            // a doubled emergency SMS cannot be taken back. An email may be sent again.
+            Err(SendError::Unknown(error)) if key.channel == Channel::Sms => {
+                DeliveryResult::Unknown {
+                    error: format!(
+                        "issue inconnue, le SMS a peut-être été envoyé (il n'est pas renvoyé) : {error}"
+                    ),
+                }
+            }
+            Err(SendError::Unknown(error)) if attempts >= self.d.config.max_send_attempts => {
+                DeliveryResult::Failed {
+                    error: format!("abandon après {attempts} essais : {error}"),
+                }
+            }
+            Err(SendError::Unknown(error)) => DeliveryResult::Retry { error },
         }
     }
 

@@ -224,6 +224,7 @@ impl DeliveryStore for SqliteStore {
                             (DeliveryStatus::Sent, provider_id.as_deref(), Some(*segments), None)
                         }
                         DeliveryResult::Failed { error } => (DeliveryStatus::Failed, None, None, Some(error.as_str())),
+                        DeliveryResult::Unknown { error } => (DeliveryStatus::Unknown, None, None, Some(error.as_str())),
                         DeliveryResult::Suppressed { reason } => {
                             (DeliveryStatus::Suppressed, None, None, Some(reason.as_str()))
                         }

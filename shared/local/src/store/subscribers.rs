@@ -43,7 +43,7 @@ fn address_column(channel: Channel) -> &'static str {
 /// is probed once per campaign, so no index by subscriber slows every fan-out insert.
 const ERASE_FINISHED_DELIVERIES: &str = "DELETE FROM deliveries
      WHERE campaign_id IN (SELECT id FROM campaigns) AND subscriber_id = ?1
-       AND status IN ('sent', 'failed', 'suppressed')";
+       AND status IN ('sent', 'failed', 'suppressed', 'unknown')";
 
 fn write_subscriber(tx: &Transaction<'_>, s: &Subscriber, insert: bool) -> Result<(), StoreError> {
     let id = s.id.to_string();
