@@ -13,7 +13,9 @@ use telmail_core::domain::campaign::{
     Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
 };
 use telmail_core::domain::contact::{Channel, Email};
-use telmail_core::domain::delivery::{CampaignProgress, Delivery, DeliveryKey, DeliveryStatus};
+use telmail_core::domain::delivery::{
+    CampaignProgress, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+};
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
 use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
 use telmail_core::domain::staff::StaffIdentity;
@@ -669,6 +671,118 @@ async fn an_sms_whose_answer_was_lost_is_not_sent_again_but_an_email_is() {
     let p = progress(&w, c.id).await;
     assert_eq!((p.totals.sms.sent, p.totals.sms.failed), (0, 1));
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+/// Takes every fan-out job out of the queue without running it (as if they were never queued).
+async fn lose_fanout_jobs(w: &World) -> usize {
+    let queue = &w.services.queue;
+    let lost = queue
+        .receive(
+            QueueName::Fanout,
+            1000,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+    queue
+        .ack(&lost.iter().map(|r| r.id).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    lost.len()
+}
+
+#[tokio::test]
+async fn a_campaign_whose_fan_out_jobs_were_lost_is_repaired_on_the_schedule() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("r1@exemple.fr"), None, &["email"]).await;
+    subscribe(&w, Some("r2@exemple.fr"), None, &["email"]).await;
+    // GIVEN a campaign set to sending whose fan-out jobs never reached the queue
+    let c = approved_campaign(&w, false).await;
+    assert_eq!(lose_fanout_jobs(&w).await, c.shards as usize);
+    let repair = || w.services.use_cases.dispatcher.repair_stuck();
+    assert_eq!(
+        repair().await.unwrap().fanouts_requeued,
+        0,
+        "too early to tell"
+    );
+
+    // WHEN the schedule runs later
+    w.clock.advance(Duration::minutes(11));
+    assert_eq!(repair().await.unwrap().fanouts_requeued, 1);
+    worker(&w).drain().await.unwrap();
+
+    // THEN everyone got the message once and the campaign finished
+    assert_eq!(w.provider.count("r1@exemple.fr"), 1);
+    assert_eq!(w.provider.count("r2@exemple.fr"), 1);
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(
+        repair().await.unwrap(),
+        Default::default(),
+        "nothing left to repair"
+    );
+}
+
+#[tokio::test]
+async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() {
+    let w = world(tuesday_morning()).await;
+    subscribe(
+        &w,
+        Some("c1@exemple.fr"),
+        Some("0644444444"),
+        &["email", "sms"],
+    )
+    .await;
+    let c = approved_campaign(&w, true).await;
+    fan_out(&w, &c).await;
+    // GIVEN a sender that recorded its outcomes, then failed before adding them to the counters
+    let jobs = ready_jobs(&w).await;
+    let store = w.services.store.as_ref();
+    let keys: Vec<DeliveryKey> = jobs.iter().map(|j| j.key).collect();
+    let claimed = DeliveryStore::claim(store, &keys).await.unwrap().won;
+    let results: Vec<(Delivery, DeliveryResult)> = claimed
+        .into_iter()
+        .map(|d| {
+            let sent = DeliveryResult::Sent {
+                provider_id: Some("x".into()),
+                segments: u32::from(d.key.channel == Channel::Sms),
+            };
+            (d, sent)
+        })
+        .collect();
+    DeliveryStore::finish(store, &results).await.unwrap();
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
+
+    // WHEN the schedule runs once the outcomes are settled
+    w.clock.advance(Duration::minutes(11));
+    let repaired = w
+        .services
+        .use_cases
+        .dispatcher
+        .repair_stuck()
+        .await
+        .unwrap();
+
+    // THEN the counters hold them, once, and the campaign finished
+    assert_eq!(repaired.recounted, 1);
+    let p = progress(&w, c.id).await;
+    assert_eq!(
+        (
+            p.totals.email.sent,
+            p.totals.sms.sent,
+            p.totals.sms_segments
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    let again = w
+        .services
+        .use_cases
+        .dispatcher
+        .repair_stuck()
+        .await
+        .unwrap();
+    assert_eq!(again, Default::default());
+    assert_eq!(progress(&w, c.id).await.totals.email.sent, 1);
 }
 
 #[tokio::test]

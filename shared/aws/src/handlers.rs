@@ -70,8 +70,20 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
         .start_due()
         .await
         .map_err(|e| e.to_string())?;
+    let repaired = aws
+        .use_cases
+        .dispatcher
+        .repair_stuck()
+        .await
+        .map_err(|e| e.to_string())?;
     let purged = residents.purge_expired().await.map_err(|e| e.to_string())?;
-    tracing::info!(started, purged, "scheduled run");
+    tracing::info!(
+        started,
+        purged,
+        fanouts_requeued = repaired.fanouts_requeued,
+        recounted = repaired.recounted,
+        "scheduled run"
+    );
     Ok(())
 }
 

@@ -178,6 +178,9 @@ impl Worker {
                     Ok(n) => tracing::info!(count = n, "scheduled campaigns started"),
                     Err(e) => tracing::warn!(error = %e, "starting scheduled campaigns failed"),
                 }
+                if let Err(e) = self.dispatcher.repair_stuck().await {
+                    tracing::warn!(error = %e, "repairing campaigns left sending failed");
+                }
             }
             let handled = match queue {
                 QueueName::Fanout => self.fanout_once().await,

@@ -3,6 +3,10 @@
 //! Every step runs from an at-least-once queue, so each is idempotent: deliveries are created
 //! with a condition, claimed before sending, and counters are added once per batch.
 
+mod repair;
+
+pub use repair::Repairs;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

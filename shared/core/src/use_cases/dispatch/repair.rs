@@ -1,0 +1,180 @@
+//! Campaigns left `sending` by a failure between two writes are set right on the schedule.
+//!
+//! Sending writes in steps that no store makes atomic on both backends: the status moves to
+//! `sending` before the fan-out jobs are queued, and a batch records its outcomes before it adds
+//! them to the counters. A failure in between leaves a campaign that would never finish; the
+//! repair, run with the scheduled start of campaigns, finds such campaigns and completes the
+//! missing step. Every step it repeats is idempotent (a shard's fan-out counts once, a delivery
+//! is sent at most once), so running it while sending goes well changes nothing.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::{Dispatcher, STALE_SENDING};
+use crate::clock::Month;
+use crate::domain::campaign::{Campaign, CampaignStatus};
+use crate::domain::contact::Channel;
+use crate::domain::delivery::{Delivery, DeliveryStatus, Progress};
+use crate::domain::queue::Job;
+use crate::error::DomainError;
+use crate::ports::Counter;
+
+/// A fan-out not finished this long after sending started has lost jobs: they are queued again.
+pub const FANOUT_LOST_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// Outcomes recorded this long ago are settled: a batch adds them to the counters within
+/// seconds, so one still missing from the counters was lost.
+pub const OUTCOME_SETTLED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// Deliveries read per page while recounting.
+const RECOUNT_PAGE: usize = 1000;
+
+/// What a repair run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Repairs {
+    /// Campaigns whose fan-out jobs were queued again.
+    pub fanouts_requeued: usize,
+    /// Campaigns whose counters were completed from their deliveries.
+    pub recounted: usize,
+}
+
+impl Dispatcher {
+    /// Completes what failures left undone in campaigns still `sending`.
+    pub async fn repair_stuck(&self) -> Result<Repairs, DomainError> {
+        let now = self.now();
+        let mut done = Repairs::default();
+        let sending = self
+            .d
+            .campaigns
+            .list(Some(CampaignStatus::Sending), 1000)
+            .await?;
+        for campaign in sending {
+            let progress = self.d.campaigns.progress(campaign.id).await?;
+            let started = campaign.updated_at;
+            if progress.shards_done < campaign.shards {
+                if now - started > FANOUT_LOST_AFTER {
+                    self.requeue_fanout(&campaign).await?;
+                    done.fanouts_requeued += 1;
+                }
+            } else if !progress.totals.all_done()
+                && now - started > OUTCOME_SETTLED_AFTER
+                && self.recount(&campaign, &progress.totals, now).await?
+            {
+                done.recounted += 1;
+            }
+        }
+        if done != Repairs::default() {
+            tracing::warn!(
+                fanouts_requeued = done.fanouts_requeued,
+                recounted = done.recounted,
+                "campaigns left sending by a failure were repaired"
+            );
+        }
+        Ok(done)
+    }
+
+    /// Queues every shard's fan-out again; shards already done count nothing twice.
+    async fn requeue_fanout(&self, campaign: &Campaign) -> Result<(), DomainError> {
+        let jobs: Vec<Job> = (0..campaign.shards)
+            .map(|shard| Job::Fanout {
+                campaign: campaign.id,
+                shard,
+            })
+            .collect();
+        self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
+        Ok(())
+    }
+
+    /// Adds to the counters the settled outcomes they miss (and fails claims left by a sender
+    /// that died); returns whether anything was added.
+    async fn recount(
+        &self,
+        campaign: &Campaign,
+        recorded: &Progress,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DomainError> {
+        let settled = now - OUTCOME_SETTLED_AFTER;
+        let stale = now - chrono::Duration::from_std(STALE_SENDING).expect("small duration");
+        let mut counted = Progress::default();
+        let mut abandoned: Vec<Delivery> = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = self
+                .d
+                .deliveries
+                .list(campaign.id, RECOUNT_PAGE, offset)
+                .await?;
+            offset += page.len();
+            for d in &page {
+                match d.status {
+                    DeliveryStatus::Sending if d.updated_at < stale => abandoned.push(d.clone()),
+                    _ if d.updated_at >= settled => {}
+                    status => self.count(&mut counted, d, status),
+                }
+            }
+            if page.len() < RECOUNT_PAGE {
+                break;
+            }
+        }
+        let mut missing = missing_from(&counted, recorded, &self.d.config.prices);
+        for key in self.fail_stale(&abandoned).await? {
+            missing.channel_mut(key.channel).failed += 1;
+        }
+        if missing.is_zero() {
+            return Ok(false);
+        }
+        let progress = self.d.campaigns.add_progress(campaign.id, &missing).await?;
+        if missing.sms.sent + missing.email.sent > 0 {
+            let counters = [
+                (Counter::SmsSent, missing.sms.sent as i64),
+                (Counter::SmsSegments, missing.sms_segments as i64),
+                (Counter::EmailsSent, missing.email.sent as i64),
+                (Counter::CostTenThousandths, missing.cost.ten_thousandths()),
+            ];
+            self.d.stats.add_many(Month::of(now), &counters).await?;
+        }
+        self.maybe_finish(campaign, &progress).await?;
+        Ok(true)
+    }
+
+    /// Counts one settled delivery as the sender would have.
+    fn count(&self, into: &mut Progress, d: &Delivery, status: DeliveryStatus) {
+        let counts = into.channel_mut(d.key.channel);
+        match status {
+            DeliveryStatus::Sent => {
+                counts.sent += 1;
+                if d.key.channel == Channel::Sms {
+                    into.sms_segments += u64::from(d.segments);
+                }
+            }
+            DeliveryStatus::Failed | DeliveryStatus::Unknown => counts.failed += 1,
+            DeliveryStatus::Suppressed => counts.suppressed += 1,
+            DeliveryStatus::Queued | DeliveryStatus::Sending => {}
+        }
+    }
+}
+
+/// What the deliveries show beyond what the counters hold, channel by channel (never less).
+fn missing_from(
+    counted: &Progress,
+    recorded: &Progress,
+    prices: &crate::domain::money::Prices,
+) -> Progress {
+    let mut missing = Progress::default();
+    for channel in [Channel::Email, Channel::Sms] {
+        let (c, r) = (channel_of(counted, channel), channel_of(recorded, channel));
+        let m = missing.channel_mut(channel);
+        m.sent = c.sent.saturating_sub(r.sent);
+        m.failed = c.failed.saturating_sub(r.failed);
+        m.suppressed = c.suppressed.saturating_sub(r.suppressed);
+    }
+    missing.sms_segments = counted.sms_segments.saturating_sub(recorded.sms_segments);
+    missing.cost = prices.sms_cost(missing.sms_segments) + prices.email_cost(missing.email.sent);
+    missing
+}
+
+fn channel_of(p: &Progress, channel: Channel) -> crate::domain::delivery::ChannelCounts {
+    match channel {
+        Channel::Email => p.email,
+        Channel::Sms => p.sms,
+    }
+}
