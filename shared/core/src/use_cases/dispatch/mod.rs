@@ -532,12 +532,17 @@ impl Dispatcher {
                 self.maybe_finish(&campaigns[id], &progress).await?;
             }
         }
-        if month.sms.sent + month.email.sent > 0 {
+        self.count_sent_this_month(month).await
+    }
+
+    /// Adds what was sent to this month's statistics.
+    async fn count_sent_this_month(&self, sent: &Progress) -> Result<(), DomainError> {
+        if sent.sms.sent + sent.email.sent > 0 {
             let counters = [
-                (Counter::SmsSent, month.sms.sent as i64),
-                (Counter::SmsSegments, month.sms_segments as i64),
-                (Counter::EmailsSent, month.email.sent as i64),
-                (Counter::CostTenThousandths, month.cost.ten_thousandths()),
+                (Counter::SmsSent, sent.sms.sent as i64),
+                (Counter::SmsSegments, sent.sms_segments as i64),
+                (Counter::EmailsSent, sent.email.sent as i64),
+                (Counter::CostTenThousandths, sent.cost.ten_thousandths()),
             ];
             self.d
                 .stats

@@ -12,13 +12,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::{Dispatcher, STALE_SENDING};
-use crate::clock::Month;
 use crate::domain::campaign::{Campaign, CampaignStatus};
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{Delivery, DeliveryStatus, Progress};
 use crate::domain::queue::Job;
 use crate::error::DomainError;
-use crate::ports::Counter;
 
 /// A fan-out not finished this long after sending started has lost jobs: they are queued again.
 pub const FANOUT_LOST_AFTER: chrono::Duration = chrono::Duration::minutes(10);
@@ -123,15 +121,7 @@ impl Dispatcher {
             return Ok(false);
         }
         let progress = self.d.campaigns.add_progress(campaign.id, &missing).await?;
-        if missing.sms.sent + missing.email.sent > 0 {
-            let counters = [
-                (Counter::SmsSent, missing.sms.sent as i64),
-                (Counter::SmsSegments, missing.sms_segments as i64),
-                (Counter::EmailsSent, missing.email.sent as i64),
-                (Counter::CostTenThousandths, missing.cost.ten_thousandths()),
-            ];
-            self.d.stats.add_many(Month::of(now), &counters).await?;
-        }
+        self.count_sent_this_month(&missing).await?;
         self.maybe_finish(campaign, &progress).await?;
         Ok(true)
     }
