@@ -95,3 +95,43 @@ async fn a_form_posted_from_the_public_address_passes_behind_the_proxy() {
     assert_eq!(resp.status(), 403);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn sign_ups_from_one_client_are_counted_in_the_store_per_hour() {
+    // The per-minute limit is raised, so only the hourly sign-up allowance (kept in the store,
+    // where every process and Lambda instance counts together) stops the client.
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = NonZeroU32::new(1000).unwrap();
+        a.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    let sign_up = |n: usize, client: &'static str| {
+        let body = json!({
+            "email": format!("habitant{n}@exemple.fr"),
+            "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
+            "consent": true
+        });
+        let req = app
+            .client
+            .post(app.url("/api/subscriptions"))
+            .header("X-Forwarded-For", client)
+            .json(&body);
+        async move { req.send().await.unwrap() }
+    };
+    for n in 0..30 {
+        assert_eq!(sign_up(n, "203.0.113.7").await.status(), 202, "sign-up {n}");
+    }
+    let refused = sign_up(30, "203.0.113.7").await;
+    assert_eq!(refused.status(), 429);
+    let err: serde_json::Value = refused.json().await.unwrap();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("réessayez dans une heure"),
+        "{err}"
+    );
+    // Another resident is not affected
+    assert_eq!(sign_up(31, "203.0.113.8").await.status(), 202);
+    app.stop().await;
+}
