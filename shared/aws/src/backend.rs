@@ -87,6 +87,7 @@ impl AwsSettings {
                         .map_err(|_| "TELMAIL_CODE_SMS_PER_DAY must be a whole number".to_owned())
                 })
                 .transpose()?,
+            department: env::optional("TELMAIL_DEPARTMENT").as_deref(),
             code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")
                 .map(|n| {
                     n.parse().map_err(|_| {

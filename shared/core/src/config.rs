@@ -6,6 +6,7 @@ use chrono::Duration;
 
 use crate::domain::money::Prices;
 use crate::domain::sending_window::SendingWindow;
+use crate::use_cases::weather::WeatherPolicy;
 
 /// Service-wide settings shared by every runtime.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub struct ServiceConfig {
     pub max_code_attempts: u32,
     /// What holds the sign-up form against abuse that floods or costs money.
     pub signup_limits: SignupLimits,
+    /// Which Météo-France vigilance is relayed, and how.
+    pub weather: WeatherPolicy,
     /// Prices used for estimates and costs.
     pub prices: Prices,
     /// When non-urgent SMS may go out.
@@ -45,6 +48,7 @@ impl ServiceConfig {
             unsubscribe_link_ttl: Duration::days(180),
             max_code_attempts: 5,
             signup_limits: SignupLimits::default(),
+            weather: WeatherPolicy::default(),
             prices: Prices::default(),
             sending_window: SendingWindow::default(),
             fanout_shards: NonZeroU32::new(8).expect("non-zero"),
@@ -70,6 +74,11 @@ impl ServiceConfig {
         }
         if let Some(budget) = s.code_sms_per_day {
             config.signup_limits.code_sms_per_day = budget;
+        }
+        if let Some(department) = s.department {
+            config.weather.department = parse_department(department)?;
+            // The product numbers a coastal sub-domain as the department followed by 10.
+            config.weather.coastal = Some(format!("{}10", config.weather.department));
         }
         if let Some(seconds) = s.code_sms_interval_seconds {
             config.signup_limits.code_sms_interval = Duration::seconds(i64::from(seconds));
@@ -113,6 +122,21 @@ impl Default for SignupLimits {
     }
 }
 
+/// A French department as the vigilance product writes it: `33`, `2A`, `974`.
+fn parse_department(text: &str) -> Result<String, String> {
+    let d = text.trim().to_ascii_uppercase();
+    let ok = (2..=3).contains(&d.len())
+        && d.chars()
+            .all(|c| c.is_ascii_digit() || c == 'A' || c == 'B');
+    if ok {
+        Ok(d)
+    } else {
+        Err(format!(
+            "TELMAIL_DEPARTMENT: « {text} » is not a French department (33, 2A…)"
+        ))
+    }
+}
+
 /// `33,262,590`: country calling codes, with or without `+`.
 fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
     let codes = text
@@ -153,4 +177,6 @@ pub struct Settings<'a> {
     pub code_sms_per_day: Option<u32>,
     /// Seconds before a number may be sent another code (0: no wait; the daily caps remain).
     pub code_sms_interval_seconds: Option<u32>,
+    /// The department whose vigilance is relayed (`33`; its coastal sub-domain follows).
+    pub department: Option<&'a str>,
 }

@@ -17,6 +17,7 @@ use crate::use_cases::residents::{ResidentDeps, Residents};
 use crate::use_cases::statistics::{Statistics, StatisticsDeps};
 use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
 use crate::use_cases::topics_admin::TopicsAdmin;
+use crate::use_cases::weather::{WeatherRelay, WeatherRelayDeps};
 
 /// Every store port at once: what a backend provides.
 pub trait Store:
@@ -74,11 +75,15 @@ pub struct UseCases {
     pub topics_admin: Arc<TopicsAdmin>,
     /// Fan-out and sending.
     pub dispatcher: Arc<Dispatcher>,
+    /// Météo-France vigilance relayed as urgent campaigns.
+    pub weather: Arc<WeatherRelay>,
 }
 
 impl UseCases {
     /// Builds every use case over one store, the dispatcher enqueueing on `queue`.
     pub fn wire<S: Store + 'static>(p: Providers<S>, queue: Arc<dyn JobQueue>) -> Self {
+        let town = p.config.town_name.clone();
+        let weather_policy = p.config.weather.clone();
         let store = p.store;
         let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
             campaigns: store.clone(),
@@ -131,6 +136,13 @@ impl UseCases {
                 subscribers: store.clone(),
                 topics: store.clone(),
                 clock: p.clock.clone(),
+            })),
+            weather: Arc::new(WeatherRelay::new(WeatherRelayDeps {
+                quotas: store.clone(),
+                campaigns: campaigns.clone(),
+                clock: p.clock.clone(),
+                town: town.clone(),
+                policy: weather_policy,
             })),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             residents,

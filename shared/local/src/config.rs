@@ -74,6 +74,9 @@ pub struct ServerArgs {
     /// Seconds before a number may be sent another sign-up code (default 300; 0: no wait).
     #[arg(long, env = "TELMAIL_CODE_SMS_INTERVAL")]
     pub code_sms_interval: Option<u32>,
+    /// The department whose Météo-France vigilance is relayed (its coastal sub-domain too).
+    #[arg(long, env = "TELMAIL_DEPARTMENT", default_value = "33")]
+    pub department: String,
     /// Run the fan-out and delivery consumers in this process (false: another process runs them).
     #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
@@ -102,6 +105,7 @@ impl ServerArgs {
             sms_countries: None,
             code_sms_per_day: None,
             code_sms_interval: None,
+            department: "33".into(),
             worker: true,
         }
     }

@@ -11,6 +11,7 @@ pub mod queue;
 pub mod server;
 pub mod staff_cli;
 pub mod store;
+pub mod weather_cli;
 pub mod worker;
 
 pub use config::ServerArgs;

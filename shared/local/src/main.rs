@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use telmail_local::staff_cli::StaffAction;
+use telmail_local::weather_cli::WeatherAction;
 use telmail_local::ServerArgs;
 
 /// Télmail, the town's SMS and email messages, on one machine.
@@ -21,6 +22,11 @@ enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// Météo-France vigilance.
+    Weather {
+        #[command(subcommand)]
+        action: WeatherAction,
+    },
 }
 
 #[tokio::main]
@@ -31,10 +37,23 @@ async fn main() -> std::process::ExitCode {
         )
         .init();
     let cli = Cli::parse();
-    if let Some(Command::Staff { action }) = cli.command {
-        return match telmail_local::staff_cli::run(cli.server, action).await {
-            Ok(message) => {
-                println!("{message}");
+    let done = match cli.command {
+        Some(Command::Staff { action }) => Some(
+            telmail_local::staff_cli::run(cli.server.clone(), action)
+                .await
+                .map(|line| vec![line]),
+        ),
+        Some(Command::Weather { action }) => {
+            Some(telmail_local::weather_cli::run(cli.server.clone(), action).await)
+        }
+        None => None,
+    };
+    if let Some(done) = done {
+        return match done {
+            Ok(lines) => {
+                for line in lines {
+                    println!("{line}");
+                }
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {

@@ -115,7 +115,7 @@ fn create_key_file(path: &Path) -> Result<String, String> {
 }
 
 /// The service's settings from the command line; an error names the setting.
-fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, String> {
+pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, String> {
     ServiceConfig::from_settings(&Settings {
         public_url,
         town: &args.town,
@@ -128,6 +128,7 @@ fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, 
         sms_countries: args.sms_countries.as_deref(),
         code_sms_per_day: args.code_sms_per_day,
         code_sms_interval_seconds: args.code_sms_interval,
+        department: Some(&args.department),
     })
 }
 
@@ -204,7 +205,7 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
 }
 
 /// Opens the data, builds the providers and every use case, and seeds the default topics.
-async fn wire_services(
+pub(crate) async fn wire_services(
     args: &ServerArgs,
     public_url: &str,
 ) -> Result<(Services, SqliteQueue), String> {

@@ -12,3 +12,4 @@ pub mod sms;
 pub mod staff;
 pub mod subscriber;
 pub mod topic;
+pub mod weather;

@@ -155,6 +155,16 @@ impl Campaigns {
         self.create_as(by, input, CampaignKind::Standard).await
     }
 
+    /// Creates the draft of a relayed weather alert (`redaction`: the relay's own identity).
+    pub async fn create_weather_alert(
+        &self,
+        by: &StaffIdentity,
+        input: &CampaignInput,
+    ) -> Result<Campaign, DomainError> {
+        by.require(Role::Redaction)?;
+        self.create_as(by, input, CampaignKind::WeatherAlert).await
+    }
+
     /// Creates a draft of a given kind for an author whose role the caller has checked.
     async fn create_as(
         &self,

@@ -6,3 +6,4 @@ pub mod residents;
 pub mod statistics;
 pub mod subscriber_file;
 pub mod topics_admin;
+pub mod weather;

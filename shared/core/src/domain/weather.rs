@@ -1,0 +1,365 @@
+//! Météo-France vigilance as the `cartevigilance/encours` product (DPVigilance) gives it: for
+//! each period (J, J1), each domain (a department, `33`, or its coastal sub-domain, `3310`) and
+//! each phenomenon, a colour and when it applies.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// A phenomenon of the vigilance map (its number in the product).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phenomenon {
+    /// 1.
+    Wind,
+    /// 2.
+    RainFlood,
+    /// 3.
+    Storms,
+    /// 4.
+    Flood,
+    /// 5.
+    SnowIce,
+    /// 6.
+    Heat,
+    /// 7.
+    Cold,
+    /// 8.
+    Avalanches,
+    /// 9.
+    WavesSubmersion,
+}
+
+impl Phenomenon {
+    /// Every phenomenon, in the product's order.
+    pub const ALL: [Phenomenon; 9] = [
+        Self::Wind,
+        Self::RainFlood,
+        Self::Storms,
+        Self::Flood,
+        Self::SnowIce,
+        Self::Heat,
+        Self::Cold,
+        Self::Avalanches,
+        Self::WavesSubmersion,
+    ];
+
+    /// The phenomenon numbered `id` in the product; `None` for a number this version ignores.
+    pub fn from_id(id: u32) -> Option<Self> {
+        let index = usize::try_from(id).ok()?.checked_sub(1)?;
+        Self::ALL.get(index).copied()
+    }
+
+    /// Its number in the product.
+    pub fn id(self) -> u32 {
+        Self::ALL
+            .iter()
+            .position(|p| *p == self)
+            .map_or(0, |i| i as u32 + 1)
+    }
+
+    /// The French name Météo-France uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Wind => "vent violent",
+            Self::RainFlood => "pluie-inondation",
+            Self::Storms => "orages",
+            Self::Flood => "crues",
+            Self::SnowIce => "neige-verglas",
+            Self::Heat => "canicule",
+            Self::Cold => "grand froid",
+            Self::Avalanches => "avalanches",
+            Self::WavesSubmersion => "vagues-submersion",
+        }
+    }
+}
+
+/// A vigilance colour, from green (1) to red (4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Colour {
+    /// 1: no particular vigilance.
+    Green,
+    /// 2: be attentive.
+    Yellow,
+    /// 3: be very vigilant.
+    Orange,
+    /// 4: absolute vigilance.
+    Red,
+}
+
+impl Colour {
+    /// The colour numbered `id` (1 to 4).
+    pub fn from_id(id: u32) -> Option<Self> {
+        match id {
+            1 => Some(Self::Green),
+            2 => Some(Self::Yellow),
+            3 => Some(Self::Orange),
+            4 => Some(Self::Red),
+            _ => None,
+        }
+    }
+
+    /// The French adjective (`vigilance orange`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Green => "verte",
+            Self::Yellow => "jaune",
+            Self::Orange => "orange",
+            Self::Red => "rouge",
+        }
+    }
+}
+
+impl fmt::Display for Colour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One phenomenon at one colour over a domain, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vigilance {
+    /// The product's domain (`33`, `3310`).
+    pub domain: String,
+    pub phenomenon: Phenomenon,
+    /// The highest colour over the validity.
+    pub colour: Colour,
+    /// Start of the hours at that colour.
+    pub begins: DateTime<Utc>,
+    /// End of the hours at that colour.
+    pub ends: DateTime<Utc>,
+}
+
+/// What one document says for the domains asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bulletin {
+    /// When Météo-France produced it.
+    pub updated: DateTime<Utc>,
+    /// Every known phenomenon of the domains, J and J1 joined where one continues the other.
+    pub vigilances: Vec<Vigilance>,
+}
+
+/// Why a document could not be read. Nothing is relayed from it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    /// Not the vigilance product's shape.
+    #[error("document de vigilance illisible : {0}")]
+    Malformed(String),
+}
+
+#[derive(Deserialize)]
+struct Document {
+    product: Product,
+}
+
+#[derive(Deserialize)]
+struct Product {
+    update_time: DateTime<Utc>,
+    periods: Vec<Period>,
+}
+
+#[derive(Deserialize)]
+struct Period {
+    begin_validity_time: DateTime<Utc>,
+    end_validity_time: DateTime<Utc>,
+    timelaps: Timelaps,
+}
+
+#[derive(Deserialize)]
+struct Timelaps {
+    domain_ids: Vec<DomainItem>,
+}
+
+#[derive(Deserialize)]
+struct DomainItem {
+    domain_id: String,
+    #[serde(default)]
+    phenomenon_items: Vec<PhenomenonItem>,
+}
+
+#[derive(Deserialize)]
+struct PhenomenonItem {
+    /// A string in the current product, a number in older ones.
+    phenomenon_id: serde_json::Value,
+    phenomenon_max_color_id: u32,
+    #[serde(default)]
+    timelaps_items: Vec<TimelapsItem>,
+}
+
+#[derive(Deserialize)]
+struct TimelapsItem {
+    begin_time: DateTime<Utc>,
+    end_time: DateTime<Utc>,
+    color_id: u32,
+}
+
+fn phenomenon_of(id: &serde_json::Value) -> Option<Phenomenon> {
+    let n = match id {
+        serde_json::Value::String(s) => s.trim().parse().ok()?,
+        serde_json::Value::Number(n) => u32::try_from(n.as_u64()?).ok()?,
+        _ => return None,
+    };
+    Phenomenon::from_id(n)
+}
+
+/// The hours a phenomenon is at its highest colour in a period (the period's when none are given).
+fn hours_at_max(item: &PhenomenonItem, period: &Period) -> (DateTime<Utc>, DateTime<Utc>) {
+    let at_max: Vec<&TimelapsItem> = item
+        .timelaps_items
+        .iter()
+        .filter(|t| t.color_id == item.phenomenon_max_color_id)
+        .collect();
+    match (
+        at_max.iter().map(|t| t.begin_time).min(),
+        at_max.iter().map(|t| t.end_time).max(),
+    ) {
+        (Some(begins), Some(ends)) => (begins, ends),
+        _ => (period.begin_validity_time, period.end_validity_time),
+    }
+}
+
+/// Reads a `cartevigilance/encours` document for `domains`; phenomena this version does not know
+/// are left out, not an error.
+pub fn read_bulletin(json: &str, domains: &[&str]) -> Result<Bulletin, FeedError> {
+    let doc: Document =
+        serde_json::from_str(json).map_err(|e| FeedError::Malformed(e.to_string()))?;
+    let mut found: Vec<Vigilance> = Vec::new();
+    for period in &doc.product.periods {
+        for domain in period
+            .timelaps
+            .domain_ids
+            .iter()
+            .filter(|d| domains.contains(&d.domain_id.as_str()))
+        {
+            for item in &domain.phenomenon_items {
+                let (Some(phenomenon), Some(colour)) = (
+                    phenomenon_of(&item.phenomenon_id),
+                    Colour::from_id(item.phenomenon_max_color_id),
+                ) else {
+                    continue;
+                };
+                let (begins, ends) = hours_at_max(item, period);
+                found.push(Vigilance {
+                    domain: domain.domain_id.clone(),
+                    phenomenon,
+                    colour,
+                    begins,
+                    ends,
+                });
+            }
+        }
+    }
+    Ok(Bulletin {
+        updated: doc.product.update_time,
+        vigilances: joined(found),
+    })
+}
+
+/// Joins a vigilance of J1 that continues one of J at the same colour (one alert, not two).
+fn joined(mut all: Vec<Vigilance>) -> Vec<Vigilance> {
+    all.sort_by(|a, b| {
+        (&a.domain, a.phenomenon, a.colour, a.begins).cmp(&(
+            &b.domain,
+            b.phenomenon,
+            b.colour,
+            b.begins,
+        ))
+    });
+    let mut out: Vec<Vigilance> = Vec::new();
+    for v in all {
+        match out.last_mut() {
+            Some(last)
+                if last.domain == v.domain
+                    && last.phenomenon == v.phenomenon
+                    && last.colour == v.colour
+                    && v.begins <= last.ends =>
+            {
+                last.ends = last.ends.max(v.ends);
+            }
+            _ => out.push(v),
+        }
+    }
+    let mut by_key: BTreeMap<(String, Phenomenon), Vec<Vigilance>> = BTreeMap::new();
+    for v in out {
+        by_key
+            .entry((v.domain.clone(), v.phenomenon))
+            .or_default()
+            .push(v);
+    }
+    by_key.into_values().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str =
+        include_str!("../../../../tests/fixtures/meteofrance/vigilance_dpvigilance_encours.json");
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_real_product_is_read_for_a_department_and_its_coast() {
+        let b = read_bulletin(SAMPLE, &["35", "3010"]).unwrap();
+        assert_eq!(b.updated, at("2026-08-26T04:00:28Z"));
+        let storms = b
+            .vigilances
+            .iter()
+            .find(|v| v.domain == "35" && v.phenomenon == Phenomenon::Storms)
+            .unwrap();
+        assert_eq!(storms.colour, Colour::Orange);
+        assert!(storms.begins >= at("2026-08-26T04:00:00Z"));
+        let coast: Vec<&Vigilance> = b.vigilances.iter().filter(|v| v.domain == "3010").collect();
+        assert!(!coast.is_empty());
+        assert!(coast
+            .iter()
+            .all(|v| v.phenomenon == Phenomenon::WavesSubmersion));
+        // A domain absent from the document gives nothing, and no error
+        assert!(read_bulletin(SAMPLE, &["33", "3310"])
+            .unwrap()
+            .vigilances
+            .is_empty());
+    }
+
+    #[test]
+    fn a_broken_document_is_an_error_and_unknown_phenomena_are_skipped() {
+        assert!(matches!(
+            read_bulletin("{", &["33"]),
+            Err(FeedError::Malformed(_))
+        ));
+        assert!(read_bulletin(r#"{"product":{}}"#, &["33"]).is_err());
+        let doc = r#"{"product":{"update_time":"2026-12-01T06:00:00Z","periods":[{"echeance":"J",
+            "begin_validity_time":"2026-12-01T06:00:00Z","end_validity_time":"2026-12-01T23:59:59Z",
+            "timelaps":{"domain_ids":[{"domain_id":"33","max_color_id":3,"phenomenon_items":[
+              {"phenomenon_id":"42","phenomenon_max_color_id":3,"timelaps_items":[]},
+              {"phenomenon_id":1,"phenomenon_max_color_id":3,"timelaps_items":[
+                {"begin_time":"2026-12-01T06:00:00Z","end_time":"2026-12-01T12:00:00Z","color_id":2},
+                {"begin_time":"2026-12-01T12:00:00Z","end_time":"2026-12-01T20:00:00Z","color_id":3}]}]}]}}]}}"#;
+        let b = read_bulletin(doc, &["33"]).unwrap();
+        assert_eq!(b.vigilances.len(), 1);
+        let wind = &b.vigilances[0];
+        assert_eq!(
+            (wind.phenomenon, wind.colour),
+            (Phenomenon::Wind, Colour::Orange)
+        );
+        assert_eq!(
+            (wind.begins, wind.ends),
+            (at("2026-12-01T12:00:00Z"), at("2026-12-01T20:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn phenomena_and_colours_have_their_numbers_and_french_names() {
+        for p in Phenomenon::ALL {
+            assert_eq!(Phenomenon::from_id(p.id()), Some(p));
+        }
+        assert_eq!(Phenomenon::from_id(0), None);
+        assert_eq!(Phenomenon::from_id(10), None);
+        assert_eq!(Phenomenon::WavesSubmersion.label(), "vagues-submersion");
+        assert_eq!(Colour::from_id(4), Some(Colour::Red));
+        assert!(Colour::Red > Colour::Orange);
+    }
+}
