@@ -242,6 +242,8 @@ pub enum Counter {
     EmailsSent,
     /// Cost in ten-thousandths of a euro, excluding VAT.
     CostTenThousandths,
+    /// A poll of the Météo-France feed that failed (down, refused, unreadable, stale).
+    WeatherFeedFailures,
 }
 
 impl FromStr for Counter {
@@ -258,7 +260,7 @@ impl FromStr for Counter {
 
 impl Counter {
     /// Every counter.
-    pub const ALL: [Counter; 8] = [
+    pub const ALL: [Counter; 9] = [
         Counter::SignUps,
         Counter::Departures,
         Counter::CampaignsSent,
@@ -267,6 +269,7 @@ impl Counter {
         Counter::SmsSegments,
         Counter::EmailsSent,
         Counter::CostTenThousandths,
+        Counter::WeatherFeedFailures,
     ];
 
     /// The stored name.
@@ -280,6 +283,7 @@ impl Counter {
             Counter::SmsSegments => "sms_segments",
             Counter::EmailsSent => "emails_sent",
             Counter::CostTenThousandths => "cost_ten_thousandths",
+            Counter::WeatherFeedFailures => "weather_feed_failures",
         }
     }
 }
@@ -299,6 +303,13 @@ pub trait QuotaStore: Send + Sync {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> Result<Option<u32>, StoreError>;
+}
+
+/// Météo-France's vigilance product as published now (`cartevigilance/encours`), as text.
+#[async_trait]
+pub trait WeatherFeed: Send + Sync {
+    /// The current document.
+    async fn current(&self) -> Result<String, crate::domain::weather::FeedError>;
 }
 
 /// Adds to monthly counters.

@@ -139,6 +139,7 @@ impl UseCases {
             })),
             weather: Arc::new(WeatherRelay::new(WeatherRelayDeps {
                 quotas: store.clone(),
+                stats: store.clone(),
                 campaigns: campaigns.clone(),
                 clock: p.clock.clone(),
                 town: town.clone(),

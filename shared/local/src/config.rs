@@ -77,6 +77,15 @@ pub struct ServerArgs {
     /// The department whose Météo-France vigilance is relayed (its coastal sub-domain too).
     #[arg(long, env = "TELMAIL_DEPARTMENT", default_value = "33")]
     pub department: String,
+    /// Météo-France's `cartevigilance/encours` URL: when set, the server polls it and relays.
+    #[arg(long, env = "TELMAIL_WEATHER_FEED_URL")]
+    pub weather_feed_url: Option<String>,
+    /// The Météo-France portal's API key for the feed.
+    #[arg(long, env = "TELMAIL_WEATHER_API_KEY", hide_env_values = true)]
+    pub weather_api_key: Option<String>,
+    /// Seconds between two polls of the feed.
+    #[arg(long, env = "TELMAIL_WEATHER_EVERY", default_value_t = 300)]
+    pub weather_every: u64,
     /// Run the fan-out and delivery consumers in this process (false: another process runs them).
     #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
@@ -106,6 +115,9 @@ impl ServerArgs {
             code_sms_per_day: None,
             code_sms_interval: None,
             department: "33".into(),
+            weather_feed_url: None,
+            weather_api_key: None,
+            weather_every: 300,
             worker: true,
         }
     }

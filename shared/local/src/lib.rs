@@ -4,6 +4,7 @@
 pub mod app;
 pub mod config;
 pub mod db;
+pub mod meteo;
 pub mod outbox;
 pub mod passwords;
 pub mod private;

@@ -14,6 +14,7 @@ use telmail_core::domain::topic::default_topics;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::residents::Residents;
+use telmail_core::use_cases::weather::WeatherRelay;
 use telmail_http::admin::auth::StaffAuthMode;
 use telmail_http::HttpConfig;
 use tokio::sync::watch;
@@ -22,6 +23,7 @@ use tokio::task::JoinHandle;
 use crate::app::Services;
 use crate::config::ServerArgs;
 use crate::db::Db;
+use crate::meteo::HttpWeatherFeed;
 use crate::outbox::Outbox;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
@@ -182,6 +184,15 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         services.use_cases.residents.clone(),
         stop_rx.clone(),
     ));
+    if let Some(url) = &args.weather_feed_url {
+        let feed = HttpWeatherFeed::new(url, args.weather_api_key.clone())?;
+        background.push(poll_weather(
+            services.use_cases.weather.clone(),
+            feed,
+            Duration::from_secs(args.weather_every.max(1)),
+            stop_rx.clone(),
+        ));
+    }
     let mut serve_stop = stop_rx;
     let serve = tokio::spawn(async move {
         axum::serve(
@@ -242,6 +253,33 @@ pub(crate) async fn wire_services(
         tracing::info!(count = seeded, "default topics created");
     }
     Ok((services, queue))
+}
+
+/// Polls the vigilance feed every `every` and relays what it says, until `stop` changes.
+fn poll_weather(
+    relay: Arc<WeatherRelay>,
+    feed: HttpWeatherFeed,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match relay.poll(&feed).await {
+                Ok(lines) => {
+                    for line in lines.iter().filter(|l| l.relayed()) {
+                        tracing::info!("{}", line.describe());
+                    }
+                }
+                // Counted and logged by the relay; the next poll tries again.
+                Err(e) => tracing::debug!(error = %e, "weather poll gave nothing"),
+            }
+        }
+    })
 }
 
 /// Deletes expired pending sign-ups every hour until `stop` changes.

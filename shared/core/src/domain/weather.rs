@@ -140,12 +140,18 @@ pub struct Bulletin {
     pub vigilances: Vec<Vigilance>,
 }
 
-/// Why a document could not be read. Nothing is relayed from it.
+/// Why no bulletin could be had. Nothing is relayed then.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
     /// Not the vigilance product's shape.
     #[error("document de vigilance illisible : {0}")]
     Malformed(String),
+    /// The feed did not answer (down, timed out).
+    #[error("flux de vigilance injoignable : {0}")]
+    Unreachable(String),
+    /// The feed answered with an error status (401: key refused, 429: quota, 5xx).
+    #[error("le flux de vigilance a répondu {0}")]
+    Refused(u16),
 }
 
 #[derive(Deserialize)]

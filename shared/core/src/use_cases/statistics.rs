@@ -31,6 +31,8 @@ pub struct Figures {
     pub signups: i64,
     /// Subscribers who left.
     pub departures: i64,
+    /// Polls of the Météo-France feed that failed: staff see when alerts may be missed.
+    pub weather_feed_failures: i64,
 }
 
 impl Figures {
@@ -44,6 +46,7 @@ impl Figures {
             Counter::CostTenThousandths => self.cost += Money::from_ten_thousandths(value),
             Counter::SignUps => self.signups += value,
             Counter::Departures => self.departures += value,
+            Counter::WeatherFeedFailures => self.weather_feed_failures += value,
         }
     }
 }
@@ -202,6 +205,7 @@ fn value_of(f: &Figures, counter: Counter) -> i64 {
         Counter::CostTenThousandths => f.cost.ten_thousandths(),
         Counter::SignUps => f.signups,
         Counter::Departures => f.departures,
+        Counter::WeatherFeedFailures => f.weather_feed_failures,
     }
 }
 

@@ -8,12 +8,14 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Paris;
 
 use crate::clock::Clock;
+use crate::clock::Month;
 use crate::domain::campaign::{CampaignId, CampaignInput, EmailInput, SmsInput};
 use crate::domain::sms::analyze;
 use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::weather::read_bulletin;
 use crate::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use crate::error::DomainError;
-use crate::ports::QuotaStore;
+use crate::ports::{Counter, QuotaStore, StatsStore, WeatherFeed};
 use crate::use_cases::campaigns::Campaigns;
 
 /// How long past an alert's end its "relayed" marker stays: the same episode, extended in a
@@ -91,6 +93,14 @@ pub struct RelayLine {
 }
 
 impl RelayLine {
+    /// Whether a campaign was created for it.
+    pub fn relayed(&self) -> bool {
+        matches!(
+            self.outcome,
+            RelayOutcome::SentAtOnce(_) | RelayOutcome::Submitted(_)
+        )
+    }
+
     /// One French line for the person who ran the cycle.
     pub fn describe(&self) -> String {
         let v = &self.vigilance;
@@ -149,6 +159,8 @@ fn at_once_policy() -> StaffIdentity {
 pub struct WeatherRelayDeps {
     /// Where "already relayed" is written once, atomically.
     pub quotas: Arc<dyn QuotaStore>,
+    /// Counts the feed's failures (shown to staff with the statistics).
+    pub stats: Arc<dyn StatsStore>,
     pub campaigns: Arc<Campaigns>,
     pub clock: Arc<dyn Clock>,
     /// The town's name in messages.
@@ -170,6 +182,31 @@ impl WeatherRelay {
     /// The policy in use.
     pub fn policy(&self) -> &WeatherPolicy {
         &self.d.policy
+    }
+
+    /// Fetches the feed and runs a cycle on it. A feed that is down, refuses, answers something
+    /// unreadable or stale relays nothing: the failure is counted and logged (an alarm on AWS
+    /// matches the log), and returned.
+    pub async fn poll(&self, feed: &dyn WeatherFeed) -> Result<Vec<RelayLine>, DomainError> {
+        let outcome = match feed.current().await {
+            Ok(text) => match read_bulletin(&text, &self.d.policy.domains()) {
+                Ok(bulletin) => self.cycle(&bulletin).await,
+                Err(e) => Err(DomainError::Unavailable(e.to_string())),
+            },
+            Err(e) => Err(DomainError::Unavailable(e.to_string())),
+        };
+        if let Err(DomainError::Unavailable(why)) = &outcome {
+            tracing::warn!(alarm = "weather_feed_failed", reason = %why, "weather feed poll failed");
+            self.d
+                .stats
+                .add(
+                    Month::of(self.d.clock.now()),
+                    Counter::WeatherFeedFailures,
+                    1,
+                )
+                .await?;
+        }
+        outcome
     }
 
     /// One relay cycle over a bulletin. A stale bulletin relays nothing. Two cycles at once
