@@ -422,6 +422,8 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         table: table.clone(),
         fanout_queue_url: fanout.url.clone(),
         delivery_queue_url: delivery.url.clone(),
+        // One lane: the benchmark's pollers read the delivery queue.
+        urgent_queue_url: delivery.url.clone(),
         signing_key_secret: secret,
         email_from: support::EMAIL_FROM.into(),
         ses_configuration_set: None,

@@ -33,6 +33,7 @@ struct Deployment {
     moto: String,
     fanout_url: String,
     delivery_url: String,
+    urgent_url: String,
     /// Makes addresses unique to this test on the shared server.
     tag: String,
 }
@@ -50,6 +51,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
     moto::create_table(&sdk, &table).await;
     let fanout = moto::create_queue(&sdk, &format!("fanout-{tag}"), 720).await;
     let delivery = moto::create_queue(&sdk, &format!("delivery-{tag}"), 180).await;
+    let urgent = moto::create_queue(&sdk, &format!("urgent-{tag}"), 180).await;
     moto::create_email_identity(&sdk, SENDER).await;
     let configuration_set = format!("telmail-{tag}");
     clients
@@ -64,6 +66,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         table,
         fanout_queue_url: fanout.url.clone(),
         delivery_queue_url: delivery.url.clone(),
+        urgent_queue_url: urgent.url.clone(),
         signing_key_secret: secret,
         email_from: format!("Ville d'Arcachon <{SENDER}>"),
         ses_configuration_set: Some(configuration_set),
@@ -82,6 +85,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         moto,
         fanout_url: fanout.url,
         delivery_url: delivery.url,
+        urgent_url: urgent.url,
         tag,
     }
 }
@@ -440,9 +444,10 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     );
 
     // Every batch is handed over twice (SQS may deliver a message again): nothing may be
-    // fanned out or sent twice.
+    // fanned out or sent twice. An urgent campaign's messages take the urgent lane.
     assert!(drain(&d, &d.fanout_url, true).await >= 1);
-    assert!(drain(&d, &d.delivery_url, true).await >= 1);
+    assert_eq!(drain(&d, &d.delivery_url, true).await, 0, "nothing in the ordinary lane");
+    assert!(drain(&d, &d.urgent_url, true).await >= 1);
 
     let sent = sent(&d).await;
     for (email, _) in &people {

@@ -48,6 +48,8 @@ pub struct AwsSettings {
     pub fanout_queue_url: String,
     /// Queue of delivery jobs (batches of messages to send).
     pub delivery_queue_url: String,
+    /// Queue of urgent campaigns' delivery jobs (their own lane to the sender).
+    pub urgent_queue_url: String,
     /// Secrets Manager secret (name or ARN) holding the link-signing key.
     pub signing_key_secret: String,
     /// Email sender, `Name <address>`.
@@ -100,6 +102,7 @@ impl AwsSettings {
             table: env::required("TELMAIL_TABLE")?,
             fanout_queue_url: env::required("TELMAIL_FANOUT_QUEUE_URL")?,
             delivery_queue_url: env::required("TELMAIL_DELIVERY_QUEUE_URL")?,
+            urgent_queue_url: env::required("TELMAIL_URGENT_QUEUE_URL")?,
             signing_key_secret: env::required("TELMAIL_SIGNING_KEY_SECRET")?,
             email_from: env::required("TELMAIL_EMAIL_FROM")?,
             ses_configuration_set: env::optional("TELMAIL_SES_CONFIGURATION_SET"),
@@ -189,6 +192,7 @@ impl Aws {
             clients.sqs,
             s.fanout_queue_url,
             s.delivery_queue_url,
+            s.urgent_queue_url,
         ));
         let email = Arc::new(SesEmailSender::new(
             clients.ses,

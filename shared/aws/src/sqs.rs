@@ -27,25 +27,38 @@ const ENTRY_ATTEMPTS: usize = 3;
 /// The first wait before sending refused entries again (then doubling, jittered).
 const RETRY_BASE: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// The `fanout` and `delivery` queues.
+/// The `fanout` and `delivery` queues, and the urgent delivery queue: urgent campaigns'
+/// messages go there, consumed by the same function through its own event source mapping and
+/// concurrency, so an alert never waits behind an ordinary campaign's backlog.
 #[derive(Clone)]
 pub struct SqsQueue {
     client: aws_sdk_sqs::Client,
     fanout_url: String,
     delivery_url: String,
+    urgent_url: String,
 }
 
 impl SqsQueue {
-    /// A queue adapter over two queue URLs.
+    /// A queue adapter over the three queue URLs.
     pub fn new(
         client: aws_sdk_sqs::Client,
         fanout_url: impl Into<String>,
         delivery_url: impl Into<String>,
+        urgent_url: impl Into<String>,
     ) -> Self {
         Self {
             client,
             fanout_url: fanout_url.into(),
             delivery_url: delivery_url.into(),
+            urgent_url: urgent_url.into(),
+        }
+    }
+
+    /// Where a job goes: urgent deliveries to the urgent queue, the rest to their own.
+    fn url_of(&self, job: &Job) -> &str {
+        match job.queue() {
+            QueueName::Delivery if job.is_urgent() => &self.urgent_url,
+            queue => self.url(queue),
         }
     }
 
@@ -112,14 +125,18 @@ impl JobQueue for SqsQueue {
     async fn enqueue(&self, jobs: &[Job], delay: Duration) -> Result<(), StoreError> {
         let delay = delay.min(MAX_DELAY).as_secs() as i32;
         let mut requests = Vec::new();
-        for queue in [QueueName::Fanout, QueueName::Delivery] {
+        for url in [&self.fanout_url, &self.delivery_url, &self.urgent_url] {
             let mine: Vec<Job> = jobs
                 .iter()
-                .filter(|j| j.queue() == queue)
+                .filter(|j| self.url_of(j) == url.as_str())
                 .cloned()
                 .collect();
             for chunk in mine.chunks(BATCH) {
-                requests.push((self.url(queue).to_owned(), chunk.to_vec()));
+                requests.push((url.clone(), chunk.to_vec()));
+            }
+            if self.urgent_url == self.delivery_url && url == &self.delivery_url {
+                // One queue for both (a deployment that wants no urgent lane): sent once.
+                break;
             }
         }
         stream::iter(requests)

@@ -148,6 +148,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX quotas_expiry ON quotas (expires_at);",
     // 4: a campaign's version, compared on every write (the JSON keeps it too).
     "ALTER TABLE campaigns ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
+    // 5: urgent jobs first (priority 1), ordinary ones after.
+    "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX jobs_urgent_first ON jobs (queue, priority, available_at);",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

@@ -75,12 +75,13 @@ impl SqliteQueue {
             .call(move |c| {
                 // One statement picks and leases, so two consumers never share a leased job.
                 // Moving available_at to the lease end hides the job and brings it back, through
-                // the same index, if the lease runs out.
+                // the same index, if the lease runs out. Urgent jobs (priority 1) come first:
+                // an alert never waits behind an ordinary campaign's backlog.
                 let mut st = c
                     .prepare_cached(
                         "UPDATE jobs SET receives = receives + 1, leased_until = ?3, available_at = ?3
                          WHERE id IN (SELECT id FROM jobs WHERE queue = ?1 AND available_at <= ?2
-                                      ORDER BY available_at, id LIMIT ?4)
+                                      ORDER BY priority DESC, available_at, id LIMIT ?4)
                          RETURNING id, payload, receives",
                     )
                     .map_err(sql_err)?;
@@ -187,20 +188,21 @@ impl JobQueue for SqliteQueue {
         if jobs.is_empty() {
             return Ok(());
         }
-        let rows: Vec<(&'static str, String)> = jobs
+        let rows: Vec<(&'static str, String, i64)> = jobs
             .iter()
-            .map(|j| (j.queue().as_str(), j.to_payload()))
+            .map(|j| (j.queue().as_str(), j.to_payload(), i64::from(j.is_urgent())))
             .collect();
         let at = self.now_ms().saturating_add(millis(delay));
         self.db
             .write(move |tx| {
                 let mut st = tx
                     .prepare_cached(
-                        "INSERT INTO jobs (queue, payload, available_at) VALUES (?1, ?2, ?3)",
+                        "INSERT INTO jobs (queue, payload, available_at, priority) VALUES (?1, ?2, ?3, ?4)",
                     )
                     .map_err(sql_err)?;
-                for (queue, payload) in rows {
-                    st.execute(params![queue, payload, at]).map_err(sql_err)?;
+                for (queue, payload, priority) in rows {
+                    st.execute(params![queue, payload, at, priority])
+                        .map_err(sql_err)?;
                 }
                 Ok(())
             })
@@ -252,6 +254,7 @@ mod tests {
         Job::Fanout {
             campaign: CampaignId::new(),
             shard,
+            urgent: false,
         }
     }
 
@@ -314,6 +317,21 @@ mod tests {
                 .collect::<Vec<_>>(),
             [del]
         );
+    }
+
+    #[tokio::test]
+    async fn urgent_jobs_are_received_before_a_backlog_of_ordinary_ones() {
+        let f = fixture();
+        let backlog: Vec<Job> = (0..50).map(fanout).collect();
+        f.queue.enqueue(&backlog, Duration::ZERO).await.unwrap();
+        let alert = Job::Fanout {
+            campaign: CampaignId::new(),
+            shard: 99,
+            urgent: true,
+        };
+        f.queue.enqueue(&[alert.clone()], Duration::ZERO).await.unwrap();
+        let first = f.queue.receive(QueueName::Fanout, 1, LEASE).await.unwrap();
+        assert_eq!(Job::from_payload(&first[0].payload).unwrap(), alert);
     }
 
     #[tokio::test]

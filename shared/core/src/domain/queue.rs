@@ -19,6 +19,9 @@ pub enum Job {
         campaign: CampaignId,
         /// Shard number, `0..shards`.
         shard: u32,
+        /// An urgent campaign's: taken before any other.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        urgent: bool,
     },
     /// Send one message.
     Deliver(DeliverJob),
@@ -34,6 +37,9 @@ pub struct DeliverJob {
     /// reads it.
     #[serde(flatten)]
     pub to: Option<KnownAddress>,
+    /// An urgent campaign's message: it never waits behind ordinary ones.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub urgent: bool,
 }
 
 /// An address fan-out read for a delivery, and when: valid at send time unless the subscriber
@@ -47,7 +53,11 @@ pub struct KnownAddress {
 
 impl From<DeliveryKey> for DeliverJob {
     fn from(key: DeliveryKey) -> Self {
-        Self { key, to: None }
+        Self {
+            key,
+            to: None,
+            urgent: false,
+        }
     }
 }
 
@@ -69,6 +79,14 @@ impl Job {
         match self {
             Job::Fanout { .. } => QueueName::Fanout,
             Job::Deliver { .. } => QueueName::Delivery,
+        }
+    }
+
+    /// Whether it belongs to an urgent campaign (queues hand those out first).
+    pub fn is_urgent(&self) -> bool {
+        match self {
+            Job::Fanout { urgent, .. } => *urgent,
+            Job::Deliver(job) => job.urgent,
         }
     }
 
@@ -142,9 +160,11 @@ mod tests {
                 address: Address::try_from("+33612345678".to_owned()).unwrap(),
                 read_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap(),
             }),
+            urgent: true,
         });
         let p = job.to_payload();
         assert!(p.starts_with("{\"v\":1,"), "{p}");
+        assert!(p.contains("\"urgent\":true") && job.is_urgent(), "{p}");
         assert!(p.contains("\"address\":\"+33612345678\""), "{p}");
         assert_eq!(Job::from_payload(&p).unwrap(), job);
         // A payload without the address (written before addresses travelled) still reads.
@@ -154,7 +174,9 @@ mod tests {
         let fan = Job::Fanout {
             campaign: CampaignId::new(),
             shard: 3,
+            urgent: false,
         };
+        assert!(!fan.to_payload().contains("urgent"), "ordinary jobs keep their old shape");
         assert_eq!(Job::from_payload(&fan.to_payload()).unwrap(), fan);
         assert_eq!(fan.queue(), QueueName::Fanout);
     }

@@ -185,6 +185,7 @@ impl Dispatcher {
             .map(|shard| Job::Fanout {
                 campaign: campaign.id,
                 shard,
+                urgent: campaign.urgent,
             })
             .collect();
         self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
@@ -305,6 +306,7 @@ impl Dispatcher {
             .into_iter()
             .map(|r| {
                 Job::Deliver(DeliverJob {
+                    urgent: campaign.urgent,
                     key: key(&r),
                     to: Some(KnownAddress {
                         address: r.address,
@@ -807,7 +809,9 @@ impl Dispatcher {
     /// Runs one job from either queue.
     pub async fn run(&self, job: &Job) -> Result<JobOutcome, DomainError> {
         match job {
-            Job::Fanout { campaign, shard } => self.fan_out(*campaign, *shard).await,
+            Job::Fanout {
+                campaign, shard, ..
+            } => self.fan_out(*campaign, *shard).await,
             Job::Deliver(job) => Ok(self.deliver(std::slice::from_ref(job)).await?[0]),
         }
     }

@@ -76,6 +76,7 @@ impl Dispatcher {
             .map(|shard| Job::Fanout {
                 campaign: campaign.id,
                 shard,
+                urgent: campaign.urgent,
             })
             .collect();
         self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
