@@ -446,7 +446,11 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     // Every batch is handed over twice (SQS may deliver a message again): nothing may be
     // fanned out or sent twice. An urgent campaign's messages take the urgent lane.
     assert!(drain(&d, &d.fanout_url, true).await >= 1);
-    assert_eq!(drain(&d, &d.delivery_url, true).await, 0, "nothing in the ordinary lane");
+    assert_eq!(
+        drain(&d, &d.delivery_url, true).await,
+        0,
+        "nothing in the ordinary lane"
+    );
     assert!(drain(&d, &d.urgent_url, true).await >= 1);
 
     let sent = sent(&d).await;

@@ -329,7 +329,10 @@ mod tests {
             shard: 99,
             urgent: true,
         };
-        f.queue.enqueue(&[alert.clone()], Duration::ZERO).await.unwrap();
+        f.queue
+            .enqueue(std::slice::from_ref(&alert), Duration::ZERO)
+            .await
+            .unwrap();
         let first = f.queue.receive(QueueName::Fanout, 1, LEASE).await.unwrap();
         assert_eq!(Job::from_payload(&first[0].payload).unwrap(), alert);
     }

@@ -176,7 +176,10 @@ mod tests {
             shard: 3,
             urgent: false,
         };
-        assert!(!fan.to_payload().contains("urgent"), "ordinary jobs keep their old shape");
+        assert!(
+            !fan.to_payload().contains("urgent"),
+            "ordinary jobs keep their old shape"
+        );
         assert_eq!(Job::from_payload(&fan.to_payload()).unwrap(), fan);
         assert_eq!(fan.queue(), QueueName::Fanout);
     }
