@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// The functions (binary name = function name; package `telmail-fn-<name>`).
-const FUNCTIONS: [&str; 7] = [
+const FUNCTIONS: [&str; 8] = [
     "subscribe",
     "campaigns",
     "approve",
@@ -35,6 +35,7 @@ const FUNCTIONS: [&str; 7] = [
     "fan-out",
     "send",
     "feedback",
+    "weather",
 ];
 
 const TARGET_ZIP_BYTES: u64 = 5 * 1024 * 1024;
@@ -197,6 +198,14 @@ fn lambda_env(
         (
             "TELMAIL_DELIVERY_QUEUE_URL",
             "https://sqs.eu-west-3.amazonaws.com/123456789012/telmail-delivery",
+        ),
+        (
+            "TELMAIL_URGENT_QUEUE_URL",
+            "https://sqs.eu-west-3.amazonaws.com/123456789012/telmail-urgent",
+        ),
+        (
+            "TELMAIL_WEATHER_FEED_URL",
+            "https://public-api.meteofrance.fr/public/DPVigilance/v1/cartevigilance/encours",
         ),
         ("TELMAIL_SIGNING_KEY_SECRET", secret),
         ("TELMAIL_EMAIL_FROM", support::EMAIL_FROM),

@@ -1,6 +1,7 @@
 //! What the integration tests (tests/tests/) and the benchmarks (tests/benches/) share: staff
 //! identities, the moto helpers, and the in-process service.
 
+pub mod feeds;
 pub mod moto;
 pub mod world;
 

@@ -9,7 +9,9 @@ use std::str::FromStr;
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use serde_json::{json, Value};
-use telmail_aws::handlers::{feedback_event, public_router, queue_event, staff_router, tick};
+use telmail_aws::handlers::{
+    feedback_event, public_router, queue_event, staff_router, tick, weather_tick,
+};
 use telmail_aws::{Aws, AwsSettings, Clients};
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::CampaignId;
@@ -708,4 +710,43 @@ async fn sms_outside_the_window_wait_on_the_queue_with_a_delay() {
     assert_eq!(drain(&d, &d.delivery_url, false).await, 1);
     assert_eq!(delayed(&d).await, 2);
     assert!(!sent(&d).await.sms.contains_key(&phone));
+}
+
+#[tokio::test]
+async fn the_weather_function_relays_a_red_alert_once_through_the_urgent_lane() {
+    let d = deploy().await;
+    let keeper = claims("agent-w", "[redaction admin]");
+    let email = format!("plage-{}@arcachon.example", d.tag);
+    let phone = mobile(&d.tag, 9);
+    add_on_paper(&d, &keeper, Some(&email), Some(&phone), "alerte-meteo").await;
+
+    // The feed is down first: nothing happens, the failure is counted
+    let stub = telmail_tests::feeds::stub_feed(503, String::new()).await;
+    let feed = telmail_meteo::HttpWeatherFeed::new(&stub.url, Some("clé".into())).unwrap();
+    let answer = weather_tick(&d.aws, &feed).await.unwrap();
+    assert!(
+        answer["failed"].as_str().unwrap().contains("503"),
+        "{answer}"
+    );
+
+    // Then a red alert: two overlapping runs relay it once, sent at once on the urgent lane
+    *stub.answer.lock().unwrap() = (200, telmail_tests::feeds::red_waves_document());
+    let (a, b) = tokio::join!(weather_tick(&d.aws, &feed), weather_tick(&d.aws, &feed));
+    let relayed = a.unwrap()["relayed"].as_u64().unwrap() + b.unwrap()["relayed"].as_u64().unwrap();
+    assert_eq!(relayed, 1);
+    assert!(drain(&d, &d.fanout_url, false).await >= 1);
+    assert_eq!(drain(&d, &d.delivery_url, false).await, 0);
+    assert!(drain(&d, &d.urgent_url, false).await >= 1);
+    let sent = sent(&d).await;
+    assert_eq!(sent.sms[&phone].len(), 1);
+    assert!(sent.sms[&phone][0].contains("vigilance rouge vagues-submersion"));
+    assert!(sent.emails[&email][0].contains("Vigilance rouge vagues-submersion"));
+    let stats = call(
+        &staff_router(&d.aws, Part::File),
+        http_event("GET", "/api/admin/stats", None, Some(keeper.clone())),
+    )
+    .await
+    .1;
+    assert_eq!(stats["totals"]["weather_alerts_sent"], 1, "{stats}");
+    assert_eq!(stats["totals"]["weather_feed_failures"], 1, "{stats}");
 }

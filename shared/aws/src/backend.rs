@@ -34,6 +34,8 @@ pub struct Aws {
     pub queue: Arc<SqsQueue>,
     /// The SMS sender (opt-out list).
     pub sms: Arc<SnsSmsSender>,
+    /// Secrets Manager (the weather feed's key, read at a cold start).
+    pub secrets: aws_sdk_secretsmanager::Client,
     /// HTTP settings.
     pub http: HttpConfig,
 }
@@ -187,6 +189,7 @@ impl Aws {
     /// Wires the service over these clients; reads the signing key from Secrets Manager.
     pub async fn new(clients: Clients, s: AwsSettings) -> Result<Self, String> {
         let signer = signing_key(&clients.secrets, &s.signing_key_secret).await?;
+        let secrets = clients.secrets.clone();
         let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table));
         let queue = Arc::new(SqsQueue::new(
             clients.sqs,
@@ -217,6 +220,7 @@ impl Aws {
             store,
             queue,
             sms,
+            secrets,
             http: s.http,
         })
     }
@@ -227,6 +231,28 @@ async fn signing_key(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
 ) -> Result<TokenSigner, String> {
+    let key = read_secret(client, id, "signing key").await?;
+    TokenSigner::new(key.into_bytes())
+        .map_err(|_| "the signing key secret must be at least 32 characters".to_owned())
+}
+
+/// The Météo-France portal key, from the secret `TELMAIL_WEATHER_KEY_SECRET` names (none
+/// without that setting, for a feed that needs no key).
+pub async fn weather_api_key(aws: &Aws) -> Result<Option<String>, String> {
+    match env::optional("TELMAIL_WEATHER_KEY_SECRET") {
+        Some(id) => read_secret(&aws.secrets, &id, "weather feed key")
+            .await
+            .map(|k| Some(k.trim().to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// A secret's text from Secrets Manager (read once, at a cold start); `what` names it in errors.
+pub async fn read_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+    what: &str,
+) -> Result<String, String> {
     let secret = client
         .get_secret_value()
         .secret_id(id)
@@ -234,15 +260,14 @@ async fn signing_key(
         .await
         .map_err(|e| {
             format!(
-                "cannot read the signing key secret: {}",
+                "cannot read the {what} secret: {}",
                 aws_smithy_types::error::display::DisplayErrorContext(&e)
             )
         })?;
-    let key = secret
+    secret
         .secret_string()
-        .ok_or("the signing key secret has no SecretString")?;
-    TokenSigner::new(key.as_bytes().to_vec())
-        .map_err(|_| "the signing key secret must be at least 32 characters".to_owned())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("the {what} secret has no SecretString"))
 }
 
 /// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from `RUST_LOG`

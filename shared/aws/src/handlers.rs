@@ -7,7 +7,8 @@ use axum::Router;
 use chrono::Utc;
 use serde_json::Value;
 use telmail_core::domain::topic::default_topics;
-use telmail_core::ports::TopicStore;
+use telmail_core::ports::{TopicStore, WeatherFeed};
+use telmail_core::DomainError;
 use telmail_http::admin::{AdminState, Part};
 
 use crate::backend::Aws;
@@ -112,6 +113,27 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
     };
     tracing::info!(suppressed, "feedback recorded");
     Ok(serde_json::json!({ "suppressed": suppressed }))
+}
+
+/// The `weather` function's scheduled run: one poll of the vigilance feed. A failed poll (feed
+/// down, refusing, unreadable, stale) is counted and logged by the relay, whose log the alarm
+/// watches; it is not an error of the invocation, which would only make EventBridge try again.
+pub async fn weather_tick(aws: &Aws, feed: &dyn WeatherFeed) -> Result<Value, String> {
+    match aws.use_cases.weather.poll(feed).await {
+        Ok(lines) => {
+            let relayed: Vec<String> = lines
+                .iter()
+                .filter(|l| l.relayed())
+                .map(|l| l.describe())
+                .collect();
+            for line in &relayed {
+                tracing::info!("{line}");
+            }
+            Ok(serde_json::json!({ "vigilances": lines.len(), "relayed": relayed.len() }))
+        }
+        Err(DomainError::Unavailable(why)) => Ok(serde_json::json!({ "failed": why })),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Runs an event handler under the Lambda runtime until it stops.

@@ -15,4 +15,4 @@ pub mod ses;
 pub mod sns;
 pub mod sqs;
 
-pub use backend::{https_client, init_logging, Aws, AwsSettings, Clients};
+pub use backend::{https_client, init_logging, weather_api_key, Aws, AwsSettings, Clients};

@@ -4,7 +4,6 @@
 pub mod app;
 pub mod config;
 pub mod db;
-pub mod meteo;
 pub mod outbox;
 pub mod passwords;
 pub mod private;

@@ -23,12 +23,12 @@ use tokio::task::JoinHandle;
 use crate::app::Services;
 use crate::config::ServerArgs;
 use crate::db::Db;
-use crate::meteo::HttpWeatherFeed;
 use crate::outbox::Outbox;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 use crate::worker::{Worker, WorkerConfig};
 use telmail_core::wiring::Providers;
+use telmail_meteo::HttpWeatherFeed;
 
 /// A running local server.
 pub struct RunningServer {

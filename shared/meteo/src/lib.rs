@@ -1,5 +1,6 @@
 //! Météo-France's vigilance product over HTTPS (the DPVigilance API of the public portal: the
-//! key goes in the `apikey` header), with a timeout, for the local poller.
+//! key goes in the `apikey` header), with a timeout: the `WeatherFeed` adapter of the local
+//! poller and of the `weather` Lambda function.
 
 use std::time::Duration;
 

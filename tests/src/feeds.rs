@@ -1,0 +1,57 @@
+//! A stand-in for Météo-France's vigilance feed on 127.0.0.1, and documents for it.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A feed answering `(status, body)` as set, to every request.
+pub struct StubFeed {
+    /// Where it serves `cartevigilance/encours`.
+    pub url: String,
+    /// What it answers now: status and body.
+    pub answer: Arc<Mutex<(u16, String)>>,
+}
+
+pub async fn stub_feed(status: u16, body: String) -> StubFeed {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/cartevigilance/encours",
+        listener.local_addr().unwrap()
+    );
+    let answer = Arc::new(Mutex::new((status, body)));
+    let served = answer.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (status, body) = served.lock().unwrap().clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    StubFeed { url, answer }
+}
+
+/// Red waves-submersion on Gironde's coast, from an hour ago to ten hours ahead.
+pub fn red_waves_document() -> String {
+    let t = |h: i64| {
+        (Utc::now() + chrono::Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true)
+    };
+    json!({ "product": { "update_time": t(0), "periods": [{
+        "echeance": "J", "begin_validity_time": t(-1), "end_validity_time": t(10),
+        "timelaps": { "domain_ids": [{ "domain_id": "3310", "max_color_id": 4, "phenomenon_items": [{
+            "phenomenon_id": "9", "phenomenon_max_color_id": 4,
+            "timelaps_items": [{ "begin_time": t(-1), "end_time": t(10), "color_id": 4 }]
+        }]}]}
+    }]}})
+    .to_string()
+}
