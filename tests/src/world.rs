@@ -6,10 +6,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::ServiceConfig;
+use telmail_core::domain::signup::SubscriptionInput;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{EmailSender, SmsSender};
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
+use telmail_core::use_cases::subscriber_file::PaperInput;
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
 
@@ -62,5 +64,30 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             clock,
             _dir: dir,
         }
+    }
+
+    /// Types in a paper form (as staff of the communication service): `topic` on `channels`.
+    pub async fn subscribe_on_paper(
+        &self,
+        email: Option<&str>,
+        phone: Option<&str>,
+        topic: &str,
+        channels: &[&str],
+    ) {
+        let input = PaperInput {
+            email: email.map(Into::into),
+            phone: phone.map(Into::into),
+            subscriptions: vec![SubscriptionInput {
+                topic: topic.into(),
+                channels: channels.iter().map(|c| c.to_string()).collect(),
+            }],
+            paper_form_reference: Some("F-1".into()),
+        };
+        self.services
+            .use_cases
+            .subscriber_file
+            .add_paper(&crate::staff("redac", "redaction"), &input)
+            .await
+            .expect("a valid paper form");
     }
 }

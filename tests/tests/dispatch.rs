@@ -24,7 +24,7 @@ use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
 use telmail_core::use_cases::residents::WebOrigin;
-use telmail_core::use_cases::subscriber_file::{EditInput, PaperInput};
+use telmail_core::use_cases::subscriber_file::EditInput;
 use telmail_core::DomainError;
 use telmail_local::worker::Worker;
 use telmail_tests::staff;
@@ -104,21 +104,8 @@ async fn world(at: chrono::DateTime<Utc>) -> World {
 type World = telmail_tests::world::World<ScriptedProvider>;
 
 async fn subscribe(w: &World, email: Option<&str>, phone: Option<&str>, channels: &[&str]) {
-    let input = PaperInput {
-        email: email.map(Into::into),
-        phone: phone.map(Into::into),
-        subscriptions: vec![SubscriptionInput {
-            topic: "infos-pratiques".into(),
-            channels: channels.iter().map(|c| c.to_string()).collect(),
-        }],
-        paper_form_reference: Some("F-1".into()),
-    };
-    w.services
-        .use_cases
-        .subscriber_file
-        .add_paper(&staff("redac", "redaction"), &input)
-        .await
-        .unwrap();
+    w.subscribe_on_paper(email, phone, "infos-pratiques", channels)
+        .await;
 }
 
 async fn approved_campaign(w: &World, urgent: bool) -> Campaign {

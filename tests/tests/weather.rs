@@ -8,17 +8,14 @@ use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, Month};
 use telmail_core::domain::campaign::CampaignStatus;
-use telmail_core::domain::signup::SubscriptionInput;
 use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_core::error::SendError;
 use telmail_core::ports::{
     CampaignStore, Counter, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, StatsStore,
 };
-use telmail_core::use_cases::subscriber_file::PaperInput;
 use telmail_core::use_cases::weather::RelayOutcome;
 use telmail_core::DomainError;
 use telmail_local::worker::Worker;
-use telmail_tests::staff;
 use telmail_tests::world::World;
 
 /// Keeps what it is handed.
@@ -51,21 +48,13 @@ async fn world() -> World<Inbox> {
     // A Sunday night: only urgent SMS may go
     let at = Utc.with_ymd_and_hms(2026, 11, 29, 22, 0, 0).unwrap();
     let w = World::new(at, Arc::new(Inbox::default())).await;
-    let input = PaperInput {
-        email: Some("marin@exemple.fr".into()),
-        phone: Some("06 12 12 12 12".into()),
-        subscriptions: vec![SubscriptionInput {
-            topic: "alerte-meteo".into(),
-            channels: vec!["email".into(), "sms".into()],
-        }],
-        paper_form_reference: Some("F-9".into()),
-    };
-    w.services
-        .use_cases
-        .subscriber_file
-        .add_paper(&staff("redac", "redaction"), &input)
-        .await
-        .unwrap();
+    w.subscribe_on_paper(
+        Some("marin@exemple.fr"),
+        Some("06 12 12 12 12"),
+        "alerte-meteo",
+        &["email", "sms"],
+    )
+    .await;
     w
 }
 
