@@ -1,5 +1,7 @@
 //! `telmail-local`: runs the whole service on this machine, and manages local staff accounts.
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 use telmail_local::staff_cli::StaffAction;
 use telmail_local::weather_cli::WeatherAction;
@@ -30,43 +32,48 @@ enum Command {
 }
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
+async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let cli = Cli::parse();
-    let done = match cli.command {
-        Some(Command::Staff { action }) => Some(
-            telmail_local::staff_cli::run(cli.server.clone(), action)
-                .await
-                .map(|line| vec![line]),
-        ),
-        Some(Command::Weather { action }) => {
-            Some(telmail_local::weather_cli::run(cli.server.clone(), action).await)
-        }
-        None => None,
-    };
-    if let Some(done) = done {
-        return match done {
-            Ok(lines) => {
-                for line in lines {
-                    println!("{line}");
-                }
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+    match cli.command {
+        Some(command) => run_command(cli.server, command).await,
+        None => serve(cli.server).await,
     }
-    let server = match telmail_local::start(cli.server).await {
+}
+
+/// A one-off command (`staff …`, `weather …`): its French lines, or its error, and the exit code.
+async fn run_command(server: ServerArgs, command: Command) -> ExitCode {
+    let done = match command {
+        Command::Staff { action } => telmail_local::staff_cli::run(server, action)
+            .await
+            .map(|line| vec![line]),
+        Command::Weather { action } => telmail_local::weather_cli::run(server, action).await,
+    };
+    match done {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the service until Ctrl+C or SIGTERM.
+async fn serve(server: ServerArgs) -> ExitCode {
+    let server = match telmail_local::start(server).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("Télmail n'a pas pu démarrer : {e}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     println!("Télmail est prêt.");
@@ -88,11 +95,11 @@ async fn main() -> std::process::ExitCode {
     match server.stop().await {
         Ok(()) => {
             println!("Télmail est arrêté.");
-            std::process::ExitCode::SUCCESS
+            ExitCode::SUCCESS
         }
         Err(e) => {
             eprintln!("{e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

@@ -154,45 +154,9 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let (services, queue) = wire_services(&args, &public_url).await?;
 
-    let http = HttpConfig {
-        rate_limit_per_minute: args.rate_limit_per_minute,
-        trusted_proxies: args.trusted_proxies.clone(),
-        ..HttpConfig::default()
-    };
-    let mode = StaffAuthMode::LocalSessions {
-        auth: services.staff_auth.clone(),
-        secure_cookie: public_url.starts_with("https://"),
-    };
-    let app = telmail_http::router_with_admin(
-        services.use_cases.residents.clone(),
-        services.admin_state(),
-        mode,
-        &http,
-    );
+    let app = router(&args, &services, &public_url);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut background = if args.worker {
-        Worker::new(
-            queue,
-            services.use_cases.dispatcher.clone(),
-            WorkerConfig::default(),
-        )
-        .spawn(stop_rx.clone())
-    } else {
-        Vec::new()
-    };
-    background.push(purge_hourly(
-        services.use_cases.residents.clone(),
-        stop_rx.clone(),
-    ));
-    if let Some(url) = &args.weather_feed_url {
-        let feed = HttpWeatherFeed::new(url, args.weather_api_key.clone())?;
-        background.push(poll_weather(
-            services.use_cases.weather.clone(),
-            feed,
-            Duration::from_secs(args.weather_every.max(1)),
-            stop_rx.clone(),
-        ));
-    }
+    let background = spawn_background(&args, &services, queue, &stop_rx)?;
     let mut serve_stop = stop_rx;
     let serve = tokio::spawn(async move {
         axum::serve(
@@ -213,6 +177,59 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         serve,
         background,
     })
+}
+
+/// The whole HTTP surface: resident pages and API, and the staff API with local sessions.
+fn router(args: &ServerArgs, services: &Services, public_url: &str) -> axum::Router {
+    let http = HttpConfig {
+        rate_limit_per_minute: args.rate_limit_per_minute,
+        trusted_proxies: args.trusted_proxies.clone(),
+        ..HttpConfig::default()
+    };
+    let mode = StaffAuthMode::LocalSessions {
+        auth: services.staff_auth.clone(),
+        secure_cookie: public_url.starts_with("https://"),
+    };
+    telmail_http::router_with_admin(
+        services.use_cases.residents.clone(),
+        services.admin_state(),
+        mode,
+        &http,
+    )
+}
+
+/// The work beside the requests: the queue consumers (unless another process runs them), the
+/// hourly purge, and the weather poll when a feed is configured.
+fn spawn_background(
+    args: &ServerArgs,
+    services: &Services,
+    queue: SqliteQueue,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let mut background = if args.worker {
+        Worker::new(
+            queue,
+            services.use_cases.dispatcher.clone(),
+            WorkerConfig::default(),
+        )
+        .spawn(stop.clone())
+    } else {
+        Vec::new()
+    };
+    background.push(purge_hourly(
+        services.use_cases.residents.clone(),
+        stop.clone(),
+    ));
+    if let Some(url) = &args.weather_feed_url {
+        let feed = HttpWeatherFeed::new(url, args.weather_api_key.clone())?;
+        background.push(poll_weather(
+            services.use_cases.weather.clone(),
+            feed,
+            Duration::from_secs(args.weather_every.max(1)),
+            stop.clone(),
+        ));
+    }
+    Ok(background)
 }
 
 /// Opens the data, builds the providers and every use case, and seeds the default topics.

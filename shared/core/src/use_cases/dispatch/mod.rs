@@ -17,7 +17,7 @@ use futures_util::future::join_all;
 use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
 use crate::domain::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
-use crate::domain::contact::{Address, Channel};
+use crate::domain::contact::{Address, Channel, Email, PhoneNumber};
 use crate::domain::delivery::{
     CampaignProgress, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
     Progress,
@@ -708,65 +708,84 @@ impl Dispatcher {
             Err(not_sent) => return not_sent,
         };
         let sent = match address {
-            Address::Email(to) => match email {
-                Some(email) => {
-                    let now = self.now();
-                    let message = email.for_recipient(
-                        &self.d.layout,
-                        &to,
-                        Some(self.d.links.manage_url(key.subscriber, now)),
-                        Some(self.d.links.unsubscribe_url(key.subscriber, now)),
-                        "",
-                    );
-                    match message {
-                        Ok(m) => self.d.email.send_email(&m).await.map(|id| (id, 0)),
-                        Err(e) => Err(SendError::Permanent(e.to_string())),
-                    }
-                }
-                None => Err(SendError::Permanent("campagne sans e-mail".into())),
-            },
-            Address::Phone(to) => match &campaign.sms {
-                Some(sms) => {
-                    let segments = analyze(&sms.text).segments as u32;
-                    self.d
-                        .sms
-                        .send_sms(&OutgoingSms {
-                            to,
-                            text: sms.text.clone(),
-                        })
-                        .await
-                        .map(|id| (id, segments))
-                }
-                None => Err(SendError::Permanent("campagne sans SMS".into())),
-            },
+            Address::Email(to) => self.send_email(email, &to, key).await,
+            Address::Phone(to) => self.send_sms(campaign, to).await,
         };
+        self.outcome(sent, key.channel, attempts)
+    }
+
+    /// The campaign's email to one recipient, with their own links; the provider id.
+    async fn send_email(
+        &self,
+        email: Option<&RenderedEmail>,
+        to: &Email,
+        key: DeliveryKey,
+    ) -> Result<(Option<String>, u32), SendError> {
+        let email = email.ok_or_else(|| SendError::Permanent("campagne sans e-mail".into()))?;
+        let now = self.now();
+        let message = email
+            .for_recipient(
+                &self.d.layout,
+                to,
+                Some(self.d.links.manage_url(key.subscriber, now)),
+                Some(self.d.links.unsubscribe_url(key.subscriber, now)),
+                "",
+            )
+            .map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.d.email.send_email(&message).await.map(|id| (id, 0))
+    }
+
+    /// The campaign's SMS to one number; the provider id and the segments billed.
+    async fn send_sms(
+        &self,
+        campaign: &Campaign,
+        to: PhoneNumber,
+    ) -> Result<(Option<String>, u32), SendError> {
+        let sms = campaign
+            .sms
+            .as_ref()
+            .ok_or_else(|| SendError::Permanent("campagne sans SMS".into()))?;
+        let segments = analyze(&sms.text).segments as u32;
+        self.d
+            .sms
+            .send_sms(&OutgoingSms {
+                to,
+                text: sms.text.clone(),
+            })
+            .await
+            .map(|id| (id, segments))
+    }
+
+    /// What a send's answer makes of the delivery.
+    fn outcome(
+        &self,
+        sent: Result<(Option<String>, u32), SendError>,
+        channel: Channel,
+        attempts: u32,
+    ) -> DeliveryResult {
+        let give_up = |error: String| DeliveryResult::Failed {
+            error: format!("abandon après {attempts} essais : {error}"),
+        };
+        let out_of_attempts = attempts >= self.d.config.max_send_attempts;
         match sent {
             Ok((provider_id, segments)) => DeliveryResult::Sent {
                 provider_id,
                 segments,
             },
             Err(SendError::Permanent(error)) => DeliveryResult::Failed { error },
-            Err(SendError::Transient(error)) if attempts >= self.d.config.max_send_attempts => {
-                DeliveryResult::Failed {
-                    error: format!("abandon après {attempts} essais : {error}"),
-                }
-            }
-            Err(SendError::Transient(error)) => DeliveryResult::Retry { error },
             // An SMS that may have gone is not sent again: a missed one is reported to staff,
             // a doubled emergency SMS cannot be taken back. An email may be sent again.
-            Err(SendError::Unknown(error)) if key.channel == Channel::Sms => {
-                DeliveryResult::Unknown {
-                    error: format!(
-                        "issue inconnue, le SMS a peut-être été envoyé (il n'est pas renvoyé) : {error}"
-                    ),
-                }
+            Err(SendError::Unknown(error)) if channel == Channel::Sms => DeliveryResult::Unknown {
+                error: format!(
+                    "issue inconnue, le SMS a peut-être été envoyé (il n'est pas renvoyé) : {error}"
+                ),
+            },
+            Err(SendError::Transient(error) | SendError::Unknown(error)) if out_of_attempts => {
+                give_up(error)
             }
-            Err(SendError::Unknown(error)) if attempts >= self.d.config.max_send_attempts => {
-                DeliveryResult::Failed {
-                    error: format!("abandon après {attempts} essais : {error}"),
-                }
+            Err(SendError::Transient(error) | SendError::Unknown(error)) => {
+                DeliveryResult::Retry { error }
             }
-            Err(SendError::Unknown(error)) => DeliveryResult::Retry { error },
         }
     }
 
