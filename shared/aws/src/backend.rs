@@ -92,6 +92,8 @@ impl AwsSettings {
                 })
                 .transpose()?,
             department: env::optional("TELMAIL_DEPARTMENT").as_deref(),
+            weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
+            weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
             code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")
                 .map(|n| {
                     n.parse().map_err(|_| {

@@ -75,6 +75,21 @@ impl ServiceConfig {
         if let Some(budget) = s.code_sms_per_day {
             config.signup_limits.code_sms_per_day = budget;
         }
+        if let Some(threshold) = s.weather_threshold {
+            config.weather.threshold = threshold
+                .parse()
+                .map_err(|e| format!("TELMAIL_WEATHER_THRESHOLD: {e}"))?;
+        }
+        if let Some(at_once) = s.weather_at_once {
+            config.weather.send_at_once_from = match at_once.trim() {
+                "" | "aucune" | "none" => None,
+                colour => Some(
+                    colour
+                        .parse()
+                        .map_err(|e| format!("TELMAIL_WEATHER_AT_ONCE: {e}"))?,
+                ),
+            };
+        }
         if let Some(department) = s.department {
             config.weather.department = parse_department(department)?;
             // The product numbers a coastal sub-domain as the department followed by 10.
@@ -179,4 +194,88 @@ pub struct Settings<'a> {
     pub code_sms_interval_seconds: Option<u32>,
     /// The department whose vigilance is relayed (`33`; its coastal sub-domain follows).
     pub department: Option<&'a str>,
+    /// The lowest vigilance colour relayed (`orange`).
+    pub weather_threshold: Option<&'a str>,
+    /// From this colour up, alerts are sent at once (`rouge`); `aucune`: always submitted.
+    pub weather_at_once: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::weather::Colour;
+
+    fn settings<'a>() -> Settings<'a> {
+        Settings {
+            public_url: "https://alertes.arcachon.fr",
+            town: "Arcachon",
+            prices: Prices::default(),
+            sms_window: "08:00-20:00",
+            fanout_shards: 8,
+            sms_countries: None,
+            code_sms_per_day: None,
+            code_sms_interval_seconds: None,
+            department: None,
+            weather_threshold: None,
+            weather_at_once: None,
+        }
+    }
+
+    #[test]
+    fn the_weather_policy_is_set_by_configuration() {
+        let default = ServiceConfig::from_settings(&settings()).unwrap().weather;
+        assert_eq!(default.domains(), ["33", "3310"]);
+        assert_eq!(
+            (default.threshold, default.send_at_once_from),
+            (Colour::Orange, Some(Colour::Red))
+        );
+        let c = ServiceConfig::from_settings(&Settings {
+            department: Some("13"),
+            weather_threshold: Some("jaune"),
+            weather_at_once: Some("aucune"),
+            ..settings()
+        })
+        .unwrap()
+        .weather;
+        assert_eq!(c.domains(), ["13", "1310"]);
+        assert_eq!((c.threshold, c.send_at_once_from), (Colour::Yellow, None));
+        for bad in [
+            Settings {
+                weather_threshold: Some("violet"),
+                ..settings()
+            },
+            Settings {
+                weather_at_once: Some("bleu"),
+                ..settings()
+            },
+            Settings {
+                department: Some("Gironde"),
+                ..settings()
+            },
+        ] {
+            let err = ServiceConfig::from_settings(&bad).unwrap_err();
+            assert!(err.starts_with("TELMAIL_"), "{err}");
+        }
+    }
+
+    #[test]
+    fn sign_up_limits_are_set_by_configuration() {
+        let c = ServiceConfig::from_settings(&Settings {
+            sms_countries: Some("+33, 262"),
+            code_sms_per_day: Some(50),
+            code_sms_interval_seconds: Some(0),
+            ..settings()
+        })
+        .unwrap()
+        .signup_limits;
+        assert_eq!(c.country_codes, [33, 262]);
+        assert_eq!(c.code_sms_per_day, 50);
+        assert_eq!(c.code_sms_interval, Duration::zero());
+        let err = ServiceConfig::from_settings(&Settings {
+            sms_countries: Some("France"),
+            ..settings()
+        })
+        .unwrap_err();
+        assert!(err.contains("TELMAIL_SMS_COUNTRIES"), "{err}");
+    }
 }

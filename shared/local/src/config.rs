@@ -77,6 +77,13 @@ pub struct ServerArgs {
     /// The department whose Météo-France vigilance is relayed (its coastal sub-domain too).
     #[arg(long, env = "TELMAIL_DEPARTMENT", default_value = "33")]
     pub department: String,
+    /// The lowest vigilance colour relayed: jaune, orange, rouge.
+    #[arg(long, env = "TELMAIL_WEATHER_THRESHOLD", default_value = "orange")]
+    pub weather_threshold: String,
+    /// From this colour up, alerts are sent at once (below: submitted to the cabinet); `aucune`:
+    /// every alert is submitted.
+    #[arg(long, env = "TELMAIL_WEATHER_AT_ONCE", default_value = "rouge")]
+    pub weather_at_once: String,
     /// Météo-France's `cartevigilance/encours` URL: when set, the server polls it and relays.
     #[arg(long, env = "TELMAIL_WEATHER_FEED_URL")]
     pub weather_feed_url: Option<String>,
@@ -115,6 +122,8 @@ impl ServerArgs {
             code_sms_per_day: None,
             code_sms_interval: None,
             department: "33".into(),
+            weather_threshold: "orange".into(),
+            weather_at_once: "rouge".into(),
             weather_feed_url: None,
             weather_api_key: None,
             weather_every: 300,

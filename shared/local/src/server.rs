@@ -131,6 +131,8 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
         code_sms_per_day: args.code_sms_per_day,
         code_sms_interval_seconds: args.code_sms_interval,
         department: Some(&args.department),
+        weather_threshold: Some(&args.weather_threshold),
+        weather_at_once: Some(&args.weather_at_once),
     })
 }
 

@@ -111,6 +111,23 @@ impl Colour {
     }
 }
 
+impl std::str::FromStr for Colour {
+    type Err = FeedError;
+
+    /// A colour's name, French or English (`orange`, `rouge`, `red`…).
+    fn from_str(s: &str) -> Result<Self, FeedError> {
+        match s.trim().to_lowercase().as_str() {
+            "vert" | "verte" | "green" => Ok(Self::Green),
+            "jaune" | "yellow" => Ok(Self::Yellow),
+            "orange" => Ok(Self::Orange),
+            "rouge" | "red" => Ok(Self::Red),
+            other => Err(FeedError::Malformed(format!(
+                "couleur de vigilance inconnue : « {other} » (jaune, orange, rouge)"
+            ))),
+        }
+    }
+}
+
 impl fmt::Display for Colour {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())

@@ -36,8 +36,9 @@ pub struct WeatherPolicy {
     pub watched: Vec<Phenomenon>,
     /// The lowest colour relayed.
     pub threshold: Colour,
-    /// From this colour up, the alert is sent at once; below it, submitted to the cabinet.
-    pub send_at_once_from: Colour,
+    /// From this colour up, the alert is sent at once; below it (or always, without one),
+    /// submitted to the cabinet for fast approval.
+    pub send_at_once_from: Option<Colour>,
     /// An older document is stale: nothing is relayed from it.
     pub stale_after: Duration,
 }
@@ -53,7 +54,7 @@ impl Default for WeatherPolicy {
                 .filter(|p| *p != Phenomenon::Avalanches)
                 .collect(),
             threshold: Colour::Orange,
-            send_at_once_from: Colour::Red,
+            send_at_once_from: Some(Colour::Red),
             stale_after: Duration::hours(12),
         }
     }
@@ -287,7 +288,12 @@ impl WeatherRelay {
             .create_weather_alert(&author, &input)
             .await?;
         let submitted = self.d.campaigns.submit(&author, draft.id).await?;
-        if v.colour >= self.d.policy.send_at_once_from {
+        if self
+            .d
+            .policy
+            .send_at_once_from
+            .is_some_and(|from| v.colour >= from)
+        {
             self.d
                 .campaigns
                 .approve(&at_once_policy(), submitted.id, Some(submitted.version))
@@ -434,7 +440,7 @@ mod tests {
         assert!(!p.watched.contains(&Phenomenon::Avalanches));
         assert_eq!(
             (p.threshold, p.send_at_once_from),
-            (Colour::Orange, Colour::Red)
+            (Colour::Orange, Some(Colour::Red))
         );
     }
 }
