@@ -22,7 +22,6 @@ use telmail_core::ports::{
     CampaignStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, SubscriberStore,
 };
 use telmail_local::worker::{Worker, WorkerConfig};
-use telmail_tests::staff;
 use telmail_tests::world::World;
 
 /// Accepts every message at once and counts them.
@@ -130,27 +129,11 @@ async fn run(n: usize) {
         urgent: false,
         send_at: None,
     };
-    let c = s
-        .use_cases
-        .campaigns
-        .create(&staff("redac", "redaction"), &input)
-        .await
-        .unwrap();
-    let c = s
-        .use_cases
-        .campaigns
-        .submit(&staff("redac", "redaction"), c.id)
-        .await
-        .unwrap();
+    let c = world.submitted(&input).await;
 
     reset_peak_rss();
     let started = Instant::now();
-    let c = s
-        .use_cases
-        .campaigns
-        .approve(&staff("cab", "cabinet"), c.id, Some(c.version))
-        .await
-        .unwrap();
+    let c = world.approve(&c).await;
     let worker = Worker::new(
         queue.clone(),
         s.use_cases.dispatcher.clone(),

@@ -16,7 +16,6 @@ use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_core::error::SendError;
 use telmail_core::ports::{EmailSender, OutgoingEmail, OutgoingSms, SmsSender};
 use telmail_local::worker::Worker;
-use telmail_tests::staff;
 use telmail_tests::world::World;
 
 /// Accepts everything; notes when the alert's first SMS and email arrive, and how many ordinary
@@ -78,8 +77,6 @@ async fn run(backlog: usize) {
     )
     .await;
     // The ordinary campaign, fanned out: its deliveries wait in the queue
-    let campaigns = &w.services.use_cases.campaigns;
-    let redac = staff("redac", "redaction");
     let input = CampaignInput {
         title: Some("Programme des fêtes".into()),
         topics: vec!["infos-pratiques".into()],
@@ -91,12 +88,7 @@ async fn run(backlog: usize) {
         urgent: false,
         send_at: None,
     };
-    let c = campaigns.create(&redac, &input).await.unwrap();
-    let c = campaigns.submit(&redac, c.id).await.unwrap();
-    let c = campaigns
-        .approve(&staff("cab", "cabinet"), c.id, Some(c.version))
-        .await
-        .unwrap();
+    let c = w.approve(&w.submitted(&input).await).await;
     for shard in 0..c.shards {
         w.services
             .use_cases

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::ServiceConfig;
+use telmail_core::domain::campaign::{Campaign, CampaignInput};
 use telmail_core::domain::signup::SubscriptionInput;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{EmailSender, SmsSender};
@@ -89,5 +90,30 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             .add_paper(&crate::staff("redac", "redaction"), &input)
             .await
             .expect("a valid paper form");
+    }
+
+    /// A campaign written and submitted by the communication service (`redac`).
+    pub async fn submitted(&self, input: &CampaignInput) -> Campaign {
+        let campaigns = &self.services.use_cases.campaigns;
+        let redac = crate::staff("redac", "redaction");
+        let draft = campaigns
+            .create(&redac, input)
+            .await
+            .expect("a valid campaign");
+        campaigns.submit(&redac, draft.id).await.expect("submitted")
+    }
+
+    /// The cabinet (`cab`) approves the submitted campaign in the version read.
+    pub async fn approve(&self, submitted: &Campaign) -> Campaign {
+        self.services
+            .use_cases
+            .campaigns
+            .approve(
+                &crate::staff("cab", "cabinet"),
+                submitted.id,
+                Some(submitted.version),
+            )
+            .await
+            .expect("approved")
     }
 }

@@ -122,27 +122,8 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
         urgent,
         send_at: None,
     };
-    let redac = staff("redac", "redaction");
-    let c = w
-        .services
-        .use_cases
-        .campaigns
-        .create(&redac, &input)
-        .await
-        .unwrap();
-    let c = w
-        .services
-        .use_cases
-        .campaigns
-        .submit(&redac, c.id)
-        .await
-        .unwrap();
-    w.services
-        .use_cases
-        .campaigns
-        .approve(&staff("cab", "cabinet"), c.id, Some(c.version))
-        .await
-        .unwrap()
+    let submitted = w.submitted(&input).await;
+    w.approve(&submitted).await
 }
 
 async fn deliveries(w: &World, id: CampaignId) -> Vec<Delivery> {

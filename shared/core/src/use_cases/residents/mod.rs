@@ -190,6 +190,19 @@ impl Residents {
         })
     }
 
+    /// Stores a subscriber after a transition and counts what it implies, in the month it
+    /// happened.
+    async fn save(&self, sub: &Subscriber, counter: Option<Counter>) -> Result<(), DomainError> {
+        self.d.subscribers.update(sub).await?;
+        if let Some(counter) = counter {
+            self.d
+                .stats
+                .add(Month::of(sub.updated_at), counter, 1)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The preference page's data.
     pub async fn preferences(&self, token: &str) -> Result<PreferencesView, DomainError> {
         let subscriber = self

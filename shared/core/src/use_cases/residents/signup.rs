@@ -22,7 +22,6 @@ use crate::domain::subscriber::{
 };
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors};
-use crate::ports::Counter;
 use crate::render::messages;
 use crate::token::TokenPurpose;
 
@@ -512,22 +511,5 @@ impl Residents {
         let channels: BTreeSet<Channel> = channels.into_iter().collect();
         let counter = owner.absorb(request, &channels, contacts, self.d.clock.now());
         self.save(&owner, counter).await
-    }
-
-    /// Stores a subscriber after a transition and counts what it implies, in the month it
-    /// happened.
-    pub(super) async fn save(
-        &self,
-        sub: &Subscriber,
-        counter: Option<Counter>,
-    ) -> Result<(), DomainError> {
-        self.d.subscribers.update(sub).await?;
-        if let Some(counter) = counter {
-            self.d
-                .stats
-                .add(crate::clock::Month::of(sub.updated_at), counter, 1)
-                .await?;
-        }
-        Ok(())
     }
 }
