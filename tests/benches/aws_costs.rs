@@ -356,6 +356,11 @@ fn counted_clients(sdk: &aws_config::SdkConfig, counter: &Counter) -> Clients {
                 .interceptor(counter.clone())
                 .build(),
         ),
+        cognito: aws_sdk_cognitoidentityprovider::Client::from_conf(
+            aws_sdk_cognitoidentityprovider::config::Builder::from(sdk)
+                .interceptor(counter.clone())
+                .build(),
+        ),
     }
 }
 
@@ -411,6 +416,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
     let delivery = Arc::new(support::create_queue(&sdk, &format!("delivery-{run}"), 180).await);
     support::create_email_identity(&sdk, "arcachon.example").await;
     let secret = support::create_secret(&sdk, &format!("telmail-bench-{run}-signing-key")).await;
+    let user_pool_id = support::create_user_pool(&sdk, &format!("telmail-bench-{run}")).await;
     let plain_sqs = aws_sdk_sqs::Client::new(&sdk);
     let plain_store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
 
@@ -430,6 +436,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         sms_sender: "ARCACHON".into(),
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),
+        user_pool_id,
         service,
         http: HttpConfig::default(),
     };

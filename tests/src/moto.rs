@@ -183,6 +183,65 @@ pub async fn create_email_identity(sdk: &SdkConfig, identity: &str) {
         .expect("create the SES identity on moto");
 }
 
+/// Creates the staff's user pool with the template's groups (`redaction`, `cabinet`,
+/// `admin`); returns its id.
+pub async fn create_user_pool(sdk: &SdkConfig, name: &str) -> String {
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+    let pool = cognito
+        .create_user_pool()
+        .pool_name(name)
+        .send()
+        .await
+        .expect("create a user pool on moto")
+        .user_pool
+        .and_then(|p| p.id)
+        .expect("moto returns the pool id");
+    for group in ["redaction", "cabinet", "admin"] {
+        cognito
+            .create_group()
+            .user_pool_id(&pool)
+            .group_name(group)
+            .send()
+            .await
+            .expect("create a group on moto");
+    }
+    pool
+}
+
+/// Creates a staff account in the pool with its attributes (`name`, `email`,
+/// `phone_number`…) and adds it to `group`, as the deployment guide has an administrator do.
+pub async fn add_staff(
+    sdk: &SdkConfig,
+    pool: &str,
+    username: &str,
+    group: &str,
+    attributes: &[(&str, &str)],
+) {
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(sdk);
+    let mut create = cognito
+        .admin_create_user()
+        .user_pool_id(pool)
+        .username(username);
+    for (name, value) in attributes {
+        create = create.user_attributes(
+            aws_sdk_cognitoidentityprovider::types::AttributeType::builder()
+                .name(*name)
+                .value(*value)
+                .build()
+                .expect("an attribute with a name"),
+        );
+    }
+    create.send().await.expect("create a staff user on moto");
+    cognito
+        .admin_add_user_to_group()
+        .user_pool_id(pool)
+        .username(username)
+        .group_name(group)
+        .send()
+        .await
+        .expect("add the user to its group on moto");
+}
+
 /// A queue's URL and ARN.
 pub struct QueueRef {
     pub url: String,

@@ -8,6 +8,7 @@ use telmail_core::clock::ManualClock;
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::{Campaign, CampaignInput};
 use telmail_core::domain::signup::SubscriptionInput;
+use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{EmailSender, SmsSender};
 use telmail_core::render::messages::EmailLayout;
@@ -42,6 +43,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
         let services = Services::wire(
             Providers {
+                directory: Arc::new(AccountDirectory(store.clone())),
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),

@@ -64,6 +64,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         .await
         .unwrap();
     let secret = moto::create_secret(&sdk, &format!("telmail-signing-{tag}")).await;
+    let user_pool_id = moto::create_user_pool(&sdk, &format!("staff-{tag}")).await;
     let settings = AwsSettings {
         table,
         fanout_queue_url: fanout.url.clone(),
@@ -75,6 +76,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         sms_sender: "ARCACHON".into(),
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),
+        user_pool_id: user_pool_id.clone(),
         service,
         http: HttpConfig::default(),
     };

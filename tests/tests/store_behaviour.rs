@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use telmail_core::clock::Month;
+use telmail_core::domain::alert_templates::AlertTemplates;
 use telmail_core::domain::campaign::{
     Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
     CampaignStatus,
@@ -24,10 +25,12 @@ use telmail_core::domain::subscriber::{
     SubscriberStatus,
 };
 use telmail_core::domain::topic::{default_topics, TopicSlug};
+use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
     AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient, StatsStore,
     SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    WeatherStore,
 };
 use telmail_tests::moto;
 
@@ -44,6 +47,7 @@ struct Backend {
     campaigns: Arc<dyn CampaignStore>,
     deliveries: Arc<dyn DeliveryStore>,
     suppressions: Arc<dyn SuppressionStore>,
+    weather: Arc<dyn WeatherStore>,
     /// The fan-out shard count `recipients` splits memberships into.
     shards: u32,
     _guard: Box<dyn std::any::Any + Send>,
@@ -63,7 +67,8 @@ async fn sqlite() -> Backend {
         staff: Some(store.clone()),
         campaigns: store.clone(),
         deliveries: store.clone(),
-        suppressions: store,
+        suppressions: store.clone(),
+        weather: store,
         shards: 4,
         _guard: Box::new(dir),
     }
@@ -88,7 +93,8 @@ async fn dynamo() -> Backend {
         staff: None,
         campaigns: store.clone(),
         deliveries: store.clone(),
-        suppressions: store,
+        suppressions: store.clone(),
+        weather: store,
         shards: 4,
         _guard: Box::new(()),
     }
@@ -395,6 +401,7 @@ fn campaign(
         urgent: false,
         send_at,
         kind: CampaignKind::Standard,
+        source: None,
         last_editor: None,
         version: 1,
         author: Actor {
@@ -1765,6 +1772,110 @@ async fn allowances_stop_at_their_limit_even_when_taken_at_once(b: Backend) {
     );
 }
 
+fn alert_in_force(domain: &str, phenomenon: Phenomenon, colour: Colour) -> AlertInForce {
+    let begins = Utc.with_ymd_and_hms(2026, 12, 1, 5, 0, 0).unwrap();
+    AlertInForce {
+        source: AlertSource {
+            product_time: begins - Duration::hours(1),
+            domain: domain.into(),
+            phenomenon,
+            colour,
+            begins,
+            ends: begins + Duration::hours(12),
+        },
+        campaign: CampaignId::new(),
+    }
+}
+
+async fn weather_alerts_are_raised_once_per_colour_and_lifted_once(b: Backend) {
+    let orange = alert_in_force("33", Phenomenon::Wind, Colour::Orange);
+    // Ten cycles at once raise the same alert (each with its own campaign): one writes.
+    let raises = (0..10).map(|_| {
+        let weather = b.weather.clone();
+        let mut alert = orange.clone();
+        alert.campaign = CampaignId::new();
+        async move { weather.raise(&alert).await.unwrap() }
+    });
+    let won = futures_util::future::join_all(raises)
+        .await
+        .into_iter()
+        .filter(|w| *w)
+        .count();
+    assert_eq!(won, 1);
+    let stored = b.weather.in_force().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    let orange = stored[0].clone();
+    // The same colour or lower is not raised again; a higher one is, in place.
+    assert!(!b.weather.raise(&orange).await.unwrap());
+    let yellow = alert_in_force("33", Phenomenon::Wind, Colour::Yellow);
+    assert!(!b.weather.raise(&yellow).await.unwrap());
+    let red = alert_in_force("33", Phenomenon::Wind, Colour::Red);
+    assert!(b.weather.raise(&red).await.unwrap());
+    // Another domain or phenomenon is another alert.
+    let coast = alert_in_force("3310", Phenomenon::WavesSubmersion, Colour::Orange);
+    assert!(b.weather.raise(&coast).await.unwrap());
+    let mut all = b.weather.in_force().await.unwrap();
+    all.sort_by(|a, b| a.source.domain.cmp(&b.source.domain));
+    assert_eq!(all, [red.clone(), coast.clone()]);
+    // Lifting needs the alert as read: the replaced orange is not lifted, the red once.
+    assert!(!b.weather.lift(&orange).await.unwrap());
+    let (first, second) = tokio::join!(b.weather.lift(&red), b.weather.lift(&red));
+    assert_eq!(
+        [first.unwrap(), second.unwrap()]
+            .iter()
+            .filter(|l| **l)
+            .count(),
+        1
+    );
+    assert_eq!(b.weather.in_force().await.unwrap(), [coast]);
+    // Once lifted, a new episode is raised afresh.
+    assert!(b.weather.raise(&orange).await.unwrap());
+}
+
+async fn weather_documents_and_alert_sources_round_trip(b: Backend) {
+    assert_eq!(b.weather.templates().await.unwrap(), None);
+    assert_eq!(b.weather.feed_state().await.unwrap(), None);
+    let templates = AlertTemplates {
+        end_notice: false,
+        alert_sms: "Alerte {{ couleur }} à {{ ville }}".into(),
+        ..AlertTemplates::default()
+    };
+    b.weather.save_templates(&templates).await.unwrap();
+    b.weather
+        .save_templates(&AlertTemplates {
+            end_sms: "Fin.".into(),
+            ..templates.clone()
+        })
+        .await
+        .unwrap();
+    let stored = b.weather.templates().await.unwrap().unwrap();
+    assert_eq!(
+        (stored.end_sms.as_str(), stored.end_notice),
+        ("Fin.", false)
+    );
+    let state = FeedState {
+        checked_at: t0(),
+        error: Some("le flux de vigilance a répondu 503".into()),
+        last_success: Some(t0() - Duration::minutes(5)),
+        product_time: Some(t0() - Duration::hours(1)),
+        failures_in_a_row: 2,
+    };
+    b.weather.save_feed_state(&state).await.unwrap();
+    assert_eq!(b.weather.feed_state().await.unwrap(), Some(state));
+    // A weather alert's campaign keeps its source.
+    let mut c = campaign("Vigilance", CampaignStatus::Draft, t0(), None);
+    c.kind = CampaignKind::WeatherAlert;
+    c.source = Some(alert_in_force("3310", Phenomenon::WavesSubmersion, Colour::Red).source);
+    b.campaigns
+        .insert(
+            &c,
+            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c));
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -1795,6 +1906,8 @@ macro_rules! store_suite {
             deliveries_of_a_campaign_are_listed_page_by_page,
             suppressions_are_idempotent_listed_and_lifted,
             allowances_stop_at_their_limit_even_when_taken_at_once,
+            weather_alerts_are_raised_once_per_colour_and_lifted_once,
+            weather_documents_and_alert_sources_round_trip,
             $($extra,)*
         );
     };

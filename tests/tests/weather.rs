@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, Month};
-use telmail_core::domain::campaign::CampaignStatus;
+use telmail_core::domain::campaign::{CampaignKind, CampaignStatus};
+use telmail_core::domain::staff::{StaffAccount, StaffStore};
 use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_core::error::SendError;
 use telmail_core::ports::{
@@ -16,6 +17,7 @@ use telmail_core::ports::{
 use telmail_core::use_cases::weather::RelayOutcome;
 use telmail_core::DomainError;
 use telmail_local::worker::Worker;
+use telmail_tests::staff;
 use telmail_tests::world::World;
 
 /// Keeps what it is handed.
@@ -83,14 +85,7 @@ async fn a_red_alert_reaches_subscribers_at_once_even_at_night() {
     let RelayOutcome::SentAtOnce(id) = lines[0].outcome else {
         panic!("{lines:?}");
     };
-    Worker::new(
-        w.services.queue.clone(),
-        w.services.use_cases.dispatcher.clone(),
-        Default::default(),
-    )
-    .drain()
-    .await
-    .unwrap();
+    drain(&w).await;
     let got = w.provider.0.lock().unwrap().clone();
     assert!(
         got.iter()
@@ -145,4 +140,265 @@ async fn a_stale_bulletin_relays_nothing() {
         .await
         .unwrap();
     assert!(all.is_empty());
+}
+
+/// A cabinet account with both contacts, and a disabled one that must not be told.
+async fn cabinet_accounts(w: &World<Inbox>) {
+    for (id, disabled) in [("maire-adjoint", false), ("ancien-elu", true)] {
+        let mut identity = staff(id, "cabinet");
+        identity.email = Some(format!("{id}@arcachon.example").parse().unwrap());
+        identity.phone = Some("+33699887766".parse().unwrap());
+        StaffStore::create_account(
+            w.services.store.as_ref(),
+            &StaffAccount {
+                identity,
+                password_hash: "non utilisé".into(),
+                created_at: w.clock.now(),
+                disabled,
+            },
+        )
+        .await
+        .unwrap();
+    }
+}
+
+fn sent(w: &World<Inbox>) -> Vec<String> {
+    w.provider.0.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_orange_alert_waits_for_the_cabinet_who_is_told_at_once_with_a_link() {
+    let w = world().await;
+    cabinet_accounts(&w).await;
+    let lines = w
+        .services
+        .use_cases
+        .weather
+        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(5)))
+        .await
+        .unwrap();
+    let RelayOutcome::Submitted(id) = lines[0].outcome else {
+        panic!("{lines:?}");
+    };
+    let told = lines[0].told.clone().unwrap();
+    assert_eq!((told.members, told.emails, told.sms), (1, 1, 1), "{told:?}");
+    assert!(lines[0].describe().contains("cabinet prévenu"));
+    let link = format!("https://alertes.arcachon.example/admin/campagnes/{id}");
+    let got = sent(&w);
+    assert_eq!(got.len(), 2, "only the enabled member: {got:?}");
+    assert!(got.iter().any(|m| m.starts_with(
+        "maire-adjoint@arcachon.example|[Télmail] À approuver d'urgence : vigilance orange vagues-submersion"
+    )));
+    assert!(
+        got.iter()
+            .any(|m| m.starts_with("+33699887766|") && m.ends_with(&link)),
+        "{got:?}"
+    );
+    // Residents get nothing until the cabinet approves.
+    assert!(!got.iter().any(|m| m.starts_with("marin@")));
+    let c = CampaignStore::get(w.services.store.as_ref(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, CampaignStatus::Submitted);
+    assert!(c.urgent);
+    let source = c.source.unwrap();
+    assert_eq!(
+        (source.domain.as_str(), source.phenomenon, source.colour),
+        ("3310", Phenomenon::WavesSubmersion, Colour::Orange)
+    );
+    assert_eq!(source.product_time, w.clock.now() - Duration::minutes(5));
+}
+
+#[tokio::test]
+async fn an_upgrade_relays_again_and_withdraws_the_orange_still_waiting() {
+    let w = world().await;
+    let relay = &w.services.use_cases.weather;
+    let orange = relay
+        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(5)))
+        .await
+        .unwrap();
+    let RelayOutcome::Submitted(orange_id) = orange[0].outcome else {
+        panic!("{orange:?}");
+    };
+    let red = relay
+        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert!(
+        matches!(red[0].outcome, RelayOutcome::SentAtOnce(_)),
+        "{red:?}"
+    );
+    let store = w.services.store.as_ref();
+    let withdrawn = CampaignStore::get(store, orange_id).await.unwrap().unwrap();
+    assert_eq!(withdrawn.status, CampaignStatus::Rejected);
+    assert!(withdrawn.rejection_reason.unwrap().contains("rouge"));
+    // Back to orange: a downgrade relays nothing.
+    let down = relay
+        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(0)))
+        .await
+        .unwrap();
+    assert_eq!(down[0].outcome, RelayOutcome::AlreadyRelayed);
+}
+
+/// A fresh bulletin where the alert went down to yellow (Météo-France lifted it).
+fn lifted(w: &World<Inbox>) -> Bulletin {
+    bulletin(w, Colour::Yellow, Duration::zero())
+}
+
+#[tokio::test]
+async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_off() {
+    let w = world().await;
+    let relay = &w.services.use_cases.weather;
+    relay
+        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
+        .await
+        .unwrap();
+    drain(&w).await;
+    w.clock.advance(Duration::hours(3));
+    let yellow = lifted(&w);
+    let (a, b) = tokio::join!(relay.cycle(&yellow), relay.cycle(&yellow));
+    let ends: Vec<RelayOutcome> = a
+        .unwrap()
+        .into_iter()
+        .chain(b.unwrap())
+        .map(|l| l.outcome)
+        .filter(|o| matches!(o, RelayOutcome::EndSent(_)))
+        .collect();
+    assert_eq!(ends.len(), 1, "announced once: {ends:?}");
+    let RelayOutcome::EndSent(end_id) = ends[0] else {
+        unreachable!()
+    };
+    drain(&w).await;
+    let end_sms = "+33612121212|Ville d'Arcachon : fin de la vigilance rouge vagues-submersion";
+    let got = sent(&w);
+    assert!(
+        got.iter()
+            .any(|m| m == "marin@exemple.fr|Fin de la vigilance rouge vagues-submersion à Arcachon"),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|m| m.starts_with(end_sms)),
+        "at 1 a.m. the end's SMS waits for the window: {got:?}"
+    );
+    w.clock.advance(Duration::hours(7));
+    drain(&w).await;
+    assert!(
+        sent(&w).iter().any(|m| m.starts_with(end_sms)),
+        "{:?}",
+        sent(&w)
+    );
+    let end = CampaignStore::get(w.services.store.as_ref(), end_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(end.kind, CampaignKind::WeatherAlertEnd);
+    assert!(!end.urgent, "an end waits for the SMS window");
+    // Only the alert counts as a weather alert.
+    let alerts = StatsStore::get(
+        w.services.store.as_ref(),
+        Month::of(w.clock.now()),
+        Counter::WeatherAlertsSent,
+    )
+    .await
+    .unwrap();
+    assert_eq!(alerts, 1);
+
+    // With the end notice turned off, a lifted alert ends silently.
+    let admin = staff("redac", "redaction");
+    let mut templates = relay.templates(&admin).await.unwrap().templates;
+    templates.end_notice = false;
+    relay.save_templates(&admin, templates).await.unwrap();
+    relay
+        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
+        .await
+        .unwrap();
+    w.clock.advance(Duration::hours(1));
+    let quiet = relay.cycle(&lifted(&w)).await.unwrap();
+    assert!(
+        quiet.iter().any(|l| l.outcome == RelayOutcome::Lifted),
+        "{quiet:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_alert_lifted_before_approval_is_withdrawn_without_a_message() {
+    let w = world().await;
+    let relay = &w.services.use_cases.weather;
+    let orange = relay
+        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(5)))
+        .await
+        .unwrap();
+    let RelayOutcome::Submitted(id) = orange[0].outcome else {
+        panic!("{orange:?}");
+    };
+    w.clock.advance(Duration::hours(1));
+    let lines = relay.cycle(&lifted(&w)).await.unwrap();
+    let withdrawn = lines
+        .iter()
+        .find(|l| l.outcome == RelayOutcome::Withdrawn(id))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(withdrawn.describe().starts_with("Fin de vigilance orange"));
+    assert!(withdrawn.describe().contains("retirée"));
+    let c = CampaignStore::get(w.services.store.as_ref(), id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.status, CampaignStatus::Rejected);
+    assert!(sent(&w).is_empty());
+}
+
+#[tokio::test]
+async fn staff_templates_shape_the_messages_and_a_long_sms_is_refused_by_field() {
+    let w = world().await;
+    let relay = &w.services.use_cases.weather;
+    let redac = staff("redac", "redaction");
+    let mut templates = relay.templates(&redac).await.unwrap().templates;
+    templates.alert_sms = "ARCACHON {{ couleur | upper }} : {{ phenomene }}, {{ validite }}. Consignes sur arcachon.fr".into();
+    let saved = relay
+        .save_templates(&redac, templates.clone())
+        .await
+        .unwrap();
+    assert!(!saved.defaults);
+    // The cabinet reads the templates but cannot change them.
+    let cabinet = staff("cab", "cabinet");
+    assert!(relay.templates(&cabinet).await.is_ok());
+    assert!(matches!(
+        relay.save_templates(&cabinet, templates.clone()).await,
+        Err(DomainError::Forbidden(_))
+    ));
+    let too_long = telmail_core::domain::alert_templates::AlertTemplates {
+        alert_sms: format!(
+            "{} Restez chez vous, informez vos voisins et suivez les consignes des autorites.",
+            templates.alert_sms
+        ),
+        ..templates
+    };
+    let Err(DomainError::Validation(errors)) = relay.save_templates(&redac, too_long).await else {
+        panic!("a two-segment SMS must be refused");
+    };
+    assert!(errors.get("alert_sms").unwrap().contains("un seul segment"));
+    relay
+        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
+        .await
+        .unwrap();
+    drain(&w).await;
+    assert!(
+        sent(&w)
+            .iter()
+            .any(|m| m.starts_with("+33612121212|ARCACHON ROUGE : vagues-submersion, du ")),
+        "{:?}",
+        sent(&w)
+    );
+}
+
+async fn drain(w: &World<Inbox>) {
+    Worker::new(
+        w.services.queue.clone(),
+        w.services.use_cases.dispatcher.clone(),
+        Default::default(),
+    )
+    .drain()
+    .await
+    .unwrap();
 }

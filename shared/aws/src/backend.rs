@@ -18,6 +18,7 @@ use telmail_core::token::TokenSigner;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::HttpConfig;
 
+use crate::cognito::CognitoDirectory;
 use crate::dynamo::DynamoStore;
 use crate::env;
 use crate::ses::SesEmailSender;
@@ -64,6 +65,8 @@ pub struct AwsSettings {
     pub sms_type: String,
     /// Town name.
     pub town: String,
+    /// The staff's Cognito user pool (its groups are the roles).
+    pub user_pool_id: String,
     /// Service settings (links, prices, window, shards).
     pub service: ServiceConfig,
     /// HTTP settings.
@@ -94,6 +97,7 @@ impl AwsSettings {
             department: env::optional("TELMAIL_DEPARTMENT").as_deref(),
             weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
             weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
+            weather_phenomena: env::optional("TELMAIL_WEATHER_PHENOMENA").as_deref(),
             code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")
                 .map(|n| {
                     n.parse().map_err(|_| {
@@ -107,6 +111,7 @@ impl AwsSettings {
             fanout_queue_url: env::required("TELMAIL_FANOUT_QUEUE_URL")?,
             delivery_queue_url: env::required("TELMAIL_DELIVERY_QUEUE_URL")?,
             urgent_queue_url: env::required("TELMAIL_URGENT_QUEUE_URL")?,
+            user_pool_id: env::required("TELMAIL_USER_POOL_ID")?,
             signing_key_secret: env::required("TELMAIL_SIGNING_KEY_SECRET")?,
             email_from: env::required("TELMAIL_EMAIL_FROM")?,
             ses_configuration_set: env::optional("TELMAIL_SES_CONFIGURATION_SET"),
@@ -135,6 +140,8 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// Secrets Manager.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// Cognito user pools (the staff directory).
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
 }
 
 /// Longest wait for one answer of SES or SNS: past it the send's outcome is unknown, and the
@@ -162,6 +169,7 @@ impl Clients {
             ses: aws_sdk_sesv2::Client::from_conf(ses),
             sns: aws_sdk_sns::Client::from_conf(sns),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
         }
     }
 }
@@ -208,6 +216,7 @@ impl Aws {
         let use_cases = UseCases::wire(
             Providers {
                 store: store.clone(),
+                directory: Arc::new(CognitoDirectory::new(clients.cognito, s.user_pool_id)),
                 email,
                 sms: sms.clone(),
                 clock: Arc::new(SystemClock),

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod backoff;
+pub mod cognito;
 pub mod consumer;
 pub mod dynamo;
 pub mod env;

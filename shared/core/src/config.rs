@@ -6,6 +6,7 @@ use chrono::Duration;
 
 use crate::domain::money::Prices;
 use crate::domain::sending_window::SendingWindow;
+use crate::domain::weather::Phenomenon;
 use crate::use_cases::weather::WeatherPolicy;
 
 /// Service-wide settings shared by every runtime.
@@ -89,6 +90,9 @@ impl ServiceConfig {
                         .map_err(|e| format!("TELMAIL_WEATHER_AT_ONCE: {e}"))?,
                 ),
             };
+        }
+        if let Some(phenomena) = s.weather_phenomena {
+            config.weather.watched = parse_phenomena(phenomena)?;
         }
         if let Some(department) = s.department {
             config.weather.department = parse_department(department)?;
@@ -174,6 +178,24 @@ fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
     Ok(codes)
 }
 
+/// A comma-separated list of phenomena, by number or French name; at least one.
+fn parse_phenomena(list: &str) -> Result<Vec<Phenomenon>, String> {
+    let mut watched: Vec<Phenomenon> = list
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.parse()
+                .map_err(|e| format!("TELMAIL_WEATHER_PHENOMENA: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    watched.sort();
+    watched.dedup();
+    if watched.is_empty() {
+        return Err("TELMAIL_WEATHER_PHENOMENA: name at least one phenomenon".into());
+    }
+    Ok(watched)
+}
+
 /// What an operator sets, as given on the command line or in the environment.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings<'a> {
@@ -198,6 +220,8 @@ pub struct Settings<'a> {
     pub weather_threshold: Option<&'a str>,
     /// From this colour up, alerts are sent at once (`rouge`); `aucune`: always submitted.
     pub weather_at_once: Option<&'a str>,
+    /// The phenomena relayed, comma-separated (`vent,orages,vagues-submersion`).
+    pub weather_phenomena: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -218,6 +242,7 @@ mod tests {
             department: None,
             weather_threshold: None,
             weather_at_once: None,
+            weather_phenomena: None,
         }
     }
 
@@ -229,15 +254,18 @@ mod tests {
             (default.threshold, default.send_at_once_from),
             (Colour::Orange, Some(Colour::Red))
         );
+        assert_eq!(default.watched.len(), 8);
         let c = ServiceConfig::from_settings(&Settings {
             department: Some("13"),
             weather_threshold: Some("jaune"),
             weather_at_once: Some("aucune"),
+            weather_phenomena: Some("vagues-submersion, vent,9"),
             ..settings()
         })
         .unwrap()
         .weather;
         assert_eq!(c.domains(), ["13", "1310"]);
+        assert_eq!(c.watched, [Phenomenon::Wind, Phenomenon::WavesSubmersion]);
         assert_eq!((c.threshold, c.send_at_once_from), (Colour::Yellow, None));
         for bad in [
             Settings {
@@ -250,6 +278,14 @@ mod tests {
             },
             Settings {
                 department: Some("Gironde"),
+                ..settings()
+            },
+            Settings {
+                weather_phenomena: Some("vent, grêle"),
+                ..settings()
+            },
+            Settings {
+                weather_phenomena: Some(" , "),
                 ..settings()
             },
         ] {

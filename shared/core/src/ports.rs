@@ -7,6 +7,7 @@ use std::str::FromStr;
 use std::collections::HashSet;
 
 use crate::clock::Month;
+use crate::domain::alert_templates::AlertTemplates;
 use crate::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use crate::domain::contact::{Address, Channel, Email, PhoneNumber};
 use crate::domain::delivery::{
@@ -14,8 +15,10 @@ use crate::domain::delivery::{
     ProgressDelta, Suppression,
 };
 use crate::domain::queue::Job;
+use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
+use crate::domain::weather::{AlertInForce, FeedState};
 use crate::error::{SendError, StoreError, UnknownName};
 
 /// Subscriber records, one at a time; an email or a phone number belongs to one subscriber at most.
@@ -310,6 +313,37 @@ pub trait QuotaStore: Send + Sync {
 pub trait WeatherFeed: Send + Sync {
     /// The current document.
     async fn current(&self) -> Result<String, crate::domain::weather::FeedError>;
+}
+
+/// The weather relay's own records: the alerts in force, the staff's templates, the feed's
+/// last state.
+#[async_trait]
+pub trait WeatherStore: Send + Sync {
+    /// Records `alert` unless its (domain, phenomenon) is in force at its colour or higher:
+    /// true when written, and then the caller relays it. Atomic: of concurrent callers, one
+    /// writes.
+    async fn raise(&self, alert: &AlertInForce) -> Result<bool, StoreError>;
+    /// The alerts in force.
+    async fn in_force(&self) -> Result<Vec<AlertInForce>, StoreError>;
+    /// Removes an alert in force if it is still as read: true for the one caller that removed
+    /// it (who announces the end).
+    async fn lift(&self, alert: &AlertInForce) -> Result<bool, StoreError>;
+    /// The staff's templates (none: the defaults).
+    async fn templates(&self) -> Result<Option<AlertTemplates>, StoreError>;
+    /// Replaces the templates.
+    async fn save_templates(&self, templates: &AlertTemplates) -> Result<(), StoreError>;
+    /// The feed's last state.
+    async fn feed_state(&self) -> Result<Option<FeedState>, StoreError>;
+    /// Replaces the feed's last state.
+    async fn save_feed_state(&self, state: &FeedState) -> Result<(), StoreError>;
+}
+
+/// The staff who hold a role, with their contacts: the cabinet is told of alerts waiting for
+/// it (local accounts, or the Cognito group's members on AWS).
+#[async_trait]
+pub trait StaffDirectory: Send + Sync {
+    /// The active staff holding `role`.
+    async fn holding(&self, role: Role) -> Result<Vec<StaffIdentity>, StoreError>;
 }
 
 /// Adds to monthly counters.

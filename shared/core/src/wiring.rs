@@ -6,7 +6,8 @@ use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::ports::{
     AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, QuotaStore, SmsSender,
-    StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -30,6 +31,7 @@ pub trait Store:
     + CampaignStore
     + DeliveryStore
     + SuppressionStore
+    + WeatherStore
 {
 }
 
@@ -43,6 +45,7 @@ impl<T> Store for T where
         + CampaignStore
         + DeliveryStore
         + SuppressionStore
+        + WeatherStore
 {
 }
 
@@ -54,6 +57,8 @@ pub struct Providers<S> {
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
     pub clock: Arc<dyn Clock>,
+    /// The staff by role (local accounts, or the Cognito groups).
+    pub directory: Arc<dyn StaffDirectory>,
     /// Email layout.
     pub layout: Arc<EmailLayout>,
     /// Link signer.
@@ -84,6 +89,9 @@ impl UseCases {
     pub fn wire<S: Store + 'static>(p: Providers<S>, queue: Arc<dyn JobQueue>) -> Self {
         let town = p.config.town_name.clone();
         let weather_policy = p.config.weather.clone();
+        let public_url = p.config.public_url.clone();
+        let (weather_email, weather_sms) = (p.email.clone(), p.sms.clone());
+        let weather_layout = p.layout.clone();
         let store = p.store;
         let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
             campaigns: store.clone(),
@@ -138,11 +146,16 @@ impl UseCases {
                 clock: p.clock.clone(),
             })),
             weather: Arc::new(WeatherRelay::new(WeatherRelayDeps {
-                quotas: store.clone(),
+                weather: store.clone(),
                 stats: store.clone(),
                 campaigns: campaigns.clone(),
+                directory: p.directory,
+                email: weather_email,
+                sms: weather_sms,
+                layout: weather_layout,
                 clock: p.clock.clone(),
-                town: town.clone(),
+                town,
+                public_url,
                 policy: weather_policy,
             })),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),

@@ -84,6 +84,10 @@ pub struct ServerArgs {
     /// every alert is submitted.
     #[arg(long, env = "TELMAIL_WEATHER_AT_ONCE", default_value = "rouge")]
     pub weather_at_once: String,
+    /// The phenomena relayed, comma-separated, by French name or number (default: all but
+    /// avalanches).
+    #[arg(long, env = "TELMAIL_WEATHER_PHENOMENA")]
+    pub weather_phenomena: Option<String>,
     /// Météo-France's `cartevigilance/encours` URL: when set, the server polls it and relays.
     #[arg(long, env = "TELMAIL_WEATHER_FEED_URL")]
     pub weather_feed_url: Option<String>,
@@ -124,6 +128,7 @@ impl ServerArgs {
             department: "33".into(),
             weather_threshold: "orange".into(),
             weather_at_once: "rouge".into(),
+            weather_phenomena: None,
             weather_feed_url: None,
             weather_api_key: None,
             weather_every: 300,

@@ -151,6 +151,20 @@ const MIGRATIONS: &[&str] = &[
     // 5: urgent jobs first (priority 1), ordinary ones after.
     "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX jobs_urgent_first ON jobs (queue, priority, available_at);",
+    // 6: the weather relay's alerts in force (one per domain and phenomenon, at the highest
+    // colour relayed), and documents kept whole by name (templates, the feed's state).
+    "CREATE TABLE weather_alerts (
+        domain TEXT NOT NULL,
+        phenomenon INTEGER NOT NULL,
+        colour INTEGER NOT NULL,
+        campaign_id TEXT NOT NULL,
+        alert TEXT NOT NULL,
+        PRIMARY KEY (domain, phenomenon)
+     ) WITHOUT ROWID;
+     CREATE TABLE documents (
+        name TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

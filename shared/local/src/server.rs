@@ -10,6 +10,7 @@ use rand::RngCore;
 use telmail_core::clock::SystemClock;
 use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::domain::money::Prices;
+use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
@@ -133,6 +134,7 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
         department: Some(&args.department),
         weather_threshold: Some(&args.weather_threshold),
         weather_at_once: Some(&args.weather_at_once),
+        weather_phenomena: args.weather_phenomena.as_deref(),
     })
 }
 
@@ -252,6 +254,7 @@ pub(crate) async fn wire_services(
     };
     let services = Services::wire(
         Providers {
+            directory: Arc::new(AccountDirectory(store.clone())),
             store,
             email: outbox.clone(),
             sms: outbox,

@@ -9,6 +9,7 @@ mod stats;
 mod subscribers;
 mod suppressions;
 mod topics;
+mod weather;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -51,12 +51,26 @@ pub const ADDRESS_PREFIX: &str = "ADDR#";
 pub const CHANGES: &str = "CHANGES";
 /// Sort key of an allowance item (its partition is [`quota`]).
 pub const QUOTA_SK: &str = "QUOTA";
+/// Partition of the weather relay's records: alerts in force and named documents.
+pub const WEATHER: &str = "WEATHER";
+/// Sort-key prefix of an alert in force (`ALERT#<domain>#<phenomenon id>`).
+pub const ALERT_PREFIX: &str = "ALERT#";
 /// The attribute DynamoDB's time to live reads (seconds since the epoch).
 pub const EXPIRES: &str = "expires";
 
 /// An instant as fixed-width UTC text (`2026-11-01T10:00:00.000000Z`): text order is time order.
 pub fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// `ALERT#<domain>#<phenomenon id>`: the sort key of an alert in force.
+pub fn alert(domain: &str, phenomenon: u32) -> String {
+    format!("{ALERT_PREFIX}{domain}#{phenomenon}")
+}
+
+/// `DOC#<name>`: the sort key of a named document (templates, the feed's state).
+pub fn document(name: &str) -> String {
+    format!("DOC#{name}")
 }
 
 /// Partition of one allowance: each key its own item, so counting never contends.

@@ -13,6 +13,7 @@ mod subscribers;
 mod suppressions;
 mod table;
 mod topics;
+mod weather;
 
 pub use keys::{DELIVERY_PARTITIONS, MEMBERSHIP_PARTITIONS};
 pub use table::TABLE_GSI1;

@@ -16,6 +16,7 @@ use crate::domain::contact::Channel;
 use crate::domain::sms::analyze;
 use crate::domain::staff::StaffIdentity;
 use crate::domain::topic::{Topic, TopicSlug};
+use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, InvalidId, UnknownName};
 
 /// Longest SMS a campaign may carry, in segments (cost guard).
@@ -142,6 +143,8 @@ pub enum CampaignKind {
     Standard,
     /// Created from a Météo-France vigilance.
     WeatherAlert,
+    /// Announces the end of a relayed vigilance (not counted as an alert).
+    WeatherAlertEnd,
 }
 
 /// A person (or the system) in the audit trail.
@@ -206,6 +209,9 @@ pub struct Campaign {
     pub send_at: Option<DateTime<Utc>>,
     /// Standard or weather alert.
     pub kind: CampaignKind,
+    /// The vigilance a weather alert relays (or whose end it announces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<AlertSource>,
     /// Who wrote it.
     pub author: Actor,
     /// Who last edited or submitted it (none: the author); neither may approve it.
@@ -489,6 +495,7 @@ impl Campaign {
             urgent: content.urgent,
             send_at: content.send_at,
             kind,
+            source: None,
             author: author.into(),
             last_editor: None,
             status: CampaignStatus::Draft,

@@ -1,6 +1,7 @@
 //! The types that carry the rules: parsed once at the edge, valid wherever they exist. Pure: no
 //! port, no I/O.
 
+pub mod alert_templates;
 pub mod campaign;
 pub mod contact;
 pub mod delivery;

@@ -169,6 +169,23 @@ pub trait StaffStore: Send + Sync {
     async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
 }
 
+/// The local accounts as the staff directory: the enabled ones holding a role.
+pub struct AccountDirectory(pub Arc<dyn StaffStore>);
+
+#[async_trait::async_trait]
+impl crate::ports::StaffDirectory for AccountDirectory {
+    async fn holding(&self, role: Role) -> Result<Vec<StaffIdentity>, StoreError> {
+        Ok(self
+            .0
+            .list_accounts()
+            .await?
+            .into_iter()
+            .filter(|a| !a.disabled && a.identity.has(role))
+            .map(|a| a.identity)
+            .collect())
+    }
+}
+
 /// Hashes and checks local staff passwords (slow on purpose: an adapter runs it off the async
 /// runtime). Only the embedded backend has one: on AWS, Cognito keeps the passwords.
 #[async_trait::async_trait]

@@ -6,10 +6,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-/// A phenomenon of the vigilance map (its number in the product).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+use crate::domain::campaign::CampaignId;
+
+/// A phenomenon of the vigilance map (its number in the product; stored by its snake_case
+/// English name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Phenomenon {
     /// 1.
     Wind,
@@ -75,8 +79,37 @@ impl Phenomenon {
     }
 }
 
+/// A name that is none of the phenomena.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("phénomène inconnu : « {0} » (vent, pluie-inondation, orages, crues, neige-verglas, canicule, grand-froid, avalanches, vagues-submersion, ou leur numéro 1 à 9)")]
+pub struct UnknownPhenomenon(String);
+
+impl std::str::FromStr for Phenomenon {
+    type Err = UnknownPhenomenon;
+
+    /// A phenomenon by its number (`1`), its French name (`vent`, `vent violent`,
+    /// `grand-froid`) or its stored name (`waves_submersion`).
+    fn from_str(s: &str) -> Result<Self, UnknownPhenomenon> {
+        let wanted = s.trim().to_lowercase().replace(['-', '_'], " ");
+        if let Ok(id) = wanted.parse::<u32>() {
+            return Phenomenon::from_id(id).ok_or_else(|| UnknownPhenomenon(s.trim().into()));
+        }
+        Phenomenon::ALL
+            .into_iter()
+            .find(|p| {
+                let french = p.label().replace('-', " ");
+                let stored = format!("{p:?}").to_lowercase();
+                wanted == french
+                    || french.starts_with(&format!("{wanted} "))
+                    || wanted.replace(' ', "") == stored
+            })
+            .ok_or_else(|| UnknownPhenomenon(s.trim().into()))
+    }
+}
+
 /// A vigilance colour, from green (1) to red (4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Colour {
     /// 1: no particular vigilance.
     Green,
@@ -97,6 +130,16 @@ impl Colour {
             3 => Some(Self::Orange),
             4 => Some(Self::Red),
             _ => None,
+        }
+    }
+
+    /// Its number in the product.
+    pub fn id(self) -> u32 {
+        match self {
+            Self::Green => 1,
+            Self::Yellow => 2,
+            Self::Orange => 3,
+            Self::Red => 4,
         }
     }
 
@@ -146,6 +189,70 @@ pub struct Vigilance {
     pub begins: DateTime<Utc>,
     /// End of the hours at that colour.
     pub ends: DateTime<Utc>,
+}
+
+/// Where a weather alert's campaign comes from: the document and the vigilance it relays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertSource {
+    /// When Météo-France produced the document.
+    pub product_time: DateTime<Utc>,
+    /// The product's domain (`33`, `3310`).
+    pub domain: String,
+    pub phenomenon: Phenomenon,
+    pub colour: Colour,
+    /// Start of the hours at that colour.
+    pub begins: DateTime<Utc>,
+    /// End of the hours at that colour.
+    pub ends: DateTime<Utc>,
+}
+
+impl AlertSource {
+    /// The source of `v`, read in a document produced at `product_time`.
+    pub fn of(v: &Vigilance, product_time: DateTime<Utc>) -> Self {
+        Self {
+            product_time,
+            domain: v.domain.clone(),
+            phenomenon: v.phenomenon,
+            colour: v.colour,
+            begins: v.begins,
+            ends: v.ends,
+        }
+    }
+
+    /// The vigilance it relays.
+    pub fn vigilance(&self) -> Vigilance {
+        Vigilance {
+            domain: self.domain.clone(),
+            phenomenon: self.phenomenon,
+            colour: self.colour,
+            begins: self.begins,
+            ends: self.ends,
+        }
+    }
+}
+
+/// A relayed alert still in force, as the store keeps it: one per domain and phenomenon, at
+/// the highest colour relayed, until a document no longer shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertInForce {
+    /// What was relayed.
+    pub source: AlertSource,
+    /// The campaign that relays it.
+    pub campaign: CampaignId,
+}
+
+/// The feed as last polled, shown to staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// When it was last polled.
+    pub checked_at: DateTime<Utc>,
+    /// Why that poll failed (none: it succeeded).
+    pub error: Option<String>,
+    /// The last poll that succeeded, and the production time of its document.
+    pub last_success: Option<DateTime<Utc>>,
+    pub product_time: Option<DateTime<Utc>>,
+    /// Polls failed in a row.
+    pub failures_in_a_row: u32,
 }
 
 /// What one document says for the domains asked.
@@ -383,6 +490,23 @@ mod tests {
         assert_eq!(Phenomenon::from_id(10), None);
         assert_eq!(Phenomenon::WavesSubmersion.label(), "vagues-submersion");
         assert_eq!(Colour::from_id(4), Some(Colour::Red));
+        for c in [Colour::Green, Colour::Yellow, Colour::Orange, Colour::Red] {
+            assert_eq!(Colour::from_id(c.id()), Some(c));
+        }
+        for (name, p) in [
+            ("vent", Phenomenon::Wind),
+            ("Vent violent", Phenomenon::Wind),
+            ("9", Phenomenon::WavesSubmersion),
+            ("vagues-submersion", Phenomenon::WavesSubmersion),
+            ("waves_submersion", Phenomenon::WavesSubmersion),
+            ("grand-froid", Phenomenon::Cold),
+            ("neige", Phenomenon::SnowIce),
+        ] {
+            assert_eq!(name.parse::<Phenomenon>(), Ok(p), "{name}");
+        }
+        for bad in ["", "10", "grêle"] {
+            assert!(bad.parse::<Phenomenon>().is_err(), "{bad}");
+        }
         assert!(Colour::Red > Colour::Orange);
     }
 }

@@ -137,6 +137,23 @@ pub fn confirmation_email(town: &str, confirm_url: &str, topics: &[String]) -> E
     }
 }
 
+/// The email telling a cabinet member that a weather message waits for their approval.
+pub fn cabinet_approval_email(town: &str, what: &str, sms: &str, url: &str) -> EmailContent {
+    EmailContent {
+        subject: format!("[Télmail] À approuver d'urgence : {what}"),
+        body_html: format!(
+            "<p>Bonjour,</p><p>Le relais Météo-France de la Ville d'{town} a préparé un message qui attend votre approbation : <strong>{}</strong>.</p><p>SMS prévu :</p><blockquote>{}</blockquote><p>Il ne partira qu'une fois approuvé par le cabinet :</p>{}",
+            escape_html(what),
+            escape_html(sms),
+            button(url, "Voir et approuver le message")
+        ),
+        body_text: format!(
+            "Bonjour,\n\nLe relais Météo-France de la Ville d'{town} a préparé un message qui attend votre approbation : {what}.\n\nSMS prévu :\n{sms}\n\nIl ne partira qu'une fois approuvé par le cabinet :\n{url}"
+        ),
+        preferences_url: None,
+    }
+}
+
 /// The SMS carrying a confirmation code (fits one GSM-7 segment).
 pub fn code_sms(to: &PhoneNumber, town: &str, code: &str) -> OutgoingSms {
     OutgoingSms {

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
+use crate::domain::alert_templates::AlertMessage;
 use crate::domain::campaign::{
     Campaign, CampaignContent, CampaignEvent, CampaignId, CampaignInput, CampaignKind,
     CampaignStatus,
@@ -19,6 +20,7 @@ use crate::domain::money::Money;
 use crate::domain::sms::{analyze, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::Topic;
+use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingSms, SmsSender, SubscriberReports,
@@ -152,30 +154,46 @@ impl Campaigns {
         input: &CampaignInput,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
-        self.create_as(by, input, CampaignKind::Standard).await
+        self.create_as(by, input, CampaignKind::Standard, |_| {})
+            .await
     }
 
-    /// Creates the draft of a relayed weather alert (`redaction`: the relay's own identity).
+    /// Creates, under the id `id`, the draft of a relayed weather alert or of its end, recording
+    /// its source (`redaction`: the relay's own identity).
     pub async fn create_weather_alert(
         &self,
         by: &StaffIdentity,
+        id: CampaignId,
         input: &CampaignInput,
+        source: &AlertSource,
+        message: AlertMessage,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
-        self.create_as(by, input, CampaignKind::WeatherAlert).await
+        let kind = match message {
+            AlertMessage::Alert => CampaignKind::WeatherAlert,
+            AlertMessage::End => CampaignKind::WeatherAlertEnd,
+        };
+        self.create_as(by, input, kind, |c| {
+            c.id = id;
+            c.source = Some(source.clone());
+        })
+        .await
     }
 
-    /// Creates a draft of a given kind for an author whose role the caller has checked.
+    /// Creates a draft of a given kind for an author whose role the caller has checked;
+    /// `complete` sets what the content does not say.
     async fn create_as(
         &self,
         by: &StaffIdentity,
         input: &CampaignInput,
         kind: CampaignKind,
+        complete: impl FnOnce(&mut Campaign),
     ) -> Result<Campaign, DomainError> {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
-        let (campaign, event) = Campaign::draft(content, by, kind, now);
+        let (mut campaign, event) = Campaign::draft(content, by, kind, now);
+        complete(&mut campaign);
         self.d.campaigns.insert(&campaign, &event).await?;
         Ok(campaign)
     }

@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod stats;
 pub mod subscribers;
 pub mod topics;
+pub mod weather;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use telmail_core::use_cases::campaigns::Campaigns;
 use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::subscriber_file::SubscriberFile;
 use telmail_core::use_cases::topics_admin::TopicsAdmin;
+use telmail_core::use_cases::weather::WeatherRelay;
 use telmail_core::wiring::UseCases;
 
 use self::auth::StaffAuthMode;
@@ -34,6 +36,8 @@ pub struct AdminState {
     pub statistics: Arc<Statistics>,
     /// Topic management.
     pub topics: Arc<TopicsAdmin>,
+    /// The weather relay's state and templates.
+    pub weather: Arc<WeatherRelay>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -43,6 +47,7 @@ impl From<&UseCases> for AdminState {
             subscribers: u.subscriber_file.clone(),
             statistics: u.statistics.clone(),
             topics: u.topics_admin.clone(),
+            weather: u.weather.clone(),
         }
     }
 }
@@ -152,6 +157,12 @@ fn staff_routes() -> Vec<StaffRoute> {
         ),
         ("/api/admin/topics/{slug}/close", File, post(topics::close)),
         ("/api/admin/stats", File, get(stats::report)),
+        ("/api/admin/weather", File, get(weather::overview)),
+        (
+            "/api/admin/weather/templates",
+            File,
+            get(weather::templates).put(weather::save_templates),
+        ),
     ]
 }
 

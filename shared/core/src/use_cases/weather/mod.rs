@@ -1,0 +1,550 @@
+//! The weather relay: a Météo-France vigilance bulletin in, urgent campaigns on `alerte-meteo`
+//! out — once per alert while it is in force, sent at once or submitted to the cabinet (who is
+//! told at once) as the policy says — and, when a document no longer shows it, its end.
+
+mod cabinet;
+mod staff;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Europe::Paris;
+
+use crate::clock::{Clock, Month};
+use crate::domain::alert_templates::{validity, AlertMessage, AlertTemplates};
+use crate::domain::campaign::{CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput};
+use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::weather::{
+    read_bulletin, AlertInForce, AlertSource, Bulletin, Colour, FeedState, Phenomenon, Vigilance,
+};
+use crate::error::DomainError;
+use crate::ports::{
+    Counter, EmailSender, SmsSender, StaffDirectory, StatsStore, WeatherFeed, WeatherStore,
+};
+use crate::render::messages::EmailLayout;
+use crate::use_cases::campaigns::Campaigns;
+
+pub use cabinet::Told;
+
+/// The topic weather alerts go to.
+pub const WEATHER_TOPIC: &str = "alerte-meteo";
+
+/// What is relayed, and how.
+#[derive(Debug, Clone)]
+pub struct WeatherPolicy {
+    /// The department (`33`, Gironde).
+    pub department: String,
+    /// Its coastal sub-domain in the product's numbering (`3310`), where there is one.
+    pub coastal: Option<String>,
+    /// The phenomena relayed.
+    pub watched: Vec<Phenomenon>,
+    /// The lowest colour relayed.
+    pub threshold: Colour,
+    /// From this colour up, the alert is sent at once; below it (or always, without one),
+    /// submitted to the cabinet for fast approval.
+    pub send_at_once_from: Option<Colour>,
+    /// An older document is stale: nothing is relayed from it.
+    pub stale_after: Duration,
+}
+
+impl Default for WeatherPolicy {
+    /// Gironde and its coast; every phenomenon but avalanches; orange and up; red sent at once.
+    fn default() -> Self {
+        Self {
+            department: "33".into(),
+            coastal: Some("3310".into()),
+            watched: Phenomenon::ALL
+                .into_iter()
+                .filter(|p| *p != Phenomenon::Avalanches)
+                .collect(),
+            threshold: Colour::Orange,
+            send_at_once_from: Some(Colour::Red),
+            stale_after: Duration::hours(12),
+        }
+    }
+}
+
+impl WeatherPolicy {
+    /// The product's domains to read.
+    pub fn domains(&self) -> Vec<&str> {
+        let mut d = vec![self.department.as_str()];
+        d.extend(self.coastal.as_deref());
+        d
+    }
+
+    /// Whether an alert at `colour` goes out without the cabinet.
+    fn at_once(&self, colour: Colour) -> bool {
+        self.send_at_once_from.is_some_and(|from| colour >= from)
+    }
+
+    /// Whether `v` is an alert the town relays, still running at `now`.
+    fn relays(&self, v: &Vigilance, now: DateTime<Utc>) -> bool {
+        self.watched.contains(&v.phenomenon) && v.colour >= self.threshold && v.ends > now
+    }
+}
+
+/// What became of one vigilance of a bulletin, or of an alert in force it no longer shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayOutcome {
+    /// A campaign was created and sent at once.
+    SentAtOnce(CampaignId),
+    /// A campaign was created and submitted to the cabinet.
+    Submitted(CampaignId),
+    /// This alert (or a higher colour of it) is already relayed.
+    AlreadyRelayed,
+    /// Below the colour relayed.
+    BelowThreshold,
+    /// A phenomenon the town does not relay.
+    NotWatched,
+    /// Its validity is over.
+    Over,
+    /// A relayed alert was lifted: its end was announced at once.
+    EndSent(CampaignId),
+    /// A relayed alert was lifted: the announcement of its end was submitted to the cabinet.
+    EndSubmitted(CampaignId),
+    /// A relayed alert was lifted; nothing is announced (the end notice is off, or the alert
+    /// never went out).
+    Lifted,
+    /// A relayed alert was lifted before the cabinet approved it: its campaign is withdrawn.
+    Withdrawn(CampaignId),
+}
+
+/// One vigilance and what the relay did with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayLine {
+    pub vigilance: Vigilance,
+    pub outcome: RelayOutcome,
+    /// How the cabinet was told of a campaign waiting for it.
+    pub told: Option<Told>,
+}
+
+impl RelayLine {
+    fn new(vigilance: Vigilance, outcome: RelayOutcome) -> Self {
+        Self {
+            vigilance,
+            outcome,
+            told: None,
+        }
+    }
+
+    /// Whether an alert's campaign was created for it.
+    pub fn relayed(&self) -> bool {
+        matches!(
+            self.outcome,
+            RelayOutcome::SentAtOnce(_) | RelayOutcome::Submitted(_)
+        )
+    }
+
+    /// One French line for the person who ran the cycle.
+    pub fn describe(&self) -> String {
+        let v = &self.vigilance;
+        let lifted = matches!(
+            self.outcome,
+            RelayOutcome::EndSent(_)
+                | RelayOutcome::EndSubmitted(_)
+                | RelayOutcome::Lifted
+                | RelayOutcome::Withdrawn(_)
+        );
+        let what = format!(
+            "{} {} {} (domaine {}, {})",
+            if lifted {
+                "Fin de vigilance"
+            } else {
+                "Vigilance"
+            },
+            v.colour,
+            v.phenomenon.label(),
+            v.domain,
+            validity(v)
+        );
+        let why = match &self.outcome {
+            RelayOutcome::SentAtOnce(id) => format!("relayée : campagne {id} envoyée aussitôt"),
+            RelayOutcome::Submitted(id) => {
+                format!("relayée : campagne {id} soumise au cabinet pour approbation rapide")
+            }
+            RelayOutcome::AlreadyRelayed => {
+                "ignorée : déjà relayée (ou à une couleur plus haute)".into()
+            }
+            RelayOutcome::BelowThreshold => "ignorée : sous le seuil de relais".into(),
+            RelayOutcome::NotWatched => "ignorée : phénomène non relayé par la Ville".into(),
+            RelayOutcome::Over => "ignorée : validité terminée".into(),
+            RelayOutcome::EndSent(id) => format!("fin d'alerte envoyée : campagne {id}"),
+            RelayOutcome::EndSubmitted(id) => {
+                format!("fin d'alerte soumise au cabinet : campagne {id}")
+            }
+            RelayOutcome::Lifted => {
+                "levée : pas de message de fin (désactivé, ou l'alerte n'avait pas été diffusée)"
+                    .into()
+            }
+            RelayOutcome::Withdrawn(id) => {
+                format!("levée avant approbation : campagne {id} retirée")
+            }
+        };
+        match &self.told {
+            Some(told) => format!("{what} — {why} ; {}.", told.describe()),
+            None => format!("{what} — {why}."),
+        }
+    }
+}
+
+/// The relay's own identities: the author of the alerts it writes, and the policy that approves
+/// the colours sent at once (shown as such in the audit trail).
+fn relay_author() -> StaffIdentity {
+    StaffIdentity {
+        id: "relais-meteo".into(),
+        name: "Relais vigilance Météo-France".into(),
+        roles: [Role::Redaction].into(),
+        email: None,
+        phone: None,
+    }
+}
+
+fn at_once_policy() -> StaffIdentity {
+    StaffIdentity {
+        id: "politique-alerte".into(),
+        name: "Politique d'alerte (envoi immédiat)".into(),
+        roles: [Role::Cabinet].into(),
+        email: None,
+        phone: None,
+    }
+}
+
+/// The ports and settings the relay needs.
+pub struct WeatherRelayDeps {
+    /// Alerts in force (written once, atomically), templates, the feed's state.
+    pub weather: Arc<dyn WeatherStore>,
+    /// Counts the feed's failures (shown to staff with the statistics).
+    pub stats: Arc<dyn StatsStore>,
+    pub campaigns: Arc<Campaigns>,
+    /// The cabinet, told of alerts waiting for it.
+    pub directory: Arc<dyn StaffDirectory>,
+    /// Email to the cabinet.
+    pub email: Arc<dyn EmailSender>,
+    /// SMS to the cabinet.
+    pub sms: Arc<dyn SmsSender>,
+    pub layout: Arc<EmailLayout>,
+    pub clock: Arc<dyn Clock>,
+    /// The town's name in messages.
+    pub town: String,
+    /// Base of the link to a campaign in the back office.
+    pub public_url: String,
+    pub policy: WeatherPolicy,
+}
+
+/// Relays vigilance bulletins.
+pub struct WeatherRelay {
+    d: WeatherRelayDeps,
+}
+
+impl WeatherRelay {
+    /// Builds the relay.
+    pub fn new(d: WeatherRelayDeps) -> Self {
+        Self { d }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &WeatherPolicy {
+        &self.d.policy
+    }
+
+    /// Fetches the feed and runs a cycle on it. A feed that is down, refuses, answers something
+    /// unreadable or stale relays nothing: the failure is counted and logged (an alarm on AWS
+    /// matches the log), kept as the feed's state for staff, and returned.
+    pub async fn poll(&self, feed: &dyn WeatherFeed) -> Result<Vec<RelayLine>, DomainError> {
+        let bulletin = match feed.current().await {
+            Ok(text) => read_bulletin(&text, &self.d.policy.domains())
+                .map_err(|e| DomainError::Unavailable(e.to_string())),
+            Err(e) => Err(DomainError::Unavailable(e.to_string())),
+        };
+        let (product_time, outcome) = match bulletin {
+            Ok(b) => (Some(b.updated), self.cycle(&b).await),
+            Err(e) => (None, Err(e)),
+        };
+        let failure = match &outcome {
+            Err(DomainError::Unavailable(why)) => Some(why.clone()),
+            _ => None,
+        };
+        self.record_poll(product_time, failure.clone()).await?;
+        if let Some(why) = failure {
+            tracing::warn!(alarm = "weather_feed_failed", reason = %why, "weather feed poll failed");
+            self.d
+                .stats
+                .add(
+                    Month::of(self.d.clock.now()),
+                    Counter::WeatherFeedFailures,
+                    1,
+                )
+                .await?;
+        }
+        outcome
+    }
+
+    /// Keeps the feed's state for staff: when it was polled, and the last success.
+    async fn record_poll(
+        &self,
+        product_time: Option<DateTime<Utc>>,
+        failure: Option<String>,
+    ) -> Result<(), DomainError> {
+        let now = self.d.clock.now();
+        let before = self.d.weather.feed_state().await?;
+        let state = match failure {
+            None => FeedState {
+                checked_at: now,
+                error: None,
+                last_success: Some(now),
+                product_time,
+                failures_in_a_row: 0,
+            },
+            Some(why) => FeedState {
+                checked_at: now,
+                error: Some(why),
+                last_success: before.as_ref().and_then(|s| s.last_success),
+                product_time: before.as_ref().and_then(|s| s.product_time),
+                failures_in_a_row: before.map_or(0, |s| s.failures_in_a_row) + 1,
+            },
+        };
+        Ok(self.d.weather.save_feed_state(&state).await?)
+    }
+
+    /// One relay cycle over a bulletin: its alerts relayed, then the end of those in force it
+    /// no longer shows. A stale bulletin relays nothing. Two cycles at once relay an alert
+    /// once: the first to record it as in force creates the campaign.
+    pub async fn cycle(&self, bulletin: &Bulletin) -> Result<Vec<RelayLine>, DomainError> {
+        let now = self.d.clock.now();
+        if now - bulletin.updated > self.d.policy.stale_after {
+            return Err(DomainError::Unavailable(format!(
+                "document de vigilance périmé (produit le {}) : rien n'est relayé",
+                bulletin
+                    .updated
+                    .with_timezone(&Paris)
+                    .format("%d/%m/%Y à %H:%M")
+            )));
+        }
+        let templates = self.current_templates().await?;
+        let mut lines = Vec::new();
+        for v in &bulletin.vigilances {
+            lines.push(self.relay(v, bulletin.updated, now, &templates).await?);
+        }
+        for alert in self.d.weather.in_force().await? {
+            let still = bulletin.vigilances.iter().any(|v| {
+                v.domain == alert.source.domain
+                    && v.phenomenon == alert.source.phenomenon
+                    && self.d.policy.relays(v, now)
+            });
+            if !still && self.d.weather.lift(&alert).await? {
+                lines.push(self.announce_end(&alert, &templates).await?);
+            }
+        }
+        Ok(lines)
+    }
+
+    async fn relay(
+        &self,
+        v: &Vigilance,
+        product_time: DateTime<Utc>,
+        now: DateTime<Utc>,
+        templates: &AlertTemplates,
+    ) -> Result<RelayLine, DomainError> {
+        let policy = &self.d.policy;
+        let skipped = if !policy.watched.contains(&v.phenomenon) {
+            Some(RelayOutcome::NotWatched)
+        } else if v.colour < policy.threshold {
+            Some(RelayOutcome::BelowThreshold)
+        } else if v.ends <= now {
+            Some(RelayOutcome::Over)
+        } else {
+            None
+        };
+        if let Some(outcome) = skipped {
+            return Ok(RelayLine::new(v.clone(), outcome));
+        }
+        // Recorded in force once for all concurrent cycles, and kept while documents show it
+        // (Météo-France moves an ongoing alert's hours from one document to the next): a later
+        // downgrade is not relayed, an upgrade is.
+        let alert = AlertInForce {
+            source: AlertSource::of(v, product_time),
+            campaign: CampaignId::new(),
+        };
+        let replaced = self.in_force_for(v).await?;
+        if !self.d.weather.raise(&alert).await? {
+            return Ok(RelayLine::new(v.clone(), RelayOutcome::AlreadyRelayed));
+        }
+        if let Some(lower) = replaced {
+            let reason = format!(
+                "Remplacée par la vigilance {} relayée depuis.",
+                v.colour.label()
+            );
+            self.withdraw(lower.campaign, &reason).await?;
+        }
+        match self
+            .send_or_submit(&alert, AlertMessage::Alert, templates)
+            .await
+        {
+            Ok(line) => Ok(line),
+            Err(e) => {
+                // Not relayed after all: the next cycle tries again.
+                self.d.weather.lift(&alert).await?;
+                Err(e)
+            }
+        }
+    }
+
+    /// The end of an alert no document shows any more: announced as the alert was sent (at
+    /// once, or through the cabinet) if it went out; withdrawn if still waiting for approval.
+    async fn announce_end(
+        &self,
+        alert: &AlertInForce,
+        templates: &AlertTemplates,
+    ) -> Result<RelayLine, DomainError> {
+        let v = alert.source.vigilance();
+        let status = self.status(alert.campaign).await?;
+        let outcome = match status {
+            CampaignStatus::Submitted => {
+                self.withdraw(
+                    alert.campaign,
+                    "Vigilance levée par Météo-France avant l'approbation : alerte sans objet.",
+                )
+                .await?;
+                RelayOutcome::Withdrawn(alert.campaign)
+            }
+            CampaignStatus::Approved
+            | CampaignStatus::Scheduled
+            | CampaignStatus::Sending
+            | CampaignStatus::Sent
+                if templates.end_notice =>
+            {
+                let end = AlertInForce {
+                    source: alert.source.clone(),
+                    campaign: CampaignId::new(),
+                };
+                return self
+                    .send_or_submit(&end, AlertMessage::End, templates)
+                    .await;
+            }
+            _ => RelayOutcome::Lifted,
+        };
+        Ok(RelayLine::new(v, outcome))
+    }
+
+    /// The alert in force for `v`'s domain and phenomenon, if any.
+    async fn in_force_for(&self, v: &Vigilance) -> Result<Option<AlertInForce>, DomainError> {
+        Ok(self
+            .d
+            .weather
+            .in_force()
+            .await?
+            .into_iter()
+            .find(|a| a.source.domain == v.domain && a.source.phenomenon == v.phenomenon))
+    }
+
+    async fn status(&self, id: CampaignId) -> Result<CampaignStatus, DomainError> {
+        let view = self.d.campaigns.view(&relay_author(), id).await?;
+        Ok(view.campaign.status)
+    }
+
+    /// Rejects, in the policy's name, an alert's campaign still waiting for the cabinet: the
+    /// alert it relays was lifted or replaced.
+    /// A cabinet member who acts on it at the same moment goes first.
+    async fn withdraw(&self, id: CampaignId, reason: &str) -> Result<(), DomainError> {
+        if self.status(id).await? != CampaignStatus::Submitted {
+            return Ok(());
+        }
+        match self.d.campaigns.reject(&at_once_policy(), id, reason).await {
+            Ok(_) | Err(DomainError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates the campaign of an alert or of its end under the id `alert` names; sends it at
+    /// once when the policy says so for its colour, else submits it and tells the cabinet.
+    async fn send_or_submit(
+        &self,
+        alert: &AlertInForce,
+        message: AlertMessage,
+        templates: &AlertTemplates,
+    ) -> Result<RelayLine, DomainError> {
+        let v = alert.source.vigilance();
+        let input = self.campaign_input(&v, message, templates)?;
+        let author = relay_author();
+        let draft = self
+            .d
+            .campaigns
+            .create_weather_alert(&author, alert.campaign, &input, &alert.source, message)
+            .await?;
+        let submitted = self.d.campaigns.submit(&author, draft.id).await?;
+        let id = submitted.id;
+        if self.d.policy.at_once(v.colour) {
+            self.d
+                .campaigns
+                .approve(&at_once_policy(), id, Some(submitted.version))
+                .await?;
+            let outcome = match message {
+                AlertMessage::Alert => RelayOutcome::SentAtOnce(id),
+                AlertMessage::End => RelayOutcome::EndSent(id),
+            };
+            return Ok(RelayLine::new(v, outcome));
+        }
+        let told = self.tell_cabinet(&v, message, id).await;
+        let outcome = match message {
+            AlertMessage::Alert => RelayOutcome::Submitted(id),
+            AlertMessage::End => RelayOutcome::EndSubmitted(id),
+        };
+        Ok(RelayLine {
+            vigilance: v,
+            outcome,
+            told: Some(told),
+        })
+    }
+
+    /// The campaign of an alert (urgent: it ignores the SMS window) or of its end (not urgent:
+    /// an end at night waits for the morning).
+    fn campaign_input(
+        &self,
+        v: &Vigilance,
+        message: AlertMessage,
+        templates: &AlertTemplates,
+    ) -> Result<CampaignInput, DomainError> {
+        let texts = templates
+            .render(message, &self.d.town, v)
+            .map_err(DomainError::Validation)?;
+        let title = match message {
+            AlertMessage::Alert => "Vigilance",
+            AlertMessage::End => "Fin de vigilance",
+        };
+        Ok(CampaignInput {
+            title: Some(format!(
+                "{title} {} {} — {}",
+                v.colour,
+                v.phenomenon.label(),
+                validity(v)
+            )),
+            topics: vec![WEATHER_TOPIC.into()],
+            sms: Some(SmsInput {
+                text: Some(texts.sms),
+            }),
+            email: Some(EmailInput {
+                subject: Some(texts.subject),
+                body_markdown: Some(texts.body),
+            }),
+            urgent: message == AlertMessage::Alert,
+            send_at: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_policy_reads_gironde_and_its_coast() {
+        let p = WeatherPolicy::default();
+        assert_eq!(p.domains(), ["33", "3310"]);
+        assert!(!p.watched.contains(&Phenomenon::Avalanches));
+        assert_eq!(
+            (p.threshold, p.send_at_once_from),
+            (Colour::Orange, Some(Colour::Red))
+        );
+        assert!(p.at_once(Colour::Red) && !p.at_once(Colour::Orange));
+    }
+}
