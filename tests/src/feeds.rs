@@ -43,14 +43,20 @@ pub async fn stub_feed(status: u16, body: String) -> StubFeed {
 
 /// Red waves-submersion on Gironde's coast, from an hour ago to ten hours ahead.
 pub fn red_waves_document() -> String {
+    waves_document(4)
+}
+
+/// Waves-submersion on Gironde's coast at colour `colour_id` (1 green to 4 red), from an hour
+/// ago to ten hours ahead, in a document produced now.
+pub fn waves_document(colour_id: u32) -> String {
     let t = |h: i64| {
         (Utc::now() + chrono::Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true)
     };
     json!({ "product": { "update_time": t(0), "periods": [{
         "echeance": "J", "begin_validity_time": t(-1), "end_validity_time": t(10),
-        "timelaps": { "domain_ids": [{ "domain_id": "3310", "max_color_id": 4, "phenomenon_items": [{
-            "phenomenon_id": "9", "phenomenon_max_color_id": 4,
-            "timelaps_items": [{ "begin_time": t(-1), "end_time": t(10), "color_id": 4 }]
+        "timelaps": { "domain_ids": [{ "domain_id": "3310", "max_color_id": colour_id, "phenomenon_items": [{
+            "phenomenon_id": "9", "phenomenon_max_color_id": colour_id,
+            "timelaps_items": [{ "begin_time": t(-1), "end_time": t(10), "color_id": colour_id }]
         }]}]}
     }]}})
     .to_string()

@@ -36,6 +36,9 @@ struct Deployment {
     fanout_url: String,
     delivery_url: String,
     urgent_url: String,
+    /// The staff's Cognito user pool.
+    user_pool: String,
+    sdk: aws_config::SdkConfig,
     /// Makes addresses unique to this test on the shared server.
     tag: String,
 }
@@ -90,6 +93,8 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         fanout_url: fanout.url,
         delivery_url: delivery.url,
         urgent_url: urgent.url,
+        user_pool: user_pool_id,
+        sdk,
         tag,
     }
 }
@@ -751,4 +756,99 @@ async fn the_weather_function_relays_a_red_alert_once_through_the_urgent_lane() 
     .1;
     assert_eq!(stats["totals"]["weather_alerts_sent"], 1, "{stats}");
     assert_eq!(stats["totals"]["weather_feed_failures"], 1, "{stats}");
+}
+
+#[tokio::test]
+async fn an_orange_alert_tells_the_cognito_cabinet_and_goes_out_once_approved() {
+    let d = deploy().await;
+    let keeper = claims("agent-o", "[redaction admin]");
+    let resident = mobile(&d.tag, 11);
+    add_on_paper(&d, &keeper, None, Some(&resident), "alerte-meteo").await;
+    // The cabinet as the deployment guide creates it: a Cognito user in the `cabinet` group.
+    let cabinet_email = format!("cabinet-{}@arcachon.example", d.tag);
+    let cabinet_phone = mobile(&d.tag, 12);
+    moto::add_staff(
+        &d.sdk,
+        &d.user_pool,
+        "maire-adjointe",
+        "cabinet",
+        &[
+            ("name", "Maire adjointe"),
+            ("email", &cabinet_email),
+            ("phone_number", &cabinet_phone),
+        ],
+    )
+    .await;
+    let writer_email = format!("redaction-{}@arcachon.example", d.tag);
+    moto::add_staff(
+        &d.sdk,
+        &d.user_pool,
+        "redacteur",
+        "redaction",
+        &[("email", &writer_email)],
+    )
+    .await;
+
+    let stub = telmail_tests::feeds::stub_feed(200, telmail_tests::feeds::waves_document(3)).await;
+    let feed = telmail_meteo::HttpWeatherFeed::new(&stub.url, Some("clé".into())).unwrap();
+    let answer = weather_tick(&d.aws, &feed).await.unwrap();
+    assert_eq!(answer["relayed"], 1, "{answer}");
+    let line = answer["lines"][0].as_str().unwrap();
+    assert!(
+        line.contains("cabinet prévenu : 1 courriel(s), 1 SMS"),
+        "{line}"
+    );
+
+    // Only the cabinet is told, with a link to the campaign; residents wait for its approval.
+    let told = sent(&d).await;
+    let email = &told.emails[&cabinet_email][0];
+    assert!(email.contains("/admin/campagnes/"), "{email}");
+    assert!(told.sms[&cabinet_phone][0].contains("vigilance orange vagues-submersion"));
+    assert!(!told.emails.contains_key(&writer_email));
+    assert!(!told.sms.contains_key(&resident));
+
+    // The cabinet approves from the link: the alert goes out on the urgent lane.
+    let (_, waiting) = call(
+        &staff_router(&d.aws, Part::Campaigns),
+        http_event(
+            "GET",
+            "/api/admin/campaigns?status=submitted",
+            None,
+            Some(keeper.clone()),
+        ),
+    )
+    .await;
+    let campaign = &waiting[0];
+    assert_eq!(
+        campaign["source"]["phenomenon"], "waves_submersion",
+        "{campaign}"
+    );
+    assert_eq!(campaign["source"]["colour"], "orange");
+    let (status, _) = call(
+        &staff_router(&d.aws, Part::Approval),
+        http_event(
+            "POST",
+            &format!(
+                "/api/admin/campaigns/{}/approve",
+                campaign["id"].as_str().unwrap()
+            ),
+            Some(json!({ "version": campaign["version"] })),
+            Some(claims("maire-adjointe", "[cabinet]")),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200);
+    drain(&d, &d.fanout_url, false).await;
+    drain(&d, &d.urgent_url, false).await;
+    assert_eq!(sent(&d).await.sms[&resident].len(), 1);
+
+    // Météo-France lifts it: the end goes to the cabinet as the alert did.
+    *stub.answer.lock().unwrap() = (200, telmail_tests::feeds::waves_document(2));
+    let answer = weather_tick(&d.aws, &feed).await.unwrap();
+    let lines = answer["lines"].to_string();
+    assert!(
+        lines.contains("fin d'alerte soumise au cabinet"),
+        "{answer}"
+    );
+    assert_eq!(sent(&d).await.sms[&cabinet_phone].len(), 2);
 }

@@ -960,3 +960,89 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
     assert_eq!(login("mot de passe très solide").await.status(), 401);
     assert_eq!(login("un tout nouveau mot de passe").await.status(), 200);
 }
+
+#[tokio::test]
+async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_templates() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+
+    let overview = StaffClient::expect(cab.get("/api/admin/weather").await, 200).await;
+    assert_eq!(overview["feed"], Value::Null, "never polled: {overview}");
+    assert_eq!(overview["domains"], json!(["33", "3310"]));
+    assert_eq!(overview["threshold"], "orange");
+    assert_eq!(overview["send_at_once_from"], "rouge");
+    assert!(overview["watched"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("vagues-submersion")));
+
+    let view = StaffClient::expect(cab.get("/api/admin/weather/templates").await, 200).await;
+    assert_eq!(view["defaults"], true);
+    let mut templates = view["templates"].clone();
+    templates["end_notice"] = json!(false);
+    templates["alert_sms"] =
+        json!("Arcachon : vigilance {{ couleur }} {{ phenomene }} {{ validite }}.");
+
+    // The cabinet reads but does not write; the communication service does.
+    let err = StaffClient::expect(
+        cab.put("/api/admin/weather/templates", &templates).await,
+        403,
+    )
+    .await;
+    assert!(
+        err["message"].as_str().unwrap().contains("redaction"),
+        "{err}"
+    );
+    let saved = StaffClient::expect(
+        redac.put("/api/admin/weather/templates", &templates).await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["defaults"], false);
+    let again = StaffClient::expect(redac.get("/api/admin/weather/templates").await, 200).await;
+    assert_eq!(again["templates"], templates);
+
+    // Each refused template is named, in French; nothing is saved.
+    let mut bad = templates.clone();
+    bad["alert_sms"] = json!(format!(
+        "{} {}",
+        templates["alert_sms"].as_str().unwrap(),
+        "x".repeat(100)
+    ));
+    bad["end_sms"] = json!("Fin de l'alerte, vous êtes en sécurité");
+    bad["alert_subject"] = json!("Alerte {{ commune }}");
+    let err = StaffClient::expect(redac.put("/api/admin/weather/templates", &bad).await, 422).await;
+    assert!(
+        err["fields"]["alert_sms"]
+            .as_str()
+            .unwrap()
+            .contains("un seul segment"),
+        "{err}"
+    );
+    assert!(
+        err["fields"]["end_sms"].as_str().unwrap().contains("ê"),
+        "{err}"
+    );
+    assert!(
+        err["fields"]["alert_subject"]
+            .as_str()
+            .unwrap()
+            .contains("Variable inconnue"),
+        "{err}"
+    );
+    let kept = StaffClient::expect(redac.get("/api/admin/weather/templates").await, 200).await;
+    assert_eq!(kept["templates"], templates);
+    // A body without every field is refused as such.
+    let err = StaffClient::expect(
+        redac
+            .put("/api/admin/weather/templates", &json!({ "alert_sms": "x" }))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        err["fields"]["alert_subject"], "Ce champ est obligatoire.",
+        "{err}"
+    );
+}

@@ -121,15 +121,17 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
 pub async fn weather_tick(aws: &Aws, feed: &dyn WeatherFeed) -> Result<Value, String> {
     match aws.use_cases.weather.poll(feed).await {
         Ok(lines) => {
-            let relayed: Vec<String> = lines
+            // What the cycle did (relays, ends), in French; the vigilances it skipped are left out.
+            let acted: Vec<String> = lines
                 .iter()
-                .filter(|l| l.relayed())
+                .filter(|l| l.acted())
                 .map(|l| l.describe())
                 .collect();
-            for line in &relayed {
+            for line in &acted {
                 tracing::info!("{line}");
             }
-            Ok(serde_json::json!({ "vigilances": lines.len(), "relayed": relayed.len() }))
+            let relayed = lines.iter().filter(|l| l.relayed()).count();
+            Ok(serde_json::json!({ "vigilances": lines.len(), "relayed": relayed, "lines": acted }))
         }
         Err(DomainError::Unavailable(why)) => Ok(serde_json::json!({ "failed": why })),
         Err(e) => Err(e.to_string()),

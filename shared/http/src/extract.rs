@@ -188,15 +188,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     .filter(|f| !f.is_empty() && *f != "?")
                     .unwrap_or("body")
                     .to_owned();
-                ApiError::new(
+                let inner = e.inner().to_string();
+                let invalid = ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "validation",
                     "Certaines informations sont invalides.",
-                )
-                .with_field(
-                    &field,
-                    format!("Valeur de type incorrect pour « {path} » ({}).", e.inner()),
-                )
+                );
+                // A missing top-level field is named itself, not the body around it.
+                match inner
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next())
+                {
+                    Some(missing) if field == "body" => {
+                        invalid.with_field(missing, "Ce champ est obligatoire.")
+                    }
+                    _ => invalid.with_field(
+                        &field,
+                        format!("Valeur de type incorrect pour « {path} » ({inner})."),
+                    ),
+                }
             })
     }
 }

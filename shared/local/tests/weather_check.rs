@@ -1,6 +1,6 @@
 //! `telmail-local weather check FILE` (contract) on the real binary: French lines for each alert
-//! relayed or skipped, exit 0; an unreadable document exits non-zero and changes nothing; an
-//! alert is relayed once, an upgrade again, a downgrade not.
+//! relayed, skipped or ended, exit 0; an unreadable document exits non-zero and changes nothing;
+//! an alert is relayed once, an upgrade again, a downgrade not, and its end is announced once.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -135,5 +135,27 @@ async fn a_cycle_relays_each_alert_once_and_says_so_in_french() {
         text.contains("Vigilance orange vagues-submersion") && text.contains("déjà relayée"),
         "{text}"
     );
-    assert_eq!(weather_campaigns(&data).await.len(), 3);
+    let campaigns = weather_campaigns(&data).await;
+    assert_eq!(campaigns.len(), 3);
+    // The orange wind still waiting was replaced by the red one: withdrawn
+    assert!(campaigns
+        .iter()
+        .any(|(s, t)| *s == CampaignStatus::Rejected && t.contains("orange vent violent")));
+
+    // Météo-France lifts both: each end is announced once, as its alert was (red: at once)
+    std::fs::write(&file, document(&[("3310", "9", 2)])).unwrap();
+    let out = check(&data, &file);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Fin de vigilance rouge vent violent (domaine 33"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Fin de vigilance rouge vagues-submersion (domaine 3310"),
+        "{text}"
+    );
+    assert_eq!(text.matches("fin d'alerte envoyée").count(), 2, "{text}");
+    let out = check(&data, &file);
+    assert!(!said(&out).contains("Fin de vigilance"), "{}", said(&out));
 }

@@ -352,8 +352,16 @@ fn hours_at_max(item: &PhenomenonItem, period: &Period) -> (DateTime<Utc>, DateT
 /// Reads a `cartevigilance/encours` document for `domains`; phenomena this version does not know
 /// are left out, not an error.
 pub fn read_bulletin(json: &str, domains: &[&str]) -> Result<Bulletin, FeedError> {
-    let doc: Document =
-        serde_json::from_str(json).map_err(|e| FeedError::Malformed(e.to_string()))?;
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| FeedError::Malformed(format!("ce n'est pas du JSON ({e})")))?;
+    if value.get("product").is_none() {
+        return Err(FeedError::Malformed(
+            "ce n'est pas le produit DPVigilance cartevigilance/encours (pas de champ « product »)"
+                .into(),
+        ));
+    }
+    let doc: Document = serde_json::from_value(value)
+        .map_err(|e| FeedError::Malformed(format!("champ manquant ou mal formé ({e})")))?;
     let mut found: Vec<Vigilance> = Vec::new();
     for period in &doc.product.periods {
         for domain in period
@@ -479,6 +487,70 @@ mod tests {
             (wind.begins, wind.ends),
             (at("2026-12-01T12:00:00Z"), at("2026-12-01T20:00:00Z"))
         );
+    }
+
+    #[test]
+    fn the_older_products_and_other_documents_are_refused_with_a_clear_reason() {
+        for (name, text) in [
+            (
+                "warning_full_13",
+                include_str!("../../../../tests/fixtures/meteofrance/meteofrance_warning_full_13.json"),
+            ),
+            (
+                "warning_full_1310",
+                include_str!("../../../../tests/fixtures/meteofrance/meteofrance_warning_full_1310.json"),
+            ),
+            (
+                "warning_full_31",
+                include_str!("../../../../tests/fixtures/meteofrance/meteofrance_warning_full_31.json"),
+            ),
+            (
+                "currentphenomenons_32",
+                include_str!("../../../../tests/fixtures/meteofrance/meteofrance_currentphenomenons_32.json"),
+            ),
+            (
+                "currentphenomenons_13_legacy",
+                include_str!("../../../../tests/fixtures/meteofrance/meteofrance_currentphenomenons_13_legacy_issue92197.json"),
+            ),
+            (
+                "warning_dictionary",
+                include_str!("../../../../tests/fixtures/meteofrance/meteofrance_warning_dictionary_en_from_test.json"),
+            ),
+        ] {
+            let err = read_bulletin(text, &["13", "1310", "31", "32"]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "document de vigilance illisible : ce n'est pas le produit DPVigilance cartevigilance/encours (pas de champ « product »)",
+                "{name}"
+            );
+        }
+        let err = read_bulletin("{ pas du json", &["33"]).unwrap_err();
+        assert!(err.to_string().contains("ce n'est pas du JSON"), "{err}");
+        let err = read_bulletin(r#"{"product":{"periods":[]}}"#, &["33"]).unwrap_err();
+        assert!(err.to_string().contains("update_time"), "{err}");
+    }
+
+    #[test]
+    fn edited_variants_of_the_real_product_read_as_expected() {
+        // The real product with its coastal domain renamed to Gironde's: the coast only.
+        let coast = SAMPLE.replace("\"3010\"", "\"3310\"");
+        let b = read_bulletin(&coast, &["33", "3310"]).unwrap();
+        assert!(!b.vigilances.is_empty());
+        assert!(b
+            .vigilances
+            .iter()
+            .all(|v| v.domain == "3310" && v.phenomenon == Phenomenon::WavesSubmersion));
+        // Wind renumbered to a phenomenon this version does not know: skipped, the rest read.
+        let before = read_bulletin(SAMPLE, &["35"]).unwrap().vigilances;
+        let unknown = SAMPLE.replace("\"phenomenon_id\": \"1\"", "\"phenomenon_id\": \"42\"");
+        let after = read_bulletin(&unknown, &["35"]).unwrap().vigilances;
+        assert!(before.iter().any(|v| v.phenomenon == Phenomenon::Wind));
+        assert!(after.iter().all(|v| v.phenomenon != Phenomenon::Wind));
+        assert_eq!(after.len(), before.len() - 1);
+        // Without its update time, the product is refused naming the field.
+        let no_time = SAMPLE.replacen("\"update_time\"", "\"updated\"", 1);
+        let err = read_bulletin(&no_time, &["35"]).unwrap_err();
+        assert!(err.to_string().contains("update_time"), "{err}");
     }
 
     #[test]

@@ -135,6 +135,17 @@ impl RelayLine {
         )
     }
 
+    /// Whether the cycle did something for it: relayed it, or ended it.
+    pub fn acted(&self) -> bool {
+        !matches!(
+            self.outcome,
+            RelayOutcome::AlreadyRelayed
+                | RelayOutcome::BelowThreshold
+                | RelayOutcome::NotWatched
+                | RelayOutcome::Over
+        )
+    }
+
     /// One French line for the person who ran the cycle.
     pub fn describe(&self) -> String {
         let v = &self.vigilance;
