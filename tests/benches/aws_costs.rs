@@ -17,18 +17,14 @@
 
 mod support;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
-};
-use chrono::Utc;
 use futures_util::{stream, StreamExt};
-use serde_json::{json, Value};
+use serde_json::Value;
 use telmail_aws::dynamo::DynamoStore;
 use telmail_aws::{Aws, AwsSettings, Clients};
 use telmail_core::config::ServiceConfig;
@@ -36,15 +32,14 @@ use telmail_core::domain::campaign::{
     CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
 };
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
-use telmail_core::domain::subscriber::{
-    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
-};
+use telmail_core::domain::subscriber::{Choice, Subscriber};
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::ports::{CampaignStore, SubscriberStore};
 use telmail_http::HttpConfig;
 use telmail_tests::staff;
 
 use support::counter::{Counter, Tally};
+use support::lambda::{depth, poll, Lambda};
 use support::{verdict, QueueRef};
 
 // List prices assumed, eu-west-3 (Europe (Paris)), USD.
@@ -74,158 +69,6 @@ const TARGET_RRU: f64 = 0.1;
 /// Pollers playing Lambda's event source mapping, per queue.
 const FANOUT_POLLERS: usize = 2;
 const DELIVERY_POLLERS: usize = 4;
-
-/// What the pollers did.
-#[derive(Default)]
-struct Lambda {
-    invocations: AtomicU64,
-    handler_micros: AtomicU64,
-    records: AtomicU64,
-    redelivered: AtomicU64,
-    refused_deletes: AtomicU64,
-}
-
-/// One queue's poller: receive up to 10, invoke the handler with an SQS event, delete what did
-/// not fail (as Lambda does with `ReportBatchItemFailures`).
-async fn poll(
-    aws: Aws,
-    sqs: aws_sdk_sqs::Client,
-    queue: Arc<QueueRef>,
-    stats: Arc<Lambda>,
-    stop: Arc<AtomicBool>,
-) {
-    while !stop.load(Ordering::Relaxed) {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue.url)
-            .max_number_of_messages(10)
-            .wait_time_seconds(0)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await;
-        let messages = match received {
-            Ok(out) => out.messages.unwrap_or_default(),
-            Err(e) => {
-                eprintln!(
-                    "ReceiveMessage failed: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                );
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                continue;
-            }
-        };
-        if messages.is_empty() {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                let attributes: HashMap<String, String> = m
-                    .attributes()
-                    .map(|a| {
-                        a.iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": attributes,
-                    "messageAttributes": {},
-                    "md5OfBody": m.md5_of_body(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": queue.arn,
-                    "awsRegion": support::REGION,
-                })
-            })
-            .collect();
-        let started = Instant::now();
-        let response =
-            telmail_aws::handlers::queue_event(&aws, json!({ "Records": records })).await;
-        stats
-            .handler_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
-        stats.invocations.fetch_add(1, Ordering::Relaxed);
-        stats
-            .records
-            .fetch_add(messages.len() as u64, Ordering::Relaxed);
-        let failed: HashSet<String> = match response {
-            Ok(v) => v
-                .get("batchItemFailures")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|f| f.get("itemIdentifier").and_then(Value::as_str))
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            Err(e) => {
-                // The whole batch comes back after the visibility timeout.
-                eprintln!("handler error: {e}");
-                messages
-                    .iter()
-                    .filter_map(|m| m.message_id().map(str::to_owned))
-                    .collect()
-            }
-        };
-        stats
-            .redelivered
-            .fetch_add(failed.len() as u64, Ordering::Relaxed);
-        let entries: Vec<DeleteMessageBatchRequestEntry> = messages
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| !failed.contains(m.message_id().unwrap_or_default()))
-            .map(|(i, m)| {
-                DeleteMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .build()
-                    .expect("entry")
-            })
-            .collect();
-        if !entries.is_empty() {
-            let deleted = sqs
-                .delete_message_batch()
-                .queue_url(&queue.url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .expect("DeleteMessageBatch");
-            if !deleted.failed().is_empty() {
-                // A record handled after its visibility timeout was received again meanwhile
-                // (moto then refuses the old receipt handle); Lambda would log and go on.
-                eprintln!(
-                    "moto refused {} deletes: {:?}",
-                    deleted.failed().len(),
-                    deleted.failed()[0]
-                );
-                stats
-                    .refused_deletes
-                    .fetch_add(deleted.failed().len() as u64, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// Messages visible, in flight and delayed in a queue (uncounted client).
-async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
-    let out = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-        .expect("GetQueueAttributes");
-    out.attributes()
-        .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
-        .unwrap_or(0)
-}
 
 /// Counts, in moto's record of what was sent, the emails to this run's addresses and the SMS
 /// carrying this run's token, per address.
@@ -307,25 +150,11 @@ fn subscriber(i: usize, domain: &str) -> Subscriber {
             channel: Channel::Sms,
         });
     }
-    let now = Utc::now();
-    Subscriber {
-        id: SubscriberId::new(),
-        email: Some(Email::from_str(&format!("habitant{i}@{domain}")).unwrap()),
+    telmail_tests::paper_subscriber(
+        Some(Email::from_str(&format!("habitant{i}@{domain}")).unwrap()),
         phone,
         choices,
-        state: SubscriberState::Active,
-        language: "fr".into(),
-        consent: Consent {
-            source: ConsentSource::Paper {
-                staff_id: "bench".into(),
-                form_reference: "B".into(),
-            },
-            at: now,
-            wording_version: "v".into(),
-        },
-        created_at: now,
-        updated_at: now,
-    }
+    )
 }
 
 /// Every client of the service with the counting interceptor.

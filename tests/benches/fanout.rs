@@ -13,9 +13,7 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use telmail_core::domain::campaign::{CampaignInput, CampaignStatus, EmailInput, SmsInput};
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
-use telmail_core::domain::subscriber::{
-    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
-};
+use telmail_core::domain::subscriber::Choice;
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::SendError;
 use telmail_core::ports::{
@@ -89,27 +87,13 @@ async fn run(n: usize) {
                 channel: Channel::Sms,
             });
         }
-        let now = Utc::now();
         SubscriberStore::insert(
             store.as_ref(),
-            &Subscriber {
-                id: SubscriberId::new(),
-                email: Some(Email::from_str(&format!("habitant{i}@exemple.fr")).unwrap()),
+            &telmail_tests::paper_subscriber(
+                Some(Email::from_str(&format!("habitant{i}@exemple.fr")).unwrap()),
                 phone,
                 choices,
-                state: SubscriberState::Active,
-                language: "fr".into(),
-                consent: Consent {
-                    source: ConsentSource::Paper {
-                        staff_id: "bench".into(),
-                        form_reference: "B".into(),
-                    },
-                    at: now,
-                    wording_version: "v".into(),
-                },
-                created_at: now,
-                updated_at: now,
-            },
+            ),
         )
         .await
         .unwrap();

@@ -1,11 +1,18 @@
 //! What the integration tests (tests/tests/) and the benchmarks (tests/benches/) share: staff
-//! identities, the moto helpers, and the in-process service.
+//! identities, seeded subscribers, the moto helpers, and the in-process service.
 
 pub mod feeds;
 pub mod moto;
 pub mod world;
 
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use telmail_core::domain::contact::{Email, PhoneNumber};
 use telmail_core::domain::staff::{parse_roles, StaffIdentity};
+use telmail_core::domain::subscriber::{
+    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState,
+};
 
 /// A staff member with the roles listed (`"redaction,cabinet"`), no contact.
 pub fn staff(id: &str, roles: &str) -> StaffIdentity {
@@ -15,5 +22,32 @@ pub fn staff(id: &str, roles: &str) -> StaffIdentity {
         roles: parse_roles(roles).expect("known roles"),
         email: None,
         phone: None,
+    }
+}
+
+/// An active subscriber typed in from a paper form, with these contacts and choices.
+pub fn paper_subscriber(
+    email: Option<Email>,
+    phone: Option<PhoneNumber>,
+    choices: BTreeSet<Choice>,
+) -> Subscriber {
+    let now = Utc::now();
+    Subscriber {
+        id: SubscriberId::new(),
+        email,
+        phone,
+        choices,
+        state: SubscriberState::Active,
+        language: "fr".into(),
+        consent: Consent {
+            source: ConsentSource::Paper {
+                staff_id: "bench".into(),
+                form_reference: "B".into(),
+            },
+            at: now,
+            wording_version: "v".into(),
+        },
+        created_at: now,
+        updated_at: now,
     }
 }

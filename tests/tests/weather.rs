@@ -14,7 +14,7 @@ use telmail_core::error::SendError;
 use telmail_core::ports::{
     CampaignStore, Counter, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, StatsStore,
 };
-use telmail_core::use_cases::weather::RelayOutcome;
+use telmail_core::use_cases::weather::{RelayLine, RelayOutcome};
 use telmail_core::DomainError;
 use telmail_local::worker::Worker;
 use telmail_tests::staff;
@@ -77,11 +77,7 @@ fn bulletin(w: &World<Inbox>, colour: Colour, age: Duration) -> Bulletin {
 #[tokio::test]
 async fn a_red_alert_reaches_subscribers_at_once_even_at_night() {
     let w = world().await;
-    let relay = &w.services.use_cases.weather;
-    let lines = relay
-        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
-        .await
-        .unwrap();
+    let lines = cycle(&w, Colour::Red, Duration::minutes(5)).await;
     let RelayOutcome::SentAtOnce(id) = lines[0].outcome else {
         panic!("{lines:?}");
     };
@@ -170,13 +166,7 @@ fn sent(w: &World<Inbox>) -> Vec<String> {
 async fn an_orange_alert_waits_for_the_cabinet_who_is_told_at_once_with_a_link() {
     let w = world().await;
     cabinet_accounts(&w).await;
-    let lines = w
-        .services
-        .use_cases
-        .weather
-        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(5)))
-        .await
-        .unwrap();
+    let lines = cycle(&w, Colour::Orange, Duration::minutes(5)).await;
     let RelayOutcome::Submitted(id) = lines[0].outcome else {
         panic!("{lines:?}");
     };
@@ -213,18 +203,11 @@ async fn an_orange_alert_waits_for_the_cabinet_who_is_told_at_once_with_a_link()
 #[tokio::test]
 async fn an_upgrade_relays_again_and_withdraws_the_orange_still_waiting() {
     let w = world().await;
-    let relay = &w.services.use_cases.weather;
-    let orange = relay
-        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(5)))
-        .await
-        .unwrap();
+    let orange = cycle(&w, Colour::Orange, Duration::minutes(5)).await;
     let RelayOutcome::Submitted(orange_id) = orange[0].outcome else {
         panic!("{orange:?}");
     };
-    let red = relay
-        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(1)))
-        .await
-        .unwrap();
+    let red = cycle(&w, Colour::Red, Duration::minutes(1)).await;
     assert!(
         matches!(red[0].outcome, RelayOutcome::SentAtOnce(_)),
         "{red:?}"
@@ -234,11 +217,18 @@ async fn an_upgrade_relays_again_and_withdraws_the_orange_still_waiting() {
     assert_eq!(withdrawn.status, CampaignStatus::Rejected);
     assert!(withdrawn.rejection_reason.unwrap().contains("rouge"));
     // Back to orange: a downgrade relays nothing.
-    let down = relay
-        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(0)))
-        .await
-        .unwrap();
+    let down = cycle(&w, Colour::Orange, Duration::minutes(0)).await;
     assert_eq!(down[0].outcome, RelayOutcome::AlreadyRelayed);
+}
+
+/// One relay cycle over `bulletin(w, colour, age)`.
+async fn cycle(w: &World<Inbox>, colour: Colour, age: Duration) -> Vec<RelayLine> {
+    w.services
+        .use_cases
+        .weather
+        .cycle(&bulletin(w, colour, age))
+        .await
+        .unwrap()
 }
 
 /// A fresh bulletin where the alert went down to yellow (Météo-France lifted it).
@@ -250,10 +240,7 @@ fn lifted(w: &World<Inbox>) -> Bulletin {
 async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_off() {
     let w = world().await;
     let relay = &w.services.use_cases.weather;
-    relay
-        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
-        .await
-        .unwrap();
+    cycle(&w, Colour::Red, Duration::minutes(5)).await;
     drain(&w).await;
     w.clock.advance(Duration::hours(3));
     let yellow = lifted(&w);
@@ -309,10 +296,7 @@ async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_o
     let mut templates = relay.templates(&admin).await.unwrap().templates;
     templates.end_notice = false;
     relay.save_templates(&admin, templates).await.unwrap();
-    relay
-        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
-        .await
-        .unwrap();
+    cycle(&w, Colour::Red, Duration::minutes(5)).await;
     w.clock.advance(Duration::hours(1));
     let quiet = relay.cycle(&lifted(&w)).await.unwrap();
     assert!(
@@ -325,10 +309,7 @@ async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_o
 async fn an_alert_lifted_before_approval_is_withdrawn_without_a_message() {
     let w = world().await;
     let relay = &w.services.use_cases.weather;
-    let orange = relay
-        .cycle(&bulletin(&w, Colour::Orange, Duration::minutes(5)))
-        .await
-        .unwrap();
+    let orange = cycle(&w, Colour::Orange, Duration::minutes(5)).await;
     let RelayOutcome::Submitted(id) = orange[0].outcome else {
         panic!("{orange:?}");
     };
@@ -378,10 +359,7 @@ async fn staff_templates_shape_the_messages_and_a_long_sms_is_refused_by_field()
         panic!("a two-segment SMS must be refused");
     };
     assert!(errors.get("alert_sms").unwrap().contains("un seul segment"));
-    relay
-        .cycle(&bulletin(&w, Colour::Red, Duration::minutes(5)))
-        .await
-        .unwrap();
+    cycle(&w, Colour::Red, Duration::minutes(5)).await;
     drain(&w).await;
     assert!(
         sent(&w)

@@ -16,6 +16,7 @@ use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::residents::Residents;
 use telmail_core::use_cases::weather::WeatherRelay;
+use telmail_core::DomainError;
 use telmail_http::admin::auth::StaffAuthMode;
 use telmail_http::HttpConfig;
 use tokio::sync::watch;
@@ -293,12 +294,15 @@ fn poll_weather(
             }
             match relay.poll(&feed).await {
                 Ok(lines) => {
-                    for line in lines.iter().filter(|l| l.relayed()) {
+                    for line in lines.iter().filter(|l| l.acted()) {
                         tracing::info!("{}", line.describe());
                     }
                 }
-                // Counted and logged by the relay; the next poll tries again.
-                Err(e) => tracing::debug!(error = %e, "weather poll gave nothing"),
+                // A feed failure is counted and logged by the relay; the next poll tries again.
+                Err(DomainError::Unavailable(e)) => {
+                    tracing::debug!(error = %e, "weather poll gave nothing")
+                }
+                Err(e) => tracing::error!(error = %e, "weather relay failed"),
             }
         }
     })
