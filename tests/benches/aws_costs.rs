@@ -266,6 +266,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),
         user_pool_id,
+        dead_letter_queue_urls: Vec::new(),
         service,
         http: HttpConfig::default(),
     };

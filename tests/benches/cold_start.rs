@@ -208,6 +208,12 @@ fn lambda_env(
             "https://public-api.meteofrance.fr/public/DPVigilance/v1/cartevigilance/encours",
         ),
         ("TELMAIL_SIGNING_KEY_SECRET", secret),
+        ("TELMAIL_USER_POOL_ID", "eu-west-3_telmail"),
+        ("TELMAIL_COGNITO_CLIENT_ID", "telmailclient"),
+        (
+            "TELMAIL_DEAD_LETTER_QUEUE_URLS",
+            "https://sqs.eu-west-3.amazonaws.com/123456789012/telmail-fanout-dlq,https://sqs.eu-west-3.amazonaws.com/123456789012/telmail-delivery-dlq",
+        ),
         ("TELMAIL_EMAIL_FROM", support::EMAIL_FROM),
         ("TELMAIL_SES_CONFIGURATION_SET", "telmail"),
     ];

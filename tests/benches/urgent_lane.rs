@@ -198,7 +198,9 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
     let sdk = support::sdk_config(&moto.url).await;
     let table = format!("telmail-urgent-{run}");
     support::create_table(&sdk, &table).await;
-    let fanout = Arc::new(support::create_queue(&sdk, &format!("fanout-{run}"), 720).await);
+    // Seeding 10,000 recipients on moto outlasts the template's 720 s visibility timeout: a
+    // longer one keeps the seeding fan-out from running twice (the alert's takes milliseconds).
+    let fanout = Arc::new(support::create_queue(&sdk, &format!("fanout-{run}"), 3600).await);
     let delivery = Arc::new(support::create_queue(&sdk, &format!("delivery-{run}"), 180).await);
     let urgent = Arc::new(support::create_queue(&sdk, &format!("urgent-{run}"), 180).await);
     support::create_email_identity(&sdk, "arcachon.example").await;
@@ -237,28 +239,37 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),
         user_pool_id,
+        dead_letter_queue_urls: Vec::new(),
         service: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
         http: HttpConfig::default(),
     };
+    // The service measured, and the same service on a DynamoDB client that writes transactions
+    // as batches: it seeds the subscribers and fans the ordinary campaign out (moto copies the
+    // whole table for every transaction, so a 10,000-recipient fan-out through transactions
+    // outlasts the queue's visibility timeout there).
+    let seeding = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(support::TransactAsBatch)
+            .build(),
+    );
+    let seeder = Aws::new(
+        Clients {
+            dynamodb: seeding.clone(),
+            ..clients.clone()
+        },
+        settings.clone(),
+    )
+    .await
+    .expect("wire the seeding service on moto");
     let aws = Aws::new(clients, settings)
         .await
         .expect("wire the service on moto");
-    let u = &aws.use_cases;
+    let u = &seeder.use_cases;
     u.residents
         .seed_topics(&default_topics())
         .await
         .expect("seed topics");
-
-    // The ordinary subscribers and the one on the alert topic, through the store port (on a
-    // client that writes the insert transactions as batches, for moto's sake).
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(support::TransactAsBatch)
-                .build(),
-        ),
-        &table,
-    ));
+    let store = Arc::new(DynamoStore::new(seeding, &table));
     let choice = |topic: &str, channel| Choice {
         topic: TopicSlug::from_str(topic).unwrap(),
         channel,
@@ -305,6 +316,28 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(Lambda::default());
+    let seeding_stop = Arc::new(AtomicBool::new(false));
+    let seeding_pollers: Vec<_> = (0..FANOUT_POLLERS)
+        .map(|_| {
+            tokio::spawn(poll(
+                seeder.clone(),
+                sqs.clone(),
+                fanout.clone(),
+                stats.clone(),
+                seeding_stop.clone(),
+            ))
+        })
+        .collect();
+    let queued = loop {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if depth(&sqs, &fanout.url).await == 0 {
+            break depth(&sqs, &delivery.url).await;
+        }
+    };
+    seeding_stop.store(true, Ordering::Relaxed);
+    for t in seeding_pollers {
+        t.await.unwrap();
+    }
     let fanning: Vec<_> = (0..FANOUT_POLLERS)
         .map(|_| {
             tokio::spawn(poll(
@@ -316,12 +349,6 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
             ))
         })
         .collect();
-    let queued = loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        if depth(&sqs, &fanout.url).await == 0 {
-            break depth(&sqs, &delivery.url).await;
-        }
-    };
 
     // The feed turns red: the weather function polls it while every consumer runs
     let stub = feeds::stub_feed(200, feeds::red_waves_document()).await;

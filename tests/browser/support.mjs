@@ -68,7 +68,7 @@ function addStaff(dataDir, username, roles) {
 
 /**
  * Starts telmail-local on a free port of 127.0.0.1 with a fresh data folder (and, when asked,
- * staff accounts `redac` and `cabinet`); resolves once /healthz answers.
+ * staff accounts `redac`, `cabinet` and `admin`); resolves once /healthz answers.
  */
 export async function startServer({ staff = false } = {}) {
   if (!existsSync(telmailBin)) {
@@ -78,6 +78,7 @@ export async function startServer({ staff = false } = {}) {
   if (staff) {
     addStaff(dataDir, 'redac', 'redaction');
     addStaff(dataDir, 'cabinet', 'cabinet');
+    addStaff(dataDir, 'admin', 'admin');
   }
   const port = await freePort();
   const child = spawn(

@@ -44,6 +44,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         let services = Services::wire(
             Providers {
                 directory: Arc::new(AccountDirectory(store.clone())),
+                outbox: None,
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),

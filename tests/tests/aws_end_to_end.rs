@@ -57,6 +57,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
     let fanout = moto::create_queue(&sdk, &format!("fanout-{tag}"), 720).await;
     let delivery = moto::create_queue(&sdk, &format!("delivery-{tag}"), 180).await;
     let urgent = moto::create_queue(&sdk, &format!("urgent-{tag}"), 180).await;
+    let dead = moto::create_queue(&sdk, &format!("dead-{tag}"), 30).await;
     moto::create_email_identity(&sdk, SENDER).await;
     let configuration_set = format!("telmail-{tag}");
     clients
@@ -80,6 +81,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),
         user_pool_id: user_pool_id.clone(),
+        dead_letter_queue_urls: vec![dead.url],
         service,
         http: HttpConfig::default(),
     };

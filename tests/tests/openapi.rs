@@ -101,6 +101,8 @@ fn sample(param: &str) -> Option<String> {
         "id" => Some(CampaignId::new().to_string()),
         "slug" => Some("alerte-meteo".into()),
         "action" => Some("estimate".into()),
+        "name" => Some("api.js".into()),
+        "address" => Some("habitant%40exemple.fr".into()),
         _ => None,
     }
 }

@@ -16,6 +16,8 @@ use telmail_core::domain::money::{Money, Prices};
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::wiring::{Providers, UseCases};
+use telmail_http::backoffice::{BackOffice, StaffSignIn};
+use telmail_http::legal::{LegalNotice, LegalSettings};
 use telmail_http::HttpConfig;
 
 use crate::cognito::CognitoDirectory;
@@ -53,6 +55,8 @@ pub struct AwsSettings {
     pub delivery_queue_url: String,
     /// Queue of urgent campaigns' delivery jobs (their own lane to the sender).
     pub urgent_queue_url: String,
+    /// The dead-letter queues (their depth is shown to staff).
+    pub dead_letter_queue_urls: Vec<String>,
     /// Secrets Manager secret (name or ARN) holding the link-signing key.
     pub signing_key_secret: String,
     /// Email sender, `Name <address>`.
@@ -112,22 +116,76 @@ impl AwsSettings {
             delivery_queue_url: env::required("TELMAIL_DELIVERY_QUEUE_URL")?,
             urgent_queue_url: env::required("TELMAIL_URGENT_QUEUE_URL")?,
             user_pool_id: env::required("TELMAIL_USER_POOL_ID")?,
+            dead_letter_queue_urls: env::required("TELMAIL_DEAD_LETTER_QUEUE_URLS")?
+                .split(',')
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+                .collect(),
             signing_key_secret: env::required("TELMAIL_SIGNING_KEY_SECRET")?,
             email_from: env::required("TELMAIL_EMAIL_FROM")?,
             ses_configuration_set: env::optional("TELMAIL_SES_CONFIGURATION_SET"),
             sms_sender: env::or_default("TELMAIL_SMS_SENDER", "ARCACHON"),
             sms_type: env::or_default("TELMAIL_SMS_TYPE", "Transactional"),
-            town,
             service,
             http: HttpConfig {
                 rate_limit_per_minute: env::parsed::<NonZeroU32>(
                     "TELMAIL_RATE_LIMIT_PER_MINUTE",
                     "10",
                 )?,
+                back_office: BackOffice {
+                    sign_in: cognito_sign_in()?,
+                    outbox: false,
+                },
+                legal: Some(legal_notice(&town)?),
                 ..HttpConfig::default()
             },
+            town,
         })
     }
+}
+
+/// Staff sign in from the back office's pages with the user pool's app client (no secret).
+fn cognito_sign_in() -> Result<StaffSignIn, String> {
+    let region = env::required("AWS_REGION")?;
+    Ok(StaffSignIn::Cognito {
+        endpoint: env::optional("TELMAIL_COGNITO_ENDPOINT")
+            .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/")),
+        client_id: env::required("TELMAIL_COGNITO_CLIENT_ID")?,
+    })
+}
+
+/// The legal pages: AWS as host and sender, and what the town set (`TELMAIL_LEGAL_*`,
+/// `TELMAIL_ACCESSIBILITY_*`).
+fn legal_notice(town: &str) -> Result<LegalNotice, String> {
+    let var = |name: &str| env::optional(name);
+    let (contact, dpo, publisher, controller, host) = (
+        var("TELMAIL_LEGAL_CONTACT"),
+        var("TELMAIL_LEGAL_DPO"),
+        var("TELMAIL_LEGAL_PUBLISHER"),
+        var("TELMAIL_LEGAL_CONTROLLER"),
+        var("TELMAIL_LEGAL_HOST"),
+    );
+    let (status, date, audit) = (
+        var("TELMAIL_ACCESSIBILITY_STATUS"),
+        var("TELMAIL_ACCESSIBILITY_DATE"),
+        var("TELMAIL_ACCESSIBILITY_AUDIT"),
+    );
+    LegalNotice::for_town(
+        town,
+        "Amazon Web Services EMEA SARL, 38 avenue John F. Kennedy, L-1855 Luxembourg ; données hébergées dans la région AWS de Paris",
+        "Amazon Web Services (e-mails par Amazon SES, SMS par Amazon SNS)",
+    )
+    .with(&LegalSettings {
+        contact: contact.as_deref(),
+        dpo: dpo.as_deref(),
+        publisher: publisher.as_deref(),
+        controller: controller.as_deref(),
+        host: host.as_deref(),
+        accessibility_status: status.as_deref(),
+        accessibility_date: date.as_deref(),
+        accessibility_audit: audit.as_deref(),
+    })
 }
 
 /// SDK clients, one per service, from one SDK configuration.
@@ -201,12 +259,15 @@ impl Aws {
         let signer = signing_key(&clients.secrets, &s.signing_key_secret).await?;
         let secrets = clients.secrets.clone();
         let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table));
-        let queue = Arc::new(SqsQueue::new(
-            clients.sqs,
-            s.fanout_queue_url,
-            s.delivery_queue_url,
-            s.urgent_queue_url,
-        ));
+        let queue = Arc::new(
+            SqsQueue::new(
+                clients.sqs,
+                s.fanout_queue_url,
+                s.delivery_queue_url,
+                s.urgent_queue_url,
+            )
+            .with_dead_letters(s.dead_letter_queue_urls),
+        );
         let email = Arc::new(SesEmailSender::new(
             clients.ses,
             &s.email_from,
@@ -217,6 +278,7 @@ impl Aws {
             Providers {
                 store: store.clone(),
                 directory: Arc::new(CognitoDirectory::new(clients.cognito, s.user_pool_id)),
+                outbox: None,
                 email,
                 sms: sms.clone(),
                 clock: Arc::new(SystemClock),

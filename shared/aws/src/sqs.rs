@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use futures_util::{stream, StreamExt, TryStreamExt};
-use telmail_core::domain::queue::{Job, QueueName};
+use telmail_core::domain::queue::{Job, QueueHealth, QueueName};
 use telmail_core::error::StoreError;
 use telmail_core::ports::JobQueue;
 
@@ -36,6 +36,8 @@ pub struct SqsQueue {
     fanout_url: String,
     delivery_url: String,
     urgent_url: String,
+    /// The dead-letter queues, whose depth staff follow.
+    dead_letter_urls: Vec<String>,
 }
 
 impl SqsQueue {
@@ -51,7 +53,33 @@ impl SqsQueue {
             fanout_url: fanout_url.into(),
             delivery_url: delivery_url.into(),
             urgent_url: urgent_url.into(),
+            dead_letter_urls: Vec::new(),
         }
+    }
+
+    /// The dead-letter queues counted by [`JobQueue::health`].
+    pub fn with_dead_letters(mut self, urls: Vec<String>) -> Self {
+        self.dead_letter_urls = urls;
+        self
+    }
+
+    /// Messages in a queue: visible, in flight and delayed.
+    async fn depth(&self, url: &str) -> Result<u64, StoreError> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| store_error("SQS GetQueueAttributes", e))?;
+        Ok(out
+            .attributes()
+            .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
+            .unwrap_or(0))
     }
 
     /// Where a job goes: urgent deliveries to the urgent queue, the rest to their own.
@@ -145,5 +173,20 @@ impl JobQueue for SqsQueue {
             .try_collect::<Vec<()>>()
             .await
             .map(drop)
+    }
+
+    async fn health(&self) -> Result<QueueHealth, StoreError> {
+        let mut queues = vec![&self.fanout_url, &self.delivery_url];
+        if self.urgent_url != self.delivery_url {
+            queues.push(&self.urgent_url);
+        }
+        let mut health = QueueHealth::default();
+        for url in queues {
+            health.queued += self.depth(url).await?;
+        }
+        for url in &self.dead_letter_urls {
+            health.dead_letters += self.depth(url).await?;
+        }
+        Ok(health)
     }
 }

@@ -14,7 +14,7 @@ use crate::domain::delivery::{
     CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
     ProgressDelta, Suppression,
 };
-use crate::domain::queue::Job;
+use crate::domain::queue::{Job, QueueHealth};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
@@ -200,6 +200,8 @@ pub trait SuppressionStore: Send + Sync {
 pub trait JobQueue: Send + Sync {
     /// Enqueues jobs, visible after `delay`.
     async fn enqueue(&self, jobs: &[Job], delay: std::time::Duration) -> Result<(), StoreError>;
+    /// Jobs waiting and dead letters.
+    async fn health(&self) -> Result<QueueHealth, StoreError>;
 }
 
 /// Reads and writes topics.
@@ -386,6 +388,42 @@ pub struct OutgoingSms {
     /// Recipient.
     pub to: PhoneNumber,
     pub text: String,
+}
+
+/// An email the embedded default wrote to its outbox, as the outbox viewer shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxEmail {
+    pub to: String,
+    pub subject: String,
+    /// The HTML part, as recipients would see it.
+    pub html: String,
+    /// When it was written.
+    pub at: DateTime<Utc>,
+}
+
+/// An SMS the embedded default wrote to its outbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxSms {
+    pub to: String,
+    pub text: String,
+    /// When it was written.
+    pub at: DateTime<Utc>,
+}
+
+/// The newest messages of the outbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutboxListing {
+    /// Newest first.
+    pub emails: Vec<OutboxEmail>,
+    /// Newest first.
+    pub sms: Vec<OutboxSms>,
+}
+
+/// Reads back what the embedded default's outbox holds (there is none on AWS).
+#[async_trait]
+pub trait OutboxReader: Send + Sync {
+    /// The newest `limit` emails and `limit` SMS.
+    async fn recent(&self, limit: usize) -> Result<OutboxListing, StoreError>;
 }
 
 /// Sends emails.

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::ports::{
-    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, QuotaStore, SmsSender,
-    StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
-    WeatherStore,
+    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, OutboxReader, QuotaStore,
+    SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore,
+    TopicStore, WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
+use crate::use_cases::outbox::OutboxViewer;
 use crate::use_cases::residents::{ResidentDeps, Residents};
 use crate::use_cases::statistics::{Statistics, StatisticsDeps};
 use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
@@ -59,6 +60,8 @@ pub struct Providers<S> {
     pub clock: Arc<dyn Clock>,
     /// The staff by role (local accounts, or the Cognito groups).
     pub directory: Arc<dyn StaffDirectory>,
+    /// The outbox the embedded default writes instead of sending (none on AWS).
+    pub outbox: Option<Arc<dyn OutboxReader>>,
     /// Email layout.
     pub layout: Arc<EmailLayout>,
     /// Link signer.
@@ -82,6 +85,8 @@ pub struct UseCases {
     pub dispatcher: Arc<Dispatcher>,
     /// Météo-France vigilance relayed as urgent campaigns.
     pub weather: Arc<WeatherRelay>,
+    /// What the embedded default's outbox holds.
+    pub outbox: Arc<OutboxViewer>,
 }
 
 impl UseCases {
@@ -99,7 +104,7 @@ impl UseCases {
             audience: store.clone(),
             suppressions: store.clone(),
             stats: store.clone(),
-            queue,
+            queue: queue.clone(),
             email: p.email.clone(),
             sms: p.sms.clone(),
             clock: p.clock.clone(),
@@ -138,12 +143,14 @@ impl UseCases {
                 topics: store.clone(),
                 stats: store.clone(),
                 clock: p.clock.clone(),
+                suppressions: store.clone(),
             })),
             statistics: Arc::new(Statistics::new(StatisticsDeps {
                 stats: store.clone(),
                 subscribers: store.clone(),
                 topics: store.clone(),
                 clock: p.clock.clone(),
+                queue: queue.clone(),
             })),
             weather: Arc::new(WeatherRelay::new(WeatherRelayDeps {
                 weather: store.clone(),
@@ -159,6 +166,7 @@ impl UseCases {
                 policy: weather_policy,
             })),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
+            outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,
             campaigns,
             dispatcher,

@@ -195,7 +195,7 @@ mod tests {
     fn guard() -> SameOrigin {
         SameOrigin::new(
             "https://telmail.arcachon.fr",
-            Arc::new(Pages::new("Arcachon")),
+            Arc::new(Pages::new("Arcachon", "partiellement conforme")),
         )
     }
 

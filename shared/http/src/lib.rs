@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod api;
+pub mod backoffice;
 pub mod error;
 pub mod extract;
 pub mod guard;
+pub mod legal;
 pub mod pages;
 pub mod render;
 
@@ -22,9 +24,11 @@ use telmail_core::use_cases::residents::Residents;
 
 use crate::admin::auth::StaffAuthMode;
 use crate::admin::AdminState;
+use crate::backoffice::BackOffice;
 use crate::error::ApiError;
 use crate::extract::TrustedProxies;
 use crate::guard::{RateLimit, SameOrigin};
+use crate::legal::LegalNotice;
 use crate::render::{Link, Pages, Tone};
 pub use ipnet::IpNet;
 
@@ -40,6 +44,10 @@ pub struct HttpConfig {
     pub max_staff_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none: the peer is the client).
     pub trusted_proxies: Vec<IpNet>,
+    /// The staff's pages under `/admin`.
+    pub back_office: BackOffice,
+    /// What the legal pages say (none: the town's defaults).
+    pub legal: Option<LegalNotice>,
 }
 
 impl Default for HttpConfig {
@@ -49,6 +57,8 @@ impl Default for HttpConfig {
             max_body_bytes: 16 * 1024,
             max_staff_body_bytes: 512 * 1024,
             trusted_proxies: Vec::new(),
+            back_office: BackOffice::default(),
+            legal: None,
         }
     }
 }
@@ -60,6 +70,8 @@ pub struct AppState {
     pub residents: Arc<Residents>,
     /// Page templates.
     pub pages: Arc<Pages>,
+    /// What the legal pages say.
+    pub legal: Arc<LegalNotice>,
 }
 
 const STYLESHEET: &str = include_str!("../static/telmail.css");
@@ -108,10 +120,13 @@ async fn security_headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
-    );
+    // Pages that need another policy (the back office's) set their own.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+        );
+    }
     resp
 }
 
@@ -157,9 +172,13 @@ fn public_routes() -> Routes {
 
 /// Routes with no guard.
 fn open_routes() -> Routes {
+    let [privacy, accessibility, notice] = legal::PAGES;
     vec![
         ("/healthz", get(api::healthz)),
         ("/static/telmail.css", get(stylesheet)),
+        (privacy.0, get(|s| legal::page(s, 0))),
+        (accessibility.0, get(|s| legal::page(s, 1))),
+        (notice.0, get(|s| legal::page(s, 2))),
     ]
 }
 
@@ -178,6 +197,7 @@ pub fn route_paths() -> Vec<&'static str> {
         .map(|(path, _)| path)
         .collect();
     paths.extend(admin::route_paths());
+    paths.extend(backoffice::route_paths());
     paths
 }
 
@@ -215,10 +235,24 @@ async fn api_not_found() -> Response {
 
 /// The public Router: resident pages, the public JSON API and the health check.
 pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
-    let pages = Arc::new(Pages::new(&residents.config().town_name));
+    let town = residents.config().town_name.clone();
+    let mut legal = config.legal.clone().unwrap_or_else(|| {
+        LegalNotice::for_town(
+            &town,
+            "l'hébergeur choisi par la Ville",
+            "ses prestataires d'envoi de SMS et d'e-mails",
+        )
+    });
+    legal.pending_days = residents.config().pending_ttl.num_days();
+    let accessibility = legal.accessibility_status.clone();
+    let pages = Arc::new(Pages::new(&town, &accessibility));
     let limit = RateLimit::per_minute(config.rate_limit_per_minute).with_pages(pages.clone());
     let same_origin = SameOrigin::new(&residents.config().public_url, pages.clone());
-    let state = AppState { residents, pages };
+    let state = AppState {
+        residents,
+        pages,
+        legal: Arc::new(legal),
+    };
 
     let forms = mount(form_routes()).layer(middleware::from_fn_with_state(
         same_origin,
@@ -231,11 +265,16 @@ pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
     mount(open_routes())
         .merge(public)
         .fallback(not_found)
+        .with_state(state)
+        .merge(backoffice::routes(
+            &town,
+            &accessibility,
+            config.back_office.clone(),
+        ))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(
             TrustedProxies::new(config.trusted_proxies.clone()),
             extract::forwarded_client,
         ))
-        .with_state(state)
 }

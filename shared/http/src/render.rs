@@ -24,6 +24,18 @@ const TEMPLATES: &[(&str, &str)] = &[
         "unsubscribe.html",
         include_str!("../templates/unsubscribe.html"),
     ),
+    (
+        "legal/donnees.html",
+        include_str!("../templates/legal/donnees.html"),
+    ),
+    (
+        "legal/accessibilite.html",
+        include_str!("../templates/legal/accessibilite.html"),
+    ),
+    (
+        "legal/mentions.html",
+        include_str!("../templates/legal/mentions.html"),
+    ),
 ];
 
 /// The page templates.
@@ -31,6 +43,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub struct Pages {
     env: Environment<'static>,
     town: String,
+    /// The accessibility status every footer states (RGAA).
+    accessibility: String,
 }
 
 /// A link shown under a message.
@@ -55,8 +69,8 @@ pub enum Tone {
 }
 
 impl Pages {
-    /// Loads the embedded templates.
-    pub fn new(town: &str) -> Self {
+    /// Loads the embedded templates; every footer states `accessibility` (the RGAA status).
+    pub fn new(town: &str, accessibility: &str) -> Self {
         let mut env = Environment::new();
         for (name, source) in TEMPLATES {
             env.add_template(name, source)
@@ -65,15 +79,20 @@ impl Pages {
         Self {
             env,
             town: town.to_owned(),
+            accessibility: accessibility.to_owned(),
         }
     }
 
     /// Renders a template with a status; a rendering failure is a bug and answers 500.
     pub fn render(&self, status: StatusCode, name: &str, title: &str, ctx: Value) -> Response {
-        let result = self
-            .env
-            .get_template(name)
-            .and_then(|t| t.render(context! { town => self.town, title => title, ..ctx }));
+        let result = self.env.get_template(name).and_then(|t| {
+            t.render(context! {
+                town => self.town,
+                title => title,
+                accessibility => self.accessibility,
+                ..ctx
+            })
+        });
         match result {
             Ok(html) => (status, Html(html)).into_response(),
             Err(e) => {

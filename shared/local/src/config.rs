@@ -97,9 +97,58 @@ pub struct ServerArgs {
     /// Seconds between two polls of the feed.
     #[arg(long, env = "TELMAIL_WEATHER_EVERY", default_value_t = 300)]
     pub weather_every: u64,
+    /// What the legal pages say.
+    #[command(flatten)]
+    pub legal: LegalArgs,
     /// Run the fan-out and delivery consumers in this process (false: another process runs them).
     #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
+}
+
+/// What only the town knows for its legal pages (*Données personnelles*, *Accessibilité*,
+/// *Mentions légales*).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LegalArgs {
+    /// Where residents write about their data and about accessibility.
+    #[arg(long, env = "TELMAIL_LEGAL_CONTACT")]
+    pub legal_contact: Option<String>,
+    /// The data protection officer's address.
+    #[arg(long, env = "TELMAIL_LEGAL_DPO")]
+    pub legal_dpo: Option<String>,
+    /// The director of publication (default: the mayor).
+    #[arg(long, env = "TELMAIL_LEGAL_PUBLISHER")]
+    pub legal_publisher: Option<String>,
+    /// The town as data controller, with its address.
+    #[arg(long, env = "TELMAIL_LEGAL_CONTROLLER")]
+    pub legal_controller: Option<String>,
+    /// The host of this server, with its address.
+    #[arg(long, env = "TELMAIL_LEGAL_HOST")]
+    pub legal_host: Option<String>,
+    /// RGAA status: non conforme, partiellement conforme, totalement conforme.
+    #[arg(long, env = "TELMAIL_ACCESSIBILITY_STATUS")]
+    pub accessibility_status: Option<String>,
+    /// When the accessibility statement was made.
+    #[arg(long, env = "TELMAIL_ACCESSIBILITY_DATE")]
+    pub accessibility_date: Option<String>,
+    /// The accessibility audit behind the statement.
+    #[arg(long, env = "TELMAIL_ACCESSIBILITY_AUDIT")]
+    pub accessibility_audit: Option<String>,
+}
+
+impl LegalArgs {
+    /// As the HTTP surface takes them.
+    pub fn settings(&self) -> telmail_http::legal::LegalSettings<'_> {
+        telmail_http::legal::LegalSettings {
+            contact: self.legal_contact.as_deref(),
+            dpo: self.legal_dpo.as_deref(),
+            publisher: self.legal_publisher.as_deref(),
+            controller: self.legal_controller.as_deref(),
+            host: self.legal_host.as_deref(),
+            accessibility_status: self.accessibility_status.as_deref(),
+            accessibility_date: self.accessibility_date.as_deref(),
+            accessibility_audit: self.accessibility_audit.as_deref(),
+        }
+    }
 }
 
 impl ServerArgs {
@@ -132,6 +181,7 @@ impl ServerArgs {
             weather_feed_url: None,
             weather_api_key: None,
             weather_every: 300,
+            legal: LegalArgs::default(),
             worker: true,
         }
     }

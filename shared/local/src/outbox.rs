@@ -4,11 +4,15 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use mail_parser::MessageParser;
 use serde::Serialize;
-use telmail_core::error::SendError;
-use telmail_core::ports::{EmailSender, OutgoingEmail, OutgoingSms, SmsSender};
+use telmail_core::error::{SendError, StoreError};
+use telmail_core::ports::{
+    EmailSender, OutboxEmail, OutboxListing, OutboxReader, OutboxSms, OutgoingEmail, OutgoingSms,
+    SmsSender,
+};
 use telmail_core::render::mime::MimeBuilder;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
@@ -141,6 +145,85 @@ impl SmsSender for Outbox {
     }
 }
 
+/// An SMS line as written, read back.
+#[derive(serde::Deserialize)]
+struct StoredSms {
+    to: String,
+    text: String,
+    at: DateTime<Utc>,
+}
+
+/// The instant an email's file name starts with (`20261130T130501.123456Z-<id>.eml`).
+fn written_at(name: &str) -> Option<DateTime<Utc>> {
+    let stamp = name.split('-').next()?;
+    chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S%.fZ")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+/// Reads one `.eml` file back: recipient, subject, HTML part.
+fn read_email(name: &str, bytes: &[u8]) -> Option<OutboxEmail> {
+    let message = MessageParser::default().parse(bytes)?;
+    let to = message
+        .to()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address())
+        .unwrap_or_default()
+        .to_owned();
+    Some(OutboxEmail {
+        to,
+        subject: message.subject().unwrap_or_default().to_owned(),
+        html: message
+            .body_html(0)
+            .map(|h| h.into_owned())
+            .unwrap_or_default(),
+        at: written_at(name)?,
+    })
+}
+
+#[async_trait]
+impl OutboxReader for Outbox {
+    async fn recent(&self, limit: usize) -> Result<OutboxListing, StoreError> {
+        let io = |e: std::io::Error| StoreError::Backend(format!("cannot read the outbox: {e}"));
+        let mut names = Vec::new();
+        let mut dir = tokio::fs::read_dir(&self.email_dir).await.map_err(io)?;
+        while let Some(entry) = dir.next_entry().await.map_err(io)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".eml") {
+                names.push(name);
+            }
+        }
+        // Names start with the time written: newest last in text order.
+        names.sort_unstable_by(|a, b| b.cmp(a));
+        let mut emails = Vec::new();
+        for name in names.into_iter().take(limit) {
+            let bytes = tokio::fs::read(self.email_dir.join(&name))
+                .await
+                .map_err(io)?;
+            match read_email(&name, &bytes) {
+                Some(email) => emails.push(email),
+                None => tracing::warn!(file = %name, "outbox email not readable"),
+            }
+        }
+        let sms = match tokio::fs::read_to_string(&self.sms_file).await {
+            Ok(text) => text
+                .lines()
+                .rev()
+                .take(limit)
+                .filter_map(|line| serde_json::from_str::<StoredSms>(line).ok())
+                .map(|s| OutboxSms {
+                    to: s.to,
+                    text: s.text,
+                    at: s.at,
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io(e)),
+        };
+        Ok(OutboxListing { emails, sms })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -182,6 +265,46 @@ mod tests {
         assert!(raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
         assert!(raw.contains("multipart/alternative"));
         assert!(raw.contains("text/plain") && raw.contains("text/html"));
+    }
+
+    #[tokio::test]
+    async fn the_viewer_reads_back_the_newest_emails_rendered_and_sms() {
+        let dir = tempfile::tempdir().unwrap();
+        let sent = outbox(dir.path());
+        for n in 1..=3 {
+            sent.send_email(&OutgoingEmail {
+                to: Email::from_str(&format!("habitant{n}@exemple.fr")).unwrap(),
+                subject: format!("Fête n° {n}"),
+                text: "Programme".into(),
+                html: format!("<p>Programme de la fête n° {n} — été</p>"),
+                list_unsubscribe: None,
+            })
+            .await
+            .unwrap();
+            sent.send_sms(&OutgoingSms {
+                to: PhoneNumber::from_str("+33612345678").unwrap(),
+                text: format!("SMS {n}"),
+            })
+            .await
+            .unwrap();
+        }
+        let seen = sent.recent(2).await.unwrap();
+        let subjects: Vec<&str> = seen.emails.iter().map(|e| e.subject.as_str()).collect();
+        assert_eq!(subjects, ["Fête n° 3", "Fête n° 2"]);
+        assert_eq!(seen.emails[0].to, "habitant3@exemple.fr");
+        assert!(
+            seen.emails[0].html.contains("fête n° 3 — été"),
+            "{}",
+            seen.emails[0].html
+        );
+        let texts: Vec<&str> = seen.sms.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["SMS 3", "SMS 2"]);
+        // An empty outbox is empty, not an error.
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            outbox(empty.path()).recent(10).await.unwrap(),
+            OutboxListing::default()
+        );
     }
 
     #[tokio::test]

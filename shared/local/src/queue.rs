@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::params;
 use telmail_core::clock::{Clock, SystemClock};
-use telmail_core::domain::queue::{Job, QueueName};
+use telmail_core::domain::queue::{Job, QueueHealth, QueueName};
 use telmail_core::error::StoreError;
 use telmail_core::ports::JobQueue;
 use tokio::sync::Notify;
@@ -213,6 +213,22 @@ impl JobQueue for SqliteQueue {
         self.notify.notify_waiters();
         self.notify.notify_one();
         Ok(())
+    }
+
+    async fn health(&self) -> Result<QueueHealth, StoreError> {
+        let queued = self
+            .db
+            .call(|c| {
+                c.prepare_cached("SELECT COUNT(*) FROM jobs")
+                    .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
+                    .map(|n| n as u64)
+                    .map_err(sql_err)
+            })
+            .await?;
+        Ok(QueueHealth {
+            queued,
+            dead_letters: self.dead_count().await?,
+        })
     }
 }
 

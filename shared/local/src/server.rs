@@ -18,6 +18,8 @@ use telmail_core::use_cases::residents::Residents;
 use telmail_core::use_cases::weather::WeatherRelay;
 use telmail_core::DomainError;
 use telmail_http::admin::auth::StaffAuthMode;
+use telmail_http::backoffice::{BackOffice, StaffSignIn};
+use telmail_http::legal::LegalNotice;
 use telmail_http::HttpConfig;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -159,7 +161,7 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let (services, queue) = wire_services(&args, &public_url).await?;
 
-    let app = router(&args, &services, &public_url);
+    let app = router(&args, &services, &public_url)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = spawn_background(&args, &services, queue, &stop_rx)?;
     let mut serve_stop = stop_rx;
@@ -185,22 +187,37 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
 }
 
 /// The whole HTTP surface: resident pages and API, and the staff API with local sessions.
-fn router(args: &ServerArgs, services: &Services, public_url: &str) -> axum::Router {
+fn router(
+    args: &ServerArgs,
+    services: &Services,
+    public_url: &str,
+) -> Result<axum::Router, String> {
+    let legal = LegalNotice::for_town(
+        &args.town,
+        &format!("les serveurs de la Ville d'{}", args.town),
+        "son relais de messagerie",
+    )
+    .with(&args.legal.settings())?;
     let http = HttpConfig {
         rate_limit_per_minute: args.rate_limit_per_minute,
         trusted_proxies: args.trusted_proxies.clone(),
+        back_office: BackOffice {
+            sign_in: StaffSignIn::Session,
+            outbox: true,
+        },
+        legal: Some(legal),
         ..HttpConfig::default()
     };
     let mode = StaffAuthMode::LocalSessions {
         auth: services.staff_auth.clone(),
         secure_cookie: public_url.starts_with("https://"),
     };
-    telmail_http::router_with_admin(
+    Ok(telmail_http::router_with_admin(
         services.use_cases.residents.clone(),
         services.admin_state(),
         mode,
         &http,
-    )
+    ))
 }
 
 /// The work beside the requests: the queue consumers (unless another process runs them), the
@@ -256,6 +273,7 @@ pub(crate) async fn wire_services(
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
+            outbox: Some(outbox.clone()),
             store,
             email: outbox.clone(),
             sms: outbox,

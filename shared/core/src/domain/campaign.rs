@@ -451,20 +451,35 @@ fn parse_send_at(
     errors: &mut FieldErrors,
 ) -> Option<DateTime<Utc>> {
     let raw = raw.map(str::trim).filter(|s| !s.is_empty())?;
-    match DateTime::parse_from_rfc3339(raw) {
-        Ok(at) if at.with_timezone(&Utc) > now => Some(at.with_timezone(&Utc)),
-        Ok(_) => {
+    let parsed = DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .ok()
+        .or_else(|| paris_local(raw));
+    match parsed {
+        Some(at) if at > now => Some(at),
+        Some(_) => {
             errors.add("send_at", "Cette date d'envoi est déjà passée.");
             None
         }
-        Err(_) => {
+        None => {
             errors.add(
                 "send_at",
-                format!("Date d'envoi invalide : « {raw} » (format attendu : 2026-12-24T18:00:00+01:00)."),
+                format!("Date d'envoi invalide : « {raw} » (format attendu : 2026-12-24T18:00, heure de Paris)."),
             );
             None
         }
     }
+}
+
+/// A date and time without offset (`2026-12-24T18:00`, as a date-time field gives it), read as
+/// the town's time; none for an hour that does not exist there (the spring change of time).
+fn paris_local(raw: &str) -> Option<DateTime<Utc>> {
+    let naive = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(raw, f).ok())?;
+    chrono::TimeZone::from_local_datetime(&chrono_tz::Europe::Paris, &naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn first_version() -> u32 {
@@ -915,6 +930,28 @@ mod tests {
             c.edit(content, &staff("redac", &[]), now()),
             Err(DomainError::Conflict(_))
         ));
+    }
+
+    #[test]
+    fn a_send_time_without_offset_is_the_towns_time() {
+        let mut errors = FieldErrors::new();
+        let now: DateTime<Utc> = "2026-11-30T12:00:00Z".parse().unwrap();
+        // Winter: Paris is UTC+1; summer: UTC+2.
+        assert_eq!(
+            parse_send_at(Some("2026-12-24T18:00"), now, &mut errors),
+            Some("2026-12-24T17:00:00Z".parse().unwrap())
+        );
+        assert_eq!(
+            parse_send_at(Some("2027-07-14T22:30:00"), now, &mut errors),
+            Some("2027-07-14T20:30:00Z".parse().unwrap())
+        );
+        assert!(errors.is_empty());
+        // 02:30 on the spring change of time does not exist in Paris.
+        assert_eq!(
+            parse_send_at(Some("2027-03-28T02:30"), now, &mut errors),
+            None
+        );
+        assert!(errors.get("send_at").unwrap().contains("invalide"));
     }
 
     #[test]

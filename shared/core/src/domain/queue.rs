@@ -10,6 +10,16 @@ use crate::domain::delivery::DeliveryKey;
 /// The version written in every payload, so consumers can refuse what they do not understand.
 pub const PAYLOAD_VERSION: u32 = 1;
 
+/// The queues as staff see them: jobs waiting, and jobs given up after their retries (the
+/// dead letters, which an operator looks into).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueHealth {
+    /// Jobs waiting or being worked on.
+    pub queued: u64,
+    /// Jobs given up.
+    pub dead_letters: u64,
+}
+
 /// A unit of queued work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -178,9 +178,93 @@ pub fn analyze(text: &str) -> SmsAnalysis {
     }
 }
 
+/// A GSM-7 stand-in for a character forcing UCS-2.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Replacement {
+    /// The character forcing UCS-2.
+    pub character: String,
+    /// What to write instead (GSM-7 only).
+    pub replacement: &'static str,
+}
+
+/// The usual French stand-in for a character outside GSM-7 (`ê` → `e`, `’` → `'`…), or none.
+fn gsm7_stand_in(c: char) -> Option<&'static str> {
+    Some(match c {
+        'â' | 'á' | 'ã' => "a",
+        'ê' | 'ë' => "e",
+        'î' | 'ï' | 'í' => "i",
+        'ô' | 'ó' | 'õ' => "o",
+        'û' | 'ú' => "u",
+        'ÿ' | 'ý' => "y",
+        'ç' => "c",
+        'À' | 'Â' | 'Á' | 'Ã' => "A",
+        'È' | 'Ê' | 'Ë' => "E",
+        'Î' | 'Ï' | 'Í' | 'Ì' => "I",
+        'Ô' | 'Ó' | 'Ò' | 'Õ' => "O",
+        'Û' | 'Ù' | 'Ú' => "U",
+        'Ÿ' => "Y",
+        'œ' => "oe",
+        'Œ' => "OE",
+        '’' | '‘' | '‚' | '′' => "'",
+        '“' | '”' | '„' | '«' | '»' | '″' => "\"",
+        '–' | '—' | '‐' | '‑' | '−' => "-",
+        '…' => "...",
+        '\u{00A0}' | '\u{202F}' | '\u{2009}' => " ",
+        '•' | '·' => "-",
+        _ => return None,
+    })
+}
+
+/// For each character of the analysis forcing UCS-2 that has a GSM-7 stand-in, the stand-in.
+pub fn replacements(analysis: &SmsAnalysis) -> Vec<Replacement> {
+    analysis
+        .ucs2_characters
+        .iter()
+        .filter_map(|s| {
+            let mut chars = s.chars();
+            let c = chars.next()?;
+            let replacement = gsm7_stand_in(c).filter(|_| chars.next().is_none())?;
+            Some(Replacement {
+                character: s.clone(),
+                replacement,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_forcing_ucs2_get_a_gsm7_stand_in_where_french_has_one() {
+        let a = analyze("Fête de l’été : « Ça commence » — venez… 🎉");
+        let r = replacements(&a);
+        let pairs: Vec<(&str, &str)> = r
+            .iter()
+            .map(|x| (x.character.as_str(), x.replacement))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("ê", "e"),
+                ("’", "'"),
+                ("«", "\""),
+                ("»", "\""),
+                ("—", "-"),
+                ("…", "...")
+            ]
+        );
+        // Every stand-in is GSM-7 itself, and the emoji has none.
+        for x in &r {
+            assert!(analyze(x.replacement).ucs2_characters.is_empty(), "{x:?}");
+        }
+        let fixed = r.iter().fold(
+            "Fête de l’été : « Ça commence » — venez…".to_owned(),
+            |t, x| t.replace(&x.character, x.replacement),
+        );
+        assert_eq!(analyze(&fixed).encoding, SmsEncoding::Gsm7, "{fixed}");
+    }
 
     /// Default alphabet in septet-code order 0x00..=0x7F without ESC (0x1B), copied by
     /// hand from /work/shared/samples/gsm7.txt, with 0x09 = `Ç` (module policy).

@@ -2,7 +2,7 @@
 
 use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
 
-use crate::domain::campaign::Campaign;
+use crate::domain::campaign::{Campaign, CampaignEmail};
 use crate::domain::contact::Email;
 use crate::error::DomainError;
 use crate::ports::OutgoingEmail;
@@ -75,11 +75,19 @@ impl RenderedEmail {
     /// Renders the Markdown body once for the whole campaign (images allowed from
     /// `town_origin` only); `None` without an email.
     pub fn of(campaign: &Campaign, town_origin: &str) -> Option<Self> {
-        campaign.email.as_ref().map(|e| Self {
-            subject: e.subject.clone(),
-            body_html: markdown_to_html(&e.body_markdown, town_origin),
-            body_text: e.body_markdown.clone(),
-        })
+        campaign
+            .email
+            .as_ref()
+            .map(|e| Self::of_email(e, town_origin))
+    }
+
+    /// Renders an email's Markdown body (a campaign's, or one being written).
+    pub fn of_email(email: &CampaignEmail, town_origin: &str) -> Self {
+        Self {
+            subject: email.subject.clone(),
+            body_html: markdown_to_html(&email.body_markdown, town_origin),
+            body_text: email.body_markdown.clone(),
+        }
     }
 
     /// The email for one recipient, with their own preference and unsubscribe links.

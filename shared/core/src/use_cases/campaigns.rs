@@ -11,20 +11,20 @@ use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::domain::alert_templates::AlertMessage;
 use crate::domain::campaign::{
-    Campaign, CampaignContent, CampaignEvent, CampaignId, CampaignInput, CampaignKind,
-    CampaignStatus,
+    Campaign, CampaignContent, CampaignEmail, CampaignEvent, CampaignId, CampaignInput,
+    CampaignKind, CampaignStatus,
 };
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{CampaignProgress, Delivery};
 use crate::domain::money::Money;
-use crate::domain::sms::{analyze, SmsAnalysis};
+use crate::domain::sms::{analyze, replacements, Replacement, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::Topic;
 use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    CampaignStore, DeliveryStore, EmailSender, OutgoingSms, SmsSender, SubscriberReports,
-    TopicStore,
+    CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
+    SubscriberReports, TopicStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
@@ -49,6 +49,18 @@ pub struct Estimate {
     pub total_cost: Money,
     /// Non-urgent SMS wait for the sending window.
     pub sms_waits_for_window: bool,
+}
+
+/// An SMS being written, as the composer shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SmsDraft {
+    /// Encoding, length, segments, characters forcing UCS-2.
+    #[serde(flatten)]
+    pub analysis: SmsAnalysis,
+    /// GSM-7 stand-ins for those characters, where there is one.
+    pub suggestions: Vec<Replacement>,
+    /// What one recipient's SMS costs (€ HT).
+    pub cost_per_recipient: Money,
 }
 
 /// A campaign with its audit trail and counters.
@@ -292,24 +304,70 @@ impl Campaigns {
     ) -> Result<Preview, DomainError> {
         by.require_any(&ANY_STAFF)?;
         let c = self.load(id).await?;
-        let example = format!("{}/preferences", self.d.config.public_url);
-        let email = match (
-            RenderedEmail::of(&c, &self.d.config.public_url),
-            by.email.clone(),
-        ) {
-            (Some(r), to) => {
-                let to = to.unwrap_or_else(|| {
-                    crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid")
-                });
-                Some(r.for_recipient(&self.d.layout, &to, Some(example), None, "")?)
-            }
-            (None, _) => None,
-        };
+        let email = c
+            .email
+            .as_ref()
+            .map(|e| self.email_for(by, e))
+            .transpose()?;
         Ok(Preview {
             email_subject: email.as_ref().map(|e| e.subject.clone()),
             email_html: email.as_ref().map(|e| e.html.clone()),
             email_text: email.map(|e| e.text),
             sms_text: c.sms.map(|s| s.text),
+        })
+    }
+
+    /// An email being written, in the town's layout, before it is saved (any staff role).
+    pub fn preview_draft(
+        &self,
+        by: &StaffIdentity,
+        subject: &str,
+        body_markdown: &str,
+    ) -> Result<Preview, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        let email = self.email_for(
+            by,
+            &CampaignEmail {
+                subject: subject.trim().to_owned(),
+                body_markdown: body_markdown.to_owned(),
+            },
+        )?;
+        Ok(Preview {
+            email_subject: Some(email.subject),
+            email_html: Some(email.html),
+            email_text: Some(email.text),
+            sms_text: None,
+        })
+    }
+
+    /// An email as the caller (or an example resident) would receive it.
+    fn email_for(
+        &self,
+        by: &StaffIdentity,
+        email: &CampaignEmail,
+    ) -> Result<OutgoingEmail, DomainError> {
+        let example = format!("{}/preferences", self.d.config.public_url);
+        let to = by.email.clone().unwrap_or_else(|| {
+            crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid")
+        });
+        RenderedEmail::of_email(email, &self.d.config.public_url).for_recipient(
+            &self.d.layout,
+            &to,
+            Some(example),
+            None,
+            "",
+        )
+    }
+
+    /// An SMS being written: its analysis, the GSM-7 stand-ins for the characters forcing
+    /// UCS-2, and its cost per recipient (any staff role).
+    pub fn analyze_sms(&self, by: &StaffIdentity, text: &str) -> Result<SmsDraft, DomainError> {
+        by.require_any(&ANY_STAFF)?;
+        let analysis = analyze(text);
+        Ok(SmsDraft {
+            suggestions: replacements(&analysis),
+            cost_per_recipient: self.d.config.prices.sms_cost(analysis.segments as u64),
+            analysis,
         })
     }
 

@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod dispatch;
+pub mod outbox;
 pub mod residents;
 pub mod statistics;
 pub mod subscriber_file;

@@ -10,9 +10,10 @@ use serde::Serialize;
 use crate::clock::{Clock, Month};
 use crate::domain::contact::Channel;
 use crate::domain::money::Money;
+use crate::domain::queue::QueueHealth;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
-use crate::ports::{Counter, StatsStore, SubscriberReports, TopicStore};
+use crate::ports::{Counter, JobQueue, StatsStore, SubscriberReports, TopicStore};
 
 /// Figures of one month or of a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -107,6 +108,7 @@ pub struct Statistics {
     subscribers: Arc<dyn SubscriberReports>,
     topics: Arc<dyn TopicStore>,
     clock: Arc<dyn Clock>,
+    queue: Arc<dyn JobQueue>,
 }
 
 /// The ports the statistics read, named so that none can be passed for another.
@@ -119,6 +121,8 @@ pub struct StatisticsDeps {
     pub topics: Arc<dyn TopicStore>,
     /// Today, for the default period.
     pub clock: Arc<dyn Clock>,
+    /// The work queues, whose health staff follow.
+    pub queue: Arc<dyn JobQueue>,
 }
 
 impl Statistics {
@@ -129,7 +133,14 @@ impl Statistics {
             subscribers: d.subscribers,
             topics: d.topics,
             clock: d.clock,
+            queue: d.queue,
         }
+    }
+
+    /// Jobs waiting and dead letters (any staff role).
+    pub async fn queue_health(&self, by: &StaffIdentity) -> Result<QueueHealth, DomainError> {
+        by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
+        Ok(self.queue.health().await?)
     }
 
     /// Figures from `from` to `to` (months, inclusive); by default since January of this year.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, Month};
+use crate::domain::delivery::Suppression;
 use crate::domain::signup::{
     parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput,
 };
@@ -17,7 +18,8 @@ use crate::domain::subscriber::{
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    Counter, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, TopicStore,
+    Counter, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore,
+    TopicStore,
 };
 use crate::spreadsheet::{check_import, export_csv, LineError};
 
@@ -82,6 +84,7 @@ pub struct SubscriberFile {
     topics: Arc<dyn TopicStore>,
     stats: Arc<dyn StatsStore>,
     clock: Arc<dyn Clock>,
+    suppressions: Arc<dyn SuppressionStore>,
 }
 
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -125,6 +128,8 @@ pub struct SubscriberFileDeps {
     pub stats: Arc<dyn StatsStore>,
     /// The time of consents and changes.
     pub clock: Arc<dyn Clock>,
+    /// Addresses and numbers that receive nothing any more.
+    pub suppressions: Arc<dyn SuppressionStore>,
 }
 
 impl SubscriberFile {
@@ -136,6 +141,30 @@ impl SubscriberFile {
             topics: d.topics,
             stats: d.stats,
             clock: d.clock,
+            suppressions: d.suppressions,
+        }
+    }
+
+    /// The suppressed addresses and numbers, newest first (`redaction` or `admin`).
+    pub async fn suppressions(&self, by: &StaffIdentity) -> Result<Vec<Suppression>, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        Ok(self.suppressions.list(1_000).await?)
+    }
+
+    /// Lifts a suppression at the person's request (`redaction` or `admin`); `NotFound` when
+    /// the address or number is not suppressed.
+    pub async fn lift_suppression(
+        &self,
+        by: &StaffIdentity,
+        address: &str,
+    ) -> Result<(), DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        if self.suppressions.lift(address.trim()).await? {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound(
+                "Cette adresse ou ce numéro n'est pas bloqué.".into(),
+            ))
         }
     }
 

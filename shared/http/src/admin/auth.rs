@@ -106,6 +106,7 @@ pub async fn authenticate(
                 .into_response();
             }
             req.extensions_mut().insert(session.identity);
+            req.extensions_mut().insert(CsrfToken(session.csrf_token));
         }
     }
     next.run(req).await
@@ -189,7 +190,19 @@ pub async fn logout(State(mode): State<StaffAuthMode>, headers: HeaderMap) -> Ap
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// `GET /api/admin/me`
-pub async fn me(Staff(staff): Staff) -> Json<serde_json::Value> {
-    Json(identity_json(&staff))
+/// The CSRF token of the request's local session.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(String);
+
+/// `GET /api/admin/me`: who is signed in, and (with a local session) the CSRF token the
+/// back-office pages echo, so a new tab need not sign in again.
+pub async fn me(
+    Staff(staff): Staff,
+    csrf: Option<axum::Extension<CsrfToken>>,
+) -> Json<serde_json::Value> {
+    let mut body = identity_json(&staff);
+    if let Some(axum::Extension(CsrfToken(token))) = csrf {
+        body["csrf_token"] = json!(token);
+    }
+    Json(body)
 }

@@ -208,3 +208,42 @@ pub async fn deliveries(
         .await?;
     Ok(Json(items))
 }
+
+/// Body of `POST /api/admin/sms/analyze`.
+#[derive(Debug, Deserialize)]
+pub struct SmsText {
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /api/admin/sms/analyze`: the composer's live counter (not rate-limited like the
+/// public analysis, and with the cost and the GSM-7 stand-ins).
+pub async fn analyze_sms(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<SmsText>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.analyze_sms(&by, &input.text)?))
+}
+
+/// Body of `POST /api/admin/preview`.
+#[derive(Debug, Deserialize)]
+pub struct DraftEmail {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body_markdown: String,
+}
+
+/// `POST /api/admin/preview`: an email being written, in the town's layout.
+pub async fn preview_draft(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<DraftEmail>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.preview_draft(
+        &by,
+        &input.subject,
+        &input.body_markdown,
+    )?))
+}

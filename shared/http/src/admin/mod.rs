@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod stats;
 pub mod subscribers;
+pub mod suppressions;
 pub mod topics;
 pub mod weather;
 
@@ -15,6 +16,7 @@ use axum::middleware;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use telmail_core::use_cases::campaigns::Campaigns;
+use telmail_core::use_cases::outbox::OutboxViewer;
 use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::subscriber_file::SubscriberFile;
 use telmail_core::use_cases::topics_admin::TopicsAdmin;
@@ -38,6 +40,8 @@ pub struct AdminState {
     pub topics: Arc<TopicsAdmin>,
     /// The weather relay's state and templates.
     pub weather: Arc<WeatherRelay>,
+    /// The embedded default's outbox.
+    pub outbox: Arc<OutboxViewer>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -48,6 +52,7 @@ impl From<&UseCases> for AdminState {
             statistics: u.statistics.clone(),
             topics: u.topics_admin.clone(),
             weather: u.weather.clone(),
+            outbox: u.outbox.clone(),
         }
     }
 }
@@ -157,6 +162,24 @@ fn staff_routes() -> Vec<StaffRoute> {
         ),
         ("/api/admin/topics/{slug}/close", File, post(topics::close)),
         ("/api/admin/stats", File, get(stats::report)),
+        ("/api/admin/health", File, get(stats::health)),
+        ("/api/admin/outbox", File, get(stats::outbox)),
+        ("/api/admin/suppressions", File, get(suppressions::list)),
+        (
+            "/api/admin/suppressions/{address}",
+            File,
+            axum::routing::delete(suppressions::lift),
+        ),
+        (
+            "/api/admin/sms/analyze",
+            Campaigns,
+            post(campaigns::analyze_sms),
+        ),
+        (
+            "/api/admin/preview",
+            Campaigns,
+            post(campaigns::preview_draft),
+        ),
         ("/api/admin/weather", File, get(weather::overview)),
         (
             "/api/admin/weather/templates",

@@ -1,4 +1,5 @@
-//! `/api/admin/stats`: the town's figures for a period.
+//! `/api/admin/stats`, `/health`, `/outbox`: the town's figures for a period, the queues' health,
+//! and the embedded default's outbox.
 
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -30,4 +31,20 @@ pub async fn report(
             .report(&by, q.from.as_deref(), q.to.as_deref())
             .await?,
     ))
+}
+
+/// `GET /api/admin/health`: jobs waiting and dead letters.
+pub async fn health(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.statistics.queue_health(&by).await?))
+}
+
+/// `GET /api/admin/outbox`: the embedded default's outbox (404 where messages really leave).
+pub async fn outbox(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.outbox.recent(&by).await?))
 }

@@ -1,0 +1,356 @@
+//! The back office under `/admin`: French pages whose scripts call the staff API as the
+//! signed-in person (a local session, or a Cognito ID token on AWS). The pages hold no data of
+//! their own, so the function serving the resident pages serves them too; their scripts and
+//! styles are embedded in the binary: nothing is loaded from elsewhere.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use minijinja::{context, Environment};
+use serde::Serialize;
+use telmail_core::domain::campaign::CampaignId;
+
+/// How staff sign in to the back office.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum StaffSignIn {
+    /// Local accounts: the session cookie and its CSRF token.
+    Session,
+    /// A Cognito user pool's app client without secret, signed in from the page.
+    Cognito {
+        /// The Cognito Identity Provider endpoint (`https://cognito-idp.<region>.amazonaws.com/`).
+        endpoint: String,
+        /// The app client id.
+        client_id: String,
+    },
+}
+
+/// The back office's settings.
+#[derive(Debug, Clone)]
+pub struct BackOffice {
+    pub sign_in: StaffSignIn,
+    /// Whether the outbox viewer is offered (the embedded default writes messages to files).
+    pub outbox: bool,
+}
+
+impl Default for BackOffice {
+    fn default() -> Self {
+        Self {
+            sign_in: StaffSignIn::Session,
+            outbox: false,
+        }
+    }
+}
+
+/// One entry of the menu: its page, address, label and the roles that see it.
+#[derive(Debug, Serialize)]
+struct MenuItem {
+    page: &'static str,
+    href: &'static str,
+    label: &'static str,
+    roles: &'static str,
+}
+
+const MENU: &[MenuItem] = &[
+    MenuItem {
+        page: "home",
+        href: "/admin",
+        label: "Tableau de bord",
+        roles: "redaction cabinet admin",
+    },
+    MenuItem {
+        page: "composer",
+        href: "/admin/rediger",
+        label: "Rédiger",
+        roles: "redaction",
+    },
+    MenuItem {
+        page: "approvals",
+        href: "/admin/approbations",
+        label: "Approbations",
+        roles: "cabinet",
+    },
+    MenuItem {
+        page: "campaigns",
+        href: "/admin/campagnes",
+        label: "Campagnes",
+        roles: "redaction cabinet admin",
+    },
+    MenuItem {
+        page: "subscribers",
+        href: "/admin/abonnes",
+        label: "Abonnés",
+        roles: "redaction admin",
+    },
+    MenuItem {
+        page: "topics",
+        href: "/admin/thematiques",
+        label: "Thèmes",
+        roles: "admin redaction",
+    },
+    MenuItem {
+        page: "suppressions",
+        href: "/admin/suppressions",
+        label: "Adresses bloquées",
+        roles: "redaction admin",
+    },
+    MenuItem {
+        page: "weather",
+        href: "/admin/meteo",
+        label: "Météo",
+        roles: "redaction cabinet admin",
+    },
+    MenuItem {
+        page: "outbox",
+        href: "/admin/boite-d-envoi",
+        label: "Boîte d'envoi",
+        roles: "redaction cabinet admin",
+    },
+];
+
+/// Each page: address, template, French title.
+const PAGES: &[(&str, &str, &str)] = &[
+    ("/admin", "home", "Espace des agents"),
+    ("/admin/rediger", "composer", "Rédiger une campagne"),
+    ("/admin/approbations", "approvals", "Campagnes à approuver"),
+    ("/admin/campagnes", "campaigns", "Campagnes"),
+    ("/admin/abonnes", "subscribers", "Fichier des abonnés"),
+    ("/admin/thematiques", "topics", "Thèmes"),
+    ("/admin/suppressions", "suppressions", "Adresses bloquées"),
+    ("/admin/meteo", "weather", "Alertes météo"),
+    ("/admin/boite-d-envoi", "outbox", "Boîte d'envoi (local)"),
+];
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "admin/base.html",
+        include_str!("../templates/admin/base.html"),
+    ),
+    (
+        "admin/home.html",
+        include_str!("../templates/admin/home.html"),
+    ),
+    (
+        "admin/composer.html",
+        include_str!("../templates/admin/composer.html"),
+    ),
+    (
+        "admin/approvals.html",
+        include_str!("../templates/admin/approvals.html"),
+    ),
+    (
+        "admin/campaigns.html",
+        include_str!("../templates/admin/campaigns.html"),
+    ),
+    (
+        "admin/campaign.html",
+        include_str!("../templates/admin/campaign.html"),
+    ),
+    (
+        "admin/subscribers.html",
+        include_str!("../templates/admin/subscribers.html"),
+    ),
+    (
+        "admin/topics.html",
+        include_str!("../templates/admin/topics.html"),
+    ),
+    (
+        "admin/suppressions.html",
+        include_str!("../templates/admin/suppressions.html"),
+    ),
+    (
+        "admin/weather.html",
+        include_str!("../templates/admin/weather.html"),
+    ),
+    (
+        "admin/outbox.html",
+        include_str!("../templates/admin/outbox.html"),
+    ),
+];
+
+/// The scripts, by file name under `/static/admin/`.
+const SCRIPTS: &[(&str, &str)] = &[
+    ("api.js", include_str!("../static/admin/api.js")),
+    ("ui.js", include_str!("../static/admin/ui.js")),
+    ("charts.js", include_str!("../static/admin/charts.js")),
+    ("cognito.js", include_str!("../static/admin/cognito.js")),
+    ("home.js", include_str!("../static/admin/home.js")),
+    ("composer.js", include_str!("../static/admin/composer.js")),
+    ("approvals.js", include_str!("../static/admin/approvals.js")),
+    ("campaigns.js", include_str!("../static/admin/campaigns.js")),
+    ("campaign.js", include_str!("../static/admin/campaign.js")),
+    (
+        "subscribers.js",
+        include_str!("../static/admin/subscribers.js"),
+    ),
+    ("topics.js", include_str!("../static/admin/topics.js")),
+    (
+        "suppressions.js",
+        include_str!("../static/admin/suppressions.js"),
+    ),
+    ("weather.js", include_str!("../static/admin/weather.js")),
+    ("outbox.js", include_str!("../static/admin/outbox.js")),
+];
+
+const STYLESHEET: &str = include_str!("../static/admin.css");
+
+struct Shell {
+    env: Environment<'static>,
+    town: String,
+    /// The accessibility status the footer states.
+    accessibility: String,
+    config: BackOffice,
+    csp: HeaderValue,
+}
+
+impl Shell {
+    fn page(&self, page: &str, title: &str, extra: minijinja::Value) -> Response {
+        let menu: Vec<&MenuItem> = MENU
+            .iter()
+            .filter(|m| m.page != "outbox" || self.config.outbox)
+            .collect();
+        let template = if page == "campaign" {
+            "admin/campaign.html".to_owned()
+        } else {
+            format!("admin/{page}.html")
+        };
+        let html = self.env.get_template(&template).and_then(|t| {
+            t.render(context! {
+                town => self.town,
+                accessibility => self.accessibility,
+                title => title,
+                page => page,
+                menu => menu,
+                auth => self.config.sign_in,
+                ..extra
+            })
+        });
+        match html {
+            Ok(html) => (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    ),
+                    (header::CONTENT_SECURITY_POLICY, self.csp.clone()),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                html,
+            )
+                .into_response(),
+            Err(e) => {
+                tracing::error!(page, error = %e, "back-office page rendering failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Erreur interne.").into_response()
+            }
+        }
+    }
+}
+
+/// The pages' policy: scripts and styles of this site only (inline styles for the email
+/// previews, shown in sandboxed frames), calls to this site and to Cognito when it signs in.
+fn content_security_policy(sign_in: &StaffSignIn) -> HeaderValue {
+    let connect = match sign_in {
+        StaffSignIn::Session => "'self'".to_owned(),
+        StaffSignIn::Cognito { endpoint, .. } => format!("'self' {}", origin_of(endpoint)),
+    };
+    HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src {connect}; frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
+
+/// `https://host[:port]` of a URL (the CSP names origins).
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}")
+}
+
+async fn script(Path(name): Path<String>) -> Response {
+    match SCRIPTS.iter().find(|(n, _)| *n == name) {
+        Some((_, source)) => (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *source,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        STYLESHEET,
+    )
+}
+
+/// Every address the back office serves (pages and assets), for the route checks.
+pub fn route_paths() -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = PAGES.iter().map(|(path, _, _)| *path).collect();
+    paths.extend([
+        "/admin/campagnes/{id}",
+        "/static/admin.css",
+        "/static/admin/{name}",
+    ]);
+    paths
+}
+
+/// The back office's pages and assets, for a town.
+pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
+    let mut env = Environment::new();
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .expect("embedded back-office templates compile");
+    }
+    let shell = Arc::new(Shell {
+        env,
+        town: town.to_owned(),
+        accessibility: accessibility.to_owned(),
+        csp: content_security_policy(&config.sign_in),
+        config,
+    });
+    let mut router = Router::new()
+        .route("/static/admin.css", get(stylesheet))
+        .route("/static/admin/{name}", get(script))
+        .route(
+            "/admin/campagnes/{id}",
+            get(
+                |State(shell): State<Arc<Shell>>, Path(id): Path<String>| async move {
+                    match CampaignId::from_str(&id) {
+                        Ok(id) => {
+                            shell.page("campaign", "Campagne", context! { id => id.to_string() })
+                        }
+                        // Not a campaign's address: the list, as a 404.
+                        Err(_) => {
+                            let mut list = shell.page("campaigns", "Campagnes", context! {});
+                            *list.status_mut() = StatusCode::NOT_FOUND;
+                            list
+                        }
+                    }
+                },
+            ),
+        );
+    for (path, page, title) in PAGES {
+        if *page == "outbox" && !shell.config.outbox {
+            continue;
+        }
+        router = router.route(
+            path,
+            get(move |State(shell): State<Arc<Shell>>| async move {
+                shell.page(page, title, context! {})
+            }),
+        );
+    }
+    router.with_state(shell)
+}

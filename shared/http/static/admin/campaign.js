@@ -1,0 +1,213 @@
+// Télmail back office, `/admin/campagnes/{id}`: one campaign — its status, exact SMS and email,
+// audience and cost, audit trail, the live progress while it is sent, and what the person's
+// roles allow on it (edit, submit, approve the version shown, reject with a reason, stop).
+
+import { api } from "./api.js";
+import { $, act, count, el, euros, flash, holds, start, status, when } from "./ui.js";
+
+const me = await start();
+const box = $("#campaign");
+const id = box.dataset.id;
+let timer = null;
+
+const ACTIONS = {
+  created: "créée",
+  edited: "modifiée",
+  submitted: "soumise au cabinet",
+  approved: "approuvée",
+  rejected: "refusée",
+  cancelled: "annulée",
+  sending: "envoi commencé",
+  sent: "envoi terminé",
+  scheduled: "programmée",
+};
+
+const PHENOMENA = {
+  wind: "vent violent",
+  rain_flood: "pluie-inondation",
+  storms: "orages",
+  flood: "crues",
+  snow_ice: "neige-verglas",
+  heat: "canicule",
+  cold: "grand froid",
+  avalanches: "avalanches",
+  waves_submersion: "vagues-submersion",
+};
+const COLOURS = { green: "verte", yellow: "jaune", orange: "orange", red: "rouge" };
+
+function facts(c) {
+  const rows = [
+    ["Statut", status(c.status)],
+    ["Type", { standard: "campagne", weather_alert: "alerte météo", weather_alert_end: "fin d'alerte météo" }[c.kind]],
+    ["Thèmes", c.topics.join(", ")],
+    ["Rédigée par", `${c.author.name}, le ${when(c.created_at)}`],
+    ["Dernière modification", when(c.updated_at)],
+    ["Urgent", c.urgent ? "oui (SMS envoyés même hors des heures d'envoi)" : "non"],
+    ["Envoi programmé", c.send_at ? when(c.send_at) : "dès l'approbation"],
+    ["Version", String(c.version)],
+  ];
+  if (c.source) {
+    const s = c.source;
+    rows.push([
+      "Source",
+      `Météo-France, vigilance ${COLOURS[s.colour]} ${PHENOMENA[s.phenomenon]} (domaine ${s.domain}) du ${when(s.begins)} au ${when(s.ends)}, bulletin du ${when(s.product_time)}`,
+    ]);
+  }
+  if (c.rejection_reason) rows.push(["Motif du refus", c.rejection_reason]);
+  return el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+function progress(c) {
+  const p = c.counts;
+  if (!p) return "";
+  const channel = (name, k) => {
+    const t = p[k];
+    const done = t.sent + t.failed + t.suppressed;
+    const left = Math.max(t.targeted - done, 0);
+    return el(
+      "div",
+      { class: "card" },
+      el("h3", {}, name),
+      el("progress", { max: Math.max(t.targeted, 1), value: done, "aria-label": `${name} : ${count(done)} sur ${count(t.targeted)}` }),
+      el(
+        "p",
+        {},
+        `${count(t.sent)} envoyés, ${count(t.failed)} en échec, ${count(t.suppressed)} bloqués, ${count(left)} en attente`,
+        k === "sms" && left && !c.urgent && c.status === "sending" && !c.sms_window_open ? " (hors des heures d'envoi : ils partiront à l'ouverture)" : "",
+      ),
+    );
+  };
+  return el(
+    "section",
+    { "aria-labelledby": "progress-title" },
+    el("h2", { id: "progress-title" }, c.status === "sending" ? "Envoi en cours" : "Résultat de l'envoi"),
+    el("div", { class: "grid" }, c.email ? channel("E-mails", "email") : "", c.sms ? channel("SMS", "sms") : ""),
+    el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} segments SMS).`),
+  );
+}
+
+async function rendering(c) {
+  const [preview, estimate] = await Promise.all([
+    api("GET", `/api/admin/campaigns/${id}/preview`),
+    api("POST", `/api/admin/campaigns/${id}/estimate`),
+  ]);
+  const frame = el("iframe", { class: "preview", title: "L'e-mail tel que les abonnés le verront", sandbox: "" });
+  frame.srcdoc = preview.email_html || "";
+  return el(
+    "section",
+    { "aria-labelledby": "render-title" },
+    el("h2", { id: "render-title" }, "Ce que recevront les abonnés"),
+    el(
+      "div",
+      { class: "cols" },
+      el("div", {}, el("h3", {}, "SMS"), preview.sms_text ? el("p", { class: "sms-preview" }, preview.sms_text) : el("p", { class: "muted" }, "Pas de SMS."),
+        estimate.sms ? el("p", { class: "counter" }, `${estimate.sms.length} caractères, ${estimate.sms.segments} segment(s)`) : ""),
+      el("div", {}, el("h3", {}, `E-mail : ${preview.email_subject || "—"}`), preview.email_html ? frame : el("p", { class: "muted" }, "Pas d'e-mail.")),
+    ),
+    el("h3", {}, "Audience et coût"),
+    el(
+      "dl",
+      { class: "facts" },
+      el("dt", {}, "E-mails"), el("dd", {}, count(estimate.email_recipients)),
+      el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} (${count(estimate.sms_segments_total)} segments)`),
+      el("dt", {}, "Coût estimé"), el("dd", {}, `${euros(estimate.total_cost)} HT`),
+    ),
+  );
+}
+
+function trail(c) {
+  return el(
+    "section",
+    { "aria-labelledby": "trail-title" },
+    el("h2", { id: "trail-title" }, "Historique"),
+    el("ol", { class: "trail" }, ...c.events.map((e) => el("li", {}, `${when(e.at)} — ${ACTIONS[e.action] || e.action} par ${e.actor.name}`, e.reason ? ` : « ${e.reason} »` : ""))),
+  );
+}
+
+function actions(c) {
+  const forms = [];
+  if (holds(me, "redaction") && ["draft", "submitted", "rejected"].includes(c.status)) {
+    forms.push(el("a", { class: "button secondary", href: `/admin/rediger?id=${c.id}` }, "Modifier"));
+  }
+  if (holds(me, "redaction") && c.status === "draft") {
+    const b = el("button", { type: "button" }, "Soumettre au cabinet");
+    b.addEventListener("click", () => act(b, null, async () => {
+      await api("POST", `/api/admin/campaigns/${id}/submit`);
+      flash("Campagne soumise au cabinet.");
+      await show();
+    }));
+    forms.push(b);
+  }
+  if (holds(me, "cabinet") && c.status === "submitted") forms.push(decision(c));
+  if (holds(me, "cabinet", "admin") && ["approved", "scheduled", "sending"].includes(c.status)) forms.push(stopper(c));
+  return forms.length ? el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Actions"), ...forms) : "";
+}
+
+function decision(c) {
+  const form = el(
+    "form",
+    { class: "card", novalidate: true },
+    el("p", {}, `Vous approuvez la version ${c.version}, telle qu'affichée ci-dessus.`),
+    el("button", { type: "button", id: "approve" }, "Approuver et envoyer"),
+    el("label", { for: "reason" }, "Motif du refus (l'auteur le verra)"),
+    el("textarea", { id: "reason", name: "reason", rows: 3 }),
+    el("button", { type: "button", id: "reject", class: "danger" }, "Refuser"),
+  );
+  form.querySelector("#approve").addEventListener("click", (e) => act(e.target, form, async () => {
+    await api("POST", `/api/admin/campaigns/${id}/approve`, { version: c.version });
+    flash("Campagne approuvée : l'envoi commence.");
+    await show();
+  }));
+  form.querySelector("#reject").addEventListener("click", (e) => act(e.target, form, async () => {
+    await api("POST", `/api/admin/campaigns/${id}/reject`, { reason: form.reason.value });
+    flash("Campagne refusée : l'auteur voit votre motif.");
+    await show();
+  }));
+  return form;
+}
+
+function stopper(c) {
+  const form = el(
+    "form",
+    { class: "card danger-zone", novalidate: true },
+    el("label", { for: "stop-reason" }, "Motif de l'arrêt (facultatif)"),
+    el("input", { id: "stop-reason", name: "reason", type: "text" }),
+    el("button", { type: "button", class: "danger" }, c.status === "sending" ? "Arrêter l'envoi" : "Annuler l'envoi"),
+  );
+  form.querySelector("button").addEventListener("click", (e) => {
+    if (!confirm("Arrêter cette campagne ? Ce qui est parti reste envoyé ; rien d'autre ne partira.")) return;
+    act(e.target, form, async () => {
+      await api("POST", `/api/admin/campaigns/${id}/cancel`, { reason: form.reason.value || null });
+      flash("Campagne arrêtée.");
+      await show();
+    });
+  });
+  return form;
+}
+
+async function show() {
+  clearTimeout(timer);
+  const c = await api("GET", `/api/admin/campaigns/${id}`);
+  document.querySelector("h1").textContent = c.title;
+  document.title = `${c.title} — Télmail`;
+  box.replaceChildren(facts(c), actions(c), progress(c), await rendering(c), trail(c));
+  if (c.status === "sending" || c.status === "approved") {
+    timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1500);
+  }
+}
+
+/** While sending, only the progress and status move: refresh them in place. */
+async function refresh() {
+  const c = await api("GET", `/api/admin/campaigns/${id}`);
+  if (c.status !== "sending" && c.status !== "approved") return show();
+  const old = box.querySelector("section[aria-labelledby=progress-title]");
+  const next = progress(c);
+  if (old && next) old.replaceWith(next);
+  else if (next) box.querySelector("dl.facts").after(next);
+  box.querySelector("dl.facts .status").replaceWith(status(c.status));
+  timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1500);
+}
+
+if (new URLSearchParams(location.search).has("soumise")) flash("Campagne soumise au cabinet.");
+await show().catch((err) => box.replaceChildren(el("p", { class: "alert error" }, err.message)));
+

@@ -1,0 +1,141 @@
+// Télmail back office, `/admin`: the sign-in form when signed out, else the dashboard.
+
+import { api, remember, whoami } from "./api.js";
+import { bars } from "./charts.js";
+import { $, act, count, el, euros, flash, showPerson, when } from "./ui.js";
+
+const mode = document.body.dataset.auth;
+
+function destination() {
+  const back = new URLSearchParams(location.search).get("retour");
+  // Only a path of this site.
+  return back && back.startsWith("/admin") && !back.startsWith("//") ? back : "/admin";
+}
+
+let pending = null; // a Cognito challenge waiting for its answer
+
+async function signIn(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = form.querySelector("button[type=submit]");
+  await act(button, form, async () => {
+    const username = form.username.value.trim();
+    const password = form.password.value;
+    if (mode === "session") {
+      remember(await api("POST", "/api/admin/login", { username, password }));
+      location.assign(destination());
+      return;
+    }
+    const cognito = await import("./cognito.js");
+    const outcome = pending
+      ? await cognito.answer(pending, form.answer.value.trim())
+      : await cognito.signIn(username, password);
+    if (outcome.challenge) {
+      pending = outcome.challenge;
+      $("#answer-label").textContent = outcome.challenge.label;
+      form.answer.type = outcome.challenge.secret ? "password" : "text";
+      form.answer.value = "";
+      $("#challenge").hidden = false;
+      form.answer.focus();
+      return;
+    }
+    location.assign(destination());
+  });
+}
+
+function figure(label, value) {
+  return el("div", { class: "card" }, el("p", { class: "figure" }, value), el("p", { class: "figure-label" }, label));
+}
+
+async function figures(from, to) {
+  const q = new URLSearchParams();
+  if (from) q.set("from", from);
+  if (to) q.set("to", to);
+  const r = await api("GET", `/api/admin/stats?${q}`);
+  const t = r.totals;
+  $("#from").value = r.from;
+  $("#to").value = r.to;
+  $("#figures").replaceChildren(
+    figure("campagnes envoyées", count(t.campaigns_sent)),
+    figure("alertes météo relayées", count(t.weather_alerts_sent)),
+    figure(`SMS envoyés (${count(t.sms_segments)} segments)`, count(t.sms_sent)),
+    figure("e-mails envoyés", count(t.emails_sent)),
+    figure("coût (€ HT)", euros(t.cost)),
+    figure("inscriptions", count(t.signups)),
+    figure("départs", count(t.departures)),
+  );
+  const months = r.months.map((m) => [m.month, m.emails_sent, m.sms_sent]);
+  $("#months-chart").replaceChildren(
+    bars("Messages envoyés par mois", months, ["e-mails", "SMS"]),
+    bars("Coût par mois (€ HT)", r.months.map((m) => [m.month, m.cost]), ["coût € HT"], euros),
+  );
+  const byTopic = new Map();
+  for (const s of r.subscribers) {
+    const row = byTopic.get(s.topic) || [s.name, 0, 0];
+    row[s.channel === "sms" ? 2 : 1] += s.subscribers;
+    byTopic.set(s.topic, row);
+  }
+  $("#topics-chart").replaceChildren(bars("Abonnés par thème et par canal", [...byTopic.values()], ["e-mail", "SMS"]));
+  $("#growth-chart").replaceChildren(
+    bars("Inscriptions et départs par mois", r.months.map((m) => [m.month, m.signups, m.departures]), ["inscriptions", "départs"]),
+  );
+}
+
+async function waiting() {
+  const list = await api("GET", "/api/admin/campaigns?status=submitted&limit=50");
+  list.sort((a, b) => (b.kind === "weather_alert") - (a.kind === "weather_alert"));
+  $("#waiting").replaceChildren(
+    list.length
+      ? el(
+          "ul",
+          {},
+          ...list.map((c) =>
+            el(
+              "li",
+              { class: c.kind === "weather_alert" ? "weather-first" : "" },
+              el("a", { href: `/admin/campagnes/${c.id}` }, c.title),
+              " — ",
+              c.author.name,
+              ", ",
+              when(c.updated_at),
+              c.urgent ? " (urgent)" : "",
+            ),
+          ),
+        )
+      : el("p", { class: "muted" }, "Aucune campagne n'attend le cabinet."),
+  );
+}
+
+async function health() {
+  const [weather, queue] = await Promise.all([api("GET", "/api/admin/weather"), api("GET", "/api/admin/health")]);
+  const feed = weather.feed;
+  const facts = [
+    ["Dernier relevé Météo-France", feed ? when(feed.checked_at) : "jamais (flux non configuré ?)"],
+    ["Dernier relevé réussi", feed?.last_success ? when(feed.last_success) : "—"],
+  ];
+  if (feed?.error) facts.push(["Erreur du flux", `${feed.error} (${feed.failures_in_a_row} fois de suite)`]);
+  facts.push(["Alertes en cours", weather.in_force.length ? weather.in_force.map((a) => `${a.source.colour} ${a.source.phenomenon}`).join(", ") : "aucune"]);
+  facts.push(["Envois en file d'attente", count(queue.queued)]);
+  facts.push(["Lettres mortes (envois abandonnés)", count(queue.dead_letters)]);
+  $("#health").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+}
+
+async function dashboard(me) {
+  showPerson(me);
+  $("#signin").hidden = true;
+  $("#dashboard").hidden = false;
+  document.querySelector("h1").textContent = "Tableau de bord";
+  document.title = document.title.replace(/^[^—]+/, "Tableau de bord ");
+  $("#period").addEventListener("submit", (e) => {
+    e.preventDefault();
+    figures($("#from").value, $("#to").value).catch((err) => flash(err.message, "error"));
+  });
+  await Promise.all([figures(), waiting(), health()]).catch((err) => flash(err.message, "error"));
+}
+
+const me = await whoami();
+if (me) {
+  await dashboard(me);
+} else {
+  $("#signin-form").addEventListener("submit", signIn);
+}

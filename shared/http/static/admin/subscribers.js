@@ -1,0 +1,221 @@
+// Télmail back office, `/admin/abonnes`: the subscriber file — search and pages, a paper form
+// typed in, edits, erasure with confirmation, CSV import checked before it is committed, export.
+
+import { api, download } from "./api.js";
+import { $, act, el, flash, holds, start, values, when } from "./ui.js";
+
+const me = await start();
+const PAGE = 25;
+let offset = 0;
+let topics = [];
+let editing = null;
+
+const STATES = { active: "abonné", pending: "en attente", unsubscribed: "désabonné" };
+
+if (!holds(me, "redaction", "admin")) {
+  $("#contenu").append(el("p", { class: "alert error" }, "Le fichier des abonnés est réservé au service communication et aux administrateurs."));
+  throw new Error("not a file keeper");
+}
+
+/** The topic × channel grid of a form; `chosen` is the subscriber's current choices. */
+function choices(box, prefix, chosen = []) {
+  const has = (t, c) => chosen.some((s) => s.topic === t && s.channels.includes(c));
+  box.replaceChildren(
+    el(
+      "table",
+      { class: "choices" },
+      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème"), el("th", { scope: "col" }, "E-mail"), el("th", { scope: "col" }, "SMS"))),
+      el(
+        "tbody",
+        {},
+        ...topics.map((t) =>
+          el(
+            "tr",
+            {},
+            el("th", { scope: "row" }, t.name),
+            ...["email", "sms"].map((c) =>
+              el("td", {}, el("input", { type: "checkbox", id: `${prefix}-${t.slug}-${c}`, "data-topic": t.slug, "data-channel": c, checked: has(t.slug, c), "aria-label": `${t.name} par ${c === "sms" ? "SMS" : "e-mail"}` })),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function chosenIn(box) {
+  const by = new Map();
+  for (const i of box.querySelectorAll("input[type=checkbox]:checked")) {
+    by.set(i.dataset.topic, [...(by.get(i.dataset.topic) || []), i.dataset.channel]);
+  }
+  return [...by].map(([topic, channels]) => ({ topic, channels }));
+}
+
+async function search() {
+  const f = $("#search");
+  const q = new URLSearchParams({ limit: String(PAGE + 1), offset: String(offset) });
+  for (const name of ["q", "topic", "status"]) if (f[name].value) q.set(name, f[name].value);
+  const page = await api("GET", `/api/admin/subscribers?${q}`);
+  const items = page.items.slice(0, PAGE);
+  $("#prev").disabled = offset === 0;
+  $("#next").disabled = page.items.length <= PAGE;
+  $("#results").replaceChildren(
+    items.length
+      ? el(
+          "table",
+          { class: "data" },
+          el("caption", {}, `Abonnés ${offset + 1} à ${offset + items.length}`),
+          el("thead", {}, el("tr", {}, ...["E-mail", "Mobile", "Statut", "Thèmes", "Inscrit le", ""].map((h) => el("th", { scope: "col" }, h)))),
+          el(
+            "tbody",
+            {},
+            ...items.map((s) =>
+              el(
+                "tr",
+                {},
+                el("td", {}, s.email || "—"),
+                el("td", {}, s.phone || "—"),
+                el("td", {}, STATES[s.status] || s.status),
+                el("td", {}, s.subscriptions.map((c) => `${c.topic} (${c.channels.join(", ")})`).join(" ; ")),
+                el("td", {}, when(s.created_at)),
+                el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => edit(s) }, "Modifier")),
+              ),
+            ),
+          ),
+        )
+      : el("p", {}, "Aucun abonné ne correspond."),
+  );
+}
+
+function edit(s) {
+  editing = s;
+  const form = $("#edit");
+  form.email.value = s.email || "";
+  form.phone.value = s.phone || "";
+  choices($("#edit-choices"), "edit", s.subscriptions);
+  $("#editor").hidden = false;
+  form.email.focus();
+}
+
+$("#edit").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = e.target;
+  act(form.querySelector("button[type=submit]"), form, async () => {
+    await api("PUT", `/api/admin/subscribers/${editing.id}`, {
+      email: form.email.value.trim(),
+      phone: form.phone.value.trim(),
+      subscriptions: chosenIn($("#edit-choices")),
+    });
+    flash("Abonné modifié.");
+    $("#editor").hidden = true;
+    await search();
+  });
+});
+
+$("#erase").addEventListener("click", (e) => {
+  const who = editing.email || editing.phone;
+  if (!confirm(`Effacer définitivement ${who} et tout son historique ? Cette action est irréversible.`)) return;
+  act(e.target, $("#edit"), async () => {
+    await api("DELETE", `/api/admin/subscribers/${editing.id}`);
+    flash(`${who} a été effacé.`);
+    $("#editor").hidden = true;
+    await search();
+  });
+});
+
+$("#close-editor").addEventListener("click", () => {
+  $("#editor").hidden = true;
+});
+
+$("#paper").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = e.target;
+  act(form.querySelector("button[type=submit]"), form, async () => {
+    const v = values(form);
+    const s = await api("POST", "/api/admin/subscribers", {
+      email: v.email,
+      phone: v.phone,
+      paper_form_reference: v.paper_form_reference,
+      subscriptions: chosenIn($("#paper-choices")),
+    });
+    flash(`Abonné ajouté : ${s.email || s.phone}.`);
+    form.reset();
+    await search();
+  });
+});
+
+// ----- CSV import: a dry run shows the per-line report, then the import is committed.
+
+let checked = null;
+
+async function importCsv(dryRun) {
+  const form = $("#import");
+  const file = form.file.files[0];
+  if (!file) throw Object.assign(new Error("Choisissez un fichier CSV."), { fields: { file: "Choisissez un fichier CSV." } });
+  const q = new URLSearchParams({ mode: form.mode.value, dry_run: String(dryRun) });
+  return api("POST", `/api/admin/subscribers/import?${q}`, new Blob([await file.arrayBuffer()], { type: "text/csv" }));
+}
+
+function report(r, dryRun) {
+  const ok = r.lines - r.errors.length;
+  const head = dryRun
+    ? `${r.lines} ligne(s) lue(s) : ${ok} valide(s), ${r.errors.length} en erreur. Rien n'a encore été importé.`
+    : r.nothing_written
+      ? `Rien n'a été importé : ${r.errors.length} ligne(s) en erreur.`
+      : `${r.imported} abonné(s) importé(s) sur ${r.lines} ligne(s).`;
+  return [
+    el("p", { role: "status" }, head),
+    r.errors.length
+      ? el(
+          "table",
+          { class: "data" },
+          el("caption", {}, "Lignes refusées"),
+          el("thead", {}, el("tr", {}, ...["Ligne", "Colonne", "Problème"].map((h) => el("th", { scope: "col" }, h)))),
+          el("tbody", {}, ...r.errors.map((x) => el("tr", {}, el("td", {}, String(x.line)), el("td", {}, x.field), el("td", {}, x.message)))),
+        )
+      : "",
+  ];
+}
+
+$("#import").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const form = e.target;
+  act(form.querySelector("button[type=submit]"), form, async () => {
+    checked = await importCsv(true);
+    $("#import-report").replaceChildren(...report(checked, true));
+    const importable = form.mode.value === "valid_only" ? checked.lines > checked.errors.length : checked.errors.length === 0;
+    $("#commit").hidden = !importable;
+  });
+});
+
+$("#commit").addEventListener("click", (e) =>
+  act(e.target, $("#import"), async () => {
+    const r = await importCsv(false);
+    $("#import-report").replaceChildren(...report(r, false));
+    $("#commit").hidden = true;
+    await search();
+  }),
+);
+
+$("#export").addEventListener("click", (e) =>
+  act(e.target, null, () => download("/api/admin/subscribers/export", `abonnes-${new Date().toISOString().slice(0, 10)}.csv`)),
+);
+
+$("#search").addEventListener("submit", (e) => {
+  e.preventDefault();
+  offset = 0;
+  search().catch((err) => flash(err.message, "error"));
+});
+$("#prev").addEventListener("click", () => {
+  offset = Math.max(0, offset - PAGE);
+  search().catch((err) => flash(err.message, "error"));
+});
+$("#next").addEventListener("click", () => {
+  offset += PAGE;
+  search().catch((err) => flash(err.message, "error"));
+});
+
+topics = await api("GET", "/api/admin/topics");
+$("#topic").append(...topics.map((t) => el("option", { value: t.slug }, t.name)));
+choices($("#paper-choices"), "paper");
+await search().catch((err) => flash(err.message, "error"));

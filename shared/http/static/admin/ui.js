@@ -1,0 +1,163 @@
+// Télmail back office: what every page shares — building elements (text only, never HTML from
+// data), French formats, errors shown next to their fields, the menu by role.
+
+import { signOut, whoami } from "./api.js";
+
+/** An element with attributes and children (strings become text nodes). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+export const $ = (sel, root = document) => root.querySelector(sel);
+export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+const paris = { timeZone: "Europe/Paris" };
+
+/** `01/12/2026 à 14:05`, Paris time. */
+export function when(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  const day = d.toLocaleDateString("fr-FR", paris);
+  const time = d.toLocaleTimeString("fr-FR", { ...paris, hour: "2-digit", minute: "2-digit" });
+  return `${day} à ${time}`;
+}
+
+/** A number with French grouping. */
+export const count = (n) => Number(n || 0).toLocaleString("fr-FR");
+
+/** `12,34 €` from a decimal string or number. */
+export function euros(amount) {
+  const n = typeof amount === "string" ? Number(amount.replace(",", ".")) : Number(amount || 0);
+  return n.toLocaleString("fr-FR", { style: "currency", currency: "EUR" });
+}
+
+export const STATUS = {
+  draft: "brouillon",
+  submitted: "soumise au cabinet",
+  approved: "approuvée",
+  scheduled: "programmée",
+  sending: "en cours d'envoi",
+  sent: "envoyée",
+  rejected: "refusée",
+  cancelled: "annulée",
+};
+
+export const status = (s) => el("span", { class: `status ${s}` }, STATUS[s] || s);
+
+/** Clears the errors shown in a form. */
+export function clearErrors(form) {
+  for (const p of $$(".field-error", form)) p.remove();
+  for (const i of $$("[aria-invalid]", form)) {
+    i.removeAttribute("aria-invalid");
+    i.removeAttribute("aria-describedby");
+  }
+  for (const f of $$("fieldset[aria-describedby]", form)) f.removeAttribute("aria-describedby");
+  const summary = $(".alert.error", form);
+  if (summary) summary.remove();
+}
+
+/** Shows an API error in a form: each field's message under its input, and a summary at the
+ * top (announced by screen readers) naming what to fix. */
+export function showErrors(form, err) {
+  clearErrors(form);
+  const summary = el("div", { class: "alert error", role: "alert", tabindex: "-1" }, el("p", {}, err.message));
+  const list = el("ul");
+  for (const [field, message] of Object.entries(err.fields || {})) {
+    const id = `${field.replace(/[^a-z0-9_-]/gi, "-")}-err`;
+    const group = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
+    const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+    if (group) {
+      group.append(el("p", { class: "field-error", id }, message));
+      group.closest("fieldset")?.setAttribute("aria-describedby", id);
+    } else if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      input.insertAdjacentElement("afterend", el("p", { class: "field-error", id }, message));
+    }
+    list.append(el("li", {}, `${labelOf(form, field)} : ${message}`));
+  }
+  if (list.children.length) summary.append(list);
+  form.prepend(summary);
+  summary.focus();
+}
+
+function labelOf(form, field) {
+  const group = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
+  const legend = group?.closest("fieldset")?.querySelector("legend");
+  if (legend) return legend.textContent.trim();
+  const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+  const label = input?.id ? form.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+  return label ? label.textContent.trim() : field;
+}
+
+/** A message at the top of the page's main area (success or error), announced. */
+export function flash(text, tone = "success") {
+  const box = $("#flash");
+  box.replaceChildren(el("div", { class: `alert ${tone}`, role: tone === "error" ? "alert" : "status" }, text));
+  box.scrollIntoView({ block: "nearest" });
+}
+
+/** Turns a form's fields into an object (checkboxes as booleans, empty strings as null). */
+export function values(form) {
+  const out = {};
+  for (const input of form.elements) {
+    if (!input.name || input.disabled) continue;
+    if (input.type === "checkbox") out[input.name] = input.checked;
+    else out[input.name] = input.value.trim() === "" ? null : input.value;
+  }
+  return out;
+}
+
+/** Runs an action from a button, disabling it meanwhile; errors go to the form or the page. */
+export async function act(button, form, action) {
+  button.disabled = true;
+  try {
+    if (form) clearErrors(form);
+    return await action();
+  } catch (err) {
+    if (form) showErrors(form, err);
+    else flash(err.message, "error");
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** The page's start: the signed-in person (else the sign-in page), the menu by role. */
+export async function start() {
+  const me = await whoami();
+  if (!me) {
+    const back = encodeURIComponent(location.pathname + location.search);
+    location.assign(`/admin?retour=${back}`);
+    return new Promise(() => {});
+  }
+  showPerson(me);
+  return me;
+}
+
+/** Fills the header and shows only the menu entries the person's roles allow. */
+export function showPerson(me) {
+  const roles = new Set(me.roles);
+  for (const a of $$("nav.admin [data-roles]")) {
+    const allowed = a.dataset.roles.split(" ").some((r) => roles.has(r));
+    a.closest("li").hidden = !allowed;
+  }
+  $("nav.admin").hidden = false;
+  const who = $("#who");
+  who.replaceChildren(
+    `${me.name} (${me.roles.join(", ")})`,
+    el("button", { type: "button", onclick: () => signOut() }, "Se déconnecter"),
+  );
+  who.hidden = false;
+}
+
+/** Whether the person holds one of the roles. */
+export const holds = (me, ...roles) => roles.some((r) => me.roles.includes(r));

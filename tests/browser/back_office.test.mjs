@@ -1,0 +1,245 @@
+// The back office as the town's staff use it, in Chromium against telmail-local: a resident
+// signs up and confirms from the outbox; a writer composes with accents, sees the characters
+// forcing Unicode and fixes them in one click, then submits; a cabinet member approves from a
+// phone-sized window; the progress bar reaches the end; the message is in the outbox viewer; the
+// resident unsubscribes from the link in the email; the dashboard figures move. axe-core checks
+// every page, public and staff (WCAG 2.1 A and AA); screenshots go to target/browser-screenshots.
+
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+
+import { STAFF_PASSWORD, headerOf, launchBrowser, startServer, waitFor, waitForEmail } from './support.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const shots = resolve(here, '..', '..', 'target', 'browser-screenshots');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const desktop = { viewport: { width: 1280, height: 900 } };
+const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+
+let server;
+let browser;
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  server = await startServer({ staff: true });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A fresh browser (no cookies) at a window size; axe is injected into its pages. */
+async function open(size) {
+  const context = await browser.newContext({ ...size, locale: 'fr-FR', bypassCSP: true, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Script errors only: answers such as a 401 before signing in or a 422 shown next to a field
+  // are the pages at work, not failures.
+  page.on('console', (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()));
+  return { context, page, errors };
+}
+
+/** Runs axe-core on the page (WCAG 2.1 A and AA): no violation; then a screenshot. */
+async function check(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  const violations = result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`,
+  );
+  assert.deepEqual(violations, [], `axe on ${name} (${page.url()})`);
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Signs a staff member in at /admin. */
+async function signIn(page, username) {
+  await page.goto(`${server.base}/admin`);
+  await page.getByLabel('Identifiant').fill(username);
+  await page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
+  await Promise.all([page.waitForURL(`${server.base}/admin`), page.getByRole('button', { name: 'Se connecter' }).click()]);
+  await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
+}
+
+/** The dashboard's figure labelled `label`, as a number. */
+async function figure(page, label) {
+  const card = page.locator('#figures .card').filter({ has: page.locator('.figure-label', { hasText: label }) });
+  return Number((await card.locator('.figure').innerText()).replace(/\s/g, ''));
+}
+
+test('a campaign goes from the composer through the cabinet to the resident, in the back office', async () => {
+  const resident = 'lea.martin@exemple.fr';
+
+  // A resident signs up (email, Informations pratiques) and confirms from the email.
+  const home = await open(desktop);
+  for (const path of ['/donnees-personnelles', '/accessibilite', '/mentions-legales']) {
+    const answer = await home.page.goto(`${server.base}${path}`);
+    assert.equal(answer.status(), 200, path);
+    await check(home.page, `public${path.replace('/', '-')}`);
+  }
+  await home.page.goto(`${server.base}/inscription`);
+  await check(home.page, 'public-inscription');
+  await home.page.getByLabel('Adresse e-mail', { exact: true }).fill(resident);
+  await home.page.getByLabel('Informations pratiques par email', { exact: true }).check();
+  await home.page.getByRole('checkbox', { name: /^J'accepte que la Ville/ }).check();
+  await Promise.all([home.page.waitForNavigation(), home.page.getByRole('button', { name: "Je m'inscris" }).click()]);
+  const confirmation = await waitForEmail(server.dataDir, resident);
+  const link = confirmation.text.match(/https?:\/\/\S+\/confirmation\?\S+/)[0].replace(/^https?:\/\/[^/]+/, server.base);
+  await home.page.goto(link);
+  await check(home.page, 'public-confirmation');
+  await Promise.all([home.page.waitForNavigation(), home.page.getByRole('button', { name: /Confirmer/ }).click()]);
+  await check(home.page, 'public-confirmee');
+
+  // The sign-in page, then the writer's dashboard.
+  const writer = await open(desktop);
+  await writer.page.goto(`${server.base}/admin`);
+  await check(writer.page, 'admin-connexion');
+  await signIn(writer.page, 'redac');
+  await check(writer.page, 'admin-tableau-de-bord');
+  const sentBefore = await figure(writer.page, 'campagnes envoyées');
+  const emailsBefore = await figure(writer.page, 'e-mails envoyés');
+  assert.equal(sentBefore, 0);
+
+  // The composer: an accented SMS, the characters forcing Unicode pointed out, fixed in one click.
+  await writer.page.getByRole('link', { name: 'Rédiger' }).click();
+  await writer.page.getByRole('heading', { level: 1, name: 'Rédiger une campagne' }).waitFor();
+  await writer.page.getByLabel('Titre interne (jamais envoyé)').fill('Fête de la plage');
+  await writer.page.getByLabel('Informations pratiques').check();
+  await writer.page.getByLabel('Texte du SMS').fill('Fête de la plage samedi : venez nombreux à l’île aux oiseaux !');
+  const counter = writer.page.locator('#sms-counter');
+  await waitFor('the counter to say Unicode', async () => (await counter.innerText()).includes('Unicode'));
+  await writer.page.getByRole('button', { name: 'Remplacer « ê » par « e »' }).waitFor();
+  await check(writer.page, 'admin-rediger-unicode');
+  await writer.page.getByRole('button', { name: 'Remplacer « ê » par « e »' }).click();
+  await writer.page.getByRole('button', { name: 'Remplacer « ’ » par « \' »' }).click();
+  await writer.page.getByRole('button', { name: 'Remplacer « î » par « i »' }).click();
+  await waitFor('the counter to say GSM-7', async () => (await counter.innerText()).includes('GSM-7'));
+  assert.equal(await writer.page.getByLabel('Texte du SMS').inputValue(), "Fete de la plage samedi : venez nombreux à l'ile aux oiseaux !");
+  assert.match(await counter.innerText(), /1 SMS \(GSM-7\)/);
+  await writer.page.getByLabel('Envoyer un SMS').uncheck();
+  await writer.page.getByLabel('Objet').fill('Fête de la plage samedi');
+  await writer.page.getByLabel(/^Texte \(Markdown/).fill('**Rendez-vous samedi** sur la plage, à 15 h.\n\n- jeux\n- concert');
+  const preview = writer.page.frameLocator('#preview');
+  await preview.getByText('Rendez-vous samedi').waitFor();
+  await writer.page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
+  await writer.page.getByText('Brouillon enregistré.').waitFor();
+  assert.match(await writer.page.locator('#estimate').innerText(), /Destinataires par e-mail\s*1/);
+  await check(writer.page, 'admin-rediger');
+  await Promise.all([
+    writer.page.waitForURL(/\/admin\/campagnes\/[0-9a-f-]+/),
+    writer.page.getByRole('button', { name: 'Soumettre au cabinet' }).click(),
+  ]);
+  const campaignUrl = writer.page.url().replace(/\?.*$/, '');
+  await writer.page.getByText('soumise au cabinet', { exact: true }).first().waitFor();
+  await check(writer.page, 'admin-campagne-soumise');
+
+  // The cabinet approves from a phone: the approval queue, then the campaign's page.
+  const cabinet = await open(phone);
+  await signIn(cabinet.page, 'cabinet');
+  await cabinet.page.goto(`${server.base}/admin/approbations`);
+  await cabinet.page.getByRole('link', { name: 'Fête de la plage' }).first().waitFor();
+  await check(cabinet.page, 'admin-approbations-telephone');
+  await cabinet.page.getByRole('link', { name: 'Examiner et décider' }).click();
+  await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).waitFor();
+  await check(cabinet.page, 'admin-decision-telephone');
+  await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).click();
+  await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").waitFor();
+
+  // The progress bar reaches the end.
+  await writer.page.goto(campaignUrl);
+  await waitFor('the campaign to be sent', async () => {
+    await writer.page.reload();
+    await writer.page.locator('#campaign > dl.facts').waitFor();
+    return (await writer.page.locator('#campaign > dl.facts .status').innerText()) === 'envoyée';
+  }, 30_000);
+  const bar = writer.page.getByRole('progressbar', { name: /E-mails/ });
+  assert.equal(await bar.getAttribute('value'), await bar.getAttribute('max'));
+  await check(writer.page, 'admin-campagne-envoyee');
+
+  // The outbox viewer shows the email.
+  await writer.page.goto(`${server.base}/admin/boite-d-envoi`);
+  await writer.page.getByRole('button', { name: 'Fête de la plage samedi' }).click();
+  await writer.page.frameLocator('#email-frame').getByText('Rendez-vous samedi').waitFor();
+  await check(writer.page, 'admin-boite-d-envoi');
+
+  // The resident unsubscribes from the link in the email.
+  const campaignEmail = await waitForEmail(server.dataDir, resident, 2);
+  const unsubscribe = headerOf(campaignEmail, 'list-unsubscribe')
+    .match(/<(https?:\/\/[^>]+)>/)[1]
+    .replace(/^https?:\/\/[^/]+/, server.base);
+  await home.page.goto(unsubscribe);
+  await check(home.page, 'public-desabonnement');
+  await Promise.all([home.page.waitForNavigation(), home.page.getByRole('button', { name: 'Confirmer mon désabonnement' }).click()]);
+
+  // The dashboard's figures moved.
+  await writer.page.goto(`${server.base}/admin`);
+  await writer.page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
+  await waitFor('the figures', async () => (await figure(writer.page, 'campagnes envoyées')) === sentBefore + 1);
+  assert.equal(await figure(writer.page, 'e-mails envoyés'), emailsBefore + 1);
+  assert.ok((await figure(writer.page, 'départs')) >= 1);
+  await check(writer.page, 'admin-tableau-de-bord-apres');
+
+  for (const [path, name] of [
+    ['/admin/campagnes', 'admin-campagnes'],
+    ['/admin/meteo', 'admin-meteo'],
+  ]) {
+    await writer.page.goto(`${server.base}${path}`);
+    await writer.page.waitForLoadState('networkidle');
+    await check(writer.page, name);
+  }
+  for (const [ctx, who] of [
+    [home, 'habitant'],
+    [writer, 'redaction'],
+    [cabinet, 'cabinet'],
+  ]) {
+    assert.deepEqual(ctx.errors, [], `script errors in the ${who}'s pages`);
+    await ctx.context.close();
+  }
+});
+
+test('the administrator keeps the subscriber file, topics and blocked addresses', async () => {
+  const admin = await open(desktop);
+  await signIn(admin.page, 'admin');
+  // The menu shows what the administrator's role allows, and not the composer.
+  assert.equal(await admin.page.getByRole('link', { name: 'Rédiger' }).isVisible(), false);
+  await admin.page.getByRole('link', { name: 'Abonnés' }).click();
+  await admin.page.getByLabel('Référence du formulaire (preuve du consentement)').waitFor();
+  await admin.page.locator('#paper').getByLabel('Adresse e-mail').fill('pas-une-adresse');
+  await admin.page.locator('#paper').getByLabel('Référence du formulaire (preuve du consentement)').fill('P-2026-001');
+  await admin.page.getByRole('button', { name: 'Ajouter' }).click();
+  // The error is in French, next to its field.
+  const error = admin.page.locator('#paper .field-error').first();
+  await error.waitFor();
+  assert.match(await error.innerText(), /adresse/i);
+  await check(admin.page, 'admin-abonnes-erreur');
+  await admin.page.locator('#paper').getByLabel('Adresse e-mail').fill('paul.durand@exemple.fr');
+  await admin.page.getByLabel('Alerte météo par e-mail').first().check();
+  await admin.page.getByRole('button', { name: 'Ajouter' }).click();
+  await admin.page.getByText('Abonné ajouté : paul.durand@exemple.fr.').waitFor();
+  await admin.page.getByRole('cell', { name: 'paul.durand@exemple.fr' }).waitFor();
+  await check(admin.page, 'admin-abonnes');
+
+  await admin.page.getByRole('link', { name: 'Thèmes' }).click();
+  await admin.page.getByLabel('Identifiant (lettres minuscules, chiffres et tirets, ex. travaux-coeur-de-ville)').fill('travaux-coeur-de-ville');
+  await admin.page.getByLabel('Nom montré aux habitants').fill('Travaux Cœur de Ville');
+  await admin.page.getByLabel('Durée').selectOption('temporary');
+  await admin.page.getByLabel('Dernier jour (thème temporaire)').fill('2027-06-30');
+  await admin.page.getByRole('button', { name: 'Créer le thème' }).click();
+  await admin.page.getByText('Thème « Travaux Cœur de Ville » créé.').waitFor();
+  await check(admin.page, 'admin-themes');
+
+  await admin.page.getByRole('link', { name: 'Adresses bloquées' }).click();
+  await admin.page.getByText('Aucune adresse n\'est bloquée.').waitFor();
+  await check(admin.page, 'admin-adresses-bloquees');
+  assert.deepEqual(admin.errors, []);
+  await admin.context.close();
+});
