@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The resident journeys in a real browser: Debian's Chromium driven by Playwright
-# (tests/browser/, `playwright-core` and `postal-mime` from the committed npm lockfile) against a
-# real telmail-local on 127.0.0.1. Installs what is missing: Chromium from Debian (as root, with
+# The resident journeys and the back office in a real browser: Debian's Chromium driven by
+# Playwright (tests/browser/, `playwright-core`, `postal-mime` and `axe-core` from the committed
+# npm lockfile) against a real telmail-local on 127.0.0.1, with moto's Cognito for the staff
+# sign-in as on AWS (the test command's moto, else one started here). Installs what is missing: Chromium from Debian (as root, with
 # apt-get), the npm packages (`npm ci`), and the debug build of the workspace's binaries.
 #
 #   bash scripts/browser-tests.sh          # install what is missing, build, run
@@ -44,6 +45,16 @@ run() {
         # The whole workspace's binaries, as scripts/test-all.sh builds them: the same dependency
         # features as `cargo test --workspace`, so nothing is compiled twice.
         cargo build --workspace --bins --locked
+    fi
+    # The Cognito sign-in runs against moto's user pools: the test command's moto, or one of ours.
+    if [ -z "${TELMAIL_MOTO_URL:-}" ]; then
+        # shellcheck source=infra/venv.sh
+        source infra/venv.sh
+        # shellcheck source=infra/moto.sh
+        source infra/moto.sh
+        moto_start
+        trap moto_stop EXIT
+        export TELMAIL_MOTO_URL="$MOTO_URL"
     fi
     (cd tests/browser && node --test --test-concurrency=1 --test-reporter=spec)
 }

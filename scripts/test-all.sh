@@ -142,11 +142,11 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 # cold start of one function). The real sizes: `cargo bench` (README, "Benchmarks").
 step "cargo test (unit, integration, benchmark smoke runs)" \
     cargo test --workspace --all-targets --locked
-step "moto server stopped" moto_stop
 
 await browser
-step "browser tests (Chromium, Playwright)" \
+step "browser tests (Chromium, Playwright, axe-core; moto's Cognito)" \
     env TELMAIL_BIN=target/debug/telmail-local bash scripts/browser-tests.sh run
+step "moto server stopped" moto_stop
 
 # Every Lambda function built for arm64 by `sam build` (cargo-lambda, zig), each bootstrap checked
 # as an aarch64 executable, and `sam package` into a local moto S3. The build proves that every

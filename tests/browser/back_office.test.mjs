@@ -6,17 +6,15 @@
 // every page, public and staff (WCAG 2.1 A and AA); screenshots go to target/browser-screenshots.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 
-import { STAFF_PASSWORD, headerOf, launchBrowser, startServer, waitFor, waitForEmail } from './support.mjs';
+import { STAFF_PASSWORD, axeViolations, headerOf, launchBrowser, startServer, waitFor, waitForEmail } from './support.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const shots = resolve(here, '..', '..', 'target', 'browser-screenshots');
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -49,15 +47,7 @@ async function open(size) {
 
 /** Runs axe-core on the page (WCAG 2.1 A and AA): no violation; then a screenshot. */
 async function check(page, name) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
-  );
-  const violations = result.violations.map(
-    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`,
-  );
-  assert.deepEqual(violations, [], `axe on ${name} (${page.url()})`);
+  assert.deepEqual(await axeViolations(page), [], `axe on ${name} (${page.url()})`);
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 

@@ -6,6 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,9 +69,10 @@ function addStaff(dataDir, username, roles) {
 
 /**
  * Starts telmail-local on a free port of 127.0.0.1 with a fresh data folder (and, when asked,
- * staff accounts `redac`, `cabinet` and `admin`); resolves once /healthz answers.
+ * staff accounts `redac`, `cabinet` and `admin`, and with extra environment variables);
+ * resolves once /healthz answers.
  */
-export async function startServer({ staff = false } = {}) {
+export async function startServer({ staff = false, env = {} } = {}) {
   if (!existsSync(telmailBin)) {
     throw new Error(`${telmailBin} is missing: build it with cargo build -p telmail-local`);
   }
@@ -84,7 +86,7 @@ export async function startServer({ staff = false } = {}) {
   const child = spawn(
     telmailBin,
     ['--bind', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--rate-limit-per-minute', '10000'],
-    { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] },
+    { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = once(child, 'exit');
   const base = `http://127.0.0.1:${port}`;
@@ -174,6 +176,21 @@ export async function waitForSms(dataDir, to) {
 /** The value of a header of a parsed email. */
 export function headerOf(email, name) {
   return email.headers.find((h) => h.key === name.toLowerCase())?.value;
+}
+
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** The accessibility violations axe-core finds on the page (WCAG 2.1 A and AA), one line each.
+ * The page's context must bypass CSP (axe is injected as an inline script). */
+export async function axeViolations(page) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+  );
+  return result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`,
+  );
 }
 
 /** Waits until `check()` is true (an outbox or the server catching up). */

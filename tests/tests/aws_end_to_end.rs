@@ -758,6 +758,22 @@ async fn the_weather_function_relays_a_red_alert_once_through_the_urgent_lane() 
     .1;
     assert_eq!(stats["totals"]["weather_alerts_sent"], 1, "{stats}");
     assert_eq!(stats["totals"]["weather_feed_failures"], 1, "{stats}");
+
+    // The dashboard's health reads the queues' depth; there is no outbox on AWS.
+    let admin = staff_router(&d.aws, Part::File);
+    let (status, health) = call(
+        &admin,
+        http_event("GET", "/api/admin/health", None, Some(keeper.clone())),
+    )
+    .await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health, json!({ "queued": 0, "dead_letters": 0 }));
+    let (status, outbox) = call(
+        &admin,
+        http_event("GET", "/api/admin/outbox", None, Some(keeper)),
+    )
+    .await;
+    assert_eq!(status, 404, "{outbox}");
 }
 
 #[tokio::test]

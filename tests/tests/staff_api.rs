@@ -1046,3 +1046,138 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_outbox() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+
+    // The session's CSRF token comes back with the person, so a new tab needs no new sign-in.
+    let me = StaffClient::expect(redac.get("/api/admin/me").await, 200).await;
+    assert!(
+        me["csrf_token"].as_str().is_some_and(|t| t.len() > 20),
+        "{me}"
+    );
+
+    // The composer's live counter: Unicode characters, their GSM-7 stand-ins, the cost.
+    let a = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/sms/analyze",
+                &json!({ "text": "Fête à l’école" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(a["encoding"], "ucs2");
+    assert_eq!(
+        a["suggestions"],
+        json!([{ "character": "ê", "replacement": "e" }, { "character": "’", "replacement": "'" }])
+    );
+    assert_eq!(a["cost_per_recipient"], 0.1);
+    // And an email being written, in the town's layout, before it is saved.
+    let p = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/preview",
+                &json!({ "subject": "Fête", "body_markdown": "**Samedi** <script>x</script>" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let html = p["email_html"].as_str().unwrap();
+    assert!(html.contains("<strong>Samedi</strong>"), "{html}");
+    assert!(!html.contains("<script>"), "{html}");
+
+    // Blocked addresses: listed, lifted once; the cabinet may not.
+    app.store()
+        .suppress(&Suppression {
+            address: "rebond@exemple.fr".into(),
+            reason: "bounce".into(),
+            at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    let list = StaffClient::expect(redac.get("/api/admin/suppressions").await, 200).await;
+    assert_eq!(list[0]["address"], "rebond@exemple.fr");
+    StaffClient::expect(cab.get("/api/admin/suppressions").await, 403).await;
+    let lifted = redac
+        .delete("/api/admin/suppressions/rebond%40exemple.fr")
+        .await;
+    assert_eq!(lifted.status(), 204);
+    let again = StaffClient::expect(
+        redac
+            .delete("/api/admin/suppressions/rebond%40exemple.fr")
+            .await,
+        404,
+    )
+    .await;
+    assert!(again["message"]
+        .as_str()
+        .unwrap()
+        .contains("n'est pas bloqué"));
+
+    // Queue health and the outbox of the embedded default.
+    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    assert_eq!(health, json!({ "queued": 0, "dead_letters": 0 }));
+    redac
+        .post(
+            "/api/admin/campaigns",
+            &campaign(&["alerte-meteo"], Some("Test"), true, false),
+        )
+        .await;
+    let outbox = StaffClient::expect(cab.get("/api/admin/outbox").await, 200).await;
+    assert!(
+        outbox["emails"].is_array() && outbox["sms"].is_array(),
+        "{outbox}"
+    );
+}
+
+#[tokio::test]
+async fn the_back_office_pages_are_served_with_the_sign_in_form_and_their_own_policy() {
+    let app = app().await;
+    let page = app.get("/admin").await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    // The contract: signed out, /admin holds the sign-in form.
+    assert!(html.contains(r#"<form id="signin-form""#), "{html}");
+    assert!(html.contains(r#"name="username""#) && html.contains(r#"name="password""#));
+    assert!(html.contains(r#"src="/static/admin/home.js""#));
+    for path in [
+        "/admin/rediger",
+        "/admin/approbations",
+        "/admin/campagnes",
+        "/admin/abonnes",
+        "/admin/thematiques",
+        "/admin/suppressions",
+        "/admin/meteo",
+        "/admin/boite-d-envoi",
+        "/static/admin.css",
+        "/static/admin/api.js",
+        "/donnees-personnelles",
+        "/accessibilite",
+        "/mentions-legales",
+    ] {
+        assert_eq!(app.get(path).await.status(), 200, "{path}");
+    }
+    assert_eq!(app.get("/admin/campagnes/pas-un-id").await.status(), 404);
+    assert_eq!(app.get("/static/admin/inconnu.js").await.status(), 404);
+    // Every public page's footer links the legal pages, with the accessibility status.
+    let signup = app.get("/inscription").await.text().await.unwrap();
+    assert!(
+        signup.contains(r#"<a href="/accessibilite">Accessibilité : partiellement conforme</a>"#)
+    );
+    let privacy = app.get("/donnees-personnelles").await.text().await.unwrap();
+    assert!(privacy.contains("CNIL") && privacy.contains("consentement"));
+}

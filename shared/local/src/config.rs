@@ -100,9 +100,27 @@ pub struct ServerArgs {
     /// What the legal pages say.
     #[command(flatten)]
     pub legal: LegalArgs,
+    /// Staff sign in with the town's Cognito user pool instead of local accounts.
+    #[command(flatten)]
+    pub cognito: CognitoArgs,
     /// Run the fan-out and delivery consumers in this process (false: another process runs them).
     #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
+}
+
+/// The town's Cognito user pool, when staff sign in with it rather than with local accounts
+/// (the back office signs in from the page; the server checks each ID token).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CognitoArgs {
+    /// The user pool id (`eu-west-3_…`); setting it turns local accounts off.
+    #[arg(long, env = "TELMAIL_COGNITO_USER_POOL")]
+    pub cognito_user_pool: Option<String>,
+    /// The pool's app client without secret (the one the SAM template creates).
+    #[arg(long, env = "TELMAIL_COGNITO_CLIENT_ID")]
+    pub cognito_client_id: Option<String>,
+    /// Cognito's endpoint (default `https://cognito-idp.<region>.amazonaws.com/`).
+    #[arg(long, env = "TELMAIL_COGNITO_ENDPOINT")]
+    pub cognito_endpoint: Option<String>,
 }
 
 /// What only the town knows for its legal pages (*Données personnelles*, *Accessibilité*,
@@ -182,6 +200,7 @@ impl ServerArgs {
             weather_api_key: None,
             weather_every: 300,
             legal: LegalArgs::default(),
+            cognito: CognitoArgs::default(),
             worker: true,
         }
     }

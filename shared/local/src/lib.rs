@@ -2,6 +2,7 @@
 //! server that mounts the same Router as the Lambda functions.
 
 pub mod app;
+pub mod cognito;
 pub mod config;
 pub mod db;
 pub mod outbox;

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::Services;
+use crate::cognito::CognitoTokens;
 use crate::config::ServerArgs;
 use crate::db::Db;
 use crate::outbox::Outbox;
@@ -161,7 +162,8 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let (services, queue) = wire_services(&args, &public_url).await?;
 
-    let app = router(&args, &services, &public_url)?;
+    let sign_in = staff_sign_in(&args, &services, &public_url).await?;
+    let app = router(&args, &services, sign_in)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = spawn_background(&args, &services, queue, &stop_rx)?;
     let mut serve_stop = stop_rx;
@@ -186,11 +188,45 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
     })
 }
 
-/// The whole HTTP surface: resident pages and API, and the staff API with local sessions.
-fn router(
+/// How staff sign in: local accounts with sessions, or the town's Cognito user pool (its ID
+/// tokens checked here, as API Gateway does on AWS).
+async fn staff_sign_in(
     args: &ServerArgs,
     services: &Services,
     public_url: &str,
+) -> Result<(StaffAuthMode, StaffSignIn), String> {
+    let c = &args.cognito;
+    let Some(pool) = c.cognito_user_pool.as_deref() else {
+        let mode = StaffAuthMode::LocalSessions {
+            auth: services.staff_auth.clone(),
+            secure_cookie: public_url.starts_with("https://"),
+        };
+        return Ok((mode, StaffSignIn::Session));
+    };
+    let client_id = c
+        .cognito_client_id
+        .clone()
+        .ok_or("TELMAIL_COGNITO_CLIENT_ID is needed with TELMAIL_COGNITO_USER_POOL")?;
+    let region = pool.split('_').next().unwrap_or_default();
+    let endpoint = c
+        .cognito_endpoint
+        .clone()
+        .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com/"));
+    let tokens = CognitoTokens::fetch(&endpoint, pool, &client_id).await?;
+    Ok((
+        StaffAuthMode::BearerTokens(Arc::new(tokens)),
+        StaffSignIn::Cognito {
+            endpoint,
+            client_id,
+        },
+    ))
+}
+
+/// The whole HTTP surface: resident pages and API, the back office and the staff API.
+fn router(
+    args: &ServerArgs,
+    services: &Services,
+    (mode, sign_in): (StaffAuthMode, StaffSignIn),
 ) -> Result<axum::Router, String> {
     let legal = LegalNotice::for_town(
         &args.town,
@@ -202,15 +238,11 @@ fn router(
         rate_limit_per_minute: args.rate_limit_per_minute,
         trusted_proxies: args.trusted_proxies.clone(),
         back_office: BackOffice {
-            sign_in: StaffSignIn::Session,
+            sign_in,
             outbox: true,
         },
         legal: Some(legal),
         ..HttpConfig::default()
-    };
-    let mode = StaffAuthMode::LocalSessions {
-        auth: services.staff_auth.clone(),
-        secure_cookie: public_url.starts_with("https://"),
     };
     Ok(telmail_http::router_with_admin(
         services.use_cases.residents.clone(),

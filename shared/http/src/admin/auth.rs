@@ -16,6 +16,7 @@ use serde_json::json;
 use telmail_core::domain::staff::{csrf_matches, StaffAuth, StaffIdentity};
 use telmail_core::DomainError;
 
+use super::claims::identity_from_claims;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 
@@ -34,6 +35,16 @@ pub enum StaffAuthMode {
     },
     /// The runtime (API Gateway JWT authorizer) vouches for the identity it puts in extensions.
     TrustedGateway,
+    /// The server checks the `Authorization: Bearer` ID token itself (a local server signing
+    /// staff in with the town's Cognito user pool).
+    BearerTokens(Arc<dyn BearerVerifier>),
+}
+
+/// Checks an ID token (signature, issuer, audience, expiry) and gives its claims, arrays as
+/// JSON text.
+pub trait BearerVerifier: Send + Sync {
+    /// The token's claims, or why it is refused.
+    fn claims(&self, token: &str) -> Result<std::collections::HashMap<String, String>, String>;
 }
 
 /// The authenticated staff member of a request.
@@ -78,6 +89,30 @@ pub async fn authenticate(
         StaffAuthMode::TrustedGateway => {
             if req.extensions().get::<StaffIdentity>().is_none() {
                 return ApiError::from(unauthorized()).into_response();
+            }
+        }
+        StaffAuthMode::BearerTokens(verifier) => {
+            // An identity can only come from a verified token here, never from upstream.
+            req.extensions_mut().remove::<StaffIdentity>();
+            let token = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or("");
+            let identity = match verifier.claims(token) {
+                Ok(claims) => identity_from_claims(&claims),
+                Err(why) => {
+                    tracing::debug!(reason = %why, "staff token refused");
+                    None
+                }
+            };
+            match identity {
+                Some(identity) => {
+                    req.extensions_mut().insert(identity);
+                }
+                None => return ApiError::from(unauthorized()).into_response(),
             }
         }
         StaffAuthMode::LocalSessions { auth, .. } => {

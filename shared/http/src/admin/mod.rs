@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod claims;
 pub mod stats;
 pub mod subscribers;
 pub mod suppressions;
