@@ -1120,6 +1120,30 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         .unwrap()
         .contains("n'est pas bloqué"));
 
+    // The audience month by month: kept every hour, this month's counted now.
+    paper(
+        &redac,
+        Some("habitant@exemple.fr"),
+        None,
+        json!([{ "topic": "alerte-meteo", "channels": ["email"] }]),
+    )
+    .await;
+    app.services()
+        .use_cases
+        .statistics
+        .record_audience()
+        .await
+        .unwrap();
+    let stats = StaffClient::expect(cab.get("/api/admin/stats").await, 200).await;
+    let audience = stats["audience"].as_array().unwrap();
+    let this_month = audience.last().unwrap();
+    assert_eq!(this_month["month"], stats["to"]);
+    assert!(this_month["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["topic"] == "alerte-meteo" && t["subscribers"] == 1));
+
     // Queue health and the outbox of the embedded default.
     let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
     assert_eq!(health, json!({ "queued": 0, "dead_letters": 0 }));

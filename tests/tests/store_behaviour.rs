@@ -28,8 +28,8 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient, StatsStore,
-    SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient,
+    StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
     WeatherStore,
 };
 use telmail_tests::moto;
@@ -1876,6 +1876,44 @@ async fn weather_documents_and_alert_sources_round_trip(b: Backend) {
     assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c));
 }
 
+async fn the_audience_is_kept_month_by_month(b: Backend) {
+    let count = |topic: &str, channel, subscribers| AudienceCount {
+        topic: slug(topic),
+        channel,
+        subscribers,
+    };
+    let october = vec![count("alerte-meteo", Channel::Sms, 10)];
+    b.stats.save_audience(m("2026-10"), &october).await.unwrap();
+    b.stats
+        .save_audience(m("2026-11"), &[count("alerte-meteo", Channel::Sms, 11)])
+        .await
+        .unwrap();
+    // Saving a month again replaces it.
+    let november = vec![
+        count("alerte-meteo", Channel::Sms, 12),
+        count("infos-pratiques", Channel::Email, 40),
+    ];
+    b.stats
+        .save_audience(m("2026-11"), &november)
+        .await
+        .unwrap();
+    b.stats
+        .save_audience(m("2027-01"), &[count("alerte-meteo", Channel::Sms, 9)])
+        .await
+        .unwrap();
+    assert_eq!(
+        b.stats.audience(m("2026-10"), m("2026-12")).await.unwrap(),
+        [(m("2026-10"), october), (m("2026-11"), november)]
+    );
+    // Kept apart from the monthly counters.
+    assert!(b
+        .stats
+        .months(m("2026-10"), m("2027-01"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -1908,6 +1946,7 @@ macro_rules! store_suite {
             allowances_stop_at_their_limit_even_when_taken_at_once,
             weather_alerts_are_raised_once_per_colour_and_lifted_once,
             weather_documents_and_alert_sources_round_trip,
+            the_audience_is_kept_month_by_month,
             $($extra,)*
         );
     };

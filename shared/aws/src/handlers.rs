@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use chrono::Utc;
+use chrono::{Timelike, Utc};
 use serde_json::Value;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{TopicStore, WeatherFeed};
@@ -78,6 +78,14 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let purged = residents.purge_expired().await.map_err(|e| e.to_string())?;
+    // Once an hour (the schedule runs every minute): the month's audience for the dashboard.
+    if Utc::now().minute() == 0 {
+        aws.use_cases
+            .statistics
+            .record_audience()
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     tracing::info!(
         started,
         purged,

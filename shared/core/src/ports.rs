@@ -365,6 +365,24 @@ pub trait StatsStore: Send + Sync {
         from: Month,
         to: Month,
     ) -> Result<Vec<(Month, Counter, i64)>, StoreError>;
+    /// Replaces a month's count of active subscribers per topic and channel.
+    async fn save_audience(&self, month: Month, counts: &[AudienceCount])
+        -> Result<(), StoreError>;
+    /// The months from `from` to `to` that have an audience count, oldest first.
+    async fn audience(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(Month, Vec<AudienceCount>)>, StoreError>;
+}
+
+/// Active subscribers of a topic on a channel at some moment (kept month by month, so staff
+/// see the audience over time).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AudienceCount {
+    pub topic: TopicSlug,
+    pub channel: Channel,
+    pub subscribers: u64,
 }
 
 /// An email ready to send: both parts already rendered.

@@ -165,6 +165,11 @@ const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         body TEXT NOT NULL
      ) WITHOUT ROWID;",
+    // 7: the audience (subscribers per topic and channel) kept month by month.
+    "CREATE TABLE audience (
+        month TEXT PRIMARY KEY,
+        counts TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

@@ -15,6 +15,7 @@ use telmail_core::domain::topic::default_topics;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::residents::Residents;
+use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::weather::WeatherRelay;
 use telmail_core::DomainError;
 use telmail_http::admin::auth::StaffAuthMode;
@@ -270,8 +271,9 @@ fn spawn_background(
     } else {
         Vec::new()
     };
-    background.push(purge_hourly(
+    background.push(hourly(
         services.use_cases.residents.clone(),
+        services.use_cases.statistics.clone(),
         stop.clone(),
     ));
     if let Some(url) = &args.weather_feed_url {
@@ -358,8 +360,13 @@ fn poll_weather(
     })
 }
 
-/// Deletes expired pending sign-ups every hour until `stop` changes.
-fn purge_hourly(residents: Arc<Residents>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+/// Every hour until `stop` changes (and once at start): deletes expired pending sign-ups and
+/// keeps the month's audience for the dashboard.
+fn hourly(
+    residents: Arc<Residents>,
+    statistics: Arc<Statistics>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -371,6 +378,9 @@ fn purge_hourly(residents: Arc<Residents>, mut stop: watch::Receiver<bool>) -> J
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "expired pending sign-ups purged"),
                 Err(e) => tracing::warn!(error = %e, "purging expired sign-ups failed"),
+            }
+            if let Err(e) = statistics.record_audience().await {
+                tracing::warn!(error = %e, "keeping the month's audience failed");
             }
         }
     })

@@ -174,6 +174,14 @@ pub fn month(month: Month) -> String {
     format!("MONTH#{month}")
 }
 
+/// Sort-key prefix of a month's audience in the `STATS` partition.
+pub const AUDIENCE_PREFIX: &str = "AUDIENCE#";
+
+/// `AUDIENCE#YYYY-MM`: a month's subscribers per topic and channel.
+pub fn audience(month: Month) -> String {
+    format!("{AUDIENCE_PREFIX}{month}")
+}
+
 /// `ADDR#<address>`: a suppressed address in the [`SUPPRESSIONS`] partition.
 pub fn suppressed(address: &str) -> String {
     format!("{ADDRESS_PREFIX}{address}")

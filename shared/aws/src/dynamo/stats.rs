@@ -1,14 +1,15 @@
 //! Monthly counters: one item per month (`STATS` / `MONTH#YYYY-MM`), one number attribute per
-//! counter, added to with `ADD` in a single UpdateItem.
+//! counter, added to with `ADD` in a single UpdateItem; and each month's audience
+//! (`STATS` / `AUDIENCE#YYYY-MM`, the counts as JSON).
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{Counter, StatsStore};
+use telmail_core::ports::{AudienceCount, Counter, StatsStore};
 
-use super::items::{self, key, n, s, Fields};
+use super::items::{self, json, key, n, s, Fields};
 use super::keys::{self, STATS};
 use super::DynamoStore;
 use crate::errors::store_error;
@@ -95,5 +96,40 @@ impl StatsStore for DynamoStore {
         let mut out: Vec<(Month, Counter, i64)> = per_month.into_iter().flatten().collect();
         out.sort_by_key(|(month, counter, _)| (*month, *counter));
         Ok(out)
+    }
+
+    async fn save_audience(
+        &self,
+        month: Month,
+        counts: &[AudienceCount],
+    ) -> Result<(), StoreError> {
+        let mut item = key(STATS, keys::audience(month));
+        item.insert("counts".into(), json(&counts)?);
+        self.put(item, "audience").await
+    }
+
+    async fn audience(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(Month, Vec<AudienceCount>)>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(STATS))
+            .expression_attribute_values(":from", s(keys::audience(from)))
+            .expression_attribute_values(":to", s(keys::audience(to)));
+        items::query(q, usize::MAX, |item| {
+            let f = Fields(item);
+            let month: Month = f
+                .str("sk")?
+                .strip_prefix(keys::AUDIENCE_PREFIX)
+                .and_then(|m| m.parse().ok())
+                .ok_or_else(|| f.malformed("not a month"))?;
+            Ok(Some((month, f.json("counts")?)))
+        })
+        .await
     }
 }

@@ -74,6 +74,8 @@ pub struct CampaignView {
     /// Per-channel counters, once sending has started.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub counts: Option<CampaignProgress>,
+    /// Whether non-urgent SMS may go out now (outside the sending hours they wait).
+    pub sms_window_open: bool,
 }
 
 /// The email and SMS as recipients will see them.
@@ -237,6 +239,7 @@ impl Campaigns {
             CampaignStatus::Sending | CampaignStatus::Sent
         );
         Ok(CampaignView {
+            sms_window_open: self.d.config.sending_window.is_open(self.d.clock.now()),
             events: self.d.campaigns.events(id).await?,
             counts: if started {
                 Some(self.d.campaigns.progress(id).await?)

@@ -13,7 +13,7 @@ use crate::domain::money::Money;
 use crate::domain::queue::QueueHealth;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
-use crate::ports::{Counter, JobQueue, StatsStore, SubscriberReports, TopicStore};
+use crate::ports::{AudienceCount, Counter, JobQueue, StatsStore, SubscriberReports, TopicStore};
 
 /// Figures of one month or of a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -87,6 +87,17 @@ pub struct StatsReport {
     pub months: Vec<MonthFigures>,
     /// Current subscribers per topic and channel.
     pub subscribers: Vec<TopicFigures>,
+    /// Subscribers per topic and channel month by month (as counted in each month, this month's
+    /// now), oldest first; months before the counts began are left out.
+    pub audience: Vec<AudienceMonth>,
+}
+
+/// The audience of one month.
+#[derive(Debug, Clone, Serialize)]
+pub struct AudienceMonth {
+    pub month: Month,
+    /// Subscribers per topic and channel.
+    pub topics: Vec<TopicFigures>,
 }
 
 fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
@@ -137,6 +148,28 @@ impl Statistics {
         }
     }
 
+    /// Active subscribers per topic and channel, now.
+    async fn audience_now(&self) -> Result<Vec<AudienceCount>, DomainError> {
+        Ok(self
+            .subscribers
+            .count_by_topic()
+            .await?
+            .into_iter()
+            .map(|(topic, channel, subscribers)| AudienceCount {
+                topic,
+                channel,
+                subscribers,
+            })
+            .collect())
+    }
+
+    /// Keeps this month's audience (run every hour): the history the dashboard charts.
+    pub async fn record_audience(&self) -> Result<(), DomainError> {
+        let counts = self.audience_now().await?;
+        let month = Month::of(self.clock.now());
+        Ok(self.stats.save_audience(month, &counts).await?)
+    }
+
     /// Jobs waiting and dead letters (any staff role).
     pub async fn queue_health(&self, by: &StaffIdentity) -> Result<QueueHealth, DomainError> {
         by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
@@ -181,18 +214,35 @@ impl Statistics {
             .into_iter()
             .map(|t| (t.slug.to_string(), t.name))
             .collect();
-        let subscribers = self
-            .subscribers
-            .count_by_topic()
+        let named = |counts: Vec<AudienceCount>| -> Vec<TopicFigures> {
+            counts
+                .into_iter()
+                .map(|c| TopicFigures {
+                    name: names.get(c.topic.as_str()).cloned().unwrap_or_default(),
+                    topic: c.topic.to_string(),
+                    channel: c.channel,
+                    subscribers: c.subscribers,
+                })
+                .collect()
+        };
+        let now = self.audience_now().await?;
+        let mut audience: Vec<AudienceMonth> = self
+            .stats
+            .audience(from, to)
             .await?
             .into_iter()
-            .map(|(slug, channel, n)| TopicFigures {
-                name: names.get(slug.as_str()).cloned().unwrap_or_default(),
-                topic: slug.to_string(),
-                channel,
-                subscribers: n,
+            .filter(|(month, _)| *month != this_month)
+            .map(|(month, counts)| AudienceMonth {
+                month,
+                topics: named(counts),
             })
             .collect();
+        if (from..=to).contains(&this_month) {
+            audience.push(AudienceMonth {
+                month: this_month,
+                topics: named(now.clone()),
+            });
+        }
         Ok(StatsReport {
             from,
             to,
@@ -201,7 +251,8 @@ impl Statistics {
                 .into_iter()
                 .map(|(month, figures)| MonthFigures { month, figures })
                 .collect(),
-            subscribers,
+            subscribers: named(now),
+            audience,
         })
     }
 }

@@ -75,9 +75,38 @@ async function figures(from, to) {
     row[s.channel === "sms" ? 2 : 1] += s.subscribers;
     byTopic.set(s.topic, row);
   }
-  $("#topics-chart").replaceChildren(bars("Abonnés par thème et par canal", [...byTopic.values()], ["e-mail", "SMS"]));
+  $("#topics-chart").replaceChildren(
+    bars("Abonnés par thème et par canal", [...byTopic.values()], ["e-mail", "SMS"]),
+    audienceOverTime(r.audience),
+  );
   $("#growth-chart").replaceChildren(
     bars("Inscriptions et départs par mois", r.months.map((m) => [m.month, m.signups, m.departures]), ["inscriptions", "départs"]),
+  );
+}
+
+/** Subscribers per topic and channel, month by month: one row per topic and channel. */
+function audienceOverTime(audience) {
+  if (audience.length < 2) return "";
+  const rows = new Map();
+  for (const m of audience) {
+    for (const t of m.topics) {
+      const key = `${t.name} (${t.channel === "sms" ? "SMS" : "e-mail"})`;
+      if (!rows.has(key)) rows.set(key, new Map());
+      rows.get(key).set(m.month, t.subscribers);
+    }
+  }
+  return el(
+    "table",
+    { class: "data" },
+    el("caption", {}, "Abonnés au fil des mois"),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème (canal)"), ...audience.map((m) => el("th", { scope: "col", class: "num" }, m.month)))),
+    el(
+      "tbody",
+      {},
+      ...[...rows].map(([key, byMonth]) =>
+        el("tr", {}, el("th", { scope: "row" }, key), ...audience.map((m) => el("td", { class: "num" }, count(byMonth.get(m.month) ?? 0)))),
+      ),
+    ),
   );
 }
 

@@ -1,13 +1,14 @@
-//! Anonymous monthly counters, one row per (month, counter).
+//! Anonymous monthly counters, one row per (month, counter), and the audience of each month
+//! (subscribers per topic and channel, as JSON).
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use std::str::FromStr;
 use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{Counter, StatsStore};
+use telmail_core::ports::{AudienceCount, Counter, StatsStore};
 
-use super::SqliteStore;
+use super::{from_json, to_json, SqliteStore};
 use crate::db::sql_err;
 
 #[async_trait]
@@ -91,5 +92,54 @@ impl StatsStore for SqliteStore {
         }
         out.sort_by_key(|(month, counter, _)| (*month, *counter));
         Ok(out)
+    }
+
+    async fn save_audience(
+        &self,
+        month: Month,
+        counts: &[AudienceCount],
+    ) -> Result<(), StoreError> {
+        let (month, json) = (month.to_string(), to_json(&counts)?);
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "INSERT INTO audience (month, counts) VALUES (?1, ?2)
+                     ON CONFLICT (month) DO UPDATE SET counts = excluded.counts",
+                )
+                .and_then(|mut st| st.execute(params![month, json]))
+                .map(|_| ())
+                .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn audience(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(Month, Vec<AudienceCount>)>, StoreError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        let rows: Vec<(String, String)> = self
+            .db
+            .call(move |c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT month, counts FROM audience WHERE month >= ?1 AND month <= ?2 ORDER BY month",
+                    )
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(month, counts)| {
+                let month: Month = month
+                    .parse()
+                    .map_err(|e| StoreError::Backend(format!("audience: {e}")))?;
+                Ok((month, from_json("audience", &counts)?))
+            })
+            .collect()
     }
 }
