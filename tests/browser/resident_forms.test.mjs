@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   STAFF_PASSWORD,
+  axeViolations,
   emailsTo,
   headerOf,
   launchBrowser,
@@ -37,14 +38,16 @@ after(async () => {
 
 /** A page in a fresh browser context (no cookies) at the given window size. */
 async function openPage(viewport) {
-  const context = await browser.newContext({ ...viewport.options, locale: 'fr-FR', acceptDownloads: true });
+  // CSP bypassed only so that axe-core can be injected into the pages.
+  const context = await browser.newContext({ ...viewport.options, locale: 'fr-FR', acceptDownloads: true, bypassCSP: true });
   const page = await context.newPage();
   return { context, page };
 }
 
-/** Asserts the page's main heading. */
+/** Asserts the page's main heading, and that axe-core finds no WCAG 2.1 A/AA violation on it. */
 async function expectHeading(page, text) {
   assert.equal((await page.locator('h1').innerText()).trim(), text);
+  assert.deepEqual(await axeViolations(page), [], `axe on « ${text} » (${page.url()})`);
 }
 
 /** Fills the sign-up form at /inscription and presses « Je m'inscris ». */
