@@ -1,8 +1,9 @@
 // Staff signing in with a Cognito user pool from the back office page, as on AWS: moto stands in
 // for Cognito (TELMAIL_MOTO_URL, started by the test command). An administrator has created the
-// account with a temporary password and put it in the `redaction` group; the person signs in,
-// chooses their own password when Cognito asks, and the pages then call the staff API with the ID
-// token, which the server checks against the pool's keys. No secret is in the browser.
+// accounts and put them in their groups; a writer signs in with a temporary password and chooses
+// their own when Cognito asks; a cabinet member gives the code of their authenticator app (MFA).
+// The pages then call the staff API with the ID token, which the server checks against the pool's
+// keys. No secret is in the browser.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -52,6 +53,27 @@ before(async () => {
     ],
   });
   await cognito('AdminAddUserToGroup', { UserPoolId: pool, Username: 'mdupont', GroupName: 'redaction' });
+  // A cabinet member whose account has an authenticator app (TOTP) as second factor.
+  await cognito('AdminCreateUser', {
+    UserPoolId: pool,
+    Username: 'cabinet1',
+    UserAttributes: [{ Name: 'name', Value: 'Paul Martin' }],
+  });
+  await cognito('AdminSetUserPassword', { UserPoolId: pool, Username: 'cabinet1', Password: 'Cabinet-mot-de-passe-2026', Permanent: true });
+  await cognito('AdminAddUserToGroup', { UserPoolId: pool, Username: 'cabinet1', GroupName: 'cabinet' });
+  const first = await cognito('InitiateAuth', {
+    AuthFlow: 'USER_PASSWORD_AUTH',
+    ClientId: client,
+    AuthParameters: { USERNAME: 'cabinet1', PASSWORD: 'Cabinet-mot-de-passe-2026' },
+  });
+  const access = first.AuthenticationResult.AccessToken;
+  await cognito('AssociateSoftwareToken', { AccessToken: access });
+  await cognito('VerifySoftwareToken', { AccessToken: access, UserCode: '123456' });
+  await cognito('AdminSetUserMFAPreference', {
+    UserPoolId: pool,
+    Username: 'cabinet1',
+    SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+  });
   server = await startServer({
     env: {
       TELMAIL_COGNITO_USER_POOL: pool,
@@ -119,5 +141,31 @@ test('a writer signs in with the user pool, sets their password, and works with 
   await page.goto(`${server.base}/admin/campagnes`);
   await page.waitForURL(/\/admin\?retour=/);
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a cabinet member with an authenticator app gives its code after the password, on a phone', async () => {
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    locale: 'fr-FR',
+    bypassCSP: true,
+  });
+  const page = await context.newPage();
+  await page.goto(`${server.base}/admin`);
+  await page.getByLabel('Identifiant').fill('cabinet1');
+  await page.getByLabel('Mot de passe').fill('Cabinet-mot-de-passe-2026');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  const code = page.getByLabel("Code de votre application d'authentification");
+  await code.waitFor();
+  assert.deepEqual(await axeViolations(page), []);
+  await code.fill('123456');
+  await Promise.all([page.waitForURL(`${server.base}/admin`), page.getByRole('button', { name: 'Se connecter' }).click()]);
+  await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
+  assert.match(await page.locator('#who').innerText(), /Paul Martin \(cabinet\)/);
+  // The cabinet's menu: approvals, not the composer.
+  assert.ok(await page.getByRole('link', { name: 'Approbations' }).isVisible());
+  assert.equal(await page.getByRole('link', { name: 'Rédiger' }).isVisible(), false);
   await context.close();
 });
