@@ -132,6 +132,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/base.html"),
     ),
     (
+        "legal_links.html",
+        include_str!("../templates/legal_links.html"),
+    ),
+    (
         "admin/home.html",
         include_str!("../templates/admin/home.html"),
     ),
@@ -353,4 +357,39 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
         );
     }
     router.with_state(shell)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_page_renders_for_each_way_of_signing_in() {
+        for sign_in in [
+            StaffSignIn::Session,
+            StaffSignIn::Cognito {
+                endpoint: "https://cognito-idp.eu-west-3.amazonaws.com/".into(),
+                client_id: "client".into(),
+            },
+        ] {
+            let mut env = Environment::new();
+            for (name, source) in TEMPLATES {
+                env.add_template(name, source).unwrap();
+            }
+            let shell = Shell {
+                env,
+                town: "Arcachon".into(),
+                accessibility: "partiellement conforme".into(),
+                csp: content_security_policy(&sign_in),
+                config: BackOffice {
+                    sign_in,
+                    outbox: true,
+                },
+            };
+            for (_, page, title) in PAGES.iter().chain([&("", "campaign", "Campagne")]) {
+                let resp = shell.page(page, title, context! { id => "x" });
+                assert_eq!(resp.status(), StatusCode::OK, "{page}");
+            }
+        }
+    }
 }

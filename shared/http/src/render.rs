@@ -10,6 +10,10 @@ use crate::error::{log_if_internal, status_of};
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
+    (
+        "legal_links.html",
+        include_str!("../templates/legal_links.html"),
+    ),
     ("errors.html", include_str!("../templates/errors.html")),
     ("choices.html", include_str!("../templates/choices.html")),
     ("signup.html", include_str!("../templates/signup.html")),

@@ -152,7 +152,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX jobs_urgent_first ON jobs (queue, priority, available_at);",
     // 6: the weather relay's alerts in force (one per domain and phenomenon, at the highest
-    // colour relayed), and documents kept whole by name (templates, the feed's state).
+    // colour relayed), and documents kept whole by name (templates, the feed's state, each
+    // month's audience).
     "CREATE TABLE weather_alerts (
         domain TEXT NOT NULL,
         phenomenon INTEGER NOT NULL,
@@ -164,11 +165,6 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE documents (
         name TEXT PRIMARY KEY,
         body TEXT NOT NULL
-     ) WITHOUT ROWID;",
-    // 7: the audience (subscribers per topic and channel) kept month by month.
-    "CREATE TABLE audience (
-        month TEXT PRIMARY KEY,
-        counts TEXT NOT NULL
      ) WITHOUT ROWID;",
 ];
 

@@ -3,6 +3,7 @@
 
 mod campaigns;
 mod deliveries;
+mod documents;
 mod quotas;
 mod staff;
 mod stats;

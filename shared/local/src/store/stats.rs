@@ -1,5 +1,5 @@
 //! Anonymous monthly counters, one row per (month, counter), and the audience of each month
-//! (subscribers per topic and channel, as JSON).
+//! (subscribers per topic and channel), a document named `audience:YYYY-MM`.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
@@ -8,7 +8,7 @@ use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{AudienceCount, Counter, StatsStore};
 
-use super::{from_json, to_json, SqliteStore};
+use super::SqliteStore;
 use crate::db::sql_err;
 
 #[async_trait]
@@ -99,18 +99,7 @@ impl StatsStore for SqliteStore {
         month: Month,
         counts: &[AudienceCount],
     ) -> Result<(), StoreError> {
-        let (month, json) = (month.to_string(), to_json(&counts)?);
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO audience (month, counts) VALUES (?1, ?2)
-                     ON CONFLICT (month) DO UPDATE SET counts = excluded.counts",
-                )
-                .and_then(|mut st| st.execute(params![month, json]))
-                .map(|_| ())
-                .map_err(sql_err)
-            })
-            .await
+        self.save_document(&audience(month), &counts).await
     }
 
     async fn audience(
@@ -118,28 +107,24 @@ impl StatsStore for SqliteStore {
         from: Month,
         to: Month,
     ) -> Result<Vec<(Month, Vec<AudienceCount>)>, StoreError> {
-        let (from, to) = (from.to_string(), to.to_string());
-        let rows: Vec<(String, String)> = self
-            .db
-            .call(move |c| {
-                let mut st = c
-                    .prepare_cached(
-                        "SELECT month, counts FROM audience WHERE month >= ?1 AND month <= ?2 ORDER BY month",
-                    )
-                    .map_err(sql_err)?;
-                let rows = st
-                    .query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .map_err(sql_err)?;
-                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
-            })
-            .await?;
-        rows.into_iter()
-            .map(|(month, counts)| {
-                let month: Month = month
-                    .parse()
-                    .map_err(|e| StoreError::Backend(format!("audience: {e}")))?;
-                Ok((month, from_json("audience", &counts)?))
+        self.documents_between(&audience(from), &audience(to))
+            .await?
+            .into_iter()
+            .map(|(name, counts)| {
+                let month = name
+                    .strip_prefix(AUDIENCE)
+                    .and_then(|m| m.parse().ok())
+                    .ok_or_else(|| StoreError::Backend(format!("not an audience: {name}")))?;
+                Ok((month, counts))
             })
             .collect()
     }
+}
+
+/// Prefix of the documents holding a month's audience.
+const AUDIENCE: &str = "audience:";
+
+/// `audience:YYYY-MM`: names sort as months do.
+fn audience(month: Month) -> String {
+    format!("{AUDIENCE}{month}")
 }

@@ -2,9 +2,7 @@
 //! one conditional statement) and named documents (templates, the feed's state).
 
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use rusqlite::params;
 use telmail_core::domain::alert_templates::AlertTemplates;
 use telmail_core::domain::weather::{AlertInForce, FeedState};
 use telmail_core::error::StoreError;
@@ -22,42 +20,6 @@ const RAISE: &str = "INSERT INTO weather_alerts (domain, phenomenon, colour, cam
 
 const TEMPLATES: &str = "weather_templates";
 const FEED_STATE: &str = "weather_feed_state";
-
-impl SqliteStore {
-    async fn document<T: DeserializeOwned + Send + 'static>(
-        &self,
-        name: &'static str,
-    ) -> Result<Option<T>, StoreError> {
-        let body: Option<String> = self
-            .db
-            .call(move |c| {
-                c.prepare_cached("SELECT body FROM documents WHERE name = ?1")
-                    .and_then(|mut st| st.query_row([name], |r| r.get(0)).optional())
-                    .map_err(sql_err)
-            })
-            .await?;
-        body.map(|b| from_json(name, &b)).transpose()
-    }
-
-    async fn save_document<T: Serialize>(
-        &self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), StoreError> {
-        let body = to_json(value)?;
-        self.db
-            .call(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO documents (name, body) VALUES (?1, ?2)
-                     ON CONFLICT (name) DO UPDATE SET body = excluded.body",
-                )
-                .and_then(|mut st| st.execute(params![name, body]))
-                .map(|_| ())
-                .map_err(sql_err)
-            })
-            .await
-    }
-}
 
 #[async_trait]
 impl WeatherStore for SqliteStore {
