@@ -3,6 +3,7 @@
 
 pub mod feeds;
 pub mod moto;
+pub mod smtp;
 pub mod world;
 
 use std::collections::BTreeSet;

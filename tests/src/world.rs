@@ -34,6 +34,17 @@ pub struct World<P> {
 impl<P: EmailSender + SmsSender + 'static> World<P> {
     /// Starts the service at `at`, sending through `provider`.
     pub async fn new(at: DateTime<Utc>, provider: Arc<P>) -> Self {
+        Self::configured(at, provider, |_| {}).await
+    }
+
+    /// Starts the service at `at`, sending through `provider`, with settings changed by `adjust`.
+    pub async fn configured(
+        at: DateTime<Utc>,
+        provider: Arc<P>,
+        adjust: impl FnOnce(&mut ServiceConfig),
+    ) -> Self {
+        let mut config = ServiceConfig::with_public_url(PUBLIC_URL);
+        adjust(&mut config);
         let dir = tempfile::tempdir().expect("a temporary data folder");
         let args = telmail_local::ServerArgs::with_data_dir(dir.path());
         let (store, _) = telmail_local::server::open_data(&args).expect("open the data folder");
@@ -51,7 +62,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
                 clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded("Arcachon")),
                 signer: TokenSigner::new(vec![9u8; 32]).expect("a 32-byte key"),
-                config: ServiceConfig::with_public_url(PUBLIC_URL),
+                config,
             },
             queue,
         )

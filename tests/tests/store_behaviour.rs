@@ -28,9 +28,9 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, QuotaStore, Recipient,
-    StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
-    WeatherStore,
+    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, PaceStore, QuotaStore,
+    Recipient, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore,
+    TopicStore, WeatherStore,
 };
 use telmail_tests::moto;
 
@@ -48,6 +48,7 @@ struct Backend {
     deliveries: Arc<dyn DeliveryStore>,
     suppressions: Arc<dyn SuppressionStore>,
     weather: Arc<dyn WeatherStore>,
+    pace: Arc<dyn PaceStore>,
     /// The fan-out shard count `recipients` splits memberships into.
     shards: u32,
     _guard: Box<dyn std::any::Any + Send>,
@@ -68,7 +69,8 @@ async fn sqlite() -> Backend {
         campaigns: store.clone(),
         deliveries: store.clone(),
         suppressions: store.clone(),
-        weather: store,
+        weather: store.clone(),
+        pace: store,
         shards: 4,
         _guard: Box::new(dir),
     }
@@ -94,7 +96,8 @@ async fn dynamo() -> Backend {
         campaigns: store.clone(),
         deliveries: store.clone(),
         suppressions: store.clone(),
-        weather: store,
+        weather: store.clone(),
+        pace: store,
         shards: 4,
         _guard: Box::new(()),
     }
@@ -1914,6 +1917,40 @@ async fn the_audience_is_kept_month_by_month(b: Backend) {
         .is_empty());
 }
 
+async fn sending_slots_are_reserved_once_and_spaced(b: Backend) {
+    let now = t0();
+    let step = std::time::Duration::from_millis(100);
+    // Ten senders reserve ten slots each at once: the blocks follow one another, none overlaps.
+    let reservations = (0..10).map(|_| {
+        let pace = b.pace.clone();
+        async move {
+            pace.reserve_slots(Channel::Email, 10, step, now)
+                .await
+                .unwrap()
+        }
+    });
+    let mut starts = futures_util::future::join_all(reservations).await;
+    starts.sort();
+    let expected: Vec<DateTime<Utc>> = (0..10).map(|i| now + Duration::seconds(i)).collect();
+    assert_eq!(starts, expected);
+    // The other channel has its own pace; after a long pause the next slot is now.
+    assert_eq!(
+        b.pace
+            .reserve_slots(Channel::Sms, 1, step, now)
+            .await
+            .unwrap(),
+        now
+    );
+    let later = now + Duration::hours(1);
+    assert_eq!(
+        b.pace
+            .reserve_slots(Channel::Email, 1, step, later)
+            .await
+            .unwrap(),
+        later
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -1947,6 +1984,7 @@ macro_rules! store_suite {
             weather_alerts_are_raised_once_per_colour_and_lifted_once,
             weather_documents_and_alert_sources_round_trip,
             the_audience_is_kept_month_by_month,
+            sending_slots_are_reserved_once_and_spaced,
             $($extra,)*
         );
     };

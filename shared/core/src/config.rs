@@ -36,6 +36,15 @@ pub struct ServiceConfig {
     pub fanout_shards: NonZeroU32,
     /// Send attempts before a transiently failing delivery is marked failed.
     pub max_send_attempts: u32,
+    /// Messages per second each channel's provider is used at (none: as fast as it answers).
+    pub send_rates: SendRates,
+}
+
+/// The pace of each provider, shared by every sender, in messages per second.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SendRates {
+    pub email: Option<f64>,
+    pub sms: Option<f64>,
 }
 
 impl ServiceConfig {
@@ -54,6 +63,7 @@ impl ServiceConfig {
             sending_window: SendingWindow::default(),
             fanout_shards: NonZeroU32::new(8).expect("non-zero"),
             max_send_attempts: 5,
+            send_rates: SendRates::default(),
         }
     }
 
@@ -99,6 +109,16 @@ impl ServiceConfig {
             // The product numbers a coastal sub-domain as the department followed by 10.
             config.weather.coastal = Some(format!("{}10", config.weather.department));
         }
+        config.send_rates = SendRates {
+            email: s
+                .email_rate
+                .map(|r| parse_rate(r, "TELMAIL_EMAIL_RATE"))
+                .transpose()?,
+            sms: s
+                .sms_rate
+                .map(|r| parse_rate(r, "TELMAIL_SMS_RATE"))
+                .transpose()?,
+        };
         if let Some(seconds) = s.code_sms_interval_seconds {
             config.signup_limits.code_sms_interval = Duration::seconds(i64::from(seconds));
         }
@@ -178,6 +198,18 @@ fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
     Ok(codes)
 }
 
+/// Messages per second (`14`, `0,5`): positive and at most 10,000.
+fn parse_rate(raw: &str, variable: &str) -> Result<f64, String> {
+    raw.trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r > 0.0 && *r <= 10_000.0)
+        .ok_or_else(|| {
+            format!("{variable}: « {raw} » is not a rate (messages per second, above 0, e.g. 14)")
+        })
+}
+
 /// A comma-separated list of phenomena, by number or French name; at least one.
 fn parse_phenomena(list: &str) -> Result<Vec<Phenomenon>, String> {
     let mut watched: Vec<Phenomenon> = list
@@ -222,6 +254,10 @@ pub struct Settings<'a> {
     pub weather_at_once: Option<&'a str>,
     /// The phenomena relayed, comma-separated (`vent,orages,vagues-submersion`).
     pub weather_phenomena: Option<&'a str>,
+    /// Emails per second, shared by every sender (none: unpaced).
+    pub email_rate: Option<&'a str>,
+    /// SMS per second, shared by every sender (none: unpaced).
+    pub sms_rate: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -243,6 +279,39 @@ mod tests {
             weather_threshold: None,
             weather_at_once: None,
             weather_phenomena: None,
+            email_rate: None,
+            sms_rate: None,
+        }
+    }
+
+    #[test]
+    fn send_rates_are_messages_per_second() {
+        let c = ServiceConfig::from_settings(&Settings {
+            email_rate: Some("14"),
+            sms_rate: Some("0,5"),
+            ..settings()
+        })
+        .unwrap();
+        assert_eq!(
+            c.send_rates,
+            SendRates {
+                email: Some(14.0),
+                sms: Some(0.5)
+            }
+        );
+        assert_eq!(
+            ServiceConfig::from_settings(&settings())
+                .unwrap()
+                .send_rates,
+            SendRates::default()
+        );
+        for bad in ["0", "-3", "vite", "1e9"] {
+            let err = ServiceConfig::from_settings(&Settings {
+                email_rate: Some(bad),
+                ..settings()
+            })
+            .unwrap_err();
+            assert!(err.starts_with("TELMAIL_EMAIL_RATE"), "{err}");
         }
     }
 

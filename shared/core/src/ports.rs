@@ -348,6 +348,21 @@ pub trait StaffDirectory: Send + Sync {
     async fn holding(&self, role: Role) -> Result<Vec<StaffIdentity>, StoreError>;
 }
 
+/// Shares each channel's sending rate between every sender (processes, Lambda instances): a
+/// sender reserves the instants of its next messages, spaced by the rate, in the store.
+#[async_trait]
+pub trait PaceStore: Send + Sync {
+    /// Reserves `n` consecutive slots of `channel` spaced by `interval`, none before `now`;
+    /// returns the first one. Atomic: concurrent reservations never overlap.
+    async fn reserve_slots(
+        &self,
+        channel: Channel,
+        n: u32,
+        interval: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError>;
+}
+
 /// Adds to monthly counters.
 #[async_trait]
 pub trait StatsStore: Send + Sync {

@@ -4,15 +4,17 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::ServiceConfig;
+use crate::domain::contact::Channel;
 use crate::ports::{
-    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, OutboxReader, QuotaStore,
-    SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore,
-    TopicStore, WeatherStore,
+    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, OutboxReader, PaceStore,
+    QuotaStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore,
+    SuppressionStore, TopicStore, WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
+use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::outbox::OutboxViewer;
 use crate::use_cases::residents::{ResidentDeps, Residents};
@@ -33,6 +35,7 @@ pub trait Store:
     + DeliveryStore
     + SuppressionStore
     + WeatherStore
+    + PaceStore
 {
 }
 
@@ -47,6 +50,7 @@ impl<T> Store for T where
         + DeliveryStore
         + SuppressionStore
         + WeatherStore
+        + PaceStore
 {
 }
 
@@ -70,6 +74,31 @@ pub struct Providers<S> {
     pub config: ServiceConfig,
 }
 
+/// Puts each provider at its configured pace, shared through the store.
+fn pace<S: Store + 'static>(p: &mut Providers<S>) {
+    let rates = p.config.send_rates;
+    let pacer = |channel, rate| {
+        Pacer::new(
+            p.store.clone() as Arc<dyn PaceStore>,
+            p.clock.clone(),
+            channel,
+            rate,
+        )
+    };
+    if let Some(rate) = rates.email {
+        p.email = Arc::new(PacedEmail {
+            inner: p.email.clone(),
+            pacer: pacer(Channel::Email, rate),
+        });
+    }
+    if let Some(rate) = rates.sms {
+        p.sms = Arc::new(PacedSms {
+            inner: p.sms.clone(),
+            pacer: pacer(Channel::Sms, rate),
+        });
+    }
+}
+
 /// Every use case of the service, built once.
 #[derive(Clone)]
 pub struct UseCases {
@@ -91,7 +120,8 @@ pub struct UseCases {
 
 impl UseCases {
     /// Builds every use case over one store, the dispatcher enqueueing on `queue`.
-    pub fn wire<S: Store + 'static>(p: Providers<S>, queue: Arc<dyn JobQueue>) -> Self {
+    pub fn wire<S: Store + 'static>(mut p: Providers<S>, queue: Arc<dyn JobQueue>) -> Self {
+        pace(&mut p);
         let town = p.config.town_name.clone();
         let weather_policy = p.config.weather.clone();
         let public_url = p.config.public_url.clone();

@@ -88,6 +88,14 @@ pub struct ServerArgs {
     /// avalanches).
     #[arg(long, env = "TELMAIL_WEATHER_PHENOMENA")]
     pub weather_phenomena: Option<String>,
+    /// Emails per second handed to the provider (the SMTP relay), shared by every sender of
+    /// this data folder (default: as fast as it answers).
+    #[arg(long, env = "TELMAIL_EMAIL_RATE")]
+    pub email_rate: Option<String>,
+    /// SMS per second handed to the provider, shared by every sender (default: as fast as it
+    /// answers).
+    #[arg(long, env = "TELMAIL_SMS_RATE")]
+    pub sms_rate: Option<String>,
     /// Météo-France's `cartevigilance/encours` URL: when set, the server polls it and relays.
     #[arg(long, env = "TELMAIL_WEATHER_FEED_URL")]
     pub weather_feed_url: Option<String>,
@@ -196,6 +204,8 @@ impl ServerArgs {
             weather_threshold: "orange".into(),
             weather_at_once: "rouge".into(),
             weather_phenomena: None,
+            email_rate: None,
+            sms_rate: None,
             weather_feed_url: None,
             weather_api_key: None,
             weather_every: 300,

@@ -166,6 +166,11 @@ const MIGRATIONS: &[&str] = &[
         name TEXT PRIMARY KEY,
         body TEXT NOT NULL
      ) WITHOUT ROWID;",
+    // 7: each channel's next free sending slot (unix microseconds), shared by every sender.
+    "CREATE TABLE pacing (
+        channel TEXT PRIMARY KEY,
+        next_slot INTEGER NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

@@ -4,6 +4,7 @@
 mod campaigns;
 mod deliveries;
 mod documents;
+mod pacing;
 mod quotas;
 mod staff;
 mod stats;

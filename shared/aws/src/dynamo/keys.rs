@@ -174,6 +174,14 @@ pub fn month(month: Month) -> String {
     format!("MONTH#{month}")
 }
 
+/// Sort key of a channel's sending pace item.
+pub const PACE_SK: &str = "PACE";
+
+/// `PACE#<channel>`: the partition of a channel's next free sending slot.
+pub fn pace(channel: Channel) -> String {
+    format!("PACE#{}", channel.as_str())
+}
+
 /// Sort-key prefix of a month's audience in the `STATS` partition.
 pub const AUDIENCE_PREFIX: &str = "AUDIENCE#";
 

@@ -6,6 +6,7 @@ mod deliveries;
 mod fanout;
 mod items;
 mod keys;
+mod pacing;
 mod quotas;
 mod search;
 mod stats;

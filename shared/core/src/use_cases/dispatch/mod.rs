@@ -3,6 +3,7 @@
 //! Every step runs from an at-least-once queue, so each is idempotent: deliveries are created
 //! with a condition, claimed before sending, and counters are added once per batch.
 
+pub mod pacing;
 mod repair;
 
 pub use repair::Repairs;

@@ -1,0 +1,206 @@
+//! Sending for real through the local server's providers: the SMTP relay path (a stand-in relay
+//! on 127.0.0.1) waits out a busy relay and fails an address the relay refuses; and each
+//! channel is used at its configured pace (`--email-rate`, `--sms-rate`).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{TimeZone, Utc};
+use telmail_core::domain::campaign::{CampaignInput, EmailInput};
+use telmail_core::error::SendError;
+use telmail_core::ports::{CampaignStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender};
+use telmail_local::outbox::Outbox;
+use telmail_local::worker::Worker;
+use telmail_tests::smtp::{stub_smtp, Script};
+use telmail_tests::world::World;
+
+fn an_email_campaign() -> CampaignInput {
+    CampaignInput {
+        title: Some("Marché de Noël".into()),
+        topics: vec!["infos-pratiques".into()],
+        sms: None,
+        email: Some(EmailInput {
+            subject: Some("Marché de Noël".into()),
+            body_markdown: Some("Samedi place Thiers.".into()),
+        }),
+        urgent: false,
+        send_at: None,
+    }
+}
+
+async fn drain<P: EmailSender + SmsSender + 'static>(w: &World<P>) {
+    Worker::new(
+        w.services.queue.clone(),
+        w.services.use_cases.dispatcher.clone(),
+        Default::default(),
+    )
+    .drain()
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_busy_relay_is_waited_out_and_an_address_it_refuses_fails_for_good() {
+    let relay = stub_smtp(Script {
+        rcpt: [("inconnu@exemple.fr".to_owned(), "550 5.1.1 No such user")].into(),
+        busy_for: 1,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(
+        Outbox::new(
+            dir.path(),
+            "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
+            "ARCACHON",
+            Some(&relay.url),
+        )
+        .unwrap(),
+    );
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    let w = World::new(at, outbox).await;
+    for email in ["lea@exemple.fr", "inconnu@exemple.fr"] {
+        w.subscribe_on_paper(Some(email), None, "infos-pratiques", &["email"])
+            .await;
+    }
+    let c = w.approve(&w.submitted(&an_email_campaign()).await).await;
+    drain(&w).await;
+    // The relay was busy for Léa's message (451): a wait, not a failure; the unknown address
+    // (550) failed for good.
+    let store = w.services.store.as_ref();
+    let p = CampaignStore::progress(store, c.id)
+        .await
+        .unwrap()
+        .totals
+        .email;
+    assert_eq!((p.sent, p.failed), (0, 1), "{p:?}");
+    assert!(relay.accepted.lock().unwrap().is_empty());
+    // Later the relay takes it: sent once.
+    w.clock.advance(chrono::Duration::minutes(5));
+    drain(&w).await;
+    let p = CampaignStore::progress(store, c.id)
+        .await
+        .unwrap()
+        .totals
+        .email;
+    assert_eq!((p.sent, p.failed), (1, 1), "{p:?}");
+    assert_eq!(
+        *relay.accepted.lock().unwrap(),
+        [vec!["lea@exemple.fr".to_owned()]]
+    );
+}
+
+/// Notes when each message reaches it.
+#[derive(Default)]
+struct Clocked(Mutex<Vec<Instant>>);
+
+#[async_trait]
+impl EmailSender for Clocked {
+    async fn send_email(&self, _: &OutgoingEmail) -> Result<Option<String>, SendError> {
+        self.0.lock().unwrap().push(Instant::now());
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl SmsSender for Clocked {
+    async fn send_sms(&self, _: &OutgoingSms) -> Result<Option<String>, SendError> {
+        self.0.lock().unwrap().push(Instant::now());
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn emails_reach_the_provider_no_faster_than_the_configured_rate() {
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    let w = World::configured(at, Arc::new(Clocked::default()), |c| {
+        c.send_rates.email = Some(20.0);
+    })
+    .await;
+    for i in 0..12 {
+        w.subscribe_on_paper(
+            Some(&format!("habitant{i}@exemple.fr")),
+            None,
+            "infos-pratiques",
+            &["email"],
+        )
+        .await;
+    }
+    w.approve(&w.submitted(&an_email_campaign()).await).await;
+    drain(&w).await;
+    let mut times = w.provider.0.lock().unwrap().clone();
+    assert_eq!(times.len(), 12);
+    times.sort();
+    // Twelve messages at 20 a second span at least eleven intervals of 50 ms (the first may
+    // start a little after its slot).
+    let span = times[11] - times[0];
+    assert!(span >= Duration::from_millis(500), "{span:?}");
+}
+
+/// The contract: `--email-rate` paces the real local server (the `.eml` files' names start with
+/// the instant each email was written).
+#[tokio::test]
+async fn the_local_server_sends_at_the_rate_its_flag_sets() {
+    use serde_json::json;
+    let app = common::TestApp::spawn_with(|a| {
+        a.email_rate = Some("4".into());
+    })
+    .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    app.add_staff("cab", "cabinet", None, None).await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    for i in 0..4 {
+        let body = json!({
+            "email": format!("habitant{i}@exemple.fr"), "paper_form_reference": "F-1",
+            "subscriptions": [{ "topic": "infos-pratiques", "channels": ["email"] }]
+        });
+        common::StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    }
+    let draft = json!({
+        "title": "Marché", "topics": ["infos-pratiques"], "sms": null, "urgent": false, "send_at": null,
+        "email": { "subject": "Marché de Noël", "body_markdown": "Samedi." }
+    });
+    let c =
+        common::StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    let c = common::StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    common::StaffClient::expect(
+        cab.post(
+            &format!("/api/admin/campaigns/{id}/approve"),
+            &json!({ "version": c["version"] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let names = loop {
+        let mut names: Vec<String> = std::fs::read_dir(app.data_dir.join("outbox/email"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".eml"))
+            .collect();
+        if names.len() == 4 {
+            names.sort();
+            break names;
+        }
+        assert!(Instant::now() < deadline, "4 emails within 20 s: {names:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let at = |name: &str| {
+        chrono::NaiveDateTime::parse_from_str(name.split('-').next().unwrap(), "%Y%m%dT%H%M%S%.fZ")
+            .unwrap()
+    };
+    // Four emails at 4 a second: at least three intervals of 250 ms between the first and last.
+    let span = at(&names[3]) - at(&names[0]);
+    assert!(span >= chrono::Duration::milliseconds(700), "{span:?}");
+}
