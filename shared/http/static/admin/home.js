@@ -143,6 +143,12 @@ async function health() {
     ["Dernier relevé réussi", feed?.last_success ? when(feed.last_success) : "—"],
   ];
   if (feed?.error) facts.push(["Erreur du flux", `${feed.error} (${feed.failures_in_a_row} fois de suite)`]);
+  if (feed?.failures_in_a_row >= 3) {
+    flash(
+      `Le flux de vigilance Météo-France échoue depuis ${feed.failures_in_a_row} relevés : une alerte pourrait ne pas être relayée. Vérifiez la clé et l'adresse du flux, et surveillez vigilance.meteofrance.fr en attendant.`,
+      "error",
+    );
+  }
   facts.push(["Alertes en cours", weather.in_force.length ? weather.in_force.map((a) => `${a.source.colour} ${a.source.phenomenon}`).join(", ") : "aucune"]);
   facts.push(["Envois en file d'attente", count(queue.queued)]);
   facts.push(["Lettres mortes (envois abandonnés)", count(queue.dead_letters)]);
