@@ -262,12 +262,20 @@ struct Sent {
 }
 
 async fn sent(d: &Deployment) -> Sent {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", d.moto))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    // moto builds data.json from state other tests change meanwhile: a read that comes back
+    // unreadable is taken again.
+    let mut data: Option<Value> = None;
+    for _ in 0..5 {
+        let answer = reqwest::get(format!("{}/moto-api/data.json", d.moto))
+            .await
+            .unwrap();
+        if let Ok(json) = answer.json::<Value>().await {
+            data = Some(json);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let data = data.expect("moto's data.json readable");
     let mut emails: HashMap<String, Vec<String>> = HashMap::new();
     for m in data["ses"]["RawMessage"].as_array().into_iter().flatten() {
         let raw = m["raw_data"].as_str().unwrap_or_default();

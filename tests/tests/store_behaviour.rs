@@ -1951,6 +1951,40 @@ async fn sending_slots_are_reserved_once_and_spaced(b: Backend) {
     );
 }
 
+async fn a_wait_gives_back_the_attempt_a_retry_spends(b: Backend) {
+    let c = CampaignId::new();
+    let (waits, retries) = (key(c, Channel::Email), key(c, Channel::Sms));
+    b.deliveries
+        .create_batch(&[queued(waits), queued(retries)])
+        .await
+        .unwrap();
+    for round in 1..=3u32 {
+        let won = b.deliveries.claim(&[waits, retries]).await.unwrap().won;
+        let of = |k: DeliveryKey| won.iter().find(|d| d.key == k).unwrap().clone();
+        // The provider asked to slow down every time: still the first attempt; a transient
+        // failure spends one each time.
+        assert_eq!(of(waits).attempts, 1, "round {round}");
+        assert_eq!(of(retries).attempts, round, "round {round}");
+        b.deliveries
+            .finish(&[
+                (
+                    of(waits),
+                    DeliveryResult::Wait {
+                        error: "relais occupé".into(),
+                    },
+                ),
+                (
+                    of(retries),
+                    DeliveryResult::Retry {
+                        error: "erreur 503".into(),
+                    },
+                ),
+            ])
+            .await
+            .unwrap();
+    }
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -1985,6 +2019,7 @@ macro_rules! store_suite {
             weather_documents_and_alert_sources_round_trip,
             the_audience_is_kept_month_by_month,
             sending_slots_are_reserved_once_and_spaced,
+            a_wait_gives_back_the_attempt_a_retry_spends,
             $($extra,)*
         );
     };

@@ -87,8 +87,14 @@ async fn a_feed_that_is_down_creates_nothing_and_staff_see_it() {
     // Staff see the feed failing, and since when (the dashboard warns from 3 in a row).
     let weather = StaffClient::expect(cab.get("/api/admin/weather").await, 200).await;
     let state = &weather["feed"];
-    assert!(state["error"].as_str().unwrap().contains("503"), "{weather}");
-    assert!(state["failures_in_a_row"].as_u64().unwrap() >= 2, "{weather}");
+    assert!(
+        state["error"].as_str().unwrap().contains("503"),
+        "{weather}"
+    );
+    assert!(
+        state["failures_in_a_row"].as_u64().unwrap() >= 2,
+        "{weather}"
+    );
     assert_eq!(state["last_success"], serde_json::Value::Null);
     // The feed comes back: the alert goes out
     *feed.answer.lock().unwrap() = (200, red_waves_document());

@@ -26,6 +26,14 @@ pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> boo
     }
 }
 
+/// True when the provider asks to slow down (429, or a throttling code of the SDK's list —
+/// SES's `TooManyRequestsException` and `LimitExceededException`, SNS's `Throttling`…).
+pub fn is_throttled<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> bool {
+    matches!(err, SdkError::ServiceError(_))
+        && (err.raw_response().map(|r| r.status().as_u16()) == Some(429)
+            || err.code().is_some_and(|c| THROTTLING_ERRORS.contains(&c)))
+}
+
 /// The message id of a send the provider accepted. An answer without one still means accepted:
 /// retrying would send the message twice, so it is logged and the delivery counts as sent.
 pub fn accepted(message_id: Option<&str>, what: &str) -> Option<String> {
@@ -50,7 +58,7 @@ pub fn outcome_unknown<E>(err: &SdkError<E, Response>) -> bool {
 }
 
 /// A provider error for a send: a lost answer is `Unknown` (the message may have gone),
-/// transient ones are retried, the rest fail the delivery.
+/// throttling is waited out, other transient ones are retried, the rest fail the delivery.
 pub fn send_error<E>(what: &str, err: SdkError<E, Response>) -> SendError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -58,6 +66,8 @@ where
     let text = format!("{what}: {}", DisplayErrorContext(&err));
     if outcome_unknown(&err) {
         SendError::Unknown(text)
+    } else if is_throttled(&err) {
+        SendError::Throttled(text)
     } else if is_transient(&err) {
         SendError::Transient(text)
     } else {
@@ -126,8 +136,22 @@ mod tests {
             SendError::Permanent(text) => assert!(text.starts_with("SES: "), "{text}"),
             other => panic!("{other:?}"),
         }
+        // Throttling is a wait, a server error a retry.
+        for (code, status) in [
+            ("Throttling", 400),
+            ("TooManyRequestsException", 429),
+            ("LimitExceededException", 400),
+        ] {
+            assert!(
+                matches!(
+                    send_error("SES", service_error(code, status)),
+                    SendError::Throttled(_)
+                ),
+                "{code}"
+            );
+        }
         assert!(matches!(
-            send_error("SNS", service_error("Throttling", 400)),
+            send_error("SNS", service_error("InternalFailure", 500)),
             SendError::Transient(_)
         ));
     }

@@ -155,9 +155,13 @@ impl From<StoreError> for DomainError {
 /// Failures of an email or SMS provider.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum SendError {
-    /// Throttling, timeouts, 5xx: try again later.
+    /// Timeouts, 5xx: try again later.
     #[error("transient send failure: {0}")]
     Transient(String),
+    /// The provider asks to slow down (throttling, a busy relay): wait, then try again — not
+    /// a failed attempt.
+    #[error("provider busy: {0}")]
+    Throttled(String),
     /// Refused for good (bad address, opted out…): do not retry.
     #[error("permanent send failure: {0}")]
     Permanent(String),
@@ -173,9 +177,9 @@ impl SendError {
     /// own words may quote the address: they are not repeated); anything else may be retried.
     pub fn for_field(self, field: &str, refused: &str) -> DomainError {
         match self {
-            SendError::Transient(detail) | SendError::Unknown(detail) => {
-                DomainError::Unavailable(detail)
-            }
+            SendError::Transient(detail)
+            | SendError::Throttled(detail)
+            | SendError::Unknown(detail) => DomainError::Unavailable(detail),
             SendError::Permanent(_) => FieldErrors::single(field, refused),
         }
     }

@@ -105,6 +105,9 @@ impl EmailSender for Outbox {
                 }
                 return Err(if e.is_permanent() {
                     SendError::Permanent(format!("SMTP relay refused the message: {e}"))
+                } else if e.is_transient() {
+                    // 4xx: busy, greylisting, a quota: the relay asks to come back later.
+                    SendError::Throttled(format!("SMTP relay asks to wait: {e}"))
                 } else {
                     SendError::Transient(format!("SMTP relay unavailable: {e}"))
                 });

@@ -110,7 +110,7 @@ fn receipt_entry(result: &DeliveryResult) -> Option<AttributeValue> {
         DeliveryResult::Failed { error } => (DeliveryStatus::Failed, error),
         DeliveryResult::Unknown { error } => (DeliveryStatus::Unknown, error),
         DeliveryResult::Suppressed { reason } => (DeliveryStatus::Suppressed, reason),
-        DeliveryResult::Retry { .. } => return None,
+        DeliveryResult::Retry { .. } | DeliveryResult::Wait { .. } => return None,
     };
     Some(AttributeValue::M(HashMap::from([
         ("s".to_owned(), s(status.as_str())),
@@ -250,10 +250,22 @@ impl DynamoStore {
         &self,
         d: &Delivery,
         error: &str,
+        give_back: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let claim = d.claim.as_deref().unwrap_or_default();
-        let result = with_error(self.delivery_update(&d.key, now), error)
+        let update = if give_back {
+            self.delivery_update(&d.key, now)
+                .update_expression(
+                    "SET #status = :to, #error = :error, #updated = :now ADD attempts :minus_one",
+                )
+                .expression_attribute_names("#error", "error")
+                .expression_attribute_values(":error", s(error))
+                .expression_attribute_values(":minus_one", n(-1))
+        } else {
+            with_error(self.delivery_update(&d.key, now), error)
+        };
+        let result = update
             .condition_expression("#status = :sending AND #claim = :claim")
             .expression_attribute_names("#claim", CLAIM)
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
@@ -559,7 +571,11 @@ impl DeliveryStore for DynamoStore {
                 }
                 // Attempts were counted by the claim; the job's redelivery claims it again.
                 (None, DeliveryResult::Retry { error }) => {
-                    requeues.push(self.requeue(d, error, now))
+                    requeues.push(self.requeue(d, error, false, now))
+                }
+                // A wait gives the attempt back.
+                (None, DeliveryResult::Wait { error }) => {
+                    requeues.push(self.requeue(d, error, true, now))
                 }
                 (None, _) => {}
             }

@@ -153,6 +153,12 @@ pub enum DeliveryResult {
         /// Why.
         error: String,
     },
+    /// The provider asked to slow down: back to the queue, the attempt given back (waiting
+    /// out a quota is not a failure).
+    Wait {
+        /// Why.
+        error: String,
+    },
 }
 
 /// Counters of one channel.

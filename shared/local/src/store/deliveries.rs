@@ -213,12 +213,15 @@ impl DeliveryStore for SqliteStore {
                 let mut st = tx
                     .prepare_cached(
                         "UPDATE deliveries SET status = ?4, provider_id = COALESCE(?5, provider_id),
-                            segments = COALESCE(?6, segments), error = COALESCE(?7, error), updated_at = ?8
+                            segments = COALESCE(?6, segments), error = COALESCE(?7, error), updated_at = ?8,
+                            attempts = attempts - ?9
                          WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'sending'",
                     )
                     .map_err(sql_err)?;
                 for (k, r) in &results {
                     let (campaign, subscriber, channel) = key_args(k);
+                    // A wait gives back the attempt the claim counted.
+                    let given_back = i64::from(matches!(r, DeliveryResult::Wait { .. }));
                     let (status, provider_id, segments, error) = match r {
                         DeliveryResult::Sent { provider_id, segments } => {
                             (DeliveryStatus::Sent, provider_id.as_deref(), Some(*segments), None)
@@ -229,9 +232,11 @@ impl DeliveryStore for SqliteStore {
                             (DeliveryStatus::Suppressed, None, None, Some(reason.as_str()))
                         }
                         // Attempts were counted by the claim; the job's redelivery claims it again.
-                        DeliveryResult::Retry { error } => (DeliveryStatus::Queued, None, None, Some(error.as_str())),
+                        DeliveryResult::Retry { error } | DeliveryResult::Wait { error } => {
+                            (DeliveryStatus::Queued, None, None, Some(error.as_str()))
+                        }
                     };
-                    st.execute(params![campaign, subscriber, channel, status.as_str(), provider_id, segments, error, now])
+                    st.execute(params![campaign, subscriber, channel, status.as_str(), provider_id, segments, error, now, given_back])
                         .map_err(sql_err)?;
                 }
                 Ok(())

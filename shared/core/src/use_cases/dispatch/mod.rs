@@ -158,6 +158,9 @@ impl MergedRecipients<'_> {
     }
 }
 
+/// How long a message the provider asked to slow down for waits before it is tried again.
+const THROTTLED_WAIT: Duration = Duration::from_secs(60);
+
 fn backoff(attempts: u32) -> Duration {
     // 30 s, 1 min, 2 min, 4 min… capped at 15 min (the longest SQS delay).
     Duration::from_secs((30u64 << attempts.saturating_sub(1).min(5)).min(900))
@@ -373,10 +376,13 @@ impl Dispatcher {
         };
         let results = self.send_all(&campaigns, &claimed, &recipients).await;
         for (d, r) in claimed.iter().zip(&results) {
-            if matches!(r, DeliveryResult::Retry { .. }) {
-                if let Some(i) = jobs.iter().position(|j| j.key == d.key) {
-                    outcomes[i] = JobOutcome::RetryAfter(backoff(d.attempts));
-                }
+            let after = match r {
+                DeliveryResult::Retry { .. } => backoff(d.attempts),
+                DeliveryResult::Wait { .. } => THROTTLED_WAIT,
+                _ => continue,
+            };
+            if let Some(i) = jobs.iter().position(|j| j.key == d.key) {
+                outcomes[i] = JobOutcome::RetryAfter(after);
             }
         }
         let (deltas, month) = self.tally(&claimed, &results, &stale);
@@ -508,7 +514,7 @@ impl Dispatcher {
                         counts.failed += 1
                     }
                     DeliveryResult::Suppressed { .. } => counts.suppressed += 1,
-                    DeliveryResult::Retry { .. } => {}
+                    DeliveryResult::Retry { .. } | DeliveryResult::Wait { .. } => {}
                 }
             }
         }
@@ -787,6 +793,8 @@ impl Dispatcher {
             Err(SendError::Transient(error) | SendError::Unknown(error)) => {
                 DeliveryResult::Retry { error }
             }
+            // Waited out however long it lasts: the pace keeps it rare.
+            Err(SendError::Throttled(error)) => DeliveryResult::Wait { error },
         }
     }
 

@@ -98,7 +98,9 @@ impl WeatherRelay {
             Ok(()) if channel == "SMS" => return told.sms += 1,
             Ok(()) => return told.emails += 1,
             // The provider's own words may quote the address: neither logged nor shown.
-            Err(SendError::Transient(_)) => "échec temporaire du fournisseur",
+            Err(SendError::Transient(_) | SendError::Throttled(_)) => {
+                "échec temporaire du fournisseur"
+            }
             Err(SendError::Permanent(_)) => "refusé par le fournisseur",
             Err(SendError::Unknown(_)) => "issue inconnue",
         };
