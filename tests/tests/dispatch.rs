@@ -428,7 +428,13 @@ fn email_only_campaign() -> CampaignInput {
 
 #[tokio::test]
 async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed() {
-    let w = world(tuesday_morning()).await;
+    // Retried for 10 minutes: waits of 30 s, 1, 2, 4 min, then the fifth failure gives up.
+    let w = World::configured(
+        tuesday_morning(),
+        Arc::new(ScriptedProvider::default()),
+        |c| c.retry_for = chrono::Duration::minutes(10),
+    )
+    .await;
     subscribe(&w, Some("gone@exemple.fr"), None, &["email"]).await;
     subscribe(&w, Some("busy@exemple.fr"), None, &["email"]).await;
     w.provider

@@ -102,6 +102,7 @@ impl AwsSettings {
             weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
             weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
             weather_phenomena: env::optional("TELMAIL_WEATHER_PHENOMENA").as_deref(),
+            retry_hours: env::optional("TELMAIL_RETRY_HOURS").as_deref(),
             email_rate: env::optional("TELMAIL_EMAIL_RATE").as_deref(),
             sms_rate: env::optional("TELMAIL_SMS_RATE").as_deref(),
             code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")

@@ -34,8 +34,10 @@ pub struct ServiceConfig {
     pub sending_window: SendingWindow,
     /// Fan-out jobs per campaign (parallelism of the fan-out), 1 to 256.
     pub fanout_shards: NonZeroU32,
-    /// Send attempts before a transiently failing delivery is marked failed.
-    pub max_send_attempts: u32,
+    /// How long a transiently failing delivery is tried again (its attempts spaced 30 s, 1, 2,
+    /// 4, 8 then 15 minutes) before it is marked failed; waits the provider asks for do not
+    /// count.
+    pub retry_for: Duration,
     /// Messages per second each channel's provider is used at (none: as fast as it answers).
     pub send_rates: SendRates,
 }
@@ -62,7 +64,7 @@ impl ServiceConfig {
             prices: Prices::default(),
             sending_window: SendingWindow::default(),
             fanout_shards: NonZeroU32::new(8).expect("non-zero"),
-            max_send_attempts: 5,
+            retry_for: Duration::hours(6),
             send_rates: SendRates::default(),
         }
     }
@@ -108,6 +110,9 @@ impl ServiceConfig {
             config.weather.department = parse_department(department)?;
             // The product numbers a coastal sub-domain as the department followed by 10.
             config.weather.coastal = Some(format!("{}10", config.weather.department));
+        }
+        if let Some(hours) = s.retry_hours {
+            config.retry_for = parse_hours(hours)?;
         }
         config.send_rates = SendRates {
             email: s
@@ -198,6 +203,19 @@ fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
     Ok(codes)
 }
 
+/// Hours a failing send is retried (`6`, `0,5`): from 0.1 to 72.
+fn parse_hours(raw: &str) -> Result<Duration, String> {
+    raw.trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|h| (0.1..=72.0).contains(h))
+        .map(|h| Duration::seconds((h * 3600.0) as i64))
+        .ok_or_else(|| {
+            format!("TELMAIL_RETRY_HOURS: « {raw} » is not a number of hours from 0.1 to 72")
+        })
+}
+
 /// Messages per second (`14`, `0,5`): positive and at most 10,000.
 fn parse_rate(raw: &str, variable: &str) -> Result<f64, String> {
     raw.trim()
@@ -254,6 +272,8 @@ pub struct Settings<'a> {
     pub weather_at_once: Option<&'a str>,
     /// The phenomena relayed, comma-separated (`vent,orages,vagues-submersion`).
     pub weather_phenomena: Option<&'a str>,
+    /// Hours a failing send is retried (default 6).
+    pub retry_hours: Option<&'a str>,
     /// Emails per second, shared by every sender (none: unpaced).
     pub email_rate: Option<&'a str>,
     /// SMS per second, shared by every sender (none: unpaced).
@@ -279,6 +299,7 @@ mod tests {
             weather_threshold: None,
             weather_at_once: None,
             weather_phenomena: None,
+            retry_hours: None,
             email_rate: None,
             sms_rate: None,
         }

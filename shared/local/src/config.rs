@@ -88,6 +88,10 @@ pub struct ServerArgs {
     /// avalanches).
     #[arg(long, env = "TELMAIL_WEATHER_PHENOMENA")]
     pub weather_phenomena: Option<String>,
+    /// Hours a failing send is tried again before it is marked failed (default 6; a provider
+    /// asking to wait does not count).
+    #[arg(long, env = "TELMAIL_RETRY_HOURS")]
+    pub retry_hours: Option<String>,
     /// Emails per second handed to the provider (the SMTP relay), shared by every sender of
     /// this data folder (default: as fast as it answers).
     #[arg(long, env = "TELMAIL_EMAIL_RATE")]
@@ -204,6 +208,7 @@ impl ServerArgs {
             weather_threshold: "orange".into(),
             weather_at_once: "rouge".into(),
             weather_phenomena: None,
+            retry_hours: None,
             email_rate: None,
             sms_rate: None,
             weather_feed_url: None,

@@ -161,6 +161,11 @@ impl MergedRecipients<'_> {
 /// How long a message the provider asked to slow down for waits before it is tried again.
 const THROTTLED_WAIT: Duration = Duration::from_secs(60);
 
+/// The waits between a delivery's first attempt and its retry after attempt `attempts`.
+fn waited(attempts: u32) -> Duration {
+    (1..=attempts).map(backoff).sum()
+}
+
 fn backoff(attempts: u32) -> Duration {
     // 30 s, 1 min, 2 min, 4 min… capped at 15 min (the longest SQS delay).
     Duration::from_secs((30u64 << attempts.saturating_sub(1).min(5)).min(900))
@@ -773,7 +778,9 @@ impl Dispatcher {
         let give_up = |error: String| DeliveryResult::Failed {
             error: format!("abandon après {attempts} essais : {error}"),
         };
-        let out_of_attempts = attempts >= self.d.config.max_send_attempts;
+        // Trying again would take the delivery past the time it may be retried for.
+        let out_of_attempts = chrono::Duration::from_std(waited(attempts))
+            .is_ok_and(|waited| waited > self.d.config.retry_for);
         match sent {
             Ok((provider_id, segments)) => DeliveryResult::Sent {
                 provider_id,
@@ -855,5 +862,13 @@ mod tests {
         assert_eq!(backoff(2), Duration::from_secs(60));
         assert_eq!(backoff(3), Duration::from_secs(120));
         assert_eq!(backoff(20), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn six_hours_of_retries_are_some_thirty_attempts() {
+        assert_eq!(waited(4), Duration::from_secs(450));
+        let six_hours = Duration::from_secs(6 * 3600);
+        let attempts = (1..100).find(|n| waited(*n) > six_hours).unwrap();
+        assert_eq!(attempts, 28);
     }
 }
