@@ -8,11 +8,13 @@ use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, Month};
 use telmail_core::domain::campaign::{CampaignKind, CampaignStatus};
+use telmail_core::domain::delivery::DeliveryStatus;
 use telmail_core::domain::staff::{StaffAccount, StaffStore};
 use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_core::error::SendError;
 use telmail_core::ports::{
-    CampaignStore, Counter, EmailSender, OutgoingEmail, OutgoingSms, SmsSender, StatsStore,
+    CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
+    StatsStore,
 };
 use telmail_core::use_cases::weather::{RelayLine, RelayOutcome};
 use telmail_core::DomainError;
@@ -379,4 +381,33 @@ async fn drain(w: &World<Inbox>) {
     .drain()
     .await
     .unwrap();
+}
+
+#[tokio::test]
+async fn an_alert_held_up_past_the_end_of_its_vigilance_is_never_sent_late() {
+    let w = world().await;
+    let lines = cycle(&w, Colour::Red, Duration::minutes(5)).await;
+    let RelayOutcome::SentAtOnce(id) = lines[0].outcome else {
+        panic!("{lines:?}");
+    };
+    // The queue is held up (an outage) until the vigilance is over: nothing goes out late.
+    w.clock.advance(Duration::hours(13));
+    drain(&w).await;
+    assert!(sent(&w).is_empty(), "{:?}", sent(&w));
+    let store = w.services.store.as_ref();
+    let deliveries = DeliveryStore::list(store, id, 10, 0).await.unwrap();
+    assert_eq!(deliveries.len(), 2, "an email and an SMS");
+    for d in &deliveries {
+        assert_eq!(d.status, DeliveryStatus::Expired, "{d:?}");
+        assert!(
+            d.error.as_deref().unwrap().contains("était terminée"),
+            "{d:?}"
+        );
+    }
+    let c = CampaignStore::get(store, id).await.unwrap().unwrap();
+    assert_eq!(
+        c.status,
+        CampaignStatus::Sent,
+        "the campaign ends all the same"
+    );
 }

@@ -110,6 +110,7 @@ fn receipt_entry(result: &DeliveryResult) -> Option<AttributeValue> {
         DeliveryResult::Failed { error } => (DeliveryStatus::Failed, error),
         DeliveryResult::Unknown { error } => (DeliveryStatus::Unknown, error),
         DeliveryResult::Suppressed { reason } => (DeliveryStatus::Suppressed, reason),
+        DeliveryResult::Expired { reason } => (DeliveryStatus::Expired, reason),
         DeliveryResult::Retry { .. } | DeliveryResult::Wait { .. } => return None,
     };
     Some(AttributeValue::M(HashMap::from([

@@ -37,6 +37,9 @@ pub enum DeliveryStatus {
     /// The provider gave no readable answer: perhaps sent, perhaps not. An SMS is not sent
     /// again (a doubled emergency SMS is worse than a miss staff can see).
     Unknown,
+    /// Not sent: it would have arrived after the campaign's useful life (a weather alert past
+    /// the end of its vigilance). Counted with the messages not sent on purpose.
+    Expired,
 }
 
 impl FromStr for DeliveryStatus {
@@ -53,13 +56,14 @@ impl FromStr for DeliveryStatus {
 
 impl DeliveryStatus {
     /// Every status.
-    pub const ALL: [DeliveryStatus; 6] = [
+    pub const ALL: [DeliveryStatus; 7] = [
         Self::Queued,
         Self::Sending,
         Self::Sent,
         Self::Failed,
         Self::Suppressed,
         Self::Unknown,
+        Self::Expired,
     ];
 
     /// The wire name.
@@ -71,6 +75,7 @@ impl DeliveryStatus {
             Self::Failed => "failed",
             Self::Suppressed => "suppressed",
             Self::Unknown => "unknown",
+            Self::Expired => "expired",
         }
     }
 }
@@ -152,6 +157,11 @@ pub enum DeliveryResult {
     Retry {
         /// Why.
         error: String,
+    },
+    /// Too late to be of use: never sent late.
+    Expired {
+        /// Why, in French for staff.
+        reason: String,
     },
     /// The provider asked to slow down: back to the queue, the attempt given back (waiting
     /// out a quota is not a failure).

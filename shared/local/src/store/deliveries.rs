@@ -231,6 +231,9 @@ impl DeliveryStore for SqliteStore {
                         DeliveryResult::Suppressed { reason } => {
                             (DeliveryStatus::Suppressed, None, None, Some(reason.as_str()))
                         }
+                        DeliveryResult::Expired { reason } => {
+                            (DeliveryStatus::Expired, None, None, Some(reason.as_str()))
+                        }
                         // Attempts were counted by the claim; the job's redelivery claims it again.
                         DeliveryResult::Retry { error } | DeliveryResult::Wait { error } => {
                             (DeliveryStatus::Queued, None, None, Some(error.as_str()))

@@ -518,7 +518,9 @@ impl Dispatcher {
                     DeliveryResult::Failed { .. } | DeliveryResult::Unknown { .. } => {
                         counts.failed += 1
                     }
-                    DeliveryResult::Suppressed { .. } => counts.suppressed += 1,
+                    DeliveryResult::Suppressed { .. } | DeliveryResult::Expired { .. } => {
+                        counts.suppressed += 1
+                    }
                     DeliveryResult::Retry { .. } | DeliveryResult::Wait { .. } => {}
                 }
             }
@@ -669,6 +671,23 @@ impl Dispatcher {
         }
     }
 
+    /// Why a message of this campaign would now arrive too late to be of use: a weather
+    /// alert whose vigilance has ended (a queue held up by an outage must not send it late).
+    fn past_useful_life(&self, campaign: &Campaign) -> Option<String> {
+        let source = campaign.source.as_ref()?;
+        (campaign.kind == CampaignKind::WeatherAlert && self.now() >= source.ends).then(|| {
+            format!(
+                "expiré : la vigilance {} {} était terminée ({})",
+                source.colour.label(),
+                source.phenomenon.label(),
+                source
+                    .ends
+                    .with_timezone(&chrono_tz::Europe::Paris)
+                    .format("fin le %d/%m à %H h")
+            )
+        })
+    }
+
     /// The address to write to, or why there is none.
     fn address(
         &self,
@@ -714,6 +733,9 @@ impl Dispatcher {
             return DeliveryResult::Suppressed {
                 reason: "envoi arrêté par le cabinet".into(),
             };
+        }
+        if let Some(reason) = self.past_useful_life(campaign) {
+            return DeliveryResult::Expired { reason };
         }
         let address = match self.address(campaign, to, key.channel) {
             Ok(address) => address,

@@ -138,7 +138,7 @@ impl Dispatcher {
                 }
             }
             DeliveryStatus::Failed | DeliveryStatus::Unknown => counts.failed += 1,
-            DeliveryStatus::Suppressed => counts.suppressed += 1,
+            DeliveryStatus::Suppressed | DeliveryStatus::Expired => counts.suppressed += 1,
             DeliveryStatus::Queued | DeliveryStatus::Sending => {}
         }
     }
