@@ -775,7 +775,10 @@ async fn the_weather_function_relays_a_red_alert_once_through_the_urgent_lane() 
     )
     .await;
     assert_eq!(status, 200, "{health}");
-    assert_eq!(health, json!({ "queued": 0, "dead_letters": 0 }));
+    assert_eq!(
+        health,
+        json!({ "queued": 0, "dead_letters": 0, "paused": [] })
+    );
     let (status, outbox) = call(
         &admin,
         http_event("GET", "/api/admin/outbox", None, Some(keeper)),

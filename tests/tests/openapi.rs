@@ -102,6 +102,7 @@ fn sample(param: &str) -> Option<String> {
         "slug" => Some("alerte-meteo".into()),
         "action" => Some("estimate".into()),
         "name" => Some("api.js".into()),
+        "channel" => Some("email".into()),
         "address" => Some("habitant%40exemple.fr".into()),
         _ => None,
     }

@@ -216,3 +216,85 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
     let span = at(&names[3]) - at(&names[0]);
     assert!(span >= chrono::Duration::milliseconds(700), "{span:?}");
 }
+
+/// SES's answer while the account's sending is paused, until `open` is set.
+#[derive(Default)]
+struct PausedAccount {
+    open: std::sync::atomic::AtomicBool,
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl EmailSender for PausedAccount {
+    async fn send_email(&self, email: &OutgoingEmail) -> Result<Option<String>, SendError> {
+        if !self.open.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(SendError::Paused(
+                "SES: SendingPausedException: sending is paused for this account".into(),
+            ));
+        }
+        self.sent.lock().unwrap().push(email.to.to_string());
+        Ok(Some("ses-1".into()))
+    }
+}
+
+#[async_trait]
+impl SmsSender for PausedAccount {
+    async fn send_sms(&self, _: &OutgoingSms) -> Result<Option<String>, SendError> {
+        Ok(Some("sns-1".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staff_resume() {
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    let w = World::new(at, Arc::new(PausedAccount::default())).await;
+    for email in ["lea@exemple.fr", "paul@exemple.fr"] {
+        w.subscribe_on_paper(Some(email), None, "infos-pratiques", &["email"])
+            .await;
+    }
+    let c = w.approve(&w.submitted(&an_email_campaign()).await).await;
+    drain(&w).await;
+    let statistics = &w.services.use_cases.statistics;
+    let cabinet = telmail_tests::staff("cab", "cabinet");
+    let health = statistics.queue_health(&cabinet).await.unwrap();
+    assert_eq!(health.paused.len(), 1, "{health:?}");
+    assert!(health.paused[0].reason.contains("SendingPausedException"));
+    // Hours later, still paused: nothing failed, nothing was claimed again.
+    for _ in 0..6 {
+        w.clock.advance(chrono::Duration::hours(1));
+        drain(&w).await;
+    }
+    let store = w.services.store.as_ref();
+    let p = CampaignStore::progress(store, c.id)
+        .await
+        .unwrap()
+        .totals
+        .email;
+    assert_eq!((p.sent, p.failed), (0, 0), "{p:?}");
+    // The cause cleared with the provider, the cabinet resumes: both emails go, once.
+    w.provider
+        .open
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let writer = telmail_tests::staff("redac", "redaction");
+    assert!(statistics
+        .resume_sending(&writer, telmail_core::domain::contact::Channel::Email)
+        .await
+        .is_err());
+    statistics
+        .resume_sending(&cabinet, telmail_core::domain::contact::Channel::Email)
+        .await
+        .unwrap();
+    w.clock.advance(chrono::Duration::minutes(5));
+    drain(&w).await;
+    let p = CampaignStore::progress(store, c.id)
+        .await
+        .unwrap()
+        .totals
+        .email;
+    assert_eq!((p.sent, p.failed), (2, 0), "{p:?}");
+    let mut sent = w.provider.sent.lock().unwrap().clone();
+    sent.sort();
+    assert_eq!(sent, ["lea@exemple.fr", "paul@exemple.fr"]);
+    let deliveries = DeliveryStore::list(store, c.id, 10, 0).await.unwrap();
+    assert!(deliveries.iter().all(|d| d.attempts == 1), "{deliveries:?}");
+}

@@ -1145,8 +1145,25 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         .any(|t| t["topic"] == "alerte-meteo" && t["subscribers"] == 1));
 
     // Queue health and the outbox of the embedded default.
+    let err =
+        StaffClient::expect(cab.post_empty("/api/admin/pauses/email/resume").await, 404).await;
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("n'est pas en pause"),
+        "{err}"
+    );
+    StaffClient::expect(
+        redac.post_empty("/api/admin/pauses/email/resume").await,
+        403,
+    )
+    .await;
     let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
-    assert_eq!(health, json!({ "queued": 0, "dead_letters": 0 }));
+    assert_eq!(
+        health,
+        json!({ "queued": 0, "dead_letters": 0, "paused": [] })
+    );
     redac
         .post(
             "/api/admin/campaigns",

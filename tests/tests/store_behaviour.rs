@@ -15,8 +15,8 @@ use telmail_core::domain::campaign::{
 };
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::delivery::{
-    CampaignProgress, ChannelCounts, CreateOutcome, Delivery, DeliveryKey, DeliveryResult,
-    DeliveryStatus, NewDelivery, Progress, Suppression,
+    CampaignProgress, ChannelCounts, ChannelPause, CreateOutcome, Delivery, DeliveryKey,
+    DeliveryResult, DeliveryStatus, NewDelivery, Progress, Suppression,
 };
 use telmail_core::domain::money::Money;
 use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
@@ -28,9 +28,9 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, PaceStore, QuotaStore,
-    Recipient, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore,
-    TopicStore, WeatherStore,
+    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, PaceStore, PauseStore,
+    QuotaStore, Recipient, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore,
+    SuppressionStore, TopicStore, WeatherStore,
 };
 use telmail_tests::moto;
 
@@ -49,6 +49,7 @@ struct Backend {
     suppressions: Arc<dyn SuppressionStore>,
     weather: Arc<dyn WeatherStore>,
     pace: Arc<dyn PaceStore>,
+    pauses: Arc<dyn PauseStore>,
     /// The fan-out shard count `recipients` splits memberships into.
     shards: u32,
     _guard: Box<dyn std::any::Any + Send>,
@@ -70,7 +71,8 @@ async fn sqlite() -> Backend {
         deliveries: store.clone(),
         suppressions: store.clone(),
         weather: store.clone(),
-        pace: store,
+        pace: store.clone(),
+        pauses: store,
         shards: 4,
         _guard: Box::new(dir),
     }
@@ -97,7 +99,8 @@ async fn dynamo() -> Backend {
         deliveries: store.clone(),
         suppressions: store.clone(),
         weather: store.clone(),
-        pace: store,
+        pace: store.clone(),
+        pauses: store,
         shards: 4,
         _guard: Box::new(()),
     }
@@ -1985,6 +1988,31 @@ async fn a_wait_gives_back_the_attempt_a_retry_spends(b: Backend) {
     }
 }
 
+async fn a_paused_channel_keeps_its_first_reason_until_resumed_once(b: Backend) {
+    let pause = |reason: &str, minutes| ChannelPause {
+        channel: Channel::Email,
+        reason: reason.into(),
+        since: t0() + Duration::minutes(minutes),
+    };
+    assert!(b.pauses.pauses().await.unwrap().is_empty());
+    b.pauses
+        .pause(&pause("SendingPausedException", 0))
+        .await
+        .unwrap();
+    b.pauses.pause(&pause("encore", 5)).await.unwrap();
+    assert_eq!(
+        b.pauses.pauses().await.unwrap(),
+        [pause("SendingPausedException", 0)]
+    );
+    let (a, c) = tokio::join!(
+        b.pauses.resume(Channel::Email),
+        b.pauses.resume(Channel::Email)
+    );
+    assert_eq!([a.unwrap(), c.unwrap()].iter().filter(|r| **r).count(), 1);
+    assert!(b.pauses.pauses().await.unwrap().is_empty());
+    assert!(!b.pauses.resume(Channel::Sms).await.unwrap());
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2020,6 +2048,7 @@ macro_rules! store_suite {
             the_audience_is_kept_month_by_month,
             sending_slots_are_reserved_once_and_spaced,
             a_wait_gives_back_the_attempt_a_retry_spends,
+            a_paused_channel_keeps_its_first_reason_until_resumed_once,
             $($extra,)*
         );
     };

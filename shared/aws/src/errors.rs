@@ -34,6 +34,10 @@ pub fn is_throttled<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> boo
             || err.code().is_some_and(|c| THROTTLING_ERRORS.contains(&c)))
 }
 
+/// SES's answers when the account may not send at all now: the channel pauses (not a
+/// failure) until staff resume it.
+const ACCOUNT_PAUSED: [&str; 2] = ["SendingPausedException", "AccountSuspendedException"];
+
 /// The message id of a send the provider accepted. An answer without one still means accepted:
 /// retrying would send the message twice, so it is logged and the delivery counts as sent.
 pub fn accepted(message_id: Option<&str>, what: &str) -> Option<String> {
@@ -66,6 +70,8 @@ where
     let text = format!("{what}: {}", DisplayErrorContext(&err));
     if outcome_unknown(&err) {
         SendError::Unknown(text)
+    } else if err.code().is_some_and(|c| ACCOUNT_PAUSED.contains(&c)) {
+        SendError::Paused(text)
     } else if is_throttled(&err) {
         SendError::Throttled(text)
     } else if is_transient(&err) {
@@ -154,6 +160,12 @@ mod tests {
             send_error("SNS", service_error("InternalFailure", 500)),
             SendError::Transient(_)
         ));
+        for code in ["SendingPausedException", "AccountSuspendedException"] {
+            assert!(matches!(
+                send_error("SES", service_error(code, 400)),
+                SendError::Paused(_)
+            ));
+        }
     }
 
     #[test]

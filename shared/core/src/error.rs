@@ -162,6 +162,10 @@ pub enum SendError {
     /// a failed attempt.
     #[error("provider busy: {0}")]
     Throttled(String),
+    /// The provider's account may not send on this channel now (sending paused, account
+    /// suspended): the channel pauses until staff or the provider clear it.
+    #[error("sending paused by the provider: {0}")]
+    Paused(String),
     /// Refused for good (bad address, opted out…): do not retry.
     #[error("permanent send failure: {0}")]
     Permanent(String),
@@ -179,6 +183,7 @@ impl SendError {
         match self {
             SendError::Transient(detail)
             | SendError::Throttled(detail)
+            | SendError::Paused(detail)
             | SendError::Unknown(detail) => DomainError::Unavailable(detail),
             SendError::Permanent(_) => FieldErrors::single(field, refused),
         }

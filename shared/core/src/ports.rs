@@ -11,8 +11,8 @@ use crate::domain::alert_templates::AlertTemplates;
 use crate::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use crate::domain::contact::{Address, Channel, Email, PhoneNumber};
 use crate::domain::delivery::{
-    CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, NewDelivery,
-    ProgressDelta, Suppression,
+    CampaignProgress, ChannelPause, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult,
+    NewDelivery, ProgressDelta, Suppression,
 };
 use crate::domain::queue::{Job, QueueHealth};
 use crate::domain::staff::{Role, StaffIdentity};
@@ -346,6 +346,17 @@ pub trait WeatherStore: Send + Sync {
 pub trait StaffDirectory: Send + Sync {
     /// The active staff holding `role`.
     async fn holding(&self, role: Role) -> Result<Vec<StaffIdentity>, StoreError>;
+}
+
+/// The channels the provider paused, shared by every sender.
+#[async_trait]
+pub trait PauseStore: Send + Sync {
+    /// Records a pause (a channel already paused keeps its first reason and time).
+    async fn pause(&self, pause: &ChannelPause) -> Result<(), StoreError>;
+    /// The channels paused now.
+    async fn pauses(&self) -> Result<Vec<ChannelPause>, StoreError>;
+    /// Lifts a channel's pause; false when it was not paused.
+    async fn resume(&self, channel: Channel) -> Result<bool, StoreError>;
 }
 
 /// Shares each channel's sending rate between every sender (processes, Lambda instances): a

@@ -7,8 +7,8 @@ use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
     AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, OutboxReader, PaceStore,
-    QuotaStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore,
-    SuppressionStore, TopicStore, WeatherStore,
+    PauseStore, QuotaStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports,
+    SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -36,6 +36,7 @@ pub trait Store:
     + SuppressionStore
     + WeatherStore
     + PaceStore
+    + PauseStore
 {
 }
 
@@ -51,6 +52,7 @@ impl<T> Store for T where
         + SuppressionStore
         + WeatherStore
         + PaceStore
+        + PauseStore
 {
 }
 
@@ -135,6 +137,7 @@ impl UseCases {
             suppressions: store.clone(),
             stats: store.clone(),
             queue: queue.clone(),
+            pauses: store.clone(),
             email: p.email.clone(),
             sms: p.sms.clone(),
             clock: p.clock.clone(),
@@ -181,6 +184,7 @@ impl UseCases {
                 topics: store.clone(),
                 clock: p.clock.clone(),
                 queue: queue.clone(),
+                pauses: store.clone(),
             })),
             weather: Arc::new(WeatherRelay::new(WeatherRelayDeps {
                 weather: store.clone(),

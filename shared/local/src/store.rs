@@ -5,6 +5,7 @@ mod campaigns;
 mod deliveries;
 mod documents;
 mod pacing;
+mod pauses;
 mod quotas;
 mod staff;
 mod stats;

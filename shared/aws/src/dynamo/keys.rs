@@ -174,6 +174,8 @@ pub fn month(month: Month) -> String {
     format!("MONTH#{month}")
 }
 
+/// Partition of the channels the provider paused (sort key: the channel).
+pub const PAUSES: &str = "PAUSES";
 /// Sort key of a channel's sending pace item.
 pub const PACE_SK: &str = "PACE";
 

@@ -7,6 +7,7 @@ mod fanout;
 mod items;
 mod keys;
 mod pacing;
+mod pauses;
 mod quotas;
 mod search;
 mod stats;

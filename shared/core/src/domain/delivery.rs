@@ -80,6 +80,16 @@ impl DeliveryStatus {
     }
 }
 
+/// A channel the provider paused (sending paused, account suspended): nothing is sent on it,
+/// nothing fails, until staff resume it once the provider cleared the cause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelPause {
+    pub channel: Channel,
+    /// The provider's words, for staff.
+    pub reason: String,
+    pub since: DateTime<Utc>,
+}
+
 /// A delivery to create during fan-out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {

@@ -9,11 +9,14 @@ use serde::Serialize;
 
 use crate::clock::{Clock, Month};
 use crate::domain::contact::Channel;
+use crate::domain::delivery::ChannelPause;
 use crate::domain::money::Money;
 use crate::domain::queue::QueueHealth;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
-use crate::ports::{AudienceCount, Counter, JobQueue, StatsStore, SubscriberReports, TopicStore};
+use crate::ports::{
+    AudienceCount, Counter, JobQueue, PauseStore, StatsStore, SubscriberReports, TopicStore,
+};
 
 /// Figures of one month or of a period.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -74,6 +77,15 @@ pub struct TopicFigures {
     pub subscribers: u64,
 }
 
+/// The service's health for staff: its queues, and the channels the provider paused.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceHealth {
+    #[serde(flatten)]
+    pub queue: QueueHealth,
+    /// Channels nothing is sent on until staff resume them.
+    pub paused: Vec<ChannelPause>,
+}
+
 /// The statistics of a period.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatsReport {
@@ -120,6 +132,7 @@ pub struct Statistics {
     topics: Arc<dyn TopicStore>,
     clock: Arc<dyn Clock>,
     queue: Arc<dyn JobQueue>,
+    pauses: Arc<dyn PauseStore>,
 }
 
 /// The ports the statistics read, named so that none can be passed for another.
@@ -134,6 +147,8 @@ pub struct StatisticsDeps {
     pub clock: Arc<dyn Clock>,
     /// The work queues, whose health staff follow.
     pub queue: Arc<dyn JobQueue>,
+    /// The channels the provider paused.
+    pub pauses: Arc<dyn PauseStore>,
 }
 
 impl Statistics {
@@ -145,6 +160,7 @@ impl Statistics {
             topics: d.topics,
             clock: d.clock,
             queue: d.queue,
+            pauses: d.pauses,
         }
     }
 
@@ -170,10 +186,35 @@ impl Statistics {
         Ok(self.stats.save_audience(month, &counts).await?)
     }
 
-    /// Jobs waiting and dead letters (any staff role).
-    pub async fn queue_health(&self, by: &StaffIdentity) -> Result<QueueHealth, DomainError> {
+    /// Jobs waiting, dead letters, and the channels the provider paused (any staff role).
+    pub async fn queue_health(&self, by: &StaffIdentity) -> Result<ServiceHealth, DomainError> {
         by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
-        Ok(self.queue.health().await?)
+        Ok(ServiceHealth {
+            queue: self.queue.health().await?,
+            paused: self.pauses.pauses().await?,
+        })
+    }
+
+    /// Resumes a channel the provider paused, once its cause is cleared (`cabinet` or
+    /// `admin`); the deliveries waiting on it go out.
+    pub async fn resume_sending(
+        &self,
+        by: &StaffIdentity,
+        channel: Channel,
+    ) -> Result<(), DomainError> {
+        by.require_any(&[Role::Cabinet, Role::Admin])?;
+        if self.pauses.resume(channel).await? {
+            tracing::info!(channel = channel.as_str(), by = %by.id, "sending resumed");
+            Ok(())
+        } else {
+            Err(DomainError::NotFound(format!(
+                "L'envoi par {} n'est pas en pause.",
+                match channel {
+                    Channel::Email => "e-mail",
+                    Channel::Sms => "SMS",
+                }
+            )))
+        }
     }
 
     /// Figures from `from` to `to` (months, inclusive); by default since January of this year.

@@ -164,6 +164,11 @@ fn staff_routes() -> Vec<StaffRoute> {
         ("/api/admin/topics/{slug}/close", File, post(topics::close)),
         ("/api/admin/stats", File, get(stats::report)),
         ("/api/admin/health", File, get(stats::health)),
+        (
+            "/api/admin/pauses/{channel}/resume",
+            File,
+            post(stats::resume),
+        ),
         ("/api/admin/outbox", File, get(stats::outbox)),
         ("/api/admin/suppressions", File, get(suppressions::list)),
         (

@@ -2,7 +2,7 @@
 
 import { api, remember, whoami } from "./api.js";
 import { bars } from "./charts.js";
-import { $, act, count, el, euros, flash, showPerson, when } from "./ui.js";
+import { $, act, count, el, euros, flash, holds, showPerson, when } from "./ui.js";
 
 const mode = document.body.dataset.auth;
 
@@ -135,7 +135,25 @@ async function waiting() {
   );
 }
 
-async function health() {
+/** A channel the provider paused: its reason, and (cabinet, admin) the button that resumes it. */
+function pausedChannel(me, p) {
+  const name = p.channel === "sms" ? "SMS" : "e-mails";
+  const box = el("div", { class: "alert error", role: "alert" }, el("p", {}, `Envoi des ${name} suspendu par le fournisseur depuis le ${when(p.since)} : ${p.reason}. Les messages attendent, aucun n'est perdu ; reprenez l'envoi une fois la cause réglée avec le fournisseur.`));
+  if (holds(me, "cabinet", "admin")) {
+    const resume = el("button", { type: "button" }, `Reprendre l'envoi des ${name}`);
+    resume.addEventListener("click", () =>
+      act(resume, null, async () => {
+        await api("POST", `/api/admin/pauses/${p.channel}/resume`);
+        flash(`Envoi des ${name} repris.`);
+        await health(me);
+      }),
+    );
+    box.append(resume);
+  }
+  return box;
+}
+
+async function health(me) {
   const [weather, queue] = await Promise.all([api("GET", "/api/admin/weather"), api("GET", "/api/admin/health")]);
   const feed = weather.feed;
   const facts = [
@@ -153,6 +171,7 @@ async function health() {
   facts.push(["Envois en file d'attente", count(queue.queued)]);
   facts.push(["Lettres mortes (envois abandonnés)", count(queue.dead_letters)]);
   $("#health").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
+  $("#pauses").replaceChildren(...queue.paused.map((p) => pausedChannel(me, p)));
 }
 
 async function dashboard(me) {
@@ -165,7 +184,7 @@ async function dashboard(me) {
     e.preventDefault();
     figures($("#from").value, $("#to").value).catch((err) => flash(err.message, "error"));
   });
-  await Promise.all([figures(), waiting(), health()]).catch((err) => flash(err.message, "error"));
+  await Promise.all([figures(), waiting(), health(me)]).catch((err) => flash(err.message, "error"));
 }
 
 const me = await whoami();

@@ -20,8 +20,8 @@ use crate::config::ServiceConfig;
 use crate::domain::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::domain::contact::{Address, Channel, Email, PhoneNumber};
 use crate::domain::delivery::{
-    CampaignProgress, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
-    Progress,
+    CampaignProgress, ChannelPause, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    NewDelivery, Progress,
 };
 use crate::domain::queue::{DeliverJob, Job, JobOutcome, KnownAddress};
 use crate::domain::sms::analyze;
@@ -30,7 +30,7 @@ use crate::domain::topic::TopicSlug;
 use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{
     AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms,
-    Recipient, SmsSender, StatsStore, SuppressionStore,
+    PauseStore, Recipient, SmsSender, StatsStore, SuppressionStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
@@ -63,6 +63,8 @@ pub struct DispatchDeps {
     /// Monthly counters.
     pub stats: Arc<dyn StatsStore>,
     pub queue: Arc<dyn JobQueue>,
+    /// Channels the provider paused.
+    pub pauses: Arc<dyn PauseStore>,
     /// Email provider.
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
@@ -157,6 +159,9 @@ impl MergedRecipients<'_> {
         Ok(out)
     }
 }
+
+/// How often a paused channel's deliveries look again whether staff resumed it.
+const PAUSED_WAIT: Duration = Duration::from_secs(300);
 
 /// How long a message the provider asked to slow down for waits before it is tried again.
 const THROTTLED_WAIT: Duration = Duration::from_secs(60);
@@ -364,7 +369,9 @@ impl Dispatcher {
     pub async fn deliver(&self, jobs: &[DeliverJob]) -> Result<Vec<JobOutcome>, DomainError> {
         let mut outcomes = vec![JobOutcome::Done; jobs.len()];
         let campaigns = self.sending_campaigns(jobs).await?;
-        let to_claim = self.inside_window(jobs, &campaigns, &mut outcomes);
+        let mut to_claim = self.inside_window(jobs, &campaigns, &mut outcomes);
+        self.hold_paused_channels(jobs, &mut to_claim, &mut outcomes)
+            .await?;
         if to_claim.is_empty() {
             return Ok(outcomes);
         }
@@ -441,6 +448,34 @@ impl Dispatcher {
             }
         }
         to_claim
+    }
+
+    /// Deliveries on a channel the provider paused wait, unclaimed and without failing, until
+    /// staff resume it.
+    async fn hold_paused_channels(
+        &self,
+        jobs: &[DeliverJob],
+        to_claim: &mut Vec<DeliveryKey>,
+        outcomes: &mut [JobOutcome],
+    ) -> Result<(), DomainError> {
+        let paused: HashSet<Channel> = self
+            .d
+            .pauses
+            .pauses()
+            .await?
+            .into_iter()
+            .map(|p| p.channel)
+            .collect();
+        if paused.is_empty() {
+            return Ok(());
+        }
+        to_claim.retain(|k| !paused.contains(&k.channel));
+        for (i, j) in jobs.iter().enumerate() {
+            if paused.contains(&j.key.channel) && outcomes[i] == JobOutcome::Done {
+                outcomes[i] = JobOutcome::RetryAfter(PAUSED_WAIT);
+            }
+        }
+        Ok(())
     }
 
     /// A claim held by another sender and not yet stale: the job comes back to see how it
@@ -745,6 +780,9 @@ impl Dispatcher {
             Address::Email(to) => self.send_email(email, &to, key).await,
             Address::Phone(to) => self.send_sms(campaign, to).await,
         };
+        if let Err(SendError::Paused(why)) = &sent {
+            self.pause(key.channel, why).await;
+        }
         self.outcome(sent, key.channel, attempts)
     }
 
@@ -790,6 +828,20 @@ impl Dispatcher {
             .map(|id| (id, segments))
     }
 
+    /// Pauses a channel the provider refuses to send on; staff are alerted (the log line is
+    /// what the alarm on AWS matches) and see the reason until they resume it.
+    async fn pause(&self, channel: Channel, why: &str) {
+        tracing::error!(alarm = "sending_paused", channel = channel.as_str(), reason = %why, "provider paused sending");
+        let pause = ChannelPause {
+            channel,
+            reason: why.to_owned(),
+            since: self.now(),
+        };
+        if let Err(e) = self.d.pauses.pause(&pause).await {
+            tracing::error!(error = %e, "cannot record the paused channel");
+        }
+    }
+
     /// What a send's answer makes of the delivery.
     fn outcome(
         &self,
@@ -822,8 +874,11 @@ impl Dispatcher {
             Err(SendError::Transient(error) | SendError::Unknown(error)) => {
                 DeliveryResult::Retry { error }
             }
-            // Waited out however long it lasts: the pace keeps it rare.
-            Err(SendError::Throttled(error)) => DeliveryResult::Wait { error },
+            // Waited out however long it lasts: the pace keeps it rare; a paused channel waits
+            // for staff to resume it.
+            Err(SendError::Throttled(error) | SendError::Paused(error)) => {
+                DeliveryResult::Wait { error }
+            }
         }
     }
 

@@ -101,6 +101,7 @@ impl WeatherRelay {
             Err(SendError::Transient(_) | SendError::Throttled(_)) => {
                 "échec temporaire du fournisseur"
             }
+            Err(SendError::Paused(_)) => "envois suspendus chez le fournisseur",
             Err(SendError::Permanent(_)) => "refusé par le fournisseur",
             Err(SendError::Unknown(_)) => "issue inconnue",
         };

@@ -1,0 +1,61 @@
+//! Channels the provider paused: one item each in the `PAUSES` partition.
+
+use async_trait::async_trait;
+use telmail_core::domain::contact::Channel;
+use telmail_core::domain::delivery::ChannelPause;
+use telmail_core::error::StoreError;
+use telmail_core::ports::PauseStore;
+
+use super::items::{self, condition_failed, json, key, s, Fields};
+use super::keys::PAUSES;
+use super::DynamoStore;
+use crate::errors::store_error;
+
+#[async_trait]
+impl PauseStore for DynamoStore {
+    async fn pause(&self, pause: &ChannelPause) -> Result<(), StoreError> {
+        let mut item = key(PAUSES, pause.channel.as_str());
+        item.insert("pause".into(), json(pause)?);
+        // The first pause of a channel is kept: its reason and time are the ones staff need.
+        let out = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(store_error("DynamoDB PutItem (pause)", e)),
+        }
+    }
+
+    async fn pauses(&self) -> Result<Vec<ChannelPause>, StoreError> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(PAUSES))
+            .consistent_read(true);
+        items::query(q, usize::MAX, |item| Fields(item).json("pause").map(Some)).await
+    }
+
+    async fn resume(&self, channel: Channel) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(PAUSES, channel.as_str())))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(store_error("DynamoDB DeleteItem (pause)", e)),
+        }
+    }
+}
