@@ -117,6 +117,18 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         campaigns.submit(&redac, draft.id).await.expect("submitted")
     }
 
+    /// Runs the fan-out and delivery jobs available now (at the world's clock) until none is left.
+    pub async fn drain(&self) {
+        telmail_local::worker::Worker::new(
+            self.services.queue.clone(),
+            self.services.use_cases.dispatcher.clone(),
+            Default::default(),
+        )
+        .drain()
+        .await
+        .expect("the jobs run");
+    }
+
     /// The cabinet (`cab`) approves the submitted campaign in the version read.
     pub async fn approve(&self, submitted: &Campaign) -> Campaign {
         self.services

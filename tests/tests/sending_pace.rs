@@ -16,7 +16,6 @@ use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
 use telmail_local::outbox::Outbox;
-use telmail_local::worker::Worker;
 use telmail_tests::smtp::{stub_smtp, Script};
 use telmail_tests::world::World;
 
@@ -32,17 +31,6 @@ fn an_email_campaign() -> CampaignInput {
         urgent: false,
         send_at: None,
     }
-}
-
-async fn drain<P: EmailSender + SmsSender + 'static>(w: &World<P>) {
-    Worker::new(
-        w.services.queue.clone(),
-        w.services.use_cases.dispatcher.clone(),
-        Default::default(),
-    )
-    .drain()
-    .await
-    .unwrap();
 }
 
 #[tokio::test]
@@ -69,28 +57,20 @@ async fn a_busy_relay_is_waited_out_however_long_and_an_address_it_refuses_fails
             .await;
     }
     let c = w.approve(&w.submitted(&an_email_campaign()).await).await;
-    drain(&w).await;
+    w.drain().await;
     // The relay is busy (451) for Léa's message: a wait, not a failure; the unknown address
     // (550) failed for good.
     let store = w.services.store.as_ref();
-    let p = CampaignStore::progress(store, c.id)
-        .await
-        .unwrap()
-        .totals
-        .email;
+    let p = email_counts(store, c.id).await;
     assert_eq!((p.sent, p.failed), (0, 1), "{p:?}");
     // Busy seven times, more than the five attempts a failing send gets: waited out all the
     // same, then sent once.
     for _ in 0..7 {
         assert!(relay.accepted.lock().unwrap().is_empty());
         w.clock.advance(chrono::Duration::minutes(2));
-        drain(&w).await;
+        w.drain().await;
     }
-    let p = CampaignStore::progress(store, c.id)
-        .await
-        .unwrap()
-        .totals
-        .email;
+    let p = email_counts(store, c.id).await;
     assert_eq!((p.sent, p.failed), (1, 1), "{p:?}");
     assert_eq!(
         *relay.accepted.lock().unwrap(),
@@ -102,6 +82,18 @@ async fn a_busy_relay_is_waited_out_however_long_and_an_address_it_refuses_fails
         .find(|d| d.status == DeliveryStatus::Sent)
         .unwrap();
     assert_eq!(lea.attempts, 1, "waits are not attempts: {lea:?}");
+}
+
+/// A campaign's email counters.
+async fn email_counts(
+    store: &dyn CampaignStore,
+    id: telmail_core::domain::campaign::CampaignId,
+) -> telmail_core::domain::delivery::ChannelCounts {
+    CampaignStore::progress(store, id)
+        .await
+        .unwrap()
+        .totals
+        .email
 }
 
 /// Notes when each message reaches it.
@@ -141,7 +133,7 @@ async fn emails_reach_the_provider_no_faster_than_the_configured_rate() {
         .await;
     }
     w.approve(&w.submitted(&an_email_campaign()).await).await;
-    drain(&w).await;
+    w.drain().await;
     let mut times = w.provider.0.lock().unwrap().clone();
     assert_eq!(times.len(), 12);
     times.sort();
@@ -253,7 +245,7 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
             .await;
     }
     let c = w.approve(&w.submitted(&an_email_campaign()).await).await;
-    drain(&w).await;
+    w.drain().await;
     let statistics = &w.services.use_cases.statistics;
     let cabinet = telmail_tests::staff("cab", "cabinet");
     let health = statistics.queue_health(&cabinet).await.unwrap();
@@ -262,14 +254,10 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
     // Hours later, still paused: nothing failed, nothing was claimed again.
     for _ in 0..6 {
         w.clock.advance(chrono::Duration::hours(1));
-        drain(&w).await;
+        w.drain().await;
     }
     let store = w.services.store.as_ref();
-    let p = CampaignStore::progress(store, c.id)
-        .await
-        .unwrap()
-        .totals
-        .email;
+    let p = email_counts(store, c.id).await;
     assert_eq!((p.sent, p.failed), (0, 0), "{p:?}");
     // The cause cleared with the provider, the cabinet resumes: both emails go, once.
     w.provider
@@ -285,12 +273,8 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
         .await
         .unwrap();
     w.clock.advance(chrono::Duration::minutes(5));
-    drain(&w).await;
-    let p = CampaignStore::progress(store, c.id)
-        .await
-        .unwrap()
-        .totals
-        .email;
+    w.drain().await;
+    let p = email_counts(store, c.id).await;
     assert_eq!((p.sent, p.failed), (2, 0), "{p:?}");
     let mut sent = w.provider.sent.lock().unwrap().clone();
     sent.sort();

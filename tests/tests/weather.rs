@@ -18,7 +18,6 @@ use telmail_core::ports::{
 };
 use telmail_core::use_cases::weather::{RelayLine, RelayOutcome};
 use telmail_core::DomainError;
-use telmail_local::worker::Worker;
 use telmail_tests::staff;
 use telmail_tests::world::World;
 
@@ -83,7 +82,7 @@ async fn a_red_alert_reaches_subscribers_at_once_even_at_night() {
     let RelayOutcome::SentAtOnce(id) = lines[0].outcome else {
         panic!("{lines:?}");
     };
-    drain(&w).await;
+    w.drain().await;
     let got = w.provider.0.lock().unwrap().clone();
     assert!(
         got.iter()
@@ -243,7 +242,7 @@ async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_o
     let w = world().await;
     let relay = &w.services.use_cases.weather;
     cycle(&w, Colour::Red, Duration::minutes(5)).await;
-    drain(&w).await;
+    w.drain().await;
     w.clock.advance(Duration::hours(3));
     let yellow = lifted(&w);
     let (a, b) = tokio::join!(relay.cycle(&yellow), relay.cycle(&yellow));
@@ -258,7 +257,7 @@ async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_o
     let RelayOutcome::EndSent(end_id) = ends[0] else {
         unreachable!()
     };
-    drain(&w).await;
+    w.drain().await;
     let end_sms = "+33612121212|Ville d'Arcachon : fin de la vigilance rouge vagues-submersion";
     let got = sent(&w);
     assert!(
@@ -271,7 +270,7 @@ async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_o
         "at 1 a.m. the end's SMS waits for the window: {got:?}"
     );
     w.clock.advance(Duration::hours(7));
-    drain(&w).await;
+    w.drain().await;
     assert!(
         sent(&w).iter().any(|m| m.starts_with(end_sms)),
         "{:?}",
@@ -362,7 +361,7 @@ async fn staff_templates_shape_the_messages_and_a_long_sms_is_refused_by_field()
     };
     assert!(errors.get("alert_sms").unwrap().contains("un seul segment"));
     cycle(&w, Colour::Red, Duration::minutes(5)).await;
-    drain(&w).await;
+    w.drain().await;
     assert!(
         sent(&w)
             .iter()
@@ -370,17 +369,6 @@ async fn staff_templates_shape_the_messages_and_a_long_sms_is_refused_by_field()
         "{:?}",
         sent(&w)
     );
-}
-
-async fn drain(w: &World<Inbox>) {
-    Worker::new(
-        w.services.queue.clone(),
-        w.services.use_cases.dispatcher.clone(),
-        Default::default(),
-    )
-    .drain()
-    .await
-    .unwrap();
 }
 
 #[tokio::test]
@@ -392,7 +380,7 @@ async fn an_alert_held_up_past_the_end_of_its_vigilance_is_never_sent_late() {
     };
     // The queue is held up (an outage) until the vigilance is over: nothing goes out late.
     w.clock.advance(Duration::hours(13));
-    drain(&w).await;
+    w.drain().await;
     assert!(sent(&w).is_empty(), "{:?}", sent(&w));
     let store = w.services.store.as_ref();
     let deliveries = DeliveryStore::list(store, id, 10, 0).await.unwrap();
