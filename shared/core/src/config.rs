@@ -203,12 +203,14 @@ fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
     Ok(codes)
 }
 
+/// A decimal number as an operator writes it, with a point or a French comma (`0,5`).
+fn decimal(raw: &str) -> Option<f64> {
+    raw.trim().replace(',', ".").parse().ok()
+}
+
 /// Hours a failing send is retried (`6`, `0,5`): from 0.1 to 72.
 fn parse_hours(raw: &str) -> Result<Duration, String> {
-    raw.trim()
-        .replace(',', ".")
-        .parse::<f64>()
-        .ok()
+    decimal(raw)
         .filter(|h| (0.1..=72.0).contains(h))
         .map(|h| Duration::seconds((h * 3600.0) as i64))
         .ok_or_else(|| {
@@ -218,10 +220,7 @@ fn parse_hours(raw: &str) -> Result<Duration, String> {
 
 /// Messages per second (`14`, `0,5`): positive and at most 10,000.
 fn parse_rate(raw: &str, variable: &str) -> Result<f64, String> {
-    raw.trim()
-        .replace(',', ".")
-        .parse::<f64>()
-        .ok()
+    decimal(raw)
         .filter(|r| r.is_finite() && *r > 0.0 && *r <= 10_000.0)
         .ok_or_else(|| {
             format!("{variable}: « {raw} » is not a rate (messages per second, above 0, e.g. 14)")

@@ -83,6 +83,9 @@ pub struct Dispatcher {
     d: DispatchDeps,
     /// Campaigns read while sending or sent (see [`Dispatcher::campaign`]).
     sending: Mutex<HashMap<CampaignId, Campaign>>,
+    /// The paused channels as last read, and when: read again at most every
+    /// [`PAUSES_READ_EVERY`], not once per batch.
+    paused: Mutex<Option<(DateTime<Utc>, HashSet<Channel>)>>,
 }
 
 /// Where a claimed delivery goes.
@@ -163,6 +166,9 @@ impl MergedRecipients<'_> {
 /// How often a paused channel's deliveries look again whether staff resumed it.
 const PAUSED_WAIT: Duration = Duration::from_secs(300);
 
+/// How long a sender trusts the paused channels it read (a resume is seen within this time).
+const PAUSES_READ_EVERY: Duration = Duration::from_secs(30);
+
 /// How long a message the provider asked to slow down for waits before it is tried again.
 const THROTTLED_WAIT: Duration = Duration::from_secs(60);
 
@@ -182,6 +188,7 @@ impl Dispatcher {
         Self {
             d: deps,
             sending: Mutex::new(HashMap::new()),
+            paused: Mutex::new(None),
         }
     }
 
@@ -458,14 +465,7 @@ impl Dispatcher {
         to_claim: &mut Vec<DeliveryKey>,
         outcomes: &mut [JobOutcome],
     ) -> Result<(), DomainError> {
-        let paused: HashSet<Channel> = self
-            .d
-            .pauses
-            .pauses()
-            .await?
-            .into_iter()
-            .map(|p| p.channel)
-            .collect();
+        let paused = self.paused_channels().await?;
         if paused.is_empty() {
             return Ok(());
         }
@@ -476,6 +476,28 @@ impl Dispatcher {
             }
         }
         Ok(())
+    }
+
+    /// The paused channels, read from the store at most every [`PAUSES_READ_EVERY`] (a read
+    /// per batch would cost more than the batch's own reads).
+    async fn paused_channels(&self) -> Result<HashSet<Channel>, DomainError> {
+        let now = self.now();
+        let fresh = chrono::Duration::from_std(PAUSES_READ_EVERY).expect("small duration");
+        if let Some((at, paused)) = self.paused.lock().expect("cache lock").as_ref() {
+            if now - *at < fresh {
+                return Ok(paused.clone());
+            }
+        }
+        let paused: HashSet<Channel> = self
+            .d
+            .pauses
+            .pauses()
+            .await?
+            .into_iter()
+            .map(|p| p.channel)
+            .collect();
+        *self.paused.lock().expect("cache lock") = Some((now, paused.clone()));
+        Ok(paused)
     }
 
     /// A claim held by another sender and not yet stale: the job comes back to see how it
@@ -837,6 +859,9 @@ impl Dispatcher {
             reason: why.to_owned(),
             since: self.now(),
         };
+        if let Some((_, paused)) = self.paused.lock().expect("cache lock").as_mut() {
+            paused.insert(channel);
+        }
         if let Err(e) = self.d.pauses.pause(&pause).await {
             tracing::error!(error = %e, "cannot record the paused channel");
         }
