@@ -28,6 +28,7 @@ use telmail_aws::{Aws, AwsSettings, Clients};
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
+use telmail_core::domain::queue::FanoutJob;
 use telmail_core::domain::subscriber::Choice;
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::SendError;
@@ -122,7 +123,7 @@ async fn embedded(backlog: usize) {
         w.services
             .use_cases
             .dispatcher
-            .fan_out(c.id, shard)
+            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
             .await
             .unwrap();
     }

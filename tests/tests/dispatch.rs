@@ -14,14 +14,15 @@ use telmail_core::domain::campaign::{
 };
 use telmail_core::domain::contact::{Channel, Email};
 use telmail_core::domain::delivery::{
-    CampaignProgress, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    CampaignProgress, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, Suppression,
 };
-use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
+use telmail_core::domain::queue::{DeliverJob, FanoutJob, Job, JobOutcome, QueueName};
 use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
 use telmail_core::domain::staff::StaffIdentity;
 use telmail_core::error::SendError;
 use telmail_core::ports::{
-    CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
+    CampaignStore, DeliveryStore, EmailSender, JobQueue, OutgoingEmail, OutgoingSms, SmsSender,
+    SuppressionStore,
 };
 use telmail_core::use_cases::residents::WebOrigin;
 use telmail_core::use_cases::subscriber_file::EditInput;
@@ -156,7 +157,7 @@ async fn fan_out(w: &World, c: &Campaign) {
         w.services
             .use_cases
             .dispatcher
-            .fan_out(c.id, shard)
+            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
             .await
             .unwrap();
     }
@@ -200,13 +201,13 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
         w.services
             .use_cases
             .dispatcher
-            .fan_out(c.id, shard)
+            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
             .await
             .unwrap();
         w.services
             .use_cases
             .dispatcher
-            .fan_out(c.id, shard)
+            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
             .await
             .unwrap();
     }
@@ -899,4 +900,123 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
         (3, 2, 1)
     );
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+/// The service with one fan-out shard cut into slices of `recipients`.
+async fn sliced_world(recipients: u64) -> World {
+    World::configured(
+        tuesday_morning(),
+        Arc::new(ScriptedProvider::default()),
+        |c| {
+            c.fanout_shards = std::num::NonZeroU32::new(1).unwrap();
+            c.fanout_slice.recipients = recipients;
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_shard_fans_out_slice_after_slice_and_reaches_everyone_once() {
+    let w = sliced_world(4).await;
+    for i in 0..11 {
+        subscribe(
+            &w,
+            Some(&format!("r{i}@exemple.fr")),
+            Some(&format!("06 12 34 56 {i:02}")),
+            &["email", "sms"],
+        )
+        .await;
+    }
+    SuppressionStore::suppress(
+        w.services.store.as_ref(),
+        &Suppression {
+            address: "r5@exemple.fr".into(),
+            reason: "bounce".into(),
+            at: tuesday_morning(),
+        },
+    )
+    .await
+    .unwrap();
+    let c = approved_campaign(&w, false).await;
+    assert_eq!(c.shards, 1);
+    w.drain().await;
+
+    for i in 0..11 {
+        let email = format!("r{i}@exemple.fr");
+        assert_eq!(w.provider.count(&email), usize::from(i != 5), "{email}");
+        assert_eq!(w.provider.count(&format!("+336123456{i:02}")), 1, "SMS {i}");
+    }
+    // 22 recipients by slices of 4: six slices, each recorded once, the shard once.
+    let store = w.services.store.as_ref();
+    for slice in 0..6 {
+        assert!(CampaignStore::slice_done(store, c.id, 0, slice)
+            .await
+            .unwrap());
+    }
+    assert!(!CampaignStore::slice_done(store, c.id, 0, 6).await.unwrap());
+    let p = progress(&w, c.id).await;
+    assert_eq!(p.shards_done, 1);
+    assert_eq!(
+        (
+            p.totals.email.targeted,
+            p.totals.email.suppressed,
+            p.totals.email.sent
+        ),
+        (11, 1, 10)
+    );
+    assert_eq!((p.totals.sms.targeted, p.totals.sms.sent), (11, 11));
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+
+    // A slice's job delivered again (SQS is at least once) does nothing.
+    let dispatcher = &w.services.use_cases.dispatcher;
+    let again = FanoutJob {
+        slice: 2,
+        ..FanoutJob::first(c.id, 0, false)
+    };
+    assert_eq!(dispatcher.fan_out(&again).await.unwrap(), JobOutcome::Done);
+    let waiting = w.services.queue.health().await.unwrap().queued;
+    assert_eq!(waiting, 0, "no job queued by a slice already done");
+}
+
+#[tokio::test]
+async fn a_slice_cut_short_and_run_again_sends_nothing_twice() {
+    let w = sliced_world(3).await;
+    for i in 0..7 {
+        subscribe(&w, Some(&format!("r{i}@exemple.fr")), None, &["email"]).await;
+    }
+    let c = approved_campaign(&w, false).await;
+    let dispatcher = &w.services.use_cases.dispatcher;
+    // The first slice runs, then its job comes back before it was acknowledged: the slice
+    // was recorded done, so the rerun stops at once and the shard goes on once.
+    let first = FanoutJob::first(c.id, 0, false);
+    dispatcher.fan_out(&first).await.unwrap();
+    dispatcher.fan_out(&first).await.unwrap();
+    w.drain().await;
+    for i in 0..7 {
+        assert_eq!(w.provider.count(&format!("r{i}@exemple.fr")), 1);
+    }
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.email.targeted, p.totals.email.sent), (7, 7));
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+}
+
+#[tokio::test]
+async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("a@exemple.fr"), None, &["email"]).await;
+    // Never counted: the setting's number.
+    let c = approved_campaign(&w, false).await;
+    assert_eq!(c.shards, 8);
+    w.drain().await;
+    // Counted (every hour): one shard per 25,000 recipients, at least one.
+    w.services
+        .use_cases
+        .statistics
+        .record_audience()
+        .await
+        .unwrap();
+    let c = approved_campaign(&w, false).await;
+    assert_eq!(c.shards, 1);
+    w.drain().await;
+    assert_eq!(w.provider.count("a@exemple.fr"), 2);
 }

@@ -1342,6 +1342,38 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
     );
 }
 
+async fn fan_out_slices_are_marked_once_apart_from_the_shards(b: Backend) {
+    let c = campaign("Tranches", CampaignStatus::Sending, t0(), None);
+    b.campaigns
+        .insert(
+            &c,
+            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
+        )
+        .await
+        .unwrap();
+    assert!(!b.campaigns.slice_done(c.id, 2, 0).await.unwrap());
+    // Two jobs of the same slice at once: one marks it.
+    let (a, z) = tokio::join!(
+        b.campaigns.mark_slice_done(c.id, 2, 0),
+        b.campaigns.mark_slice_done(c.id, 2, 0)
+    );
+    assert!(a.unwrap() ^ z.unwrap(), "exactly one marks the slice");
+    assert!(b.campaigns.slice_done(c.id, 2, 0).await.unwrap());
+    assert!(!b.campaigns.mark_slice_done(c.id, 2, 0).await.unwrap());
+    for (shard, slice) in [(2, 1), (0, 2), (12, 0)] {
+        assert!(
+            !b.campaigns.slice_done(c.id, shard, slice).await.unwrap(),
+            "{shard}/{slice} is another slice"
+        );
+    }
+    assert!(b.campaigns.mark_slice_done(c.id, 12, 0).await.unwrap());
+    assert_eq!(
+        b.campaigns.progress(c.id).await.unwrap(),
+        CampaignProgress::default(),
+        "slices are not shards and count nothing"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Deliveries.
 
@@ -2036,6 +2068,7 @@ macro_rules! store_suite {
             campaigns_list_newest_first_by_status,
             due_campaigns_are_scheduled_ones_whose_time_has_come,
             campaign_progress_adds_up_and_shards_count_once,
+            fan_out_slices_are_marked_once_apart_from_the_shards,
             deliveries_are_created_once,
             a_delivery_is_claimed_once_and_finished_with_its_outcome,
             only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,

@@ -32,14 +32,39 @@ pub struct ServiceConfig {
     pub prices: Prices,
     /// When non-urgent SMS may go out.
     pub sending_window: SendingWindow,
-    /// Fan-out jobs per campaign (parallelism of the fan-out), 1 to 256.
+    /// The most fan-out shards a campaign gets (parallelism of the fan-out), 1 to 256; a
+    /// campaign gets one per [`RECIPIENTS_PER_SHARD`] of its audience, up to this.
     pub fanout_shards: NonZeroU32,
+    /// How much one fan-out job does before it hands the rest of its shard to the next.
+    pub fanout_slice: FanoutSlice,
     /// How long a transiently failing delivery is tried again (its attempts spaced 30 s, 1, 2,
     /// 4, 8 then 15 minutes) before it is marked failed; waits the provider asks for do not
     /// count.
     pub retry_for: Duration,
     /// Messages per second each channel's provider is used at (none: as fast as it answers).
     pub send_rates: SendRates,
+}
+
+/// A campaign's audience per fan-out shard, when sending starts.
+pub const RECIPIENTS_PER_SHARD: u64 = 25_000;
+
+/// The bounds of one fan-out job: it stops at whichever comes first, once the page under way
+/// is queued, and hands the rest of its shard to a new job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanoutSlice {
+    /// Recipients.
+    pub recipients: u64,
+    /// Time: well inside the fan-out function's timeout (120 s on AWS).
+    pub time: std::time::Duration,
+}
+
+impl Default for FanoutSlice {
+    fn default() -> Self {
+        Self {
+            recipients: 50_000,
+            time: std::time::Duration::from_secs(40),
+        }
+    }
 }
 
 /// The pace of each provider, shared by every sender, in messages per second.
@@ -64,6 +89,7 @@ impl ServiceConfig {
             prices: Prices::default(),
             sending_window: SendingWindow::default(),
             fanout_shards: NonZeroU32::new(8).expect("non-zero"),
+            fanout_slice: FanoutSlice::default(),
             retry_for: Duration::hours(6),
             send_rates: SendRates::default(),
         }

@@ -147,6 +147,15 @@ pub trait CampaignStore: Send + Sync {
         shard: u32,
         counted: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError>;
+    /// Records that slice `slice` of fan-out shard `shard` is done: true the first time.
+    async fn mark_slice_done(
+        &self,
+        id: CampaignId,
+        shard: u32,
+        slice: u32,
+    ) -> Result<bool, StoreError>;
+    /// Whether that slice was recorded done.
+    async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError>;
 }
 
 /// One record per (campaign, subscriber, channel): the guarantee of at most one message each.

@@ -171,6 +171,13 @@ const MIGRATIONS: &[&str] = &[
         channel TEXT PRIMARY KEY,
         next_slot INTEGER NOT NULL
      ) WITHOUT ROWID;",
+    // 8: the fan-out slices done (a slice job delivered twice runs once).
+    "CREATE TABLE fanout_slices_done (
+        campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        shard INTEGER NOT NULL,
+        slice INTEGER NOT NULL,
+        PRIMARY KEY (campaign_id, shard, slice)
+     ) WITHOUT ROWID;",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

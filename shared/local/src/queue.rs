@@ -240,6 +240,7 @@ mod tests {
     use telmail_core::domain::campaign::CampaignId;
     use telmail_core::domain::contact::Channel;
     use telmail_core::domain::delivery::DeliveryKey;
+    use telmail_core::domain::queue::FanoutJob;
     use telmail_core::domain::subscriber::SubscriberId;
 
     const LEASE: Duration = Duration::from_secs(300);
@@ -267,11 +268,7 @@ mod tests {
     }
 
     fn fanout(shard: u32) -> Job {
-        Job::Fanout {
-            campaign: CampaignId::new(),
-            shard,
-            urgent: false,
-        }
+        Job::Fanout(FanoutJob::first(CampaignId::new(), shard, false))
     }
 
     fn deliver() -> Job {
@@ -340,11 +337,7 @@ mod tests {
         let f = fixture();
         let backlog: Vec<Job> = (0..50).map(fanout).collect();
         f.queue.enqueue(&backlog, Duration::ZERO).await.unwrap();
-        let alert = Job::Fanout {
-            campaign: CampaignId::new(),
-            shard: 99,
-            urgent: true,
-        };
+        let alert = Job::Fanout(FanoutJob::first(CampaignId::new(), 99, true));
         f.queue
             .enqueue(std::slice::from_ref(&alert), Duration::ZERO)
             .await
@@ -363,7 +356,7 @@ mod tests {
         let shards = |rs: &[Received]| -> Vec<u32> {
             rs.iter()
                 .map(|r| match Job::from_payload(&r.payload).unwrap() {
-                    Job::Fanout { shard, .. } => shard,
+                    Job::Fanout(job) => job.shard,
                     other => panic!("{other:?}"),
                 })
                 .collect()

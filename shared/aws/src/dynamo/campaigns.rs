@@ -22,6 +22,12 @@ use crate::errors::store_error;
 
 /// The fan-out shards done, a number set (adding a shard twice keeps one).
 const SHARDS_DONE: &str = "shards_done";
+/// The fan-out slices done, a string set of `<shard>/<slice>`.
+const SLICES_DONE: &str = "slices_done";
+
+fn slice_name(shard: u32, slice: u32) -> String {
+    format!("{shard}/{slice}")
+}
 
 fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
     let f = Fields(item);
@@ -332,6 +338,49 @@ impl CampaignStore for DynamoStore {
                 _ => Err(store_error("DynamoDB UpdateItem (shards done)", e)),
             },
         }
+    }
+
+    async fn mark_slice_done(
+        &self,
+        id: CampaignId,
+        shard: u32,
+        slice: u32,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .update_expression("ADD #slices :set")
+            .condition_expression("attribute_exists(pk) AND NOT contains(#slices, :slice)")
+            .expression_attribute_names("#slices", SLICES_DONE)
+            .expression_attribute_values(":set", AttributeValue::Ss(vec![slice_name(shard, slice)]))
+            .expression_attribute_values(":slice", s(slice_name(shard, slice)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(store_error("DynamoDB UpdateItem (slices done)", e)),
+        }
+    }
+
+    async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .projection_expression("#slices")
+            .expression_attribute_names("#slices", SLICES_DONE)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (slices done)", e))?;
+        Ok(match out.item.as_ref().and_then(|i| i.get(SLICES_DONE)) {
+            Some(AttributeValue::Ss(set)) => set.contains(&slice_name(shard, slice)),
+            _ => false,
+        })
     }
 }
 

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::campaign::CampaignId;
-use crate::domain::contact::Address;
-use crate::domain::delivery::DeliveryKey;
+use crate::domain::contact::{Address, Channel};
+use crate::domain::delivery::{DeliveryKey, Progress};
+use crate::domain::subscriber::SubscriberId;
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -24,17 +25,77 @@ pub struct QueueHealth {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Job {
-    /// Fan out one shard of a campaign's recipients.
-    Fanout {
-        campaign: CampaignId,
-        /// Shard number, `0..shards`.
-        shard: u32,
-        /// An urgent campaign's: taken before any other.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        urgent: bool,
-    },
+    /// Fan out one slice of a campaign shard's recipients.
+    Fanout(FanoutJob),
     /// Send one message.
     Deliver(DeliverJob),
+}
+
+/// One slice of a fan-out shard: a bounded share of its recipients, the rest handed to the
+/// next slice's job, so no fan-out run outlasts its time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanoutJob {
+    pub campaign: CampaignId,
+    /// Shard number, `0..shards`.
+    pub shard: u32,
+    /// An urgent campaign's: taken before any other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub urgent: bool,
+    /// The slice's number in its shard, from 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub slice: u32,
+    /// Where the slice starts (none: at the shard's beginning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<FanoutCursor>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl FanoutJob {
+    /// The first slice of a shard.
+    pub fn first(campaign: CampaignId, shard: u32, urgent: bool) -> Self {
+        Self {
+            campaign,
+            shard,
+            urgent,
+            slice: 0,
+            resume: None,
+        }
+    }
+}
+
+/// Where a fan-out shard resumes: the channel under way and the last recipient handled, with
+/// what the earlier slices counted (added to the campaign once, when the shard ends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanoutCursor {
+    pub channel: Channel,
+    /// Recipients up to this id are handled.
+    pub after: SubscriberId,
+    pub email: FanoutTally,
+    pub sms: FanoutTally,
+}
+
+impl FanoutCursor {
+    /// What the slices so far counted, as campaign counters.
+    pub fn counted(&self) -> Progress {
+        let mut p = Progress::default();
+        for (counts, tally) in [(&mut p.email, self.email), (&mut p.sms, self.sms)] {
+            counts.targeted = tally.targeted;
+            counts.suppressed = tally.suppressed;
+        }
+        p
+    }
+}
+
+/// What a fan-out counted on one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FanoutTally {
+    /// Recipients met.
+    pub targeted: u64,
+    /// Of them, on the suppression list (not queued).
+    pub suppressed: u64,
 }
 
 /// One message to send.
@@ -95,7 +156,7 @@ impl Job {
     /// Whether it belongs to an urgent campaign (queues hand those out first).
     pub fn is_urgent(&self) -> bool {
         match self {
-            Job::Fanout { urgent, .. } => *urgent,
+            Job::Fanout(job) => job.urgent,
             Job::Deliver(job) => job.urgent,
         }
     }
@@ -151,8 +212,6 @@ pub enum JobOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::contact::Channel;
-    use crate::domain::subscriber::SubscriberId;
 
     fn key() -> DeliveryKey {
         DeliveryKey {
@@ -181,17 +240,28 @@ mod tests {
         let bare = Job::Deliver(key().into());
         assert!(!bare.to_payload().contains("address"));
         assert_eq!(Job::from_payload(&bare.to_payload()).unwrap(), bare);
-        let fan = Job::Fanout {
-            campaign: CampaignId::new(),
-            shard: 3,
-            urgent: false,
-        };
+        let fan = Job::Fanout(FanoutJob::first(CampaignId::new(), 3, false));
+        let p = fan.to_payload();
         assert!(
-            !fan.to_payload().contains("urgent"),
-            "ordinary jobs keep their old shape"
+            !p.contains("urgent") && !p.contains("slice") && !p.contains("resume"),
+            "a shard's first job keeps the old shape: {p}"
         );
-        assert_eq!(Job::from_payload(&fan.to_payload()).unwrap(), fan);
+        assert_eq!(Job::from_payload(&p).unwrap(), fan);
         assert_eq!(fan.queue(), QueueName::Fanout);
+        let next = Job::Fanout(FanoutJob {
+            slice: 4,
+            resume: Some(FanoutCursor {
+                channel: Channel::Sms,
+                after: SubscriberId::new(),
+                email: FanoutTally {
+                    targeted: 50_000,
+                    suppressed: 12,
+                },
+                sms: FanoutTally::default(),
+            }),
+            ..FanoutJob::first(CampaignId::new(), 1, true)
+        });
+        assert_eq!(Job::from_payload(&next.to_payload()).unwrap(), next);
     }
 
     #[test]

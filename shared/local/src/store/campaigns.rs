@@ -247,6 +247,36 @@ impl CampaignStore for SqliteStore {
             })
             .await
     }
+
+    async fn mark_slice_done(
+        &self,
+        id: CampaignId,
+        shard: u32,
+        slice: u32,
+    ) -> Result<bool, StoreError> {
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO fanout_slices_done (campaign_id, shard, slice) VALUES (?1, ?2, ?3)",
+                )
+                .and_then(|mut st| st.execute(params![id.to_string(), shard, slice]))
+                .map(|n| n == 1)
+                .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError> {
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT 1 FROM fanout_slices_done WHERE campaign_id = ?1 AND shard = ?2 AND slice = ?3",
+                )
+                .and_then(|mut st| st.exists(params![id.to_string(), shard, slice]))
+                .map_err(sql_err)
+            })
+            .await
+    }
 }
 
 /// Adds to a campaign's counters, in the order of `Progress::COUNTERS`.

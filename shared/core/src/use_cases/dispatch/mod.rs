@@ -16,14 +16,16 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 
 use crate::clock::{Clock, Month};
-use crate::config::ServiceConfig;
+use crate::config::{ServiceConfig, RECIPIENTS_PER_SHARD};
 use crate::domain::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
 use crate::domain::contact::{Address, Channel, Email, PhoneNumber};
 use crate::domain::delivery::{
     CampaignProgress, ChannelPause, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
     NewDelivery, Progress,
 };
-use crate::domain::queue::{DeliverJob, Job, JobOutcome, KnownAddress};
+use crate::domain::queue::{
+    DeliverJob, FanoutCursor, FanoutJob, FanoutTally, Job, JobOutcome, KnownAddress,
+};
 use crate::domain::sms::analyze;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::TopicSlug;
@@ -113,7 +115,34 @@ struct TopicCursor {
     exhausted: bool,
 }
 
-impl MergedRecipients<'_> {
+impl<'a> MergedRecipients<'a> {
+    /// The campaign's recipients on `channel` in `shard`, from after `after`.
+    fn new(
+        store: &'a dyn AudienceStore,
+        campaign: &Campaign,
+        channel: Channel,
+        shard: u32,
+        after: Option<SubscriberId>,
+    ) -> Self {
+        Self {
+            store,
+            channel,
+            shard,
+            // The count the campaign was started with, even if the setting changed since.
+            shards: campaign.shards,
+            cursors: campaign
+                .topics
+                .iter()
+                .map(|t| TopicCursor {
+                    topic: t.clone(),
+                    buffer: VecDeque::new(),
+                    after,
+                    exhausted: false,
+                })
+                .collect(),
+        }
+    }
+
     async fn refill(&mut self) -> Result<(), StoreError> {
         for c in self
             .cursors
@@ -199,18 +228,39 @@ impl Dispatcher {
     /// Moves an approved (or due scheduled) campaign to `sending` and enqueues its fan-out shards.
     pub async fn start(&self, mut campaign: Campaign) -> Result<Campaign, DomainError> {
         let read = campaign.version;
-        let shards = self.d.config.fanout_shards.get();
+        let shards = self.shards_for(&campaign).await?;
         let event = campaign.start_sending(shards, self.now())?;
         self.d.campaigns.update(&campaign, read, &event).await?;
         let jobs: Vec<Job> = (0..shards)
-            .map(|shard| Job::Fanout {
-                campaign: campaign.id,
-                shard,
-                urgent: campaign.urgent,
-            })
+            .map(|shard| Job::Fanout(FanoutJob::first(campaign.id, shard, campaign.urgent)))
             .collect();
         self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
         Ok(campaign)
+    }
+
+    /// One shard per [`RECIPIENTS_PER_SHARD`] of the campaign's audience as last counted (the
+    /// hourly count: no read of the members), up to the setting; the setting itself when the
+    /// audience was never counted.
+    async fn shards_for(&self, campaign: &Campaign) -> Result<u32, DomainError> {
+        let most = self.d.config.fanout_shards.get();
+        let now = self.now();
+        let months = self
+            .d
+            .stats
+            .audience(Month::of(now - chrono::Duration::days(40)), Month::of(now))
+            .await?;
+        let Some((_, counts)) = months.last() else {
+            return Ok(most);
+        };
+        let channels = campaign.channels();
+        // An upper bound: a person on two targeted topics is counted twice.
+        let audience: u64 = counts
+            .iter()
+            .filter(|c| campaign.topics.contains(&c.topic) && channels.contains(&c.channel))
+            .map(|c| c.subscribers)
+            .sum();
+        let wanted = audience.div_ceil(RECIPIENTS_PER_SHARD).max(1);
+        Ok(u32::try_from(wanted).unwrap_or(u32::MAX).min(most))
     }
 
     /// Starts every scheduled campaign whose time has come; returns how many.
@@ -240,56 +290,112 @@ impl Dispatcher {
             .unwrap_or(Duration::ZERO)
     }
 
-    /// Fans out one shard: enqueues a delivery job per recipient, carrying the address read
-    /// here, and records suppressed addresses. What it counted is added when the shard is
-    /// marked done, once, so a fan-out job run twice counts its recipients once (the claim
-    /// before sending keeps each message to one).
-    pub async fn fan_out(&self, id: CampaignId, shard: u32) -> Result<JobOutcome, DomainError> {
+    /// Fans out one slice of a shard: enqueues a delivery job per recipient, carrying the
+    /// address read here, and records suppressed addresses, until the shard ends or the slice
+    /// reaches its bounds ([`ServiceConfig::fanout_slice`]); then a job for the next slice
+    /// takes over after the last recipient handled. A slice recorded done never runs again (a
+    /// job delivered twice). What the slices counted travels from one to the next and is
+    /// added when the shard is marked done, once; the claim before sending keeps each message
+    /// to one even if a slice is cut short and run again.
+    pub async fn fan_out(&self, job: &FanoutJob) -> Result<JobOutcome, DomainError> {
+        let id = job.campaign;
         let Some(campaign) = self.current(id).await? else {
             return Ok(JobOutcome::Done);
         };
-        if campaign.status != CampaignStatus::Sending {
+        if campaign.status != CampaignStatus::Sending
+            || self
+                .d
+                .campaigns
+                .slice_done(id, job.shard, job.slice)
+                .await?
+        {
             return Ok(JobOutcome::Done);
         }
+        let started = tokio::time::Instant::now();
+        let budget = self.d.config.fanout_slice;
         let read_at = self.now();
-        let mut counted = Progress::default();
-        for channel in campaign.channels() {
+        let mut cursor = job.resume;
+        let mut handled = 0u64;
+        let channels: Vec<Channel> = campaign
+            .channels()
+            .into_iter()
+            .filter(|c| cursor.is_none_or(|r| *c >= r.channel))
+            .collect();
+        for channel in channels {
             let delay = self.window_wait(&campaign, channel);
-            let mut merged = MergedRecipients {
-                store: self.d.audience.as_ref(),
+            let after = cursor.filter(|r| r.channel == channel).map(|r| r.after);
+            let mut merged = MergedRecipients::new(
+                self.d.audience.as_ref(),
+                &campaign,
                 channel,
-                shard,
-                // The count the campaign was started with, even if the setting changed since.
-                shards: campaign.shards,
-                cursors: campaign
-                    .topics
-                    .iter()
-                    .map(|t| TopicCursor {
-                        topic: t.clone(),
-                        buffer: VecDeque::new(),
-                        after: None,
-                        exhausted: false,
-                    })
-                    .collect(),
-            };
+                job.shard,
+                after,
+            );
             loop {
-                let batch = merged.next_batch(FANOUT_PAGE).await?;
-                if batch.is_empty() {
+                let room = budget.recipients.saturating_sub(handled).max(1);
+                let batch = merged
+                    .next_batch(FANOUT_PAGE.min(usize::try_from(room).unwrap_or(usize::MAX)))
+                    .await?;
+                let Some(last) = batch.last().map(|r| r.id) else {
                     break;
-                }
-                let counts = counted.channel_mut(channel);
-                counts.targeted += batch.len() as u64;
-                counts.suppressed += self
+                };
+                let targeted = batch.len() as u64;
+                let suppressed = self
                     .fan_out_batch(&campaign, channel, batch, read_at, delay)
                     .await?;
+                let next = cursor.get_or_insert(FanoutCursor {
+                    channel,
+                    after: last,
+                    email: FanoutTally::default(),
+                    sms: FanoutTally::default(),
+                });
+                (next.channel, next.after) = (channel, last);
+                let tally = match channel {
+                    Channel::Email => &mut next.email,
+                    Channel::Sms => &mut next.sms,
+                };
+                tally.targeted += targeted;
+                tally.suppressed += suppressed;
+                handled += targeted;
+                if handled >= budget.recipients || started.elapsed() >= budget.time {
+                    return self.hand_over(job, *next).await;
+                }
             }
         }
+        let counted = cursor.map(|c| c.counted()).unwrap_or_default();
         let progress = self
             .d
             .campaigns
-            .mark_shard_done(id, shard, &counted)
+            .mark_shard_done(id, job.shard, &counted)
+            .await?;
+        self.d
+            .campaigns
+            .mark_slice_done(id, job.shard, job.slice)
             .await?;
         self.maybe_finish(&campaign, &progress).await?;
+        Ok(JobOutcome::Done)
+    }
+
+    /// Queues the shard's next slice, then records this one done: a failure in between runs
+    /// this slice again (its messages are claimed once), never loses the rest of the shard.
+    async fn hand_over(
+        &self,
+        job: &FanoutJob,
+        resume: FanoutCursor,
+    ) -> Result<JobOutcome, DomainError> {
+        let next = FanoutJob {
+            slice: job.slice + 1,
+            resume: Some(resume),
+            ..job.clone()
+        };
+        self.d
+            .queue
+            .enqueue(&[Job::Fanout(next)], Duration::ZERO)
+            .await?;
+        self.d
+            .campaigns
+            .mark_slice_done(job.campaign, job.shard, job.slice)
+            .await?;
         Ok(JobOutcome::Done)
     }
 
@@ -946,9 +1052,7 @@ impl Dispatcher {
     /// Runs one job from either queue.
     pub async fn run(&self, job: &Job) -> Result<JobOutcome, DomainError> {
         match job {
-            Job::Fanout {
-                campaign, shard, ..
-            } => self.fan_out(*campaign, *shard).await,
+            Job::Fanout(job) => self.fan_out(job).await,
             Job::Deliver(job) => Ok(self.deliver(std::slice::from_ref(job)).await?[0]),
         }
     }

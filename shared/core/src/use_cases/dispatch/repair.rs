@@ -15,7 +15,7 @@ use super::{Dispatcher, STALE_SENDING};
 use crate::domain::campaign::{Campaign, CampaignStatus};
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{Delivery, DeliveryStatus, Progress};
-use crate::domain::queue::Job;
+use crate::domain::queue::{FanoutJob, Job};
 use crate::error::DomainError;
 
 /// A fan-out not finished this long after sending started has lost jobs: they are queued again.
@@ -70,14 +70,11 @@ impl Dispatcher {
         Ok(done)
     }
 
-    /// Queues every shard's fan-out again; shards already done count nothing twice.
+    /// Queues every shard's fan-out again from its first slice; a slice already done does not
+    /// run again, and shards already done count nothing twice.
     async fn requeue_fanout(&self, campaign: &Campaign) -> Result<(), DomainError> {
         let jobs: Vec<Job> = (0..campaign.shards)
-            .map(|shard| Job::Fanout {
-                campaign: campaign.id,
-                shard,
-                urgent: campaign.urgent,
-            })
+            .map(|shard| Job::Fanout(FanoutJob::first(campaign.id, shard, campaign.urgent)))
             .collect();
         self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
         Ok(())
