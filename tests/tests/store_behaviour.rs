@@ -874,6 +874,16 @@ async fn changes_since_an_instant_are_reported(b: Backend) {
         .await
         .unwrap()
         .is_empty());
+    // A change made after a question is seen by the questions asked a second later (a store
+    // may read the log only for what it gained since).
+    let mut later = untouched.clone();
+    later.unsubscribe(Utc::now());
+    b.subscribers.update(&later).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        b.audience.changed_since(&asked, since).await.unwrap(),
+        HashSet::from([edited.id, erased.id, untouched.id])
+    );
 }
 
 async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backend) {
@@ -1751,6 +1761,7 @@ async fn suppressions_are_idempotent_listed_and_lifted(b: Backend) {
         .unwrap()
         .is_empty());
 
+    // A few addresses, and a page of recipients, see a suppression lifted or added at once.
     assert!(b.suppressions.lift("a@exemple.fr").await.unwrap());
     assert!(!b.suppressions.lift("a@exemple.fr").await.unwrap());
     assert!(b
@@ -1759,7 +1770,28 @@ async fn suppressions_are_idempotent_listed_and_lifted(b: Backend) {
         .await
         .unwrap()
         .is_empty());
-    assert_eq!(b.suppressions.list(10).await.unwrap().len(), 2);
+    assert!(!b
+        .suppressions
+        .suppressed_among(&asked)
+        .await
+        .unwrap()
+        .contains("a@exemple.fr"));
+    b.suppressions
+        .suppress(&s("x7@exemple.fr", "bounce", 4))
+        .await
+        .unwrap();
+    let few = ["x7@exemple.fr".to_owned(), "x8@exemple.fr".to_owned()];
+    assert_eq!(
+        b.suppressions.suppressed_among(&few).await.unwrap(),
+        HashSet::from(["x7@exemple.fr".to_owned()])
+    );
+    assert!(b
+        .suppressions
+        .suppressed_among(&asked)
+        .await
+        .unwrap()
+        .contains("x7@exemple.fr"));
+    assert_eq!(b.suppressions.list(10).await.unwrap().len(), 3);
 }
 
 macro_rules! behaviour_suite {

@@ -97,6 +97,8 @@ impl DynamoStore {
     }
 
     /// Distinct active members with an address, over the topics, less suppressed addresses.
+    /// A subscriber is in the same partition of every topic, so the partitions are counted one
+    /// after the other (two at once): memory holds a quarter of the audience at most, not all.
     pub(super) async fn count_distinct_recipients(
         &self,
         topics: &[TopicSlug],
@@ -105,26 +107,29 @@ impl DynamoStore {
         let mut topics = topics.to_vec();
         topics.sort();
         topics.dedup();
-        let mut reads = Vec::new();
-        for t in &topics {
-            for p in 0..MEMBERSHIP_PARTITIONS {
-                reads.push(items::query(
-                    self.members(t, channel, p),
-                    usize::MAX,
-                    |item| {
-                        let (id, address) = member(item, channel)?;
-                        Ok(address.map(|a| (id, String::from(a))))
-                    },
-                ));
-            }
-        }
-        let people: HashMap<SubscriberId, String> = stream::iter(reads)
-            .buffer_unordered(IN_FLIGHT)
-            .try_collect::<Vec<_>>()
-            .await?
-            .into_iter()
-            .flatten()
-            .collect();
+        let topics = &topics;
+        stream::iter(0..MEMBERSHIP_PARTITIONS)
+            .map(|p| self.count_partition(topics, channel, p))
+            .buffer_unordered(2)
+            .try_fold(0, |total, n| async move { Ok(total + n) })
+            .await
+    }
+
+    /// Distinct members of one partition of the topics, less suppressed addresses.
+    async fn count_partition(
+        &self,
+        topics: &[TopicSlug],
+        channel: Channel,
+        partition: u32,
+    ) -> Result<u64, StoreError> {
+        let reads = topics.iter().map(|t| {
+            items::query(self.members(t, channel, partition), usize::MAX, |item| {
+                let (id, address) = member(item, channel)?;
+                Ok(address.map(|a| (id, String::from(a))))
+            })
+        });
+        let people: HashMap<SubscriberId, String> =
+            try_join_all(reads).await?.into_iter().flatten().collect();
         if people.is_empty() {
             return Ok(0);
         }

@@ -25,8 +25,24 @@ pub const PROFILE: &str = "PROFILE";
 pub const OWNER: &str = "OWNER";
 /// Partition of the markers of pending sign-ups, sorted by expiry.
 pub const PENDING: &str = "PENDING";
-/// GSI partition listing every subscriber by creation.
+/// GSI partition listing every subscriber by creation, as written before the list was spread
+/// (still read, never written).
 pub const ALL_SUBSCRIBERS: &str = "SUBS";
+
+/// The GSI partitions listing subscribers by creation (`SUBS#<shard_key % 8>`): a big import
+/// writes to eight index partitions, not one.
+pub const SUBSCRIBER_LIST_PARTITIONS: u32 = 8;
+
+/// `SUBS#<n>`: the GSI partition listing a subscriber.
+pub fn subscriber_list(id: SubscriberId) -> String {
+    format!("{ALL_SUBSCRIBERS}#{}", id.shard(SUBSCRIBER_LIST_PARTITIONS))
+}
+
+/// Every GSI partition listing subscribers, the one written before the list was spread included.
+pub fn subscriber_lists() -> impl Iterator<Item = String> {
+    std::iter::once(ALL_SUBSCRIBERS.to_owned())
+        .chain((0..SUBSCRIBER_LIST_PARTITIONS).map(|n| format!("{ALL_SUBSCRIBERS}#{n}")))
+}
 /// Sort key of a campaign itself.
 pub const META: &str = "META";
 /// Sort key of a campaign's counters.

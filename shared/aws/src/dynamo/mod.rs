@@ -9,6 +9,7 @@ mod keys;
 mod pacing;
 mod pauses;
 mod quotas;
+mod recent;
 mod search;
 mod stats;
 mod subscribers;
@@ -25,6 +26,8 @@ pub use table::TABLE_GSI1;
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// What the hot paths remember between calls (shared by the clones).
+    recent: std::sync::Arc<recent::Recent>,
 }
 
 impl DynamoStore {
@@ -33,6 +36,7 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            recent: Default::default(),
         }
     }
 

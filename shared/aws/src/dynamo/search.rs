@@ -1,13 +1,15 @@
-//! Staff search: the GSI partition listing every subscriber newest first (`gsi1pk = SUBS`),
-//! read with a filter expression until `offset + limit` profiles match. Never a Scan.
+//! Staff search: the GSI partitions listing subscribers newest first (`gsi1pk = SUBS#<n>`, and
+//! `SUBS` as written before the list was spread), each read with a filter expression until
+//! `offset + limit` profiles match, then merged. Never a Scan.
 
+use futures_util::future::try_join_all;
 use telmail_core::domain::contact::PhoneNumber;
 use telmail_core::domain::subscriber::Subscriber;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SubscriberQuery;
 
 use super::items::{self, s};
-use super::keys::ALL_SUBSCRIBERS;
+use super::keys;
 use super::subscribers::profile;
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
@@ -27,8 +29,7 @@ impl DynamoStore {
             .query()
             .table_name(&self.table)
             .index_name(TABLE_GSI1)
-            .key_condition_expression("gsi1pk = :all")
-            .expression_attribute_values(":all", s(ALL_SUBSCRIBERS))
+            .key_condition_expression("gsi1pk = :list")
             .scan_index_forward(false);
         let mut filters = Vec::new();
         if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -60,10 +61,14 @@ impl DynamoStore {
             // Matches may be sparse: read 1 MB pages (about a thousand profiles each).
             query = query.filter_expression(filters.join(" AND "));
         }
-        let found = items::query(query, wanted, |item| {
-            profile(item).map(|(sub, _)| Some(sub))
-        })
-        .await?;
-        Ok(found.into_iter().skip(q.offset).collect())
+        let reads = keys::subscriber_lists().map(|list| {
+            let query = query.clone().expression_attribute_values(":list", s(list));
+            items::query(query, wanted, |item| {
+                profile(item).map(|(sub, _)| Some(sub))
+            })
+        });
+        let mut found: Vec<Subscriber> = try_join_all(reads).await?.into_iter().flatten().collect();
+        found.sort_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
+        Ok(found.into_iter().skip(q.offset).take(q.limit).collect())
     }
 }

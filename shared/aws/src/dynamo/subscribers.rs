@@ -18,7 +18,8 @@ use telmail_core::ports::{
 };
 
 use super::items::{self, batch_get, json, key, n, s, Condition, Fields, Item, Transaction};
-use super::keys::{self, ALL_SUBSCRIBERS, CHANGES, OWNER, PENDING, PROFILE};
+use super::keys::{self, CHANGES, OWNER, PENDING, PROFILE};
+use super::recent::LogRead;
 use super::DynamoStore;
 use crate::errors::store_error;
 
@@ -35,6 +36,20 @@ fn change_entry(id: SubscriberId, now: DateTime<Utc>) -> Item {
     let mut item = key(CHANGES, keys::change(now, id));
     item.insert(keys::EXPIRES.into(), n((now + CHANGE_LOG_KEPT).timestamp()));
     item
+}
+
+/// A change log entry: when, and whom.
+fn change_logged(item: &Item) -> Result<(DateTime<Utc>, SubscriberId), StoreError> {
+    let f = Fields(item);
+    let sk = f.str("sk")?;
+    let at = sk
+        .split_once('#')
+        .and_then(|(at, _)| DateTime::parse_from_rfc3339(at).ok())
+        .ok_or_else(|| f.malformed("bad change log entry"))?;
+    Ok((
+        at.with_timezone(&Utc),
+        stamped_id(item, "bad change log entry")?,
+    ))
 }
 
 /// The subscriber named by a `<stamp>#<id>` sort key (pending markers, change log).
@@ -66,7 +81,7 @@ fn rows(sub: &Subscriber, version: u64) -> Result<Rows, StoreError> {
         ("profile".to_owned(), json(sub)?),
         ("status".to_owned(), s(sub.status().as_str())),
         ("version".to_owned(), n(version)),
-        ("gsi1pk".to_owned(), s(ALL_SUBSCRIBERS)),
+        ("gsi1pk".to_owned(), s(keys::subscriber_list(id))),
         (
             "gsi1sk".to_owned(),
             s(keys::created_order(sub.created_at, id)),
@@ -364,26 +379,28 @@ impl AudienceStore for DynamoStore {
         if since < Utc::now() - CHANGE_LOG_TRUSTED {
             return Ok(ids.iter().copied().collect());
         }
-        // Eventually consistent: a change made in the last instant may be missed, as it
-        // would be by a send already under way.
-        let log = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk >= :since")
-            .expression_attribute_values(":pk", s(CHANGES))
-            .expression_attribute_values(":since", s(keys::stamp(since)));
-        let changed: HashSet<SubscriberId> = items::query(log, usize::MAX, |item| {
-            stamped_id(item, "bad change log entry").map(Some)
-        })
-        .await?
-        .into_iter()
-        .collect();
-        Ok(ids
-            .iter()
-            .filter(|id| changed.contains(id))
-            .copied()
-            .collect())
+        // Read once, then only what the log gained since (eventually consistent: a change
+        // made in the last instant may be missed, as it would be by a send already under way).
+        let mut log = self.recent.changes.lock().await;
+        let now = Utc::now();
+        let read = log.to_read(since, now);
+        let from = match read {
+            LogRead::Nothing => None,
+            LogRead::Since(from) | LogRead::Afresh(from) => Some(from),
+        };
+        if let Some(from) = from {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND sk >= :since")
+                .expression_attribute_values(":pk", s(CHANGES))
+                .expression_attribute_values(":since", s(keys::stamp(from)));
+            let entries =
+                items::query(query, usize::MAX, |item| change_logged(item).map(Some)).await?;
+            log.absorb(read, now, entries, now - CHANGE_LOG_TRUSTED);
+        }
+        Ok(log.changed(ids, since))
     }
 
     async fn get_many(&self, ids: &[SubscriberId]) -> Result<Vec<Subscriber>, StoreError> {

@@ -1,8 +1,11 @@
-//! Suppressed addresses: one partition (`SUPPRESSION` / `ADDR#<address>`). The town keeps a
-//! few thousand at most, so reading the whole partition in one Query is cheaper than a
-//! BatchGetItem per page of recipients (see docs/dynamodb.md).
+//! Suppressed addresses: one partition (`SUPPRESSION` / `ADDR#<address>`). A few addresses are
+//! looked up by key; a page of recipients is checked against the whole partition, read once per
+//! [`super::recent::SUPPRESSIONS_FRESH_FOR`] and kept by the store instance (a town keeps a few thousand
+//! addresses: cheaper than a BatchGetItem per recipient, see docs/dynamodb.md).
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -12,6 +15,7 @@ use telmail_core::ports::SuppressionStore;
 
 use super::items::{self, key, s, Fields, Item};
 use super::keys::{self, ADDRESS_PREFIX, SUPPRESSIONS};
+use super::recent::Recent;
 use super::DynamoStore;
 use crate::errors::store_error;
 
@@ -31,7 +35,48 @@ fn suppression(item: &Item) -> Result<Suppression, StoreError> {
     })
 }
 
+/// Asks of up to this many addresses are answered by key (BatchGetItem), exactly.
+const LOOKED_UP_BY_KEY: usize = 25;
+
 impl DynamoStore {
+    /// Which of a few addresses are suppressed, by key.
+    async fn suppressed_by_key(&self, addresses: &[String]) -> Result<HashSet<String>, StoreError> {
+        let keys = addresses
+            .iter()
+            .map(|a| key(SUPPRESSIONS, keys::suppressed(a)))
+            .collect();
+        let found = items::batch_get(
+            &self.client,
+            &self.table,
+            keys,
+            Some(("pk, sk", &[])),
+            false,
+        )
+        .await?;
+        found
+            .iter()
+            .map(|item| address(&Fields(item)).map(str::to_owned))
+            .collect()
+    }
+
+    /// Every suppressed address, as read less than [`super::recent::SUPPRESSIONS_FRESH_FOR`] ago.
+    async fn suppression_snapshot(&self) -> Result<Arc<HashSet<String>>, StoreError> {
+        let mut cached = self.recent.suppressions.lock().await;
+        if let Some(fresh) = Recent::fresh_suppressions(&cached) {
+            return Ok(fresh);
+        }
+        let all: HashSet<String> =
+            items::query(self.suppression_partition(true), usize::MAX, |item| {
+                address(&Fields(item)).map(|a| Some(a.to_owned()))
+            })
+            .await?
+            .into_iter()
+            .collect();
+        let all = Arc::new(all);
+        *cached = Some((Instant::now(), all.clone()));
+        Ok(all)
+    }
+
     /// The whole partition: the keys only, or every attribute.
     fn suppression_partition(
         &self,
@@ -57,13 +102,15 @@ impl SuppressionStore for DynamoStore {
         if addresses.is_empty() {
             return Ok(HashSet::new());
         }
-        let asked: HashSet<&str> = addresses.iter().map(String::as_str).collect();
-        let found = items::query(self.suppression_partition(true), usize::MAX, |item| {
-            let a = address(&Fields(item))?;
-            Ok(asked.contains(a).then(|| a.to_owned()))
-        })
-        .await?;
-        Ok(found.into_iter().collect())
+        if addresses.len() <= LOOKED_UP_BY_KEY {
+            return self.suppressed_by_key(addresses).await;
+        }
+        let all = self.suppression_snapshot().await?;
+        Ok(addresses
+            .iter()
+            .filter(|a| all.contains(a.as_str()))
+            .cloned()
+            .collect())
     }
 
     async fn suppress(&self, suppression: &Suppression) -> Result<(), StoreError> {
@@ -71,7 +118,9 @@ impl SuppressionStore for DynamoStore {
         let mut item = key(SUPPRESSIONS, keys::suppressed(&suppression.address));
         item.insert("reason".into(), s(&suppression.reason));
         item.insert("at".into(), s(keys::stamp(suppression.at)));
-        self.put(item, "suppression").await
+        self.put(item, "suppression").await?;
+        *self.recent.suppressions.lock().await = None;
+        Ok(())
     }
 
     async fn lift(&self, address: &str) -> Result<bool, StoreError> {
@@ -84,6 +133,7 @@ impl SuppressionStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("DynamoDB DeleteItem (suppression)", e))?;
+        *self.recent.suppressions.lock().await = None;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
