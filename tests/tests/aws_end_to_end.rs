@@ -500,7 +500,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
             "GET",
             &format!("/api/admin/campaigns/{id}"),
             None,
-            Some(keeper),
+            Some(keeper.clone()),
         ),
     )
     .await;
@@ -508,6 +508,51 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     assert_eq!(v["status"], "sent", "{v}");
     assert_eq!(v["counts"]["email"]["sent"], 2);
     assert_eq!(v["counts"]["sms"]["sent"], 2);
+
+    // One of its emails bounces: SES's event carries the campaign tag, the bounce is counted
+    // against the campaign (a campaign that ended brakes nothing).
+    let first = people.iter().find_map(|(email, _)| email.clone()).unwrap();
+    feedback_event(&d.aws, ses_bounce(&first, Some(&id)))
+        .await
+        .unwrap();
+    let (_, v) = call(
+        &campaigns,
+        http_event(
+            "GET",
+            &format!("/api/admin/campaigns/{id}"),
+            None,
+            Some(keeper),
+        ),
+    )
+    .await;
+    assert_eq!(
+        v["counts"]["feedback"],
+        json!({ "bounces": 1, "complaints": 0 })
+    );
+    // A bounce naming a campaign this deployment does not know is recorded, not retried.
+    let stray = format!("ailleurs.{}@example.org", d.tag);
+    let unknown = CampaignId::new().to_string();
+    let out = feedback_event(&d.aws, ses_bounce(&stray, Some(&unknown)))
+        .await
+        .unwrap();
+    assert_eq!(out["suppressed"], 1);
+}
+
+/// SES's hard bounce of `address` (tagged with `campaign`), published to SNS, as `feedback`
+/// receives it.
+fn ses_bounce(address: &str, campaign: Option<&str>) -> Value {
+    let fixture = |name: &str| -> Value {
+        let path = format!("{}/fixtures/aws/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let mut ses = fixture("aws_sesv2_event_publishing_sns_bounce.json");
+    ses["bounce"]["bouncedRecipients"][0]["emailAddress"] = json!(address);
+    if let Some(id) = campaign {
+        ses["mail"]["tags"]["campaign"] = json!([id]);
+    }
+    let mut envelope = fixture("aws_sns_lambda_event_envelope.json");
+    envelope["Records"][0]["Sns"]["Message"] = json!(ses.to_string());
+    envelope
 }
 
 #[tokio::test]
@@ -596,25 +641,9 @@ async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
 
     // An SES hard bounce, published by the configuration set to SNS, delivered to `feedback`.
     let bounced = format!("rebond.{}@example.org", d.tag);
-    let mut ses: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/aws/aws_sesv2_event_publishing_sns_bounce.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    ses["bounce"]["bouncedRecipients"][0]["emailAddress"] = json!(bounced);
-    let mut envelope: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/aws/aws_sns_lambda_event_envelope.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    envelope["Records"][0]["Sns"]["Message"] = json!(ses.to_string());
-    let out = feedback_event(&d.aws, envelope).await.unwrap();
+    let out = feedback_event(&d.aws, ses_bounce(&bounced, None))
+        .await
+        .unwrap();
     assert_eq!(out["suppressed"], 1);
 
     // The hourly schedule copies SNS's opted-out numbers (moto lists a few fixed ones).

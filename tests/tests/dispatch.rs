@@ -17,6 +17,7 @@ use telmail_core::domain::delivery::{
     CampaignProgress, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, Suppression,
 };
 use telmail_core::domain::queue::{DeliverJob, FanoutJob, Job, JobOutcome, QueueName};
+use telmail_core::domain::reputation::EmailFeedback;
 use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
 use telmail_core::domain::staff::StaffIdentity;
 use telmail_core::error::SendError;
@@ -1019,4 +1020,101 @@ async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
     assert_eq!(c.shards, 1);
     w.drain().await;
     assert_eq!(w.provider.count("a@exemple.fr"), 2);
+}
+
+#[tokio::test]
+async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_cabinet_resumes_it()
+{
+    let w = world(tuesday_morning()).await;
+    for i in 0..230 {
+        subscribe(&w, Some(&format!("p{i}@exemple.fr")), None, &["email"]).await;
+    }
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    let jobs = ready_jobs(&w).await;
+    assert_eq!(jobs.len(), 230);
+    let dispatcher = &w.services.use_cases.dispatcher;
+    dispatcher.deliver(&jobs[..210]).await.unwrap();
+    // SES reports 10 hard bounces: 4.8 %, under the brake; the eleventh makes 5.2 %.
+    for _ in 0..10 {
+        dispatcher
+            .record_email_feedback(c.id, EmailFeedback::Bounce)
+            .await
+            .unwrap();
+    }
+    let statistics = &w.services.use_cases.statistics;
+    let cabinet = staff("cab", "cabinet");
+    assert!(statistics
+        .queue_health(&cabinet)
+        .await
+        .unwrap()
+        .paused
+        .is_empty());
+    dispatcher
+        .record_email_feedback(c.id, EmailFeedback::Bounce)
+        .await
+        .unwrap();
+    let paused = statistics.queue_health(&cabinet).await.unwrap().paused;
+    assert_eq!(paused.len(), 1, "{paused:?}");
+    assert_eq!(paused[0].campaign, Some(c.id));
+    assert!(
+        paused[0]
+            .reason
+            .starts_with("taux de rebond de 5,2 % (11 adresses"),
+        "{}",
+        paused[0].reason
+    );
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.feedback.bounces, p.totals.email.sent), (11, 210));
+
+    // Senders see the brake within their 30 s: the rest waits, nothing fails.
+    w.clock.advance(chrono::Duration::seconds(31));
+    let outcomes = dispatcher.deliver(&jobs[210..]).await.unwrap();
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, JobOutcome::RetryAfter(_))),
+        "{outcomes:?}"
+    );
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.email.sent, p.totals.email.failed), (210, 0));
+    // Other campaigns are not braked.
+    let other = approved_campaign(&w, false).await;
+    fan_out(&w, &other).await;
+    worker(&w).drain().await.unwrap();
+    assert_eq!(campaign(&w, other.id).await.status, CampaignStatus::Sent);
+
+    // The communication service cannot lift it; the cabinet can, and the rest goes, once.
+    let email = Channel::Email;
+    let writer = staff("redac", "redaction");
+    assert!(statistics
+        .resume_sending(&writer, email, Some(c.id))
+        .await
+        .is_err());
+    assert!(statistics
+        .resume_sending(&cabinet, email, None)
+        .await
+        .is_err());
+    statistics
+        .resume_sending(&cabinet, email, Some(c.id))
+        .await
+        .unwrap();
+    w.clock.advance(chrono::Duration::seconds(31));
+    dispatcher.deliver(&jobs[210..]).await.unwrap();
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.email.sent, p.totals.email.failed), (230, 0));
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    // A bounce arriving after the campaign ended brakes nothing.
+    for _ in 0..20 {
+        dispatcher
+            .record_email_feedback(c.id, EmailFeedback::Bounce)
+            .await
+            .unwrap();
+    }
+    assert!(statistics
+        .queue_health(&cabinet)
+        .await
+        .unwrap()
+        .paused
+        .is_empty());
 }

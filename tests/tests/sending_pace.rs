@@ -265,11 +265,15 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let writer = telmail_tests::staff("redac", "redaction");
     assert!(statistics
-        .resume_sending(&writer, telmail_core::domain::contact::Channel::Email)
+        .resume_sending(&writer, telmail_core::domain::contact::Channel::Email, None)
         .await
         .is_err());
     statistics
-        .resume_sending(&cabinet, telmail_core::domain::contact::Channel::Email)
+        .resume_sending(
+            &cabinet,
+            telmail_core::domain::contact::Channel::Email,
+            None,
+        )
         .await
         .unwrap();
     w.clock.advance(chrono::Duration::minutes(5));

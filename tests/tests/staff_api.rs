@@ -1164,6 +1164,37 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         health,
         json!({ "queued": 0, "dead_letters": 0, "paused": [] })
     );
+    // A campaign the bounce brake stopped: shown with its campaign, lifted for it alone.
+    let braked = telmail_core::domain::campaign::CampaignId::new();
+    telmail_core::ports::PauseStore::pause(
+        app.services().store.as_ref(),
+        &telmail_core::domain::delivery::ChannelPause {
+            channel: telmail_core::domain::contact::Channel::Email,
+            campaign: Some(braked),
+            reason: "taux de rebond de 6,0 %".into(),
+            since: chrono::Utc::now(),
+        },
+    )
+    .await
+    .unwrap();
+    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    assert_eq!(health["paused"][0]["campaign"], braked.to_string());
+    StaffClient::expect(cab.post_empty("/api/admin/pauses/email/resume").await, 404).await;
+    let err = StaffClient::expect(
+        cab.post_empty("/api/admin/pauses/email/resume?campaign=abc")
+            .await,
+        404,
+    )
+    .await;
+    assert_eq!(err["message"], "Cette campagne n'existe pas.");
+    StaffClient::expect(
+        cab.post_empty(&format!("/api/admin/pauses/email/resume?campaign={braked}"))
+            .await,
+        204,
+    )
+    .await;
+    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    assert_eq!(health["paused"], json!([]));
     redac
         .post(
             "/api/admin/campaigns",

@@ -19,6 +19,7 @@ use telmail_core::domain::delivery::{
     DeliveryResult, DeliveryStatus, NewDelivery, Progress, Suppression,
 };
 use telmail_core::domain::money::Money;
+use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::domain::subscriber::{
     Choice, Consent, ConsentSource, PendingConfirmation, Subscriber, SubscriberId, SubscriberState,
@@ -1335,6 +1336,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
                 cost: Money::from_ten_thousandths(19_200),
             },
             shards_done: 2,
+            feedback: FeedbackCounts::default(),
         }
     );
     // Other campaigns are untouched.
@@ -1381,6 +1383,47 @@ async fn fan_out_slices_are_marked_once_apart_from_the_shards(b: Backend) {
         b.campaigns.progress(c.id).await.unwrap(),
         CampaignProgress::default(),
         "slices are not shards and count nothing"
+    );
+}
+
+async fn bounces_and_complaints_add_up_per_campaign(b: Backend) {
+    let c = campaign("Rebonds", CampaignStatus::Sending, t0(), None);
+    b.campaigns
+        .insert(
+            &c,
+            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
+        )
+        .await
+        .unwrap();
+    let mut sent = Progress::default();
+    sent.email.sent = 300;
+    b.campaigns.add_progress(c.id, &sent).await.unwrap();
+    let adds = (0..5).map(|_| b.campaigns.add_email_feedback(c.id, EmailFeedback::Bounce));
+    futures_util::future::try_join_all(adds).await.unwrap();
+    let after = b
+        .campaigns
+        .add_email_feedback(c.id, EmailFeedback::Complaint)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (after.feedback, after.totals.email.sent),
+        (
+            FeedbackCounts {
+                bounces: 5,
+                complaints: 1
+            },
+            300
+        )
+    );
+    assert_eq!(b.campaigns.progress(c.id).await.unwrap(), after);
+    assert_eq!(
+        b.campaigns
+            .add_email_feedback(CampaignId::new(), EmailFeedback::Bounce)
+            .await
+            .unwrap(),
+        None,
+        "an unknown campaign"
     );
 }
 
@@ -2055,6 +2098,7 @@ async fn a_wait_gives_back_the_attempt_a_retry_spends(b: Backend) {
 async fn a_paused_channel_keeps_its_first_reason_until_resumed_once(b: Backend) {
     let pause = |reason: &str, minutes| ChannelPause {
         channel: Channel::Email,
+        campaign: None,
         reason: reason.into(),
         since: t0() + Duration::minutes(minutes),
     };
@@ -2064,17 +2108,36 @@ async fn a_paused_channel_keeps_its_first_reason_until_resumed_once(b: Backend) 
         .await
         .unwrap();
     b.pauses.pause(&pause("encore", 5)).await.unwrap();
-    assert_eq!(
-        b.pauses.pauses().await.unwrap(),
-        [pause("SendingPausedException", 0)]
-    );
+    // A campaign braked on the same channel is a pause of its own.
+    let braked = ChannelPause {
+        campaign: Some(CampaignId::new()),
+        ..pause("taux de rebond de 6,0 %", 7)
+    };
+    b.pauses.pause(&braked).await.unwrap();
+    let mut found = b.pauses.pauses().await.unwrap();
+    found.sort_by_key(|p| p.campaign);
+    assert_eq!(found, [pause("SendingPausedException", 0), braked.clone()]);
     let (a, c) = tokio::join!(
-        b.pauses.resume(Channel::Email),
-        b.pauses.resume(Channel::Email)
+        b.pauses.resume(Channel::Email, None),
+        b.pauses.resume(Channel::Email, None)
     );
     assert_eq!([a.unwrap(), c.unwrap()].iter().filter(|r| **r).count(), 1);
+    assert_eq!(
+        b.pauses.pauses().await.unwrap(),
+        std::slice::from_ref(&braked)
+    );
+    assert!(!b.pauses.resume(Channel::Sms, None).await.unwrap());
+    assert!(!b
+        .pauses
+        .resume(Channel::Email, Some(CampaignId::new()))
+        .await
+        .unwrap());
+    assert!(b
+        .pauses
+        .resume(Channel::Email, braked.campaign)
+        .await
+        .unwrap());
     assert!(b.pauses.pauses().await.unwrap().is_empty());
-    assert!(!b.pauses.resume(Channel::Sms).await.unwrap());
 }
 
 macro_rules! store_suite {
@@ -2101,6 +2164,7 @@ macro_rules! store_suite {
             due_campaigns_are_scheduled_ones_whose_time_has_come,
             campaign_progress_adds_up_and_shards_count_once,
             fan_out_slices_are_marked_once_apart_from_the_shards,
+            bounces_and_complaints_add_up_per_campaign,
             deliveries_are_created_once,
             a_delivery_is_claimed_once_and_finished_with_its_outcome,
             only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,

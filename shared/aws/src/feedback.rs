@@ -6,17 +6,29 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::Email;
 use telmail_core::domain::delivery::Suppression;
+use telmail_core::domain::reputation::EmailFeedback;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SuppressionStore;
+use telmail_core::use_cases::dispatch::Dispatcher;
 
+use crate::ses::CAMPAIGN_TAG;
 use crate::sns::SnsSmsSender;
 
-/// The addresses an SES feedback message says to stop writing to, with the reason. Transient
-/// (soft) bounces and other events (deliveries, opens…) give none. `message` is the SNS
-/// `Message` string.
-pub fn ses_suppressions(message: &str, at: DateTime<Utc>) -> Result<Vec<Suppression>, String> {
+/// What one SES notification reports: the addresses to stop writing to, with the reason, and the
+/// campaign whose email bounced or drew a complaint (its `campaign` tag). Transient (soft)
+/// bounces and other events (deliveries, opens…) give nothing.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SesFeedback {
+    pub suppressions: Vec<Suppression>,
+    /// The campaign, and what happened to its email.
+    pub campaign: Option<(CampaignId, EmailFeedback)>,
+}
+
+/// Reads one SES notification; `message` is the SNS `Message` string.
+pub fn ses_feedback(message: &str, at: DateTime<Utc>) -> Result<SesFeedback, String> {
     let v: Value =
         serde_json::from_str(message).map_err(|e| format!("unreadable SES notification: {e}"))?;
     let kind = v
@@ -24,19 +36,27 @@ pub fn ses_suppressions(message: &str, at: DateTime<Utc>) -> Result<Vec<Suppress
         .or_else(|| v.get("notificationType"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    let (reason, list) = match kind {
+    let (reason, feedback, list) = match kind {
         "Bounce"
             if v.pointer("/bounce/bounceType").and_then(Value::as_str) == Some("Permanent") =>
         {
-            ("bounce", v.pointer("/bounce/bouncedRecipients"))
+            (
+                "bounce",
+                EmailFeedback::Bounce,
+                v.pointer("/bounce/bouncedRecipients"),
+            )
         }
-        "Complaint" => ("complaint", v.pointer("/complaint/complainedRecipients")),
-        _ => return Ok(Vec::new()),
+        "Complaint" => (
+            "complaint",
+            EmailFeedback::Complaint,
+            v.pointer("/complaint/complainedRecipients"),
+        ),
+        _ => return Ok(SesFeedback::default()),
     };
     let recipients = list
         .and_then(Value::as_array)
         .ok_or_else(|| format!("SES {kind} notification without recipients"))?;
-    recipients
+    let suppressions = recipients
         .iter()
         .map(|r| {
             let raw = r
@@ -51,7 +71,20 @@ pub fn ses_suppressions(message: &str, at: DateTime<Utc>) -> Result<Vec<Suppress
                 at,
             })
         })
-        .collect()
+        .collect::<Result<_, String>>()?;
+    let campaign = v
+        .pointer(&format!("/mail/tags/{CAMPAIGN_TAG}/0"))
+        .and_then(Value::as_str)
+        .map(|id| {
+            CampaignId::from_str(id)
+                .map(|id| (id, feedback))
+                .map_err(|_| format!("SES {kind} notification with a malformed campaign tag"))
+        })
+        .transpose()?;
+    Ok(SesFeedback {
+        suppressions,
+        campaign,
+    })
 }
 
 /// `Name <a@b>` → `a@b`.
@@ -62,28 +95,45 @@ fn bare_address(raw: &str) -> &str {
     }
 }
 
-/// Records suppressions from provider feedback.
+/// Records suppressions from provider feedback, and counts bounces and complaints against their
+/// campaign (which may brake it).
 pub struct Feedback {
     suppressions: Arc<dyn SuppressionStore>,
     sms: Arc<SnsSmsSender>,
+    dispatcher: Arc<Dispatcher>,
 }
 
 impl Feedback {
-    /// Feedback over a suppression store and the SMS provider.
-    pub fn new(suppressions: Arc<dyn SuppressionStore>, sms: Arc<SnsSmsSender>) -> Self {
-        Self { suppressions, sms }
+    /// Feedback over a suppression store, the SMS provider and the dispatcher.
+    pub fn new(
+        suppressions: Arc<dyn SuppressionStore>,
+        sms: Arc<SnsSmsSender>,
+        dispatcher: Arc<Dispatcher>,
+    ) -> Self {
+        Self {
+            suppressions,
+            sms,
+            dispatcher,
+        }
     }
 
-    /// Suppresses what one SES notification names; returns how many addresses.
+    /// Suppresses what one SES notification names and counts it against its campaign; returns
+    /// how many addresses were suppressed.
     pub async fn record_ses(&self, message: &str, at: DateTime<Utc>) -> Result<usize, String> {
-        let found = ses_suppressions(message, at)?;
-        for s in &found {
+        let found = ses_feedback(message, at)?;
+        for s in &found.suppressions {
             self.suppressions
                 .suppress(s)
                 .await
                 .map_err(|e| e.to_string())?;
         }
-        Ok(found.len())
+        if let Some((campaign, feedback)) = found.campaign {
+            self.dispatcher
+                .record_email_feedback(campaign, feedback)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(found.suppressions.len())
     }
 
     /// Suppresses the numbers that opted out of SMS and are not suppressed yet; returns how many.
@@ -120,27 +170,51 @@ mod tests {
     #[test]
     fn hard_bounces_and_complaints_suppress_their_recipients() {
         let now = Utc::now();
-        let bounce =
-            ses_suppressions(&sample("aws_sesv2_event_publishing_sns_bounce.json"), now).unwrap();
+        let bounce = ses_feedback(&sample("aws_sesv2_event_publishing_sns_bounce.json"), now)
+            .unwrap()
+            .suppressions;
         assert_eq!(bounce.len(), 1);
         assert_eq!(bounce[0].address, "recipient@example.com");
         assert_eq!(bounce[0].reason, "bounce");
 
-        let complaint = ses_suppressions(
+        let complaint = ses_feedback(
             &sample("aws_ses_notification_complaint_with_feedback.json"),
             now,
         )
-        .unwrap();
+        .unwrap()
+        .suppressions;
         assert_eq!(complaint[0].address, "richard@example.com");
         assert_eq!(complaint[0].reason, "complaint");
 
-        let sesv2_complaint = ses_suppressions(
+        let sesv2_complaint = ses_feedback(
             &sample("aws_sesv2_event_publishing_sns_complaint.json"),
             now,
         )
-        .unwrap();
+        .unwrap()
+        .suppressions;
         assert!(!sesv2_complaint.is_empty());
         assert!(sesv2_complaint.iter().all(|s| s.reason == "complaint"));
+    }
+
+    #[test]
+    fn the_campaign_tag_brings_the_feedback_back_to_its_campaign() {
+        let mut event: Value =
+            serde_json::from_str(&sample("aws_sesv2_event_publishing_sns_bounce.json")).unwrap();
+        assert_eq!(
+            ses_feedback(&event.to_string(), Utc::now())
+                .unwrap()
+                .campaign,
+            None,
+            "an email of no campaign (a confirmation)"
+        );
+        let id = CampaignId::new();
+        event["mail"]["tags"]["campaign"] = serde_json::json!([id.to_string()]);
+        let found = ses_feedback(&event.to_string(), Utc::now()).unwrap();
+        assert_eq!(found.campaign, Some((id, EmailFeedback::Bounce)));
+        event["mail"]["tags"]["campaign"] = serde_json::json!(["pas-un-id"]);
+        assert!(ses_feedback(&event.to_string(), Utc::now())
+            .unwrap_err()
+            .contains("campaign tag"));
     }
 
     #[test]
@@ -148,24 +222,31 @@ mod tests {
         let envelope: Value =
             serde_json::from_str(&sample("aws_ses_bounce_via_sns_captured_mozilla.json")).unwrap();
         let message = envelope["Message"].as_str().unwrap();
-        let found = ses_suppressions(message, Utc::now()).unwrap();
+        let found = ses_feedback(message, Utc::now()).unwrap().suppressions;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].reason, "bounce");
-        let dsn = ses_suppressions(
+        let dsn = ses_feedback(
             &sample("aws_ses_notification_bounce_with_dsn.json"),
             Utc::now(),
         )
-        .unwrap();
+        .unwrap()
+        .suppressions;
         assert!(!dsn.is_empty());
     }
 
     #[test]
     fn soft_bounces_and_deliveries_suppress_nothing_and_junk_is_an_error() {
         let soft = r#"{"eventType":"Bounce","bounce":{"bounceType":"Transient","bouncedRecipients":[{"emailAddress":"a@b.fr"}]}}"#;
-        assert!(ses_suppressions(soft, Utc::now()).unwrap().is_empty());
+        assert_eq!(
+            ses_feedback(soft, Utc::now()).unwrap(),
+            SesFeedback::default()
+        );
         let delivery = r#"{"eventType":"Delivery","delivery":{}}"#;
-        assert!(ses_suppressions(delivery, Utc::now()).unwrap().is_empty());
-        assert!(ses_suppressions("not json", Utc::now()).is_err());
+        assert_eq!(
+            ses_feedback(delivery, Utc::now()).unwrap(),
+            SesFeedback::default()
+        );
+        assert!(ses_feedback("not json", Utc::now()).is_err());
         assert_eq!(bare_address("Jean <jean@ex.fr>"), "jean@ex.fr");
     }
 }

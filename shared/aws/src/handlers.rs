@@ -99,7 +99,11 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
 /// `feedback`: SES bounce and complaint notifications through SNS, or the schedule that syncs
 /// SMS opt-outs. Returns how many addresses were suppressed.
 pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
-    let feedback = Feedback::new(aws.store.clone(), Arc::clone(&aws.sms));
+    let feedback = Feedback::new(
+        aws.store.clone(),
+        Arc::clone(&aws.sms),
+        Arc::clone(&aws.use_cases.dispatcher),
+    );
     let now = Utc::now();
     let suppressed = match Incoming::parse(event)? {
         Incoming::Sns(notifications) => {

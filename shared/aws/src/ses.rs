@@ -1,15 +1,18 @@
 //! Emails through SES v2: raw MIME (text + HTML, RFC 8058 headers) with a configuration set, so
-//! bounces and complaints come back as events.
+//! bounces and complaints come back as events, tagged with the campaign they belong to.
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::primitives::Blob;
-use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
+use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use telmail_core::error::SendError;
 use telmail_core::ports::{EmailSender, OutgoingEmail};
 use telmail_core::render::mime::MimeBuilder;
 use uuid::Uuid;
 
 use crate::errors::{accepted, send_error};
+
+/// The message tag naming a campaign's id (SES returns it in bounce and complaint events).
+pub const CAMPAIGN_TAG: &str = "campaign";
 
 /// Sends emails with SES v2 `SendEmail`.
 pub struct SesEmailSender {
@@ -59,6 +62,13 @@ impl EmailSender for SesEmailSender {
             )
             .content(content)
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(email.campaign.map(|id| {
+                vec![MessageTag::builder()
+                    .name(CAMPAIGN_TAG)
+                    .value(id.to_string())
+                    .build()
+                    .expect("name and value are set")]
+            }))
             .send()
             .await
             .map_err(|e| send_error("SES SendEmail", e))?;

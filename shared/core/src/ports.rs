@@ -15,6 +15,7 @@ use crate::domain::delivery::{
     NewDelivery, ProgressDelta, Suppression,
 };
 use crate::domain::queue::{Job, QueueHealth};
+use crate::domain::reputation::EmailFeedback;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
@@ -147,6 +148,13 @@ pub trait CampaignStore: Send + Sync {
         shard: u32,
         counted: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError>;
+    /// Counts a bounce or complaint reported for one of the campaign's emails; returns the
+    /// counters after (none for an unknown campaign).
+    async fn add_email_feedback(
+        &self,
+        id: CampaignId,
+        feedback: EmailFeedback,
+    ) -> Result<Option<CampaignProgress>, StoreError>;
     /// Records that slice `slice` of fan-out shard `shard` is done: true the first time.
     async fn mark_slice_done(
         &self,
@@ -364,8 +372,12 @@ pub trait PauseStore: Send + Sync {
     async fn pause(&self, pause: &ChannelPause) -> Result<(), StoreError>;
     /// The channels paused now.
     async fn pauses(&self) -> Result<Vec<ChannelPause>, StoreError>;
-    /// Lifts a channel's pause; false when it was not paused.
-    async fn resume(&self, channel: Channel) -> Result<bool, StoreError>;
+    /// Lifts a channel's pause, or a campaign's brake on it; false when there was none.
+    async fn resume(
+        &self,
+        channel: Channel,
+        campaign: Option<CampaignId>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Shares each channel's sending rate between every sender (processes, Lambda instances): a
@@ -433,6 +445,9 @@ pub struct OutgoingEmail {
     pub html: String,
     /// One-click unsubscribe URL (RFC 8058), when the message is part of a list.
     pub list_unsubscribe: Option<String>,
+    /// The campaign it belongs to: the provider tags the message with it, so bounces and
+    /// complaints come back to the campaign.
+    pub campaign: Option<CampaignId>,
 }
 
 /// A text message ready to send.

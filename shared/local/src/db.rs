@@ -171,8 +171,11 @@ const MIGRATIONS: &[&str] = &[
         channel TEXT PRIMARY KEY,
         next_slot INTEGER NOT NULL
      ) WITHOUT ROWID;",
-    // 8: the fan-out slices done (a slice job delivered twice runs once).
-    "CREATE TABLE fanout_slices_done (
+    // 8: the fan-out slices done (a slice job delivered twice runs once); bounces and
+    // complaints reported for a campaign's emails.
+    "ALTER TABLE campaign_progress ADD COLUMN email_bounces INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN email_complaints INTEGER NOT NULL DEFAULT 0;
+     CREATE TABLE fanout_slices_done (
         campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
         shard INTEGER NOT NULL,
         slice INTEGER NOT NULL,

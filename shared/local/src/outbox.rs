@@ -254,6 +254,7 @@ mod tests {
             text: "Bonjour, voici le programme.".into(),
             html: "<p>Bonjour, voici le programme.</p>".into(),
             list_unsubscribe: Some("https://x.example/desabonnement?t=abc".into()),
+            campaign: None,
         };
         ob.send_email(&email).await.unwrap();
         let files: Vec<_> = std::fs::read_dir(ob.email_dir())
@@ -281,6 +282,7 @@ mod tests {
                 text: "Programme".into(),
                 html: format!("<p>Programme de la fête n° {n} — été</p>"),
                 list_unsubscribe: None,
+                campaign: None,
             })
             .await
             .unwrap();
@@ -357,6 +359,7 @@ mod tests {
             text: "Bonjour".into(),
             html: "<p>Bonjour</p>".into(),
             list_unsubscribe: None,
+            campaign: None,
         };
         let err = ob.send_email(&email).await.unwrap_err();
         assert!(

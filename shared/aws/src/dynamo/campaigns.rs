@@ -11,6 +11,7 @@ use futures_util::future::try_join_all;
 use std::str::FromStr;
 use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
+use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
 
@@ -22,6 +23,9 @@ use crate::errors::store_error;
 
 /// The fan-out shards done, a number set (adding a shard twice keeps one).
 const SHARDS_DONE: &str = "shards_done";
+/// Bounces and complaints reported for the campaign's emails (N).
+const BOUNCES: &str = "email_bounces";
+const COMPLAINTS: &str = "email_complaints";
 /// The fan-out slices done, a string set of `<shard>/<slice>`.
 const SLICES_DONE: &str = "slices_done";
 
@@ -38,6 +42,10 @@ fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
     Ok(CampaignProgress {
         totals: Progress::from_values(values),
         shards_done: shards_done(item)?,
+        feedback: FeedbackCounts {
+            bounces: f.opt_num(BOUNCES)?.unwrap_or(0),
+            complaints: f.opt_num(COMPLAINTS)?.unwrap_or(0),
+        },
     })
 }
 
@@ -337,6 +345,34 @@ impl CampaignStore for DynamoStore {
                     .unwrap_or_else(|| Err(unknown(id))),
                 _ => Err(store_error("DynamoDB UpdateItem (shards done)", e)),
             },
+        }
+    }
+
+    async fn add_email_feedback(
+        &self,
+        id: CampaignId,
+        feedback: EmailFeedback,
+    ) -> Result<Option<CampaignProgress>, StoreError> {
+        let counter = match feedback {
+            EmailFeedback::Bounce => BOUNCES,
+            EmailFeedback::Complaint => COMPLAINTS,
+        };
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .update_expression("ADD #c :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#c", counter)
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => progress(&out.attributes.unwrap_or_default()).map(Some),
+            Err(e) if condition_failed(&e) => Ok(None),
+            Err(e) => Err(store_error("DynamoDB UpdateItem (email feedback)", e)),
         }
     }
 

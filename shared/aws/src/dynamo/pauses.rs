@@ -1,6 +1,8 @@
-//! Channels the provider paused: one item each in the `PAUSES` partition.
+//! Channels the provider paused, and campaigns braked on a channel: one item each in the
+//! `PAUSES` partition (sort key `email`, `sms`, `email#<campaign>`).
 
 use async_trait::async_trait;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::Channel;
 use telmail_core::domain::delivery::ChannelPause;
 use telmail_core::error::StoreError;
@@ -14,7 +16,7 @@ use crate::errors::store_error;
 #[async_trait]
 impl PauseStore for DynamoStore {
     async fn pause(&self, pause: &ChannelPause) -> Result<(), StoreError> {
-        let mut item = key(PAUSES, pause.channel.as_str());
+        let mut item = key(PAUSES, ChannelPause::key(pause.channel, pause.campaign));
         item.insert("pause".into(), json(pause)?);
         // The first pause of a channel is kept: its reason and time are the ones staff need.
         let out = self
@@ -43,12 +45,16 @@ impl PauseStore for DynamoStore {
         items::query(q, usize::MAX, |item| Fields(item).json("pause").map(Some)).await
     }
 
-    async fn resume(&self, channel: Channel) -> Result<bool, StoreError> {
+    async fn resume(
+        &self,
+        channel: Channel,
+        campaign: Option<CampaignId>,
+    ) -> Result<bool, StoreError> {
         let out = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(PAUSES, channel.as_str())))
+            .set_key(Some(key(PAUSES, ChannelPause::key(channel, campaign))))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;

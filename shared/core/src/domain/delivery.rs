@@ -80,14 +80,28 @@ impl DeliveryStatus {
     }
 }
 
-/// A channel the provider paused (sending paused, account suspended): nothing is sent on it,
-/// nothing fails, until staff resume it once the provider cleared the cause.
+/// A channel the provider paused (sending paused, account suspended), or one campaign's channel
+/// the bounce and complaint brake stopped: nothing is sent on it, nothing fails, until staff
+/// resume it once the cause is cleared.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelPause {
     pub channel: Channel,
+    /// The campaign braked (none: the whole channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<CampaignId>,
     /// The provider's words, for staff.
     pub reason: String,
     pub since: DateTime<Utc>,
+}
+
+impl ChannelPause {
+    /// The name it is stored under: `email`, or `email#<campaign>` for a brake.
+    pub fn key(channel: Channel, campaign: Option<CampaignId>) -> String {
+        match campaign {
+            None => channel.as_str().to_owned(),
+            Some(id) => format!("{}#{id}", channel.as_str()),
+        }
+    }
 }
 
 /// A delivery to create during fan-out.
@@ -291,6 +305,8 @@ pub struct CampaignProgress {
     pub totals: Progress,
     /// Fan-out shards finished.
     pub shards_done: u32,
+    /// Bounces and complaints reported for its emails.
+    pub feedback: crate::domain::reputation::FeedbackCounts,
 }
 
 /// An address not to write to.

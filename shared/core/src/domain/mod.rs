@@ -7,6 +7,7 @@ pub mod contact;
 pub mod delivery;
 pub mod money;
 pub mod queue;
+pub mod reputation;
 pub mod sending_window;
 pub mod signup;
 pub mod sms;

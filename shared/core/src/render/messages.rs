@@ -92,6 +92,7 @@ impl EmailLayout {
             text,
             html,
             list_unsubscribe,
+            campaign: None,
         })
     }
 }

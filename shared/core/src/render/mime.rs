@@ -104,6 +104,7 @@ mod tests {
             text: "Bonjour".into(),
             html: "<p>Bonjour</p>".into(),
             list_unsubscribe: Some("https://example.org/u?t=1".into()),
+            campaign: None,
         };
         let raw = String::from_utf8(mime.build(&email, "abc").unwrap().formatted()).unwrap();
         assert!(

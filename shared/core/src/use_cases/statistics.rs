@@ -1,6 +1,7 @@
 //! The figures the town reports: campaigns, weather alerts, SMS (and segments), emails, cost,
 //! sign-ups and departures per month, and subscribers per topic and channel.
 
+use crate::domain::campaign::CampaignId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -195,26 +196,28 @@ impl Statistics {
         })
     }
 
-    /// Resumes a channel the provider paused, once its cause is cleared (`cabinet` or
-    /// `admin`); the deliveries waiting on it go out.
+    /// Resumes a channel the provider paused, or a campaign's emails the bounce and complaint
+    /// brake stopped, once the cause is cleared (`cabinet` or `admin`); the deliveries waiting
+    /// on it go out.
     pub async fn resume_sending(
         &self,
         by: &StaffIdentity,
         channel: Channel,
+        campaign: Option<CampaignId>,
     ) -> Result<(), DomainError> {
         by.require_any(&[Role::Cabinet, Role::Admin])?;
-        if self.pauses.resume(channel).await? {
-            tracing::info!(channel = channel.as_str(), by = %by.id, "sending resumed");
-            Ok(())
-        } else {
-            Err(DomainError::NotFound(format!(
-                "L'envoi par {} n'est pas en pause.",
-                match channel {
-                    Channel::Email => "e-mail",
-                    Channel::Sms => "SMS",
-                }
-            )))
+        if self.pauses.resume(channel, campaign).await? {
+            tracing::info!(channel = channel.as_str(), campaign = ?campaign, by = %by.id, "sending resumed");
+            return Ok(());
         }
+        let name = match channel {
+            Channel::Email => "e-mail",
+            Channel::Sms => "SMS",
+        };
+        Err(DomainError::NotFound(match campaign {
+            None => format!("L'envoi par {name} n'est pas en pause."),
+            Some(_) => format!("L'envoi par {name} de cette campagne n'est pas freiné."),
+        }))
     }
 
     /// Figures from `from` to `to` (months, inclusive); by default since January of this year.

@@ -14,7 +14,7 @@ use super::AdminState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson, Segment};
 
-fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
+pub(super) fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
     CampaignId::from_str(raw).map_err(|_| {
         ApiError::new(
             StatusCode::NOT_FOUND,

@@ -1,5 +1,5 @@
 //! `/api/admin/stats`, `/health`, `/pauses`, `/outbox`: the town's figures for a period, the
-//! service's health (queues, channels the provider paused, resumed here), and the embedded
+//! service's health (queues, channels the provider paused and campaigns braked, resumed here), and the embedded
 //! default's outbox.
 
 use std::str::FromStr;
@@ -54,11 +54,20 @@ pub async fn outbox(
     Ok(Json(app.outbox.recent(&by).await?))
 }
 
-/// `POST /api/admin/pauses/{channel}/resume`: sending resumes on a channel the provider paused.
+/// `?campaign=`: the campaign braked (none: the channel the provider paused).
+#[derive(Debug, Deserialize)]
+pub struct ResumeQuery {
+    #[serde(default)]
+    campaign: Option<String>,
+}
+
+/// `POST /api/admin/pauses/{channel}/resume[?campaign=<id>]`: sending resumes on a channel the
+/// provider paused, or a braked campaign's sending on it.
 pub async fn resume(
     State(app): State<AdminState>,
     Staff(by): Staff,
     Segment(channel): Segment<String>,
+    ApiQuery(q): ApiQuery<ResumeQuery>,
 ) -> ApiResult<impl IntoResponse> {
     let channel = Channel::from_str(&channel).map_err(|_| {
         ApiError::new(
@@ -67,6 +76,13 @@ pub async fn resume(
             "Canal inconnu (email ou sms).",
         )
     })?;
-    app.statistics.resume_sending(&by, channel).await?;
+    let campaign = q
+        .campaign
+        .as_deref()
+        .map(super::campaigns::campaign_id)
+        .transpose()?;
+    app.statistics
+        .resume_sending(&by, channel, campaign)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -83,6 +83,13 @@ function progress(c) {
     el("h2", { id: "progress-title" }, c.status === "sending" ? "Envoi en cours" : "Résultat de l'envoi"),
     el("div", { class: "grid" }, c.email ? channel("E-mails", "email") : "", c.sms ? channel("SMS", "sms") : ""),
     el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} segments SMS).`),
+    c.email
+      ? el(
+          "p",
+          {},
+          `Retours des messageries : ${count(p.feedback.bounces)} adresse(s) inexistante(s), ${count(p.feedback.complaints)} signalement(s) comme indésirable. L'envoi des e-mails est freiné à 5 % d'adresses inexistantes ou 0,1 % de signalements ; le tableau de bord le signale alors.`,
+        )
+      : "",
   );
 }
 

@@ -135,15 +135,27 @@ async function waiting() {
   );
 }
 
-/** A channel the provider paused: its reason, and (cabinet, admin) the button that resumes it. */
+/** A channel the provider paused, or a campaign braked: its reason, and (cabinet, admin) the button that resumes it. */
 function pausedChannel(me, p) {
   const name = p.channel === "sms" ? "SMS" : "e-mails";
-  const box = el("div", { class: "alert error", role: "alert" }, el("p", {}, `Envoi des ${name} suspendu par le fournisseur depuis le ${when(p.since)} : ${p.reason}. Les messages attendent, aucun n'est perdu ; reprenez l'envoi une fois la cause réglée avec le fournisseur.`));
+  const box = p.campaign
+    ? el(
+        "div",
+        { class: "alert error", role: "alert" },
+        el(
+          "p",
+          {},
+          `Envoi des ${name} d'une campagne freiné depuis le ${when(p.since)} : ${p.reason}. Ses ${name} restants attendent, aucun n'est perdu ; vérifiez sa liste, puis reprenez l'envoi ou arrêtez la campagne. `,
+          el("a", { href: `/admin/campagnes/${p.campaign}` }, "Voir la campagne"),
+        ),
+      )
+    : el("div", { class: "alert error", role: "alert" }, el("p", {}, `Envoi des ${name} suspendu par le fournisseur depuis le ${when(p.since)} : ${p.reason}. Les messages attendent, aucun n'est perdu ; reprenez l'envoi une fois la cause réglée avec le fournisseur.`));
   if (holds(me, "cabinet", "admin")) {
-    const resume = el("button", { type: "button" }, `Reprendre l'envoi des ${name}`);
+    const resume = el("button", { type: "button" }, p.campaign ? `Reprendre l'envoi des ${name} de cette campagne` : `Reprendre l'envoi des ${name}`);
+    const query = p.campaign ? `?campaign=${p.campaign}` : "";
     resume.addEventListener("click", () =>
       act(resume, null, async () => {
-        await api("POST", `/api/admin/pauses/${p.channel}/resume`);
+        await api("POST", `/api/admin/pauses/${p.channel}/resume${query}`);
         flash(`Envoi des ${name} repris.`);
         await health(me);
       }),

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
+use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
 
@@ -51,6 +52,10 @@ fn progress_row(r: &Row<'_>) -> rusqlite::Result<CampaignProgress> {
     Ok(CampaignProgress {
         totals: Progress::from_values(values),
         shards_done: r.get::<_, i64>(10)? as u32,
+        feedback: FeedbackCounts {
+            bounces: r.get::<_, i64>(11)? as u64,
+            complaints: r.get::<_, i64>(12)? as u64,
+        },
     })
 }
 
@@ -248,6 +253,32 @@ impl CampaignStore for SqliteStore {
             .await
     }
 
+    async fn add_email_feedback(
+        &self,
+        id: CampaignId,
+        feedback: EmailFeedback,
+    ) -> Result<Option<CampaignProgress>, StoreError> {
+        let column = match feedback {
+            EmailFeedback::Bounce => "email_bounces",
+            EmailFeedback::Complaint => "email_complaints",
+        };
+        self.db
+            .write(move |tx| {
+                let id = id.to_string();
+                let changed = tx
+                    .prepare_cached(&format!(
+                        "UPDATE campaign_progress SET {column} = {column} + 1 WHERE campaign_id = ?1"
+                    ))
+                    .and_then(|mut st| st.execute([&id]))
+                    .map_err(sql_err)?;
+                if changed == 0 {
+                    return Ok(None);
+                }
+                read_progress(tx, &id).map(Some)
+            })
+            .await
+    }
+
     async fn mark_slice_done(
         &self,
         id: CampaignId,
@@ -312,7 +343,8 @@ fn read_progress(c: &rusqlite::Connection, id: &str) -> Result<CampaignProgress,
         "SELECT email_targeted, email_sent, email_failed, email_suppressed,
                 sms_targeted, sms_sent, sms_failed, sms_suppressed,
                 sms_segments, cost_ten_thousandths,
-                (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id)
+                (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id),
+                email_bounces, email_complaints
          FROM campaign_progress p WHERE campaign_id = ?1",
     )
     .and_then(|mut st| st.query_row([id], progress_row).optional())

@@ -1,7 +1,9 @@
-//! Channels the provider paused: a document each (`pause:email`, `pause:sms`).
+//! Channels the provider paused, and campaigns braked on a channel: a document each
+//! (`pause:email`, `pause:sms`, `pause:email#<campaign>`).
 
 use async_trait::async_trait;
 use rusqlite::params;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::Channel;
 use telmail_core::domain::delivery::ChannelPause;
 use telmail_core::error::StoreError;
@@ -10,22 +12,19 @@ use telmail_core::ports::PauseStore;
 use super::SqliteStore;
 use crate::db::sql_err;
 
-fn name(channel: Channel) -> String {
-    format!("pause:{}", channel.as_str())
+fn name(channel: Channel, campaign: Option<CampaignId>) -> String {
+    format!("pause:{}", ChannelPause::key(channel, campaign))
 }
 
 #[async_trait]
 impl PauseStore for SqliteStore {
     async fn pause(&self, pause: &ChannelPause) -> Result<(), StoreError> {
         // The first pause of a channel is kept: its reason and time are the ones staff need.
-        if self
-            .document::<ChannelPause>(&name(pause.channel))
-            .await?
-            .is_some()
-        {
+        let name = name(pause.channel, pause.campaign);
+        if self.document::<ChannelPause>(&name).await?.is_some() {
             return Ok(());
         }
-        self.save_document(&name(pause.channel), pause).await
+        self.save_document(&name, pause).await
     }
 
     async fn pauses(&self) -> Result<Vec<ChannelPause>, StoreError> {
@@ -37,8 +36,12 @@ impl PauseStore for SqliteStore {
             .collect())
     }
 
-    async fn resume(&self, channel: Channel) -> Result<bool, StoreError> {
-        let key = name(channel);
+    async fn resume(
+        &self,
+        channel: Channel,
+        campaign: Option<CampaignId>,
+    ) -> Result<bool, StoreError> {
+        let key = name(channel, campaign);
         self.db
             .call(move |c| {
                 c.prepare_cached("DELETE FROM documents WHERE name = ?1")

@@ -26,6 +26,7 @@ use crate::domain::delivery::{
 use crate::domain::queue::{
     DeliverJob, FanoutCursor, FanoutJob, FanoutTally, Job, JobOutcome, KnownAddress,
 };
+use crate::domain::reputation::{brake_reason, EmailFeedback};
 use crate::domain::sms::analyze;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::TopicSlug;
@@ -85,10 +86,13 @@ pub struct Dispatcher {
     d: DispatchDeps,
     /// Campaigns read while sending or sent (see [`Dispatcher::campaign`]).
     sending: Mutex<HashMap<CampaignId, Campaign>>,
-    /// The paused channels as last read, and when: read again at most every
-    /// [`PAUSES_READ_EVERY`], not once per batch.
-    paused: Mutex<Option<(DateTime<Utc>, HashSet<Channel>)>>,
+    /// The paused channels and braked campaigns as last read, and when: read again at most
+    /// every [`PAUSES_READ_EVERY`], not once per batch.
+    paused: Mutex<Option<(DateTime<Utc>, Paused)>>,
 }
+
+/// Paused channels (campaign `None`) and campaigns braked on a channel.
+type Paused = HashSet<(Channel, Option<CampaignId>)>;
 
 /// Where a claimed delivery goes.
 enum SendTo {
@@ -483,7 +487,7 @@ impl Dispatcher {
         let mut outcomes = vec![JobOutcome::Done; jobs.len()];
         let campaigns = self.sending_campaigns(jobs).await?;
         let mut to_claim = self.inside_window(jobs, &campaigns, &mut outcomes);
-        self.hold_paused_channels(jobs, &mut to_claim, &mut outcomes)
+        self.hold_paused(jobs, &campaigns, &mut to_claim, &mut outcomes)
             .await?;
         if to_claim.is_empty() {
             return Ok(outcomes);
@@ -563,30 +567,40 @@ impl Dispatcher {
         to_claim
     }
 
-    /// Deliveries on a channel the provider paused wait, unclaimed and without failing, until
-    /// staff resume it.
-    async fn hold_paused_channels(
+    /// Deliveries on a channel the provider paused, or of a campaign braked on their channel,
+    /// wait, unclaimed and without failing, until staff resume it. A stopped campaign's are
+    /// closed as usual.
+    async fn hold_paused(
         &self,
         jobs: &[DeliverJob],
+        campaigns: &HashMap<CampaignId, Campaign>,
         to_claim: &mut Vec<DeliveryKey>,
         outcomes: &mut [JobOutcome],
     ) -> Result<(), DomainError> {
-        let paused = self.paused_channels().await?;
+        let paused = self.paused().await?;
         if paused.is_empty() {
             return Ok(());
         }
-        to_claim.retain(|k| !paused.contains(&k.channel));
+        let held = |k: &DeliveryKey| {
+            let stopped = campaigns
+                .get(&k.campaign)
+                .is_some_and(|c| c.status == CampaignStatus::Cancelled);
+            !stopped
+                && (paused.contains(&(k.channel, None))
+                    || paused.contains(&(k.channel, Some(k.campaign))))
+        };
+        to_claim.retain(|k| !held(k));
         for (i, j) in jobs.iter().enumerate() {
-            if paused.contains(&j.key.channel) && outcomes[i] == JobOutcome::Done {
+            if held(&j.key) && outcomes[i] == JobOutcome::Done {
                 outcomes[i] = JobOutcome::RetryAfter(PAUSED_WAIT);
             }
         }
         Ok(())
     }
 
-    /// The paused channels, read from the store at most every [`PAUSES_READ_EVERY`] (a read
-    /// per batch would cost more than the batch's own reads).
-    async fn paused_channels(&self) -> Result<HashSet<Channel>, DomainError> {
+    /// The paused channels and braked campaigns, read from the store at most every
+    /// [`PAUSES_READ_EVERY`] (a read per batch would cost more than the batch's own reads).
+    async fn paused(&self) -> Result<Paused, DomainError> {
         let now = self.now();
         let fresh = chrono::Duration::from_std(PAUSES_READ_EVERY).expect("small duration");
         if let Some((at, paused)) = self.paused.lock().expect("cache lock").as_ref() {
@@ -594,13 +608,13 @@ impl Dispatcher {
                 return Ok(paused.clone());
             }
         }
-        let paused: HashSet<Channel> = self
+        let paused: Paused = self
             .d
             .pauses
             .pauses()
             .await?
             .into_iter()
-            .map(|p| p.channel)
+            .map(|p| (p.channel, p.campaign))
             .collect();
         *self.paused.lock().expect("cache lock") = Some((now, paused.clone()));
         Ok(paused)
@@ -923,7 +937,7 @@ impl Dispatcher {
     ) -> Result<(Option<String>, u32), SendError> {
         let email = email.ok_or_else(|| SendError::Permanent("campagne sans e-mail".into()))?;
         let now = self.now();
-        let message = email
+        let mut message = email
             .for_recipient(
                 &self.d.layout,
                 to,
@@ -932,6 +946,7 @@ impl Dispatcher {
                 "",
             )
             .map_err(|e| SendError::Permanent(e.to_string()))?;
+        message.campaign = Some(key.campaign);
         self.d.email.send_email(&message).await.map(|id| (id, 0))
     }
 
@@ -962,15 +977,55 @@ impl Dispatcher {
         tracing::error!(alarm = "sending_paused", channel = channel.as_str(), reason = %why, "provider paused sending");
         let pause = ChannelPause {
             channel,
+            campaign: None,
             reason: why.to_owned(),
             since: self.now(),
         };
         if let Some((_, paused)) = self.paused.lock().expect("cache lock").as_mut() {
-            paused.insert(channel);
+            paused.insert((channel, None));
         }
         if let Err(e) = self.d.pauses.pause(&pause).await {
             tracing::error!(error = %e, "cannot record the paused channel");
         }
+    }
+
+    /// Counts a bounce or complaint reported for one of a campaign's emails; past the
+    /// thresholds ([`brake_reason`]) the campaign's emails stop until staff resume them, and
+    /// an alarm goes off (the log line the alarm on AWS matches).
+    pub async fn record_email_feedback(
+        &self,
+        id: CampaignId,
+        feedback: EmailFeedback,
+    ) -> Result<(), DomainError> {
+        let Some(progress) = self.d.campaigns.add_email_feedback(id, feedback).await? else {
+            // A campaign this store never had (another deployment sharing the sender).
+            tracing::warn!(campaign = %id, "feedback for an unknown campaign");
+            return Ok(());
+        };
+        let Some(reason) = brake_reason(&progress) else {
+            return Ok(());
+        };
+        let still_sending = self.d.campaigns.status(id).await? == Some(CampaignStatus::Sending);
+        let braked = self
+            .d
+            .pauses
+            .pauses()
+            .await?
+            .into_iter()
+            .any(|p| p.channel == Channel::Email && p.campaign == Some(id));
+        if still_sending && !braked {
+            tracing::error!(alarm = "campaign_braked", campaign = %id, reason = %reason, "campaign email sending braked");
+            self.d
+                .pauses
+                .pause(&ChannelPause {
+                    channel: Channel::Email,
+                    campaign: Some(id),
+                    reason,
+                    since: self.now(),
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// What a send's answer makes of the delivery.
