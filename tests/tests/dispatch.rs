@@ -1118,3 +1118,20 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
         .paused
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_campaign_still_sending_a_day_after_its_retries_raises_the_stuck_alarm() {
+    let w = world(tuesday_morning()).await;
+    subscribe(&w, Some("r1@exemple.fr"), None, &["email"]).await;
+    // Its fan-out ran but its deliveries never did (a consumer down for days).
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    ready_jobs(&w).await;
+    let repair = || w.services.use_cases.dispatcher.repair_stuck();
+    // Retries last 6 hours; the SMS window was open: stuck a day after that, not before.
+    w.clock.advance(Duration::hours(29));
+    assert_eq!(repair().await.unwrap().stuck, 0);
+    w.clock.advance(Duration::hours(2));
+    assert_eq!(repair().await.unwrap().stuck, 1);
+    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
+}

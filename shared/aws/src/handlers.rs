@@ -91,6 +91,7 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
         purged,
         fanouts_requeued = repaired.fanouts_requeued,
         recounted = repaired.recounted,
+        stuck = repaired.stuck,
         "scheduled run"
     );
     Ok(())

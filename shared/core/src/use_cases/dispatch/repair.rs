@@ -23,6 +23,10 @@ pub const FANOUT_LOST_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// Outcomes recorded this long ago are settled: a batch adds them to the counters within
 /// seconds, so one still missing from the counters was lost.
 pub const OUTCOME_SETTLED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// A campaign still sending this long after its last delivery could have been retried (its SMS
+/// window's opening plus the retry time) is stuck: an alarm goes off. Pacing a very large list
+/// (a million emails at 14 a second take 20 hours) stays within it.
+pub const STUCK_MARGIN: chrono::Duration = chrono::Duration::hours(24);
 /// Deliveries read per page while recounting.
 const RECOUNT_PAGE: usize = 1000;
 
@@ -33,6 +37,8 @@ pub struct Repairs {
     pub fanouts_requeued: usize,
     /// Campaigns whose counters were completed from their deliveries.
     pub recounted: usize,
+    /// Campaigns still sending long after their retries ran out (an alarm each).
+    pub stuck: usize,
 }
 
 impl Dispatcher {
@@ -48,6 +54,10 @@ impl Dispatcher {
         for campaign in sending {
             let progress = self.d.campaigns.progress(campaign.id).await?;
             let started = campaign.updated_at;
+            if now > self.stuck_after(started) {
+                tracing::error!(alarm = "campaign_stuck", campaign = %campaign.id, "campaign still sending long after its retries ran out");
+                done.stuck += 1;
+            }
             if progress.shards_done < campaign.shards {
                 if now - started > FANOUT_LOST_AFTER {
                     self.requeue_fanout(&campaign).await?;
@@ -60,7 +70,7 @@ impl Dispatcher {
                 done.recounted += 1;
             }
         }
-        if done != Repairs::default() {
+        if done.fanouts_requeued + done.recounted > 0 {
             tracing::warn!(
                 fanouts_requeued = done.fanouts_requeued,
                 recounted = done.recounted,
@@ -68,6 +78,12 @@ impl Dispatcher {
             );
         }
         Ok(done)
+    }
+
+    /// When a campaign started at `started` is stuck if still sending.
+    fn stuck_after(&self, started: DateTime<Utc>) -> DateTime<Utc> {
+        let c = &self.d.config;
+        c.sending_window.next_opening(started) + c.retry_for + STUCK_MARGIN
     }
 
     /// Queues every shard's fan-out again from its first slice; a slice already done does not
