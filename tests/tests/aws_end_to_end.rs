@@ -538,6 +538,36 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     assert_eq!(out["suppressed"], 1);
 }
 
+/// A CloudWatch Logs subscription event carrying these SNS delivery status log entries.
+fn sms_delivery_logs(fixtures: &[&str]) -> Value {
+    let events: Vec<Value> = fixtures
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let path = format!("{}/fixtures/aws/{name}", env!("CARGO_MANIFEST_DIR"));
+            json!({ "id": i.to_string(), "timestamp": 1_467_074_434_558_i64, "message": std::fs::read_to_string(path).unwrap() })
+        })
+        .collect();
+    let data = json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "sns/eu-west-3/123456789012/DirectPublishToPhoneNumber",
+        "logStream": "stream",
+        "subscriptionFilters": ["sms-receipts"],
+        "logEvents": events,
+    });
+    json!({ "awslogs": { "data": gzip_base64(&data) } })
+}
+
+/// What CloudWatch Logs sends a subscriber: the JSON gzipped, then in base64.
+fn gzip_base64(data: &Value) -> String {
+    use base64::Engine;
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(data.to_string().as_bytes()).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap())
+}
+
 /// SES's hard bounce of `address` (tagged with `campaign`), published to SNS, as `feedback`
 /// receives it.
 fn ses_bounce(address: &str, campaign: Option<&str>) -> Value {
@@ -661,6 +691,33 @@ async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
     assert_eq!(
         again["suppressed"], 0,
         "already known numbers are not rewritten"
+    );
+
+    // SNS's SMS delivery receipts, through the CloudWatch Logs subscription of its log groups:
+    // counted once in the month's statistics, however often the batch is delivered.
+    let receipts = sms_delivery_logs(&[
+        "aws_sns_sms_delivery_status_success.json",
+        "aws_sns_sms_delivery_status_failure.json",
+    ]);
+    let out = feedback_event(&d.aws, receipts.clone()).await.unwrap();
+    assert_eq!(out["receipts"], 2);
+    let again = feedback_event(&d.aws, receipts).await.unwrap();
+    assert_eq!(again["receipts"], 0);
+    let june = telmail_core::clock::Month::of(
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2016, 6, 28, 12, 0, 0).unwrap(),
+    );
+    let counted = |c| telmail_core::ports::StatsStore::get(d.aws.store.as_ref(), june, c);
+    use telmail_core::ports::Counter;
+    assert_eq!(counted(Counter::SmsDelivered).await.unwrap(), 1);
+    assert_eq!(counted(Counter::SmsUndelivered).await.unwrap(), 1);
+    assert_eq!(counted(Counter::SmsBilledMicroUsd).await.unwrap(), 12_900);
+    let control = json!({ "awslogs": { "data": gzip_base64(&json!({
+        "messageType": "CONTROL_MESSAGE", "owner": "CloudwatchLogs", "logGroup": "",
+        "logStream": "", "subscriptionFilters": [], "logEvents": []
+    })) } });
+    assert_eq!(
+        feedback_event(&d.aws, control).await.unwrap()["receipts"],
+        0
     );
 
     let found = d

@@ -1,5 +1,7 @@
-//! Telling apart the events a function may receive: SQS batches, SNS notifications, schedules.
+//! Telling apart the events a function may receive: SQS batches, SNS notifications, schedules,
+//! CloudWatch Logs subscriptions.
 
+use aws_lambda_events::event::cloudwatch_logs::{LogData, LogsEvent};
 use aws_lambda_events::event::sns::SnsEvent;
 use serde::Deserialize;
 use serde_json::Value;
@@ -13,6 +15,8 @@ pub enum Incoming {
     Sns(SnsEvent),
     /// An EventBridge schedule fired.
     Scheduled,
+    /// Log events of a CloudWatch Logs subscription (SNS's SMS delivery receipts).
+    Logs(LogData),
 }
 
 /// What a consumer reads of an SQS record: its id (to report a failure) and its body. The
@@ -53,7 +57,15 @@ impl Incoming {
             None if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") => {
                 Ok(Incoming::Scheduled)
             }
-            None => Err("unexpected event: neither SQS, SNS nor a schedule".into()),
+            // The event's reader borrows its strings: it reads text, not a `Value`.
+            None if event.get("awslogs").is_some() => {
+                serde_json::from_str::<LogsEvent>(&event.to_string())
+                    .map(|e| Incoming::Logs(e.aws_logs.data))
+                    .map_err(|e| format!("unreadable CloudWatch Logs event: {e}"))
+            }
+            None => {
+                Err("unexpected event: neither SQS, SNS, CloudWatch Logs nor a schedule".into())
+            }
         }
     }
 }

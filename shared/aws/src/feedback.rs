@@ -1,9 +1,11 @@
-//! Provider feedback that must stop future messages: SES hard bounces and complaints (configuration
-//! set events or identity notifications, delivered through SNS), and SMS numbers that answered STOP.
+//! Provider feedback: SES hard bounces and complaints (configuration set events or identity
+//! notifications, delivered through SNS) and SMS numbers that answered STOP, which must stop
+//! future messages; SNS's SMS delivery receipts, counted in the statistics.
 
 use std::str::FromStr;
 use std::sync::Arc;
 
+use aws_lambda_events::event::cloudwatch_logs::LogData;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use telmail_core::domain::campaign::CampaignId;
@@ -13,6 +15,7 @@ use telmail_core::domain::reputation::EmailFeedback;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SuppressionStore;
 use telmail_core::use_cases::dispatch::Dispatcher;
+use telmail_core::use_cases::receipts::SmsReceipt;
 
 use crate::ses::CAMPAIGN_TAG;
 use crate::sns::SnsSmsSender;
@@ -84,6 +87,52 @@ pub fn ses_feedback(message: &str, at: DateTime<Utc>) -> Result<SesFeedback, Str
     Ok(SesFeedback {
         suppressions,
         campaign,
+    })
+}
+
+/// The delivery receipts in a batch of SNS's SMS delivery status logs (the groups
+/// `sns/<region>/<account>/DirectPublishToPhoneNumber` and its `/Failure`). A subscription's
+/// control message (sent when the subscription is made) holds none; an entry that is not a
+/// receipt is an error naming what is missing (it would be counted nowhere).
+pub fn sms_receipts(logs: &LogData) -> Result<Vec<SmsReceipt>, String> {
+    if logs.message_type == "CONTROL_MESSAGE" {
+        return Ok(Vec::new());
+    }
+    logs.log_events
+        .iter()
+        .map(|e| sms_receipt(&e.message))
+        .collect()
+}
+
+/// One SNS SMS delivery status log entry.
+fn sms_receipt(message: &str) -> Result<SmsReceipt, String> {
+    let v: Value = serde_json::from_str(message)
+        .map_err(|e| format!("unreadable SMS delivery log entry: {e}"))?;
+    let text = |pointer: &str| {
+        v.pointer(pointer)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("SMS delivery log entry without {pointer}"))
+    };
+    let at = chrono::NaiveDateTime::parse_from_str(
+        text("/notification/timestamp")?,
+        "%Y-%m-%d %H:%M:%S%.f",
+    )
+    .map_err(|e| format!("SMS delivery log entry with an unreadable timestamp: {e}"))?
+    .and_utc();
+    let delivered = match text("/status")? {
+        "SUCCESS" => true,
+        "FAILURE" => false,
+        other => return Err(format!("SMS delivery log entry with status {other}")),
+    };
+    let price = v
+        .pointer("/delivery/priceInUSD")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    Ok(SmsReceipt {
+        message_id: text("/notification/messageId")?.to_owned(),
+        at,
+        delivered,
+        billed_micro_usd: (price * 1_000_000.0).round() as i64,
     })
 }
 
@@ -194,6 +243,33 @@ mod tests {
         .suppressions;
         assert!(!sesv2_complaint.is_empty());
         assert!(sesv2_complaint.iter().all(|s| s.reason == "complaint"));
+    }
+
+    #[test]
+    fn sms_delivery_logs_are_read_as_receipts() {
+        let mut logs = LogData::default();
+        for name in ["success", "failure"] {
+            let mut entry = aws_lambda_events::event::cloudwatch_logs::LogEntry::default();
+            entry.message = sample(&format!("aws_sns_sms_delivery_status_{name}.json"));
+            logs.log_events.push(entry);
+        }
+        logs.message_type = "DATA_MESSAGE".into();
+        let receipts = sms_receipts(&logs).unwrap();
+        assert_eq!(receipts.len(), 2);
+        assert_eq!(
+            receipts[0].message_id,
+            "34d9b400-c6dd-5444-820d-fbeb0f1f54cf"
+        );
+        assert!(receipts[0].delivered && !receipts[1].delivered);
+        assert_eq!(receipts[0].billed_micro_usd, 6450);
+        assert_eq!(receipts[1].at.to_rfc3339(), "2016-06-28T00:40:34.559+00:00");
+        logs.message_type = "CONTROL_MESSAGE".into();
+        assert!(sms_receipts(&logs).unwrap().is_empty());
+        logs.message_type = "DATA_MESSAGE".into();
+        logs.log_events[1].message = r#"{"status":"SUCCESS"}"#.into();
+        assert!(sms_receipts(&logs)
+            .unwrap_err()
+            .contains("/notification/timestamp"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use telmail_http::admin::{AdminState, Part};
 use crate::backend::Aws;
 use crate::consumer::{batch_response, Consumer};
 use crate::events::Incoming;
-use crate::feedback::Feedback;
+use crate::feedback::{sms_receipts, Feedback};
 
 /// The public Router (`subscribe`): resident pages and the public API.
 pub fn public_router(aws: &Aws) -> Router {
@@ -46,6 +46,7 @@ pub async fn queue_event(aws: &Aws, event: Value) -> Result<Value, String> {
             Ok(Value::Null)
         }
         Incoming::Sns(_) => Err("a queue consumer does not take SNS notifications".into()),
+        Incoming::Logs(_) => Err("a queue consumer does not take CloudWatch Logs events".into()),
     }
 }
 
@@ -97,8 +98,9 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
     Ok(())
 }
 
-/// `feedback`: SES bounce and complaint notifications through SNS, or the schedule that syncs
-/// SMS opt-outs. Returns how many addresses were suppressed.
+/// `feedback`: SES bounce and complaint notifications through SNS, the schedule that syncs SMS
+/// opt-outs, or SNS's SMS delivery receipts from its CloudWatch Logs. Returns how many addresses
+/// were suppressed (or receipts counted).
 pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
     let feedback = Feedback::new(
         aws.store.clone(),
@@ -122,6 +124,17 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
             // Not wired in the template; refuse every record rather than drop them.
             let ids = batch.into_iter().map(|r| r.message_id).collect();
             return serde_json::to_value(batch_response(ids)).map_err(|e| e.to_string());
+        }
+        Incoming::Logs(logs) => {
+            let receipts = sms_receipts(&logs)?;
+            let counted = aws
+                .use_cases
+                .receipts
+                .record_sms(&receipts)
+                .await
+                .map_err(|e| e.to_string())?;
+            tracing::info!(received = receipts.len(), counted, "SMS receipts recorded");
+            return Ok(serde_json::json!({ "receipts": counted }));
         }
     };
     tracing::info!(suppressed, "feedback recorded");

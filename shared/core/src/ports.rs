@@ -266,6 +266,12 @@ pub enum Counter {
     CostTenThousandths,
     /// A poll of the Météo-France feed that failed (down, refused, unreadable, stale).
     WeatherFeedFailures,
+    /// SMS the operator reported delivered to the phone (SNS delivery receipts).
+    SmsDelivered,
+    /// SMS the operator reported it could not deliver.
+    SmsUndelivered,
+    /// What the operator billed for the SMS it reported on, in millionths of a US dollar.
+    SmsBilledMicroUsd,
 }
 
 impl FromStr for Counter {
@@ -282,7 +288,7 @@ impl FromStr for Counter {
 
 impl Counter {
     /// Every counter.
-    pub const ALL: [Counter; 9] = [
+    pub const ALL: [Counter; 12] = [
         Counter::SignUps,
         Counter::Departures,
         Counter::CampaignsSent,
@@ -292,6 +298,9 @@ impl Counter {
         Counter::EmailsSent,
         Counter::CostTenThousandths,
         Counter::WeatherFeedFailures,
+        Counter::SmsDelivered,
+        Counter::SmsUndelivered,
+        Counter::SmsBilledMicroUsd,
     ];
 
     /// The stored name.
@@ -306,6 +315,9 @@ impl Counter {
             Counter::EmailsSent => "emails_sent",
             Counter::CostTenThousandths => "cost_ten_thousandths",
             Counter::WeatherFeedFailures => "weather_feed_failures",
+            Counter::SmsDelivered => "sms_delivered",
+            Counter::SmsUndelivered => "sms_undelivered",
+            Counter::SmsBilledMicroUsd => "sms_billed_micro_usd",
         }
     }
 }

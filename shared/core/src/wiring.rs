@@ -17,6 +17,7 @@ use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::outbox::OutboxViewer;
+use crate::use_cases::receipts::Receipts;
 use crate::use_cases::residents::{ResidentDeps, Residents};
 use crate::use_cases::statistics::{Statistics, StatisticsDeps};
 use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
@@ -118,6 +119,8 @@ pub struct UseCases {
     pub weather: Arc<WeatherRelay>,
     /// What the embedded default's outbox holds.
     pub outbox: Arc<OutboxViewer>,
+    /// SMS delivery receipts counted in the statistics.
+    pub receipts: Arc<Receipts>,
 }
 
 impl UseCases {
@@ -199,6 +202,7 @@ impl UseCases {
                 public_url,
                 policy: weather_policy,
             })),
+            receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,

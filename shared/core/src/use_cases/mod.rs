@@ -3,6 +3,7 @@
 pub mod campaigns;
 pub mod dispatch;
 pub mod outbox;
+pub mod receipts;
 pub mod residents;
 pub mod statistics;
 pub mod subscriber_file;

@@ -38,6 +38,18 @@ pub struct Figures {
     pub departures: i64,
     /// Polls of the Météo-France feed that failed: staff see when alerts may be missed.
     pub weather_feed_failures: i64,
+    /// SMS the operator reported delivered to the phone (delivery receipts, on AWS).
+    pub sms_delivered: i64,
+    /// SMS the operator reported it could not deliver.
+    pub sms_undelivered: i64,
+    /// What the operator billed for the SMS reported on (US dollars, as SNS bills).
+    #[serde(rename = "sms_billed_usd", serialize_with = "micro_usd")]
+    pub sms_billed_micro_usd: i64,
+}
+
+/// Millionths of a dollar as a number of dollars.
+fn micro_usd<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(*v as f64 / 1_000_000.0)
 }
 
 impl Figures {
@@ -52,6 +64,9 @@ impl Figures {
             Counter::SignUps => self.signups += value,
             Counter::Departures => self.departures += value,
             Counter::WeatherFeedFailures => self.weather_feed_failures += value,
+            Counter::SmsDelivered => self.sms_delivered += value,
+            Counter::SmsUndelivered => self.sms_undelivered += value,
+            Counter::SmsBilledMicroUsd => self.sms_billed_micro_usd += value,
         }
     }
 }
@@ -312,6 +327,9 @@ fn value_of(f: &Figures, counter: Counter) -> i64 {
         Counter::SignUps => f.signups,
         Counter::Departures => f.departures,
         Counter::WeatherFeedFailures => f.weather_feed_failures,
+        Counter::SmsDelivered => f.sms_delivered,
+        Counter::SmsUndelivered => f.sms_undelivered,
+        Counter::SmsBilledMicroUsd => f.sms_billed_micro_usd,
     }
 }
 

@@ -63,6 +63,14 @@ async function figures(from, to) {
     figure("coût (€ HT)", euros(t.cost)),
     figure("inscriptions", count(t.signups)),
     figure("départs", count(t.departures)),
+    // Operator receipts exist on AWS only (SNS delivery status logs): shown once there are some.
+    ...(t.sms_delivered + t.sms_undelivered > 0
+      ? [
+          figure("SMS remis aux téléphones", count(t.sms_delivered)),
+          figure("SMS non remis", count(t.sms_undelivered)),
+          figure("facturé par l'opérateur (USD)", t.sms_billed_usd.toLocaleString("fr-FR", { minimumFractionDigits: 2, maximumFractionDigits: 2 })),
+        ]
+      : []),
   );
   const months = r.months.map((m) => [m.month, m.emails_sent, m.sms_sent]);
   $("#months-chart").replaceChildren(
