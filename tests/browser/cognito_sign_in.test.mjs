@@ -1,7 +1,8 @@
 // Staff signing in with a Cognito user pool from the back office page, as on AWS: moto stands in
 // for Cognito (TELMAIL_MOTO_URL, started by the test command). An administrator has created the
-// accounts and put them in their groups; a writer signs in with a temporary password and chooses
-// their own when Cognito asks; a cabinet member gives the code of their authenticator app (MFA).
+// accounts and put them in their groups; a writer signs in with a temporary password, chooses
+// their own when Cognito asks, then adds the service to their authenticator app (the pool requires
+// it, as the template's does); a cabinet member gives the code of their authenticator app (MFA).
 // The pages then call the staff API with the ID token, which the server checks against the pool's
 // keys. No secret is in the browser.
 
@@ -74,6 +75,12 @@ before(async () => {
     Username: 'cabinet1',
     SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
   });
+  // As the template sets it: every account needs an authenticator app.
+  await cognito('SetUserPoolMfaConfig', {
+    UserPoolId: pool,
+    MfaConfiguration: 'ON',
+    SoftwareTokenMfaConfiguration: { Enabled: true },
+  });
   server = await startServer({
     env: {
       TELMAIL_COGNITO_USER_POOL: pool,
@@ -111,6 +118,14 @@ test('a writer signs in with the user pool, sets their password, and works with 
   await page.getByLabel('Nouveau mot de passe (12 caractères au moins)').waitFor();
   assert.deepEqual(await axeViolations(page), []);
   await page.getByLabel('Nouveau mot de passe (12 caractères au moins)').fill('Mon-nouveau-mot-de-passe-2026');
+  await page.getByRole('button', { name: 'Se connecter' }).click();
+  // The pool requires a second factor: the page gives the key of the authenticator app to add.
+  await page.getByLabel('Code à 6 chiffres affiché par votre application').waitFor();
+  const key = await page.locator('#mfa-key').innerText();
+  assert.match(key, /^\S{8,}$/, 'the key to add (moto gives a fixed one)');
+  assert.match(await page.locator('#mfa-link').getAttribute('href'), new RegExp(`^otpauth://totp/T%C3%A9lmail%3Amdupont\\?secret=${key}&issuer=T%C3%A9lmail$`));
+  assert.deepEqual(await axeViolations(page), []);
+  await page.getByLabel('Code à 6 chiffres affiché par votre application').fill('123456');
   await Promise.all([page.waitForURL(`${server.base}/admin`), page.getByRole('button', { name: 'Se connecter' }).click()]);
   await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
   assert.match(await page.locator('#who').innerText(), /Marie Dupont \(redaction\)/);

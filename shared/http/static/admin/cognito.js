@@ -1,6 +1,7 @@
 // Télmail back office on AWS: signing in with the staff's Cognito user pool from the page
-// (the app client has no secret), answering its challenges (first password, MFA code), and
-// keeping the ID token fresh. The tokens live in this tab's sessionStorage only.
+// (the app client has no secret), answering its challenges (first password, setting up the
+// authenticator app the pool requires, MFA code), and keeping the ID token fresh. The tokens
+// live in this tab's sessionStorage only.
 
 import { ApiError, forget, remember, tokens } from "./api.js";
 
@@ -30,6 +31,7 @@ function explain(data) {
     case "UserNotFoundException":
       return "Identifiant ou mot de passe incorrect.";
     case "CodeMismatchException":
+    case "EnableSoftwareTokenMFAException":
       return "Code incorrect : saisissez le code affiché par votre application.";
     case "InvalidPasswordException":
       return "Ce mot de passe ne respecte pas les règles (12 caractères au moins).";
@@ -45,7 +47,7 @@ function explain(data) {
 
 function fieldOf(data) {
   const type = String(data.__type || "");
-  if (type.includes("CodeMismatch") || type.includes("InvalidPassword")) return { answer: explain(data) };
+  if (type.includes("CodeMismatch") || type.includes("EnableSoftwareTokenMFA") || type.includes("InvalidPassword")) return { answer: explain(data) };
   if (type.includes("NotAuthorized") || type.includes("UserNotFound")) return { password: explain(data) };
   return {};
 }
@@ -55,9 +57,26 @@ const CHALLENGES = {
   NEW_PASSWORD_REQUIRED: { label: "Nouveau mot de passe (12 caractères au moins)", secret: true, key: "NEW_PASSWORD" },
   SOFTWARE_TOKEN_MFA: { label: "Code de votre application d'authentification", secret: false, key: "SOFTWARE_TOKEN_MFA_CODE" },
   SMS_MFA: { label: "Code reçu par SMS", secret: false, key: "SMS_MFA_CODE" },
+  MFA_SETUP: { label: "Code à 6 chiffres affiché par votre application", secret: false },
 };
 
-function outcome(data, username) {
+/** The first sign-in of a pool that requires a second factor: the app's key to add. */
+async function setUpAuthenticator(data, username) {
+  const associated = await call("AssociateSoftwareToken", { Session: data.Session });
+  const issuer = "Télmail";
+  const uri = `otpauth://totp/${encodeURIComponent(`${issuer}:${username}`)}?secret=${associated.SecretCode}&issuer=${encodeURIComponent(issuer)}`;
+  return {
+    challenge: {
+      ...CHALLENGES.MFA_SETUP,
+      name: "MFA_SETUP",
+      session: associated.Session || data.Session,
+      username,
+      setup: { key: associated.SecretCode, uri },
+    },
+  };
+}
+
+async function outcome(data, username) {
   if (data.AuthenticationResult) {
     const r = data.AuthenticationResult;
     remember({
@@ -68,6 +87,7 @@ function outcome(data, username) {
     });
     return {};
   }
+  if (data.ChallengeName === "MFA_SETUP") return setUpAuthenticator(data, username);
   const asked = CHALLENGES[data.ChallengeName];
   if (!asked) throw new ApiError(400, { message: "Cette étape de connexion n'est pas prise en charge : contactez le service informatique." });
   return { challenge: { ...asked, name: data.ChallengeName, session: data.Session, username } };
@@ -85,6 +105,16 @@ export async function signIn(username, password) {
 
 /** Answers a challenge: done, or the next challenge. */
 export async function answer(challenge, value) {
+  if (challenge.name === "MFA_SETUP") {
+    const verified = await call("VerifySoftwareToken", { Session: challenge.session, UserCode: value, FriendlyDeviceName: "Télmail" });
+    const data = await call("RespondToAuthChallenge", {
+      ChallengeName: "MFA_SETUP",
+      ClientId: clientId,
+      Session: verified.Session,
+      ChallengeResponses: { USERNAME: challenge.username },
+    });
+    return outcome(data, challenge.username);
+  }
   const data = await call("RespondToAuthChallenge", {
     ChallengeName: challenge.name,
     ClientId: clientId,
@@ -106,7 +136,7 @@ export async function bearer() {
       ClientId: clientId,
       AuthParameters: { REFRESH_TOKEN: t.refresh_token },
     });
-    outcome(data, t.username);
+    await outcome(data, t.username);
     return tokens().id_token;
   } catch {
     forget();

@@ -33,6 +33,12 @@ async function signIn(event) {
     if (outcome.challenge) {
       pending = outcome.challenge;
       $("#answer-label").textContent = outcome.challenge.label;
+      const setup = outcome.challenge.setup;
+      $("#mfa-setup").hidden = !setup;
+      if (setup) {
+        $("#mfa-key").textContent = setup.key;
+        $("#mfa-link").href = setup.uri;
+      }
       form.answer.type = outcome.challenge.secret ? "password" : "text";
       form.answer.value = "";
       $("#challenge").hidden = false;

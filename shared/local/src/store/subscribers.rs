@@ -155,6 +155,18 @@ impl SqliteStore {
             .write(move |tx| write_subscriber(tx, &s, insert))
             .await
     }
+
+    /// Creates many subscribers in one transaction: all or none (a clash of addresses is a
+    /// `Conflict` and writes nothing).
+    pub async fn insert_all(&self, subscribers: Vec<Subscriber>) -> Result<(), StoreError> {
+        self.db
+            .write(move |tx| {
+                subscribers
+                    .iter()
+                    .try_for_each(|s| write_subscriber(tx, s, true))
+            })
+            .await
+    }
 }
 
 #[async_trait]
