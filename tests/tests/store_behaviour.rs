@@ -1115,6 +1115,11 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     ));
     assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c.clone()));
     assert_eq!(b.campaigns.get(CampaignId::new()).await.unwrap(), None);
+    assert_eq!(
+        b.campaigns.status(c.id).await.unwrap(),
+        Some(CampaignStatus::Draft)
+    );
+    assert_eq!(b.campaigns.status(CampaignId::new()).await.unwrap(), None);
 
     let at = t0() + Duration::minutes(5);
     c.status = CampaignStatus::Submitted;
@@ -1145,6 +1150,11 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     ));
     assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c.clone()));
     assert_eq!(
+        b.campaigns.status(c.id).await.unwrap(),
+        Some(CampaignStatus::Submitted),
+        "the status follows the campaign, the losing write left none"
+    );
+    assert_eq!(
         b.campaigns.events(c.id).await.unwrap(),
         [created, submitted],
         "oldest first"
@@ -1157,6 +1167,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
         Err(StoreError::Conflict(_))
     ));
     assert!(b.campaigns.events(unknown.id).await.unwrap().is_empty());
+    assert_eq!(b.campaigns.status(unknown.id).await.unwrap(), None);
 }
 
 async fn campaigns_list_newest_first_by_status(b: Backend) {

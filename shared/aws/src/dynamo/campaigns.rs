@@ -1,6 +1,8 @@
 //! Campaigns: `CAMPAIGN#<id>` holds the campaign (`META`, JSON, indexed by status on the GSI),
 //! its audit trail (`EVENT#<at>#<unique>`) and its counters (`PROGRESS`, apart so that adding
-//! to them never rewrites the campaign's text).
+//! to them never rewrites the campaign's text). `PROGRESS` repeats the status, written in the
+//! same transaction as `META`: senders read it for every batch, and a read is billed by the
+//! item's size (the campaign's email may weigh 100 kB, the counters a few hundred bytes).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -23,6 +25,8 @@ use crate::errors::store_error;
 
 /// The fan-out shards done, a number set (adding a shard twice keeps one).
 const SHARDS_DONE: &str = "shards_done";
+/// The campaign's status (on `META`, and repeated on `PROGRESS`).
+const STATUS: &str = "status";
 /// Bounces and complaints reported for the campaign's emails (N).
 const BOUNCES: &str = "email_bounces";
 const COMPLAINTS: &str = "email_complaints";
@@ -49,6 +53,11 @@ fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
     })
 }
 
+fn status_in(item: &Item) -> Result<CampaignStatus, StoreError> {
+    let f = Fields(item);
+    CampaignStatus::from_str(f.str(STATUS)?).map_err(|e| f.malformed(e))
+}
+
 fn shards_done(item: &Item) -> Result<u32, StoreError> {
     match item.get(SHARDS_DONE) {
         None => Ok(0),
@@ -61,7 +70,7 @@ fn meta_item(c: &Campaign) -> Result<Item, StoreError> {
     let mut item = key(keys::campaign(c.id), META);
     item.extend([
         ("campaign".to_owned(), json(c)?),
-        ("status".to_owned(), s(c.status.as_str())),
+        (STATUS.to_owned(), s(c.status.as_str())),
         ("version".to_owned(), n(c.version)),
         ("gsi1pk".to_owned(), s(keys::campaign_status(c.status))),
         (
@@ -94,6 +103,22 @@ fn listed(item: &Item) -> Result<Option<(String, Campaign)>, StoreError> {
 }
 
 impl DynamoStore {
+    /// The status as `META` holds it (consistent read of the whole campaign).
+    async fn status_of_meta(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), META)))
+            .projection_expression("pk, sk, #status")
+            .expression_attribute_names("#status", STATUS)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (campaign status)", e))?;
+        out.item.as_ref().map(status_in).transpose()
+    }
+
     /// The newest `limit` campaigns in a status.
     async fn campaigns_in(
         &self,
@@ -149,8 +174,10 @@ impl CampaignStore for DynamoStore {
             "campagne déjà enregistrée",
         )?;
         tx.put(event_item(campaign.id, event)?, None, "")?;
+        let mut progress = key(keys::campaign(campaign.id), PROGRESS);
+        progress.insert(STATUS.into(), s(campaign.status.as_str()));
         tx.put(
-            key(keys::campaign(campaign.id), PROGRESS),
+            progress,
             Some(Condition::absent()),
             "campagne déjà enregistrée",
         )?;
@@ -174,25 +201,23 @@ impl CampaignStore for DynamoStore {
     }
 
     async fn status(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
+        // The small counters item, eventually consistent (a change is seen within about a
+        // second): half a read unit per batch, whatever the size of the campaign.
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), META)))
-            .projection_expression("pk, sk, #status")
-            .expression_attribute_names("#status", "status")
-            .consistent_read(true)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .projection_expression("#status")
+            .expression_attribute_names("#status", STATUS)
             .send()
             .await
             .map_err(|e| store_error("DynamoDB GetItem (campaign status)", e))?;
-        let Some(item) = out.item else {
-            return Ok(None);
-        };
-        let f = Fields(&item);
-        let text = f.str("status")?;
-        CampaignStatus::from_str(text)
-            .map(Some)
-            .map_err(|e| f.malformed(e))
+        match out.item.filter(|i| i.contains_key(STATUS)) {
+            Some(item) => status_in(&item).map(Some),
+            // A campaign written before the counters repeated the status: its META says it.
+            None => self.status_of_meta(id).await,
+        }
     }
 
     async fn update(
@@ -219,6 +244,13 @@ impl CampaignStore for DynamoStore {
             "la campagne a changé entre-temps",
         )?;
         tx.put(event_item(campaign.id, event)?, None, "")?;
+        tx.update(
+            key(keys::campaign(campaign.id), PROGRESS),
+            Condition::new("SET #status = :status")
+                .name("#status", STATUS)
+                .value(":status", s(campaign.status.as_str())),
+            "la campagne a changé entre-temps",
+        )?;
         tx.commit(&self.client).await
     }
 

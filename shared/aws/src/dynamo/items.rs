@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest, TransactWriteItem,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest, TransactWriteItem, Update,
     WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
@@ -385,6 +385,27 @@ impl<'a> Transaction<'a> {
             TransactWriteItem::builder().delete(delete).build(),
             conflict,
         ));
+        Ok(())
+    }
+
+    /// Updates an item with `update` (its expression, names and values), if `condition` holds.
+    pub fn update(
+        &mut self,
+        key: Item,
+        update: Condition,
+        conflict: &'static str,
+    ) -> Result<(), StoreError> {
+        let write = built(
+            Update::builder()
+                .table_name(self.table)
+                .set_key(Some(key))
+                .set_update_expression(update.expression)
+                .set_expression_attribute_names(update.names)
+                .set_expression_attribute_values(update.values)
+                .build(),
+        )?;
+        self.writes
+            .push((TransactWriteItem::builder().update(write).build(), conflict));
         Ok(())
     }
 
