@@ -477,6 +477,9 @@ fn main() {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
+        // SQLite calls wait on one connection: more blocking threads would only queue on it
+        // (each with its own malloc arena, which is what grows memory).
+        .max_blocking_threads(4)
         .build()
         .unwrap()
         .block_on(run(n, quick));

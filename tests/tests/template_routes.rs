@@ -69,3 +69,53 @@ fn staff_cannot_rewrite_the_name_and_email_the_audit_trail_shows() {
         assert!(!writable.contains(&kept), "{kept} is writable by staff");
     }
 }
+
+#[test]
+fn no_function_may_scan_the_table_and_no_code_does() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let text =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
+            .unwrap();
+    // SAM's DynamoDB policy templates include Scan; the functions use the explicit policy.
+    for forbidden in [
+        "DynamoDBCrudPolicy",
+        "DynamoDBReadPolicy",
+        "dynamodb:Scan",
+        "dynamodb:*",
+    ] {
+        assert!(
+            !text.contains(forbidden),
+            "template.yaml grants {forbidden}"
+        );
+    }
+    let actions: Vec<&str> = resources[&Value::from("TableItemsPolicy")]["Properties"]
+        ["PolicyDocument"]["Statement"][0]["Action"]
+        .as_sequence()
+        .expect("the table policy's actions")
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"dynamodb:Query") && !actions.contains(&"dynamodb:Scan"));
+    // Every function reaches the table through that policy alone.
+    for (name, r) in resources {
+        if r["Type"].as_str() == Some("AWS::Serverless::Function") {
+            let policies = format!("{:?}", r["Properties"]["Policies"]);
+            assert!(
+                policies.contains("TableItemsPolicy"),
+                "{name:?} has no access to the table: {policies}"
+            );
+        }
+    }
+    // And no adapter asks for a Scan (the store's own table creation for tests aside).
+    let dynamo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/aws/src/dynamo");
+    for entry in std::fs::read_dir(dynamo).unwrap() {
+        let path = entry.unwrap().path();
+        let code = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !code.contains(".scan()"),
+            "{} scans the table",
+            path.display()
+        );
+    }
+}
