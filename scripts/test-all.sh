@@ -137,9 +137,10 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-west-3
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 
-# Unit and integration tests, and the three benchmarks as smoke runs (`cargo test` runs a
-# harness-less bench without --bench: fan-out of 200 subscribers; AWS request counts on moto;
-# cold start of one function). The real sizes: `cargo bench` (README, "Benchmarks").
+# Unit and integration tests, and the benchmarks as smoke runs (`cargo test` runs a harness-less
+# bench without --bench: fan-out of 200 subscribers; sending 2,000 at the providers' quotas in
+# virtual time; the urgent lane; AWS request counts on moto; cold start of one function). The
+# real sizes: `cargo bench` (README, "Benchmarks").
 step "cargo test (unit, integration, benchmark smoke runs)" \
     cargo test --workspace --all-targets --locked
 
