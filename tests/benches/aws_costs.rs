@@ -262,6 +262,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         signing_key_secret: secret,
         email_from: support::EMAIL_FROM.into(),
         ses_configuration_set: None,
+        email_rate_of_account: false,
         sms_sender: "ARCACHON".into(),
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),

@@ -236,6 +236,7 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
         signing_key_secret: secret,
         email_from: support::EMAIL_FROM.into(),
         ses_configuration_set: None,
+        email_rate_of_account: false,
         sms_sender: "ARCACHON".into(),
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),

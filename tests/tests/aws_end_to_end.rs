@@ -77,6 +77,7 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         signing_key_secret: secret,
         email_from: format!("Ville d'Arcachon <{SENDER}>"),
         ses_configuration_set: Some(configuration_set),
+        email_rate_of_account: false,
         sms_sender: "ARCACHON".into(),
         sms_type: "Transactional".into(),
         town: "Arcachon".into(),

@@ -63,6 +63,9 @@ pub struct AwsSettings {
     pub email_from: String,
     /// SES configuration set (bounce and complaint events).
     pub ses_configuration_set: Option<String>,
+    /// Pace emails at the account's maximum send rate, read from SES at start-up
+    /// (`TELMAIL_EMAIL_RATE=account`).
+    pub email_rate_of_account: bool,
     /// SMS SenderID.
     pub sms_sender: String,
     /// SNS SMSType.
@@ -103,7 +106,9 @@ impl AwsSettings {
             weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
             weather_phenomena: env::optional("TELMAIL_WEATHER_PHENOMENA").as_deref(),
             retry_hours: env::optional("TELMAIL_RETRY_HOURS").as_deref(),
-            email_rate: env::optional("TELMAIL_EMAIL_RATE").as_deref(),
+            email_rate: env::optional("TELMAIL_EMAIL_RATE")
+                .filter(|r| r != ACCOUNT_RATE)
+                .as_deref(),
             sms_rate: env::optional("TELMAIL_SMS_RATE").as_deref(),
             code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")
                 .map(|n| {
@@ -128,6 +133,8 @@ impl AwsSettings {
             signing_key_secret: env::required("TELMAIL_SIGNING_KEY_SECRET")?,
             email_from: env::required("TELMAIL_EMAIL_FROM")?,
             ses_configuration_set: env::optional("TELMAIL_SES_CONFIGURATION_SET"),
+            email_rate_of_account: env::optional("TELMAIL_EMAIL_RATE").as_deref()
+                == Some(ACCOUNT_RATE),
             sms_sender: env::or_default("TELMAIL_SMS_SENDER", "ARCACHON"),
             sms_type: env::or_default("TELMAIL_SMS_TYPE", "Transactional"),
             service,
@@ -235,6 +242,27 @@ impl Clients {
     }
 }
 
+/// `TELMAIL_EMAIL_RATE`'s value asking for the account's own maximum send rate.
+pub const ACCOUNT_RATE: &str = "account";
+
+/// The rate used when SES does not say the account's (SES's usual production start).
+const EMAIL_RATE_UNKNOWN: f64 = 14.0;
+
+/// The account's maximum SES send rate; SES's usual production rate, with an error logged,
+/// when it cannot be read (throttling beyond it is waited out, never a failure).
+async fn email_rate_of_account(ses: &aws_sdk_sesv2::Client) -> f64 {
+    match crate::ses::max_send_rate(ses).await {
+        Ok(rate) => {
+            tracing::info!(rate, "emails paced at the account's SES send rate");
+            rate
+        }
+        Err(e) => {
+            tracing::error!(error = %e, fallback = EMAIL_RATE_UNKNOWN, "cannot read the account's SES send rate");
+            EMAIL_RATE_UNKNOWN
+        }
+    }
+}
+
 /// The one HTTPS client of every SDK client (and of the credential providers): rustls with
 /// ring, the system's root certificates.
 pub fn https_client() -> SharedHttpClient {
@@ -257,9 +285,13 @@ impl Aws {
         Self::new(Clients::new(&sdk), settings).await
     }
 
-    /// Wires the service over these clients; reads the signing key from Secrets Manager.
-    pub async fn new(clients: Clients, s: AwsSettings) -> Result<Self, String> {
+    /// Wires the service over these clients; reads the signing key from Secrets Manager (and,
+    /// when asked, the account's SES send rate).
+    pub async fn new(clients: Clients, mut s: AwsSettings) -> Result<Self, String> {
         let signer = signing_key(&clients.secrets, &s.signing_key_secret).await?;
+        if s.email_rate_of_account {
+            s.service.send_rates.email = Some(email_rate_of_account(&clients.ses).await);
+        }
         let secrets = clients.secrets.clone();
         let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table));
         let queue = Arc::new(
