@@ -86,6 +86,8 @@ pub struct Dispatcher {
     d: DispatchDeps,
     /// Campaigns read while sending or sent (see [`Dispatcher::campaign`]).
     sending: Mutex<HashMap<CampaignId, Campaign>>,
+    /// Statuses as last read, and when (see [`STATUS_READ_EVERY`]).
+    statuses: Mutex<HashMap<CampaignId, (DateTime<Utc>, CampaignStatus)>>,
     /// The paused channels and braked campaigns as last read, and when: read again at most
     /// every [`PAUSES_READ_EVERY`], not once per batch.
     paused: Mutex<Option<(DateTime<Utc>, Paused)>>,
@@ -199,6 +201,9 @@ impl<'a> MergedRecipients<'a> {
 /// How often a paused channel's deliveries look again whether staff resumed it.
 const PAUSED_WAIT: Duration = Duration::from_secs(300);
 
+/// How long a sender trusts a campaign's status it read (a stop takes effect within this time).
+const STATUS_READ_EVERY: Duration = Duration::from_secs(5);
+
 /// How long a sender trusts the paused channels it read (a resume is seen within this time).
 const PAUSES_READ_EVERY: Duration = Duration::from_secs(30);
 
@@ -221,6 +226,7 @@ impl Dispatcher {
         Self {
             d: deps,
             sending: Mutex::new(HashMap::new()),
+            statuses: Mutex::new(HashMap::new()),
             paused: Mutex::new(None),
         }
     }
@@ -451,16 +457,39 @@ impl Dispatcher {
     }
 
     /// A campaign as it is now: its content read once per sender while it is sending (it no
-    /// longer changes), its status read afresh, so a stop takes effect at the next batch.
+    /// longer changes), its status read afresh at most every [`STATUS_READ_EVERY`], so a stop
+    /// takes effect within seconds.
     async fn current(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
         let Some(mut campaign) = self.campaign(id).await? else {
             return Ok(None);
         };
-        match self.d.campaigns.status(id).await? {
+        match self.status(id).await? {
             Some(status) => campaign.status = status,
             None => return Ok(None),
         }
         Ok(Some(campaign))
+    }
+
+    /// A campaign's status, read from the store at most every [`STATUS_READ_EVERY`] (a read per
+    /// batch would be the sender's largest read).
+    async fn status(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
+        let now = self.now();
+        let fresh = chrono::Duration::from_std(STATUS_READ_EVERY).expect("small duration");
+        if let Some((at, status)) = self.statuses.lock().expect("cache lock").get(&id) {
+            if now - *at < fresh {
+                return Ok(Some(*status));
+            }
+        }
+        let status = self.d.campaigns.status(id).await?;
+        let mut cache = self.statuses.lock().expect("cache lock");
+        if cache.len() >= CACHED_CAMPAIGNS {
+            cache.clear();
+        }
+        match status {
+            Some(s) => cache.insert(id, (now, s)),
+            None => cache.remove(&id),
+        };
+        Ok(status)
     }
 
     /// A campaign, read once per sender while it is sending.
@@ -1093,6 +1122,10 @@ impl Dispatcher {
             .lock()
             .expect("cache lock")
             .insert(campaign.id, campaign.clone());
+        self.statuses
+            .lock()
+            .expect("cache lock")
+            .insert(campaign.id, (self.now(), campaign.status));
         let mut counters = vec![(Counter::CampaignsSent, 1)];
         if campaign.kind == CampaignKind::WeatherAlert {
             counters.push((Counter::WeatherAlertsSent, 1));
