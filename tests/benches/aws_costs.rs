@@ -594,16 +594,7 @@ fn report(r: &Report<'_>) {
 }
 
 fn main() {
-    // `cargo test --bench aws_costs` runs this without --bench: a quick smoke run.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let n: usize = match std::env::var("TELMAIL_BENCH_SUBSCRIBERS") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .expect("TELMAIL_BENCH_SUBSCRIBERS is a number"),
-        Err(_) if quick => 50,
-        Err(_) => 2_000,
-    };
+    let (n, _) = telmail_tests::bench_size(50, 2_000);
     let sms_price_eur: f64 = std::env::var("TELMAIL_BENCH_SMS_PRICE")
         .ok()
         .map(|s| {

@@ -460,16 +460,7 @@ async fn run(n: usize, quick: bool) {
 }
 
 fn main() {
-    // `cargo test --bench million` runs this without --bench: a quick smoke run.
-    let quick = !std::env::args().any(|a| a == "--bench");
-    let n: usize = match std::env::var("TELMAIL_BENCH_SUBSCRIBERS") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .expect("TELMAIL_BENCH_SUBSCRIBERS is a number"),
-        Err(_) if quick => 2_000,
-        Err(_) => 1_000_000,
-    };
+    let (n, quick) = telmail_tests::bench_size(2_000, 1_000_000);
     println!(
         "Télmail sending at the providers' quotas (email {EMAIL_RATE}/s, SMS {SMS_RATE}/s), embedded store and queue, virtual time, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())

@@ -52,3 +52,18 @@ pub fn paper_subscriber(
         updated_at: now,
     }
 }
+
+/// How a harness-less benchmark runs: `quick` when it is a smoke run (`cargo test` gives no
+/// `--bench`), and its size, `TELMAIL_BENCH_SUBSCRIBERS` or else `smoke` or `full` subscribers.
+pub fn bench_size(smoke: usize, full: usize) -> (usize, bool) {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let n = match std::env::var("TELMAIL_BENCH_SUBSCRIBERS") {
+        Ok(s) => s
+            .trim()
+            .parse()
+            .expect("TELMAIL_BENCH_SUBSCRIBERS is a number"),
+        Err(_) if quick => smoke,
+        Err(_) => full,
+    };
+    (n, quick)
+}

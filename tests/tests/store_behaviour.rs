@@ -893,13 +893,7 @@ async fn erasure_removes_finished_deliveries_and_leaves_those_in_flight(b: Backe
     b.subscribers.insert(&s).await.unwrap();
     b.subscribers.insert(&other).await.unwrap();
     let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
-    b.campaigns
-        .insert(
-            &c,
-            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
-        )
-        .await
-        .unwrap();
+    insert_created(&b, &c).await;
     let sent = DeliveryKey {
         campaign: c.id,
         subscriber: s.id,
@@ -1265,15 +1259,20 @@ async fn due_campaigns_are_scheduled_ones_whose_time_has_come(b: Backend) {
     assert_eq!(due, expected);
 }
 
-async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
-    let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
+/// Stores a campaign with its creation event.
+async fn insert_created(b: &Backend, c: &Campaign) {
     b.campaigns
         .insert(
-            &c,
+            c,
             &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
         )
         .await
         .unwrap();
+}
+
+async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
+    let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
+    insert_created(&b, &c).await;
     assert_eq!(
         b.campaigns.progress(c.id).await.unwrap(),
         CampaignProgress::default()
@@ -1352,13 +1351,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
     );
     // Other campaigns are untouched.
     let other = campaign("Autre", CampaignStatus::Sending, t0(), None);
-    b.campaigns
-        .insert(
-            &other,
-            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
-        )
-        .await
-        .unwrap();
+    insert_created(&b, &other).await;
     assert_eq!(
         b.campaigns.progress(other.id).await.unwrap(),
         CampaignProgress::default()
@@ -1367,13 +1360,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
 
 async fn fan_out_slices_are_marked_once_apart_from_the_shards(b: Backend) {
     let c = campaign("Tranches", CampaignStatus::Sending, t0(), None);
-    b.campaigns
-        .insert(
-            &c,
-            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
-        )
-        .await
-        .unwrap();
+    insert_created(&b, &c).await;
     assert!(!b.campaigns.slice_done(c.id, 2, 0).await.unwrap());
     // Two jobs of the same slice at once: one marks it.
     let (a, z) = tokio::join!(
@@ -1399,13 +1386,7 @@ async fn fan_out_slices_are_marked_once_apart_from_the_shards(b: Backend) {
 
 async fn bounces_and_complaints_add_up_per_campaign(b: Backend) {
     let c = campaign("Rebonds", CampaignStatus::Sending, t0(), None);
-    b.campaigns
-        .insert(
-            &c,
-            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
-        )
-        .await
-        .unwrap();
+    insert_created(&b, &c).await;
     let mut sent = Progress::default();
     sent.email.sent = 300;
     b.campaigns.add_progress(c.id, &sent).await.unwrap();
@@ -1990,13 +1971,7 @@ async fn weather_documents_and_alert_sources_round_trip(b: Backend) {
     let mut c = campaign("Vigilance", CampaignStatus::Draft, t0(), None);
     c.kind = CampaignKind::WeatherAlert;
     c.source = Some(alert_in_force("3310", Phenomenon::WavesSubmersion, Colour::Red).source);
-    b.campaigns
-        .insert(
-            &c,
-            &event(CampaignAction::Created, None, CampaignStatus::Draft, t0()),
-        )
-        .await
-        .unwrap();
+    insert_created(&b, &c).await;
     assert_eq!(b.campaigns.get(c.id).await.unwrap(), Some(c));
 }
 
