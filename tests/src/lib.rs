@@ -44,6 +44,7 @@ pub fn paper_subscriber(
             source: ConsentSource::Paper {
                 staff_id: "bench".into(),
                 form_reference: "B".into(),
+                place: None,
             },
             at: now,
             wording_version: "v".into(),

@@ -97,6 +97,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
                 channels: channels.iter().map(|c| c.to_string()).collect(),
             }],
             paper_form_reference: Some("F-1".into()),
+            place: None,
         };
         self.services
             .use_cases

@@ -1253,3 +1253,91 @@ async fn the_back_office_pages_are_served_with_the_sign_in_form_and_their_own_po
     let privacy = app.get("/donnees-personnelles").await.text().await.unwrap();
     assert!(privacy.contains("CNIL") && privacy.contains("consentement"));
 }
+
+#[tokio::test]
+async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed() {
+    let app = app().await;
+    app.add_staff("accueil1", "accueil", None, None).await;
+    let desk = app.login("accueil1").await;
+    let redac = app.login("redac").await;
+    let theirs = paper(
+        &redac,
+        Some("autre@exemple.fr"),
+        None,
+        json!([{ "topic": "alerte-meteo", "channels": ["email"] }]),
+    )
+    .await;
+
+    // A form from the front desk says where it was handed in.
+    let form = json!({
+        "email": "marie@exemple.fr",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
+        "paper_form_reference": "MQ-12",
+    });
+    let err = StaffClient::expect(desk.post("/api/admin/subscribers", &form).await, 422).await;
+    assert!(
+        err["fields"]["place"].as_str().unwrap().contains("lieu"),
+        "{err}"
+    );
+    let mut with_place = form.clone();
+    with_place["place"] = json!("Maison de quartier du Moulleau");
+    let added =
+        StaffClient::expect(desk.post("/api/admin/subscribers", &with_place).await, 201).await;
+    assert_eq!(added["consent"]["place"], "Maison de quartier du Moulleau");
+    assert_eq!(added["consent"]["staff_id"], "accueil1");
+    let mine = added["id"].as_str().unwrap().to_owned();
+
+    // It searches, to avoid duplicates, and corrects a typing mistake of its own.
+    let found =
+        StaffClient::expect(desk.get("/api/admin/subscribers?q=exemple.fr").await, 200).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
+    let fixed = StaffClient::expect(
+        desk.put(
+            &format!("/api/admin/subscribers/{mine}"),
+            &json!({ "email": "marie.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(fixed["email"], "marie.dupont@exemple.fr");
+    // Not someone else's entry, and nothing else of the file or the campaigns.
+    let err = StaffClient::expect(
+        desk.put(
+            &format!("/api/admin/subscribers/{theirs}"),
+            &json!({ "email": "x@exemple.fr" }),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert!(err["message"].as_str().unwrap().contains("qu'il a saisies"));
+    StaffClient::expect(desk.get("/api/admin/subscribers/export").await, 403).await;
+    StaffClient::expect(
+        desk.delete(&format!("/api/admin/subscribers/{mine}")).await,
+        403,
+    )
+    .await;
+    StaffClient::expect(
+        desk.post(
+            "/api/admin/campaigns",
+            &campaign(&["alerte-meteo"], Some("Test"), true, false),
+        )
+        .await,
+        403,
+    )
+    .await;
+    StaffClient::expect(desk.get("/api/admin/campaigns").await, 403).await;
+    StaffClient::expect(desk.get("/api/admin/stats").await, 403).await;
+    // The communication service still edits the front desk's entries.
+    StaffClient::expect(
+        redac
+            .put(
+                &format!("/api/admin/subscribers/{mine}"),
+                &json!({ "phone": "06 55 55 55 55" }),
+            )
+            .await,
+        200,
+    )
+    .await;
+}

@@ -85,7 +85,7 @@ const MENU: &[MenuItem] = &[
         page: "subscribers",
         href: "/admin/abonnes",
         label: "Abonnés",
-        roles: "redaction admin",
+        roles: "redaction admin accueil",
     },
     MenuItem {
         page: "topics",

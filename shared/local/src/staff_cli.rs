@@ -20,7 +20,7 @@ pub enum StaffAction {
     Add {
         /// Login name.
         username: String,
-        /// Comma-separated roles: redaction, cabinet, admin.
+        /// Comma-separated roles: redaction, cabinet, admin, accueil.
         #[arg(long)]
         roles: String,
         /// Display name (default: the username).

@@ -27,6 +27,10 @@ pub enum Role {
     Cabinet,
     /// Staff accounts and topics.
     Admin,
+    /// Reception of the town hall or a maison de quartier: types in paper forms (with the place
+    /// they were handed in), searches the file to avoid duplicates, corrects what they typed;
+    /// no export, no erasure, no campaigns.
+    Accueil,
 }
 
 impl Role {
@@ -36,13 +40,14 @@ impl Role {
             Role::Redaction => "redaction",
             Role::Cabinet => "cabinet",
             Role::Admin => "admin",
+            Role::Accueil => "accueil",
         }
     }
 }
 
 /// A role name that is none of the service's roles.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Rôle inconnu : « {0} » (rôles : redaction, cabinet, admin).")]
+#[error("Rôle inconnu : « {0} » (rôles : redaction, cabinet, admin, accueil).")]
 pub struct RoleError(String);
 
 impl FromStr for Role {
@@ -52,6 +57,7 @@ impl FromStr for Role {
             "redaction" | "rédaction" => Ok(Role::Redaction),
             "cabinet" => Ok(Role::Cabinet),
             "admin" => Ok(Role::Admin),
+            "accueil" => Ok(Role::Accueil),
             other => Err(RoleError(other.to_owned())),
         }
     }
@@ -72,7 +78,7 @@ pub fn parse_roles(s: &str) -> Result<BTreeSet<Role>, String> {
         .collect::<Result<_, RoleError>>()
         .map_err(|e| e.to_string())?;
     if roles.is_empty() {
-        return Err("Indiquez au moins un rôle (redaction, cabinet, admin).".into());
+        return Err("Indiquez au moins un rôle (redaction, cabinet, admin, accueil).".into());
     }
     Ok(roles)
 }
@@ -275,7 +281,7 @@ impl StaffAuth {
         if identity.roles.is_empty() {
             errors.add(
                 "roles",
-                "Indiquez au moins un rôle (redaction, cabinet, admin).",
+                "Indiquez au moins un rôle (redaction, cabinet, admin, accueil).",
             );
         }
         errors.into_result()?;

@@ -126,6 +126,9 @@ pub enum ConsentSource {
         staff_id: String,
         /// The paper form's reference.
         form_reference: String,
+        /// Where it was handed in (town hall, a maison de quartier…), when said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        place: Option<String>,
     },
 }
 

@@ -509,6 +509,7 @@ mod tests {
         ConsentSource::Paper {
             staff_id: "agent-1".into(),
             form_reference: reference.into(),
+            place: None,
         }
     }
 

@@ -37,6 +37,10 @@ pub struct PaperInput {
     /// The paper form's reference (required: it is the proof of consent).
     #[serde(default)]
     pub paper_form_reference: Option<String>,
+    /// Where the form was handed in (town hall, a maison de quartier…); required from the
+    /// front desk (`accueil`).
+    #[serde(default)]
+    pub place: Option<String>,
 }
 
 /// A staff edit of a subscriber.
@@ -88,6 +92,22 @@ pub struct SubscriberFile {
 }
 
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
+
+/// Who types in paper forms and looks subscribers up: the file's keepers and the front desk.
+const FRONT_DESK: [Role; 3] = [Role::Redaction, Role::Admin, Role::Accueil];
+
+/// The front desk corrects only what it typed: whether `by` may edit `sub`.
+fn may_edit(by: &StaffIdentity, sub: &Subscriber) -> Result<(), DomainError> {
+    if FILE_KEEPERS.iter().any(|r| by.has(*r)) {
+        return Ok(());
+    }
+    match &sub.consent.source {
+        ConsentSource::Paper { staff_id, .. } if *staff_id == by.id => Ok(()),
+        _ => Err(DomainError::Forbidden(
+            "L'accueil ne corrige que les inscriptions qu'il a saisies ; adressez-vous au service communication.".into(),
+        )),
+    }
+}
 
 fn duplicate(e: StoreError) -> DomainError {
     match e {
@@ -172,13 +192,13 @@ impl SubscriberFile {
         Ok(crate::ports::open_topics(self.topics.as_ref(), self.clock.now()).await?)
     }
 
-    /// Searches the file.
+    /// Searches the file (the front desk too: it looks for a person before typing a form in).
     pub async fn search(
         &self,
         by: &StaffIdentity,
         query: SubscriberQuery,
     ) -> Result<Vec<Subscriber>, DomainError> {
-        by.require_any(&FILE_KEEPERS)?;
+        by.require_any(&FRONT_DESK)?;
         let query = SubscriberQuery {
             limit: query.limit.clamp(1, 500),
             ..query
@@ -192,14 +212,20 @@ impl SubscriberFile {
         by: &StaffIdentity,
         id: SubscriberId,
     ) -> Result<Subscriber, DomainError> {
-        by.require_any(&FILE_KEEPERS)?;
+        by.require_any(&FRONT_DESK)?;
         self.subscribers
             .get(id)
             .await?
             .ok_or_else(|| DomainError::NotFound("Cet abonné n'existe pas.".into()))
     }
 
-    fn paper_subscriber(&self, signup: Signup, by: &StaffIdentity, reference: &str) -> Subscriber {
+    fn paper_subscriber(
+        &self,
+        signup: Signup,
+        by: &StaffIdentity,
+        reference: &str,
+        place: Option<String>,
+    ) -> Subscriber {
         let now = self.clock.now();
         Subscriber {
             id: SubscriberId::new(),
@@ -212,6 +238,7 @@ impl SubscriberFile {
                 source: ConsentSource::Paper {
                     staff_id: by.id.clone(),
                     form_reference: reference.to_owned(),
+                    place,
                 },
                 at: now,
                 wording_version: CONSENT_WORDING_VERSION.into(),
@@ -227,7 +254,7 @@ impl SubscriberFile {
         by: &StaffIdentity,
         input: &PaperInput,
     ) -> Result<Subscriber, DomainError> {
-        by.require_any(&FILE_KEEPERS)?;
+        by.require_any(&FRONT_DESK)?;
         let signup_input = SignupInput {
             email: input.email.clone(),
             phone: input.phone.clone(),
@@ -248,8 +275,22 @@ impl SubscriberFile {
         if reference.is_empty() || reference.chars().count() > 100 {
             errors.add("paper_form_reference", "Indiquez la référence du formulaire papier (100 caractères au plus) : c'est la preuve du consentement.");
         }
+        let place = input
+            .place
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let front_desk_only = !FILE_KEEPERS.iter().any(|r| by.has(*r));
+        if place.is_some_and(|p| p.chars().count() > 100) || (place.is_none() && front_desk_only) {
+            errors.add("place", "Indiquez le lieu où le formulaire a été remis (mairie, maison de quartier…), 100 caractères au plus.");
+        }
         errors.into_result()?;
-        let sub = self.paper_subscriber(parsed.expect("checked above"), by, reference);
+        let sub = self.paper_subscriber(
+            parsed.expect("checked above"),
+            by,
+            reference,
+            place.map(str::to_owned),
+        );
         self.subscribers.insert(&sub).await.map_err(duplicate)?;
         self.stats
             .add(Month::of(sub.created_at), Counter::SignUps, 1)
@@ -257,7 +298,8 @@ impl SubscriberFile {
         Ok(sub)
     }
 
-    /// Changes contacts and choices. No choice left means unsubscribed.
+    /// Changes contacts and choices. No choice left means unsubscribed. The front desk corrects
+    /// only the forms it typed in.
     pub async fn edit(
         &self,
         by: &StaffIdentity,
@@ -265,6 +307,7 @@ impl SubscriberFile {
         input: &EditInput,
     ) -> Result<Subscriber, DomainError> {
         let mut sub = self.get(by, id).await?;
+        may_edit(by, &sub)?;
         let mut errors = FieldErrors::new();
         let email = input
             .email
@@ -301,6 +344,7 @@ impl SubscriberFile {
 
     /// Erases a subscriber for good (RGPD): only anonymous counters remain.
     pub async fn erase(&self, by: &StaffIdentity, id: SubscriberId) -> Result<(), DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
         let sub = self.get(by, id).await?;
         self.subscribers.delete(id).await?;
         if let Some(counter) = sub.erasure() {
@@ -352,7 +396,7 @@ impl SubscriberFile {
         }
         let mut imported = 0;
         for line in ready {
-            let sub = self.paper_subscriber(line.signup, by, &line.form_reference);
+            let sub = self.paper_subscriber(line.signup, by, &line.form_reference, None);
             match self.subscribers.insert(&sub).await {
                 Ok(()) => imported += 1,
                 // Added by someone else since the check: report, never duplicate.

@@ -214,7 +214,10 @@ async function dashboard(me) {
 }
 
 const me = await whoami();
-if (me) {
+if (me && !holds(me, "redaction", "cabinet", "admin")) {
+  // The front desk's page is the subscriber file.
+  location.replace("/admin/abonnes");
+} else if (me) {
   await dashboard(me);
 } else {
   $("#signin-form").addEventListener("submit", signIn);

@@ -12,10 +12,18 @@ let editing = null;
 
 const STATES = { active: "abonné", pending: "en attente", unsubscribed: "désabonné" };
 
-if (!holds(me, "redaction", "admin")) {
-  $("#contenu").append(el("p", { class: "alert error" }, "Le fichier des abonnés est réservé au service communication et aux administrateurs."));
+if (!holds(me, "redaction", "admin", "accueil")) {
+  $("#contenu").append(el("p", { class: "alert error" }, "Le fichier des abonnés est réservé au service communication, à l'accueil et aux administrateurs."));
   throw new Error("not a file keeper");
 }
+/** The front desk types forms in and corrects what it typed; import, export and erasure are the file keepers'. */
+const keeper = holds(me, "redaction", "admin");
+if (!keeper) {
+  for (const id of ["import-section", "export", "erase"]) $(`#${id}`).hidden = true;
+  $("#paper-place").required = true;
+}
+/** Whether this person may edit this subscriber. */
+const mayEdit = (s) => keeper || (s.consent.source === "paper" && s.consent.staff_id === me.id);
 
 /** The topic × channel grid of a form; `chosen` is the subscriber's current choices. */
 function choices(box, prefix, chosen = []) {
@@ -78,7 +86,7 @@ async function search() {
                 el("td", {}, STATES[s.status] || s.status),
                 el("td", {}, s.subscriptions.map((c) => `${c.topic} (${c.channels.join(", ")})`).join(" ; ")),
                 el("td", {}, when(s.created_at)),
-                el("td", {}, el("button", { type: "button", class: "secondary", onclick: () => edit(s) }, "Modifier")),
+                el("td", {}, mayEdit(s) ? el("button", { type: "button", class: "secondary", onclick: () => edit(s) }, "Modifier") : ""),
               ),
             ),
           ),
@@ -136,6 +144,7 @@ $("#paper").addEventListener("submit", (e) => {
       email: v.email,
       phone: v.phone,
       paper_form_reference: v.paper_form_reference,
+      place: v.place,
       subscriptions: chosenIn($("#paper-choices")),
     });
     flash(`Abonné ajouté : ${s.email || s.phone}.`);
