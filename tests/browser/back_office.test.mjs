@@ -233,3 +233,32 @@ test('the administrator keeps the subscriber file, topics and blocked addresses'
   assert.deepEqual(admin.errors, []);
   await admin.context.close();
 });
+
+test('the front desk types a paper form in, with the place it was handed in, and nothing more', async () => {
+  const { page, errors } = await open(desktop);
+  await page.goto(`${server.base}/admin`);
+  await page.getByLabel('Identifiant').fill('accueil');
+  await page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
+  // The front desk's page is the subscriber file.
+  await Promise.all([page.waitForURL(`${server.base}/admin/abonnes`), page.getByRole('button', { name: 'Se connecter' }).click()]);
+  await page.getByRole('heading', { name: 'Ajouter un formulaire papier' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Rédiger' }).isVisible(), false);
+  assert.equal(await page.getByRole('button', { name: 'Exporter (CSV)' }).isVisible(), false);
+  assert.equal(await page.getByRole('heading', { name: 'Importer un fichier CSV' }).isVisible(), false);
+
+  const form = page.locator('#paper');
+  await form.getByLabel('Adresse e-mail').fill('guichet@exemple.fr');
+  await form.getByLabel('Référence du formulaire (preuve du consentement)').fill('MQ-2026-7');
+  await form.getByLabel('Alerte météo par e-mail').check();
+  await form.getByRole('button', { name: 'Ajouter' }).click();
+  // Without the place, the form says what is missing, next to the field.
+  await page.getByText('Indiquez le lieu où le formulaire a été remis').first().waitFor();
+  await form.getByLabel('Lieu de dépôt (mairie, maison de quartier…)').fill('Maison de quartier du Moulleau');
+  await form.getByRole('button', { name: 'Ajouter' }).click();
+  await page.getByText('Abonné ajouté : guichet@exemple.fr.').waitFor();
+  // Its own entry can be corrected.
+  const row = page.getByRole('row', { name: /guichet@exemple\.fr/ });
+  await row.getByRole('button', { name: 'Modifier' }).waitFor();
+  await check(page, 'front-desk');
+  assert.deepEqual(errors, []);
+});

@@ -81,6 +81,7 @@ export async function startServer({ staff = false, env = {} } = {}) {
     addStaff(dataDir, 'redac', 'redaction');
     addStaff(dataDir, 'cabinet', 'cabinet');
     addStaff(dataDir, 'admin', 'admin');
+    addStaff(dataDir, 'accueil', 'accueil');
   }
   const port = await freePort();
   const child = spawn(

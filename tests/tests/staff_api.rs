@@ -1329,6 +1329,17 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
     .await;
     StaffClient::expect(desk.get("/api/admin/campaigns").await, 403).await;
     StaffClient::expect(desk.get("/api/admin/stats").await, 403).await;
+    // The place counts in the statistics.
+    let stats = StaffClient::expect(redac.get("/api/admin/stats").await, 200).await;
+    let origins = stats["signups_by_origin"].as_array().unwrap();
+    assert!(
+        origins
+            .iter()
+            .any(|o| o["origin"] == "lieu:Maison de quartier du Moulleau"
+                && o["label"] == "Formulaire papier : Maison de quartier du Moulleau"
+                && o["signups"] == 1),
+        "{origins:?}"
+    );
     // The communication service still edits the front desk's entries.
     StaffClient::expect(
         redac

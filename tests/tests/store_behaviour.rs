@@ -1271,6 +1271,36 @@ async fn insert_created(b: &Backend, c: &Campaign) {
         .unwrap();
 }
 
+async fn sign_ups_are_counted_with_their_origin(b: Backend) {
+    let (nov, dec) = (
+        Month::from_str("2026-11").unwrap(),
+        Month::from_str("2026-12").unwrap(),
+    );
+    b.stats.add_signups(nov, "web", 2).await.unwrap();
+    b.stats
+        .add_signups(nov, "lieu:Maison de quartier du Moulleau", 1)
+        .await
+        .unwrap();
+    b.stats.add_signups(dec, "web", 3).await.unwrap();
+    b.stats.add(dec, Counter::Departures, 1).await.unwrap();
+    assert_eq!(b.stats.get(nov, Counter::SignUps).await.unwrap(), 3);
+    assert_eq!(b.stats.get(dec, Counter::SignUps).await.unwrap(), 3);
+    assert_eq!(
+        b.stats.signups_by_origin(nov, dec).await.unwrap(),
+        [
+            ("lieu:Maison de quartier du Moulleau".to_owned(), 1),
+            ("web".to_owned(), 5)
+        ]
+    );
+    assert_eq!(
+        b.stats.signups_by_origin(dec, dec).await.unwrap(),
+        [("web".to_owned(), 3)]
+    );
+    // The origins are not counters of their own in the months' figures.
+    let months = b.stats.months(nov, dec).await.unwrap();
+    assert_eq!(months.len(), 3, "{months:?}");
+}
+
 async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
     let c = campaign("Alerte", CampaignStatus::Sending, t0(), None);
     insert_created(&b, &c).await;
@@ -2150,6 +2180,7 @@ macro_rules! store_suite {
             campaigns_list_newest_first_by_status,
             due_campaigns_are_scheduled_ones_whose_time_has_come,
             campaign_progress_adds_up_and_shards_count_once,
+            sign_ups_are_counted_with_their_origin,
             fan_out_slices_are_marked_once_apart_from_the_shards,
             bounces_and_complaints_add_up_per_campaign,
             deliveries_are_created_once,

@@ -322,6 +322,47 @@ impl Counter {
     }
 }
 
+/// Where a sign-up came from, for the statistics: the web form, a file imported, or a paper
+/// form and the place it was handed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignupOrigin<'a> {
+    Web,
+    Import,
+    Paper(Option<&'a str>),
+    /// A staff member subscribed again someone who had left.
+    Staff,
+}
+
+impl SignupOrigin<'_> {
+    /// The prefix of the stored counters of origins.
+    pub const PREFIX: &'static str = "origin:";
+
+    /// The stored key: `web`, `import`, `papier`, or `lieu:<place>`.
+    pub fn key(&self) -> String {
+        match self {
+            SignupOrigin::Web => "web".into(),
+            SignupOrigin::Import => "import".into(),
+            SignupOrigin::Paper(None) => "papier".into(),
+            SignupOrigin::Paper(Some(place)) => format!("lieu:{place}"),
+            SignupOrigin::Staff => "agent".into(),
+        }
+    }
+
+    /// What staff read for a stored key.
+    pub fn label(key: &str) -> String {
+        match key {
+            "web" => "Site internet".into(),
+            "import" => "Fichier importé".into(),
+            "papier" => "Formulaire papier (lieu non précisé)".into(),
+            "agent" => "Réinscription par un agent".into(),
+            other => match other.strip_prefix("lieu:") {
+                Some(place) => format!("Formulaire papier : {place}"),
+                None => other.to_owned(),
+            },
+        }
+    }
+}
+
 /// Allowances counted in the store, so that a limit holds across processes and Lambda
 /// instances: sign-ups per client, code SMS per number and per day, wrong codes per sign-up.
 #[async_trait]
@@ -418,6 +459,15 @@ pub trait StatsStore: Send + Sync {
     async fn add_many(&self, month: Month, deltas: &[(Counter, i64)]) -> Result<(), StoreError>;
     /// The value of a counter for a month (0 when never set).
     async fn get(&self, month: Month, counter: Counter) -> Result<i64, StoreError>;
+    /// Adds `n` sign-ups from `origin` ([`SignupOrigin::key`]) to `month`: the sign-up counter
+    /// and the origin's, in one write.
+    async fn add_signups(&self, month: Month, origin: &str, n: i64) -> Result<(), StoreError>;
+    /// Sign-ups per origin key over the months from `from` to `to` inclusive, summed.
+    async fn signups_by_origin(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
     /// Every counter of the months from `from` to `to` inclusive, by month.
     async fn months(
         &self,

@@ -7,12 +7,29 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{AudienceCount, Counter, StatsStore};
+use telmail_core::ports::{AudienceCount, Counter, SignupOrigin, StatsStore};
 
 use super::items::{self, json, key, n, s, Fields};
 use super::keys::{self, STATS};
 use super::DynamoStore;
 use crate::errors::store_error;
+
+impl DynamoStore {
+    /// The query of the counters of the months from `from` to `to`.
+    fn stats_months(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+            .expression_attribute_values(":pk", s(STATS))
+            .expression_attribute_values(":from", s(keys::month(from)))
+            .expression_attribute_values(":to", s(keys::month(to)))
+    }
+}
 
 #[async_trait]
 impl StatsStore for DynamoStore {
@@ -63,20 +80,50 @@ impl StatsStore for DynamoStore {
         }
     }
 
+    async fn add_signups(&self, month: Month, origin: &str, n: i64) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(STATS, keys::month(month))))
+            .update_expression("ADD #s :n, #o :n")
+            .expression_attribute_names("#s", Counter::SignUps.as_str())
+            .expression_attribute_names("#o", format!("{}{origin}", SignupOrigin::PREFIX))
+            .expression_attribute_values(":n", super::items::n(n))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| store_error("DynamoDB UpdateItem (sign-ups)", e))
+    }
+
+    async fn signups_by_origin(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let per_month = items::query(self.stats_months(from, to), usize::MAX, |item| {
+            let f = Fields(item);
+            let mut origins = Vec::new();
+            for name in item.keys() {
+                if let Some(origin) = name.strip_prefix(SignupOrigin::PREFIX) {
+                    origins.push((origin.to_owned(), f.opt_num::<i64>(name)?.unwrap_or(0)));
+                }
+            }
+            Ok(Some(origins))
+        })
+        .await?;
+        let mut sums: BTreeMap<String, i64> = BTreeMap::new();
+        for (origin, n) in per_month.into_iter().flatten() {
+            *sums.entry(origin).or_default() += n;
+        }
+        Ok(sums.into_iter().collect())
+    }
+
     async fn months(
         &self,
         from: Month,
         to: Month,
     ) -> Result<Vec<(Month, Counter, i64)>, StoreError> {
-        let q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-            .expression_attribute_values(":pk", s(STATS))
-            .expression_attribute_values(":from", s(keys::month(from)))
-            .expression_attribute_values(":to", s(keys::month(to)));
-        let per_month = items::query(q, usize::MAX, |item| {
+        let per_month = items::query(self.stats_months(from, to), usize::MAX, |item| {
             let f = Fields(item);
             let month: Month = f
                 .str("sk")?

@@ -16,7 +16,8 @@ use crate::domain::queue::QueueHealth;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
 use crate::ports::{
-    AudienceCount, Counter, JobQueue, PauseStore, StatsStore, SubscriberReports, TopicStore,
+    AudienceCount, Counter, JobQueue, PauseStore, SignupOrigin, StatsStore, SubscriberReports,
+    TopicStore,
 };
 
 /// Figures of one month or of a period.
@@ -111,6 +112,9 @@ pub struct StatsReport {
     pub to: Month,
     /// Totals over the period.
     pub totals: Figures,
+    /// Sign-ups over the period by where they came from: the web, an import, a paper form and
+    /// the place it was handed in (counted since the places were recorded).
+    pub signups_by_origin: Vec<OriginFigures>,
     /// Month by month, oldest first; a month without any activity is left out.
     pub months: Vec<MonthFigures>,
     /// Current subscribers per topic and channel.
@@ -118,6 +122,16 @@ pub struct StatsReport {
     /// Subscribers per topic and channel month by month (as counted in each month, this month's
     /// now), oldest first; months before the counts began are left out.
     pub audience: Vec<AudienceMonth>,
+}
+
+/// Sign-ups from one origin.
+#[derive(Debug, Clone, Serialize)]
+pub struct OriginFigures {
+    /// `web`, `import`, `papier`, `agent` or `lieu:<place>`.
+    pub origin: String,
+    /// In French, for staff.
+    pub label: String,
+    pub signups: i64,
 }
 
 /// The audience of one month.
@@ -302,10 +316,22 @@ impl Statistics {
                 topics: named(now.clone()),
             });
         }
+        let signups_by_origin = self
+            .stats
+            .signups_by_origin(from, to)
+            .await?
+            .into_iter()
+            .map(|(origin, signups)| OriginFigures {
+                label: SignupOrigin::label(&origin),
+                origin,
+                signups,
+            })
+            .collect();
         Ok(StatsReport {
             from,
             to,
             totals,
+            signups_by_origin,
             months: by_month
                 .into_iter()
                 .map(|(month, figures)| MonthFigures { month, figures })

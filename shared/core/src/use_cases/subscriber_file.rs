@@ -18,8 +18,8 @@ use crate::domain::subscriber::{
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    Counter, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore,
-    TopicStore,
+    Counter, SignupOrigin, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore,
+    SuppressionStore, TopicStore,
 };
 use crate::spreadsheet::{check_import, export_csv, LineError};
 
@@ -292,8 +292,9 @@ impl SubscriberFile {
             place.map(str::to_owned),
         );
         self.subscribers.insert(&sub).await.map_err(duplicate)?;
+        let origin = SignupOrigin::Paper(place).key();
         self.stats
-            .add(Month::of(sub.created_at), Counter::SignUps, 1)
+            .add_signups(Month::of(sub.created_at), &origin, 1)
             .await?;
         Ok(sub)
     }
@@ -334,10 +335,14 @@ impl SubscriberFile {
         sub.phone = contacts.phone;
         let counter = sub.set_choices(choices, self.clock.now());
         self.subscribers.update(&sub).await.map_err(duplicate)?;
-        if let Some(counter) = counter {
-            self.stats
-                .add(Month::of(sub.updated_at), counter, 1)
-                .await?;
+        let month = Month::of(sub.updated_at);
+        match counter {
+            Some(Counter::SignUps) => {
+                let staff = SignupOrigin::Staff.key();
+                self.stats.add_signups(month, &staff, 1).await?
+            }
+            Some(counter) => self.stats.add(month, counter, 1).await?,
+            None => {}
         }
         Ok(sub)
     }
@@ -405,12 +410,9 @@ impl SubscriberFile {
             }
         }
         if imported > 0 {
+            let import = SignupOrigin::Import.key();
             self.stats
-                .add(
-                    Month::of(self.clock.now()),
-                    Counter::SignUps,
-                    imported as i64,
-                )
+                .add_signups(Month::of(self.clock.now()), &import, imported as i64)
                 .await?;
         }
         Ok(ImportReport {

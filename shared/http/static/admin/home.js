@@ -78,6 +78,17 @@ async function figures(from, to) {
         ]
       : []),
   );
+  $("#origins").replaceChildren(
+    r.signups_by_origin.length
+      ? el(
+          "table",
+          { class: "data" },
+          el("caption", {}, "Inscriptions de la période par origine"),
+          el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Origine"), el("th", { scope: "col" }, "Inscriptions"))),
+          el("tbody", {}, ...r.signups_by_origin.map((o) => el("tr", {}, el("td", {}, o.label), el("td", {}, count(o.signups))))),
+        )
+      : "",
+  );
   const months = r.months.map((m) => [m.month, m.emails_sent, m.sms_sent]);
   $("#months-chart").replaceChildren(
     bars("Messages envoyés par mois", months, ["e-mails", "SMS"]),

@@ -224,7 +224,8 @@ $("#next").addEventListener("click", () => {
   search().catch((err) => flash(err.message, "error"));
 });
 
-topics = await api("GET", "/api/admin/topics");
+// The front desk offers the topics open for sign-up, as the form handed in does.
+topics = await api("GET", keeper ? "/api/admin/topics" : "/api/topics");
 $("#topic").append(...topics.map((t) => el("option", { value: t.slug }, t.name)));
 choices($("#paper-choices"), "paper");
 await search().catch((err) => flash(err.message, "error"));

@@ -6,10 +6,14 @@ use rusqlite::{params, OptionalExtension};
 use std::str::FromStr;
 use telmail_core::clock::Month;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{AudienceCount, Counter, StatsStore};
+use telmail_core::ports::{AudienceCount, Counter, SignupOrigin, StatsStore};
 
 use super::SqliteStore;
 use crate::db::sql_err;
+
+/// Adds to a month's counter, creating it at the value added.
+const UPSERT: &str = "INSERT INTO monthly_counters (month, counter, value) VALUES (?1, ?2, ?3)
+     ON CONFLICT (month, counter) DO UPDATE SET value = value + excluded.value";
 
 #[async_trait]
 impl StatsStore for SqliteStore {
@@ -21,12 +25,7 @@ impl StatsStore for SqliteStore {
         let deltas = deltas.to_vec();
         self.db
             .write(move |tx| {
-                let mut st = tx
-                    .prepare_cached(
-                        "INSERT INTO monthly_counters (month, counter, value) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (month, counter) DO UPDATE SET value = value + excluded.value",
-                    )
-                    .map_err(sql_err)?;
+                let mut st = tx.prepare_cached(UPSERT).map_err(sql_err)?;
                 for (counter, n) in deltas {
                     st.execute(params![month, counter.as_str(), n])
                         .map_err(sql_err)?;
@@ -49,6 +48,44 @@ impl StatsStore for SqliteStore {
                 })
                 .map(|v| v.unwrap_or(0))
                 .map_err(sql_err)
+            })
+            .await
+    }
+
+    async fn add_signups(&self, month: Month, origin: &str, n: i64) -> Result<(), StoreError> {
+        let month = month.to_string();
+        let origin = format!("{}{origin}", SignupOrigin::PREFIX);
+        self.db
+            .write(move |tx| {
+                let mut st = tx.prepare_cached(UPSERT).map_err(sql_err)?;
+                for name in [Counter::SignUps.as_str(), origin.as_str()] {
+                    st.execute(params![month, name, n]).map_err(sql_err)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    async fn signups_by_origin(
+        &self,
+        from: Month,
+        to: Month,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let (from, to) = (from.to_string(), to.to_string());
+        self.db
+            .call(move |c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT substr(counter, ?3), SUM(value) FROM monthly_counters
+                         WHERE month >= ?1 AND month <= ?2 AND counter LIKE 'origin:%'
+                         GROUP BY counter ORDER BY counter",
+                    )
+                    .map_err(sql_err)?;
+                let skip = SignupOrigin::PREFIX.len() as i64 + 1;
+                let rows = st
+                    .query_map(params![from, to, skip], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
             })
             .await
     }

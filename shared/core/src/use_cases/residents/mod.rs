@@ -23,8 +23,8 @@ use crate::domain::subscriber::{
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{DomainError, FieldErrors};
 use crate::ports::{
-    Counter, EmailSender, OutgoingEmail, OutgoingSms, QuotaStore, SmsSender, StatsStore,
-    SubscriberStore, TopicStore,
+    Counter, EmailSender, OutgoingEmail, OutgoingSms, QuotaStore, SignupOrigin, SmsSender,
+    StatsStore, SubscriberStore, TopicStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -194,11 +194,14 @@ impl Residents {
     /// happened.
     async fn save(&self, sub: &Subscriber, counter: Option<Counter>) -> Result<(), DomainError> {
         self.d.subscribers.update(sub).await?;
-        if let Some(counter) = counter {
-            self.d
-                .stats
-                .add(Month::of(sub.updated_at), counter, 1)
-                .await?;
+        let month = Month::of(sub.updated_at);
+        match counter {
+            Some(Counter::SignUps) => {
+                let web = SignupOrigin::Web.key();
+                self.d.stats.add_signups(month, &web, 1).await?
+            }
+            Some(counter) => self.d.stats.add(month, counter, 1).await?,
+            None => {}
         }
         Ok(())
     }
