@@ -181,6 +181,11 @@ const MIGRATIONS: &[&str] = &[
         slice INTEGER NOT NULL,
         PRIMARY KEY (campaign_id, shard, slice)
      ) WITHOUT ROWID;",
+    // 9: the urgent-first index in the order receiving reads it (priority descending, then
+    // oldest), so a receive reads its few rows instead of sorting every waiting job: with a
+    // million jobs queued the sort cost 0.2 s per receive.
+    "DROP INDEX jobs_urgent_first;
+     CREATE INDEX jobs_urgent_first ON jobs (queue, priority DESC, available_at);",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

@@ -77,17 +77,14 @@ impl SqliteQueue {
                 // Moving available_at to the lease end hides the job and brings it back, through
                 // the same index, if the lease runs out. Urgent jobs (priority 1) come first:
                 // an alert never waits behind an ordinary campaign's backlog.
-                let mut st = c
-                    .prepare_cached(
-                        "UPDATE jobs SET receives = receives + 1, leased_until = ?3, available_at = ?3
-                         WHERE id IN (SELECT id FROM jobs WHERE queue = ?1 AND available_at <= ?2
-                                      ORDER BY priority DESC, available_at, id LIMIT ?4)
-                         RETURNING id, payload, receives",
-                    )
-                    .map_err(sql_err)?;
+                let mut st = c.prepare_cached(RECEIVE).map_err(sql_err)?;
                 let rows = st
                     .query_map(params![queue.as_str(), now, until, max], |r| {
-                        Ok(Received { id: r.get(0)?, payload: r.get(1)?, receives: r.get::<_, i64>(2)? as u32 })
+                        Ok(Received {
+                            id: r.get(0)?,
+                            payload: r.get(1)?,
+                            receives: r.get::<_, i64>(2)? as u32,
+                        })
                     })
                     .map_err(sql_err)?;
                 rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
@@ -232,6 +229,14 @@ impl JobQueue for SqliteQueue {
     }
 }
 
+/// Picks and leases the next jobs of a queue: urgent first, then oldest, read in the order of
+/// the `jobs_urgent_first` index (no sort of the waiting jobs).
+const RECEIVE: &str =
+    "UPDATE jobs SET receives = receives + 1, leased_until = ?3, available_at = ?3
+     WHERE id IN (SELECT id FROM jobs WHERE queue = ?1 AND available_at <= ?2
+                  ORDER BY priority DESC, available_at, id LIMIT ?4)
+     RETURNING id, payload, receives";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +349,29 @@ mod tests {
             .unwrap();
         let first = f.queue.receive(QueueName::Fanout, 1, LEASE).await.unwrap();
         assert_eq!(Job::from_payload(&first[0].payload).unwrap(), alert);
+    }
+
+    #[tokio::test]
+    async fn receiving_reads_the_index_in_order_without_sorting_the_queue() {
+        let f = fixture();
+        let plan: Vec<String> =
+            f.db.call(|c| {
+                let mut st = c
+                    .prepare(&format!("EXPLAIN QUERY PLAN {RECEIVE}"))
+                    .map_err(crate::db::sql_err)?;
+                let rows = st
+                    .query_map(params!["delivery", 0, 0, 10], |r| r.get::<_, String>(3))
+                    .map_err(crate::db::sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>()
+                    .map_err(crate::db::sql_err)
+            })
+            .await
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("jobs_urgent_first"))
+                && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 
     #[tokio::test]
