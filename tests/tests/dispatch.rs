@@ -1135,3 +1135,28 @@ async fn a_campaign_still_sending_a_day_after_its_retries_raises_the_stuck_alarm
     assert_eq!(repair().await.unwrap().stuck, 1);
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
 }
+
+#[tokio::test]
+async fn fan_out_queues_the_channels_side_by_side_so_sms_never_wait_behind_every_email() {
+    let w = sliced_world(50_000).await;
+    for i in 0..600 {
+        subscribe(
+            &w,
+            Some(&format!("r{i}@exemple.fr")),
+            Some(&format!("06 12 34 {:02} {:02}", i / 100, i % 100)),
+            &["email", "sms"],
+        )
+        .await;
+    }
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    // The first thousand jobs in the queue (of 1,200): a page of each channel in turn, 500
+    // emails then 500 SMS; the last 100 of each come after.
+    let first = ready_jobs(&w).await;
+    assert_eq!(first.len(), 1000);
+    let sms = first
+        .iter()
+        .filter(|j| j.key.channel == Channel::Sms)
+        .count();
+    assert_eq!(sms, 500);
+}

@@ -66,32 +66,51 @@ impl FanoutJob {
     }
 }
 
-/// Where a fan-out shard resumes: the channel under way and the last recipient handled, with
-/// what the earlier slices counted (added to the campaign once, when the shard ends).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a fan-out shard resumes, channel by channel: the channels are read side by side (a page
+/// of each in turn), so a campaign's SMS never queue behind all of its emails.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FanoutCursor {
-    pub channel: Channel,
-    /// Recipients up to this id are handled.
-    pub after: SubscriberId,
-    pub email: FanoutTally,
-    pub sms: FanoutTally,
+    pub email: ChannelCursor,
+    pub sms: ChannelCursor,
 }
 
 impl FanoutCursor {
+    /// One channel's cursor, as it is.
+    pub fn at(&self, channel: Channel) -> ChannelCursor {
+        match channel {
+            Channel::Email => self.email,
+            Channel::Sms => self.sms,
+        }
+    }
+
+    /// One channel's cursor, to move on.
+    pub fn of(&mut self, channel: Channel) -> &mut ChannelCursor {
+        match channel {
+            Channel::Email => &mut self.email,
+            Channel::Sms => &mut self.sms,
+        }
+    }
+
     /// What the slices so far counted, as campaign counters.
     pub fn counted(&self) -> Progress {
         let mut p = Progress::default();
-        for (counts, tally) in [(&mut p.email, self.email), (&mut p.sms, self.sms)] {
-            counts.targeted = tally.targeted;
-            counts.suppressed = tally.suppressed;
+        for (counts, c) in [(&mut p.email, self.email), (&mut p.sms, self.sms)] {
+            counts.targeted = c.targeted;
+            counts.suppressed = c.suppressed;
         }
         p
     }
 }
 
-/// What a fan-out counted on one channel.
+/// How far a fan-out shard went on one channel, and what it counted there.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FanoutTally {
+pub struct ChannelCursor {
+    /// Recipients up to this id are handled (none: from the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<SubscriberId>,
+    /// Every recipient of the channel is handled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub done: bool,
     /// Recipients met.
     pub targeted: u64,
     /// Of them, on the suppression list (not queued).
@@ -251,13 +270,16 @@ mod tests {
         let next = Job::Fanout(FanoutJob {
             slice: 4,
             resume: Some(FanoutCursor {
-                channel: Channel::Sms,
-                after: SubscriberId::new(),
-                email: FanoutTally {
+                email: ChannelCursor {
+                    after: Some(SubscriberId::new()),
+                    done: true,
                     targeted: 50_000,
                     suppressed: 12,
                 },
-                sms: FanoutTally::default(),
+                sms: ChannelCursor {
+                    after: Some(SubscriberId::new()),
+                    ..ChannelCursor::default()
+                },
             }),
             ..FanoutJob::first(CampaignId::new(), 1, true)
         });

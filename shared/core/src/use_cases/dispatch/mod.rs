@@ -23,9 +23,7 @@ use crate::domain::delivery::{
     CampaignProgress, ChannelPause, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
     NewDelivery, Progress,
 };
-use crate::domain::queue::{
-    DeliverJob, FanoutCursor, FanoutJob, FanoutTally, Job, JobOutcome, KnownAddress,
-};
+use crate::domain::queue::{DeliverJob, FanoutCursor, FanoutJob, Job, JobOutcome, KnownAddress};
 use crate::domain::reputation::{brake_reason, EmailFeedback};
 use crate::domain::sms::analyze;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
@@ -324,55 +322,52 @@ impl Dispatcher {
         let started = tokio::time::Instant::now();
         let budget = self.d.config.fanout_slice;
         let read_at = self.now();
-        let mut cursor = job.resume;
+        let mut cursor = job.resume.unwrap_or_default();
         let mut handled = 0u64;
-        let channels: Vec<Channel> = campaign
+        // A page of each channel in turn: the queue holds the channels side by side, and each
+        // drains at its own provider's pace.
+        let mut lanes: Vec<(Channel, MergedRecipients, Duration)> = campaign
             .channels()
             .into_iter()
-            .filter(|c| cursor.is_none_or(|r| *c >= r.channel))
+            .filter(|c| !cursor.at(*c).done)
+            .map(|c| {
+                let merged = MergedRecipients::new(
+                    self.d.audience.as_ref(),
+                    &campaign,
+                    c,
+                    job.shard,
+                    cursor.at(c).after,
+                );
+                (c, merged, self.window_wait(&campaign, c))
+            })
             .collect();
-        for channel in channels {
-            let delay = self.window_wait(&campaign, channel);
-            let after = cursor.filter(|r| r.channel == channel).map(|r| r.after);
-            let mut merged = MergedRecipients::new(
-                self.d.audience.as_ref(),
-                &campaign,
-                channel,
-                job.shard,
-                after,
-            );
-            loop {
+        while !lanes.is_empty() {
+            for (channel, merged, delay) in &mut lanes {
                 let room = budget.recipients.saturating_sub(handled).max(1);
                 let batch = merged
                     .next_batch(FANOUT_PAGE.min(usize::try_from(room).unwrap_or(usize::MAX)))
                     .await?;
+                let lane = cursor.of(*channel);
                 let Some(last) = batch.last().map(|r| r.id) else {
-                    break;
+                    lane.done = true;
+                    continue;
                 };
                 let targeted = batch.len() as u64;
                 let suppressed = self
-                    .fan_out_batch(&campaign, channel, batch, read_at, delay)
+                    .fan_out_batch(&campaign, *channel, batch, read_at, *delay)
                     .await?;
-                let next = cursor.get_or_insert(FanoutCursor {
-                    channel,
-                    after: last,
-                    email: FanoutTally::default(),
-                    sms: FanoutTally::default(),
-                });
-                (next.channel, next.after) = (channel, last);
-                let tally = match channel {
-                    Channel::Email => &mut next.email,
-                    Channel::Sms => &mut next.sms,
-                };
-                tally.targeted += targeted;
-                tally.suppressed += suppressed;
+                let lane = cursor.of(*channel);
+                lane.after = Some(last);
+                lane.targeted += targeted;
+                lane.suppressed += suppressed;
                 handled += targeted;
                 if handled >= budget.recipients || started.elapsed() >= budget.time {
-                    return self.hand_over(job, *next).await;
+                    return self.hand_over(job, cursor).await;
                 }
             }
+            lanes.retain(|(c, _, _)| !cursor.at(*c).done);
         }
-        let counted = cursor.map(|c| c.counted()).unwrap_or_default();
+        let counted = cursor.counted();
         let progress = self
             .d
             .campaigns
