@@ -259,7 +259,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         delivery_queue_url: delivery.url.clone(),
         // One lane: the benchmark's pollers read the delivery queue.
         urgent_queue_url: delivery.url.clone(),
-        signing_key_secret: secret,
+        signing_key_secret: Some(secret),
         email_from: support::EMAIL_FROM.into(),
         ses_configuration_set: None,
         email_rate_of_account: false,

@@ -233,7 +233,7 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
         fanout_queue_url: fanout.url.clone(),
         delivery_queue_url: delivery.url.clone(),
         urgent_queue_url: urgent.url.clone(),
-        signing_key_secret: secret,
+        signing_key_secret: Some(secret),
         email_from: support::EMAIL_FROM.into(),
         ses_configuration_set: None,
         email_rate_of_account: false,

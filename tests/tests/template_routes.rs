@@ -119,3 +119,39 @@ fn no_function_may_scan_the_table_and_no_code_does() {
         );
     }
 }
+
+#[test]
+fn only_the_functions_that_make_links_may_read_the_signing_key() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let globals = format!("{:?}", template["Globals"]);
+    assert!(
+        !globals.contains("SIGNING_KEY"),
+        "the signing key is not given to every function"
+    );
+    let mut readers = BTreeSet::new();
+    for r in resources.values() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = r["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("Binary")
+            .to_owned();
+        let env = format!("{:?}", r["Properties"]["Environment"]);
+        let policies = format!("{:?}", r["Properties"]["Policies"]);
+        let named = env.contains("TELMAIL_SIGNING_KEY_SECRET");
+        let allowed = policies.contains("SigningKeySecret");
+        assert_eq!(
+            named, allowed,
+            "{binary}: the secret named and allowed together"
+        );
+        if allowed {
+            readers.insert(binary);
+        }
+    }
+    assert_eq!(
+        readers,
+        BTreeSet::from(["send".to_owned(), "subscribe".to_owned()])
+    );
+}

@@ -57,8 +57,9 @@ pub struct AwsSettings {
     pub urgent_queue_url: String,
     /// The dead-letter queues (their depth is shown to staff).
     pub dead_letter_queue_urls: Vec<String>,
-    /// Secrets Manager secret (name or ARN) holding the link-signing key.
-    pub signing_key_secret: String,
+    /// Secrets Manager secret (name or ARN) holding the link-signing key; only the functions
+    /// that make or check links (`subscribe`, `send`) are given it.
+    pub signing_key_secret: Option<String>,
     /// Email sender, `Name <address>`.
     pub email_from: String,
     /// SES configuration set (bounce and complaint events).
@@ -130,7 +131,7 @@ impl AwsSettings {
                 .filter(|u| !u.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            signing_key_secret: env::required("TELMAIL_SIGNING_KEY_SECRET")?,
+            signing_key_secret: env::optional("TELMAIL_SIGNING_KEY_SECRET"),
             email_from: env::required("TELMAIL_EMAIL_FROM")?,
             ses_configuration_set: env::optional("TELMAIL_SES_CONFIGURATION_SET"),
             email_rate_of_account: env::optional("TELMAIL_EMAIL_RATE").as_deref()
@@ -288,7 +289,10 @@ impl Aws {
     /// Wires the service over these clients; reads the signing key from Secrets Manager (and,
     /// when asked, the account's SES send rate).
     pub async fn new(clients: Clients, mut s: AwsSettings) -> Result<Self, String> {
-        let signer = signing_key(&clients.secrets, &s.signing_key_secret).await?;
+        let signer = match &s.signing_key_secret {
+            Some(id) => signing_key(&clients.secrets, id).await?,
+            None => unshared_signer(),
+        };
         if s.email_rate_of_account {
             s.service.send_rates.email = Some(email_rate_of_account(&clients.ses).await);
         }
@@ -335,6 +339,16 @@ impl Aws {
 }
 
 /// The link-signing key, from a Secrets Manager secret.
+/// The signer of a function that makes and checks no link (only `subscribe` and `send` do): a
+/// key of its own, drawn at start, so the function needs no access to the town's signing key. A
+/// link it made by mistake would be refused where links are checked ("lien invalide"), never
+/// accepted.
+fn unshared_signer() -> TokenSigner {
+    let mut key = vec![0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+    TokenSigner::new(key).expect("a 32-byte key")
+}
+
 async fn signing_key(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
