@@ -779,6 +779,11 @@ async fn search_filters_by_text_topic_and_status_newest_first(b: Backend) {
         "every filter must match"
     );
     assert!(search(Some("personne"), None, None, 10, 0).await.is_empty());
+    // The whole file in one read (the export), newest first.
+    assert_eq!(
+        ids(search(None, None, None, usize::MAX, 0).await),
+        [p3, p2, p1, p0]
+    );
 }
 
 async fn count_by_topic_counts_active_subscribers(b: Backend) {
