@@ -226,6 +226,12 @@ async fn updates_replace_contacts_and_choices(b: Backend) {
     );
     let other = subscriber(Some("a@exemple.fr"), None);
     b.subscribers.insert(&other).await.unwrap();
+    // A subscriber erased meanwhile is not found (404 for staff), not a failure of the store.
+    let gone = subscriber(Some("efface@exemple.fr"), None);
+    assert!(matches!(
+        b.subscribers.update(&gone).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn delete_frees_everything(b: Backend) {

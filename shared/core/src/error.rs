@@ -139,6 +139,9 @@ pub enum StoreError {
     /// The backend failed; the text is for logs.
     #[error("storage failure: {0}")]
     Backend(String),
+    /// The record to change is gone (erased meanwhile); the text is for logs.
+    #[error("not found: {0}")]
+    NotFound(String),
 }
 
 impl From<StoreError> for DomainError {
@@ -148,6 +151,9 @@ impl From<StoreError> for DomainError {
                 DomainError::Conflict(format!("Conflit d'enregistrement ({what}). Réessayez."))
             }
             StoreError::Backend(detail) => DomainError::Unavailable(detail),
+            StoreError::NotFound(_) => DomainError::NotFound(
+                "Cet enregistrement n'existe plus : il a été effacé entre-temps.".into(),
+            ),
         }
     }
 }

@@ -281,7 +281,7 @@ impl SubscriberStore for DynamoStore {
         let (stored, version) = self
             .load(id)
             .await?
-            .ok_or_else(|| StoreError::Backend(format!("subscriber {id} not found for update")))?;
+            .ok_or_else(|| StoreError::NotFound(format!("subscriber {id} to update")))?;
         let old = rows(&stored, version)?;
         let new = rows(subscriber, version + 1)?;
         let mut tx = Transaction::new(&self.table);

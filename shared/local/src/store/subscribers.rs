@@ -69,9 +69,7 @@ fn write_subscriber(tx: &Transaction<'_>, s: &Subscriber, insert: bool) -> Resul
         .and_then(|mut st| st.execute(args))
         .map_err(sql_err)?;
     if changed != 1 {
-        return Err(StoreError::Backend(format!(
-            "subscriber {id} not found for update"
-        )));
+        return Err(StoreError::NotFound(format!("subscriber {id} to update")));
     }
     tx.prepare_cached("DELETE FROM subscriptions WHERE subscriber_id = ?1")
         .and_then(|mut st| st.execute([&id]))
