@@ -180,6 +180,7 @@ fn counted_clients(sdk: &aws_config::SdkConfig, counter: &Counter) -> Clients {
                 .interceptor(counter.clone())
                 .build(),
         ),
+        s3: aws_sdk_s3::Client::new(sdk),
         secrets: aws_sdk_secretsmanager::Client::from_conf(
             aws_sdk_secretsmanager::config::Builder::from(sdk)
                 .interceptor(counter.clone())
@@ -255,6 +256,8 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
     service.town_name = "Arcachon".into();
     let settings = AwsSettings {
         table: table.clone(),
+        // No big file in this benchmark: the bucket is never reached.
+        files_bucket: "telmail-files-unused".into(),
         fanout_queue_url: fanout.url.clone(),
         delivery_queue_url: delivery.url.clone(),
         // One lane: the benchmark's pollers read the delivery queue.

@@ -247,6 +247,7 @@ async fn run(n: usize, quick: bool) {
             config: config.clone(),
         },
         queue,
+        Arc::new(telmail_local::files::FolderDrop::new(&dir.path().join("files")).unwrap()),
     )
     .unwrap();
     let uc = &services.use_cases;

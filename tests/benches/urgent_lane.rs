@@ -230,6 +230,8 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
     );
     let settings = AwsSettings {
         table: table.clone(),
+        // No big file in this benchmark: the bucket is never reached.
+        files_bucket: "telmail-files-unused".into(),
         fanout_queue_url: fanout.url.clone(),
         delivery_queue_url: delivery.url.clone(),
         urgent_queue_url: urgent.url.clone(),

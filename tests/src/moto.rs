@@ -272,6 +272,27 @@ pub async fn create_queue(sdk: &SdkConfig, name: &str, visibility_timeout: u32) 
     }
 }
 
+/// Creates the bucket of big files, in the template's region; gives its name.
+pub async fn create_bucket(sdk: &SdkConfig, name: &str) -> String {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(name)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder()
+                .location_constraint(BucketLocationConstraint::from(REGION))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create a bucket on moto");
+    name.to_owned()
+}
+
 /// Creates the table (with its index) through the store's own definition.
 pub async fn create_table(sdk: &SdkConfig, name: &str) {
     DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), name)

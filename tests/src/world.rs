@@ -65,6 +65,10 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
                 config,
             },
             queue,
+            Arc::new(
+                telmail_local::files::FolderDrop::new(&dir.path().join("files"))
+                    .expect("a folder for big files"),
+            ),
         )
         .expect("wire the service");
         services

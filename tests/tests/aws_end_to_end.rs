@@ -82,8 +82,10 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         .unwrap();
     let secret = moto::create_secret(&sdk, &format!("telmail-signing-{tag}")).await;
     let user_pool_id = moto::create_user_pool(&sdk, &format!("staff-{tag}")).await;
+    let files_bucket = moto::create_bucket(&sdk, &format!("telmail-files-{tag}")).await;
     let settings = AwsSettings {
         table,
+        files_bucket,
         fanout_queue_url: fanout.url.clone(),
         delivery_queue_url: delivery.url.clone(),
         urgent_queue_url: urgent.url.clone(),

@@ -18,6 +18,7 @@ use telmail_core::domain::delivery::{
     CampaignProgress, ChannelCounts, ChannelPause, CreateOutcome, Delivery, DeliveryKey,
     DeliveryResult, DeliveryStatus, NewDelivery, Progress, Suppression,
 };
+use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobKind, FileJobStatus};
 use telmail_core::domain::money::Money;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
@@ -29,9 +30,9 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
-    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, PaceStore, PauseStore,
-    QuotaStore, Recipient, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore,
-    SuppressionStore, TopicStore, WeatherStore,
+    AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
+    PaceStore, PauseStore, QuotaStore, Recipient, StatsStore, SubscriberQuery, SubscriberReports,
+    SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
 };
 use telmail_tests::moto;
 
@@ -51,6 +52,9 @@ struct Backend {
     weather: Arc<dyn WeatherStore>,
     pace: Arc<dyn PaceStore>,
     pauses: Arc<dyn PauseStore>,
+    file_jobs: Arc<dyn FileJobStore>,
+    /// Where big files wait (a folder, or a bucket).
+    files: Arc<dyn FileDrop>,
     /// The fan-out shard count `recipients` splits memberships into.
     shards: u32,
     _guard: Box<dyn std::any::Any + Send>,
@@ -73,7 +77,9 @@ async fn sqlite() -> Backend {
         suppressions: store.clone(),
         weather: store.clone(),
         pace: store.clone(),
-        pauses: store,
+        pauses: store.clone(),
+        file_jobs: store,
+        files: Arc::new(telmail_local::files::FolderDrop::new(&dir.path().join("files")).unwrap()),
         shards: 4,
         _guard: Box::new(dir),
     }
@@ -88,6 +94,12 @@ async fn dynamo() -> Backend {
         table,
     ));
     store.create_table().await.unwrap();
+    let bucket = moto::create_bucket(&sdk, &format!("telmail-test-{}", uuid::Uuid::new_v4())).await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
     Backend {
         subscribers: store.clone(),
         quotas: store.clone(),
@@ -101,7 +113,9 @@ async fn dynamo() -> Backend {
         suppressions: store.clone(),
         weather: store.clone(),
         pace: store.clone(),
-        pauses: store,
+        pauses: store.clone(),
+        file_jobs: store,
+        files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         shards: 4,
         _guard: Box::new(()),
     }
@@ -1887,7 +1901,7 @@ macro_rules! behaviour_suite {
 /// Every case of the ports all backends implement, plus the backend's own (`extra`).
 async fn allowances_stop_at_their_limit_even_when_taken_at_once(b: Backend) {
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap();
-    let end = now + chrono::Duration::minutes(5);
+    let end = now + Duration::minutes(5);
     let key = format!("test-{}", uuid::Uuid::new_v4());
     // 20 takes at once against a limit of 5: exactly 5 succeed, counted 1 to 5.
     let takes = (0..20).map(|_| {
@@ -1908,7 +1922,7 @@ async fn allowances_stop_at_their_limit_even_when_taken_at_once(b: Backend) {
     assert_eq!(b.quotas.take("none", 0, now, end).await.unwrap(), None);
     // Once the allowance has ended, it starts again.
     let later = end + chrono::Duration::seconds(1);
-    let next_end = later + chrono::Duration::minutes(5);
+    let next_end = later + Duration::minutes(5);
     assert_eq!(
         b.quotas.take(&key, 5, later, next_end).await.unwrap(),
         Some(1)
@@ -2168,6 +2182,105 @@ async fn a_paused_channel_keeps_its_first_reason_until_resumed_once(b: Backend) 
     assert!(b.pauses.pauses().await.unwrap().is_empty());
 }
 
+fn file_job(at: DateTime<Utc>) -> FileJob {
+    FileJob::new(
+        FileJobKind::Export,
+        &identity("redac"),
+        FileJobStatus::Exporting,
+        at,
+    )
+}
+
+async fn file_jobs_are_saved_from_the_step_read_and_listed_newest_first(b: Backend) {
+    let older = file_job(t0());
+    let mut newer = file_job(t0() + Duration::minutes(5));
+    b.file_jobs.insert_file_job(&older).await.unwrap();
+    b.file_jobs.insert_file_job(&newer).await.unwrap();
+    assert_eq!(
+        b.file_jobs.file_job(newer.id).await.unwrap().as_ref(),
+        Some(&newer)
+    );
+    assert_eq!(b.file_jobs.file_job(FileJobId::new()).await.unwrap(), None);
+
+    newer.step = 1;
+    newer.rows = 1000;
+    b.file_jobs.save_file_job(&newer, 0).await.unwrap();
+    // A second run of step 0 finds the job moved on.
+    let mut late = newer.clone();
+    late.rows = 7;
+    assert!(matches!(
+        b.file_jobs.save_file_job(&late, 0).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        b.file_jobs.file_job(newer.id).await.unwrap().unwrap().rows,
+        1000
+    );
+
+    let recent = b.file_jobs.recent_file_jobs(10).await.unwrap();
+    assert_eq!(
+        recent.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [newer.id, older.id]
+    );
+    assert_eq!(b.file_jobs.recent_file_jobs(1).await.unwrap().len(), 1);
+}
+
+async fn the_whole_file_is_paged_once_whatever_the_page_size(b: Backend) {
+    let mut all = BTreeSet::new();
+    for i in 0..23 {
+        let sub = subscriber(Some(&format!("page{i}@example.fr")), None);
+        b.subscribers.insert(&sub).await.unwrap();
+        all.insert(sub.id);
+    }
+    for size in [1, 5, 23, 100] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = b.reports.page_all(cursor.as_deref(), size).await.unwrap();
+            assert!(page.len() <= size);
+            seen.extend(page.iter().map(|s| s.id));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), all.len(), "page size {size}: each once");
+        assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), all);
+    }
+}
+
+async fn big_files_are_written_in_parts_read_by_range_and_removed(b: Backend) {
+    let key = format!("jobs/{}/fichier.csv", FileJobId::new());
+    assert_eq!(b.files.size(&key).await.unwrap(), None);
+    let upload = b.files.start_parts(&key).await.unwrap();
+    // S3 wants 5 MiB in every part but the last.
+    let first = vec![b'a'; 5 << 20];
+    let one = b.files.put_part(&key, &upload, 1, first).await.unwrap();
+    let two = b
+        .files
+        .put_part(&key, &upload, 2, b"fin".to_vec())
+        .await
+        .unwrap();
+    b.files
+        .finish_parts(&key, &upload, &[one, two])
+        .await
+        .unwrap();
+    let size = (5 << 20) + 3;
+    assert_eq!(b.files.size(&key).await.unwrap(), Some(size));
+    assert_eq!(
+        b.files.read(&key, size - 5, 1 << 20).await.unwrap(),
+        b"aafin"
+    );
+    assert!(b.files.read(&key, size, 10).await.unwrap().is_empty());
+
+    let small = format!("jobs/{}/vus.bin", FileJobId::new());
+    b.files.put(&small, b"12345".to_vec()).await.unwrap();
+    assert_eq!(b.files.read(&small, 0, u64::MAX).await.unwrap(), b"12345");
+    b.files.remove(&small).await.unwrap();
+    b.files.remove(&small).await.unwrap();
+    assert_eq!(b.files.size(&small).await.unwrap(), None);
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2207,6 +2320,9 @@ macro_rules! store_suite {
             sending_slots_are_reserved_once_and_spaced,
             a_wait_gives_back_the_attempt_a_retry_spends,
             a_paused_channel_keeps_its_first_reason_until_resumed_once,
+            file_jobs_are_saved_from_the_step_read_and_listed_newest_first,
+            the_whole_file_is_paged_once_whatever_the_page_size,
+            big_files_are_written_in_parts_read_by_range_and_removed,
             $($extra,)*
         );
     };

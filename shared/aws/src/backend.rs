@@ -23,6 +23,7 @@ use telmail_http::HttpConfig;
 use crate::cognito::CognitoDirectory;
 use crate::dynamo::DynamoStore;
 use crate::env;
+use crate::s3::S3Drop;
 use crate::ses::SesEmailSender;
 use crate::sns::SnsSmsSender;
 use crate::sqs::SqsQueue;
@@ -49,8 +50,10 @@ pub struct Aws {
 pub struct AwsSettings {
     /// DynamoDB table.
     pub table: String,
-    /// Queue of fan-out jobs (one per campaign shard).
+    /// Queue of fan-out jobs (one per campaign shard) and big-file steps.
     pub fanout_queue_url: String,
+    /// S3 bucket of big files (exports, imports).
+    pub files_bucket: String,
     /// Queue of delivery jobs (batches of messages to send).
     pub delivery_queue_url: String,
     /// Queue of urgent campaigns' delivery jobs (their own lane to the sender).
@@ -122,6 +125,7 @@ impl AwsSettings {
         Ok(Self {
             table: env::required("TELMAIL_TABLE")?,
             fanout_queue_url: env::required("TELMAIL_FANOUT_QUEUE_URL")?,
+            files_bucket: env::required("TELMAIL_FILES_BUCKET")?,
             delivery_queue_url: env::required("TELMAIL_DELIVERY_QUEUE_URL")?,
             urgent_queue_url: env::required("TELMAIL_URGENT_QUEUE_URL")?,
             user_pool_id: env::required("TELMAIL_USER_POOL_ID")?,
@@ -211,6 +215,8 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// Cognito user pools (the staff directory).
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    /// S3 (big files).
+    pub s3: aws_sdk_s3::Client,
 }
 
 /// Longest wait for one answer of SES or SNS: past it the send's outcome is unknown, and the
@@ -232,6 +238,10 @@ impl Clients {
             .timeout_config(timeouts)
             .retry_config(RetryConfig::disabled())
             .build();
+        // A local endpoint (moto) serves buckets by path, not by host name.
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(sdk.endpoint_url().is_some())
+            .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
@@ -239,6 +249,7 @@ impl Clients {
             sns: aws_sdk_sns::Client::from_conf(sns),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
         }
     }
 }
@@ -326,6 +337,7 @@ impl Aws {
                 config: s.service,
             },
             queue.clone(),
+            Arc::new(S3Drop::new(clients.s3, s.files_bucket)),
         );
         Ok(Self {
             use_cases,

@@ -43,6 +43,32 @@ pub struct ServiceConfig {
     pub retry_for: Duration,
     /// Messages per second each channel's provider is used at (none: as fast as it answers).
     pub send_rates: SendRates,
+    /// How big files are read and written, step by step.
+    pub big_files: BigFiles,
+}
+
+/// The steps of big-file jobs: each bounded well inside a function's time and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BigFiles {
+    /// Bytes of an import read per step (about 12,000 lines).
+    pub import_bytes: u64,
+    /// Bytes of an export written per step (S3 wants at least 5 MiB a part, the last apart).
+    pub export_bytes: usize,
+    /// Subscribers an export reads from the store at once.
+    pub export_page: usize,
+    /// Subscribers looked up or written at once.
+    pub concurrency: usize,
+}
+
+impl Default for BigFiles {
+    fn default() -> Self {
+        Self {
+            import_bytes: 1 << 20,
+            export_bytes: 8 << 20,
+            export_page: 1000,
+            concurrency: 16,
+        }
+    }
 }
 
 /// A campaign's audience per fan-out shard, when sending starts.
@@ -92,6 +118,7 @@ impl ServiceConfig {
             fanout_slice: FanoutSlice::default(),
             retry_for: Duration::hours(6),
             send_rates: SendRates::default(),
+            big_files: BigFiles::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::str::FromStr;
+use std::time::Duration;
 
 use std::collections::HashSet;
 
@@ -14,6 +15,7 @@ use crate::domain::delivery::{
     CampaignProgress, ChannelPause, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult,
     NewDelivery, ProgressDelta, Suppression,
 };
+use crate::domain::file_job::{FileJob, FileJobId};
 use crate::domain::queue::{Job, QueueHealth};
 use crate::domain::reputation::EmailFeedback;
 use crate::domain::staff::{Role, StaffIdentity};
@@ -79,6 +81,67 @@ pub trait SubscriberReports: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// Active subscribers per (topic, channel).
     async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError>;
+    /// One page of the whole file, in an order of the store's own, after the store's opaque
+    /// `cursor` (none: from the start); the cursor to go on from, none at the end.
+    async fn page_all(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Subscriber>, Option<String>), StoreError>;
+}
+
+/// Where big files wait: the exports staff download and the imports they send, each behind a
+/// link that expires (S3 with presigned URLs on AWS, a folder of the data directory locally).
+#[async_trait]
+pub trait FileDrop: Send + Sync {
+    /// A link staff send a file to with `PUT`, valid for `valid`.
+    async fn upload_link(&self, key: &str, valid: Duration) -> Result<String, StoreError>;
+    /// A link that downloads a file under `file_name`, valid for `valid`.
+    async fn download_link(
+        &self,
+        key: &str,
+        file_name: &str,
+        valid: Duration,
+    ) -> Result<String, StoreError>;
+    /// A file's size; none when there is no such file.
+    async fn size(&self, key: &str) -> Result<Option<u64>, StoreError>;
+    /// Up to `len` bytes from `from` (fewer at the end).
+    async fn read(&self, key: &str, from: u64, len: u64) -> Result<Vec<u8>, StoreError>;
+    /// Writes a whole (small) file.
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Starts a file written in parts; gives the upload's identifier.
+    async fn start_parts(&self, key: &str) -> Result<String, StoreError>;
+    /// Writes part `number` (from 1; written again, it replaces itself); gives its tag.
+    async fn put_part(
+        &self,
+        key: &str,
+        upload: &str,
+        number: u32,
+        bytes: Vec<u8>,
+    ) -> Result<String, StoreError>;
+    /// Joins the parts, by their tags in order, into the file.
+    async fn finish_parts(
+        &self,
+        key: &str,
+        upload: &str,
+        tags: &[String],
+    ) -> Result<(), StoreError>;
+    /// Deletes a file (nothing when there is none).
+    async fn remove(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Big-file jobs (exports and imports done step by step).
+#[async_trait]
+pub trait FileJobStore: Send + Sync {
+    /// Records a new job.
+    async fn insert_file_job(&self, job: &FileJob) -> Result<(), StoreError>;
+    /// A job by id.
+    async fn file_job(&self, id: FileJobId) -> Result<Option<FileJob>, StoreError>;
+    /// Replaces a job that still stands at step `read_step`; `Conflict` otherwise (another
+    /// run of the same step got there first).
+    async fn save_file_job(&self, job: &FileJob, read_step: u32) -> Result<(), StoreError>;
+    /// The latest jobs, newest first.
+    async fn recent_file_jobs(&self, limit: usize) -> Result<Vec<FileJob>, StoreError>;
 }
 
 /// A subscriber reached by a fan-out: id and the address for the channel.

@@ -6,9 +6,9 @@ use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
-    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, OutboxReader, PaceStore,
-    PauseStore, QuotaStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports,
-    SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore, JobQueue,
+    OutboxReader, PaceStore, PauseStore, QuotaStore, SmsSender, StaffDirectory, StatsStore,
+    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -16,6 +16,7 @@ use crate::token::TokenSigner;
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
+use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
 use crate::use_cases::outbox::OutboxViewer;
 use crate::use_cases::receipts::Receipts;
 use crate::use_cases::residents::{ResidentDeps, Residents};
@@ -38,6 +39,7 @@ pub trait Store:
     + WeatherStore
     + PaceStore
     + PauseStore
+    + FileJobStore
 {
 }
 
@@ -54,6 +56,7 @@ impl<T> Store for T where
         + WeatherStore
         + PaceStore
         + PauseStore
+        + FileJobStore
 {
 }
 
@@ -110,6 +113,8 @@ pub struct UseCases {
     /// Staff campaigns.
     pub campaigns: Arc<Campaigns>,
     pub subscriber_file: Arc<SubscriberFile>,
+    /// Big-file exports and imports.
+    pub file_jobs: Arc<FileJobs>,
     pub statistics: Arc<Statistics>,
     /// Topic management.
     pub topics_admin: Arc<TopicsAdmin>,
@@ -124,8 +129,13 @@ pub struct UseCases {
 }
 
 impl UseCases {
-    /// Builds every use case over one store, the dispatcher enqueueing on `queue`.
-    pub fn wire<S: Store + 'static>(mut p: Providers<S>, queue: Arc<dyn JobQueue>) -> Self {
+    /// Builds every use case over one store, the dispatcher enqueueing on `queue`, big files
+    /// kept in `files`.
+    pub fn wire<S: Store + 'static>(
+        mut p: Providers<S>,
+        queue: Arc<dyn JobQueue>,
+        files: Arc<dyn FileDrop>,
+    ) -> Self {
         pace(&mut p);
         let town = p.config.town_name.clone();
         let weather_policy = p.config.weather.clone();
@@ -133,6 +143,17 @@ impl UseCases {
         let (weather_email, weather_sms) = (p.email.clone(), p.sms.clone());
         let weather_layout = p.layout.clone();
         let store = p.store;
+        let file_jobs = Arc::new(FileJobs::new(FileJobsDeps {
+            subscribers: store.clone(),
+            reports: store.clone(),
+            topics: store.clone(),
+            stats: store.clone(),
+            clock: p.clock.clone(),
+            jobs: store.clone(),
+            files,
+            queue: queue.clone(),
+            settings: p.config.big_files,
+        }));
         let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
             campaigns: store.clone(),
             deliveries: store.clone(),
@@ -147,6 +168,7 @@ impl UseCases {
             layout: p.layout.clone(),
             links: Links::new(p.signer.clone(), p.config.clone()),
             config: p.config.clone(),
+            file_jobs: file_jobs.clone(),
         }));
         let campaigns = Arc::new(Campaigns::new(CampaignDeps {
             campaigns: store.clone(),
@@ -208,6 +230,7 @@ impl UseCases {
             residents,
             campaigns,
             dispatcher,
+            file_jobs,
         }
     }
 }

@@ -8,6 +8,7 @@ use telmail_core::domain::staff::StaffAuth;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 
+use crate::files::FolderDrop;
 use crate::passwords::Argon2Passwords;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
@@ -22,6 +23,8 @@ pub struct Services {
     pub staff_auth: Arc<StaffAuth>,
     pub store: Arc<SqliteStore>,
     pub queue: SqliteQueue,
+    /// Big files, served by the links it signs.
+    pub files: Arc<FolderDrop>,
 }
 
 /// How long a staff session lasts.
@@ -38,15 +41,21 @@ pub fn staff_auth(store: Arc<SqliteStore>, clock: Arc<dyn Clock>) -> Result<Staf
 }
 
 impl Services {
-    /// Builds every use case over the embedded store, enqueueing on the embedded `queue`.
-    pub fn wire(p: Providers<SqliteStore>, queue: SqliteQueue) -> Result<Self, String> {
+    /// Builds every use case over the embedded store, enqueueing on the embedded `queue`, big
+    /// files in `files`.
+    pub fn wire(
+        p: Providers<SqliteStore>,
+        queue: SqliteQueue,
+        files: Arc<FolderDrop>,
+    ) -> Result<Self, String> {
         let store = p.store.clone();
         let staff_auth = Arc::new(staff_auth(store.clone(), p.clock.clone())?);
         Ok(Self {
-            use_cases: UseCases::wire(p, Arc::new(queue.clone())),
+            use_cases: UseCases::wire(p, Arc::new(queue.clone()), files.clone()),
             staff_auth,
             store,
             queue,
+            files,
         })
     }
 

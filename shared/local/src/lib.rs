@@ -5,6 +5,7 @@ pub mod app;
 pub mod cognito;
 pub mod config;
 pub mod db;
+pub mod files;
 pub mod outbox;
 pub mod passwords;
 pub mod private;

@@ -29,6 +29,7 @@ use crate::app::Services;
 use crate::cognito::CognitoTokens;
 use crate::config::ServerArgs;
 use crate::db::Db;
+use crate::files::FolderDrop;
 use crate::outbox::Outbox;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
@@ -253,7 +254,8 @@ fn router(
         services.admin_state(),
         mode,
         &http,
-    ))
+    )
+    .merge(services.files.routes()))
 }
 
 /// The work beside the requests: the queue consumers (unless another process runs them), the
@@ -307,6 +309,7 @@ pub(crate) async fn wire_services(
         Some(path) => EmailLayout::from_file(path, &args.town)?,
         None => EmailLayout::embedded(&args.town),
     };
+    let files = Arc::new(FolderDrop::new(&args.data_dir.join("files"))?);
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
@@ -320,6 +323,7 @@ pub(crate) async fn wire_services(
             config: service_config(args, public_url)?,
         },
         queue.clone(),
+        files,
     )?;
     let seeded = services
         .use_cases

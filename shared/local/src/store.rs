@@ -4,6 +4,7 @@
 mod campaigns;
 mod deliveries;
 mod documents;
+mod file_jobs;
 mod pacing;
 mod pauses;
 mod quotas;

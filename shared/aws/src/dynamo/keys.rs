@@ -6,6 +6,7 @@ use std::str::FromStr;
 use telmail_core::clock::Month;
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::contact::Channel;
+use telmail_core::domain::file_job::FileJobId;
 use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
@@ -73,6 +74,13 @@ pub const WEATHER: &str = "WEATHER";
 pub const ALERT_PREFIX: &str = "ALERT#";
 /// The attribute DynamoDB's time to live reads (seconds since the epoch).
 pub const EXPIRES: &str = "expires";
+/// The index partition listing big-file jobs, newest first.
+pub const FILE_JOBS: &str = "FILEJOBS";
+
+/// A big-file job's partition.
+pub fn file_job(id: FileJobId) -> String {
+    format!("FILEJOB#{id}")
+}
 
 /// An instant as fixed-width UTC text (`2026-11-01T10:00:00.000000Z`): text order is time order.
 pub fn stamp(at: DateTime<Utc>) -> String {

@@ -4,6 +4,7 @@
 mod campaigns;
 mod deliveries;
 mod fanout;
+mod file_jobs;
 mod items;
 mod keys;
 mod pacing;

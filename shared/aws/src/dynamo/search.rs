@@ -2,17 +2,20 @@
 //! `SUBS` as written before the list was spread), each read with a filter expression until
 //! `offset + limit` profiles match, then merged. Never a Scan.
 
+use std::collections::BTreeMap;
+
 use futures_util::future::try_join_all;
 use telmail_core::domain::contact::PhoneNumber;
 use telmail_core::domain::subscriber::Subscriber;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SubscriberQuery;
 
-use super::items::{self, s};
+use super::items::{self, s, Item};
 use super::keys;
 use super::subscribers::profile;
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
+use crate::errors::store_error;
 
 impl DynamoStore {
     /// Newest first (`created_at`, then id, descending), every filter given matching.
@@ -71,4 +74,65 @@ impl DynamoStore {
         found.sort_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
         Ok(found.into_iter().skip(q.offset).take(q.limit).collect())
     }
+
+    /// One page of the whole file: the staff lists' partitions one after the other, each in
+    /// its index order. The cursor is the partition's number and the index's last key, as JSON.
+    pub(super) async fn page_of_file(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Subscriber>, Option<String>), StoreError> {
+        let lists: Vec<String> = keys::subscriber_lists().collect();
+        let (mut list, mut start) = match cursor {
+            None => (0, None),
+            Some(text) => read_cursor(text)?,
+        };
+        let mut out = Vec::new();
+        while list < lists.len() && out.len() < limit {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(TABLE_GSI1)
+                .key_condition_expression("gsi1pk = :list")
+                .expression_attribute_values(":list", s(&lists[list]))
+                .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error("DynamoDB Query (file page)", e))?;
+            for item in page.items() {
+                out.push(profile(item)?.0);
+            }
+            start = page.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                list += 1;
+            }
+        }
+        let next = (list < lists.len()).then(|| write_cursor(list, start.as_ref()));
+        Ok((out, next))
+    }
+}
+
+/// A file page's cursor as text.
+fn write_cursor(list: usize, start: Option<&Item>) -> String {
+    let keys: BTreeMap<&str, &str> = start
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| Some((name.as_str(), value.as_s().ok()?.as_str())))
+        .collect();
+    serde_json::json!({ "list": list, "after": keys }).to_string()
+}
+
+/// A file page's cursor back; an error when it is not one.
+fn read_cursor(text: &str) -> Result<(usize, Option<Item>), StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Cursor {
+        list: usize,
+        after: BTreeMap<String, String>,
+    }
+    let c: Cursor = serde_json::from_str(text)
+        .map_err(|e| StoreError::Backend(format!("unreadable file cursor: {e}")))?;
+    let start: Item = c.after.into_iter().map(|(k, v)| (k, s(v))).collect();
+    Ok((c.list, (!start.is_empty()).then_some(start)))
 }

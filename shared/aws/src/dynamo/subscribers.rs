@@ -458,4 +458,12 @@ impl SubscriberReports for DynamoStore {
     async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError> {
         self.count_members_by_topic().await
     }
+
+    async fn page_all(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Subscriber>, Option<String>), StoreError> {
+        self.page_of_file(cursor, limit).await
+    }
 }

@@ -5,6 +5,7 @@ pub mod alert_templates;
 pub mod campaign;
 pub mod contact;
 pub mod delivery;
+pub mod file_job;
 pub mod money;
 pub mod queue;
 pub mod reputation;

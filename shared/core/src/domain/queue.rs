@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::campaign::CampaignId;
 use crate::domain::contact::{Address, Channel};
 use crate::domain::delivery::{DeliveryKey, Progress};
+use crate::domain::file_job::FileStep;
 use crate::domain::subscriber::SubscriberId;
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
@@ -29,6 +30,8 @@ pub enum Job {
     Fanout(FanoutJob),
     /// Send one message.
     Deliver(DeliverJob),
+    /// One step of a big-file export or import (on the fan-out queue: bulk work).
+    File(FileStep),
 }
 
 /// One slice of a fan-out shard: a bounded share of its recipients, the rest handed to the
@@ -167,7 +170,7 @@ impl Job {
     /// The queue it belongs on (`fanout` or `delivery`).
     pub fn queue(&self) -> QueueName {
         match self {
-            Job::Fanout { .. } => QueueName::Fanout,
+            Job::Fanout { .. } | Job::File(_) => QueueName::Fanout,
             Job::Deliver { .. } => QueueName::Delivery,
         }
     }
@@ -177,6 +180,7 @@ impl Job {
         match self {
             Job::Fanout(job) => job.urgent,
             Job::Deliver(job) => job.urgent,
+            Job::File(_) => false,
         }
     }
 

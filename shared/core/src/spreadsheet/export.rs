@@ -29,21 +29,40 @@ const EXPORT_HEADER: [&str; 10] = [
 /// `topics` gives the names written in `themes`; a topic missing from it is written by its
 /// identifier. See the module documentation for the columns.
 pub fn export_csv(subscribers: &[Subscriber], topics: &[Topic]) -> Vec<u8> {
-    write_export(subscribers, topics).expect("writing rows of a fixed width to memory cannot fail")
+    let mut csv = export_header();
+    csv.extend(export_rows(subscribers, topics));
+    csv
 }
 
-fn write_export(subscribers: &[Subscriber], topics: &[Topic]) -> Result<Vec<u8>, csv::Error> {
-    let mut writer = WriterBuilder::new()
-        .delimiter(b';')
-        .terminator(Terminator::CRLF)
-        .from_writer(UTF8_BOM.to_vec());
-    writer.write_record(EXPORT_HEADER)?;
+/// The export's beginning: the byte-order mark and the header line.
+pub fn export_header() -> Vec<u8> {
+    let mut writer = writer(UTF8_BOM.to_vec());
+    writer
+        .write_record(EXPORT_HEADER)
+        .and_then(|()| writer.flush().map_err(csv::Error::from))
+        .expect("writing to memory cannot fail");
+    writer.into_inner().expect("flushed above")
+}
+
+/// Rows of the export without its header, to follow [`export_header`] or earlier rows.
+pub fn export_rows(subscribers: &[Subscriber], topics: &[Topic]) -> Vec<u8> {
+    let mut writer = writer(Vec::new());
     for subscriber in subscribers {
         let row = export_row(subscriber, topics);
         let cells: Vec<Cow<'_, str>> = row.iter().map(|cell| spreadsheet_safe(cell)).collect();
-        writer.write_record(cells.iter().map(|cell| cell.as_bytes()))?;
+        writer
+            .write_record(cells.iter().map(|cell| cell.as_bytes()))
+            .expect("writing rows of a fixed width to memory cannot fail");
     }
-    writer.into_inner().map_err(|e| e.into_error().into())
+    writer.flush().expect("writing to memory cannot fail");
+    writer.into_inner().expect("flushed above")
+}
+
+fn writer(into: Vec<u8>) -> csv::Writer<Vec<u8>> {
+    WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(Terminator::CRLF)
+        .from_writer(into)
 }
 
 fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 10] {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
 use csv::{ReaderBuilder, StringRecord, Trim};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{decode_text, FORMULA_STARTS};
 use crate::domain::contact::{Channel, ChannelError, Email, PhoneNumber};
@@ -29,7 +29,7 @@ pub struct ImportLine {
 }
 
 /// A refused line: its number (1-based, counting the header as line 1), the column, and a French message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("Ligne {line} ({field}) : {message}")]
 pub struct LineError {
     /// The line's number in the file.
@@ -291,15 +291,129 @@ impl<'t> TopicIndex<'t> {
 /// ends up either in `valid` or with its problems in `errors`.
 pub fn check_import(bytes: &[u8], open_topics: &[Topic]) -> Result<ImportCheck, LineError> {
     let text = decode_text(bytes);
-    let Some(header_line) = text.lines().find(|l| !l.trim().is_empty()) else {
-        return Err(LineError::new(1, "fichier", "Le fichier est vide."));
-    };
-    let separator = if header_line.matches(';').count() > header_line.matches(',').count() {
+    let (check, lines, header_number) =
+        check_text(&text, open_topics, 0, &mut SeenContacts::default())?;
+    if lines == 0 {
+        return Err(only_header(header_number));
+    }
+    Ok(check)
+}
+
+/// The error of a file that has nothing after its header.
+pub fn only_header(line: usize) -> LineError {
+    LineError::new(
+        line,
+        "fichier",
+        "Le fichier ne contient que la ligne d'en-tête : aucun abonné à importer.",
+    )
+}
+
+/// One part of a big file, checked on its own: the file's header line, then whole lines.
+pub struct ImportPart<'a> {
+    /// The file's header line (see [`header_line`]).
+    pub header: &'a str,
+    /// The part's bytes, as read from the file (whole records, see [`whole_records`]).
+    pub bytes: &'a [u8],
+    /// Physical lines of the file before the part.
+    pub lines_before: usize,
+}
+
+/// Checks one part of a big file (after the first, which [`check_first_part`] checks); the
+/// contacts of earlier parts are in `seen`, so a person twice in the file is refused wherever.
+pub fn check_part(
+    part: &ImportPart<'_>,
+    open_topics: &[Topic],
+    seen: &mut SeenContacts,
+) -> Result<ImportCheck, LineError> {
+    let text = format!("{}\n{}", part.header, decode_text(part.bytes));
+    // The header is line 1 of `text`; the part's first line is the file's `lines_before + 1`.
+    let offset = part.lines_before.saturating_sub(1);
+    check_text(&text, open_topics, offset, seen).map(|(check, _, _)| check)
+}
+
+/// Checks the first part of a big file, header included, and gives the header for the others.
+pub fn check_first_part(
+    bytes: &[u8],
+    open_topics: &[Topic],
+    seen: &mut SeenContacts,
+) -> Result<(ImportCheck, String), LineError> {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(LineError::new(
+            1,
+            "fichier",
+            "Ce fichier est en Unicode UTF-16 : enregistrez-le au format « CSV UTF-8 » depuis le tableur.",
+        ));
+    }
+    let text = decode_text(bytes);
+    let (check, _, _) = check_text(&text, open_topics, 0, seen)?;
+    let header = header_line(&text).unwrap_or_default().to_owned();
+    Ok((check, header))
+}
+
+/// The header line of a decoded file: its first line that is not blank.
+pub fn header_line(text: &str) -> Option<&str> {
+    text.lines().find(|l| !l.trim().is_empty())
+}
+
+/// The column separator a header line uses: `;` (French spreadsheets) or `,`.
+pub fn separator_of(header: &str) -> u8 {
+    if header.matches(';').count() > header.matches(',').count() {
         b';'
     } else {
         b','
-    };
+    }
+}
 
+/// How many leading bytes of `window` are whole records: where the next part starts. At the
+/// file's end every record is whole; before it, the last record may be cut off (even inside a
+/// quoted cell) and is left to the next part. Never splits a CRLF.
+pub fn whole_records(window: &[u8], separator: u8, at_end: bool) -> usize {
+    if at_end {
+        return window.len();
+    }
+    let mut reader = ReaderBuilder::new()
+        .delimiter(separator)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(window);
+    let mut last_start = 0;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let start = reader.position().byte();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => last_start = usize::try_from(start).unwrap_or(window.len()),
+            // Bytes are never invalid to a byte reader; a failure ends the whole part here.
+            Ok(false) | Err(_) => break,
+        }
+    }
+    let mut cut = last_start.min(window.len());
+    if cut > 0 && window[cut - 1] == b'\r' && window.get(cut) == Some(&b'\n') {
+        cut += 1;
+    }
+    cut
+}
+
+/// Physical lines ended in `bytes`: `\r\n`, `\n` and a lone `\r` each end one.
+pub fn line_ends(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, b)| **b == b'\n' || (**b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
+/// Checks decoded text whose first non-blank line is the header; line numbers are shifted by
+/// `offset`. Gives the check, the lines met and the header's line number.
+fn check_text(
+    text: &str,
+    open_topics: &[Topic],
+    offset: usize,
+    seen: &mut SeenContacts,
+) -> Result<(ImportCheck, usize, usize), LineError> {
+    let Some(header_line) = header_line(text) else {
+        return Err(LineError::new(1, "fichier", "Le fichier est vide."));
+    };
+    let separator = separator_of(header_line);
     let mut reader = ReaderBuilder::new()
         .delimiter(separator)
         .has_headers(false)
@@ -311,19 +425,18 @@ pub fn check_import(bytes: &[u8], open_topics: &[Topic]) -> Result<ImportCheck, 
         Ok(cells) => cells.iter().any(|cell| !cell.is_empty()),
         Err(_) => true,
     });
-    let numbers = LineNumbers::new(&text);
+    let numbers = LineNumbers::new(text);
 
     let header = match records.next() {
         None => return Err(LineError::new(1, "fichier", "Le fichier est vide.")),
         Some(Err(_)) => return Err(LineError::new(1, "fichier", UNREADABLE)),
         Some(Ok(header)) => header,
     };
-    let header_number = numbers.of(header.position(), &text);
+    let header_number = numbers.of(header.position(), text) + offset;
     let layout = Layout::from_header(&header, separator);
     check_layout(&layout, header_number)?;
 
     let topics = TopicIndex::new(open_topics);
-    let mut seen = SeenContacts::default();
     let mut check = ImportCheck::default();
     let mut lines = 0;
     for record in records {
@@ -333,25 +446,18 @@ pub fn check_import(bytes: &[u8], open_topics: &[Topic]) -> Result<ImportCheck, 
         let record = match record {
             Ok(record) => record,
             Err(e) => {
-                let line = numbers.of(e.position(), &text);
+                let line = numbers.of(e.position(), text) + offset;
                 check.errors.push(LineError::new(line, "ligne", UNREADABLE));
                 continue;
             }
         };
-        let line = numbers.of(record.position(), &text);
-        match check_line(&record, line, &layout, &topics, &mut seen) {
+        let line = numbers.of(record.position(), text) + offset;
+        match check_line(&record, line, &layout, &topics, seen) {
             Ok(valid) => check.valid.push(valid),
             Err(errors) => check.errors.extend(errors),
         }
     }
-    if lines == 0 {
-        return Err(LineError::new(
-            header_number,
-            "fichier",
-            "Le fichier ne contient que la ligne d'en-tête : aucun abonné à importer.",
-        ));
-    }
-    Ok(check)
+    Ok((check, lines, header_number))
 }
 
 /// Physical line numbers from byte offsets. The csv reader's own line count skips blank lines
@@ -412,11 +518,62 @@ fn check_layout(layout: &Layout, line: usize) -> Result<(), LineError> {
     Ok(())
 }
 
-/// Contacts of earlier lines, to refuse the same person twice in one file.
-#[derive(Default)]
-struct SeenContacts {
-    emails: HashMap<String, usize>,
-    phones: HashMap<String, usize>,
+/// Contacts of earlier lines, to refuse the same person twice in one file: a fingerprint of
+/// each address and number (a big file's parts are checked one by one, and the memory of what
+/// they met is kept between them, 12 bytes a contact) and the line it was met on.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeenContacts {
+    emails: HashMap<u64, u32>,
+    phones: HashMap<u64, u32>,
+}
+
+impl SeenContacts {
+    /// The contacts as bytes, to keep between the parts of a big file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + 12 * (self.emails.len() + self.phones.len()));
+        for map in [&self.emails, &self.phones] {
+            out.extend_from_slice(&u32::try_from(map.len()).unwrap_or(u32::MAX).to_le_bytes());
+            for (key, line) in map {
+                out.extend_from_slice(&key.to_le_bytes());
+                out.extend_from_slice(&line.to_le_bytes());
+            }
+        }
+        out
+    }
+
+    /// Reads back [`SeenContacts::to_bytes`]; `None` when the bytes are not such a memory.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let mut rest = bytes;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let (head, tail) = rest.split_at_checked(n)?;
+            rest = tail;
+            Some(head)
+        };
+        let mut maps = [HashMap::new(), HashMap::new()];
+        for map in &mut maps {
+            let count = u32::from_le_bytes(take(4)?.try_into().ok()?);
+            for _ in 0..count {
+                let key = u64::from_le_bytes(take(8)?.try_into().ok()?);
+                let line = u32::from_le_bytes(take(4)?.try_into().ok()?);
+                map.insert(key, line);
+            }
+        }
+        let [emails, phones] = maps;
+        rest.is_empty().then_some(Self { emails, phones })
+    }
+}
+
+/// A contact's fingerprint: the first 8 bytes of its SHA-256 (two of a million contacts share
+/// one with a chance of about 3 in 10^8).
+fn fingerprint(kind: &str, contact: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(kind)
+        .chain_update(contact)
+        .finalize();
+    let mut first = [0; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first)
 }
 
 /// Checks one non-blank line; the errors are sorted in column order.
@@ -700,8 +857,9 @@ fn check_duplicates(
 ) {
     // Compared after parsing, so `06 12…` and `+33 6 12…` are the same number. Case is ignored
     // in addresses: nobody owns two mailboxes differing only by case.
+    let line = u32::try_from(line).unwrap_or(u32::MAX);
     if let Ok(email) = Email::from_str(email) {
-        let key = email.as_str().to_lowercase();
+        let key = fingerprint("email:", &email.as_str().to_lowercase());
         match seen.emails.get(&key) {
             Some(first) => errors.add(
                 "email",
@@ -713,7 +871,7 @@ fn check_duplicates(
         }
     }
     if let Ok(phone) = PhoneNumber::from_str(phone) {
-        let key = phone.as_str().to_owned();
+        let key = fingerprint("phone:", phone.as_str());
         match seen.phones.get(&key) {
             Some(first) => errors.add(
                 "telephone",

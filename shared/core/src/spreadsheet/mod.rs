@@ -97,8 +97,11 @@
 mod export;
 mod import;
 
-pub use export::export_csv;
-pub use import::{check_import, ImportCheck, ImportLine, LineError};
+pub use export::{export_csv, export_header, export_rows};
+pub use import::{
+    check_first_part, check_import, check_part, line_ends, only_header, separator_of,
+    whole_records, ImportCheck, ImportLine, ImportPart, LineError, SeenContacts,
+};
 
 use encoding_rs::{Encoding, WINDOWS_1252};
 

@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod dispatch;
+pub mod file_jobs;
 pub mod outbox;
 pub mod receipts;
 pub mod residents;

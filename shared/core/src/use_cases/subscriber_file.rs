@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, Month};
@@ -57,16 +58,7 @@ pub struct EditInput {
     pub subscriptions: Vec<SubscriptionInput>,
 }
 
-/// How an import treats bad lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ImportMode {
-    /// Import only if every line is valid.
-    #[default]
-    AllOrNothing,
-    /// Import the valid lines, report the others.
-    ValidOnly,
-}
+pub use crate::domain::file_job::ImportMode;
 
 /// What an import did.
 #[derive(Debug, Clone, Serialize)]
@@ -128,11 +120,41 @@ fn duplicate(e: StoreError) -> DomainError {
 }
 
 /// The import error for a line whose address or number is already in the file.
-fn already_subscribed(line: usize) -> LineError {
+pub(crate) fn already_subscribed(line: usize) -> LineError {
     LineError {
         line,
         field: "email".into(),
         message: "Cette adresse ou ce numéro est déjà inscrit.".into(),
+    }
+}
+
+/// A subscriber typed in from a paper form (or a line of an import): active at once.
+pub(crate) fn paper_subscriber(
+    id: SubscriberId,
+    signup: Signup,
+    by: &StaffIdentity,
+    reference: &str,
+    place: Option<String>,
+    now: DateTime<Utc>,
+) -> Subscriber {
+    Subscriber {
+        id,
+        email: signup.email,
+        phone: signup.phone,
+        choices: signup.choices,
+        state: SubscriberState::Active,
+        language: "fr".into(),
+        consent: Consent {
+            source: ConsentSource::Paper {
+                staff_id: by.id.clone(),
+                form_reference: reference.to_owned(),
+                place,
+            },
+            at: now,
+            wording_version: CONSENT_WORDING_VERSION.into(),
+        },
+        created_at: now,
+        updated_at: now,
     }
 }
 
@@ -219,35 +241,6 @@ impl SubscriberFile {
             .ok_or_else(|| DomainError::NotFound("Cet abonné n'existe pas.".into()))
     }
 
-    fn paper_subscriber(
-        &self,
-        signup: Signup,
-        by: &StaffIdentity,
-        reference: &str,
-        place: Option<String>,
-    ) -> Subscriber {
-        let now = self.clock.now();
-        Subscriber {
-            id: SubscriberId::new(),
-            email: signup.email,
-            phone: signup.phone,
-            choices: signup.choices,
-            state: SubscriberState::Active,
-            language: "fr".into(),
-            consent: Consent {
-                source: ConsentSource::Paper {
-                    staff_id: by.id.clone(),
-                    form_reference: reference.to_owned(),
-                    place,
-                },
-                at: now,
-                wording_version: CONSENT_WORDING_VERSION.into(),
-            },
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
     /// Adds a subscriber from a paper form: active at once, paper consent.
     pub async fn add_paper(
         &self,
@@ -285,11 +278,13 @@ impl SubscriberFile {
             errors.add("place", "Indiquez le lieu où le formulaire a été remis (mairie, maison de quartier…), 100 caractères au plus.");
         }
         errors.into_result()?;
-        let sub = self.paper_subscriber(
+        let sub = paper_subscriber(
+            SubscriberId::new(),
             parsed.expect("checked above"),
             by,
             reference,
             place.map(str::to_owned),
+            self.clock.now(),
         );
         self.subscribers.insert(&sub).await.map_err(duplicate)?;
         let origin = SignupOrigin::Paper(place).key();
@@ -401,7 +396,14 @@ impl SubscriberFile {
         }
         let mut imported = 0;
         for line in ready {
-            let sub = self.paper_subscriber(line.signup, by, &line.form_reference, None);
+            let sub = paper_subscriber(
+                SubscriberId::new(),
+                line.signup,
+                by,
+                &line.form_reference,
+                None,
+                self.clock.now(),
+            );
             match self.subscribers.insert(&sub).await {
                 Ok(()) => imported += 1,
                 // Added by someone else since the check: report, never duplicate.

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod campaigns;
 pub mod claims;
+pub mod files;
 pub mod stats;
 pub mod subscribers;
 pub mod suppressions;
@@ -17,6 +18,7 @@ use axum::middleware;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use telmail_core::use_cases::campaigns::Campaigns;
+use telmail_core::use_cases::file_jobs::FileJobs;
 use telmail_core::use_cases::outbox::OutboxViewer;
 use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::subscriber_file::SubscriberFile;
@@ -43,6 +45,8 @@ pub struct AdminState {
     pub weather: Arc<WeatherRelay>,
     /// The embedded default's outbox.
     pub outbox: Arc<OutboxViewer>,
+    /// Big exports and imports.
+    pub files: Arc<FileJobs>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -54,6 +58,7 @@ impl From<&UseCases> for AdminState {
             topics: u.topics_admin.clone(),
             weather: u.weather.clone(),
             outbox: u.outbox.clone(),
+            files: u.file_jobs.clone(),
         }
     }
 }
@@ -143,6 +148,15 @@ fn staff_routes() -> Vec<StaffRoute> {
             "/api/admin/subscribers/import",
             File,
             post(subscribers::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+        ),
+        ("/api/admin/files", File, get(files::recent)),
+        ("/api/admin/files/exports", File, post(files::export)),
+        ("/api/admin/files/imports", File, post(files::import)),
+        ("/api/admin/files/{id}", File, get(files::get)),
+        (
+            "/api/admin/files/{id}/received",
+            File,
+            post(files::received),
         ),
         (
             "/api/admin/subscribers/{id}",

@@ -181,9 +181,22 @@ pub async fn erase(
 #[derive(Debug, Deserialize)]
 pub struct ImportQuery {
     #[serde(default)]
-    mode: Option<String>,
+    pub(super) mode: Option<String>,
     #[serde(default)]
-    dry_run: Option<bool>,
+    pub(super) dry_run: Option<bool>,
+}
+
+/// The import mode named in a query (all-or-nothing when absent).
+pub(super) fn import_mode(name: Option<&str>) -> Result<ImportMode, ApiError> {
+    match name {
+        None | Some("") | Some("all_or_nothing") => Ok(ImportMode::AllOrNothing),
+        Some("valid_only") => Ok(ImportMode::ValidOnly),
+        Some(other) => Err(FieldErrors::single(
+            "mode",
+            format!("Mode inconnu : « {other} » (all_or_nothing ou valid_only)."),
+        )
+        .into()),
+    }
 }
 
 /// `POST /api/admin/subscribers/import` — the CSV file as the body.
@@ -193,17 +206,7 @@ pub async fn import(
     ApiQuery(q): ApiQuery<ImportQuery>,
     RawBody(body): RawBody,
 ) -> ApiResult<impl IntoResponse> {
-    let mode = match q.mode.as_deref() {
-        None | Some("") | Some("all_or_nothing") => ImportMode::AllOrNothing,
-        Some("valid_only") => ImportMode::ValidOnly,
-        Some(other) => {
-            return Err(FieldErrors::single(
-                "mode",
-                format!("Mode inconnu : « {other} » (all_or_nothing ou valid_only)."),
-            )
-            .into())
-        }
-    };
+    let mode = import_mode(q.mode.as_deref())?;
     Ok(Json(
         app.subscribers
             .import(&by, &body, mode, q.dry_run.unwrap_or(false))

@@ -426,6 +426,37 @@ impl SubscriberReports for SqliteStore {
             })
             .collect()
     }
+
+    async fn page_all(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Subscriber>, Option<String>), StoreError> {
+        let after = cursor.unwrap_or_default().to_owned();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String)> = self
+            .db
+            .call(move |c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT id, profile FROM subscribers WHERE id > ?1 ORDER BY id LIMIT ?2",
+                    )
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        let next = (rows.len() as i64 == limit)
+            .then(|| rows.last().map(|(id, _)| id.clone()))
+            .flatten();
+        let page = rows
+            .iter()
+            .map(|(_, json)| profile(json))
+            .collect::<Result<_, _>>()?;
+        Ok((page, next))
+    }
 }
 
 #[cfg(test)]

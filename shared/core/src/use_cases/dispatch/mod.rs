@@ -36,6 +36,7 @@ use crate::ports::{
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
+use crate::use_cases::file_jobs::FileJobs;
 
 /// How long a claimed delivery may stay `sending` before it is considered abandoned: well past
 /// the queue lease, so a slow but live sender is never overtaken.
@@ -77,6 +78,8 @@ pub struct DispatchDeps {
     pub links: Links,
     /// Settings.
     pub config: ServiceConfig,
+    /// Big-file exports and imports, whose steps share the fan-out queue.
+    pub file_jobs: Arc<FileJobs>,
 }
 
 /// Starts, fans out and delivers campaigns.
@@ -1137,6 +1140,7 @@ impl Dispatcher {
         match job {
             Job::Fanout(job) => self.fan_out(job).await,
             Job::Deliver(job) => Ok(self.deliver(std::slice::from_ref(job)).await?[0]),
+            Job::File(step) => self.d.file_jobs.run_step(step).await,
         }
     }
 }

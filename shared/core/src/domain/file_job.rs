@@ -1,0 +1,275 @@
+//! Big files: an export written, or an import read, step by step through the file drop (S3 on
+//! AWS), so a file of a million subscribers never passes through a request or a response.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::staff::StaffIdentity;
+use crate::spreadsheet::LineError;
+
+/// Refused lines kept in a job's report; past it, only their number.
+pub const MAX_REPORTED_ERRORS: usize = 1000;
+
+/// A file job's identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FileJobId(pub Uuid);
+
+impl FileJobId {
+    /// A new random identifier.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// The key of the job's file in the drop.
+    pub fn file_key(&self) -> String {
+        format!("jobs/{}/fichier.csv", self.0)
+    }
+
+    /// The key of the import check's memory of the addresses met so far.
+    pub fn seen_key(&self) -> String {
+        format!("jobs/{}/vus.bin", self.0)
+    }
+}
+
+impl Default for FileJobId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Display for FileJobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for FileJobId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(Self)
+    }
+}
+
+/// How an import treats bad lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportMode {
+    /// Import only if every line is valid.
+    #[default]
+    AllOrNothing,
+    /// Import the valid lines, report the others.
+    ValidOnly,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FileJobKind {
+    /// The whole subscriber file written as CSV.
+    Export,
+    /// A CSV file of subscribers read in.
+    Import { mode: ImportMode, dry_run: bool },
+}
+
+/// Where a job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileJobStatus {
+    /// An import waiting for staff to send its file.
+    AwaitingFile,
+    /// Every line being checked before anything is written (all-or-nothing, dry run).
+    Checking,
+    /// Lines being written.
+    Importing,
+    /// Rows being written to the export.
+    Exporting,
+    /// Finished: the export is ready, or the import's report is final.
+    Done,
+    /// Stopped on a problem staff can read in `failure`.
+    Failed,
+}
+
+impl FileJobStatus {
+    /// Whether steps still run.
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Checking | Self::Importing | Self::Exporting)
+    }
+}
+
+/// Where an export's writing stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportProgress {
+    /// The multipart upload under way.
+    pub upload: String,
+    /// The parts written, in order.
+    pub parts: Vec<String>,
+    /// Where the next rows start (none: at the beginning).
+    pub cursor: Option<String>,
+}
+
+/// An export or import done step by step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileJob {
+    pub id: FileJobId,
+    pub kind: FileJobKind,
+    /// Who asked for it: the steps act with their rights.
+    pub requested_by: StaffIdentity,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub status: FileJobStatus,
+    /// Steps run so far; a step is recorded only once (see [`FileStep`]).
+    pub step: u32,
+    /// Import: bytes of the file read so far, and its size.
+    pub position: u64,
+    pub size: u64,
+    /// Import: the header line, given again to each part of the file.
+    pub header: Option<String>,
+    /// Import: physical lines of the file read so far (header and blank lines included).
+    pub lines_read: usize,
+    /// Import: subscriber lines met (header and blank lines excluded).
+    pub lines: usize,
+    /// Import: subscribers created.
+    pub imported: usize,
+    /// Export: rows written.
+    pub rows: usize,
+    /// Refused lines, the first [`MAX_REPORTED_ERRORS`] of them.
+    pub errors: Vec<LineError>,
+    /// Refused lines in all.
+    pub refused_lines: usize,
+    /// Why the job stopped, in French.
+    pub failure: Option<String>,
+    /// Export: the writing under way.
+    pub export: Option<ExportProgress>,
+}
+
+impl FileJob {
+    /// A new job, `status` first.
+    pub fn new(
+        kind: FileJobKind,
+        by: &StaffIdentity,
+        status: FileJobStatus,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: FileJobId::new(),
+            kind,
+            requested_by: by.clone(),
+            created_at: now,
+            updated_at: now,
+            status,
+            step: 0,
+            position: 0,
+            size: 0,
+            header: None,
+            lines_read: 0,
+            lines: 0,
+            imported: 0,
+            rows: 0,
+            errors: Vec::new(),
+            refused_lines: 0,
+            failure: None,
+            export: None,
+        }
+    }
+
+    /// Adds refused lines to the report (the first ones in full, then only their count).
+    pub fn refuse(&mut self, errors: Vec<LineError>) {
+        let mut last = None;
+        for e in errors {
+            if last != Some(e.line) {
+                self.refused_lines += 1;
+                last = Some(e.line);
+            }
+            if self.errors.len() < MAX_REPORTED_ERRORS {
+                self.errors.push(e);
+            }
+        }
+    }
+
+    /// Ends the job on a problem staff can read.
+    pub fn fail(&mut self, why: impl Into<String>) {
+        self.status = FileJobStatus::Failed;
+        self.failure = Some(why.into());
+    }
+
+    /// The import mode and dry-run flag; none for an export.
+    pub fn import(&self) -> Option<(ImportMode, bool)> {
+        match self.kind {
+            FileJobKind::Import { mode, dry_run } => Some((mode, dry_run)),
+            FileJobKind::Export => None,
+        }
+    }
+}
+
+/// One step of a job, queued: it runs only if the job still stands at `step`, so a step
+/// delivered twice counts once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStep {
+    pub job: FileJobId,
+    pub step: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(line: usize, field: &str) -> LineError {
+        LineError {
+            line,
+            field: field.into(),
+            message: "faux".into(),
+        }
+    }
+
+    fn staff() -> StaffIdentity {
+        StaffIdentity {
+            id: "r".into(),
+            name: "R".into(),
+            roles: Default::default(),
+            email: None,
+            phone: None,
+        }
+    }
+
+    #[test]
+    fn refused_lines_are_counted_once_and_the_report_is_capped() {
+        let mut job = FileJob::new(
+            FileJobKind::Export,
+            &staff(),
+            FileJobStatus::Exporting,
+            Utc::now(),
+        );
+        job.refuse(vec![
+            error(2, "email"),
+            error(2, "themes"),
+            error(3, "email"),
+        ]);
+        assert_eq!(job.refused_lines, 2);
+        assert_eq!(job.errors.len(), 3);
+        job.refuse(
+            (10..10 + MAX_REPORTED_ERRORS)
+                .map(|l| error(l, "email"))
+                .collect(),
+        );
+        assert_eq!(job.refused_lines, 2 + MAX_REPORTED_ERRORS);
+        assert_eq!(job.errors.len(), MAX_REPORTED_ERRORS);
+    }
+
+    #[test]
+    fn a_job_and_its_step_read_back_as_written() {
+        let job = FileJob::new(
+            FileJobKind::Import {
+                mode: ImportMode::ValidOnly,
+                dry_run: true,
+            },
+            &staff(),
+            FileJobStatus::AwaitingFile,
+            Utc::now(),
+        );
+        let json = serde_json::to_string(&job).unwrap();
+        assert_eq!(serde_json::from_str::<FileJob>(&json).unwrap(), job);
+        assert!(json.contains("\"mode\":\"valid_only\""));
+    }
+}

@@ -1,0 +1,516 @@
+//! Big files: the subscriber file exported, and imports read, step by step through the file
+//! drop, so neither passes through a request or a response (6 MB at most on Lambda). Staff get
+//! links that expire: one to send the import to, one to download the export.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::clock::{Clock, Month};
+use crate::config::BigFiles;
+use crate::domain::file_job::{
+    FileJob, FileJobId, FileJobKind, FileJobStatus, FileStep, ImportMode,
+};
+use crate::domain::queue::{Job, JobOutcome};
+use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::subscriber::SubscriberId;
+use crate::domain::topic::Topic;
+use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::ports::{
+    open_topics, FileDrop, FileJobStore, JobQueue, SignupOrigin, StatsStore, SubscriberReports,
+    SubscriberStore, TopicStore,
+};
+use crate::spreadsheet::{
+    check_first_part, check_part, export_header, export_rows, line_ends, only_header, separator_of,
+    whole_records, ImportCheck, ImportLine, ImportPart, LineError, SeenContacts,
+};
+use crate::use_cases::subscriber_file::{already_subscribed, paper_subscriber};
+
+/// Who exports and imports: the file's keepers.
+const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
+/// How long staff have to send an import's file.
+const UPLOAD_LINK_VALID: Duration = Duration::from_secs(30 * 60);
+/// How long an export's download link works (asked again, a new one is given).
+const DOWNLOAD_LINK_VALID: Duration = Duration::from_secs(10 * 60);
+/// The biggest import accepted (a million lines are about 100 MB).
+const MAX_IMPORT_BYTES: u64 = 512 << 20;
+/// Jobs listed to staff.
+const RECENT_JOBS: usize = 20;
+
+/// A job as staff see it, with the export's download link once it is ready.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileJobView {
+    #[serde(flatten)]
+    pub job: FileJob,
+    /// The export's link, valid a few minutes.
+    pub download_url: Option<String>,
+}
+
+/// An import waiting for its file, and where to send it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportStarted {
+    #[serde(flatten)]
+    pub job: FileJob,
+    /// Where to `PUT` the CSV file.
+    pub upload_url: String,
+}
+
+/// The ports big-file jobs work on.
+pub struct FileJobsDeps {
+    pub subscribers: Arc<dyn SubscriberStore>,
+    pub reports: Arc<dyn SubscriberReports>,
+    pub topics: Arc<dyn TopicStore>,
+    pub stats: Arc<dyn StatsStore>,
+    pub clock: Arc<dyn Clock>,
+    pub jobs: Arc<dyn FileJobStore>,
+    pub files: Arc<dyn FileDrop>,
+    /// Where the next step of a job is queued.
+    pub queue: Arc<dyn JobQueue>,
+    pub settings: BigFiles,
+}
+
+/// Exports and imports of the subscriber file, step by step.
+pub struct FileJobs {
+    d: FileJobsDeps,
+}
+
+impl FileJobs {
+    pub fn new(d: FileJobsDeps) -> Self {
+        Self { d }
+    }
+
+    /// Starts writing the whole file as CSV.
+    pub async fn start_export(&self, by: &StaffIdentity) -> Result<FileJob, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let job = FileJob::new(
+            FileJobKind::Export,
+            by,
+            FileJobStatus::Exporting,
+            self.d.clock.now(),
+        );
+        self.d.jobs.insert_file_job(&job).await?;
+        self.queue_step(&job).await?;
+        Ok(job)
+    }
+
+    /// Starts an import: the job waits for its file, sent to the link given.
+    pub async fn start_import(
+        &self,
+        by: &StaffIdentity,
+        mode: ImportMode,
+        dry_run: bool,
+    ) -> Result<ImportStarted, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let job = FileJob::new(
+            FileJobKind::Import { mode, dry_run },
+            by,
+            FileJobStatus::AwaitingFile,
+            self.d.clock.now(),
+        );
+        let upload_url = self
+            .d
+            .files
+            .upload_link(&job.id.file_key(), UPLOAD_LINK_VALID)
+            .await?;
+        self.d.jobs.insert_file_job(&job).await?;
+        Ok(ImportStarted { job, upload_url })
+    }
+
+    /// The import's file was sent: reading it starts.
+    pub async fn file_sent(
+        &self,
+        by: &StaffIdentity,
+        id: FileJobId,
+    ) -> Result<FileJob, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let mut job = self.job(id).await?;
+        let Some((mode, dry_run)) = job.import() else {
+            return Err(DomainError::Conflict(
+                "Cette tâche est un export : il n'y a pas de fichier à envoyer.".into(),
+            ));
+        };
+        if job.status != FileJobStatus::AwaitingFile {
+            return Err(DomainError::Conflict(
+                "Le fichier de cet import a déjà été reçu.".into(),
+            ));
+        }
+        let size = self.d.files.size(&id.file_key()).await?;
+        let problem = match size {
+            None => Some("Le fichier n'a pas été reçu : envoyez-le de nouveau.".to_owned()),
+            Some(0) => Some("Le fichier est vide.".to_owned()),
+            Some(n) if n > MAX_IMPORT_BYTES => Some(format!(
+                "Le fichier dépasse {} Mo : coupez-le en plusieurs fichiers.",
+                MAX_IMPORT_BYTES >> 20
+            )),
+            Some(_) => None,
+        };
+        if let Some(message) = problem {
+            return Err(FieldErrors::single("file", message));
+        }
+        job.size = size.unwrap_or_default();
+        job.status = if dry_run || mode == ImportMode::AllOrNothing {
+            FileJobStatus::Checking
+        } else {
+            FileJobStatus::Importing
+        };
+        job.updated_at = self.d.clock.now();
+        self.d.jobs.save_file_job(&job, job.step).await?;
+        self.queue_step(&job).await?;
+        Ok(job)
+    }
+
+    /// A job, with its download link when it is a finished export.
+    pub async fn view(
+        &self,
+        by: &StaffIdentity,
+        id: FileJobId,
+    ) -> Result<FileJobView, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        let job = self.job(id).await?;
+        let download_url = if job.kind == FileJobKind::Export && job.status == FileJobStatus::Done {
+            let name = format!(
+                "abonnes-telmail-{}.csv",
+                crate::clock::town_date(job.created_at)
+            );
+            Some(
+                self.d
+                    .files
+                    .download_link(&id.file_key(), &name, DOWNLOAD_LINK_VALID)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(FileJobView { job, download_url })
+    }
+
+    /// The latest exports and imports, newest first.
+    pub async fn recent(&self, by: &StaffIdentity) -> Result<Vec<FileJob>, DomainError> {
+        by.require_any(&FILE_KEEPERS)?;
+        Ok(self.d.jobs.recent_file_jobs(RECENT_JOBS).await?)
+    }
+
+    async fn job(&self, id: FileJobId) -> Result<FileJob, DomainError> {
+        self.d.jobs.file_job(id).await?.ok_or_else(|| {
+            DomainError::NotFound("Cet export ou cet import n'existe pas (ou plus).".into())
+        })
+    }
+
+    async fn queue_step(&self, job: &FileJob) -> Result<(), StoreError> {
+        let step = FileStep {
+            job: job.id,
+            step: job.step,
+        };
+        self.d
+            .queue
+            .enqueue(&[Job::File(step)], Duration::ZERO)
+            .await
+    }
+
+    /// Runs one queued step. A step delivered again after its job moved on does nothing, except
+    /// queue the next one if the run that recorded it could not (so a job never stalls).
+    pub async fn run_step(&self, step: &FileStep) -> Result<JobOutcome, DomainError> {
+        let Some(mut job) = self.d.jobs.file_job(step.job).await? else {
+            return Ok(JobOutcome::Done);
+        };
+        if !job.status.is_running() {
+            return Ok(JobOutcome::Done);
+        }
+        if job.step == step.step + 1 {
+            self.queue_step(&job).await?;
+            return Ok(JobOutcome::Done);
+        }
+        if job.step != step.step {
+            return Ok(JobOutcome::Done);
+        }
+        let read = job.step;
+        match job.status {
+            FileJobStatus::Exporting => self.export_step(&mut job).await?,
+            _ => self.import_step(&mut job).await?,
+        }
+        job.step += 1;
+        job.updated_at = self.d.clock.now();
+        match self.d.jobs.save_file_job(&job, read).await {
+            Ok(()) => {}
+            // Another run of the same step recorded it first.
+            Err(StoreError::Conflict(_)) => return Ok(JobOutcome::Done),
+            Err(e) => return Err(e.into()),
+        }
+        if job.status.is_running() {
+            self.queue_step(&job).await?;
+        } else if job.import().is_some() {
+            // The import's report is final: its file and memory are of no more use.
+            self.d.files.remove(&job.id.file_key()).await?;
+            self.d.files.remove(&job.id.seen_key()).await?;
+        }
+        Ok(JobOutcome::Done)
+    }
+
+    /// Writes one part of the export: pages of subscribers until the part is big enough.
+    async fn export_step(&self, job: &mut FileJob) -> Result<(), DomainError> {
+        let key = job.id.file_key();
+        let topics = self.d.topics.list().await?;
+        let mut progress = job.export.take().unwrap_or_default();
+        if progress.upload.is_empty() {
+            progress.upload = self.d.files.start_parts(&key).await?;
+        }
+        let mut part = if progress.parts.is_empty() {
+            export_header()
+        } else {
+            Vec::new()
+        };
+        let mut at_end = false;
+        while part.len() < self.d.settings.export_bytes {
+            let (page, next) = self
+                .d
+                .reports
+                .page_all(progress.cursor.as_deref(), self.d.settings.export_page)
+                .await?;
+            job.rows += page.len();
+            part.extend(export_rows(&page, &topics));
+            match next {
+                Some(cursor) => progress.cursor = Some(cursor),
+                None => {
+                    at_end = true;
+                    break;
+                }
+            }
+        }
+        let number = u32::try_from(progress.parts.len() + 1).unwrap_or(u32::MAX);
+        let tag = self
+            .d
+            .files
+            .put_part(&key, &progress.upload, number, part)
+            .await?;
+        progress.parts.push(tag);
+        if at_end {
+            self.d
+                .files
+                .finish_parts(&key, &progress.upload, &progress.parts)
+                .await?;
+            job.status = FileJobStatus::Done;
+        }
+        job.export = Some(progress);
+        Ok(())
+    }
+
+    /// Reads one part of the import's file: checks its lines, and writes them when importing.
+    async fn import_step(&self, job: &mut FileJob) -> Result<(), DomainError> {
+        let Some((mode, dry_run)) = job.import() else {
+            return Ok(());
+        };
+        let key = job.id.file_key();
+        let window = self
+            .d
+            .files
+            .read(&key, job.position, self.d.settings.import_bytes)
+            .await?;
+        let at_end = job.position + window.len() as u64 >= job.size;
+        // Duplicates within the file are found through the memory of earlier parts, except when
+        // importing after a check that found none.
+        let remember = job.status == FileJobStatus::Checking || mode == ImportMode::ValidOnly;
+        let mut seen = if remember && job.position > 0 {
+            let bytes = self.d.files.read(&job.id.seen_key(), 0, u64::MAX).await?;
+            SeenContacts::from_bytes(&bytes).ok_or_else(|| {
+                StoreError::Backend(format!("file job {}: unreadable memory", job.id))
+            })?
+        } else {
+            SeenContacts::default()
+        };
+        let topics = open_topics(self.d.topics.as_ref(), self.d.clock.now()).await?;
+        let (check, cut) = match self.check_window(job, &window, at_end, &topics, &mut seen) {
+            Ok(read) => read,
+            Err(e) => {
+                job.fail(format!("Ligne {} : {}", e.line, e.message));
+                return Ok(());
+            }
+        };
+        if remember {
+            self.d
+                .files
+                .put(&job.id.seen_key(), seen.to_bytes())
+                .await?;
+        }
+        job.position += cut as u64;
+        job.lines_read += line_ends(&window[..cut]);
+        job.lines += check.valid.len()
+            + check
+                .errors
+                .iter()
+                .map(|e| e.line)
+                .collect::<BTreeSet<_>>()
+                .len();
+        let mut errors = check.errors;
+        if job.status == FileJobStatus::Checking {
+            errors.extend(self.known(check.valid).await?);
+        } else {
+            let (imported, refused) = self.write(job, check.valid).await?;
+            job.imported += imported;
+            errors.extend(refused);
+        }
+        errors.sort_by_key(|e| e.line);
+        job.refuse(errors);
+        let ended = job.position >= job.size;
+        if !ended {
+            return Ok(());
+        }
+        if job.lines == 0 {
+            job.fail(only_header(job.lines_read.max(1)).message);
+        } else if job.status == FileJobStatus::Checking && !dry_run && job.refused_lines == 0 {
+            // Every line is good: read the file again, writing this time.
+            job.status = FileJobStatus::Importing;
+            job.header = None;
+            job.position = 0;
+            job.lines_read = 0;
+            job.lines = 0;
+        } else {
+            job.status = FileJobStatus::Done;
+        }
+        Ok(())
+    }
+
+    /// Checks the whole records at the start of `window`; gives the check and their length.
+    fn check_window(
+        &self,
+        job: &mut FileJob,
+        window: &[u8],
+        at_end: bool,
+        topics: &[Topic],
+        seen: &mut SeenContacts,
+    ) -> Result<(ImportCheck, usize), LineError> {
+        let separator = match &job.header {
+            Some(header) => separator_of(header),
+            None => separator_of(
+                crate::spreadsheet::decode_text(window)
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default(),
+            ),
+        };
+        let cut = whole_records(window, separator, at_end);
+        if cut == 0 && !window.is_empty() {
+            return Err(LineError {
+                line: job.lines_read + 1,
+                field: "ligne".into(),
+                message: format!(
+                    "Cette ligne dépasse {} Ko : le fichier n'est sans doute pas un CSV.",
+                    self.d.settings.import_bytes >> 10
+                ),
+            });
+        }
+        let check = match &job.header {
+            None => {
+                let (check, header) = check_first_part(&window[..cut], topics, seen)?;
+                job.header = Some(header);
+                check
+            }
+            Some(header) => check_part(
+                &ImportPart {
+                    header,
+                    bytes: &window[..cut],
+                    lines_before: job.lines_read,
+                },
+                topics,
+                seen,
+            )?,
+        };
+        Ok((check, cut))
+    }
+
+    /// The lines whose address or number is already in the file, refused.
+    async fn known(&self, lines: Vec<ImportLine>) -> Result<Vec<LineError>, StoreError> {
+        let found: Vec<Option<LineError>> = stream::iter(lines)
+            .map(|line| async move {
+                let mut known = false;
+                if let Some(e) = &line.signup.email {
+                    known |= self.d.subscribers.find_by_email(e).await?.is_some();
+                }
+                if let Some(p) = &line.signup.phone {
+                    known |= self.d.subscribers.find_by_phone(p).await?.is_some();
+                }
+                Ok::<_, StoreError>(known.then(|| already_subscribed(line.line)))
+            })
+            .buffered(self.d.settings.concurrency)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Creates the subscribers of valid lines; gives how many, and the lines refused because
+    /// their address or number is taken. Each line's subscriber has an id drawn from the job and
+    /// the line, so a step run again recognises what its first run wrote.
+    async fn write(
+        &self,
+        job: &FileJob,
+        lines: Vec<ImportLine>,
+    ) -> Result<(usize, Vec<LineError>), StoreError> {
+        let now = self.d.clock.now();
+        let outcomes: Vec<(bool, bool, Option<LineError>)> = stream::iter(lines)
+            .map(|line| async move {
+                let id = line_subscriber_id(job.id, line.line);
+                let sub = paper_subscriber(
+                    id,
+                    line.signup,
+                    &job.requested_by,
+                    &line.form_reference,
+                    None,
+                    now,
+                );
+                match self.d.subscribers.insert(&sub).await {
+                    Ok(()) => Ok((true, true, None)),
+                    Err(StoreError::Conflict(_)) => {
+                        if self.d.subscribers.get(id).await?.is_some() {
+                            // Written by an earlier run of this step.
+                            Ok((true, false, None))
+                        } else {
+                            Ok((false, false, Some(already_subscribed(line.line))))
+                        }
+                    }
+                    Err(e) => Err(e),
+                }
+            })
+            .buffered(self.d.settings.concurrency)
+            .try_collect()
+            .await?;
+        let imported = outcomes.iter().filter(|o| o.0).count();
+        let new = outcomes.iter().filter(|o| o.1).count();
+        if new > 0 {
+            self.d
+                .stats
+                .add_signups(Month::of(now), &SignupOrigin::Import.key(), new as i64)
+                .await?;
+        }
+        Ok((imported, outcomes.into_iter().filter_map(|o| o.2).collect()))
+    }
+}
+
+/// The id of the subscriber an import line creates: drawn from the job and the line.
+fn line_subscriber_id(job: FileJobId, line: usize) -> SubscriberId {
+    let digest = Sha256::new()
+        .chain_update(job.0.as_bytes())
+        .chain_update((line as u64).to_le_bytes())
+        .finalize();
+    let mut bytes = [0; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    SubscriberId(uuid::Builder::from_random_bytes(bytes).into_uuid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_always_draws_the_same_subscriber_id_and_lines_differ() {
+        let job = FileJobId::new();
+        assert_eq!(line_subscriber_id(job, 7), line_subscriber_id(job, 7));
+        assert_ne!(line_subscriber_id(job, 7), line_subscriber_id(job, 8));
+        assert_ne!(
+            line_subscriber_id(job, 7),
+            line_subscriber_id(FileJobId::new(), 7)
+        );
+    }
+}
