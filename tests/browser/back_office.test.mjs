@@ -6,7 +6,7 @@
 // every page, public and staff (WCAG 2.1 A and AA); screenshots go to target/browser-screenshots.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -217,6 +217,27 @@ test('the administrator keeps the subscriber file, topics and blocked addresses'
   await admin.page.getByText('Abonné ajouté : paul.durand@exemple.fr.').waitFor();
   await admin.page.getByRole('cell', { name: 'paul.durand@exemple.fr' }).waitFor();
   await check(admin.page, 'admin-abonnes');
+
+  // A spreadsheet file: sent to its link, checked line by line, then imported (valid lines).
+  const csv = 'email;themes;reference\r\nmarie.martin@exemple.fr;Alerte météo;P-2026-002\r\npas-une-adresse;Alerte météo;P-2026-003\r\n';
+  await admin.page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'inscriptions.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await admin.page.getByLabel('Si des lignes sont invalides').selectOption('valid_only');
+  await admin.page.getByRole('button', { name: 'Vérifier le fichier' }).click();
+  await admin.page.getByText("2 ligne(s) lue(s) : 1 valide(s), 1 en erreur. Rien n'a encore été importé.").waitFor();
+  await admin.page.getByRole('cell', { name: '3', exact: true }).waitFor();
+  await check(admin.page, 'admin-abonnes-import-verifie');
+  await admin.page.getByRole('button', { name: 'Importer', exact: true }).click();
+  await admin.page.getByText('1 abonné(s) importé(s) sur 2 ligne(s).').waitFor();
+  await admin.page.getByRole('cell', { name: 'marie.martin@exemple.fr' }).waitFor();
+
+  // The export is written beside the page, then downloaded through its link.
+  const [download] = await Promise.all([admin.page.waitForEvent('download'), admin.page.getByRole('button', { name: 'Exporter (CSV)' }).click()]);
+  assert.match(download.suggestedFilename(), /^abonnes-telmail-\d{4}-\d{2}-\d{2}\.csv$/);
+  const exported = readFileSync(await download.path(), 'utf8');
+  assert.match(exported, /paul\.durand@exemple\.fr/);
+  assert.match(exported, /marie\.martin@exemple\.fr/);
+  // Every subscriber of the file, those of the other tests too.
+  await admin.page.getByText(/^Export prêt : \d+ abonné\(s\)\. Le téléchargement commence\.$/).waitFor();
 
   await admin.page.getByRole('link', { name: 'Thèmes' }).click();
   await admin.page.getByLabel('Identifiant (lettres minuscules, chiffres et tirets, ex. travaux-coeur-de-ville)').fill('travaux-coeur-de-ville');

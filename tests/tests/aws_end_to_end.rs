@@ -986,3 +986,107 @@ async fn an_orange_alert_tells_the_cognito_cabinet_and_goes_out_once_approved() 
     );
     assert_eq!(sent(&d).await.sms[&cabinet_phone].len(), 2);
 }
+
+#[tokio::test]
+async fn big_files_go_through_presigned_s3_links_and_the_fan_out_queue() {
+    let d = deploy().await;
+    let redac = claims("redac-files", "redaction");
+    let admin = staff_router(&d.aws, Part::File);
+    let email = |i: usize| format!("grand-fichier-{i}-{}@arcachon.example", d.tag);
+
+    // An import: the link is S3's, presigned; the browser's PUT needs no other credential.
+    let (status, started) = call(
+        &admin,
+        http_event(
+            "POST",
+            "/api/admin/files/imports?mode=valid_only",
+            None,
+            Some(redac.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let upload = started["upload_url"].as_str().unwrap();
+    assert!(upload.contains("X-Amz-Signature="), "{upload}");
+    assert!(upload.contains("X-Amz-Expires=1800"), "{upload}");
+    let mut csv = String::from("email;themes;reference\r\n");
+    for i in 0..40 {
+        csv.push_str(&format!("{};Alerte météo;F-{i}\r\n", email(i)));
+    }
+    csv.push_str("pas-une-adresse;Alerte météo;F-X\r\n");
+    let put = reqwest::Client::new()
+        .put(upload)
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{:?}", put.text().await);
+    let id = started["id"].as_str().unwrap().to_owned();
+    let (status, reading) = call(
+        &admin,
+        http_event(
+            "POST",
+            &format!("/api/admin/files/{id}/received"),
+            None,
+            Some(redac.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{reading}");
+    // The steps run on the fan-out queue, as the fan-out function receives them.
+    assert!(drain(&d, &d.fanout_url, true).await >= 1);
+    let (_, job) = call(
+        &admin,
+        http_event(
+            "GET",
+            &format!("/api/admin/files/{id}"),
+            None,
+            Some(redac.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(
+        (job["imported"].clone(), job["refused_lines"].clone()),
+        (json!(40), json!(1))
+    );
+    assert_eq!(job["errors"][0]["line"], 42);
+
+    // An export: written to S3 in parts, downloaded through a presigned link that names the file.
+    let (status, started) = call(
+        &admin,
+        http_event(
+            "POST",
+            "/api/admin/files/exports",
+            None,
+            Some(redac.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{started}");
+    let id = started["id"].as_str().unwrap().to_owned();
+    drain(&d, &d.fanout_url, false).await;
+    let (_, job) = call(
+        &admin,
+        http_event(
+            "GET",
+            &format!("/api/admin/files/{id}"),
+            None,
+            Some(redac.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(job["status"], "done", "{job}");
+    let link = job["download_url"].as_str().unwrap();
+    assert!(link.contains("X-Amz-Signature="), "{link}");
+    let file = reqwest::get(link).await.unwrap();
+    assert_eq!(file.status(), 200);
+    assert!(file.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("abonnes-telmail-"));
+    let text = file.text().await.unwrap();
+    for i in 0..40 {
+        assert!(text.contains(&email(i)), "{i} exported");
+    }
+}

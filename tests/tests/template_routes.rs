@@ -168,3 +168,56 @@ fn only_the_functions_that_make_links_may_read_the_signing_key() {
         BTreeSet::from(["send".to_owned(), "subscribe".to_owned()])
     );
 }
+
+#[test]
+fn big_files_are_private_encrypted_short_lived_and_reached_by_two_functions() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let bucket = &template["Resources"]["FilesBucket"]["Properties"];
+    let encryption = &bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0];
+    assert_eq!(
+        encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"].as_str(),
+        Some("AES256")
+    );
+    let block = &bucket["PublicAccessBlockConfiguration"];
+    for setting in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    let rule = &bucket["LifecycleConfiguration"]["Rules"][0];
+    assert_eq!(rule["ExpirationInDays"].as_u64(), Some(1));
+    assert_eq!(
+        rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"].as_u64(),
+        Some(1)
+    );
+    let policy = format!(
+        "{:?}",
+        template["Resources"]["FilesBucketPolicy"]["Properties"]
+    );
+    assert!(policy.contains("aws:SecureTransport"), "TLS only");
+
+    let mut reaching = BTreeSet::new();
+    for r in resources.values() {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let policies = format!("{:?}", r["Properties"]["Policies"]);
+        if policies.contains("FilesBucket") {
+            assert!(!policies.contains("s3:*"), "named S3 actions only");
+            reaching.insert(
+                r["Metadata"]["BuildProperties"]["Binary"]
+                    .as_str()
+                    .expect("Binary")
+                    .to_owned(),
+            );
+        }
+    }
+    assert_eq!(
+        reaching,
+        BTreeSet::from(["admin".to_owned(), "fan-out".to_owned()])
+    );
+}

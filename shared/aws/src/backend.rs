@@ -122,10 +122,16 @@ impl AwsSettings {
                 })
                 .transpose()?,
         })?;
+        let files_bucket = env::required("TELMAIL_FILES_BUCKET")?;
+        // The pages send big imports straight to the bucket (a presigned link).
+        let file_origin = format!(
+            "https://{files_bucket}.s3.{}.amazonaws.com",
+            env::required("AWS_REGION")?
+        );
         Ok(Self {
             table: env::required("TELMAIL_TABLE")?,
             fanout_queue_url: env::required("TELMAIL_FANOUT_QUEUE_URL")?,
-            files_bucket: env::required("TELMAIL_FILES_BUCKET")?,
+            files_bucket,
             delivery_queue_url: env::required("TELMAIL_DELIVERY_QUEUE_URL")?,
             urgent_queue_url: env::required("TELMAIL_URGENT_QUEUE_URL")?,
             user_pool_id: env::required("TELMAIL_USER_POOL_ID")?,
@@ -151,6 +157,7 @@ impl AwsSettings {
                 back_office: BackOffice {
                     sign_in: cognito_sign_in()?,
                     outbox: false,
+                    file_origin: Some(file_origin),
                 },
                 legal: Some(legal_notice(&town)?),
                 ..HttpConfig::default()

@@ -36,6 +36,8 @@ pub struct BackOffice {
     pub sign_in: StaffSignIn,
     /// Whether the outbox viewer is offered (the embedded default writes messages to files).
     pub outbox: bool,
+    /// Where the pages send big imports, when not to this site (the S3 bucket on AWS).
+    pub file_origin: Option<String>,
 }
 
 impl Default for BackOffice {
@@ -43,6 +45,7 @@ impl Default for BackOffice {
         Self {
             sign_in: StaffSignIn::Session,
             outbox: false,
+            file_origin: None,
         }
     }
 }
@@ -199,6 +202,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ),
     ("weather.js", include_str!("../static/admin/weather.js")),
     ("outbox.js", include_str!("../static/admin/outbox.js")),
+    ("files.js", include_str!("../static/admin/files.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");
@@ -256,12 +260,16 @@ impl Shell {
 }
 
 /// The pages' policy: scripts and styles of this site only (inline styles for the email
-/// previews, shown in sandboxed frames), calls to this site and to Cognito when it signs in.
-fn content_security_policy(sign_in: &StaffSignIn) -> HeaderValue {
-    let connect = match sign_in {
+/// previews, shown in sandboxed frames), calls to this site, to Cognito when it signs in, and to
+/// the bucket big imports are sent to.
+fn content_security_policy(config: &BackOffice) -> HeaderValue {
+    let mut connect = match &config.sign_in {
         StaffSignIn::Session => "'self'".to_owned(),
         StaffSignIn::Cognito { endpoint, .. } => format!("'self' {}", origin_of(endpoint)),
     };
+    if let Some(files) = &config.file_origin {
+        connect = format!("{connect} {}", origin_of(files));
+    }
     HeaderValue::from_str(&format!(
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src {connect}; frame-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
     ))
@@ -321,7 +329,7 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
         env,
         town: town.to_owned(),
         accessibility: accessibility.to_owned(),
-        csp: content_security_policy(&config.sign_in),
+        csp: content_security_policy(&config),
         config,
     });
     let mut router = Router::new()
@@ -376,15 +384,17 @@ mod tests {
             for (name, source) in TEMPLATES {
                 env.add_template(name, source).unwrap();
             }
+            let config = BackOffice {
+                sign_in,
+                outbox: true,
+                file_origin: Some("https://files.s3.eu-west-3.amazonaws.com".into()),
+            };
             let shell = Shell {
                 env,
                 town: "Arcachon".into(),
                 accessibility: "partiellement conforme".into(),
-                csp: content_security_policy(&sign_in),
-                config: BackOffice {
-                    sign_in,
-                    outbox: true,
-                },
+                csp: content_security_policy(&config),
+                config,
             };
             for (_, page, title) in PAGES.iter().chain([&("", "campaign", "Campagne")]) {
                 let resp = shell.page(page, title, context! { id => "x" });

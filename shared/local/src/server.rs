@@ -245,6 +245,8 @@ fn router(
         back_office: BackOffice {
             sign_in,
             outbox: true,
+            // Big files go through this server's own links.
+            file_origin: None,
         },
         legal: Some(legal),
         ..HttpConfig::default()

@@ -113,6 +113,7 @@ pub struct ExportProgress {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileJob {
     pub id: FileJobId,
+    #[serde(flatten)]
     pub kind: FileJobKind,
     /// Who asked for it: the steps act with their rights.
     pub requested_by: StaffIdentity,

@@ -94,16 +94,4 @@ export async function signOut() {
   location.assign("/admin");
 }
 
-/** Downloads a staff API resource as a file (the export), with the person's credentials. */
-export async function download(path, filename) {
-  const resp = await fetch(path, { headers: await headers("GET"), credentials: "same-origin" });
-  if (!resp.ok) throw new ApiError(resp.status, await resp.json().catch(() => ({})));
-  const url = URL.createObjectURL(await resp.blob());
-  const a = Object.assign(document.createElement("a"), { href: url, download: filename });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  URL.revokeObjectURL(url);
-}
-
 export { tokens };

@@ -1,7 +1,8 @@
 // Télmail back office, `/admin/abonnes`: the subscriber file — search and pages, a paper form
 // typed in, edits, erasure with confirmation, CSV import checked before it is committed, export.
 
-import { api, download } from "./api.js";
+import { api } from "./api.js";
+import { exportFile, importFile, progressText } from "./files.js";
 import { $, act, el, flash, holds, start, values, when } from "./ui.js";
 
 const me = await start();
@@ -153,34 +154,36 @@ $("#paper").addEventListener("submit", (e) => {
   });
 });
 
-// ----- CSV import: a dry run shows the per-line report, then the import is committed.
+// ----- CSV import: a dry run shows the per-line report, then the import is committed. The file
+// goes to the file drop and is read beside the requests (files.js), whatever its size.
 
-let checked = null;
-
-async function importCsv(dryRun) {
+function importFrom(dryRun) {
   const form = $("#import");
   const file = form.file.files[0];
   if (!file) throw Object.assign(new Error("Choisissez un fichier CSV."), { fields: { file: "Choisissez un fichier CSV." } });
-  const q = new URLSearchParams({ mode: form.mode.value, dry_run: String(dryRun) });
-  return api("POST", `/api/admin/subscribers/import?${q}`, new Blob([await file.arrayBuffer()], { type: "text/csv" }));
+  const status = $("#import-progress");
+  return importFile(file, form.mode.value, dryRun, (job) => (status.textContent = progressText(job)));
 }
 
-function report(r, dryRun) {
-  const ok = r.lines - r.errors.length;
+function report(job, dryRun) {
+  if (job.status === "failed") return [el("p", { role: "alert", class: "alert error" }, `Le fichier n'a pas pu être lu : ${job.failure}`)];
+  const ok = job.lines - job.refused_lines;
   const head = dryRun
-    ? `${r.lines} ligne(s) lue(s) : ${ok} valide(s), ${r.errors.length} en erreur. Rien n'a encore été importé.`
-    : r.nothing_written
-      ? `Rien n'a été importé : ${r.errors.length} ligne(s) en erreur.`
-      : `${r.imported} abonné(s) importé(s) sur ${r.lines} ligne(s).`;
+    ? `${job.lines} ligne(s) lue(s) : ${ok} valide(s), ${job.refused_lines} en erreur. Rien n'a encore été importé.`
+    : job.imported === 0
+      ? `Rien n'a été importé : ${job.refused_lines} ligne(s) en erreur.`
+      : `${job.imported} abonné(s) importé(s) sur ${job.lines} ligne(s).`;
+  const shown = new Set(job.errors.map((x) => x.line)).size;
   return [
     el("p", { role: "status" }, head),
-    r.errors.length
+    shown < job.refused_lines ? el("p", { class: "hint" }, `Les ${shown} premières lignes refusées sont détaillées ci-dessous.`) : "",
+    job.errors.length
       ? el(
           "table",
           { class: "data" },
           el("caption", {}, "Lignes refusées"),
           el("thead", {}, el("tr", {}, ...["Ligne", "Colonne", "Problème"].map((h) => el("th", { scope: "col" }, h)))),
-          el("tbody", {}, ...r.errors.map((x) => el("tr", {}, el("td", {}, String(x.line)), el("td", {}, x.field), el("td", {}, x.message)))),
+          el("tbody", {}, ...job.errors.map((x) => el("tr", {}, el("td", {}, String(x.line)), el("td", {}, x.field), el("td", {}, x.message)))),
         )
       : "",
   ];
@@ -190,24 +193,29 @@ $("#import").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.target;
   act(form.querySelector("button[type=submit]"), form, async () => {
-    checked = await importCsv(true);
+    $("#commit").hidden = true;
+    const checked = await importFrom(true);
     $("#import-report").replaceChildren(...report(checked, true));
-    const importable = form.mode.value === "valid_only" ? checked.lines > checked.errors.length : checked.errors.length === 0;
+    const importable =
+      checked.status === "done" && (form.mode.value === "valid_only" ? checked.lines > checked.refused_lines : checked.refused_lines === 0);
     $("#commit").hidden = !importable;
   });
 });
 
 $("#commit").addEventListener("click", (e) =>
   act(e.target, $("#import"), async () => {
-    const r = await importCsv(false);
-    $("#import-report").replaceChildren(...report(r, false));
+    const done = await importFrom(false);
+    $("#import-report").replaceChildren(...report(done, false));
     $("#commit").hidden = true;
     await search();
   }),
 );
 
 $("#export").addEventListener("click", (e) =>
-  act(e.target, null, () => download("/api/admin/subscribers/export", `abonnes-${new Date().toISOString().slice(0, 10)}.csv`)),
+  act(e.target, null, async () => {
+    const done = await exportFile((job) => ($("#export-progress").textContent = progressText(job)));
+    flash(`Export prêt : ${done.rows} abonné(s). Le téléchargement commence.`);
+  }),
 );
 
 $("#search").addEventListener("submit", (e) => {
