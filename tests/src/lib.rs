@@ -23,6 +23,7 @@ pub fn staff(id: &str, roles: &str) -> StaffIdentity {
         roles: parse_roles(roles).expect("known roles"),
         email: None,
         phone: None,
+        department: None,
     }
 }
 

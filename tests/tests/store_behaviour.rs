@@ -20,6 +20,7 @@ use telmail_core::domain::delivery::{
 };
 use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobKind, FileJobStatus};
 use telmail_core::domain::money::Money;
+use telmail_core::domain::proposal::{Proposal, ProposalFields, ProposalId};
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::domain::subscriber::{
@@ -31,8 +32,8 @@ use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
-    PaceStore, PauseStore, QuotaStore, Recipient, StatsStore, SubscriberQuery, SubscriberReports,
-    SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, StatsStore, SubscriberQuery,
+    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
 };
 use telmail_tests::moto;
 
@@ -53,6 +54,7 @@ struct Backend {
     pace: Arc<dyn PaceStore>,
     pauses: Arc<dyn PauseStore>,
     file_jobs: Arc<dyn FileJobStore>,
+    proposals: Arc<dyn ProposalStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The fan-out shard count `recipients` splits memberships into.
@@ -78,6 +80,7 @@ async fn sqlite() -> Backend {
         weather: store.clone(),
         pace: store.clone(),
         pauses: store.clone(),
+        proposals: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_local::files::FolderDrop::new(&dir.path().join("files")).unwrap()),
         shards: 4,
@@ -114,6 +117,7 @@ async fn dynamo() -> Backend {
         weather: store.clone(),
         pace: store.clone(),
         pauses: store.clone(),
+        proposals: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         shards: 4,
@@ -2281,6 +2285,51 @@ async fn big_files_are_written_in_parts_read_by_range_and_removed(b: Backend) {
     assert_eq!(b.files.size(&small).await.unwrap(), None);
 }
 
+fn proposal(at: DateTime<Utc>, title: &str) -> Proposal {
+    let fields = ProposalFields {
+        topics: vec![slug("culture-animations")],
+        title: title.into(),
+        text: "Place Thiers.".into(),
+        matters_on: None,
+        wants_sms: false,
+        contact: "Service culture".into(),
+    };
+    Proposal::new(fields, &identity("culture1"), "Culture", at)
+}
+
+async fn proposals_change_from_the_version_read_and_list_newest_first(b: Backend) {
+    let old = proposal(t0() - Duration::days(40), "Ancienne");
+    let mut newer = proposal(t0(), "Marché de Noël");
+    b.proposals.insert_proposal(&old).await.unwrap();
+    b.proposals.insert_proposal(&newer).await.unwrap();
+    assert_eq!(
+        b.proposals.proposal(newer.id).await.unwrap().as_ref(),
+        Some(&newer)
+    );
+    assert_eq!(b.proposals.proposal(ProposalId::new()).await.unwrap(), None);
+
+    let read = newer.version;
+    newer.withdraw(t0()).unwrap();
+    b.proposals.update_proposal(&newer, read).await.unwrap();
+    // A writer that read the first version finds it changed.
+    assert!(matches!(
+        b.proposals.update_proposal(&newer, read).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let listed = b
+        .proposals
+        .proposals_since(t0() - Duration::days(60))
+        .await
+        .unwrap();
+    assert_eq!(listed, [newer.clone(), old]);
+    let recent = b
+        .proposals
+        .proposals_since(t0() - Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(recent, [newer]);
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2321,6 +2370,7 @@ macro_rules! store_suite {
             a_wait_gives_back_the_attempt_a_retry_spends,
             a_paused_channel_keeps_its_first_reason_until_resumed_once,
             file_jobs_are_saved_from_the_step_read_and_listed_newest_first,
+            proposals_change_from_the_version_read_and_list_newest_first,
             the_whole_file_is_paged_once_whatever_the_page_size,
             big_files_are_written_in_parts_read_by_range_and_removed,
             $($extra,)*

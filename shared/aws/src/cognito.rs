@@ -50,6 +50,7 @@ fn identity(user: &UserType, role: Role) -> Option<StaffIdentity> {
         roles: [role].into(),
         email: attribute("email").and_then(|e| e.parse().ok()),
         phone: attribute("phone_number").and_then(|p| p.parse().ok()),
+        department: attribute("custom:department").map(str::to_owned),
     })
 }
 

@@ -79,6 +79,12 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let purged = residents.purge_expired().await.map_err(|e| e.to_string())?;
+    let proposers_told = aws
+        .use_cases
+        .proposals
+        .follow_up()
+        .await
+        .map_err(|e| e.to_string())?;
     // Once an hour (the schedule runs every minute): the month's audience for the dashboard.
     if Utc::now().minute() == 0 {
         aws.use_cases
@@ -93,6 +99,7 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
         fanouts_requeued = repaired.fanouts_requeued,
         recounted = repaired.recounted,
         stuck = repaired.stuck,
+        proposers_told,
         "scheduled run"
     );
     Ok(())

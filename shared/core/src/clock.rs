@@ -80,6 +80,30 @@ impl Month {
     pub fn january(self) -> Self {
         Self::containing(self.first_day.with_month(1).expect("January exists"))
     }
+
+    /// The instant the month starts in the town (midnight, Europe/Paris, on its first day).
+    pub fn start(self) -> DateTime<Utc> {
+        town_midnight(self.first_day)
+    }
+
+    /// The instant the month ends in the town (the next one's start).
+    pub fn end(self) -> DateTime<Utc> {
+        town_midnight(
+            self.first_day
+                .checked_add_months(chrono::Months::new(1))
+                .expect("a next month"),
+        )
+    }
+}
+
+/// Midnight in the town at the start of `day`, as an instant.
+fn town_midnight(day: NaiveDate) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Paris
+        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .expect("midnight exists in Paris (clocks change at 2 or 3 a.m.)")
+        .with_timezone(&Utc)
 }
 
 impl fmt::Display for Month {

@@ -16,6 +16,7 @@ use crate::domain::delivery::{
     NewDelivery, ProgressDelta, Suppression,
 };
 use crate::domain::file_job::{FileJob, FileJobId};
+use crate::domain::proposal::{Proposal, ProposalId};
 use crate::domain::queue::{Job, QueueHealth};
 use crate::domain::reputation::EmailFeedback;
 use crate::domain::staff::{Role, StaffIdentity};
@@ -128,6 +129,19 @@ pub trait FileDrop: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes a file (nothing when there is none).
     async fn remove(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Proposals of the town's departments.
+#[async_trait]
+pub trait ProposalStore: Send + Sync {
+    /// Records a new proposal.
+    async fn insert_proposal(&self, proposal: &Proposal) -> Result<(), StoreError>;
+    /// A proposal by id.
+    async fn proposal(&self, id: ProposalId) -> Result<Option<Proposal>, StoreError>;
+    /// Replaces a proposal still at version `read`; `Conflict` when it changed meanwhile.
+    async fn update_proposal(&self, proposal: &Proposal, read: u32) -> Result<(), StoreError>;
+    /// Every proposal made since `since`, newest first.
+    async fn proposals_since(&self, since: DateTime<Utc>) -> Result<Vec<Proposal>, StoreError>;
 }
 
 /// Big-file jobs (exports and imports done step by step).

@@ -7,8 +7,8 @@ use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
     AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore, JobQueue,
-    OutboxReader, PaceStore, PauseStore, QuotaStore, SmsSender, StaffDirectory, StatsStore,
-    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    OutboxReader, PaceStore, PauseStore, ProposalStore, QuotaStore, SmsSender, StaffDirectory,
+    StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -18,6 +18,7 @@ use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
 use crate::use_cases::outbox::OutboxViewer;
+use crate::use_cases::proposals::{Proposals, ProposalsDeps};
 use crate::use_cases::receipts::Receipts;
 use crate::use_cases::residents::{ResidentDeps, Residents};
 use crate::use_cases::statistics::{Statistics, StatisticsDeps};
@@ -40,6 +41,7 @@ pub trait Store:
     + PaceStore
     + PauseStore
     + FileJobStore
+    + ProposalStore
 {
 }
 
@@ -57,6 +59,7 @@ impl<T> Store for T where
         + PaceStore
         + PauseStore
         + FileJobStore
+        + ProposalStore
 {
 }
 
@@ -115,6 +118,8 @@ pub struct UseCases {
     pub subscriber_file: Arc<SubscriberFile>,
     /// Big-file exports and imports.
     pub file_jobs: Arc<FileJobs>,
+    /// The departments' proposals.
+    pub proposals: Arc<Proposals>,
     pub statistics: Arc<Statistics>,
     /// Topic management.
     pub topics_admin: Arc<TopicsAdmin>,
@@ -182,6 +187,16 @@ impl UseCases {
             dispatcher: dispatcher.clone(),
             config: p.config.clone(),
         }));
+        let proposals = Arc::new(Proposals::new(ProposalsDeps {
+            proposals: store.clone(),
+            topics: store.clone(),
+            campaign_store: store.clone(),
+            campaigns: campaigns.clone(),
+            email: p.email.clone(),
+            layout: p.layout.clone(),
+            clock: p.clock.clone(),
+            public_url: public_url.clone(),
+        }));
         let residents = Arc::new(Residents::new(ResidentDeps {
             subscribers: store.clone(),
             quotas: store.clone(),
@@ -231,6 +246,7 @@ impl UseCases {
             campaigns,
             dispatcher,
             file_jobs,
+            proposals,
         }
     }
 }

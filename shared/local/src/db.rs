@@ -194,6 +194,14 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX file_jobs_newest ON file_jobs (created_at DESC);",
+    // 11: the departments' proposals, each a JSON body with its version.
+    "CREATE TABLE proposals (
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX proposals_newest ON proposals (created_at DESC);",
 ];
 
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.

@@ -14,6 +14,7 @@ use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
+use telmail_core::use_cases::proposals::Proposals;
 use telmail_core::use_cases::residents::Residents;
 use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::weather::WeatherRelay;
@@ -283,6 +284,10 @@ fn spawn_background(
         services.use_cases.statistics.clone(),
         stop.clone(),
     ));
+    background.push(follow_proposals(
+        services.use_cases.proposals.clone(),
+        stop.clone(),
+    ));
     if let Some(url) = &args.weather_feed_url {
         let feed = HttpWeatherFeed::new(url, args.weather_api_key.clone())?;
         background.push(poll_weather(
@@ -371,6 +376,25 @@ fn poll_weather(
 
 /// Every hour until `stop` changes (and once at start): deletes expired pending sign-ups and
 /// keeps the month's audience for the dashboard.
+/// Every minute, as the AWS schedule: proposals whose campaign was sent are marked so, and
+/// their authors told.
+fn follow_proposals(proposals: Arc<Proposals>, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match proposals.follow_up().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "proposers told their proposal was sent"),
+                Err(e) => tracing::warn!(error = %e, "following proposals up failed"),
+            }
+        }
+    })
+}
+
 fn hourly(
     residents: Arc<Residents>,
     statistics: Arc<Statistics>,

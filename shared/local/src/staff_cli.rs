@@ -20,9 +20,12 @@ pub enum StaffAction {
     Add {
         /// Login name.
         username: String,
-        /// Comma-separated roles: redaction, cabinet, admin, accueil.
+        /// Comma-separated roles: redaction, cabinet, admin, accueil, service.
         #[arg(long)]
         roles: String,
+        /// The town department a `service` member proposes for (e.g. « Culture »).
+        #[arg(long)]
+        department: Option<String>,
         /// Display name (default: the username).
         #[arg(long)]
         name: Option<String>,
@@ -84,6 +87,7 @@ pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, Stri
         StaffAction::Add {
             username,
             roles,
+            department,
             name,
             email,
             phone,
@@ -100,6 +104,9 @@ pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, Stri
                     .map(|p| PhoneNumber::from_str(&p))
                     .transpose()
                     .map_err(|e| e.to_string())?,
+                department: department
+                    .map(|d| d.trim().to_owned())
+                    .filter(|d| !d.is_empty()),
             };
             let id = identity.id.clone();
             auth.add_account(identity, &read_password()?)

@@ -7,6 +7,7 @@ mod documents;
 mod file_jobs;
 mod pacing;
 mod pauses;
+mod proposals;
 mod quotas;
 mod staff;
 mod stats;

@@ -256,7 +256,23 @@ impl TestApp {
             name: username.to_uppercase(),
             email: email.map(|e| telmail_core::domain::contact::Email::from_str(e).unwrap()),
             phone: phone.map(|p| telmail_core::domain::contact::PhoneNumber::from_str(p).unwrap()),
+            department: None,
             ..telmail_tests::staff(username, roles)
+        };
+        self.services()
+            .staff_auth
+            .add_account(identity, "mot de passe très solide")
+            .await
+            .unwrap();
+    }
+
+    /// Creates a `service` account of a town department, told by email of its proposals.
+    pub async fn add_department_member(&self, username: &str, department: &str, email: &str) {
+        let identity = telmail_core::domain::staff::StaffIdentity {
+            name: username.to_uppercase(),
+            email: Some(telmail_core::domain::contact::Email::from_str(email).unwrap()),
+            department: Some(department.to_owned()),
+            ..telmail_tests::staff(username, "service")
         };
         self.services()
             .staff_auth

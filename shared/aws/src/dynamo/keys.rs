@@ -7,6 +7,7 @@ use telmail_core::clock::Month;
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::contact::Channel;
 use telmail_core::domain::file_job::FileJobId;
+use telmail_core::domain::proposal::ProposalId;
 use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
@@ -74,6 +75,14 @@ pub const WEATHER: &str = "WEATHER";
 pub const ALERT_PREFIX: &str = "ALERT#";
 /// The attribute DynamoDB's time to live reads (seconds since the epoch).
 pub const EXPIRES: &str = "expires";
+/// The index partition listing proposals, newest first.
+pub const PROPOSALS: &str = "PROPOSALS";
+
+/// A proposal's partition.
+pub fn proposal(id: ProposalId) -> String {
+    format!("PROPOSAL#{id}")
+}
+
 /// The index partition listing big-file jobs, newest first.
 pub const FILE_JOBS: &str = "FILEJOBS";
 

@@ -9,6 +9,7 @@ mod items;
 mod keys;
 mod pacing;
 mod pauses;
+mod proposals;
 mod quotas;
 mod recent;
 mod search;

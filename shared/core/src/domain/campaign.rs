@@ -778,6 +778,7 @@ mod tests {
             roles: roles.iter().copied().collect(),
             email: None,
             phone: None,
+            department: None,
         }
     }
 

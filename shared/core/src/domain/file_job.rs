@@ -231,6 +231,7 @@ mod tests {
             roles: Default::default(),
             email: None,
             phone: None,
+            department: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod contact;
 pub mod delivery;
 pub mod file_job;
 pub mod money;
+pub mod proposal;
 pub mod queue;
 pub mod reputation;
 pub mod sending_window;

@@ -31,6 +31,9 @@ pub enum Role {
     /// they were handed in), searches the file to avoid duplicates, corrects what they typed;
     /// no export, no erasure, no campaigns.
     Accueil,
+    /// A member of a town department (culture, leisure centre, roads…): proposes information
+    /// for the communication service to select; sees only their own proposals.
+    Service,
 }
 
 impl Role {
@@ -41,13 +44,14 @@ impl Role {
             Role::Cabinet => "cabinet",
             Role::Admin => "admin",
             Role::Accueil => "accueil",
+            Role::Service => "service",
         }
     }
 }
 
 /// A role name that is none of the service's roles.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Rôle inconnu : « {0} » (rôles : redaction, cabinet, admin, accueil).")]
+#[error("Rôle inconnu : « {0} » (rôles : redaction, cabinet, admin, accueil, service).")]
 pub struct RoleError(String);
 
 impl FromStr for Role {
@@ -58,6 +62,7 @@ impl FromStr for Role {
             "cabinet" => Ok(Role::Cabinet),
             "admin" => Ok(Role::Admin),
             "accueil" => Ok(Role::Accueil),
+            "service" => Ok(Role::Service),
             other => Err(RoleError(other.to_owned())),
         }
     }
@@ -78,7 +83,9 @@ pub fn parse_roles(s: &str) -> Result<BTreeSet<Role>, String> {
         .collect::<Result<_, RoleError>>()
         .map_err(|e| e.to_string())?;
     if roles.is_empty() {
-        return Err("Indiquez au moins un rôle (redaction, cabinet, admin, accueil).".into());
+        return Err(
+            "Indiquez au moins un rôle (redaction, cabinet, admin, accueil, service).".into(),
+        );
     }
     Ok(roles)
 }
@@ -96,6 +103,10 @@ pub struct StaffIdentity {
     pub email: Option<Email>,
     /// Where test SMS go.
     pub phone: Option<PhoneNumber>,
+    /// The town department a `service` member proposes for (Cognito attribute
+    /// `custom:department`, or the local account's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
 }
 
 impl StaffIdentity {
@@ -281,7 +292,7 @@ impl StaffAuth {
         if identity.roles.is_empty() {
             errors.add(
                 "roles",
-                "Indiquez au moins un rôle (redaction, cabinet, admin, accueil).",
+                "Indiquez au moins un rôle (redaction, cabinet, admin, accueil, service).",
             );
         }
         errors.into_result()?;
@@ -423,6 +434,7 @@ mod tests {
             roles: roles.iter().copied().collect(),
             email: None,
             phone: None,
+            department: None,
         }
     }
 

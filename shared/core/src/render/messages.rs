@@ -155,6 +155,34 @@ pub fn cabinet_approval_email(town: &str, what: &str, sms: &str, url: &str) -> E
     }
 }
 
+/// The email telling a department member what became of their proposal: `news` completes
+/// « Votre proposition « … » » (a plain sentence end), `detail` is a paragraph or empty.
+pub fn proposal_email(title: &str, news: &str, detail: &str, url: &str) -> EmailContent {
+    let detail_html = if detail.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>", escape_html(detail))
+    };
+    let detail_text = if detail.is_empty() {
+        String::new()
+    } else {
+        format!("{detail}\n\n")
+    };
+    EmailContent {
+        subject: format!("[Télmail] Votre proposition « {title} » {news}"),
+        body_html: format!(
+            "<p>Bonjour,</p><p>Votre proposition « {} » {}.</p>{detail_html}{}",
+            escape_html(title),
+            escape_html(news),
+            button(url, "Voir vos propositions")
+        ),
+        body_text: format!(
+            "Bonjour,\n\nVotre proposition « {title} » {news}.\n\n{detail_text}Voir vos propositions : {url}"
+        ),
+        preferences_url: None,
+    }
+}
+
 /// The SMS carrying a confirmation code (fits one GSM-7 segment).
 pub fn code_sms(to: &PhoneNumber, town: &str, code: &str) -> OutgoingSms {
     OutgoingSms {

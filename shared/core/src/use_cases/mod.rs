@@ -4,6 +4,7 @@ pub mod campaigns;
 pub mod dispatch;
 pub mod file_jobs;
 pub mod outbox;
+pub mod proposals;
 pub mod receipts;
 pub mod residents;
 pub mod statistics;

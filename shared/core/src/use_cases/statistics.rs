@@ -142,7 +142,7 @@ pub struct AudienceMonth {
     pub topics: Vec<TopicFigures>,
 }
 
-fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
+pub(crate) fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
     let raw = raw.trim();
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map(Month::containing)

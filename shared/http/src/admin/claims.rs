@@ -10,7 +10,8 @@ use telmail_core::domain::staff::{Role, StaffIdentity};
 
 /// The staff member named by Cognito claims: `sub` is the id, `cognito:groups` the roles (the
 /// HTTP API passes that array claim as one string such as `[redaction cabinet]`; a JSON array
-/// is accepted too), `email` and `phone_number` where test sends go. Unknown groups are ignored.
+/// is accepted too), `email` and `phone_number` where test sends go, `custom:department` a
+/// `service` member's department. Unknown groups are ignored.
 pub fn identity_from_claims(claims: &HashMap<String, String>) -> Option<StaffIdentity> {
     let id = claims.get("sub").filter(|s| !s.is_empty())?.clone();
     let roles: BTreeSet<Role> = claims
@@ -33,6 +34,10 @@ pub fn identity_from_claims(claims: &HashMap<String, String>) -> Option<StaffIde
         phone: claims
             .get("phone_number")
             .and_then(|p| PhoneNumber::from_str(p).ok()),
+        department: claims
+            .get("custom:department")
+            .map(|d| d.trim().to_owned())
+            .filter(|d| !d.is_empty()),
     })
 }
 

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod claims;
 pub mod files;
+pub mod proposals;
 pub mod stats;
 pub mod subscribers;
 pub mod suppressions;
@@ -20,6 +21,7 @@ use axum::Router;
 use telmail_core::use_cases::campaigns::Campaigns;
 use telmail_core::use_cases::file_jobs::FileJobs;
 use telmail_core::use_cases::outbox::OutboxViewer;
+use telmail_core::use_cases::proposals::Proposals;
 use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::subscriber_file::SubscriberFile;
 use telmail_core::use_cases::topics_admin::TopicsAdmin;
@@ -47,6 +49,8 @@ pub struct AdminState {
     pub outbox: Arc<OutboxViewer>,
     /// Big exports and imports.
     pub files: Arc<FileJobs>,
+    /// The departments' proposals.
+    pub proposals: Arc<Proposals>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -59,6 +63,7 @@ impl From<&UseCases> for AdminState {
             weather: u.weather.clone(),
             outbox: u.outbox.clone(),
             files: u.file_jobs.clone(),
+            proposals: u.proposals.clone(),
         }
     }
 }
@@ -123,6 +128,37 @@ fn staff_routes() -> Vec<StaffRoute> {
             "/api/admin/campaigns/{id}/cancel",
             Campaigns,
             post(campaigns::cancel),
+        ),
+        (
+            "/api/admin/proposals",
+            Campaigns,
+            get(proposals::inbox).post(proposals::propose),
+        ),
+        ("/api/admin/proposals/mine", Campaigns, get(proposals::mine)),
+        (
+            "/api/admin/proposals/take",
+            Campaigns,
+            post(proposals::take),
+        ),
+        (
+            "/api/admin/proposals/stats",
+            Campaigns,
+            get(proposals::stats),
+        ),
+        (
+            "/api/admin/proposals/{id}",
+            Campaigns,
+            get(proposals::get).put(proposals::edit),
+        ),
+        (
+            "/api/admin/proposals/{id}/withdraw",
+            Campaigns,
+            post(proposals::withdraw),
+        ),
+        (
+            "/api/admin/proposals/{id}/decline",
+            Campaigns,
+            post(proposals::decline),
         ),
         (
             "/api/admin/campaigns/{id}/approve",

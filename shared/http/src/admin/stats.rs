@@ -20,9 +20,9 @@ use crate::extract::{ApiQuery, Segment};
 #[derive(Debug, Deserialize)]
 pub struct PeriodQuery {
     #[serde(default)]
-    from: Option<String>,
+    pub(super) from: Option<String>,
     #[serde(default)]
-    to: Option<String>,
+    pub(super) to: Option<String>,
 }
 
 /// `GET /api/admin/stats`

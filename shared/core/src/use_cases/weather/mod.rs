@@ -207,6 +207,7 @@ fn relay_author() -> StaffIdentity {
         roles: [Role::Redaction].into(),
         email: None,
         phone: None,
+        department: None,
     }
 }
 
@@ -217,6 +218,7 @@ fn at_once_policy() -> StaffIdentity {
         roles: [Role::Cabinet].into(),
         email: None,
         phone: None,
+        department: None,
     }
 }
 

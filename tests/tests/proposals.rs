@@ -1,0 +1,354 @@
+//! The town's departments propose, the communication service selects (#17): over HTTP on a real
+//! server, every role rule, take, merge, decline, the proposer told by email of each outcome and
+//! of the sending, and the figures by department.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+    })
+    .await;
+    app.add_department_member("culture", "Culture", "culture@mairie.example")
+        .await;
+    app.add_department_member("enfance", "Enfance", "enfance@mairie.example")
+        .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    app.add_staff("cab", "cabinet", None, None).await;
+    app.add_staff("accueil", "accueil", None, None).await;
+    app
+}
+
+fn proposal(title: &str, topic: &str, sms: bool) -> Value {
+    json!({
+        "topics": [topic],
+        "title": title,
+        "text": "Rendez-vous place Thiers, samedi 12 décembre de 10 h à 19 h.",
+        "matters_on": "2099-12-12",
+        "wants_sms": sms,
+        "contact": "Claire, service culture, 05 57 00 00 00"
+    })
+}
+
+async fn propose(staff: &StaffClient<'_>, body: &Value) -> Value {
+    StaffClient::expect(staff.post("/api/admin/proposals", body).await, 201).await
+}
+
+#[tokio::test]
+async fn a_department_proposes_the_communication_service_takes_it_and_the_proposer_is_told_it_was_sent(
+) {
+    let app = app().await;
+    let culture = app.login("culture").await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/subscribers",
+                &json!({ "email": "habitant@exemple.fr", "paper_form_reference": "F-1",
+                         "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+
+    let p = propose(
+        &culture,
+        &proposal("Marché de Noël", "culture-animations", true),
+    )
+    .await;
+    assert_eq!(
+        (p["status"].clone(), p["department"].clone()),
+        (json!("new"), json!("Culture"))
+    );
+    let id = p["id"].as_str().unwrap().to_owned();
+    // Its author corrects it while it is new.
+    let mut corrected = proposal("Marché de Noël 2099", "culture-animations", true);
+    corrected["text"] = json!("Place Thiers, samedi 12 décembre.");
+    let edited = StaffClient::expect(
+        culture
+            .put(&format!("/api/admin/proposals/{id}"), &corrected)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(edited["version"], 2);
+
+    // The communication service sees it first in its inbox, and takes it.
+    let inbox = StaffClient::expect(redac.get("/api/admin/proposals").await, 200).await;
+    assert_eq!(inbox[0]["id"], id.as_str());
+    let campaign = StaffClient::expect(
+        redac
+            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(campaign["status"], "draft");
+    assert_eq!(campaign["title"], "Marché de Noël 2099");
+    assert_eq!(campaign["topics"], json!(["culture-animations"]));
+    assert_eq!(campaign["sms"]["text"], "Marché de Noël 2099");
+    let told = app.emails_to("culture@mairie.example");
+    assert_eq!(told.len(), 1);
+    assert!(
+        told[0].subject.contains("a été retenue"),
+        "{}",
+        told[0].subject
+    );
+    // Taken, it no longer changes.
+    StaffClient::expect(
+        culture
+            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
+            .await,
+        409,
+    )
+    .await;
+
+    // The cabinet approves; it goes out; the proposer is told, with the figures.
+    let cid = campaign["id"].as_str().unwrap().to_owned();
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{cid}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    let read =
+        StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{cid}")).await, 200).await;
+    StaffClient::expect(
+        cab.post(
+            &format!("/api/admin/campaigns/{cid}/approve"),
+            &json!({ "version": read["version"] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    app.drain().await;
+    let mine = StaffClient::expect(culture.get("/api/admin/proposals/mine").await, 200).await;
+    assert_eq!(mine[0]["status"], "sent", "{mine}");
+    assert_eq!(mine[0]["sent"], json!({ "emails": 1, "sms": 0 }));
+    let told = app.emails_to("culture@mairie.example");
+    assert_eq!(told.len(), 2);
+    assert!(told[1].subject.contains("a été envoyée aux abonnés"));
+    assert!(
+        told[1].text.contains("1 courriel(s) et 0 SMS"),
+        "{}",
+        told[1].text
+    );
+    // The schedule finds nothing more to tell.
+    assert_eq!(
+        app.services()
+            .use_cases
+            .proposals
+            .follow_up()
+            .await
+            .unwrap(),
+        0
+    );
+
+    let stats = StaffClient::expect(redac.get("/api/admin/proposals/stats").await, 200).await;
+    assert_eq!(stats[0]["department"], "Culture");
+    assert_eq!(
+        (stats[0]["received"].clone(), stats[0]["sent"].clone()),
+        (json!(1), json!(1))
+    );
+    assert!(stats[0]["days_to_send"].as_f64().unwrap() >= 0.0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reason() {
+    let app = app().await;
+    let culture = app.login("culture").await;
+    let enfance = app.login("enfance").await;
+    let redac = app.login("redac").await;
+    let a = propose(
+        &culture,
+        &proposal("Concert du Nouvel An", "culture-animations", false),
+    )
+    .await;
+    let b = propose(
+        &enfance,
+        &proposal("Inscriptions au centre de loisirs", "infos-pratiques", true),
+    )
+    .await;
+    let c = propose(
+        &enfance,
+        &proposal("Fermeture de la crèche", "infos-pratiques", false),
+    )
+    .await;
+
+    let merged = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/proposals/take",
+                &json!({ "ids": [a["id"], b["id"]] }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        merged["topics"],
+        json!(["culture-animations", "infos-pratiques"])
+    );
+    let body = merged["email"]["body_markdown"].as_str().unwrap();
+    assert!(
+        body.contains("## Concert du Nouvel An") && body.contains("## Inscriptions"),
+        "{body}"
+    );
+    // Taken already: a second take is refused, nothing else is created.
+    StaffClient::expect(
+        redac
+            .post("/api/admin/proposals/take", &json!({ "ids": [a["id"]] }))
+            .await,
+        409,
+    )
+    .await;
+
+    let cid = c["id"].as_str().unwrap();
+    let no_reason = StaffClient::expect(
+        redac
+            .post(
+                &format!("/api/admin/proposals/{cid}/decline"),
+                &json!({ "reason": " " }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    assert!(no_reason["fields"]["reason"].is_string(), "{no_reason}");
+    let declined = StaffClient::expect(
+        redac
+            .post(
+                &format!("/api/admin/proposals/{cid}/decline"),
+                &json!({ "reason": "Déjà annoncé sur le site et au panneau lumineux." }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(declined["status"], "declined");
+    let told = app.emails_to("enfance@mairie.example");
+    assert_eq!(told.len(), 2, "taken, then declined");
+    assert!(
+        told[1].text.contains("Déjà annoncé sur le site"),
+        "{}",
+        told[1].text
+    );
+
+    let stats = StaffClient::expect(redac.get("/api/admin/proposals/stats").await, 200).await;
+    let enfance_stats = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["department"] == "Enfance")
+        .unwrap();
+    assert_eq!(
+        (
+            enfance_stats["received"].clone(),
+            enfance_stats["taken"].clone(),
+            enfance_stats["declined"].clone()
+        ),
+        (json!(2), json!(1), json!(1))
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_role_keeps_to_its_door() {
+    let app = app().await;
+    let culture = app.login("culture").await;
+    let enfance = app.login("enfance").await;
+    let redac = app.login("redac").await;
+    let accueil = app.login("accueil").await;
+    let p = propose(
+        &culture,
+        &proposal("Marché de Noël", "culture-animations", false),
+    )
+    .await;
+    let id = p["id"].as_str().unwrap();
+
+    // Another department neither sees nor changes it, and lists only its own.
+    StaffClient::expect(
+        enfance.get(&format!("/api/admin/proposals/{id}")).await,
+        404,
+    )
+    .await;
+    StaffClient::expect(
+        enfance
+            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
+            .await,
+        404,
+    )
+    .await;
+    let theirs = StaffClient::expect(enfance.get("/api/admin/proposals/mine").await, 200).await;
+    assert_eq!(theirs, json!([]));
+    // A department member reads no inbox, writes no campaign, takes nothing.
+    StaffClient::expect(culture.get("/api/admin/proposals").await, 403).await;
+    StaffClient::expect(
+        culture
+            .post("/api/admin/campaigns", &json!({ "title": "x", "topics": ["culture-animations"], "sms": { "text": "x" }, "email": null, "urgent": false, "send_at": null }))
+            .await,
+        403,
+    )
+    .await;
+    StaffClient::expect(
+        culture
+            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
+            .await,
+        403,
+    )
+    .await;
+    // The communication service proposes nothing, the front desk neither, nor reads the inbox.
+    StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/proposals",
+                &proposal("x", "culture-animations", false),
+            )
+            .await,
+        403,
+    )
+    .await;
+    StaffClient::expect(accueil.get("/api/admin/proposals").await, 403).await;
+    StaffClient::expect(accueil.get("/api/admin/proposals/stats").await, 403).await;
+
+    // Bad input is named field by field, in French.
+    let bad = StaffClient::expect(
+        culture
+            .post(
+                "/api/admin/proposals",
+                &json!({ "topics": ["inconnu"], "matters_on": "hier" }),
+            )
+            .await,
+        422,
+    )
+    .await;
+    for field in ["topics", "title", "text", "contact", "matters_on"] {
+        assert!(bad["fields"][field].is_string(), "{field}: {bad}");
+    }
+    // Withdrawn by its author, it stays withdrawn.
+    let withdrawn = StaffClient::expect(
+        culture
+            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(withdrawn["status"], "withdrawn");
+    StaffClient::expect(
+        redac
+            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
+            .await,
+        409,
+    )
+    .await;
+    app.stop().await;
+}
