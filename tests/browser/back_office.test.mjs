@@ -255,6 +255,75 @@ test('the administrator keeps the subscriber file, topics and blocked addresses'
   await admin.context.close();
 });
 
+test('a department proposes, the communication service takes it, the cabinet approves, the proposer is told it was sent', async () => {
+  // The culture department proposes from its own page.
+  const culture = await open(desktop);
+  await culture.page.goto(`${server.base}/admin`);
+  await culture.page.getByLabel('Identifiant').fill('culture');
+  await culture.page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
+  await Promise.all([culture.page.waitForURL(`${server.base}/admin/propositions`), culture.page.getByRole('button', { name: 'Se connecter' }).click()]);
+  await culture.page.getByRole('heading', { level: 2, name: 'Proposer une information' }).waitFor();
+  assert.equal(await culture.page.getByRole('link', { name: 'Rédiger' }).isVisible(), false);
+  await culture.page.getByRole('button', { name: 'Envoyer la proposition' }).click();
+  await culture.page.locator('#propose .field-error').first().waitFor();
+  await check(culture.page, 'admin-propositions-erreurs');
+  await culture.page.getByLabel('Alerte météo', { exact: true }).check();
+  await culture.page.getByLabel('Titre').fill('Concert de Noël');
+  await culture.page.getByLabel("Texte de l'information").fill('Concert gratuit au théâtre Olympia, samedi 19 décembre à 20 h.');
+  await culture.page.getByLabel('Date importante (événement, date limite d\'inscription)').fill('2099-12-19');
+  await culture.page.getByLabel('Un SMS serait utile en plus du courriel').check();
+  await culture.page.getByLabel('Personne à contacter (nom, téléphone ou courriel)').fill('Claire, service culture, 05 57 00 00 00');
+  await culture.page.getByRole('button', { name: 'Envoyer la proposition' }).click();
+  await culture.page.getByText('Proposition « Concert de Noël » envoyée au service communication.').waitFor();
+  await culture.page.getByRole('cell', { name: 'nouvelle' }).waitFor();
+  await check(culture.page, 'admin-propositions-service');
+
+  // The communication service takes it into a draft, submits it to the cabinet.
+  const writer = await open(desktop);
+  await signIn(writer.page, 'redac');
+  await writer.page.getByRole('link', { name: 'Propositions' }).click();
+  await writer.page.getByRole('checkbox', { name: 'Choisir « Concert de Noël »' }).check();
+  await check(writer.page, 'admin-propositions-boite');
+  await Promise.all([
+    writer.page.waitForURL(/\/admin\/rediger\?id=/),
+    writer.page.getByRole('button', { name: 'Reprendre la sélection dans une campagne' }).click(),
+  ]);
+  await waitFor('the draft to load', async () => (await writer.page.getByLabel('Titre interne (jamais envoyé)').inputValue()) === 'Concert de Noël');
+  await Promise.all([
+    writer.page.waitForURL(/\/admin\/campagnes\/[0-9a-f-]+/),
+    writer.page.getByRole('button', { name: 'Soumettre au cabinet' }).click(),
+  ]);
+  const campaignUrl = writer.page.url().replace(/\?.*$/, '');
+  const taken = await waitForEmail(server.dataDir, 'culture@mairie.example', 1);
+  assert.match(taken.subject, /a été retenue/);
+
+  // The cabinet approves; the campaign goes out.
+  const cabinet = await open(desktop);
+  await signIn(cabinet.page, 'cabinet');
+  await cabinet.page.goto(campaignUrl);
+  await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).click();
+  await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").waitFor();
+  await waitFor('the campaign to be sent', async () => {
+    await writer.page.reload();
+    await writer.page.locator('#campaign > dl.facts').waitFor();
+    return (await writer.page.locator('#campaign > dl.facts .status').innerText()) === 'envoyée';
+  }, 30_000);
+
+  // The department sees it sent, with its figures, and is told by email.
+  await culture.page.reload();
+  await culture.page.getByRole('cell', { name: /^Envoyée le .* courriel\(s\), 0 SMS\.$/ }).waitFor();
+  const sent = await waitForEmail(server.dataDir, 'culture@mairie.example', 2);
+  assert.match(sent.subject, /a été envoyée aux abonnés/);
+  for (const [ctx, who] of [
+    [culture, 'service'],
+    [writer, 'redaction'],
+    [cabinet, 'cabinet'],
+  ]) {
+    assert.deepEqual(ctx.errors, [], `script errors in the ${who}'s pages`);
+    await ctx.context.close();
+  }
+});
+
 test('the front desk types a paper form in, with the place it was handed in, and nothing more', async () => {
   const { page, errors } = await open(desktop);
   await page.goto(`${server.base}/admin`);

@@ -59,8 +59,8 @@ async function waitFor(what, check, timeoutMs = 15_000) {
 }
 
 /** Creates a staff account with the binary's own command, as the README says. */
-function addStaff(dataDir, username, roles) {
-  const result = spawnSync(telmailBin, ['--data-dir', dataDir, 'staff', 'add', username, '--roles', roles], {
+function addStaff(dataDir, username, roles, more = []) {
+  const result = spawnSync(telmailBin, ['--data-dir', dataDir, 'staff', 'add', username, '--roles', roles, ...more], {
     env: { ...process.env, TELMAIL_PASSWORD: STAFF_PASSWORD },
     encoding: 'utf8',
   });
@@ -69,7 +69,8 @@ function addStaff(dataDir, username, roles) {
 
 /**
  * Starts telmail-local on a free port of 127.0.0.1 with a fresh data folder (and, when asked,
- * staff accounts `redac`, `cabinet` and `admin`, and with extra environment variables);
+ * staff accounts `redac`, `cabinet`, `admin`, `accueil` and the culture department's `culture`,
+ * and with extra environment variables);
  * resolves once /healthz answers.
  */
 export async function startServer({ staff = false, env = {} } = {}) {
@@ -82,6 +83,7 @@ export async function startServer({ staff = false, env = {} } = {}) {
     addStaff(dataDir, 'cabinet', 'cabinet');
     addStaff(dataDir, 'admin', 'admin');
     addStaff(dataDir, 'accueil', 'accueil');
+    addStaff(dataDir, 'culture', 'service', ['--department', 'Culture', '--email', 'culture@mairie.example']);
   }
   const port = await freePort();
   const child = spawn(

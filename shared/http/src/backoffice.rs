@@ -85,6 +85,12 @@ const MENU: &[MenuItem] = &[
         roles: "redaction cabinet admin",
     },
     MenuItem {
+        page: "proposals",
+        href: "/admin/propositions",
+        label: "Propositions",
+        roles: "service redaction admin cabinet",
+    },
+    MenuItem {
         page: "subscribers",
         href: "/admin/abonnes",
         label: "Abonnés",
@@ -122,6 +128,11 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("/admin/rediger", "composer", "Rédiger une campagne"),
     ("/admin/approbations", "approvals", "Campagnes à approuver"),
     ("/admin/campagnes", "campaigns", "Campagnes"),
+    (
+        "/admin/propositions",
+        "proposals",
+        "Propositions des services",
+    ),
     ("/admin/abonnes", "subscribers", "Fichier des abonnés"),
     ("/admin/thematiques", "topics", "Thèmes"),
     ("/admin/suppressions", "suppressions", "Adresses bloquées"),
@@ -157,6 +168,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "admin/campaign.html",
         include_str!("../templates/admin/campaign.html"),
+    ),
+    (
+        "admin/proposals.html",
+        include_str!("../templates/admin/proposals.html"),
     ),
     (
         "admin/subscribers.html",
@@ -203,6 +218,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("weather.js", include_str!("../static/admin/weather.js")),
     ("outbox.js", include_str!("../static/admin/outbox.js")),
     ("files.js", include_str!("../static/admin/files.js")),
+    ("proposals.js", include_str!("../static/admin/proposals.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");

@@ -226,8 +226,8 @@ async function dashboard(me) {
 
 const me = await whoami();
 if (me && !holds(me, "redaction", "cabinet", "admin")) {
-  // The front desk's page is the subscriber file.
-  location.replace("/admin/abonnes");
+  // A department's page is its proposals; the front desk's, the subscriber file.
+  location.replace(holds(me, "service") ? "/admin/propositions" : "/admin/abonnes");
 } else if (me) {
   await dashboard(me);
 } else {
