@@ -1090,3 +1090,59 @@ async fn big_files_go_through_presigned_s3_links_and_the_fan_out_queue() {
         assert!(text.contains(&email(i)), "{i} exported");
     }
 }
+
+#[tokio::test]
+async fn a_department_proposal_is_taken_through_the_campaigns_function_on_dynamodb() {
+    let d = deploy().await;
+    let campaigns = staff_router(&d.aws, Part::Campaigns);
+    let mut culture = claims("culture-e2e", "service");
+    culture["custom:department"] = json!("Culture");
+    let redac = claims("redac-e2e", "redaction");
+    let (status, p) = call(
+        &campaigns,
+        http_event(
+            "POST",
+            "/api/admin/proposals",
+            Some(json!({
+                "topics": ["culture-animations"], "title": "Marché de Noël",
+                "text": "Place Thiers.", "contact": "Service culture", "wants_sms": false
+            })),
+            Some(culture.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{p}");
+    assert_eq!(p["department"], "Culture");
+    let id = p["id"].as_str().unwrap().to_owned();
+    // Another department's member does not see it.
+    let (status, _) = call(
+        &campaigns,
+        http_event(
+            "GET",
+            &format!("/api/admin/proposals/{id}"),
+            None,
+            Some(claims("voirie-e2e", "service")),
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, campaign) = call(
+        &campaigns,
+        http_event(
+            "POST",
+            "/api/admin/proposals/take",
+            Some(json!({ "ids": [id] })),
+            Some(redac.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{campaign}");
+    assert_eq!(campaign["status"], "draft");
+    let (_, mine) = call(
+        &campaigns,
+        http_event("GET", "/api/admin/proposals/mine", None, Some(culture)),
+    )
+    .await;
+    assert_eq!(mine[0]["status"], "taken", "{mine}");
+    assert_eq!(mine[0]["campaign"], campaign["id"]);
+}

@@ -320,6 +320,18 @@ async fn each_role_keeps_to_its_door() {
     StaffClient::expect(accueil.get("/api/admin/proposals").await, 403).await;
     StaffClient::expect(accueil.get("/api/admin/proposals/stats").await, 403).await;
 
+    // A department member whose account names no department is told what to ask for.
+    app.add_staff("sansservice", "service", None, None).await;
+    let nameless = app.login("sansservice").await;
+    let refused = StaffClient::expect(
+        nameless
+            .post("/api/admin/proposals", &proposal("x", "culture-animations", false))
+            .await,
+        403,
+    )
+    .await;
+    assert!(refused["message"].as_str().unwrap().contains("n'indique pas votre service"));
+
     // Bad input is named field by field, in French.
     let bad = StaffClient::expect(
         culture

@@ -89,6 +89,20 @@ mod tests {
     }
 
     #[test]
+    fn a_department_member_carries_their_department() {
+        let id = identity_from_claims(&claims(&[
+            ("sub", "c1"),
+            ("cognito:groups", "[service]"),
+            ("custom:department", " Culture "),
+        ]))
+        .unwrap();
+        assert_eq!(id.roles, BTreeSet::from([Role::Service]));
+        assert_eq!(id.department.as_deref(), Some("Culture"));
+        let none = identity_from_claims(&claims(&[("sub", "c2"), ("custom:department", " ")]));
+        assert_eq!(none.unwrap().department, None);
+    }
+
+    #[test]
     fn no_subject_no_identity_and_no_groups_no_roles() {
         assert!(identity_from_claims(&claims(&[("cognito:groups", "[admin]")])).is_none());
         let bare = identity_from_claims(&claims(&[("sub", "y")])).unwrap();
