@@ -17,17 +17,6 @@ use telmail_local::worker::Worker;
 use telmail_tests::staff;
 use telmail_tests::world::World;
 
-fn rss_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 /// A spreadsheet of `n` residents: email, a mobile for one in four, two topics.
 fn spreadsheet(n: usize) -> Vec<u8> {
     let mut csv = String::with_capacity(n * 110);
@@ -68,7 +57,7 @@ async fn run(w: &World<Outbox>, id: FileJobId) -> Run {
         let handled = worker.fanout_once().await.expect("the step runs");
         longest = longest.max(step.elapsed());
         steps += handled;
-        rss.push(rss_mib("VmRSS:"));
+        rss.push(telmail_tests::rss_mib("VmRSS:"));
         let job = w.services.store.file_job(id).await.unwrap().unwrap();
         if !job.status.is_running() || handled == 0 {
             return Run {
@@ -159,7 +148,7 @@ async fn bench(n: usize) {
         export.longest.as_secs_f64(),
         memory(&export.rss)
     );
-    println!("peak RSS {:.0} MiB", rss_mib("VmHWM:"));
+    println!("peak RSS {:.0} MiB", telmail_tests::rss_mib("VmHWM:"));
 }
 
 fn main() {

@@ -170,18 +170,6 @@ impl SmsSender for Providers2 {
     }
 }
 
-/// Resident memory now, in MiB (Linux).
-fn rss_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 /// Adds `n` active subscribers in bulk: all on email, one in four also on SMS.
 async fn seed(store: &telmail_local::store::SqliteStore, n: usize) {
     let topic = TopicSlug::from_str("infos-pratiques").unwrap();
@@ -337,7 +325,7 @@ async fn run(n: usize, quick: bool) {
     for tick in 1u64.. {
         tokio::time::sleep(Duration::from_secs(10)).await;
         if tick % 60 == 0 {
-            rss.push(rss_mib("VmRSS:"));
+            rss.push(telmail_tests::rss_mib("VmRSS:"));
         }
         let status = CampaignStore::status(store.as_ref(), c.id).await.unwrap();
         if status != Some(CampaignStatus::Sending) {
@@ -450,7 +438,7 @@ async fn run(n: usize, quick: bool) {
         longest.as_secs_f64(),
         budget.as_secs(),
         tenths.join(" "),
-        rss_mib("VmHWM:")
+        telmail_tests::rss_mib("VmHWM:")
     );
     // A small run is dominated by the fixed waits after the pause (a held delivery looks again
     // every 5 minutes): the 10 % holds from large lists.

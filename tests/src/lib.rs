@@ -69,3 +69,15 @@ pub fn bench_size(smoke: usize, full: usize) -> (usize, bool) {
     };
     (n, quick)
 }
+
+/// The process's memory now, in MiB (Linux): `VmRSS:` resident, `VmHWM:` its peak.
+pub fn rss_mib(field: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}

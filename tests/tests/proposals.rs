@@ -325,12 +325,18 @@ async fn each_role_keeps_to_its_door() {
     let nameless = app.login("sansservice").await;
     let refused = StaffClient::expect(
         nameless
-            .post("/api/admin/proposals", &proposal("x", "culture-animations", false))
+            .post(
+                "/api/admin/proposals",
+                &proposal("x", "culture-animations", false),
+            )
             .await,
         403,
     )
     .await;
-    assert!(refused["message"].as_str().unwrap().contains("n'indique pas votre service"));
+    assert!(refused["message"]
+        .as_str()
+        .unwrap()
+        .contains("n'indique pas votre service"));
 
     // Bad input is named field by field, in French.
     let bad = StaffClient::expect(

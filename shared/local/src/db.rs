@@ -186,11 +186,12 @@ const MIGRATIONS: &[&str] = &[
     // million jobs queued the sort cost 0.2 s per receive.
     "DROP INDEX jobs_urgent_first;
      CREATE INDEX jobs_urgent_first ON jobs (queue, priority DESC, available_at);",
-    // 10: big-file exports and imports, each a JSON body saved step by step.
+    // 10: big-file exports and imports, each a JSON body saved step by step (its version is
+    // its step).
     "CREATE TABLE file_jobs (
         id TEXT PRIMARY KEY,
         created_at INTEGER NOT NULL,
-        step INTEGER NOT NULL,
+        version INTEGER NOT NULL,
         body TEXT NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX file_jobs_newest ON file_jobs (created_at DESC);",

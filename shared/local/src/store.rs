@@ -14,6 +14,7 @@ mod stats;
 mod subscribers;
 mod suppressions;
 mod topics;
+mod versioned;
 mod weather;
 
 use serde::de::DeserializeOwned;

@@ -18,6 +18,7 @@ mod subscribers;
 mod suppressions;
 mod table;
 mod topics;
+mod versioned;
 mod weather;
 
 pub use keys::{DELIVERY_PARTITIONS, MEMBERSHIP_PARTITIONS};

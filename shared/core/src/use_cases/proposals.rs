@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::clock::{town_date, Clock, Month};
+use crate::clock::{town_date, Clock};
 use crate::domain::campaign::{Campaign, CampaignStatus};
 use crate::domain::proposal::{
     draft_from, Proposal, ProposalFields, ProposalId, ProposalInput, ProposalStatus, SentFigures,
@@ -19,7 +19,7 @@ use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{open_topics, CampaignStore, EmailSender, ProposalStore, TopicStore};
 use crate::render::messages::{proposal_email, EmailLayout};
 use crate::use_cases::campaigns::Campaigns;
-use crate::use_cases::statistics::parse_month;
+use crate::use_cases::statistics::period;
 
 /// Who reads the inbox and decides.
 const SELECTORS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -315,21 +315,7 @@ impl Proposals {
         to: Option<&str>,
     ) -> Result<Vec<DepartmentFigures>, DomainError> {
         by.require_any(&READERS)?;
-        let this_month = Month::of(self.now());
-        let from = match from.filter(|s| !s.trim().is_empty()) {
-            Some(f) => parse_month(f, "from")?,
-            None => this_month.january(),
-        };
-        let to = match to.filter(|s| !s.trim().is_empty()) {
-            Some(t) => parse_month(t, "to")?,
-            None => this_month,
-        };
-        if from > to {
-            return Err(crate::error::FieldErrors::single(
-                "from",
-                "La date de début doit précéder la date de fin.",
-            ));
-        }
+        let (from, to) = period(from, to, self.now())?;
         let (from, to) = (from.start(), to.end());
         let mut out: BTreeMap<String, (DepartmentFigures, Vec<f64>)> = BTreeMap::new();
         for p in self.d.proposals.proposals_since(from).await? {

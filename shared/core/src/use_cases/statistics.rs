@@ -5,7 +5,7 @@ use crate::domain::campaign::CampaignId;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::clock::{Clock, Month};
@@ -142,7 +142,32 @@ pub struct AudienceMonth {
     pub topics: Vec<TopicFigures>,
 }
 
-pub(crate) fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
+/// The months `from` to `to` staff asked for (`YYYY-MM` or a date in the month), by default
+/// January to the month of `now`; the first must not come after the last.
+pub(crate) fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(Month, Month), DomainError> {
+    let this_month = Month::of(now);
+    let from = match from.filter(|s| !s.trim().is_empty()) {
+        Some(f) => parse_month(f, "from")?,
+        None => this_month.january(),
+    };
+    let to = match to.filter(|s| !s.trim().is_empty()) {
+        Some(t) => parse_month(t, "to")?,
+        None => this_month,
+    };
+    if from > to {
+        return Err(FieldErrors::single(
+            "from",
+            "La date de début doit précéder la date de fin.",
+        ));
+    }
+    Ok((from, to))
+}
+
+fn parse_month(raw: &str, field: &str) -> Result<Month, DomainError> {
     let raw = raw.trim();
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map(Month::containing)
@@ -257,21 +282,8 @@ impl Statistics {
         to: Option<&str>,
     ) -> Result<StatsReport, DomainError> {
         by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
+        let (from, to) = period(from, to, self.clock.now())?;
         let this_month = Month::of(self.clock.now());
-        let from = match from.filter(|s| !s.trim().is_empty()) {
-            Some(f) => parse_month(f, "from")?,
-            None => this_month.january(),
-        };
-        let to = match to.filter(|s| !s.trim().is_empty()) {
-            Some(t) => parse_month(t, "to")?,
-            None => this_month,
-        };
-        if from > to {
-            return Err(FieldErrors::single(
-                "from",
-                "La date de début doit précéder la date de fin.",
-            ));
-        }
         let mut by_month: BTreeMap<Month, Figures> = BTreeMap::new();
         for (month, counter, value) in self.stats.months(from, to).await? {
             by_month.entry(month).or_default().add(counter, value);
