@@ -304,6 +304,7 @@ impl SubscriberFile {
     ) -> Result<Subscriber, DomainError> {
         let mut sub = self.get(by, id).await?;
         may_edit(by, &sub)?;
+        let read_at = sub.updated_at;
         let mut errors = FieldErrors::new();
         let email = input
             .email
@@ -329,7 +330,21 @@ impl SubscriberFile {
         sub.email = contacts.email;
         sub.phone = contacts.phone;
         let counter = sub.set_choices(choices, self.clock.now());
-        self.subscribers.update(&sub).await.map_err(duplicate)?;
+        match self.subscribers.update(&sub).await {
+            Ok(()) => {}
+            // Either another person's address, or this subscriber changed since it was read
+            // (a resident or another agent at the same moment): which one, the record says.
+            Err(StoreError::Conflict(what)) => {
+                return Err(match self.subscribers.get(id).await? {
+                    Some(now) if now.updated_at != read_at => DomainError::Conflict(
+                        "Cet abonné vient d'être modifié par ailleurs : rechargez-le avant de le corriger.".into(),
+                    ),
+                    Some(_) => duplicate(StoreError::Conflict(what)),
+                    None => StoreError::NotFound(format!("subscriber {id}")).into(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
         let month = Month::of(sub.updated_at);
         match counter {
             Some(Counter::SignUps) => {
