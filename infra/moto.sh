@@ -6,12 +6,7 @@ moto_start() {
     local port
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     MOTO_LOG="$(mktemp -t telmail-moto.XXXXXX)"
-    if [ "${TELMAIL_MOTO_LINEAR:-}" = 1 ]; then
-        # Benchmarks: DynamoDB transactions back up their items, not whole tables (see the file).
-        python3 "$(dirname "${BASH_SOURCE[0]}")/moto_linear.py" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
-    else
-        moto_server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
-    fi
+    moto_server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
     MOTO_PID=$!
     MOTO_URL="http://127.0.0.1:$port"
     if ! python3 - "$MOTO_URL" "$MOTO_PID" <<'PY'; then
