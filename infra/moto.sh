@@ -6,7 +6,8 @@ moto_start() {
     local port
     port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     MOTO_LOG="$(mktemp -t telmail-moto.XXXXXX)"
-    moto_server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+    # moto_server with a fix for its data.json after S3 multipart uploads (see the file).
+    python3 "$(dirname "${BASH_SOURCE[0]}")/moto_server.py" -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
     MOTO_PID=$!
     MOTO_URL="http://127.0.0.1:$port"
     if ! python3 - "$MOTO_URL" "$MOTO_PID" <<'PY'; then

@@ -376,3 +376,163 @@ async fn documented_methods_are_routed_and_the_others_answer_405() {
         problems.join("\n  ")
     );
 }
+
+/// The JSON body's top-level properties and their types, as the description gives them.
+fn body_properties(spec: &Value, op: &Value) -> Vec<(String, String)> {
+    let schema = op
+        .get("requestBody")
+        .and_then(|b| resolve(spec, b).ok())
+        .and_then(|b| b.get("content"))
+        .and_then(|c| c.get("application/json"))
+        .and_then(|j| j.get("schema"))
+        .and_then(|s| resolve(spec, s).ok());
+    entries(schema.and_then(|s| s.get("properties")))
+        .into_iter()
+        .map(|(name, p)| {
+            let p = resolve(spec, p).unwrap_or(p);
+            let kind = match p.get("type") {
+                Some(Value::String(t)) => t.clone(),
+                Some(Value::Sequence(ts)) => ts
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .find(|t| *t != "null")
+                    .unwrap_or("")
+                    .to_owned(),
+                _ => String::new(),
+            };
+            (name, kind)
+        })
+        .collect()
+}
+
+/// A value of another type than `kind`.
+fn wrong_value(kind: &str) -> serde_json::Value {
+    match kind {
+        "string" => serde_json::json!(12),
+        "integer" | "number" => serde_json::json!("douze"),
+        "boolean" => serde_json::json!("oui"),
+        "array" => serde_json::json!({ "un": 1 }),
+        _ => serde_json::json!([true]),
+    }
+}
+
+/// What the staff lists hold: compared before and after the hostile bodies.
+async fn state(app: &TestApp, cookie: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for list in [
+        "/api/admin/campaigns",
+        "/api/admin/subscribers?limit=500",
+        "/api/admin/topics",
+        "/api/admin/proposals",
+        "/api/admin/suppressions",
+        "/api/admin/files",
+    ] {
+        let resp = app
+            .client
+            .get(app.url(list))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        out.push(format!("{list}: {}", resp.text().await.unwrap()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_route_taking_json_refuses_hostile_bodies_in_french_and_changes_nothing() {
+    let spec = spec();
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+    })
+    .await;
+    app.add_staff(PROBE_STAFF, "redaction,cabinet,admin", None, None)
+        .await;
+    let (cookie, csrf) = log_in(&app).await;
+    let before = state(&app, &cookie).await;
+    let oversized = format!("{{\"title\":\"{}\"}}", "a".repeat(600 * 1024));
+    let hostile: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", "{\"title\": \"Marché".as_bytes().to_vec()),
+        ("invalid UTF-8", b"{\"title\": \"\xff\xfe\"}".to_vec()),
+        ("an array", b"[1, 2, 3]".to_vec()),
+        ("a string", b"\"texte\"".to_vec()),
+        ("oversized", oversized.into_bytes()),
+    ];
+    let mut problems = Vec::new();
+    let mut probed = 0;
+    for (path, item) in paths(&spec) {
+        for (method, op) in operations(item) {
+            let takes_json = op
+                .get("requestBody")
+                .and_then(|b| resolve(&spec, b).ok())
+                .is_some_and(|b| {
+                    b.get("content")
+                        .and_then(|c| c.get("application/json"))
+                        .is_some()
+                });
+            if !takes_json || path == "/api/admin/login" {
+                continue;
+            }
+            let url = match concrete(&path) {
+                Ok(url) => url,
+                Err(e) => {
+                    problems.push(e);
+                    continue;
+                }
+            };
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut bodies: Vec<(&str, Vec<u8>)> = hostile.clone();
+            let properties = body_properties(&spec, op);
+            if let Some((first, _)) = properties.first() {
+                let wrong: serde_json::Map<String, serde_json::Value> = properties
+                    .iter()
+                    .map(|(name, kind)| (name.clone(), wrong_value(kind)))
+                    .collect();
+                bodies.push((
+                    "every field of the wrong type",
+                    serde_json::to_vec(&wrong).unwrap(),
+                ));
+                bodies.push((
+                    "a field given twice",
+                    format!("{{\"{first}\": {0}, \"{first}\": {0}}}", wrong_value("")).into_bytes(),
+                ));
+            }
+            for (what, body) in &bodies {
+                probed += 1;
+                let response = app
+                    .client
+                    .request(method.clone(), app.url(&url))
+                    .header("cookie", &cookie)
+                    .header("x-csrf-token", &csrf)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                let french = body["error"].is_string()
+                    && body["message"].as_str().is_some_and(|m| !m.is_empty());
+                if !status.is_client_error()
+                    || status == reqwest::StatusCode::UNAUTHORIZED
+                    || status == reqwest::StatusCode::METHOD_NOT_ALLOWED
+                    || !french
+                {
+                    problems.push(format!("{method} {path}, {what}: answered {status} {body}"));
+                }
+            }
+        }
+    }
+    assert!(
+        probed > 100,
+        "only {probed} requests: the description lost its bodies?"
+    );
+    assert!(
+        problems.is_empty(),
+        "hostile bodies:\n  {}",
+        problems.join("\n  ")
+    );
+    assert_eq!(state(&app, &cookie).await, before, "nothing changed");
+    app.stop().await;
+}
