@@ -191,6 +191,7 @@ fn lambda_env(
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("TELMAIL_PUBLIC_URL", "https://alertes.arcachon.example"),
         ("TELMAIL_TABLE", "telmail"),
+        ("TELMAIL_FILES_BUCKET", "telmail-files"),
         (
             "TELMAIL_FANOUT_QUEUE_URL",
             "https://sqs.eu-west-3.amazonaws.com/123456789012/telmail-fanout",

@@ -36,6 +36,12 @@ impl SubscriberStore for Racing {
     async fn insert(&self, s: &Subscriber) -> Result<(), StoreError> {
         SubscriberStore::insert(self.0.as_ref(), s).await
     }
+    async fn insert_many(
+        &self,
+        s: &[Subscriber],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        SubscriberStore::insert_many(self.0.as_ref(), s).await
+    }
     async fn update(&self, s: &Subscriber) -> Result<(), StoreError> {
         let mut theirs = SubscriberStore::get(self.0.as_ref(), s.id)
             .await?

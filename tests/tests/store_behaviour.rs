@@ -223,6 +223,36 @@ async fn an_address_belongs_to_one_subscriber(b: Backend) {
     );
 }
 
+async fn many_are_inserted_at_once_and_a_clash_refuses_only_its_own(b: Backend) {
+    let taken = subscriber(Some("deja@exemple.fr"), None);
+    b.subscribers.insert(&taken).await.unwrap();
+    let batch = vec![
+        subscriber(Some("un@exemple.fr"), Some("0611111111")),
+        subscriber(Some("deja@exemple.fr"), None),
+        subscriber(Some("deux@exemple.fr"), Some("0611111111")),
+        subscriber(Some("trois@exemple.fr"), None),
+    ];
+    let answers = b.subscribers.insert_many(&batch).await.unwrap();
+    assert_eq!(answers.len(), 4);
+    assert!(answers[3].is_ok(), "{answers:?}");
+    assert!(matches!(answers[1], Err(StoreError::Conflict(_))));
+    // Two of the batch with one number: one is written, the other refused (which one, a store
+    // writing several at once decides).
+    let first_kept = answers[0].is_ok();
+    assert_ne!(first_kept, answers[2].is_ok(), "{answers:?}");
+    for (sub, kept) in batch.iter().zip([first_kept, false, !first_kept, true]) {
+        assert_eq!(b.subscribers.get(sub.id).await.unwrap().is_some(), kept);
+    }
+    let owner = b
+        .subscribers
+        .find_by_phone(&PhoneNumber::from_str("0611111111").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(owner.id, batch[if first_kept { 0 } else { 2 }].id);
+    assert!(b.subscribers.insert_many(&[]).await.unwrap().is_empty());
+}
+
 async fn updates_replace_contacts_and_choices(b: Backend) {
     let mut s = subscriber(Some("a@exemple.fr"), None);
     b.subscribers.insert(&s).await.unwrap();
@@ -2335,6 +2365,7 @@ macro_rules! store_suite {
         behaviour_suite!($backend:
             round_trip_and_lookups,
             an_address_belongs_to_one_subscriber,
+            many_are_inserted_at_once_and_a_clash_refuses_only_its_own,
             updates_replace_contacts_and_choices,
             delete_frees_everything,
             purge_removes_only_expired_pending,

@@ -36,6 +36,12 @@ pub trait SubscriberStore: Send + Sync {
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Subscriber>, StoreError>;
     /// Creates a subscriber; `Conflict` when its email or phone is owned by another.
     async fn insert(&self, subscriber: &Subscriber) -> Result<(), StoreError>;
+    /// Creates several subscribers at once (imports): each gets the answer `insert` would give
+    /// it, a clash refusing that one only; the outer error is the store failing as a whole.
+    async fn insert_many(
+        &self,
+        subscribers: &[Subscriber],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError>;
     /// Replaces a subscriber (profile, contacts, choices); `Conflict` as for insert.
     async fn update(&self, subscriber: &Subscriber) -> Result<(), StoreError>;
     /// Deletes a subscriber and every record naming them; false when there was none.

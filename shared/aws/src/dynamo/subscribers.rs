@@ -146,6 +146,9 @@ fn membership_item(pk: &str, id: SubscriberId, address: &Option<String>) -> Item
     item
 }
 
+/// Transactions an import has in flight at once.
+const INSERTS_AT_ONCE: usize = 16;
+
 /// The stored version must still be `version`.
 fn unchanged(version: u64) -> Condition {
     Condition::new("#version = :version")
@@ -252,6 +255,27 @@ impl SubscriberStore for DynamoStore {
 
     async fn find_by_phone(&self, phone: &PhoneNumber) -> Result<Option<Subscriber>, StoreError> {
         self.owned_by(keys::phone_owner(phone.as_str())).await
+    }
+
+    async fn insert_many(
+        &self,
+        subscribers: &[Subscriber],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        // One transaction each (a subscriber's items must be written together), several at once.
+        let answers: Vec<Result<(), StoreError>> = stream::iter(subscribers.to_vec())
+            .map(|sub| async move { self.insert(&sub).await })
+            .buffered(INSERTS_AT_ONCE)
+            .collect()
+            .await;
+        // A clash is that subscriber's answer; any other failure is the store's.
+        answers
+            .into_iter()
+            .map(|a| match a {
+                Err(StoreError::Conflict(what)) => Ok(Err(StoreError::Conflict(what))),
+                Err(e) => Err(e),
+                Ok(()) => Ok(Ok(())),
+            })
+            .collect()
     }
 
     async fn insert(&self, subscriber: &Subscriber) -> Result<(), StoreError> {

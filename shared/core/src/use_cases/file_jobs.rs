@@ -17,7 +17,7 @@ use crate::domain::file_job::{
 };
 use crate::domain::queue::{Job, JobOutcome};
 use crate::domain::staff::{Role, StaffIdentity};
-use crate::domain::subscriber::SubscriberId;
+use crate::domain::subscriber::{Subscriber, SubscriberId};
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
@@ -449,42 +449,40 @@ impl FileJobs {
         lines: Vec<ImportLine>,
     ) -> Result<(usize, Vec<LineError>), StoreError> {
         let now = self.d.clock.now();
-        let outcomes: Vec<(bool, bool, Option<LineError>)> = stream::iter(lines)
-            .map(|line| async move {
-                let id = line_subscriber_id(job.id, line.line);
-                let sub = paper_subscriber(
-                    id,
+        let numbers: Vec<usize> = lines.iter().map(|l| l.line).collect();
+        let subs: Vec<Subscriber> = lines
+            .into_iter()
+            .map(|line| {
+                paper_subscriber(
+                    line_subscriber_id(job.id, line.line),
                     line.signup,
                     &job.requested_by,
                     &line.form_reference,
                     None,
                     now,
-                );
-                match self.d.subscribers.insert(&sub).await {
-                    Ok(()) => Ok((true, true, None)),
-                    Err(StoreError::Conflict(_)) => {
-                        if self.d.subscribers.get(id).await?.is_some() {
-                            // Written by an earlier run of this step.
-                            Ok((true, false, None))
-                        } else {
-                            Ok((false, false, Some(already_subscribed(line.line))))
-                        }
-                    }
-                    Err(e) => Err(e),
-                }
+                )
             })
-            .buffered(self.d.settings.concurrency)
-            .try_collect()
-            .await?;
-        let imported = outcomes.iter().filter(|o| o.0).count();
-        let new = outcomes.iter().filter(|o| o.1).count();
+            .collect();
+        let answers = self.d.subscribers.insert_many(&subs).await?;
+        let (mut new, mut ours, mut refused) = (0, 0, Vec::new());
+        for ((line, sub), answer) in numbers.into_iter().zip(&subs).zip(answers) {
+            match answer {
+                Ok(()) => new += 1,
+                // Written by an earlier run of this step, or someone else's address.
+                Err(StoreError::Conflict(_)) => match self.d.subscribers.get(sub.id).await? {
+                    Some(_) => ours += 1,
+                    None => refused.push(already_subscribed(line)),
+                },
+                Err(e) => return Err(e),
+            }
+        }
         if new > 0 {
             self.d
                 .stats
                 .add_signups(Month::of(now), &SignupOrigin::Import.key(), new as i64)
                 .await?;
         }
-        Ok((imported, outcomes.into_iter().filter_map(|o| o.2).collect()))
+        Ok((new + ours, refused))
     }
 }
 

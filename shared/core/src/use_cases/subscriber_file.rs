@@ -410,19 +410,28 @@ impl SubscriberFile {
             });
         }
         let mut imported = 0;
-        for line in ready {
-            let sub = paper_subscriber(
-                SubscriberId::new(),
-                line.signup,
-                by,
-                &line.form_reference,
-                None,
-                self.clock.now(),
-            );
-            match self.subscribers.insert(&sub).await {
+        let numbers: Vec<usize> = ready.iter().map(|l| l.line).collect();
+        let subs: Vec<Subscriber> = ready
+            .into_iter()
+            .map(|line| {
+                paper_subscriber(
+                    SubscriberId::new(),
+                    line.signup,
+                    by,
+                    &line.form_reference,
+                    None,
+                    self.clock.now(),
+                )
+            })
+            .collect();
+        for (line, answer) in numbers
+            .into_iter()
+            .zip(self.subscribers.insert_many(&subs).await?)
+        {
+            match answer {
                 Ok(()) => imported += 1,
                 // Added by someone else since the check: report, never duplicate.
-                Err(StoreError::Conflict(_)) => errors.push(already_subscribed(line.line)),
+                Err(StoreError::Conflict(_)) => errors.push(already_subscribed(line)),
                 Err(e) => return Err(e.into()),
             }
         }

@@ -185,6 +185,36 @@ impl SubscriberStore for SqliteStore {
         self.write(subscriber, true).await
     }
 
+    async fn insert_many(
+        &self,
+        subscribers: &[Subscriber],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let subscribers = subscribers.to_vec();
+        // One transaction for the lot (an import of thousands of lines writes in seconds); each
+        // subscriber in a savepoint of its own, so a clash undoes that one only.
+        self.db
+            .write(move |tx| {
+                let mut answers = Vec::with_capacity(subscribers.len());
+                for s in &subscribers {
+                    tx.execute_batch("SAVEPOINT line").map_err(sql_err)?;
+                    match write_subscriber(tx, s, true) {
+                        Ok(()) => {
+                            tx.execute_batch("RELEASE line").map_err(sql_err)?;
+                            answers.push(Ok(()));
+                        }
+                        Err(StoreError::Conflict(what)) => {
+                            tx.execute_batch("ROLLBACK TO line; RELEASE line")
+                                .map_err(sql_err)?;
+                            answers.push(Err(StoreError::Conflict(what)));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(answers)
+            })
+            .await
+    }
+
     async fn update(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
         self.write(subscriber, false).await
     }
