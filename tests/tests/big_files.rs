@@ -361,23 +361,32 @@ async fn a_step_run_twice_counts_once_and_finds_what_its_first_run_wrote() {
         .await
         .unwrap();
     uc.file_jobs.file_sent(&redac, id).await.unwrap();
-    let before = w.services.store.file_job(id).await.unwrap().unwrap();
     let first = FileStep { job: id, step: 0 };
     assert_eq!(
         uc.file_jobs.run_step(&first).await.unwrap(),
         JobOutcome::Done
     );
+    let before = w.services.store.file_job(id).await.unwrap().unwrap();
+    // The second step: it reads the memory of the first's addresses.
+    let second = FileStep { job: id, step: 1 };
+    uc.file_jobs.run_step(&second).await.unwrap();
     let after = w.services.store.file_job(id).await.unwrap().unwrap();
-    assert!(after.imported > 0);
+    assert!(after.imported > before.imported);
     // Delivered again: nothing more.
-    uc.file_jobs.run_step(&first).await.unwrap();
+    uc.file_jobs.run_step(&second).await.unwrap();
     assert_eq!(w.services.store.file_job(id).await.unwrap().unwrap(), after);
-    // As if the first run had written its lines but not recorded its step: run again, its
-    // subscribers are recognised as its own, not refused as duplicates.
-    w.services.store.save_file_job(&before, 1).await.unwrap();
-    uc.file_jobs.run_step(&first).await.unwrap();
+    // As if its first run had written its lines and its memory but not recorded its step: run
+    // again, it reads the memory it read the first time, and its subscribers are recognised as
+    // its own, not refused as duplicates.
+    w.services.store.save_file_job(&before, 2).await.unwrap();
+    uc.file_jobs.run_step(&second).await.unwrap();
     let again = w.services.store.file_job(id).await.unwrap().unwrap();
-    assert_eq!((again.imported, again.refused_lines), (after.imported, 0));
+    assert_eq!(
+        (again.imported, again.refused_lines),
+        (after.imported, 0),
+        "{:?}",
+        again.errors
+    );
     w.drain().await;
     let done = w.services.store.file_job(id).await.unwrap().unwrap();
     assert_eq!(
@@ -387,8 +396,15 @@ async fn a_step_run_twice_counts_once_and_finds_what_its_first_run_wrote() {
         done.errors
     );
     assert_eq!(count(&w).await, 20);
-    // The import's file is deleted once its report is final.
+    // The import's file and memories are deleted once its report is final.
     assert_eq!(w.services.files.size(&id.file_key()).await.unwrap(), None);
+    for step in 0..=done.step + 1 {
+        assert_eq!(
+            w.services.files.size(&id.seen_key(step)).await.unwrap(),
+            None,
+            "memory {step}"
+        );
+    }
 }
 
 #[tokio::test]

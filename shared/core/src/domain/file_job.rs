@@ -27,9 +27,11 @@ impl FileJobId {
         format!("jobs/{}/fichier.csv", self.0)
     }
 
-    /// The key of the import check's memory of the addresses met so far.
-    pub fn seen_key(&self) -> String {
-        format!("jobs/{}/vus.bin", self.0)
+    /// The key of the memory of the addresses met before step `step` of an import: each step
+    /// reads its own and writes the next one's, so a step run again reads what it read the
+    /// first time.
+    pub fn seen_key(&self, step: u32) -> String {
+        format!("jobs/{}/vus-{step}.bin", self.0)
     }
 }
 

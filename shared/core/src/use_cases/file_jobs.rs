@@ -245,7 +245,10 @@ impl FileJobs {
         } else if job.import().is_some() {
             // The import's report is final: its file and memory are of no more use.
             self.d.files.remove(&job.id.file_key()).await?;
-            self.d.files.remove(&job.id.seen_key()).await?;
+            // The memories this step and the one before may have written.
+            for step in [job.step, job.step.saturating_sub(1)] {
+                self.d.files.remove(&job.id.seen_key(step)).await?;
+            }
         }
         Ok(JobOutcome::Done)
     }
@@ -314,7 +317,11 @@ impl FileJobs {
         // importing after a check that found none.
         let remember = job.status == FileJobStatus::Checking || mode == ImportMode::ValidOnly;
         let mut seen = if remember && job.position > 0 {
-            let bytes = self.d.files.read(&job.id.seen_key(), 0, u64::MAX).await?;
+            let bytes = self
+                .d
+                .files
+                .read(&job.id.seen_key(job.step), 0, u64::MAX)
+                .await?;
             SeenContacts::from_bytes(&bytes).ok_or_else(|| {
                 StoreError::Backend(format!("file job {}: unreadable memory", job.id))
             })?
@@ -330,10 +337,15 @@ impl FileJobs {
             }
         };
         if remember {
+            let next = job.step + 1;
             self.d
                 .files
-                .put(&job.id.seen_key(), seen.to_bytes())
+                .put(&job.id.seen_key(next), seen.to_bytes())
                 .await?;
+            if job.step > 0 {
+                // The one before this step's input is read by nobody any more.
+                self.d.files.remove(&job.id.seen_key(job.step - 1)).await?;
+            }
         }
         job.position += cut as u64;
         job.lines_read += line_ends(&window[..cut]);
@@ -361,7 +373,10 @@ impl FileJobs {
         if job.lines == 0 {
             job.fail(only_header(job.lines_read.max(1)).message);
         } else if job.status == FileJobStatus::Checking && !dry_run && job.refused_lines == 0 {
-            // Every line is good: read the file again, writing this time.
+            // Every line is good: read the file again, writing this time (no memory needed).
+            for step in [job.step, job.step + 1] {
+                self.d.files.remove(&job.id.seen_key(step)).await?;
+            }
             job.status = FileJobStatus::Importing;
             job.header = None;
             job.position = 0;

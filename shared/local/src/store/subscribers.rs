@@ -128,6 +128,9 @@ fn search_sql(q: &SubscriberQuery) -> (String, Vec<Value>) {
     (sql, args)
 }
 
+/// Subscribers `insert_many` writes in one transaction.
+const INSERT_CHUNK: usize = 1000;
+
 impl SqliteStore {
     async fn find_one(
         &self,
@@ -151,6 +154,34 @@ impl SqliteStore {
         let s = s.clone();
         self.db
             .write(move |tx| write_subscriber(tx, &s, insert))
+            .await
+    }
+
+    /// One chunk of `insert_many`, in one transaction.
+    async fn insert_chunk(
+        &self,
+        subscribers: Vec<Subscriber>,
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        self.db
+            .write(move |tx| {
+                let mut answers = Vec::with_capacity(subscribers.len());
+                for s in &subscribers {
+                    tx.execute_batch("SAVEPOINT line").map_err(sql_err)?;
+                    match write_subscriber(tx, s, true) {
+                        Ok(()) => {
+                            tx.execute_batch("RELEASE line").map_err(sql_err)?;
+                            answers.push(Ok(()));
+                        }
+                        Err(StoreError::Conflict(what)) => {
+                            tx.execute_batch("ROLLBACK TO line; RELEASE line")
+                                .map_err(sql_err)?;
+                            answers.push(Err(StoreError::Conflict(what)));
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(answers)
+            })
             .await
     }
 
@@ -189,30 +220,14 @@ impl SubscriberStore for SqliteStore {
         &self,
         subscribers: &[Subscriber],
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
-        let subscribers = subscribers.to_vec();
-        // One transaction for the lot (an import of thousands of lines writes in seconds); each
-        // subscriber in a savepoint of its own, so a clash undoes that one only.
-        self.db
-            .write(move |tx| {
-                let mut answers = Vec::with_capacity(subscribers.len());
-                for s in &subscribers {
-                    tx.execute_batch("SAVEPOINT line").map_err(sql_err)?;
-                    match write_subscriber(tx, s, true) {
-                        Ok(()) => {
-                            tx.execute_batch("RELEASE line").map_err(sql_err)?;
-                            answers.push(Ok(()));
-                        }
-                        Err(StoreError::Conflict(what)) => {
-                            tx.execute_batch("ROLLBACK TO line; RELEASE line")
-                                .map_err(sql_err)?;
-                            answers.push(Err(StoreError::Conflict(what)));
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                Ok(answers)
-            })
-            .await
+        // One transaction per chunk (an import of thousands of lines writes in seconds, and a
+        // chunk's memory stays small); each subscriber in a savepoint of its own, so a clash
+        // undoes that one only.
+        let mut answers = Vec::with_capacity(subscribers.len());
+        for chunk in subscribers.chunks(INSERT_CHUNK) {
+            answers.extend(self.insert_chunk(chunk.to_vec()).await?);
+        }
+        Ok(answers)
     }
 
     async fn update(&self, subscriber: &Subscriber) -> Result<(), StoreError> {
