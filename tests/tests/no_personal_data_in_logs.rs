@@ -171,24 +171,7 @@ async fn a_whole_journey_logs_no_address_number_or_ip() {
     )
     .await;
     let cid = campaign["id"].as_str().unwrap().to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{cid}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    let read =
-        StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{cid}")).await, 200).await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{cid}/approve"),
-            &json!({ "version": read["version"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    submit_and_approve(&redac, &cab, &cid).await;
     app.drain().await;
     assert_eq!(
         app.sms_to("+33698765432").len(),

@@ -111,24 +111,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
 
     // The cabinet approves; it goes out; the proposer is told, with the figures.
     let cid = campaign["id"].as_str().unwrap().to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{cid}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    let read =
-        StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{cid}")).await, 200).await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{cid}/approve"),
-            &json!({ "version": read["version"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    submit_and_approve(&redac, &cab, &cid).await;
     app.drain().await;
     let mine = StaffClient::expect(culture.get("/api/admin/proposals/mine").await, 200).await;
     assert_eq!(mine[0]["status"], "sent", "{mine}");

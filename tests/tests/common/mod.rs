@@ -375,3 +375,24 @@ impl StaffClient<'_> {
         serde_json::from_str(&body).unwrap_or(Value::Null)
     }
 }
+
+/// `redac` submits the campaign `id` to the cabinet, `cab` approves the version it reads.
+pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, id: &str) {
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    let read = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    StaffClient::expect(
+        cab.post(
+            &format!("/api/admin/campaigns/{id}/approve"),
+            &serde_json::json!({ "version": read["version"] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+}
