@@ -239,6 +239,18 @@ fn the_description_has_exactly_the_router_paths() {
     );
 }
 
+/// A server with the probe account (every staff role).
+async fn probe_app() -> TestApp {
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+    })
+    .await;
+    app.add_staff(PROBE_STAFF, "redaction,cabinet,admin", None, None)
+        .await;
+    app
+}
+
 /// Logs the probe account in; returns the session cookie and the CSRF token.
 async fn log_in(app: &TestApp) -> (String, String) {
     let staff = app.login(PROBE_STAFF).await;
@@ -248,13 +260,7 @@ async fn log_in(app: &TestApp) -> (String, String) {
 #[tokio::test]
 async fn documented_methods_are_routed_and_the_others_answer_405() {
     let spec = spec();
-    let app = TestApp::spawn_with(|a| {
-        a.rate_limit_per_minute = NonZeroU32::new(10_000).unwrap();
-        a.worker = false;
-    })
-    .await;
-    app.add_staff(PROBE_STAFF, "redaction,cabinet,admin", None, None)
-        .await;
+    let app = probe_app().await;
     let (mut cookie, mut csrf) = log_in(&app).await;
     let mut problems = Vec::new();
 
@@ -442,13 +448,7 @@ async fn state(app: &TestApp, cookie: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_route_taking_json_refuses_hostile_bodies_in_french_and_changes_nothing() {
     let spec = spec();
-    let app = TestApp::spawn_with(|a| {
-        a.rate_limit_per_minute = NonZeroU32::new(10_000).unwrap();
-        a.worker = false;
-    })
-    .await;
-    app.add_staff(PROBE_STAFF, "redaction,cabinet,admin", None, None)
-        .await;
+    let app = probe_app().await;
     let (cookie, csrf) = log_in(&app).await;
     let before = state(&app, &cookie).await;
     let oversized = format!("{{\"title\":\"{}\"}}", "a".repeat(600 * 1024));
