@@ -106,11 +106,21 @@ add_lambda_target() {
     fi
 }
 
+# cargo-deny, built from crates.io into target/tools (kept while its version is unchanged).
+deny_version=0.20.2
+cargo_deny=target/tools/bin/cargo-deny
+install_cargo_deny() {
+    if [ "$("$cargo_deny" --version 2>/dev/null)" != "cargo-deny $deny_version" ]; then
+        cargo install cargo-deny --version "$deny_version" --locked --root target/tools
+    fi
+}
+
 # --- Downloads, in the background -------------------------------------------------------------
-echo "== Installing in the background: Python tools (.venv/), Chromium and npm packages, the $lambda_target target"
+echo "== Installing in the background: Python tools (.venv/), Chromium and npm packages, the $lambda_target target, cargo-deny"
 in_background venv "Python tools (infra/requirements.txt)" bash -c 'source infra/venv.sh'
 in_background browser "Chromium and npm packages" bash scripts/browser-tests.sh install
 in_background rustup "rustup target $lambda_target" add_lambda_target
+in_background deny "cargo-deny $deny_version (crates.io)" install_cargo_deny
 
 # --- Rust -------------------------------------------------------------------------------------
 step "cargo fmt --check" cargo fmt --all -- --check
@@ -143,6 +153,10 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 # real sizes: `cargo bench` (README, "Benchmarks").
 step "cargo test (unit, integration, benchmark smoke runs)" \
     cargo test --workspace --all-targets --locked
+
+# Licences (permissive only) and banned crates (no OpenSSL): deny.toml.
+await deny
+step "cargo deny check licenses bans" "$cargo_deny" check --hide-inclusion-graph licenses bans
 
 await browser
 step "browser tests (Chromium, Playwright, axe-core; moto's Cognito)" \
