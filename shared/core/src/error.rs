@@ -107,6 +107,14 @@ pub enum DomainError {
     /// A provider (email, SMS, storage) is unavailable for now; the request may be retried.
     #[error("Le service est momentanément indisponible. Réessayez dans quelques minutes.")]
     Unavailable(String),
+    /// The storage is held by another program (a lock outlasting the wait): nothing was
+    /// written, and the same request succeeds once it lets go. The text is for logs.
+    #[error("Enregistrement impossible pour l'instant : la base de données du serveur est verrouillée par un autre programme. Rien n'a été modifié ; réessayez dans quelques instants.")]
+    StorageBusy(String),
+    /// The storage has no room left (a full disk): nothing was written, and the same request
+    /// succeeds once space is freed. The text is for logs.
+    #[error("Enregistrement impossible : le disque du serveur est plein. Rien n'a été modifié ; prévenez le service informatique, puis réessayez une fois de la place libérée.")]
+    StorageFull(String),
     /// A bug or broken invariant; the detail goes to logs, never to the user.
     #[error("Une erreur inattendue s'est produite.")]
     Unexpected(String),
@@ -125,6 +133,8 @@ impl DomainError {
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
+            Self::StorageBusy(_) => "storage_busy",
+            Self::StorageFull(_) => "storage_full",
             Self::Unexpected(_) => "unexpected",
         }
     }
@@ -142,6 +152,13 @@ pub enum StoreError {
     /// The record to change is gone (erased meanwhile); the text is for logs.
     #[error("not found: {0}")]
     NotFound(String),
+    /// Another program holds the storage longer than the store waits (a lock); nothing was
+    /// written. The text is for logs.
+    #[error("storage busy: {0}")]
+    Busy(String),
+    /// The storage has no room left (a full disk); nothing was written. The text is for logs.
+    #[error("storage full: {0}")]
+    Full(String),
 }
 
 impl From<StoreError> for DomainError {
@@ -154,6 +171,8 @@ impl From<StoreError> for DomainError {
             StoreError::NotFound(_) => DomainError::NotFound(
                 "Cet enregistrement n'existe plus : il a été effacé entre-temps.".into(),
             ),
+            StoreError::Busy(detail) => DomainError::StorageBusy(detail),
+            StoreError::Full(detail) => DomainError::StorageFull(detail),
         }
     }
 }

@@ -17,7 +17,11 @@ pub fn status_of(e: &DomainError) -> StatusCode {
         DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,
         DomainError::Conflict(_) => StatusCode::CONFLICT,
-        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        // A locked or full storage is unavailable for now too: the same request succeeds once
+        // the lock is let go or space is freed (the code and message say which).
+        DomainError::Unavailable(_) | DomainError::StorageBusy(_) | DomainError::StorageFull(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         DomainError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -28,6 +32,10 @@ pub fn log_if_internal(e: &DomainError) {
         DomainError::Unavailable(detail) => {
             tracing::warn!(error = %detail, "dependency unavailable")
         }
+        DomainError::StorageBusy(detail) => {
+            tracing::warn!(error = %detail, "storage locked by another program")
+        }
+        DomainError::StorageFull(detail) => tracing::error!(error = %detail, "storage full"),
         DomainError::Unexpected(detail) => tracing::error!(error = %detail, "unexpected error"),
         _ => {}
     }

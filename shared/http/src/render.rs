@@ -136,7 +136,8 @@ impl Pages {
             DomainError::ExpiredToken => "Lien expiré",
             DomainError::NotFound(_) => "Introuvable",
             DomainError::TooManyAttempts(_) => "Trop d'essais",
-            DomainError::Unavailable(_) => "Service indisponible",
+            DomainError::Unavailable(_) | DomainError::StorageBusy(_) => "Service indisponible",
+            DomainError::StorageFull(_) => "Disque du serveur plein",
             _ => "Une erreur s'est produite",
         };
         let text = e.to_string();

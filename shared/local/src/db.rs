@@ -323,14 +323,25 @@ fn migrate(conn: &Connection) -> Result<(), String> {
 }
 
 /// Maps a SQLite error, turning uniqueness violations into `Conflict` (other constraint
-/// failures, such as a missing foreign row, are bugs and stay `Backend`).
+/// failures, such as a missing foreign row, are bugs and stay `Backend`), a lock another
+/// program held past `busy_timeout` into `Busy`, and a full disk into `Full`: in the last two
+/// SQLite rolled the statement or transaction back, so nothing was half-written.
 pub fn sql_err(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode;
     match &e {
         rusqlite::Error::SqliteFailure(f, msg)
             if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
         {
             StoreError::Conflict(msg.clone().unwrap_or_else(|| "constraint".into()))
+        }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Busy(e.to_string())
+        }
+        rusqlite::Error::SqliteFailure(f, _) if f.code == ErrorCode::DiskFull => {
+            StoreError::Full(e.to_string())
         }
         _ => StoreError::Backend(e.to_string()),
     }
@@ -379,6 +390,51 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test]
+    async fn a_lock_held_by_another_program_is_busy_and_a_full_file_is_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let db = Db::open(&path).unwrap();
+        db.call(|c| {
+            c.execute_batch("PRAGMA busy_timeout = 50; CREATE TABLE t (x BLOB);")
+                .map_err(sql_err)
+        })
+        .await
+        .unwrap();
+        async fn insert(db: &Db) -> Result<usize, StoreError> {
+            db.write(|tx| {
+                tx.execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+                    .map_err(sql_err)
+            })
+            .await
+        }
+        // Another program holds the write lock longer than the store waits.
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert!(
+            matches!(insert(&db).await, Err(StoreError::Busy(_))),
+            "a lock past busy_timeout is Busy"
+        );
+        other.execute_batch("ROLLBACK").unwrap();
+        insert(&db).await.unwrap();
+        // No room left: the file may not grow past its pages (as on a full disk).
+        db.call(|c| {
+            c.query_row("PRAGMA max_page_count = 30", [], |_| Ok(()))
+                .map_err(sql_err)
+        })
+        .await
+        .unwrap();
+        assert!(matches!(insert(&db).await, Err(StoreError::Full(_))));
+        let rows: i64 = db
+            .call(|c| {
+                c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+                    .map_err(sql_err)
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 1, "the refused insert left nothing");
     }
 
     #[test]
