@@ -205,6 +205,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX proposals_newest ON proposals (created_at DESC);",
 ];
 
+/// How long a statement waits for a write lock another connection (another program) holds.
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A shared SQLite connection. Calls run on the blocking pool so the async runtime never waits.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -235,9 +238,11 @@ impl Db {
         let conn = Connection::open(path)
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
         )
         .map_err(|e| format!("cannot configure database: {e}"))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| format!("cannot configure database: {e}"))?;
         migrate(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -259,6 +264,25 @@ impl Db {
         })
         .await
         .map_err(|e| StoreError::Backend(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `f` like [`Db::call`], except that a write lock another program holds fails it at
+    /// once (`Busy`) instead of waiting up to [`BUSY_TIMEOUT`]. For pollers that come back
+    /// soon anyway (the queue consumers): the connection is shared, so while one waits every
+    /// request behind it waits too — with a lock held elsewhere, each of a staff member's reads
+    /// took up to 15 s behind the consumers' polls.
+    pub async fn call_unless_locked<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.call(move |c| {
+            c.busy_timeout(std::time::Duration::ZERO).map_err(sql_err)?;
+            let out = f(c);
+            c.busy_timeout(BUSY_TIMEOUT).map_err(sql_err)?;
+            out
+        })
+        .await
     }
 
     /// Runs `f` in one write transaction on the blocking pool, committing when it succeeds.

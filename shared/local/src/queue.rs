@@ -70,9 +70,11 @@ impl SqliteQueue {
         let now = self.now_ms();
         let until = now.saturating_add(millis(lease));
         let max = i64::try_from(max).unwrap_or(i64::MAX);
+        // A lock held by another program fails the receive at once: the consumer polls again
+        // within a second, and the requests sharing the connection do not wait behind it.
         let mut jobs = self
             .db
-            .call(move |c| {
+            .call_unless_locked(move |c| {
                 // One statement picks and leases, so two consumers never share a leased job.
                 // Moving available_at to the lease end hides the job and brings it back, through
                 // the same index, if the lease runs out. Urgent jobs (priority 1) come first:
@@ -551,6 +553,33 @@ mod tests {
             ("fanout", "unreadable job payload")
         );
         assert_eq!(Job::from_payload(&payload).unwrap(), job);
+    }
+
+    #[tokio::test]
+    async fn a_receive_under_another_programs_lock_fails_at_once_instead_of_holding_the_connection()
+    {
+        let f = fixture();
+        f.queue.enqueue(&[deliver()], Duration::ZERO).await.unwrap();
+        let path = f._dir.path().join("q.sqlite");
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let start = std::time::Instant::now();
+        let got = f.queue.receive(QueueName::Delivery, 10, LEASE).await;
+        assert!(matches!(got, Err(StoreError::Busy(_))), "{got:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        other.execute_batch("ROLLBACK").unwrap();
+        // The connection waits again for everything else, and the job is still there.
+        assert_eq!(f.queue.depth(QueueName::Delivery).await.unwrap(), 1);
+        let got = f
+            .queue
+            .receive(QueueName::Delivery, 10, LEASE)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
     }
 
     #[tokio::test]
