@@ -21,19 +21,27 @@ pub struct SmtpStub {
     pub url: String,
     /// Recipients of each message accepted, in order.
     pub accepted: Arc<Mutex<Vec<Vec<String>>>>,
+    /// Every address given in `RCPT TO`, accepted or refused, in order.
+    pub tried: Arc<Mutex<Vec<String>>>,
     pub script: Arc<Mutex<Script>>,
 }
 
 /// Starts the relay.
 pub async fn stub_smtp(script: Script) -> SmtpStub {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    stub_smtp_at("127.0.0.1:0", script).await
+}
+
+/// Starts the relay on `addr` (a relay coming back on the address its clients know).
+pub async fn stub_smtp_at(addr: &str, script: Script) -> SmtpStub {
+    let listener = TcpListener::bind(addr).await.unwrap();
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let accepted = Arc::new(Mutex::new(Vec::new()));
+    let tried = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(Mutex::new(script));
-    let (kept, told) = (accepted.clone(), script.clone());
+    let (kept, seen, told) = (accepted.clone(), tried.clone(), script.clone());
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
-            let (kept, told) = (kept.clone(), told.clone());
+            let (kept, seen, told) = (kept.clone(), seen.clone(), told.clone());
             tokio::spawn(async move {
                 let (read, mut write) = socket.into_split();
                 let mut lines = BufReader::new(read).lines();
@@ -52,6 +60,7 @@ pub async fn stub_smtp(script: Script) -> SmtpStub {
                             .trim_start_matches('<')
                             .trim_end_matches('>')
                             .to_owned();
+                        seen.lock().unwrap().push(address.clone());
                         let code = told
                             .lock()
                             .unwrap()
@@ -98,6 +107,7 @@ pub async fn stub_smtp(script: Script) -> SmtpStub {
     SmtpStub {
         url,
         accepted,
+        tried,
         script,
     }
 }

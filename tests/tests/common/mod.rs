@@ -22,7 +22,7 @@ pub struct TestApp {
     pub client: Client,
     pub data_dir: PathBuf,
     server: Option<RunningServer>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// One email as the resident receives it.
@@ -54,7 +54,18 @@ impl TestApp {
             client: Client::builder().redirect(Policy::none()).build().unwrap(),
             data_dir: dir.path().to_owned(),
             server: Some(server),
-            _dir: dir,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A client of a server another process runs (the real binary) at `base`, on `data_dir`.
+    pub fn of_process(base: &str, data_dir: &std::path::Path) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: Client::builder().redirect(Policy::none()).build().unwrap(),
+            data_dir: data_dir.to_owned(),
+            server: None,
+            _dir: None,
         }
     }
 
@@ -261,7 +272,7 @@ impl TestApp {
         };
         self.services()
             .staff_auth
-            .add_account(identity, "mot de passe très solide")
+            .add_account(identity, telmail_tests::process::STAFF_PASSWORD)
             .await
             .unwrap();
     }
@@ -276,7 +287,7 @@ impl TestApp {
         };
         self.services()
             .staff_auth
-            .add_account(identity, "mot de passe très solide")
+            .add_account(identity, telmail_tests::process::STAFF_PASSWORD)
             .await
             .unwrap();
     }
@@ -284,7 +295,7 @@ impl TestApp {
     /// Logs in and keeps the cookie and CSRF token.
     pub async fn login(&self, username: &str) -> StaffClient<'_> {
         let resp = self
-            .post_json("/api/admin/login", &serde_json::json!({ "username": username, "password": "mot de passe très solide" }))
+            .post_json("/api/admin/login", &serde_json::json!({ "username": username, "password": telmail_tests::process::STAFF_PASSWORD }))
             .await;
         assert_eq!(resp.status(), 200, "login {username}");
         let set_cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
@@ -395,4 +406,116 @@ pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, 
         200,
     )
     .await;
+}
+
+/// A CSV of `n` residents on « Informations pratiques » by email, `habitant0000@exemple.fr`…
+pub fn residents_csv(n: usize) -> String {
+    let mut csv = String::from("email;themes;canaux\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "habitant{i:04}@exemple.fr;infos-pratiques;email\n"
+        ));
+    }
+    csv
+}
+
+/// `by` imports a CSV, all or nothing; returns how many subscribers were added.
+pub async fn import(by: &StaffClient<'_>, csv: String) -> u64 {
+    let report = StaffClient::expect(
+        by.post_bytes("/api/admin/subscribers/import", csv.into_bytes())
+            .await,
+        200,
+    )
+    .await;
+    report["imported"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{report}"))
+}
+
+/// An email campaign on « Informations pratiques » with this subject.
+pub fn email_campaign(subject: &str) -> Value {
+    serde_json::json!({
+        "title": subject, "topics": ["infos-pratiques"], "sms": null, "urgent": false,
+        "send_at": null, "email": { "subject": subject, "body_markdown": "Samedi place Thiers." }
+    })
+}
+
+/// `redac` writes `draft` and `cab` approves it; returns the campaign's id.
+pub async fn send_campaign(
+    redac: &StaffClient<'_>,
+    cab: &StaffClient<'_>,
+    draft: &Value,
+) -> String {
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", draft).await, 201).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    submit_and_approve(redac, cab, &id).await;
+    id
+}
+
+/// A data folder for the real binary with its staff accounts (`"redac:redaction"`…, made by
+/// its `staff add` command), and a folder for the servers' output.
+pub struct Town {
+    data: std::path::PathBuf,
+    logs: tempfile::TempDir,
+    runs: u32,
+    _owned: Option<tempfile::TempDir>,
+}
+
+impl Town {
+    /// A fresh temporary data folder.
+    pub fn new(accounts: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut town = Self::at(data.path(), accounts);
+        town._owned = Some(data);
+        town
+    }
+
+    /// The data folder `dir` (made by the caller, e.g. on a file system it mounted).
+    pub fn at(dir: &std::path::Path, accounts: &[&str]) -> Self {
+        for account in accounts {
+            let (username, roles) = account.split_once(':').expect("username:roles");
+            telmail_tests::process::staff_add(dir, username, roles);
+        }
+        Self {
+            data: dir.to_owned(),
+            logs: tempfile::tempdir().unwrap(),
+            runs: 0,
+            _owned: None,
+        }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.data
+    }
+
+    /// Starts the binary on the folder (again), with `args`.
+    pub async fn start(
+        &mut self,
+        args: &[&str],
+    ) -> (telmail_tests::process::LocalProcess, TestApp) {
+        self.runs += 1;
+        let log = self.logs.path().join(format!("run-{}.log", self.runs));
+        let server = telmail_tests::process::LocalProcess::start(self.dir(), args, &log).await;
+        let app = TestApp::of_process(&server.base, self.dir());
+        (server, app)
+    }
+}
+
+/// Polls until `ready` gives a value, at most `within`.
+pub async fn wait_for<T, F, Fut>(what: &str, within: std::time::Duration, mut ready: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(v) = ready().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
 }

@@ -1,0 +1,162 @@
+//! The SMTP relay down for half an hour, then back (#16): through the local server's real
+//! relay path (lettre, TCP), every email is held while the relay refuses connections — no
+//! failure, no copy left in the outbox as if sent — and goes out once when it returns; an
+//! address the relay refuses (550) fails once and is never tried again. The retries' back-off
+//! runs on the service's clock, moved by hand (a real outage would take that half hour).
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use telmail_core::domain::campaign::{CampaignInput, EmailInput};
+use telmail_core::domain::delivery::{Delivery, DeliveryStatus};
+use telmail_core::ports::{CampaignStore, DeliveryStore};
+use telmail_local::outbox::Outbox;
+use telmail_tests::smtp::{stub_smtp_at, Script};
+use telmail_tests::world::World;
+
+const RESIDENTS: usize = 20;
+const REFUSED: &str = "inconnu@exemple.fr";
+
+#[tokio::test]
+async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_address_fails_once()
+{
+    // An address where nothing listens: the relay is down (connection refused).
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(
+        Outbox::new(
+            dir.path(),
+            "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
+            "ARCACHON",
+            Some(&format!("smtp://{addr}")),
+        )
+        .unwrap(),
+    );
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    let w = World::new(at, outbox.clone()).await;
+    let mut residents: Vec<String> = (0..RESIDENTS)
+        .map(|i| format!("habitant{i}@exemple.fr"))
+        .collect();
+    residents.push(REFUSED.into());
+    for email in &residents {
+        w.subscribe_on_paper(Some(email), None, "infos-pratiques", &["email"])
+            .await;
+    }
+    let c = w
+        .approve(
+            &w.submitted(&CampaignInput {
+                title: Some("Marché de Noël".into()),
+                topics: vec!["infos-pratiques".into()],
+                sms: None,
+                email: Some(EmailInput {
+                    subject: Some("Marché de Noël".into()),
+                    body_markdown: Some("Samedi place Thiers.".into()),
+                }),
+                urgent: false,
+                send_at: None,
+            })
+            .await,
+        )
+        .await;
+    let store = w.services.store.as_ref();
+    let deliveries = || async {
+        DeliveryStore::list(store, c.id, 100, 0)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect::<Vec<Delivery>>()
+    };
+
+    // Half an hour down: tried again and again on the back-off, never failed, never copied.
+    w.drain().await;
+    for _ in 0..6 {
+        w.clock.advance(Duration::minutes(5));
+        w.drain().await;
+    }
+    let p = CampaignStore::progress(store, c.id)
+        .await
+        .unwrap()
+        .totals
+        .email;
+    assert_eq!((p.sent, p.failed), (0, 0), "{p:?}");
+    let waiting = deliveries().await;
+    assert_eq!(waiting.len(), residents.len());
+    assert!(
+        waiting
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Queued && d.attempts >= 4),
+        "all waiting, tried several times: {waiting:?}"
+    );
+    let copies = std::fs::read_dir(outbox.email_dir()).unwrap().count();
+    assert_eq!(copies, 0, "no outbox copy of an email the relay never took");
+
+    // The relay is back on its address, and refuses one of them for good.
+    let relay = stub_smtp_at(
+        &addr,
+        Script {
+            rcpt: [(REFUSED.to_owned(), "550 5.1.1 No such user")].into(),
+            ..Script::default()
+        },
+    )
+    .await;
+    w.clock.advance(Duration::minutes(15));
+    w.drain().await;
+    let p = CampaignStore::progress(store, c.id)
+        .await
+        .unwrap()
+        .totals
+        .email;
+    assert_eq!((p.sent, p.failed), (RESIDENTS as u64, 1), "{p:?}");
+
+    // Hours later nothing more was tried: each once, the refused address once.
+    for _ in 0..8 {
+        w.clock.advance(Duration::hours(1));
+        w.drain().await;
+    }
+    let mut got: Vec<String> = relay.accepted.lock().unwrap().concat();
+    got.sort();
+    let mut expected = residents[..RESIDENTS].to_vec();
+    expected.sort();
+    assert_eq!(got, expected, "each resident once");
+    let tried_refused = relay
+        .tried
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|a| *a == REFUSED)
+        .count();
+    assert_eq!(tried_refused, 1, "the refused address is not tried again");
+    let done = deliveries().await;
+    let refused: Vec<&Delivery> = done
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Failed)
+        .collect();
+    assert_eq!(refused.len(), 1, "{done:?}");
+    assert!(
+        refused[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("550"),
+        "{:?}",
+        refused[0]
+    );
+    assert_eq!(
+        std::fs::read_dir(outbox.email_dir()).unwrap().count(),
+        RESIDENTS,
+        "one outbox copy per email relayed"
+    );
+    assert_eq!(
+        w.services
+            .queue
+            .depth(telmail_core::domain::queue::QueueName::Delivery)
+            .await
+            .unwrap(),
+        0,
+        "nothing left looping in the queue"
+    );
+}
