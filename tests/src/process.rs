@@ -70,9 +70,29 @@ impl LocalProcess {
     /// Starts the server on `data_dir` with `args` on a free port; returns once `/healthz`
     /// answers. Its output goes to `log`.
     pub async fn start(data_dir: &Path, args: &[&str], log: &Path) -> Self {
+        Self::start_under(&[], data_dir, args, log).await
+    }
+
+    /// The same, the binary started by `wrapper` (a command that ends by running its
+    /// arguments: `sh -c '…; exec "$@"' sh`), whose process it becomes.
+    pub async fn start_under(wrapper: &[&str], data_dir: &Path, args: &[&str], log: &Path) -> Self {
         let out = std::fs::File::create(log).expect("the server's log file");
         let err = out.try_clone().expect("the server's log file");
-        let child = command(data_dir)
+        let mut cmd = command(data_dir);
+        if let Some((program, before)) = wrapper.split_first() {
+            let inner = cmd;
+            cmd = Command::new(program);
+            cmd.args(before)
+                .arg(inner.get_program())
+                .args(inner.get_args());
+            for (name, value) in inner.get_envs() {
+                match value {
+                    Some(v) => cmd.env(name, v),
+                    None => cmd.env_remove(name),
+                };
+            }
+        }
+        let child = cmd
             .args(["--port", "0", "--rate-limit-per-minute", "10000"])
             .args(args)
             .stdin(Stdio::null())

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{email_campaign, StaffClient, Town};
+use common::{email_campaign, StaffClient, TestApp, Town};
 use serde_json::{json, Value};
-use telmail_tests::process;
+use telmail_tests::process::{self, LocalProcess};
 
 /// A paper form for one resident.
 fn paper_form(email: &str) -> Value {
@@ -196,24 +196,78 @@ fn fill(dir: &Path) -> PathBuf {
     path
 }
 
+/// The data folder on a small tmpfs, the server started on it, and the test's path to it.
+enum Disk {
+    /// Mounted by the test (root, as in CI).
+    Mounted { _disk: Tmpfs, _town: Town },
+    /// Mounted by the server's own process in a user and mount namespace it was started in
+    /// (`unshare`, where mounting is not permitted): the test reaches it through the
+    /// process's root, `/proc/<pid>/root`.
+    InTheServersNamespace { _dir: tempfile::TempDir },
+}
+
+const DISK_SIZE: &str = "16m";
+
+/// Starts the server with `redac` on a data folder of its own small disk.
+async fn on_a_small_disk(logs: &Path) -> (Disk, LocalProcess, TestApp) {
+    let forced = std::env::var("TELMAIL_TEST_DISK").unwrap_or_default();
+    let mounted = match forced.as_str() {
+        "unshare" => Err("TELMAIL_TEST_DISK=unshare".to_owned()),
+        _ => Tmpfs::mount(DISK_SIZE),
+    };
+    match mounted {
+        Ok(disk) => {
+            eprintln!("disk: a {DISK_SIZE} tmpfs mounted by the test");
+            let mut town = Town::at(disk.path(), &["redac:redaction"]);
+            let (server, app) = town.start(&[]).await;
+            let disk = Disk::Mounted {
+                _disk: disk,
+                _town: town,
+            };
+            (disk, server, app)
+        }
+        Err(why) => {
+            eprintln!(
+                "disk: cannot mount here ({why}); a {DISK_SIZE} tmpfs mounted in the \
+                 server's own user and mount namespace (unshare) instead"
+            );
+            let dir = tempfile::tempdir().unwrap();
+            let script = format!(
+                "mount -t tmpfs -o size={DISK_SIZE},mode=0700 tmpfs '{dir}' \
+                 && TELMAIL_PASSWORD='{password}' \"$1\" --data-dir '{dir}' \
+                    staff add redac --roles redaction \
+                 && exec \"$@\"",
+                dir = dir.path().display(),
+                password = process::STAFF_PASSWORD,
+            );
+            let wrapper = [
+                "unshare",
+                "--user",
+                "--map-root-user",
+                "--mount",
+                "sh",
+                "-c",
+                &script,
+                "sh",
+            ];
+            let server =
+                LocalProcess::start_under(&wrapper, dir.path(), &[], &logs.join("server.log"))
+                    .await;
+            let seen = PathBuf::from(format!("/proc/{}/root", server.id()))
+                .join(dir.path().strip_prefix("/").unwrap());
+            let app = TestApp::of_process(&server.base, &seen);
+            (Disk::InTheServersNamespace { _dir: dir }, server, app)
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_a_french_error_for_staff_nothing_half_written_and_writing_resumes_once_freed(
 ) {
     let started = Instant::now();
-    let disk = match Tmpfs::mount("16m") {
-        Ok(disk) => {
-            eprintln!("data folder on a 16 MiB tmpfs mounted by the test");
-            disk
-        }
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: this test mounts a small tmpfs (root in CI) and cannot here: {why}"
-            );
-            return;
-        }
-    };
-    let mut town = Town::at(disk.path(), &["redac:redaction"]);
-    let (server, app) = town.start(&[]).await;
+    let logs = tempfile::tempdir().unwrap();
+    let (disk, server, app) = on_a_small_disk(logs.path()).await;
+    let dir = app.data_dir.clone();
     let redac = app.login("redac").await;
     StaffClient::expect(
         redac
@@ -223,7 +277,7 @@ async fn a_full_disk_is_a_french_error_for_staff_nothing_half_written_and_writin
     )
     .await;
 
-    let filler = fill(disk.path());
+    let filler = fill(&dir);
     let full = ["le disque du serveur est plein", "Rien n'a été modifié"];
     refused(
         redac
@@ -264,7 +318,9 @@ async fn a_full_disk_is_a_french_error_for_staff_nothing_half_written_and_writin
     )
     .await;
     assert_eq!(found(&redac, "lea@exemple.fr").await, 1);
+    assert_eq!(process::integrity(&dir).await, "ok");
+    // The server goes before its disk is unmounted.
     drop(server);
-    assert_eq!(process::integrity(town.dir()).await, "ok");
+    drop(disk);
     eprintln!("{:?} in all", started.elapsed());
 }
