@@ -1,7 +1,7 @@
 # Sourced (not run) by scripts/test-all.sh and infra/check-template.sh:
 #   source infra/venv.sh
 # Makes the Python virtualenv holding the AWS tools of infra/requirements.txt (SAM CLI, cfn-lint,
-# cargo-lambda, zig, moto), every package pinned by infra/constraints.txt, once: it is reused
+# cargo-lambda, zig, moto, Schemathesis), every package pinned by infra/constraints.txt, once: it is reused
 # while those two files are unchanged. Puts its
 # bin/ first on PATH: cargo finds `cargo-lambda` there and cargo-lambda finds zig through that
 # `python3` (`python3 -m ziglang`). TELMAIL_VENV chooses another folder (default: .venv/).
