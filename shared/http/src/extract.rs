@@ -178,6 +178,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "Le corps de la requête n'est pas du JSON valide.",
             )
         })?;
+        // Every body of the API is an object. serde would read a struct from an array too
+        // (`[]` giving every field its default), so anything else is refused here.
+        if !value.is_object() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Certaines informations sont invalides.",
+            )
+            .with_field("body", "Envoyez un objet JSON ({ … })."));
+        }
         serde_path_to_error::deserialize(value)
             .map(ApiJson)
             .map_err(|e| {
