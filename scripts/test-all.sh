@@ -161,6 +161,10 @@ step "cargo deny check licenses bans" "$cargo_deny" check --hide-inclusion-graph
 await browser
 step "browser tests (Chromium, Playwright, axe-core; moto's Cognito)" \
     env TELMAIL_BIN=target/debug/telmail-local bash scripts/browser-tests.sh run
+# The whole API fuzzed from docs/openapi.yaml (Schemathesis, signed in as staff, 2 workers,
+# bounded in time): no 5xx, every answer as documented, every valid request accepted.
+step "API fuzzing (Schemathesis against docs/openapi.yaml)" \
+    env TELMAIL_BIN=target/debug/telmail-local bash scripts/api-fuzz.sh
 step "moto server stopped" moto_stop
 
 # Every Lambda function built for arm64 by `sam build` (cargo-lambda, zig), each bootstrap checked
