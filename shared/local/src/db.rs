@@ -203,6 +203,9 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX proposals_newest ON proposals (created_at DESC);",
+    // 12: every receive and count reads `jobs_urgent_first` (queue first); `jobs_visible` was
+    // only written — three more B-tree writes per job queued, received and acknowledged.
+    "DROP INDEX jobs_visible;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

@@ -403,14 +403,20 @@ impl SubscriberReports for SqliteStore {
             return Ok(0);
         }
         let col = address_column(channel);
+        // Each subscriber counted at their first topic of the list (no other of the list sorts
+        // before it): the rows stream from the indexes, where a DISTINCT would build a
+        // temporary B-tree of every id in memory (some 50 MiB at a million subscribers).
+        let topic_args: Vec<String> = (2..topics.len() + 2).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "SELECT COUNT(*)
-             FROM (SELECT DISTINCT s.subscriber_id AS id FROM subscriptions s
-                   WHERE s.channel = ? AND s.topic IN ({})) t
-             CROSS JOIN subscribers sub ON sub.id = t.id
-             WHERE sub.status = 'active' AND sub.{col} IS NOT NULL
+             FROM subscriptions s CROSS JOIN subscribers sub ON sub.id = s.subscriber_id
+             WHERE s.channel = ?1 AND s.topic IN ({topics})
+               AND NOT EXISTS (SELECT 1 FROM subscriptions e
+                               WHERE e.subscriber_id = s.subscriber_id AND e.topic < s.topic
+                                 AND e.channel = s.channel AND e.topic IN ({topics}))
+               AND sub.status = 'active' AND sub.{col} IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.address = sub.{col})",
-            placeholders(topics.len())
+            topics = topic_args.join(", ")
         );
         let mut args = vec![channel.as_str().to_owned()];
         args.extend(topics.iter().map(|t| t.as_str().to_owned()));
