@@ -46,11 +46,11 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         let mut config = ServiceConfig::with_public_url(PUBLIC_URL);
         adjust(&mut config);
         let dir = tempfile::tempdir().expect("a temporary data folder");
-        let args = telmail_local::ServerArgs::with_data_dir(dir.path());
-        let (store, _) = telmail_local::server::open_data(&args).expect("open the data folder");
         let clock = Arc::new(ManualClock::new(at));
+        // One connection for the store and the queue, as the server has (`open_data`).
         let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite"))
             .expect("open the database");
+        let store = Arc::new(telmail_local::store::SqliteStore::new(db.clone()));
         let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
         let services = Services::wire(
             Providers {
