@@ -21,10 +21,10 @@ const OHA_VERSION: &str = "1.16.0";
 /// The most p99 latency allowed, in milliseconds.
 const P99_TARGET_MS: f64 = 50.0;
 
-/// What a resident's browser posts: an email address on one topic.
-fn signup_body() -> String {
+/// What the `i`-th resident's browser posts: their email address on one topic.
+fn signup_body(i: u32) -> String {
     json!({
-        "email": "charge@exemple.fr",
+        "email": format!("habitant{i}@exemple.fr"),
         "subscriptions": [{ "topic": "infos-pratiques", "channels": ["email"] }],
         "consent": true,
     })
@@ -82,12 +82,13 @@ struct Load {
     all_ok: bool,
 }
 
-/// Runs oha against one route at `rate` requests/s for `seconds`.
+/// Runs oha against one route at `rate` requests/s for `seconds`; a POST sends the lines of
+/// `bodies` in turn (one resident each).
 fn load(
     oha: &Path,
     base: &str,
     route: &'static str,
-    post: Option<&str>,
+    bodies: Option<&Path>,
     rate: u32,
     seconds: u32,
 ) -> Load {
@@ -101,8 +102,8 @@ fn load(
     ])
     .args(["-z", &format!("{seconds}s"), "-q", &rate.to_string()])
     .args(["-c", "50", "-m", method]);
-    if let Some(body) = post {
-        cmd.args(["-T", "application/json", "-d", body]);
+    if let Some(bodies) = bodies {
+        cmd.args(["-T", "application/json", "-Z"]).arg(bodies);
     }
     let out = cmd.arg(format!("{base}{path}")).output().expect("oha runs");
     assert!(
@@ -117,7 +118,7 @@ fn load(
         .cloned()
         .unwrap_or_default();
     let requests: u64 = codes.values().filter_map(Value::as_u64).sum();
-    let expected = if post.is_some() { "202" } else { "200" };
+    let expected = if bodies.is_some() { "202" } else { "200" };
     Load {
         route,
         requests,
@@ -140,7 +141,7 @@ fn load(
 async fn smoke(base: &str) {
     let http = reqwest::Client::new();
     let started = Instant::now();
-    for _ in 0..20 {
+    for i in 0..20 {
         let page = http
             .get(format!("{base}/inscription"))
             .send()
@@ -150,7 +151,7 @@ async fn smoke(base: &str) {
         let signup = http
             .post(format!("{base}/api/subscriptions"))
             .header("content-type", "application/json")
-            .body(signup_body())
+            .body(signup_body(i))
             .send()
             .await
             .unwrap();
@@ -171,8 +172,10 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut args = ServerArgs::with_data_dir(dir.path());
-    // Every client is 127.0.0.1 here: the limit per address and minute is raised for the run.
+    // Every client is 127.0.0.1 here: its allowances (posts a minute, sign-ups an hour) are
+    // raised for the run.
     args.rate_limit_per_minute = NonZeroU32::new(10_000_000).unwrap();
+    args.signups_per_hour = Some(10_000_000);
     let server = rt
         .block_on(telmail_local::server::start(args))
         .expect("the server starts");
@@ -191,10 +194,13 @@ fn main() {
         );
         println!("| route | requests | requests/s | p50 (ms) | p99 (ms) | slowest (ms) | answers | p99 ≤ {P99_TARGET_MS} ms |");
         println!("|---|---:|---:|---:|---:|---:|---|---|");
-        let body = signup_body();
+        // A resident per request (oha sends the file's lines in turn).
+        let bodies = dir.path().join("signups.jsonl");
+        let lines: Vec<String> = (0..rate * seconds * 2).map(signup_body).collect();
+        std::fs::write(&bodies, lines.join("\n")).unwrap();
         for (route, post) in [
             ("GET /inscription", None),
-            ("POST /api/subscriptions", Some(body.as_str())),
+            ("POST /api/subscriptions", Some(bodies.as_path())),
         ] {
             let l = load(&oha, &base, route, post, rate, seconds);
             println!(

@@ -105,6 +105,12 @@ impl AwsSettings {
                         .map_err(|_| "TELMAIL_CODE_SMS_PER_DAY must be a whole number".to_owned())
                 })
                 .transpose()?,
+            signups_per_hour: env::optional("TELMAIL_SIGNUPS_PER_HOUR")
+                .map(|n| {
+                    n.parse()
+                        .map_err(|_| "TELMAIL_SIGNUPS_PER_HOUR must be a whole number".to_owned())
+                })
+                .transpose()?,
             department: env::optional("TELMAIL_DEPARTMENT").as_deref(),
             weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
             weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),

@@ -141,6 +141,12 @@ impl ServiceConfig {
         if let Some(budget) = s.code_sms_per_day {
             config.signup_limits.code_sms_per_day = budget;
         }
+        if let Some(allowance) = s.signups_per_hour {
+            if allowance == 0 {
+                return Err("TELMAIL_SIGNUPS_PER_HOUR must be at least 1".into());
+            }
+            config.signup_limits.signups_per_client_per_hour = allowance;
+        }
         if let Some(threshold) = s.weather_threshold {
             config.weather.threshold = threshold
                 .parse()
@@ -314,6 +320,8 @@ pub struct Settings<'a> {
     pub sms_countries: Option<&'a str>,
     /// Code SMS the sign-up may send in a day, service-wide.
     pub code_sms_per_day: Option<u32>,
+    /// Sign-ups one client address may make in an hour (default 30).
+    pub signups_per_hour: Option<u32>,
     /// Seconds before a number may be sent another code (0: no wait; the daily caps remain).
     pub code_sms_interval_seconds: Option<u32>,
     /// The department whose vigilance is relayed (`33`; its coastal sub-domain follows).
@@ -346,6 +354,7 @@ mod tests {
             fanout_shards: 8,
             sms_countries: None,
             code_sms_per_day: None,
+            signups_per_hour: None,
             code_sms_interval_seconds: None,
             department: None,
             weather_threshold: None,
@@ -441,6 +450,7 @@ mod tests {
         let c = ServiceConfig::from_settings(&Settings {
             sms_countries: Some("+33, 262"),
             code_sms_per_day: Some(50),
+            signups_per_hour: Some(500),
             code_sms_interval_seconds: Some(0),
             ..settings()
         })
@@ -448,6 +458,12 @@ mod tests {
         .signup_limits;
         assert_eq!(c.country_codes, [33, 262]);
         assert_eq!(c.code_sms_per_day, 50);
+        assert_eq!(c.signups_per_client_per_hour, 500);
+        assert!(ServiceConfig::from_settings(&Settings {
+            signups_per_hour: Some(0),
+            ..settings()
+        })
+        .is_err());
         assert_eq!(c.code_sms_interval, Duration::zero());
         let err = ServiceConfig::from_settings(&Settings {
             sms_countries: Some("France"),

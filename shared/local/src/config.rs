@@ -71,6 +71,10 @@ pub struct ServerArgs {
     /// Code SMS the public sign-up may send in a day, for the whole service (default 200).
     #[arg(long, env = "TELMAIL_CODE_SMS_PER_DAY")]
     pub code_sms_per_day: Option<u32>,
+    /// Sign-ups one client address may make in an hour (default 30; a town hall's shared
+    /// connection may need more).
+    #[arg(long, env = "TELMAIL_SIGNUPS_PER_HOUR")]
+    pub signups_per_hour: Option<u32>,
     /// Seconds before a number may be sent another sign-up code (default 300; 0: no wait).
     #[arg(long, env = "TELMAIL_CODE_SMS_INTERVAL")]
     pub code_sms_interval: Option<u32>,
@@ -203,6 +207,7 @@ impl ServerArgs {
             fanout_shards: 8,
             sms_countries: None,
             code_sms_per_day: None,
+            signups_per_hour: None,
             code_sms_interval: None,
             department: "33".into(),
             weather_threshold: "orange".into(),

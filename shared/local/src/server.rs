@@ -137,6 +137,7 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
         fanout_shards: args.fanout_shards,
         sms_countries: args.sms_countries.as_deref(),
         code_sms_per_day: args.code_sms_per_day,
+        signups_per_hour: args.signups_per_hour,
         code_sms_interval_seconds: args.code_sms_interval,
         department: Some(&args.department),
         weather_threshold: Some(&args.weather_threshold),

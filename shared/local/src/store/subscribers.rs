@@ -404,8 +404,8 @@ impl SubscriberReports for SqliteStore {
         }
         let col = address_column(channel);
         // Each subscriber counted at their first topic of the list (no other of the list sorts
-        // before it): the rows stream from the indexes, where a DISTINCT would build a
-        // temporary B-tree of every id in memory (some 50 MiB at a million subscribers).
+        // before it): the rows stream from the indexes, where a DISTINCT builds a temporary
+        // B-tree of every id (in memory: temp_store), growing with the audience.
         let topic_args: Vec<String> = (2..topics.len() + 2).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "SELECT COUNT(*)
