@@ -201,14 +201,14 @@ async fn seed(store: &telmail_local::store::SqliteStore, n: usize) {
 
 async fn run(n: usize, quick: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let args = telmail_local::ServerArgs::with_data_dir(dir.path());
-    let (store, _) = telmail_local::server::open_data(&args).unwrap();
     let clock = Arc::new(VirtualClock {
         // A Tuesday, 9:00 in Paris: the SMS window is open for eleven hours.
         start: Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap(),
         origin: Instant::now(),
     });
+    // One connection for the store and the queue, as the server has.
     let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
+    let store = Arc::new(telmail_local::store::SqliteStore::new(db.clone()));
     let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
     let sms_subscribers = n.div_ceil(4);
     let providers = Arc::new(Providers2 {
