@@ -21,7 +21,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+
+use std::time::Duration;
+use telmail_core::clock::SystemClock;
 
 use futures_util::{stream, StreamExt};
 use serde_json::Value;
@@ -204,12 +206,12 @@ async fn wait_until_done(
     progress: &Lambda,
     stall: Duration,
 ) {
-    let mut last = (0, Instant::now());
+    let mut last = (0, telmail_tests::stopwatch());
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let records = progress.records.load(Ordering::Relaxed);
         if records != last.0 {
-            last = (records, Instant::now());
+            last = (records, telmail_tests::stopwatch());
         }
         assert!(
             last.1.elapsed() < stall,
@@ -248,7 +250,11 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
     let secret = support::create_secret(&sdk, &format!("telmail-bench-{run}-signing-key")).await;
     let user_pool_id = support::create_user_pool(&sdk, &format!("telmail-bench-{run}")).await;
     let plain_sqs = aws_sdk_sqs::Client::new(&sdk);
-    let plain_store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
+    let plain_store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        &table,
+        Arc::new(SystemClock),
+    );
 
     let counter = Counter::default();
     let clients = counted_clients(&sdk, &counter);
@@ -274,13 +280,13 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         service,
         http: HttpConfig::default(),
     };
-    let aws = Aws::new(clients.clone(), settings)
+    let aws = Aws::new(clients.clone(), settings, Arc::new(SystemClock))
         .await
         .expect("wire the service on moto");
     let shards = aws.use_cases.residents.config().fanout_shards.get();
 
     // Seeding (not counted).
-    let setup = Instant::now();
+    let setup = telmail_tests::stopwatch();
     aws.use_cases
         .residents
         .seed_topics(&default_topics())
@@ -296,6 +302,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
                 .build(),
         ),
         &table,
+        Arc::new(SystemClock),
     ));
     stream::iter(0..n)
         .map(|i| {
@@ -313,7 +320,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
 
     // The measured part: create, submit, approve, fan out and send.
     counter.reset();
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let input = CampaignInput {
         title: Some(format!("Benchmark {token}")),
         topics: vec!["infos-pratiques".into(), "alerte-meteo".into()],

@@ -7,15 +7,16 @@
 //! changes it); `cargo test` runs it on 2,000 as a smoke test.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
+use telmail_core::clock::ManualClock;
 use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobStatus, ImportMode};
 use telmail_core::ports::{FileDrop, FileJobStore};
 use telmail_local::outbox::Outbox;
 use telmail_local::worker::Worker;
 use telmail_tests::staff;
-use telmail_tests::world::World;
+use telmail_tests::world::{outbox, World};
 
 /// A spreadsheet of `n` residents: email, a mobile for one in four, two topics.
 fn spreadsheet(n: usize) -> Vec<u8> {
@@ -50,10 +51,10 @@ async fn run(w: &World<Outbox>, id: FileJobId) -> Run {
         w.services.use_cases.dispatcher.clone(),
         Default::default(),
     );
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let (mut steps, mut longest, mut rss) = (0, Duration::ZERO, Vec::new());
     loop {
-        let step = Instant::now();
+        let step = telmail_tests::stopwatch();
         let handled = worker.fanout_once().await.expect("the step runs");
         longest = longest.max(step.elapsed());
         steps += handled;
@@ -82,9 +83,10 @@ fn memory(rss: &[f64]) -> String {
 
 async fn bench(n: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let outbox =
-        Arc::new(Outbox::new(dir.path(), "mairie@arcachon.example", "ARCACHON", None).unwrap());
-    let w = World::new(Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(), outbox).await;
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(),
+    ));
+    let w = World::on_clock(clock.clone(), outbox(dir.path(), None, clock), |_| {}).await;
     let uc = &w.services.use_cases;
     let redac = staff("redac", "redaction");
 

@@ -68,7 +68,7 @@ fn build(functions: &[&str], release: bool) {
     for f in functions {
         cmd.args(["-p", &format!("telmail-fn-{f}")]);
     }
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let status = cmd.status().expect("run cargo build");
     assert!(status.success(), "cargo build of the functions failed");
     println!(
@@ -249,7 +249,7 @@ async fn cold_start(binary: &Path, function: &str, moto: &str, secret: &str) -> 
                         Ok(n) => buf.extend_from_slice(&chunk[..n]),
                     }
                 }
-                let at = Instant::now();
+                let at = telmail_tests::stopwatch();
                 if buf.starts_with(b"GET /2018-06-01/runtime/invocation/next ") {
                     let _ = tx.send(at);
                 }
@@ -258,7 +258,7 @@ async fn cold_start(binary: &Path, function: &str, moto: &str, secret: &str) -> 
             }));
         }
     });
-    let spawned = Instant::now();
+    let spawned = telmail_tests::stopwatch();
     let mut child = Command::new(binary)
         .env_clear()
         .envs(lambda_env(function, &api, moto, secret))
@@ -286,7 +286,7 @@ async fn secret_read(sdk: &aws_config::SdkConfig, secret: &str) -> (Duration, Du
     let client = aws_sdk_secretsmanager::Client::new(sdk);
     let mut times = [Duration::ZERO; 2];
     for t in &mut times {
-        let started = Instant::now();
+        let started = telmail_tests::stopwatch();
         client
             .get_secret_value()
             .secret_id(secret)

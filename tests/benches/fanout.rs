@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
@@ -54,7 +54,7 @@ async fn run(n: usize) -> Figures {
 
     // Subscribers: every one on email, one in four also on SMS, half also on a second topic
     // (so de-duplication across topics is exercised); written as an import writes them.
-    let setup = Instant::now();
+    let setup = telmail_tests::stopwatch();
     let topic = |slug: &str| TopicSlug::from_str(slug).unwrap();
     let subscriber = |i: usize| {
         let mut choices = BTreeSet::from([Choice {
@@ -110,7 +110,7 @@ async fn run(n: usize) -> Figures {
 
     reset_peak_rss();
     let start_mib = telmail_tests::rss_mib("VmRSS:");
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let c = world.approve(&c).await;
     let worker = Worker::new(
         queue.clone(),
@@ -193,8 +193,8 @@ fn raw_insert_rate(rows: u64, batch: u64) -> f64 {
     )
     .unwrap();
     let campaign = uuid::Uuid::new_v4().to_string();
-    let now = Utc::now().timestamp_micros();
-    let started = Instant::now();
+    let now = telmail_tests::server_now().timestamp_micros();
+    let started = telmail_tests::stopwatch();
     let mut written = 0;
     while written < rows {
         let tx = db.transaction().unwrap();

@@ -208,8 +208,11 @@ async fn run(n: usize, quick: bool) {
     });
     // One connection for the store and the queue, as the server has.
     let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
-    let store = Arc::new(telmail_local::store::SqliteStore::new(db.clone()));
-    let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
+    let store = Arc::new(telmail_local::store::SqliteStore::new(
+        db.clone(),
+        clock.clone(),
+    ));
+    let queue = telmail_local::queue::SqliteQueue::new(db, clock.clone());
     let sms_subscribers = n.div_ceil(4);
     let providers = Arc::new(Providers2 {
         email: Line::new(EMAIL_RATE, n),
@@ -235,13 +238,16 @@ async fn run(n: usize, quick: bool) {
             config: config.clone(),
         },
         queue,
-        Arc::new(telmail_local::files::FolderDrop::new(&dir.path().join("files")).unwrap()),
+        Arc::new(
+            telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
+                .unwrap(),
+        ),
     )
     .unwrap();
     let uc = &services.use_cases;
     uc.residents.seed_topics(&default_topics()).await.unwrap();
 
-    let real = std::time::Instant::now();
+    let real = telmail_tests::stopwatch();
     seed(&store, n).await;
     let seeding = real.elapsed();
 
@@ -263,7 +269,7 @@ async fn run(n: usize, quick: bool) {
     let draft = uc.campaigns.create(&redac, &input).await.unwrap();
     let submitted = uc.campaigns.submit(&redac, draft.id).await.unwrap();
 
-    let real = std::time::Instant::now();
+    let real = telmail_tests::stopwatch();
     let started = Instant::now();
     let c = uc
         .campaigns
@@ -283,7 +289,7 @@ async fn run(n: usize, quick: bool) {
         tokio::spawn(async move {
             let mut times = Vec::new();
             while !done.load(Ordering::Relaxed) {
-                let t = std::time::Instant::now();
+                let t = telmail_tests::stopwatch();
                 if worker.fanout_once().await.unwrap() > 0 {
                     times.push(t.elapsed());
                 } else {

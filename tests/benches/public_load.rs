@@ -11,7 +11,6 @@
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use serde_json::{json, Value};
 use telmail_local::config::ServerArgs;
@@ -140,7 +139,7 @@ fn load(
 /// The smoke run: a few requests of each kind, each answered as a resident's would be.
 async fn smoke(base: &str) {
     let http = reqwest::Client::new();
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     for i in 0..20 {
         let page = http
             .get(format!("{base}/inscription"))

@@ -20,11 +20,12 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterce
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use futures_util::{stream, StreamExt};
 use telmail_aws::dynamo::DynamoStore;
 use telmail_aws::handlers::weather_tick;
 use telmail_aws::{Aws, AwsSettings, Clients};
+use telmail_core::clock::{Clock, SystemClock};
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
@@ -57,7 +58,10 @@ impl Provider {
     fn note(&self, slot: &FirstSeen) {
         let mut s = slot.lock().unwrap();
         if s.is_none() {
-            *s = Some((Instant::now(), self.ordinary.load(Ordering::SeqCst)));
+            *s = Some((
+                telmail_tests::stopwatch(),
+                self.ordinary.load(Ordering::SeqCst),
+            ));
         }
     }
 }
@@ -102,8 +106,12 @@ fn ordinary_campaign() -> CampaignInput {
 }
 
 async fn embedded(backlog: usize) {
-    // Now, as the feed's document is dated now.
-    let w = World::new(Utc::now(), Arc::new(Provider::default())).await;
+    // A Tuesday morning; the feed's document is dated at the world's clock.
+    let w = World::new(
+        Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+        Arc::new(Provider::default()),
+    )
+    .await;
     for i in 0..backlog {
         let email = format!("habitant{i}@exemple.fr");
         w.subscribe_on_paper(Some(&email), None, "infos-pratiques", &["email"])
@@ -129,9 +137,9 @@ async fn embedded(backlog: usize) {
     }
 
     // The feed turns red: polled, relayed, then the consumers start on the whole queue
-    let stub = feeds::stub_feed(200, feeds::red_waves_document()).await;
+    let stub = feeds::stub_feed(200, feeds::waves_document_at(4, w.clock.now())).await;
     let feed = HttpWeatherFeed::new(&stub.url, None).unwrap();
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     w.services.use_cases.weather.poll(&feed).await.unwrap();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = Worker::new(
@@ -262,10 +270,11 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
             ..clients.clone()
         },
         settings.clone(),
+        Arc::new(SystemClock),
     )
     .await
     .expect("wire the seeding service on moto");
-    let aws = Aws::new(clients, settings)
+    let aws = Aws::new(clients, settings, Arc::new(SystemClock))
         .await
         .expect("wire the service on moto");
     let u = &seeder.use_cases;
@@ -273,7 +282,7 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
         .seed_topics(&default_topics())
         .await
         .expect("seed topics");
-    let store = Arc::new(DynamoStore::new(seeding, &table));
+    let store = Arc::new(DynamoStore::new(seeding, &table, Arc::new(SystemClock)));
     let choice = |topic: &str, channel| Choice {
         topic: TopicSlug::from_str(topic).unwrap(),
         channel,
@@ -369,7 +378,7 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
             ))
         })
         .collect();
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let answer = weather_tick(&aws, &feed).await.unwrap();
     assert_eq!(answer["relayed"], 1, "{answer}");
     let (sms, email) = wait_for_alert(&provider).await;
@@ -389,7 +398,7 @@ async fn on_moto(moto: &support::Moto, backlog: usize) {
 
 /// The alert's first SMS and email as the provider noted them (two minutes at most).
 async fn wait_for_alert(provider: &Provider) -> ((Instant, u64), (Instant, u64)) {
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = telmail_tests::stopwatch() + Duration::from_secs(120);
     loop {
         let sms = *provider.alert_sms.lock().unwrap();
         let email = *provider.alert_email.lock().unwrap();
@@ -397,7 +406,7 @@ async fn wait_for_alert(provider: &Provider) -> ((Instant, u64), (Instant, u64))
             return (sms, email);
         }
         assert!(
-            Instant::now() < deadline,
+            telmail_tests::stopwatch() < deadline,
             "the alert did not go out in 120 s"
         );
         tokio::time::sleep(Duration::from_millis(2)).await;

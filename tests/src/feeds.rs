@@ -47,11 +47,18 @@ pub fn red_waves_document() -> String {
 }
 
 /// Waves-submersion on Gironde's coast at colour `colour_id` (1 green to 4 red), from an hour
-/// ago to ten hours ahead, in a document produced now.
+/// ago to ten hours ahead, in a document produced now: for a service on the system clock (the
+/// real server, or the functions on moto).
 pub fn waves_document(colour_id: u32) -> String {
-    let t = |h: i64| {
-        (Utc::now() + chrono::Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true)
-    };
+    // The clock of the service under test is the wall clock.
+    #[allow(clippy::disallowed_methods)]
+    let now = Utc::now();
+    waves_document_at(colour_id, now)
+}
+
+/// [`waves_document`] produced at `now`, for a service on a manual clock.
+pub fn waves_document_at(colour_id: u32, now: chrono::DateTime<Utc>) -> String {
+    let t = |h: i64| (now + chrono::Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
     json!({ "product": { "update_time": t(0), "periods": [{
         "echeance": "J", "begin_validity_time": t(-1), "end_validity_time": t(10),
         "timelaps": { "domain_ids": [{ "domain_id": "3310", "max_color_id": colour_id, "phenomenon_items": [{

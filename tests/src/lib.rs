@@ -9,7 +9,7 @@ pub mod world;
 
 use std::collections::BTreeSet;
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use telmail_core::domain::contact::{Email, PhoneNumber};
 use telmail_core::domain::staff::{parse_roles, StaffIdentity};
 use telmail_core::domain::subscriber::{
@@ -28,13 +28,27 @@ pub fn staff(id: &str, roles: &str) -> StaffIdentity {
     }
 }
 
+/// Starts measuring real elapsed time (a wait's limit, a benchmark's figure): a monotonic
+/// duration of the test itself, never the service's time.
+#[allow(clippy::disallowed_methods)]
+pub fn stopwatch() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// The time of a service running on the system clock (the real `telmail-local`, the functions
+/// on moto): what a test dates its input with to agree with that service.
+pub fn server_now() -> chrono::DateTime<Utc> {
+    use telmail_core::clock::Clock;
+    telmail_core::clock::SystemClock.now()
+}
+
 /// An active subscriber typed in from a paper form, with these contacts and choices.
 pub fn paper_subscriber(
     email: Option<Email>,
     phone: Option<PhoneNumber>,
     choices: BTreeSet<Choice>,
 ) -> Subscriber {
-    let now = Utc::now();
+    let now = Utc.with_ymd_and_hms(2026, 11, 1, 10, 0, 0).unwrap();
     Subscriber {
         id: SubscriberId::new(),
         email,

@@ -4,7 +4,7 @@
 use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -96,13 +96,13 @@ pub async fn moto() -> Moto {
 }
 
 async fn wait_ready(url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = crate::stopwatch() + Duration::from_secs(60);
     loop {
         if let Ok((200, _)) = http_get(&format!("{url}/moto-api/")).await {
             return;
         }
         assert!(
-            Instant::now() < deadline,
+            crate::stopwatch() < deadline,
             "moto at {url} did not answer within 60 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -295,10 +295,15 @@ pub async fn create_bucket(sdk: &SdkConfig, name: &str) -> String {
 
 /// Creates the table (with its index) through the store's own definition.
 pub async fn create_table(sdk: &SdkConfig, name: &str) {
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), name)
-        .create_table()
-        .await
-        .expect("create the table on moto");
+    // Creating a table reads no time: any clock serves.
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        name,
+        std::sync::Arc::new(telmail_core::clock::SystemClock),
+    )
+    .create_table()
+    .await
+    .expect("create the table on moto");
 }
 
 /// For seeding only: sends a `TransactWriteItems` made of puts as a `BatchWriteItem` of the same

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use telmail_core::error::StoreError;
 use telmail_local::db::{sql_err, Db};
@@ -105,7 +105,7 @@ impl LocalProcess {
             base: String::new(),
             log: log.to_owned(),
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = crate::stopwatch() + Duration::from_secs(20);
         let client = reqwest::Client::new();
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -129,7 +129,7 @@ impl LocalProcess {
                 return server;
             }
             assert!(
-                Instant::now() < deadline,
+                crate::stopwatch() < deadline,
                 "telmail-local not ready in 20 s:\n{}",
                 server.output()
             );

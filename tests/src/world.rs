@@ -17,6 +17,25 @@ use telmail_core::use_cases::subscriber_file::PaperInput;
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
 
+/// An outbox in `dir` (relaying through `smtp_url`, if any) stamping with `clock`: give the
+/// same clock to [`World::on_clock`].
+pub fn outbox(
+    dir: &std::path::Path,
+    smtp_url: Option<&str>,
+    clock: Arc<ManualClock>,
+) -> Arc<telmail_local::outbox::Outbox> {
+    Arc::new(
+        telmail_local::outbox::Outbox::new(
+            dir,
+            "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
+            "ARCACHON",
+            smtp_url,
+            clock,
+        )
+        .expect("an outbox"),
+    )
+}
+
 /// The public address links in messages point to.
 pub const PUBLIC_URL: &str = "https://alertes.arcachon.example";
 
@@ -43,15 +62,27 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         provider: Arc<P>,
         adjust: impl FnOnce(&mut ServiceConfig),
     ) -> Self {
+        Self::on_clock(Arc::new(ManualClock::new(at)), provider, adjust).await
+    }
+
+    /// Starts the service on `clock` (which the provider may share, as an outbox stamping its
+    /// files does), sending through `provider`, with settings changed by `adjust`.
+    pub async fn on_clock(
+        clock: Arc<ManualClock>,
+        provider: Arc<P>,
+        adjust: impl FnOnce(&mut ServiceConfig),
+    ) -> Self {
         let mut config = ServiceConfig::with_public_url(PUBLIC_URL);
         adjust(&mut config);
         let dir = tempfile::tempdir().expect("a temporary data folder");
-        let clock = Arc::new(ManualClock::new(at));
         // One connection for the store and the queue, as the server has (`open_data`).
         let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite"))
             .expect("open the database");
-        let store = Arc::new(telmail_local::store::SqliteStore::new(db.clone()));
-        let queue = telmail_local::queue::SqliteQueue::with_clock(db, clock.clone());
+        let store = Arc::new(telmail_local::store::SqliteStore::new(
+            db.clone(),
+            clock.clone(),
+        ));
+        let queue = telmail_local::queue::SqliteQueue::new(db, clock.clone());
         let services = Services::wire(
             Providers {
                 directory: Arc::new(AccountDirectory(store.clone())),
@@ -66,7 +97,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             },
             queue,
             Arc::new(
-                telmail_local::files::FolderDrop::new(&dir.path().join("files"))
+                telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
                     .expect("a folder for big files"),
             ),
         )

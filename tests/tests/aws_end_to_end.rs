@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use serde_json::{json, Value};
@@ -13,6 +14,7 @@ use telmail_aws::handlers::{
     feedback_event, public_router, queue_event, staff_router, tick, weather_tick,
 };
 use telmail_aws::{Aws, AwsSettings, Clients};
+use telmail_core::clock::SystemClock;
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::Channel;
@@ -52,7 +54,9 @@ impl Deployment {
             signing_key_secret: None,
             ..self.settings.clone()
         };
-        Aws::new(self.clients.clone(), settings).await.unwrap()
+        Aws::new(self.clients.clone(), settings, Arc::new(SystemClock))
+            .await
+            .unwrap()
     }
 }
 
@@ -101,7 +105,9 @@ async fn deploy_with(service: ServiceConfig) -> Deployment {
         service,
         http: HttpConfig::default(),
     };
-    let aws = Aws::new(clients.clone(), settings.clone()).await.unwrap();
+    let aws = Aws::new(clients.clone(), settings.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
     // The schedule's first run creates the default topics.
     tick(&aws).await.unwrap();
     Deployment {
@@ -752,7 +758,7 @@ async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
 /// A sending window that is closed now: it opens in three hours (Paris is UTC+1 or +2).
 fn closed_window() -> String {
     use chrono::Timelike;
-    let start = (chrono::Utc::now().hour() + 3) % 24;
+    let start = (telmail_tests::server_now().hour() + 3) % 24;
     let end = if start == 23 {
         "23:59".to_owned()
     } else {

@@ -5,7 +5,7 @@ mod common;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use common::*;
 use serde_json::{json, Value};
 use telmail_core::domain::topic::{Topic, TopicKind, TopicSlug};
@@ -225,7 +225,7 @@ async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
         telmail_core::domain::subscriber::SubscriberId::from_str(subject)
             .ok()
             .unwrap(),
-        Utc::now() - Duration::days(8),
+        telmail_tests::server_now() - Duration::days(8),
         Duration::days(7),
     );
     let resp = app.get(&format!("/confirmation?t={old}")).await;
@@ -341,7 +341,7 @@ async fn pages_send_no_referrer_to_other_sites() {
 #[tokio::test]
 async fn an_expired_temporary_topic_is_hidden_and_cannot_be_chosen() {
     let app = TestApp::spawn().await;
-    let today = Utc::now().date_naive();
+    let today = telmail_tests::server_now().date_naive();
     let store = app.store();
     for (slug, ends_on) in [
         ("travaux-coeur-de-ville", today + Duration::days(30)),

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use common::*;
 use serde_json::{json, Value};
+use telmail_core::clock::ManualClock;
 use telmail_core::config::BigFiles;
 use telmail_core::domain::file_job::{FileJob, FileJobStatus, FileStep, ImportMode};
 use telmail_core::domain::queue::JobOutcome;
 use telmail_core::ports::{FileDrop, FileJobStore, SubscriberQuery, SubscriberReports};
 use telmail_local::outbox::Outbox;
 use telmail_tests::staff;
-use telmail_tests::world::World;
+use telmail_tests::world::{outbox, World};
 
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(|a| {
@@ -207,20 +208,17 @@ async fn only_the_file_keepers_export_and_import() {
 /// The embedded service with steps of a few hundred bytes (and the folder of its outbox).
 async fn world() -> (World<Outbox>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let outbox =
-        Arc::new(Outbox::new(dir.path(), "mairie@arcachon.example", "ARCACHON", None).unwrap());
-    let w = World::configured(
+    let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(),
-        outbox,
-        |c| {
-            c.big_files = BigFiles {
-                import_bytes: 300,
-                export_bytes: 200,
-                export_page: 3,
-                concurrency: 4,
-            }
-        },
-    )
+    ));
+    let w = World::on_clock(clock.clone(), outbox(dir.path(), None, clock), |c| {
+        c.big_files = BigFiles {
+            import_bytes: 300,
+            export_bytes: 200,
+            export_page: 3,
+            concurrency: 4,
+        }
+    })
     .await;
     (w, dir)
 }

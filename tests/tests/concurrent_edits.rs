@@ -46,7 +46,7 @@ impl SubscriberStore for Racing {
         let mut theirs = SubscriberStore::get(self.0.as_ref(), s.id)
             .await?
             .expect("stored");
-        theirs.updated_at = Utc::now() + Duration::seconds(1);
+        theirs.updated_at = telmail_tests::server_now() + Duration::seconds(1);
         SubscriberStore::update(self.0.as_ref(), &theirs).await?;
         Err(StoreError::Conflict("abonné modifié entre-temps".into()))
     }
@@ -62,7 +62,7 @@ impl SubscriberStore for Racing {
 async fn an_edit_that_loses_the_race_is_a_conflict_not_an_address_clash() {
     let dir = tempfile::tempdir().unwrap();
     let db = telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap();
-    let store = Arc::new(SqliteStore::new(db));
+    let store = Arc::new(SqliteStore::new(db, Arc::new(SystemClock)));
     for t in default_topics() {
         store.insert_if_absent(&t).await.unwrap();
     }

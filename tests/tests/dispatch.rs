@@ -763,8 +763,7 @@ async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() 
 
 #[tokio::test]
 async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_finishes() {
-    // The manual clock starts at the real time, so the store's timestamps and the cutoff agree.
-    let w = world(Utc::now()).await;
+    let w = world(tuesday_morning()).await;
     subscribe(&w, Some("lost@exemple.fr"), None, &["email"]).await;
     let c = approved_campaign(&w, true).await;
     fan_out(&w, &c).await;

@@ -16,7 +16,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
     email_campaign, import, residents_csv, send_campaign, wait_for, StaffClient, TestApp, Town,
@@ -135,7 +135,7 @@ async fn each_once_or_failed_with_a_reason(
 async fn killed_in_the_middle_of_a_send_batch_and_restarted_each_resident_gets_one_email_or_a_reason(
 ) {
     const N: u64 = 1_200;
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let relay = stub_smtp(Script::default()).await;
     let args = ["--smtp-url", &relay.url, "--email-rate", "200"];
     let mut town = Town::new(&["redac:redaction", "cab:cabinet"]);

@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{email_campaign, StaffClient, TestApp, Town};
 use serde_json::{json, Value};
@@ -85,13 +85,13 @@ impl Drop for LockHolder {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_locked_by_another_program_is_a_french_try_again_then_the_same_request_succeeds()
 {
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let mut town = Town::new(&["redac:redaction"]);
     let (_server, app) = town.start(&[]).await;
     let redac = app.login("redac").await;
 
     let lock = LockHolder::take(&town.dir().join("telmail.sqlite"));
-    let waited = Instant::now();
+    let waited = telmail_tests::stopwatch();
     refused(
         redac
             .post("/api/admin/subscribers", &paper_form("lea@exemple.fr"))
@@ -106,7 +106,7 @@ async fn a_database_locked_by_another_program_is_a_french_try_again_then_the_sam
     .await;
     eprintln!("answered after {:?} of lock", waited.elapsed());
     // Reading goes on under the lock (WAL), and shows nothing was written.
-    let read = Instant::now();
+    let read = telmail_tests::stopwatch();
     assert_eq!(found(&redac, "lea@exemple.fr").await, 0);
     // Not behind the queue consumers' polls on the shared connection (15 s before they gave up
     // at once under another program's lock).
@@ -264,7 +264,7 @@ async fn on_a_small_disk(logs: &Path) -> (Disk, LocalProcess, TestApp) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_is_a_french_error_for_staff_nothing_half_written_and_writing_resumes_once_freed(
 ) {
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let logs = tempfile::tempdir().unwrap();
     let (disk, server, app) = on_a_small_disk(logs.path()).await;
     let dir = app.data_dir.clone();

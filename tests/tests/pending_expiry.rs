@@ -17,7 +17,6 @@ use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::residents::{ResidentDeps, Residents, SignupReceipt, WebOrigin};
 use telmail_core::DomainError;
-use telmail_local::outbox::Outbox;
 use telmail_local::store::SqliteStore;
 
 struct World {
@@ -29,14 +28,14 @@ struct World {
 
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::new(
-        telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap(),
-    ));
-    let outbox =
-        Arc::new(Outbox::new(dir.path(), "mairie@arcachon.example", "ARCACHON", None).unwrap());
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
     ));
+    let store = Arc::new(SqliteStore::new(
+        telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap(),
+        clock.clone(),
+    ));
+    let outbox = telmail_tests::world::outbox(dir.path(), None, clock.clone());
     let residents = Residents::new(ResidentDeps {
         subscribers: store.clone(),
         quotas: store.clone(),

@@ -3,7 +3,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use telmail_aws::sns::SnsSmsSender;
 use telmail_aws::Clients;
@@ -40,7 +39,7 @@ async fn an_sms_publish_without_answer_is_unknown_and_sent_once() {
     let (url, requests) = black_hole().await;
     let sdk = telmail_tests::moto::sdk_config(&url).await;
     let sms = SnsSmsSender::new(Clients::new(&sdk).sns, "ARCACHON", "Transactional").unwrap();
-    let started = Instant::now();
+    let started = telmail_tests::stopwatch();
     let outcome = sms
         .send_sms(&OutgoingSms {
             to: "0612345678".parse::<PhoneNumber>().unwrap(),

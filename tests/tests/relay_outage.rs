@@ -7,12 +7,12 @@
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::delivery::{Delivery, DeliveryStatus};
 use telmail_core::ports::{CampaignStore, DeliveryStore};
-use telmail_local::outbox::Outbox;
 use telmail_tests::smtp::{stub_smtp_at, Script};
-use telmail_tests::world::World;
+use telmail_tests::world::{outbox, World};
 
 const RESIDENTS: usize = 20;
 const REFUSED: &str = "inconnu@exemple.fr";
@@ -27,17 +27,11 @@ async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_a
         .unwrap()
         .to_string();
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(
-        Outbox::new(
-            dir.path(),
-            "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
-            "ARCACHON",
-            Some(&format!("smtp://{addr}")),
-        )
-        .unwrap(),
-    );
-    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
-    let w = World::new(at, outbox.clone()).await;
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+    ));
+    let outbox = outbox(dir.path(), Some(&format!("smtp://{addr}")), clock.clone());
+    let w = World::on_clock(clock, outbox.clone(), |_| {}).await;
     let mut residents: Vec<String> = (0..RESIDENTS)
         .map(|i| format!("habitant{i}@exemple.fr"))
         .collect();

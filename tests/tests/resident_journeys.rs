@@ -370,7 +370,7 @@ async fn one_click_unsubscribe_works_and_a_get_changes_nothing() {
     let t = signer.sign(
         telmail_core::token::TokenPurpose::Unsubscribe,
         telmail_core::domain::subscriber::SubscriberId::from_str(&id).unwrap(),
-        chrono::Utc::now(),
+        telmail_tests::server_now(),
         chrono::Duration::days(30),
     );
 

@@ -9,15 +9,15 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
+use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::delivery::DeliveryStatus;
 use telmail_core::error::SendError;
 use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
 };
-use telmail_local::outbox::Outbox;
 use telmail_tests::smtp::{stub_smtp, Script};
-use telmail_tests::world::World;
+use telmail_tests::world::{outbox, World};
 
 fn an_email_campaign() -> CampaignInput {
     CampaignInput {
@@ -41,17 +41,15 @@ async fn a_busy_relay_is_waited_out_however_long_and_an_address_it_refuses_fails
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(
-        Outbox::new(
-            dir.path(),
-            "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
-            "ARCACHON",
-            Some(&relay.url),
-        )
-        .unwrap(),
-    );
-    let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
-    let w = World::new(at, outbox).await;
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
+    ));
+    let w = World::on_clock(
+        clock.clone(),
+        outbox(dir.path(), Some(&relay.url), clock),
+        |_| {},
+    )
+    .await;
     for email in ["lea@exemple.fr", "inconnu@exemple.fr"] {
         w.subscribe_on_paper(Some(email), None, "infos-pratiques", &["email"])
             .await;
@@ -103,7 +101,7 @@ struct Clocked(Mutex<Vec<Instant>>);
 #[async_trait]
 impl EmailSender for Clocked {
     async fn send_email(&self, _: &OutgoingEmail) -> Result<Option<String>, SendError> {
-        self.0.lock().unwrap().push(Instant::now());
+        self.0.lock().unwrap().push(telmail_tests::stopwatch());
         Ok(None)
     }
 }
@@ -111,7 +109,7 @@ impl EmailSender for Clocked {
 #[async_trait]
 impl SmsSender for Clocked {
     async fn send_sms(&self, _: &OutgoingSms) -> Result<Option<String>, SendError> {
-        self.0.lock().unwrap().push(Instant::now());
+        self.0.lock().unwrap().push(telmail_tests::stopwatch());
         Ok(None)
     }
 }
@@ -186,7 +184,7 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
         200,
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = telmail_tests::stopwatch() + Duration::from_secs(20);
     let names = loop {
         let mut names: Vec<String> = std::fs::read_dir(app.data_dir.join("outbox/email"))
             .unwrap()
@@ -197,7 +195,10 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
             names.sort();
             break names;
         }
-        assert!(Instant::now() < deadline, "4 emails within 20 s: {names:?}");
+        assert!(
+            telmail_tests::stopwatch() < deadline,
+            "4 emails within 20 s: {names:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let at = |name: &str| {

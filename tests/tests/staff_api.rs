@@ -301,7 +301,8 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
 
     // A scheduled campaign can be cancelled before it goes
     let mut later = campaign(&["infos-pratiques"], Some("Plus tard"), false, false);
-    later["send_at"] = json!((chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339());
+    later["send_at"] =
+        json!((telmail_tests::server_now() + chrono::Duration::days(2)).to_rfc3339());
     let v = StaffClient::expect(redac.post("/api/admin/campaigns", &later).await, 201).await;
     let later_id = v["id"].as_str().unwrap().to_owned();
     StaffClient::expect(redac.post_empty(&url(&later_id, "submit")).await, 200).await;
@@ -361,7 +362,7 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         .suppress(&Suppression {
             address: "dora@exemple.fr".into(),
             reason: "bounce".into(),
-            at: chrono::Utc::now(),
+            at: telmail_tests::server_now(),
         })
         .await
         .unwrap();
@@ -702,7 +703,7 @@ async fn admins_manage_topics_including_temporary_ones() {
     let app = app().await;
     let admin = app.login("admin").await;
     let redac = app.login("redac").await;
-    let ends = (chrono::Utc::now() + chrono::Duration::days(60))
+    let ends = (telmail_tests::server_now() + chrono::Duration::days(60))
         .date_naive()
         .to_string();
     let travaux = json!({ "slug": "travaux-coeur-de-ville", "name": "Travaux Cœur de Ville", "description": "Le chantier du centre", "kind": "temporary", "ends_on": ends });
@@ -1097,7 +1098,7 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         .suppress(&Suppression {
             address: "rebond@exemple.fr".into(),
             reason: "bounce".into(),
-            at: chrono::Utc::now(),
+            at: telmail_tests::server_now(),
         })
         .await
         .unwrap();
@@ -1172,7 +1173,7 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
             channel: telmail_core::domain::contact::Channel::Email,
             campaign: Some(braked),
             reason: "taux de rebond de 6,0 %".into(),
-            since: chrono::Utc::now(),
+            since: telmail_tests::server_now(),
         },
     )
     .await

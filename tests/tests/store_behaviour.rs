@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use telmail_core::clock::Month;
+use telmail_core::clock::{Clock, ManualClock, Month};
 use telmail_core::domain::alert_templates::AlertTemplates;
 use telmail_core::domain::campaign::{
     Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
@@ -57,6 +57,8 @@ struct Backend {
     proposals: Arc<dyn ProposalStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
+    /// The store's clock (what it stamps claims and changes with), at [`t0`].
+    clock: Arc<ManualClock>,
     /// The fan-out shard count `recipients` splits memberships into.
     shards: u32,
     _guard: Box<dyn std::any::Any + Send>,
@@ -65,7 +67,8 @@ struct Backend {
 async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let db = telmail_local::db::Db::open(&dir.path().join("s.sqlite")).unwrap();
-    let store = Arc::new(telmail_local::store::SqliteStore::new(db));
+    let clock = Arc::new(ManualClock::new(t0()));
+    let store = Arc::new(telmail_local::store::SqliteStore::new(db, clock.clone()));
     Backend {
         subscribers: store.clone(),
         quotas: store.clone(),
@@ -82,7 +85,11 @@ async fn sqlite() -> Backend {
         pauses: store.clone(),
         proposals: store.clone(),
         file_jobs: store,
-        files: Arc::new(telmail_local::files::FolderDrop::new(&dir.path().join("files")).unwrap()),
+        files: Arc::new(
+            telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
+                .unwrap(),
+        ),
+        clock,
         shards: 4,
         _guard: Box::new(dir),
     }
@@ -92,9 +99,11 @@ async fn sqlite() -> Backend {
 async fn dynamo() -> Backend {
     let sdk = moto::sdk_config(&moto::url_from_env()).await;
     let table = format!("telmail-test-{}", uuid::Uuid::new_v4());
+    let clock = Arc::new(ManualClock::new(t0()));
     let store = Arc::new(telmail_aws::dynamo::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         table,
+        clock.clone(),
     ));
     store.create_table().await.unwrap();
     let bucket = moto::create_bucket(&sdk, &format!("telmail-test-{}", uuid::Uuid::new_v4())).await;
@@ -120,6 +129,7 @@ async fn dynamo() -> Backend {
         proposals: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
+        clock,
         shards: 4,
         _guard: Box::new(()),
     }
@@ -404,7 +414,7 @@ fn member(
         SubscriberStatus::Active => SubscriberState::Active,
         SubscriberStatus::Unsubscribed => SubscriberState::Unsubscribed,
         SubscriberStatus::Pending => SubscriberState::Pending(PendingConfirmation {
-            expires_at: Utc::now() + Duration::days(7),
+            expires_at: t0() + Duration::days(7),
             email: None,
             email_proven: false,
             phone: None,
@@ -913,9 +923,10 @@ async fn changes_since_an_instant_are_reported(b: Backend) {
     for s in [&edited, &erased, &untouched] {
         b.subscribers.insert(s).await.unwrap();
     }
-    let since = Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    edited.unsubscribe(Utc::now());
+    b.clock.advance(Duration::milliseconds(5));
+    let since = b.clock.now();
+    b.clock.advance(Duration::milliseconds(5));
+    edited.unsubscribe(b.clock.now());
     b.subscribers.update(&edited).await.unwrap();
     assert!(b.subscribers.delete(erased.id).await.unwrap());
     let asked = [edited.id, erased.id, untouched.id];
@@ -938,7 +949,8 @@ async fn changes_since_an_instant_are_reported(b: Backend) {
     // A change made after a question is seen by the questions asked a second later (a store
     // may read the log only for what it gained since).
     let mut later = untouched.clone();
-    later.unsubscribe(Utc::now());
+    b.clock.advance(Duration::milliseconds(5));
+    later.unsubscribe(b.clock.now());
     b.subscribers.update(&later).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     assert_eq!(
@@ -1102,7 +1114,7 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
     let live = StaffSession {
         identity: identity("cabinet"),
         csrf_token: "csrf-1".into(),
-        expires_at: Utc::now() + Duration::hours(8),
+        expires_at: t0() + Duration::hours(8),
     };
     let expired = StaffSession {
         csrf_token: "csrf-2".into(),

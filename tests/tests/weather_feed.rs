@@ -4,19 +4,22 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::json;
 use telmail_tests::feeds::{red_waves_document, stub_feed};
 
 async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = telmail_tests::stopwatch() + Duration::from_secs(20);
     loop {
         if let Some(found) = probe() {
             return found;
         }
-        assert!(Instant::now() < deadline, "waited 20 s for {what}");
+        assert!(
+            telmail_tests::stopwatch() < deadline,
+            "waited 20 s for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -73,13 +76,16 @@ async fn a_feed_that_is_down_creates_nothing_and_staff_see_it() {
     let cab = app.login("cab").await;
     let failures =
         |v: &serde_json::Value| v["totals"]["weather_feed_failures"].as_i64().unwrap_or(0);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = telmail_tests::stopwatch() + Duration::from_secs(20);
     loop {
         let stats = StaffClient::expect(cab.get("/api/admin/stats").await, 200).await;
         if failures(&stats) >= 2 {
             break;
         }
-        assert!(Instant::now() < deadline, "no failure counted: {stats}");
+        assert!(
+            telmail_tests::stopwatch() < deadline,
+            "no failure counted: {stats}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let campaigns = StaffClient::expect(cab.get("/api/admin/campaigns").await, 200).await;

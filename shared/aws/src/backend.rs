@@ -10,7 +10,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
-use telmail_core::clock::SystemClock;
+use telmail_core::clock::{Clock, SystemClock};
 use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::domain::money::{Money, Prices};
 use telmail_core::render::messages::EmailLayout;
@@ -42,6 +42,8 @@ pub struct Aws {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// HTTP settings.
     pub http: HttpConfig,
+    /// The service's time (the schedule's tick and feedback read it).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// What a function is configured with: `TELMAIL_*` environment variables on Lambda, set
@@ -307,12 +309,17 @@ impl Aws {
             .http_client(https_client())
             .load()
             .await;
-        Self::new(Clients::new(&sdk), settings).await
+        Self::new(Clients::new(&sdk), settings, Arc::new(SystemClock)).await
     }
 
-    /// Wires the service over these clients; reads the signing key from Secrets Manager (and,
-    /// when asked, the account's SES send rate).
-    pub async fn new(clients: Clients, mut s: AwsSettings) -> Result<Self, String> {
+    /// Wires the service over these clients, on `clock` (the one time everything stamps and
+    /// compares with); reads the signing key from Secrets Manager (and, when asked, the
+    /// account's SES send rate).
+    pub async fn new(
+        clients: Clients,
+        mut s: AwsSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, String> {
         let signer = match &s.signing_key_secret {
             Some(id) => signing_key(&clients.secrets, id).await?,
             None => unshared_signer(),
@@ -321,7 +328,7 @@ impl Aws {
             s.service.send_rates.email = Some(email_rate_of_account(&clients.ses).await);
         }
         let secrets = clients.secrets.clone();
-        let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table));
+        let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table, clock.clone()));
         let queue = Arc::new(
             SqsQueue::new(
                 clients.sqs,
@@ -344,7 +351,7 @@ impl Aws {
                 outbox: None,
                 email,
                 sms: sms.clone(),
-                clock: Arc::new(SystemClock),
+                clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded(&s.town)),
                 signer,
                 config: s.service,
@@ -359,6 +366,7 @@ impl Aws {
             sms,
             secrets,
             http: s.http,
+            clock,
         })
     }
 }

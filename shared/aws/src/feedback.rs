@@ -208,6 +208,12 @@ impl Feedback {
 mod tests {
     use super::*;
 
+    /// A fixed instant: these rules take time as an argument.
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono::Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap()
+    }
+
     fn sample(name: &str) -> String {
         let path = format!(
             "{}/../../tests/fixtures/aws/{name}",
@@ -218,7 +224,7 @@ mod tests {
 
     #[test]
     fn hard_bounces_and_complaints_suppress_their_recipients() {
-        let now = Utc::now();
+        let now = now();
         let bounce = ses_feedback(&sample("aws_sesv2_event_publishing_sns_bounce.json"), now)
             .unwrap()
             .suppressions;
@@ -277,18 +283,16 @@ mod tests {
         let mut event: Value =
             serde_json::from_str(&sample("aws_sesv2_event_publishing_sns_bounce.json")).unwrap();
         assert_eq!(
-            ses_feedback(&event.to_string(), Utc::now())
-                .unwrap()
-                .campaign,
+            ses_feedback(&event.to_string(), now()).unwrap().campaign,
             None,
             "an email of no campaign (a confirmation)"
         );
         let id = CampaignId::new();
         event["mail"]["tags"]["campaign"] = serde_json::json!([id.to_string()]);
-        let found = ses_feedback(&event.to_string(), Utc::now()).unwrap();
+        let found = ses_feedback(&event.to_string(), now()).unwrap();
         assert_eq!(found.campaign, Some((id, EmailFeedback::Bounce)));
         event["mail"]["tags"]["campaign"] = serde_json::json!(["pas-un-id"]);
-        assert!(ses_feedback(&event.to_string(), Utc::now())
+        assert!(ses_feedback(&event.to_string(), now())
             .unwrap_err()
             .contains("campaign tag"));
     }
@@ -298,31 +302,25 @@ mod tests {
         let envelope: Value =
             serde_json::from_str(&sample("aws_ses_bounce_via_sns_captured_mozilla.json")).unwrap();
         let message = envelope["Message"].as_str().unwrap();
-        let found = ses_feedback(message, Utc::now()).unwrap().suppressions;
+        let found = ses_feedback(message, now()).unwrap().suppressions;
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].reason, "bounce");
-        let dsn = ses_feedback(
-            &sample("aws_ses_notification_bounce_with_dsn.json"),
-            Utc::now(),
-        )
-        .unwrap()
-        .suppressions;
+        let dsn = ses_feedback(&sample("aws_ses_notification_bounce_with_dsn.json"), now())
+            .unwrap()
+            .suppressions;
         assert!(!dsn.is_empty());
     }
 
     #[test]
     fn soft_bounces_and_deliveries_suppress_nothing_and_junk_is_an_error() {
         let soft = r#"{"eventType":"Bounce","bounce":{"bounceType":"Transient","bouncedRecipients":[{"emailAddress":"a@b.fr"}]}}"#;
-        assert_eq!(
-            ses_feedback(soft, Utc::now()).unwrap(),
-            SesFeedback::default()
-        );
+        assert_eq!(ses_feedback(soft, now()).unwrap(), SesFeedback::default());
         let delivery = r#"{"eventType":"Delivery","delivery":{}}"#;
         assert_eq!(
-            ses_feedback(delivery, Utc::now()).unwrap(),
+            ses_feedback(delivery, now()).unwrap(),
             SesFeedback::default()
         );
-        assert!(ses_feedback("not json", Utc::now()).is_err());
+        assert!(ses_feedback("not json", now()).is_err());
         assert_eq!(bare_address("Jean <jean@ex.fr>"), "jean@ex.fr");
     }
 }

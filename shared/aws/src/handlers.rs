@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use chrono::{Timelike, Utc};
+use chrono::Timelike;
 use serde_json::Value;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{TopicStore, WeatherFeed};
@@ -86,7 +86,7 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     // Once an hour (the schedule runs every minute): the month's audience for the dashboard.
-    if Utc::now().minute() == 0 {
+    if aws.clock.now().minute() == 0 {
         aws.use_cases
             .statistics
             .record_audience()
@@ -114,7 +114,7 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
         Arc::clone(&aws.sms),
         Arc::clone(&aws.use_cases.dispatcher),
     );
-    let now = Utc::now();
+    let now = aws.clock.now();
     let suppressed = match Incoming::parse(event)? {
         Incoming::Sns(notifications) => {
             let mut n = 0;

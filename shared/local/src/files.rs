@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use telmail_core::clock::Clock;
 use telmail_core::error::StoreError;
 use telmail_core::ports::FileDrop;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -33,6 +34,8 @@ pub struct FolderDrop {
     root: PathBuf,
     /// The links' key, drawn at start: links die with the process, as they expire anyway.
     key: [u8; 32],
+    /// The links' expiry is the service's time.
+    clock: Arc<dyn Clock>,
 }
 
 /// What a link allows.
@@ -54,7 +57,7 @@ fn backend(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 impl FolderDrop {
     /// The drop in `root` (created if missing).
-    pub fn new(root: &Path) -> Result<Self, String> {
+    pub fn new(root: &Path, clock: Arc<dyn Clock>) -> Result<Self, String> {
         std::fs::create_dir_all(root)
             .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
         crate::private::restrict(root)
@@ -62,6 +65,7 @@ impl FolderDrop {
         Ok(Self {
             root: root.to_owned(),
             key: rand::random(),
+            clock,
         })
     }
 
@@ -102,11 +106,11 @@ impl FolderDrop {
         mac.update(payload.as_bytes());
         mac.verify_slice(&URL_SAFE_NO_PAD.decode(sig).ok()?).ok()?;
         let grant: Grant = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-        (grant.op == op && grant.exp >= chrono::Utc::now().timestamp()).then_some(grant)
+        (grant.op == op && grant.exp >= self.clock.now().timestamp()).then_some(grant)
     }
 
-    fn expiry(valid: Duration) -> i64 {
-        chrono::Utc::now().timestamp() + i64::try_from(valid.as_secs()).unwrap_or(i64::MAX / 2)
+    fn expiry(&self, valid: Duration) -> i64 {
+        self.clock.now().timestamp() + i64::try_from(valid.as_secs()).unwrap_or(i64::MAX / 2)
     }
 
     fn parts_dir(&self, key: &str, upload: &str) -> Result<PathBuf, StoreError> {
@@ -131,6 +135,8 @@ impl FolderDrop {
                 .await
                 .and_then(|m| m.modified())
                 .map_err(|e| backend("sweep", e))?;
+            // The file system stamps files with the wall clock, so their age is read on it too.
+            #[allow(clippy::disallowed_methods)]
             let age = SystemTime::now()
                 .duration_since(modified)
                 .unwrap_or_default();
@@ -164,7 +170,7 @@ impl FileDrop for FolderDrop {
             op: "put".into(),
             key: key.to_owned(),
             name: None,
-            exp: Self::expiry(valid),
+            exp: self.expiry(valid),
         }))
     }
 
@@ -179,7 +185,7 @@ impl FileDrop for FolderDrop {
             op: "get".into(),
             key: key.to_owned(),
             name: Some(file_name.to_owned()),
-            exp: Self::expiry(valid),
+            exp: self.expiry(valid),
         }))
     }
 
@@ -404,7 +410,7 @@ mod tests {
     #[tokio::test]
     async fn links_are_signed_for_one_use_and_keys_stay_in_the_folder() {
         let dir = tempfile::tempdir().unwrap();
-        let drop = FolderDrop::new(dir.path()).unwrap();
+        let drop = FolderDrop::new(dir.path(), Arc::new(telmail_core::clock::SystemClock)).unwrap();
         let link = drop
             .upload_link("jobs/a/fichier.csv", Duration::from_secs(60))
             .await
@@ -421,7 +427,7 @@ mod tests {
             op: "put".into(),
             key: "jobs/a/fichier.csv".into(),
             name: None,
-            exp: chrono::Utc::now().timestamp() - 1,
+            exp: drop.clock.now().timestamp() - 1,
         });
         assert!(drop
             .grant(expired.strip_prefix("/fichiers/").unwrap(), "put")
@@ -432,7 +438,7 @@ mod tests {
     #[tokio::test]
     async fn parts_join_in_order_and_ranges_read_back() {
         let dir = tempfile::tempdir().unwrap();
-        let drop = FolderDrop::new(dir.path()).unwrap();
+        let drop = FolderDrop::new(dir.path(), Arc::new(telmail_core::clock::SystemClock)).unwrap();
         let key = "jobs/b/fichier.csv";
         let upload = drop.start_parts(key).await.unwrap();
         let two = drop

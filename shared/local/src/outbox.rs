@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use mail_parser::MessageParser;
 use serde::Serialize;
+use telmail_core::clock::Clock;
 use telmail_core::error::{SendError, StoreError};
 use telmail_core::ports::{
     EmailSender, OutboxEmail, OutboxListing, OutboxReader, OutboxSms, OutgoingEmail, OutgoingSms,
@@ -35,6 +38,8 @@ pub struct Outbox {
     sms_sender: String,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
     sms_lock: Mutex<()>,
+    /// Stamps each message (file name, `at`) with the service's time.
+    clock: Arc<dyn Clock>,
 }
 
 impl Outbox {
@@ -45,6 +50,7 @@ impl Outbox {
         from: &str,
         sms_sender: &str,
         smtp_url: Option<&str>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, String> {
         let email_dir = data_dir.join("outbox").join("email");
         crate::private::create_dir_all(&email_dir)
@@ -64,6 +70,7 @@ impl Outbox {
             sms_sender: sms_sender.to_owned(),
             smtp,
             sms_lock: Mutex::new(()),
+            clock,
         })
     }
 
@@ -93,7 +100,7 @@ impl EmailSender for Outbox {
         let message = self.mime.build(email, &id)?;
         // The copy first: a disk that cannot take it fails the send before anything went out,
         // so the retry cannot send the same email twice through the relay.
-        let name = format!("{}-{id}.eml", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
+        let name = format!("{}-{id}.eml", self.clock.now().format("%Y%m%dT%H%M%S%.6fZ"));
         write_atomically(&self.email_dir, &name, &message.formatted())
             .await
             .map_err(|e| SendError::Transient(format!("cannot write outbox email: {e}")))?;
@@ -126,7 +133,7 @@ impl SmsSender for Outbox {
             to: sms.to.as_str(),
             text: &sms.text,
             sender: &self.sms_sender,
-            at: Utc::now().to_rfc3339(),
+            at: self.clock.now().to_rfc3339(),
         })
         .map_err(|e| SendError::Permanent(e.to_string()))?;
         line.push('\n');
@@ -231,8 +238,16 @@ impl OutboxReader for Outbox {
 mod tests {
     use std::str::FromStr;
 
+    use chrono::TimeZone;
+
     use super::*;
     use telmail_core::domain::contact::{Email, PhoneNumber};
+
+    fn clock() -> Arc<dyn Clock> {
+        Arc::new(telmail_core::clock::ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+        ))
+    }
 
     fn outbox(dir: &Path) -> Outbox {
         Outbox::new(
@@ -240,6 +255,7 @@ mod tests {
             "Ville d'Arcachon <ne-pas-repondre@arcachon.example>",
             "ARCACHON",
             None,
+            clock(),
         )
         .unwrap()
     }
@@ -274,8 +290,19 @@ mod tests {
     #[tokio::test]
     async fn the_viewer_reads_back_the_newest_emails_rendered_and_sms() {
         let dir = tempfile::tempdir().unwrap();
-        let sent = outbox(dir.path());
+        let clock = Arc::new(telmail_core::clock::ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap(),
+        ));
+        let sent = Outbox::new(
+            dir.path(),
+            "a@arcachon.example",
+            "ARCACHON",
+            None,
+            clock.clone(),
+        )
+        .unwrap();
         for n in 1..=3 {
+            clock.advance(chrono::Duration::seconds(1));
             sent.send_email(&OutgoingEmail {
                 to: Email::from_str(&format!("habitant{n}@exemple.fr")).unwrap(),
                 subject: format!("Fête n° {n}"),
@@ -349,7 +376,14 @@ mod tests {
         });
         let dir = tempfile::tempdir().unwrap();
         let url = format!("smtp://127.0.0.1:{port}");
-        let ob = Outbox::new(dir.path(), "a@arcachon.example", "ARCACHON", Some(&url)).unwrap();
+        let ob = Outbox::new(
+            dir.path(),
+            "a@arcachon.example",
+            "ARCACHON",
+            Some(&url),
+            clock(),
+        )
+        .unwrap();
         // The disk refuses the copy (a file where the folder was: even root cannot write there)
         std::fs::remove_dir_all(ob.email_dir()).unwrap();
         std::fs::write(ob.email_dir(), b"").unwrap();
@@ -394,7 +428,14 @@ mod tests {
     #[test]
     fn a_bad_sender_or_smtp_url_fails_start_up() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(Outbox::new(dir.path(), "not a mailbox", "ARCACHON", None).is_err());
-        assert!(Outbox::new(dir.path(), "a@b.fr", "ARCACHON", Some("ftp://nope")).is_err());
+        assert!(Outbox::new(dir.path(), "not a mailbox", "ARCACHON", None, clock()).is_err());
+        assert!(Outbox::new(
+            dir.path(),
+            "a@b.fr",
+            "ARCACHON",
+            Some("ftp://nope"),
+            clock()
+        )
+        .is_err());
     }
 }

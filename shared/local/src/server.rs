@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngCore;
-use telmail_core::clock::SystemClock;
+use telmail_core::clock::{Clock, SystemClock};
 use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::domain::money::Prices;
 use telmail_core::domain::staff::AccountDirectory;
@@ -150,11 +150,17 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
 }
 
 /// Opens the data folder: database, store, queue.
-pub fn open_data(args: &ServerArgs) -> Result<(Arc<SqliteStore>, SqliteQueue), String> {
+pub fn open_data(
+    args: &ServerArgs,
+    clock: Arc<dyn Clock>,
+) -> Result<(Arc<SqliteStore>, SqliteQueue), String> {
     crate::private::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", args.data_dir.display()))?;
     let db = Db::open(&args.data_dir.join("telmail.sqlite"))?;
-    Ok((Arc::new(SqliteStore::new(db.clone())), SqliteQueue::new(db)))
+    Ok((
+        Arc::new(SqliteStore::new(db.clone(), clock.clone())),
+        SqliteQueue::new(db, clock),
+    ))
 }
 
 /// Starts the service; returns once it accepts requests.
@@ -306,18 +312,24 @@ pub(crate) async fn wire_services(
     args: &ServerArgs,
     public_url: &str,
 ) -> Result<(Services, SqliteQueue), String> {
-    let (store, queue) = open_data(args)?;
+    // The one clock of the service: everything that stamps or compares time reads it.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (store, queue) = open_data(args, clock.clone())?;
     let outbox = Arc::new(Outbox::new(
         &args.data_dir,
         &args.email_from,
         &args.sms_sender,
         args.smtp_url.as_deref(),
+        clock.clone(),
     )?);
     let layout = match &args.email_layout {
         Some(path) => EmailLayout::from_file(path, &args.town)?,
         None => EmailLayout::embedded(&args.town),
     };
-    let files = Arc::new(FolderDrop::new(&args.data_dir.join("files"))?);
+    let files = Arc::new(FolderDrop::new(
+        &args.data_dir.join("files"),
+        clock.clone(),
+    )?);
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
@@ -325,7 +337,7 @@ pub(crate) async fn wire_services(
             store,
             email: outbox.clone(),
             sms: outbox,
-            clock: Arc::new(SystemClock),
+            clock,
             layout: Arc::new(layout),
             signer: signing_key(args)?,
             config: service_config(args, public_url)?,

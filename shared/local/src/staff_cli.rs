@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use clap::Subcommand;
-use telmail_core::clock::SystemClock;
+use telmail_core::clock::{Clock, SystemClock};
 use telmail_core::domain::contact::{Email, PhoneNumber};
 use telmail_core::domain::staff::{parse_roles, StaffAuth, StaffIdentity};
 use telmail_core::DomainError;
@@ -81,8 +81,9 @@ fn french(e: DomainError) -> String {
 
 /// Runs one staff command on the data folder of `server`; returns what to print.
 pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, String> {
-    let (store, _) = crate::server::open_data(&server)?;
-    let auth = crate::app::staff_auth(store, Arc::new(SystemClock))?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (store, _) = crate::server::open_data(&server, clock.clone())?;
+    let auth = crate::app::staff_auth(store, clock)?;
     match action {
         StaffAction::Add {
             username,

@@ -22,18 +22,25 @@ use serde::Serialize;
 use telmail_core::domain::contact::Channel;
 use telmail_core::error::StoreError;
 
+use std::sync::Arc;
+
+use telmail_core::clock::Clock;
+
 use crate::db::Db;
 
 /// The embedded store: every record of Télmail in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
+    /// Stamps what the store writes (claims, outcomes): the service's clock, so a stamp and
+    /// the rule that later compares it read the same time.
+    clock: Arc<dyn Clock>,
 }
 
 impl SqliteStore {
-    /// A store over an open database.
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    /// A store over an open database, stamping with `clock`.
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
     }
 }
 

@@ -31,7 +31,10 @@ fn said(out: &Output) -> String {
 /// A `cartevigilance/encours` document of now: (domain, phenomenon id, colour id) at their
 /// colour from one hour ago to ten hours ahead.
 fn document(items: &[(&str, &str, u32)]) -> String {
-    let t = |h: i64| (Utc::now() + Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
+    // `weather check` runs on the system clock: the document is dated on it too.
+    #[allow(clippy::disallowed_methods)]
+    let now = Utc::now();
+    let t = |h: i64| (now + Duration::hours(h)).to_rfc3339_opts(SecondsFormat::Secs, true);
     let domains: Vec<String> = items
         .iter()
         .map(|(domain, phenomenon, colour)| {
@@ -53,7 +56,11 @@ fn document(items: &[(&str, &str, u32)]) -> String {
 
 async fn weather_campaigns(data: &Path) -> Vec<(CampaignStatus, String)> {
     let db = telmail_local::db::Db::open(&data.join("telmail.sqlite")).unwrap();
-    let store = telmail_local::store::SqliteStore::new(db);
+    // The data folder of `weather check`, which runs on the system clock.
+    let store = telmail_local::store::SqliteStore::new(
+        db,
+        std::sync::Arc::new(telmail_core::clock::SystemClock),
+    );
     let mut found: Vec<(CampaignStatus, String)> = CampaignStore::list(&store, None, 100)
         .await
         .unwrap()

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
@@ -82,7 +82,7 @@ pub async fn poll(
                 })
             })
             .collect();
-        let started = Instant::now();
+        let started = telmail_tests::stopwatch();
         let response =
             telmail_aws::handlers::queue_event(&aws, json!({ "Records": records })).await;
         stats

@@ -11,6 +11,7 @@ use mail_parser::MessageParser;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use serde_json::Value;
+use telmail_core::clock::SystemClock;
 use telmail_local::{RunningServer, ServerArgs};
 
 /// The signing key the test servers use, so tests can forge expired or tampered links.
@@ -122,7 +123,8 @@ impl TestApp {
     /// A second handle on the server's database, to check what is stored.
     pub fn store(&self) -> telmail_local::store::SqliteStore {
         let db = telmail_local::db::Db::open(&self.data_dir.join("telmail.sqlite")).unwrap();
-        telmail_local::store::SqliteStore::new(db)
+        // The server under test runs on the system clock.
+        telmail_local::store::SqliteStore::new(db, std::sync::Arc::new(SystemClock))
     }
 
     /// Every email in the outbox, oldest first.
@@ -507,13 +509,13 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = std::time::Instant::now() + within;
+    let deadline = telmail_tests::stopwatch() + within;
     loop {
         if let Some(v) = ready().await {
             return v;
         }
         assert!(
-            std::time::Instant::now() < deadline,
+            telmail_tests::stopwatch() < deadline,
             "{what}: not within {within:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;

@@ -473,7 +473,7 @@ impl DeliveryStore for DynamoStore {
         &self,
         deliveries: &[NewDelivery],
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        let now = keys::stamp(Utc::now());
+        let now = keys::stamp(self.clock.now());
         let firsts = distinct(deliveries, |d| d.key);
         // Futures are collected first: a lazy iterator of closures held across an await
         // trips the compiler's `Send` check of async-trait futures.
@@ -501,7 +501,7 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn claim(&self, keys: &[DeliveryKey]) -> Result<Claims, StoreError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let claim = uuid::Uuid::new_v4().simple().to_string();
         let claims: Vec<_> = distinct(keys, |k| *k)
             .into_iter()
@@ -552,7 +552,7 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn finish(&self, results: &[(Delivery, DeliveryResult)]) -> Result<(), StoreError> {
-        let now = Utc::now();
+        let now = self.clock.now();
         let mut receipts: HashMap<(CampaignId, &str), HashMap<String, AttributeValue>> =
             HashMap::new();
         let mut requeues = Vec::new();
@@ -601,7 +601,7 @@ impl DeliveryStore for DynamoStore {
         if held.is_empty() {
             return Ok(Vec::new());
         }
-        let now = Utc::now();
+        let now = self.clock.now();
         // Those whose receipt has no outcome are the abandoned ones.
         let unfinished: Vec<Delivery> = self
             .resolve(

@@ -25,21 +25,38 @@ pub use keys::{DELIVERY_PARTITIONS, MEMBERSHIP_PARTITIONS};
 pub use table::TABLE_GSI1;
 
 /// The store: a DynamoDB client and the name of its one table.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DynamoStore {
     client: aws_sdk_dynamodb::Client,
     table: String,
     /// What the hot paths remember between calls (shared by the clones).
     recent: std::sync::Arc<recent::Recent>,
+    /// Stamps what the store writes (claims, outcomes, the change log): the service's clock, so
+    /// a stamp and the rule that later compares it read the same time.
+    clock: std::sync::Arc<dyn telmail_core::clock::Clock>,
+}
+
+impl std::fmt::Debug for DynamoStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamoStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DynamoStore {
-    /// A store on `table` (created by the SAM template, or by [`DynamoStore::create_table`]).
-    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+    /// A store on `table` (created by the SAM template, or by [`DynamoStore::create_table`]),
+    /// stamping with `clock`.
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        table: impl Into<String>,
+        clock: std::sync::Arc<dyn telmail_core::clock::Clock>,
+    ) -> Self {
         Self {
             client,
             table: table.into(),
             recent: Default::default(),
+            clock,
         }
     }
 

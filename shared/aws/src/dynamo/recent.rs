@@ -107,7 +107,10 @@ impl ChangeLog {
             self.latest.retain(|_, at| *at >= keep_from);
         }
         self.read_to = Some(started);
-        self.read_at = Some(Instant::now());
+        // The age of this process's copy: a monotonic duration, never compared with a stored time.
+        #[allow(clippy::disallowed_methods)]
+        let read_at = Instant::now();
+        self.read_at = Some(read_at);
     }
 
     /// Which of `ids` changed at or after `since` (as far as was read).
@@ -140,7 +143,9 @@ mod tests {
         // Read a moment ago: nothing to read.
         assert_eq!(log.to_read(at(2), at(10)), LogRead::Nothing);
         // Stale: only the new part, with an overlap.
-        log.read_at = Some(Instant::now() - Duration::from_secs(2));
+        #[allow(clippy::disallowed_methods)] // the copy's age, as `absorb` keeps it
+        let two_seconds_ago = Instant::now() - Duration::from_secs(2);
+        log.read_at = Some(two_seconds_ago);
         let newer = LogRead::Since(at(10) - CHANGES_OVERLAP);
         assert_eq!(log.to_read(at(2), at(11)), newer);
         log.absorb(newer, at(11), vec![(at(10), b), (at(11), a)], keep);

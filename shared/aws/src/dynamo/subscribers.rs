@@ -218,7 +218,7 @@ impl DynamoStore {
         for pk in old.memberships.into_keys() {
             tx.delete(key(pk, keys::subscriber(sub.id)), None, "")?;
         }
-        tx.put(change_entry(sub.id, Utc::now()), None, "")?;
+        tx.put(change_entry(sub.id, self.clock.now()), None, "")?;
         tx.commit(&self.client).await
     }
 
@@ -310,7 +310,7 @@ impl SubscriberStore for DynamoStore {
         let new = rows(subscriber, version + 1)?;
         let mut tx = Transaction::new(&self.table);
         tx.put(new.profile, Some(unchanged(version)), CHANGED)?;
-        tx.put(change_entry(id, Utc::now()), None, "")?;
+        tx.put(change_entry(id, self.clock.now()), None, "")?;
         for (pk, clash) in &new.owners {
             if !old.owners.iter().any(|(o, _)| o == pk) {
                 let free_or_mine = Condition::new("attribute_not_exists(pk) OR #id = :id")
@@ -400,13 +400,13 @@ impl AudienceStore for DynamoStore {
         if ids.is_empty() {
             return Ok(HashSet::new());
         }
-        if since < Utc::now() - CHANGE_LOG_TRUSTED {
+        if since < self.clock.now() - CHANGE_LOG_TRUSTED {
             return Ok(ids.iter().copied().collect());
         }
         // Read once, then only what the log gained since (eventually consistent: a change
         // made in the last instant may be missed, as it would be by a send already under way).
         let mut log = self.recent.changes.lock().await;
-        let now = Utc::now();
+        let now = self.clock.now();
         let read = log.to_read(since, now);
         let from = match read {
             LogRead::Nothing => None,

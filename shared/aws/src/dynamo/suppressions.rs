@@ -73,7 +73,10 @@ impl DynamoStore {
             .into_iter()
             .collect();
         let all = Arc::new(all);
-        *cached = Some((Instant::now(), all.clone()));
+        // The age of this process's copy: a monotonic duration, never compared with a stored time.
+        #[allow(clippy::disallowed_methods)]
+        let read_at = Instant::now();
+        *cached = Some((read_at, all.clone()));
         Ok(all)
     }
 

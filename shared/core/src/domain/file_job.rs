@@ -218,6 +218,12 @@ pub struct FileStep {
 mod tests {
     use super::*;
 
+    /// A fixed instant: these rules take time as an argument.
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono::Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap()
+    }
+
     fn error(line: usize, field: &str) -> LineError {
         LineError {
             line,
@@ -243,7 +249,7 @@ mod tests {
             FileJobKind::Export,
             &staff(),
             FileJobStatus::Exporting,
-            Utc::now(),
+            now(),
         );
         job.refuse(vec![
             error(2, "email"),
@@ -270,7 +276,7 @@ mod tests {
             },
             &staff(),
             FileJobStatus::AwaitingFile,
-            Utc::now(),
+            now(),
         );
         let json = serde_json::to_string(&job).unwrap();
         assert_eq!(serde_json::from_str::<FileJob>(&json).unwrap(), job);

@@ -392,6 +392,12 @@ pub fn draft_from(proposals: &[Proposal]) -> CampaignInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fixed instant: these rules take time as an argument.
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        use chrono::TimeZone;
+        chrono::Utc.with_ymd_and_hms(2026, 6, 1, 9, 0, 0).unwrap()
+    }
     use crate::domain::topic::default_topics;
 
     fn today() -> NaiveDate {
@@ -442,20 +448,17 @@ mod tests {
     #[test]
     fn only_a_new_proposal_changes_and_each_change_moves_its_version() {
         let fields = ProposalFields::parse(&input(), &default_topics(), today()).unwrap();
-        let mut p = Proposal::new(fields.clone(), &staff(), "Culture", Utc::now());
-        p.edit(fields.clone(), Utc::now()).unwrap();
+        let mut p = Proposal::new(fields.clone(), &staff(), "Culture", now());
+        p.edit(fields.clone(), now()).unwrap();
         assert_eq!(p.version, 2);
         assert!(matches!(
-            p.decline("  ", &staff(), Utc::now()),
+            p.decline("  ", &staff(), now()),
             Err(DomainError::Validation(_))
         ));
-        p.take(CampaignId::new(), &staff(), Utc::now()).unwrap();
+        p.take(CampaignId::new(), &staff(), now()).unwrap();
+        assert!(matches!(p.withdraw(now()), Err(DomainError::Conflict(_))));
         assert!(matches!(
-            p.withdraw(Utc::now()),
-            Err(DomainError::Conflict(_))
-        ));
-        assert!(matches!(
-            p.edit(fields, Utc::now()),
+            p.edit(fields, now()),
             Err(DomainError::Conflict(_))
         ));
     }
@@ -463,12 +466,12 @@ mod tests {
     #[test]
     fn a_merge_drafts_one_campaign_with_every_topic_and_section() {
         let fields = ProposalFields::parse(&input(), &default_topics(), today()).unwrap();
-        let a = Proposal::new(fields.clone(), &staff(), "Culture", Utc::now());
+        let a = Proposal::new(fields.clone(), &staff(), "Culture", now());
         let mut other = fields;
         other.title = "Inscriptions au centre de loisirs".into();
         other.topics = vec![TopicSlug::from_str("infos-pratiques").unwrap()];
         other.wants_sms = false;
-        let b = Proposal::new(other, &staff(), "Enfance", Utc::now());
+        let b = Proposal::new(other, &staff(), "Enfance", now());
         let draft = draft_from(&[a, b]);
         assert_eq!(draft.topics, ["culture-animations", "infos-pratiques"]);
         assert_eq!(

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use rusqlite::{params, OptionalExtension, Row};
 use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::delivery::{
@@ -75,7 +74,7 @@ impl DeliveryStore for SqliteStore {
             return Ok(Vec::new());
         }
         let news = deliveries.to_vec();
-        let now = micros(Utc::now());
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 let mut insert = tx
@@ -115,7 +114,7 @@ impl DeliveryStore for SqliteStore {
         }
         let mut seen = HashSet::new();
         let keys: Vec<DeliveryKey> = keys.iter().copied().filter(|k| seen.insert(*k)).collect();
-        let now = micros(Utc::now());
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 // An absent delivery is created claimed; a queued one (a retry) moves. Any
@@ -169,7 +168,7 @@ impl DeliveryStore for SqliteStore {
         let held: Vec<(DeliveryKey, i64)> =
             held.iter().map(|d| (d.key, micros(d.updated_at))).collect();
         let error = error.to_owned();
-        let now = micros(Utc::now());
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 // The claim instant identifies the claim: a delivery claimed again since (or
@@ -205,7 +204,7 @@ impl DeliveryStore for SqliteStore {
         }
         let results: Vec<(DeliveryKey, DeliveryResult)> =
             results.iter().map(|(d, r)| (d.key, r.clone())).collect();
-        let now = micros(Utc::now());
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 // Only a claimed delivery is finished, so a late duplicate cannot undo an outcome.
