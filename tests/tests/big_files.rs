@@ -135,8 +135,20 @@ async fn a_big_import_is_sent_to_its_link_then_read_part_by_part() {
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
+    assert_file_drop_headers(forged.headers());
     assert!(forged.text().await.unwrap().contains("expiré"));
     app.stop().await;
+}
+
+/// What every answer of `/fichiers/` carries, refusals and files alike (#26, point 12).
+fn assert_file_drop_headers(h: &reqwest::header::HeaderMap) {
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    assert_eq!(
+        h["content-security-policy"],
+        "default-src 'none'; frame-ancestors 'none'; sandbox"
+    );
 }
 
 #[tokio::test]
@@ -170,6 +182,7 @@ async fn an_export_is_written_beside_the_request_and_downloaded_through_its_link
     let link = app.url(job["download_url"].as_str().unwrap());
     let file = reqwest::get(&link).await.unwrap();
     assert_eq!(file.status(), 200);
+    assert_file_drop_headers(file.headers());
     assert!(file.headers()["content-disposition"]
         .to_str()
         .unwrap()

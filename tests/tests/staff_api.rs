@@ -883,6 +883,52 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
 }
 
 #[tokio::test]
+async fn an_sms_with_control_or_reordering_characters_is_refused_naming_it_and_where() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let with_sms = |text: &str| {
+        json!({
+            "title": "Alerte", "topics": ["infos-pratiques"], "sms": { "text": text },
+            "email": null, "urgent": false, "send_at": null
+        })
+    };
+    for (text, named) in [
+        ("Route\u{0}fermée", "(U+0000, NUL) en position 6"),
+        ("Alerte\u{7} !", "(U+0007, BEL, sonnerie) en position 7"),
+        (
+            "\u{1b}[31mRouge",
+            "(U+001B, ESC, échappement) en position 1",
+        ),
+        ("Ligne\rcachée", "(U+000D, retour chariot) en position 6"),
+        (
+            "Payez ici \u{202e}lmth.exe",
+            "(U+202E, inversion droite-à-gauche) en position 11",
+        ),
+    ] {
+        let err = StaffClient::expect(
+            redac.post("/api/admin/campaigns", &with_sms(text)).await,
+            422,
+        )
+        .await;
+        let said = err["fields"]["sms.text"].as_str().unwrap_or_default();
+        assert!(said.contains(named), "{text:?}: {err}");
+    }
+    // A line feed, typed or sent as CR LF by a form, is a line break
+    let made = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &with_sms("Route fermée\r\nDéviation par le port"),
+            )
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(made["sms"]["text"], "Route fermée\nDéviation par le port");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn long_email_bodies_fit_and_the_limit_is_said_in_french() {
     let app = app().await;
     let redac = app.login("redac").await;
@@ -933,15 +979,20 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
     let session = app.login("redac").await;
     StaffClient::expect(session.get("/api/admin/me").await, 200).await;
 
-    // Disabled: the open session ends at once, and signing in is refused in French
+    // Disabled: the open session ends at once, and signing in is refused in French exactly as
+    // a wrong password is, so the answer does not confirm the password (#26, point 13)
     assert_eq!(auth.disable("redac").await.unwrap(), 1);
     StaffClient::expect(session.get("/api/admin/me").await, 401).await;
-    let resp = login("mot de passe très solide").await;
-    assert_eq!(resp.status(), 401);
-    let err: Value = resp.json().await.unwrap();
+    let right = login("mot de passe très solide").await;
+    assert_eq!(right.status(), 401);
+    let right: Value = right.json().await.unwrap();
+    let wrong = login("pas le bon mot de passe").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong: Value = wrong.json().await.unwrap();
+    assert_eq!(right, wrong);
     assert!(
-        err["message"].as_str().unwrap().contains("désactivé"),
-        "{err}"
+        right["message"].as_str().unwrap().contains("incorrect"),
+        "{right}"
     );
 
     // Enabled again, then a new password: the old password and its sessions no longer work

@@ -130,6 +130,12 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// `router` with the security headers every answer of the service carries (for routes merged
+/// from outside this crate, such as the embedded file drop's links).
+pub fn with_security_headers(router: Router) -> Router {
+    router.layer(middleware::from_fn(security_headers))
+}
+
 type Routes = Vec<(&'static str, MethodRouter<AppState>)>;
 
 /// Resident form pages: their posts must come from the town's own site.

@@ -58,9 +58,10 @@ fn backend(what: &str, e: impl std::fmt::Display) -> StoreError {
 impl FolderDrop {
     /// The drop in `root` (created if missing).
     pub fn new(root: &Path, clock: Arc<dyn Clock>) -> Result<Self, String> {
-        std::fs::create_dir_all(root)
+        crate::private::create_dir_all(root)
             .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
-        crate::private::restrict(root)
+        // A folder made by an older version, or by hand: its files are residents' data.
+        crate::private::restrict_dir(root)
             .map_err(|e| format!("cannot restrict {}: {e}", root.display()))?;
         Ok(Self {
             root: root.to_owned(),
@@ -69,10 +70,22 @@ impl FolderDrop {
         })
     }
 
-    /// The routes serving the links.
+    /// The routes serving the links. Their answers are files or short French texts, never pages:
+    /// a policy that runs nothing and loads nothing, even if a file were shown in a tab.
     pub fn routes(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/fichiers/{token}", get(download).put(upload))
+            .layer(axum::middleware::map_response(
+                |mut resp: Response| async move {
+                    resp.headers_mut().insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        axum::http::HeaderValue::from_static(
+                            "default-src 'none'; frame-ancestors 'none'; sandbox",
+                        ),
+                    );
+                    resp
+                },
+            ))
             .with_state(self.clone())
     }
 
@@ -151,11 +164,15 @@ impl FolderDrop {
 
     async fn create(&self, path: &Path) -> Result<tokio::fs::File, StoreError> {
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir)
+            crate::private::create_dir_all_async(dir)
                 .await
                 .map_err(|e| backend("create", e))?;
         }
-        tokio::fs::File::create(path)
+        crate::private::open_options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
             .await
             .map_err(|e| backend("create", e))
     }
@@ -224,7 +241,7 @@ impl FileDrop for FolderDrop {
     async fn start_parts(&self, key: &str) -> Result<String, StoreError> {
         self.sweep().await?;
         let upload = uuid::Uuid::new_v4().to_string();
-        tokio::fs::create_dir_all(self.parts_dir(key, &upload)?)
+        crate::private::create_dir_all_async(&self.parts_dir(key, &upload)?)
             .await
             .map_err(|e| backend("start", e))?;
         Ok(upload)
@@ -454,5 +471,37 @@ mod tests {
         assert_eq!(drop.read(key, 6, 100).await.unwrap(), b"world");
         drop.remove(key).await.unwrap();
         assert_eq!(drop.size(key).await.unwrap(), None);
+    }
+
+    /// Folders 0700 and files 0600: the service's own user reads them, nobody else (#26, point
+    /// 10: the drop's root was made 0600, which only root could enter).
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn folders_and_files_are_the_owner_s_alone_and_the_owner_can_enter_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("files");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let drop = FolderDrop::new(&root, Arc::new(telmail_core::clock::SystemClock)).unwrap();
+        assert_eq!(mode(&root), 0o700);
+        drop.put("jobs/c/entier.csv", b"a;b".to_vec())
+            .await
+            .unwrap();
+        let upload = drop.start_parts("jobs/c/parts.csv").await.unwrap();
+        let part = drop
+            .put_part("jobs/c/parts.csv", &upload, 1, b"x".to_vec())
+            .await
+            .unwrap();
+        drop.finish_parts("jobs/c/parts.csv", &upload, &[part])
+            .await
+            .unwrap();
+        for folder in ["jobs", "jobs/c"] {
+            assert_eq!(mode(&root.join(folder)), 0o700, "{folder}");
+        }
+        for file in ["jobs/c/entier.csv", "jobs/c/parts.csv"] {
+            assert_eq!(mode(&root.join(file)), 0o600, "{file}");
+        }
     }
 }

@@ -13,6 +13,25 @@ pub fn create_dir_all(path: &Path) -> std::io::Result<()> {
     builder.create(path)
 }
 
+/// Creates a folder and its missing parents, readable by the owner only, without blocking.
+pub async fn create_dir_all_async(path: &Path) -> std::io::Result<()> {
+    let mut builder = tokio::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    builder.mode(0o700);
+    builder.create(path).await
+}
+
+/// Restricts an existing folder to its owner (0700: the owner may still list and enter it).
+pub fn restrict_dir(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
 /// Options for files the owner alone may read and write (to be completed by the caller).
 pub fn open_options() -> tokio::fs::OpenOptions {
     let mut options = tokio::fs::OpenOptions::new();

@@ -265,7 +265,7 @@ fn router(
         mode,
         &http,
     )
-    .merge(services.files.routes()))
+    .merge(telmail_http::with_security_headers(services.files.routes())))
 }
 
 /// The work beside the requests: the queue consumers (unless another process runs them), the

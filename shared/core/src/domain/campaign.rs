@@ -411,6 +411,17 @@ fn parse_sms(input: &SmsInput, errors: &mut FieldErrors) -> CampaignSms {
         "Rédigez le texte du SMS.",
         errors,
     );
+    // A line break typed in a form may arrive as CR LF: it is one line feed.
+    let text = text.replace("\r\n", "\n");
+    if let Some((position, c)) = unshown_character(&text) {
+        errors.add(
+            "sms.text",
+            format!(
+                "Le SMS contient un caractère invisible ou de contrôle ({}) en position {position} : retirez-le.",
+                character_name(c)
+            ),
+        );
+    }
     let analysis = analyze(&text);
     if analysis.segments > MAX_SMS_SEGMENTS {
         errors.add(
@@ -422,6 +433,40 @@ fn parse_sms(input: &SmsInput, errors: &mut FieldErrors) -> CampaignSms {
         );
     }
     CampaignSms { text }
+}
+
+/// The first character of an SMS that a phone would not show as written, with its position
+/// (counted from 1): control characters but the line feed, and the marks that reorder or hide
+/// text (bidirectional overrides and isolates, zero-width characters).
+fn unshown_character(text: &str) -> Option<(usize, char)> {
+    text.chars()
+        .enumerate()
+        .find(|(_, c)| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+        })
+        .map(|(i, c)| (i + 1, c))
+}
+
+/// How staff are told which character it is: its code point, and its usual name when it has one.
+fn character_name(c: char) -> String {
+    let name = match c {
+        '\0' => Some("NUL"),
+        '\u{7}' => Some("BEL, sonnerie"),
+        '\u{8}' => Some("retour arrière"),
+        '\t' => Some("tabulation"),
+        '\r' => Some("retour chariot"),
+        '\u{1B}' => Some("ESC, échappement"),
+        '\u{7F}' => Some("DEL"),
+        '\u{200B}' => Some("espace sans largeur"),
+        '\u{202E}' => Some("inversion droite-à-gauche"),
+        '\u{FEFF}' => Some("BOM"),
+        _ => None,
+    };
+    match name {
+        Some(name) => format!("U+{:04X}, {name}", u32::from(c)),
+        None => format!("U+{:04X}", u32::from(c)),
+    }
 }
 
 /// The email's subject and Markdown body, both required.
@@ -818,6 +863,28 @@ mod tests {
         let c = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
         assert_eq!(c.topics.len(), 2);
         assert!(c.sms.is_some() && c.email.is_some());
+    }
+
+    #[test]
+    fn an_sms_names_its_first_unshown_character_and_keeps_line_breaks() {
+        let with = |text: &str| CampaignInput {
+            sms: Some(SmsInput {
+                text: Some(text.into()),
+            }),
+            ..input()
+        };
+        let e = CampaignContent::parse(&with("Bonjour\u{7}\u{202e}"), &default_topics(), now())
+            .unwrap_err();
+        assert_eq!(
+            e.get("sms.text"),
+            Some(
+                "Le SMS contient un caractère invisible ou de contrôle (U+0007, BEL, sonnerie) en \
+                 position 8 : retirez-le."
+            )
+        );
+        let ok = CampaignContent::parse(&with("Ligne 1\r\nLigne 2\nFin"), &default_topics(), now())
+            .unwrap();
+        assert_eq!(ok.sms.unwrap().text, "Ligne 1\nLigne 2\nFin");
     }
 
     #[test]

@@ -311,20 +311,16 @@ impl StaffAuth {
         }
     }
 
-    /// Checks a username and password and opens a session.
+    /// Checks a username and password and opens a session. A disabled account is answered as
+    /// a wrong password: the answer never tells whether a password was right.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginGrant, DomainError> {
         let refused = || DomainError::Unauthorized("Identifiant ou mot de passe incorrect.".into());
         let account = self.store.find_account(username.trim()).await?;
         let phc = account.as_ref().map(|a| a.password_hash.as_str());
         let matches = self.passwords.verify(password, phc).await;
-        let Some(account) = account.filter(|_| matches) else {
+        let Some(account) = account.filter(|a| matches && !a.disabled) else {
             return Err(refused());
         };
-        if account.disabled {
-            return Err(DomainError::Unauthorized(
-                "Ce compte est désactivé : adressez-vous à un administrateur de Télmail.".into(),
-            ));
-        }
         let session_token = random_token();
         let session = StaffSession {
             identity: account.identity.clone(),
