@@ -1095,6 +1095,9 @@ async fn staff_accounts_are_unique_and_sessions_expire_by_caller(b: Backend) {
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
         created_at: t0(),
         disabled: false,
+        // A lock after wrong passwords is kept with the account
+        locked_until: Some(t0() + Duration::minutes(4)),
+        login_generation: 3,
     };
     staff.create_account(&account).await.unwrap();
     let again = StaffAccount {

@@ -152,6 +152,8 @@ async fn cabinet_accounts(w: &World<Inbox>) {
                 password_hash: "non utilisé".into(),
                 created_at: w.clock.now(),
                 disabled,
+                locked_until: None,
+                login_generation: 0,
             },
         )
         .await

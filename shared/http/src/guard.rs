@@ -18,7 +18,8 @@ use crate::error::ApiError;
 use crate::extract::client_ip;
 use crate::render::{Link, Pages, Tone};
 
-/// A per-client-address limit on requests.
+/// A per-client limit on requests (an IPv4 address, or an IPv6 /64: see
+/// [`telmail_core::domain::client::client_network`]).
 #[derive(Clone)]
 pub struct RateLimit {
     limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
@@ -45,7 +46,9 @@ impl RateLimit {
         if self.limiter.len() > 10_000 {
             self.limiter.retain_recent();
         }
-        self.limiter.check_key(&ip).is_ok()
+        self.limiter
+            .check_key(&telmail_core::domain::client::client_network(ip))
+            .is_ok()
     }
 }
 

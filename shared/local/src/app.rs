@@ -33,6 +33,7 @@ pub const STAFF_SESSION_HOURS: i64 = 8;
 /// Local staff accounts over the embedded store, passwords hashed with Argon2id.
 pub fn staff_auth(store: Arc<SqliteStore>, clock: Arc<dyn Clock>) -> Result<StaffAuth, String> {
     Ok(StaffAuth::new(
+        store.clone(),
         store,
         Arc::new(Argon2Passwords::new()?),
         clock,

@@ -48,6 +48,11 @@ pub enum StaffAction {
         /// Login name.
         username: String,
     },
+    /// Unlocks an account locked after repeated wrong passwords.
+    Unlock {
+        /// Login name.
+        username: String,
+    },
     /// Sets a new password (from TELMAIL_PASSWORD or standard input) and ends the open sessions.
     Passwd {
         /// Login name.
@@ -125,6 +130,10 @@ pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, Stri
         StaffAction::Enable { username } => {
             auth.enable(&username).await.map_err(french)?;
             Ok(format!("Compte « {username} » réactivé."))
+        }
+        StaffAction::Unlock { username } => {
+            auth.unlock(&username).await.map_err(french)?;
+            Ok(format!("Compte « {username} » déverrouillé."))
         }
         StaffAction::Passwd { username } => {
             let ended = auth

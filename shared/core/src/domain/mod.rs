@@ -3,6 +3,7 @@
 
 pub mod alert_templates;
 pub mod campaign;
+pub mod client;
 pub mod contact;
 pub mod delivery;
 pub mod file_job;

@@ -16,6 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::clock::Clock;
 use crate::domain::contact::{Email, PhoneNumber};
 use crate::error::{DomainError, FieldErrors, StoreError};
+use crate::ports::QuotaStore;
+use tokio::sync::Semaphore;
 
 /// What a staff member may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -152,6 +154,12 @@ pub struct StaffAccount {
     /// A disabled account cannot sign in (and its sessions were ended when it was disabled).
     #[serde(default)]
     pub disabled: bool,
+    /// After repeated wrong passwords, no password is checked before this instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Counts the successful sign-ins and unlocks: wrong passwords are counted afresh after each.
+    #[serde(default)]
+    pub login_generation: u32,
 }
 
 /// A logged-in local session; the store keys it by the SHA-256 of the cookie value.
@@ -244,27 +252,68 @@ pub struct LoginGrant {
 /// Local staff authentication: accounts, login, sessions.
 pub struct StaffAuth {
     store: Arc<dyn StaffStore>,
+    /// Wrong passwords counted per account, atomically (concurrent guesses all count).
+    quotas: Arc<dyn QuotaStore>,
     passwords: Arc<dyn PasswordHashing>,
     clock: Arc<dyn Clock>,
     session_ttl: Duration,
+    /// Password checks admitted at once (running or waiting): past it, a sign-in is refused at
+    /// once instead of queueing hashes in memory.
+    admitted: Arc<Semaphore>,
+    /// Password checks running at once (each costs an Argon2id hash).
+    hashing: Arc<Semaphore>,
+}
+
+/// Wrong passwords an account takes before it is locked.
+pub const LOCK_AFTER_FAILURES: u32 = 5;
+/// The longest lock: each wrong password past [`LOCK_AFTER_FAILURES`] doubles it up to this.
+const LONGEST_LOCK_MINUTES: i64 = 60;
+/// Argon2id hashes computed at once.
+const HASHES_AT_ONCE: usize = 2;
+/// Sign-ins that may wait for a hash; more are refused at once.
+const HASHES_WAITING: usize = 8;
+
+/// How long an account stays locked after its `failures`-th wrong password in a row.
+fn lock_for(failures: u32) -> Option<Duration> {
+    let past = failures.checked_sub(LOCK_AFTER_FAILURES)?;
+    let minutes = 1i64
+        .checked_shl(past.min(16))
+        .unwrap_or(i64::MAX)
+        .min(LONGEST_LOCK_MINUTES);
+    Some(Duration::minutes(minutes))
+}
+
+/// The French refusal of a locked account: when to try again, and who can unlock it.
+fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> DomainError {
+    let seconds = (until - now).num_seconds().max(1);
+    let minutes = (seconds + 59) / 60;
+    DomainError::TooManyAttempts(format!(
+        "Ce compte est verrouillé après plusieurs mots de passe erronés : réessayez dans {minutes} min, \
+         ou demandez à un administrateur de Télmail de le déverrouiller."
+    ))
 }
 
 /// Minimum length of a staff password.
 pub const MIN_PASSWORD_LEN: usize = 12;
 
 impl StaffAuth {
-    /// Authentication over a store; sessions last `session_ttl`.
+    /// Authentication over a store (wrong passwords counted in `quotas`); sessions last
+    /// `session_ttl`.
     pub fn new(
         store: Arc<dyn StaffStore>,
+        quotas: Arc<dyn QuotaStore>,
         passwords: Arc<dyn PasswordHashing>,
         clock: Arc<dyn Clock>,
         session_ttl: Duration,
     ) -> Self {
         Self {
             store,
+            quotas,
             passwords,
             clock,
             session_ttl,
+            admitted: Arc::new(Semaphore::new(HASHES_AT_ONCE + HASHES_WAITING)),
+            hashing: Arc::new(Semaphore::new(HASHES_AT_ONCE)),
         }
     }
 
@@ -301,6 +350,8 @@ impl StaffAuth {
             password_hash: self.hash(password).await?,
             created_at: self.clock.now(),
             disabled: false,
+            locked_until: None,
+            login_generation: 0,
         };
         match self.store.create_account(&account).await {
             Err(StoreError::Conflict(_)) => Err(DomainError::Conflict(format!(
@@ -312,15 +363,32 @@ impl StaffAuth {
     }
 
     /// Checks a username and password and opens a session. A disabled account is answered as
-    /// a wrong password: the answer never tells whether a password was right.
+    /// a wrong password: the answer never tells whether a password was right. After
+    /// [`LOCK_AFTER_FAILURES`] wrong passwords in a row an account is locked, longer at each
+    /// further one (up to an hour), whatever address the guesses come from; no password is
+    /// checked while it is locked. Too many sign-ins at once are refused before any hash.
     pub async fn login(&self, username: &str, password: &str) -> Result<LoginGrant, DomainError> {
         let refused = || DomainError::Unauthorized("Identifiant ou mot de passe incorrect.".into());
+        let now = self.clock.now();
         let account = self.store.find_account(username.trim()).await?;
+        if let Some(until) = account.as_ref().and_then(|a| a.locked_until) {
+            if until > now {
+                return Err(locked(until, now));
+            }
+        }
         let phc = account.as_ref().map(|a| a.password_hash.as_str());
-        let matches = self.passwords.verify(password, phc).await;
-        let Some(account) = account.filter(|a| matches && !a.disabled) else {
+        let matches = self.verify_bounded(password, phc).await?;
+        let Some(mut account) = account else {
             return Err(refused());
         };
+        if !matches || account.disabled {
+            self.count_failure(account).await?;
+            return Err(refused());
+        }
+        // A new generation: the wrong passwords before this sign-in no longer count.
+        account.locked_until = None;
+        account.login_generation = account.login_generation.wrapping_add(1);
+        self.store.update_account(&account).await?;
         let session_token = random_token();
         let session = StaffSession {
             identity: account.identity.clone(),
@@ -336,6 +404,53 @@ impl StaffAuth {
             identity: account.identity,
             max_age: self.session_ttl,
         })
+    }
+
+    /// Checks a password, at most [`HASHES_AT_ONCE`] at a time; refused at once when
+    /// [`HASHES_WAITING`] more already wait.
+    async fn verify_bounded(&self, password: &str, phc: Option<&str>) -> Result<bool, DomainError> {
+        let busy = || {
+            DomainError::TooManyAttempts(
+                "Trop de connexions en cours : réessayez dans quelques secondes.".into(),
+            )
+        };
+        let _admitted = self
+            .admitted
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy())?;
+        let _hashing = self.hashing.acquire().await.map_err(|_| busy())?;
+        Ok(self.passwords.verify(password, phc).await)
+    }
+
+    /// Counts a wrong password against `account` and locks it past the limit.
+    async fn count_failure(&self, mut account: StaffAccount) -> Result<(), DomainError> {
+        let now = self.clock.now();
+        let key = format!(
+            "staff-login-failures:{}:{}",
+            digest(&account.identity.id),
+            account.login_generation
+        );
+        // The count of a generation lasts a day: a slow guesser is still counted.
+        let failures = self
+            .quotas
+            .take(&key, u32::MAX, now, now + Duration::days(1))
+            .await?
+            .unwrap_or(u32::MAX);
+        if let Some(lock) = lock_for(failures) {
+            account.locked_until = Some(now + lock);
+            self.store.update_account(&account).await?;
+        }
+        Ok(())
+    }
+
+    /// Unlocks an account locked by wrong passwords (`staff unlock`, or an administrator).
+    pub async fn unlock(&self, username: &str) -> Result<(), DomainError> {
+        let mut account = self.account(username).await?;
+        account.locked_until = None;
+        account.login_generation = account.login_generation.wrapping_add(1);
+        self.store.update_account(&account).await?;
+        Ok(())
     }
 
     /// The live session behind a cookie value, if any.

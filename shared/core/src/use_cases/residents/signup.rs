@@ -189,13 +189,15 @@ impl Residents {
         }
     }
 
-    /// Counts a sign-up against its client address's hourly allowance.
+    /// Counts a sign-up against its client's hourly allowance (the IPv4 address, or the IPv6
+    /// /64: drawing a new address of one's /64 for each sign-up changes nothing).
     async fn take_client_allowance(&self, ip: &str) -> Result<(), DomainError> {
         let now = self.d.clock.now();
         let hour = now.timestamp() / 3600;
+        let client = crate::domain::client::client_network_of(ip);
         let key = format!(
             "signup-client:{}@{hour}",
-            self.d.signer.digest("quota-client", ip)
+            self.d.signer.digest("quota-client", &client)
         );
         let end = DateTime::from_timestamp((hour + 1) * 3600, 0).unwrap_or(now);
         let limit = self.d.config.signup_limits.signups_per_client_per_hour;
