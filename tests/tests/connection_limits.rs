@@ -67,7 +67,7 @@ fn held(stream: &TcpStream) -> bool {
     matches!(stream.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
 }
 
-/// Waits (at most `within`) until the server holds `n` connections or fewer/more, as `reached`.
+/// The connections the server holds, once their number is `reached` or `within` has passed.
 async fn wait_for_open(app: &TestApp, within: Duration, reached: impl Fn(usize) -> bool) -> usize {
     let start = stopwatch();
     loop {

@@ -131,14 +131,23 @@ pub struct ServerArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConnectionArgs {
     /// Seconds a client has to send a request's headers, counted from the connection's opening
-    /// or, on a kept-alive connection, from the end of the previous response.
-    #[arg(long, env = "TELMAIL_HEADER_READ_TIMEOUT", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// or, on a kept-alive connection, from the end of the previous response (1 to 86,400).
+    #[arg(
+        long,
+        env = "TELMAIL_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     pub header_read_timeout: u64,
     /// Seconds a connection may go without a byte moving either way while no request on it is
-    /// being worked on (a stalled request body, a response the client stops reading).
-    #[arg(long, env = "TELMAIL_IDLE_TIMEOUT", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// being worked on (a stalled request body, a response the client stops reading; 1 to
+    /// 86,400).
+    #[arg(
+        long,
+        env = "TELMAIL_IDLE_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     pub idle_timeout: u64,
     /// Connections open at once, all clients together (default: what the open-file limit leaves
     /// once the database, outbox and relay have theirs).

@@ -118,7 +118,6 @@ pub async fn serve(
 
 /// The service of one connection: the app, with the peer's address as `ConnectInfo` (the rate
 /// limiter and trusted proxies read it) and each request counted as worked on.
-#[derive(Clone)]
 struct Handler {
     app: axum::Router,
     peer: SocketAddr,
