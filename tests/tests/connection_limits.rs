@@ -1,7 +1,8 @@
 //! Idle and slow connections neither take the server down nor stay (#26, point 1): thousands of
 //! idle, slowloris and stalled-body connections, held against the real `telmail-local`, leave a
-//! resident's sign-up served at once, and the server closes them after its timeouts; one address
-//! over its cap has its extra connections closed at once while others are served.
+//! resident's sign-up served at once, and the server closes them after its timeouts, as it does a
+//! client that stops reading its responses; one address over its cap has its extra connections
+//! closed at once while others are served.
 //!
 //! Every socket is on loopback; the clients bind 127.0.0.x source addresses so that the
 //! per-client cap counts them as different clients.
@@ -252,5 +253,44 @@ async fn over_the_total_cap_connections_are_closed_at_once_until_one_frees() {
     );
     assert_eq!(app.get("/healthz").await.status(), 200);
     drop(held_now);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_its_responses_is_closed_after_the_idle_timeout() {
+    // GIVEN a server whose idle timeout is far shorter than its header-read timeout
+    let app = TestApp::spawn_with(|a| {
+        a.connections.header_read_timeout = 600;
+        a.connections.idle_timeout = 2;
+    })
+    .await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .bind(SocketAddr::from((Ipv4Addr::new(127, 0, 0, 60), 0)))
+        .unwrap();
+    let mut client = socket.connect(app.server().addr).await.unwrap();
+
+    // WHEN the client pipelines page requests and never reads an answer, until the server,
+    // stuck writing, stops reading them
+    let requests = b"GET /inscription HTTP/1.1\r\nHost: telmail\r\n\r\n".repeat(100);
+    let mut stuck = false;
+    for _ in 0..1_000 {
+        let write = client.write_all(&requests);
+        if tokio::time::timeout(Duration::from_secs(1), write)
+            .await
+            .is_err()
+        {
+            stuck = true;
+            break;
+        }
+    }
+    assert!(stuck, "the server kept reading 100,000 requests");
+    assert_eq!(app.server().open_connections(), 1);
+
+    // THEN the server closes the connection after its idle timeout, not the header-read one
+    let open = wait_for_open(&app, Duration::from_secs(2 + 4), |n| n == 0).await;
+    assert_eq!(open, 0, "the stuck connection is still held");
+    drop(client);
     app.stop().await;
 }
