@@ -1,7 +1,7 @@
 //! Local-server settings: command-line flags, each with an environment variable.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -49,6 +49,9 @@ pub struct ServerArgs {
     /// `127.0.0.1,10.0.0.0/8`): only their `X-Forwarded-For` is believed.
     #[arg(long, env = "TELMAIL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<IpNet>,
+    /// Connections: timeouts and caps (what an idle or slow client may hold).
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
     /// Secret for signing links (at least 32 characters); default: a random key kept in the data folder.
     #[arg(long, env = "TELMAIL_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<String>,
@@ -122,6 +125,49 @@ pub struct ServerArgs {
     /// Run the fan-out and delivery consumers in this process (false: another process runs them).
     #[arg(long, env = "TELMAIL_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker: bool,
+}
+
+/// How long a connection may stay idle or slow, and how many may be open at once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Seconds a client has to send a request's headers, counted from the connection's opening
+    /// or, on a kept-alive connection, from the end of the previous response (1 to 86,400).
+    #[arg(
+        long,
+        env = "TELMAIL_HEADER_READ_TIMEOUT",
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub header_read_timeout: u64,
+    /// Seconds a connection may go without a byte moving either way while no request on it is
+    /// being worked on (a stalled request body, a response the client stops reading; 1 to
+    /// 86,400).
+    #[arg(
+        long,
+        env = "TELMAIL_IDLE_TIMEOUT",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub idle_timeout: u64,
+    /// Connections open at once, all clients together (default: what the open-file limit leaves
+    /// once the database, outbox and relay have theirs).
+    #[arg(long, env = "TELMAIL_MAX_CONNECTIONS")]
+    pub max_connections: Option<NonZeroUsize>,
+    /// Connections one client may hold open at once (an IPv6 client counts by its /64; trusted
+    /// proxies are not capped).
+    #[arg(long, env = "TELMAIL_MAX_CONNECTIONS_PER_CLIENT", default_value = "64")]
+    pub max_connections_per_client: NonZeroUsize,
+}
+
+impl Default for ConnectionArgs {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: 10,
+            idle_timeout: 30,
+            max_connections: None,
+            max_connections_per_client: NonZeroUsize::new(64).expect("non-zero"),
+        }
+    }
 }
 
 /// The town's Cognito user pool, when staff sign in with it rather than with local accounts
@@ -200,6 +246,7 @@ impl ServerArgs {
             email_layout: None,
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
             trusted_proxies: Vec::new(),
+            connections: ConnectionArgs::default(),
             signing_key: None,
             sms_price: "0.10".parse().expect("valid price"),
             email_price: "0.02".parse().expect("valid price"),

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cognito;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod files;
 pub mod outbox;

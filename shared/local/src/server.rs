@@ -29,6 +29,8 @@ use tokio::task::JoinHandle;
 use crate::app::Services;
 use crate::cognito::CognitoTokens;
 use crate::config::ServerArgs;
+use crate::connections::limits::connection_cap;
+use crate::connections::{self, Bounds, ConnectionLimits};
 use crate::db::Db;
 use crate::files::FolderDrop;
 use crate::outbox::Outbox;
@@ -48,12 +50,18 @@ pub struct RunningServer {
     pub data_dir: PathBuf,
     /// The use cases it serves (tests drive the dispatcher directly).
     pub services: Services,
+    connections: Arc<ConnectionLimits>,
     stop: watch::Sender<bool>,
     serve: JoinHandle<std::io::Result<()>>,
     background: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
+    /// Client connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+
     /// Stops accepting requests, finishes those in flight, and stops the worker and jobs.
     pub async fn stop(self) -> Result<(), String> {
         let _ = self.stop.send(true);
@@ -169,6 +177,8 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let bounds = connection_bounds(&args)?;
+    let connections = bounds.limits.clone();
     let public_url = args
         .public_url
         .clone()
@@ -179,25 +189,39 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
     let app = router(&args, &services, sign_in)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let background = spawn_background(&args, &services, queue, &stop_rx)?;
-    let mut serve_stop = stop_rx;
-    let serve = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = serve_stop.changed().await;
-        })
-        .await
-    });
+    let serve = tokio::spawn(connections::serve(listener, app, bounds, stop_rx));
     Ok(RunningServer {
         addr,
         public_url,
         data_dir: args.data_dir,
         services,
+        connections,
         stop: stop_tx,
         serve,
         background,
+    })
+}
+
+/// The connections' timeouts and caps, under the open-file limit (raised first to the hard
+/// limit, so that a usual soft limit of 1,024 does not cap a server the host allows more).
+fn connection_bounds(args: &ServerArgs) -> Result<Bounds, String> {
+    let c = &args.connections;
+    let file_limit = connections::raise_file_limit()?;
+    let total = connection_cap(file_limit, c.max_connections)?;
+    tracing::info!(
+        file_limit,
+        max_connections = total,
+        per_client = c.max_connections_per_client.get(),
+        "connection caps"
+    );
+    Ok(Bounds {
+        header_read: Duration::from_secs(c.header_read_timeout),
+        idle: Duration::from_secs(c.idle_timeout),
+        limits: ConnectionLimits::new(
+            total,
+            c.max_connections_per_client,
+            args.trusted_proxies.clone(),
+        ),
     })
 }
 

@@ -70,6 +70,11 @@ impl TestApp {
         }
     }
 
+    /// The server started in this process.
+    pub fn server(&self) -> &RunningServer {
+        self.server.as_ref().expect("a server started in-process")
+    }
+
     /// Stops the server cleanly.
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
