@@ -72,6 +72,51 @@ fn functions_granted(template: &Value, needle: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A Number parameter's default.
+fn default_of(template: &Value, parameter: &str) -> u64 {
+    let p = &template["Parameters"][parameter];
+    assert_eq!(p["Type"].as_str(), Some("Number"), "{parameter}");
+    p["Default"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{parameter} has no default"))
+}
+
+#[test]
+fn send_and_weather_keep_their_concurrency_and_subscribe_is_capped() {
+    let template = template();
+    let readme = repo_file("README.md");
+    let deploying = &readme[readme.find("## Deploying on AWS").expect("the section")..];
+    let mut reserved = 0;
+    for (binary, parameter) in [
+        ("send", "SendReservedConcurrency"),
+        ("weather", "WeatherReservedConcurrency"),
+        ("subscribe", "SubscribeMaxConcurrency"),
+    ] {
+        let (_, f) = function(&template, binary);
+        assert_eq!(
+            reference(&f["Properties"]["ReservedConcurrentExecutions"]),
+            Some(parameter),
+            "{binary} has no reserved concurrency set by {parameter}"
+        );
+        reserved += default_of(&template, parameter);
+        assert!(deploying.contains(parameter), "README: {parameter}");
+    }
+    // `send` reads two queues, each up to SendConcurrency at once: less would throttle it.
+    assert!(
+        default_of(&template, "SendReservedConcurrency")
+            >= 2 * default_of(&template, "SendConcurrency")
+    );
+    let min = |p: &str| template["Parameters"][p]["MinValue"].as_u64().unwrap();
+    assert!(min("SendReservedConcurrency") >= 2 * min("SendConcurrency"));
+    // The README says what the account's quota must be: the reservations plus Lambda's 100.
+    assert!(deploying.contains("Concurrent executions"), "README: quota");
+    assert!(
+        deploying.contains(&(reserved + 100).to_string()),
+        "README: the quota needed with the defaults, {}",
+        reserved + 100
+    );
+}
+
 #[test]
 fn no_function_may_publish_to_a_topic() {
     let template = template();
