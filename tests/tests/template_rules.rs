@@ -81,6 +81,17 @@ fn default_of(template: &Value, parameter: &str) -> u64 {
         .unwrap_or_else(|| panic!("{parameter} has no default"))
 }
 
+/// The alarms whose text (metrics, dimensions, expressions) contains every one of `needles`.
+fn alarms_with<'a>(template: &'a Value, needles: &[&str]) -> Vec<(&'a str, &'a Value)> {
+    resources_of(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, a)| {
+            let text = format!("{:?}", a["Properties"]);
+            needles.iter().all(|n| text.contains(n))
+        })
+        .collect()
+}
+
 #[test]
 fn send_and_weather_keep_their_concurrency_and_subscribe_is_capped() {
     let template = template();
@@ -115,6 +126,127 @@ fn send_and_weather_keep_their_concurrency_and_subscribe_is_capped() {
         "README: the quota needed with the defaults, {}",
         reserved + 100
     );
+}
+
+#[test]
+fn a_weather_poll_or_a_schedule_that_stops_running_is_an_alarm() {
+    let template = template();
+    let (weather, _) = function(&template, "weather");
+    let (fan_out, f) = function(&template, "fan-out");
+    assert_eq!(
+        f["Properties"]["Events"]["EveryMinute"]["Type"].as_str(),
+        Some("Schedule")
+    );
+    // SAM names a Schedule event's rule <function><event>.
+    let rule = format!("{fan_out}EveryMinute");
+    for (namespace, dimension) in [("AWS/Lambda", weather), ("AWS/Events", rule.as_str())] {
+        let found = alarms_with(&template, &[namespace, "Invocations", dimension]);
+        assert_eq!(found.len(), 1, "one heartbeat on {dimension}");
+        let p = &found[0].1["Properties"];
+        assert_eq!(
+            p["TreatMissingData"].as_str(),
+            Some("breaching"),
+            "{dimension}"
+        );
+        assert_eq!(p["ComparisonOperator"].as_str(), Some("LessThanThreshold"));
+        assert_eq!(p["Threshold"].as_u64(), Some(1));
+        assert!(p["Period"].as_u64().unwrap() * p["EvaluationPeriods"].as_u64().unwrap() <= 900);
+    }
+}
+
+#[test]
+fn the_fan_out_queue_the_table_and_the_sms_success_rate_have_alarms() {
+    let template = template();
+    assert_eq!(
+        alarms_with(
+            &template,
+            &[
+                "ApproximateAgeOfOldestMessage",
+                "(\"FanoutQueue.QueueName\")"
+            ]
+        )
+        .len(),
+        1,
+        "the fan-out queue's age"
+    );
+    for throttles in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+        assert!(
+            !alarms_with(&template, &["AWS/DynamoDB", throttles, "(\"Table\")"]).is_empty(),
+            "DynamoDB {throttles}"
+        );
+    }
+    // SNS's receipts, delivered and not, counted and compared.
+    let mut counted = Vec::new();
+    for group in ["SmsDeliveryLogs", "SmsDeliveryFailureLogs"] {
+        let (_, filter) = resources_of(&template, "AWS::Logs::MetricFilter")
+            .into_iter()
+            .find(|(_, f)| reference(&f["Properties"]["LogGroupName"]) == Some(group))
+            .unwrap_or_else(|| panic!("no metric filter on {group}"));
+        counted.push(
+            filter["Properties"]["MetricTransformations"][0]["MetricName"]
+                .as_str()
+                .unwrap(),
+        );
+    }
+    let success = alarms_with(&template, &counted);
+    assert_eq!(success.len(), 1, "the SMS success rate");
+    let p = &success[0].1["Properties"];
+    assert_eq!(p["ComparisonOperator"].as_str(), Some("LessThanThreshold"));
+    assert!(p["Threshold"].as_f64().unwrap() < 1.0);
+}
+
+#[test]
+fn the_delivery_age_alarm_follows_the_draining_not_a_fixed_hour() {
+    let template = template();
+    let found = alarms_with(
+        &template,
+        &[
+            "ApproximateAgeOfOldestMessage",
+            "(\"DeliveryQueue.QueueName\")",
+        ],
+    );
+    assert_eq!(found.len(), 1);
+    let p = &found[0].1["Properties"];
+    // A fixed threshold on the age alone fires on every campaign longer than it.
+    assert!(p["MetricName"].is_null(), "the age alone: {p:?}");
+    let metrics = p["Metrics"].as_sequence().expect("metric math");
+    let id_of = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m["MetricStat"]["Metric"]["MetricName"].as_str() == Some(name))
+            .and_then(|m| m["Id"].as_str())
+            .unwrap_or_else(|| panic!("{name} of the delivery queue"))
+    };
+    let (age, deleted) = (
+        id_of("ApproximateAgeOfOldestMessage"),
+        id_of("NumberOfMessagesDeleted"),
+    );
+    let returned: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["ReturnData"].as_bool() == Some(true))
+        .collect();
+    assert_eq!(returned.len(), 1);
+    let expression = returned[0]["Expression"].as_str().expect("an expression");
+    assert!(
+        expression.contains(age) && expression.contains(deleted),
+        "{expression}"
+    );
+    // Why, where the next reader looks.
+    assert!(repo_file("docs/design-notes.md").contains("NumberOfMessagesDeleted"));
+}
+
+#[test]
+fn every_alarm_reaches_the_alarm_topic() {
+    let template = template();
+    for (id, alarm) in resources_of(&template, "AWS::CloudWatch::Alarm") {
+        let actions = alarm["Properties"]["AlarmActions"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id} has no action"));
+        assert!(
+            actions.iter().any(|a| reference(a) == Some("AlarmTopic")),
+            "{id}"
+        );
+    }
 }
 
 #[test]
