@@ -16,6 +16,16 @@ pub struct StubFeed {
 }
 
 pub async fn stub_feed(status: u16, body: String) -> StubFeed {
+    serve(status, body, None).await
+}
+
+/// A feed as the portal's: it answers as set to requests whose `apikey` header is `key`
+/// (ASCII), 401 to the others.
+pub async fn keyed_stub_feed(key: &str, body: String) -> StubFeed {
+    serve(200, body, Some(key.to_ascii_lowercase())).await
+}
+
+async fn serve(status: u16, body: String, key: Option<String>) -> StubFeed {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!(
         "http://{}/cartevigilance/encours",
@@ -25,10 +35,18 @@ pub async fn stub_feed(status: u16, body: String) -> StubFeed {
     let served = answer.clone();
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let (status, body) = served.lock().unwrap().clone();
+            let served = served.clone();
+            let key = key.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
-                let _ = socket.read(&mut buf).await;
+                let read = socket.read(&mut buf).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..read]).to_ascii_lowercase();
+                let (status, body) = match &key {
+                    Some(key) if !request.contains(&format!("\r\napikey: {key}\r\n")) => {
+                        (401, String::new())
+                    }
+                    _ => served.lock().unwrap().clone(),
+                };
                 let head = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                     body.len()

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use telmail_aws::handlers::{
     feedback_event, public_router, queue_event, staff_router, tick, weather_tick,
 };
+use telmail_aws::weather_key::SecretKeyedFeed;
 use telmail_aws::{Aws, AwsSettings, Clients};
 use telmail_core::clock::SystemClock;
 use telmail_core::config::ServiceConfig;
@@ -896,6 +897,52 @@ async fn the_weather_function_relays_a_red_alert_once_through_the_urgent_lane() 
     )
     .await;
     assert_eq!(status, 404, "{outbox}");
+}
+
+#[tokio::test]
+async fn the_weather_key_set_after_a_cold_start_is_read_again_when_the_feed_refuses_the_old_one() {
+    // GIVEN the key's secret as the stack creates it (a placeholder), read by a cold start, and
+    // the portal's feed wanting the real key
+    let d = deploy().await;
+    let secret = format!("telmail-weather-key-{}", d.tag);
+    d.clients
+        .secrets
+        .create_secret()
+        .name(&secret)
+        .secret_string("à-remplir")
+        .send()
+        .await
+        .unwrap();
+    let stub = telmail_tests::feeds::keyed_stub_feed(
+        "vraie-cle",
+        telmail_tests::feeds::red_waves_document(),
+    )
+    .await;
+    let url = stub.url.clone();
+    let feed = SecretKeyedFeed::new(d.clients.secrets.clone(), secret.clone(), move |key| {
+        telmail_meteo::HttpWeatherFeed::new(&url, Some(key))
+    })
+    .await
+    .unwrap();
+    let answer = weather_tick(&d.aws, &feed).await.unwrap();
+    assert!(
+        answer["failed"].as_str().unwrap().contains("401"),
+        "{answer}"
+    );
+
+    // WHEN the operator puts the real key in the secret, the instance still warm
+    d.clients
+        .secrets
+        .put_secret_value()
+        .secret_id(&secret)
+        .secret_string("vraie-cle\n")
+        .send()
+        .await
+        .unwrap();
+    let answer = weather_tick(&d.aws, &feed).await.unwrap();
+
+    // THEN the next poll reads the feed with it, and relays the alert
+    assert_eq!(answer["relayed"], 1, "{answer}");
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ pub struct Aws {
     pub queue: Arc<SqsQueue>,
     /// The SMS sender (opt-out list).
     pub sms: Arc<SnsSmsSender>,
-    /// Secrets Manager (the weather feed's key, read at a cold start).
+    /// Secrets Manager (the weather feed's key, read at a cold start and when refused).
     pub secrets: aws_sdk_secretsmanager::Client,
     /// HTTP settings.
     pub http: HttpConfig,
@@ -391,18 +391,8 @@ async fn signing_key(
         .map_err(|_| "the signing key secret must be at least 32 characters".to_owned())
 }
 
-/// The Météo-France portal key, from the secret `TELMAIL_WEATHER_KEY_SECRET` names (none
-/// without that setting, for a feed that needs no key).
-pub async fn weather_api_key(aws: &Aws) -> Result<Option<String>, String> {
-    match env::optional("TELMAIL_WEATHER_KEY_SECRET") {
-        Some(id) => read_secret(&aws.secrets, &id, "weather feed key")
-            .await
-            .map(|k| Some(k.trim().to_owned())),
-        None => Ok(None),
-    }
-}
-
-/// A secret's text from Secrets Manager (read once, at a cold start); `what` names it in errors.
+/// A secret's text from Secrets Manager (read at a cold start, the weather key again when the
+/// feed refuses it); `what` names it in errors.
 pub async fn read_secret(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,

@@ -16,5 +16,7 @@ pub mod s3;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
+pub mod weather_key;
 
-pub use backend::{https_client, init_logging, weather_api_key, Aws, AwsSettings, Clients};
+pub use backend::{https_client, init_logging, Aws, AwsSettings, Clients};
+pub use weather_key::weather_feed;

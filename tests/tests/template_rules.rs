@@ -1,0 +1,378 @@
+//! Keeps `template.yaml` true to what running on AWS at real scale needs (#27): the town's
+//! messages and alerts keep their share of Lambda concurrency, what stops running is an alarm,
+//! alarms follow the work, and the functions' rights and the logs hold no more than they must.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use serde_norway::Value;
+
+fn repo_file(path: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn template() -> Value {
+    serde_norway::from_str(&repo_file("template.yaml")).unwrap()
+}
+
+/// The name a `!Ref` points at.
+fn reference(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(t) if t.tag == "Ref" => t.value.as_str(),
+        _ => None,
+    }
+}
+
+/// The resources of a type, by logical id.
+fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(id, r)| (id.as_str().unwrap(), r))
+        .collect()
+}
+
+/// A function's logical id from its binary.
+fn function<'a>(template: &'a Value, binary: &str) -> (&'a str, &'a Value) {
+    resources_of(template, "AWS::Serverless::Function")
+        .into_iter()
+        .find(|(_, r)| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(binary))
+        .unwrap_or_else(|| panic!("no function with Binary {binary}"))
+}
+
+/// The binary of every function whose policies, written out, contain `needle`.
+fn functions_granted(template: &Value, needle: &str) -> BTreeSet<String> {
+    let policies = |id: &str| {
+        format!(
+            "{:?}",
+            template["Resources"][id]["Properties"]["PolicyDocument"]
+        )
+    };
+    resources_of(template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, r)| {
+            let own = r["Properties"]["Policies"].as_sequence().expect("Policies");
+            own.iter().any(|p| match reference(p) {
+                // A managed policy of the template: its document.
+                Some(id) => policies(id).contains(needle),
+                None => format!("{p:?}").contains(needle),
+            })
+        })
+        .map(|(_, r)| {
+            r["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// A Number parameter's default.
+fn default_of(template: &Value, parameter: &str) -> u64 {
+    let p = &template["Parameters"][parameter];
+    assert_eq!(p["Type"].as_str(), Some("Number"), "{parameter}");
+    p["Default"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{parameter} has no default"))
+}
+
+/// The alarms whose text (metrics, dimensions, expressions) contains every one of `needles`.
+fn alarms_with<'a>(template: &'a Value, needles: &[&str]) -> Vec<(&'a str, &'a Value)> {
+    resources_of(template, "AWS::CloudWatch::Alarm")
+        .into_iter()
+        .filter(|(_, a)| {
+            let text = format!("{:?}", a["Properties"]);
+            needles.iter().all(|n| text.contains(n))
+        })
+        .collect()
+}
+
+#[test]
+fn send_and_weather_keep_their_concurrency_and_subscribe_is_capped() {
+    let template = template();
+    let readme = repo_file("README.md");
+    let deploying = &readme[readme.find("## Deploying on AWS").expect("the section")..];
+    let mut reserved = 0;
+    for (binary, parameter) in [
+        ("send", "SendReservedConcurrency"),
+        ("weather", "WeatherReservedConcurrency"),
+        ("subscribe", "SubscribeMaxConcurrency"),
+    ] {
+        let (_, f) = function(&template, binary);
+        assert_eq!(
+            reference(&f["Properties"]["ReservedConcurrentExecutions"]),
+            Some(parameter),
+            "{binary} has no reserved concurrency set by {parameter}"
+        );
+        reserved += default_of(&template, parameter);
+        assert!(deploying.contains(parameter), "README: {parameter}");
+    }
+    // `send` reads two queues, each up to SendConcurrency at once: less would throttle it.
+    assert!(
+        default_of(&template, "SendReservedConcurrency")
+            >= 2 * default_of(&template, "SendConcurrency")
+    );
+    let min = |p: &str| template["Parameters"][p]["MinValue"].as_u64().unwrap();
+    assert!(min("SendReservedConcurrency") >= 2 * min("SendConcurrency"));
+    // The README says what the account's quota must be: the reservations plus Lambda's 100.
+    assert!(deploying.contains("Concurrent executions"), "README: quota");
+    assert!(
+        deploying.contains(&(reserved + 100).to_string()),
+        "README: the quota needed with the defaults, {}",
+        reserved + 100
+    );
+}
+
+#[test]
+fn a_weather_poll_or_a_schedule_that_stops_running_is_an_alarm() {
+    let template = template();
+    let (weather, _) = function(&template, "weather");
+    let (fan_out, f) = function(&template, "fan-out");
+    assert_eq!(
+        f["Properties"]["Events"]["EveryMinute"]["Type"].as_str(),
+        Some("Schedule")
+    );
+    // SAM names a Schedule event's rule <function><event>.
+    let rule = format!("{fan_out}EveryMinute");
+    for (namespace, dimension) in [("AWS/Lambda", weather), ("AWS/Events", rule.as_str())] {
+        let found = alarms_with(&template, &[namespace, "Invocations", dimension]);
+        assert_eq!(found.len(), 1, "one heartbeat on {dimension}");
+        let p = &found[0].1["Properties"];
+        assert_eq!(
+            p["TreatMissingData"].as_str(),
+            Some("breaching"),
+            "{dimension}"
+        );
+        assert_eq!(p["ComparisonOperator"].as_str(), Some("LessThanThreshold"));
+        assert_eq!(p["Threshold"].as_u64(), Some(1));
+        assert!(p["Period"].as_u64().unwrap() * p["EvaluationPeriods"].as_u64().unwrap() <= 900);
+    }
+}
+
+#[test]
+fn the_fan_out_queue_the_table_and_the_sms_success_rate_have_alarms() {
+    let template = template();
+    assert_eq!(
+        alarms_with(
+            &template,
+            &[
+                "ApproximateAgeOfOldestMessage",
+                "(\"FanoutQueue.QueueName\")"
+            ]
+        )
+        .len(),
+        1,
+        "the fan-out queue's age"
+    );
+    for throttles in ["ReadThrottleEvents", "WriteThrottleEvents"] {
+        assert!(
+            !alarms_with(&template, &["AWS/DynamoDB", throttles, "(\"Table\")"]).is_empty(),
+            "DynamoDB {throttles}"
+        );
+    }
+    // SNS's receipts, delivered and not, counted and compared.
+    let mut counted = Vec::new();
+    for group in ["SmsDeliveryLogs", "SmsDeliveryFailureLogs"] {
+        let (_, filter) = resources_of(&template, "AWS::Logs::MetricFilter")
+            .into_iter()
+            .find(|(_, f)| reference(&f["Properties"]["LogGroupName"]) == Some(group))
+            .unwrap_or_else(|| panic!("no metric filter on {group}"));
+        counted.push(
+            filter["Properties"]["MetricTransformations"][0]["MetricName"]
+                .as_str()
+                .unwrap(),
+        );
+    }
+    let success = alarms_with(&template, &counted);
+    assert_eq!(success.len(), 1, "the SMS success rate");
+    let p = &success[0].1["Properties"];
+    assert_eq!(p["ComparisonOperator"].as_str(), Some("LessThanThreshold"));
+    assert!(p["Threshold"].as_f64().unwrap() < 1.0);
+}
+
+#[test]
+fn the_delivery_age_alarm_follows_the_draining_not_a_fixed_hour() {
+    let template = template();
+    let found = alarms_with(
+        &template,
+        &[
+            "ApproximateAgeOfOldestMessage",
+            "(\"DeliveryQueue.QueueName\")",
+        ],
+    );
+    assert_eq!(found.len(), 1);
+    let p = &found[0].1["Properties"];
+    // A fixed threshold on the age alone fires on every campaign longer than it.
+    assert!(p["MetricName"].is_null(), "the age alone: {p:?}");
+    let metrics = p["Metrics"].as_sequence().expect("metric math");
+    let id_of = |name: &str| {
+        metrics
+            .iter()
+            .find(|m| m["MetricStat"]["Metric"]["MetricName"].as_str() == Some(name))
+            .and_then(|m| m["Id"].as_str())
+            .unwrap_or_else(|| panic!("{name} of the delivery queue"))
+    };
+    let (age, deleted) = (
+        id_of("ApproximateAgeOfOldestMessage"),
+        id_of("NumberOfMessagesDeleted"),
+    );
+    let returned: Vec<&Value> = metrics
+        .iter()
+        .filter(|m| m["ReturnData"].as_bool() == Some(true))
+        .collect();
+    assert_eq!(returned.len(), 1);
+    let expression = returned[0]["Expression"].as_str().expect("an expression");
+    assert!(
+        expression.contains(age) && expression.contains(deleted),
+        "{expression}"
+    );
+    // Why, where the next reader looks.
+    assert!(repo_file("docs/design-notes.md").contains("NumberOfMessagesDeleted"));
+}
+
+#[test]
+fn every_alarm_reaches_the_alarm_topic() {
+    let template = template();
+    for (id, alarm) in resources_of(&template, "AWS::CloudWatch::Alarm") {
+        let actions = alarm["Properties"]["AlarmActions"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id} has no action"));
+        assert!(
+            actions.iter().any(|a| reference(a) == Some("AlarmTopic")),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn no_function_may_publish_to_a_topic() {
+    let template = template();
+    for (id, f) in resources_of(&template, "AWS::Serverless::Function") {
+        let statements: Vec<&Value> = f["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p["Statement"].as_sequence())
+            .flatten()
+            .collect();
+        let publishes = |effect: &str| {
+            statements.iter().any(|s| {
+                s["Effect"].as_str() == Some(effect) && s["Action"].as_str() == Some("sns:Publish")
+            })
+        };
+        if publishes("Allow") {
+            // Phone numbers have no ARN: allowed on "*", every topic denied.
+            let denied = statements.iter().any(|s| {
+                s["Effect"].as_str() == Some("Deny")
+                    && s["Action"].as_str() == Some("sns:Publish")
+                    && format!("{:?}", s["Resource"]).contains(":sns:*:*:*")
+            });
+            assert!(denied, "{id} may publish to any SNS topic");
+        }
+    }
+}
+
+#[test]
+fn only_the_subscriber_files_writers_may_batch_write() {
+    let template = template();
+    let batching = functions_granted(&template, "dynamodb:BatchWriteItem");
+    assert_eq!(
+        batching,
+        BTreeSet::from(["admin", "fan-out", "subscribe"].map(String::from)),
+        "BatchWriteItem deletes: only the functions whose store calls batch it"
+    );
+    // BatchWriteItem deletes without DeleteItem: whoever holds it may delete anyway.
+    let deleting = functions_granted(&template, "dynamodb:DeleteItem");
+    assert!(batching.is_subset(&deleting), "{batching:?} ⊄ {deleting:?}");
+    // The store's batched writes: a person erased (finished deliveries) and a membership's
+    // topic noted, both on the subscriber file's paths. A new caller must be granted here.
+    let dynamo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/aws/src/dynamo");
+    let mut callers = BTreeSet::new();
+    for entry in std::fs::read_dir(dynamo).unwrap() {
+        let path = entry.unwrap().path();
+        let code = std::fs::read_to_string(&path).unwrap();
+        if code.contains("batch_write(&") {
+            callers.insert(path.file_name().unwrap().to_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        callers,
+        BTreeSet::from(["deliveries.rs", "fanout.rs"].map(String::from))
+    );
+}
+
+#[test]
+fn the_admin_function_may_list_the_jobs_prefix_only() {
+    let template = template();
+    assert_eq!(
+        functions_granted(&template, "s3:ListBucket"),
+        BTreeSet::from(["admin".to_owned()])
+    );
+    let (_, admin) = function(&template, "admin");
+    let listing = admin["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .find(|s| s["Action"].as_str() == Some("s3:ListBucket"))
+        .expect("s3:ListBucket alone in its statement");
+    assert_eq!(listing["Effect"].as_str(), Some("Allow"));
+    assert!(format!("{:?}", listing["Resource"]).contains("FilesBucket.Arn"));
+    assert_eq!(
+        listing["Condition"]["StringLike"]["s3:prefix"].as_str(),
+        Some("jobs/*")
+    );
+}
+
+#[test]
+fn the_api_access_log_names_the_route_never_the_path() {
+    let template = template();
+    let format = template["Resources"]["HttpApi"]["Properties"]["AccessLogSettings"]["Format"]
+        .as_str()
+        .expect("the access log format");
+    assert!(format.contains("$context.routeKey"), "{format}");
+    // `DELETE /api/admin/suppressions/{address}`: the path holds the address.
+    assert!(!format.contains("$context.path"), "{format}");
+}
+
+#[test]
+fn sms_delivery_receipts_holding_full_numbers_are_kept_a_week() {
+    let template = template();
+    for group in ["SmsDeliveryLogs", "SmsDeliveryFailureLogs"] {
+        assert_eq!(
+            template["Resources"][group]["Properties"]["RetentionInDays"].as_u64(),
+            Some(7),
+            "{group}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_signs_in_from_a_terminal_with_the_mfa_step() {
+    let template = template();
+    assert_eq!(
+        template["Resources"]["UserPool"]["Properties"]["MfaConfiguration"].as_str(),
+        Some("ON")
+    );
+    let readme = repo_file("README.md");
+    let start = readme
+        .find("aws cognito-idp initiate-auth")
+        .expect("initiate-auth");
+    let sign_in = &readme[start..start + readme[start..].find("curl ").expect("curl")];
+    // The password alone answers a challenge, not tokens.
+    assert!(sign_in.contains("--query Session"), "{sign_in}");
+    for step in [
+        "respond-to-auth-challenge",
+        "--challenge-name SOFTWARE_TOKEN_MFA",
+        "SOFTWARE_TOKEN_MFA_CODE=",
+        "AuthenticationResult.IdToken",
+    ] {
+        assert!(sign_in.contains(step), "{step} in {sign_in}");
+    }
+}
