@@ -578,7 +578,7 @@ pub struct AudienceCount {
 }
 
 /// An email ready to send: both parts already rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingEmail {
     /// Recipient.
     pub to: Email,
@@ -589,14 +589,16 @@ pub struct OutgoingEmail {
     /// HTML part.
     pub html: String,
     /// One-click unsubscribe URL (RFC 8058), when the message is part of a list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_unsubscribe: Option<String>,
     /// The campaign it belongs to: the provider tags the message with it, so bounces and
     /// complaints come back to the campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign: Option<CampaignId>,
 }
 
 /// A text message ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingSms {
     /// Recipient.
     pub to: PhoneNumber,
