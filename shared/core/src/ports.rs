@@ -135,6 +135,10 @@ pub trait FileDrop: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes a file (nothing when there is none).
     async fn remove(&self, key: &str) -> Result<(), StoreError>;
+    /// Ends a file's upload link once its job moved on: a file sent to it afterwards is
+    /// refused, and one still arriving is not kept. Where links cannot be revoked (S3's
+    /// presigned ones), nothing: the job reads no further than the size it checked.
+    async fn close_upload(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Proposals of the town's departments.
