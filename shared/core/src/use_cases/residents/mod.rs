@@ -23,8 +23,7 @@ use crate::domain::subscriber::{
     CONSENT_WORDING_VERSION,
 };
 use crate::domain::topic::{Topic, TopicSlug};
-use crate::error::SendError;
-use crate::error::{DomainError, FieldErrors};
+use crate::error::{DomainError, FieldErrors, SendError};
 use crate::ports::{
     Counter, EmailSender, JobQueue, OutgoingEmail, OutgoingSms, QuotaStore, SignupOrigin,
     SmsSender, StatsStore, SubscriberStore, TopicStore,
