@@ -681,6 +681,63 @@ async fn residents_sign_up_through_the_public_function_and_staff_need_a_verified
 }
 
 #[tokio::test]
+async fn a_sign_up_while_ses_is_unreachable_is_accepted_and_its_email_leaves_through_the_urgent_lane(
+) {
+    // GIVEN the public function cannot reach SES (nothing listens on its endpoint)
+    let d = deploy().await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut clients = d.clients.clone();
+    clients.ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&d.sdk)
+            .endpoint_url(format!("http://{dead}"))
+            .build(),
+    );
+    let down = Aws::new(clients, d.settings.clone(), Arc::new(SystemClock))
+        .await
+        .unwrap();
+
+    // WHEN a resident signs up
+    let address = format!("panne.{}@example.org", d.tag);
+    let body = json!({
+        "email": address, "consent": true,
+        "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }]
+    });
+    let (status, v) = call(
+        &public_router(&down),
+        http_event("POST", "/api/subscriptions", Some(body), None),
+    )
+    .await;
+
+    // THEN the sign-up is accepted, nothing sent yet, the email waiting on the urgent lane
+    assert_eq!(status, 202, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("quelques minutes"));
+    assert!(!sent(&d).await.emails.contains_key(&address));
+    // WHEN the send function, which reaches SES, takes the urgent lane
+    assert_eq!(drain(&d, &d.urgent_url, false).await, 1);
+    // THEN the confirmation went once, and its link opens the confirmation page
+    let mail = &sent(&d).await.emails[&address];
+    assert_eq!(mail.len(), 1);
+    let text = mail_parser::MessageParser::default()
+        .parse(mail[0].as_bytes())
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .expect("a text part");
+    let start = text.find("/confirmation?t=").expect("a confirmation link");
+    let target: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    let (status, page) = call(
+        &public_router(&d.aws),
+        http_event("GET", &target, None, None),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+}
+
+#[tokio::test]
 async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
     let d = deploy().await;
     let missing = json!({"v":1,"job":{"type":"deliver","campaign":"00000000-0000-0000-0000-000000000001","subscriber":"00000000-0000-0000-0000-000000000002","channel":"email"}});

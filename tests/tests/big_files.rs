@@ -140,6 +140,59 @@ async fn a_big_import_is_sent_to_its_link_then_read_part_by_part() {
     app.stop().await;
 }
 
+#[tokio::test]
+async fn an_upload_link_dies_once_its_file_is_received_and_the_steps_read_only_the_size_checked() {
+    // GIVEN an all-or-nothing import whose file of three good lines was received
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let started = StaffClient::expect(
+        redac
+            .post_empty("/api/admin/files/imports?mode=all_or_nothing")
+            .await,
+        201,
+    )
+    .await;
+    let id = started["id"].as_str().unwrap().to_owned();
+    let upload = app.url(started["upload_url"].as_str().unwrap());
+    let good = spreadsheet(3);
+    let put = |body: String| reqwest::Client::new().put(&upload).body(body).send();
+    assert_eq!(put(good.clone()).await.unwrap().status(), 200);
+    let reading = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/files/{id}/received"))
+            .await,
+        202,
+    )
+    .await;
+    assert_eq!(reading["status"], "checking");
+
+    // WHEN the same link is used again, with a file whose line 5 is bad
+    let bad_line = "pas-une-adresse;;Culture/Animations;;\r\n";
+    let again = put(format!("{good}{bad_line}")).await.unwrap();
+
+    // THEN it is refused, in French
+    assert_eq!(again.status(), 409);
+    assert_file_drop_headers(again.headers());
+    assert!(again.text().await.unwrap().contains("déjà été reçu"));
+
+    // WHEN the file grows behind the link all the same (an S3 link cannot be revoked)
+    let file = app.data_dir.join(format!("files/jobs/{id}/fichier.csv"));
+    let mut grown = std::fs::read(&file).unwrap();
+    assert_eq!(grown, good.as_bytes(), "the file checked is the one kept");
+    grown.extend_from_slice(bad_line.as_bytes());
+    std::fs::write(&file, grown).unwrap();
+
+    // THEN the steps read only the size checked: the three lines, all imported
+    let job = wait_done(&redac, &app, &id).await;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(
+        (&job["lines"], &job["imported"], &job["refused_lines"]),
+        (&json!(3), &json!(3), &json!(0)),
+        "{job}"
+    );
+    app.stop().await;
+}
+
 /// What every answer of `/fichiers/` carries, refusals and files alike (#26, point 12).
 fn assert_file_drop_headers(h: &reqwest::header::HeaderMap) {
     assert_eq!(h["x-content-type-options"], "nosniff");

@@ -398,20 +398,76 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .unwrap()
         .contains("de votre compte"));
 
-    // Throttling is still "try again later".
+    // A busy provider does not turn the resident away: the email waits on the urgent lane
+    // and leaves once taken (#26, point 9).
     w.provider
         .transient_failures_left
         .lock()
         .unwrap()
         .insert("lent@exemple.fr".into(), 1);
-    let err = w
-        .services
+    w.services
         .use_cases
         .residents
         .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
         .await
-        .unwrap_err();
-    assert!(matches!(err, DomainError::Unavailable(_)), "{err:?}");
+        .unwrap();
+    assert_eq!(w.provider.count("lent@exemple.fr"), 0);
+    w.drain().await;
+    assert_eq!(w.provider.count("lent@exemple.fr"), 1);
+}
+
+#[tokio::test]
+async fn a_sign_up_code_the_provider_cannot_take_is_retried_until_the_retry_hours_then_given_up() {
+    // GIVEN an SMS provider down a while for one mobile, for good for another, and one whose
+    // answer is lost (the SMS may have gone)
+    let w = world(tuesday_morning()).await;
+    w.provider.transient_failures_left.lock().unwrap().extend([
+        ("+33612345601".into(), 5),
+        ("+33612345602".into(), u32::MAX),
+    ]);
+    w.provider
+        .lost_answer_once
+        .lock()
+        .unwrap()
+        .push("+33612345603".into());
+    let signup = |phone: &str| SignupInput {
+        email: None,
+        phone: Some(phone.into()),
+        subscriptions: vec![SubscriptionInput {
+            topic: "infos-pratiques".into(),
+            channels: vec!["sms".into()],
+        }],
+        consent: true,
+    };
+
+    // WHEN they sign up: all three are accepted
+    for phone in ["06 12 34 56 01", "06 12 34 56 02", "06 12 34 56 03"] {
+        w.services
+            .use_cases
+            .residents
+            .sign_up(&signup(phone), WebOrigin::default())
+            .await
+            .unwrap();
+    }
+
+    // THEN the first code leaves once, as soon as the provider takes it (on the back-off)
+    for _ in 0..12 {
+        w.drain().await;
+        w.clock.advance(Duration::minutes(5));
+    }
+    assert_eq!(w.provider.count("+33612345601"), 1);
+    // …the SMS that may have gone is not sent again, as in campaigns
+    assert_eq!(w.provider.count("+33612345603"), 1);
+    // AND the other is given up after the retry hours: nothing left looping
+    for _ in 0..8 {
+        w.clock.advance(Duration::hours(1));
+        w.drain().await;
+    }
+    assert_eq!(w.provider.count("+33612345602"), 0);
+    assert_eq!(
+        w.services.queue.depth(QueueName::Delivery).await.unwrap(),
+        0
+    );
 }
 
 fn email_only_campaign() -> CampaignInput {

@@ -31,10 +31,9 @@ async fn world() -> World {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap(),
     ));
-    let store = Arc::new(SqliteStore::new(
-        telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap(),
-        clock.clone(),
-    ));
+    let db = telmail_local::db::Db::open(&dir.path().join("t.sqlite")).unwrap();
+    let store = Arc::new(SqliteStore::new(db.clone(), clock.clone()));
+    let queue = Arc::new(telmail_local::queue::SqliteQueue::new(db, clock.clone()));
     let outbox = telmail_tests::world::outbox(dir.path(), None, clock.clone());
     let residents = Residents::new(ResidentDeps {
         subscribers: store.clone(),
@@ -43,6 +42,7 @@ async fn world() -> World {
         stats: store.clone(),
         email: outbox.clone(),
         sms: outbox,
+        queue,
         signer: TokenSigner::new(vec![3u8; 32]).unwrap(),
         clock: clock.clone(),
         layout: Arc::new(EmailLayout::embedded("Arcachon")),

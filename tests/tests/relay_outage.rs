@@ -3,10 +3,18 @@
 //! failure, no copy left in the outbox as if sent — and goes out once when it returns; an
 //! address the relay refuses (550) fails once and is never tried again. The retries' back-off
 //! runs on the service's clock, moved by hand (a real outage would take that half hour).
+//!
+//! A resident signing up while the relay is down (#26, point 9) is accepted, not turned away:
+//! over HTTP on the real server, the confirmation waits on the urgent lane and arrives once
+//! when the relay is back.
+
+mod common;
 
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use serde_json::{json, Value};
 use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::delivery::{Delivery, DeliveryStatus};
@@ -15,17 +23,99 @@ use telmail_tests::smtp::{stub_smtp_at, Script};
 use telmail_tests::world::{outbox, World};
 
 const RESIDENTS: usize = 20;
+const BY_API: &str = "api.panne@exemple.fr";
+const BY_FORM: &str = "form.panne@exemple.fr";
+
+/// An address where nothing listens: a relay that is down (connection refused).
+fn dead_relay_address() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_sign_up_while_the_relay_is_down_is_accepted_and_confirmed_once_it_is_back() {
+    // GIVEN the server's relay is down
+    let addr = dead_relay_address();
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+        a.smtp_url = Some(format!("smtp://{addr}"));
+    })
+    .await;
+
+    // WHEN residents sign up, by the API and by the form
+    let resp = app
+        .post_json(
+            "/api/subscriptions",
+            &json!({ "email": BY_API, "consent": true,
+                     "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] }),
+        )
+        .await;
+    // THEN both are accepted and told the message may take a few minutes
+    let body: Value = StaffClient::expect(resp, 202).await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("quelques minutes"),
+        "{body}"
+    );
+    let resp = app
+        .post_form(
+            "/inscription",
+            &signup_fields(BY_FORM, "", &["alerte-meteo:email"]),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page = page_text(resp).await;
+    assert!(
+        page.contains("Vérifiez votre messagerie") && page.contains("quelques minutes"),
+        "{page}"
+    );
+    assert!(
+        app.emails().is_empty(),
+        "nothing went while the relay is down"
+    );
+
+    // WHEN the relay comes back on its address
+    let relay = stub_smtp_at(&addr, Script::default()).await;
+
+    // THEN each confirmation arrives, on the queue's back-off (30 s after the failed try)
+    let waiting = telmail_tests::stopwatch();
+    while relay.accepted.lock().unwrap().len() < 2 {
+        assert!(
+            waiting.elapsed() < std::time::Duration::from_secs(90),
+            "confirmations still queued: {:?}",
+            relay.accepted.lock().unwrap()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    // …once each, even a while later
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let mut got: Vec<String> = relay.accepted.lock().unwrap().concat();
+    got.sort();
+    assert_eq!(got, [BY_API, BY_FORM]);
+    // AND the link in it confirms the sign-up
+    for email in [BY_API, BY_FORM] {
+        let mails = app.emails_to(email);
+        assert_eq!(mails.len(), 1, "{email}");
+        let confirm = link(&mails[0].text, "/confirmation?t=");
+        let resp = app
+            .post_form("/confirmation", &[("t", &token_of(&confirm))])
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert!(page_text(resp).await.contains("Inscription confirmée"));
+    }
+    app.stop().await;
+}
 const REFUSED: &str = "inconnu@exemple.fr";
 
 #[tokio::test]
 async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_address_fails_once()
 {
-    // An address where nothing listens: the relay is down (connection refused).
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string();
+    let addr = dead_relay_address();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),

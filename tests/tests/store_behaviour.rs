@@ -2321,6 +2321,10 @@ async fn big_files_are_written_in_parts_read_by_range_and_removed(b: Backend) {
         b"aafin"
     );
     assert!(b.files.read(&key, size, 10).await.unwrap().is_empty());
+    // Closing the upload link (twice is harmless) leaves the file as it was.
+    b.files.close_upload(&key).await.unwrap();
+    b.files.close_upload(&key).await.unwrap();
+    assert_eq!(b.files.size(&key).await.unwrap(), Some(size));
 
     let small = format!("jobs/{}/vus.bin", FileJobId::new());
     b.files.put(&small, b"12345".to_vec()).await.unwrap();

@@ -27,16 +27,17 @@ impl Consumer {
     }
 
     /// Handles one batch. Delivery jobs are sent together (one claim, one counter update);
-    /// fan-out jobs one by one. The response names the records to redeliver.
+    /// any other job (a fan-out slice, a file step, a queued sign-up message) one by one, a
+    /// retry re-enqueued with its delay. The response names the records to redeliver.
     pub async fn handle(&self, records: Vec<QueueMessage>) -> SqsBatchResponse {
         let mut failures = Vec::new();
         let mut deliveries: Vec<(String, DeliverJob)> = Vec::new();
-        let mut fanouts: Vec<(String, Job)> = Vec::new();
+        let mut others: Vec<(String, Job)> = Vec::new();
         for record in records {
             let id = record.message_id;
             match Job::from_payload(&record.body) {
                 Ok(Job::Deliver(job)) => deliveries.push((id, job)),
-                Ok(job) => fanouts.push((id, job)),
+                Ok(job) => others.push((id, job)),
                 Err(e) => {
                     tracing::error!(message_id = %id, error = %e, "poison message");
                     failures.push(id);
@@ -44,7 +45,7 @@ impl Consumer {
             }
         }
         failures.extend(self.deliver(deliveries).await);
-        for (id, job) in fanouts {
+        for (id, job) in others {
             let outcome = self.dispatcher.run(&job).await;
             if !self
                 .settle(&id, &job, outcome.map_err(|e| e.to_string()))

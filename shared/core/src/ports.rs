@@ -135,6 +135,10 @@ pub trait FileDrop: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes a file (nothing when there is none).
     async fn remove(&self, key: &str) -> Result<(), StoreError>;
+    /// Ends a file's upload link once its job moved on: a file sent to it afterwards is
+    /// refused, and one still arriving is not kept. Where links cannot be revoked (S3's
+    /// presigned ones), nothing: the job reads no further than the size it checked.
+    async fn close_upload(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Proposals of the town's departments.
@@ -578,7 +582,7 @@ pub struct AudienceCount {
 }
 
 /// An email ready to send: both parts already rendered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingEmail {
     /// Recipient.
     pub to: Email,
@@ -589,14 +593,16 @@ pub struct OutgoingEmail {
     /// HTML part.
     pub html: String,
     /// One-click unsubscribe URL (RFC 8058), when the message is part of a list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_unsubscribe: Option<String>,
     /// The campaign it belongs to: the provider tags the message with it, so bounces and
     /// complaints come back to the campaign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub campaign: Option<CampaignId>,
 }
 
 /// A text message ready to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OutgoingSms {
     /// Recipient.
     pub to: PhoneNumber,

@@ -204,6 +204,7 @@ impl UseCases {
             stats: store.clone(),
             email: p.email,
             sms: p.sms,
+            queue: queue.clone(),
             signer: p.signer,
             clock: p.clock.clone(),
             layout: p.layout,

@@ -58,14 +58,14 @@ pub async fn subscribe(
     let receipt = app.residents.sign_up(&input, origin).await?;
     let (message, code_url) = match &receipt {
         SignupReceipt::SmsCode { token: t } => (
-            "Un code de confirmation a été envoyé par SMS : saisissez-le sur la page indiquée.",
+            "Un code de confirmation vous est envoyé par SMS (il peut mettre quelques minutes à arriver) : saisissez-le sur la page indiquée.",
             Some(format!(
                 "{}/inscription/code?t={t}",
                 app.residents.config().public_url
             )),
         ),
         SignupReceipt::EmailLink => (
-            "Un e-mail de confirmation a été envoyé : cliquez sur le lien qu'il contient.",
+            "Un e-mail de confirmation vous est envoyé (il peut mettre quelques minutes à arriver) : cliquez sur le lien qu'il contient.",
             None,
         ),
     };

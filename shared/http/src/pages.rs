@@ -105,7 +105,7 @@ pub async fn signup_submit(
                 Tone::Success,
                 "Vérifiez votre messagerie",
                 &[
-                    "Nous venons de vous envoyer un e-mail. Cliquez sur le lien qu'il contient pour confirmer votre inscription (il est valable 7 jours).",
+                    "Nous vous envoyons un e-mail : il peut mettre quelques minutes à arriver. Cliquez sur le lien qu'il contient pour confirmer votre inscription (il est valable 7 jours).",
                     "Pensez à regarder dans vos courriers indésirables si vous ne le voyez pas.",
                 ],
                 None,

@@ -36,6 +36,9 @@ pub struct FolderDrop {
     key: [u8; 32],
     /// The links' expiry is the service's time.
     clock: Arc<dyn Clock>,
+    /// Taken to close an upload and to keep a file received: no file lands after its link
+    /// was closed.
+    landing: tokio::sync::Mutex<()>,
 }
 
 /// What a link allows.
@@ -67,6 +70,7 @@ impl FolderDrop {
             root: root.to_owned(),
             key: rand::random(),
             clock,
+            landing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -124,6 +128,18 @@ impl FolderDrop {
 
     fn expiry(&self, valid: Duration) -> i64 {
         self.clock.now().timestamp() + i64::try_from(valid.as_secs()).unwrap_or(i64::MAX / 2)
+    }
+
+    /// The mark left beside a file whose upload link was closed.
+    fn closed_mark(&self, key: &str) -> Result<PathBuf, StoreError> {
+        self.path(&format!("{key}.recu"))
+    }
+
+    /// Whether the upload link of `key` was closed.
+    async fn is_closed(&self, key: &str) -> Result<bool, StoreError> {
+        tokio::fs::try_exists(self.closed_mark(key)?)
+            .await
+            .map_err(|e| backend("closed", e))
     }
 
     fn parts_dir(&self, key: &str, upload: &str) -> Result<PathBuf, StoreError> {
@@ -289,6 +305,16 @@ impl FileDrop for FolderDrop {
             Err(e) => Err(backend("remove", e)),
         }
     }
+
+    async fn close_upload(&self, key: &str) -> Result<(), StoreError> {
+        let _landing = self.landing.lock().await;
+        let mark = self.closed_mark(key)?;
+        self.create(&mark)
+            .await?
+            .sync_all()
+            .await
+            .map_err(|e| backend("close", e))
+    }
 }
 
 /// The French answer to a link that does not (or no longer) work.
@@ -359,6 +385,11 @@ async fn upload(
     };
     match receive(&drop, &grant.key, body).await {
         Ok(()) => StatusCode::OK.into_response(),
+        Err(Received::Closed) => (
+            StatusCode::CONFLICT,
+            "Le fichier de cet import a déjà été reçu : ce lien ne sert plus. Pour envoyer un autre fichier, commencez un nouvel import depuis l'espace agents.",
+        )
+            .into_response(),
         Err(Received::TooBig) => (
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
@@ -380,10 +411,22 @@ async fn upload(
 
 enum Received {
     TooBig,
+    /// The link was closed: its job moved on.
+    Closed,
     Failed(String),
 }
 
+/// Whether the link of `key` was closed, as a refusal.
+async fn still_open(drop: &FolderDrop, key: &str) -> Result<(), Received> {
+    match drop.is_closed(key).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(Received::Closed),
+        Err(e) => Err(Received::Failed(e.to_string())),
+    }
+}
+
 async fn receive(drop: &FolderDrop, key: &str, body: Body) -> Result<(), Received> {
+    still_open(drop, key).await?;
     let path = drop
         .path(key)
         .map_err(|e| Received::Failed(e.to_string()))?;
@@ -408,7 +451,13 @@ async fn receive(drop: &FolderDrop, key: &str, body: Body) -> Result<(), Receive
     file.sync_all()
         .await
         .map_err(|e| Received::Failed(e.to_string()))?;
-    // Whole or nothing: the job never reads a file still arriving.
+    // Whole or nothing: the job never reads a file still arriving, nor one arriving after its
+    // link was closed (the size was checked then).
+    let _landing = drop.landing.lock().await;
+    if let Err(closed) = still_open(drop, key).await {
+        drop_partial(&partial).await;
+        return Err(closed);
+    }
     tokio::fs::rename(&partial, &path)
         .await
         .map_err(|e| Received::Failed(e.to_string()))

@@ -122,7 +122,7 @@ impl Worker {
             match job {
                 Job::Deliver(job) => batch.push((r, job)),
                 other => {
-                    // A job on the wrong queue: run it alone rather than lose it.
+                    // A queued sign-up message (or a job on the wrong queue): run alone.
                     let result = self.dispatcher.run(&other).await;
                     self.settle(&r, result.as_ref().map(|o| *o)).await?;
                 }

@@ -8,6 +8,7 @@ use crate::domain::contact::{Address, Channel};
 use crate::domain::delivery::{DeliveryKey, Progress};
 use crate::domain::file_job::FileStep;
 use crate::domain::subscriber::SubscriberId;
+use crate::ports::{OutgoingEmail, OutgoingSms};
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -32,6 +33,35 @@ pub enum Job {
     Deliver(DeliverJob),
     /// One step of a big-file export or import (on the fan-out queue: bulk work).
     File(FileStep),
+    /// A sign-up's confirmation email or code SMS the provider did not take at once (on the
+    /// urgent delivery lane: a resident is waiting for it).
+    Notice(NoticeJob),
+}
+
+/// A message to one person outside any campaign, queued while its provider is down or busy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeJob {
+    pub message: Notice,
+    /// When it was first queued: retried until the retry hours have passed since.
+    pub queued_at: DateTime<Utc>,
+}
+
+/// The message itself, rendered when it was queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "channel", rename_all = "snake_case")]
+pub enum Notice {
+    Email(OutgoingEmail),
+    Sms(OutgoingSms),
+}
+
+impl Notice {
+    /// The channel it goes out on.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Notice::Email(_) => Channel::Email,
+            Notice::Sms(_) => Channel::Sms,
+        }
+    }
 }
 
 /// One slice of a fan-out shard: a bounded share of its recipients, the rest handed to the
@@ -171,7 +201,7 @@ impl Job {
     pub fn queue(&self) -> QueueName {
         match self {
             Job::Fanout { .. } | Job::File(_) => QueueName::Fanout,
-            Job::Deliver { .. } => QueueName::Delivery,
+            Job::Deliver { .. } | Job::Notice(_) => QueueName::Delivery,
         }
     }
 
@@ -181,6 +211,7 @@ impl Job {
             Job::Fanout(job) => job.urgent,
             Job::Deliver(job) => job.urgent,
             Job::File(_) => false,
+            Job::Notice(_) => true,
         }
     }
 
@@ -288,6 +319,25 @@ mod tests {
             ..FanoutJob::first(CampaignId::new(), 1, true)
         });
         assert_eq!(Job::from_payload(&next.to_payload()).unwrap(), next);
+    }
+
+    #[test]
+    fn a_queued_sign_up_message_takes_the_urgent_delivery_lane_and_round_trips() {
+        let job = Job::Notice(NoticeJob {
+            message: Notice::Sms(OutgoingSms {
+                to: "+33612345678".parse().unwrap(),
+                text: "Votre code : 123456".into(),
+            }),
+            queued_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap(),
+        });
+        assert_eq!(job.queue(), QueueName::Delivery);
+        assert!(job.is_urgent());
+        let p = job.to_payload();
+        assert!(
+            p.contains("\"type\":\"notice\"") && p.contains("\"channel\":\"sms\""),
+            "{p}"
+        );
+        assert_eq!(Job::from_payload(&p).unwrap(), job);
     }
 
     #[test]

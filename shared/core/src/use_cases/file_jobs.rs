@@ -78,6 +78,20 @@ pub struct FileJobs {
     d: FileJobsDeps,
 }
 
+/// The size of an import's file as received, or why it cannot be read.
+fn received_size(size: Option<u64>) -> Result<u64, DomainError> {
+    let problem = match size {
+        None => "Le fichier n'a pas été reçu : envoyez-le de nouveau.".to_owned(),
+        Some(0) => "Le fichier est vide.".to_owned(),
+        Some(n) if n > MAX_IMPORT_BYTES => format!(
+            "Le fichier dépasse {} Mo : coupez-le en plusieurs fichiers.",
+            MAX_IMPORT_BYTES >> 20
+        ),
+        Some(n) => return Ok(n),
+    };
+    Err(FieldErrors::single("file", problem))
+}
+
 impl FileJobs {
     pub fn new(d: FileJobsDeps) -> Self {
         Self { d }
@@ -138,20 +152,12 @@ impl FileJobs {
                 "Le fichier de cet import a déjà été reçu.".into(),
             ));
         }
-        let size = self.d.files.size(&id.file_key()).await?;
-        let problem = match size {
-            None => Some("Le fichier n'a pas été reçu : envoyez-le de nouveau.".to_owned()),
-            Some(0) => Some("Le fichier est vide.".to_owned()),
-            Some(n) if n > MAX_IMPORT_BYTES => Some(format!(
-                "Le fichier dépasse {} Mo : coupez-le en plusieurs fichiers.",
-                MAX_IMPORT_BYTES >> 20
-            )),
-            Some(_) => None,
-        };
-        if let Some(message) = problem {
-            return Err(FieldErrors::single("file", message));
-        }
-        job.size = size.unwrap_or_default();
+        let key = id.file_key();
+        // Checked before the link is closed, so a file not (yet) there can still be sent.
+        received_size(self.d.files.size(&key).await?)?;
+        self.d.files.close_upload(&key).await?;
+        // Read again once no send can change the file: the steps read no further than this.
+        job.size = received_size(self.d.files.size(&key).await?)?;
         job.status = if dry_run || mode == ImportMode::AllOrNothing {
             FileJobStatus::Checking
         } else {
@@ -307,10 +313,13 @@ impl FileJobs {
             return Ok(());
         };
         let key = job.id.file_key();
+        // Never past the size checked when the file was received: a file changed since (an S3
+        // link cannot be revoked) is read no further.
+        let left = job.size.saturating_sub(job.position);
         let window = self
             .d
             .files
-            .read(&key, job.position, self.d.settings.import_bytes)
+            .read(&key, job.position, self.d.settings.import_bytes.min(left))
             .await?;
         let at_end = job.position + window.len() as u64 >= job.size;
         // Duplicates within the file are found through the memory of earlier parts, except when

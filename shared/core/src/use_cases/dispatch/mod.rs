@@ -23,7 +23,9 @@ use crate::domain::delivery::{
     CampaignProgress, ChannelPause, Claims, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
     NewDelivery, Progress,
 };
-use crate::domain::queue::{DeliverJob, FanoutCursor, FanoutJob, Job, JobOutcome, KnownAddress};
+use crate::domain::queue::{
+    DeliverJob, FanoutCursor, FanoutJob, Job, JobOutcome, KnownAddress, Notice, NoticeJob,
+};
 use crate::domain::reputation::{brake_reason, EmailFeedback};
 use crate::domain::sms::analyze;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
@@ -1141,6 +1143,48 @@ impl Dispatcher {
             Job::Fanout(job) => self.fan_out(job).await,
             Job::Deliver(job) => Ok(self.deliver(std::slice::from_ref(job)).await?[0]),
             Job::File(step) => self.d.file_jobs.run_step(step).await,
+            Job::Notice(job) => Ok(self.send_notice(job).await),
+        }
+    }
+
+    /// Sends a queued sign-up message, with the campaigns' rules: a provider down is tried
+    /// again on the back-off until the retry hours have passed since it was queued, a
+    /// throttling provider or a paused channel is waited out, a refusal for good is not
+    /// tried again, nor is an SMS that may have gone.
+    pub async fn send_notice(&self, job: &NoticeJob) -> JobOutcome {
+        let sent = match &job.message {
+            Notice::Email(mail) => self.d.email.send_email(mail).await,
+            Notice::Sms(sms) => self.d.sms.send_sms(sms).await,
+        };
+        let channel = job.message.channel();
+        let waited = (self.now() - job.queued_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        let given_up = |why: &str| {
+            // The provider's words may quote the address: only the kind of failure is logged.
+            tracing::error!(
+                channel = channel.as_str(),
+                reason = why,
+                "sign-up message given up"
+            );
+            JobOutcome::Done
+        };
+        match sent {
+            Ok(_) => JobOutcome::Done,
+            Err(SendError::Throttled(_)) => JobOutcome::RetryAfter(THROTTLED_WAIT),
+            Err(SendError::Paused(_)) => JobOutcome::RetryAfter(PAUSED_WAIT),
+            Err(SendError::Permanent(_)) => given_up("refused by the provider"),
+            Err(SendError::Unknown(_)) if channel == Channel::Sms => {
+                given_up("outcome unknown, not sent again")
+            }
+            Err(SendError::Transient(_) | SendError::Unknown(_)) => {
+                match chrono::Duration::from_std(waited) {
+                    Ok(w) if w <= self.d.config.retry_for => {
+                        JobOutcome::RetryAfter(waited.clamp(backoff(1), backoff(u32::MAX)))
+                    }
+                    _ => given_up("provider down past the retry hours"),
+                }
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ pub use signup::{CodeOutcome, CodePage, ConfirmationState, EmailConfirmed, Signu
 use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -15,16 +16,17 @@ use serde::Serialize;
 use crate::clock::{Clock, Month};
 use crate::config::ServiceConfig;
 use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::queue::{Job, Notice, NoticeJob};
 use crate::domain::signup::{parse_choices, SubscriptionInput};
 use crate::domain::subscriber::{
     Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberStatus,
     CONSENT_WORDING_VERSION,
 };
 use crate::domain::topic::{Topic, TopicSlug};
-use crate::error::{DomainError, FieldErrors};
+use crate::error::{DomainError, FieldErrors, SendError};
 use crate::ports::{
-    Counter, EmailSender, OutgoingEmail, OutgoingSms, QuotaStore, SignupOrigin, SmsSender,
-    StatsStore, SubscriberStore, TopicStore,
+    Counter, EmailSender, JobQueue, OutgoingEmail, OutgoingSms, QuotaStore, SignupOrigin,
+    SmsSender, StatsStore, SubscriberStore, TopicStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -88,6 +90,8 @@ pub struct ResidentDeps {
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
+    /// Where a message the provider did not take at once waits (the urgent delivery lane).
+    pub queue: Arc<dyn JobQueue>,
     /// Link signer.
     pub signer: TokenSigner,
     pub clock: Arc<dyn Clock>,
@@ -155,26 +159,72 @@ impl Residents {
     }
 
     /// Sends an email to the person at hand; a provider refusing their address for good is a
-    /// mistake in the `email` field, not a reason to try again later.
+    /// mistake in the `email` field, not a reason to try again later. A provider down or busy
+    /// does not turn them away: the email is queued.
     async fn send_email(&self, mail: &OutgoingEmail) -> Result<(), DomainError> {
-        self.d.email.send_email(mail).await.map_err(|e| {
-            e.for_field(
-                "email",
-                "Le service d'envoi refuse cette adresse e-mail : vérifiez-la ou indiquez-en une autre.",
-            )
-        })?;
-        Ok(())
+        match self.d.email.send_email(mail).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.send_later(
+                    Notice::Email(mail.clone()),
+                    e,
+                    "email",
+                    "Le service d'envoi refuse cette adresse e-mail : vérifiez-la ou indiquez-en une autre.",
+                )
+                .await
+            }
+        }
     }
 
     /// Sends an SMS to the person at hand (as `send_email`, for the `phone` field).
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<(), DomainError> {
-        self.d.sms.send_sms(sms).await.map_err(|e| {
-            e.for_field(
-                "phone",
-                "Le service d'envoi refuse ce numéro de mobile : vérifiez-le ou indiquez-en un autre.",
-            )
-        })?;
-        Ok(())
+        match self.d.sms.send_sms(sms).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.send_later(
+                    Notice::Sms(sms.clone()),
+                    e,
+                    "phone",
+                    "Le service d'envoi refuse ce numéro de mobile : vérifiez-le ou indiquez-en un autre.",
+                )
+                .await
+            }
+        }
+    }
+
+    /// What follows a first try the provider did not take: a refusal for good is a mistake in
+    /// `field`; an SMS that may have gone is not sent again (as in campaigns); anything else
+    /// waits on the urgent delivery lane, sent as soon as the provider takes it.
+    async fn send_later(
+        &self,
+        message: Notice,
+        error: SendError,
+        field: &str,
+        refused: &str,
+    ) -> Result<(), DomainError> {
+        let channel = message.channel();
+        match error {
+            SendError::Permanent(_) => Err(error.for_field(field, refused)),
+            SendError::Unknown(_) if channel == Channel::Sms => {
+                tracing::warn!(
+                    channel = channel.as_str(),
+                    "sign-up SMS outcome unknown: not sent again"
+                );
+                Ok(())
+            }
+            _ => {
+                let job = Job::Notice(NoticeJob {
+                    message,
+                    queued_at: self.d.clock.now(),
+                });
+                self.d.queue.enqueue(&[job], Duration::ZERO).await?;
+                tracing::warn!(
+                    channel = channel.as_str(),
+                    "provider unavailable: sign-up message queued"
+                );
+                Ok(())
+            }
+        }
     }
 
     async fn subscriber_from_token(
