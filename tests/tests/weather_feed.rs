@@ -1,13 +1,16 @@
 //! The local server polling a Météo-France feed (a stub on 127.0.0.1): a red alert goes out
 //! through to the outbox on its own; a feed that is down creates nothing and staff see its
-//! failures in the statistics.
+//! failures in the statistics. Staff templates that would freeze the server, eat its memory or
+//! break the one-segment SMS are refused at save; one stored anyway never stops an alert.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use serde_json::json;
+use serde_json::{json, Value};
+use telmail_core::domain::alert_templates::AlertTemplates;
+use telmail_core::ports::WeatherStore;
 use telmail_tests::feeds::{red_waves_document, stub_feed};
 
 async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
@@ -114,5 +117,155 @@ async fn a_feed_that_is_down_creates_nothing_and_staff_see_it() {
         .filter(|c| !c.is_empty())
     })
     .await;
+    app.stop().await;
+}
+
+/// `PUT /api/admin/weather/templates`: the templates in use with `changes` applied.
+async fn put_templates(staff: &StaffClient<'_>, changes: Value) -> reqwest::Response {
+    let view = StaffClient::expect(staff.get("/api/admin/weather/templates").await, 200).await;
+    let mut templates = view["templates"].clone();
+    for (field, text) in changes.as_object().unwrap() {
+        templates[field] = text.clone();
+    }
+    staff.put("/api/admin/weather/templates", &templates).await
+}
+
+/// The French message a refused save gives for `field`.
+async fn refusal(resp: reqwest::Response, field: &str) -> String {
+    let err = StaffClient::expect(resp, 422).await;
+    err["fields"][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error on {field}: {err}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn templates_that_would_freeze_the_server_or_eat_its_memory_are_refused_at_once() {
+    let app = TestApp::spawn().await;
+    app.add_staff("redac", "redaction", None, None).await;
+    let redac = app.login("redac").await;
+    let nested =
+        "{% for a in range(10000) %}{% for b in range(10000) %}{{ ville }}{% endfor %}{% endfor %}";
+    let doubled =
+        "{% set s = consignes %}{% for i in range(60) %}{% set s = s ~ s %}{% endfor %}{{ s }}";
+    let repeated = "{{ consignes * 99999999 }}";
+    // WHEN two hostile saves arrive together, and a health check meanwhile
+    let started = telmail_tests::stopwatch();
+    let (loops, bomb, times, health) = tokio::join!(
+        put_templates(&redac, json!({ "alert_sms": nested })),
+        put_templates(&redac, json!({ "alert_body": doubled, "end_body": nested })),
+        put_templates(&redac, json!({ "alert_subject": repeated })),
+        async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            app.get("/healthz").await.status()
+        },
+    );
+    // THEN each is refused in French naming the field, quickly, and the server answers
+    let loops = refusal(loops, "alert_sms").await;
+    assert!(loops.contains("Seules les conditions"), "{loops}");
+    assert!(loops.contains("{% for %}"), "{loops}");
+    let bomb_message = refusal(bomb, "alert_body").await;
+    assert!(bomb_message.contains("{% set %}"), "{bomb_message}");
+    let times = refusal(times, "alert_subject").await;
+    assert!(times.contains("multiplication"), "{times}");
+    assert_eq!(health, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Nothing was saved
+    let view = StaffClient::expect(redac.get("/api/admin/weather/templates").await, 200).await;
+    assert_eq!(view["defaults"], true, "{view}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_template_branching_on_the_start_of_an_alert_is_refused_at_save() {
+    let app = TestApp::spawn().await;
+    app.add_staff("redac", "redaction", None, None).await;
+    let redac = app.login("redac").await;
+    // Short at the one instant the former check tried (31/12, 11 h), three UCS-2 segments else
+    let branching = "{% if debut == \"31/12 à 11 h\" %}Vigilance {{ couleur }}.{% else %}Ville d'{{ ville }} : vigilance {{ couleur }} {{ phenomene }}. Vous êtes prié de rester chez vous : {{ consignes }}{% endif %}";
+    let message = refusal(
+        put_templates(&redac, json!({ "alert_sms": branching })).await,
+        "alert_sms",
+    )
+    .await;
+    assert!(message.contains("GSM-7"), "{message}");
+    // Long at the spring daylight-saving change only (03 h, Paris summer time)
+    let at_the_change = format!(
+        "{{% if debut[8:10] == \"03\" %}}{}{{% else %}}Vigilance {{{{ couleur }}}}.{{% endif %}}",
+        "x".repeat(170)
+    );
+    let message = refusal(
+        put_templates(&redac, json!({ "alert_sms": at_the_change })).await,
+        "alert_sms",
+    )
+    .await;
+    assert!(message.contains("un seul segment"), "{message}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_stored_bad_template_still_relays_the_red_alert_with_the_built_in_wording() {
+    let feed = stub_feed(503, String::new()).await;
+    let app = TestApp::spawn_with(|a| {
+        a.weather_feed_url = Some(feed.url.clone());
+        a.weather_every = 1;
+    })
+    .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    let redac = app.login("redac").await;
+    StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/subscribers",
+                &json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
+                         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
+                         "paper_form_reference": "F-12" }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    // GIVEN templates an older version saved: an SMS branching on the start into three UCS-2
+    // segments, a body that does not render
+    let bad = AlertTemplates {
+        alert_sms: "{% if debut[:2] != \"00\" %}Ville d'{{ ville }} : vigilance {{ couleur }} {{ phenomene }}. Vous êtes prié de rester chez vous : {{ consignes }}{% endif %}".into(),
+        alert_body: "{{ consignes }} {{ inconnue }}".into(),
+        ..AlertTemplates::default()
+    };
+    WeatherStore::save_templates(&app.store(), &bad)
+        .await
+        .unwrap();
+    // WHEN a red alert comes in
+    *feed.answer.lock().unwrap() = (200, red_waves_document());
+    // THEN it reaches the resident in the built-in wording, in one segment
+    let sms = until("the alert SMS", || app.sms_to("+33698989898").pop()).await;
+    let text = sms["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Ville d'Arcachon : vigilance rouge vagues-submersion du "),
+        "{text}"
+    );
+    assert!(text.chars().count() <= 160, "{text}");
+    let mail = until("the alert email", || {
+        app.emails_to("plage@exemple.fr").pop()
+    })
+    .await;
+    assert!(
+        mail.text.contains("Météo-France place le secteur"),
+        "{}",
+        mail.text
+    );
+    // AND staff are told, in the campaign's history
+    let campaigns = StaffClient::expect(redac.get("/api/admin/campaigns").await, 200).await;
+    let id = campaigns[0]["id"].as_str().unwrap();
+    let view =
+        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let note = view["events"][0]["reason"].as_str().unwrap_or_default();
+    assert!(note.contains("texte intégré utilisé"), "{view}");
+    assert!(note.contains("alert_sms : Le SMS ferait"), "{note}");
+    assert!(note.contains("alert_body : Variable inconnue"), "{note}");
     app.stop().await;
 }

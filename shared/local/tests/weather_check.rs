@@ -6,8 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::{Duration, SecondsFormat, Utc};
+use telmail_core::domain::alert_templates::AlertTemplates;
 use telmail_core::domain::campaign::{CampaignKind, CampaignStatus};
-use telmail_core::ports::CampaignStore;
+use telmail_core::ports::{CampaignStore, WeatherStore};
 
 fn check(data: &Path, file: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_telmail-local"))
@@ -54,13 +55,17 @@ fn document(items: &[(&str, &str, u32)]) -> String {
     )
 }
 
-async fn weather_campaigns(data: &Path) -> Vec<(CampaignStatus, String)> {
+/// The store of the data folder of `weather check`, which runs on the system clock.
+fn store(data: &Path) -> telmail_local::store::SqliteStore {
     let db = telmail_local::db::Db::open(&data.join("telmail.sqlite")).unwrap();
-    // The data folder of `weather check`, which runs on the system clock.
-    let store = telmail_local::store::SqliteStore::new(
+    telmail_local::store::SqliteStore::new(
         db,
         std::sync::Arc::new(telmail_core::clock::SystemClock),
-    );
+    )
+}
+
+async fn weather_campaigns(data: &Path) -> Vec<(CampaignStatus, String)> {
+    let store = store(data);
     let mut found: Vec<(CampaignStatus, String)> = CampaignStore::list(&store, None, 100)
         .await
         .unwrap()
@@ -165,4 +170,42 @@ async fn a_cycle_relays_each_alert_once_and_says_so_in_french() {
     assert_eq!(text.matches("fin d'alerte envoyée").count(), 2, "{text}");
     let out = check(&data, &file);
     assert!(!said(&out).contains("Fin de vigilance"), "{}", said(&out));
+}
+
+#[tokio::test]
+async fn a_template_that_fails_for_storms_does_not_stop_their_red_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let file = dir.path().join("encours.json");
+    // GIVEN templates an older version saved: the SMS names an unknown variable for storms only
+    std::fs::create_dir_all(&data).unwrap();
+    let bad = AlertTemplates {
+        alert_sms:
+            "{% if phenomene == \"orages\" %}{{ inconnue }}{% endif %}Vigilance {{ couleur }}."
+                .into(),
+        ..AlertTemplates::default()
+    };
+    WeatherStore::save_templates(&store(&data), &bad)
+        .await
+        .unwrap();
+    // WHEN red storms come in
+    std::fs::write(&file, document(&[("33", "3", 4)])).unwrap();
+    let out = check(&data, &file);
+    // THEN the alert goes out with the built-in texts, and the line says so
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("Vigilance rouge orages (domaine 33"),
+        "{text}"
+    );
+    assert!(text.contains("envoyée aussitôt"), "{text}");
+    assert!(text.contains("texte intégré utilisé"), "{text}");
+    assert!(text.contains("alert_sms : Variable inconnue"), "{text}");
+    let campaigns = weather_campaigns(&data).await;
+    assert!(
+        campaigns
+            .iter()
+            .any(|(s, t)| *s == CampaignStatus::Sending && t.contains("rouge orages")),
+        "{campaigns:?}"
+    );
 }

@@ -168,12 +168,13 @@ impl Campaigns {
         input: &CampaignInput,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
-        self.create_as(by, input, CampaignKind::Standard, |_| {})
+        self.create_as(by, input, CampaignKind::Standard, |_, _| {})
             .await
     }
 
     /// Creates, under the id `id`, the draft of a relayed weather alert or of its end, recording
-    /// its source (`redaction`: the relay's own identity).
+    /// its source (`redaction`: the relay's own identity) and, in its history, `note` (why the
+    /// staff's template was set aside for it).
     pub async fn create_weather_alert(
         &self,
         by: &StaffIdentity,
@@ -181,33 +182,35 @@ impl Campaigns {
         input: &CampaignInput,
         source: &AlertSource,
         message: AlertMessage,
+        note: Option<String>,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
         let kind = match message {
             AlertMessage::Alert => CampaignKind::WeatherAlert,
             AlertMessage::End => CampaignKind::WeatherAlertEnd,
         };
-        self.create_as(by, input, kind, |c| {
+        self.create_as(by, input, kind, |c, created| {
             c.id = id;
             c.source = Some(source.clone());
+            created.reason = note;
         })
         .await
     }
 
     /// Creates a draft of a given kind for an author whose role the caller has checked;
-    /// `complete` sets what the content does not say.
+    /// `complete` sets what the content does not say, in the campaign and its creation event.
     async fn create_as(
         &self,
         by: &StaffIdentity,
         input: &CampaignInput,
         kind: CampaignKind,
-        complete: impl FnOnce(&mut Campaign),
+        complete: impl FnOnce(&mut Campaign, &mut CampaignEvent),
     ) -> Result<Campaign, DomainError> {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
-        let (mut campaign, event) = Campaign::draft(content, by, kind, now);
-        complete(&mut campaign);
+        let (mut campaign, mut event) = Campaign::draft(content, by, kind, now);
+        complete(&mut campaign, &mut event);
         self.d.campaigns.insert(&campaign, &event).await?;
         Ok(campaign)
     }

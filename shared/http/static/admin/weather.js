@@ -63,7 +63,7 @@ async function templates() {
   const form = $("#templates");
   for (const f of FIELDS) form[f].value = view.templates[f];
   form.end_notice.checked = view.templates.end_notice;
-  $("#variables").textContent = `Variables utilisables : ${view.variables.map((v) => `{{ ${v} }}`).join(", ")}.${view.defaults ? " Ce sont les textes par défaut." : ""}`;
+  $("#variables").textContent = `Variables utilisables : ${view.variables.map((v) => `{{ ${v} }}`).join(", ")}. Seules les conditions {% if %} … {% else %} … {% endif %} et les filtres upper, lower, capitalize, title et trim sont permis. Si un texte échoue pour une alerte, le texte par défaut est envoyé et l'historique de la campagne le signale.${view.defaults ? " Ce sont les textes par défaut." : ""}`;
   if (!holds(me, "redaction", "admin")) {
     for (const input of form.elements) input.disabled = true;
   }

@@ -11,8 +11,10 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Europe::Paris;
 
 use crate::clock::{Clock, Month};
-use crate::domain::alert_templates::{validity, AlertMessage, AlertTemplates};
-use crate::domain::campaign::{CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput};
+use crate::domain::alert_templates::{self, validity, AlertMessage, AlertTemplates, AlertTexts};
+use crate::domain::campaign::{
+    Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
+};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::weather::{
     read_bulletin, AlertInForce, AlertSource, Bulletin, Colour, FeedState, Phenomenon, Vigilance,
@@ -116,6 +118,8 @@ pub struct RelayLine {
     pub outcome: RelayOutcome,
     /// How the cabinet was told of a campaign waiting for it.
     pub told: Option<Told>,
+    /// Why the staff's template was set aside for this message (the built-in one was sent).
+    pub template_set_aside: Option<String>,
 }
 
 impl RelayLine {
@@ -124,6 +128,7 @@ impl RelayLine {
             vigilance,
             outcome,
             told: None,
+            template_set_aside: None,
         }
     }
 
@@ -191,10 +196,13 @@ impl RelayLine {
                 format!("levée avant approbation : campagne {id} retirée")
             }
         };
-        match &self.told {
-            Some(told) => format!("{what} — {why} ; {}.", told.describe()),
-            None => format!("{what} — {why}."),
-        }
+        let told = self.told.as_ref().map(|t| format!(" ; {}", t.describe()));
+        let set_aside = self.template_set_aside.as_ref().map(|s| format!(" ; {s}"));
+        format!(
+            "{what} — {why}{}{}.",
+            told.unwrap_or_default(),
+            set_aside.unwrap_or_default()
+        )
     }
 }
 
@@ -469,7 +477,9 @@ impl WeatherRelay {
     }
 
     /// Creates the campaign of an alert or of its end under the id `alert` names; sends it at
-    /// once when the policy says so for its colour, else submits it and tells the cabinet.
+    /// once when the policy says so for its colour, else submits it and tells the cabinet. When
+    /// the staff's texts fail for this alert, or a campaign refuses them, the built-in ones go
+    /// out instead and staff are told: in the relay's line, its log and the campaign's history.
     async fn send_or_submit(
         &self,
         alert: &AlertInForce,
@@ -477,14 +487,58 @@ impl WeatherRelay {
         templates: &AlertTemplates,
     ) -> Result<RelayLine, DomainError> {
         let v = alert.source.vigilance();
-        let input = self.campaign_input(&v, message, templates)?;
-        let author = relay_author();
-        let draft = self
-            .d
+        let (texts, mut set_aside) = templates
+            .render_for_relay(message, &self.d.town, &v)
+            .map_err(DomainError::Validation)?;
+        let draft = match self.draft(alert, message, texts, &set_aside).await {
+            Err(DomainError::Validation(errors)) if set_aside.is_none() => {
+                let built_in = AlertTemplates::default()
+                    .render(message, &self.d.town, &v)
+                    .map_err(DomainError::Validation)?;
+                set_aside = Some(alert_templates::set_aside(&errors));
+                self.draft(alert, message, built_in, &set_aside).await?
+            }
+            other => other?,
+        };
+        if let Some(why) = &set_aside {
+            tracing::warn!(alarm = "weather_template_set_aside", campaign = %draft.id, reason = %why, "staff weather template set aside");
+        }
+        let mut line = self.submit_or_send(&v, message, &draft).await?;
+        line.template_set_aside = set_aside;
+        Ok(line)
+    }
+
+    /// The draft of an alert or of its end, with `texts`; `set_aside` goes to its history.
+    async fn draft(
+        &self,
+        alert: &AlertInForce,
+        message: AlertMessage,
+        texts: AlertTexts,
+        set_aside: &Option<String>,
+    ) -> Result<Campaign, DomainError> {
+        let input = self.campaign_input(&alert.source.vigilance(), message, texts);
+        self.d
             .campaigns
-            .create_weather_alert(&author, alert.campaign, &input, &alert.source, message)
-            .await?;
-        let submitted = self.d.campaigns.submit(&author, draft.id).await?;
+            .create_weather_alert(
+                &relay_author(),
+                alert.campaign,
+                &input,
+                &alert.source,
+                message,
+                set_aside.clone(),
+            )
+            .await
+    }
+
+    /// Submits a relayed campaign; approves it in the policy's name when its colour goes out at
+    /// once, else tells the cabinet.
+    async fn submit_or_send(
+        &self,
+        v: &Vigilance,
+        message: AlertMessage,
+        draft: &Campaign,
+    ) -> Result<RelayLine, DomainError> {
+        let submitted = self.d.campaigns.submit(&relay_author(), draft.id).await?;
         let id = submitted.id;
         if self.d.policy.at_once(v.colour) {
             self.d
@@ -495,17 +549,16 @@ impl WeatherRelay {
                 AlertMessage::Alert => RelayOutcome::SentAtOnce(id),
                 AlertMessage::End => RelayOutcome::EndSent(id),
             };
-            return Ok(RelayLine::new(v, outcome));
+            return Ok(RelayLine::new(v.clone(), outcome));
         }
-        let told = self.tell_cabinet(&v, message, id).await;
+        let told = self.tell_cabinet(v, message, id).await;
         let outcome = match message {
             AlertMessage::Alert => RelayOutcome::Submitted(id),
             AlertMessage::End => RelayOutcome::EndSubmitted(id),
         };
         Ok(RelayLine {
-            vigilance: v,
-            outcome,
             told: Some(told),
+            ..RelayLine::new(v.clone(), outcome)
         })
     }
 
@@ -515,16 +568,13 @@ impl WeatherRelay {
         &self,
         v: &Vigilance,
         message: AlertMessage,
-        templates: &AlertTemplates,
-    ) -> Result<CampaignInput, DomainError> {
-        let texts = templates
-            .render(message, &self.d.town, v)
-            .map_err(DomainError::Validation)?;
+        texts: AlertTexts,
+    ) -> CampaignInput {
         let title = match message {
             AlertMessage::Alert => "Vigilance",
             AlertMessage::End => "Fin de vigilance",
         };
-        Ok(CampaignInput {
+        CampaignInput {
             title: Some(format!(
                 "{title} {} {} — {}",
                 v.colour,
@@ -541,7 +591,7 @@ impl WeatherRelay {
             }),
             urgent: message == AlertMessage::Alert,
             send_at: None,
-        })
+        }
     }
 }
 

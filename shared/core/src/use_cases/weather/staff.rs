@@ -70,15 +70,19 @@ impl WeatherRelay {
     }
 
     /// Replaces the templates (`redaction` or `admin`) once each renders and each SMS fits one
-    /// GSM-7 segment for every phenomenon and colour; errors name the field.
+    /// GSM-7 segment for every phenomenon, colour and date checked; errors name the field. The
+    /// check runs a few thousand bounded renderings: off the async workers, so that requests
+    /// meanwhile are answered.
     pub async fn save_templates(
         &self,
         by: &StaffIdentity,
         templates: AlertTemplates,
     ) -> Result<TemplatesView, DomainError> {
         by.require_any(&[Role::Redaction, Role::Admin])?;
-        templates
-            .check(&self.d.town)
+        let (checked, town) = (templates.clone(), self.d.town.clone());
+        tokio::task::spawn_blocking(move || checked.check(&town))
+            .await
+            .map_err(|e| DomainError::Unexpected(format!("template check failed: {e}")))?
             .map_err(DomainError::Validation)?;
         self.d.weather.save_templates(&templates).await?;
         Ok(TemplatesView {
