@@ -1253,11 +1253,114 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
             &campaign(&["alerte-meteo"], Some("Test"), true, false),
         )
         .await;
-    let outbox = StaffClient::expect(cab.get("/api/admin/outbox").await, 200).await;
+    // The outbox viewer is the administrators' (#26, point 5).
+    StaffClient::expect(cab.get("/api/admin/outbox").await, 403).await;
+    let admin = app.login("admin").await;
+    let outbox = StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
     assert!(
         outbox["emails"].is_array() && outbox["sms"].is_array(),
         "{outbox}"
     );
+}
+
+/// #26, point 5: a cabinet account read a stranger's confirmation link and code in the outbox
+/// viewer and confirmed them. Now only an administrator sees the viewer, with every personal
+/// link's secret and every code masked.
+#[tokio::test]
+async fn only_an_administrator_sees_the_outbox_with_links_and_codes_masked() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    // A sign-up by email, one by mobile, and a campaign with its personal links.
+    app.post_form(
+        "/inscription",
+        &signup_fields("inconnue@exemple.fr", "", &["alerte-meteo:email"]),
+    )
+    .await;
+    app.post_form(
+        "/inscription",
+        &signup_fields("", "06 55 44 33 22", &["alerte-meteo:sms"]),
+    )
+    .await;
+    assert_eq!(import(&redac, residents_csv(1)).await, 1);
+    send_campaign(&redac, &cab, &email_campaign("Marché de Noël")).await;
+    app.drain().await;
+    let confirm = link(
+        &app.emails_to("inconnue@exemple.fr")[0].text,
+        "/confirmation?t=",
+    );
+    let code = code_in(app.sms_to("+33655443322")[0]["text"].as_str().unwrap());
+    let campaign = app.emails_to("habitant0000@exemple.fr").pop().unwrap();
+    let secrets = [
+        token_of(&confirm),
+        token_of(&link(&campaign.text, "/preferences?t=")),
+        // In the List-Unsubscribe header.
+        token_of(&link(&campaign.raw, "/desabonnement?t=")),
+        code,
+    ];
+
+    // Neither the cabinet nor the writers see it.
+    for staff in [&cab, &redac] {
+        let err = StaffClient::expect(staff.get("/api/admin/outbox").await, 403).await;
+        assert_eq!(err["error"], "forbidden", "{err}");
+    }
+
+    // The administrator sees who was written to and what, the secrets masked.
+    let admin = app.login("admin").await;
+    let outbox = StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
+    let shown = outbox.to_string();
+    assert!(
+        shown.contains("inconnue@exemple.fr") && shown.contains("+33655443322"),
+        "{shown}"
+    );
+    assert!(shown.contains("Marché de Noël"), "{shown}");
+    for secret in &secrets {
+        assert!(
+            !shown.contains(secret.as_str()),
+            "« {secret} » shown: {shown}"
+        );
+    }
+    // (The campaign layout writes its links' slashes as `&#x2f;`.)
+    for masked in ["confirmation?t=•••", "preferences?t=•••"] {
+        assert!(shown.contains(masked), "{masked} in {shown}");
+    }
+    assert!(
+        outbox["sms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["text"].as_str().unwrap().contains("confirmation est •••")),
+        "{shown}"
+    );
+    app.stop().await;
+}
+
+/// #26, point 5: with a relay, messages really leave: the viewer is off unless asked for.
+#[tokio::test]
+async fn with_a_relay_the_outbox_viewer_is_off_unless_asked_for() {
+    for asked in [false, true] {
+        let app = TestApp::spawn_with(|a| {
+            a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+            a.worker = false;
+            // Never reached: nothing is sent here.
+            a.smtp_url = Some("smtp://127.0.0.1:9".into());
+            a.outbox_viewer = asked;
+        })
+        .await;
+        app.add_staff("admin", "admin", None, None).await;
+        let admin = app.login("admin").await;
+        let (api, page) = if asked { (200, 200) } else { (404, 404) };
+        StaffClient::expect(admin.get("/api/admin/outbox").await, api).await;
+        assert_eq!(
+            admin.get("/admin/boite-d-envoi").await.status().as_u16(),
+            page,
+            "asked: {asked}"
+        );
+        let home = admin.get("/admin").await.text().await.unwrap();
+        // The menu offers it or not (its links are HTML-escaped).
+        assert_eq!(home.contains("boite-d-envoi"), asked, "{home}");
+        app.stop().await;
+    }
 }
 
 #[tokio::test]
