@@ -321,7 +321,6 @@ test('a department proposes, the communication service takes it, the cabinet app
     [culture, 'service'],
     [writer, 'redaction'],
     [cabinet, 'cabinet'],
-    [admin, 'admin'],
   ]) {
     assert.deepEqual(ctx.errors, [], `script errors in the ${who}'s pages`);
     await ctx.context.close();
