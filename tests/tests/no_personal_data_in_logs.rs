@@ -1,9 +1,11 @@
 //! No personal data in the logs (#16): a whole journey at the default level (`info`, and the
 //! service's own `debug` lines too) — residents sign up (by email, through a relay busy at
 //! first that has the email queued, and by phone) and confirm, one mistypes, staff type a paper
-//! form in, search and correct it, a campaign goes out to all of them through a relay that is busy once and refuses
-//! one address quoting it, staff erase one — and not one log line holds
-//! an address, a number (in any of its spellings), what a resident mistyped or their IP address.
+//! form in, search and correct it, a campaign goes out to all of them through a relay that is
+//! busy once and refuses one address quoting it, an administrator looks at the outbox, staff
+//! erase one — and not one log line holds an address, a number (in any of its spellings), what
+//! a resident mistyped or their IP address; the look at the outbox is logged with the
+//! administrator's staff id.
 
 mod common;
 
@@ -64,6 +66,8 @@ async fn a_whole_journey_logs_no_address_number_or_ip() {
         a.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
         a.worker = false;
         a.smtp_url = Some(relay.url.clone());
+        // The outbox viewer too, whose every view is logged with who looked (#26, point 5).
+        a.outbox_viewer = true;
     })
     .await;
     app.add_staff(
@@ -74,6 +78,8 @@ async fn a_whole_journey_logs_no_address_number_or_ip() {
     )
     .await;
     app.add_staff("cab", "cabinet", None, None).await;
+    app.add_staff("admin-7", "admin", Some("agent.admin@mairie.example"), None)
+        .await;
     let form = |path: &str, fields: &[(&str, &str)]| {
         let body: String = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
@@ -177,6 +183,8 @@ async fn a_whole_journey_logs_no_address_number_or_ip() {
         2,
         "the campaign reached them"
     );
+    let admin = app.login("admin-7").await;
+    StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
     StaffClient::expect(
         redac.delete(&format!("/api/admin/subscribers/{id}")).await,
         204,
@@ -189,8 +197,18 @@ async fn a_whole_journey_logs_no_address_number_or_ip() {
         text.contains("WARN") || text.contains("ERROR"),
         "the refusal was logged: {text}"
     );
+    // The view of the outbox is recorded with the staff id of who looked.
+    let viewed: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("outbox viewed"))
+        .collect();
+    assert!(
+        viewed.len() == 1 && viewed[0].contains("by=admin-7"),
+        "{viewed:#?}"
+    );
     for secret in [
         "jeanne.secret",
+        "agent.admin",
         "papier.secret",
         "agent.redac",
         "mauvaise-adresse-secrete",

@@ -1253,11 +1253,114 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
             &campaign(&["alerte-meteo"], Some("Test"), true, false),
         )
         .await;
-    let outbox = StaffClient::expect(cab.get("/api/admin/outbox").await, 200).await;
+    // The outbox viewer is the administrators' (#26, point 5).
+    StaffClient::expect(cab.get("/api/admin/outbox").await, 403).await;
+    let admin = app.login("admin").await;
+    let outbox = StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
     assert!(
         outbox["emails"].is_array() && outbox["sms"].is_array(),
         "{outbox}"
     );
+}
+
+/// #26, point 5: a cabinet account read a stranger's confirmation link and code in the outbox
+/// viewer and confirmed them. Now only an administrator sees the viewer, with every personal
+/// link's secret and every code masked.
+#[tokio::test]
+async fn only_an_administrator_sees_the_outbox_with_links_and_codes_masked() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    // A sign-up by email, one by mobile, and a campaign with its personal links.
+    app.post_form(
+        "/inscription",
+        &signup_fields("inconnue@exemple.fr", "", &["alerte-meteo:email"]),
+    )
+    .await;
+    app.post_form(
+        "/inscription",
+        &signup_fields("", "06 55 44 33 22", &["alerte-meteo:sms"]),
+    )
+    .await;
+    assert_eq!(import(&redac, residents_csv(1)).await, 1);
+    send_campaign(&redac, &cab, &email_campaign("Marché de Noël")).await;
+    app.drain().await;
+    let confirm = link(
+        &app.emails_to("inconnue@exemple.fr")[0].text,
+        "/confirmation?t=",
+    );
+    let code = code_in(app.sms_to("+33655443322")[0]["text"].as_str().unwrap());
+    let campaign = app.emails_to("habitant0000@exemple.fr").pop().unwrap();
+    let secrets = [
+        token_of(&confirm),
+        token_of(&link(&campaign.text, "/preferences?t=")),
+        // In the List-Unsubscribe header.
+        token_of(&link(&campaign.raw, "/desabonnement?t=")),
+        code,
+    ];
+
+    // Neither the cabinet nor the writers see it.
+    for staff in [&cab, &redac] {
+        let err = StaffClient::expect(staff.get("/api/admin/outbox").await, 403).await;
+        assert_eq!(err["error"], "forbidden", "{err}");
+    }
+
+    // The administrator sees who was written to and what, the secrets masked.
+    let admin = app.login("admin").await;
+    let outbox = StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
+    let shown = outbox.to_string();
+    assert!(
+        shown.contains("inconnue@exemple.fr") && shown.contains("+33655443322"),
+        "{shown}"
+    );
+    assert!(shown.contains("Marché de Noël"), "{shown}");
+    for secret in &secrets {
+        assert!(
+            !shown.contains(secret.as_str()),
+            "« {secret} » shown: {shown}"
+        );
+    }
+    // (The campaign layout writes its links' slashes as `&#x2f;`.)
+    for masked in ["confirmation?t=•••", "preferences?t=•••"] {
+        assert!(shown.contains(masked), "{masked} in {shown}");
+    }
+    assert!(
+        outbox["sms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["text"].as_str().unwrap().contains("confirmation est •••")),
+        "{shown}"
+    );
+    app.stop().await;
+}
+
+/// #26, point 5: with a relay, messages really leave: the viewer is off unless asked for.
+#[tokio::test]
+async fn with_a_relay_the_outbox_viewer_is_off_unless_asked_for() {
+    for asked in [false, true] {
+        let app = TestApp::spawn_with(|a| {
+            a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+            a.worker = false;
+            // Never reached: nothing is sent here.
+            a.smtp_url = Some("smtp://127.0.0.1:9".into());
+            a.outbox_viewer = asked;
+        })
+        .await;
+        app.add_staff("admin", "admin", None, None).await;
+        let admin = app.login("admin").await;
+        let (api, page) = if asked { (200, 200) } else { (404, 404) };
+        StaffClient::expect(admin.get("/api/admin/outbox").await, api).await;
+        assert_eq!(
+            admin.get("/admin/boite-d-envoi").await.status().as_u16(),
+            page,
+            "asked: {asked}"
+        );
+        let home = admin.get("/admin").await.text().await.unwrap();
+        // The menu offers it or not (its links are HTML-escaped).
+        assert_eq!(home.contains("boite-d-envoi"), asked, "{home}");
+        app.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -1403,4 +1506,142 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
         200,
     )
     .await;
+}
+
+/// #26, point 6: the front desk read the whole file with `?limit=500` and no search term. It now
+/// looks one person up: 3 letters or digits at least, 20 answers at most, and only the contact
+/// it searched for in full.
+#[tokio::test]
+async fn the_front_desk_finds_a_person_but_cannot_read_the_whole_file() {
+    let app = app().await;
+    app.add_staff("accueil1", "accueil", None, None).await;
+    let desk = app.login("accueil1").await;
+    let redac = app.login("redac").await;
+    let mut csv = String::from("email;telephone;themes;canaux\n");
+    for i in 0..25 {
+        csv.push_str(&format!(
+            "voisin{i:02}@exemple.fr;06 12 34 56 {i:02};alerte-meteo;email+sms\n"
+        ));
+    }
+    assert_eq!(import(&redac, csv).await, 25);
+
+    // No search term, or too short a one: a French 422 naming the field.
+    for query in [
+        "",
+        "?limit=500",
+        "?q=",
+        "?q=%20%20%20",
+        "?q=ex",
+        "?q=0%206",
+        "?q=%40.%40",
+    ] {
+        let err = StaffClient::expect(
+            desk.get(&format!("/api/admin/subscribers{query}")).await,
+            422,
+        )
+        .await;
+        assert!(
+            err["fields"]["q"].as_str().unwrap().contains("au moins 3"),
+            "{query}: {err}"
+        );
+    }
+
+    // A term everyone matches: the first 20 only, even asked for more or for the next page;
+    // the addresses it searched for in full, the mobiles masked.
+    let found = StaffClient::expect(
+        desk.get("/api/admin/subscribers?q=exemple.fr&limit=500&offset=20")
+            .await,
+        200,
+    )
+    .await;
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 20, "{found}");
+    assert_eq!(
+        (found["limit"].as_u64(), found["offset"].as_u64()),
+        (Some(20), Some(0))
+    );
+    for s in items {
+        let (email, phone) = (s["email"].as_str().unwrap(), s["phone"].as_str().unwrap());
+        assert!(
+            email.starts_with("voisin") && !email.contains('•'),
+            "{email}"
+        );
+        assert!(phone.starts_with("+336 •• •• •• "), "{phone}");
+    }
+
+    // By number: that mobile in full, the address masked; the same by its id.
+    let found = StaffClient::expect(
+        desk.get("/api/admin/subscribers?q=06%2012%2034%2056%2007")
+            .await,
+        200,
+    )
+    .await;
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!(items[0]["phone"], "+33612345607");
+    assert_eq!(items[0]["email"], "v•••@exemple.fr");
+    let id = items[0]["id"].as_str().unwrap();
+    let one =
+        StaffClient::expect(desk.get(&format!("/api/admin/subscribers/{id}")).await, 200).await;
+    assert_eq!(one["email"], "v•••@exemple.fr");
+    assert_eq!(one["phone"], "+336 •• •• •• 07");
+
+    // The file's keepers still page through it whole.
+    let all = StaffClient::expect(redac.get("/api/admin/subscribers?limit=500").await, 200).await;
+    let all = all["items"].as_array().unwrap();
+    assert_eq!(all.len(), 25);
+    assert!(all.iter().all(|s| !s.to_string().contains('•')), "{all:?}");
+    app.stop().await;
+}
+
+/// #26, point 7: 5 MiB of bad lines made a 303 MiB report. The report now counts every refused
+/// line and lists the first 1,000, and a file over 1 MiB is refused, pointing to the big-file
+/// import.
+#[tokio::test]
+async fn the_import_report_is_capped_and_a_big_file_goes_to_the_big_file_import() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let header = "email;themes;canaux\n";
+    let bad_line = "x;alerte-meteo;email\n";
+    let bad = ((1 << 20) - header.len()) / bad_line.len();
+    let csv = format!("{header}{}", bad_line.repeat(bad));
+    assert!(csv.len() <= 1 << 20);
+    let report = StaffClient::expect(
+        redac
+            .post_bytes(
+                "/api/admin/subscribers/import?mode=valid_only",
+                csv.into_bytes(),
+            )
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(report["lines"].as_u64(), Some(bad as u64));
+    assert_eq!(report["refused_lines"].as_u64(), Some(bad as u64));
+    assert_eq!(report["nothing_written"], true);
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1000);
+    let lines: Vec<u64> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert!(
+        lines[0] == 2 && lines.is_sorted() && lines[999] <= 1001,
+        "{lines:?}"
+    );
+    assert!(report.to_string().len() < 300 * 1024, "a small answer");
+
+    // One line more than 1 MiB: refused, saying the limit and where big files go.
+    let csv = format!("{header}{}", bad_line.repeat(bad + 1));
+    let err = StaffClient::expect(
+        redac
+            .post_bytes("/api/admin/subscribers/import", csv.into_bytes())
+            .await,
+        413,
+    )
+    .await;
+    assert_eq!(err["error"], "payload_too_large");
+    let message = err["fields"]["file"].as_str().unwrap();
+    assert!(
+        message.contains("1 Mio") && message.contains("/api/admin/files/imports"),
+        "{message}"
+    );
+    app.stop().await;
 }

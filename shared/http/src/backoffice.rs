@@ -118,7 +118,7 @@ const MENU: &[MenuItem] = &[
         page: "outbox",
         href: "/admin/boite-d-envoi",
         label: "Boîte d'envoi",
-        roles: "redaction cabinet admin",
+        roles: "admin",
     },
 ];
 

@@ -70,6 +70,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// Names a field the error is about.
     pub fn with_field(mut self, field: &str, message: impl std::fmt::Display) -> Self {
         self.fields.add(field, message);

@@ -39,6 +39,10 @@ pub struct ServerArgs {
     /// Optional SMTP relay for emails (e.g. smtp://relay.mairie.local:25); the outbox keeps a copy.
     #[arg(long, env = "TELMAIL_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// Offer the back office's outbox viewer (administrators, secrets masked) even with a relay:
+    /// without one it is always offered; with one, messages really leave and it stays off.
+    #[arg(long, env = "TELMAIL_OUTBOX_VIEWER")]
+    pub outbox_viewer: bool,
     /// Email layout template replacing the embedded one (editable without recompiling).
     #[arg(long, env = "TELMAIL_EMAIL_LAYOUT")]
     pub email_layout: Option<PathBuf>,
@@ -243,6 +247,7 @@ impl ServerArgs {
             email_from: "Ville d'Arcachon <ne-pas-repondre@arcachon.example>".into(),
             sms_sender: "ARCACHON".into(),
             smtp_url: None,
+            outbox_viewer: false,
             email_layout: None,
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
             trusted_proxies: Vec::new(),

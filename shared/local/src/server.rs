@@ -12,6 +12,7 @@ use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::domain::money::Prices;
 use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::topic::default_topics;
+use telmail_core::ports::OutboxReader;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::proposals::Proposals;
@@ -276,7 +277,7 @@ fn router(
         trusted_proxies: args.trusted_proxies.clone(),
         back_office: BackOffice {
             sign_in,
-            outbox: true,
+            outbox: offers_outbox_viewer(args),
             // Big files go through this server's own links.
             file_origin: None,
         },
@@ -331,6 +332,12 @@ fn spawn_background(
     Ok(background)
 }
 
+/// Whether the outbox viewer is offered: always without a relay (messages only land in the
+/// outbox), with one only when asked for (`--outbox-viewer`), as messages then really leave.
+fn offers_outbox_viewer(args: &ServerArgs) -> bool {
+    args.smtp_url.is_none() || args.outbox_viewer
+}
+
 /// Opens the data, builds the providers and every use case, and seeds the default topics.
 pub(crate) async fn wire_services(
     args: &ServerArgs,
@@ -357,7 +364,7 @@ pub(crate) async fn wire_services(
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
-            outbox: Some(outbox.clone()),
+            outbox: offers_outbox_viewer(args).then(|| outbox.clone() as Arc<dyn OutboxReader>),
             store,
             email: outbox.clone(),
             sms: outbox,

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Clock, Month};
+use crate::domain::contact::PhoneNumber;
 use crate::domain::delivery::Suppression;
+use crate::domain::file_job::MAX_REPORTED_ERRORS;
 use crate::domain::signup::{
     parse_choices, parse_contacts, Signup, SignupInput, SubscriptionInput,
 };
@@ -60,6 +62,18 @@ pub struct EditInput {
 
 pub use crate::domain::file_job::ImportMode;
 
+/// The largest file imported in one request: bigger ones go through the big-file import (file
+/// jobs), which reads them a part of this size at a time.
+pub const MAX_SYNC_IMPORT_BYTES: usize = 1 << 20;
+
+/// Why a file is refused for the import in one request, in French.
+pub fn too_big_for_one_request() -> String {
+    format!(
+        "Ce fichier dépasse {} Mio, la taille importée en une fois : utilisez l'import des gros fichiers (« Importer un fichier CSV » du fichier des abonnés, ou POST /api/admin/files/imports), qui accepte les fichiers de toute taille.",
+        MAX_SYNC_IMPORT_BYTES >> 20
+    )
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Serialize)]
 pub struct ImportReport {
@@ -69,8 +83,32 @@ pub struct ImportReport {
     pub imported: usize,
     /// True when nothing was written (errors with all-or-nothing, or a dry run).
     pub nothing_written: bool,
-    /// Refused lines with the reason.
+    /// Refused lines with the reason, the first [`MAX_REPORTED_ERRORS`] of them.
     pub errors: Vec<LineError>,
+    /// Refused lines in all.
+    pub refused_lines: usize,
+}
+
+impl ImportReport {
+    /// The report of `lines` lines, `imported` of them written, the errors sorted by line: the
+    /// refused lines all counted, the first [`MAX_REPORTED_ERRORS`] errors listed, as file jobs do.
+    fn new(
+        lines: usize,
+        imported: usize,
+        nothing_written: bool,
+        mut errors: Vec<LineError>,
+    ) -> Self {
+        errors.sort_by_key(|e| e.line);
+        let refused_lines = errors.iter().map(|e| e.line).collect::<BTreeSet<_>>().len();
+        errors.truncate(MAX_REPORTED_ERRORS);
+        Self {
+            lines,
+            imported,
+            nothing_written,
+            errors,
+            refused_lines,
+        }
+    }
 }
 
 /// Subscriber-file use cases.
@@ -88,9 +126,101 @@ const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
 /// Who types in paper forms and looks subscribers up: the file's keepers and the front desk.
 const FRONT_DESK: [Role; 3] = [Role::Redaction, Role::Admin, Role::Accueil];
 
+/// Answers the front desk gets at most for one search (and no further pages).
+const FRONT_DESK_ANSWERS: usize = 20;
+
+/// Letters or digits the front desk types at least to search.
+const FRONT_DESK_TYPED: usize = 3;
+
+/// A subscriber as staff are shown it: its record, and its contacts in full or masked.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub subscriber: Subscriber,
+    /// The email, in full or masked (`j•••@exemple.fr`).
+    pub email: Option<String>,
+    /// The mobile, in full or masked (`+336 •• •• •• 78`).
+    pub phone: Option<String>,
+}
+
+/// One page of a staff search, with the page size and offset that applied.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub items: Vec<Shown>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// Whether `by` keeps the file (`redaction` or `admin`), rather than only the front desk.
+fn keeps_the_file(by: &StaffIdentity) -> bool {
+    FILE_KEEPERS.iter().any(|r| by.has(*r))
+}
+
+/// The front desk looks for one person: a search with at least [`FRONT_DESK_TYPED`] letters or
+/// digits, its first [`FRONT_DESK_ANSWERS`] answers only; the error names the `q` field.
+fn front_desk_query(query: SubscriberQuery) -> Result<SubscriberQuery, DomainError> {
+    let typed = query
+        .text
+        .as_deref()
+        .map_or(0, |t| t.chars().filter(|c| c.is_alphanumeric()).count());
+    if typed < FRONT_DESK_TYPED {
+        return Err(FieldErrors::single(
+            "q",
+            format!("Tapez au moins {FRONT_DESK_TYPED} lettres ou chiffres de l'adresse e-mail ou du numéro de la personne : l'accueil cherche une personne, il ne parcourt pas le fichier."),
+        ));
+    }
+    Ok(SubscriberQuery {
+        limit: query.limit.clamp(1, FRONT_DESK_ANSWERS),
+        offset: 0,
+        ..query
+    })
+}
+
+/// Which of `sub`'s contacts the searched `text` matched (email, mobile), as the stores match:
+/// part of the address, or part of the number typed the French way or in E.164.
+fn matched(sub: &Subscriber, text: Option<&str>) -> (bool, bool) {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return (false, false);
+    };
+    let email = sub
+        .email
+        .as_ref()
+        .is_some_and(|e| e.as_str().to_lowercase().contains(&text.to_lowercase()));
+    let (compact, international) = PhoneNumber::search_fragments(text);
+    let phone = sub.phone.as_ref().is_some_and(|p| {
+        [text, compact.as_str(), international.as_str()]
+            .into_iter()
+            .any(|t| p.as_str().contains(t))
+    });
+    (email, phone)
+}
+
+/// What `by` is shown of `sub`: every contact for the file's keepers and for the front desk's
+/// own entries; otherwise only the contact `text` matched, the other masked.
+fn shown(by: &StaffIdentity, subscriber: Subscriber, text: Option<&str>) -> Shown {
+    let whole = may_edit(by, &subscriber).is_ok();
+    let (email_matched, phone_matched) = matched(&subscriber, text);
+    Shown {
+        email: subscriber.email.as_ref().map(|e| {
+            if whole || email_matched {
+                e.to_string()
+            } else {
+                e.masked()
+            }
+        }),
+        phone: subscriber.phone.as_ref().map(|p| {
+            if whole || phone_matched {
+                p.to_string()
+            } else {
+                p.masked()
+            }
+        }),
+        subscriber,
+    }
+}
+
 /// The front desk corrects only what it typed: whether `by` may edit `sub`.
 fn may_edit(by: &StaffIdentity, sub: &Subscriber) -> Result<(), DomainError> {
-    if FILE_KEEPERS.iter().any(|r| by.has(*r)) {
+    if keeps_the_file(by) {
         return Ok(());
     }
     match &sub.consent.source {
@@ -214,27 +344,45 @@ impl SubscriberFile {
         Ok(crate::ports::open_topics(self.topics.as_ref(), self.clock.now()).await?)
     }
 
-    /// Searches the file (the front desk too: it looks for a person before typing a form in).
+    /// Searches the file. The file's keepers page through it; the front desk looks for one
+    /// person before typing a form in: a few characters at least, a few answers, and only the
+    /// contact it searched for in full (see [`front_desk_query`] and [`shown`]).
     pub async fn search(
         &self,
         by: &StaffIdentity,
         query: SubscriberQuery,
-    ) -> Result<Vec<Subscriber>, DomainError> {
+    ) -> Result<SearchPage, DomainError> {
         by.require_any(&FRONT_DESK)?;
-        let query = SubscriberQuery {
-            limit: query.limit.clamp(1, 500),
-            ..query
+        let query = if keeps_the_file(by) {
+            SubscriberQuery {
+                limit: query.limit.clamp(1, 500),
+                ..query
+            }
+        } else {
+            front_desk_query(query)?
         };
-        Ok(self.reports.search(&query).await?)
+        let items = self
+            .reports
+            .search(&query)
+            .await?
+            .into_iter()
+            .map(|sub| shown(by, sub, query.text.as_deref()))
+            .collect();
+        Ok(SearchPage {
+            items,
+            limit: query.limit,
+            offset: query.offset,
+        })
     }
 
-    /// One subscriber.
-    pub async fn get(
-        &self,
-        by: &StaffIdentity,
-        id: SubscriberId,
-    ) -> Result<Subscriber, DomainError> {
+    /// One subscriber, its contacts as `by` may see them (the front desk: those it typed in).
+    pub async fn get(&self, by: &StaffIdentity, id: SubscriberId) -> Result<Shown, DomainError> {
         by.require_any(&FRONT_DESK)?;
+        Ok(shown(by, self.find(id).await?, None))
+    }
+
+    /// One subscriber's record.
+    async fn find(&self, id: SubscriberId) -> Result<Subscriber, DomainError> {
         self.subscribers
             .get(id)
             .await?
@@ -273,7 +421,7 @@ impl SubscriberFile {
             .as_deref()
             .map(str::trim)
             .filter(|p| !p.is_empty());
-        let front_desk_only = !FILE_KEEPERS.iter().any(|r| by.has(*r));
+        let front_desk_only = !keeps_the_file(by);
         if place.is_some_and(|p| p.chars().count() > 100) || (place.is_none() && front_desk_only) {
             errors.add("place", "Indiquez le lieu où le formulaire a été remis (mairie, maison de quartier…), 100 caractères au plus.");
         }
@@ -302,7 +450,8 @@ impl SubscriberFile {
         id: SubscriberId,
         input: &EditInput,
     ) -> Result<Subscriber, DomainError> {
-        let mut sub = self.get(by, id).await?;
+        by.require_any(&FRONT_DESK)?;
+        let mut sub = self.find(id).await?;
         may_edit(by, &sub)?;
         let read_at = sub.updated_at;
         let mut errors = FieldErrors::new();
@@ -360,7 +509,7 @@ impl SubscriberFile {
     /// Erases a subscriber for good (RGPD): only anonymous counters remain.
     pub async fn erase(&self, by: &StaffIdentity, id: SubscriberId) -> Result<(), DomainError> {
         by.require_any(&FILE_KEEPERS)?;
-        let sub = self.get(by, id).await?;
+        let sub = self.find(id).await?;
         self.subscribers.delete(id).await?;
         if let Some(counter) = sub.erasure() {
             self.stats
@@ -370,8 +519,9 @@ impl SubscriberFile {
         Ok(())
     }
 
-    /// Imports a spreadsheet export. Every line is checked first; lines whose address is already
-    /// in the file are refused, so an import never creates duplicates.
+    /// Imports a spreadsheet export of at most [`MAX_SYNC_IMPORT_BYTES`]. Every line is checked
+    /// first; lines whose address is already in the file are refused, so an import never creates
+    /// duplicates.
     pub async fn import(
         &self,
         by: &StaffIdentity,
@@ -380,6 +530,9 @@ impl SubscriberFile {
         dry_run: bool,
     ) -> Result<ImportReport, DomainError> {
         by.require_any(&FILE_KEEPERS)?;
+        if bytes.len() > MAX_SYNC_IMPORT_BYTES {
+            return Err(FieldErrors::single("file", too_big_for_one_request()));
+        }
         let check = check_import(bytes, &self.open_topics().await?).map_err(|e| {
             FieldErrors::single("file", format!("Ligne {} : {}", e.line, e.message))
         })?;
@@ -399,15 +552,9 @@ impl SubscriberFile {
                 ready.push(line);
             }
         }
-        errors.sort_by_key(|e| e.line);
         let lines = ready.len() + errors.iter().map(|e| e.line).collect::<BTreeSet<_>>().len();
         if dry_run || (mode == ImportMode::AllOrNothing && !errors.is_empty()) {
-            return Ok(ImportReport {
-                lines,
-                imported: 0,
-                nothing_written: true,
-                errors,
-            });
+            return Ok(ImportReport::new(lines, 0, true, errors));
         }
         let mut imported = 0;
         let numbers: Vec<usize> = ready.iter().map(|l| l.line).collect();
@@ -441,12 +588,7 @@ impl SubscriberFile {
                 .add_signups(Month::of(self.clock.now()), &import, imported as i64)
                 .await?;
         }
-        Ok(ImportReport {
-            lines,
-            imported,
-            nothing_written: imported == 0,
-            errors,
-        })
+        Ok(ImportReport::new(lines, imported, imported == 0, errors))
     }
 
     /// The whole file as CSV for spreadsheets, read in one pass (pages by offset would read the

@@ -23,16 +23,13 @@ use telmail_core::use_cases::file_jobs::FileJobs;
 use telmail_core::use_cases::outbox::OutboxViewer;
 use telmail_core::use_cases::proposals::Proposals;
 use telmail_core::use_cases::statistics::Statistics;
-use telmail_core::use_cases::subscriber_file::SubscriberFile;
+use telmail_core::use_cases::subscriber_file::{SubscriberFile, MAX_SYNC_IMPORT_BYTES};
 use telmail_core::use_cases::topics_admin::TopicsAdmin;
 use telmail_core::use_cases::weather::WeatherRelay;
 use telmail_core::wiring::UseCases;
 
 use self::auth::StaffAuthMode;
 use crate::guard::RateLimit;
-
-/// Largest CSV import accepted.
-pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
 
 /// The staff use cases.
 #[derive(Clone)]
@@ -183,7 +180,7 @@ fn staff_routes() -> Vec<StaffRoute> {
         (
             "/api/admin/subscribers/import",
             File,
-            post(subscribers::import).layer(DefaultBodyLimit::max(MAX_IMPORT_BYTES)),
+            post(subscribers::import).layer(DefaultBodyLimit::max(MAX_SYNC_IMPORT_BYTES)),
         ),
         ("/api/admin/files", File, get(files::recent)),
         ("/api/admin/files/exports", File, post(files::export)),

@@ -11,7 +11,9 @@ use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Consent, Subscriber, SubscriberId, SubscriberStatus};
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::ports::SubscriberQuery;
-use telmail_core::use_cases::subscriber_file::{EditInput, ImportMode, PaperInput};
+use telmail_core::use_cases::subscriber_file::{
+    too_big_for_one_request, EditInput, ImportMode, PaperInput, Shown,
+};
 use telmail_core::FieldErrors;
 
 use super::auth::Staff;
@@ -19,12 +21,13 @@ use super::AdminState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, RawBody, Segment};
 
-/// A subscriber as staff see it (never the confirmation secrets).
+/// A subscriber as staff see it (never the confirmation secrets; contacts masked where the
+/// use case says so).
 #[derive(Debug, Serialize)]
 pub struct SubscriberJson {
     id: SubscriberId,
-    email: Option<Email>,
-    phone: Option<PhoneNumber>,
+    email: Option<String>,
+    phone: Option<String>,
     status: SubscriberStatus,
     subscriptions: Vec<TopicChannels>,
     consent: Consent,
@@ -39,7 +42,25 @@ struct TopicChannels {
 }
 
 impl From<Subscriber> for SubscriberJson {
+    /// A record its reader may see whole (one they just added or corrected).
     fn from(s: Subscriber) -> Self {
+        Shown {
+            email: s.email.as_ref().map(Email::to_string),
+            phone: s.phone.as_ref().map(PhoneNumber::to_string),
+            subscriber: s,
+        }
+        .into()
+    }
+}
+
+impl From<Shown> for SubscriberJson {
+    fn from(
+        Shown {
+            subscriber: s,
+            email,
+            phone,
+        }: Shown,
+    ) -> Self {
         let mut subscriptions: Vec<TopicChannels> = Vec::new();
         for c in &s.choices {
             match subscriptions.iter_mut().find(|t| t.topic == c.topic) {
@@ -53,8 +74,8 @@ impl From<Subscriber> for SubscriberJson {
         let status = s.status();
         Self {
             id: s.id,
-            email: s.email,
-            phone: s.phone,
+            email,
+            phone,
             status,
             subscriptions,
             consent: s.consent,
@@ -120,15 +141,10 @@ pub async fn search(
         limit,
         offset,
     };
-    let items: Vec<SubscriberJson> = app
-        .subscribers
-        .search(&by, query)
-        .await?
-        .into_iter()
-        .map(Into::into)
-        .collect();
+    let page = app.subscribers.search(&by, query).await?;
+    let items: Vec<SubscriberJson> = page.items.into_iter().map(Into::into).collect();
     Ok(Json(
-        serde_json::json!({ "items": items, "limit": limit.clamp(1, 500), "offset": offset }),
+        serde_json::json!({ "items": items, "limit": page.limit, "offset": page.offset }),
     ))
 }
 
@@ -199,13 +215,26 @@ pub(super) fn import_mode(name: Option<&str>) -> Result<ImportMode, ApiError> {
     }
 }
 
-/// `POST /api/admin/subscribers/import` — the CSV file as the body.
+/// `POST /api/admin/subscribers/import` — the CSV file as the body, up to
+/// `MAX_SYNC_IMPORT_BYTES` (1 MiB); a bigger one is a 413 pointing to the big-file import.
 pub async fn import(
     State(app): State<AdminState>,
     Staff(by): Staff,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    RawBody(body): RawBody,
+    body: Result<RawBody, ApiError>,
 ) -> ApiResult<impl IntoResponse> {
+    let RawBody(body) = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                too_big_for_one_request(),
+            )
+            .with_field("file", too_big_for_one_request())
+        } else {
+            e
+        }
+    })?;
     let mode = import_mode(q.mode.as_deref())?;
     Ok(Json(
         app.subscribers

@@ -7,6 +7,9 @@ import { $, act, el, flash, holds, start, values, when } from "./ui.js";
 
 const me = await start();
 const PAGE = 25;
+/** The front desk looks for one person: a few characters at least, its first answers only. */
+const FRONT_DESK_TYPED = 3;
+const FRONT_DESK_ANSWERS = 20;
 let offset = 0;
 let topics = [];
 let editing = null;
@@ -20,7 +23,7 @@ if (!holds(me, "redaction", "admin", "accueil")) {
 /** The front desk types forms in and corrects what it typed; import, export and erasure are the file keepers'. */
 const keeper = holds(me, "redaction", "admin");
 if (!keeper) {
-  for (const id of ["import-section", "export", "erase"]) $(`#${id}`).hidden = true;
+  for (const id of ["import-section", "export", "erase", "prev", "next"]) $(`#${id}`).hidden = true;
   $("#paper-place").required = true;
 }
 /** Whether this person may edit this subscriber. */
@@ -60,12 +63,20 @@ function chosenIn(box) {
   return [...by].map(([topic, channels]) => ({ topic, channels }));
 }
 
+/** Whether the front desk typed enough to search (it does not browse the file). */
+const typedEnough = (text) => [...text].filter((c) => /[\p{L}\p{N}]/u.test(c)).length >= FRONT_DESK_TYPED;
+
 async function search() {
   const f = $("#search");
-  const q = new URLSearchParams({ limit: String(PAGE + 1), offset: String(offset) });
+  if (!keeper && !typedEnough(f.q.value)) {
+    $("#results").replaceChildren(el("p", { class: "hint" }, `Tapez au moins ${FRONT_DESK_TYPED} lettres ou chiffres de l'adresse e-mail ou du numéro de la personne pour la trouver.`));
+    return;
+  }
+  const size = keeper ? PAGE : FRONT_DESK_ANSWERS;
+  const q = new URLSearchParams({ limit: String(keeper ? PAGE + 1 : size), offset: String(offset) });
   for (const name of ["q", "topic", "status"]) if (f[name].value) q.set(name, f[name].value);
   const page = await api("GET", `/api/admin/subscribers?${q}`);
-  const items = page.items.slice(0, PAGE);
+  const items = page.items.slice(0, size);
   $("#prev").disabled = offset === 0;
   $("#next").disabled = page.items.length <= PAGE;
   $("#results").replaceChildren(
@@ -94,6 +105,9 @@ async function search() {
         )
       : el("p", {}, "Aucun abonné ne correspond."),
   );
+  if (!keeper && page.items.length >= FRONT_DESK_ANSWERS) {
+    $("#results").append(el("p", { class: "hint" }, `Seules les ${FRONT_DESK_ANSWERS} premières réponses sont montrées, leurs autres coordonnées masquées : précisez la recherche.`));
+  }
 }
 
 function edit(s) {
@@ -150,6 +164,8 @@ $("#paper").addEventListener("submit", (e) => {
     });
     flash(`Abonné ajouté : ${s.email || s.phone}.`);
     form.reset();
+    // The front desk finds the person it just typed in, to correct it if need be.
+    if (!keeper) $("#search").q.value = s.email || s.phone;
     await search();
   });
 });
