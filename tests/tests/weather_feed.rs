@@ -11,7 +11,7 @@ use common::*;
 use serde_json::{json, Value};
 use telmail_core::domain::alert_templates::AlertTemplates;
 use telmail_core::ports::WeatherStore;
-use telmail_tests::feeds::{red_waves_document, stub_feed};
+use telmail_tests::feeds::{red_waves_document, stub_feed, StubFeed};
 
 async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     let deadline = telmail_tests::stopwatch() + Duration::from_secs(20);
@@ -27,9 +27,9 @@ async fn until<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
-#[tokio::test]
-async fn a_red_alert_from_the_feed_reaches_the_outbox_on_its_own() {
-    // Nothing to relay until the resident has signed up
+/// A server polling a feed (down for now) every second, and a resident of the beach subscribed
+/// to weather alerts by email and SMS, typed in from a paper form.
+async fn a_beach_resident_and_a_feed_polled_every_second() -> (StubFeed, TestApp) {
     let feed = stub_feed(503, String::new()).await;
     let app = TestApp::spawn_with(|a| {
         a.weather_feed_url = Some(feed.url.clone());
@@ -50,6 +50,13 @@ async fn a_red_alert_from_the_feed_reaches_the_outbox_on_its_own() {
         201,
     )
     .await;
+    (feed, app)
+}
+
+#[tokio::test]
+async fn a_red_alert_from_the_feed_reaches_the_outbox_on_its_own() {
+    // Nothing to relay until the resident has signed up
+    let (feed, app) = a_beach_resident_and_a_feed_polled_every_second().await;
     *feed.answer.lock().unwrap() = (200, red_waves_document());
     let sms = until("the alert SMS", || app.sms_to("+33698989898").pop()).await;
     assert!(sms["text"]
@@ -209,26 +216,7 @@ async fn a_template_branching_on_the_start_of_an_alert_is_refused_at_save() {
 
 #[tokio::test]
 async fn a_stored_bad_template_still_relays_the_red_alert_with_the_built_in_wording() {
-    let feed = stub_feed(503, String::new()).await;
-    let app = TestApp::spawn_with(|a| {
-        a.weather_feed_url = Some(feed.url.clone());
-        a.weather_every = 1;
-    })
-    .await;
-    app.add_staff("redac", "redaction", None, None).await;
-    let redac = app.login("redac").await;
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
-                         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
-                         "paper_form_reference": "F-12" }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let (feed, app) = a_beach_resident_and_a_feed_polled_every_second().await;
     // GIVEN templates an older version saved: an SMS branching on the start into three UCS-2
     // segments, a body that does not render
     let bad = AlertTemplates {
@@ -259,6 +247,7 @@ async fn a_stored_bad_template_still_relays_the_red_alert_with_the_built_in_word
         mail.text
     );
     // AND staff are told, in the campaign's history
+    let redac = app.login("redac").await;
     let campaigns = StaffClient::expect(redac.get("/api/admin/campaigns").await, 200).await;
     let id = campaigns[0]["id"].as_str().unwrap();
     let view =
