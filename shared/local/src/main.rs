@@ -94,6 +94,8 @@ async fn serve(server: ServerArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Listening before saying so: a SIGTERM right after "prêt" must stop it cleanly.
+    let signal = telmail_local::server::shutdown_signal();
     println!("Télmail est prêt.");
     println!(
         "  Inscription des habitants : {}/inscription",
@@ -108,7 +110,7 @@ async fn serve(server: ServerArgs) -> ExitCode {
         server.data_dir.join("outbox").display()
     );
     println!("Ctrl+C pour arrêter.");
-    let signal = telmail_local::server::shutdown_signal().await;
+    let signal = signal.await;
     println!("Arrêt demandé ({signal}) : les envois en cours se terminent…");
     match server.stop().await {
         Ok(()) => {

@@ -77,26 +77,32 @@ impl RunningServer {
     }
 }
 
-/// Waits for Ctrl+C or, on Unix, SIGTERM (systemd, `docker stop`): both stop the server the
-/// same clean way. Returns the signal's name.
-pub async fn shutdown_signal() -> &'static str {
+/// Starts listening for Ctrl+C and, on Unix, SIGTERM (systemd, `docker stop`) at once, and
+/// returns what resolves with the signal's name: both stop the server the same clean way. Call
+/// it before saying the server is ready, so that a signal sent right after is never missed (a
+/// SIGTERM before the handler is installed would kill the process outright).
+pub fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "Ctrl+C",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl+C only");
-                let _ = tokio::signal::ctrl_c().await;
-                "Ctrl+C"
+        let term = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (term, interrupt) {
+                (Ok(mut term), Ok(mut interrupt)) => tokio::select! {
+                    _ = interrupt.recv() => "Ctrl+C",
+                    _ = term.recv() => "SIGTERM",
+                },
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl+C only");
+                    let _ = tokio::signal::ctrl_c().await;
+                    "Ctrl+C"
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async {
         let _ = tokio::signal::ctrl_c().await;
         "Ctrl+C"
     }
