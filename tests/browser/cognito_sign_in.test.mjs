@@ -139,7 +139,8 @@ test('a writer signs in with the user pool, sets their password, and works with 
   assert.equal(me.status, 200);
   assert.deepEqual((await me.json()).roles, ['redaction']);
   // A token altered by one character is refused.
-  const forged = `${token.slice(0, -2)}${token.endsWith('A') ? 'B' : 'A'}${token.slice(-1)}`;
+  // (The replaced character is the one that changes: it must differ from what was there.)
+  const forged = `${token.slice(0, -2)}${token.at(-2) === 'A' ? 'B' : 'A'}${token.slice(-1)}`;
   const bad = await fetch(`${server.base}/api/admin/me`, { headers: { Authorization: `Bearer ${forged}` } });
   assert.equal(bad.status, 401);
   // The local password sign-in is not offered.
