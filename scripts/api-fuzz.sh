@@ -175,7 +175,8 @@ TOML
 echo "   fuzzing $url from docs/openapi.yaml: $examples examples per operation, at most $seconds s, 2 workers"
 fuzz() {
     # From the temporary folder: Schemathesis keeps a cache of failures in ./.schemathesis/.
-    (cd "$work" && schemathesis --config-file schemathesis.toml run "$root/docs/openapi.yaml" \
+    (cd "$work" && PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=fuzz_hooks \
+        schemathesis --config-file schemathesis.toml run "$root/docs/openapi.yaml" \
         --url "$url" --header "Cookie: telmail_session=$session" --header "X-CSRF-Token: $csrf" \
         --checks all --exclude-path /api/admin/logout \
         --workers 2 --max-examples "$examples" --max-time "$seconds" \
