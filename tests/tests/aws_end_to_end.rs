@@ -261,14 +261,21 @@ async fn acknowledge(d: &Deployment, url: &str, handles: &[(String, String)], re
     }
 }
 
+/// The deadline of an invocation starting now: the `send` function's 30 s.
+fn send_deadline(d: &Deployment) -> chrono::DateTime<chrono::Utc> {
+    d.aws.clock.now() + chrono::Duration::seconds(30)
+}
+
 /// Runs a queue's consumer until the queue is empty; returns how many batches it handled. With
 /// `twice`, every batch is handed to the function a second time (SQS may deliver a message again).
 async fn drain(d: &Deployment, url: &str, twice: bool) -> usize {
     let mut batches = 0;
     while let Some((event, handles)) = receive(d, url).await {
-        let response = queue_event(&d.aws, event.clone()).await.unwrap();
+        let response = queue_event(&d.aws, event.clone(), send_deadline(d))
+            .await
+            .unwrap();
         if twice {
-            let again = queue_event(&d.aws, event).await.unwrap();
+            let again = queue_event(&d.aws, event, send_deadline(d)).await.unwrap();
             assert_eq!(again["batchItemFailures"], json!([]), "{again}");
         }
         acknowledge(d, url, &handles, &response).await;
@@ -746,7 +753,7 @@ async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
         { "messageId": "poison", "receiptHandle": "h2", "body": "{\"v\":9}", "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {} },
         { "messageId": "garbage", "receiptHandle": "h3", "body": "pas du JSON", "eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {} }
     ]});
-    let response = queue_event(&d.aws, event).await.unwrap();
+    let response = queue_event(&d.aws, event, send_deadline(&d)).await.unwrap();
     assert_eq!(
         response["batchItemFailures"],
         json!([{ "itemIdentifier": "poison" }, { "itemIdentifier": "garbage" }])

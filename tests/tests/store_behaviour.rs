@@ -21,6 +21,7 @@ use telmail_core::domain::delivery::{
 use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobKind, FileJobStatus};
 use telmail_core::domain::money::Money;
 use telmail_core::domain::proposal::{Proposal, ProposalFields, ProposalId};
+use telmail_core::domain::queue::FanoutCursor;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
 use telmail_core::domain::subscriber::{
@@ -32,8 +33,9 @@ use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
-    PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, StatsStore, SubscriberQuery,
-    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, Slots, StatsStore,
+    SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    WeatherStore,
 };
 use telmail_tests::moto;
 
@@ -1452,6 +1454,8 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
             },
             shards_done: 2,
             feedback: FeedbackCounts::default(),
+            // Every update of the counters stamps when sending last moved on.
+            progressed_at: Some(t0()),
         }
     );
     // Other campaigns are untouched.
@@ -1469,23 +1473,52 @@ async fn fan_out_slices_are_marked_once_apart_from_the_shards(b: Backend) {
     assert!(!b.campaigns.slice_done(c.id, 2, 0).await.unwrap());
     // Two jobs of the same slice at once: one marks it.
     let (a, z) = tokio::join!(
-        b.campaigns.mark_slice_done(c.id, 2, 0),
-        b.campaigns.mark_slice_done(c.id, 2, 0)
+        b.campaigns.mark_slice_done(c.id, 2, 0, None),
+        b.campaigns.mark_slice_done(c.id, 2, 0, None)
     );
     assert!(a.unwrap() ^ z.unwrap(), "exactly one marks the slice");
     assert!(b.campaigns.slice_done(c.id, 2, 0).await.unwrap());
-    assert!(!b.campaigns.mark_slice_done(c.id, 2, 0).await.unwrap());
+    assert!(!b.campaigns.mark_slice_done(c.id, 2, 0, None).await.unwrap());
     for (shard, slice) in [(2, 1), (0, 2), (12, 0)] {
         assert!(
             !b.campaigns.slice_done(c.id, shard, slice).await.unwrap(),
             "{shard}/{slice} is another slice"
         );
     }
-    assert!(b.campaigns.mark_slice_done(c.id, 12, 0).await.unwrap());
+    assert!(b
+        .campaigns
+        .mark_slice_done(c.id, 12, 0, None)
+        .await
+        .unwrap());
+    let later = t0() + Duration::minutes(3);
+    b.clock.advance(Duration::minutes(3));
+    // A slice handed over: the shard resumes there, from the latest hand-over.
+    assert_eq!(b.campaigns.fanout_resume(c.id, 2).await.unwrap(), None);
+    let mut cursor = FanoutCursor::default();
+    cursor.email.targeted = 500;
+    assert!(b
+        .campaigns
+        .mark_slice_done(c.id, 2, 1, Some(&cursor))
+        .await
+        .unwrap());
+    cursor.email.targeted = 1000;
+    assert!(b
+        .campaigns
+        .mark_slice_done(c.id, 2, 2, Some(&cursor))
+        .await
+        .unwrap());
+    assert_eq!(
+        b.campaigns.fanout_resume(c.id, 2).await.unwrap(),
+        Some((3, cursor))
+    );
+    assert_eq!(b.campaigns.fanout_resume(c.id, 0).await.unwrap(), None);
     assert_eq!(
         b.campaigns.progress(c.id).await.unwrap(),
-        CampaignProgress::default(),
-        "slices are not shards and count nothing"
+        CampaignProgress {
+            progressed_at: Some(later),
+            ..CampaignProgress::default()
+        },
+        "slices are not shards and count nothing; they stamp that sending moved on"
     );
 }
 
@@ -1841,6 +1874,28 @@ async fn deliveries_of_a_campaign_are_listed_page_by_page(b: Backend) {
         .map(|d| d.key)
         .collect();
     assert_eq!(paged, all.iter().map(|d| d.key).collect::<Vec<_>>());
+    // From a cursor (the repair's pass): the same order, each page after the last key read,
+    // both channels of one subscriber in turn.
+    let sms = queued(DeliveryKey {
+        channel: Channel::Sms,
+        ..all[2].key
+    });
+    b.deliveries
+        .create_batch(std::slice::from_ref(&sms))
+        .await
+        .unwrap();
+    let mut after = None;
+    let mut walked = Vec::new();
+    loop {
+        let page = b.deliveries.list_after(c, after, 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.key);
+        walked.extend(page.iter().map(|d| d.key));
+    }
+    let mut expected: Vec<DeliveryKey> = all.iter().map(|d| d.key).collect();
+    expected.insert(3, sms.key);
+    assert_eq!(walked, expected);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2121,34 +2176,97 @@ async fn the_audience_is_kept_month_by_month(b: Backend) {
 async fn sending_slots_are_reserved_once_and_spaced(b: Backend) {
     let now = t0();
     let step = std::time::Duration::from_millis(100);
+    let far = now + Duration::hours(1);
     // Ten senders reserve ten slots each at once: the blocks follow one another, none overlaps.
     let reservations = (0..10).map(|_| {
         let pace = b.pace.clone();
         async move {
-            pace.reserve_slots(Channel::Email, 10, step, now)
+            pace.reserve_slots(Channel::Email, 10, step, now, far)
                 .await
                 .unwrap()
         }
     });
-    let mut starts = futures_util::future::join_all(reservations).await;
-    starts.sort();
-    let expected: Vec<DateTime<Utc>> = (0..10).map(|i| now + Duration::seconds(i)).collect();
-    assert_eq!(starts, expected);
+    let mut booked = futures_util::future::join_all(reservations).await;
+    booked.sort_by_key(|s| s.first);
+    let expected: Vec<Slots> = (0..10)
+        .map(|i| Slots {
+            first: now + Duration::seconds(i),
+            count: 10,
+        })
+        .collect();
+    assert_eq!(booked, expected);
     // The other channel has its own pace; after a long pause the next slot is now.
+    let sms = b
+        .pace
+        .reserve_slots(Channel::Sms, 1, step, now, far)
+        .await
+        .unwrap();
     assert_eq!(
-        b.pace
-            .reserve_slots(Channel::Sms, 1, step, now)
-            .await
-            .unwrap(),
-        now
+        sms,
+        Slots {
+            first: now,
+            count: 1
+        }
     );
     let later = now + Duration::hours(1);
+    let email = b
+        .pace
+        .reserve_slots(Channel::Email, 1, step, later, later + Duration::hours(1))
+        .await
+        .unwrap();
     assert_eq!(
-        b.pace
-            .reserve_slots(Channel::Email, 1, step, later)
+        email,
+        Slots {
+            first: later,
+            count: 1
+        }
+    );
+}
+
+async fn no_slot_is_booked_past_the_senders_limit(b: Backend) {
+    let now = t0();
+    let step = std::time::Duration::from_secs(1);
+    let limit = now + Duration::seconds(4);
+    // Ten wanted, five fit (now … now + 4 s): five are booked.
+    let first = b
+        .pace
+        .reserve_slots(Channel::Email, 10, step, now, limit)
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        Slots {
+            first: now,
+            count: 5
+        }
+    );
+    // Nothing fits any more: nothing is booked, and the answer says when the channel is free.
+    for _ in 0..2 {
+        let none = b
+            .pace
+            .reserve_slots(Channel::Email, 10, step, now, limit)
             .await
-            .unwrap(),
-        later
+            .unwrap();
+        assert_eq!(
+            none,
+            Slots {
+                first: now + Duration::seconds(5),
+                count: 0
+            }
+        );
+    }
+    // A sender with more time gets the slots that follow, never the same ones.
+    let next = b
+        .pace
+        .reserve_slots(Channel::Email, 3, step, now, now + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        next,
+        Slots {
+            first: now + Duration::seconds(5),
+            count: 3
+        }
     );
 }
 
@@ -2417,6 +2535,7 @@ macro_rules! store_suite {
             weather_documents_and_alert_sources_round_trip,
             the_audience_is_kept_month_by_month,
             sending_slots_are_reserved_once_and_spaced,
+            no_slot_is_booked_past_the_senders_limit,
             a_wait_gives_back_the_attempt_a_retry_spends,
             a_paused_channel_keeps_its_first_reason_until_resumed_once,
             file_jobs_are_saved_from_the_step_read_and_listed_newest_first,

@@ -4,8 +4,5 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     telmail_aws::init_logging();
     let aws = telmail_aws::Aws::from_env().await?;
-    telmail_aws::handlers::run_events(aws, |aws, event| async move {
-        telmail_aws::handlers::queue_event(&aws, event).await
-    })
-    .await
+    telmail_aws::handlers::run_queue(aws).await
 }

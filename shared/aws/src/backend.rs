@@ -91,7 +91,7 @@ impl AwsSettings {
     pub fn from_env() -> Result<Self, String> {
         let public_url = env::required("TELMAIL_PUBLIC_URL")?;
         let town = env::or_default("TELMAIL_TOWN", "Arcachon");
-        let service = ServiceConfig::from_settings(&Settings {
+        let mut service = ServiceConfig::from_settings(&Settings {
             public_url: &public_url,
             town: &town,
             prices: Prices {
@@ -130,6 +130,8 @@ impl AwsSettings {
                 })
                 .transpose()?,
         })?;
+        // The longest function that sends (fan-out, 120 s; `send` has 30 s) and a minute.
+        service.claim_expiry = chrono::Duration::minutes(3);
         let files_bucket = env::required("TELMAIL_FILES_BUCKET")?;
         // The pages send big imports straight to the bucket (a presigned link).
         let file_origin = format!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
+use chrono::{DateTime, Utc};
 
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome};
 use telmail_core::ports::JobQueue;
@@ -26,10 +27,15 @@ impl Consumer {
         Self { dispatcher, queue }
     }
 
-    /// Handles one batch. Delivery jobs are sent together (one claim, one counter update);
+    /// Handles one batch by `deadline`. Delivery jobs are sent together (one claim, one
+    /// counter update), only those whose provider slot falls before the deadline;
     /// any other job (a fan-out slice, a file step, a queued sign-up message) one by one, a
     /// retry re-enqueued with its delay. The response names the records to redeliver.
-    pub async fn handle(&self, records: Vec<QueueMessage>) -> SqsBatchResponse {
+    pub async fn handle(
+        &self,
+        records: Vec<QueueMessage>,
+        deadline: DateTime<Utc>,
+    ) -> SqsBatchResponse {
         let mut failures = Vec::new();
         let mut deliveries: Vec<(String, DeliverJob)> = Vec::new();
         let mut others: Vec<(String, Job)> = Vec::new();
@@ -44,7 +50,7 @@ impl Consumer {
                 }
             }
         }
-        failures.extend(self.deliver(deliveries).await);
+        failures.extend(self.deliver(deliveries, deadline).await);
         for (id, job) in others {
             let outcome = self.dispatcher.run(&job).await;
             if !self
@@ -57,13 +63,17 @@ impl Consumer {
         batch_response(failures)
     }
 
-    /// Sends a batch of deliveries; returns the message ids to redeliver.
-    async fn deliver(&self, deliveries: Vec<(String, DeliverJob)>) -> Vec<String> {
+    /// Sends a batch of deliveries by `deadline`; returns the message ids to redeliver.
+    async fn deliver(
+        &self,
+        deliveries: Vec<(String, DeliverJob)>,
+        deadline: DateTime<Utc>,
+    ) -> Vec<String> {
         if deliveries.is_empty() {
             return Vec::new();
         }
         let jobs: Vec<DeliverJob> = deliveries.iter().map(|(_, j)| j.clone()).collect();
-        match self.dispatcher.deliver(&jobs).await {
+        match self.dispatcher.deliver_within(&jobs, deadline).await {
             Ok(outcomes) => {
                 let mut retries: HashMap<Duration, Vec<(String, Job)>> = HashMap::new();
                 for ((id, job), outcome) in deliveries.into_iter().zip(outcomes) {

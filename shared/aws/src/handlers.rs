@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use chrono::Timelike;
+use chrono::{DateTime, Timelike, Utc};
 use serde_json::Value;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{TopicStore, WeatherFeed};
@@ -35,11 +35,17 @@ pub fn staff_router(aws: &Aws, part: Part) -> Router {
 
 /// `fan-out` and `send`: an SQS batch (partial batch response), or for `fan-out` the schedule
 /// that starts due campaigns, purges expired sign-ups and creates the default topics once.
-pub async fn queue_event(aws: &Aws, event: Value) -> Result<Value, String> {
+/// A batch's deliveries are all done by `deadline` (the invocation's end): what cannot be sent
+/// before it goes back to the queue unclaimed.
+pub async fn queue_event(
+    aws: &Aws,
+    event: Value,
+    deadline: DateTime<Utc>,
+) -> Result<Value, String> {
     match Incoming::parse(event)? {
         Incoming::Sqs(batch) => {
             let consumer = Consumer::new(aws.use_cases.dispatcher.clone(), aws.queue.clone());
-            serde_json::to_value(consumer.handle(batch).await).map_err(|e| e.to_string())
+            serde_json::to_value(consumer.handle(batch, deadline).await).map_err(|e| e.to_string())
         }
         Incoming::Scheduled => {
             tick(aws).await?;
@@ -169,6 +175,26 @@ pub async fn weather_tick(aws: &Aws, feed: &dyn WeatherFeed) -> Result<Value, St
         Err(DomainError::Unavailable(why)) => Ok(serde_json::json!({ "failed": why })),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Runs `fan-out` or `send` under the Lambda runtime until it stops: each event with its
+/// invocation's deadline.
+pub async fn run_queue(aws: Aws) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<Value>| {
+            let aws = aws.clone();
+            async move {
+                let deadline = i64::try_from(event.context.deadline)
+                    .ok()
+                    .and_then(DateTime::from_timestamp_millis)
+                    .ok_or("the invocation's deadline is unreadable")?;
+                queue_event(&aws, event.payload, deadline)
+                    .await
+                    .map_err(lambda_runtime::Error::from)
+            }
+        },
+    ))
+    .await
 }
 
 /// Runs an event handler under the Lambda runtime until it stops.

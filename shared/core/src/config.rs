@@ -43,6 +43,11 @@ pub struct ServiceConfig {
     pub retry_for: Duration,
     /// Messages per second each channel's provider is used at (none: as fast as it answers).
     pub send_rates: SendRates,
+    /// How long a claimed delivery may stay `sending` before it is taken for abandoned (its
+    /// sender died mid-send) and failed, never resent. A live sender books no slot past its
+    /// own deadline, so this is the longest a sending invocation runs (the queue lease locally,
+    /// the function's timeout on AWS), plus a margin.
+    pub claim_expiry: Duration,
     /// How big files are read and written, step by step.
     pub big_files: BigFiles,
 }
@@ -118,6 +123,8 @@ impl ServiceConfig {
             fanout_slice: FanoutSlice::default(),
             retry_for: Duration::hours(6),
             send_rates: SendRates::default(),
+            // The embedded workers' queue lease (5 minutes) and a minute's margin.
+            claim_expiry: Duration::minutes(6),
             big_files: BigFiles::default(),
         }
     }

@@ -17,7 +17,7 @@ use crate::domain::delivery::{
 };
 use crate::domain::file_job::{FileJob, FileJobId};
 use crate::domain::proposal::{Proposal, ProposalId};
-use crate::domain::queue::{Job, QueueHealth};
+use crate::domain::queue::{FanoutCursor, Job, QueueHealth};
 use crate::domain::reputation::EmailFeedback;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
@@ -242,15 +242,25 @@ pub trait CampaignStore: Send + Sync {
         id: CampaignId,
         feedback: EmailFeedback,
     ) -> Result<Option<CampaignProgress>, StoreError>;
-    /// Records that slice `slice` of fan-out shard `shard` is done: true the first time.
+    /// Records that slice `slice` of fan-out shard `shard` is done (true the first time), and
+    /// when the shard goes on, where the next slice starts (`next`): the repair resumes a shard
+    /// from there if that slice's job is lost.
     async fn mark_slice_done(
         &self,
         id: CampaignId,
         shard: u32,
         slice: u32,
+        next: Option<&FanoutCursor>,
     ) -> Result<bool, StoreError>;
     /// Whether that slice was recorded done.
     async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError>;
+    /// The last slice a shard handed over to, and where it starts (none: the shard never
+    /// handed over; it starts at slice 0).
+    async fn fanout_resume(
+        &self,
+        id: CampaignId,
+        shard: u32,
+    ) -> Result<Option<(u32, FanoutCursor)>, StoreError>;
 }
 
 /// One record per (campaign, subscriber, channel): the guarantee of at most one message each.
@@ -277,6 +287,14 @@ pub trait DeliveryStore: Send + Sync {
         held: &[Delivery],
         error: &str,
     ) -> Result<Vec<DeliveryKey>, StoreError>;
+    /// Up to `limit` deliveries of a campaign after `after` (none: from the first), in key
+    /// order: a whole pass costs reads in proportion to the campaign, page after page.
+    async fn list_after(
+        &self,
+        campaign: CampaignId,
+        after: Option<DeliveryKey>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
     /// Deliveries of a campaign, for staff (page of `limit` after `offset`).
     async fn list(
         &self,
@@ -524,15 +542,47 @@ pub trait PauseStore: Send + Sync {
 /// sender reserves the instants of its next messages, spaced by the rate, in the store.
 #[async_trait]
 pub trait PaceStore: Send + Sync {
-    /// Reserves `n` consecutive slots of `channel` spaced by `interval`, none before `now`;
-    /// returns the first one. Atomic: concurrent reservations never overlap.
+    /// Reserves up to `n` consecutive slots of `channel` spaced by `interval`, none before
+    /// `now` and none after `not_after`: as many as fit, perhaps none (nothing is booked past
+    /// `not_after`, so no sender books further ahead than it can use). Atomic: concurrent
+    /// reservations never overlap.
     async fn reserve_slots(
         &self,
         channel: Channel,
         n: u32,
         interval: std::time::Duration,
         now: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, StoreError>;
+        not_after: DateTime<Utc>,
+    ) -> Result<Slots, StoreError>;
+}
+
+/// What [`PaceStore::reserve_slots`] booked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slots {
+    /// The first slot booked; when none was, the channel's next free slot.
+    pub first: DateTime<Utc>,
+    /// Slots booked from `first`, spaced by the interval.
+    pub count: u32,
+}
+
+impl Slots {
+    /// How many of `n` slots spaced by `interval` fit from `start` (the channel's next free
+    /// slot, or now if later) to `not_after`: the rule every store applies.
+    pub fn fitting(
+        n: u32,
+        interval: std::time::Duration,
+        start: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    ) -> u32 {
+        if start > not_after {
+            return 0;
+        }
+        let room = (not_after - start).num_microseconds().unwrap_or(i64::MAX);
+        let step = i64::try_from(interval.as_micros())
+            .unwrap_or(i64::MAX)
+            .max(1);
+        u32::try_from(room / step + 1).unwrap_or(u32::MAX).min(n)
+    }
 }
 
 /// Adds to monthly counters.

@@ -14,7 +14,7 @@ use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
-use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer};
+use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer, Pacing};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
 use crate::use_cases::outbox::OutboxViewer;
@@ -83,29 +83,36 @@ pub struct Providers<S> {
     pub config: ServiceConfig,
 }
 
-/// Puts each provider at its configured pace, shared through the store.
-fn pace<S: Store + 'static>(p: &mut Providers<S>) {
+/// Each paced channel's turns, shared through the store; the providers other use cases send
+/// through (test sends, notices to staff) wait for their turn too. The dispatcher keeps the
+/// providers as they are and books its deliveries' turns itself.
+fn pace<S: Store + 'static>(p: &mut Providers<S>) -> Pacing {
     let rates = p.config.send_rates;
     let pacer = |channel, rate| {
-        Pacer::new(
+        Arc::new(Pacer::new(
             p.store.clone() as Arc<dyn PaceStore>,
             p.clock.clone(),
             channel,
             rate,
-        )
+        ))
     };
-    if let Some(rate) = rates.email {
+    let pacing = Pacing {
+        email: rates.email.map(|rate| pacer(Channel::Email, rate)),
+        sms: rates.sms.map(|rate| pacer(Channel::Sms, rate)),
+    };
+    if let Some(pacer) = &pacing.email {
         p.email = Arc::new(PacedEmail {
             inner: p.email.clone(),
-            pacer: pacer(Channel::Email, rate),
+            pacer: pacer.clone(),
         });
     }
-    if let Some(rate) = rates.sms {
+    if let Some(pacer) = &pacing.sms {
         p.sms = Arc::new(PacedSms {
             inner: p.sms.clone(),
-            pacer: pacer(Channel::Sms, rate),
+            pacer: pacer.clone(),
         });
     }
+    pacing
 }
 
 /// Every use case of the service, built once.
@@ -141,7 +148,8 @@ impl UseCases {
         queue: Arc<dyn JobQueue>,
         files: Arc<dyn FileDrop>,
     ) -> Self {
-        pace(&mut p);
+        let (raw_email, raw_sms) = (p.email.clone(), p.sms.clone());
+        let pacing = pace(&mut p);
         let town = p.config.town_name.clone();
         let weather_policy = p.config.weather.clone();
         let public_url = p.config.public_url.clone();
@@ -167,8 +175,9 @@ impl UseCases {
             stats: store.clone(),
             queue: queue.clone(),
             pauses: store.clone(),
-            email: p.email.clone(),
-            sms: p.sms.clone(),
+            email: raw_email,
+            sms: raw_sms,
+            pacing,
             clock: p.clock.clone(),
             layout: p.layout.clone(),
             links: Links::new(p.signer.clone(), p.config.clone()),

@@ -206,6 +206,16 @@ const MIGRATIONS: &[&str] = &[
     // 12: every receive and count reads `jobs_urgent_first` (queue first); `jobs_visible` was
     // only written — three more B-tree writes per job queued, received and acknowledged.
     "DROP INDEX jobs_visible;",
+    // 13: when a campaign's sending last moved on (the repair leaves a moving one alone), and
+    // where each fan-out shard's last handed-over slice starts (the repair resumes it there).
+    "ALTER TABLE campaign_progress ADD COLUMN progressed_at INTEGER;
+     CREATE TABLE fanout_resume (
+        campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        shard INTEGER NOT NULL,
+        slice INTEGER NOT NULL,
+        cursor TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, shard)
+     ) WITHOUT ROWID;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

@@ -13,6 +13,7 @@ use futures_util::future::try_join_all;
 use std::str::FromStr;
 use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
+use telmail_core::domain::queue::FanoutCursor;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
@@ -32,6 +33,22 @@ const BOUNCES: &str = "email_bounces";
 const COMPLAINTS: &str = "email_complaints";
 /// The fan-out slices done, a string set of `<shard>/<slice>`.
 const SLICES_DONE: &str = "slices_done";
+/// When sending last moved on (a stamp); set by every update of the counters.
+const PROGRESSED: &str = "progressed_at";
+/// The clause every update of the counters ends with.
+const SET_PROGRESSED: &str = "SET #progressed = :progressed";
+
+/// Where shard `shard` resumes: `{ "slice", "cursor" }` (JSON) of its last handed-over slice.
+fn resume_name(shard: u32) -> String {
+    format!("resume_{shard}")
+}
+
+/// A shard's resume point as stored.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Resume {
+    slice: u32,
+    cursor: FanoutCursor,
+}
 
 fn slice_name(shard: u32, slice: u32) -> String {
     format!("{shard}/{slice}")
@@ -50,6 +67,10 @@ fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
             bounces: f.opt_num(BOUNCES)?.unwrap_or(0),
             complaints: f.opt_num(COMPLAINTS)?.unwrap_or(0),
         },
+        progressed_at: f
+            .opt_str(PROGRESSED)?
+            .map(|stamp| keys::parse_stamp(stamp, &f.key()))
+            .transpose()?,
     })
 }
 
@@ -320,7 +341,7 @@ impl CampaignStore for DynamoStore {
         let (update, adds) = self.add_counters(id, delta);
         // The item after the update comes back with the write, at no read cost.
         match update
-            .update_expression(format!("ADD {adds}"))
+            .update_expression(format!("ADD {adds} {SET_PROGRESSED}"))
             .condition_expression("attribute_exists(pk)")
             .return_values(ReturnValue::AllNew)
             .send()
@@ -358,7 +379,7 @@ impl CampaignStore for DynamoStore {
     ) -> Result<CampaignProgress, StoreError> {
         let (update, adds) = self.add_counters(id, counted);
         let out = update
-            .update_expression(format!("ADD #done :shards, {adds}"))
+            .update_expression(format!("ADD #done :shards, {adds} {SET_PROGRESSED}"))
             .condition_expression("attribute_exists(pk) AND NOT contains(#done, :shard)")
             .expression_attribute_names("#done", SHARDS_DONE)
             .expression_attribute_values(":shards", AttributeValue::Ns(vec![shard.to_string()]))
@@ -413,17 +434,32 @@ impl CampaignStore for DynamoStore {
         id: CampaignId,
         shard: u32,
         slice: u32,
+        next: Option<&FanoutCursor>,
     ) -> Result<bool, StoreError> {
-        let out = self
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .update_expression("ADD #slices :set")
-            .condition_expression("attribute_exists(pk) AND NOT contains(#slices, :slice)")
             .expression_attribute_names("#slices", SLICES_DONE)
+            .expression_attribute_names("#progressed", PROGRESSED)
             .expression_attribute_values(":set", AttributeValue::Ss(vec![slice_name(shard, slice)]))
             .expression_attribute_values(":slice", s(slice_name(shard, slice)))
+            .expression_attribute_values(":progressed", s(keys::stamp(self.clock.now())));
+        let mut set = SET_PROGRESSED.to_owned();
+        if let Some(cursor) = next {
+            let resume = Resume {
+                slice: slice + 1,
+                cursor: *cursor,
+            };
+            set.push_str(", #resume = :resume");
+            update = update
+                .expression_attribute_names("#resume", resume_name(shard))
+                .expression_attribute_values(":resume", json(&resume)?);
+        }
+        let out = update
+            .update_expression(format!("ADD #slices :set {set}"))
+            .condition_expression("attribute_exists(pk) AND NOT contains(#slices, :slice)")
             .send()
             .await;
         match out {
@@ -431,6 +467,33 @@ impl CampaignStore for DynamoStore {
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(store_error("DynamoDB UpdateItem (slices done)", e)),
         }
+    }
+
+    async fn fanout_resume(
+        &self,
+        id: CampaignId,
+        shard: u32,
+    ) -> Result<Option<(u32, FanoutCursor)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .projection_expression("#resume")
+            .expression_attribute_names("#resume", resume_name(shard))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (fan-out resume)", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let name = resume_name(shard);
+        if Fields(&item).opt_str(&name)?.is_none() {
+            return Ok(None);
+        }
+        let resume: Resume = Fields(&item).json(&name)?;
+        Ok(Some((resume.slice, resume.cursor)))
     }
 
     async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError> {
@@ -469,6 +532,9 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(key(keys::campaign(id), PROGRESS)));
         let mut adds = Vec::new();
+        update = update
+            .expression_attribute_names("#progressed", PROGRESSED)
+            .expression_attribute_values(":progressed", s(keys::stamp(self.clock.now())));
         for (i, (name, value)) in Progress::COUNTERS.iter().zip(delta.values()).enumerate() {
             adds.push(format!("#c{i} :v{i}"));
             update = update

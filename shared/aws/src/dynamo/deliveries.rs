@@ -623,6 +623,45 @@ impl DeliveryStore for DynamoStore {
         Ok(changed.into_iter().flatten().collect())
     }
 
+    async fn list_after(
+        &self,
+        campaign: CampaignId,
+        after: Option<DeliveryKey>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        // Each partition is in (subscriber, channel) order: its first `limit` items after the
+        // cursor hold every item of the merged page, so a page reads at most 8 × `limit`
+        // items wherever it starts.
+        let reads = (0..DELIVERY_PARTITIONS).map(|p| {
+            let pk = keys::delivery_partition(campaign, p);
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+            q = match after {
+                Some(k) => q
+                    .key_condition_expression("pk = :pk AND sk > :after")
+                    .expression_attribute_values(":after", s(entry_name(&k))),
+                None => q.key_condition_expression("pk = :pk"),
+            };
+            items::query(q.expression_attribute_values(":pk", s(pk)), limit, |item| {
+                delivery(item).map(Some)
+            })
+        });
+        let mut all: Vec<Delivery> = futures_util::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        all.sort_by_key(|d| d.key);
+        all.truncate(limit);
+        self.resolve(all, true).await
+    }
+
     async fn list(
         &self,
         campaign: CampaignId,

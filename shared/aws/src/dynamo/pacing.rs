@@ -1,11 +1,13 @@
 //! Each channel's next free sending slot (`PACE#<channel>` / `PACE`, unix microseconds), moved
-//! forward by conditional writes: no read, one write per block of slots in the usual case.
+//! forward by conditional writes: no read, one write per block of slots in the usual case (the
+//! channel busy and the whole block fitting before the sender's limit); otherwise one read and
+//! one conditional write, and no write at all when no slot fits.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use telmail_core::domain::contact::Channel;
 use telmail_core::error::StoreError;
-use telmail_core::ports::PaceStore;
+use telmail_core::ports::{PaceStore, Slots};
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
@@ -22,13 +24,14 @@ fn item_key(channel: Channel) -> super::items::Item {
 }
 
 impl DynamoStore {
-    /// Moves a channel's next slot forward by `span` if it is not behind `now`: the slots
-    /// start where it was (`None`: it was behind, or absent).
+    /// Moves a channel's next slot forward by `span` if it lies between `now` and `latest`:
+    /// the slots start where it was (`None`: it was elsewhere, or absent).
     async fn extend_pace(
         &self,
         channel: Channel,
         span: i64,
         now: i64,
+        latest: i64,
     ) -> Result<Option<i64>, StoreError> {
         let out = self
             .client
@@ -36,9 +39,10 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item_key(channel)))
             .update_expression("ADD next_slot :span")
-            .condition_expression("next_slot >= :now")
+            .condition_expression("next_slot BETWEEN :now AND :latest")
             .expression_attribute_values(":span", n(span))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":latest", n(latest))
             .return_values(ReturnValue::UpdatedOld)
             .send()
             .await;
@@ -51,29 +55,48 @@ impl DynamoStore {
         }
     }
 
-    /// Starts a channel's slots at `now` after an idle time (the next slot behind, or none);
-    /// false when another sender moved it meanwhile.
-    async fn restart_pace(
+    /// The channel's next slot as stored (`None`: never set).
+    async fn next_slot(&self, channel: Channel) -> Result<Option<i64>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(channel)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB GetItem (pacing)", e))?;
+        match out.item {
+            Some(item) => Ok(Some(Fields(&item).num("next_slot")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Sets a channel's next slot to `next` if it is still `was`; false when another sender
+    /// moved it meanwhile.
+    async fn move_pace(
         &self,
         channel: Channel,
-        span: i64,
-        now: i64,
+        was: Option<i64>,
+        next: i64,
     ) -> Result<bool, StoreError> {
-        let out = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item_key(channel)))
             .update_expression("SET next_slot = :next")
-            .condition_expression("attribute_not_exists(next_slot) OR next_slot < :now")
-            .expression_attribute_values(":next", n(now + span))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match out {
+            .expression_attribute_values(":next", n(next));
+        let update = match was {
+            Some(was) => update
+                .condition_expression("next_slot = :was")
+                .expression_attribute_values(":was", n(was)),
+            None => update.condition_expression("attribute_not_exists(next_slot)"),
+        };
+        match update.send().await {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (pacing restart)", e)),
+            Err(e) => Err(store_error("DynamoDB UpdateItem (pacing move)", e)),
         }
     }
 }
@@ -86,19 +109,44 @@ impl PaceStore for DynamoStore {
         count: u32,
         interval: std::time::Duration,
         now: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, StoreError> {
-        let span = i64::try_from(interval.as_micros().saturating_mul(u128::from(count)))
-            .unwrap_or(i64::MAX / 4);
+        not_after: DateTime<Utc>,
+    ) -> Result<Slots, StoreError> {
+        let step = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX / 4);
+        let span = step.saturating_mul(i64::from(count));
         let now_us = now.timestamp_micros();
-        // One write in the usual case: busy, the slots follow the last ones; idle, they start
-        // now. A sender that loses a race to another tries again.
-        for _ in 0..ATTEMPTS {
-            if let Some(start) = self.extend_pace(channel, span, now_us).await? {
-                return DateTime::from_timestamp_micros(start)
-                    .ok_or_else(|| StoreError::Backend("pacing slot out of range".into()));
+        let at = |us: i64| {
+            DateTime::from_timestamp_micros(us)
+                .ok_or_else(|| StoreError::Backend("pacing slot out of range".into()))
+        };
+        // The usual case, one write: busy, and the whole block fits before `not_after`.
+        let latest = not_after
+            .timestamp_micros()
+            .saturating_sub(step.saturating_mul(i64::from(count.saturating_sub(1))));
+        if count > 0 && latest >= now_us {
+            if let Some(start) = self.extend_pace(channel, span, now_us, latest).await? {
+                return Ok(Slots {
+                    first: at(start)?,
+                    count,
+                });
             }
-            if self.restart_pace(channel, span, now_us).await? {
-                return Ok(now);
+        }
+        // Idle, or near the limit: read, book what fits, and try again if another sender won.
+        for _ in 0..ATTEMPTS {
+            let was = self.next_slot(channel).await?;
+            let start = was.map_or(now_us, |next| next.max(now_us));
+            let fits = Slots::fitting(count, interval, at(start)?, not_after);
+            if fits == 0 {
+                return Ok(Slots {
+                    first: at(start)?,
+                    count: 0,
+                });
+            }
+            let end = start.saturating_add(step.saturating_mul(i64::from(fits)));
+            if self.move_pace(channel, was, end).await? {
+                return Ok(Slots {
+                    first: at(start)?,
+                    count: fits,
+                });
             }
         }
         Err(StoreError::Backend(

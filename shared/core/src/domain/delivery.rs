@@ -307,6 +307,10 @@ pub struct CampaignProgress {
     pub shards_done: u32,
     /// Bounces and complaints reported for its emails.
     pub feedback: crate::domain::reputation::FeedbackCounts,
+    /// When sending last moved on (counters added, a fan-out slice done): the repair leaves
+    /// alone a campaign that is making progress.
+    #[serde(skip)]
+    pub progressed_at: Option<DateTime<Utc>>,
 }
 
 /// An address not to write to.

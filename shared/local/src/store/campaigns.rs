@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use telmail_core::domain::campaign::{Campaign, CampaignEvent, CampaignId, CampaignStatus};
 use telmail_core::domain::delivery::{CampaignProgress, Progress, ProgressDelta};
+use telmail_core::domain::queue::FanoutCursor;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
@@ -56,6 +57,9 @@ fn progress_row(r: &Row<'_>) -> rusqlite::Result<CampaignProgress> {
             bounces: r.get::<_, i64>(11)? as u64,
             complaints: r.get::<_, i64>(12)? as u64,
         },
+        progressed_at: r
+            .get::<_, Option<i64>>(13)?
+            .and_then(DateTime::from_timestamp_micros),
     })
 }
 
@@ -215,10 +219,11 @@ impl CampaignStore for SqliteStore {
         delta: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError> {
         let v = delta.values();
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 let id = id.to_string();
-                add_counters(tx, &id, v)?;
+                add_counters(tx, &id, v, now)?;
                 read_progress(tx, &id)
             })
             .await
@@ -237,6 +242,7 @@ impl CampaignStore for SqliteStore {
         counted: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError> {
         let v = counted.values();
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 let id = id.to_string();
@@ -246,7 +252,7 @@ impl CampaignStore for SqliteStore {
                     .and_then(|mut st| st.execute(params![id, shard]))
                     .map_err(sql_err)?;
                 if newly == 1 {
-                    add_counters(tx, &id, v)?;
+                    add_counters(tx, &id, v, now)?;
                 }
                 read_progress(tx, &id)
             })
@@ -284,17 +290,56 @@ impl CampaignStore for SqliteStore {
         id: CampaignId,
         shard: u32,
         slice: u32,
+        next: Option<&FanoutCursor>,
     ) -> Result<bool, StoreError> {
+        let next = next.map(to_json).transpose()?;
+        let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO fanout_slices_done (campaign_id, shard, slice) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut st| st.execute(params![id.to_string(), shard, slice]))
-                .map(|n| n == 1)
-                .map_err(sql_err)
+                let id = id.to_string();
+                let newly = tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO fanout_slices_done (campaign_id, shard, slice) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut st| st.execute(params![id, shard, slice]))
+                    .map_err(sql_err)?;
+                if let Some(cursor) = next {
+                    tx.prepare_cached(
+                        "INSERT INTO fanout_resume (campaign_id, shard, slice, cursor) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (campaign_id, shard) DO UPDATE SET slice = excluded.slice, cursor = excluded.cursor
+                         WHERE excluded.slice > fanout_resume.slice",
+                    )
+                    .and_then(|mut st| st.execute(params![id, shard, slice + 1, cursor]))
+                    .map_err(sql_err)?;
+                }
+                tx.prepare_cached("UPDATE campaign_progress SET progressed_at = ?2 WHERE campaign_id = ?1")
+                    .and_then(|mut st| st.execute(params![id, now]))
+                    .map_err(sql_err)?;
+                Ok(newly == 1)
             })
             .await
+    }
+
+    async fn fanout_resume(
+        &self,
+        id: CampaignId,
+        shard: u32,
+    ) -> Result<Option<(u32, FanoutCursor)>, StoreError> {
+        let row: Option<(u32, String)> =
+            self.db
+                .call(move |c| {
+                    c.prepare_cached(
+                    "SELECT slice, cursor FROM fanout_resume WHERE campaign_id = ?1 AND shard = ?2",
+                )
+                .and_then(|mut st| {
+                    st.query_row(params![id.to_string(), shard], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
+                .map_err(sql_err)
+                })
+                .await?;
+        row.map(|(slice, cursor)| Ok((slice, from_json("fan-out cursor", &cursor)?)))
+            .transpose()
     }
 
     async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError> {
@@ -311,7 +356,12 @@ impl CampaignStore for SqliteStore {
 }
 
 /// Adds to a campaign's counters, in the order of `Progress::COUNTERS`.
-fn add_counters(c: &rusqlite::Connection, id: &str, v: [i64; 10]) -> Result<(), StoreError> {
+fn add_counters(
+    c: &rusqlite::Connection,
+    id: &str,
+    v: [i64; 10],
+    now: i64,
+) -> Result<(), StoreError> {
     let changed = c
         .prepare_cached(
             "UPDATE campaign_progress SET
@@ -320,12 +370,13 @@ fn add_counters(c: &rusqlite::Connection, id: &str, v: [i64; 10]) -> Result<(), 
                 sms_targeted = sms_targeted + ?6, sms_sent = sms_sent + ?7,
                 sms_failed = sms_failed + ?8, sms_suppressed = sms_suppressed + ?9,
                 sms_segments = sms_segments + ?10,
-                cost_ten_thousandths = cost_ten_thousandths + ?11
+                cost_ten_thousandths = cost_ten_thousandths + ?11,
+                progressed_at = ?12
              WHERE campaign_id = ?1",
         )
         .and_then(|mut st| {
             st.execute(params![
-                id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]
+                id, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], now
             ])
         })
         .map_err(sql_err)?;
@@ -344,7 +395,7 @@ fn read_progress(c: &rusqlite::Connection, id: &str) -> Result<CampaignProgress,
                 sms_targeted, sms_sent, sms_failed, sms_suppressed,
                 sms_segments, cost_ten_thousandths,
                 (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id),
-                email_bounces, email_complaints
+                email_bounces, email_complaints, progressed_at
          FROM campaign_progress p WHERE campaign_id = ?1",
     )
     .and_then(|mut st| st.query_row([id], progress_row).optional())

@@ -246,6 +246,43 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
+    async fn list_after(
+        &self,
+        campaign: CampaignId,
+        after: Option<DeliveryKey>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let (subscriber, channel) = after
+            .map(|k| (k.subscriber.to_string(), k.channel.as_str()))
+            .unwrap_or_default();
+        let rows = self
+            .db
+            .call(move |c| {
+                let mut st = c
+                    .prepare_cached(&format!(
+                        "SELECT subscriber_id, channel, {STATE_COLUMNS} FROM deliveries
+                         WHERE campaign_id = ?1 AND (subscriber_id, channel) > (?2, ?3)
+                         ORDER BY subscriber_id, channel LIMIT ?4"
+                    ))
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map(
+                        params![campaign.to_string(), subscriber, channel, sql_int(limit)],
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                state_row(r, 2)?,
+                            ))
+                        },
+                    )
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        deliveries_of(campaign, rows)
+    }
+
     async fn list(
         &self,
         campaign: CampaignId,
@@ -269,20 +306,28 @@ impl DeliveryStore for SqliteStore {
                 rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
             })
             .await?;
-        rows.into_iter()
-            .map(|(subscriber, channel, state)| {
-                let subscriber = SubscriberId::from_str(&subscriber)
-                    .ok()
-                    .ok_or_else(|| corrupt("subscriber id", &subscriber))?;
-                delivery(
-                    DeliveryKey {
-                        campaign,
-                        subscriber,
-                        channel: parse_channel(&channel)?,
-                    },
-                    state,
-                )
-            })
-            .collect()
+        deliveries_of(campaign, rows)
     }
+}
+
+/// Deliveries of `campaign` from their rows (subscriber, channel, state).
+fn deliveries_of(
+    campaign: CampaignId,
+    rows: Vec<(String, String, StateRow)>,
+) -> Result<Vec<Delivery>, StoreError> {
+    rows.into_iter()
+        .map(|(subscriber, channel, state)| {
+            let subscriber = SubscriberId::from_str(&subscriber)
+                .ok()
+                .ok_or_else(|| corrupt("subscriber id", &subscriber))?;
+            delivery(
+                DeliveryKey {
+                    campaign,
+                    subscriber,
+                    channel: parse_channel(&channel)?,
+                },
+                state,
+            )
+        })
+        .collect()
 }

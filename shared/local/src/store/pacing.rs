@@ -1,19 +1,15 @@
-//! Each channel's next free sending slot, moved forward by every reservation in one statement.
+//! Each channel's next free sending slot, moved forward by every reservation in one write
+//! transaction (read, then write: the transaction is the store's only writer).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use telmail_core::domain::contact::Channel;
 use telmail_core::error::StoreError;
-use telmail_core::ports::PaceStore;
+use telmail_core::ports::{PaceStore, Slots};
 
 use super::SqliteStore;
 use crate::db::{from_micros, micros, sql_err};
-
-/// Moves the channel's next slot past `n` slots from `max(next, now)`; returns where they start.
-const RESERVE: &str = "INSERT INTO pacing (channel, next_slot) VALUES (?1, ?2 + ?3)
-     ON CONFLICT (channel) DO UPDATE SET next_slot = MAX(pacing.next_slot, ?2) + ?3
-     RETURNING next_slot - ?3";
 
 #[async_trait]
 impl PaceStore for SqliteStore {
@@ -23,20 +19,36 @@ impl PaceStore for SqliteStore {
         n: u32,
         interval: std::time::Duration,
         now: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>, StoreError> {
-        let span = i64::try_from(interval.as_micros().saturating_mul(u128::from(n)))
-            .unwrap_or(i64::MAX / 4);
-        let now = micros(now);
-        let start: i64 = self
+        not_after: DateTime<Utc>,
+    ) -> Result<Slots, StoreError> {
+        let step = i64::try_from(interval.as_micros()).unwrap_or(i64::MAX / 4);
+        let (first, count) = self
             .db
             .write(move |tx| {
-                tx.prepare_cached(RESERVE)
+                let next: Option<i64> = tx
+                    .prepare_cached("SELECT next_slot FROM pacing WHERE channel = ?1")
                     .and_then(|mut st| {
-                        st.query_row(params![channel.as_str(), now, span], |r| r.get(0))
+                        st.query_row(params![channel.as_str()], |r| r.get(0))
+                            .optional()
                     })
-                    .map_err(sql_err)
+                    .map_err(sql_err)?;
+                let start = next.map_or(micros(now), |next| next.max(micros(now)));
+                let count = Slots::fitting(n, interval, from_micros(start)?, not_after);
+                if count > 0 {
+                    let end = start.saturating_add(step.saturating_mul(i64::from(count)));
+                    tx.prepare_cached(
+                        "INSERT INTO pacing (channel, next_slot) VALUES (?1, ?2)
+                         ON CONFLICT (channel) DO UPDATE SET next_slot = excluded.next_slot",
+                    )
+                    .and_then(|mut st| st.execute(params![channel.as_str(), end]))
+                    .map_err(sql_err)?;
+                }
+                Ok((start, count))
             })
             .await?;
-        from_micros(start)
+        Ok(Slots {
+            first: from_micros(first)?,
+            count,
+        })
     }
 }

@@ -39,10 +39,15 @@ use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::use_cases::file_jobs::FileJobs;
+use pacing::{wait_until, Pacing};
 
-/// How long a claimed delivery may stay `sending` before it is considered abandoned: well past
-/// the queue lease, so a slow but live sender is never overtaken.
-pub const STALE_SENDING: Duration = Duration::from_secs(30 * 60);
+/// How far ahead a batch sent with no deadline of its own (the embedded server's workers,
+/// tests) books its slots: well inside the queue lease and the claims' expiry.
+pub const BOOK_AHEAD: Duration = Duration::from_secs(60);
+
+/// What a batch keeps back from its deadline: the last message's own send and the outcomes'
+/// writes happen after its slot.
+pub const SEND_MARGIN: Duration = Duration::from_secs(5);
 
 /// The first wait of a job whose delivery another sender holds; later waits double.
 pub const HELD_RECHECK: Duration = Duration::from_secs(30);
@@ -73,6 +78,8 @@ pub struct DispatchDeps {
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
+    /// Each provider's turns: deliveries book them before they claim.
+    pub pacing: Pacing,
     pub clock: Arc<dyn Clock>,
     /// The town's layout.
     pub layout: Arc<EmailLayout>,
@@ -218,9 +225,12 @@ fn waited(attempts: u32) -> Duration {
     (1..=attempts).map(backoff).sum()
 }
 
+/// The longest a queued job may be delayed (SQS's limit; the embedded queue keeps to it).
+pub const LONGEST_QUEUE_DELAY: Duration = Duration::from_secs(900);
+
 fn backoff(attempts: u32) -> Duration {
     // 30 s, 1 min, 2 min, 4 min… capped at 15 min (the longest SQS delay).
-    Duration::from_secs((30u64 << attempts.saturating_sub(1).min(5)).min(900))
+    Duration::from_secs(30u64 << attempts.saturating_sub(1).min(5)).min(LONGEST_QUEUE_DELAY)
 }
 
 impl Dispatcher {
@@ -380,7 +390,7 @@ impl Dispatcher {
             .await?;
         self.d
             .campaigns
-            .mark_slice_done(id, job.shard, job.slice)
+            .mark_slice_done(id, job.shard, job.slice, None)
             .await?;
         self.maybe_finish(&campaign, &progress).await?;
         Ok(JobOutcome::Done)
@@ -404,7 +414,7 @@ impl Dispatcher {
             .await?;
         self.d
             .campaigns
-            .mark_slice_done(job.campaign, job.shard, job.slice)
+            .mark_slice_done(job.campaign, job.shard, job.slice, Some(&resume))
             .await?;
         Ok(JobOutcome::Done)
     }
@@ -511,12 +521,30 @@ impl Dispatcher {
         Ok(found)
     }
 
-    /// Delivers a batch of messages; returns one outcome per job, in order.
+    /// Delivers a batch of messages with no deadline of its own (booking [`BOOK_AHEAD`] at
+    /// most); returns one outcome per job, in order.
     pub async fn deliver(&self, jobs: &[DeliverJob]) -> Result<Vec<JobOutcome>, DomainError> {
+        let until = self.now() + chrono::Duration::from_std(BOOK_AHEAD).expect("small duration");
+        self.deliver_within(jobs, until).await
+    }
+
+    /// Delivers a batch of messages, all of it done by `deadline` (a Lambda invocation's end):
+    /// each message books its provider slot first, and only those whose slot falls before the
+    /// deadline (less [`SEND_MARGIN`]) are claimed and sent; the others go back to the queue
+    /// unclaimed, to wait for the channel's next free slot. Returns one outcome per job.
+    pub async fn deliver_within(
+        &self,
+        jobs: &[DeliverJob],
+        deadline: DateTime<Utc>,
+    ) -> Result<Vec<JobOutcome>, DomainError> {
         let mut outcomes = vec![JobOutcome::Done; jobs.len()];
         let campaigns = self.sending_campaigns(jobs).await?;
         let mut to_claim = self.inside_window(jobs, &campaigns, &mut outcomes);
         self.hold_paused(jobs, &campaigns, &mut to_claim, &mut outcomes)
+            .await?;
+        let send_by = deadline - chrono::Duration::from_std(SEND_MARGIN).expect("small duration");
+        let turns = self
+            .book_turns(jobs, &campaigns, &mut to_claim, &mut outcomes, send_by)
             .await?;
         if to_claim.is_empty() {
             return Ok(outcomes);
@@ -532,7 +560,9 @@ impl Dispatcher {
                 return Err(e);
             }
         };
-        let results = self.send_all(&campaigns, &claimed, &recipients).await;
+        let results = self
+            .send_all(&campaigns, &claimed, &recipients, &turns)
+            .await;
         for (d, r) in claimed.iter().zip(&results) {
             let after = match r {
                 DeliveryResult::Retry { .. } => backoff(d.attempts),
@@ -674,18 +704,84 @@ impl Dispatcher {
         }
     }
 
-    /// Sends every claimed delivery at once, each campaign's email rendered once.
+    /// Books a provider slot for each delivery of a paced channel, none after `send_by`; the
+    /// deliveries without one are left unclaimed and come back when the channel is free again
+    /// (within the longest queue delay). A stopped campaign's deliveries need no slot: they are
+    /// closed without sending.
+    async fn book_turns(
+        &self,
+        jobs: &[DeliverJob],
+        campaigns: &HashMap<CampaignId, Campaign>,
+        to_claim: &mut Vec<DeliveryKey>,
+        outcomes: &mut [JobOutcome],
+        send_by: DateTime<Utc>,
+    ) -> Result<HashMap<DeliveryKey, DateTime<Utc>>, DomainError> {
+        let mut turns = HashMap::new();
+        let mut later: HashMap<DeliveryKey, Duration> = HashMap::new();
+        for channel in [Channel::Email, Channel::Sms] {
+            let Some(pacer) = self.d.pacing.of(channel) else {
+                continue;
+            };
+            let stopped = |k: &DeliveryKey| {
+                campaigns
+                    .get(&k.campaign)
+                    .is_some_and(|c| c.status == CampaignStatus::Cancelled)
+            };
+            let wanted: Vec<DeliveryKey> = to_claim
+                .iter()
+                .filter(|k| k.channel == channel && !stopped(k))
+                .copied()
+                .collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let booked = pacer
+                .reserve(wanted.len(), send_by)
+                .await
+                .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+            let wait = (booked.next_free - self.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_secs(1), LONGEST_QUEUE_DELAY);
+            for (i, key) in wanted.into_iter().enumerate() {
+                match booked.slots.get(i) {
+                    Some(slot) => {
+                        turns.insert(key, *slot);
+                    }
+                    None => {
+                        later.insert(key, wait);
+                    }
+                }
+            }
+        }
+        if !later.is_empty() {
+            to_claim.retain(|k| !later.contains_key(k));
+            for (i, j) in jobs.iter().enumerate() {
+                if let Some(wait) = later.get(&j.key) {
+                    outcomes[i] = JobOutcome::RetryAfter(*wait);
+                }
+            }
+        }
+        Ok(turns)
+    }
+
+    /// Sends every claimed delivery at once, each at its booked slot, each campaign's email
+    /// rendered once.
     async fn send_all(
         &self,
         campaigns: &HashMap<CampaignId, Campaign>,
         claimed: &[Delivery],
         recipients: &HashMap<DeliveryKey, SendTo>,
+        turns: &HashMap<DeliveryKey, DateTime<Utc>>,
     ) -> Vec<DeliveryResult> {
         let rendered: HashMap<CampaignId, Option<RenderedEmail>> = campaigns
             .iter()
             .map(|(id, c)| (*id, RenderedEmail::of(c, &self.d.config.public_url)))
             .collect();
-        let sends = claimed.iter().map(|d| {
+        let sends = claimed.iter().map(|d| async {
+            if let Some(slot) = turns.get(&d.key) {
+                wait_until(self.d.clock.as_ref(), *slot).await;
+            }
             self.send_one(
                 &campaigns[&d.key.campaign],
                 rendered[&d.key.campaign].as_ref(),
@@ -693,6 +789,7 @@ impl Dispatcher {
                 d.key,
                 d.attempts,
             )
+            .await
         });
         join_all(sends).await
     }
@@ -855,9 +952,10 @@ impl Dispatcher {
             .await?)
     }
 
-    /// Claims taken before this instant are stale.
+    /// Claims taken before this instant are stale: no live sender holds one that long (see
+    /// [`ServiceConfig::claim_expiry`]).
     fn stale_cutoff(&self) -> DateTime<Utc> {
-        self.now() - chrono::Duration::from_std(STALE_SENDING).expect("small duration")
+        self.now() - self.d.config.claim_expiry
     }
 
     /// Gives back claims nothing was sent for (after an error), so their jobs can claim them
@@ -1137,6 +1235,31 @@ impl Dispatcher {
         Ok(())
     }
 
+    /// Waits for a notice's turn on a paced channel; the wait to come back after instead when
+    /// no slot is free within [`BOOK_AHEAD`] (or the turns cannot be read).
+    async fn notice_turn(&self, channel: Channel) -> Option<Duration> {
+        let pacer = self.d.pacing.of(channel)?;
+        let until = self.now() + chrono::Duration::from_std(BOOK_AHEAD).expect("small duration");
+        match pacer.reserve(1, until).await {
+            Ok(turns) => match turns.slots.first() {
+                Some(slot) => {
+                    wait_until(self.d.clock.as_ref(), *slot).await;
+                    None
+                }
+                None => Some(
+                    (turns.next_free - self.now())
+                        .to_std()
+                        .unwrap_or(Duration::ZERO)
+                        .clamp(Duration::from_secs(1), LONGEST_QUEUE_DELAY),
+                ),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "no sending turn for a sign-up message; tried again later");
+                Some(THROTTLED_WAIT)
+            }
+        }
+    }
+
     /// Runs one job from either queue.
     pub async fn run(&self, job: &Job) -> Result<JobOutcome, DomainError> {
         match job {
@@ -1152,11 +1275,14 @@ impl Dispatcher {
     /// throttling provider or a paused channel is waited out, a refusal for good is not
     /// tried again, nor is an SMS that may have gone.
     pub async fn send_notice(&self, job: &NoticeJob) -> JobOutcome {
+        let channel = job.message.channel();
+        if let Some(wait) = self.notice_turn(channel).await {
+            return JobOutcome::RetryAfter(wait);
+        }
         let sent = match &job.message {
             Notice::Email(mail) => self.d.email.send_email(mail).await,
             Notice::Sms(sms) => self.d.sms.send_sms(sms).await,
         };
-        let channel = job.message.channel();
         let waited = (self.now() - job.queued_at)
             .to_std()
             .unwrap_or(Duration::ZERO);

@@ -11,15 +11,18 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::{Dispatcher, STALE_SENDING};
+use super::Dispatcher;
 use crate::domain::campaign::{Campaign, CampaignStatus};
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{Delivery, DeliveryStatus, Progress};
 use crate::domain::queue::{FanoutJob, Job};
 use crate::error::DomainError;
 
-/// A fan-out not finished this long after sending started has lost jobs: they are queued again.
-pub const FANOUT_LOST_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// A campaign that made no progress for this long (no counter added, no fan-out slice done)
+/// while sending is looked at: a fan-out job or a batch's counters may have been lost. One
+/// that moves on is left alone, however long it sends, so the repair costs nothing while
+/// sending goes well.
+pub const STALLED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// Outcomes recorded this long ago are settled: a batch adds them to the counters within
 /// seconds, so one still missing from the counters was lost.
 pub const OUTCOME_SETTLED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
@@ -58,17 +61,27 @@ impl Dispatcher {
                 tracing::error!(alarm = "campaign_stuck", campaign = %campaign.id, "campaign still sending long after its retries ran out");
                 done.stuck += 1;
             }
-            if progress.shards_done < campaign.shards {
-                if now - started > FANOUT_LOST_AFTER {
-                    self.requeue_fanout(&campaign).await?;
-                    done.fanouts_requeued += 1;
-                }
-            } else if !progress.totals.all_done()
-                && now - started > OUTCOME_SETTLED_AFTER
-                && self.recount(&campaign, &progress.totals, now).await?
-            {
-                done.recounted += 1;
+            let last_moved = progress.progressed_at.unwrap_or(started).max(started);
+            if now - last_moved <= STALLED_AFTER {
+                continue;
             }
+            if progress.shards_done < campaign.shards {
+                self.requeue_fanout(&campaign).await?;
+                done.fanouts_requeued += 1;
+            } else if !progress.totals.all_done() {
+                if self.recount(&campaign, &progress.totals, now).await? {
+                    done.recounted += 1;
+                    continue;
+                }
+            } else {
+                continue;
+            }
+            // Looked at: the next look comes after another stall's time, not every minute
+            // (a campaign waiting for the SMS window is stalled all night).
+            self.d
+                .campaigns
+                .add_progress(campaign.id, &Progress::default())
+                .await?;
         }
         if done.fanouts_requeued + done.recounted > 0 {
             tracing::warn!(
@@ -86,12 +99,21 @@ impl Dispatcher {
         c.sending_window.next_opening(started) + c.retry_for + STUCK_MARGIN
     }
 
-    /// Queues every shard's fan-out again from its first slice; a slice already done does not
-    /// run again, and shards already done count nothing twice.
+    /// Queues each shard's fan-out again from the last slice it handed over to (the one whose
+    /// job was lost), with the cursor it was handed; a slice already done does not run again,
+    /// and shards already done count nothing twice.
     async fn requeue_fanout(&self, campaign: &Campaign) -> Result<(), DomainError> {
-        let jobs: Vec<Job> = (0..campaign.shards)
-            .map(|shard| Job::Fanout(FanoutJob::first(campaign.id, shard, campaign.urgent)))
-            .collect();
+        let mut jobs = Vec::with_capacity(campaign.shards as usize);
+        for shard in 0..campaign.shards {
+            let mut job = FanoutJob::first(campaign.id, shard, campaign.urgent);
+            if let Some((slice, cursor)) =
+                self.d.campaigns.fanout_resume(campaign.id, shard).await?
+            {
+                job.slice = slice;
+                job.resume = Some(cursor);
+            }
+            jobs.push(Job::Fanout(job));
+        }
         self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
         Ok(())
     }
@@ -105,17 +127,17 @@ impl Dispatcher {
         now: DateTime<Utc>,
     ) -> Result<bool, DomainError> {
         let settled = now - OUTCOME_SETTLED_AFTER;
-        let stale = now - chrono::Duration::from_std(STALE_SENDING).expect("small duration");
+        let stale = now - self.d.config.claim_expiry;
         let mut counted = Progress::default();
         let mut abandoned: Vec<Delivery> = Vec::new();
-        let mut offset = 0;
+        let mut after = None;
         loop {
             let page = self
                 .d
                 .deliveries
-                .list(campaign.id, RECOUNT_PAGE, offset)
+                .list_after(campaign.id, after, RECOUNT_PAGE)
                 .await?;
-            offset += page.len();
+            after = page.last().map(|d| d.key);
             for d in &page {
                 match d.status {
                     DeliveryStatus::Sending if d.updated_at < stale => abandoned.push(d.clone()),
