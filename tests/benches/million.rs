@@ -4,13 +4,19 @@
 //! (more is refused as throttling), 1 % of addresses fail once transiently, and the email
 //! account is paused for 15 minutes a quarter of the way through, then resumed by the cabinet.
 //!
+//! The schedule's tick (starting due campaigns, the repair) runs every simulated minute, and
+//! the job of one middle fan-out slice is lost, as a message SQS dropped (#27).
+//!
 //! It checks, and panics otherwise: every recipient got exactly one message (or a reason is
-//! recorded), the counters add up, no fan-out slice ran longer than its time budget. It prints
-//! the virtual time against N ÷ rate, the real time, and resident memory over the run.
+//! recorded), the counters add up, no fan-out slice ran longer than its time budget, no
+//! delivery batch ran past the time it books ahead (a Lambda's deadline), the repair resumed
+//! the lost slice. It prints the virtual time against N ÷ rate, the real time, the ticks and
+//! what the repair did, and resident memory over the run.
 //!
 //! Run: `cargo bench -p telmail-tests --bench million` (1,000,000 subscribers; 250,000 of
-//! them also on SMS). `TELMAIL_BENCH_SUBSCRIBERS=200000` for another size; `cargo test
-//! --bench million` is a smoke run of 2,000.
+//! them also on SMS). `TELMAIL_BENCH_SUBSCRIBERS=200000` for another size;
+//! `TELMAIL_BENCH_EMAIL_RATE=1` for SES's sandbox rate; `cargo test --bench million` is a
+//! smoke run of 2,000.
 //!
 //! Virtual time: the runtime's clock is paused and jumps to the next timer whenever every task
 //! waits (tokio's `start_paused`); the service's clock, the queue's and the pacing all read it,
@@ -30,6 +36,7 @@ use telmail_core::config::{SendRates, ServiceConfig};
 use telmail_core::domain::campaign::{CampaignInput, CampaignStatus, EmailInput, SmsInput};
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::delivery::DeliveryStatus;
+use telmail_core::domain::queue::{Job, JobOutcome, QueueName};
 use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::subscriber::Choice;
 use telmail_core::domain::topic::{default_topics, TopicSlug};
@@ -39,12 +46,19 @@ use telmail_core::ports::{
 };
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
+use telmail_core::use_cases::dispatch::{Repairs, BOOK_AHEAD, SEND_MARGIN};
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
 use telmail_local::worker::{Worker, WorkerConfig};
 use tokio::time::Instant;
 
-const EMAIL_RATE: usize = 14;
+/// SES's rate in production; `TELMAIL_BENCH_EMAIL_RATE=1` plays the sandbox (one a second).
+fn email_rate() -> usize {
+    std::env::var("TELMAIL_BENCH_EMAIL_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(14)
+}
 const SMS_RATE: usize = 20;
 /// How long the email account stays paused (from a quarter of the way through).
 const PAUSE_FOR: Duration = Duration::from_secs(15 * 60);
@@ -200,6 +214,7 @@ async fn seed(store: &telmail_local::store::SqliteStore, n: usize) {
 }
 
 async fn run(n: usize, quick: bool) {
+    let email_rate = email_rate();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(VirtualClock {
         // A Tuesday, 9:00 in Paris: the SMS window is open for eleven hours.
@@ -215,16 +230,18 @@ async fn run(n: usize, quick: bool) {
     let queue = telmail_local::queue::SqliteQueue::new(db, clock.clone());
     let sms_subscribers = n.div_ceil(4);
     let providers = Arc::new(Providers2 {
-        email: Line::new(EMAIL_RATE, n),
+        email: Line::new(email_rate, n),
         sms: Line::new(SMS_RATE, n),
         email_paused: AtomicBool::new(false),
         paused_answers: AtomicU64::new(0),
     });
     let mut config = ServiceConfig::with_public_url("https://alertes.arcachon.example");
     config.send_rates = SendRates {
-        email: Some(EMAIL_RATE as f64),
+        email: Some(email_rate as f64),
         sms: Some(SMS_RATE as f64),
     };
+    // About ten slices per shard, so that a slice can be lost in the middle of one.
+    config.fanout_slice.recipients = (n as u64 / 80).max(50);
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
@@ -284,35 +301,76 @@ async fn run(n: usize, quick: bool) {
         WorkerConfig::default(),
     );
     // Fan-out: one slice per receive; each slice's real time is what a Lambda would be billed.
+    // The job of one middle slice (slice 2 of a shard) is lost, as a message SQS dropped:
+    // the schedule's repair must resume that slice where the shard was handed over.
     let slices = {
-        let (worker, done) = (worker.clone(), done.clone());
+        let (queue, dispatcher, done) =
+            (services.queue.clone(), uc.dispatcher.clone(), done.clone());
         tokio::spawn(async move {
-            let mut times = Vec::new();
+            let (mut times, mut lost) = (Vec::new(), 0);
             while !done.load(Ordering::Relaxed) {
                 let t = telmail_tests::stopwatch();
-                if worker.fanout_once().await.unwrap() > 0 {
-                    times.push(t.elapsed());
-                } else {
+                let received = queue
+                    .receive(QueueName::Fanout, 1, Duration::from_secs(300))
+                    .await
+                    .unwrap();
+                let Some(r) = received.first() else {
                     tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                };
+                let job = Job::from_payload(&r.payload).unwrap();
+                if lost == 0 && matches!(&job, Job::Fanout(f) if f.slice == 2) {
+                    queue.ack(&[r.id]).await.unwrap();
+                    lost += 1;
+                    continue;
                 }
+                match dispatcher.run(&job).await.unwrap() {
+                    JobOutcome::Done => queue.ack(&[r.id]).await.unwrap(),
+                    JobOutcome::RetryAfter(wait) => queue.retry(r.id, wait).await.unwrap(),
+                }
+                times.push(t.elapsed());
             }
-            times
+            (times, lost)
         })
     };
+    // Delivery consumers: each batch is one invocation; its virtual time must stay within the
+    // time it books ahead (a Lambda's deadline).
     let consumers: Vec<_> = (0..CONSUMERS)
         .map(|_| {
             let (worker, done) = (worker.clone(), done.clone());
             tokio::spawn(async move {
+                let mut longest = Duration::ZERO;
                 while !done.load(Ordering::Relaxed) {
+                    let t = Instant::now();
                     if worker.deliver_once().await.unwrap() == 0 {
                         tokio::time::sleep(Duration::from_secs(1)).await;
+                    } else {
+                        longest = longest.max(t.elapsed());
                     }
                 }
+                longest
             })
         })
         .collect();
+    // The schedule's tick every minute, repair included, throughout the send.
+    let ticks = {
+        let (dispatcher, done) = (uc.dispatcher.clone(), done.clone());
+        tokio::spawn(async move {
+            let (mut ticks, mut repairs) = (0u64, Repairs::default());
+            while !done.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                dispatcher.start_due().await.unwrap();
+                let r = dispatcher.repair_stuck().await.unwrap();
+                repairs.fanouts_requeued += r.fanouts_requeued;
+                repairs.recounted += r.recounted;
+                repairs.stuck += r.stuck;
+                ticks += 1;
+            }
+            (ticks, repairs)
+        })
+    };
     // The account is paused a quarter of the way through; the cabinet resumes it 15 minutes later.
-    let pause_at = Duration::from_secs_f64(n as f64 / EMAIL_RATE as f64 / 4.0);
+    let pause_at = Duration::from_secs_f64(n as f64 / email_rate as f64 / 4.0);
     let staff = {
         let (providers, statistics) = (providers.clone(), uc.statistics.clone());
         tokio::spawn(async move {
@@ -341,10 +399,12 @@ async fn run(n: usize, quick: bool) {
     let virtual_time = started.elapsed();
     let real_time = real.elapsed();
     done.store(true, Ordering::Relaxed);
-    let slices = slices.await.unwrap();
+    let (slices, lost) = slices.await.unwrap();
+    let mut longest_batch = Duration::ZERO;
     for c in consumers {
-        c.await.unwrap();
+        longest_batch = longest_batch.max(c.await.unwrap());
     }
+    let (ticks, repairs) = ticks.await.unwrap();
     staff.await.unwrap();
 
     // Every recipient: one message, or a reason.
@@ -408,7 +468,19 @@ async fn run(n: usize, quick: bool) {
         "a slice ran {longest:?}"
     );
 
-    let ideal = n as f64 / EMAIL_RATE as f64 + PAUSE_FOR.as_secs_f64();
+    assert_eq!(lost, 1, "a middle slice's job was lost");
+    assert!(
+        repairs.fanouts_requeued >= 1,
+        "the lost slice was resumed by the repair"
+    );
+    assert_eq!(repairs.stuck, 0);
+    let ahead = BOOK_AHEAD + SEND_MARGIN;
+    assert!(
+        longest_batch <= ahead,
+        "a delivery batch ran {longest_batch:?}, past the {ahead:?} it books ahead"
+    );
+
+    let ideal = n as f64 / email_rate as f64 + PAUSE_FOR.as_secs_f64();
     let vt = virtual_time.as_secs_f64();
     // Resident memory at each tenth of the run: flat once the caches are warm, or growing.
     let tenths: Vec<String> = (1..=10)
@@ -439,6 +511,13 @@ async fn run(n: usize, quick: bool) {
         providers.paused_answers.load(Ordering::Relaxed),
     );
     println!(
+        "  ticks {ticks} (every minute) | repair: fan-outs requeued {} (one slice lost), recounted {} | longest delivery batch {:.1} s virtual (books {} s ahead)",
+        repairs.fanouts_requeued,
+        repairs.recounted,
+        longest_batch.as_secs_f64(),
+        BOOK_AHEAD.as_secs()
+    );
+    println!(
         "  fan-out slices {} (longest {:.2} s real, budget {} s) | RSS at each tenth of the run {} MiB, peak {:.0} MiB",
         slices.len(),
         longest.as_secs_f64(),
@@ -457,7 +536,8 @@ async fn run(n: usize, quick: bool) {
 fn main() {
     let (n, quick) = telmail_tests::bench_size(2_000, 1_000_000);
     println!(
-        "Télmail sending at the providers' quotas (email {EMAIL_RATE}/s, SMS {SMS_RATE}/s), embedded store and queue, virtual time, {} cores",
+        "Télmail sending at the providers' quotas (email {}/s, SMS {SMS_RATE}/s), embedded store and queue, virtual time, {} cores",
+        email_rate(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     tokio::runtime::Builder::new_current_thread()
