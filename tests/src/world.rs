@@ -87,6 +87,11 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             Providers {
                 directory: Arc::new(AccountDirectory(store.clone())),
                 outbox: None,
+                limits: Arc::new(telmail_local::limits::LocalLimits::new(
+                    store.clone(),
+                    None,
+                    None,
+                )),
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),
