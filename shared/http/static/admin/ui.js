@@ -50,11 +50,11 @@ export function outlook(o) {
   if (!o) return "";
   const rows = [];
   if (o.email) {
-    if (o.email.remaining_today !== null) rows.push(["Quota d'e-mails restant aujourd'hui", `${count(o.email.remaining_today)} sur ${count(o.email.daily_quota)}`]);
+    if (o.email.remaining_today !== null) rows.push(["Quota d'e-mails", `${count(o.email.remaining_today)} restants sur ${count(o.email.daily_quota)} par 24 h`]);
     if (o.email.finishes_at) rows.push(["Fin prévue des e-mails", when(o.email.finishes_at)]);
   }
   if (o.sms) {
-    if (o.sms.monthly_limit !== null) rows.push(["Plafond SMS du mois", `${money(o.sms.spent_this_month, o.sms.currency)} dépensés sur ${money(o.sms.monthly_limit, o.sms.currency)}`]);
+    if (o.sms.monthly_limit !== null) rows.push(["Plafond SMS", `${money(o.sms.spent_this_month, o.sms.currency)} dépensés sur ${money(o.sms.monthly_limit, o.sms.currency)} ce mois-ci`]);
     if (o.sms.finishes_at) rows.push(["Fin prévue des SMS", when(o.sms.finishes_at)]);
   }
   return el(
