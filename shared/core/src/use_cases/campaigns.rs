@@ -538,13 +538,15 @@ impl Campaigns {
     ) -> Result<(Campaign, SendingOutlook), DomainError> {
         by.require(Role::Cabinet)?;
         let current = self.load(id).await?;
-        let outlook = if current.status == CampaignStatus::Submitted {
-            let counted = self.count(&current).await?;
-            self.outlook(&current, &counted).await?
-        } else {
-            // Out of order: the transition itself answers why.
-            SendingOutlook::empty()
-        };
+        // Weighed only when the approval can happen: out of order, or another version than
+        // the one read, the transition itself answers why.
+        let outlook =
+            if current.status == CampaignStatus::Submitted && read == Some(current.version) {
+                let counted = self.count(&current).await?;
+                self.outlook(&current, &counted).await?
+            } else {
+                SendingOutlook::empty()
+            };
         if !outlook.can_start {
             return Err(DomainError::Conflict(outlook.refusals.join(" ")));
         }
