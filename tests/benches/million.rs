@@ -246,6 +246,11 @@ async fn run(n: usize, quick: bool) {
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
             outbox: None,
+            limits: Arc::new(telmail_local::limits::LocalLimits::new(
+                store.clone(),
+                None,
+                None,
+            )),
             store: store.clone(),
             email: providers.clone(),
             sms: providers.clone(),

@@ -24,7 +24,8 @@ let browser;
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  server = await startServer({ staff: true });
+  // A relay accepting 1,000 emails a day: the estimates and the cabinet's pages show what is left.
+  server = await startServer({ staff: true, env: { TELMAIL_EMAIL_DAILY_QUOTA: '1000' } });
   browser = await launchBrowser();
 });
 
@@ -137,9 +138,14 @@ test('a campaign goes from the composer through the cabinet to the resident, in 
   await signIn(cabinet.page, 'cabinet');
   await cabinet.page.goto(`${server.base}/admin/approbations`);
   await cabinet.page.getByRole('link', { name: 'Fête de la plage' }).first().waitFor();
+  // The provider's daily quota, and what is left of it, before the decision.
+  const quotaLeft = /Quota d'e-mails\s*1\s000 restants sur 1\s000 par 24 h/;
+  await waitFor('the quota on the approval queue', async () => quotaLeft.test(await cabinet.page.locator('#queue').innerText()));
   await check(cabinet.page, 'admin-approbations-telephone');
   await cabinet.page.getByRole('link', { name: 'Examiner et décider' }).click();
   await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).waitFor();
+  await cabinet.page.getByRole('heading', { name: 'Limites des fournisseurs' }).waitFor();
+  assert.match(await cabinet.page.locator('#campaign').innerText(), quotaLeft);
   await check(cabinet.page, 'admin-decision-telephone');
   await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).click();
   await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").waitFor();

@@ -72,6 +72,17 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         provider: Arc<P>,
         adjust: impl FnOnce(&mut ServiceConfig),
     ) -> Self {
+        Self::limited(clock, provider, adjust, None).await
+    }
+
+    /// [`Self::on_clock`], the provider accepting `email_daily_quota` emails a day (as
+    /// `--email-daily-quota`).
+    pub async fn limited(
+        clock: Arc<ManualClock>,
+        provider: Arc<P>,
+        adjust: impl FnOnce(&mut ServiceConfig),
+        email_daily_quota: Option<u64>,
+    ) -> Self {
         let mut config = ServiceConfig::with_public_url(PUBLIC_URL);
         adjust(&mut config);
         let dir = tempfile::tempdir().expect("a temporary data folder");
@@ -87,6 +98,11 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             Providers {
                 directory: Arc::new(AccountDirectory(store.clone())),
                 outbox: None,
+                limits: Arc::new(telmail_local::limits::LocalLimits::new(
+                    store.clone(),
+                    email_daily_quota,
+                    None,
+                )),
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),

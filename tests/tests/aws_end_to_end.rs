@@ -1263,3 +1263,70 @@ async fn a_department_proposal_is_taken_through_the_campaigns_function_on_dynamo
     assert_eq!(mine[0]["status"], "taken", "{mine}");
     assert_eq!(mine[0]["campaign"], campaign["id"]);
 }
+
+#[tokio::test]
+async fn the_sms_spend_limit_is_read_from_sns_and_weighed_by_the_estimate() {
+    use telmail_core::domain::money::Money;
+    use telmail_core::domain::provider_limits::{Currency, SpendLimit};
+    use telmail_core::ports::ProviderLimits;
+    // GIVEN an account whose SNS monthly SMS spend limit is 250 $ (moto keeps the attribute)
+    let d = deploy().await;
+    d.clients
+        .sns
+        .set_sms_attributes()
+        .attributes(telmail_aws::limits::MONTHLY_SPEND_LIMIT, "250")
+        .send()
+        .await
+        .unwrap();
+    // WHEN the AWS adapter reads the limits
+    let limits = telmail_aws::limits::AwsLimits::new(d.clients.ses.clone(), d.clients.sns.clone());
+    let quotas = limits
+        .quotas("2026-03-04T10:00:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    // THEN the SNS limit comes in dollars; SES's GetAccount, which moto does not serve, is
+    // left unknown rather than invented (its reading is tested on recorded answers in ses.rs)
+    assert_eq!(
+        quotas.sms_monthly_limit,
+        Some(SpendLimit {
+            amount: Money::from_ten_thousandths(2_500_000),
+            currency: Currency::Dollar,
+        })
+    );
+    assert_eq!(quotas.email_daily_quota, None);
+
+    // AND the campaigns function's estimate weighs an SMS campaign against it
+    let keeper = claims("agent-9", "[redaction admin]");
+    add_on_paper(
+        &d,
+        &keeper,
+        None,
+        Some(&mobile(&d.tag, 9)),
+        "infos-pratiques",
+    )
+    .await;
+    let draft = json!({
+        "title": "Collecte", "topics": ["infos-pratiques"],
+        "sms": { "text": "Collecte des encombrants lundi." },
+        "email": null, "urgent": false, "send_at": null
+    });
+    let (id, _) = draft_and_submit(&d, &keeper, draft).await;
+    let (status, e) = call(
+        &staff_router(&d.aws, Part::Campaigns),
+        http_event(
+            "POST",
+            &format!("/api/admin/campaigns/{id}/estimate"),
+            None,
+            Some(keeper.clone()),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{e}");
+    let sms = &e["outlook"]["sms"];
+    assert_eq!(
+        (&sms["monthly_limit"], &sms["currency"], &sms["fits_limit"]),
+        (&json!(250.0), &json!("USD"), &json!(true)),
+        "{e}"
+    );
+    assert_eq!(e["outlook"]["email"], Value::Null);
+}

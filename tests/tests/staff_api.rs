@@ -1645,3 +1645,92 @@ async fn the_import_report_is_capped_and_a_big_file_goes_to_the_big_file_import(
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn approval_refuses_a_campaign_over_what_is_left_of_the_daily_email_quota() {
+    // GIVEN a relay that accepts 6 emails a day (--email-daily-quota) and 4 residents by email
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+        a.email_daily_quota = Some(6);
+    })
+    .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    app.add_staff("cab", "cabinet", None, None).await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    assert_eq!(import(&redac, residents_csv(4)).await, 4);
+    // AND a first campaign sent to the 4 of them: the estimate had the whole quota for it
+    let first = StaffClient::expect(
+        redac
+            .post("/api/admin/campaigns", &email_campaign("Marché"))
+            .await,
+        201,
+    )
+    .await;
+    let first_id = first["id"].as_str().unwrap();
+    let e = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{first_id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(e["outlook"]["email"]["remaining_today"], 6, "{e}");
+    assert_eq!(e["outlook"]["can_start"], true);
+    submit_and_approve(&redac, &cab, first_id).await;
+    app.drain().await;
+    assert_eq!(app.emails().len(), 4);
+
+    // WHEN a second campaign to the same 4 is estimated and approved the same day
+    let second = StaffClient::expect(
+        redac
+            .post("/api/admin/campaigns", &email_campaign("Brocante"))
+            .await,
+        201,
+    )
+    .await;
+    let id = second["id"].as_str().unwrap();
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    let e = StaffClient::expect(
+        cab.post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    let refused = approve(&cab, id).await;
+
+    // THEN the estimate shows the figures: 4 emails, 2 left of 6
+    let email = &e["outlook"]["email"];
+    assert_eq!(
+        (
+            &email["recipients"],
+            &email["daily_quota"],
+            &email["remaining_today"],
+            &email["fits_quota"]
+        ),
+        (&json!(4), &json!(6), &json!(2), &json!(false)),
+        "{e}"
+    );
+    assert_eq!(e["outlook"]["can_start"], false);
+    let why = "Quota d'envoi d'e-mails insuffisant : 4 e-mails pour 2 restants aujourd'hui (quota de 6 par 24 heures).";
+    assert!(
+        e["outlook"]["refusals"][0]
+            .as_str()
+            .unwrap()
+            .starts_with(why),
+        "{e}"
+    );
+    // AND approval is refused with the same words, the campaign still waiting for the cabinet
+    let err = StaffClient::expect(refused, 409).await;
+    assert!(err["message"].as_str().unwrap().starts_with(why), "{err}");
+    let still =
+        StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    assert_eq!(still["status"], "submitted");
+    assert_eq!(app.emails().len(), 4);
+}

@@ -376,3 +376,24 @@ fn the_readme_signs_in_from_a_terminal_with_the_mfa_step() {
         assert!(sign_in.contains(step), "{step} in {sign_in}");
     }
 }
+
+#[test]
+fn the_functions_that_estimate_or_approve_read_the_providers_limits_and_pace() {
+    let template = template();
+    // The estimate (campaigns), the cabinet's approval (approve) and the weather relay's
+    // approval at once weigh a campaign against SES's daily quota and SNS's spend limit.
+    for action in ["ses:GetAccount", "sns:GetSMSAttributes"] {
+        let granted = functions_granted(&template, action);
+        for binary in ["campaigns", "approve", "weather"] {
+            assert!(granted.contains(binary), "{binary} may not {action}");
+        }
+    }
+    // And know the send rates, to say when a campaign would finish.
+    for binary in ["campaigns", "approve", "send"] {
+        let (id, f) = function(&template, binary);
+        let vars = &f["Properties"]["Environment"]["Variables"];
+        for rate in ["TELMAIL_EMAIL_RATE", "TELMAIL_SMS_RATE"] {
+            assert!(reference(&vars[rate]).is_some(), "{id} lacks {rate}");
+        }
+    }
+}

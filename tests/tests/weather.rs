@@ -401,3 +401,56 @@ async fn an_alert_held_up_past_the_end_of_its_vigilance_is_never_sent_late() {
         "the campaign ends all the same"
     );
 }
+
+#[tokio::test]
+async fn over_the_daily_email_quota_the_alert_still_goes_and_its_end_waits_for_the_cabinet() {
+    // GIVEN a provider accepting one email a day, and two residents on weather alerts by email
+    let at = Utc.with_ymd_and_hms(2026, 11, 29, 22, 0, 0).unwrap();
+    let w = World::limited(
+        Arc::new(telmail_core::clock::ManualClock::new(at)),
+        Arc::new(Inbox::default()),
+        |_| {},
+        Some(1),
+    )
+    .await;
+    for email in ["marin@exemple.fr", "pecheur@exemple.fr"] {
+        w.subscribe_on_paper(Some(email), None, "alerte-meteo", &["email"])
+            .await;
+    }
+    // WHEN a red alert comes: urgent, it is sent at once though over the quota
+    let lines = cycle(&w, Colour::Red, Duration::minutes(5)).await;
+    assert!(
+        matches!(lines[0].outcome, RelayOutcome::SentAtOnce(_)),
+        "{lines:?}"
+    );
+    w.drain().await;
+    assert_eq!(
+        sent(&w).len(),
+        2,
+        "the provider's own limit is not the relay's"
+    );
+    // AND then lifted: its end, not urgent, cannot start over the quota
+    w.clock.advance(Duration::hours(3));
+    let ends = w
+        .services
+        .use_cases
+        .weather
+        .cycle(&lifted(&w))
+        .await
+        .unwrap();
+
+    // THEN the end waits for the cabinet, submitted, instead of failing the relay
+    let Some(end_id) = ends.iter().find_map(|l| match l.outcome {
+        RelayOutcome::EndSubmitted(id) => Some(id),
+        _ => None,
+    }) else {
+        panic!("{ends:?}")
+    };
+    let end = CampaignStore::get(w.services.store.as_ref(), end_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(end.status, CampaignStatus::Submitted);
+    w.drain().await;
+    assert_eq!(sent(&w).len(), 2);
+}

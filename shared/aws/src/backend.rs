@@ -23,6 +23,7 @@ use telmail_http::HttpConfig;
 use crate::cognito::CognitoDirectory;
 use crate::dynamo::DynamoStore;
 use crate::env;
+use crate::limits::AwsLimits;
 use crate::s3::S3Drop;
 use crate::ses::SesEmailSender;
 use crate::sns::SnsSmsSender;
@@ -340,10 +341,12 @@ impl Aws {
             )
             .with_dead_letters(s.dead_letter_queue_urls),
         );
+        let limits = Arc::new(AwsLimits::new(clients.ses.clone(), clients.sns.clone()));
         let email = Arc::new(SesEmailSender::new(
             clients.ses,
             &s.email_from,
             s.ses_configuration_set,
+            clock.clone(),
         )?);
         let sms = Arc::new(SnsSmsSender::new(clients.sns, &s.sms_sender, &s.sms_type)?);
         let use_cases = UseCases::wire(
@@ -351,6 +354,7 @@ impl Aws {
                 store: store.clone(),
                 directory: Arc::new(CognitoDirectory::new(clients.cognito, s.user_pool_id)),
                 outbox: None,
+                limits,
                 email,
                 sms: sms.clone(),
                 clock: clock.clone(),

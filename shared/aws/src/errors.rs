@@ -34,6 +34,17 @@ pub fn is_throttled<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> boo
             || err.code().is_some_and(|c| THROTTLING_ERRORS.contains(&c)))
 }
 
+/// True when SES refuses a send because the account's daily quota is used up ("Daily message
+/// quota exceeded"), as opposed to its rate ("Maximum sending rate exceeded"): both come as
+/// throttling (`LimitExceededException` in SES v2, `Throttling` in v1), only the message tells
+/// them apart. The first lasts until the rolling 24 hours free some quota, not a minute.
+pub fn is_daily_quota_exceeded<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> bool {
+    is_throttled(err)
+        && err
+            .message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("daily message quota"))
+}
+
 /// SES's answers when the account may not send at all now: the channel pauses (not a
 /// failure) until staff resume it.
 const ACCOUNT_PAUSED: [&str; 2] = ["SendingPausedException", "AccountSuspendedException"];
@@ -111,10 +122,37 @@ mod tests {
     }
 
     fn service_error(code: &str, status: u16) -> SdkError<Fake, Response> {
+        service_error_saying(code, status, "")
+    }
+
+    fn service_error_saying(code: &str, status: u16, message: &str) -> SdkError<Fake, Response> {
         SdkError::service_error(
-            Fake(ErrorMetadata::builder().code(code).build()),
+            Fake(ErrorMetadata::builder().code(code).message(message).build()),
             Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
         )
+    }
+
+    #[test]
+    fn the_daily_quota_is_told_apart_from_the_rate() {
+        // SES v2 and v1 words for the two limits.
+        for code in ["LimitExceededException", "Throttling"] {
+            assert!(is_daily_quota_exceeded(&service_error_saying(
+                code,
+                400,
+                "Daily message quota exceeded."
+            )));
+            assert!(!is_daily_quota_exceeded(&service_error_saying(
+                code,
+                400,
+                "Maximum sending rate exceeded."
+            )));
+        }
+        // Not a throttling answer: not the quota either, whatever it says.
+        assert!(!is_daily_quota_exceeded(&service_error_saying(
+            "MessageRejected",
+            400,
+            "Daily message quota exceeded."
+        )));
     }
 
     #[test]

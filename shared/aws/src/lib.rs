@@ -12,6 +12,7 @@ pub mod events;
 pub mod feedback;
 pub mod gateway;
 pub mod handlers;
+pub mod limits;
 pub mod s3;
 pub mod ses;
 pub mod sns;

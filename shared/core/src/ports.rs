@@ -585,6 +585,17 @@ impl Slots {
     }
 }
 
+/// What the email and SMS providers allow: the daily email quota and what is left of it, the
+/// monthly SMS spend limit. Read before approval (see [`crate::domain::provider_limits`]).
+#[async_trait]
+pub trait ProviderLimits: Send + Sync {
+    /// The figures as they stand at `now`.
+    async fn quotas(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::provider_limits::ProviderQuotas, StoreError>;
+}
+
 /// Adds to monthly counters.
 #[async_trait]
 pub trait StatsStore: Send + Sync {

@@ -7,8 +7,9 @@ use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
     AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore, JobQueue,
-    OutboxReader, PaceStore, PauseStore, ProposalStore, QuotaStore, SmsSender, StaffDirectory,
-    StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore, SmsSender,
+    StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
+    WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -75,6 +76,8 @@ pub struct Providers<S> {
     pub directory: Arc<dyn StaffDirectory>,
     /// The outbox the embedded default writes instead of sending (none on AWS).
     pub outbox: Option<Arc<dyn OutboxReader>>,
+    /// What the providers allow (daily email quota, monthly SMS spend limit).
+    pub limits: Arc<dyn ProviderLimits>,
     /// Email layout.
     pub layout: Arc<EmailLayout>,
     /// Link signer.
@@ -194,6 +197,8 @@ impl UseCases {
             clock: p.clock.clone(),
             layout: p.layout.clone(),
             dispatcher: dispatcher.clone(),
+            limits: p.limits,
+            stats: store.clone(),
             config: p.config.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {

@@ -111,6 +111,14 @@ pub struct ServerArgs {
     /// answers).
     #[arg(long, env = "TELMAIL_SMS_RATE")]
     pub sms_rate: Option<String>,
+    /// Emails the provider (the SMTP relay) accepts in any 24 hours: approval refuses a
+    /// campaign whose emails exceed what is left (default: no limit).
+    #[arg(long, env = "TELMAIL_EMAIL_DAILY_QUOTA")]
+    pub email_daily_quota: Option<u64>,
+    /// The most a month's SMS may cost, € HT at `--sms-price`: approval refuses a campaign
+    /// whose SMS exceed what is left (default: no limit).
+    #[arg(long, env = "TELMAIL_SMS_MONTHLY_BUDGET")]
+    pub sms_monthly_budget: Option<Money>,
     /// Météo-France's `cartevigilance/encours` URL: when set, the server polls it and relays.
     #[arg(long, env = "TELMAIL_WEATHER_FEED_URL")]
     pub weather_feed_url: Option<String>,
@@ -268,6 +276,8 @@ impl ServerArgs {
             retry_hours: None,
             email_rate: None,
             sms_rate: None,
+            email_daily_quota: None,
+            sms_monthly_budget: None,
             weather_feed_url: None,
             weather_api_key: None,
             weather_every: 300,

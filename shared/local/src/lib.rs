@@ -7,6 +7,7 @@ pub mod config;
 pub mod connections;
 pub mod db;
 pub mod files;
+pub mod limits;
 pub mod outbox;
 pub mod passwords;
 pub mod private;

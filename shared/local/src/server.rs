@@ -34,6 +34,7 @@ use crate::connections::limits::connection_cap;
 use crate::connections::{self, Bounds, ConnectionLimits};
 use crate::db::Db;
 use crate::files::FolderDrop;
+use crate::limits::LocalLimits;
 use crate::outbox::Outbox;
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
@@ -367,9 +368,15 @@ pub(crate) async fn wire_services(
         &args.data_dir.join("files"),
         clock.clone(),
     )?);
+    let limits = Arc::new(LocalLimits::new(
+        store.clone(),
+        args.email_daily_quota,
+        args.sms_monthly_budget,
+    ));
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
+            limits,
             outbox: offers_outbox_viewer(args).then(|| outbox.clone() as Arc<dyn OutboxReader>),
             store,
             email: outbox.clone(),

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod file_job;
 pub mod money;
 pub mod proposal;
+pub mod provider_limits;
 pub mod queue;
 pub mod reputation;
 pub mod sending_window;

@@ -133,6 +133,17 @@ impl SendingWindow {
         last_candidate
     }
 
+    /// When the window, open at `at`, closes that day (None when it is closed at `at`).
+    pub fn closes_after(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if !self.is_open(at) {
+            return None;
+        }
+        let day = at.with_timezone(&Paris).date_naive();
+        paris_instants(day.and_time(self.end))
+            .into_iter()
+            .find(|close| *close > at)
+    }
+
     fn is_sending_day(&self, date: NaiveDate) -> bool {
         let rest_sunday = self.skip_sundays && date.weekday() == Weekday::Sun;
         let rest_holiday = self.skip_public_holidays && is_public_holiday(date);

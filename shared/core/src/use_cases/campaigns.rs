@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::clock::Month;
 use crate::config::ServiceConfig;
 use crate::domain::alert_templates::AlertMessage;
 use crate::domain::campaign::{
@@ -17,14 +18,15 @@ use crate::domain::campaign::{
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{CampaignProgress, Delivery};
 use crate::domain::money::Money;
+use crate::domain::provider_limits::{outlook, Currency, SendPlan, SendingOutlook};
 use crate::domain::sms::{analyze, replacements, Replacement, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::Topic;
 use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
-    SubscriberReports, TopicStore,
+    CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, ProviderLimits,
+    SmsSender, StatsStore, SubscriberReports, TopicStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
@@ -49,6 +51,17 @@ pub struct Estimate {
     pub total_cost: Money,
     /// Non-urgent SMS wait for the sending window.
     pub sms_waits_for_window: bool,
+    /// Whether the email fits today's quota and the SMS the month's spend limit and the
+    /// window, and when each would finish.
+    pub outlook: SendingOutlook,
+}
+
+/// A campaign's audience, counted.
+struct Counted {
+    email_recipients: u64,
+    sms_recipients: u64,
+    sms: Option<SmsAnalysis>,
+    sms_segments_total: u64,
 }
 
 /// An SMS being written, as the composer shows it.
@@ -113,6 +126,10 @@ pub struct CampaignDeps {
     pub layout: Arc<EmailLayout>,
     /// Sending.
     pub dispatcher: Arc<Dispatcher>,
+    /// The providers' daily email quota and monthly SMS spend limit.
+    pub limits: Arc<dyn ProviderLimits>,
+    /// The month's SMS spend so far.
+    pub stats: Arc<dyn StatsStore>,
     /// Settings.
     pub config: ServiceConfig,
 }
@@ -272,7 +289,26 @@ impl Campaigns {
     ) -> Result<Estimate, DomainError> {
         by.require_any(&ANY_STAFF)?;
         let c = self.load(id).await?;
-        let campaign = &c;
+        let counted = self.count(&c).await?;
+        let outlook = self.outlook(&c, &counted).await?;
+        let prices = self.d.config.prices;
+        let sms_cost = prices.sms_cost(counted.sms_segments_total);
+        let email_cost = prices.email_cost(counted.email_recipients);
+        Ok(Estimate {
+            email_recipients: counted.email_recipients,
+            sms_recipients: counted.sms_recipients,
+            sms: counted.sms,
+            sms_segments_total: counted.sms_segments_total,
+            sms_cost,
+            email_cost,
+            total_cost: sms_cost + email_cost,
+            sms_waits_for_window: c.sms.is_some() && !c.urgent,
+            outlook,
+        })
+    }
+
+    /// A campaign's recipients per channel and SMS segments.
+    async fn count(&self, campaign: &Campaign) -> Result<Counted, DomainError> {
         let count = |channel: Channel| async move {
             if campaign.channels().contains(&channel) {
                 self.d
@@ -285,21 +321,58 @@ impl Campaigns {
         };
         let email_recipients = count(Channel::Email).await?;
         let sms_recipients = count(Channel::Sms).await?;
-        let sms = c.sms.as_ref().map(|s| analyze(&s.text));
+        let sms = campaign.sms.as_ref().map(|s| analyze(&s.text));
         let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
-        let prices = self.d.config.prices;
-        let sms_cost = prices.sms_cost(sms_segments_total);
-        let email_cost = prices.email_cost(email_recipients);
-        Ok(Estimate {
+        Ok(Counted {
             email_recipients,
             sms_recipients,
             sms,
             sms_segments_total,
-            sms_cost,
-            email_cost,
-            total_cost: sms_cost + email_cost,
-            sms_waits_for_window: c.sms.is_some() && !c.urgent,
         })
+    }
+
+    /// Weighs a campaign against the providers' limits now: the daily email quota, the monthly
+    /// SMS spend limit (compared with what this month's SMS cost, from the statistics: in
+    /// euros at the service's prices, or, for a limit in dollars as SNS keeps it, what SNS
+    /// billed as its receipts report, the campaign's own cost read at the configured price)
+    /// and the sending window.
+    async fn outlook(
+        &self,
+        c: &Campaign,
+        counted: &Counted,
+    ) -> Result<SendingOutlook, DomainError> {
+        let now = self.d.clock.now();
+        let quotas = self.d.limits.quotas(now).await?;
+        let prices = self.d.config.prices;
+        let month = Month::of(now);
+        let sms_spent_this_month = match quotas.sms_monthly_limit.map(|l| l.currency) {
+            None => Money::ZERO,
+            Some(Currency::Euro) => {
+                let segments = self.d.stats.get(month, Counter::SmsSegments).await?;
+                prices.sms_cost(u64::try_from(segments).unwrap_or(0))
+            }
+            // Millionths of a dollar to ten-thousandths.
+            Some(Currency::Dollar) => Money::from_ten_thousandths(
+                self.d.stats.get(month, Counter::SmsBilledMicroUsd).await? / 100,
+            ),
+        };
+        let rates = self.d.config.send_rates;
+        Ok(outlook(
+            &SendPlan {
+                emails: counted.email_recipients,
+                sms: counted.sms_recipients,
+                sms_segments: counted.sms_segments_total,
+                sms_cost: prices.sms_cost(counted.sms_segments_total),
+                sms_spent_this_month,
+                urgent: c.urgent,
+                now,
+                start: c.send_at.filter(|at| *at > now).unwrap_or(now),
+                email_rate: rates.email,
+                sms_rate: rates.sms,
+            },
+            &quotas,
+            &self.d.config.sending_window,
+        ))
     }
 
     /// The messages as recipients will see them (any staff role).
@@ -451,14 +524,39 @@ impl Campaigns {
         id: CampaignId,
         read: Option<u32>,
     ) -> Result<Campaign, DomainError> {
+        Ok(self.approve_with_outlook(by, id, read).await?.0)
+    }
+
+    /// [`Self::approve`], refused (`409`, with the figures) when the campaign cannot start
+    /// within the providers' limits; the outlook it was weighed by, warnings included, comes
+    /// back with it.
+    pub async fn approve_with_outlook(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+        read: Option<u32>,
+    ) -> Result<(Campaign, SendingOutlook), DomainError> {
         by.require(Role::Cabinet)?;
+        let current = self.load(id).await?;
+        // Weighed only when the approval can happen: out of order, or another version than
+        // the one read, the transition itself answers why.
+        let outlook =
+            if current.status == CampaignStatus::Submitted && read == Some(current.version) {
+                let counted = self.count(&current).await?;
+                self.outlook(&current, &counted).await?
+            } else {
+                SendingOutlook::empty()
+            };
+        if !outlook.can_start {
+            return Err(DomainError::Conflict(outlook.refusals.join(" ")));
+        }
         let c = self
             .transition(id, |c, now| c.approve(by, read, now))
             .await?;
         if c.status == CampaignStatus::Approved {
-            return self.d.dispatcher.start(c).await;
+            return Ok((self.d.dispatcher.start(c).await?, outlook));
         }
-        Ok(c)
+        Ok((c, outlook))
     }
 
     /// The cabinet refuses, with a reason (`cabinet`).

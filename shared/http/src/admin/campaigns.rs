@@ -4,9 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 use telmail_core::domain::campaign::{CampaignId, CampaignInput, CampaignStatus};
+use telmail_core::domain::provider_limits::SendingOutlook;
+use telmail_core::use_cases::campaigns::CampaignView;
 use telmail_core::FieldErrors;
 
 use super::auth::Staff;
@@ -133,7 +135,16 @@ pub struct ApprovalInput {
     version: Option<u32>,
 }
 
-/// `POST /api/admin/campaigns/{id}/approve` with `{ "version" }` (the version read).
+/// A campaign just approved, with the outlook it was weighed by (its warnings).
+#[derive(Serialize)]
+struct Approved {
+    #[serde(flatten)]
+    view: CampaignView,
+    outlook: SendingOutlook,
+}
+
+/// `POST /api/admin/campaigns/{id}/approve` with `{ "version" }` (the version read); `409`
+/// when the campaign cannot start within the providers' limits.
 pub async fn approve(
     State(app): State<AdminState>,
     Staff(by): Staff,
@@ -141,8 +152,14 @@ pub async fn approve(
     OptionalJson(body): OptionalJson<ApprovalInput>,
 ) -> ApiResult<impl IntoResponse> {
     let id = campaign_id(&id)?;
-    app.campaigns.approve(&by, id, body.version).await?;
-    Ok(Json(app.campaigns.view(&by, id).await?))
+    let (_, outlook) = app
+        .campaigns
+        .approve_with_outlook(&by, id, body.version)
+        .await?;
+    Ok(Json(Approved {
+        view: app.campaigns.view(&by, id).await?,
+        outlook,
+    }))
 }
 
 /// `POST /api/admin/campaigns/{id}/reject` with `{ "reason" }` (required).

@@ -3,7 +3,7 @@
 // decision is taken on the campaign's page, on the version shown there.
 
 import { api } from "./api.js";
-import { $, count, el, euros, flash, holds, start, when } from "./ui.js";
+import { $, count, el, euros, flash, holds, outlook, start, when } from "./ui.js";
 
 const me = await start();
 const queue = $("#queue");
@@ -20,6 +20,7 @@ async function card(c) {
     c.sms ? el("p", { class: "sms-preview" }, c.sms.text) : "",
     c.email ? el("p", {}, `E-mail : « ${c.email.subject} »`) : "",
     el("p", {}, `${count(e.email_recipients)} e-mails, ${count(e.sms_recipients)} SMS — ${euros(e.total_cost)} HT`),
+    outlook(e.outlook),
     el("a", { class: "button", href: `/admin/campagnes/${c.id}` }, "Examiner et décider"),
   );
 }

@@ -3,7 +3,7 @@
 // roles allow on it (edit, submit, approve the version shown, reject with a reason, stop).
 
 import { api } from "./api.js";
-import { $, act, count, el, euros, flash, holds, start, status, when } from "./ui.js";
+import { $, act, count, el, euros, flash, holds, outlook, start, status, when } from "./ui.js";
 
 const me = await start();
 const box = $("#campaign");
@@ -119,6 +119,8 @@ async function rendering(c) {
       el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} (${count(estimate.sms_segments_total)} segments)`),
       el("dt", {}, "Coût estimé"), el("dd", {}, `${euros(estimate.total_cost)} HT`),
     ),
+    ["draft", "submitted", "rejected", "scheduled"].includes(c.status) ? el("h3", {}, "Limites des fournisseurs") : "",
+    ["draft", "submitted", "rejected", "scheduled"].includes(c.status) ? outlook(estimate.outlook) : "",
   );
 }
 
@@ -161,9 +163,10 @@ function decision(c) {
     el("button", { type: "button", id: "reject", class: "danger" }, "Refuser"),
   );
   form.querySelector("#approve").addEventListener("click", (e) => act(e.target, form, async () => {
-    await api("POST", `/api/admin/campaigns/${id}/approve`, { version: c.version });
-    flash("Campagne approuvée : l'envoi commence.");
+    const done = await api("POST", `/api/admin/campaigns/${id}/approve`, { version: c.version });
     await show();
+    const warnings = done.outlook?.warnings || [];
+    flash(["Campagne approuvée : l'envoi commence.", ...warnings].join(" "), warnings.length ? "info" : "success");
   }));
   form.querySelector("#reject").addEventListener("click", (e) => act(e.target, form, async () => {
     await api("POST", `/api/admin/campaigns/${id}/reject`, { reason: form.reason.value });

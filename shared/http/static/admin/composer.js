@@ -3,7 +3,7 @@
 // with a live preview in the town's layout, urgency, scheduling, estimate, test, submission.
 
 import { api } from "./api.js";
-import { $, act, clearErrors, el, euros, flash, holds, start, count } from "./ui.js";
+import { $, act, clearErrors, el, euros, flash, holds, outlook, start, count } from "./ui.js";
 
 const me = await start();
 const form = $("#composer");
@@ -112,6 +112,7 @@ function showEstimate(e) {
   $("#estimate").replaceChildren(
     el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
     e.sms_waits_for_window ? el("p", { class: "muted" }, "Les SMS non urgents attendent les heures d'envoi.") : "",
+    outlook(e.outlook),
   );
 }
 

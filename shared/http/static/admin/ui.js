@@ -39,6 +39,33 @@ export function euros(amount) {
   return n.toLocaleString("fr-FR", { style: "currency", currency: "EUR" });
 }
 
+/** An amount in its currency (`EUR` or `USD`). */
+const money = (n, currency) => Number(n || 0).toLocaleString("fr-FR", { style: "currency", currency: currency || "EUR" });
+
+/**
+ * A campaign's fit with the providers' limits (`outlook` of an estimate): what blocks its
+ * approval, what to know, the quota and spend left, when each channel would finish.
+ */
+export function outlook(o) {
+  if (!o) return "";
+  const rows = [];
+  if (o.email) {
+    if (o.email.remaining_today !== null) rows.push(["Quota d'e-mails", `${count(o.email.remaining_today)} restants sur ${count(o.email.daily_quota)} par 24 h`]);
+    if (o.email.finishes_at) rows.push(["Fin prévue des e-mails", when(o.email.finishes_at)]);
+  }
+  if (o.sms) {
+    if (o.sms.monthly_limit !== null) rows.push(["Plafond SMS", `${money(o.sms.spent_this_month, o.sms.currency)} dépensés sur ${money(o.sms.monthly_limit, o.sms.currency)} ce mois-ci`]);
+    if (o.sms.finishes_at) rows.push(["Fin prévue des SMS", when(o.sms.finishes_at)]);
+  }
+  return el(
+    "div",
+    { class: "outlook" },
+    ...o.refusals.map((t) => el("p", { class: "alert error" }, t)),
+    ...o.warnings.map((t) => el("p", { class: "alert info" }, t)),
+    rows.length ? el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])) : "",
+  );
+}
+
 export const STATUS = {
   draft: "brouillon",
   submitted: "soumise au cabinet",

@@ -17,6 +17,28 @@ use telmail_core::ports::DeliveryStore;
 use super::{corrupt, parse_channel, sql_int, SqliteStore};
 use crate::db::{from_micros, micros, sql_err};
 
+impl SqliteStore {
+    /// Emails of campaigns sent (accepted by the provider) since `since`: what counts against
+    /// a daily quota. Reads every delivery (no index on the time): asked only before approval.
+    pub async fn emails_sent_since(
+        &self,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        let since = micros(since);
+        self.db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT COUNT(*) FROM deliveries
+                     WHERE channel = 'email' AND status = 'sent' AND updated_at >= ?1",
+                )
+                .and_then(|mut st| st.query_row([since], |r| r.get::<_, i64>(0)))
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .map_err(sql_err)
+            })
+            .await
+    }
+}
+
 /// The key columns as stored.
 fn key_args(k: &DeliveryKey) -> (String, String, &'static str) {
     (

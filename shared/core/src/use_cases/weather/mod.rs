@@ -541,15 +541,26 @@ impl WeatherRelay {
         let submitted = self.d.campaigns.submit(&relay_author(), draft.id).await?;
         let id = submitted.id;
         if self.d.policy.at_once(v.colour) {
-            self.d
+            match self
+                .d
                 .campaigns
                 .approve(&at_once_policy(), id, Some(submitted.version))
-                .await?;
-            let outcome = match message {
-                AlertMessage::Alert => RelayOutcome::SentAtOnce(id),
-                AlertMessage::End => RelayOutcome::EndSent(id),
-            };
-            return Ok(RelayLine::new(v.clone(), outcome));
+                .await
+            {
+                Ok(_) => {
+                    let outcome = match message {
+                        AlertMessage::Alert => RelayOutcome::SentAtOnce(id),
+                        AlertMessage::End => RelayOutcome::EndSent(id),
+                    };
+                    return Ok(RelayLine::new(v.clone(), outcome));
+                }
+                // Refused (a non-urgent end of alert over a provider's limit): it stays
+                // submitted and the cabinet is told, as below the at-once colour.
+                Err(DomainError::Conflict(why)) => {
+                    tracing::warn!(reason = %why, "weather campaign not sent at once: left to the cabinet")
+                }
+                Err(e) => return Err(e),
+            }
         }
         let told = self.tell_cabinet(v, message, id).await;
         let outcome = match message {

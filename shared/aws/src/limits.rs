@@ -1,0 +1,75 @@
+//! The providers' limits on AWS: SES's daily sending quota (and what the account sent over the
+//! last 24 hours), SNS's monthly SMS spend limit (in US dollars, as SNS keeps it).
+
+use async_trait::async_trait;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use chrono::{DateTime, Utc};
+use telmail_core::domain::money::Money;
+use telmail_core::domain::provider_limits::{Currency, ProviderQuotas, SpendLimit};
+use telmail_core::error::StoreError;
+use telmail_core::ports::ProviderLimits;
+
+/// The SNS attribute holding the account's monthly SMS spend limit, in whole US dollars.
+pub const MONTHLY_SPEND_LIMIT: &str = "MonthlySpendLimit";
+
+/// Reads the limits from SES v2 `GetAccount` and SNS `GetSMSAttributes`.
+pub struct AwsLimits {
+    ses: aws_sdk_sesv2::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+impl AwsLimits {
+    /// Limits read with these clients.
+    pub fn new(ses: aws_sdk_sesv2::Client, sns: aws_sdk_sns::Client) -> Self {
+        Self { ses, sns }
+    }
+}
+
+/// The account's monthly SMS spend limit (none when SNS has none set).
+pub async fn monthly_spend_limit(sns: &aws_sdk_sns::Client) -> Result<Option<Money>, String> {
+    let out = sns
+        .get_sms_attributes()
+        .attributes(MONTHLY_SPEND_LIMIT)
+        .send()
+        .await
+        .map_err(|e| format!("SNS GetSMSAttributes: {}", DisplayErrorContext(e)))?;
+    let Some(raw) = out.attributes().and_then(|a| a.get(MONTHLY_SPEND_LIMIT)) else {
+        return Ok(None);
+    };
+    raw.trim()
+        .parse::<Money>()
+        .map(Some)
+        .map_err(|_| format!("SNS GetSMSAttributes: unreadable {MONTHLY_SPEND_LIMIT} {raw:?}"))
+}
+
+#[async_trait]
+impl ProviderLimits for AwsLimits {
+    /// A limit that cannot be read (a permission missing, the service down) is logged and left
+    /// unknown: approval then goes by the others rather than stop every campaign.
+    async fn quotas(&self, _now: DateTime<Utc>) -> Result<ProviderQuotas, StoreError> {
+        let (ses, sns) = tokio::join!(
+            crate::ses::send_quota(&self.ses),
+            monthly_spend_limit(&self.sns)
+        );
+        let mut quotas = ProviderQuotas::default();
+        match ses {
+            Ok(q) => {
+                quotas.email_daily_quota = q.max_24_hour_send;
+                quotas.emails_sent_last_24h = q.sent_last_24_hours;
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read the SES daily quota: not checked"),
+        }
+        match sns {
+            Ok(limit) => {
+                quotas.sms_monthly_limit = limit.map(|amount| SpendLimit {
+                    amount,
+                    currency: Currency::Dollar,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the SNS SMS spend limit: not checked")
+            }
+        }
+        Ok(quotas)
+    }
+}
