@@ -485,6 +485,7 @@ fn campaign(
         shards: 0,
         created_at,
         updated_at: created_at,
+        publication: Default::default(),
     }
 }
 
