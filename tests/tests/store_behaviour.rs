@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, ManualClock, Month};
 use telmail_core::domain::alert_templates::AlertTemplates;
+use telmail_core::domain::archive::{ArchivedMessage, PublicAlert, PublicAlerts};
 use telmail_core::domain::campaign::{
     Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
     CampaignStatus,
@@ -30,13 +31,12 @@ use telmail_core::domain::subscriber::{
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::error::StoreError;
+use telmail_core::ports::ArchiveStore;
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
     PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, StatsStore, SubscriberQuery,
     SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
 };
-use telmail_core::domain::archive::{ArchivedMessage, PublicAlert, PublicAlerts};
-use telmail_core::ports::ArchiveStore;
 use telmail_tests::moto;
 
 /// The ports of one backend.
