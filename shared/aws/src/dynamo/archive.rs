@@ -6,9 +6,11 @@
 //! first, whatever the number of subscribers; no request of the website scans the table. A
 //! withdrawn message keeps its `META` item, marked `withdrawn` and out of the index, so that a
 //! later publication of the same campaign is refused by the put's condition. The weather alerts
-//! the website shows are one item, `PUBLIC` / `ALERTS`.
+//! the website shows are one item, `PUBLIC` / `ALERTS`. Withdrawing updates the partition's items
+//! (never deletes them): the staff functions hold no delete permission.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::NaiveDate;
 use telmail_core::domain::archive::{ArchiveCursor, ArchivedMessage, PublicAlerts};
 use telmail_core::domain::campaign::CampaignId;
@@ -16,10 +18,7 @@ use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::ArchiveStore;
 
-use super::items::{
-    self, batch_write, condition_failed, delete_request, json, key, s, Condition, Fields, Item,
-    Transaction,
-};
+use super::items::{self, condition_failed, json, key, s, Condition, Fields, Item, Transaction};
 use super::keys::{self, META};
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
@@ -174,7 +173,8 @@ impl ArchiveStore for DynamoStore {
             Err(e) if condition_failed(&e) => return Ok(false),
             Err(e) => return Err(store_error("DynamoDB UpdateItem (archive)", e)),
         }
-        // The copies the pages read go too (the message's own partition: a few items).
+        // The copies the pages read leave the index too (the message's own partition: a few
+        // items). Updated, not deleted: the functions serving staff never delete items.
         let q = self
             .client
             .query()
@@ -184,14 +184,20 @@ impl ArchiveStore for DynamoStore {
             .projection_expression("pk, sk");
         let copies = items::query(q, usize::MAX, |item| {
             let sk = Fields(item).str("sk")?.to_owned();
-            Ok((sk != META).then(|| key(partition(id), sk)))
+            Ok((sk != META).then_some(sk))
         })
         .await?;
-        let deletes = copies
-            .into_iter()
-            .map(delete_request)
-            .collect::<Result<Vec<_>, _>>()?;
-        batch_write(&self.client, &self.table, deletes).await?;
+        for sk in copies {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key(partition(id), sk)))
+                .update_expression("SET withdrawn = :yes REMOVE gsi1pk, gsi1sk")
+                .expression_attribute_values(":yes", AttributeValue::Bool(true))
+                .send()
+                .await
+                .map_err(|e| store_error("DynamoDB UpdateItem (archive copy)", e))?;
+        }
         Ok(true)
     }
 
