@@ -139,11 +139,13 @@ fn not_found(pages: &Pages) -> Response {
     )
 }
 
-fn bad_parameter(pages: &Pages, text: &str) -> Response {
+/// A page the address's parameter names does not exist: any text is a well-formed parameter
+/// (the archive's pages are addresses people share and type), so an unknown one is a 404.
+fn no_such(pages: &Pages, text: &str) -> Response {
     pages.message(
-        StatusCode::BAD_REQUEST,
+        StatusCode::NOT_FOUND,
         Tone::Error,
-        "Adresse invalide",
+        "Page introuvable",
         &[text],
         Some(crate::render::Link {
             href: "/messages".into(),
@@ -237,14 +239,14 @@ async fn archive_page(
     query: Result<Query<ArchiveQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = query else {
-        return bad_parameter(&site.pages, "Paramètres de l'adresse illisibles.");
+        return no_such(&site.pages, "Les paramètres de l'adresse sont illisibles.");
     };
     let topic = match q.theme.as_deref().filter(|t| !t.is_empty()) {
         None => None,
         Some(raw) => match known_topic(&site.archive, raw).await {
             Ok(Some(t)) => Some(t),
             Ok(None) => {
-                return bad_parameter(
+                return no_such(
                     &site.pages,
                     "Le paramètre « theme » ne désigne aucun thème de la Ville.",
                 )
@@ -257,9 +259,9 @@ async fn archive_page(
         Some(raw) => match ArchiveCursor::from_str(raw) {
             Ok(c) => Some(c),
             Err(_) => {
-                return bad_parameter(
+                return no_such(
                     &site.pages,
-                    "Le paramètre « apres » n'est pas une position de page valide.",
+                    "Le paramètre « apres » ne désigne aucune page des archives.",
                 )
             }
         },
@@ -725,22 +727,21 @@ async fn latest(
         Ok(Some(raw)) => match known_topic(&site.archive, &raw).await {
             Ok(Some(t)) => Some(t.slug),
             Ok(None) => {
-                return ApiError::from(telmail_core::FieldErrors::single(
-                    "topic",
-                    format!(
-                        "Le thème « {} » n'existe pas.",
-                        raw.chars().take(60).collect::<String>()
-                    ),
-                ))
+                return ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "Le paramètre « topic » ne désigne aucun thème de la Ville.",
+                )
                 .into_response()
             }
             Err(e) => return ApiError::from(e).into_response(),
         },
         Err(_) => {
-            return ApiError::from(telmail_core::FieldErrors::single(
-                "topic",
-                "Paramètre illisible.",
-            ))
+            return ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "Le paramètre « topic » est illisible.",
+            )
             .into_response()
         }
     };
