@@ -116,7 +116,7 @@ impl ArchivedMessage {
     pub fn summary(&self) -> String {
         match (&self.sms, &self.email) {
             (Some(sms), _) => sms.clone(),
-            (None, Some(e)) => shorten(&e.body_markdown, 280),
+            (None, Some(e)) => shorten(&plain_text(&e.body_markdown), 280),
             (None, None) => String::new(),
         }
     }
@@ -227,6 +227,30 @@ impl PublicAlerts {
     }
 }
 
+/// The words of a Markdown text, without its markup (links keep their text).
+fn plain_text(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser, TagEnd};
+    let mut out = String::with_capacity(markdown.len());
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                out.push_str(&t)
+            }
+            Event::SoftBreak
+            | Event::HardBreak
+            | Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableCell,
+            ) => out.push(' '),
+            _ => {}
+        }
+    }
+    out
+}
+
 fn shorten(text: &str, max: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= max {
@@ -282,6 +306,18 @@ mod tests {
         );
         assert_eq!(message("« ! »").slug(), "message");
         assert!(message(&"a ".repeat(100)).slug().len() <= SLUG_MAX);
+    }
+
+    #[test]
+    fn an_email_summary_is_its_text_without_markup() {
+        let mut m = message("x");
+        m.sms = None;
+        m.email = Some(CampaignEmail {
+            subject: "Noël".into(),
+            body_markdown:
+                "## Programme\n\nRendez-vous **place Thiers**, [détails](https://x.example).".into(),
+        });
+        assert_eq!(m.summary(), "Programme Rendez-vous place Thiers, détails.");
     }
 
     #[test]
