@@ -287,6 +287,7 @@ async fn run(n: usize, quick: bool) {
         }),
         urgent: false,
         send_at: None,
+        publication: Default::default(),
     };
     let draft = uc.campaigns.create(&redac, &input).await.unwrap();
     let submitted = uc.campaigns.submit(&redac, draft.id).await.unwrap();

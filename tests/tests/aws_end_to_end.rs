@@ -943,6 +943,32 @@ async fn the_weather_function_relays_a_red_alert_once_through_the_urgent_lane() 
     assert_eq!(stats["totals"]["weather_alerts_sent"], 1, "{stats}");
     assert_eq!(stats["totals"]["weather_feed_failures"], 1, "{stats}");
 
+    // The town's website reads it from the public function: the alert in force (one item of
+    // the table), its page in the archive and the feed (one Query each).
+    let public = public_router(&d.aws);
+    let (status, alert) = call(&public, http_event("GET", "/api/public/alert", None, None)).await;
+    assert_eq!(status, 200, "{alert}");
+    assert_eq!(alert["alert"]["colour"], "rouge", "{alert}");
+    assert_eq!(alert["alert"]["phenomenon"], "vagues-submersion");
+    let url = alert["alert"]["url"].as_str().unwrap();
+    let path = url
+        .split_once("/messages/")
+        .map(|(_, p)| format!("/messages/{p}"))
+        .unwrap();
+    let (status, page) = call(&public, http_event("GET", &path, None, None)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page
+        .as_str()
+        .unwrap()
+        .contains("Vigilance rouge vagues-submersion"));
+    assert!(
+        !page.as_str().unwrap().contains(&email),
+        "no resident on a public page"
+    );
+    let (status, feed) = call(&public, http_event("GET", "/messages.atom", None, None)).await;
+    assert_eq!(status, 200);
+    assert!(feed.as_str().unwrap().contains(&path), "{feed}");
+
     // The dashboard's health reads the queues' depth; there is no outbox on AWS.
     let admin = staff_router(&d.aws, Part::File);
     let (status, health) = call(

@@ -123,6 +123,7 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
         }),
         urgent,
         send_at: None,
+        publication: Default::default(),
     };
     let submitted = w.submitted(&input).await;
     w.approve(&submitted).await
@@ -481,6 +482,7 @@ fn email_only_campaign() -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
+        publication: Default::default(),
     }
 }
 

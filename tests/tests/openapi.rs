@@ -104,6 +104,7 @@ fn sample(param: &str) -> Option<String> {
         "name" => Some("api.js".into()),
         "channel" => Some("email".into()),
         "address" => Some("habitant%40exemple.fr".into()),
+        "key" => Some(format!("{}-message", CampaignId::new())),
         _ => None,
     }
 }

@@ -221,3 +221,36 @@ fn big_files_are_private_encrypted_short_lived_and_reached_by_two_functions() {
         BTreeSet::from(["admin".to_owned(), "fan-out".to_owned()])
     );
 }
+
+#[test]
+fn the_website_goes_to_subscribe_and_the_framing_origins_are_a_parameter() {
+    let template = template();
+    // The archive, feeds, alert JSON and widgets are public paths: none is routed apart, so the
+    // HTTP API's default route takes them to `subscribe`, which serves them.
+    assert_eq!(
+        routed_paths(&template, "subscribe"),
+        BTreeSet::from(["$default".to_owned()])
+    );
+    for binary in ["campaigns", "approve", "admin"] {
+        for path in routed_paths(&template, binary) {
+            assert!(
+                path.starts_with("/api/admin/"),
+                "{path} (a public path?) goes to {binary}"
+            );
+        }
+    }
+    for path in telmail_http::website::PATHS {
+        assert!(!path.starts_with("/api/admin/"), "{path}");
+    }
+    // The origins that may frame the resident pages: a parameter, none by default, given to
+    // every function as TELMAIL_FRAME_ANCESTORS.
+    let parameter = &template["Parameters"]["FrameAncestors"];
+    assert_eq!(parameter["Default"].as_str(), Some(""));
+    let variable =
+        &template["Globals"]["Function"]["Environment"]["Variables"]["TELMAIL_FRAME_ANCESTORS"];
+    assert_eq!(
+        variable,
+        &serde_norway::from_str::<Value>("!Ref FrameAncestors").unwrap(),
+        "{variable:?}"
+    );
+}

@@ -171,6 +171,11 @@ impl AwsSettings {
                     file_origin: Some(file_origin),
                 },
                 legal: Some(legal_notice(&town)?),
+                frame_ancestors: telmail_http::parse_frame_ancestors(&env::or_default(
+                    "TELMAIL_FRAME_ANCESTORS",
+                    "",
+                ))
+                .map_err(|e| format!("TELMAIL_FRAME_ANCESTORS: {e}"))?,
                 ..HttpConfig::default()
             },
             town,

@@ -18,10 +18,11 @@ use crate::feedback::{sms_receipts, Feedback};
 
 /// The public Router (`subscribe`): resident pages and the public API.
 pub fn public_router(aws: &Aws) -> Router {
-    crate::gateway::with_gateway_context(telmail_http::router(
-        aws.use_cases.residents.clone(),
-        &aws.http,
-    ))
+    crate::gateway::with_gateway_context(
+        telmail_http::router(aws.use_cases.residents.clone(), &aws.http).merge(
+            telmail_http::website::router(aws.use_cases.archive.clone(), &aws.http),
+        ),
+    )
 }
 
 /// One part of the staff API (`campaigns`, `approve`, `admin`).

@@ -720,3 +720,44 @@ pub trait SmsSender: Send + Sync {
     /// Sends one SMS; `Ok` once the provider accepted it, with its message id when it gave one.
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError>;
 }
+
+/// The public archive of the messages the town sent, and the weather alert record its website
+/// reads. Shaped for key lookups: a page is one range read, newest first, whatever the size of
+/// the subscriber file (DynamoDB: one Query of the archive's index partition).
+#[async_trait]
+pub trait ArchiveStore: Send + Sync {
+    /// Publishes (or replaces) a message; does nothing for a message staff withdrew. True when
+    /// it is published.
+    async fn publish(
+        &self,
+        message: &crate::domain::archive::ArchivedMessage,
+    ) -> Result<bool, StoreError>;
+    /// A published message.
+    async fn archived(
+        &self,
+        id: CampaignId,
+    ) -> Result<Option<crate::domain::archive::ArchivedMessage>, StoreError>;
+    /// Published messages newest first (of one topic, or all), strictly after `after`.
+    async fn archive_page(
+        &self,
+        topic: Option<&TopicSlug>,
+        after: Option<crate::domain::archive::ArchiveCursor>,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::archive::ArchivedMessage>, StoreError>;
+    /// Published messages whose event date is `from` or later, soonest first.
+    async fn agenda(
+        &self,
+        from: chrono::NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::archive::ArchivedMessage>, StoreError>;
+    /// Withdraws a message for good (it is never published again); false when it was not
+    /// published.
+    async fn withdraw(&self, id: CampaignId) -> Result<bool, StoreError>;
+    /// The weather alerts record (empty when never written).
+    async fn public_alerts(&self) -> Result<crate::domain::archive::PublicAlerts, StoreError>;
+    /// Replaces the weather alerts record.
+    async fn save_public_alerts(
+        &self,
+        alerts: &crate::domain::archive::PublicAlerts,
+    ) -> Result<(), StoreError>;
+}

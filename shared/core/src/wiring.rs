@@ -6,14 +6,15 @@ use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
-    AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore, JobQueue,
-    OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore, SmsSender,
-    StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
-    WeatherStore,
+    ArchiveStore, AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore,
+    JobQueue, OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore,
+    SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore,
+    TopicStore, WeatherStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
+use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer, Pacing};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
@@ -43,6 +44,7 @@ pub trait Store:
     + PauseStore
     + FileJobStore
     + ProposalStore
+    + ArchiveStore
 {
 }
 
@@ -61,6 +63,7 @@ impl<T> Store for T where
         + PauseStore
         + FileJobStore
         + ProposalStore
+        + ArchiveStore
 {
 }
 
@@ -141,6 +144,8 @@ pub struct UseCases {
     pub outbox: Arc<OutboxViewer>,
     /// SMS delivery receipts counted in the statistics.
     pub receipts: Arc<Receipts>,
+    /// The public archive, its feeds and the alert in force.
+    pub archive: Arc<Archive>,
 }
 
 impl UseCases {
@@ -170,6 +175,14 @@ impl UseCases {
             queue: queue.clone(),
             settings: p.config.big_files,
         }));
+        let archive = Arc::new(Archive::new(ArchiveDeps {
+            archive: store.clone(),
+            topics: store.clone(),
+            clock: p.clock.clone(),
+            layout: p.layout.clone(),
+            public_url: public_url.clone(),
+            town: town.clone(),
+        }));
         let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
             campaigns: store.clone(),
             deliveries: store.clone(),
@@ -186,6 +199,7 @@ impl UseCases {
             links: Links::new(p.signer.clone(), p.config.clone()),
             config: p.config.clone(),
             file_jobs: file_jobs.clone(),
+            archive: archive.clone(),
         }));
         let campaigns = Arc::new(Campaigns::new(CampaignDeps {
             campaigns: store.clone(),
@@ -262,6 +276,7 @@ impl UseCases {
             dispatcher,
             file_jobs,
             proposals,
+            archive,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod guard;
 pub mod legal;
 pub mod pages;
 pub mod render;
+pub mod website;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -48,6 +49,9 @@ pub struct HttpConfig {
     pub back_office: BackOffice,
     /// What the legal pages say (none: the town's defaults).
     pub legal: Option<LegalNotice>,
+    /// Origins allowed to show the resident pages in a frame (`--frame-ancestors`,
+    /// `TELMAIL_FRAME_ANCESTORS`); none: no site may.
+    pub frame_ancestors: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -59,6 +63,7 @@ impl Default for HttpConfig {
             trusted_proxies: Vec::new(),
             back_office: BackOffice::default(),
             legal: None,
+            frame_ancestors: Vec::new(),
         }
     }
 }
@@ -126,6 +131,85 @@ async fn security_headers(req: Request, next: Next) -> Response {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
         );
+    }
+    resp
+}
+
+/// Which sites may frame the resident pages: a CSP `frame-ancestors` list (see
+/// [`parse_frame_ancestors`]); empty, none may (and `X-Frame-Options: DENY` says so to old
+/// browsers too).
+#[derive(Debug, Clone)]
+pub struct FramePolicy {
+    csp: HeaderValue,
+    deny: bool,
+}
+
+impl FramePolicy {
+    /// The policy for these origins.
+    pub fn new(origins: &[String]) -> Self {
+        let ancestors = if origins.is_empty() {
+            "'none'".to_owned()
+        } else {
+            origins.join(" ")
+        };
+        let csp = format!("default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors {ancestors}");
+        Self {
+            csp: HeaderValue::from_str(&csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("frame-ancestors 'none'")),
+            deny: origins.is_empty(),
+        }
+    }
+}
+
+/// Reads `--frame-ancestors`: origins (`https://www.arcachon.fr`, `http://127.0.0.1:8081`)
+/// separated by commas or spaces; anything else is refused, naming the value.
+pub fn parse_frame_ancestors(raw: &str) -> Result<Vec<String>, String> {
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"))
+                .ok_or_else(|| format!("frame ancestor « {o} »: an origin starts with https:// (or http://)"))?;
+            let valid = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '*'));
+            if valid {
+                Ok(o.to_owned())
+            } else {
+                Err(format!(
+                    "frame ancestor « {o} »: expected an origin such as https://www.arcachon.fr (no path)"
+                ))
+            }
+        })
+        .collect()
+}
+
+/// The security headers of the public pages, framing as the policy allows: a page that set
+/// its own policy (the back office's) keeps it and `X-Frame-Options: DENY`.
+pub async fn framed_security_headers(
+    axum::extract::State(policy): axum::extract::State<FramePolicy>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let own_policy = h.contains_key(header::CONTENT_SECURITY_POLICY);
+    if !own_policy {
+        h.insert(header::CONTENT_SECURITY_POLICY, policy.csp.clone());
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if own_policy || policy.deny {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     resp
 }
@@ -204,6 +288,7 @@ pub fn route_paths() -> Vec<&'static str> {
         .collect();
     paths.extend(admin::route_paths());
     paths.extend(backoffice::route_paths());
+    paths.extend(website::PATHS);
     paths
 }
 
@@ -278,7 +363,10 @@ pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
             config.back_office.clone(),
         ))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            FramePolicy::new(&config.frame_ancestors),
+            framed_security_headers,
+        ))
         .layer(middleware::from_fn_with_state(
             TrustedProxies::new(config.trusted_proxies.clone()),
             extract::forwarded_client,

@@ -40,6 +40,11 @@ const TEMPLATES: &[(&str, &str)] = &[
         "legal/mentions.html",
         include_str!("../templates/legal/mentions.html"),
     ),
+    ("archive.html", include_str!("../templates/archive.html")),
+    (
+        "archive_message.html",
+        include_str!("../templates/archive_message.html"),
+    ),
 ];
 
 /// The page templates.
@@ -108,6 +113,21 @@ impl Pages {
                     .into_response()
             }
         }
+    }
+
+    /// Renders a template to text (the website's cached pages hash it for their `ETag`).
+    pub fn render_text(&self, name: &str, title: &str, ctx: Value) -> Result<String, String> {
+        self.env
+            .get_template(name)
+            .and_then(|t| {
+                t.render(context! {
+                    town => self.town,
+                    title => title,
+                    accessibility => self.accessibility,
+                    ..ctx
+                })
+            })
+            .map_err(|e| format!("page rendering failed ({name}): {e}"))
     }
 
     /// A page with a message and an optional link.

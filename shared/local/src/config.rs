@@ -53,6 +53,10 @@ pub struct ServerArgs {
     /// `127.0.0.1,10.0.0.0/8`): only their `X-Forwarded-For` is believed.
     #[arg(long, env = "TELMAIL_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     pub trusted_proxies: Vec<IpNet>,
+    /// Origins allowed to show the resident pages in a frame (the town's website, e.g.
+    /// `https://www.arcachon.fr`), comma-separated; default: none.
+    #[arg(long, env = "TELMAIL_FRAME_ANCESTORS")]
+    pub frame_ancestors: Option<String>,
     /// Connections: timeouts and caps (what an idle or slow client may hold).
     #[command(flatten)]
     pub connections: ConnectionArgs,
@@ -259,6 +263,7 @@ impl ServerArgs {
             email_layout: None,
             rate_limit_per_minute: NonZeroU32::new(10).expect("non-zero"),
             trusted_proxies: Vec::new(),
+            frame_ancestors: None,
             connections: ConnectionArgs::default(),
             signing_key: None,
             sms_price: "0.10".parse().expect("valid price"),

@@ -216,6 +216,23 @@ const MIGRATIONS: &[&str] = &[
         cursor TEXT NOT NULL,
         PRIMARY KEY (campaign_id, shard)
      ) WITHOUT ROWID;",
+    // 14: the public archive of sent messages (a withdrawn one keeps its row, marked, so that
+    // it is never published again), its topics, and its agenda.
+    "CREATE TABLE archive (
+        id TEXT PRIMARY KEY,
+        sent_at INTEGER NOT NULL,
+        event_date TEXT,
+        withdrawn INTEGER NOT NULL DEFAULT 0,
+        message TEXT NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX archive_newest ON archive (sent_at DESC, id DESC) WHERE withdrawn = 0;
+     CREATE INDEX archive_agenda ON archive (event_date) WHERE withdrawn = 0 AND event_date IS NOT NULL;
+     CREATE TABLE archive_topics (
+        topic TEXT NOT NULL,
+        sent_at INTEGER NOT NULL,
+        id TEXT NOT NULL REFERENCES archive (id) ON DELETE CASCADE,
+        PRIMARY KEY (topic, sent_at, id)
+     ) WITHOUT ROWID;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

@@ -289,6 +289,10 @@ fn router(
             file_origin: None,
         },
         legal: Some(legal),
+        frame_ancestors: telmail_http::parse_frame_ancestors(
+            args.frame_ancestors.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| format!("--frame-ancestors: {e}"))?,
         ..HttpConfig::default()
     };
     Ok(telmail_http::router_with_admin(
@@ -297,6 +301,10 @@ fn router(
         mode,
         &http,
     )
+    .merge(telmail_http::website::router(
+        services.use_cases.archive.clone(),
+        &http,
+    ))
     .merge(telmail_http::with_security_headers(services.files.routes())))
 }
 

@@ -1,6 +1,7 @@
 //! SQLite implementations of the store ports: one type, [`SqliteStore`], implements them all,
 //! one module per port.
 
+mod archive;
 mod campaigns;
 mod deliveries;
 mod documents;

@@ -1,6 +1,7 @@
 //! The DynamoDB single-table store: every store port but staff accounts (Cognito keeps those).
 //! `docs/dynamodb.md` describes the items, the access patterns and what each call costs.
 
+mod archive;
 mod campaigns;
 mod deliveries;
 mod fanout;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -229,6 +229,67 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Whether the public archive shows it once sent, and the day it is about.
+    #[serde(default, flatten)]
+    pub publication: Publication,
+}
+
+/// What the public side of the town's website does with a campaign once sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publication {
+    /// « Publier dans les archives » (on unless the author unticks it; weather alerts are
+    /// published whatever it says).
+    #[serde(default = "published_by_default")]
+    pub publish: bool,
+    /// « Le jour où cela compte »: the day of the event it announces, for the town's agenda.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_date: Option<NaiveDate>,
+}
+
+fn published_by_default() -> bool {
+    true
+}
+
+impl Default for Publication {
+    fn default() -> Self {
+        Self {
+            publish: true,
+            event_date: None,
+        }
+    }
+}
+
+/// Raw publication settings of a campaign (JSON): `publish` (default true) and `event_date`
+/// (`YYYY-MM-DD` or null).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PublicationInput {
+    #[serde(default)]
+    pub publish: Option<bool>,
+    #[serde(default)]
+    pub event_date: Option<String>,
+}
+
+impl PublicationInput {
+    /// The settings, or a French error naming `event_date`.
+    pub fn parse(&self, errors: &mut FieldErrors) -> Publication {
+        let event_date = match self.event_date.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    errors.add(
+                        "event_date",
+                        format!("Date de l'événement invalide : « {raw} » (attendu AAAA-MM-JJ)."),
+                    );
+                    None
+                }
+            },
+        };
+        Publication {
+            publish: self.publish.unwrap_or(true),
+            event_date,
+        }
+    }
 }
 
 /// What an entry of the audit trail records (stored and shown as its snake_case name).
@@ -290,6 +351,9 @@ pub struct CampaignInput {
     /// RFC 3339 or null.
     #[serde(default)]
     pub send_at: Option<String>,
+    /// `publish` and `event_date`.
+    #[serde(default, flatten)]
+    pub publication: PublicationInput,
 }
 
 /// Raw SMS input.
@@ -320,6 +384,8 @@ pub struct CampaignContent {
     pub urgent: bool,
     /// Send time.
     pub send_at: Option<DateTime<Utc>>,
+    /// Archive and agenda settings.
+    pub publication: Publication,
 }
 
 fn required_text(
@@ -364,6 +430,7 @@ impl CampaignContent {
             errors.add("email", "Rédigez un SMS et/ou un e-mail.");
         }
         let send_at = parse_send_at(input.send_at.as_deref(), now, &mut errors);
+        let publication = input.publication.parse(&mut errors);
         if errors.is_empty() {
             Ok(Self {
                 title,
@@ -372,6 +439,7 @@ impl CampaignContent {
                 email,
                 urgent: input.urgent,
                 send_at,
+                publication,
             })
         } else {
             Err(errors)
@@ -564,6 +632,7 @@ impl Campaign {
             shards: 0,
             created_at: now,
             updated_at: now,
+            publication: content.publication,
         };
         let e = CampaignEvent {
             at: now,
@@ -629,6 +698,7 @@ impl Campaign {
         self.email = content.email;
         self.urgent = content.urgent;
         self.send_at = content.send_at;
+        self.publication = content.publication;
         self.rejection_reason = None;
         self.last_editor = Some(by.into());
         Ok(self.event(
@@ -844,6 +914,7 @@ mod tests {
             }),
             urgent: false,
             send_at: None,
+            publication: Default::default(),
         }
     }
 
@@ -901,6 +972,7 @@ mod tests {
             }),
             urgent: false,
             send_at: Some("demain".into()),
+            publication: Default::default(),
         };
         let e = CampaignContent::parse(&bad, &default_topics(), now()).unwrap_err();
         for field in ["title", "topics", "sms.text", "email.subject", "send_at"] {

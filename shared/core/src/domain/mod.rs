@@ -2,6 +2,7 @@
 //! port, no I/O.
 
 pub mod alert_templates;
+pub mod archive;
 pub mod campaign;
 pub mod client;
 pub mod contact;

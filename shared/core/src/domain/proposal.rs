@@ -386,6 +386,11 @@ pub fn draft_from(proposals: &[Proposal]) -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
+        // The first proposal's day is the campaign's event date (staff may change it).
+        publication: crate::domain::campaign::PublicationInput {
+            publish: None,
+            event_date: first.matters_on.map(|d| d.format("%Y-%m-%d").to_string()),
+        },
     }
 }
 

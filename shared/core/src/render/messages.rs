@@ -61,6 +61,22 @@ impl EmailLayout {
         })
     }
 
+    /// An email's HTML as every recipient saw it, without anyone's links: the public archive's
+    /// copy (the layout's footer shows no preference link when it has none).
+    pub fn public_html(&self, subject: &str, body_html: &str) -> Result<String, DomainError> {
+        self.env
+            .get_template("layout.html")
+            .and_then(|t| {
+                t.render(context! {
+                    subject => subject,
+                    body_html => minijinja::Value::from_safe_string(body_html.to_owned()),
+                    preferences_url => Option::<String>::None,
+                    town_name => self.town_name,
+                })
+            })
+            .map_err(|e| DomainError::Unexpected(format!("email layout failed: {e}")))
+    }
+
     /// Builds a complete email: HTML in the layout, text with the same footer.
     pub fn compose(
         &self,

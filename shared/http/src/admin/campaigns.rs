@@ -264,3 +264,14 @@ pub async fn preview_draft(
         &input.body_markdown,
     )?))
 }
+
+/// `POST /api/admin/archive/{id}/withdraw`: takes a message out of the public archive for good
+/// (`redaction` or `admin`); 204.
+pub async fn withdraw_from_archive(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
+    app.archive.withdraw(&by, campaign_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

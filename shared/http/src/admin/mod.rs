@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use telmail_core::use_cases::archive::Archive;
 use telmail_core::use_cases::campaigns::Campaigns;
 use telmail_core::use_cases::file_jobs::FileJobs;
 use telmail_core::use_cases::outbox::OutboxViewer;
@@ -48,6 +49,8 @@ pub struct AdminState {
     pub files: Arc<FileJobs>,
     /// The departments' proposals.
     pub proposals: Arc<Proposals>,
+    /// The public archive (staff withdraw messages from it).
+    pub archive: Arc<Archive>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -61,6 +64,7 @@ impl From<&UseCases> for AdminState {
             outbox: u.outbox.clone(),
             files: u.file_jobs.clone(),
             proposals: u.proposals.clone(),
+            archive: u.archive.clone(),
         }
     }
 }
@@ -125,6 +129,11 @@ fn staff_routes() -> Vec<StaffRoute> {
             "/api/admin/campaigns/{id}/cancel",
             Campaigns,
             post(campaigns::cancel),
+        ),
+        (
+            "/api/admin/archive/{id}/withdraw",
+            Campaigns,
+            post(campaigns::withdraw_from_archive),
         ),
         (
             "/api/admin/proposals",

@@ -33,6 +33,8 @@ function input() {
     email: $("#with-email").checked ? { subject: $("#subject").value, body_markdown: $("#body").value } : null,
     urgent: $("#urgent").checked,
     send_at: local || null,
+    publish: $("#publish").checked,
+    event_date: $("#event_date").value || null,
   };
 }
 
@@ -180,6 +182,8 @@ if (id) {
   $("#subject").value = c.email?.subject || "";
   $("#body").value = c.email?.body_markdown || "";
   $("#urgent").checked = c.urgent;
+  $("#publish").checked = c.publish !== false;
+  $("#event_date").value = c.event_date || "";
   if (c.send_at) {
     const d = new Date(c.send_at);
     const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);

@@ -38,6 +38,7 @@ use crate::ports::{
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
+use crate::use_cases::archive::Archive;
 use crate::use_cases::file_jobs::FileJobs;
 use pacing::{wait_until, Pacing};
 
@@ -89,6 +90,8 @@ pub struct DispatchDeps {
     pub config: ServiceConfig,
     /// Big-file exports and imports, whose steps share the fan-out queue.
     pub file_jobs: Arc<FileJobs>,
+    /// The public archive, where sent campaigns are published.
+    pub archive: Arc<Archive>,
 }
 
 /// Starts, fans out and delivers campaigns.
@@ -258,7 +261,19 @@ impl Dispatcher {
             .map(|shard| Job::Fanout(FanoutJob::first(campaign.id, shard, campaign.urgent)))
             .collect();
         self.d.queue.enqueue(&jobs, Duration::ZERO).await?;
+        if campaign.kind != CampaignKind::Standard {
+            // A weather message is public from the moment it goes out.
+            self.publish(&campaign).await;
+        }
         Ok(campaign)
+    }
+
+    /// Publishes a campaign in the archive; a failure is logged and does not stop sending
+    /// (staff can see what the archive lacks, residents must still get their message).
+    async fn publish(&self, campaign: &Campaign) {
+        if let Err(e) = self.d.archive.publish(campaign).await {
+            tracing::error!(campaign = %campaign.id, error = %e, "cannot publish in the archive");
+        }
     }
 
     /// One shard per [`RECIPIENTS_PER_SHARD`] of the campaign's audience as last counted (the
@@ -1224,6 +1239,7 @@ impl Dispatcher {
             .lock()
             .expect("cache lock")
             .insert(campaign.id, (self.now(), campaign.status));
+        self.publish(&campaign).await;
         let mut counters = vec![(Counter::CampaignsSent, 1)];
         if campaign.kind == CampaignKind::WeatherAlert {
             counters.push((Counter::WeatherAlertsSent, 1));

@@ -602,6 +602,7 @@ impl WeatherRelay {
             }),
             urgent: message == AlertMessage::Alert,
             send_at: None,
+            publication: Default::default(),
         }
     }
 }
