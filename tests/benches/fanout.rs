@@ -105,6 +105,7 @@ async fn run(n: usize) -> Figures {
         }),
         urgent: false,
         send_at: None,
+        ..Default::default()
     };
     let c = world.submitted(&input).await;
 

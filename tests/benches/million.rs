@@ -265,6 +265,7 @@ async fn run(n: usize, quick: bool) {
         }),
         urgent: false,
         send_at: None,
+        ..Default::default()
     };
     let draft = uc.campaigns.create(&redac, &input).await.unwrap();
     let submitted = uc.campaigns.submit(&redac, draft.id).await.unwrap();

@@ -102,6 +102,7 @@ fn ordinary_campaign() -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
+        ..Default::default()
     }
 }
 

@@ -133,6 +133,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             }],
             paper_form_reference: Some("F-1".into()),
             place: None,
+            zones: Vec::new(),
         };
         self.services
             .use_cases

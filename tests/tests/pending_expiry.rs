@@ -47,6 +47,7 @@ async fn world() -> World {
         clock: clock.clone(),
         layout: Arc::new(EmailLayout::embedded("Arcachon")),
         config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
+        zones: store.clone(),
     });
     residents.seed_topics(&default_topics()).await.unwrap();
     World {
@@ -66,6 +67,7 @@ fn input(email: Option<&str>, phone: Option<&str>, channel: &str) -> SignupInput
             channels: vec![channel.into()],
         }],
         consent: true,
+        zones: Vec::new(),
     }
 }
 

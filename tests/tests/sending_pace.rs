@@ -30,6 +30,7 @@ fn an_email_campaign() -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
+        ..Default::default()
     }
 }
 

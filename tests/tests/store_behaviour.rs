@@ -29,11 +29,12 @@ use telmail_core::domain::subscriber::{
 };
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
+use telmail_core::domain::zone::{Zone, ZoneInput, ZoneSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
     PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, StatsStore, SubscriberQuery,
-    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore, ZoneStore,
 };
 use telmail_tests::moto;
 
@@ -55,6 +56,7 @@ struct Backend {
     pauses: Arc<dyn PauseStore>,
     file_jobs: Arc<dyn FileJobStore>,
     proposals: Arc<dyn ProposalStore>,
+    zones: Arc<dyn ZoneStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The store's clock (what it stamps claims and changes with), at [`t0`].
@@ -84,6 +86,7 @@ async fn sqlite() -> Backend {
         pace: store.clone(),
         pauses: store.clone(),
         proposals: store.clone(),
+        zones: store.clone(),
         file_jobs: store,
         files: Arc::new(
             telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
@@ -127,6 +130,7 @@ async fn dynamo() -> Backend {
         pace: store.clone(),
         pauses: store.clone(),
         proposals: store.clone(),
+        zones: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         clock,
@@ -145,6 +149,7 @@ fn subscriber(email: Option<&str>, phone: Option<&str>) -> Subscriber {
             topic: TopicSlug::from_str("alerte-meteo").unwrap(),
             channel: Channel::Email,
         }]),
+        zones: Default::default(),
         state: SubscriberState::Active,
         language: "fr".into(),
         consent: Consent {
@@ -472,6 +477,8 @@ fn campaign(
         email: None,
         urgent: false,
         send_at,
+        zones: None,
+        include_unzoned: false,
         kind: CampaignKind::Standard,
         source: None,
         last_editor: None,
@@ -2379,6 +2386,61 @@ async fn proposals_change_from_the_version_read_and_list_newest_first(b: Backend
     assert_eq!(recent, [newer]);
 }
 
+fn zone(name: &str, streets: &[&str]) -> Zone {
+    Zone::parse(&ZoneInput {
+        name: Some(name.into()),
+        description: Some(format!("La zone {name}.")),
+        streets: streets.iter().map(|s| s.to_string()).collect(),
+    })
+    .unwrap()
+}
+
+async fn zones_are_created_once_and_listed_by_slug(b: Backend) {
+    // GIVEN no zone
+    assert!(b.zones.zones().await.unwrap().is_empty());
+    // WHEN two are defined, and the first again with other streets
+    let front = zone("Front de mer", &["Boulevard de la Plage"]);
+    let moulleau = zone("Le Moulleau", &[]);
+    assert!(b.zones.insert_zone(&moulleau).await.unwrap());
+    assert!(b.zones.insert_zone(&front).await.unwrap());
+    let again = zone("Front de mer", &["Autre rue"]);
+    assert!(!b.zones.insert_zone(&again).await.unwrap());
+    // THEN both are listed by slug, the first as written first
+    assert_eq!(b.zones.zones().await.unwrap(), vec![front, moulleau]);
+}
+
+async fn subscribers_and_campaigns_keep_their_zones(b: Backend) {
+    let mut s = subscriber(Some("zone@exemple.fr"), None);
+    s.zones = [
+        ZoneSlug::from_str("front-de-mer").unwrap(),
+        ZoneSlug::from_str("aiguillon").unwrap(),
+    ]
+    .into();
+    b.subscribers.insert(&s).await.unwrap();
+    assert_eq!(
+        b.subscribers.get(s.id).await.unwrap().unwrap().zones,
+        s.zones
+    );
+    let many = b.audience.get_many(&[s.id]).await.unwrap();
+    assert_eq!(many[0].zones, s.zones);
+    s.zones.clear();
+    b.subscribers.update(&s).await.unwrap();
+    assert!(b
+        .subscribers
+        .get(s.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .zones
+        .is_empty());
+
+    let mut c = campaign("Submersion", CampaignStatus::Draft, t0(), None);
+    c.zones = Some(vec![ZoneSlug::from_str("front-de-mer").unwrap()]);
+    c.include_unzoned = true;
+    insert_created(&b, &c).await;
+    assert_eq!(b.campaigns.get(c.id).await.unwrap().unwrap(), c);
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2423,6 +2485,8 @@ macro_rules! store_suite {
             proposals_change_from_the_version_read_and_list_newest_first,
             the_whole_file_is_paged_once_whatever_the_page_size,
             big_files_are_written_in_parts_read_by_range_and_removed,
+            zones_are_created_once_and_listed_by_slug,
+            subscribers_and_campaigns_keep_their_zones,
             $($extra,)*
         );
     };

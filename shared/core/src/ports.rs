@@ -659,3 +659,12 @@ pub trait SmsSender: Send + Sync {
     /// Sends one SMS; `Ok` once the provider accepted it, with its message id when it gave one.
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError>;
 }
+
+/// The zones of the town staff define (`admin`), listed for residents and campaigns.
+#[async_trait]
+pub trait ZoneStore: Send + Sync {
+    /// Records a new zone; false (nothing written) when its slug is taken.
+    async fn insert_zone(&self, zone: &crate::domain::zone::Zone) -> Result<bool, StoreError>;
+    /// Every zone, by slug.
+    async fn zones(&self) -> Result<Vec<crate::domain::zone::Zone>, StoreError>;
+}

@@ -9,6 +9,7 @@ use crate::ports::{
     AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore, JobQueue,
     OutboxReader, PaceStore, PauseStore, ProposalStore, QuotaStore, SmsSender, StaffDirectory,
     StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
+    ZoneStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -25,6 +26,7 @@ use crate::use_cases::statistics::{Statistics, StatisticsDeps};
 use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
 use crate::use_cases::topics_admin::TopicsAdmin;
 use crate::use_cases::weather::{WeatherRelay, WeatherRelayDeps};
+use crate::use_cases::zones::Zones;
 
 /// Every store port at once: what a backend provides.
 pub trait Store:
@@ -42,6 +44,7 @@ pub trait Store:
     + PauseStore
     + FileJobStore
     + ProposalStore
+    + ZoneStore
 {
 }
 
@@ -60,6 +63,7 @@ impl<T> Store for T where
         + PauseStore
         + FileJobStore
         + ProposalStore
+        + ZoneStore
 {
 }
 
@@ -131,6 +135,8 @@ pub struct UseCases {
     pub outbox: Arc<OutboxViewer>,
     /// SMS delivery receipts counted in the statistics.
     pub receipts: Arc<Receipts>,
+    /// The town's zones.
+    pub zones: Arc<Zones>,
 }
 
 impl UseCases {
@@ -186,6 +192,9 @@ impl UseCases {
             layout: p.layout.clone(),
             dispatcher: dispatcher.clone(),
             config: p.config.clone(),
+            zones: store.clone(),
+            audience: store.clone(),
+            suppressions: store.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),
@@ -209,6 +218,7 @@ impl UseCases {
             clock: p.clock.clone(),
             layout: p.layout,
             config: p.config,
+            zones: store.clone(),
         }));
         Self {
             subscriber_file: Arc::new(SubscriberFile::new(SubscriberFileDeps {
@@ -218,6 +228,7 @@ impl UseCases {
                 stats: store.clone(),
                 clock: p.clock.clone(),
                 suppressions: store.clone(),
+                zones: store.clone(),
             })),
             statistics: Arc::new(Statistics::new(StatisticsDeps {
                 stats: store.clone(),
@@ -241,6 +252,7 @@ impl UseCases {
                 policy: weather_policy,
             })),
             receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
+            zones: Arc::new(Zones::new(store.clone())),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,

@@ -48,6 +48,11 @@ fn subscriptions_from(form: &FormFields) -> Vec<SubscriptionInput> {
     out
 }
 
+/// The zones ticked on the form (`zone` checkboxes).
+fn zones_from(form: &FormFields) -> Vec<String> {
+    form.all("zone").map(str::to_owned).collect()
+}
+
 fn choice_keys(sub: &Subscriber) -> Vec<String> {
     sub.choices
         .iter()
@@ -94,6 +99,7 @@ pub async fn signup_submit(
         phone: form.get("phone").map(str::to_owned),
         subscriptions: subscriptions_from(&form),
         consent: form.get("consent").is_some(),
+        zones: zones_from(&form),
     };
     match app.residents.sign_up(&input, origin).await {
         Ok(receipt) => match receipt {

@@ -16,6 +16,7 @@ mod suppressions;
 mod topics;
 mod versioned;
 mod weather;
+mod zones;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -17,6 +17,7 @@ use crate::domain::sms::analyze;
 use crate::domain::staff::StaffIdentity;
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::domain::weather::AlertSource;
+use crate::domain::zone::{self, ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, FieldErrors, InvalidId, UnknownName};
 
 /// Longest SMS a campaign may carry, in segments (cost guard).
@@ -207,6 +208,12 @@ pub struct Campaign {
     pub urgent: bool,
     /// Planned send time.
     pub send_at: Option<DateTime<Utc>>,
+    /// The zones it is limited to (none: the whole town).
+    #[serde(default)]
+    pub zones: Option<Vec<ZoneSlug>>,
+    /// With zones: whether subscribers who named no zone are reached too.
+    #[serde(default)]
+    pub include_unzoned: bool,
     /// Standard or weather alert.
     pub kind: CampaignKind,
     /// The vigilance a weather alert relays (or whose end it announces).
@@ -290,6 +297,12 @@ pub struct CampaignInput {
     /// RFC 3339 or null.
     #[serde(default)]
     pub send_at: Option<String>,
+    /// Zone slugs it is limited to, or null for the whole town.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    /// With zones: also those who named no zone.
+    #[serde(default)]
+    pub include_unzoned: bool,
 }
 
 /// Raw SMS input.
@@ -320,6 +333,10 @@ pub struct CampaignContent {
     pub urgent: bool,
     /// Send time.
     pub send_at: Option<DateTime<Utc>>,
+    /// Zones (well-formed, at least one; whether they exist is the use case's check).
+    pub zones: Option<Vec<ZoneSlug>>,
+    /// With zones: also those who named no zone.
+    pub include_unzoned: bool,
 }
 
 fn required_text(
@@ -364,6 +381,12 @@ impl CampaignContent {
             errors.add("email", "Rédigez un SMS et/ou un e-mail.");
         }
         let send_at = parse_send_at(input.send_at.as_deref(), now, &mut errors);
+        let zones = input
+            .zones
+            .as_ref()
+            .map(|raw| zone::parse_slugs(raw, "zones", &mut errors))
+            .filter(|z| !z.is_empty())
+            .map(|z| z.into_iter().collect::<Vec<_>>());
         if errors.is_empty() {
             Ok(Self {
                 title,
@@ -372,6 +395,8 @@ impl CampaignContent {
                 email,
                 urgent: input.urgent,
                 send_at,
+                include_unzoned: zones.is_some() && input.include_unzoned,
+                zones,
             })
         } else {
             Err(errors)
@@ -554,6 +579,8 @@ impl Campaign {
             email: content.email,
             urgent: content.urgent,
             send_at: content.send_at,
+            zones: content.zones,
+            include_unzoned: content.include_unzoned,
             kind,
             source: None,
             author: author.into(),
@@ -574,6 +601,14 @@ impl Campaign {
             reason: None,
         };
         (c, e)
+    }
+
+    /// Who it reaches among its topics' subscribers, when limited to zones.
+    pub fn zone_filter(&self) -> Option<ZoneFilter> {
+        self.zones.as_ref().map(|z| ZoneFilter {
+            zones: z.iter().cloned().collect(),
+            include_unzoned: self.include_unzoned,
+        })
     }
 
     /// The channels this campaign sends on.
@@ -629,6 +664,8 @@ impl Campaign {
         self.email = content.email;
         self.urgent = content.urgent;
         self.send_at = content.send_at;
+        self.zones = content.zones;
+        self.include_unzoned = content.include_unzoned;
         self.rejection_reason = None;
         self.last_editor = Some(by.into());
         Ok(self.event(
@@ -844,6 +881,7 @@ mod tests {
             }),
             urgent: false,
             send_at: None,
+            ..Default::default()
         }
     }
 
@@ -901,6 +939,7 @@ mod tests {
             }),
             urgent: false,
             send_at: Some("demain".into()),
+            ..Default::default()
         };
         let e = CampaignContent::parse(&bad, &default_topics(), now()).unwrap_err();
         for field in ["title", "topics", "sms.text", "email.subject", "send_at"] {

@@ -386,6 +386,7 @@ pub fn draft_from(proposals: &[Proposal]) -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
+        ..Default::default()
     }
 }
 

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::domain::contact::{Channel, Email, PhoneNumber};
 use crate::domain::subscriber::Choice;
 use crate::domain::topic::{Topic, TopicSlug};
+use crate::domain::zone::{self, ZoneSlug};
 use crate::error::{DomainError, FieldErrors};
 
 /// Raw sign-up input, as posted by the form or the JSON API.
@@ -25,6 +26,9 @@ pub struct SignupInput {
     /// The consent box.
     #[serde(default)]
     pub consent: bool,
+    /// Zone slugs that matter to the resident, optional.
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 /// One topic with its channels, as posted.
@@ -55,6 +59,8 @@ pub struct Signup {
     pub phone: Option<PhoneNumber>,
     /// What to receive (never empty).
     pub choices: BTreeSet<Choice>,
+    /// Zones named (well-formed; whether they exist is the use case's check).
+    pub zones: BTreeSet<ZoneSlug>,
 }
 
 fn non_blank(s: &Option<String>) -> Option<&str> {
@@ -242,6 +248,7 @@ impl Signup {
             has_phone,
             &mut errors,
         );
+        let zones = zone::parse_slugs(&input.zones, "zones", &mut errors);
         if require_consent && !input.consent {
             errors.add(
                 "consent",
@@ -253,6 +260,7 @@ impl Signup {
                 email: contacts.email,
                 phone: contacts.phone,
                 choices,
+                zones,
             })
         } else {
             Err(SignupErrors {
@@ -281,6 +289,7 @@ mod tests {
             phone: Some(phone.into()),
             subscriptions: subs,
             consent: true,
+            zones: Vec::new(),
         }
     }
 

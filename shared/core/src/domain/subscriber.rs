@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::contact::{Channel, Email, PhoneNumber};
 use crate::domain::topic::TopicSlug;
+use crate::domain::zone::ZoneSlug;
 use crate::error::{InvalidId, UnknownName};
 use crate::ports::Counter;
 
@@ -226,6 +227,8 @@ pub struct Subscriber {
     pub phone: Option<PhoneNumber>,
     /// What they want to receive, and how.
     pub choices: BTreeSet<Choice>,
+    /// The zones of the town that matter to them (home, work, a relative's); may be none.
+    pub zones: BTreeSet<ZoneSlug>,
     /// Life-cycle stage (change it through the transitions).
     pub state: SubscriberState,
     /// Language of messages (`fr`).
@@ -246,6 +249,8 @@ struct SubscriberRecord {
     email: Option<Email>,
     phone: Option<PhoneNumber>,
     choices: BTreeSet<Choice>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    zones: BTreeSet<ZoneSlug>,
     status: SubscriberStatus,
     language: String,
     consent: Consent,
@@ -266,6 +271,7 @@ impl From<Subscriber> for SubscriberRecord {
             email: s.email,
             phone: s.phone,
             choices: s.choices,
+            zones: s.zones,
             status,
             language: s.language,
             consent: s.consent,
@@ -293,6 +299,7 @@ impl TryFrom<SubscriberRecord> for Subscriber {
             email: r.email,
             phone: r.phone,
             choices: r.choices,
+            zones: r.zones,
             state,
             language: r.language,
             consent: r.consent,
@@ -330,6 +337,7 @@ impl Subscriber {
             email: None,
             phone: None,
             choices,
+            zones: BTreeSet::new(),
             state: SubscriberState::Pending(PendingConfirmation {
                 expires_at,
                 email: contacts.0,
@@ -414,6 +422,7 @@ impl Subscriber {
         if self.phone.is_none() {
             self.phone = contacts.1;
         }
+        self.zones.extend(request.zones.iter().cloned());
         let wanted = request
             .choices
             .iter()

@@ -495,6 +495,7 @@ mod tests {
                     channel: *channel,
                 })
                 .collect(),
+            zones: Default::default(),
             state: SubscriberState::Active,
             language: "fr".into(),
             consent: Consent {

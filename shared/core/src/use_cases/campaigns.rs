@@ -23,12 +23,13 @@ use crate::domain::topic::Topic;
 use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
-    SubscriberReports, TopicStore,
+    AudienceStore, CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms,
+    SmsSender, SubscriberReports, SuppressionStore, TopicStore, ZoneStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
-use crate::use_cases::dispatch::Dispatcher;
+use crate::use_cases::dispatch::{zone_reach, Dispatcher, ZoneReach};
+use crate::use_cases::zones::check_zones;
 
 /// Recipients and cost before approval.
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +50,18 @@ pub struct Estimate {
     pub total_cost: Money,
     /// Non-urgent SMS wait for the sending window.
     pub sms_waits_for_window: bool,
+    /// Limited to zones: both counts per channel, with and without those who named no zone
+    /// (the recipients and costs above follow the campaign's choice).
+    pub zones: Option<ZoneEstimate>,
+}
+
+/// What a campaign limited to zones reaches, per channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneEstimate {
+    pub email: ZoneReach,
+    pub sms: ZoneReach,
+    /// Whether the campaign includes those who named no zone.
+    pub include_unzoned: bool,
 }
 
 /// An SMS being written, as the composer shows it.
@@ -115,6 +128,12 @@ pub struct CampaignDeps {
     pub dispatcher: Arc<Dispatcher>,
     /// Settings.
     pub config: ServiceConfig,
+    /// The town's zones (campaigns limited to some).
+    pub zones: Arc<dyn ZoneStore>,
+    /// Recipients page by page (estimates of campaigns limited to zones).
+    pub audience: Arc<dyn AudienceStore>,
+    /// Suppressed addresses (same estimates).
+    pub suppressions: Arc<dyn SuppressionStore>,
 }
 
 /// Campaign use cases.
@@ -209,6 +228,12 @@ impl Campaigns {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
+        check_zones(
+            self.d.zones.as_ref(),
+            content.zones.iter().flatten(),
+            "zones",
+        )
+        .await?;
         let (mut campaign, mut event) = Campaign::draft(content, by, kind, now);
         complete(&mut campaign, &mut event);
         self.d.campaigns.insert(&campaign, &event).await?;
@@ -226,6 +251,12 @@ impl Campaigns {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
+        check_zones(
+            self.d.zones.as_ref(),
+            content.zones.iter().flatten(),
+            "zones",
+        )
+        .await?;
         self.transition(id, |c, _| c.edit(content, by, now)).await
     }
 
@@ -283,8 +314,49 @@ impl Campaigns {
                 Ok(0)
             }
         };
-        let email_recipients = count(Channel::Email).await?;
-        let sms_recipients = count(Channel::Sms).await?;
+        let (email_recipients, sms_recipients, zones) = match c.zone_filter() {
+            None => (
+                count(Channel::Email).await?,
+                count(Channel::Sms).await?,
+                None,
+            ),
+            Some(filter) => {
+                let reach = |channel: Channel| {
+                    let filter = &filter;
+                    async move {
+                        if campaign.channels().contains(&channel) {
+                            zone_reach(
+                                self.d.audience.as_ref(),
+                                self.d.suppressions.as_ref(),
+                                &campaign.topics,
+                                channel,
+                                filter,
+                            )
+                            .await
+                        } else {
+                            Ok(ZoneReach::default())
+                        }
+                    }
+                };
+                let (email, sms) = (reach(Channel::Email).await?, reach(Channel::Sms).await?);
+                let chosen = |r: ZoneReach| {
+                    if c.include_unzoned {
+                        r.with_unzoned
+                    } else {
+                        r.in_zones
+                    }
+                };
+                (
+                    chosen(email),
+                    chosen(sms),
+                    Some(ZoneEstimate {
+                        email,
+                        sms,
+                        include_unzoned: c.include_unzoned,
+                    }),
+                )
+            }
+        };
         let sms = c.sms.as_ref().map(|s| analyze(&s.text));
         let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
         let prices = self.d.config.prices;
@@ -299,6 +371,7 @@ impl Campaigns {
             email_cost,
             total_cost: sms_cost + email_cost,
             sms_waits_for_window: c.sms.is_some() && !c.urgent,
+            zones,
         })
     }
 

@@ -8,7 +8,7 @@ mod repair;
 
 pub use repair::Repairs;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,6 +30,7 @@ use crate::domain::reputation::{brake_reason, EmailFeedback};
 use crate::domain::sms::analyze;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::TopicSlug;
+use crate::domain::zone::{ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{
     AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms,
@@ -115,6 +116,8 @@ struct MergedRecipients<'a> {
     shard: u32,
     shards: u32,
     cursors: Vec<TopicCursor>,
+    /// The campaign's zones: those outside them are passed over.
+    zones: Option<ZoneFilter>,
 }
 
 struct TopicCursor {
@@ -149,6 +152,49 @@ impl<'a> MergedRecipients<'a> {
                     exhausted: false,
                 })
                 .collect(),
+            zones: campaign.zone_filter(),
+        }
+    }
+
+    /// Every recipient of `topics` on `channel` (one shard: the whole audience), unfiltered.
+    fn whole(store: &'a dyn AudienceStore, topics: &[TopicSlug], channel: Channel) -> Self {
+        Self {
+            store,
+            channel,
+            shard: 0,
+            shards: 1,
+            cursors: topics
+                .iter()
+                .map(|t| TopicCursor {
+                    topic: t.clone(),
+                    buffer: VecDeque::new(),
+                    after: None,
+                    exhausted: false,
+                })
+                .collect(),
+            zones: None,
+        }
+    }
+
+    /// The next `n` distinct recipients in the campaign's zones (fewer only at the end): pages
+    /// are read on until `n` are found, each page's profiles read in one batch for their zones.
+    async fn next_batch(&mut self, n: usize) -> Result<Vec<Recipient>, StoreError> {
+        let Some(filter) = self.zones.clone() else {
+            return self.next_raw(n).await;
+        };
+        let mut out = Vec::with_capacity(n);
+        loop {
+            let wanted = n - out.len();
+            let raw = self.next_raw(wanted).await?;
+            let ended = raw.len() < wanted;
+            let named = zones_of(self.store, &raw).await?;
+            out.extend(
+                raw.into_iter()
+                    .filter(|r| named.get(&r.id).is_some_and(|z| filter.admits(z))),
+            );
+            if ended || out.len() >= n {
+                return Ok(out);
+            }
         }
     }
 
@@ -176,8 +222,8 @@ impl<'a> MergedRecipients<'a> {
         Ok(())
     }
 
-    /// The next `n` distinct recipients (fewer at the end).
-    async fn next_batch(&mut self, n: usize) -> Result<Vec<Recipient>, StoreError> {
+    /// The next `n` distinct recipients (fewer at the end), whatever their zones.
+    async fn next_raw(&mut self, n: usize) -> Result<Vec<Recipient>, StoreError> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             self.refill().await?;
@@ -199,6 +245,68 @@ impl<'a> MergedRecipients<'a> {
         }
         Ok(out)
     }
+}
+
+/// The zones each of `recipients` named (the erased are missing).
+async fn zones_of(
+    store: &dyn AudienceStore,
+    recipients: &[Recipient],
+) -> Result<HashMap<SubscriberId, BTreeSet<ZoneSlug>>, StoreError> {
+    if recipients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<SubscriberId> = recipients.iter().map(|r| r.id).collect();
+    Ok(store
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.zones))
+        .collect())
+}
+
+/// How many of a campaign's audience on one channel a limit to zones reaches: those who named
+/// one of the zones, and those plus the ones who named none (suppressed addresses left out).
+pub async fn zone_reach(
+    audience: &dyn AudienceStore,
+    suppressions: &dyn SuppressionStore,
+    topics: &[TopicSlug],
+    channel: Channel,
+    filter: &ZoneFilter,
+) -> Result<ZoneReach, StoreError> {
+    let mut all = MergedRecipients::whole(audience, topics, channel);
+    let mut reach = ZoneReach::default();
+    loop {
+        let page = all.next_raw(FANOUT_PAGE).await?;
+        let ended = page.len() < FANOUT_PAGE;
+        let addresses: Vec<String> = page.iter().map(|r| r.address.to_string()).collect();
+        let suppressed = suppressions.suppressed_among(&addresses).await?;
+        let named = zones_of(audience, &page).await?;
+        for r in page
+            .iter()
+            .filter(|r| !suppressed.contains(r.address.as_str()))
+        {
+            match named.get(&r.id) {
+                Some(z) if z.is_empty() => reach.with_unzoned += 1,
+                Some(z) if filter.admits(z) => {
+                    reach.in_zones += 1;
+                    reach.with_unzoned += 1;
+                }
+                _ => {}
+            }
+        }
+        if ended {
+            return Ok(reach);
+        }
+    }
+}
+
+/// What a limit to zones reaches on one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ZoneReach {
+    /// Subscribers who named one of the zones.
+    pub in_zones: u64,
+    /// Those, plus the subscribers who named no zone.
+    pub with_unzoned: u64,
 }
 
 /// How often a paused channel's deliveries look again whether staff resumed it.

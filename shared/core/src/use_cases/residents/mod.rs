@@ -99,6 +99,8 @@ pub struct ResidentDeps {
     pub layout: Arc<EmailLayout>,
     /// Settings.
     pub config: ServiceConfig,
+    /// The town's zones residents may name.
+    pub zones: Arc<dyn crate::ports::ZoneStore>,
 }
 
 /// Resident use cases.
@@ -108,6 +110,11 @@ pub struct Residents {
 }
 
 impl Residents {
+    /// The zones of the town a resident may name (public).
+    pub async fn zones(&self) -> Result<Vec<crate::domain::zone::Zone>, DomainError> {
+        Ok(self.d.zones.zones().await?)
+    }
+
     /// Builds the use cases from their ports.
     pub fn new(deps: ResidentDeps) -> Self {
         let links = Links::new(deps.signer.clone(), deps.config.clone());

@@ -591,6 +591,7 @@ impl WeatherRelay {
             }),
             urgent: message == AlertMessage::Alert,
             send_at: None,
+            ..Default::default()
         }
     }
 }
