@@ -232,6 +232,10 @@ async fn run(n: usize, quick: bool) {
             store: store.clone(),
             email: providers.clone(),
             sms: providers.clone(),
+            voice: Arc::new(
+                telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone())
+                    .unwrap(),
+            ),
             clock: clock.clone(),
             layout: Arc::new(EmailLayout::embedded("Arcachon")),
             signer: TokenSigner::new(vec![9u8; 32]).unwrap(),

@@ -90,6 +90,10 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),
+                voice: Arc::new(
+                    telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone())
+                        .expect("a voice outbox"),
+                ),
                 clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded("Arcachon")),
                 signer: TokenSigner::new(vec![9u8; 32]).expect("a 32-byte key"),

@@ -297,3 +297,137 @@ async fn a_resident_names_zones_on_the_web_form_and_keeps_them_once_confirmed() 
         "{found}"
     );
 }
+
+/// Every call attempt of the outbox, oldest first.
+fn calls(app: &TestApp) -> Vec<Value> {
+    std::fs::read_to_string(app.data_dir.join("outbox/voice.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    // GIVEN a landline on a paper form, for weather alerts by call
+    let body = json!({
+        "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
+    });
+    let added = StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    assert_eq!(added["phone"], "+33556223344");
+    assert_eq!(added["subscriptions"][0]["channels"], json!(["voice"]));
+    // A landline is still refused for SMS, in French
+    let sms = json!({
+        "phone": "05 56 22 33 45", "paper_form_reference": "F-32",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "voice"] }],
+    });
+    let refused = StaffClient::expect(redac.post("/api/admin/subscribers", &sms).await, 422).await;
+    assert!(
+        refused["fields"]["phone"]
+            .as_str()
+            .unwrap()
+            .contains("n'est pas un numéro de mobile"),
+        "{refused}"
+    );
+    // A link cannot be read aloud
+    let linked = json!({
+        "title": "Orages", "topics": ["alerte-meteo"], "sms": null, "email": null,
+        "voice": { "text": "Voir https://arcachon.fr" }, "urgent": true, "send_at": null,
+    });
+    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &linked).await, 422).await;
+    assert!(
+        refused["fields"]["voice.text"]
+            .as_str()
+            .unwrap()
+            .contains("lien"),
+        "{refused}"
+    );
+
+    // WHEN an urgent campaign with a spoken text goes out
+    let draft = json!({
+        "title": "Vigilance rouge", "topics": ["alerte-meteo"], "sms": null, "email": null,
+        "voice": { "text": "Vigilance rouge vagues-submersion ce soir. Restez chez vous." },
+        "urgent": true, "send_at": null,
+    });
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    assert_eq!(
+        c["voice"]["text"],
+        "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
+    );
+    let id = c["id"].as_str().unwrap().to_owned();
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(est["voice_recipients"], 1, "{est}");
+    assert!(
+        (est["voice_cost"].as_f64().unwrap() - 0.15).abs() < 1e-9,
+        "{est}"
+    );
+    assert!(est["voice"]["seconds"].as_u64().unwrap() > 5, "{est}");
+    submit_and_approve(&redac, &cab, &id).await;
+    app.drain().await;
+
+    // THEN the landline is called once: the town's name first, the message twice
+    let calls = calls(&app);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["to"], "+33556223344");
+    assert_eq!(calls[0]["attempt"], 1);
+    let text = calls[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Message de la Ville d'Arcachon."),
+        "{text}"
+    );
+    assert_eq!(text.matches("Restez chez vous.").count(), 2, "{text}");
+    assert!(chrono::DateTime::parse_from_rfc3339(calls[0]["at"].as_str().unwrap()).is_ok());
+    assert!(app.sms().is_empty(), "no SMS to a landline");
+    let sent =
+        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    assert_eq!(sent["counts"]["voice"]["sent"], 1, "{sent}");
+    assert_eq!(sent["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
+    let app = app().await;
+    let signup = json!({
+        "phone": "05 56 22 33 44", "consent": true,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
+    });
+    let resp = app.post_json("/api/subscriptions", &signup).await;
+    assert_eq!(resp.status(), 202);
+    let body: Value = resp.json().await.unwrap();
+    let t = token_of(body["code_url"].as_str().unwrap());
+    let calls = calls(&app);
+    assert_eq!(calls.len(), 1, "the code is read by a call: {calls:?}");
+    let said = calls[0]["text"].as_str().unwrap();
+    let code: String = said
+        .split("code de confirmation est ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{said}");
+    let ok = app
+        .post_form("/inscription/code", &[("t", &t), ("code", &code)])
+        .await;
+    assert!(page_text(ok).await.contains("/preferences?t="));
+    // The same landline for SMS is refused on the web form too
+    let sms = json!({
+        "phone": "05 56 22 33 45", "consent": true,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms"] }],
+    });
+    assert_eq!(
+        app.post_json("/api/subscriptions", &sms).await.status(),
+        422
+    );
+}

@@ -475,6 +475,7 @@ fn campaign(
             text: "Vigilance orange vent.".into(),
         }),
         email: None,
+        voice: None,
         urgent: false,
         send_at,
         zones: None,
@@ -574,6 +575,7 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
                     Channel::Sms => {
                         sms_expected.insert((s.id, s.phone.as_ref().unwrap().to_string()))
                     }
+                    Channel::Voice => false,
                 };
             }
         }
@@ -1415,6 +1417,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
         },
         sms_segments: 8,
         cost: Money::from_ten_thousandths(9_600),
+        ..Default::default()
     };
     let after = b.campaigns.add_progress(c.id, &sent).await.unwrap();
     assert_eq!(
@@ -1456,6 +1459,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
                 },
                 sms_segments: 16,
                 cost: Money::from_ten_thousandths(19_200),
+                voice: ChannelCounts::default(),
             },
             shards_done: 2,
             feedback: FeedbackCounts::default(),
@@ -2441,6 +2445,58 @@ async fn subscribers_and_campaigns_keep_their_zones(b: Backend) {
     assert_eq!(b.campaigns.get(c.id).await.unwrap().unwrap(), c);
 }
 
+async fn voice_members_are_found_and_their_counters_kept(b: Backend) {
+    // GIVEN a landline taking weather alerts by call
+    let mut s = subscriber(None, None);
+    s.phone = Some(PhoneNumber::parse_for_calls("05 56 22 33 44").unwrap());
+    s.choices = [Choice {
+        topic: slug("alerte-meteo"),
+        channel: Channel::Voice,
+    }]
+    .into();
+    b.subscribers.insert(&s).await.unwrap();
+    // THEN it is a recipient of (alerte-meteo, voice) only, at its number
+    let mut voice = Vec::new();
+    let mut sms = Vec::new();
+    for shard in 0..b.shards {
+        voice.extend(all_pages(&b, "alerte-meteo", Channel::Voice, shard, 10).await);
+        sms.extend(all_pages(&b, "alerte-meteo", Channel::Sms, shard, 10).await);
+    }
+    let found: Vec<&Recipient> = voice.iter().flatten().collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].address.as_str(), "+33556223344");
+    assert!(sms.iter().all(|p| p.is_empty()));
+    assert_eq!(
+        b.reports
+            .count_recipients(&[slug("alerte-meteo")], Channel::Voice)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // AND a campaign's voice counters add up beside the others
+    let c = campaign("Appel", CampaignStatus::Sending, t0(), None);
+    insert_created(&b, &c).await;
+    let mut delta = Progress::default();
+    delta.voice.targeted = 3;
+    delta.voice.sent = 2;
+    delta.sms.sent = 1;
+    b.campaigns.add_progress(c.id, &delta).await.unwrap();
+    delta.voice.targeted = 0;
+    delta.voice.failed = 1;
+    let p = b.campaigns.add_progress(c.id, &delta).await.unwrap();
+    assert_eq!(
+        (
+            p.totals.voice.targeted,
+            p.totals.voice.sent,
+            p.totals.voice.failed
+        ),
+        (3, 4, 1)
+    );
+    assert_eq!(p.totals.sms.sent, 2);
+    assert_eq!(b.campaigns.progress(c.id).await.unwrap(), p);
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2487,6 +2543,7 @@ macro_rules! store_suite {
             big_files_are_written_in_parts_read_by_range_and_removed,
             zones_are_created_once_and_listed_by_slug,
             subscribers_and_campaigns_keep_their_zones,
+            voice_members_are_found_and_their_counters_kept,
             $($extra,)*
         );
     };

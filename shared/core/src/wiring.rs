@@ -8,8 +8,8 @@ use crate::domain::contact::Channel;
 use crate::ports::{
     AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore, JobQueue,
     OutboxReader, PaceStore, PauseStore, ProposalStore, QuotaStore, SmsSender, StaffDirectory,
-    StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, WeatherStore,
-    ZoneStore,
+    StatsStore, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, VoiceSender,
+    WeatherStore, ZoneStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -74,6 +74,8 @@ pub struct Providers<S> {
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
+    /// Voice call provider.
+    pub voice: Arc<dyn VoiceSender>,
     pub clock: Arc<dyn Clock>,
     /// The staff by role (local accounts, or the Cognito groups).
     pub directory: Arc<dyn StaffDirectory>,
@@ -175,6 +177,7 @@ impl UseCases {
             pauses: store.clone(),
             email: p.email.clone(),
             sms: p.sms.clone(),
+            voice: p.voice.clone(),
             clock: p.clock.clone(),
             layout: p.layout.clone(),
             links: Links::new(p.signer.clone(), p.config.clone()),
@@ -219,6 +222,7 @@ impl UseCases {
             layout: p.layout,
             config: p.config,
             zones: store.clone(),
+            voice: p.voice.clone(),
         }));
         Self {
             subscriber_file: Arc::new(SubscriberFile::new(SubscriberFileDeps {

@@ -206,6 +206,11 @@ const MIGRATIONS: &[&str] = &[
     // 12: every receive and count reads `jobs_urgent_first` (queue first); `jobs_visible` was
     // only written — three more B-tree writes per job queued, received and acknowledged.
     "DROP INDEX jobs_visible;",
+    // 13: a campaign's voice call counters (#30).
+    "ALTER TABLE campaign_progress ADD COLUMN voice_targeted INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN voice_sent INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN voice_failed INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN voice_suppressed INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

@@ -147,6 +147,7 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
         prices: Prices {
             sms_segment: args.sms_price,
             email: args.email_price,
+            voice_call: args.voice_call_price,
         },
         sms_window: &args.sms_window,
         fanout_shards: args.fanout_shards,
@@ -359,6 +360,11 @@ pub(crate) async fn wire_services(
         args.smtp_url.as_deref(),
         clock.clone(),
     )?);
+    let voice = Arc::new(crate::voice_outbox::VoiceOutbox::new(
+        &args.data_dir,
+        crate::voice_outbox::find_espeak(),
+        clock.clone(),
+    )?);
     let layout = match &args.email_layout {
         Some(path) => EmailLayout::from_file(path, &args.town)?,
         None => EmailLayout::embedded(&args.town),
@@ -374,6 +380,7 @@ pub(crate) async fn wire_services(
             store,
             email: outbox.clone(),
             sms: outbox,
+            voice,
             clock,
             layout: Arc::new(layout),
             signer: signing_key(args)?,

@@ -73,6 +73,17 @@ pub fn parse_contacts(
     phone: &Option<String>,
     errors: &mut FieldErrors,
 ) -> Contacts {
+    parse_contacts_with(email, phone, false, errors)
+}
+
+/// As [`parse_contacts`]; with `landline_ok` (voice calls chosen, no SMS) the phone may be a
+/// landline.
+pub fn parse_contacts_with(
+    email: &Option<String>,
+    phone: &Option<String>,
+    landline_ok: bool,
+    errors: &mut FieldErrors,
+) -> Contacts {
     let mut contacts = Contacts::default();
     match (non_blank(email), non_blank(phone)) {
         (None, None) => {
@@ -89,7 +100,12 @@ pub fn parse_contacts(
                 }
             }
             if let Some(p) = p {
-                match PhoneNumber::from_str(p) {
+                let parsed = if landline_ok {
+                    PhoneNumber::parse_for_calls(p)
+                } else {
+                    PhoneNumber::from_str(p)
+                };
+                match parsed {
                     Ok(v) => contacts.phone = Some(v),
                     Err(m) => errors.add("phone", m),
                 }
@@ -220,6 +236,7 @@ fn reachable(
     let missing = match channel {
         Channel::Email if !has_email => "une adresse e-mail",
         Channel::Sms if !has_phone => "un numéro de mobile",
+        Channel::Voice if !has_phone => "un numéro de téléphone (fixe ou mobile)",
         _ => return Ok(()),
     };
     Err(format!(
@@ -238,7 +255,16 @@ impl Signup {
         require_consent: bool,
     ) -> Result<Signup, SignupErrors> {
         let mut errors = FieldErrors::new();
-        let contacts = parse_contacts(&input.email, &input.phone, &mut errors);
+        let wants = |wanted: Channel| {
+            input
+                .subscriptions
+                .iter()
+                .flat_map(|s| &s.channels)
+                .any(|c| c.parse::<Channel>() == Ok(wanted))
+        };
+        // A landline takes calls, never SMS.
+        let landline_ok = wants(Channel::Voice) && !wants(Channel::Sms);
+        let contacts = parse_contacts_with(&input.email, &input.phone, landline_ok, &mut errors);
         let has_email = contacts.email.is_some() || non_blank(&input.email).is_some();
         let has_phone = contacts.phone.is_some() || non_blank(&input.phone).is_some();
         let (choices, problem) = choices_with_problem(

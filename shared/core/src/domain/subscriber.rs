@@ -382,7 +382,8 @@ impl Subscriber {
             p.phone = None;
             p.code_digest = None;
         }
-        self.choices.retain(|c| c.channel != Channel::Sms);
+        self.choices
+            .retain(|c| !matches!(c.channel, Channel::Sms | Channel::Voice));
         self.updated_at = now;
         !self.choices.is_empty()
     }
@@ -400,7 +401,7 @@ impl Subscriber {
         let (has_email, has_phone) = (self.email.is_some(), self.phone.is_some());
         self.choices.retain(|c| match c.channel {
             Channel::Email => has_email,
-            Channel::Sms => has_phone,
+            Channel::Sms | Channel::Voice => has_phone,
         });
         self.activate(now)
     }
@@ -488,7 +489,7 @@ impl Subscriber {
     pub fn can_receive(&self, channel: Channel) -> bool {
         match channel {
             Channel::Email => self.email.is_some(),
-            Channel::Sms => self.phone.is_some(),
+            Channel::Sms | Channel::Voice => self.phone.is_some(),
         }
     }
 

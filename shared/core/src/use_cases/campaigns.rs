@@ -12,7 +12,7 @@ use crate::config::ServiceConfig;
 use crate::domain::alert_templates::AlertMessage;
 use crate::domain::campaign::{
     Campaign, CampaignContent, CampaignEmail, CampaignEvent, CampaignId, CampaignInput,
-    CampaignKind, CampaignStatus,
+    CampaignKind, CampaignStatus, VoiceAnalysis,
 };
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{CampaignProgress, Delivery};
@@ -50,6 +50,12 @@ pub struct Estimate {
     pub total_cost: Money,
     /// Non-urgent SMS wait for the sending window.
     pub sms_waits_for_window: bool,
+    /// Distinct voice call recipients after suppressions.
+    pub voice_recipients: u64,
+    /// The spoken text's length and duration; none without a call.
+    pub voice: Option<VoiceAnalysis>,
+    /// Cost of the calls (€ HT, one call each; a retry is billed again).
+    pub voice_cost: Money,
     /// Limited to zones: both counts per channel, with and without those who named no zone
     /// (the recipients and costs above follow the campaign's choice).
     pub zones: Option<ZoneEstimate>,
@@ -60,6 +66,7 @@ pub struct Estimate {
 pub struct ZoneEstimate {
     pub email: ZoneReach,
     pub sms: ZoneReach,
+    pub voice: ZoneReach,
     /// Whether the campaign includes those who named no zone.
     pub include_unzoned: bool,
 }
@@ -314,10 +321,11 @@ impl Campaigns {
                 Ok(0)
             }
         };
-        let (email_recipients, sms_recipients, zones) = match c.zone_filter() {
+        let (email_recipients, sms_recipients, voice_recipients, zones) = match c.zone_filter() {
             None => (
                 count(Channel::Email).await?,
                 count(Channel::Sms).await?,
+                count(Channel::Voice).await?,
                 None,
             ),
             Some(filter) => {
@@ -339,6 +347,7 @@ impl Campaigns {
                     }
                 };
                 let (email, sms) = (reach(Channel::Email).await?, reach(Channel::Sms).await?);
+                let voice = reach(Channel::Voice).await?;
                 let chosen = |r: ZoneReach| {
                     if c.include_unzoned {
                         r.with_unzoned
@@ -349,9 +358,11 @@ impl Campaigns {
                 (
                     chosen(email),
                     chosen(sms),
+                    chosen(voice),
                     Some(ZoneEstimate {
                         email,
                         sms,
+                        voice,
                         include_unzoned: c.include_unzoned,
                     }),
                 )
@@ -362,6 +373,7 @@ impl Campaigns {
         let prices = self.d.config.prices;
         let sms_cost = prices.sms_cost(sms_segments_total);
         let email_cost = prices.email_cost(email_recipients);
+        let voice_cost = prices.voice_cost(voice_recipients);
         Ok(Estimate {
             email_recipients,
             sms_recipients,
@@ -369,7 +381,13 @@ impl Campaigns {
             sms_segments_total,
             sms_cost,
             email_cost,
-            total_cost: sms_cost + email_cost,
+            total_cost: sms_cost + email_cost + voice_cost,
+            voice_recipients,
+            voice: c
+                .voice
+                .as_ref()
+                .map(|v| v.analysis(&self.d.config.town_name)),
+            voice_cost,
             sms_waits_for_window: c.sms.is_some() && !c.urgent,
             zones,
         })

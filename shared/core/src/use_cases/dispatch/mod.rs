@@ -33,8 +33,8 @@ use crate::domain::topic::TopicSlug;
 use crate::domain::zone::{ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{
-    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms,
-    PauseStore, Recipient, SmsSender, StatsStore, SuppressionStore,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingCall,
+    OutgoingSms, PauseStore, Recipient, SmsSender, StatsStore, SuppressionStore, VoiceSender,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
@@ -74,6 +74,8 @@ pub struct DispatchDeps {
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
+    /// Voice call provider.
+    pub voice: Arc<dyn VoiceSender>,
     pub clock: Arc<dyn Clock>,
     /// The town's layout.
     pub layout: Arc<EmailLayout>,
@@ -402,7 +404,8 @@ impl Dispatcher {
     fn window_wait(&self, campaign: &Campaign, channel: Channel) -> Duration {
         // A stopped campaign's deliveries are closed at once, without sending.
         let stopped = campaign.status == CampaignStatus::Cancelled;
-        if channel != Channel::Sms || campaign.urgent || stopped {
+        // Calls keep the same hours as SMS.
+        if !matches!(channel, Channel::Sms | Channel::Voice) || campaign.urgent || stopped {
             return Duration::ZERO;
         }
         let now = self.now();
@@ -827,6 +830,7 @@ impl Dispatcher {
                         p.cost += match d.key.channel {
                             Channel::Sms => self.d.config.prices.sms_cost(seg),
                             Channel::Email => self.d.config.prices.email_cost(1),
+                            Channel::Voice => self.d.config.prices.voice_cost(1),
                         };
                     }
                     DeliveryResult::Failed { .. } | DeliveryResult::Unknown { .. } => {
@@ -1027,11 +1031,12 @@ impl Dispatcher {
         }
         match channel {
             Channel::Email => person.email.clone().map(Address::Email),
-            Channel::Sms => person.phone.clone().map(Address::Phone),
+            Channel::Sms | Channel::Voice => person.phone.clone().map(Address::Phone),
         }
         .ok_or_else(|| match channel {
             Channel::Email => gone("pas d'adresse e-mail"),
             Channel::Sms => gone("pas de numéro de mobile"),
+            Channel::Voice => gone("pas de numéro de téléphone"),
         })
     }
 
@@ -1055,9 +1060,10 @@ impl Dispatcher {
             Ok(address) => address,
             Err(not_sent) => return not_sent,
         };
-        let sent = match address {
-            Address::Email(to) => self.send_email(email, &to, key).await,
-            Address::Phone(to) => self.send_sms(campaign, to).await,
+        let sent = match (key.channel, address) {
+            (_, Address::Email(to)) => self.send_email(email, &to, key).await,
+            (Channel::Voice, Address::Phone(to)) => self.send_call(campaign, to, attempts).await,
+            (_, Address::Phone(to)) => self.send_sms(campaign, to).await,
         };
         if let Err(SendError::Paused(why)) = &sent {
             self.pause(key.channel, why).await;
@@ -1106,6 +1112,28 @@ impl Dispatcher {
             })
             .await
             .map(|id| (id, segments))
+    }
+
+    /// The campaign's voice call to one number (attempt `attempt`); the provider id.
+    async fn send_call(
+        &self,
+        campaign: &Campaign,
+        to: PhoneNumber,
+        attempt: u32,
+    ) -> Result<(Option<String>, u32), SendError> {
+        let voice = campaign
+            .voice
+            .as_ref()
+            .ok_or_else(|| SendError::Permanent("campagne sans appel vocal".into()))?;
+        self.d
+            .voice
+            .call(&OutgoingCall {
+                to,
+                text: voice.spoken(&self.d.config.town_name),
+                attempt: attempt.max(1),
+            })
+            .await
+            .map(|id| (id, 0))
     }
 
     /// Pauses a channel the provider refuses to send on; staff are alerted (the log line is
@@ -1184,8 +1212,15 @@ impl Dispatcher {
                 segments,
             },
             Err(SendError::Permanent(error)) => DeliveryResult::Failed { error },
-            // An SMS that may have gone is not sent again: a missed one is reported to staff,
-            // a doubled emergency SMS cannot be taken back. An email may be sent again.
+            // An SMS or a call that may have gone is not sent again: a missed one is reported
+            // to staff, a doubled emergency message cannot be taken back. An email may be.
+            Err(SendError::Unknown(error)) if channel == Channel::Voice => {
+                DeliveryResult::Unknown {
+                    error: format!(
+                    "issue inconnue, l'appel a peut-être eu lieu (il n'est pas renouvelé) : {error}"
+                ),
+                }
+            }
             Err(SendError::Unknown(error)) if channel == Channel::Sms => DeliveryResult::Unknown {
                 error: format!(
                     "issue inconnue, le SMS a peut-être été envoyé (il n'est pas renvoyé) : {error}"
