@@ -431,3 +431,48 @@ async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
         422
     );
 }
+
+#[tokio::test]
+async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_alerts_only() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    // The form lists the zone, and offers calls on « Alerte météo » only
+    let form = page_text(app.get("/inscription").await).await;
+    assert!(form.contains("value=\"front-de-mer\""), "{form}");
+    assert!(form.contains("value=\"alerte-meteo:voice\""));
+    assert!(!form.contains("value=\"culture-animations:voice\""));
+
+    // WHEN a resident types a street nobody listed, the form says so and keeps what was typed
+    let mut fields = signup_fields("lea@exemple.fr", "", &["alerte-meteo:email"]);
+    fields.push(("street", "Rue Inconnue"));
+    let resp = app.post_form("/inscription", &fields).await;
+    assert_eq!(resp.status(), 422);
+    let page = page_text(resp).await;
+    assert!(
+        page.contains("Aucune zone ne comprend la rue « Rue Inconnue »"),
+        "{page}"
+    );
+    assert!(app.emails().is_empty());
+
+    // WHEN they type their street as they write it (no accents, lower case)
+    let mut fields = signup_fields("lea@exemple.fr", "", &["alerte-meteo:email"]);
+    fields.push(("street", "rue du general de gaulle"));
+    let resp = app.post_form("/inscription", &fields).await;
+    assert_eq!(resp.status(), 200);
+    let mail = app
+        .emails_to("lea@exemple.fr")
+        .pop()
+        .expect("confirmation email");
+    let confirm = link(&mail.text, "/confirmation?t=");
+    app.post_form("/confirmation", &[("t", &token_of(&confirm))])
+        .await;
+    // THEN they are in the sea front's zone
+    let redac = app.login("redac").await;
+    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=lea").await, 200).await;
+    assert_eq!(
+        found["items"][0]["zones"],
+        json!(["front-de-mer"]),
+        "{found}"
+    );
+}

@@ -49,8 +49,7 @@ async fn world() -> World {
         config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
         zones: store.clone(),
         voice: Arc::new(
-            telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone())
-                .unwrap(),
+            telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone()).unwrap(),
         ),
     });
     residents.seed_topics(&default_topics()).await.unwrap();
