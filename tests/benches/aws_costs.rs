@@ -335,7 +335,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         }),
         urgent: true,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     };
     let campaigns = &aws.use_cases.campaigns;
     let c = campaigns

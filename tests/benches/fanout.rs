@@ -105,7 +105,7 @@ async fn run(n: usize) -> Figures {
         }),
         urgent: false,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     };
     let c = world.submitted(&input).await;
 

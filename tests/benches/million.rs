@@ -254,6 +254,10 @@ async fn run(n: usize, quick: bool) {
             store: store.clone(),
             email: providers.clone(),
             sms: providers.clone(),
+            voice: Arc::new(
+                telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone())
+                    .unwrap(),
+            ),
             clock: clock.clone(),
             layout: Arc::new(EmailLayout::embedded("Arcachon")),
             signer: TokenSigner::new(vec![9u8; 32]).unwrap(),
@@ -287,7 +291,7 @@ async fn run(n: usize, quick: bool) {
         }),
         urgent: false,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     };
     let draft = uc.campaigns.create(&redac, &input).await.unwrap();
     let submitted = uc.campaigns.submit(&redac, draft.id).await.unwrap();

@@ -102,7 +102,7 @@ fn ordinary_campaign() -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -54,6 +54,7 @@ pub fn paper_subscriber(
         email,
         phone,
         choices,
+        zones: Default::default(),
         state: SubscriberState::Active,
         language: "fr".into(),
         consent: Consent {

@@ -106,6 +106,10 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),
+                voice: Arc::new(
+                    telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone())
+                        .expect("a voice outbox"),
+                ),
                 clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded("Arcachon")),
                 signer: TokenSigner::new(vec![9u8; 32]).expect("a 32-byte key"),
@@ -149,6 +153,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             }],
             paper_form_reference: Some("F-1".into()),
             place: None,
+            zones: Vec::new(),
         };
         self.services
             .use_cases

@@ -79,6 +79,7 @@ async fn an_edit_that_loses_the_race_is_a_conflict_not_an_address_clash() {
         stats: store.clone(),
         clock: Arc::new(SystemClock),
         suppressions: store.clone(),
+        zones: store.clone(),
     });
     let edit = EditInput {
         email: Some("marie.martin@exemple.fr".into()),

@@ -123,7 +123,7 @@ async fn approved_campaign(w: &World, urgent: bool) -> Campaign {
         }),
         urgent,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     };
     let submitted = w.submitted(&input).await;
     w.approve(&submitted).await
@@ -347,6 +347,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
             channels: vec![if email.is_some() { "email" } else { "sms" }.into()],
         }],
         consent: true,
+        zones: Vec::new(),
     };
     let field_error = |e: DomainError, field: &str| match e {
         DomainError::Validation(f) => f.get(field).map(str::to_owned),
@@ -439,6 +440,7 @@ async fn a_sign_up_code_the_provider_cannot_take_is_retried_until_the_retry_hour
             channels: vec!["sms".into()],
         }],
         consent: true,
+        zones: Vec::new(),
     };
 
     // WHEN they sign up: all three are accepted
@@ -482,7 +484,7 @@ fn email_only_campaign() -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     }
 }
 

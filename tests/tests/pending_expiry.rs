@@ -47,6 +47,10 @@ async fn world() -> World {
         clock: clock.clone(),
         layout: Arc::new(EmailLayout::embedded("Arcachon")),
         config: ServiceConfig::with_public_url("https://alertes.arcachon.example"),
+        zones: store.clone(),
+        voice: Arc::new(
+            telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone()).unwrap(),
+        ),
     });
     residents.seed_topics(&default_topics()).await.unwrap();
     World {
@@ -66,6 +70,7 @@ fn input(email: Option<&str>, phone: Option<&str>, channel: &str) -> SignupInput
             channels: vec![channel.into()],
         }],
         consent: true,
+        zones: Vec::new(),
     }
 }
 

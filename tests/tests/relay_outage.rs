@@ -142,7 +142,7 @@ async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_a
                 }),
                 urgent: false,
                 send_at: None,
-                publication: Default::default(),
+                ..Default::default()
             })
             .await,
         )

@@ -30,7 +30,7 @@ fn an_email_campaign() -> CampaignInput {
         }),
         urgent: false,
         send_at: None,
-        publication: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -31,13 +31,14 @@ use telmail_core::domain::subscriber::{
 };
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
+use telmail_core::domain::zone::{Zone, ZoneInput, ZoneSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::ArchiveStore;
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
     PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, Slots, StatsStore,
     SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
-    WeatherStore,
+    WeatherStore, ZoneStore,
 };
 use telmail_tests::moto;
 
@@ -61,6 +62,7 @@ struct Backend {
     proposals: Arc<dyn ProposalStore>,
     /// The public archive and the website's alert record.
     archive: Arc<dyn ArchiveStore>,
+    zones: Arc<dyn ZoneStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The store's clock (what it stamps claims and changes with), at [`t0`].
@@ -91,6 +93,7 @@ async fn sqlite() -> Backend {
         pauses: store.clone(),
         proposals: store.clone(),
         archive: store.clone(),
+        zones: store.clone(),
         file_jobs: store,
         files: Arc::new(
             telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
@@ -135,6 +138,7 @@ async fn dynamo() -> Backend {
         pauses: store.clone(),
         proposals: store.clone(),
         archive: store.clone(),
+        zones: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         clock,
@@ -153,6 +157,7 @@ fn subscriber(email: Option<&str>, phone: Option<&str>) -> Subscriber {
             topic: TopicSlug::from_str("alerte-meteo").unwrap(),
             channel: Channel::Email,
         }]),
+        zones: Default::default(),
         state: SubscriberState::Active,
         language: "fr".into(),
         consent: Consent {
@@ -478,8 +483,11 @@ fn campaign(
             text: "Vigilance orange vent.".into(),
         }),
         email: None,
+        voice: None,
         urgent: false,
         send_at,
+        zones: None,
+        include_unzoned: false,
         kind: CampaignKind::Standard,
         source: None,
         last_editor: None,
@@ -576,6 +584,7 @@ async fn recipients_are_active_sharded_and_paged_in_id_order(b: Backend) {
                     Channel::Sms => {
                         sms_expected.insert((s.id, s.phone.as_ref().unwrap().to_string()))
                     }
+                    Channel::Voice => false,
                 };
             }
         }
@@ -1417,6 +1426,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
         },
         sms_segments: 8,
         cost: Money::from_ten_thousandths(9_600),
+        ..Default::default()
     };
     let after = b.campaigns.add_progress(c.id, &sent).await.unwrap();
     assert_eq!(
@@ -1458,6 +1468,7 @@ async fn campaign_progress_adds_up_and_shards_count_once(b: Backend) {
                 },
                 sms_segments: 16,
                 cost: Money::from_ten_thousandths(19_200),
+                voice: ChannelCounts::default(),
             },
             shards_done: 2,
             feedback: FeedbackCounts::default(),
@@ -2599,6 +2610,113 @@ async fn the_agenda_lists_events_soonest_first_and_the_alert_record_round_trips(
     assert_eq!(a.public_alerts().await.unwrap(), record);
 }
 
+fn zone(name: &str, streets: &[&str]) -> Zone {
+    Zone::parse(&ZoneInput {
+        name: Some(name.into()),
+        description: Some(format!("La zone {name}.")),
+        streets: streets.iter().map(|s| s.to_string()).collect(),
+    })
+    .unwrap()
+}
+
+async fn zones_are_created_once_and_listed_by_slug(b: Backend) {
+    // GIVEN no zone
+    assert!(b.zones.zones().await.unwrap().is_empty());
+    // WHEN two are defined, and the first again with other streets
+    let front = zone("Front de mer", &["Boulevard de la Plage"]);
+    let moulleau = zone("Le Moulleau", &[]);
+    assert!(b.zones.insert_zone(&moulleau).await.unwrap());
+    assert!(b.zones.insert_zone(&front).await.unwrap());
+    let again = zone("Front de mer", &["Autre rue"]);
+    assert!(!b.zones.insert_zone(&again).await.unwrap());
+    // THEN both are listed by slug, the first as written first
+    assert_eq!(b.zones.zones().await.unwrap(), vec![front, moulleau]);
+}
+
+async fn subscribers_and_campaigns_keep_their_zones(b: Backend) {
+    let mut s = subscriber(Some("zone@exemple.fr"), None);
+    s.zones = [
+        ZoneSlug::from_str("front-de-mer").unwrap(),
+        ZoneSlug::from_str("aiguillon").unwrap(),
+    ]
+    .into();
+    b.subscribers.insert(&s).await.unwrap();
+    assert_eq!(
+        b.subscribers.get(s.id).await.unwrap().unwrap().zones,
+        s.zones
+    );
+    let many = b.audience.get_many(&[s.id]).await.unwrap();
+    assert_eq!(many[0].zones, s.zones);
+    s.zones.clear();
+    b.subscribers.update(&s).await.unwrap();
+    assert!(b
+        .subscribers
+        .get(s.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .zones
+        .is_empty());
+
+    let mut c = campaign("Submersion", CampaignStatus::Draft, t0(), None);
+    c.zones = Some(vec![ZoneSlug::from_str("front-de-mer").unwrap()]);
+    c.include_unzoned = true;
+    insert_created(&b, &c).await;
+    assert_eq!(b.campaigns.get(c.id).await.unwrap().unwrap(), c);
+}
+
+async fn voice_members_are_found_and_their_counters_kept(b: Backend) {
+    // GIVEN a landline taking weather alerts by call
+    let mut s = subscriber(None, None);
+    s.phone = Some(PhoneNumber::parse_for_calls("05 56 22 33 44").unwrap());
+    s.choices = [Choice {
+        topic: slug("alerte-meteo"),
+        channel: Channel::Voice,
+    }]
+    .into();
+    b.subscribers.insert(&s).await.unwrap();
+    // THEN it is a recipient of (alerte-meteo, voice) only, at its number
+    let mut voice = Vec::new();
+    let mut sms = Vec::new();
+    for shard in 0..b.shards {
+        voice.extend(all_pages(&b, "alerte-meteo", Channel::Voice, shard, 10).await);
+        sms.extend(all_pages(&b, "alerte-meteo", Channel::Sms, shard, 10).await);
+    }
+    let found: Vec<&Recipient> = voice.iter().flatten().collect();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].address.as_str(), "+33556223344");
+    assert!(sms.iter().all(|p| p.is_empty()));
+    assert_eq!(
+        b.reports
+            .count_recipients(&[slug("alerte-meteo")], Channel::Voice)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // AND a campaign's voice counters add up beside the others
+    let c = campaign("Appel", CampaignStatus::Sending, t0(), None);
+    insert_created(&b, &c).await;
+    let mut delta = Progress::default();
+    delta.voice.targeted = 3;
+    delta.voice.sent = 2;
+    delta.sms.sent = 1;
+    b.campaigns.add_progress(c.id, &delta).await.unwrap();
+    delta.voice.targeted = 0;
+    delta.voice.failed = 1;
+    let p = b.campaigns.add_progress(c.id, &delta).await.unwrap();
+    assert_eq!(
+        (
+            p.totals.voice.targeted,
+            p.totals.voice.sent,
+            p.totals.voice.failed
+        ),
+        (3, 4, 1)
+    );
+    assert_eq!(p.totals.sms.sent, 2);
+    assert_eq!(b.campaigns.progress(c.id).await.unwrap(), p);
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2646,6 +2764,9 @@ macro_rules! store_suite {
             big_files_are_written_in_parts_read_by_range_and_removed,
             the_archive_pages_newest_first_by_topic_and_a_withdrawn_message_stays_out,
             the_agenda_lists_events_soonest_first_and_the_alert_record_round_trips,
+            zones_are_created_once_and_listed_by_slug,
+            subscribers_and_campaigns_keep_their_zones,
+            voice_members_are_found_and_their_counters_kept,
             $($extra,)*
         );
     };

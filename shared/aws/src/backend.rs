@@ -98,6 +98,7 @@ impl AwsSettings {
             prices: Prices {
                 sms_segment: env::parsed::<Money>("TELMAIL_SMS_PRICE", "0.10")?,
                 email: env::parsed::<Money>("TELMAIL_EMAIL_PRICE", "0.02")?,
+                voice_call: env::parsed::<Money>("TELMAIL_VOICE_CALL_PRICE", "0.15")?,
             },
             sms_window: &env::or_default("TELMAIL_SMS_WINDOW", "08:00-20:00"),
             fanout_shards: env::parsed("TELMAIL_FANOUT_SHARDS", "8")?,
@@ -362,6 +363,7 @@ impl Aws {
                 limits,
                 email,
                 sms: sms.clone(),
+                voice: Arc::new(crate::voice::NoVoiceService),
                 clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded(&s.town)),
                 signer,

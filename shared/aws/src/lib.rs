@@ -17,6 +17,7 @@ pub mod s3;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
+pub mod voice;
 pub mod weather_key;
 
 pub use backend::{https_client, init_logging, Aws, AwsSettings, Clients};

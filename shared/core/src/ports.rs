@@ -761,3 +761,30 @@ pub trait ArchiveStore: Send + Sync {
         alerts: &crate::domain::archive::PublicAlerts,
     ) -> Result<(), StoreError>;
 }
+
+/// The zones of the town staff define (`admin`), listed for residents and campaigns.
+#[async_trait]
+pub trait ZoneStore: Send + Sync {
+    /// Records a new zone; false (nothing written) when its slug is taken.
+    async fn insert_zone(&self, zone: &crate::domain::zone::Zone) -> Result<bool, StoreError>;
+    /// Every zone, by slug.
+    async fn zones(&self) -> Result<Vec<crate::domain::zone::Zone>, StoreError>;
+}
+
+/// A voice call ready to place: the text is read aloud to whoever answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutgoingCall {
+    /// The number called (a landline or a mobile), E.164.
+    pub to: PhoneNumber,
+    /// What is said, as written for the ear (the town's name first, the message twice).
+    pub text: String,
+    /// Which attempt this is, from 1.
+    pub attempt: u32,
+}
+
+/// Places voice calls.
+#[async_trait]
+pub trait VoiceSender: Send + Sync {
+    /// Places one call; `Ok` once the provider took it, with its message id when it gave one.
+    async fn call(&self, call: &OutgoingCall) -> Result<Option<String>, SendError>;
+}

@@ -9,7 +9,7 @@ use crate::ports::{
     ArchiveStore, AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore,
     JobQueue, OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore,
     SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore,
-    TopicStore, WeatherStore,
+    TopicStore, VoiceSender, WeatherStore, ZoneStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -27,6 +27,7 @@ use crate::use_cases::statistics::{Statistics, StatisticsDeps};
 use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
 use crate::use_cases::topics_admin::TopicsAdmin;
 use crate::use_cases::weather::{WeatherRelay, WeatherRelayDeps};
+use crate::use_cases::zones::Zones;
 
 /// Every store port at once: what a backend provides.
 pub trait Store:
@@ -45,6 +46,7 @@ pub trait Store:
     + FileJobStore
     + ProposalStore
     + ArchiveStore
+    + ZoneStore
 {
 }
 
@@ -64,6 +66,7 @@ impl<T> Store for T where
         + FileJobStore
         + ProposalStore
         + ArchiveStore
+        + ZoneStore
 {
 }
 
@@ -74,6 +77,8 @@ pub struct Providers<S> {
     pub email: Arc<dyn EmailSender>,
     /// SMS provider.
     pub sms: Arc<dyn SmsSender>,
+    /// Voice call provider.
+    pub voice: Arc<dyn VoiceSender>,
     pub clock: Arc<dyn Clock>,
     /// The staff by role (local accounts, or the Cognito groups).
     pub directory: Arc<dyn StaffDirectory>,
@@ -146,6 +151,8 @@ pub struct UseCases {
     pub receipts: Arc<Receipts>,
     /// The public archive, its feeds and the alert in force.
     pub archive: Arc<Archive>,
+    /// The town's zones.
+    pub zones: Arc<Zones>,
 }
 
 impl UseCases {
@@ -194,6 +201,7 @@ impl UseCases {
             email: raw_email,
             sms: raw_sms,
             pacing,
+            voice: p.voice.clone(),
             clock: p.clock.clone(),
             layout: p.layout.clone(),
             links: Links::new(p.signer.clone(), p.config.clone()),
@@ -214,6 +222,9 @@ impl UseCases {
             limits: p.limits,
             stats: store.clone(),
             config: p.config.clone(),
+            zones: store.clone(),
+            audience: store.clone(),
+            suppressions: store.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),
@@ -237,6 +248,8 @@ impl UseCases {
             clock: p.clock.clone(),
             layout: p.layout,
             config: p.config,
+            zones: store.clone(),
+            voice: p.voice.clone(),
         }));
         Self {
             subscriber_file: Arc::new(SubscriberFile::new(SubscriberFileDeps {
@@ -246,6 +259,7 @@ impl UseCases {
                 stats: store.clone(),
                 clock: p.clock.clone(),
                 suppressions: store.clone(),
+                zones: store.clone(),
             })),
             statistics: Arc::new(Statistics::new(StatisticsDeps {
                 stats: store.clone(),
@@ -269,6 +283,7 @@ impl UseCases {
                 policy: weather_policy,
             })),
             receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
+            zones: Arc::new(Zones::new(store.clone())),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,

@@ -49,6 +49,32 @@ pub async fn topics(State(app): State<AppState>) -> ApiResult<Json<Vec<TopicJson
     ))
 }
 
+/// One zone as residents and the town's website see it.
+#[derive(Debug, Serialize)]
+pub struct ZoneJson {
+    slug: String,
+    name: String,
+    description: String,
+    /// Its streets, so a form can find the zone from a street.
+    streets: Vec<String>,
+}
+
+/// `GET /api/zones`: the zones of the town.
+pub async fn zones(State(app): State<AppState>) -> ApiResult<Json<Vec<ZoneJson>>> {
+    let zones = app.residents.zones().await?;
+    Ok(Json(
+        zones
+            .into_iter()
+            .map(|z| ZoneJson {
+                slug: z.slug.to_string(),
+                name: z.name,
+                description: z.description,
+                streets: z.streets,
+            })
+            .collect(),
+    ))
+}
+
 /// `POST /api/subscriptions`: 202 whatever the address's previous state.
 pub async fn subscribe(
     State(app): State<AppState>,

@@ -255,6 +255,7 @@ fn public_routes() -> Routes {
             get(pages::unsubscribe_page).post(pages::unsubscribe_submit),
         ),
         ("/api/topics", get(api::topics)),
+        ("/api/zones", get(api::zones)),
         ("/api/subscriptions", post(api::subscribe)),
         ("/api/sms/analyze", post(api::analyze_sms)),
     ]

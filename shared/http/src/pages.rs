@@ -13,6 +13,7 @@ use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
 use telmail_core::domain::subscriber::{
     Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING,
 };
+use telmail_core::domain::topic::EMERGENCY_TOPICS;
 use telmail_core::token::TokenPurpose;
 use telmail_core::use_cases::residents::{
     CodeOutcome, CodePage, ConfirmationState, EmailConfirmed, SignupReceipt,
@@ -30,6 +31,9 @@ struct FormValues {
     phone: String,
     consent: bool,
     choices: Vec<String>,
+    /// Zones ticked, or found from the street typed.
+    zones: Vec<String>,
+    street: String,
 }
 
 /// Turns `choix=slug:channel` checkbox values into subscriptions, keeping the topics' order.
@@ -46,6 +50,11 @@ fn subscriptions_from(form: &FormFields) -> Vec<SubscriptionInput> {
         }
     }
     out
+}
+
+/// The zones ticked on the form (`zone` checkboxes).
+fn zones_from(form: &FormFields) -> Vec<String> {
+    form.all("zone").map(str::to_owned).collect()
 }
 
 fn choice_keys(sub: &Subscriber) -> Vec<String> {
@@ -77,7 +86,8 @@ async fn signup_form(
             status,
             "signup.html",
             "S'inscrire aux messages de la Ville",
-            context! { topics, values, errors, consent_wording => CONSENT_WORDING },
+            context! { topics, values, errors, consent_wording => CONSENT_WORDING,
+                emergency_topics => EMERGENCY_TOPICS, zones => app.residents.zones().await.unwrap_or_default() },
         ),
         Err(e) => app.pages.error(e),
     }
@@ -89,12 +99,42 @@ pub async fn signup_submit(
     Origin(origin): Origin,
     form: FormFields,
 ) -> Response {
+    let mut zones = zones_from(&form);
+    let street = form.get("street").map(str::trim).unwrap_or("").to_owned();
+    let mut street_error = None;
+    if !street.is_empty() {
+        match app.residents.zones_of_street(&street).await {
+            Ok(found) if !found.is_empty() => {
+                for z in found.into_iter().map(String::from) {
+                    if !zones.contains(&z) {
+                        zones.push(z);
+                    }
+                }
+            }
+            Ok(_) => street_error = Some(format!("Aucune zone ne comprend la rue « {street} » : cochez une zone ou laissez ce champ vide.")),
+            Err(e) => return app.pages.error(e),
+        }
+    }
     let input = SignupInput {
         email: form.get("email").map(str::to_owned),
         phone: form.get("phone").map(str::to_owned),
         subscriptions: subscriptions_from(&form),
         consent: form.get("consent").is_some(),
+        zones,
     };
+    if let Some(message) = street_error {
+        let values = FormValues {
+            email: input.email.unwrap_or_default(),
+            phone: input.phone.unwrap_or_default(),
+            consent: input.consent,
+            choices: form.all("choix").map(str::to_owned).collect(),
+            zones: input.zones,
+            street,
+        };
+        let mut errors = FieldErrors::new();
+        errors.add("street", message);
+        return signup_form(&app, StatusCode::UNPROCESSABLE_ENTITY, values, errors).await;
+    }
     match app.residents.sign_up(&input, origin).await {
         Ok(receipt) => match receipt {
             SignupReceipt::SmsCode { token } => {
@@ -117,6 +157,8 @@ pub async fn signup_submit(
                 phone: input.phone.unwrap_or_default(),
                 consent: input.consent,
                 choices: form.all("choix").map(str::to_owned).collect(),
+                zones: input.zones,
+                street,
             };
             signup_form(&app, StatusCode::UNPROCESSABLE_ENTITY, values, errors).await
         }
@@ -275,6 +317,7 @@ async fn preferences_form(
             topics => view.topics,
             subscribed_topics,
             disabled_channels => disabled,
+            emergency_topics => EMERGENCY_TOPICS,
             values => context! { choices => choice_keys(sub) },
             email => sub.email.as_ref().map(|e| e.masked()),
             phone => sub.phone.as_ref().map(|p| p.masked()),

@@ -66,6 +66,9 @@ pub struct ServerArgs {
     /// Price of one SMS segment, € HT.
     #[arg(long, env = "TELMAIL_SMS_PRICE", default_value = "0.10")]
     pub sms_price: Money,
+    /// Price of one voice call (€ HT), for estimates and costs.
+    #[arg(long, env = "TELMAIL_VOICE_CALL_PRICE", default_value = "0.15")]
+    pub voice_call_price: Money,
     /// Price of one email, € HT.
     #[arg(long, env = "TELMAIL_EMAIL_PRICE", default_value = "0.02")]
     pub email_price: Money,
@@ -267,6 +270,7 @@ impl ServerArgs {
             connections: ConnectionArgs::default(),
             signing_key: None,
             sms_price: "0.10".parse().expect("valid price"),
+            voice_call_price: "0.15".parse().expect("valid price"),
             email_price: "0.02".parse().expect("valid price"),
             sms_window: "08:00-20:00".into(),
             fanout_shards: 8,

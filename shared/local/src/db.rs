@@ -233,6 +233,11 @@ const MIGRATIONS: &[&str] = &[
         id TEXT NOT NULL REFERENCES archive (id) ON DELETE CASCADE,
         PRIMARY KEY (topic, sent_at, id)
      ) WITHOUT ROWID;",
+    // 15: a campaign's voice call counters (#30).
+    "ALTER TABLE campaign_progress ADD COLUMN voice_targeted INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN voice_sent INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN voice_failed INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE campaign_progress ADD COLUMN voice_suppressed INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

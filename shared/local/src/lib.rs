@@ -15,6 +15,7 @@ pub mod queue;
 pub mod server;
 pub mod staff_cli;
 pub mod store;
+pub mod voice_outbox;
 pub mod weather_cli;
 pub mod worker;
 

@@ -148,6 +148,7 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
         prices: Prices {
             sms_segment: args.sms_price,
             email: args.email_price,
+            voice_call: args.voice_call_price,
         },
         sms_window: &args.sms_window,
         fanout_shards: args.fanout_shards,
@@ -368,6 +369,11 @@ pub(crate) async fn wire_services(
         args.smtp_url.as_deref(),
         clock.clone(),
     )?);
+    let voice = Arc::new(crate::voice_outbox::VoiceOutbox::new(
+        &args.data_dir,
+        crate::voice_outbox::find_espeak(),
+        clock.clone(),
+    )?);
     let layout = match &args.email_layout {
         Some(path) => EmailLayout::from_file(path, &args.town)?,
         None => EmailLayout::embedded(&args.town),
@@ -389,6 +395,7 @@ pub(crate) async fn wire_services(
             store,
             email: outbox.clone(),
             sms: outbox,
+            voice,
             clock,
             layout: Arc::new(layout),
             signer: signing_key(args)?,

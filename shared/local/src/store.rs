@@ -17,6 +17,7 @@ mod suppressions;
 mod topics;
 mod versioned;
 mod weather;
+mod zones;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -60,8 +60,12 @@ fn progress(item: &Item) -> Result<CampaignProgress, StoreError> {
     for (value, name) in values.iter_mut().zip(Progress::COUNTERS) {
         *value = f.opt_num(name)?.unwrap_or(0);
     }
+    let mut voice = [0i64; 4];
+    for (value, name) in voice.iter_mut().zip(Progress::VOICE_COUNTERS) {
+        *value = f.opt_num(name)?.unwrap_or(0);
+    }
     Ok(CampaignProgress {
-        totals: Progress::from_values(values),
+        totals: Progress::from_values(values).with_voice(voice),
         shards_done: shards_done(item)?,
         feedback: FeedbackCounts {
             bounces: f.opt_num(BOUNCES)?.unwrap_or(0),
@@ -540,6 +544,17 @@ impl DynamoStore {
             update = update
                 .expression_attribute_names(format!("#c{i}"), *name)
                 .expression_attribute_values(format!(":v{i}"), n(value));
+        }
+        // Voice counters only when calls moved them: the item of a campaign without calls
+        // keeps its shape.
+        let voice = delta.voice_values();
+        if voice != [0; 4] {
+            for (i, (name, value)) in Progress::VOICE_COUNTERS.iter().zip(voice).enumerate() {
+                adds.push(format!("#w{i} :w{i}"));
+                update = update
+                    .expression_attribute_names(format!("#w{i}"), *name)
+                    .expression_attribute_values(format!(":w{i}"), n(value));
+            }
         }
         (update, adds.join(", "))
     }

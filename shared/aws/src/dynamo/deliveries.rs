@@ -58,6 +58,7 @@ fn delivery_key(f: &Fields<'_>) -> Result<DeliveryKey, StoreError> {
         channel: match channel {
             "email" => Channel::Email,
             "sms" => Channel::Sms,
+            "voice" => Channel::Voice,
             _ => return Err(bad()),
         },
     })

@@ -21,6 +21,7 @@ mod table;
 mod topics;
 mod versioned;
 mod weather;
+mod zones;
 
 pub use keys::{DELIVERY_PARTITIONS, MEMBERSHIP_PARTITIONS};
 pub use table::TABLE_GSI1;

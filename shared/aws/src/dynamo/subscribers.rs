@@ -117,7 +117,7 @@ fn rows(sub: &Subscriber, version: u64) -> Result<Rows, StoreError> {
         for c in &sub.choices {
             let address = match c.channel {
                 Channel::Email => sub.email.as_ref().map(|e| e.as_str().to_owned()),
-                Channel::Sms => sub.phone.as_ref().map(|p| p.as_str().to_owned()),
+                Channel::Sms | Channel::Voice => sub.phone.as_ref().map(|p| p.as_str().to_owned()),
             };
             memberships.insert(keys::membership(&c.topic, c.channel, partition), address);
             member_topics.insert(c.topic.clone());

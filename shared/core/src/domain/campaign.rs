@@ -17,6 +17,7 @@ use crate::domain::sms::analyze;
 use crate::domain::staff::StaffIdentity;
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::domain::weather::AlertSource;
+use crate::domain::zone::{self, ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, FieldErrors, InvalidId, UnknownName};
 
 /// Longest SMS a campaign may carry, in segments (cost guard).
@@ -203,10 +204,19 @@ pub struct Campaign {
     pub sms: Option<CampaignSms>,
     /// Email, if any.
     pub email: Option<CampaignEmail>,
+    /// Spoken text of the voice calls, if any.
+    #[serde(default)]
+    pub voice: Option<CampaignVoice>,
     /// Urgent: ignores the SMS sending window.
     pub urgent: bool,
     /// Planned send time.
     pub send_at: Option<DateTime<Utc>>,
+    /// The zones it is limited to (none: the whole town).
+    #[serde(default)]
+    pub zones: Option<Vec<ZoneSlug>>,
+    /// With zones: whether subscribers who named no zone are reached too.
+    #[serde(default)]
+    pub include_unzoned: bool,
     /// Standard or weather alert.
     pub kind: CampaignKind,
     /// The vigilance a weather alert relays (or whose end it announces).
@@ -345,6 +355,9 @@ pub struct CampaignInput {
     /// `{ "subject", "body_markdown" }` or null.
     #[serde(default)]
     pub email: Option<EmailInput>,
+    /// `{ "text" }` or null: the spoken text of voice calls.
+    #[serde(default)]
+    pub voice: Option<VoiceInput>,
     /// Urgent flag.
     #[serde(default)]
     pub urgent: bool,
@@ -354,6 +367,12 @@ pub struct CampaignInput {
     /// `publish` and `event_date`.
     #[serde(default, flatten)]
     pub publication: PublicationInput,
+    /// Zone slugs it is limited to, or null for the whole town.
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    /// With zones: also those who named no zone.
+    #[serde(default)]
+    pub include_unzoned: bool,
 }
 
 /// Raw SMS input.
@@ -361,6 +380,73 @@ pub struct CampaignInput {
 pub struct SmsInput {
     #[serde(default)]
     pub text: Option<String>,
+}
+
+/// Raw voice input.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct VoiceInput {
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// The text read aloud by a voice call, written for the ear.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignVoice {
+    /// What staff wrote (no links: nobody can click a call).
+    pub text: String,
+}
+
+/// The longest spoken text, in characters (about 40 seconds read once).
+pub const MAX_VOICE_TEXT: usize = 600;
+
+/// Characters read per second by a text-to-speech voice in French (about 150 words a minute).
+const SPOKEN_CHARS_PER_SECOND: usize = 14;
+
+impl CampaignVoice {
+    /// What the call says: the town's name first, then the message twice.
+    pub fn spoken(&self, town: &str) -> String {
+        let text = self.text.trim();
+        format!(
+            "Message de la Ville {}. {text} Je répète. {text}",
+            of_town(town)
+        )
+    }
+
+    /// The spoken length and duration staff see while writing.
+    pub fn analysis(&self, town: &str) -> VoiceAnalysis {
+        let characters = self.spoken(town).chars().count();
+        VoiceAnalysis {
+            characters,
+            seconds: characters.div_ceil(SPOKEN_CHARS_PER_SECOND),
+        }
+    }
+}
+
+/// « d'Arcachon », « de Lège » : the town's name after « Ville ».
+fn of_town(town: &str) -> String {
+    let name = town.trim();
+    let name = name
+        .strip_prefix("Ville d'")
+        .or_else(|| name.strip_prefix("Ville de "))
+        .unwrap_or(name);
+    let elides = name
+        .chars()
+        .next()
+        .is_some_and(|c| "AEIOUYÉÈÊÀÂÎÔÛaeiouyéèêh".contains(c));
+    if elides {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
+    }
+}
+
+/// The length of a call's spoken text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VoiceAnalysis {
+    /// Characters read, the town's name and the repetition included.
+    pub characters: usize,
+    /// Estimated duration of the call, in seconds.
+    pub seconds: usize,
 }
 
 /// Raw email input.
@@ -381,11 +467,17 @@ pub struct CampaignContent {
     pub topics: Vec<TopicSlug>,
     pub sms: Option<CampaignSms>,
     pub email: Option<CampaignEmail>,
+    /// Spoken text of voice calls.
+    pub voice: Option<CampaignVoice>,
     pub urgent: bool,
     /// Send time.
     pub send_at: Option<DateTime<Utc>>,
     /// Archive and agenda settings.
     pub publication: Publication,
+    /// Zones (well-formed, at least one; whether they exist is the use case's check).
+    pub zones: Option<Vec<ZoneSlug>>,
+    /// With zones: also those who named no zone.
+    pub include_unzoned: bool,
 }
 
 fn required_text(
@@ -425,21 +517,32 @@ impl CampaignContent {
         let topics = parse_topics(&input.topics, open_topics, &mut errors);
         let sms = input.sms.as_ref().map(|s| parse_sms(s, &mut errors));
         let email = input.email.as_ref().map(|e| parse_email(e, &mut errors));
-        if sms.is_none() && email.is_none() {
-            errors.add("sms", "Rédigez un SMS et/ou un e-mail.");
-            errors.add("email", "Rédigez un SMS et/ou un e-mail.");
+        let voice = input.voice.as_ref().map(|v| parse_voice(v, &mut errors));
+        if sms.is_none() && email.is_none() && voice.is_none() {
+            let msg = "Rédigez un SMS, un e-mail et/ou le texte d'un appel vocal.";
+            errors.add("sms", msg);
+            errors.add("email", msg);
         }
         let send_at = parse_send_at(input.send_at.as_deref(), now, &mut errors);
         let publication = input.publication.parse(&mut errors);
+        let zones = input
+            .zones
+            .as_ref()
+            .map(|raw| zone::parse_slugs(raw, "zones", &mut errors))
+            .filter(|z| !z.is_empty())
+            .map(|z| z.into_iter().collect::<Vec<_>>());
         if errors.is_empty() {
             Ok(Self {
                 title,
                 topics,
                 sms,
                 email,
+                voice,
                 urgent: input.urgent,
                 send_at,
                 publication,
+                include_unzoned: zones.is_some() && input.include_unzoned,
+                zones,
             })
         } else {
             Err(errors)
@@ -537,6 +640,39 @@ fn character_name(c: char) -> String {
     }
 }
 
+/// The spoken text: required when a voice call is asked for, short, without links.
+fn parse_voice(input: &VoiceInput, errors: &mut FieldErrors) -> CampaignVoice {
+    let text = required_text(
+        &input.text,
+        "voice.text",
+        MAX_VOICE_TEXT,
+        "Rédigez le texte lu par l'appel vocal.",
+        errors,
+    );
+    let lower = text.to_lowercase();
+    if ["http://", "https://", "www."]
+        .iter()
+        .any(|l| lower.contains(l))
+    {
+        errors.add(
+            "voice.text",
+            "Le texte lu par l'appel ne peut pas contenir de lien : personne ne peut cliquer sur un appel. Dites plutôt où trouver l'information.",
+        );
+    }
+    if let Some((position, c)) = unshown_character(&text) {
+        errors.add(
+            "voice.text",
+            format!(
+                "Le texte de l'appel contient un caractère invisible ou de contrôle ({}) en position {position} : retirez-le.",
+                character_name(c)
+            ),
+        );
+    }
+    CampaignVoice {
+        text: text.replace("\r\n", "\n"),
+    }
+}
+
 /// The email's subject and Markdown body, both required.
 fn parse_email(input: &EmailInput, errors: &mut FieldErrors) -> CampaignEmail {
     CampaignEmail {
@@ -620,8 +756,11 @@ impl Campaign {
             topics: content.topics,
             sms: content.sms,
             email: content.email,
+            voice: content.voice,
             urgent: content.urgent,
             send_at: content.send_at,
+            zones: content.zones,
+            include_unzoned: content.include_unzoned,
             kind,
             source: None,
             author: author.into(),
@@ -645,6 +784,14 @@ impl Campaign {
         (c, e)
     }
 
+    /// Who it reaches among its topics' subscribers, when limited to zones.
+    pub fn zone_filter(&self) -> Option<ZoneFilter> {
+        self.zones.as_ref().map(|z| ZoneFilter {
+            zones: z.iter().cloned().collect(),
+            include_unzoned: self.include_unzoned,
+        })
+    }
+
     /// The channels this campaign sends on.
     pub fn channels(&self) -> BTreeSet<Channel> {
         let mut out = BTreeSet::new();
@@ -653,6 +800,9 @@ impl Campaign {
         }
         if self.sms.is_some() {
             out.insert(Channel::Sms);
+        }
+        if self.voice.is_some() {
+            out.insert(Channel::Voice);
         }
         out
     }
@@ -696,9 +846,12 @@ impl Campaign {
         self.topics = content.topics;
         self.sms = content.sms;
         self.email = content.email;
+        self.voice = content.voice;
         self.urgent = content.urgent;
         self.send_at = content.send_at;
         self.publication = content.publication;
+        self.zones = content.zones;
+        self.include_unzoned = content.include_unzoned;
         self.rejection_reason = None;
         self.last_editor = Some(by.into());
         Ok(self.event(
@@ -915,6 +1068,7 @@ mod tests {
             urgent: false,
             send_at: None,
             publication: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -973,6 +1127,7 @@ mod tests {
             urgent: false,
             send_at: Some("demain".into()),
             publication: Default::default(),
+            ..Default::default()
         };
         let e = CampaignContent::parse(&bad, &default_topics(), now()).unwrap_err();
         for field in ["title", "topics", "sms.text", "email.subject", "send_at"] {

@@ -14,17 +14,20 @@ pub enum Channel {
     Email,
     /// A text message to a mobile phone.
     Sms,
+    /// A call that reads the message aloud, to a landline or a mobile.
+    Voice,
 }
 
 impl Channel {
     /// Every channel, in display order.
-    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+    pub const ALL: [Channel; 3] = [Channel::Email, Channel::Sms, Channel::Voice];
 
     /// The wire name (`email`, `sms`).
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
+            Channel::Voice => "voice",
         }
     }
 
@@ -33,13 +36,14 @@ impl Channel {
         match self {
             Channel::Email => "E-mail",
             Channel::Sms => "SMS",
+            Channel::Voice => "appel vocal",
         }
     }
 }
 
 /// A channel name that is neither email nor SMS.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Canal inconnu : « {0} ». Les canaux possibles sont « email » et « sms ».")]
+#[error("Canal inconnu : « {0} ». Les canaux possibles sont « email », « sms » et « voice » (appel vocal).")]
 pub struct ChannelError(String);
 
 impl FromStr for Channel {
@@ -49,6 +53,7 @@ impl FromStr for Channel {
         match s.trim().to_ascii_lowercase().as_str() {
             "email" | "e-mail" | "courriel" => Ok(Channel::Email),
             "sms" => Ok(Channel::Sms),
+            "voice" | "appel" | "vocal" => Ok(Channel::Voice),
             other => Err(ChannelError(other.to_owned())),
         }
     }
@@ -219,6 +224,35 @@ impl FromStr for PhoneNumber {
 }
 
 impl PhoneNumber {
+    /// Parses a number for calls: a mobile or a landline (any valid number but premium-rate
+    /// ones), same formats as `FromStr`.
+    pub fn parse_for_calls(input: &str) -> Result<Self, PhoneError> {
+        match Self::from_str(input) {
+            Err(PhoneError::NotMobile(_)) => {
+                let trimmed = input.trim();
+                let number = phonenumber::parse(Some(country::Id::FR), trimmed)
+                    .map_err(|_| PhoneError::Invalid(trimmed.to_owned()))?;
+                match number.number_type(&DATABASE) {
+                    Type::FixedLine | Type::Voip | Type::TollFree | Type::SharedCost => {
+                        Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
+                    }
+                    _ => Err(PhoneError::Invalid(trimmed.to_owned())),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// True for a mobile number (one that takes SMS); a landline kept for calls is not.
+    pub fn is_mobile(&self) -> bool {
+        phonenumber::parse(None, &self.0).is_ok_and(|n| {
+            matches!(
+                n.number_type(&DATABASE),
+                Type::Mobile | Type::FixedLineOrMobile
+            )
+        })
+    }
+
     /// The E.164 form.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -320,7 +354,7 @@ impl Address {
             Channel::Email => Email::from_stored(value)
                 .map(Address::Email)
                 .map_err(|e| e.to_string()),
-            Channel::Sms => PhoneNumber::from_stored(value)
+            Channel::Sms | Channel::Voice => PhoneNumber::from_stored(value)
                 .map(Address::Phone)
                 .map_err(|e| e.to_string()),
         }
@@ -469,6 +503,17 @@ mod tests {
             err.to_string().contains("n'est pas un numéro de mobile"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_landline_is_accepted_for_calls_only() {
+        let fixed = PhoneNumber::parse_for_calls("05 56 22 33 44").unwrap();
+        assert_eq!(fixed.as_str(), "+33556223344");
+        assert!(!fixed.is_mobile());
+        let mobile = PhoneNumber::parse_for_calls("06 12 34 56 78").unwrap();
+        assert!(mobile.is_mobile());
+        assert!(PhoneNumber::parse_for_calls("12").is_err());
+        assert_eq!("voice".parse::<Channel>().unwrap(), Channel::Voice);
     }
 
     #[test]

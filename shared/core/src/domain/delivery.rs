@@ -223,14 +223,44 @@ pub struct Progress {
     pub sms_segments: u64,
     /// Cost so far (€ HT).
     pub cost: Money,
+    /// Voice call counters.
+    pub voice: ChannelCounts,
 }
 
 impl Progress {
+    /// The stored names of the voice counters, in the order of [`Progress::voice_values`].
+    pub const VOICE_COUNTERS: [&'static str; 4] = [
+        "voice_targeted",
+        "voice_sent",
+        "voice_failed",
+        "voice_suppressed",
+    ];
+
+    /// The voice counters as stored integers.
+    pub fn voice_values(&self) -> [i64; 4] {
+        let v = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+        let c = &self.voice;
+        [v(c.targeted), v(c.sent), v(c.failed), v(c.suppressed)]
+    }
+
+    /// These counters with the voice ones read back from stored integers.
+    pub fn with_voice(mut self, values: [i64; 4]) -> Self {
+        let count = |i: usize| u64::try_from(values[i]).unwrap_or(0);
+        self.voice = ChannelCounts {
+            targeted: count(0),
+            sent: count(1),
+            failed: count(2),
+            suppressed: count(3),
+        };
+        self
+    }
+
     /// The counters of a channel.
     pub fn channel_mut(&mut self, channel: Channel) -> &mut ChannelCounts {
         match channel {
             Channel::Email => &mut self.email,
             Channel::Sms => &mut self.sms,
+            Channel::Voice => &mut self.voice,
         }
     }
 
@@ -241,7 +271,9 @@ impl Progress {
 
     /// True when every targeted delivery reached an end state.
     pub fn all_done(&self) -> bool {
-        self.email.done() >= self.email.targeted && self.sms.done() >= self.sms.targeted
+        self.email.done() >= self.email.targeted
+            && self.sms.done() >= self.sms.targeted
+            && self.voice.done() >= self.voice.targeted
     }
 
     /// The stored names of the counters, in the order of [`Progress::values`].
@@ -290,6 +322,7 @@ impl Progress {
             sms: channel(4),
             sms_segments: count(8),
             cost: Money::from_ten_thousandths(values[9]),
+            voice: ChannelCounts::default(),
         }
     }
 }

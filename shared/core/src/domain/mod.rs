@@ -20,3 +20,4 @@ pub mod staff;
 pub mod subscriber;
 pub mod topic;
 pub mod weather;
+pub mod zone;

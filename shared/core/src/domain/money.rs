@@ -182,6 +182,8 @@ pub struct Prices {
     pub sms_segment: Money,
     /// Price of one email.
     pub email: Money,
+    /// Price of one voice call (each attempt is billed as one).
+    pub voice_call: Money,
 }
 
 impl Default for Prices {
@@ -190,6 +192,7 @@ impl Default for Prices {
         Prices {
             sms_segment: Money::from_ten_thousandths(1_000),
             email: Money::from_ten_thousandths(200),
+            voice_call: Money::from_ten_thousandths(1_500),
         }
     }
 }
@@ -203,6 +206,11 @@ impl Prices {
     /// Cost of sending `emails` emails.
     pub fn email_cost(&self, emails: u64) -> Money {
         self.email * emails
+    }
+
+    /// Cost of `calls` voice calls.
+    pub fn voice_cost(&self, calls: u64) -> Money {
+        self.voice_call * calls
     }
 }
 
@@ -358,7 +366,7 @@ mod tests {
         assert_eq!(serde_json::to_string(&m(0)).unwrap(), "0.0");
         assert_eq!(
             serde_json::to_value(Prices::default()).unwrap(),
-            serde_json::json!({ "sms_segment": 0.1, "email": 0.02 })
+            serde_json::json!({ "sms_segment": 0.1, "email": 0.02, "voice_call": 0.15 })
         );
     }
 
@@ -380,7 +388,9 @@ mod tests {
         let custom = Prices {
             sms_segment: parse("0,045").unwrap(),
             email: parse("0.001").unwrap(),
+            voice_call: parse("0,12").unwrap(),
         };
+        assert_eq!(custom.voice_cost(2), m(2_400));
         assert_eq!(custom.sms_cost(7), m(3_150));
         assert_eq!(custom.email_cost(3), m(30));
         assert_eq!(custom.sms_cost(7).to_string(), "0,315 €");

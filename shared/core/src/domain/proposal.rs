@@ -391,6 +391,7 @@ pub fn draft_from(proposals: &[Proposal]) -> CampaignInput {
             publish: None,
             event_date: first.matters_on.map(|d| d.format("%Y-%m-%d").to_string()),
         },
+        ..Default::default()
     }
 }
 

@@ -105,6 +105,8 @@ impl FanoutJob {
 pub struct FanoutCursor {
     pub email: ChannelCursor,
     pub sms: ChannelCursor,
+    #[serde(default)]
+    pub voice: ChannelCursor,
 }
 
 impl FanoutCursor {
@@ -113,6 +115,7 @@ impl FanoutCursor {
         match channel {
             Channel::Email => self.email,
             Channel::Sms => self.sms,
+            Channel::Voice => self.voice,
         }
     }
 
@@ -121,13 +124,18 @@ impl FanoutCursor {
         match channel {
             Channel::Email => &mut self.email,
             Channel::Sms => &mut self.sms,
+            Channel::Voice => &mut self.voice,
         }
     }
 
     /// What the slices so far counted, as campaign counters.
     pub fn counted(&self) -> Progress {
         let mut p = Progress::default();
-        for (counts, c) in [(&mut p.email, self.email), (&mut p.sms, self.sms)] {
+        for (counts, c) in [
+            (&mut p.email, self.email),
+            (&mut p.sms, self.sms),
+            (&mut p.voice, self.voice),
+        ] {
             counts.targeted = c.targeted;
             counts.suppressed = c.suppressed;
         }
@@ -315,6 +323,7 @@ mod tests {
                     after: Some(SubscriberId::new()),
                     ..ChannelCursor::default()
                 },
+                voice: ChannelCursor::default(),
             }),
             ..FanoutJob::first(CampaignId::new(), 1, true)
         });

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use crate::domain::contact::{Channel, Email, PhoneNumber};
 use crate::domain::subscriber::Choice;
 use crate::domain::topic::{Topic, TopicSlug};
+use crate::domain::zone::{self, ZoneSlug};
 use crate::error::{DomainError, FieldErrors};
 
 /// Raw sign-up input, as posted by the form or the JSON API.
@@ -25,6 +26,9 @@ pub struct SignupInput {
     /// The consent box.
     #[serde(default)]
     pub consent: bool,
+    /// Zone slugs that matter to the resident, optional.
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 /// One topic with its channels, as posted.
@@ -55,6 +59,8 @@ pub struct Signup {
     pub phone: Option<PhoneNumber>,
     /// What to receive (never empty).
     pub choices: BTreeSet<Choice>,
+    /// Zones named (well-formed; whether they exist is the use case's check).
+    pub zones: BTreeSet<ZoneSlug>,
 }
 
 fn non_blank(s: &Option<String>) -> Option<&str> {
@@ -65,6 +71,17 @@ fn non_blank(s: &Option<String>) -> Option<&str> {
 pub fn parse_contacts(
     email: &Option<String>,
     phone: &Option<String>,
+    errors: &mut FieldErrors,
+) -> Contacts {
+    parse_contacts_with(email, phone, false, errors)
+}
+
+/// As [`parse_contacts`]; with `landline_ok` (voice calls chosen, no SMS) the phone may be a
+/// landline.
+pub fn parse_contacts_with(
+    email: &Option<String>,
+    phone: &Option<String>,
+    landline_ok: bool,
     errors: &mut FieldErrors,
 ) -> Contacts {
     let mut contacts = Contacts::default();
@@ -83,7 +100,12 @@ pub fn parse_contacts(
                 }
             }
             if let Some(p) = p {
-                match PhoneNumber::from_str(p) {
+                let parsed = if landline_ok {
+                    PhoneNumber::parse_for_calls(p)
+                } else {
+                    PhoneNumber::from_str(p)
+                };
+                match parsed {
                     Ok(v) => contacts.phone = Some(v),
                     Err(m) => errors.add("phone", m),
                 }
@@ -214,6 +236,7 @@ fn reachable(
     let missing = match channel {
         Channel::Email if !has_email => "une adresse e-mail",
         Channel::Sms if !has_phone => "un numéro de mobile",
+        Channel::Voice if !has_phone => "un numéro de téléphone (fixe ou mobile)",
         _ => return Ok(()),
     };
     Err(format!(
@@ -232,7 +255,16 @@ impl Signup {
         require_consent: bool,
     ) -> Result<Signup, SignupErrors> {
         let mut errors = FieldErrors::new();
-        let contacts = parse_contacts(&input.email, &input.phone, &mut errors);
+        let wants = |wanted: Channel| {
+            input
+                .subscriptions
+                .iter()
+                .flat_map(|s| &s.channels)
+                .any(|c| c.parse::<Channel>() == Ok(wanted))
+        };
+        // A landline takes calls, never SMS.
+        let landline_ok = wants(Channel::Voice) && !wants(Channel::Sms);
+        let contacts = parse_contacts_with(&input.email, &input.phone, landline_ok, &mut errors);
         let has_email = contacts.email.is_some() || non_blank(&input.email).is_some();
         let has_phone = contacts.phone.is_some() || non_blank(&input.phone).is_some();
         let (choices, problem) = choices_with_problem(
@@ -242,6 +274,7 @@ impl Signup {
             has_phone,
             &mut errors,
         );
+        let zones = zone::parse_slugs(&input.zones, "zones", &mut errors);
         if require_consent && !input.consent {
             errors.add(
                 "consent",
@@ -253,6 +286,7 @@ impl Signup {
                 email: contacts.email,
                 phone: contacts.phone,
                 choices,
+                zones,
             })
         } else {
             Err(SignupErrors {
@@ -281,6 +315,7 @@ mod tests {
             phone: Some(phone.into()),
             subscriptions: subs,
             consent: true,
+            zones: Vec::new(),
         }
     }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::contact::{Channel, Email, PhoneNumber};
 use crate::domain::topic::TopicSlug;
+use crate::domain::zone::ZoneSlug;
 use crate::error::{InvalidId, UnknownName};
 use crate::ports::Counter;
 
@@ -226,6 +227,8 @@ pub struct Subscriber {
     pub phone: Option<PhoneNumber>,
     /// What they want to receive, and how.
     pub choices: BTreeSet<Choice>,
+    /// The zones of the town that matter to them (home, work, a relative's); may be none.
+    pub zones: BTreeSet<ZoneSlug>,
     /// Life-cycle stage (change it through the transitions).
     pub state: SubscriberState,
     /// Language of messages (`fr`).
@@ -246,6 +249,8 @@ struct SubscriberRecord {
     email: Option<Email>,
     phone: Option<PhoneNumber>,
     choices: BTreeSet<Choice>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    zones: BTreeSet<ZoneSlug>,
     status: SubscriberStatus,
     language: String,
     consent: Consent,
@@ -266,6 +271,7 @@ impl From<Subscriber> for SubscriberRecord {
             email: s.email,
             phone: s.phone,
             choices: s.choices,
+            zones: s.zones,
             status,
             language: s.language,
             consent: s.consent,
@@ -293,6 +299,7 @@ impl TryFrom<SubscriberRecord> for Subscriber {
             email: r.email,
             phone: r.phone,
             choices: r.choices,
+            zones: r.zones,
             state,
             language: r.language,
             consent: r.consent,
@@ -330,6 +337,7 @@ impl Subscriber {
             email: None,
             phone: None,
             choices,
+            zones: BTreeSet::new(),
             state: SubscriberState::Pending(PendingConfirmation {
                 expires_at,
                 email: contacts.0,
@@ -374,7 +382,8 @@ impl Subscriber {
             p.phone = None;
             p.code_digest = None;
         }
-        self.choices.retain(|c| c.channel != Channel::Sms);
+        self.choices
+            .retain(|c| !matches!(c.channel, Channel::Sms | Channel::Voice));
         self.updated_at = now;
         !self.choices.is_empty()
     }
@@ -392,7 +401,7 @@ impl Subscriber {
         let (has_email, has_phone) = (self.email.is_some(), self.phone.is_some());
         self.choices.retain(|c| match c.channel {
             Channel::Email => has_email,
-            Channel::Sms => has_phone,
+            Channel::Sms | Channel::Voice => has_phone,
         });
         self.activate(now)
     }
@@ -414,6 +423,7 @@ impl Subscriber {
         if self.phone.is_none() {
             self.phone = contacts.1;
         }
+        self.zones.extend(request.zones.iter().cloned());
         let wanted = request
             .choices
             .iter()
@@ -479,7 +489,7 @@ impl Subscriber {
     pub fn can_receive(&self, channel: Channel) -> bool {
         match channel {
             Channel::Email => self.email.is_some(),
-            Channel::Sms => self.phone.is_some(),
+            Channel::Sms | Channel::Voice => self.phone.is_some(),
         }
     }
 

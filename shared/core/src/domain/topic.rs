@@ -60,6 +60,9 @@ impl fmt::Display for TopicSlug {
     }
 }
 
+/// The emergency topics: the only ones the sign-up forms offer voice calls on.
+pub const EMERGENCY_TOPICS: &[&str] = &["alerte-meteo"];
+
 /// Whether a topic lasts or ends on a date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -611,6 +611,7 @@ fn check_line(
         phone: Some(phone.clone()),
         subscriptions,
         consent: false,
+        zones: Vec::new(),
     };
     let signup = Signup::parse(&input, topics.all, false);
     if let Err(refused) = &signup {

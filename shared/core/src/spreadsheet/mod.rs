@@ -52,7 +52,8 @@
 //! matches, as the longest run of text naming a topic wins. Only topics open on the import day
 //! are accepted.
 //!
-//! **`canaux`.** `email` (or `e-mail`, `courriel`) and/or `sms`, separated by `|`, `+`, spaces,
+//! **`canaux`.** `email` (or `e-mail`, `courriel`), `sms` and/or `voice` (or `appel`: a call
+//! that reads alerts aloud; the `telephone` may then be a landline), separated by `|`, `+`, spaces,
 //! and `,` in a `;` file (or `;` in a `,` file). They apply to every topic of the line. A value may also be written
 //! `topic:channel` (for example `alerte-meteo:sms`, as the export writes it) to give channels
 //! to one topic only; every topic of the line then needs at least one channel, from such a pair
@@ -347,7 +348,7 @@ mod tests {
                 err(
                     3,
                     "canaux",
-                    "Canal inconnu : « fax ». Les canaux possibles sont « email » et « sms »."
+                    "Canal inconnu : « fax ». Les canaux possibles sont « email », « sms » et « voice » (appel vocal)."
                 ),
                 err(
                     4,
@@ -495,6 +496,7 @@ mod tests {
                     channel: *channel,
                 })
                 .collect(),
+            zones: Default::default(),
             state: SubscriberState::Active,
             language: "fr".into(),
             consent: Consent {

@@ -13,7 +13,7 @@ use crate::config::ServiceConfig;
 use crate::domain::alert_templates::AlertMessage;
 use crate::domain::campaign::{
     Campaign, CampaignContent, CampaignEmail, CampaignEvent, CampaignId, CampaignInput,
-    CampaignKind, CampaignStatus,
+    CampaignKind, CampaignStatus, VoiceAnalysis,
 };
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{CampaignProgress, Delivery};
@@ -25,12 +25,14 @@ use crate::domain::topic::Topic;
 use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, ProviderLimits,
-    SmsSender, StatsStore, SubscriberReports, TopicStore,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms,
+    ProviderLimits, SmsSender, StatsStore, SubscriberReports, SuppressionStore, TopicStore,
+    ZoneStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
-use crate::use_cases::dispatch::Dispatcher;
+use crate::use_cases::dispatch::{zone_reach, Dispatcher, ZoneReach};
+use crate::use_cases::zones::check_zones;
 
 /// Recipients and cost before approval.
 #[derive(Debug, Clone, Serialize)]
@@ -54,14 +56,35 @@ pub struct Estimate {
     /// Whether the email fits today's quota and the SMS the month's spend limit and the
     /// window, and when each would finish.
     pub outlook: SendingOutlook,
+    /// Distinct voice call recipients after suppressions.
+    pub voice_recipients: u64,
+    /// The spoken text's length and duration; none without a call.
+    pub voice: Option<VoiceAnalysis>,
+    /// Cost of the calls (€ HT, one call each; a retry is billed again).
+    pub voice_cost: Money,
+    /// Limited to zones: both counts per channel, with and without those who named no zone
+    /// (the recipients and costs above follow the campaign's choice).
+    pub zones: Option<ZoneEstimate>,
+}
+
+/// What a campaign limited to zones reaches, per channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZoneEstimate {
+    pub email: ZoneReach,
+    pub sms: ZoneReach,
+    pub voice: ZoneReach,
+    /// Whether the campaign includes those who named no zone.
+    pub include_unzoned: bool,
 }
 
 /// A campaign's audience, counted.
 struct Counted {
     email_recipients: u64,
     sms_recipients: u64,
+    voice_recipients: u64,
     sms: Option<SmsAnalysis>,
     sms_segments_total: u64,
+    zones: Option<ZoneEstimate>,
 }
 
 /// An SMS being written, as the composer shows it.
@@ -132,6 +155,12 @@ pub struct CampaignDeps {
     pub stats: Arc<dyn StatsStore>,
     /// Settings.
     pub config: ServiceConfig,
+    /// The town's zones (campaigns limited to some).
+    pub zones: Arc<dyn ZoneStore>,
+    /// Recipients page by page (estimates of campaigns limited to zones).
+    pub audience: Arc<dyn AudienceStore>,
+    /// Suppressed addresses (same estimates).
+    pub suppressions: Arc<dyn SuppressionStore>,
 }
 
 /// Campaign use cases.
@@ -226,6 +255,12 @@ impl Campaigns {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
+        check_zones(
+            self.d.zones.as_ref(),
+            content.zones.iter().flatten(),
+            "zones",
+        )
+        .await?;
         let (mut campaign, mut event) = Campaign::draft(content, by, kind, now);
         complete(&mut campaign, &mut event);
         self.d.campaigns.insert(&campaign, &event).await?;
@@ -243,6 +278,12 @@ impl Campaigns {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
+        check_zones(
+            self.d.zones.as_ref(),
+            content.zones.iter().flatten(),
+            "zones",
+        )
+        .await?;
         self.transition(id, |c, _| c.edit(content, by, now)).await
     }
 
@@ -294,6 +335,7 @@ impl Campaigns {
         let prices = self.d.config.prices;
         let sms_cost = prices.sms_cost(counted.sms_segments_total);
         let email_cost = prices.email_cost(counted.email_recipients);
+        let voice_cost = prices.voice_cost(counted.voice_recipients);
         Ok(Estimate {
             email_recipients: counted.email_recipients,
             sms_recipients: counted.sms_recipients,
@@ -301,9 +343,16 @@ impl Campaigns {
             sms_segments_total: counted.sms_segments_total,
             sms_cost,
             email_cost,
-            total_cost: sms_cost + email_cost,
+            total_cost: sms_cost + email_cost + voice_cost,
             sms_waits_for_window: c.sms.is_some() && !c.urgent,
             outlook,
+            voice_recipients: counted.voice_recipients,
+            voice: c
+                .voice
+                .as_ref()
+                .map(|v| v.analysis(&self.d.config.town_name)),
+            voice_cost,
+            zones: counted.zones,
         })
     }
 
@@ -319,8 +368,54 @@ impl Campaigns {
                 Ok(0)
             }
         };
-        let email_recipients = count(Channel::Email).await?;
-        let sms_recipients = count(Channel::Sms).await?;
+        let (email_recipients, sms_recipients, voice_recipients, zones) =
+            match campaign.zone_filter() {
+                None => (
+                    count(Channel::Email).await?,
+                    count(Channel::Sms).await?,
+                    count(Channel::Voice).await?,
+                    None,
+                ),
+                Some(filter) => {
+                    let reach = |channel: Channel| {
+                        let filter = &filter;
+                        async move {
+                            if campaign.channels().contains(&channel) {
+                                zone_reach(
+                                    self.d.audience.as_ref(),
+                                    self.d.suppressions.as_ref(),
+                                    &campaign.topics,
+                                    channel,
+                                    filter,
+                                )
+                                .await
+                            } else {
+                                Ok(ZoneReach::default())
+                            }
+                        }
+                    };
+                    let (email, sms) = (reach(Channel::Email).await?, reach(Channel::Sms).await?);
+                    let voice = reach(Channel::Voice).await?;
+                    let chosen = |r: ZoneReach| {
+                        if campaign.include_unzoned {
+                            r.with_unzoned
+                        } else {
+                            r.in_zones
+                        }
+                    };
+                    (
+                        chosen(email),
+                        chosen(sms),
+                        chosen(voice),
+                        Some(ZoneEstimate {
+                            email,
+                            sms,
+                            voice,
+                            include_unzoned: campaign.include_unzoned,
+                        }),
+                    )
+                }
+            };
         let sms = campaign.sms.as_ref().map(|s| analyze(&s.text));
         let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
         Ok(Counted {
@@ -328,6 +423,8 @@ impl Campaigns {
             sms_recipients,
             sms,
             sms_segments_total,
+            voice_recipients,
+            zones,
         })
     }
 

@@ -12,3 +12,4 @@ pub mod statistics;
 pub mod subscriber_file;
 pub mod topics_admin;
 pub mod weather;
+pub mod zones;

@@ -267,6 +267,7 @@ impl Statistics {
         let name = match channel {
             Channel::Email => "e-mail",
             Channel::Sms => "SMS",
+            Channel::Voice => "appel vocal",
         };
         Err(DomainError::NotFound(match campaign {
             None => format!("L'envoi par {name} n'est pas en pause."),

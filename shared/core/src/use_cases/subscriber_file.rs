@@ -44,6 +44,9 @@ pub struct PaperInput {
     /// front desk (`accueil`).
     #[serde(default)]
     pub place: Option<String>,
+    /// Zone slugs the resident named on the form (optional).
+    #[serde(default)]
+    pub zones: Vec<String>,
 }
 
 /// A staff edit of a subscriber.
@@ -119,6 +122,7 @@ pub struct SubscriberFile {
     stats: Arc<dyn StatsStore>,
     clock: Arc<dyn Clock>,
     suppressions: Arc<dyn SuppressionStore>,
+    zones: Arc<dyn crate::ports::ZoneStore>,
 }
 
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -272,6 +276,7 @@ pub(crate) fn paper_subscriber(
         email: signup.email,
         phone: signup.phone,
         choices: signup.choices,
+        zones: signup.zones,
         state: SubscriberState::Active,
         language: "fr".into(),
         consent: Consent {
@@ -302,6 +307,8 @@ pub struct SubscriberFileDeps {
     pub clock: Arc<dyn Clock>,
     /// Addresses and numbers that receive nothing any more.
     pub suppressions: Arc<dyn SuppressionStore>,
+    /// The town's zones residents may name on paper.
+    pub zones: Arc<dyn crate::ports::ZoneStore>,
 }
 
 impl SubscriberFile {
@@ -314,6 +321,7 @@ impl SubscriberFile {
             stats: d.stats,
             clock: d.clock,
             suppressions: d.suppressions,
+            zones: d.zones,
         }
     }
 
@@ -401,6 +409,7 @@ impl SubscriberFile {
             phone: input.phone.clone(),
             subscriptions: input.subscriptions.clone(),
             consent: true,
+            zones: input.zones.clone(),
         };
         let reference = input
             .paper_form_reference
@@ -426,9 +435,11 @@ impl SubscriberFile {
             errors.add("place", "Indiquez le lieu où le formulaire a été remis (mairie, maison de quartier…), 100 caractères au plus.");
         }
         errors.into_result()?;
+        let parsed = parsed.expect("checked above");
+        crate::use_cases::zones::check_zones(self.zones.as_ref(), &parsed.zones, "zones").await?;
         let sub = paper_subscriber(
             SubscriberId::new(),
-            parsed.expect("checked above"),
+            parsed,
             by,
             reference,
             place.map(str::to_owned),

@@ -11,6 +11,7 @@ pub mod subscribers;
 pub mod suppressions;
 pub mod topics;
 pub mod weather;
+pub mod zones;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::subscriber_file::{SubscriberFile, MAX_SYNC_IMPORT_BYTES};
 use telmail_core::use_cases::topics_admin::TopicsAdmin;
 use telmail_core::use_cases::weather::WeatherRelay;
+use telmail_core::use_cases::zones::Zones;
 use telmail_core::wiring::UseCases;
 
 use self::auth::StaffAuthMode;
@@ -51,6 +53,8 @@ pub struct AdminState {
     pub proposals: Arc<Proposals>,
     /// The public archive (staff withdraw messages from it).
     pub archive: Arc<Archive>,
+    /// The town's zones.
+    pub zones: Arc<Zones>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -65,6 +69,7 @@ impl From<&UseCases> for AdminState {
             files: u.file_jobs.clone(),
             proposals: u.proposals.clone(),
             archive: u.archive.clone(),
+            zones: u.zones.clone(),
         }
     }
 }
@@ -218,6 +223,7 @@ fn staff_routes() -> Vec<StaffRoute> {
             axum::routing::put(topics::update),
         ),
         ("/api/admin/topics/{slug}/close", File, post(topics::close)),
+        ("/api/admin/zones", File, post(zones::create)),
         ("/api/admin/stats", File, get(stats::report)),
         ("/api/admin/health", File, get(stats::health)),
         (

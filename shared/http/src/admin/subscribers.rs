@@ -30,6 +30,8 @@ pub struct SubscriberJson {
     phone: Option<String>,
     status: SubscriberStatus,
     subscriptions: Vec<TopicChannels>,
+    /// The zones of the town they named.
+    zones: Vec<telmail_core::domain::zone::ZoneSlug>,
     consent: Consent,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -78,6 +80,7 @@ impl From<Shown> for SubscriberJson {
             phone,
             status,
             subscriptions,
+            zones: s.zones.into_iter().collect(),
             consent: s.consent,
             created_at: s.created_at,
             updated_at: s.updated_at,

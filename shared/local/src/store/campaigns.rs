@@ -50,15 +50,19 @@ fn progress_row(r: &Row<'_>) -> rusqlite::Result<CampaignProgress> {
     for (i, v) in values.iter_mut().enumerate() {
         *v = r.get(i)?;
     }
+    let mut voice = [0i64; 4];
+    for (i, v) in voice.iter_mut().enumerate() {
+        *v = r.get(13 + i)?;
+    }
     Ok(CampaignProgress {
-        totals: Progress::from_values(values),
+        totals: Progress::from_values(values).with_voice(voice),
         shards_done: r.get::<_, i64>(10)? as u32,
         feedback: FeedbackCounts {
             bounces: r.get::<_, i64>(11)? as u64,
             complaints: r.get::<_, i64>(12)? as u64,
         },
         progressed_at: r
-            .get::<_, Option<i64>>(13)?
+            .get::<_, Option<i64>>(17)?
             .and_then(DateTime::from_timestamp_micros),
     })
 }
@@ -218,12 +222,13 @@ impl CampaignStore for SqliteStore {
         id: CampaignId,
         delta: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError> {
-        let v = delta.values();
+        let (v, voice) = (delta.values(), delta.voice_values());
         let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
                 let id = id.to_string();
                 add_counters(tx, &id, v, now)?;
+                add_voice_counters(tx, &id, voice)?;
                 read_progress(tx, &id)
             })
             .await
@@ -241,7 +246,7 @@ impl CampaignStore for SqliteStore {
         shard: u32,
         counted: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError> {
-        let v = counted.values();
+        let (v, voice) = (counted.values(), counted.voice_values());
         let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
@@ -253,6 +258,7 @@ impl CampaignStore for SqliteStore {
                     .map_err(sql_err)?;
                 if newly == 1 {
                     add_counters(tx, &id, v, now)?;
+                    add_voice_counters(tx, &id, voice)?;
                 }
                 read_progress(tx, &id)
             })
@@ -388,6 +394,23 @@ fn add_counters(
     Ok(())
 }
 
+/// Adds to a campaign's voice counters, in the order of `Progress::VOICE_COUNTERS` (no write
+/// when there is nothing to add: campaigns without calls cost no more than before).
+fn add_voice_counters(c: &rusqlite::Connection, id: &str, v: [i64; 4]) -> Result<(), StoreError> {
+    if v == [0; 4] {
+        return Ok(());
+    }
+    c.prepare_cached(
+        "UPDATE campaign_progress SET
+            voice_targeted = voice_targeted + ?2, voice_sent = voice_sent + ?3,
+            voice_failed = voice_failed + ?4, voice_suppressed = voice_suppressed + ?5
+         WHERE campaign_id = ?1",
+    )
+    .and_then(|mut st| st.execute(params![id, v[0], v[1], v[2], v[3]]))
+    .map(|_| ())
+    .map_err(sql_err)
+}
+
 /// A campaign's counters and shards done (an unknown campaign has counted nothing).
 fn read_progress(c: &rusqlite::Connection, id: &str) -> Result<CampaignProgress, StoreError> {
     c.prepare_cached(
@@ -395,7 +418,8 @@ fn read_progress(c: &rusqlite::Connection, id: &str) -> Result<CampaignProgress,
                 sms_targeted, sms_sent, sms_failed, sms_suppressed,
                 sms_segments, cost_ten_thousandths,
                 (SELECT COUNT(*) FROM campaign_shards_done d WHERE d.campaign_id = p.campaign_id),
-                email_bounces, email_complaints, progressed_at
+                email_bounces, email_complaints,
+                voice_targeted, voice_sent, voice_failed, voice_suppressed, progressed_at
          FROM campaign_progress p WHERE campaign_id = ?1",
     )
     .and_then(|mut st| st.query_row([id], progress_row).optional())

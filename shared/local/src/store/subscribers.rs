@@ -33,7 +33,7 @@ fn parse_id(text: &str) -> Result<SubscriberId, StoreError> {
 fn address_column(channel: Channel) -> &'static str {
     match channel {
         Channel::Email => "email",
-        Channel::Sms => "phone",
+        Channel::Sms | Channel::Voice => "phone",
     }
 }
 

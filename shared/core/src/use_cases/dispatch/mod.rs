@@ -8,7 +8,7 @@ mod repair;
 
 pub use repair::Repairs;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -30,10 +30,11 @@ use crate::domain::reputation::{brake_reason, EmailFeedback};
 use crate::domain::sms::analyze;
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::TopicSlug;
+use crate::domain::zone::{ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{
-    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingSms,
-    PauseStore, Recipient, SmsSender, StatsStore, SuppressionStore,
+    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, JobQueue, OutgoingCall,
+    OutgoingSms, PauseStore, Recipient, SmsSender, StatsStore, SuppressionStore, VoiceSender,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::links::Links;
@@ -81,6 +82,8 @@ pub struct DispatchDeps {
     pub sms: Arc<dyn SmsSender>,
     /// Each provider's turns: deliveries book them before they claim.
     pub pacing: Pacing,
+    /// Voice call provider.
+    pub voice: Arc<dyn VoiceSender>,
     pub clock: Arc<dyn Clock>,
     /// The town's layout.
     pub layout: Arc<EmailLayout>,
@@ -125,6 +128,8 @@ struct MergedRecipients<'a> {
     shard: u32,
     shards: u32,
     cursors: Vec<TopicCursor>,
+    /// The campaign's zones: those outside them are passed over.
+    zones: Option<ZoneFilter>,
 }
 
 struct TopicCursor {
@@ -159,6 +164,49 @@ impl<'a> MergedRecipients<'a> {
                     exhausted: false,
                 })
                 .collect(),
+            zones: campaign.zone_filter(),
+        }
+    }
+
+    /// Every recipient of `topics` on `channel` (one shard: the whole audience), unfiltered.
+    fn whole(store: &'a dyn AudienceStore, topics: &[TopicSlug], channel: Channel) -> Self {
+        Self {
+            store,
+            channel,
+            shard: 0,
+            shards: 1,
+            cursors: topics
+                .iter()
+                .map(|t| TopicCursor {
+                    topic: t.clone(),
+                    buffer: VecDeque::new(),
+                    after: None,
+                    exhausted: false,
+                })
+                .collect(),
+            zones: None,
+        }
+    }
+
+    /// The next `n` distinct recipients in the campaign's zones (fewer only at the end): pages
+    /// are read on until `n` are found, each page's profiles read in one batch for their zones.
+    async fn next_batch(&mut self, n: usize) -> Result<Vec<Recipient>, StoreError> {
+        let Some(filter) = self.zones.clone() else {
+            return self.next_raw(n).await;
+        };
+        let mut out = Vec::with_capacity(n);
+        loop {
+            let wanted = n - out.len();
+            let raw = self.next_raw(wanted).await?;
+            let ended = raw.len() < wanted;
+            let named = zones_of(self.store, &raw).await?;
+            out.extend(
+                raw.into_iter()
+                    .filter(|r| named.get(&r.id).is_some_and(|z| filter.admits(z))),
+            );
+            if ended || out.len() >= n {
+                return Ok(out);
+            }
         }
     }
 
@@ -186,8 +234,8 @@ impl<'a> MergedRecipients<'a> {
         Ok(())
     }
 
-    /// The next `n` distinct recipients (fewer at the end).
-    async fn next_batch(&mut self, n: usize) -> Result<Vec<Recipient>, StoreError> {
+    /// The next `n` distinct recipients (fewer at the end), whatever their zones.
+    async fn next_raw(&mut self, n: usize) -> Result<Vec<Recipient>, StoreError> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             self.refill().await?;
@@ -209,6 +257,68 @@ impl<'a> MergedRecipients<'a> {
         }
         Ok(out)
     }
+}
+
+/// The zones each of `recipients` named (the erased are missing).
+async fn zones_of(
+    store: &dyn AudienceStore,
+    recipients: &[Recipient],
+) -> Result<HashMap<SubscriberId, BTreeSet<ZoneSlug>>, StoreError> {
+    if recipients.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids: Vec<SubscriberId> = recipients.iter().map(|r| r.id).collect();
+    Ok(store
+        .get_many(&ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.zones))
+        .collect())
+}
+
+/// How many of a campaign's audience on one channel a limit to zones reaches: those who named
+/// one of the zones, and those plus the ones who named none (suppressed addresses left out).
+pub async fn zone_reach(
+    audience: &dyn AudienceStore,
+    suppressions: &dyn SuppressionStore,
+    topics: &[TopicSlug],
+    channel: Channel,
+    filter: &ZoneFilter,
+) -> Result<ZoneReach, StoreError> {
+    let mut all = MergedRecipients::whole(audience, topics, channel);
+    let mut reach = ZoneReach::default();
+    loop {
+        let page = all.next_raw(FANOUT_PAGE).await?;
+        let ended = page.len() < FANOUT_PAGE;
+        let addresses: Vec<String> = page.iter().map(|r| r.address.to_string()).collect();
+        let suppressed = suppressions.suppressed_among(&addresses).await?;
+        let named = zones_of(audience, &page).await?;
+        for r in page
+            .iter()
+            .filter(|r| !suppressed.contains(r.address.as_str()))
+        {
+            match named.get(&r.id) {
+                Some(z) if z.is_empty() => reach.with_unzoned += 1,
+                Some(z) if filter.admits(z) => {
+                    reach.in_zones += 1;
+                    reach.with_unzoned += 1;
+                }
+                _ => {}
+            }
+        }
+        if ended {
+            return Ok(reach);
+        }
+    }
+}
+
+/// What a limit to zones reaches on one channel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ZoneReach {
+    /// Subscribers who named one of the zones.
+    pub in_zones: u64,
+    /// Those, plus the subscribers who named no zone.
+    pub with_unzoned: u64,
 }
 
 /// How often a paused channel's deliveries look again whether staff resumed it.
@@ -319,7 +429,8 @@ impl Dispatcher {
     fn window_wait(&self, campaign: &Campaign, channel: Channel) -> Duration {
         // A stopped campaign's deliveries are closed at once, without sending.
         let stopped = campaign.status == CampaignStatus::Cancelled;
-        if channel != Channel::Sms || campaign.urgent || stopped {
+        // Calls keep the same hours as SMS.
+        if !matches!(channel, Channel::Sms | Channel::Voice) || campaign.urgent || stopped {
             return Duration::ZERO;
         }
         let now = self.now();
@@ -831,6 +942,7 @@ impl Dispatcher {
                         p.cost += match d.key.channel {
                             Channel::Sms => self.d.config.prices.sms_cost(seg),
                             Channel::Email => self.d.config.prices.email_cost(1),
+                            Channel::Voice => self.d.config.prices.voice_cost(1),
                         };
                     }
                     DeliveryResult::Failed { .. } | DeliveryResult::Unknown { .. } => {
@@ -1032,11 +1144,12 @@ impl Dispatcher {
         }
         match channel {
             Channel::Email => person.email.clone().map(Address::Email),
-            Channel::Sms => person.phone.clone().map(Address::Phone),
+            Channel::Sms | Channel::Voice => person.phone.clone().map(Address::Phone),
         }
         .ok_or_else(|| match channel {
             Channel::Email => gone("pas d'adresse e-mail"),
             Channel::Sms => gone("pas de numéro de mobile"),
+            Channel::Voice => gone("pas de numéro de téléphone"),
         })
     }
 
@@ -1060,9 +1173,10 @@ impl Dispatcher {
             Ok(address) => address,
             Err(not_sent) => return not_sent,
         };
-        let sent = match address {
-            Address::Email(to) => self.send_email(email, &to, key).await,
-            Address::Phone(to) => self.send_sms(campaign, to).await,
+        let sent = match (key.channel, address) {
+            (_, Address::Email(to)) => self.send_email(email, &to, key).await,
+            (Channel::Voice, Address::Phone(to)) => self.send_call(campaign, to, attempts).await,
+            (_, Address::Phone(to)) => self.send_sms(campaign, to).await,
         };
         if let Err(SendError::Paused(why)) = &sent {
             self.pause(key.channel, why).await;
@@ -1111,6 +1225,28 @@ impl Dispatcher {
             })
             .await
             .map(|id| (id, segments))
+    }
+
+    /// The campaign's voice call to one number (attempt `attempt`); the provider id.
+    async fn send_call(
+        &self,
+        campaign: &Campaign,
+        to: PhoneNumber,
+        attempt: u32,
+    ) -> Result<(Option<String>, u32), SendError> {
+        let voice = campaign
+            .voice
+            .as_ref()
+            .ok_or_else(|| SendError::Permanent("campagne sans appel vocal".into()))?;
+        self.d
+            .voice
+            .call(&OutgoingCall {
+                to,
+                text: voice.spoken(&self.d.config.town_name),
+                attempt: attempt.max(1),
+            })
+            .await
+            .map(|id| (id, 0))
     }
 
     /// Pauses a channel the provider refuses to send on; staff are alerted (the log line is
@@ -1189,8 +1325,15 @@ impl Dispatcher {
                 segments,
             },
             Err(SendError::Permanent(error)) => DeliveryResult::Failed { error },
-            // An SMS that may have gone is not sent again: a missed one is reported to staff,
-            // a doubled emergency SMS cannot be taken back. An email may be sent again.
+            // An SMS or a call that may have gone is not sent again: a missed one is reported
+            // to staff, a doubled emergency message cannot be taken back. An email may be.
+            Err(SendError::Unknown(error)) if channel == Channel::Voice => {
+                DeliveryResult::Unknown {
+                    error: format!(
+                    "issue inconnue, l'appel a peut-être eu lieu (il n'est pas renouvelé) : {error}"
+                ),
+                }
+            }
             Err(SendError::Unknown(error)) if channel == Channel::Sms => DeliveryResult::Unknown {
                 error: format!(
                     "issue inconnue, le SMS a peut-être été envoyé (il n'est pas renvoyé) : {error}"

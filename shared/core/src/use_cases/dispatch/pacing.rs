@@ -138,6 +138,8 @@ impl Pacing {
         match channel {
             Channel::Email => self.email.as_ref(),
             Channel::Sms => self.sms.as_ref(),
+            // Calls have no configured rate yet: placed as fast as the provider takes them.
+            Channel::Voice => None,
         }
     }
 }

@@ -186,7 +186,7 @@ fn missing_from(
     prices: &crate::domain::money::Prices,
 ) -> Progress {
     let mut missing = Progress::default();
-    for channel in [Channel::Email, Channel::Sms] {
+    for channel in Channel::ALL {
         let (c, r) = (channel_of(counted, channel), channel_of(recorded, channel));
         let m = missing.channel_mut(channel);
         m.sent = c.sent.saturating_sub(r.sent);
@@ -194,7 +194,9 @@ fn missing_from(
         m.suppressed = c.suppressed.saturating_sub(r.suppressed);
     }
     missing.sms_segments = counted.sms_segments.saturating_sub(recorded.sms_segments);
-    missing.cost = prices.sms_cost(missing.sms_segments) + prices.email_cost(missing.email.sent);
+    missing.cost = prices.sms_cost(missing.sms_segments)
+        + prices.email_cost(missing.email.sent)
+        + prices.voice_cost(missing.voice.sent);
     missing
 }
 
@@ -202,5 +204,6 @@ fn channel_of(p: &Progress, channel: Channel) -> crate::domain::delivery::Channe
     match channel {
         Channel::Email => p.email,
         Channel::Sms => p.sms,
+        Channel::Voice => p.voice,
     }
 }

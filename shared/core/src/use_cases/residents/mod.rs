@@ -25,8 +25,8 @@ use crate::domain::subscriber::{
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::{DomainError, FieldErrors, SendError};
 use crate::ports::{
-    Counter, EmailSender, JobQueue, OutgoingEmail, OutgoingSms, QuotaStore, SignupOrigin,
-    SmsSender, StatsStore, SubscriberStore, TopicStore,
+    Counter, EmailSender, JobQueue, OutgoingCall, OutgoingEmail, OutgoingSms, QuotaStore,
+    SignupOrigin, SmsSender, StatsStore, SubscriberStore, TopicStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -99,6 +99,29 @@ pub struct ResidentDeps {
     pub layout: Arc<EmailLayout>,
     /// Settings.
     pub config: ServiceConfig,
+    /// The town's zones residents may name.
+    pub zones: Arc<dyn crate::ports::ZoneStore>,
+    /// Voice calls (a code read to a landline).
+    pub voice: Arc<dyn crate::ports::VoiceSender>,
+}
+
+/// A text as a voice reads it best: every digit on its own (« 1, 2, 3 » rather than « cent
+/// vingt-trois »).
+fn spell_digits(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut previous_digit = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            if previous_digit {
+                out.push_str(", ");
+            }
+            previous_digit = true;
+        } else {
+            previous_digit = false;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Resident use cases.
@@ -108,6 +131,27 @@ pub struct Residents {
 }
 
 impl Residents {
+    /// The zones of the town a resident may name (public).
+    pub async fn zones(&self) -> Result<Vec<crate::domain::zone::Zone>, DomainError> {
+        Ok(self.d.zones.zones().await?)
+    }
+
+    /// The zones whose streets include `street` (as typed: any case, accents or not).
+    pub async fn zones_of_street(
+        &self,
+        street: &str,
+    ) -> Result<Vec<crate::domain::zone::ZoneSlug>, DomainError> {
+        Ok(self
+            .d
+            .zones
+            .zones()
+            .await?
+            .into_iter()
+            .filter(|z| z.has_street(street))
+            .map(|z| z.slug)
+            .collect())
+    }
+
     /// Builds the use cases from their ports.
     pub fn new(deps: ResidentDeps) -> Self {
         let links = Links::new(deps.signer.clone(), deps.config.clone());
@@ -176,8 +220,31 @@ impl Residents {
         }
     }
 
-    /// Sends an SMS to the person at hand (as `send_email`, for the `phone` field).
+    /// Reads a message meant as an SMS aloud to a landline (a code to a resident who gave one
+    /// for calls): digits one by one, said twice.
+    async fn call_instead(&self, sms: &OutgoingSms) -> Result<(), DomainError> {
+        let said = spell_digits(&sms.text);
+        let call = OutgoingCall {
+            to: sms.to.clone(),
+            text: format!("{said} Je répète. {said}"),
+            attempt: 1,
+        };
+        match self.d.voice.call(&call).await {
+            Ok(_) => Ok(()),
+            Err(e @ SendError::Permanent(_)) => Err(e.for_field(
+                "phone",
+                "Le service d'appel refuse ce numéro : vérifiez-le ou indiquez-en un autre.",
+            )),
+            Err(e) => Err(DomainError::Unavailable(e.to_string())),
+        }
+    }
+
+    /// Sends an SMS to the person at hand (as `send_email`, for the `phone` field); to a
+    /// landline, the message is read by a call.
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<(), DomainError> {
+        if !sms.to.is_mobile() {
+            return self.call_instead(sms).await;
+        }
         match self.d.sms.send_sms(sms).await {
             Ok(_) => Ok(()),
             Err(e) => {

@@ -133,6 +133,7 @@ impl Residents {
         let open = self.open_topics().await?;
         let signup = Signup::parse(input, &open, true)?;
         self.check_country(signup.phone.as_ref())?;
+        crate::use_cases::zones::check_zones(self.d.zones.as_ref(), &signup.zones, "zones").await?;
         self.take_client_allowance(&origin.ip).await?;
         let now = self.d.clock.now();
         let consent = Consent {
@@ -147,6 +148,7 @@ impl Residents {
             email,
             phone,
             choices,
+            zones,
         } = signup;
         let mut request = Subscriber::request(
             (email.clone(), phone.clone()),
@@ -155,6 +157,7 @@ impl Residents {
             now,
             now + self.d.config.pending_ttl,
         );
+        request.zones = zones;
         match (email, phone) {
             (Some(email), _) => {
                 self.d.subscribers.insert(&request).await?;

@@ -603,6 +603,7 @@ impl WeatherRelay {
             urgent: message == AlertMessage::Alert,
             send_at: None,
             publication: Default::default(),
+            ..Default::default()
         }
     }
 }

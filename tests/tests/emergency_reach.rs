@@ -1,0 +1,478 @@
+//! Emergency reach over HTTP (#30): zones of the town defined by an administrator, named by
+//! residents on the web and on paper, and a campaign limited to them — its estimate showing
+//! both counts, its fan-out reaching only the residents of its zones.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn app() -> TestApp {
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+    })
+    .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    app.add_staff("cab", "cabinet", None, None).await;
+    app.add_staff("admin", "admin", None, None).await;
+    app
+}
+
+fn front_de_mer() -> Value {
+    json!({
+        "name": "Front de mer",
+        "description": "Le boulevard de la Plage et les rues qui y descendent.",
+        "streets": ["Boulevard de la Plage", "Rue du Général de Gaulle"]
+    })
+}
+
+/// A paper form on « Alerte météo » by SMS and email, naming `zones`.
+async fn paper(staff: &StaffClient<'_>, email: &str, phone: &str, zones: Value) -> Value {
+    let body = json!({
+        "email": email, "phone": phone, "paper_form_reference": "F-30", "zones": zones,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
+    });
+    staff
+        .post("/api/admin/subscribers", &body)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn administrators_define_zones_that_everyone_can_list() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    let redac = app.login("redac").await;
+
+    // WHEN an administrator defines « Front de mer »
+    let zone =
+        StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    // THEN its slug comes from its name, and the public list shows it with its streets
+    assert_eq!(zone["slug"], "front-de-mer");
+    let listed: Value = app.get("/api/zones").await.json().await.unwrap();
+    assert_eq!(listed[0]["slug"], "front-de-mer");
+    assert_eq!(listed[0]["name"], "Front de mer");
+    assert_eq!(listed[0]["streets"][0], "Boulevard de la Plage");
+
+    // The same name again is a conflict; a blank name is refused in French naming the field
+    let again =
+        StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 409).await;
+    assert!(
+        again["message"].as_str().unwrap().contains("front-de-mer"),
+        "{again}"
+    );
+    let blank = StaffClient::expect(
+        admin
+            .post("/api/admin/zones", &json!({ "name": "  " }))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(blank["fields"]["name"], "Indiquez le nom de la zone.");
+    // Only an administrator defines zones
+    let refused = redac
+        .post("/api/admin/zones", &json!({ "name": "Le Moulleau" }))
+        .await;
+    assert_eq!(refused.status(), 403);
+    let listed: Value = app.get("/api/zones").await.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_zone_is_refused_on_the_web_form_on_paper_and_in_a_campaign() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let signup = json!({
+        "email": "marie@exemple.fr", "consent": true, "zones": ["nulle-part"],
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
+    });
+    let resp = app.post_json("/api/subscriptions", &signup).await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["fields"]["zones"],
+        "La zone « nulle-part » n'existe pas."
+    );
+    assert!(
+        app.emails().is_empty(),
+        "nothing is sent for a refused sign-up"
+    );
+
+    let on_paper = paper(
+        &redac,
+        "jean@exemple.fr",
+        "0612345678",
+        json!(["nulle-part"]),
+    )
+    .await;
+    assert_eq!(
+        on_paper["fields"]["zones"],
+        "La zone « nulle-part » n'existe pas."
+    );
+
+    let draft = json!({
+        "title": "Submersion", "topics": ["alerte-meteo"], "sms": { "text": "Alerte" },
+        "email": null, "urgent": true, "send_at": null, "zones": ["Front de mer"],
+    });
+    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 422).await;
+    assert!(
+        refused["fields"]["zones"]
+            .as_str()
+            .unwrap()
+            .contains("Identifiant de zone invalide"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
+    // GIVEN the sea front and Le Moulleau, and four residents on « Alerte météo »
+    let app = app().await;
+    let admin = app.login("admin").await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    StaffClient::expect(
+        admin
+            .post(
+                "/api/admin/zones",
+                &json!({ "name": "Le Moulleau", "description": "Sud." }),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let on_front = paper(
+        &redac,
+        "front@exemple.fr",
+        "0611000001",
+        json!(["front-de-mer"]),
+    )
+    .await;
+    assert_eq!(on_front["zones"], json!(["front-de-mer"]), "{on_front}");
+    paper(
+        &redac,
+        "both@exemple.fr",
+        "0611000002",
+        json!(["le-moulleau", "front-de-mer"]),
+    )
+    .await;
+    paper(
+        &redac,
+        "moulleau@exemple.fr",
+        "0611000003",
+        json!(["le-moulleau"]),
+    )
+    .await;
+    paper(&redac, "nowhere@exemple.fr", "0611000004", json!([])).await;
+
+    // WHEN a red submersion alert is limited to the sea front
+    let draft = json!({
+        "title": "Vigilance rouge vagues-submersion", "topics": ["alerte-meteo"],
+        "sms": { "text": "Arcachon : vigilance rouge submersion. Quittez le front de mer." },
+        "email": { "subject": "Vigilance rouge", "body_markdown": "Quittez le front de mer." },
+        "urgent": true, "send_at": null, "zones": ["front-de-mer"],
+    });
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    assert_eq!(c["zones"], json!(["front-de-mer"]));
+    assert_eq!(c["include_unzoned"], false);
+    let id = c["id"].as_str().unwrap().to_owned();
+
+    // THEN the estimate shows both counts, the recipients following the choice
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(est["sms_recipients"], 2, "{est}");
+    assert_eq!(est["email_recipients"], 2);
+    assert_eq!(
+        est["zones"]["sms"],
+        json!({ "in_zones": 2, "with_unzoned": 3 })
+    );
+    assert_eq!(
+        est["zones"]["email"],
+        json!({ "in_zones": 2, "with_unzoned": 3 })
+    );
+
+    // AND sending reaches only the two residents of the sea front, on both channels
+    submit_and_approve(&redac, &cab, &id).await;
+    app.drain().await;
+    let mut texted: Vec<String> = app
+        .sms()
+        .iter()
+        .map(|s| s["to"].as_str().unwrap().to_owned())
+        .collect();
+    texted.sort();
+    assert_eq!(texted, ["+33611000001", "+33611000002"]);
+    let mut mailed: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
+    mailed.sort();
+    assert_eq!(mailed, ["both@exemple.fr", "front@exemple.fr"]);
+    let sent =
+        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    assert_eq!(sent["counts"]["sms"]["targeted"], 2, "{sent}");
+
+    // AND a campaign for the whole town (zones null) still reaches all four
+    let whole = json!({
+        "title": "Fin d'alerte", "topics": ["alerte-meteo"], "sms": { "text": "Fin de vigilance." },
+        "email": null, "urgent": true, "send_at": null, "zones": null,
+    });
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &whole).await, 201).await;
+    assert_eq!(c["zones"], Value::Null);
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!(
+                "/api/admin/campaigns/{}/estimate",
+                c["id"].as_str().unwrap()
+            ))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(est["sms_recipients"], 4);
+    assert_eq!(est["zones"], Value::Null);
+
+    // AND staff may include those who named no zone
+    let wide = json!({
+        "title": "Submersion", "topics": ["alerte-meteo"], "sms": { "text": "Alerte." },
+        "email": null, "urgent": true, "send_at": null,
+        "zones": ["front-de-mer"], "include_unzoned": true,
+    });
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &wide).await, 201).await;
+    let wide_id = c["id"].as_str().unwrap().to_owned();
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{wide_id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(est["sms_recipients"], 3, "{est}");
+    submit_and_approve(&redac, &cab, &wide_id).await;
+    app.drain().await;
+    let to_nowhere = app.sms_to("+33611000004");
+    assert_eq!(
+        to_nowhere.len(),
+        1,
+        "the unzoned resident is reached once: {to_nowhere:?}"
+    );
+    assert!(
+        app.sms_to("+33611000003").is_empty(),
+        "Le Moulleau is never reached"
+    );
+}
+
+#[tokio::test]
+async fn a_resident_names_zones_on_the_web_form_and_keeps_them_once_confirmed() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    let signup = json!({
+        "email": "marie@exemple.fr", "consent": true, "zones": ["front-de-mer"],
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
+    });
+    assert_eq!(
+        app.post_json("/api/subscriptions", &signup).await.status(),
+        202
+    );
+    let mail = app
+        .emails_to("marie@exemple.fr")
+        .pop()
+        .expect("confirmation email");
+    let confirm = link(&mail.text, "/confirmation?t=");
+    let resp = app
+        .post_form("/confirmation", &[("t", &token_of(&confirm))])
+        .await;
+    assert_eq!(resp.status(), 200);
+    let redac = app.login("redac").await;
+    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=marie").await, 200).await;
+    assert_eq!(
+        found["items"][0]["zones"],
+        json!(["front-de-mer"]),
+        "{found}"
+    );
+}
+
+/// Every call attempt of the outbox, oldest first.
+fn calls(app: &TestApp) -> Vec<Value> {
+    std::fs::read_to_string(app.data_dir.join("outbox/voice.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    // GIVEN a landline on a paper form, for weather alerts by call
+    let body = json!({
+        "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
+    });
+    let added = StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    assert_eq!(added["phone"], "+33556223344");
+    assert_eq!(added["subscriptions"][0]["channels"], json!(["voice"]));
+    // A landline is still refused for SMS, in French
+    let sms = json!({
+        "phone": "05 56 22 33 45", "paper_form_reference": "F-32",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "voice"] }],
+    });
+    let refused = StaffClient::expect(redac.post("/api/admin/subscribers", &sms).await, 422).await;
+    assert!(
+        refused["fields"]["phone"]
+            .as_str()
+            .unwrap()
+            .contains("n'est pas un numéro de mobile"),
+        "{refused}"
+    );
+    // A link cannot be read aloud
+    let linked = json!({
+        "title": "Orages", "topics": ["alerte-meteo"], "sms": null, "email": null,
+        "voice": { "text": "Voir https://arcachon.fr" }, "urgent": true, "send_at": null,
+    });
+    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &linked).await, 422).await;
+    assert!(
+        refused["fields"]["voice.text"]
+            .as_str()
+            .unwrap()
+            .contains("lien"),
+        "{refused}"
+    );
+
+    // WHEN an urgent campaign with a spoken text goes out
+    let draft = json!({
+        "title": "Vigilance rouge", "topics": ["alerte-meteo"], "sms": null, "email": null,
+        "voice": { "text": "Vigilance rouge vagues-submersion ce soir. Restez chez vous." },
+        "urgent": true, "send_at": null,
+    });
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    assert_eq!(
+        c["voice"]["text"],
+        "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
+    );
+    let id = c["id"].as_str().unwrap().to_owned();
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(est["voice_recipients"], 1, "{est}");
+    assert!(
+        (est["voice_cost"].as_f64().unwrap() - 0.15).abs() < 1e-9,
+        "{est}"
+    );
+    assert!(est["voice"]["seconds"].as_u64().unwrap() > 5, "{est}");
+    submit_and_approve(&redac, &cab, &id).await;
+    app.drain().await;
+
+    // THEN the landline is called once: the town's name first, the message twice
+    let calls = calls(&app);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["to"], "+33556223344");
+    assert_eq!(calls[0]["attempt"], 1);
+    let text = calls[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Message de la Ville d'Arcachon."),
+        "{text}"
+    );
+    assert_eq!(text.matches("Restez chez vous.").count(), 2, "{text}");
+    assert!(chrono::DateTime::parse_from_rfc3339(calls[0]["at"].as_str().unwrap()).is_ok());
+    assert!(app.sms().is_empty(), "no SMS to a landline");
+    let sent =
+        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    assert_eq!(sent["counts"]["voice"]["sent"], 1, "{sent}");
+    assert_eq!(sent["status"], "sent");
+}
+
+#[tokio::test]
+async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
+    let app = app().await;
+    let signup = json!({
+        "phone": "05 56 22 33 44", "consent": true,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
+    });
+    let resp = app.post_json("/api/subscriptions", &signup).await;
+    assert_eq!(resp.status(), 202);
+    let body: Value = resp.json().await.unwrap();
+    let t = token_of(body["code_url"].as_str().unwrap());
+    let calls = calls(&app);
+    assert_eq!(calls.len(), 1, "the code is read by a call: {calls:?}");
+    let said = calls[0]["text"].as_str().unwrap();
+    let code: String = said
+        .split("code de confirmation est ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{said}");
+    let ok = app
+        .post_form("/inscription/code", &[("t", &t), ("code", &code)])
+        .await;
+    assert!(page_text(ok).await.contains("/preferences?t="));
+    // The same landline for SMS is refused on the web form too
+    let sms = json!({
+        "phone": "05 56 22 33 45", "consent": true,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms"] }],
+    });
+    assert_eq!(
+        app.post_json("/api/subscriptions", &sms).await.status(),
+        422
+    );
+}
+
+#[tokio::test]
+async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_alerts_only() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    // The form lists the zone, and offers calls on « Alerte météo » only
+    let form = page_text(app.get("/inscription").await).await;
+    assert!(form.contains("value=\"front-de-mer\""), "{form}");
+    assert!(form.contains("value=\"alerte-meteo:voice\""));
+    assert!(!form.contains("value=\"culture-animations:voice\""));
+
+    // WHEN a resident types a street nobody listed, the form says so and keeps what was typed
+    let mut fields = signup_fields("lea@exemple.fr", "", &["alerte-meteo:email"]);
+    fields.push(("street", "Rue Inconnue"));
+    let resp = app.post_form("/inscription", &fields).await;
+    assert_eq!(resp.status(), 422);
+    let page = page_text(resp).await;
+    assert!(
+        page.contains("Aucune zone ne comprend la rue « Rue Inconnue »"),
+        "{page}"
+    );
+    assert!(app.emails().is_empty());
+
+    // WHEN they type their street as they write it (no accents, lower case)
+    let mut fields = signup_fields("lea@exemple.fr", "", &["alerte-meteo:email"]);
+    fields.push(("street", "rue du general de gaulle"));
+    let resp = app.post_form("/inscription", &fields).await;
+    assert_eq!(resp.status(), 200);
+    let mail = app
+        .emails_to("lea@exemple.fr")
+        .pop()
+        .expect("confirmation email");
+    let confirm = link(&mail.text, "/confirmation?t=");
+    app.post_form("/confirmation", &[("t", &token_of(&confirm))])
+        .await;
+    // THEN they are in the sea front's zone
+    let redac = app.login("redac").await;
+    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=lea").await, 200).await;
+    assert_eq!(
+        found["items"][0]["zones"],
+        json!(["front-de-mer"]),
+        "{found}"
+    );
+}
