@@ -219,6 +219,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("outbox.js", include_str!("../static/admin/outbox.js")),
     ("files.js", include_str!("../static/admin/files.js")),
     ("proposals.js", include_str!("../static/admin/proposals.js")),
+    ("typos.js", include_str!("../static/admin/typos.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");

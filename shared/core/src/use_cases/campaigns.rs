@@ -47,7 +47,8 @@ pub struct Estimate {
     pub email_cost: Money,
     /// Total (€ HT).
     pub total_cost: Money,
-    /// Non-urgent SMS wait for the sending window.
+    /// Whether the SMS would wait: not urgent, and the sending window is closed when it leaves
+    /// (at `send_at`, else now).
     pub sms_waits_for_window: bool,
 }
 
@@ -298,7 +299,13 @@ impl Campaigns {
             sms_cost,
             email_cost,
             total_cost: sms_cost + email_cost,
-            sms_waits_for_window: c.sms.is_some() && !c.urgent,
+            sms_waits_for_window: c.sms.is_some()
+                && !c.urgent
+                && !self
+                    .d
+                    .config
+                    .sending_window
+                    .is_open(c.send_at.unwrap_or(self.d.clock.now())),
         })
     }
 

@@ -258,6 +258,21 @@ pub(crate) fn already_subscribed(line: usize) -> LineError {
     }
 }
 
+/// A subscriber from a line of an imported file: a paper form's, marked as imported.
+pub(crate) fn imported_subscriber(
+    id: SubscriberId,
+    signup: Signup,
+    by: &StaffIdentity,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Subscriber {
+    let mut sub = paper_subscriber(id, signup, by, reference, None, now);
+    if let ConsentSource::Paper { imported, .. } = &mut sub.consent.source {
+        *imported = true;
+    }
+    sub
+}
+
 /// A subscriber typed in from a paper form (or a line of an import): active at once.
 pub(crate) fn paper_subscriber(
     id: SubscriberId,
@@ -279,6 +294,7 @@ pub(crate) fn paper_subscriber(
                 staff_id: by.id.clone(),
                 form_reference: reference.to_owned(),
                 place,
+                imported: false,
             },
             at: now,
             wording_version: CONSENT_WORDING_VERSION.into(),
@@ -561,12 +577,11 @@ impl SubscriberFile {
         let subs: Vec<Subscriber> = ready
             .into_iter()
             .map(|line| {
-                paper_subscriber(
+                imported_subscriber(
                     SubscriberId::new(),
                     line.signup,
                     by,
                     &line.form_reference,
-                    None,
                     self.clock.now(),
                 )
             })

@@ -3,7 +3,8 @@
 
 import { api } from "./api.js";
 import { exportFile, importFile, progressText } from "./files.js";
-import { $, act, el, flash, holds, start, values, when } from "./ui.js";
+import { suggestEmail } from "./typos.js";
+import { $, act, el, flash, holds, phone, start, values, when } from "./ui.js";
 
 const me = await start();
 const PAGE = 25;
@@ -13,6 +14,8 @@ const FRONT_DESK_ANSWERS = 20;
 let offset = 0;
 let topics = [];
 let editing = null;
+/** The last file checked, for the import button. */
+let lastCheck = null;
 
 const STATES = { active: "abonné", pending: "en attente", unsubscribed: "désabonné" };
 
@@ -25,6 +28,8 @@ const keeper = holds(me, "redaction", "admin");
 if (!keeper) {
   for (const id of ["import-section", "export", "erase", "prev", "next"]) $(`#${id}`).hidden = true;
   $("#paper-place").required = true;
+  // The front desk comes to type a form in: the form first, the file only after a search.
+  $("#search").before($("#paper-section"));
 }
 /** Whether this person may edit this subscriber. */
 const mayEdit = (s) => keeper || (s.consent.source === "paper" && s.consent.staff_id === me.id);
@@ -94,7 +99,7 @@ async function search() {
                 "tr",
                 {},
                 el("td", {}, s.email || "—"),
-                el("td", {}, s.phone || "—"),
+                el("td", {}, s.phone ? phone(s.phone) : "—"),
                 el("td", {}, STATES[s.status] || s.status),
                 el("td", {}, s.subscriptions.map((c) => `${c.topic} (${c.channels.join(", ")})`).join(" ; ")),
                 el("td", {}, when(s.created_at)),
@@ -114,7 +119,7 @@ function edit(s) {
   editing = s;
   const form = $("#edit");
   form.email.value = s.email || "";
-  form.phone.value = s.phone || "";
+  form.phone.value = s.phone ? phone(s.phone) : "";
   choices($("#edit-choices"), "edit", s.subscriptions);
   $("#editor").hidden = false;
   form.email.focus();
@@ -150,6 +155,26 @@ $("#close-editor").addEventListener("click", () => {
   $("#editor").hidden = true;
 });
 
+// A domain one slip away from a common one (`gmial.com`): the front desk confirms or corrects.
+function checkTypo() {
+  const input = $("#paper-email");
+  const meant = suggestEmail(input.value);
+  const box = $("#paper-email-typo");
+  if (!meant) {
+    box.replaceChildren();
+    return;
+  }
+  box.replaceChildren(
+    `Vouliez-vous dire ${meant} ? `,
+    el("button", { type: "button", class: "secondary", onclick: () => {
+      input.value = meant;
+      box.replaceChildren();
+      input.focus();
+    } }, `Corriger en ${meant}`),
+  );
+}
+$("#paper-email").addEventListener("input", checkTypo);
+
 $("#paper").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.target;
@@ -164,6 +189,7 @@ $("#paper").addEventListener("submit", (e) => {
     });
     flash(`Abonné ajouté : ${s.email || s.phone}.`);
     form.reset();
+    $("#paper-email-typo").replaceChildren();
     // The front desk finds the person it just typed in, to correct it if need be.
     if (!keeper) $("#search").q.value = s.email || s.phone;
     await search();
@@ -184,8 +210,10 @@ function importFrom(dryRun) {
 function report(job, dryRun) {
   if (job.status === "failed") return [el("p", { role: "alert", class: "alert error" }, `Le fichier n'a pas pu être lu : ${job.failure}`)];
   const ok = job.lines - job.refused_lines;
+  const next =
+    job.refused_lines === 0 ? "" : ok > 0 ? " Corrigez le fichier, ou importez les lignes valides." : " Corrigez le fichier puis vérifiez-le à nouveau.";
   const head = dryRun
-    ? `${job.lines} ligne(s) lue(s) : ${ok} valide(s), ${job.refused_lines} en erreur. Rien n'a encore été importé.`
+    ? `${job.lines} ligne(s) lue(s) : ${ok} valide(s), ${job.refused_lines} en erreur. Rien n'a encore été importé.${next}`
     : job.imported === 0
       ? `Rien n'a été importé : ${job.refused_lines} ligne(s) en erreur.`
       : `${job.imported} abonné(s) importé(s) sur ${job.lines} ligne(s).`;
@@ -212,14 +240,21 @@ $("#import").addEventListener("submit", (e) => {
     $("#commit").hidden = true;
     const checked = await importFrom(true);
     $("#import-report").replaceChildren(...report(checked, true));
-    const importable =
-      checked.status === "done" && (form.mode.value === "valid_only" ? checked.lines > checked.refused_lines : checked.refused_lines === 0);
+    // Valid lines can be imported from here, whatever the mode chosen before checking.
+    const importable = checked.status === "done" && checked.lines > checked.refused_lines;
     $("#commit").hidden = !importable;
+    lastCheck = checked;
+    // Says what the button does: all the lines, or the valid ones only.
+    const valid = checked.lines - checked.refused_lines;
+    const which = valid === 1 ? "la ligne" : `les ${valid} lignes`;
+    $("#commit").textContent = `Importer ${which}${checked.refused_lines ? (valid === 1 ? " valide" : " valides") : ""}`;
   });
 });
 
 $("#commit").addEventListener("click", (e) =>
   act(e.target, $("#import"), async () => {
+    // « Importer les N lignes valides »: the lines in error stay out.
+    if (lastCheck?.refused_lines) $("#import").mode.value = "valid_only";
     const done = await importFrom(false);
     $("#import-report").replaceChildren(...report(done, false));
     $("#commit").hidden = true;

@@ -30,6 +30,14 @@ export function when(iso) {
   return `${day} à ${time}`;
 }
 
+/** A mobile number as dialled in France (`06 12 34 56 78`, overseas departments too);
+ * other countries as stored (`+44…`). */
+export function phone(e164) {
+  const m = /^\+(33|262|590|594|596)(\d{9})$/.exec(e164 || "");
+  if (!m) return e164;
+  return `0${m[2]}`.match(/.{1,2}/g).join(" ");
+}
+
 /** A number with French grouping. */
 export const count = (n) => Number(n || 0).toLocaleString("fr-FR");
 
@@ -50,6 +58,18 @@ export const STATUS = {
   cancelled: "annulée",
 };
 
+/** Roles as staff call them. */
+export const ROLES = {
+  redaction: "Rédaction",
+  cabinet: "Cabinet du maire",
+  admin: "Administration",
+  accueil: "Accueil",
+  service: "Service",
+};
+
+/** A person's roles in words (`Rédaction, Cabinet du maire`). */
+export const roleNames = (roles) => roles.map((r) => ROLES[r] || r).join(", ");
+
 export const status = (s) => el("span", { class: `status ${s}` }, STATUS[s] || s);
 
 /** Clears the errors shown in a form. */
@@ -68,6 +88,8 @@ export function clearErrors(form) {
  * top (announced by screen readers) naming what to fix. */
 export function showErrors(form, err) {
   clearErrors(form);
+  // An older success message would contradict the error: it goes.
+  $("#flash")?.replaceChildren();
   const summary = el("div", { class: "alert error", role: "alert", tabindex: "-1" }, el("p", {}, err.message));
   const list = el("ul");
   for (const [field, message] of Object.entries(err.fields || {})) {
@@ -131,6 +153,19 @@ export async function act(button, form, action) {
   }
 }
 
+/** Names each cell of the data tables after its column, so a phone can show rows as cards. */
+function labelCells(root) {
+  for (const table of root.querySelectorAll?.("table.data") || []) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (cell.tagName === "TD" && heads[i] !== undefined && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+      });
+    }
+  }
+}
+new MutationObserver(() => labelCells(document)).observe(document.body, { childList: true, subtree: true });
+
 /** The page's start: the signed-in person (else the sign-in page), the menu by role. */
 export async function start() {
   const me = await whoami();
@@ -153,7 +188,7 @@ export function showPerson(me) {
   $("nav.admin").hidden = false;
   const who = $("#who");
   who.replaceChildren(
-    `${me.name} (${me.roles.join(", ")})`,
+    `${me.name} (${roleNames(me.roles)})`,
     el("button", { type: "button", onclick: () => signOut() }, "Se déconnecter"),
   );
   who.hidden = false;
