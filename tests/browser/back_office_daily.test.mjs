@@ -16,7 +16,8 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer({ staff: true });
+  // Emails leave 4 a second, as through a paced relay: a send of 16 takes 4 seconds.
+  server = await startServer({ staff: true, env: { TELMAIL_EMAIL_RATE: '4' } });
   browser = await launchBrowser();
 });
 
@@ -61,7 +62,11 @@ test('1-2. the campaign page follows the send, and the cabinet approves from a p
   const admin = await open(desktop);
   await signIn(admin.page, 'admin');
   await admin.page.goto(`${server.base}/admin/abonnes`);
-  await addPaper(admin.page, { email: 'direct@exemple.fr', reference: 'P-1', choices: ['Informations pratiques par e-mail'] });
+  const lines = Array.from({ length: 16 }, (_, i) => `lecteur${i + 1}@exemple.fr;Informations pratiques`);
+  await admin.page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'lecteurs.csv', mimeType: 'text/csv', buffer: Buffer.from(`email;themes\r\n${lines.join('\r\n')}\r\n`) });
+  await admin.page.getByRole('button', { name: 'Vérifier le fichier' }).click();
+  await admin.page.getByRole('button', { name: 'Importer les 16 lignes', exact: true }).click();
+  await admin.page.getByText('16 abonné(s) importé(s) sur 16 ligne(s).').waitFor();
 
   // The writer composes a long email and submits it.
   const writer = await open(desktop);
@@ -105,15 +110,21 @@ test('1-2. the campaign page follows the send, and the cabinet approves from a p
   await approve.click();
   const dialog = cabinet.page.getByRole('dialog', { name: "Confirmer l'envoi" });
   await dialog.waitFor();
-  assert.match(await dialog.innerText(), /Envoyer 1 e-mail, \d+,\d\d\s€ HT, dès maintenant \?/);
+  assert.match(await dialog.innerText(), /Envoyer 16 e-mails, \d+,\d\d\s€ HT, dès maintenant \?/);
   assert.equal(await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").count(), 0, 'sent without confirmation');
   await dialog.getByRole('button', { name: 'Confirmer et envoyer' }).click();
   await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").waitFor();
 
-  // The writer's page, never reloaded, follows: approved, sending, then sent with its bar full.
-  await writer.page.locator('#campaign > dl.facts .status', { hasText: 'envoyée' }).waitFor({ timeout: 30_000 });
+  // The writer's page, never reloaded, follows: approved, sending, then sent with its bar full;
+  // the bar moves as the emails leave, not once at the end.
   const bar = writer.page.getByRole('progressbar', { name: /E-mails/ });
-  assert.equal(await bar.getAttribute('value'), '1');
+  const seen = new Set();
+  await waitFor('the campaign to be sent', async () => {
+    if (await bar.count()) seen.add(Number(await bar.getAttribute('value')));
+    return (await writer.page.locator('#campaign > dl.facts .status').innerText()) === 'envoyée';
+  }, 30_000);
+  assert.equal(await bar.getAttribute('value'), '16');
+  assert.ok([...seen].some((v) => v > 0 && v < 16), `the bar went ${[...seen].join(', ')} of 16`);
   assert.ok((await writer.page.locator('ol.trail').innerText()).includes('approuvée par'));
 
   for (const [ctx, who] of [[admin, 'admin'], [writer, 'redaction'], [cabinet, 'cabinet']]) {

@@ -242,7 +242,7 @@ async function show() {
   box.replaceChildren(facts(c), progress(c), rendered, actions(c), trail(c));
   shown = c;
   if (MOVING.includes(c.status)) {
-    timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1500);
+    timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1000);
   }
 }
 
@@ -258,7 +258,7 @@ async function refresh() {
   if (old && next) old.replaceWith(next);
   else if (next) box.querySelector("dl.facts").after(next);
   box.querySelector("dl.facts .status").replaceWith(status(c.status));
-  timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1500);
+  timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1000);
 }
 
 if (new URLSearchParams(location.search).has("soumise")) {
