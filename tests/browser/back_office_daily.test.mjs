@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { STAFF_PASSWORD, axeViolations, launchBrowser, startServer, waitFor } from './support.mjs';
+import { STAFF_PASSWORD, addStaff, axeViolations, launchBrowser, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -128,6 +128,60 @@ test('1-2. the campaign page follows the send, and the cabinet approves from a p
   assert.ok((await writer.page.locator('ol.trail').innerText()).includes('approuvée par'));
 
   for (const [ctx, who] of [[admin, 'admin'], [writer, 'redaction'], [cabinet, 'cabinet']]) {
+    assert.deepEqual(ctx.errors, [], `script errors in the ${who}'s pages`);
+    await ctx.context.close();
+  }
+});
+
+test('3. a submitted campaign reaches the cabinet, the decision its author, new proposals show on the menu', async () => {
+  addStaff(server.dataDir, 'maire', 'cabinet', ['--email', 'maire@mairie.example', '--phone', '06 11 22 33 44']);
+  addStaff(server.dataDir, 'plume', 'redaction', ['--email', 'plume@mairie.example']);
+
+  // A department proposes: the communication service sees it on its menu and dashboard.
+  const culture = await open(desktop);
+  await signIn(culture.page, 'culture');
+  await culture.page.getByLabel('Alerte météo', { exact: true }).check();
+  await culture.page.getByLabel('Titre').fill('Fermeture du musée');
+  await culture.page.getByLabel("Texte de l'information").fill('Le musée ferme lundi pour travaux.');
+  await culture.page.getByLabel('Personne à contacter (nom, téléphone ou courriel)').fill('Claire, service culture');
+  await culture.page.getByRole('button', { name: 'Envoyer la proposition' }).click();
+  await culture.page.getByText('Proposition « Fermeture du musée » envoyée au service communication.').waitFor();
+  const writer = await open(desktop);
+  await signIn(writer.page, 'plume');
+  const menu = writer.page.getByRole('link', { name: /^Propositions \(\d+ nouvelles? propositions?\)$/ });
+  await menu.waitFor();
+  await writer.page.getByRole('link', { name: /nouvelles? propositions? des services à traiter/ }).waitFor();
+
+  // An urgent campaign submitted: every cabinet member with an address is emailed, by SMS too.
+  await writer.page.goto(`${server.base}/admin/rediger`);
+  await writer.page.getByLabel('Titre interne (jamais envoyé)').fill("Coupure d'eau");
+  await writer.page.getByLabel('Informations pratiques').check();
+  await writer.page.getByLabel('Texte du SMS').fill("Coupure d'eau demain de 8 h a 12 h.");
+  await writer.page.getByLabel('Envoyer un e-mail').uncheck();
+  await writer.page.getByLabel(/Urgent : envoyer les SMS/).check();
+  await writer.page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
+  await writer.page.getByText('Brouillon enregistré.').waitFor();
+  await Promise.all([writer.page.waitForURL(/\/admin\/campagnes\/[0-9a-f-]+/), writer.page.getByRole('button', { name: 'Soumettre au cabinet' }).click()]);
+  const campaignUrl = writer.page.url();
+  const asked = await waitForEmail(server.dataDir, 'maire@mairie.example');
+  assert.equal(asked.subject, "[Télmail] À approuver : Coupure d'eau");
+  assert.match(asked.text, /plume a soumis la campagne urgente « Coupure d'eau » au cabinet : un SMS\./);
+  assert.match((await waitForSms(server.dataDir, '+33611223344')).text, /^Telmail : la campagne urgente « Coupure d'eau » attend votre approbation : http/);
+
+  // The cabinet refuses with a reason: the author reads it in an email.
+  const cabinet = await open(phone);
+  await signIn(cabinet.page, 'maire');
+  await cabinet.page.goto(campaignUrl);
+  await cabinet.page.getByLabel("Motif du refus (l'auteur le verra)").fill('Précisez les rues concernées.');
+  await cabinet.page.getByRole('button', { name: 'Refuser' }).click();
+  await cabinet.page.getByText("Campagne refusée : l'auteur voit votre motif.").waitFor();
+  const decided = await waitForEmail(server.dataDir, 'plume@mairie.example');
+  assert.equal(decided.subject, "[Télmail] La campagne « Coupure d'eau » a été refusée par le cabinet");
+  assert.match(decided.text, /Motif : « Précisez les rues concernées\. »/);
+  // The writer's open page shows the refusal without a reload.
+  await writer.page.locator('#campaign > dl.facts .status', { hasText: 'refusée' }).waitFor();
+
+  for (const [ctx, who] of [[culture, 'service'], [writer, 'redaction'], [cabinet, 'cabinet']]) {
     assert.deepEqual(ctx.errors, [], `script errors in the ${who}'s pages`);
     await ctx.context.close();
   }

@@ -186,6 +186,7 @@ impl UseCases {
             layout: p.layout.clone(),
             dispatcher: dispatcher.clone(),
             config: p.config.clone(),
+            directory: p.directory.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),

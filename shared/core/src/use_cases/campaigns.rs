@@ -24,11 +24,12 @@ use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
     CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
-    SubscriberReports, TopicStore,
+    StaffDirectory, SubscriberReports, TopicStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
 use crate::use_cases::dispatch::Dispatcher;
+use crate::use_cases::staff_notices::Decision;
 
 /// Recipients and cost before approval.
 #[derive(Debug, Clone, Serialize)]
@@ -116,6 +117,8 @@ pub struct CampaignDeps {
     pub dispatcher: Arc<Dispatcher>,
     /// Settings.
     pub config: ServiceConfig,
+    /// Staff accounts, to tell the cabinet and authors what waits for them.
+    pub directory: Arc<dyn StaffDirectory>,
 }
 
 /// Campaign use cases.
@@ -129,6 +132,10 @@ impl Campaigns {
     /// Builds the use cases.
     pub fn new(deps: CampaignDeps) -> Self {
         Self { d: deps }
+    }
+
+    pub(crate) fn deps(&self) -> &CampaignDeps {
+        &self.d
     }
 
     async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
@@ -447,7 +454,9 @@ impl Campaigns {
         id: CampaignId,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
-        self.transition(id, |c, now| c.submit(by, now)).await
+        let c = self.transition(id, |c, now| c.submit(by, now)).await?;
+        self.tell_cabinet_submitted(&c).await;
+        Ok(c)
     }
 
     /// The cabinet approves the version it read; sending starts at once unless scheduled
@@ -462,6 +471,7 @@ impl Campaigns {
         let c = self
             .transition(id, |c, now| c.approve(by, read, now))
             .await?;
+        self.tell_author(&c, Decision::Approved).await;
         if c.status == CampaignStatus::Approved {
             return self.d.dispatcher.start(c).await;
         }
@@ -476,8 +486,11 @@ impl Campaigns {
         reason: &str,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Cabinet)?;
-        self.transition(id, |c, now| c.reject(by, reason, now))
-            .await
+        let c = self
+            .transition(id, |c, now| c.reject(by, reason, now))
+            .await?;
+        self.tell_author(&c, Decision::Rejected).await;
+        Ok(c)
     }
 
     /// Stops an approved or scheduled campaign (`cabinet` or `admin`).

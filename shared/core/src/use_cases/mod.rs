@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod proposals;
 pub mod receipts;
 pub mod residents;
+mod staff_notices;
 pub mod statistics;
 pub mod subscriber_file;
 pub mod topics_admin;

@@ -1,7 +1,7 @@
 // Télmail back office: what every page shares — building elements (text only, never HTML from
 // data), French formats, errors shown next to their fields, the menu by role.
 
-import { signOut, whoami } from "./api.js";
+import { api, signOut, whoami } from "./api.js";
 
 /** An element with attributes and children (strings become text nodes). */
 export function el(tag, attrs = {}, ...children) {
@@ -192,6 +192,25 @@ export function showPerson(me) {
     el("button", { type: "button", onclick: () => signOut() }, "Se déconnecter"),
   );
   who.hidden = false;
+  countProposals(me).catch(() => {});
+}
+
+/** New proposals wait for the communication service: their number on the menu and the
+ * dashboard, so nobody has to go and look. */
+async function countProposals(me) {
+  if (!holds(me, "redaction")) return;
+  const fresh = (await api("GET", "/api/admin/proposals")).filter((p) => p.status === "new").length;
+  if (!fresh) return;
+  const words = fresh > 1 ? `${fresh} nouvelles propositions` : "1 nouvelle proposition";
+  const link = $('nav.admin a[href="/admin/propositions"]');
+  if (link && !link.querySelector(".badge")) {
+    link.append(" ", el("span", { class: "badge", "aria-hidden": "true" }, String(fresh)), el("span", { class: "skip" }, ` (${words})`));
+  }
+  const box = $("#pending-proposals");
+  if (box) {
+    box.replaceChildren(el("a", { href: "/admin/propositions" }, `${words} des services à traiter`));
+    box.hidden = false;
+  }
 }
 
 /** Whether the person holds one of the roles. */
