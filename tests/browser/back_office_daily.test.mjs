@@ -187,7 +187,7 @@ test('3. a submitted campaign reaches the cabinet, the decision its author, new 
   }
 });
 
-test('4. the front desk types a form in: a typo suggested, an overseas mobile read, old messages gone', async () => {
+test('4. the front desk types a form in: a typo suggested, an overseas mobile read, a welcome sent, someone on file completed, old messages gone', async () => {
   const { context, page, errors } = await open(desktop);
   await signIn(page, 'accueil');
   assert.equal(new URL(page.url()).pathname, '/admin/abonnes');
@@ -216,7 +216,43 @@ test('4. the front desk types a form in: a typo suggested, an overseas mobile re
   await form.getByLabel('Lieu de dépôt (mairie, maison de quartier…)').fill('Mairie');
   await form.getByLabel('Alerte météo par SMS').check();
   await form.getByRole('button', { name: 'Ajouter' }).click();
-  await page.getByText('Abonné ajouté : +590690123456.').waitFor();
+  await page.getByText('Abonné ajouté : 06 90 12 34 56.').waitFor();
+
+  // The resident hears from the town by each contact given: the link to their preferences.
+  const welcome = await waitForEmail(server.dataDir, 'lea.payet@gmail.com');
+  assert.equal(welcome.subject, "Bienvenue : vous recevrez les messages de la Ville d'Arcachon");
+  assert.match(welcome.text, /Alerte météo\..*\/preferences\?t=/s);
+  assert.match((await waitForSms(server.dataDir, '+262639506172')).text, /votre inscription aux messages de la Ville est enregistrée\. .*\/preferences\?t=/);
+
+  // Another desk types a second form of the same resident: the entry on file is shown (its
+  // number masked) and the form's topics are added to it; contacts are not the desk's to change.
+  addStaff(server.dataDir, 'guichet2', 'accueil');
+  const other = await open(desktop);
+  await signIn(other.page, 'guichet2');
+  const second = other.page.locator('#paper');
+  await second.getByLabel('Adresse e-mail').fill('lea.payet@gmail.com');
+  await second.getByLabel('Référence du formulaire (preuve du consentement)').fill('MY-2026-2');
+  await second.getByLabel('Lieu de dépôt (mairie, maison de quartier…)').fill('Maison de quartier');
+  await second.getByLabel('Informations pratiques par e-mail').check();
+  await second.getByRole('button', { name: 'Ajouter' }).click();
+  const owner = other.page.locator('#paper-owner');
+  await owner.getByRole('heading', { name: 'Déjà inscrit' }).waitFor();
+  assert.match(await owner.innerText(), /lea\.payet@gmail\.com · \+262 •• •• •• 72 — Alerte météo \(SMS\)/);
+  await owner.getByRole('button', { name: 'Ajouter ces thèmes à son inscription' }).click();
+  await other.page.getByText("Thèmes ajoutés à l'inscription de lea.payet@gmail.com.").waitFor();
+  await second.getByLabel('Adresse e-mail').fill('lea.payet@gmail.com');
+  await second.getByLabel('Mobile').fill('06 12 34 56 78');
+  await second.getByLabel('Référence du formulaire (preuve du consentement)').fill('MY-2026-3');
+  await second.getByLabel('Lieu de dépôt (mairie, maison de quartier…)').fill('Mairie');
+  await second.getByLabel('Culture/Animations par e-mail').check();
+  await second.getByRole('button', { name: 'Ajouter' }).click();
+  await owner.getByRole('button', { name: 'Ajouter ces thèmes à son inscription' }).click();
+  await second.getByText(/seul le service communication \(rôle Rédaction\) peut changer des coordonnées/).first().waitFor();
+  await other.page.getByRole('searchbox').fill('lea.payet@gmail.com');
+  await other.page.getByRole('button', { name: 'Rechercher' }).click();
+  await other.page.getByRole('cell', { name: /^(Alerte météo \(SMS\) ; Informations pratiques \(e-mail\)|Informations pratiques \(e-mail\) ; Alerte météo \(SMS\))$/ }).waitFor();
+  assert.deepEqual(other.errors, []);
+  await other.context.close();
 
   // A new error takes the old success message away.
   await form.getByLabel('Adresse e-mail').fill('pas-une-adresse');
@@ -229,9 +265,11 @@ test('4. the front desk types a form in: a typo suggested, an overseas mobile re
   await context.close();
 });
 
-test('5. the SMS composer fixes every character at once, says what it saves, and keeps unsaved work', async () => {
+test('5. the SMS composer fixes every character at once, says what it saves, estimates as it is typed, and keeps unsaved work', async () => {
   const { context, page, errors } = await open(desktop);
   await signIn(page, 'redac');
+  await page.goto(`${server.base}/admin/abonnes`);
+  await addPaper(page, { phone: '07 81 23 45 05', reference: 'S-5', choices: ['Culture/Animations par SMS'] });
   await page.goto(`${server.base}/admin/rediger`);
   // Disabled buttons say why.
   const testButton = page.getByRole('button', { name: "M'envoyer un test" });
@@ -241,15 +279,30 @@ test('5. the SMS composer fixes every character at once, says what it saves, and
   assert.ok(await page.locator('#why-disabled').isVisible());
 
   await page.getByLabel('Titre interne (jamais envoyé)').fill('Théâtre');
-  await page.getByLabel('Informations pratiques').check();
+  await page.getByLabel('Culture/Animations').check();
   const sms = page.getByLabel('Texte du SMS');
   await sms.click();
   await sms.fill('Théâtre Olympia : la fête de fin d’année est samedi à 20 h, entrée libre, venez nombreux !');
   await page.getByRole('button', { name: 'Tout remplacer' }).waitFor();
   await page.getByText(/^2 SMS → 1 SMS, −\d+,\d\d\s€ par destinataire\.$/).waitFor();
   await page.getByText(/changent l'orthographe.*Théâtre → Théatre/).waitFor();
+  // The estimate follows the typing, before any save: recipients × SMS each.
+  const estimate = async () => {
+    const text = await page.locator('#estimate').innerText();
+    const n = (label) => Number((text.match(new RegExp(`${label}\\s+([\\d\\s\u202f]+)`)) || [])[1]?.replace(/\D/g, '') ?? NaN);
+    return { sms: n('Destinataires par SMS'), billed: n('SMS facturés \\(un long SMS compte pour plusieurs\\)') };
+  };
+  await waitFor('a live estimate of 2 SMS each', async () => {
+    const e = await estimate();
+    return e.sms >= 1 && e.billed === 2 * e.sms;
+  });
+  assert.equal(await page.getByText('Calcul en cours…').count(), 0);
   await page.getByRole('button', { name: 'Tout remplacer' }).click();
   await waitFor('the counter to say GSM-7', async () => (await page.locator('#sms-counter').innerText()).includes('1 SMS (GSM-7)'));
+  await waitFor('the live estimate to follow the fix', async () => {
+    const e = await estimate();
+    return e.sms >= 1 && e.billed === e.sms;
+  });
   assert.equal(await sms.inputValue(), "Théatre Olympia : la fete de fin d'année est samedi à 20 h, entrée libre, venez nombreux !");
   assert.equal(await page.getByRole('button', { name: 'Tout remplacer' }).count(), 0);
 

@@ -138,7 +138,7 @@ for (const viewport of viewports) {
       // Download my data.
       const [download] = await Promise.all([
         page.waitForEvent('download'),
-        page.getByRole('link', { name: 'Télécharger mes données (JSON)' }).click(),
+        page.getByRole('link', { name: 'Télécharger mes données' }).click(),
       ]);
       assert.equal(download.suggestedFilename(), 'mes-donnees-telmail.json');
       const data = JSON.parse(readFileSync(await download.path(), 'utf8'));

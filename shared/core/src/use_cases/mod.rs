@@ -2,6 +2,7 @@
 
 pub mod campaigns;
 pub mod dispatch;
+pub mod draft_estimate;
 pub mod file_jobs;
 pub mod outbox;
 pub mod proposals;
@@ -12,3 +13,4 @@ pub mod statistics;
 pub mod subscriber_file;
 pub mod topics_admin;
 pub mod weather;
+pub mod welcome;

@@ -16,7 +16,8 @@ use crate::domain::signup::{
 };
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{
-    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, CONSENT_WORDING_VERSION,
+    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, SubscriberStatus,
+    CONSENT_WORDING_VERSION,
 };
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
@@ -25,6 +26,7 @@ use crate::ports::{
     SuppressionStore, TopicStore,
 };
 use crate::spreadsheet::{check_import, export_csv, LineError};
+use crate::use_cases::welcome::Welcome;
 
 /// A subscriber typed in from a paper form.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +46,10 @@ pub struct PaperInput {
     /// front desk (`accueil`).
     #[serde(default)]
     pub place: Option<String>,
+    /// When the form's address or number is already on file: add the form's topics to that
+    /// subscriber's choices (never removing any, never changing a contact) instead of refusing.
+    #[serde(default)]
+    pub add_to_existing: bool,
 }
 
 /// A staff edit of a subscriber.
@@ -119,6 +125,8 @@ pub struct SubscriberFile {
     stats: Arc<dyn StatsStore>,
     clock: Arc<dyn Clock>,
     suppressions: Arc<dyn SuppressionStore>,
+    /// Welcomes residents typed in from paper forms (none: nobody is told).
+    welcome: Option<Welcome>,
 }
 
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -330,6 +338,15 @@ impl SubscriberFile {
             stats: d.stats,
             clock: d.clock,
             suppressions: d.suppressions,
+            welcome: None,
+        }
+    }
+
+    /// The same, welcoming each resident typed in from a paper form.
+    pub fn with_welcome(self, welcome: Welcome) -> Self {
+        Self {
+            welcome: Some(welcome),
+            ..self
         }
     }
 
@@ -450,12 +467,78 @@ impl SubscriberFile {
             place.map(str::to_owned),
             self.clock.now(),
         );
-        self.subscribers.insert(&sub).await.map_err(duplicate)?;
+        match self.subscribers.insert(&sub).await {
+            Err(StoreError::Conflict(_)) if input.add_to_existing => {
+                return self.add_to_owner(sub).await;
+            }
+            other => other.map_err(duplicate)?,
+        }
         let origin = SignupOrigin::Paper(place).key();
         self.stats
             .add_signups(Month::of(sub.created_at), &origin, 1)
             .await?;
+        if let Some(welcome) = &self.welcome {
+            welcome
+                .send(&sub, &self.open_topics().await?, sub.created_at)
+                .await;
+        }
         Ok(sub)
+    }
+
+    /// Adds the topics of a paper form to the subscriber who already has its address or number.
+    /// Anyone who types forms may do it (the signed form is the consent to the new topics), as
+    /// it only adds: a form whose contacts differ from the entry's, or an entry that is not
+    /// active, goes to the communication service instead.
+    async fn add_to_owner(&self, form: Subscriber) -> Result<Subscriber, DomainError> {
+        let by_email = match &form.email {
+            Some(e) => self.subscribers.find_by_email(e).await?,
+            None => None,
+        };
+        let by_phone = match &form.phone {
+            Some(p) => self.subscribers.find_by_phone(p).await?,
+            None => None,
+        };
+        let ask = |message: &str| {
+            let mut f = FieldErrors::new();
+            f.add("email", message);
+            f.add("phone", message);
+            DomainError::Validation(f)
+        };
+        let mut owner = match (by_email, by_phone) {
+            (Some(a), Some(b)) if a.id != b.id => {
+                return Err(ask("L'adresse et le numéro appartiennent à deux abonnés différents : adressez-vous au service communication."));
+            }
+            (Some(owner), _) | (None, Some(owner)) => owner,
+            // Gone between the insert and the search: the form can be added again.
+            (None, None) => return Err(duplicate(StoreError::Conflict("gone".into()))),
+        };
+        let differs =
+            |form: Option<String>, on_file: Option<String>| form.is_some() && form != on_file;
+        if differs(
+            form.email.as_ref().map(|e| e.to_string()),
+            owner.email.as_ref().map(|e| e.to_string()),
+        ) || differs(
+            form.phone.as_ref().map(|p| p.to_string()),
+            owner.phone.as_ref().map(|p| p.to_string()),
+        ) {
+            return Err(ask("Ce formulaire donne une autre adresse ou un autre numéro que l'inscription existante : seul le service communication (rôle Rédaction) peut changer des coordonnées."));
+        }
+        if owner.status() != SubscriberStatus::Active {
+            return Err(ask("Cette inscription n'est pas active (en attente de confirmation ou désabonnée) : adressez-vous au service communication."));
+        }
+        let mut choices = owner.choices.clone();
+        choices.extend(form.choices);
+        if choices == owner.choices {
+            return Ok(owner);
+        }
+        owner.set_choices(choices, self.clock.now());
+        self.subscribers.update(&owner).await.map_err(|e| match e {
+            StoreError::Conflict(_) => DomainError::Conflict(
+                "Cet abonné vient d'être modifié par ailleurs : recommencez.".into(),
+            ),
+            other => other.into(),
+        })?;
+        Ok(owner)
     }
 
     /// Changes contacts and choices. No choice left means unsubscribed. The front desk corrects

@@ -7,6 +7,7 @@ use axum::Json;
 use serde::Deserialize;
 use std::str::FromStr;
 use telmail_core::domain::campaign::{CampaignId, CampaignInput, CampaignStatus};
+use telmail_core::use_cases::draft_estimate::DraftEstimateInput;
 use telmail_core::FieldErrors;
 
 use super::auth::Staff;
@@ -103,6 +104,15 @@ pub async fn estimate(
     Segment(id): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.campaigns.estimate(&by, campaign_id(&id)?).await?))
+}
+
+/// `POST /api/admin/estimate`: the composer's estimate of what it holds, before saving.
+pub async fn estimate_draft(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<DraftEstimateInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.estimate_draft(&by, &input).await?))
 }
 
 /// `POST /api/admin/campaigns/{id}/test`

@@ -87,7 +87,7 @@ function progress(c) {
     { "aria-labelledby": "progress-title" },
     el("h2", { id: "progress-title" }, c.status === "sending" ? "Envoi en cours" : "Résultat de l'envoi"),
     el("div", { class: "grid" }, c.email ? channel("E-mails", "email") : "", c.sms ? channel("SMS", "sms") : ""),
-    el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} segments SMS).`),
+    el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} SMS facturés : un long SMS compte pour plusieurs).`),
     c.email
       ? el(
           "p",
@@ -116,7 +116,7 @@ async function rendering(c) {
       "div",
       { class: "cols" },
       el("div", {}, el("h3", {}, "SMS"), preview.sms_text ? el("p", { class: "sms-preview" }, preview.sms_text) : el("p", { class: "muted" }, "Pas de SMS."),
-        estimate.sms ? el("p", { class: "counter" }, `${estimate.sms.length} caractères, ${estimate.sms.segments} segment(s)`) : ""),
+        estimate.sms ? el("p", { class: "counter" }, `${estimate.sms.length} caractères, ${estimate.sms.segments} SMS facturé${estimate.sms.segments > 1 ? "s" : ""} par destinataire`) : ""),
       el("div", {}, el("h3", {}, `E-mail : ${preview.email_subject || "—"}`), preview.email_html ? frame : el("p", { class: "muted" }, "Pas d'e-mail.")),
     ),
     el("h3", {}, "Audience et coût"),
@@ -124,7 +124,7 @@ async function rendering(c) {
       "dl",
       { class: "facts" },
       el("dt", {}, "E-mails"), el("dd", {}, count(estimate.email_recipients)),
-      el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} (${count(estimate.sms_segments_total)} segments)`),
+      el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} destinataires (${count(estimate.sms_segments_total)} SMS facturés)`),
       el("dt", {}, "Coût estimé"), el("dd", {}, `${euros(estimate.total_cost)} HT`),
     ),
   );

@@ -134,6 +134,7 @@ function replaceAll(fixable) {
   const sms = $("#sms");
   sms.value = fixable.reduce((t, x) => t.split(x.character).join(x.replacement), sms.value);
   dirty = true;
+  estimateSoon();
   analyseSms().catch((err) => flash(err.message, "error"));
   sms.focus();
 }
@@ -142,6 +143,7 @@ function replace(character, replacement) {
   const sms = $("#sms");
   sms.value = sms.value.split(character).join(replacement);
   dirty = true;
+  estimateSoon();
   analyseSms().catch((err) => flash(err.message, "error"));
   sms.focus();
 }
@@ -160,7 +162,7 @@ function showEstimate(e) {
   const rows = [
     ["Destinataires par e-mail", count(e.email_recipients)],
     ["Destinataires par SMS", count(e.sms_recipients)],
-    ["Segments SMS facturés", count(e.sms_segments_total)],
+    ["SMS facturés (un long SMS compte pour plusieurs)", count(e.sms_segments_total)],
     ["Coût des SMS (HT)", euros(e.sms_cost)],
     ["Coût des e-mails (HT)", euros(e.email_cost)],
     ["Coût total (HT)", euros(e.total_cost)],
@@ -170,6 +172,23 @@ function showEstimate(e) {
     e.sms_waits_for_window ? el("p", { class: "muted" }, "Hors des heures d'envoi : les SMS non urgents attendront l'ouverture.") : "",
   );
 }
+
+/** The estimate of what the composer holds now, saved or not. */
+async function liveEstimate() {
+  const c = input();
+  showEstimate(
+    await api("POST", "/api/admin/estimate", {
+      topics: c.topics,
+      sms_text: c.sms ? c.sms.text : null,
+      email: Boolean(c.email),
+      urgent: c.urgent,
+      send_at: c.send_at,
+    }),
+  );
+}
+const estimateSoon = debounce(() => liveEstimate().catch((err) => flash(err.message, "error")), 250);
+form.addEventListener("input", estimateSoon);
+form.addEventListener("change", estimateSoon);
 
 function saved(c) {
   id = c.id;
@@ -184,7 +203,6 @@ function saved(c) {
 async function save() {
   const c = id ? await api("PUT", `/api/admin/campaigns/${id}`, input()) : await api("POST", "/api/admin/campaigns", input());
   saved(c);
-  showEstimate(await api("POST", `/api/admin/campaigns/${c.id}/estimate`));
   return c;
 }
 
@@ -245,9 +263,8 @@ if (id) {
   }
   await loadTopics(c.topics);
   saved(c);
-  showEstimate(await api("POST", `/api/admin/campaigns/${id}/estimate`));
 } else {
   await loadTopics();
 }
 clearErrors(form);
-await Promise.all([analyseSms(), previewEmail()]).catch((err) => flash(err.message, "error"));
+await Promise.all([analyseSms(), previewEmail(), liveEstimate()]).catch((err) => flash(err.message, "error"));

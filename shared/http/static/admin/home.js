@@ -64,7 +64,7 @@ async function figures(from, to) {
   $("#figures").replaceChildren(
     figure("campagnes envoyées", count(t.campaigns_sent)),
     figure("alertes météo relayées", count(t.weather_alerts_sent)),
-    figure(`SMS envoyés (${count(t.sms_segments)} segments)`, count(t.sms_sent)),
+    figure(`SMS envoyés (${count(t.sms_segments)} facturés)`, count(t.sms_sent)),
     figure("e-mails envoyés", count(t.emails_sent)),
     figure("coût (€ HT)", euros(t.cost)),
     figure("inscriptions", count(t.signups)),
@@ -206,7 +206,7 @@ async function health(me) {
   }
   facts.push(["Alertes en cours", weather.in_force.length ? weather.in_force.map((a) => `${a.source.colour} ${a.source.phenomenon}`).join(", ") : "aucune"]);
   facts.push(["Envois en file d'attente", count(queue.queued)]);
-  facts.push(["Lettres mortes (envois abandonnés)", count(queue.dead_letters)]);
+  facts.push(["Envois abandonnés après plusieurs essais", count(queue.dead_letters)]);
   $("#health").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   $("#pauses").replaceChildren(...queue.paused.map((p) => pausedChannel(me, p)));
 }

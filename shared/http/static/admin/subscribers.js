@@ -68,6 +68,12 @@ function chosenIn(box) {
   return [...by].map(([topic, channels]) => ({ topic, channels }));
 }
 
+/** « Alerte météo (e-mail, SMS) »: a choice by its topic's name. */
+function choiceText(c) {
+  const name = topics.find((t) => t.slug === c.topic)?.name || c.topic;
+  return `${name} (${c.channels.map((x) => (x === "sms" ? "SMS" : "e-mail")).join(", ")})`;
+}
+
 /** Whether the front desk typed enough to search (it does not browse the file). */
 const typedEnough = (text) => [...text].filter((c) => /[\p{L}\p{N}]/u.test(c)).length >= FRONT_DESK_TYPED;
 
@@ -101,7 +107,7 @@ async function search() {
                 el("td", {}, s.email || "—"),
                 el("td", {}, s.phone ? phone(s.phone) : "—"),
                 el("td", {}, STATES[s.status] || s.status),
-                el("td", {}, s.subscriptions.map((c) => `${c.topic} (${c.channels.join(", ")})`).join(" ; ")),
+                el("td", {}, s.subscriptions.map(choiceText).join(" ; ")),
                 el("td", {}, when(s.created_at)),
                 el("td", {}, mayEdit(s) ? el("button", { type: "button", class: "secondary", onclick: () => edit(s) }, "Modifier") : ""),
               ),
@@ -155,6 +161,36 @@ $("#close-editor").addEventListener("click", () => {
   $("#editor").hidden = true;
 });
 
+/** The form names someone already on file: that entry, as this person may see it, and the
+ * offer to add the form's topics to it (nothing removed, no contact changed). */
+async function offerOwner(body) {
+  const q = new URLSearchParams({ q: body.email || body.phone, limit: "1" });
+  const [owner] = (await api("GET", `/api/admin/subscribers?${q}`)).items;
+  if (!owner) return;
+  const add = el("button", { type: "button" }, "Ajouter ces thèmes à son inscription");
+  add.addEventListener("click", () =>
+    act(add, $("#paper"), async () => {
+      await api("POST", "/api/admin/subscribers", { ...body, add_to_existing: true });
+      // Named as the desk typed it (the entry itself is shown masked).
+      flash(`Thèmes ajoutés à l'inscription de ${body.email || body.phone}.`);
+      $("#paper").reset();
+      $("#paper-owner").replaceChildren();
+    }),
+  );
+  $("#paper-owner").replaceChildren(
+    el("h3", {}, "Déjà inscrit"),
+    el(
+      "p",
+      {},
+      [owner.email, owner.phone && phone(owner.phone)].filter(Boolean).join(" · "),
+      " — ",
+      owner.subscriptions.map(choiceText).join(" ; ") || "aucun thème",
+    ),
+    el("p", { class: "hint" }, "Vous pouvez ajouter les thèmes cochés à son inscription. Pour en retirer ou changer une adresse ou un numéro, adressez-vous au service communication."),
+    add,
+  );
+}
+
 // A domain one slip away from a common one (`gmial.com`): the front desk confirms or corrects.
 function checkTypo() {
   const input = $("#paper-email");
@@ -180,14 +216,22 @@ $("#paper").addEventListener("submit", (e) => {
   const form = e.target;
   act(form.querySelector("button[type=submit]"), form, async () => {
     const v = values(form);
-    const s = await api("POST", "/api/admin/subscribers", {
+    const body = {
       email: v.email,
       phone: v.phone,
       paper_form_reference: v.paper_form_reference,
       place: v.place,
       subscriptions: chosenIn($("#paper-choices")),
-    });
-    flash(`Abonné ajouté : ${s.email || s.phone}.`);
+    };
+    $("#paper-owner").replaceChildren();
+    let s;
+    try {
+      s = await api("POST", "/api/admin/subscribers", body);
+    } catch (err) {
+      if (/appartient déjà à un autre abonné/.test(err.fields?.email || "")) await offerOwner(body).catch(() => {});
+      throw err;
+    }
+    flash(`Abonné ajouté : ${s.email || phone(s.phone)}.`);
     form.reset();
     $("#paper-email-typo").replaceChildren();
     // The front desk finds the person it just typed in, to correct it if need be.
