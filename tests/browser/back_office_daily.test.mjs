@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { STAFF_PASSWORD, addStaff, axeViolations, launchBrowser, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
+import { STAFF_PASSWORD, addStaff, axeViolations, launchBrowser, smsTo, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -17,7 +17,8 @@ let browser;
 
 before(async () => {
   // Emails leave 4 a second, as through a paced relay: a send of 16 takes 4 seconds.
-  server = await startServer({ staff: true, env: { TELMAIL_EMAIL_RATE: '4' } });
+  // A new sign-up code may be asked at once (the default makes the resident wait 5 minutes).
+  server = await startServer({ staff: true, env: { TELMAIL_EMAIL_RATE: '4', TELMAIL_CODE_SMS_INTERVAL: '0' } });
   browser = await launchBrowser();
 });
 
@@ -328,9 +329,19 @@ test('5. the SMS composer fixes every character at once, says what it saves, est
   assert.ok(await testButton.isEnabled());
   assert.ok(await page.locator('#why-disabled').isHidden());
   await page.getByLabel(/^Envoi programmé/).fill(`${date}T10:00`);
+  const clearFlash = () => page.evaluate(() => document.querySelector('#flash').replaceChildren());
+  await clearFlash();
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
   await page.locator('#estimate dl').waitFor();
   await waitFor('the estimate to drop the waiting notice', async () => (await page.getByText("Hors des heures d'envoi : les SMS non urgents attendront l'ouverture.").count()) === 0);
+  // Saved again unchanged: the history records no « modifiée » for it.
+  await page.getByText('Brouillon enregistré.').waitFor();
+  await clearFlash();
+  await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
+  await page.getByText('Brouillon enregistré.').waitFor();
+  const id = new URL(page.url()).searchParams.get('id');
+  const view = await (await page.request.get(`${server.base}/api/admin/campaigns/${id}`)).json();
+  assert.deepEqual(view.events.map((e) => e.action), ['created', 'edited']);
   // Saved: leaving asks nothing.
   page.once('dialog', (d) => {
     asked = `again: ${d.type()}`;
@@ -401,6 +412,12 @@ test('7. every back-office page fits a phone, and says roles, phones and states 
       await page.waitForLoadState('networkidle');
       const width = await page.evaluate(() => document.documentElement.scrollWidth);
       assert.ok(width <= 390, `${path} lays out ${width} px wide at 390 px`);
+      if (path === '/admin') {
+        // Months read « déc. 2026 », not 2026-12.
+        const month = new Date().toLocaleDateString('fr-FR', { month: 'short', year: 'numeric', timeZone: 'Europe/Paris' });
+        await page.locator('#months-chart').getByText(month).first().waitFor();
+        assert.doesNotMatch(await page.locator('#dashboard').innerText(), /\b20\d\d-\d\d\b/);
+      }
     }
   }
   // A department member reads the campaigns list, or is told why not: never « Chargement… » forever.
@@ -409,6 +426,29 @@ test('7. every back-office page fits a phone, and says roles, phones and states 
   await page.goto(`${server.base}/admin/campagnes`);
   await page.waitForLoadState('networkidle');
   await waitFor('the list to load or explain', async () => (await page.getByText('Chargement…').count()) === 0);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('7. a resident on a phone asks for a new code when the first is lost', async () => {
+  const { context, page, errors } = await open(phone);
+  await page.goto(`${server.base}/inscription`);
+  await page.getByLabel('Numéro de mobile', { exact: true }).fill('06 44 55 66 77');
+  await page.getByLabel('Alerte météo par sms', { exact: true }).check();
+  await page.getByRole('checkbox', { name: /^J'accepte que la Ville/ }).check();
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: "Je m'inscris" }).click()]);
+  const first = (await waitForSms(server.dataDir, '+33644556677')).text.match(/\b(\d{6})\b/)[1];
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Renvoyer le code' }).click()]);
+  await page.getByRole('status').getByText('Un nouveau code vient de vous être envoyé par SMS').waitFor();
+  assert.deepEqual(await axeViolations(page), [], 'axe on the code page');
+  const codes = await waitFor('a second code', async () => {
+    const all = smsTo(server.dataDir, '+33644556677');
+    return all.length === 2 ? all.map((m) => m.text.match(/\b(\d{6})\b/)[1]) : null;
+  });
+  assert.equal(codes[0], first);
+  await page.getByLabel('Code reçu par SMS').fill(codes[1]);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Valider' }).click()]);
+  await page.getByRole('heading', { level: 1, name: 'Inscription confirmée' }).waitFor();
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -133,6 +133,9 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             }],
             paper_form_reference: Some("F-1".into()),
             place: None,
+            add_to_existing: false,
+            // The world counts each resident's messages: campaigns' only.
+            welcome: false,
         };
         self.services
             .use_cases

@@ -610,6 +610,18 @@ impl Campaign {
         }
     }
 
+    /// What a writer typed, as the composer sends it back.
+    pub fn content(&self) -> CampaignContent {
+        CampaignContent {
+            title: self.title.clone(),
+            topics: self.topics.clone(),
+            sms: self.sms.clone(),
+            email: self.email.clone(),
+            urgent: self.urgent,
+            send_at: self.send_at,
+        }
+    }
+
     /// Replaces the content; a submitted or rejected campaign goes back to draft.
     pub fn edit(
         &mut self,

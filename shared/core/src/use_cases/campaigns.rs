@@ -234,6 +234,11 @@ impl Campaigns {
         let now = self.d.clock.now();
         let content = CampaignContent::parse(input, &self.open_topics().await?, now)
             .map_err(DomainError::Validation)?;
+        // A draft saved again as it was is not a change: nothing for the history to record.
+        let current = self.load(id).await?;
+        if current.status == CampaignStatus::Draft && current.content() == content {
+            return Ok(current);
+        }
         self.transition(id, |c, _| c.edit(content, by, now)).await
     }
 

@@ -29,7 +29,7 @@ use crate::spreadsheet::{check_import, export_csv, LineError};
 use crate::use_cases::welcome::Welcome;
 
 /// A subscriber typed in from a paper form.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct PaperInput {
     #[serde(default)]
     pub email: Option<String>,
@@ -50,6 +50,28 @@ pub struct PaperInput {
     /// subscriber's choices (never removing any, never changing a contact) instead of refusing.
     #[serde(default)]
     pub add_to_existing: bool,
+    /// Whether the resident is sent the welcome message (default: yes; no when they were told
+    /// another way, say when old forms are typed in again).
+    #[serde(default = "yes")]
+    pub welcome: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for PaperInput {
+    fn default() -> Self {
+        Self {
+            email: None,
+            phone: None,
+            subscriptions: Vec::new(),
+            paper_form_reference: None,
+            place: None,
+            add_to_existing: false,
+            welcome: true,
+        }
+    }
 }
 
 /// A staff edit of a subscriber.
@@ -477,7 +499,7 @@ impl SubscriberFile {
         self.stats
             .add_signups(Month::of(sub.created_at), &origin, 1)
             .await?;
-        if let Some(welcome) = &self.welcome {
+        if let Some(welcome) = self.welcome.as_ref().filter(|_| input.welcome) {
             welcome
                 .send(&sub, &self.open_topics().await?, sub.created_at)
                 .await;

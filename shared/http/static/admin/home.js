@@ -2,7 +2,7 @@
 
 import { api, remember, whoami } from "./api.js";
 import { bars } from "./charts.js";
-import { $, act, count, el, euros, flash, holds, showPerson, when } from "./ui.js";
+import { $, act, count, el, euros, flash, holds, monthName, showPerson, when } from "./ui.js";
 
 const mode = document.body.dataset.auth;
 
@@ -89,10 +89,10 @@ async function figures(from, to) {
         )
       : "",
   );
-  const months = r.months.map((m) => [m.month, m.emails_sent, m.sms_sent]);
+  const months = r.months.map((m) => [monthName(m.month), m.emails_sent, m.sms_sent]);
   $("#months-chart").replaceChildren(
     bars("Messages envoyés par mois", months, ["e-mails", "SMS"]),
-    bars("Coût par mois (€ HT)", r.months.map((m) => [m.month, m.cost]), ["coût € HT"], euros),
+    bars("Coût par mois (€ HT)", r.months.map((m) => [monthName(m.month), m.cost]), ["coût € HT"], euros),
   );
   const byTopic = new Map();
   for (const s of r.subscribers) {
@@ -105,7 +105,7 @@ async function figures(from, to) {
     audienceOverTime(r.audience),
   );
   $("#growth-chart").replaceChildren(
-    bars("Inscriptions et départs par mois", r.months.map((m) => [m.month, m.signups, m.departures]), ["inscriptions", "départs"]),
+    bars("Inscriptions et départs par mois", r.months.map((m) => [monthName(m.month), m.signups, m.departures]), ["inscriptions", "départs"]),
   );
 }
 
@@ -124,7 +124,7 @@ function audienceOverTime(audience) {
     "table",
     { class: "data" },
     el("caption", {}, "Abonnés au fil des mois"),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème (canal)"), ...audience.map((m) => el("th", { scope: "col", class: "num" }, m.month)))),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème (canal)"), ...audience.map((m) => el("th", { scope: "col", class: "num" }, monthName(m.month))))),
     el(
       "tbody",
       {},

@@ -38,6 +38,13 @@ export function phone(e164) {
   return `0${m[2]}`.match(/.{1,2}/g).join(" ");
 }
 
+/** « déc. 2026 » for `2026-12`. */
+export function monthName(ym) {
+  const [y, m] = String(ym).split("-").map(Number);
+  if (!y || !m) return ym;
+  return new Date(Date.UTC(y, m - 1, 15)).toLocaleDateString("fr-FR", { month: "short", year: "numeric", timeZone: "UTC" });
+}
+
 /** A number with French grouping. */
 export const count = (n) => Number(n || 0).toLocaleString("fr-FR");
 
