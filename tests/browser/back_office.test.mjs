@@ -148,6 +148,7 @@ test('a campaign goes from the composer through the cabinet to the resident, in 
   assert.match(await cabinet.page.locator('#campaign').innerText(), quotaLeft);
   await check(cabinet.page, 'admin-decision-telephone');
   await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).click();
+  await cabinet.page.getByRole('button', { name: 'Confirmer et envoyer' }).click();
   await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").waitFor();
 
   // The progress bar reaches the end.
@@ -235,7 +236,7 @@ test('the administrator keeps the subscriber file, topics and blocked addresses'
   await admin.page.getByText("2 ligne(s) lue(s) : 1 valide(s), 1 en erreur. Rien n'a encore été importé.").waitFor();
   await admin.page.getByRole('cell', { name: '3', exact: true }).waitFor();
   await check(admin.page, 'admin-abonnes-import-verifie');
-  await admin.page.getByRole('button', { name: 'Importer', exact: true }).click();
+  await admin.page.getByRole('button', { name: 'Importer la ligne valide', exact: true }).click();
   await admin.page.getByText('1 abonné(s) importé(s) sur 2 ligne(s).').waitFor();
   await admin.page.getByRole('cell', { name: 'marie.martin@exemple.fr' }).waitFor();
 
@@ -311,6 +312,7 @@ test('a department proposes, the communication service takes it, the cabinet app
   await signIn(cabinet.page, 'cabinet');
   await cabinet.page.goto(campaignUrl);
   await cabinet.page.getByRole('button', { name: 'Approuver et envoyer' }).click();
+  await cabinet.page.getByRole('button', { name: 'Confirmer et envoyer' }).click();
   await cabinet.page.getByText("Campagne approuvée : l'envoi commence.").waitFor();
   await waitFor('the campaign to be sent', async () => {
     await writer.page.reload();

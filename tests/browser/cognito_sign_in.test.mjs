@@ -128,7 +128,7 @@ test('a writer signs in with the user pool, sets their password, and works with 
   await page.getByLabel('Code à 6 chiffres affiché par votre application').fill('123456');
   await Promise.all([page.waitForURL(`${server.base}/admin`), page.getByRole('button', { name: 'Se connecter' }).click()]);
   await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
-  assert.match(await page.locator('#who').innerText(), /Marie Dupont \(redaction\)/);
+  assert.match(await page.locator('#who').innerText(), /Marie Dupont \(Rédaction\)/);
   await page.locator('#figures .card').first().waitFor();
 
   // The pages call the staff API with the ID token: the composer lists the topics.
@@ -179,7 +179,7 @@ test('a cabinet member with an authenticator app gives its code after the passwo
   await code.fill('123456');
   await Promise.all([page.waitForURL(`${server.base}/admin`), page.getByRole('button', { name: 'Se connecter' }).click()]);
   await page.getByRole('heading', { level: 1, name: 'Tableau de bord' }).waitFor();
-  assert.match(await page.locator('#who').innerText(), /Paul Martin \(cabinet\)/);
+  assert.match(await page.locator('#who').innerText(), /Paul Martin \(Cabinet du maire\)/);
   // The cabinet's menu: approvals, not the composer.
   assert.ok(await page.getByRole('link', { name: 'Approbations' }).isVisible());
   assert.equal(await page.getByRole('link', { name: 'Rédiger' }).isVisible(), false);

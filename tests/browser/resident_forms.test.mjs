@@ -138,7 +138,7 @@ for (const viewport of viewports) {
       // Download my data.
       const [download] = await Promise.all([
         page.waitForEvent('download'),
-        page.getByRole('link', { name: 'Télécharger mes données (JSON)' }).click(),
+        page.getByRole('link', { name: 'Télécharger mes données' }).click(),
       ]);
       assert.equal(download.suggestedFilename(), 'mes-donnees-telmail.json');
       const data = JSON.parse(readFileSync(await download.path(), 'utf8'));
@@ -149,6 +149,16 @@ for (const viewport of viewports) {
       answer = await submit(page, 'Ne plus recevoir « Culture/Animations »');
       assert.equal(answer.status(), 200);
       await expectHeading(page, 'Mes abonnements');
+      // The page says which topic was left, and that the others stay.
+      await page.getByRole('status').getByText('Vous ne recevrez plus les messages « Culture/Animations ». Vos autres abonnements restent inchangés.').waitFor();
+      // The data download is explained in words; every button is a 44 px target at least.
+      await page.getByText(/tout ce que la Ville garde sur vous/).waitFor();
+      const small = await page.evaluate(() =>
+        [...document.querySelectorAll('main button, main a.button, main input[type=checkbox]:not([disabled])')]
+          .map((b) => b.getBoundingClientRect())
+          .filter((r) => r.width && (r.height < 44 || r.width < 44)).length,
+      );
+      assert.equal(small, 0, `${small} tap target(s) under 44 px`);
       assert.equal(await page.getByLabel('Culture/Animations par email', { exact: true }).isChecked(), false);
       assert.ok(await page.getByLabel('Informations pratiques par email', { exact: true }).isChecked());
 

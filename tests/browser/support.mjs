@@ -59,7 +59,7 @@ async function waitFor(what, check, timeoutMs = 15_000) {
 }
 
 /** Creates a staff account with the binary's own command, as the README says. */
-function addStaff(dataDir, username, roles, more = []) {
+export function addStaff(dataDir, username, roles, more = []) {
   const result = spawnSync(telmailBin, ['--data-dir', dataDir, 'staff', 'add', username, '--roles', roles, ...more], {
     env: { ...process.env, TELMAIL_PASSWORD: STAFF_PASSWORD },
     encoding: 'utf8',

@@ -62,6 +62,7 @@ pub fn paper_subscriber(
                 staff_id: "bench".into(),
                 form_reference: "B".into(),
                 place: None,
+                imported: false,
             },
             at: now,
             wording_version: "v".into(),

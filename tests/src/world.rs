@@ -154,6 +154,9 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             paper_form_reference: Some("F-1".into()),
             place: None,
             zones: Vec::new(),
+            add_to_existing: false,
+            // The world counts each resident's messages: campaigns' only.
+            welcome: false,
         };
         self.services
             .use_cases

@@ -69,7 +69,8 @@ async fn paper(
     phone: Option<&str>,
     subs: Value,
 ) -> String {
-    let body = json!({ "email": email, "phone": phone, "subscriptions": subs, "paper_form_reference": "F-001" });
+    // These tests count campaign messages: the welcome has its own test.
+    let body = json!({ "email": email, "phone": phone, "subscriptions": subs, "paper_form_reference": "F-001", "welcome": false });
     let v = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
     assert_eq!(v["status"], "active");
     assert_eq!(v["consent"]["source"], "paper");
@@ -515,6 +516,24 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         .unwrap();
     assert_eq!(culture_sms["subscribers"], 1);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_resident_typed_from_a_paper_form_is_welcomed_by_each_contact_given() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let body = json!({ "email": "nouvelle@exemple.fr", "phone": "06 55 44 33 22", "paper_form_reference": "F-9",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] });
+    StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    let emails = app.emails();
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0].to, "nouvelle@exemple.fr");
+    assert!(emails[0].subject.starts_with("Bienvenue"));
+    assert!(emails[0].text.contains("Alerte météo") && emails[0].text.contains("/preferences?t="));
+    let sms = app.sms();
+    assert_eq!(sms.len(), 1);
+    assert_eq!(sms[0]["to"], "+33655443322");
+    assert!(sms[0]["text"].as_str().unwrap().contains("/preferences?t="));
 }
 
 #[tokio::test]

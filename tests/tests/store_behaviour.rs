@@ -165,6 +165,7 @@ fn subscriber(email: Option<&str>, phone: Option<&str>) -> Subscriber {
                 staff_id: "agent-1".into(),
                 form_reference: "F-2026-001".into(),
                 place: None,
+                imported: false,
             },
             at: t0,
             wording_version: "2026-11-v1".into(),

@@ -27,6 +27,7 @@ use crate::use_cases::statistics::{Statistics, StatisticsDeps};
 use crate::use_cases::subscriber_file::{SubscriberFile, SubscriberFileDeps};
 use crate::use_cases::topics_admin::TopicsAdmin;
 use crate::use_cases::weather::{WeatherRelay, WeatherRelayDeps};
+use crate::use_cases::welcome::Welcome;
 use crate::use_cases::zones::Zones;
 
 /// Every store port at once: what a backend provides.
@@ -225,6 +226,7 @@ impl UseCases {
             zones: store.clone(),
             audience: store.clone(),
             suppressions: store.clone(),
+            directory: p.directory.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),
@@ -236,6 +238,13 @@ impl UseCases {
             clock: p.clock.clone(),
             public_url: public_url.clone(),
         }));
+        let welcome = Welcome {
+            email: p.email.clone(),
+            sms: p.sms.clone(),
+            layout: p.layout.clone(),
+            links: Links::new(p.signer.clone(), p.config.clone()),
+            town: p.config.town_name.clone(),
+        };
         let residents = Arc::new(Residents::new(ResidentDeps {
             subscribers: store.clone(),
             quotas: store.clone(),
@@ -252,15 +261,18 @@ impl UseCases {
             voice: p.voice.clone(),
         }));
         Self {
-            subscriber_file: Arc::new(SubscriberFile::new(SubscriberFileDeps {
-                subscribers: store.clone(),
-                reports: store.clone(),
-                topics: store.clone(),
-                stats: store.clone(),
-                clock: p.clock.clone(),
-                suppressions: store.clone(),
-                zones: store.clone(),
-            })),
+            subscriber_file: Arc::new(
+                SubscriberFile::new(SubscriberFileDeps {
+                    subscribers: store.clone(),
+                    reports: store.clone(),
+                    topics: store.clone(),
+                    stats: store.clone(),
+                    clock: p.clock.clone(),
+                    suppressions: store.clone(),
+                    zones: store.clone(),
+                })
+                .with_welcome(welcome),
+            ),
             statistics: Arc::new(Statistics::new(StatisticsDeps {
                 stats: store.clone(),
                 subscribers: store.clone(),

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -219,6 +219,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("outbox.js", include_str!("../static/admin/outbox.js")),
     ("files.js", include_str!("../static/admin/files.js")),
     ("proposals.js", include_str!("../static/admin/proposals.js")),
+    ("typos.js", include_str!("../static/admin/typos.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");
@@ -323,6 +324,12 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// Whether the request carries no session cookie at all: the page then knows, without asking
+/// the API (whose 401 every browser logs as an error), that nobody is signed in.
+fn signed_out(headers: &HeaderMap) -> bool {
+    crate::admin::auth::session_token(headers).is_none()
+}
+
 /// Every address the back office serves (pages and assets), for the route checks.
 pub fn route_paths() -> Vec<&'static str> {
     let mut paths: Vec<&'static str> = PAGES.iter().map(|(path, _, _)| *path).collect();
@@ -348,17 +355,22 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
         csp: content_security_policy(&config),
         config,
     });
-    let mut router = Router::new()
-        .route("/static/admin.css", get(stylesheet))
-        .route("/static/admin/{name}", get(script))
-        .route(
-            "/admin/campagnes/{id}",
-            get(
-                |State(shell): State<Arc<Shell>>, Path(id): Path<String>| async move {
-                    match CampaignId::from_str(&id) {
-                        Ok(id) => {
-                            shell.page("campaign", "Campagne", context! { id => id.to_string() })
-                        }
+    let mut router =
+        Router::new()
+            .route("/static/admin.css", get(stylesheet))
+            .route("/static/admin/{name}", get(script))
+            .route(
+                "/admin/campagnes/{id}",
+                get(
+                    |State(shell): State<Arc<Shell>>,
+                     headers: HeaderMap,
+                     Path(id): Path<String>| async move {
+                        match CampaignId::from_str(&id) {
+                        Ok(id) => shell.page(
+                            "campaign",
+                            "Campagne",
+                            context! { id => id.to_string(), signed_out => signed_out(&headers) },
+                        ),
                         // Not a campaign's address: the list, as a 404.
                         Err(_) => {
                             let mut list = shell.page("campaigns", "Campagnes", context! {});
@@ -366,18 +378,20 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
                             list
                         }
                     }
-                },
-            ),
-        );
+                    },
+                ),
+            );
     for (path, page, title) in PAGES {
         if *page == "outbox" && !shell.config.outbox {
             continue;
         }
         router = router.route(
             path,
-            get(move |State(shell): State<Arc<Shell>>| async move {
-                shell.page(page, title, context! {})
-            }),
+            get(
+                move |State(shell): State<Arc<Shell>>, headers: HeaderMap| async move {
+                    shell.page(page, title, context! { signed_out => signed_out(&headers) })
+                },
+            ),
         );
     }
     router.with_state(shell)

@@ -81,6 +81,19 @@ pub struct AppState {
 
 const STYLESHEET: &str = include_str!("../static/telmail.css");
 
+/// The icon browsers ask for on every page: the town's blue, a white envelope.
+const FAVICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#005a8c"/><path d="M7 10h18v12H7z" fill="#fff"/><path d="M7 10l9 7 9-7" fill="none" stroke="#005a8c" stroke-width="2"/></svg>"##;
+
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        FAVICON,
+    )
+}
+
 async fn stylesheet() -> impl IntoResponse {
     (
         [
@@ -267,6 +280,7 @@ fn open_routes() -> Routes {
     vec![
         ("/healthz", get(api::healthz)),
         ("/static/telmail.css", get(stylesheet)),
+        ("/favicon.ico", get(favicon)),
         (privacy.0, get(|s| legal::page(s, 0))),
         (accessibility.0, get(|s| legal::page(s, 1))),
         (notice.0, get(|s| legal::page(s, 2))),

@@ -236,11 +236,23 @@ fn code_form(
     page: &CodePage,
     errors: FieldErrors,
 ) -> Response {
+    code_form_with(app, status, token, page, errors, None)
+}
+
+/// The code form with a notice above it (a new code was sent).
+fn code_form_with(
+    app: &AppState,
+    status: StatusCode,
+    token: &str,
+    page: &CodePage,
+    errors: FieldErrors,
+    notice: Option<&str>,
+) -> Response {
     app.pages.render(
         status,
         "code.html",
         "Saisir le code reçu par SMS",
-        context! { token, errors, can_skip => page.can_skip },
+        context! { token, errors, notice, can_skip => page.can_skip },
     )
 }
 
@@ -258,6 +270,21 @@ fn no_longer_pending(app: &AppState) -> Response {
 /// `POST /inscription/code` — checks the code, or goes on without SMS (`action=sans-sms`).
 pub async fn code_submit(State(app): State<AppState>, form: FormFields) -> Response {
     let token = form.get("t").unwrap_or("");
+    // A new code (the form still carries its `code` field, as every code form does).
+    if form.get("action") == Some("renvoyer") && form.get("code").is_some() {
+        return match app.residents.resend_code(token).await {
+            Ok(true) => match app.residents.code_page(token).await {
+                Ok(page) => code_form_with(&app, StatusCode::OK, token, &page, FieldErrors::new(), Some("Un nouveau code vient de vous être envoyé par SMS : saisissez-le ci-dessous (l'ancien ne marche plus).")),
+                Err(e) => app.pages.error(e),
+            },
+            Ok(false) => no_longer_pending(&app),
+            Err(DomainError::Validation(errors)) => match app.residents.code_page(token).await {
+                Ok(page) => code_form(&app, StatusCode::UNPROCESSABLE_ENTITY, token, &page, errors),
+                Err(e) => app.pages.error(e),
+            },
+            Err(e) => app.pages.error(e),
+        };
+    }
     let outcome = if form.get("action") == Some("sans-sms") {
         app.residents.skip_phone(token).await
     } else {
@@ -290,10 +317,31 @@ async fn preferences_form(
     notice: Option<&str>,
     errors: FieldErrors,
 ) -> Response {
+    preferences_form_left(app, token, status, notice, errors, None).await
+}
+
+/// The preferences page; after leaving one topic (`left`, its slug) the notice names it.
+async fn preferences_form_left(
+    app: &AppState,
+    token: &str,
+    status: StatusCode,
+    notice: Option<&str>,
+    errors: FieldErrors,
+    left: Option<&str>,
+) -> Response {
     let view = match app.residents.preferences(token).await {
         Ok(v) => v,
         Err(e) => return app.pages.error(e),
     };
+    let left_notice = left.map(|slug| {
+        let name = view
+            .topics
+            .iter()
+            .find(|t| t.slug.as_str() == slug)
+            .map_or(slug, |t| t.name.as_str());
+        format!("Vous ne recevrez plus les messages « {name} ». Vos autres abonnements restent inchangés.")
+    });
+    let notice = left_notice.as_deref().or(notice);
     let sub = &view.subscriber;
     let disabled: Vec<&str> = Channel::ALL
         .iter()
@@ -370,12 +418,13 @@ pub async fn preferences_submit(
     };
     match result {
         Ok(Some(sub)) if sub.status() != SubscriberStatus::Unsubscribed => {
-            preferences_form(
+            preferences_form_left(
                 &app,
                 &token,
                 StatusCode::OK,
                 Some("Vos choix sont enregistrés."),
                 FieldErrors::new(),
+                form.get("topic_off"),
             )
             .await
         }

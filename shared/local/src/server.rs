@@ -318,10 +318,12 @@ fn spawn_background(
     stop: &watch::Receiver<bool>,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let mut background = if args.worker {
+        // Only the providers' pace is read from the settings here.
+        let rates = service_config(args, "")?.send_rates;
         Worker::new(
             queue,
             services.use_cases.dispatcher.clone(),
-            WorkerConfig::default(),
+            WorkerConfig::paced(rates),
         )
         .spawn(stop.clone())
     } else {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use telmail_core::config::SendRates;
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
 use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::DomainError;
@@ -31,6 +32,29 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(300),
             max_receives: 5,
             schedule_every: Duration::from_secs(15),
+        }
+    }
+}
+
+impl WorkerConfig {
+    /// The settings for providers paced at `rates`: a delivery batch lasts about a second at
+    /// the slowest pace, so a campaign's progress (recorded per batch) moves as its messages
+    /// leave, instead of jumping once a minute-long batch ends.
+    pub fn paced(rates: SendRates) -> Self {
+        let default = Self::default();
+        let slowest = [rates.email, rates.sms]
+            .into_iter()
+            .flatten()
+            .fold(f64::INFINITY, f64::min);
+        let delivery_batch = if slowest.is_finite() {
+            // At most the default batch, at least one message.
+            (slowest.floor().clamp(1.0, default.delivery_batch as f64)) as usize
+        } else {
+            default.delivery_batch
+        };
+        Self {
+            delivery_batch,
+            ..default
         }
     }
 }
@@ -216,5 +240,20 @@ impl Worker {
                 tokio::spawn(async move { w.loop_on(q, stop).await })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paced_batches_last_about_a_second_at_the_slowest_pace() {
+        let batch = |email, sms| WorkerConfig::paced(SendRates { email, sms }).delivery_batch;
+        assert_eq!(batch(None, None), 50);
+        assert_eq!(batch(Some(2.0), None), 2);
+        assert_eq!(batch(Some(14.0), Some(5.5)), 5);
+        assert_eq!(batch(Some(0.2), None), 1);
+        assert_eq!(batch(Some(500.0), None), 50);
     }
 }

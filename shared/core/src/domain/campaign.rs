@@ -829,6 +829,22 @@ impl Campaign {
         }
     }
 
+    /// What a writer typed, as the composer sends it back.
+    pub fn content(&self) -> CampaignContent {
+        CampaignContent {
+            title: self.title.clone(),
+            topics: self.topics.clone(),
+            sms: self.sms.clone(),
+            email: self.email.clone(),
+            voice: self.voice.clone(),
+            urgent: self.urgent,
+            send_at: self.send_at,
+            publication: self.publication.clone(),
+            zones: self.zones.clone(),
+            include_unzoned: self.include_unzoned,
+        }
+    }
+
     /// Replaces the content; a submitted or rejected campaign goes back to draft.
     pub fn edit(
         &mut self,

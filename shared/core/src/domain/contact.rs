@@ -207,9 +207,11 @@ impl FromStr for PhoneNumber {
             return Err(invalid());
         }
         let number = phonenumber::parse(Some(country::Id::FR), trimmed).map_err(|_| invalid())?;
-        if !phonenumber::is_valid(&number) {
-            return Err(invalid());
-        }
+        let number = if phonenumber::is_valid(&number) {
+            number
+        } else {
+            overseas_mobile(trimmed).ok_or_else(invalid)?
+        };
         match number.number_type(&DATABASE) {
             Type::Mobile | Type::FixedLineOrMobile => {}
             Type::FixedLine
@@ -221,6 +223,29 @@ impl FromStr for PhoneNumber {
         }
         Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
     }
+}
+
+/// The overseas departments that share France's national numbering (a number typed `06 39…`
+/// from the town reaches Mayotte): their mobiles are dialled with a leading 0 from anywhere in
+/// France, but libphonenumber reads a national number for one region only.
+const OVERSEAS: [country::Id; 5] = [
+    country::Id::YT,
+    country::Id::RE,
+    country::Id::GP,
+    country::Id::GF,
+    country::Id::MQ,
+];
+
+/// A nationally typed number (`06 39 50 61 72`) that is a mobile of an overseas department.
+fn overseas_mobile(typed: &str) -> Option<phonenumber::PhoneNumber> {
+    if !typed.starts_with('0') || typed.starts_with("00") {
+        return None;
+    }
+    OVERSEAS.iter().find_map(|region| {
+        phonenumber::parse(Some(*region), typed)
+            .ok()
+            .filter(|n| phonenumber::is_valid(n) && n.number_type(&DATABASE) == Type::Mobile)
+    })
 }
 
 impl PhoneNumber {
@@ -251,6 +276,30 @@ impl PhoneNumber {
                 Type::Mobile | Type::FixedLineOrMobile
             )
         })
+    }
+
+    /// The number as a person in France reads and dials it: `06 12 34 56 78`, `06 39 50 61 72`
+    /// for an overseas department's mobile, `00 44 7400 123456` for another country (never a
+    /// leading `+`, which spreadsheets read as a formula).
+    pub fn national(&self) -> String {
+        let Ok(number) = phonenumber::parse(None, &self.0) else {
+            return self.0.clone();
+        };
+        let code = number.country().code();
+        if matches!(code, 33 | 262 | 590 | 594 | 596) {
+            // Overseas numbers are dialled from France as 0 and their digits, two by two.
+            let digits = number.national().value().to_string();
+            let national = format!("0{digits}");
+            let pairs: Vec<String> = national
+                .as_bytes()
+                .chunks(2)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            pairs.join(" ")
+        } else {
+            let international = number.format().mode(Mode::International).to_string();
+            format!("00 {}", international.trim_start_matches('+'))
+        }
     }
 
     /// The E.164 form.
@@ -407,6 +456,34 @@ impl fmt::Display for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overseas_mobiles_typed_nationally_are_read_as_their_department() {
+        for (typed, e164) in [
+            ("06 39 50 61 72", "+262639506172"),
+            ("0692 12 34 56", "+262692123456"),
+            ("06 93 01 23 45", "+262693012345"),
+            ("06 90 12 34 56", "+590690123456"),
+            ("06 91 22 34 56", "+590691223456"),
+            ("06 94 12 34 56", "+594694123456"),
+            ("06 96 12 34 56", "+596696123456"),
+            ("06 97 12 34 56", "+596697123456"),
+            ("06 12 34 56 78", "+33612345678"),
+        ] {
+            let phone: PhoneNumber = typed.parse().unwrap();
+            assert_eq!(phone.as_str(), e164, "{typed}");
+            assert_eq!(
+                phone.national(),
+                typed.replace("0692 ", "06 92 "),
+                "{typed}"
+            );
+        }
+        // An overseas landline is still not a mobile, and nonsense stays invalid.
+        assert!("05 97 12 34 56".parse::<PhoneNumber>().is_err());
+        assert!("06 39".parse::<PhoneNumber>().is_err());
+        let uk: PhoneNumber = "+44 7400 123456".parse().unwrap();
+        assert_eq!(uk.national(), "00 44 7400 123456");
+    }
 
     #[test]
     fn typed_phone_fragments_match_their_e164_form() {

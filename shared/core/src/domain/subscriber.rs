@@ -130,6 +130,9 @@ pub enum ConsentSource {
         /// Where it was handed in (town hall, a maison de quartier…), when said.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         place: Option<String>,
+        /// Whether it came in a file of such forms (an import) rather than typed one by one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        imported: bool,
     },
 }
 

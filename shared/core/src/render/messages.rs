@@ -129,7 +129,7 @@ pub fn escape_html(s: &str) -> String {
     out
 }
 
-fn button(url: &str, label: &str) -> String {
+pub(crate) fn button(url: &str, label: &str) -> String {
     format!(
         "<p style=\"margin:24px 0;\"><a href=\"{}\" style=\"background:#005a8c;color:#ffffff;padding:12px 20px;border-radius:4px;text-decoration:none;display:inline-block;\">{}</a></p>",
         escape_html(url),

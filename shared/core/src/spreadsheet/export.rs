@@ -8,16 +8,18 @@ use chrono_tz::Europe::Paris;
 use csv::{Terminator, WriterBuilder};
 
 use super::{FORMULA_STARTS, UTF8_BOM};
+use crate::domain::contact::Channel;
 use crate::domain::subscriber::{ConsentSource, Subscriber, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
 
 /// The export's columns, in order.
-const EXPORT_HEADER: [&str; 10] = [
+const EXPORT_HEADER: [&str; 11] = [
     "id",
     "email",
     "telephone",
     "statut",
     "themes",
+    "inscriptions",
     "canaux",
     "source",
     "reference",
@@ -65,7 +67,7 @@ fn writer(into: Vec<u8>) -> csv::Writer<Vec<u8>> {
         .from_writer(into)
 }
 
-fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 10] {
+fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 11] {
     // Topics in the town's order (the order of `topics`), unknown ones last by identifier.
     let position = |slug: &TopicSlug| topics.iter().position(|t| &t.slug == slug);
     let mut slugs: Vec<&TopicSlug> = s
@@ -77,11 +79,29 @@ fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 10] {
         .collect();
     slugs.sort_by_key(|slug| (position(slug).unwrap_or(usize::MAX), *slug));
 
+    let name = |slug: &TopicSlug| match position(slug) {
+        Some(i) => topics[i].name.clone(),
+        None => slug.to_string(),
+    };
     let themes = slugs
         .iter()
-        .map(|slug| match position(slug) {
-            Some(i) => topics[i].name.clone(),
-            None => slug.to_string(),
+        .map(|slug| name(slug))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    // What a person reads: « Informations pratiques : e-mail, SMS | Alerte météo : SMS ».
+    let inscriptions = slugs
+        .iter()
+        .map(|slug| {
+            let channels: Vec<&str> = s
+                .channels_for(slug)
+                .into_iter()
+                .map(|channel| match channel {
+                    Channel::Email => "e-mail",
+                    Channel::Sms => "SMS",
+                    Channel::Voice => "appel vocal",
+                })
+                .collect();
+            format!("{} : {}", name(slug), channels.join(", "))
         })
         .collect::<Vec<_>>()
         .join(" | ");
@@ -96,7 +116,14 @@ fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 10] {
         .join(" | ");
     let (source, reference) = match &s.consent.source {
         ConsentSource::Web { .. } => ("web", String::new()),
-        ConsentSource::Paper { form_reference, .. } => ("papier", form_reference.clone()),
+        ConsentSource::Paper {
+            form_reference,
+            imported,
+            ..
+        } => (
+            if *imported { "import" } else { "papier" },
+            form_reference.clone(),
+        ),
     };
     let status = match s.status() {
         SubscriberStatus::Pending => "en attente",
@@ -106,9 +133,10 @@ fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 10] {
     [
         s.id.to_string(),
         s.email.as_ref().map(|e| e.to_string()).unwrap_or_default(),
-        s.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+        s.phone.as_ref().map(|p| p.national()).unwrap_or_default(),
         status.to_owned(),
         themes,
+        inscriptions,
         canaux,
         source.to_owned(),
         reference,

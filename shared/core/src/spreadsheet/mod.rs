@@ -77,15 +77,20 @@
 //!
 //! UTF-8 with a byte-order mark (so Excel detects the encoding), `;` separated (what French
 //! Excel expects), CRLF line ends, quoted only where needed. Columns:
-//! `id;email;telephone;statut;themes;canaux;source;reference;cree_le;modifie_le`.
+//! `id;email;telephone;statut;themes;inscriptions;canaux;source;reference;cree_le;modifie_le`.
 //!
-//! - `telephone` is in E.164 form, written `'+33612345678` (see the last point).
-//! - `statut` is `en attente`, `actif` or `désabonné`; `source` is `web` or `papier`.
-//! - `themes` lists topic names joined by ` | `; `canaux` lists every choice as
-//!   `topic:channel` joined by ` | ` (`alerte-meteo:sms | infos-pratiques:email`).
+//! - `telephone` is written as dialled from France, `06 12 34 56 78` (overseas departments'
+//!   mobiles too: `06 39 50 61 72`), other countries as `00 44 7400 123456`: never with a
+//!   leading `+`, so no guard character shows in front of it.
+//! - `statut` is `en attente`, `actif` or `désabonné`; `source` is `web`, `papier` (typed in)
+//!   or `import` (a line of an imported file).
+//! - `themes` lists topic names joined by ` | `; `inscriptions` says the same for a person,
+//!   each topic with its channels (`Informations pratiques : e-mail, SMS | Alerte météo : SMS`);
+//!   `canaux` lists every choice as `topic:channel` joined by ` | `
+//!   (`alerte-meteo:sms | infos-pratiques:email`), which the import reads back.
 //! - `reference` is the paper form's reference (empty for web sign-ups).
 //! - `cree_le`, `modifie_le` are `YYYY-MM-DD HH:MM`, Europe/Paris time.
-//! - A cell starting with `=`, `+`, `-` or `@` (phone numbers always do) is prefixed with `'`
+//! - A cell starting with `=`, `+`, `-` or `@` (only text a resident typed can) is prefixed with `'`
 //!   so spreadsheets show it as text instead of running it as a formula (a resident's address
 //!   is typed by the resident). The import removes a `'` followed by one of these characters.
 //!
@@ -515,6 +520,7 @@ mod tests {
             staff_id: "agent-1".into(),
             form_reference: reference.into(),
             place: None,
+            imported: false,
         }
     }
 
@@ -547,11 +553,13 @@ mod tests {
         assert_eq!(
             text,
             format!(
-                "id;email;telephone;statut;themes;canaux;source;reference;cree_le;modifie_le\r\n\
-                 {};jean@exemple.fr;'+33612345678;actif;Informations pratiques | Alerte météo;\
+                "id;email;telephone;statut;themes;inscriptions;canaux;source;reference;cree_le;modifie_le\r\n\
+                 {};jean@exemple.fr;06 12 34 56 78;actif;Informations pratiques | Alerte météo;\
+                 Informations pratiques : e-mail | Alerte météo : e-mail, SMS;\
                  infos-pratiques:email | alerte-meteo:email | alerte-meteo:sms;papier;F-12;\
                  2026-07-14 12:30;2026-12-01 09:05\r\n\
-                 {};;'+33781234567;actif;Culture/Animations;culture-animations:sms;web;;\
+                 {};;07 81 23 45 67;actif;Culture/Animations;Culture/Animations : SMS;\
+                 culture-animations:sms;web;;\
                  2026-07-14 12:30;2026-12-01 09:05\r\n",
                 jean.id, web.id
             )
@@ -584,7 +592,7 @@ mod tests {
         assert_eq!(
             row,
             format!(
-                "{};'=1+1@exemple.fr;;désabonné;;;papier;\"'=HYPERLINK(\"\"http://x\"\";\"\"clic\"\")\";2026-07-14 12:30;2026-12-01 09:05",
+                "{};'=1+1@exemple.fr;;désabonné;;;;papier;\"'=HYPERLINK(\"\"http://x\"\";\"\"clic\"\")\";2026-07-14 12:30;2026-12-01 09:05",
                 left.id
             )
         );

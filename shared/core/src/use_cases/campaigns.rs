@@ -26,12 +26,13 @@ use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
     AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms,
-    ProviderLimits, SmsSender, StatsStore, SubscriberReports, SuppressionStore, TopicStore,
-    ZoneStore,
+    ProviderLimits, SmsSender, StaffDirectory, StatsStore, SubscriberReports, SuppressionStore,
+    TopicStore, ZoneStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
 use crate::use_cases::dispatch::{zone_reach, Dispatcher, ZoneReach};
+use crate::use_cases::staff_notices::Decision;
 use crate::use_cases::zones::check_zones;
 
 /// Recipients and cost before approval.
@@ -51,7 +52,8 @@ pub struct Estimate {
     pub email_cost: Money,
     /// Total (€ HT).
     pub total_cost: Money,
-    /// Non-urgent SMS wait for the sending window.
+    /// Whether the SMS would wait: not urgent, and the sending window is closed when it leaves
+    /// (at `send_at`, else now).
     pub sms_waits_for_window: bool,
     /// Whether the email fits today's quota and the SMS the month's spend limit and the
     /// window, and when each would finish.
@@ -161,6 +163,8 @@ pub struct CampaignDeps {
     pub audience: Arc<dyn AudienceStore>,
     /// Suppressed addresses (same estimates).
     pub suppressions: Arc<dyn SuppressionStore>,
+    /// Staff accounts, to tell the cabinet and authors what waits for them.
+    pub directory: Arc<dyn StaffDirectory>,
 }
 
 /// Campaign use cases.
@@ -174,6 +178,10 @@ impl Campaigns {
     /// Builds the use cases.
     pub fn new(deps: CampaignDeps) -> Self {
         Self { d: deps }
+    }
+
+    pub(crate) fn deps(&self) -> &CampaignDeps {
+        &self.d
     }
 
     async fn open_topics(&self) -> Result<Vec<Topic>, DomainError> {
@@ -284,6 +292,11 @@ impl Campaigns {
             "zones",
         )
         .await?;
+        // A draft saved again as it was is not a change: nothing for the history to record.
+        let current = self.load(id).await?;
+        if current.status == CampaignStatus::Draft && current.content() == content {
+            return Ok(current);
+        }
         self.transition(id, |c, _| c.edit(content, by, now)).await
     }
 
@@ -344,7 +357,13 @@ impl Campaigns {
             sms_cost,
             email_cost,
             total_cost: sms_cost + email_cost + voice_cost,
-            sms_waits_for_window: c.sms.is_some() && !c.urgent,
+            sms_waits_for_window: c.sms.is_some()
+                && !c.urgent
+                && !self
+                    .d
+                    .config
+                    .sending_window
+                    .is_open(c.send_at.unwrap_or(self.d.clock.now())),
             outlook,
             voice_recipients: counted.voice_recipients,
             voice: c
@@ -438,6 +457,34 @@ impl Campaigns {
         c: &Campaign,
         counted: &Counted,
     ) -> Result<SendingOutlook, DomainError> {
+        self.outlook_of(c.urgent, c.send_at, counted).await
+    }
+
+    /// The same for a campaign being written: urgent or not, leaving at `send_at` (none: now),
+    /// to these many recipients.
+    pub(super) async fn draft_outlook(
+        &self,
+        urgent: bool,
+        send_at: Option<DateTime<Utc>>,
+        (emails, sms, sms_segments): (u64, u64, u64),
+    ) -> Result<SendingOutlook, DomainError> {
+        let counted = Counted {
+            email_recipients: emails,
+            sms_recipients: sms,
+            voice_recipients: 0,
+            sms: None,
+            sms_segments_total: sms_segments,
+            zones: None,
+        };
+        self.outlook_of(urgent, send_at, &counted).await
+    }
+
+    async fn outlook_of(
+        &self,
+        urgent: bool,
+        send_at: Option<DateTime<Utc>>,
+        counted: &Counted,
+    ) -> Result<SendingOutlook, DomainError> {
         let now = self.d.clock.now();
         let quotas = self.d.limits.quotas(now).await?;
         let prices = self.d.config.prices;
@@ -461,9 +508,9 @@ impl Campaigns {
                 sms_segments: counted.sms_segments_total,
                 sms_cost: prices.sms_cost(counted.sms_segments_total),
                 sms_spent_this_month,
-                urgent: c.urgent,
+                urgent,
                 now,
-                start: c.send_at.filter(|at| *at > now).unwrap_or(now),
+                start: send_at.filter(|at| *at > now).unwrap_or(now),
                 email_rate: rates.email,
                 sms_rate: rates.sms,
             },
@@ -610,7 +657,9 @@ impl Campaigns {
         id: CampaignId,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Redaction)?;
-        self.transition(id, |c, now| c.submit(by, now)).await
+        let c = self.transition(id, |c, now| c.submit(by, now)).await?;
+        self.tell_cabinet_submitted(&c).await;
+        Ok(c)
     }
 
     /// The cabinet approves the version it read; sending starts at once unless scheduled
@@ -650,6 +699,7 @@ impl Campaigns {
         let c = self
             .transition(id, |c, now| c.approve(by, read, now))
             .await?;
+        self.tell_author(&c, Decision::Approved).await;
         if c.status == CampaignStatus::Approved {
             return Ok((self.d.dispatcher.start(c).await?, outlook));
         }
@@ -664,8 +714,11 @@ impl Campaigns {
         reason: &str,
     ) -> Result<Campaign, DomainError> {
         by.require(Role::Cabinet)?;
-        self.transition(id, |c, now| c.reject(by, reason, now))
-            .await
+        let c = self
+            .transition(id, |c, now| c.reject(by, reason, now))
+            .await?;
+        self.tell_author(&c, Decision::Rejected).await;
+        Ok(c)
     }
 
     /// Stops an approved or scheduled campaign (`cabinet` or `admin`).

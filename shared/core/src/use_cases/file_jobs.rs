@@ -28,7 +28,7 @@ use crate::spreadsheet::{
     check_first_part, check_part, export_header, export_rows, line_ends, only_header, separator_of,
     whole_records, ImportCheck, ImportLine, ImportPart, LineError, SeenContacts,
 };
-use crate::use_cases::subscriber_file::{already_subscribed, paper_subscriber};
+use crate::use_cases::subscriber_file::{already_subscribed, imported_subscriber};
 
 /// Who exports and imports: the file's keepers.
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -477,12 +477,11 @@ impl FileJobs {
         let subs: Vec<Subscriber> = lines
             .into_iter()
             .map(|line| {
-                paper_subscriber(
+                imported_subscriber(
                     line_subscriber_id(job.id, line.line),
                     line.signup,
                     &job.requested_by,
                     &line.form_reference,
-                    None,
                     now,
                 )
             })

@@ -3,13 +3,16 @@
 pub mod archive;
 pub mod campaigns;
 pub mod dispatch;
+pub mod draft_estimate;
 pub mod file_jobs;
 pub mod outbox;
 pub mod proposals;
 pub mod receipts;
 pub mod residents;
+mod staff_notices;
 pub mod statistics;
 pub mod subscriber_file;
 pub mod topics_admin;
 pub mod weather;
+pub mod welcome;
 pub mod zones;

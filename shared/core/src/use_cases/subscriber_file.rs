@@ -16,7 +16,8 @@ use crate::domain::signup::{
 };
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{
-    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, CONSENT_WORDING_VERSION,
+    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, SubscriberStatus,
+    CONSENT_WORDING_VERSION,
 };
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
@@ -25,9 +26,10 @@ use crate::ports::{
     SuppressionStore, TopicStore,
 };
 use crate::spreadsheet::{check_import, export_csv, LineError};
+use crate::use_cases::welcome::Welcome;
 
 /// A subscriber typed in from a paper form.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct PaperInput {
     #[serde(default)]
     pub email: Option<String>,
@@ -47,6 +49,33 @@ pub struct PaperInput {
     /// Zone slugs the resident named on the form (optional).
     #[serde(default)]
     pub zones: Vec<String>,
+    /// When the form's address or number is already on file: add the form's topics to that
+    /// subscriber's choices (never removing any, never changing a contact) instead of refusing.
+    #[serde(default)]
+    pub add_to_existing: bool,
+    /// Whether the resident is sent the welcome message (default: yes; no when they were told
+    /// another way, say when old forms are typed in again).
+    #[serde(default = "yes")]
+    pub welcome: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for PaperInput {
+    fn default() -> Self {
+        Self {
+            email: None,
+            phone: None,
+            subscriptions: Vec::new(),
+            paper_form_reference: None,
+            place: None,
+            zones: Vec::new(),
+            add_to_existing: false,
+            welcome: true,
+        }
+    }
 }
 
 /// A staff edit of a subscriber.
@@ -123,6 +152,8 @@ pub struct SubscriberFile {
     clock: Arc<dyn Clock>,
     suppressions: Arc<dyn SuppressionStore>,
     zones: Arc<dyn crate::ports::ZoneStore>,
+    /// Welcomes residents typed in from paper forms (none: nobody is told).
+    welcome: Option<Welcome>,
 }
 
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -262,6 +293,21 @@ pub(crate) fn already_subscribed(line: usize) -> LineError {
     }
 }
 
+/// A subscriber from a line of an imported file: a paper form's, marked as imported.
+pub(crate) fn imported_subscriber(
+    id: SubscriberId,
+    signup: Signup,
+    by: &StaffIdentity,
+    reference: &str,
+    now: DateTime<Utc>,
+) -> Subscriber {
+    let mut sub = paper_subscriber(id, signup, by, reference, None, now);
+    if let ConsentSource::Paper { imported, .. } = &mut sub.consent.source {
+        *imported = true;
+    }
+    sub
+}
+
 /// A subscriber typed in from a paper form (or a line of an import): active at once.
 pub(crate) fn paper_subscriber(
     id: SubscriberId,
@@ -284,6 +330,7 @@ pub(crate) fn paper_subscriber(
                 staff_id: by.id.clone(),
                 form_reference: reference.to_owned(),
                 place,
+                imported: false,
             },
             at: now,
             wording_version: CONSENT_WORDING_VERSION.into(),
@@ -322,6 +369,15 @@ impl SubscriberFile {
             clock: d.clock,
             suppressions: d.suppressions,
             zones: d.zones,
+            welcome: None,
+        }
+    }
+
+    /// The same, welcoming each resident typed in from a paper form.
+    pub fn with_welcome(self, welcome: Welcome) -> Self {
+        Self {
+            welcome: Some(welcome),
+            ..self
         }
     }
 
@@ -445,12 +501,78 @@ impl SubscriberFile {
             place.map(str::to_owned),
             self.clock.now(),
         );
-        self.subscribers.insert(&sub).await.map_err(duplicate)?;
+        match self.subscribers.insert(&sub).await {
+            Err(StoreError::Conflict(_)) if input.add_to_existing => {
+                return self.add_to_owner(sub).await;
+            }
+            other => other.map_err(duplicate)?,
+        }
         let origin = SignupOrigin::Paper(place).key();
         self.stats
             .add_signups(Month::of(sub.created_at), &origin, 1)
             .await?;
+        if let Some(welcome) = self.welcome.as_ref().filter(|_| input.welcome) {
+            welcome
+                .send(&sub, &self.open_topics().await?, sub.created_at)
+                .await;
+        }
         Ok(sub)
+    }
+
+    /// Adds the topics of a paper form to the subscriber who already has its address or number.
+    /// Anyone who types forms may do it (the signed form is the consent to the new topics), as
+    /// it only adds: a form whose contacts differ from the entry's, or an entry that is not
+    /// active, goes to the communication service instead.
+    async fn add_to_owner(&self, form: Subscriber) -> Result<Subscriber, DomainError> {
+        let by_email = match &form.email {
+            Some(e) => self.subscribers.find_by_email(e).await?,
+            None => None,
+        };
+        let by_phone = match &form.phone {
+            Some(p) => self.subscribers.find_by_phone(p).await?,
+            None => None,
+        };
+        let ask = |message: &str| {
+            let mut f = FieldErrors::new();
+            f.add("email", message);
+            f.add("phone", message);
+            DomainError::Validation(f)
+        };
+        let mut owner = match (by_email, by_phone) {
+            (Some(a), Some(b)) if a.id != b.id => {
+                return Err(ask("L'adresse et le numéro appartiennent à deux abonnés différents : adressez-vous au service communication."));
+            }
+            (Some(owner), _) | (None, Some(owner)) => owner,
+            // Gone between the insert and the search: the form can be added again.
+            (None, None) => return Err(duplicate(StoreError::Conflict("gone".into()))),
+        };
+        let differs =
+            |form: Option<String>, on_file: Option<String>| form.is_some() && form != on_file;
+        if differs(
+            form.email.as_ref().map(|e| e.to_string()),
+            owner.email.as_ref().map(|e| e.to_string()),
+        ) || differs(
+            form.phone.as_ref().map(|p| p.to_string()),
+            owner.phone.as_ref().map(|p| p.to_string()),
+        ) {
+            return Err(ask("Ce formulaire donne une autre adresse ou un autre numéro que l'inscription existante : seul le service communication (rôle Rédaction) peut changer des coordonnées."));
+        }
+        if owner.status() != SubscriberStatus::Active {
+            return Err(ask("Cette inscription n'est pas active (en attente de confirmation ou désabonnée) : adressez-vous au service communication."));
+        }
+        let mut choices = owner.choices.clone();
+        choices.extend(form.choices);
+        if choices == owner.choices {
+            return Ok(owner);
+        }
+        owner.set_choices(choices, self.clock.now());
+        self.subscribers.update(&owner).await.map_err(|e| match e {
+            StoreError::Conflict(_) => DomainError::Conflict(
+                "Cet abonné vient d'être modifié par ailleurs : recommencez.".into(),
+            ),
+            other => other.into(),
+        })?;
+        Ok(owner)
     }
 
     /// Changes contacts and choices. No choice left means unsubscribed. The front desk corrects
@@ -572,12 +694,11 @@ impl SubscriberFile {
         let subs: Vec<Subscriber> = ready
             .into_iter()
             .map(|line| {
-                paper_subscriber(
+                imported_subscriber(
                     SubscriberId::new(),
                     line.signup,
                     by,
                     &line.form_reference,
-                    None,
                     self.clock.now(),
                 )
             })

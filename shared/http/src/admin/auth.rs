@@ -68,7 +68,7 @@ fn unauthorized() -> DomainError {
     DomainError::Unauthorized("Connectez-vous pour accéder à l'espace des agents.".into())
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

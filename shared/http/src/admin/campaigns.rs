@@ -9,6 +9,7 @@ use std::str::FromStr;
 use telmail_core::domain::campaign::{CampaignId, CampaignInput, CampaignStatus};
 use telmail_core::domain::provider_limits::SendingOutlook;
 use telmail_core::use_cases::campaigns::CampaignView;
+use telmail_core::use_cases::draft_estimate::DraftEstimateInput;
 use telmail_core::FieldErrors;
 
 use super::auth::Staff;
@@ -105,6 +106,15 @@ pub async fn estimate(
     Segment(id): Segment<String>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.campaigns.estimate(&by, campaign_id(&id)?).await?))
+}
+
+/// `POST /api/admin/estimate`: the composer's estimate of what it holds, before saving.
+pub async fn estimate_draft(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<DraftEstimateInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.campaigns.estimate_draft(&by, &input).await?))
 }
 
 /// `POST /api/admin/campaigns/{id}/test`

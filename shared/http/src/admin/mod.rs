@@ -121,6 +121,11 @@ fn staff_routes() -> Vec<StaffRoute> {
             post(campaigns::estimate),
         ),
         (
+            "/api/admin/estimate",
+            Campaigns,
+            post(campaigns::estimate_draft),
+        ),
+        (
             "/api/admin/campaigns/{id}/test",
             Campaigns,
             post(campaigns::test_send),

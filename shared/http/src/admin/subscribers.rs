@@ -158,6 +158,11 @@ pub async fn add(
     ApiJson(input): ApiJson<PaperInput>,
 ) -> ApiResult<impl IntoResponse> {
     let s = app.subscribers.add_paper(&by, &input).await?;
+    if input.add_to_existing {
+        // Perhaps someone else's entry: shown as a search would show it to this person.
+        let shown = app.subscribers.get(&by, s.id).await?;
+        return Ok((StatusCode::CREATED, Json(SubscriberJson::from(shown))));
+    }
     Ok((StatusCode::CREATED, Json(SubscriberJson::from(s))))
 }
 

@@ -75,6 +75,8 @@ export async function api(method, path, body) {
 /** The signed-in person (`/api/admin/me`), or null when nobody is signed in. */
 export async function whoami() {
   if (mode === "cognito" && !tokens()) return null;
+  // No session cookie came with the page: nobody to ask the API about.
+  if (mode === "session" && document.body.hasAttribute("data-signed-out")) return null;
   const resp = await fetch("/api/admin/me", {
     headers: await headers("GET"),
     credentials: "same-origin",

@@ -9,6 +9,11 @@ const me = await start();
 const box = $("#campaign");
 const id = box.dataset.id;
 let timer = null;
+/** The audience and cost last shown, for the approval's confirmation. */
+let lastEstimate = {};
+/** While the campaign can still move (another person approves, the send goes on), the page follows it. */
+const MOVING = ["submitted", "approved", "scheduled", "sending"];
+let shown = null;
 
 const ACTIONS = {
   created: "créée",
@@ -82,7 +87,7 @@ function progress(c) {
     { "aria-labelledby": "progress-title" },
     el("h2", { id: "progress-title" }, c.status === "sending" ? "Envoi en cours" : "Résultat de l'envoi"),
     el("div", { class: "grid" }, c.email ? channel("E-mails", "email") : "", c.sms ? channel("SMS", "sms") : ""),
-    el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} segments SMS).`),
+    el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} SMS facturés : un long SMS compte pour plusieurs).`),
     c.email
       ? el(
           "p",
@@ -98,8 +103,11 @@ async function rendering(c) {
     api("GET", `/api/admin/campaigns/${id}/preview`),
     api("POST", `/api/admin/campaigns/${id}/estimate`),
   ]);
-  const frame = el("iframe", { class: "preview", title: "L'e-mail tel que les abonnés le verront", sandbox: "" });
+  // Same origin without scripts, so the page can size the frame to the whole email.
+  const frame = el("iframe", { class: "preview fitted", title: "L'e-mail tel que les abonnés le verront", sandbox: "allow-same-origin" });
+  frame.addEventListener("load", () => fit(frame));
   frame.srcdoc = preview.email_html || "";
+  lastEstimate = estimate;
   return el(
     "section",
     { "aria-labelledby": "render-title" },
@@ -108,7 +116,7 @@ async function rendering(c) {
       "div",
       { class: "cols" },
       el("div", {}, el("h3", {}, "SMS"), preview.sms_text ? el("p", { class: "sms-preview" }, preview.sms_text) : el("p", { class: "muted" }, "Pas de SMS."),
-        estimate.sms ? el("p", { class: "counter" }, `${estimate.sms.length} caractères, ${estimate.sms.segments} segment(s)`) : ""),
+        estimate.sms ? el("p", { class: "counter" }, `${estimate.sms.length} caractères, ${estimate.sms.segments} SMS facturé${estimate.sms.segments > 1 ? "s" : ""} par destinataire`) : ""),
       el("div", {}, el("h3", {}, `E-mail : ${preview.email_subject || "—"}`), preview.email_html ? frame : el("p", { class: "muted" }, "Pas d'e-mail.")),
     ),
     el("h3", {}, "Audience et coût"),
@@ -116,12 +124,31 @@ async function rendering(c) {
       "dl",
       { class: "facts" },
       el("dt", {}, "E-mails"), el("dd", {}, count(estimate.email_recipients)),
-      el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} (${count(estimate.sms_segments_total)} segments)`),
+      el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} destinataires (${count(estimate.sms_segments_total)} SMS facturés)`),
       el("dt", {}, "Coût estimé"), el("dd", {}, `${euros(estimate.total_cost)} HT`),
     ),
     ["draft", "submitted", "rejected", "scheduled"].includes(c.status) ? el("h3", {}, "Limites des fournisseurs") : "",
     ["draft", "submitted", "rejected", "scheduled"].includes(c.status) ? outlook(estimate.outlook) : "",
   );
+}
+
+/** Sizes an email frame to its content (no inner scroll bar on a phone). */
+function fit(frame) {
+  const doc = frame.contentDocument;
+  if (!doc?.documentElement) return;
+  frame.style.height = `${Math.ceil(doc.documentElement.scrollHeight) + 2}px`;
+}
+addEventListener("resize", () => {
+  for (const f of document.querySelectorAll("iframe.fitted")) fit(f);
+});
+
+/** « 1 240 e-mails et 310 SMS, 98,00 € HT, dès maintenant »: what one approval sends. */
+function sending(c, e) {
+  const parts = [];
+  if (c.email) parts.push(`${count(e.email_recipients)} e-mail${e.email_recipients > 1 ? "s" : ""}`);
+  if (c.sms) parts.push(`${count(e.sms_recipients)} SMS`);
+  const start = c.send_at ? `le ${when(c.send_at)}` : "dès maintenant";
+  return `${parts.join(" et ") || "aucun message"}, ${euros(e.total_cost)} HT, ${start}`;
 }
 
 function trail(c) {
@@ -153,20 +180,34 @@ function actions(c) {
 }
 
 function decision(c) {
+  const confirmation = el(
+    "dialog",
+    { id: "confirm-approval", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text" },
+    el("h2", { id: "confirm-title" }, "Confirmer l'envoi"),
+    el("p", { id: "confirm-text" }, `Envoyer ${sending(c, lastEstimate)} ?`),
+    el("button", { type: "button", id: "confirm-send" }, "Confirmer et envoyer"),
+    el("button", { type: "button", id: "confirm-cancel", class: "secondary" }, "Annuler"),
+  );
   const form = el(
     "form",
     { class: "card", novalidate: true },
     el("p", {}, `Vous approuvez la version ${c.version}, telle qu'affichée ci-dessus.`),
+    confirmation,
     el("button", { type: "button", id: "approve" }, "Approuver et envoyer"),
     el("label", { for: "reason" }, "Motif du refus (l'auteur le verra)"),
     el("textarea", { id: "reason", name: "reason", rows: 3 }),
     el("button", { type: "button", id: "reject", class: "danger" }, "Refuser"),
   );
-  form.querySelector("#approve").addEventListener("click", (e) => act(e.target, form, async () => {
+  // One tap must not send to everyone: the number of messages, the cost and when, confirmed.
+  form.querySelector("#approve").addEventListener("click", () => confirmation.showModal());
+  confirmation.querySelector("#confirm-cancel").addEventListener("click", () => confirmation.close());
+  confirmation.querySelector("#confirm-send").addEventListener("click", (e) => act(e.target, form, async () => {
+    confirmation.close();
     const done = await api("POST", `/api/admin/campaigns/${id}/approve`, { version: c.version });
     await show();
     const warnings = done.outlook?.warnings || [];
-    flash(["Campagne approuvée : l'envoi commence.", ...warnings].join(" "), warnings.length ? "info" : "success");
+    const approved = c.send_at ? "Campagne approuvée : elle partira à l'heure prévue." : "Campagne approuvée : l'envoi commence.";
+    flash([approved, ...warnings].join(" "), warnings.length ? "info" : "success");
   }));
   form.querySelector("#reject").addEventListener("click", (e) => act(e.target, form, async () => {
     await api("POST", `/api/admin/campaigns/${id}/reject`, { reason: form.reason.value });
@@ -200,24 +241,34 @@ async function show() {
   const c = await api("GET", `/api/admin/campaigns/${id}`);
   document.querySelector("h1").textContent = c.title;
   document.title = `${c.title} — Télmail`;
-  box.replaceChildren(facts(c), actions(c), progress(c), await rendering(c), trail(c));
-  if (c.status === "sending" || c.status === "approved") {
-    timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1500);
+  // What subscribers will receive comes first, then the decision about it.
+  const rendered = await rendering(c);
+  box.replaceChildren(facts(c), progress(c), rendered, actions(c), trail(c));
+  shown = c;
+  if (MOVING.includes(c.status)) {
+    timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1000);
   }
 }
 
-/** While sending, only the progress and status move: refresh them in place. */
+/** While the campaign moves, only the progress and status change: refresh them in place, and
+ * the whole page when someone else changed its status or content. */
 async function refresh() {
   const c = await api("GET", `/api/admin/campaigns/${id}`);
-  if (c.status !== "sending" && c.status !== "approved") return show();
+  const changed = c.status !== shown.status || c.version !== shown.version;
+  if (!MOVING.includes(c.status) || (changed && !(shown.status === "approved" && c.status === "sending"))) return show();
+  shown = c;
   const old = box.querySelector("section[aria-labelledby=progress-title]");
   const next = progress(c);
   if (old && next) old.replaceWith(next);
   else if (next) box.querySelector("dl.facts").after(next);
   box.querySelector("dl.facts .status").replaceWith(status(c.status));
-  timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1500);
+  timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1000);
 }
 
-if (new URLSearchParams(location.search).has("soumise")) flash("Campagne soumise au cabinet.");
+if (new URLSearchParams(location.search).has("soumise")) {
+  flash("Campagne soumise au cabinet.");
+  // Said once: a reload or a later visit does not say it again.
+  history.replaceState(null, "", location.pathname);
+}
 await show().catch((err) => box.replaceChildren(el("p", { class: "alert error" }, err.message)));
 

@@ -49,4 +49,5 @@ form.addEventListener("submit", (e) => {
   history.replaceState(null, "", `/admin/campagnes${q.size ? `?${q}` : ""}`);
   show().catch((err) => flash(err.message, "error"));
 });
-await show().catch((err) => flash(err.message, "error"));
+// An error replaces « Chargement… » instead of leaving it forever.
+await show().catch((err) => $("#list").replaceChildren(el("p", { class: "alert error" }, err.message)));

@@ -8,6 +8,15 @@ import { $, act, clearErrors, el, euros, flash, holds, outlook, start, count } f
 const me = await start();
 const form = $("#composer");
 let id = new URLSearchParams(location.search).get("id");
+/** Whether something typed is not saved yet: leaving then asks first. */
+let dirty = false;
+form.addEventListener("input", () => (dirty = true));
+form.addEventListener("change", () => (dirty = true));
+addEventListener("beforeunload", (e) => {
+  if (!dirty) return;
+  e.preventDefault();
+  e.returnValue = "";
+});
 
 if (!holds(me, "redaction")) {
   form.replaceChildren(el("p", { class: "alert error" }, "La rédaction des campagnes est réservée au service communication (rôle « redaction »)."));
@@ -70,6 +79,8 @@ async function analyseSms() {
   marked.hidden = unicode.size === 0;
   marked.replaceChildren(...[...text].map((c) => (unicode.has(c) ? el("mark", { class: "ucs2" }, c) : c)));
   const box = $("#replacement-buttons");
+  const fixable = a.suggestions.filter((x) => unicode.has(x.character));
+  await showFixAll(text, a, fixable);
   box.replaceChildren(
     ...a.ucs2_characters.map((c) => {
       const s = a.suggestions.find((x) => x.character === c);
@@ -85,9 +96,56 @@ async function analyseSms() {
   $("#replacements").hidden = unicode.size === 0;
 }
 
+/** « Tout remplacer », with what it saves and whether it changes the spelling. */
+async function showFixAll(text, a, fixable) {
+  const box = $("#fix-all");
+  if (!fixable.length) {
+    box.replaceChildren();
+    return;
+  }
+  const fixed = fixable.reduce((t, x) => t.split(x.character).join(x.replacement), text);
+  const after = await api("POST", "/api/admin/sms/analyze", { text: fixed });
+  const amount = (m) => Number(String(m).replace(",", "."));
+  const saving = amount(a.cost_per_recipient) - amount(after.cost_per_recipient);
+  // A letter replaced by another letter (ê → e) changes a word's spelling; punctuation does not.
+  const spelling = fixable.filter((x) => /\p{L}/u.test(x.character));
+  box.replaceChildren(
+    el(
+      "button",
+      { type: "button", onclick: () => replaceAll(fixable) },
+      "Tout remplacer",
+    ),
+    el(
+      "p",
+      { class: "hint" },
+      after.segments < a.segments
+        ? `${a.segments} SMS → ${after.segments} SMS, −${euros(saving)} par destinataire.`
+        : `Toujours ${after.segments} SMS, mais ${after.encoding === "gsm7" ? "sans Unicode" : "moins de caractères Unicode"}.`,
+    ),
+    spelling.length
+      ? el(
+          "p",
+          { class: "hint" },
+          `Attention, certains remplacements changent l'orthographe : ${spelling.map((x) => `« ${x.character} » devient « ${x.replacement} »`).join(", ")} (par exemple Théâtre → Théatre). Relisez le SMS.`,
+        )
+      : "",
+  );
+}
+
+function replaceAll(fixable) {
+  const sms = $("#sms");
+  sms.value = fixable.reduce((t, x) => t.split(x.character).join(x.replacement), sms.value);
+  dirty = true;
+  estimateSoon();
+  analyseSms().catch((err) => flash(err.message, "error"));
+  sms.focus();
+}
+
 function replace(character, replacement) {
   const sms = $("#sms");
   sms.value = sms.value.split(character).join(replacement);
+  dirty = true;
+  estimateSoon();
   analyseSms().catch((err) => flash(err.message, "error"));
   sms.focus();
 }
@@ -106,17 +164,34 @@ function showEstimate(e) {
   const rows = [
     ["Destinataires par e-mail", count(e.email_recipients)],
     ["Destinataires par SMS", count(e.sms_recipients)],
-    ["Segments SMS facturés", count(e.sms_segments_total)],
+    ["SMS facturés (un long SMS compte pour plusieurs)", count(e.sms_segments_total)],
     ["Coût des SMS (HT)", euros(e.sms_cost)],
     ["Coût des e-mails (HT)", euros(e.email_cost)],
     ["Coût total (HT)", euros(e.total_cost)],
   ];
   $("#estimate").replaceChildren(
     el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
-    e.sms_waits_for_window ? el("p", { class: "muted" }, "Les SMS non urgents attendent les heures d'envoi.") : "",
+    e.sms_waits_for_window ? el("p", { class: "muted" }, "Hors des heures d'envoi : les SMS non urgents attendront l'ouverture.") : "",
     outlook(e.outlook),
   );
 }
+
+/** The estimate of what the composer holds now, saved or not. */
+async function liveEstimate() {
+  const c = input();
+  showEstimate(
+    await api("POST", "/api/admin/estimate", {
+      topics: c.topics,
+      sms_text: c.sms ? c.sms.text : null,
+      email: Boolean(c.email),
+      urgent: c.urgent,
+      send_at: c.send_at,
+    }),
+  );
+}
+const estimateSoon = debounce(() => liveEstimate().catch((err) => flash(err.message, "error")), 250);
+form.addEventListener("input", estimateSoon);
+form.addEventListener("change", estimateSoon);
 
 function saved(c) {
   id = c.id;
@@ -124,12 +199,13 @@ function saved(c) {
   $("#state").textContent = `Campagne enregistrée (version ${c.version}, ${c.status === "draft" ? "brouillon" : c.status}).`;
   $("#test").disabled = false;
   $("#submit").disabled = false;
+  $("#why-disabled").hidden = true;
+  dirty = false;
 }
 
 async function save() {
   const c = id ? await api("PUT", `/api/admin/campaigns/${id}`, input()) : await api("POST", "/api/admin/campaigns", input());
   saved(c);
-  showEstimate(await api("POST", `/api/admin/campaigns/${c.id}/estimate`));
   return c;
 }
 
@@ -153,6 +229,7 @@ $("#submit").addEventListener("click", () =>
   act($("#submit"), form, async () => {
     await save();
     await api("POST", `/api/admin/campaigns/${id}/submit`);
+    dirty = false;
     location.assign(`/admin/campagnes/${id}?soumise=1`);
   }),
 );
@@ -191,9 +268,8 @@ if (id) {
   }
   await loadTopics(c.topics);
   saved(c);
-  showEstimate(await api("POST", `/api/admin/campaigns/${id}/estimate`));
 } else {
   await loadTopics();
 }
 clearErrors(form);
-await Promise.all([analyseSms(), previewEmail()]).catch((err) => flash(err.message, "error"));
+await Promise.all([analyseSms(), previewEmail(), liveEstimate()]).catch((err) => flash(err.message, "error"));

@@ -2,7 +2,7 @@
 
 import { api, remember, whoami } from "./api.js";
 import { bars } from "./charts.js";
-import { $, act, count, el, euros, flash, holds, showPerson, when } from "./ui.js";
+import { $, act, count, el, euros, flash, holds, monthName, showPerson, when } from "./ui.js";
 
 const mode = document.body.dataset.auth;
 
@@ -64,7 +64,7 @@ async function figures(from, to) {
   $("#figures").replaceChildren(
     figure("campagnes envoyées", count(t.campaigns_sent)),
     figure("alertes météo relayées", count(t.weather_alerts_sent)),
-    figure(`SMS envoyés (${count(t.sms_segments)} segments)`, count(t.sms_sent)),
+    figure(`SMS envoyés (${count(t.sms_segments)} facturés)`, count(t.sms_sent)),
     figure("e-mails envoyés", count(t.emails_sent)),
     figure("coût (€ HT)", euros(t.cost)),
     figure("inscriptions", count(t.signups)),
@@ -89,10 +89,10 @@ async function figures(from, to) {
         )
       : "",
   );
-  const months = r.months.map((m) => [m.month, m.emails_sent, m.sms_sent]);
+  const months = r.months.map((m) => [monthName(m.month), m.emails_sent, m.sms_sent]);
   $("#months-chart").replaceChildren(
     bars("Messages envoyés par mois", months, ["e-mails", "SMS"]),
-    bars("Coût par mois (€ HT)", r.months.map((m) => [m.month, m.cost]), ["coût € HT"], euros),
+    bars("Coût par mois (€ HT)", r.months.map((m) => [monthName(m.month), m.cost]), ["coût € HT"], euros),
   );
   const byTopic = new Map();
   for (const s of r.subscribers) {
@@ -105,7 +105,7 @@ async function figures(from, to) {
     audienceOverTime(r.audience),
   );
   $("#growth-chart").replaceChildren(
-    bars("Inscriptions et départs par mois", r.months.map((m) => [m.month, m.signups, m.departures]), ["inscriptions", "départs"]),
+    bars("Inscriptions et départs par mois", r.months.map((m) => [monthName(m.month), m.signups, m.departures]), ["inscriptions", "départs"]),
   );
 }
 
@@ -124,7 +124,7 @@ function audienceOverTime(audience) {
     "table",
     { class: "data" },
     el("caption", {}, "Abonnés au fil des mois"),
-    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème (canal)"), ...audience.map((m) => el("th", { scope: "col", class: "num" }, m.month)))),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème (canal)"), ...audience.map((m) => el("th", { scope: "col", class: "num" }, monthName(m.month))))),
     el(
       "tbody",
       {},
@@ -206,7 +206,7 @@ async function health(me) {
   }
   facts.push(["Alertes en cours", weather.in_force.length ? weather.in_force.map((a) => `${a.source.colour} ${a.source.phenomenon}`).join(", ") : "aucune"]);
   facts.push(["Envois en file d'attente", count(queue.queued)]);
-  facts.push(["Lettres mortes (envois abandonnés)", count(queue.dead_letters)]);
+  facts.push(["Envois abandonnés après plusieurs essais", count(queue.dead_letters)]);
   $("#health").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   $("#pauses").replaceChildren(...queue.paused.map((p) => pausedChannel(me, p)));
 }

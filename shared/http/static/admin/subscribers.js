@@ -3,7 +3,8 @@
 
 import { api } from "./api.js";
 import { exportFile, importFile, progressText } from "./files.js";
-import { $, act, el, flash, holds, start, values, when } from "./ui.js";
+import { suggestEmail } from "./typos.js";
+import { $, act, el, flash, holds, phone, start, values, when } from "./ui.js";
 
 const me = await start();
 const PAGE = 25;
@@ -13,6 +14,8 @@ const FRONT_DESK_ANSWERS = 20;
 let offset = 0;
 let topics = [];
 let editing = null;
+/** The last file checked, for the import button. */
+let lastCheck = null;
 
 const STATES = { active: "abonné", pending: "en attente", unsubscribed: "désabonné" };
 
@@ -25,6 +28,8 @@ const keeper = holds(me, "redaction", "admin");
 if (!keeper) {
   for (const id of ["import-section", "export", "erase", "prev", "next"]) $(`#${id}`).hidden = true;
   $("#paper-place").required = true;
+  // The front desk comes to type a form in: the form first, the file only after a search.
+  $("#search").before($("#paper-section"));
 }
 /** Whether this person may edit this subscriber. */
 const mayEdit = (s) => keeper || (s.consent.source === "paper" && s.consent.staff_id === me.id);
@@ -63,6 +68,12 @@ function chosenIn(box) {
   return [...by].map(([topic, channels]) => ({ topic, channels }));
 }
 
+/** « Alerte météo (e-mail, SMS) »: a choice by its topic's name. */
+function choiceText(c) {
+  const name = topics.find((t) => t.slug === c.topic)?.name || c.topic;
+  return `${name} (${c.channels.map((x) => (x === "sms" ? "SMS" : "e-mail")).join(", ")})`;
+}
+
 /** Whether the front desk typed enough to search (it does not browse the file). */
 const typedEnough = (text) => [...text].filter((c) => /[\p{L}\p{N}]/u.test(c)).length >= FRONT_DESK_TYPED;
 
@@ -94,9 +105,9 @@ async function search() {
                 "tr",
                 {},
                 el("td", {}, s.email || "—"),
-                el("td", {}, s.phone || "—"),
+                el("td", {}, s.phone ? phone(s.phone) : "—"),
                 el("td", {}, STATES[s.status] || s.status),
-                el("td", {}, s.subscriptions.map((c) => `${c.topic} (${c.channels.join(", ")})`).join(" ; ")),
+                el("td", {}, s.subscriptions.map(choiceText).join(" ; ")),
                 el("td", {}, when(s.created_at)),
                 el("td", {}, mayEdit(s) ? el("button", { type: "button", class: "secondary", onclick: () => edit(s) }, "Modifier") : ""),
               ),
@@ -114,7 +125,7 @@ function edit(s) {
   editing = s;
   const form = $("#edit");
   form.email.value = s.email || "";
-  form.phone.value = s.phone || "";
+  form.phone.value = s.phone ? phone(s.phone) : "";
   choices($("#edit-choices"), "edit", s.subscriptions);
   $("#editor").hidden = false;
   form.email.focus();
@@ -150,20 +161,79 @@ $("#close-editor").addEventListener("click", () => {
   $("#editor").hidden = true;
 });
 
+/** The form names someone already on file: that entry, as this person may see it, and the
+ * offer to add the form's topics to it (nothing removed, no contact changed). */
+async function offerOwner(body) {
+  const q = new URLSearchParams({ q: body.email || body.phone, limit: "1" });
+  const [owner] = (await api("GET", `/api/admin/subscribers?${q}`)).items;
+  if (!owner) return;
+  const add = el("button", { type: "button" }, "Ajouter ces thèmes à son inscription");
+  add.addEventListener("click", () =>
+    act(add, $("#paper"), async () => {
+      await api("POST", "/api/admin/subscribers", { ...body, add_to_existing: true });
+      // Named as the desk typed it (the entry itself is shown masked).
+      flash(`Thèmes ajoutés à l'inscription de ${body.email || body.phone}.`);
+      $("#paper").reset();
+      $("#paper-owner").replaceChildren();
+    }),
+  );
+  $("#paper-owner").replaceChildren(
+    el("h3", {}, "Déjà inscrit"),
+    el(
+      "p",
+      {},
+      [owner.email, owner.phone && phone(owner.phone)].filter(Boolean).join(" · "),
+      " — ",
+      owner.subscriptions.map(choiceText).join(" ; ") || "aucun thème",
+    ),
+    el("p", { class: "hint" }, "Vous pouvez ajouter les thèmes cochés à son inscription. Pour en retirer ou changer une adresse ou un numéro, adressez-vous au service communication."),
+    add,
+  );
+}
+
+// A domain one slip away from a common one (`gmial.com`): the front desk confirms or corrects.
+function checkTypo() {
+  const input = $("#paper-email");
+  const meant = suggestEmail(input.value);
+  const box = $("#paper-email-typo");
+  if (!meant) {
+    box.replaceChildren();
+    return;
+  }
+  box.replaceChildren(
+    `Vouliez-vous dire ${meant} ? `,
+    el("button", { type: "button", class: "secondary", onclick: () => {
+      input.value = meant;
+      box.replaceChildren();
+      input.focus();
+    } }, `Corriger en ${meant}`),
+  );
+}
+$("#paper-email").addEventListener("input", checkTypo);
+
 $("#paper").addEventListener("submit", (e) => {
   e.preventDefault();
   const form = e.target;
   act(form.querySelector("button[type=submit]"), form, async () => {
     const v = values(form);
-    const s = await api("POST", "/api/admin/subscribers", {
+    const body = {
       email: v.email,
       phone: v.phone,
       paper_form_reference: v.paper_form_reference,
       place: v.place,
       subscriptions: chosenIn($("#paper-choices")),
-    });
-    flash(`Abonné ajouté : ${s.email || s.phone}.`);
+    };
+    $("#paper-owner").replaceChildren();
+    let s;
+    try {
+      s = await api("POST", "/api/admin/subscribers", body);
+    } catch (err) {
+      if (/appartient déjà à un autre abonné/.test(err.fields?.email || "")) await offerOwner(body).catch(() => {});
+      throw err;
+    }
+    flash(`Abonné ajouté : ${s.email || phone(s.phone)}.`);
     form.reset();
+    $("#paper-email-typo").replaceChildren();
     // The front desk finds the person it just typed in, to correct it if need be.
     if (!keeper) $("#search").q.value = s.email || s.phone;
     await search();
@@ -184,8 +254,10 @@ function importFrom(dryRun) {
 function report(job, dryRun) {
   if (job.status === "failed") return [el("p", { role: "alert", class: "alert error" }, `Le fichier n'a pas pu être lu : ${job.failure}`)];
   const ok = job.lines - job.refused_lines;
+  const next =
+    job.refused_lines === 0 ? "" : ok > 0 ? " Corrigez le fichier, ou importez les lignes valides." : " Corrigez le fichier puis vérifiez-le à nouveau.";
   const head = dryRun
-    ? `${job.lines} ligne(s) lue(s) : ${ok} valide(s), ${job.refused_lines} en erreur. Rien n'a encore été importé.`
+    ? `${job.lines} ligne(s) lue(s) : ${ok} valide(s), ${job.refused_lines} en erreur. Rien n'a encore été importé.${next}`
     : job.imported === 0
       ? `Rien n'a été importé : ${job.refused_lines} ligne(s) en erreur.`
       : `${job.imported} abonné(s) importé(s) sur ${job.lines} ligne(s).`;
@@ -212,14 +284,21 @@ $("#import").addEventListener("submit", (e) => {
     $("#commit").hidden = true;
     const checked = await importFrom(true);
     $("#import-report").replaceChildren(...report(checked, true));
-    const importable =
-      checked.status === "done" && (form.mode.value === "valid_only" ? checked.lines > checked.refused_lines : checked.refused_lines === 0);
+    // Valid lines can be imported from here, whatever the mode chosen before checking.
+    const importable = checked.status === "done" && checked.lines > checked.refused_lines;
     $("#commit").hidden = !importable;
+    lastCheck = checked;
+    // Says what the button does: all the lines, or the valid ones only.
+    const valid = checked.lines - checked.refused_lines;
+    const which = valid === 1 ? "la ligne" : `les ${valid} lignes`;
+    $("#commit").textContent = `Importer ${which}${checked.refused_lines ? (valid === 1 ? " valide" : " valides") : ""}`;
   });
 });
 
 $("#commit").addEventListener("click", (e) =>
   act(e.target, $("#import"), async () => {
+    // « Importer les N lignes valides »: the lines in error stay out.
+    if (lastCheck?.refused_lines) $("#import").mode.value = "valid_only";
     const done = await importFrom(false);
     $("#import-report").replaceChildren(...report(done, false));
     $("#commit").hidden = true;

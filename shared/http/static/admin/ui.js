@@ -1,7 +1,7 @@
 // Télmail back office: what every page shares — building elements (text only, never HTML from
 // data), French formats, errors shown next to their fields, the menu by role.
 
-import { signOut, whoami } from "./api.js";
+import { api, signOut, whoami } from "./api.js";
 
 /** An element with attributes and children (strings become text nodes). */
 export function el(tag, attrs = {}, ...children) {
@@ -28,6 +28,21 @@ export function when(iso) {
   const day = d.toLocaleDateString("fr-FR", paris);
   const time = d.toLocaleTimeString("fr-FR", { ...paris, hour: "2-digit", minute: "2-digit" });
   return `${day} à ${time}`;
+}
+
+/** A mobile number as dialled in France (`06 12 34 56 78`, overseas departments too);
+ * other countries as stored (`+44…`). */
+export function phone(e164) {
+  const m = /^\+(33|262|590|594|596)(\d{9})$/.exec(e164 || "");
+  if (!m) return e164;
+  return `0${m[2]}`.match(/.{1,2}/g).join(" ");
+}
+
+/** « déc. 2026 » for `2026-12`. */
+export function monthName(ym) {
+  const [y, m] = String(ym).split("-").map(Number);
+  if (!y || !m) return ym;
+  return new Date(Date.UTC(y, m - 1, 15)).toLocaleDateString("fr-FR", { month: "short", year: "numeric", timeZone: "UTC" });
 }
 
 /** A number with French grouping. */
@@ -77,6 +92,18 @@ export const STATUS = {
   cancelled: "annulée",
 };
 
+/** Roles as staff call them. */
+export const ROLES = {
+  redaction: "Rédaction",
+  cabinet: "Cabinet du maire",
+  admin: "Administration",
+  accueil: "Accueil",
+  service: "Service",
+};
+
+/** A person's roles in words (`Rédaction, Cabinet du maire`). */
+export const roleNames = (roles) => roles.map((r) => ROLES[r] || r).join(", ");
+
 export const status = (s) => el("span", { class: `status ${s}` }, STATUS[s] || s);
 
 /** Clears the errors shown in a form. */
@@ -95,6 +122,8 @@ export function clearErrors(form) {
  * top (announced by screen readers) naming what to fix. */
 export function showErrors(form, err) {
   clearErrors(form);
+  // An older success message would contradict the error: it goes.
+  $("#flash")?.replaceChildren();
   const summary = el("div", { class: "alert error", role: "alert", tabindex: "-1" }, el("p", {}, err.message));
   const list = el("ul");
   for (const [field, message] of Object.entries(err.fields || {})) {
@@ -158,6 +187,19 @@ export async function act(button, form, action) {
   }
 }
 
+/** Names each cell of the data tables after its column, so a phone can show rows as cards. */
+function labelCells(root) {
+  for (const table of root.querySelectorAll?.("table.data") || []) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (cell.tagName === "TD" && heads[i] !== undefined && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+      });
+    }
+  }
+}
+new MutationObserver(() => labelCells(document)).observe(document.body, { childList: true, subtree: true });
+
 /** The page's start: the signed-in person (else the sign-in page), the menu by role. */
 export async function start() {
   const me = await whoami();
@@ -180,10 +222,29 @@ export function showPerson(me) {
   $("nav.admin").hidden = false;
   const who = $("#who");
   who.replaceChildren(
-    `${me.name} (${me.roles.join(", ")})`,
+    `${me.name} (${roleNames(me.roles)})`,
     el("button", { type: "button", onclick: () => signOut() }, "Se déconnecter"),
   );
   who.hidden = false;
+  countProposals(me).catch(() => {});
+}
+
+/** New proposals wait for the communication service: their number on the menu and the
+ * dashboard, so nobody has to go and look. */
+async function countProposals(me) {
+  if (!holds(me, "redaction")) return;
+  const fresh = (await api("GET", "/api/admin/proposals")).filter((p) => p.status === "new").length;
+  if (!fresh) return;
+  const words = fresh > 1 ? `${fresh} nouvelles propositions` : "1 nouvelle proposition";
+  const link = $('nav.admin a[href="/admin/propositions"]');
+  if (link && !link.querySelector(".badge")) {
+    link.append(" ", el("span", { class: "badge", "aria-hidden": "true" }, String(fresh)), el("span", { class: "skip" }, ` (${words})`));
+  }
+  const box = $("#pending-proposals");
+  if (box) {
+    box.replaceChildren(el("a", { href: "/admin/propositions" }, `${words} des services à traiter`));
+    box.hidden = false;
+  }
 }
 
 /** Whether the person holds one of the roles. */

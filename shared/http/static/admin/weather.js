@@ -76,7 +76,7 @@ $("#templates").addEventListener("submit", (e) => {
     const body = Object.fromEntries(FIELDS.map((f) => [f, form[f].value]));
     body.end_notice = form.end_notice.checked;
     await api("PUT", "/api/admin/weather/templates", body);
-    flash("Textes enregistrés : chaque SMS tient en un segment.");
+    flash("Textes enregistrés : chaque SMS tient en un seul SMS facturé.");
   });
 });
 

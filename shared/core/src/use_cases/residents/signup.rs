@@ -421,6 +421,37 @@ impl Residents {
         }
     }
 
+    /// Sends a new code to the request's mobile (the person lost the first one, or it never
+    /// came), within the same allowances as the first: false when the sign-up is pending no
+    /// more. Refusals are on the `code` field, where the page shows them.
+    pub async fn resend_code(&self, token: &str) -> Result<bool, DomainError> {
+        let Some(mut request) = self.pending_request(token).await? else {
+            return Ok(false);
+        };
+        let phone = request
+            .pending()
+            .filter(|p| p.next_proof() == NextProof::SmsCode)
+            .and_then(|p| p.phone.clone());
+        let Some(phone) = phone else {
+            return Err(FieldErrors::single(
+                "code",
+                "Cette inscription n'attend pas de code par SMS.",
+            ));
+        };
+        let code = match self.code_for(&mut request, &phone).await {
+            Ok(code) => code,
+            Err(DomainError::Validation(refusal)) => {
+                let why = refusal.get("phone").unwrap_or_default().to_owned();
+                return Err(FieldErrors::single("code", why));
+            }
+            Err(e) => return Err(e),
+        };
+        self.d.subscribers.update(&request).await?;
+        self.send_sms(&messages::code_sms(&phone, &self.d.config.town_name, &code))
+            .await?;
+        Ok(true)
+    }
+
     /// Goes on without SMS, once the email is proven: the mobile and its choices are left out.
     pub async fn skip_phone(&self, token: &str) -> Result<CodeOutcome, DomainError> {
         let Some(mut request) = self.pending_request(token).await? else {

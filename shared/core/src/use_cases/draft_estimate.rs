@@ -1,0 +1,143 @@
+//! The composer's live estimate: recipients, SMS billed and cost of a campaign being typed,
+//! before it is saved (the saved campaign's estimate is `Campaigns::estimate`).
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Europe::Paris;
+use serde::Deserialize;
+
+use crate::domain::contact::Channel;
+use crate::domain::money::Money;
+use crate::domain::sms::analyze;
+use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::topic::TopicSlug;
+use crate::error::{DomainError, FieldErrors};
+
+use super::campaigns::{Campaigns, Estimate};
+
+/// What the composer holds while typing: nothing in it needs to be complete.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DraftEstimateInput {
+    /// Topic slugs ticked (an unknown one has no subscriber).
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// The SMS typed, or none for no SMS.
+    #[serde(default)]
+    pub sms_text: Option<String>,
+    /// Whether an email is sent.
+    #[serde(default)]
+    pub email: bool,
+    #[serde(default)]
+    pub urgent: bool,
+    /// When it would leave (RFC 3339, or the date-time field's `2026-12-24T18:00` in Paris
+    /// time); blank or unreadable while typed: now.
+    #[serde(default)]
+    pub send_at: Option<String>,
+}
+
+impl Campaigns {
+    /// The estimate of a campaign being written (`redaction`), as `estimate` gives it once saved.
+    pub async fn estimate_draft(
+        &self,
+        by: &StaffIdentity,
+        input: &DraftEstimateInput,
+    ) -> Result<Estimate, DomainError> {
+        by.require(Role::Redaction)?;
+        let mut topics = Vec::new();
+        for raw in &input.topics {
+            // A slug exactly as written: the description allows no space around it.
+            match TopicSlug::from_str(raw).ok().filter(|s| s.as_str() == raw) {
+                Some(slug) if !topics.contains(&slug) => topics.push(slug),
+                Some(_) => {}
+                None => {
+                    return Err(FieldErrors::single(
+                        "topics",
+                        format!("Thème inconnu : « {raw} »."),
+                    ));
+                }
+            }
+        }
+        let d = self.deps();
+        let count = |channel: Channel, sent: bool| {
+            let topics = &topics;
+            async move {
+                if sent && !topics.is_empty() {
+                    d.subscribers.count_recipients(topics, channel).await
+                } else {
+                    Ok(0)
+                }
+            }
+        };
+        let email_recipients = count(Channel::Email, input.email).await?;
+        let sms_recipients = count(Channel::Sms, input.sms_text.is_some()).await?;
+        let sms = input.sms_text.as_deref().map(analyze);
+        let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
+        let prices = d.config.prices;
+        let sms_cost = prices.sms_cost(sms_segments_total);
+        let email_cost = prices.email_cost(email_recipients);
+        let send_at = input.send_at.as_deref().and_then(read_time);
+        let leaves = send_at.unwrap_or_else(|| d.clock.now());
+        let outlook = self
+            .draft_outlook(
+                input.urgent,
+                send_at,
+                (email_recipients, sms_recipients, sms_segments_total),
+            )
+            .await?;
+        Ok(Estimate {
+            email_recipients,
+            sms_recipients,
+            sms_waits_for_window: sms.is_some()
+                && !input.urgent
+                && !d.config.sending_window.is_open(leaves),
+            sms,
+            sms_segments_total,
+            sms_cost,
+            email_cost,
+            total_cost: sms_cost + email_cost,
+            outlook,
+            // The composer's live figures cover email and SMS; calls and zones show once saved.
+            voice_recipients: 0,
+            voice: None,
+            voice_cost: Money::ZERO,
+            zones: None,
+        })
+    }
+}
+
+/// A send time as typed: RFC 3339, or a date-time field's value in Paris time.
+fn read_time(raw: &str) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            let local = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M").ok()?;
+            Some(
+                Paris
+                    .from_local_datetime(&local)
+                    .single()?
+                    .with_timezone(&Utc),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_times_are_read_as_typed_or_not_at_all() {
+        assert_eq!(
+            read_time("2026-12-15T10:00").unwrap().to_rfc3339(),
+            "2026-12-15T09:00:00+00:00"
+        );
+        assert_eq!(
+            read_time("2026-12-15T10:00:00+01:00").unwrap().to_rfc3339(),
+            "2026-12-15T09:00:00+00:00"
+        );
+        assert!(read_time("2026-12-1").is_none());
+        assert!(read_time("").is_none());
+    }
+}
