@@ -839,7 +839,7 @@ impl Campaign {
             voice: self.voice.clone(),
             urgent: self.urgent,
             send_at: self.send_at,
-            publication: self.publication.clone(),
+            publication: self.publication,
             zones: self.zones.clone(),
             include_unzoned: self.include_unzoned,
         }
