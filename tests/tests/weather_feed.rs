@@ -44,7 +44,7 @@ async fn a_beach_resident_and_a_feed_polled_every_second() -> (StubFeed, TestApp
                 "/api/admin/subscribers",
                 &json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
                          "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
-                         "paper_form_reference": "F-12" }),
+                         "paper_form_reference": "F-12", "welcome": false }),
             )
             .await,
         201,

@@ -24,7 +24,7 @@ pub struct Welcome {
 }
 
 impl Welcome {
-    /// Sends the welcome by email and by SMS, as the subscriber gave contacts. A message the
+    /// Sends the welcome by email and by SMS (to a mobile), as the subscriber gave contacts. A message the
     /// provider refuses is logged (without the contact), never fatal: the form is on file.
     pub(crate) async fn send(&self, sub: &Subscriber, topics: &[Topic], now: DateTime<Utc>) {
         let url = self.links.manage_url(sub.id, now);
@@ -43,7 +43,8 @@ impl Welcome {
                 tracing::warn!(subscriber = %sub.id, channel = "email", "welcome not sent");
             }
         }
-        if let Some(to) = &sub.phone {
+        // A landline kept for calls takes no SMS.
+        if let Some(to) = sub.phone.as_ref().filter(|p| p.is_mobile()) {
             let sms = OutgoingSms {
                 to: to.clone(),
                 text: format!(
