@@ -129,7 +129,8 @@ export_job="$(api POST /api/admin/files/exports)"
 # - signed links (`t`): a token is an HMAC the server signed; a drawn one is "Lien invalide" (400),
 #   an expired one 410;
 # - the topics open today, a mobile number libphonenumber knows (and its country allowed), a date
-#   not past, SMS segments, templates that render, a file's contents, the stored topic or file:
+#   not past, SMS segments, templates that render, a file's contents, the stored topic or file,
+#   a zone's name of two letters or digits and its streets without control characters:
 #   422 naming the field.
 cat >"$work/schemathesis.toml" <<TOML
 # A body over the route's size limit is refused before it is read: 413, documented everywhere.
@@ -141,7 +142,7 @@ include-path-regex = '^/(confirmation|desabonnement|inscription/code|preferences
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "404", "409", "410", "422", "429"]
 
 [[operations]]
-include-path-regex = '^/(inscription|api/subscriptions|api/admin/subscribers|api/admin/subscribers/\{id\}|api/admin/subscribers/import|api/admin/campaigns|api/admin/campaigns/\{id\}|api/admin/proposals|api/admin/proposals/\{id\}|api/admin/topics|api/admin/topics/\{slug\}|api/admin/weather/templates|api/admin/stats|api/admin/proposals/stats|api/admin/files/\{id\}/received)$'
+include-path-regex = '^/(inscription|api/subscriptions|api/admin/subscribers|api/admin/subscribers/\{id\}|api/admin/subscribers/import|api/admin/campaigns|api/admin/campaigns/\{id\}|api/admin/proposals|api/admin/proposals/\{id\}|api/admin/topics|api/admin/topics/\{slug\}|api/admin/weather/templates|api/admin/stats|api/admin/proposals/stats|api/admin/files/\{id\}/received|api/admin/zones)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [dictionaries.campaigns]
