@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::campaign::{Campaign, CampaignEmail, CampaignId, CampaignKind};
 use crate::domain::topic::TopicSlug;
 use crate::domain::weather::{AlertSource, Colour, Phenomenon};
+use crate::domain::zone::fold_accent;
 
 /// Longest slug of a message's address.
 const SLUG_MAX: usize = 60;
@@ -259,23 +260,6 @@ fn shorten(text: &str, max: usize) -> String {
     let cut: String = flat.chars().take(max - 1).collect();
     let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(a, _)| a);
     format!("{cut}…")
-}
-
-/// The letters a French accented letter is written with in an address.
-fn fold_accent(c: char) -> Vec<char> {
-    let plain = match c {
-        'à' | 'â' | 'ä' | 'À' | 'Â' | 'Ä' => 'a',
-        'ç' | 'Ç' => 'c',
-        'é' | 'è' | 'ê' | 'ë' | 'É' | 'È' | 'Ê' | 'Ë' => 'e',
-        'î' | 'ï' | 'Î' | 'Ï' => 'i',
-        'ô' | 'ö' | 'Ô' | 'Ö' => 'o',
-        'ù' | 'û' | 'ü' | 'Ù' | 'Û' | 'Ü' => 'u',
-        'ÿ' | 'Ÿ' => 'y',
-        'œ' | 'Œ' => return vec!['o', 'e'],
-        'æ' | 'Æ' => return vec!['a', 'e'],
-        other => other,
-    };
-    vec![plain]
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ impl ZoneSlug {
     /// (« Cœur de Ville – travaux » → `coeur-de-ville-travaux`); none when nothing is left.
     pub fn of_name(name: &str) -> Option<Self> {
         let mut out = String::new();
-        for c in name.chars().flat_map(fold) {
+        for c in name.chars().flat_map(fold_accent) {
             if c.is_ascii_alphanumeric() {
                 out.push(c.to_ascii_lowercase());
             } else if !out.is_empty() && !out.ends_with('-') {
@@ -59,8 +59,9 @@ impl ZoneSlug {
     }
 }
 
-/// A French letter without its accent (ligatures spelt out); other characters unchanged.
-fn fold(c: char) -> Vec<char> {
+/// A French letter without its accent (ligatures spelt out); other characters unchanged. Zone
+/// slugs and archive addresses are written with it.
+pub(crate) fn fold_accent(c: char) -> Vec<char> {
     let plain = match c {
         'à' | 'â' | 'ä' | 'á' | 'À' | 'Â' | 'Ä' => 'a',
         'ç' | 'Ç' => 'c',
