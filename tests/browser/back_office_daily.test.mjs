@@ -66,7 +66,13 @@ test('1-2. the campaign page follows the send, and the cabinet approves from a p
   const lines = Array.from({ length: 16 }, (_, i) => `lecteur${i + 1}@exemple.fr;Informations pratiques`);
   await admin.page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'lecteurs.csv', mimeType: 'text/csv', buffer: Buffer.from(`email;themes\r\n${lines.join('\r\n')}\r\n`) });
   await admin.page.getByRole('button', { name: 'Vérifier le fichier' }).click();
-  await admin.page.getByRole('button', { name: 'Importer les 16 lignes', exact: true }).click();
+  // The check is a file job beside the requests: on a busy machine it may take a while. If the
+  // button never comes, the report says why.
+  const commit = admin.page.getByRole('button', { name: 'Importer les 16 lignes', exact: true });
+  await commit.waitFor({ timeout: 90_000 }).catch(async (e) => {
+    throw new Error(`${e.message}\nrapport : ${await admin.page.locator('#import-report').innerText()}`);
+  });
+  await commit.click();
   await admin.page.getByText('16 abonné(s) importé(s) sur 16 ligne(s).').waitFor();
 
   // The writer composes a long email and submits it.
