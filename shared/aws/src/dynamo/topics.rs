@@ -77,19 +77,7 @@ impl TopicStore for DynamoStore {
         let mut item = key(TOPICS, keys::topic(&topic.slug));
         item.insert("topic".into(), json(topic)?);
         item.insert("position".into(), n(position));
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB PutItem (topic)", e)),
-        }
+        self.put_new(item, "DynamoDB PutItem (topic)").await
     }
 
     async fn update(&self, topic: &Topic) -> Result<bool, StoreError> {
@@ -108,6 +96,29 @@ impl TopicStore for DynamoStore {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(store_error("DynamoDB UpdateItem (topic)", e)),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Writes `item` unless an item with its key exists: true when written, false when taken.
+    pub(super) async fn put_new(
+        &self,
+        item: super::items::Item,
+        what: &'static str,
+    ) -> Result<bool, StoreError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(store_error(what, e)),
         }
     }
 }

@@ -6,9 +6,8 @@ use telmail_core::domain::zone::Zone;
 use telmail_core::error::StoreError;
 use telmail_core::ports::ZoneStore;
 
-use super::items::{self, condition_failed, json, key, s, Fields};
+use super::items::{self, json, key, s, Fields};
 use super::DynamoStore;
-use crate::errors::store_error;
 
 const ZONES: &str = "ZONES";
 const ZONE_PREFIX: &str = "ZONE#";
@@ -18,19 +17,7 @@ impl ZoneStore for DynamoStore {
     async fn insert_zone(&self, zone: &Zone) -> Result<bool, StoreError> {
         let mut item = key(ZONES, format!("{ZONE_PREFIX}{}", zone.slug));
         item.insert("zone".into(), json(zone)?);
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB PutItem (zone)", e)),
-        }
+        self.put_new(item, "DynamoDB PutItem (zone)").await
     }
 
     async fn zones(&self) -> Result<Vec<Zone>, StoreError> {
