@@ -1,7 +1,7 @@
 //! A stand-in SMTP relay on 127.0.0.1 for the local server's relay path: it accepts or refuses
 //! recipients and messages as told, and keeps the recipients of the messages it accepted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -29,6 +29,25 @@ pub struct SmtpStub {
 /// Starts the relay.
 pub async fn stub_smtp(script: Script) -> SmtpStub {
     stub_smtp_at("127.0.0.1:0", script).await
+}
+
+/// An address where nothing listens: a relay that is down (connection refused) until a test
+/// starts [`stub_smtp_at`] on it. The port is free when returned, so the kernel may hand it out
+/// again; no two calls in one process return the same one, or a test's relay coming back could
+/// answer another test whose relay must stay down.
+pub fn down_relay_address() -> String {
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut given = GIVEN.lock().unwrap();
+    let given = given.get_or_insert_with(HashSet::new);
+    loop {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        if given.insert(addr.port()) {
+            return addr.to_string();
+        }
+    }
 }
 
 /// Starts the relay on `addr` (a relay coming back on the address its clients know).

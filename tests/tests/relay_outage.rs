@@ -19,26 +19,17 @@ use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::delivery::{Delivery, DeliveryStatus};
 use telmail_core::ports::{CampaignStore, DeliveryStore};
-use telmail_tests::smtp::{stub_smtp_at, Script};
+use telmail_tests::smtp::{down_relay_address, stub_smtp_at, Script};
 use telmail_tests::world::{outbox, World};
 
 const RESIDENTS: usize = 20;
 const BY_API: &str = "api.panne@exemple.fr";
 const BY_FORM: &str = "form.panne@exemple.fr";
 
-/// An address where nothing listens: a relay that is down (connection refused).
-fn dead_relay_address() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn a_sign_up_while_the_relay_is_down_is_accepted_and_confirmed_once_it_is_back() {
     // GIVEN the server's relay is down
-    let addr = dead_relay_address();
+    let addr = down_relay_address();
     let app = TestApp::spawn_with(|a| {
         a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
         a.smtp_url = Some(format!("smtp://{addr}"));
@@ -115,7 +106,7 @@ const REFUSED: &str = "inconnu@exemple.fr";
 #[tokio::test]
 async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_address_fails_once()
 {
-    let addr = dead_relay_address();
+    let addr = down_relay_address();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
