@@ -294,7 +294,8 @@ async fn run(n: usize, quick: bool) {
         sms: Some(SMS_RATE as f64),
     };
     // About ten slices per shard, so that a slice can be lost in the middle of one.
-    config.fanout_slice.recipients = (n as u64 / 80).max(50);
+    let per_shard = (n + sms_subscribers) as u64 / u64::from(config.fanout_shards.get());
+    config.fanout_slice.recipients = (per_shard / 10).max(10);
     let services = Services::wire(
         Providers {
             directory: Arc::new(AccountDirectory(store.clone())),
