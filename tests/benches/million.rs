@@ -609,9 +609,10 @@ fn ideal_time(n: usize, rate: usize, daily: Option<usize>) -> f64 {
     let pace = |k: usize| k as f64 / rate as f64;
     let pause = PAUSE_FOR.as_secs_f64();
     match daily {
+        // The last day's emails go as the first day's age out, pause included.
         Some(q) if n > q => {
             let days = n.div_ceil(q) - 1;
-            days as f64 * 86_400.0 + pace(n - days * q)
+            days as f64 * 86_400.0 + pace(n - days * q) + pause
         }
         _ => pace(n) + pause,
     }

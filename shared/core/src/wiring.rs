@@ -228,6 +228,7 @@ impl UseCases {
             audience: store.clone(),
             suppressions: store.clone(),
             directory: p.directory.clone(),
+            archive: store.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),
