@@ -1174,9 +1174,9 @@ impl Dispatcher {
             Err(not_sent) => return not_sent,
         };
         let sent = match (key.channel, address) {
-            (_, Address::Email(to)) => self.send_email(email, &to, key).await,
+            (_, Address::Email(to)) => self.send_email(campaign, email, &to, key).await,
             (Channel::Voice, Address::Phone(to)) => self.send_call(campaign, to, attempts).await,
-            (_, Address::Phone(to)) => self.send_sms(campaign, to).await,
+            (_, Address::Phone(to)) => self.send_sms(campaign, to, key).await,
         };
         if let Err(SendError::Paused(why)) = &sent {
             self.pause(key.channel, why).await;
@@ -1187,12 +1187,20 @@ impl Dispatcher {
     /// The campaign's email to one recipient, with their own links; the provider id.
     async fn send_email(
         &self,
+        campaign: &Campaign,
         email: Option<&RenderedEmail>,
         to: &Email,
         key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let email = email.ok_or_else(|| SendError::Permanent("campagne sans e-mail".into()))?;
         let now = self.now();
+        let asking;
+        let email = if campaign.acknowledgement {
+            asking = email.with_reply(&self.d.links.reply_url(campaign.id, key.subscriber, now));
+            &asking
+        } else {
+            email
+        };
         let mut message = email
             .for_recipient(
                 &self.d.layout,
@@ -1211,18 +1219,25 @@ impl Dispatcher {
         &self,
         campaign: &Campaign,
         to: PhoneNumber,
+        key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let sms = campaign
             .sms
             .as_ref()
             .ok_or_else(|| SendError::Permanent("campagne sans SMS".into()))?;
-        let segments = analyze(&sms.text).segments as u32;
+        let text = if campaign.acknowledgement {
+            let url = self
+                .d
+                .links
+                .reply_url(campaign.id, key.subscriber, self.now());
+            crate::domain::reach::sms_with_reply(&sms.text, &url)
+        } else {
+            sms.text.clone()
+        };
+        let segments = analyze(&text).segments as u32;
         self.d
             .sms
-            .send_sms(&OutgoingSms {
-                to,
-                text: sms.text.clone(),
-            })
+            .send_sms(&OutgoingSms { to, text })
             .await
             .map(|id| (id, segments))
     }
@@ -1242,7 +1257,7 @@ impl Dispatcher {
             .voice
             .call(&OutgoingCall {
                 to,
-                text: voice.spoken(&self.d.config.town_name),
+                text: voice.spoken_for(&self.d.config.town_name, campaign.acknowledgement),
                 attempt: attempt.max(1),
             })
             .await
