@@ -189,6 +189,7 @@ impl Crisis {
                     read_at: now,
                 }),
                 urgent: true,
+                follow_up: true,
             }));
         }
         if !jobs.is_empty() {

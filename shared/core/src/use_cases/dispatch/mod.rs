@@ -118,6 +118,8 @@ enum SendTo {
     Address(Address),
     /// The profile as it is now (`None`: erased).
     Profile(Option<Box<Subscriber>>),
+    /// A crisis follow-up's: the profile as it is now, the channel not bound to its choices.
+    FollowUp(Option<Box<Subscriber>>),
 }
 
 /// Distinct recipients of several topics on one channel and shard, in id order: a k-way merge of
@@ -580,6 +582,7 @@ impl Dispatcher {
             .map(|r| {
                 Job::Deliver(DeliverJob {
                     urgent: campaign.urgent,
+                    follow_up: false,
                     key: key(&r),
                     to: Some(KnownAddress {
                         address: r.address,
@@ -1007,9 +1010,13 @@ impl Dispatcher {
         claimed: &[Delivery],
     ) -> Result<HashMap<DeliveryKey, SendTo>, DomainError> {
         let mut known: HashMap<DeliveryKey, &KnownAddress> = HashMap::new();
+        let mut follow_ups: HashSet<DeliveryKey> = HashSet::new();
         for j in jobs {
             if let Some(to) = &j.to {
                 known.entry(j.key).or_insert(to);
+            }
+            if j.follow_up {
+                follow_ups.insert(j.key);
             }
         }
         let carried: Vec<(SubscriberId, DateTime<Utc>)> = claimed
@@ -1048,6 +1055,9 @@ impl Dispatcher {
                 let target = match known.get(&d.key) {
                     Some(to) if !changed.contains(&d.key.subscriber) => {
                         SendTo::Address(to.address.clone())
+                    }
+                    _ if follow_ups.contains(&d.key) => {
+                        SendTo::FollowUp(people.get(&d.key.subscriber).cloned().map(Box::new))
                     }
                     _ => SendTo::Profile(people.get(&d.key.subscriber).cloned().map(Box::new)),
                 };
@@ -1131,14 +1141,17 @@ impl Dispatcher {
         };
         let person = match to {
             SendTo::Address(address) => return Ok(address.clone()),
-            SendTo::Profile(None) => return Err(gone("abonné effacé")),
-            SendTo::Profile(Some(person)) => person,
+            SendTo::Profile(None) | SendTo::FollowUp(None) => return Err(gone("abonné effacé")),
+            SendTo::Profile(Some(person)) | SendTo::FollowUp(Some(person)) => person,
         };
+        // A follow-up goes to a person still subscribed to the campaign's topics, on any
+        // channel; a message of the campaign itself, to one who still chose its channel.
+        let follow_up = matches!(to, SendTo::FollowUp(_));
         let still_wanted = person.status() == SubscriberStatus::Active
             && person
                 .choices
                 .iter()
-                .any(|c| c.channel == channel && campaign.topics.contains(&c.topic));
+                .any(|c| (follow_up || c.channel == channel) && campaign.topics.contains(&c.topic));
         if !still_wanted {
             return Err(gone("abonné désinscrit depuis la préparation de l'envoi"));
         }
