@@ -136,14 +136,21 @@ impl DynamoStore {
 #[async_trait]
 impl ReachStore for DynamoStore {
     async fn record_reach(&self, reports: &[ReachReport]) -> Result<(), StoreError> {
-        let mut puts = Vec::with_capacity(reports.len());
+        // One PutItem each (reports come a few at a time, from provider events): the feedback
+        // function may put items, never batch-write (a batch could delete too).
         for r in reports {
             let mut item = outcome_key(&r.key);
             item.insert("outcome".into(), s(r.outcome.as_str()));
             item.insert("at".into(), s(keys::stamp(r.at)));
-            puts.push(items::put_request(item)?);
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(|e| store_error("DynamoDB PutItem (reach report)", e))?;
         }
-        items::batch_write(&self.client, &self.table, puts).await
+        Ok(())
     }
 
     async fn reach_reports(&self, campaign: CampaignId) -> Result<Vec<ReachReport>, StoreError> {
