@@ -127,8 +127,7 @@ export_job="$(api POST /api/admin/files/exports)"
 # fields), but these operations also depend on what no request schema can say, and refuse it
 # with the statuses named (each documented on the operation):
 # - signed links (`t`, the reply link `/s` too): a token is an HMAC the server signed; a drawn one
-#   is "Lien invalide" (400),
-#   an expired one 410;
+#   is "Lien invalide" (400), an expired one 410;
 # - the topics open today, a mobile number libphonenumber knows (and its country allowed), a date
 #   not past, SMS segments, templates that render, a file's contents, the stored topic or file,
 #   a zone's name of two letters or digits and its streets without control characters:
