@@ -576,6 +576,21 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     )
     .await;
     assert!(est["sms"]["length"].as_u64().unwrap() > 140, "{est}");
+    // …as the composer's live estimate does while the box is ticked
+    let live = |ack: bool| {
+        json!({ "topics": ["alerte-meteo"], "sms_text": draft["sms"]["text"], "urgent": true,
+                "acknowledgement": ack })
+    };
+    let asking =
+        StaffClient::expect(redac.post("/api/admin/estimate", &live(true)).await, 200).await;
+    let plain =
+        StaffClient::expect(redac.post("/api/admin/estimate", &live(false)).await, 200).await;
+    assert_eq!(asking["sms"]["length"], est["sms"]["length"], "{asking}");
+    assert_eq!(
+        asking["sms"]["length"].as_u64().unwrap() - plain["sms"]["length"].as_u64().unwrap(),
+        15 + format!("{}/s?t=", app.base).len() as u64 + 59,
+        "« \nEn sécurité ? » and the link"
+    );
     submit_and_approve(&redac, &cab, &id).await;
     app.drain().await;
 

@@ -186,6 +186,7 @@ async function liveEstimate() {
       sms_text: c.sms ? c.sms.text : null,
       email: Boolean(c.email),
       urgent: c.urgent,
+      acknowledgement: c.acknowledgement,
       send_at: c.send_at,
     }),
   );
