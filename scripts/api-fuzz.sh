@@ -126,8 +126,8 @@ export_job="$(api POST /api/admin/files/exports)"
 # docs/openapi.yaml states every rule JSON Schema can (formats, patterns, lengths, required
 # fields), but these operations also depend on what no request schema can say, and refuse it
 # with the statuses named (each documented on the operation):
-# - signed links (`t`): a token is an HMAC the server signed; a drawn one is "Lien invalide" (400),
-#   an expired one 410;
+# - signed links (`t`, the reply link `/s` too): a token is an HMAC the server signed; a drawn one
+#   is "Lien invalide" (400), an expired one 410;
 # - the topics open today, a mobile number libphonenumber knows (and its country allowed), a date
 #   not past, SMS segments, templates that render, a file's contents, the stored topic or file,
 #   a zone's name of two letters or digits and its streets without control characters:
@@ -138,7 +138,7 @@ cat >"$work/schemathesis.toml" <<TOML
 expected-statuses = ["400", "401", "403", "404", "405", "409", "413", "415", "422", "429"]
 
 [[operations]]
-include-path-regex = '^/(confirmation|desabonnement|inscription/code|preferences|preferences/donnees|preferences/effacer)$'
+include-path-regex = '^/(confirmation|desabonnement|inscription/code|preferences|preferences/donnees|preferences/effacer|s)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "404", "409", "410", "422", "429"]
 
 [[operations]]

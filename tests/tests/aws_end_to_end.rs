@@ -563,6 +563,20 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         v["counts"]["feedback"],
         json!({ "bounces": 1, "complaints": 0 })
     );
+    // AND the bounce is recorded against that person's email, for the crisis view
+    let reports =
+        telmail_core::ports::ReachStore::reach_reports(&*d.aws.store, id.parse().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        reports[0].outcome,
+        telmail_core::domain::reach::ReachOutcome::Bounced
+    );
+    assert_eq!(
+        reports[0].key.channel,
+        telmail_core::domain::contact::Channel::Email
+    );
     // A bounce naming a campaign this deployment does not know is recorded, not retried.
     let stray = format!("ailleurs.{}@example.org", d.tag);
     let unknown = CampaignId::new().to_string();

@@ -478,3 +478,314 @@ async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_ale
         "{found}"
     );
 }
+
+/// The reply link (`/s?t=…`) in a message's text.
+fn reply_link(text: &str) -> String {
+    link(text, "/s?t=")
+}
+
+/// A paper form on « Alerte météo » with these channels, naming `zones`; returns the id.
+async fn paper_on(
+    staff: &StaffClient<'_>,
+    email: &str,
+    phone: &str,
+    channels: Value,
+    zones: Value,
+) -> String {
+    let body = json!({
+        "email": email, "phone": phone, "paper_form_reference": "F-30", "zones": zones,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": channels }],
+        "welcome": false,
+    });
+    let added = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
+    added["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back() {
+    // GIVEN a relay that refuses one address, the sea front, and four residents on alerts
+    let relay = telmail_tests::smtp::stub_smtp(telmail_tests::smtp::Script {
+        rcpt: [("perdu@exemple.fr".to_owned(), "550 5.1.1 unknown user")].into(),
+        ..Default::default()
+    })
+    .await;
+    let app = TestApp::spawn_with(|a| {
+        a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
+        a.worker = false;
+        a.smtp_url = Some(relay.url.clone());
+    })
+    .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    app.add_staff("cab", "cabinet", None, None).await;
+    app.add_staff("admin", "admin", None, None).await;
+    let (admin, redac, cab) = (
+        app.login("admin").await,
+        app.login("redac").await,
+        app.login("cab").await,
+    );
+    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    let both = json!(["email", "sms"]);
+    let sea = json!(["front-de-mer"]);
+    paper_on(
+        &redac,
+        "sauve@exemple.fr",
+        "0611000001",
+        both.clone(),
+        sea.clone(),
+    )
+    .await;
+    let helped = paper_on(&redac, "aide@exemple.fr", "0611000002", both.clone(), sea).await;
+    // By email only, at an address the relay refuses: a mobile is on file all the same
+    paper_on(
+        &redac,
+        "perdu@exemple.fr",
+        "0611000003",
+        json!(["email"]),
+        json!([]),
+    )
+    .await;
+    paper_on(&redac, "muet@exemple.fr", "0611000004", both, json!([])).await;
+
+    // An answer is asked of urgent campaigns only, and the field is named in French
+    let mut draft = json!({
+        "title": "Submersion : quittez le front de mer", "topics": ["alerte-meteo"],
+        "sms": { "text": "Arcachon : vigilance rouge submersion. Quittez le front de mer." },
+        "email": { "subject": "Vigilance rouge", "body_markdown": "Quittez le front de mer." },
+        "urgent": false, "acknowledgement": true, "send_at": null,
+    });
+    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 422).await;
+    assert!(
+        refused["fields"]["acknowledgement"]
+            .as_str()
+            .unwrap()
+            .contains("urgente"),
+        "{refused}"
+    );
+
+    // WHEN an urgent campaign asking for an answer goes out
+    draft["urgent"] = json!(true);
+    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    assert_eq!(c["acknowledgement"], true);
+    let id = c["id"].as_str().unwrap().to_owned();
+    // Its estimate counts the SMS with the link it will carry
+    let est = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
+            .await,
+        200,
+    )
+    .await;
+    assert!(est["sms"]["length"].as_u64().unwrap() > 140, "{est}");
+    // …as the composer's live estimate does while the box is ticked
+    let live = |ack: bool| {
+        json!({ "topics": ["alerte-meteo"], "sms_text": draft["sms"]["text"], "urgent": true,
+                "acknowledgement": ack })
+    };
+    let asking =
+        StaffClient::expect(redac.post("/api/admin/estimate", &live(true)).await, 200).await;
+    let plain =
+        StaffClient::expect(redac.post("/api/admin/estimate", &live(false)).await, 200).await;
+    assert_eq!(asking["sms"]["length"], est["sms"]["length"], "{asking}");
+    assert_eq!(
+        asking["sms"]["length"].as_u64().unwrap() - plain["sms"]["length"].as_u64().unwrap(),
+        15 + format!("{}/s?t=", app.base).len() as u64 + 59,
+        "« \nEn sécurité ? » and the link"
+    );
+    submit_and_approve(&redac, &cab, &id).await;
+    app.drain().await;
+
+    // THEN each SMS and email carries its recipient's own short link
+    let sms = app.sms_to("+33611000001");
+    let text = sms[0]["text"].as_str().unwrap();
+    assert!(text.contains("\nEn sécurité ? http"), "{text}");
+    let safe_link = reply_link(text);
+    assert_eq!(token_of(&safe_link).len(), 59, "{safe_link}");
+    let help_sms = app.sms_to("+33611000002");
+    let help_link = reply_link(help_sms[0]["text"].as_str().unwrap());
+    assert_ne!(token_of(&safe_link), token_of(&help_link));
+    let mail = app.emails_to("sauve@exemple.fr").pop().expect("email");
+    assert!(
+        mail.text.contains("Dites-nous si vous êtes en sécurité"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.html.contains("/s?t="), "{}", mail.html);
+
+    // AND opening the link shows two buttons and records nothing
+    let page = page_text(app.get(&path_of(&safe_link)).await).await;
+    assert!(
+        page.contains("Je suis en sécurité") && page.contains("J'ai besoin d'aide"),
+        "{page}"
+    );
+    let view = StaffClient::expect(
+        redac
+            .get(&format!("/api/admin/campaigns/{id}/crisis"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["totals"]["safe"], 0, "a GET never acts: {view}");
+
+    // WHEN one taps « Je suis en sécurité », another « J'ai besoin d'aide »
+    let answered = app
+        .post_form("/s", &[("t", &token_of(&safe_link)), ("answer", "safe")])
+        .await;
+    assert_eq!(answered.status(), 200);
+    assert!(page_text(answered).await.contains("Merci"));
+    let resp = app
+        .post_form(
+            "/s",
+            &[("t", &token_of(&help_link)), ("answer", "needs_help")],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let bad = app
+        .post_form(
+            "/s",
+            &[("t", &token_of(&help_link)), ("answer", "peut-etre")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(page_text(bad).await.contains("Choisissez"));
+    let forged = app
+        .post_form("/s", &[("t", "x".repeat(59).as_str()), ("answer", "safe")])
+        .await;
+    assert_eq!(forged.status(), 400);
+
+    // THEN the crisis view counts them, by zone, and lists whom to call back, help first
+    let view = StaffClient::expect(
+        redac
+            .get(&format!("/api/admin/campaigns/{id}/crisis"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        view["totals"],
+        json!({ "people": 4, "reached": 3, "not_reached": 1, "pending": 0, "safe": 1, "needs_help": 1 }),
+        "{view}"
+    );
+    let front = &view["by_zone"][0];
+    assert_eq!(
+        (&front["name"], &front["safe"], &front["needs_help"]),
+        (&json!("Front de mer"), &json!(1), &json!(1))
+    );
+    let callbacks = view["callbacks"].as_array().unwrap();
+    assert_eq!(callbacks.len(), 2, "{view}");
+    assert_eq!(callbacks[0]["state"], "needs_help");
+    assert_eq!(callbacks[0]["phone"], "06 11 00 00 02");
+    assert_eq!(callbacks[0]["zones"], json!(["Front de mer"]));
+    assert_eq!(callbacks[1]["state"], "not_reached");
+    assert_eq!(callbacks[1]["email"], "perdu@exemple.fr");
+    // Only those who read the subscriber file see it; the CSV lists the same people
+    let refused = cab.get(&format!("/api/admin/campaigns/{id}/crisis")).await;
+    assert_eq!(refused.status(), 403);
+    let csv = redac
+        .get(&format!("/api/admin/campaigns/{id}/crisis/export"))
+        .await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[1].starts_with("besoin d'aide;"), "{csv}");
+
+    // WHEN staff send the follow-up to those not reached
+    let done = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/crisis/follow-up"))
+            .await,
+        200,
+    )
+    .await;
+    // THEN the one whose email bounced gets the SMS, with their own link, once
+    assert_eq!(
+        done,
+        json!({ "people": 1, "email": 0, "sms": 1, "voice": 0, "no_other_channel": 0 })
+    );
+    let again = StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/crisis/follow-up"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(again["sms"], 0, "a second click queues nothing twice");
+    app.drain().await;
+    let followed = app.sms_to("+33611000003");
+    assert_eq!(followed.len(), 1, "{followed:?}");
+    assert!(followed[0]["text"].as_str().unwrap().contains("/s?t="));
+    let view = StaffClient::expect(
+        redac
+            .get(&format!("/api/admin/campaigns/{id}/crisis"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["totals"]["not_reached"], 0, "{view}");
+    assert_eq!(view["totals"]["reached"], 4);
+
+    // WHEN the resident who asked for help is erased
+    let erased = redac
+        .delete(&format!("/api/admin/subscribers/{helped}"))
+        .await;
+    assert!(erased.status().is_success(), "{}", erased.status());
+    // THEN their answer is gone with them, and their link no longer works
+    let campaign: telmail_core::domain::campaign::CampaignId = id.parse().unwrap();
+    let kept = telmail_core::ports::ReachStore::acknowledgements(&app.store(), campaign)
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].answer, telmail_core::domain::reach::Answer::Safe);
+    assert_eq!(app.get(&path_of(&help_link)).await.status(), 400);
+    let view = StaffClient::expect(
+        redac
+            .get(&format!("/api/admin/campaigns/{id}/crisis"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["totals"]["needs_help"], 0, "{view}");
+}
+
+#[tokio::test]
+async fn a_call_asking_for_an_answer_ends_by_pointing_to_the_sms_link() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    let body = json!({
+        "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
+    });
+    StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    let draft = json!({
+        "title": "Submersion", "topics": ["alerte-meteo"], "sms": null, "email": null,
+        "voice": { "text": "Quittez le front de mer." },
+        "urgent": true, "acknowledgement": true, "send_at": null,
+    });
+    let id = send_campaign(&redac, &cab, &draft).await;
+    app.drain().await;
+    let said = calls(&app);
+    let text = said[0]["text"].as_str().unwrap();
+    assert!(
+        text.ends_with("ouvrez le lien du SMS de la Ville."),
+        "{text}"
+    );
+    // A campaign that is not urgent has no crisis view
+    let plain = send_campaign(&redac, &cab, &email_campaign("Marché de Noël")).await;
+    let refused = redac
+        .get(&format!("/api/admin/campaigns/{plain}/crisis"))
+        .await;
+    assert_eq!(refused.status(), 409);
+    let view = StaffClient::expect(
+        redac
+            .get(&format!("/api/admin/campaigns/{id}/crisis"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(view["totals"]["reached"], 1, "{view}");
+}

@@ -51,6 +51,8 @@ async fn world() -> World {
         voice: Arc::new(
             telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone()).unwrap(),
         ),
+        campaigns: store.clone(),
+        reach: store.clone(),
     });
     residents.seed_topics(&default_topics()).await.unwrap();
     World {

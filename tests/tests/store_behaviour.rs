@@ -36,7 +36,7 @@ use telmail_core::error::StoreError;
 use telmail_core::ports::ArchiveStore;
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
-    PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, Slots, StatsStore,
+    PaceStore, PauseStore, ProposalStore, QuotaStore, ReachStore, Recipient, Slots, StatsStore,
     SubscriberQuery, SubscriberReports, SubscriberStore, SuppressionStore, TopicStore,
     WeatherStore, ZoneStore,
 };
@@ -63,6 +63,8 @@ struct Backend {
     /// The public archive and the website's alert record.
     archive: Arc<dyn ArchiveStore>,
     zones: Arc<dyn ZoneStore>,
+    /// Who was reached and who is safe.
+    reach: Arc<dyn ReachStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The store's clock (what it stamps claims and changes with), at [`t0`].
@@ -94,6 +96,7 @@ async fn sqlite() -> Backend {
         proposals: store.clone(),
         archive: store.clone(),
         zones: store.clone(),
+        reach: store.clone(),
         file_jobs: store,
         files: Arc::new(
             telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
@@ -139,6 +142,7 @@ async fn dynamo() -> Backend {
         proposals: store.clone(),
         archive: store.clone(),
         zones: store.clone(),
+        reach: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         clock,
@@ -489,6 +493,7 @@ fn campaign(
         send_at,
         zones: None,
         include_unzoned: false,
+        acknowledgement: false,
         kind: CampaignKind::Standard,
         source: None,
         last_editor: None,
@@ -2733,6 +2738,129 @@ async fn voice_members_are_found_and_their_counters_kept(b: Backend) {
     assert_eq!(b.campaigns.progress(c.id).await.unwrap(), p);
 }
 
+/// Residents' answers and providers' reports: the last one counts, a campaign reads its own,
+/// and erasing a resident removes theirs from every campaign.
+async fn answers_and_reports_are_kept_per_campaign_and_erased_with_the_resident(b: Backend) {
+    use telmail_core::domain::reach::{Acknowledgement, Answer, ReachOutcome, ReachReport};
+    let (s, other) = (
+        subscriber(Some("a@exemple.fr"), Some("0612345678")),
+        subscriber(Some("b@exemple.fr"), None),
+    );
+    b.subscribers.insert(&s).await.unwrap();
+    b.subscribers.insert(&other).await.unwrap();
+    let c = campaign("Submersion", CampaignStatus::Sent, t0(), None);
+    let elsewhere = campaign("Tempête", CampaignStatus::Sending, t0(), None);
+    insert_created(&b, &c).await;
+    insert_created(&b, &elsewhere).await;
+    let ack = |campaign: CampaignId, who: SubscriberId, answer, minutes| Acknowledgement {
+        campaign,
+        subscriber: who,
+        answer,
+        at: t0() + Duration::minutes(minutes),
+    };
+    // GIVEN answers: one changed (the last counts), one of another person, one elsewhere
+    b.reach
+        .acknowledge(&ack(c.id, s.id, Answer::Safe, 1))
+        .await
+        .unwrap();
+    b.reach
+        .acknowledge(&ack(c.id, s.id, Answer::NeedsHelp, 2))
+        .await
+        .unwrap();
+    b.reach
+        .acknowledge(&ack(c.id, other.id, Answer::Safe, 3))
+        .await
+        .unwrap();
+    b.reach
+        .acknowledge(&ack(elsewhere.id, s.id, Answer::Safe, 4))
+        .await
+        .unwrap();
+    // AND reports: a call unanswered then answered by voicemail, a bounce
+    let call = DeliveryKey {
+        campaign: c.id,
+        subscriber: s.id,
+        channel: Channel::Voice,
+    };
+    let mail = DeliveryKey {
+        subscriber: other.id,
+        channel: Channel::Email,
+        ..call
+    };
+    let report = |key, outcome, minutes| ReachReport {
+        key,
+        outcome,
+        at: t0() + Duration::minutes(minutes),
+    };
+    b.reach
+        .record_reach(&[report(call, ReachOutcome::NoAnswer, 1)])
+        .await
+        .unwrap();
+    b.reach
+        .record_reach(&[
+            report(call, ReachOutcome::Voicemail, 6),
+            report(mail, ReachOutcome::Bounced, 2),
+        ])
+        .await
+        .unwrap();
+    let elsewhere_call = DeliveryKey {
+        campaign: elsewhere.id,
+        ..call
+    };
+    b.reach
+        .record_reach(&[report(elsewhere_call, ReachOutcome::Answered, 7)])
+        .await
+        .unwrap();
+
+    // THEN each campaign reads its own, the last answer and report counting
+    let mut acks = b.reach.acknowledgements(c.id).await.unwrap();
+    acks.sort_by_key(|a| a.at);
+    assert_eq!(
+        acks,
+        vec![
+            ack(c.id, s.id, Answer::NeedsHelp, 2),
+            ack(c.id, other.id, Answer::Safe, 3)
+        ]
+    );
+    assert_eq!(
+        b.reach.acknowledgement(c.id, s.id).await.unwrap(),
+        Some(ack(c.id, s.id, Answer::NeedsHelp, 2))
+    );
+    let mut reports = b.reach.reach_reports(c.id).await.unwrap();
+    reports.sort_by_key(|r| r.at);
+    assert_eq!(
+        reports,
+        vec![
+            report(mail, ReachOutcome::Bounced, 2),
+            report(call, ReachOutcome::Voicemail, 6)
+        ]
+    );
+
+    // WHEN the resident is erased
+    assert!(b.subscribers.delete(s.id).await.unwrap());
+    // THEN their answers and reports are gone from every campaign; the other's stay
+    assert_eq!(
+        b.reach.acknowledgements(c.id).await.unwrap(),
+        vec![ack(c.id, other.id, Answer::Safe, 3)]
+    );
+    assert_eq!(b.reach.acknowledgement(c.id, s.id).await.unwrap(), None);
+    assert!(b
+        .reach
+        .acknowledgements(elsewhere.id)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        b.reach.reach_reports(c.id).await.unwrap(),
+        vec![report(mail, ReachOutcome::Bounced, 2)]
+    );
+    assert!(b
+        .reach
+        .reach_reports(elsewhere.id)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2783,6 +2911,7 @@ macro_rules! store_suite {
             zones_are_created_once_and_listed_by_slug,
             subscribers_and_campaigns_keep_their_zones,
             voice_members_are_found_and_their_counters_kept,
+            answers_and_reports_are_kept_per_campaign_and_erased_with_the_resident,
             $($extra,)*
         );
     };

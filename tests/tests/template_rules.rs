@@ -289,8 +289,9 @@ fn only_the_subscriber_files_writers_may_batch_write() {
     // BatchWriteItem deletes without DeleteItem: whoever holds it may delete anyway.
     let deleting = functions_granted(&template, "dynamodb:DeleteItem");
     assert!(batching.is_subset(&deleting), "{batching:?} ⊄ {deleting:?}");
-    // The store's batched writes: a person erased (finished deliveries) and a membership's
-    // topic noted, both on the subscriber file's paths. A new caller must be granted here.
+    // The store's batched writes: a person erased (finished deliveries, answers and reach
+    // reports) and a membership's topic noted, all on the subscriber file's paths. A new
+    // caller must be granted here.
     let dynamo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/aws/src/dynamo");
     let mut callers = BTreeSet::new();
     for entry in std::fs::read_dir(dynamo).unwrap() {
@@ -302,7 +303,7 @@ fn only_the_subscriber_files_writers_may_batch_write() {
     }
     assert_eq!(
         callers,
-        BTreeSet::from(["deliveries.rs", "fanout.rs"].map(String::from))
+        BTreeSet::from(["deliveries.rs", "fanout.rs", "reach.rs"].map(String::from))
     );
 }
 

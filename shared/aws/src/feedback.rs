@@ -9,11 +9,12 @@ use aws_lambda_events::event::cloudwatch_logs::LogData;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use telmail_core::domain::campaign::CampaignId;
-use telmail_core::domain::contact::Email;
-use telmail_core::domain::delivery::Suppression;
+use telmail_core::domain::contact::{Channel, Email};
+use telmail_core::domain::delivery::{DeliveryKey, Suppression};
+use telmail_core::domain::reach::{ReachOutcome, ReachReport};
 use telmail_core::domain::reputation::EmailFeedback;
 use telmail_core::error::StoreError;
-use telmail_core::ports::SuppressionStore;
+use telmail_core::ports::{ReachStore, SubscriberStore, SuppressionStore};
 use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::use_cases::receipts::SmsReceipt;
 
@@ -150,20 +151,55 @@ pub struct Feedback {
     suppressions: Arc<dyn SuppressionStore>,
     sms: Arc<SnsSmsSender>,
     dispatcher: Arc<Dispatcher>,
+    /// Who owns a bounced address, to record the bounce against their delivery.
+    subscribers: Arc<dyn SubscriberStore>,
+    /// Where the crisis view reads who was reached.
+    reach: Arc<dyn ReachStore>,
 }
 
 impl Feedback {
-    /// Feedback over a suppression store, the SMS provider and the dispatcher.
-    pub fn new(
-        suppressions: Arc<dyn SuppressionStore>,
-        sms: Arc<SnsSmsSender>,
-        dispatcher: Arc<Dispatcher>,
-    ) -> Self {
+    /// Feedback over a store (suppressions, subscribers, reach), the SMS provider and the
+    /// dispatcher.
+    pub fn new<S>(store: Arc<S>, sms: Arc<SnsSmsSender>, dispatcher: Arc<Dispatcher>) -> Self
+    where
+        S: SuppressionStore + SubscriberStore + ReachStore + 'static,
+    {
         Self {
-            suppressions,
+            suppressions: store.clone(),
+            subscribers: store.clone(),
+            reach: store,
             sms,
             dispatcher,
         }
+    }
+
+    /// Records a campaign's hard bounces against the deliveries they answer: the crisis view
+    /// then counts those people as not reached by email. An address nobody owns any more
+    /// (erased since) is left out.
+    async fn record_bounces(
+        &self,
+        campaign: CampaignId,
+        bounced: &[Suppression],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut reports = Vec::new();
+        for s in bounced {
+            let Ok(email) = Email::from_str(&s.address) else {
+                continue;
+            };
+            if let Some(owner) = self.subscribers.find_by_email(&email).await? {
+                reports.push(ReachReport {
+                    key: DeliveryKey {
+                        campaign,
+                        subscriber: owner.id,
+                        channel: Channel::Email,
+                    },
+                    outcome: ReachOutcome::Bounced,
+                    at,
+                });
+            }
+        }
+        self.reach.record_reach(&reports).await
     }
 
     /// Suppresses what one SES notification names and counts it against its campaign; returns
@@ -181,6 +217,11 @@ impl Feedback {
                 .record_email_feedback(campaign, feedback)
                 .await
                 .map_err(|e| e.to_string())?;
+            if feedback == EmailFeedback::Bounce {
+                self.record_bounces(campaign, &found.suppressions, at)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
         }
         Ok(found.suppressions.len())
     }

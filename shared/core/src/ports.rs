@@ -801,3 +801,36 @@ pub trait VoiceSender: Send + Sync {
     /// Places one call; `Ok` once the provider took it, with its message id when it gave one.
     async fn call(&self, call: &OutgoingCall) -> Result<Option<String>, SendError>;
 }
+
+/// What is known of each recipient of a campaign beyond the hand-over: the providers' reports
+/// (delivered, bounced, answered…) and the residents' answers. Kept with the campaign, erased
+/// with the resident ([`SubscriberStore::delete`] removes them).
+#[async_trait]
+pub trait ReachStore: Send + Sync {
+    /// Records providers' reports (a later report on the same delivery replaces the earlier).
+    async fn record_reach(
+        &self,
+        reports: &[crate::domain::reach::ReachReport],
+    ) -> Result<(), StoreError>;
+    /// Every report on a campaign's deliveries.
+    async fn reach_reports(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Vec<crate::domain::reach::ReachReport>, StoreError>;
+    /// Records a resident's answer (their last answer replaces the earlier).
+    async fn acknowledge(
+        &self,
+        ack: &crate::domain::reach::Acknowledgement,
+    ) -> Result<(), StoreError>;
+    /// A resident's answer to a campaign.
+    async fn acknowledgement(
+        &self,
+        campaign: CampaignId,
+        subscriber: SubscriberId,
+    ) -> Result<Option<crate::domain::reach::Acknowledgement>, StoreError>;
+    /// Every answer to a campaign.
+    async fn acknowledgements(
+        &self,
+        campaign: CampaignId,
+    ) -> Result<Vec<crate::domain::reach::Acknowledgement>, StoreError>;
+}

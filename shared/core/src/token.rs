@@ -10,10 +10,17 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::str::FromStr;
 
+use crate::domain::campaign::CampaignId;
 use crate::domain::subscriber::SubscriberId;
 use crate::error::DomainError;
 
 type HmacSha256 = Hmac<Sha256>;
+
+/// Bytes of HMAC a reply token keeps: 64 bits, out of reach of guessing through a rate-limited
+/// form for the days the link lives.
+const REPLY_MAC_BYTES: usize = 8;
+/// A reply token's bytes: two ids, a 32-bit expiry, the truncated HMAC.
+const REPLY_TOKEN_BYTES: usize = 16 + 16 + 4 + REPLY_MAC_BYTES;
 
 /// What a token allows; a token for one purpose is refused for any other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +118,62 @@ impl TokenSigner {
         SubscriberId::from_str(subject)
             .ok()
             .ok_or(DomainError::InvalidToken)
+    }
+
+    /// A short token for one recipient's answer to one campaign (« Je suis en sécurité »),
+    /// valid until `expires`: the two ids, the expiry and 8 bytes of HMAC, 59 characters of
+    /// base64url, so that the link fits in an SMS beside the message.
+    pub fn sign_reply(
+        &self,
+        campaign: CampaignId,
+        subject: SubscriberId,
+        expires: DateTime<Utc>,
+    ) -> String {
+        let mut bytes = Vec::with_capacity(REPLY_TOKEN_BYTES);
+        bytes.extend_from_slice(campaign.0.as_bytes());
+        bytes.extend_from_slice(subject.0.as_bytes());
+        let expiry = u32::try_from(expires.timestamp().max(0)).unwrap_or(u32::MAX);
+        bytes.extend_from_slice(&expiry.to_be_bytes());
+        let tag = self.reply_mac(&bytes);
+        bytes.extend_from_slice(&tag[..REPLY_MAC_BYTES]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The campaign and recipient a valid, unexpired reply token was signed for.
+    pub fn verify_reply(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(CampaignId, SubscriberId), DomainError> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(token.trim())
+            .map_err(|_| DomainError::InvalidToken)?;
+        if bytes.len() != REPLY_TOKEN_BYTES {
+            return Err(DomainError::InvalidToken);
+        }
+        let (signed, tag) = bytes.split_at(REPLY_TOKEN_BYTES - REPLY_MAC_BYTES);
+        let mut mac = self.mac();
+        mac.update(b"r\0");
+        mac.update(signed);
+        mac.verify_truncated_left(tag)
+            .map_err(|_| DomainError::InvalidToken)?;
+        let id = |range: std::ops::Range<usize>| {
+            uuid::Uuid::from_slice(&signed[range]).map_err(|_| DomainError::InvalidToken)
+        };
+        let (campaign, subject) = (CampaignId(id(0..16)?), SubscriberId(id(16..32)?));
+        let mut expiry = [0u8; 4];
+        expiry.copy_from_slice(&signed[32..36]);
+        if now.timestamp() > i64::from(u32::from_be_bytes(expiry)) {
+            return Err(DomainError::ExpiredToken);
+        }
+        Ok((campaign, subject))
+    }
+
+    fn reply_mac(&self, signed: &[u8]) -> Vec<u8> {
+        let mut mac = self.mac();
+        mac.update(b"r\0");
+        mac.update(signed);
+        mac.finalize().into_bytes().to_vec()
     }
 
     /// A keyed digest (hex) of a secret such as an SMS code, so the store never holds it in clear.
@@ -233,5 +296,25 @@ mod tests {
         assert!(!s.digest_matches("sub-1", "123457", &d));
         assert!(!s.digest_matches("sub-2", "123456", &d));
         assert!(!s.digest_matches("sub-1", "123456", "zz"));
+    }
+
+    #[test]
+    fn a_reply_token_is_short_names_its_campaign_and_recipient_and_expires() {
+        let s = signer();
+        let (c, id) = (CampaignId::new(), SubscriberId::new());
+        let t = s.sign_reply(c, id, t0() + Duration::days(7));
+        assert_eq!(t.len(), 59, "{t}");
+        assert_eq!(s.verify_reply(&t, t0()).unwrap(), (c, id));
+        assert!(matches!(
+            s.verify_reply(&t, t0() + Duration::days(8)),
+            Err(DomainError::ExpiredToken)
+        ));
+        let mut forged = t.clone().into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(s.verify_reply(&forged, t0()).is_err());
+        let other = TokenSigner::new(vec![8u8; 32]).unwrap();
+        assert!(other.verify_reply(&t, t0()).is_err());
+        assert!(s.verify_reply("court", t0()).is_err());
     }
 }

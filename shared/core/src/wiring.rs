@@ -8,14 +8,15 @@ use crate::domain::contact::Channel;
 use crate::ports::{
     ArchiveStore, AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore,
     JobQueue, OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore,
-    SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore,
-    TopicStore, VoiceSender, WeatherStore, ZoneStore,
+    ReachStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore,
+    SuppressionStore, TopicStore, VoiceSender, WeatherStore, ZoneStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
 use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
+use crate::use_cases::crisis::{Crisis, CrisisDeps};
 use crate::use_cases::dispatch::pacing::{DailyQuota, PacedEmail, PacedSms, Pacer, Pacing};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
@@ -48,6 +49,7 @@ pub trait Store:
     + ProposalStore
     + ArchiveStore
     + ZoneStore
+    + ReachStore
 {
 }
 
@@ -68,6 +70,7 @@ impl<T> Store for T where
         + ProposalStore
         + ArchiveStore
         + ZoneStore
+        + ReachStore
 {
 }
 
@@ -155,6 +158,8 @@ pub struct UseCases {
     pub archive: Arc<Archive>,
     /// The town's zones.
     pub zones: Arc<Zones>,
+    /// The crisis view of urgent campaigns and its follow-up.
+    pub crisis: Arc<Crisis>,
 }
 
 impl UseCases {
@@ -261,6 +266,8 @@ impl UseCases {
             config: p.config,
             zones: store.clone(),
             voice: p.voice.clone(),
+            campaigns: store.clone(),
+            reach: store.clone(),
         }));
         Self {
             subscriber_file: Arc::new(
@@ -298,6 +305,15 @@ impl UseCases {
             })),
             receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
             zones: Arc::new(Zones::new(store.clone())),
+            crisis: Arc::new(Crisis::new(CrisisDeps {
+                campaigns: store.clone(),
+                deliveries: store.clone(),
+                audience: store.clone(),
+                reach: store.clone(),
+                zones: store.clone(),
+                queue: queue.clone(),
+                clock: p.clock.clone(),
+            })),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,

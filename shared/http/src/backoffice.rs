@@ -193,6 +193,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/outbox.html",
         include_str!("../templates/admin/outbox.html"),
     ),
+    (
+        "admin/crisis.html",
+        include_str!("../templates/admin/crisis.html"),
+    ),
 ];
 
 /// The scripts, by file name under `/static/admin/`.
@@ -220,6 +224,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("files.js", include_str!("../static/admin/files.js")),
     ("proposals.js", include_str!("../static/admin/proposals.js")),
     ("typos.js", include_str!("../static/admin/typos.js")),
+    ("crisis.js", include_str!("../static/admin/crisis.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");
@@ -239,11 +244,7 @@ impl Shell {
             .iter()
             .filter(|m| m.page != "outbox" || self.config.outbox)
             .collect();
-        let template = if page == "campaign" {
-            "admin/campaign.html".to_owned()
-        } else {
-            format!("admin/{page}.html")
-        };
+        let template = format!("admin/{page}.html");
         let html = self.env.get_template(&template).and_then(|t| {
             t.render(context! {
                 town => self.town,
@@ -335,6 +336,7 @@ pub fn route_paths() -> Vec<&'static str> {
     let mut paths: Vec<&'static str> = PAGES.iter().map(|(path, _, _)| *path).collect();
     paths.extend([
         "/admin/campagnes/{id}",
+        "/admin/campagnes/{id}/crise",
         "/static/admin.css",
         "/static/admin/{name}",
     ]);
@@ -378,6 +380,27 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
                             list
                         }
                     }
+                    },
+                ),
+            )
+            .route(
+                "/admin/campagnes/{id}/crise",
+                get(
+                    |State(shell): State<Arc<Shell>>,
+                     headers: HeaderMap,
+                     Path(id): Path<String>| async move {
+                        match CampaignId::from_str(&id) {
+                            Ok(id) => shell.page(
+                                "crisis",
+                                "Vue de crise",
+                                context! { id => id.to_string(), signed_out => signed_out(&headers) },
+                            ),
+                            Err(_) => {
+                                let mut list = shell.page("campaigns", "Campagnes", context! {});
+                                *list.status_mut() = StatusCode::NOT_FOUND;
+                                list
+                            }
+                        }
                     },
                 ),
             );
@@ -426,7 +449,10 @@ mod tests {
                 csp: content_security_policy(&config),
                 config,
             };
-            for (_, page, title) in PAGES.iter().chain([&("", "campaign", "Campagne")]) {
+            for (_, page, title) in PAGES.iter().chain([
+                &("", "campaign", "Campagne"),
+                &("", "crisis", "Vue de crise"),
+            ]) {
                 let resp = shell.page(page, title, context! { id => "x" });
                 assert_eq!(resp.status(), StatusCode::OK, "{page}");
             }

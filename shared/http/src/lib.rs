@@ -255,6 +255,10 @@ fn form_routes() -> Routes {
             get(pages::preferences_page).post(pages::preferences_submit),
         ),
         ("/preferences/effacer", post(pages::erase_submit)),
+        (
+            telmail_core::domain::reach::REPLY_PATH,
+            get(pages::reply_page).post(pages::reply_submit),
+        ),
     ]
 }
 

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Serialize;
 use telmail_core::domain::contact::Channel;
+use telmail_core::domain::reach::Answer;
 use telmail_core::domain::signup::{SignupInput, SubscriptionInput};
 use telmail_core::domain::subscriber::{
     Subscriber, SubscriberId, SubscriberStatus, CONSENT_WORDING,
@@ -16,7 +17,7 @@ use telmail_core::domain::subscriber::{
 use telmail_core::domain::topic::EMERGENCY_TOPICS;
 use telmail_core::token::TokenPurpose;
 use telmail_core::use_cases::residents::{
-    CodeOutcome, CodePage, ConfirmationState, EmailConfirmed, SignupReceipt,
+    CodeOutcome, CodePage, ConfirmationState, EmailConfirmed, ReplyPage, SignupReceipt,
 };
 use telmail_core::{DomainError, FieldErrors};
 
@@ -509,6 +510,72 @@ pub async fn unsubscribe_submit(
         .await
     {
         Ok(()) => unsubscribed_page(&app, None),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// The reply page of an urgent campaign: two buttons, with the answer already given.
+fn reply_form(
+    app: &AppState,
+    status: StatusCode,
+    token: &str,
+    page: &ReplyPage,
+    errors: FieldErrors,
+) -> Response {
+    app.pages.render(
+        status,
+        "reply.html",
+        "Êtes-vous en sécurité ?",
+        context! {
+            token => token,
+            campaign_title => page.title,
+            answer => page.answer.map(|a| a.label()),
+            errors => errors,
+        },
+    )
+}
+
+/// `GET /s?t=` — the link of an urgent campaign's SMS or email: shows the two answers;
+/// answering needs the POST.
+pub async fn reply_page(State(app): State<AppState>, TokenParam(t): TokenParam) -> Response {
+    match app.residents.reply_page(&t).await {
+        Ok(page) => reply_form(&app, StatusCode::OK, &t, &page, FieldErrors::new()),
+        Err(e) => app.pages.error(e),
+    }
+}
+
+/// `POST /s` — records « Je suis en sécurité » or « J'ai besoin d'aide ».
+pub async fn reply_submit(State(app): State<AppState>, form: FormFields) -> Response {
+    let token = form.get("t").unwrap_or("");
+    match app
+        .residents
+        .reply(token, form.get("answer").unwrap_or(""))
+        .await
+    {
+        Ok(Answer::Safe) => app.pages.message(
+            StatusCode::OK,
+            Tone::Success,
+            "Merci, votre réponse est enregistrée",
+            &[
+                "Vous avez indiqué être en sécurité. Suivez les consignes des autorités.",
+                "Si votre situation change, rouvrez le lien du message pour nous le dire.",
+            ],
+            None,
+        ),
+        Ok(Answer::NeedsHelp) => app.pages.message(
+            StatusCode::OK,
+            Tone::Info,
+            "Votre demande d'aide est enregistrée",
+            &[
+                "Les équipes de la Ville vont vous contacter ou venir vous voir.",
+                "En cas de danger immédiat, appelez le 112.",
+            ],
+            None,
+        ),
+        Err(DomainError::Validation(errors)) => match app.residents.reply_page(token).await {
+            Ok(page) => reply_form(&app, StatusCode::UNPROCESSABLE_ENTITY, token, &page, errors),
+            Err(e) => app.pages.error(e),
+        },
         Err(e) => app.pages.error(e),
     }
 }

@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("signup.html", include_str!("../templates/signup.html")),
     ("message.html", include_str!("../templates/message.html")),
     ("confirm.html", include_str!("../templates/confirm.html")),
+    ("reply.html", include_str!("../templates/reply.html")),
     ("code.html", include_str!("../templates/code.html")),
     (
         "preferences.html",

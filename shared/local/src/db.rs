@@ -238,6 +238,25 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE campaign_progress ADD COLUMN voice_sent INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE campaign_progress ADD COLUMN voice_failed INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE campaign_progress ADD COLUMN voice_suppressed INTEGER NOT NULL DEFAULT 0;",
+    // 16: who was reached and who is safe (#30): providers' reports per delivery, residents'
+    // answers per campaign; the subscriber index serves erasure.
+    "CREATE TABLE reach_reports (
+        campaign_id TEXT NOT NULL,
+        subscriber_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (campaign_id, subscriber_id, channel)
+     ) WITHOUT ROWID;
+     CREATE INDEX reach_reports_subscriber ON reach_reports (subscriber_id);
+     CREATE TABLE acknowledgements (
+        campaign_id TEXT NOT NULL,
+        subscriber_id TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (campaign_id, subscriber_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX acknowledgements_subscriber ON acknowledgements (subscriber_id);",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

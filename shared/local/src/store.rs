@@ -10,6 +10,7 @@ mod pacing;
 mod pauses;
 mod proposals;
 mod quotas;
+mod reach;
 mod staff;
 mod stats;
 mod subscribers;

@@ -12,6 +12,7 @@ mod pacing;
 mod pauses;
 mod proposals;
 mod quotas;
+mod reach;
 mod recent;
 mod search;
 mod stats;

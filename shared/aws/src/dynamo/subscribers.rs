@@ -358,6 +358,7 @@ impl SubscriberStore for DynamoStore {
         // Deliveries first: if the profile transaction then fails, a retry finds the profile
         // and finishes the job.
         self.erase_finished_deliveries(id).await?;
+        self.erase_reach(id).await?;
         self.remove(&sub, version).await?;
         Ok(true)
     }

@@ -209,6 +209,10 @@ pub struct Campaign {
     pub voice: Option<CampaignVoice>,
     /// Urgent: ignores the SMS sending window.
     pub urgent: bool,
+    /// An urgent campaign asking each recipient to answer « Je suis en sécurité » / « J'ai
+    /// besoin d'aide » through a link of their own in its SMS and email.
+    #[serde(default)]
+    pub acknowledgement: bool,
     /// Planned send time.
     pub send_at: Option<DateTime<Utc>>,
     /// The zones it is limited to (none: the whole town).
@@ -361,6 +365,9 @@ pub struct CampaignInput {
     /// Urgent flag.
     #[serde(default)]
     pub urgent: bool,
+    /// Ask recipients whether they are safe (urgent campaigns only).
+    #[serde(default)]
+    pub acknowledgement: bool,
     /// RFC 3339 or null.
     #[serde(default)]
     pub send_at: Option<String>,
@@ -412,9 +419,19 @@ impl CampaignVoice {
         )
     }
 
+    /// What the call says, ending with where to answer when the campaign asks for an answer.
+    pub fn spoken_for(&self, town: &str, acknowledgement: bool) -> String {
+        let spoken = self.spoken(town);
+        if acknowledgement {
+            format!("{spoken} {}", crate::domain::reach::SPOKEN_REPLY)
+        } else {
+            spoken
+        }
+    }
+
     /// The spoken length and duration staff see while writing.
-    pub fn analysis(&self, town: &str) -> VoiceAnalysis {
-        let characters = self.spoken(town).chars().count();
+    pub fn analysis(&self, town: &str, acknowledgement: bool) -> VoiceAnalysis {
+        let characters = self.spoken_for(town, acknowledgement).chars().count();
         VoiceAnalysis {
             characters,
             seconds: characters.div_ceil(SPOKEN_CHARS_PER_SECOND),
@@ -470,6 +487,8 @@ pub struct CampaignContent {
     /// Spoken text of voice calls.
     pub voice: Option<CampaignVoice>,
     pub urgent: bool,
+    /// Asks recipients whether they are safe.
+    pub acknowledgement: bool,
     /// Send time.
     pub send_at: Option<DateTime<Utc>>,
     /// Archive and agenda settings.
@@ -525,6 +544,12 @@ impl CampaignContent {
         }
         let send_at = parse_send_at(input.send_at.as_deref(), now, &mut errors);
         let publication = input.publication.parse(&mut errors);
+        if input.acknowledgement && !input.urgent {
+            errors.add(
+                "acknowledgement",
+                "Seule une campagne urgente peut demander aux habitants s'ils sont en sécurité.",
+            );
+        }
         let zones = input
             .zones
             .as_ref()
@@ -539,6 +564,7 @@ impl CampaignContent {
                 email,
                 voice,
                 urgent: input.urgent,
+                acknowledgement: input.acknowledgement,
                 send_at,
                 publication,
                 include_unzoned: zones.is_some() && input.include_unzoned,
@@ -758,6 +784,7 @@ impl Campaign {
             email: content.email,
             voice: content.voice,
             urgent: content.urgent,
+            acknowledgement: content.acknowledgement,
             send_at: content.send_at,
             zones: content.zones,
             include_unzoned: content.include_unzoned,
@@ -838,6 +865,7 @@ impl Campaign {
             email: self.email.clone(),
             voice: self.voice.clone(),
             urgent: self.urgent,
+            acknowledgement: self.acknowledgement,
             send_at: self.send_at,
             publication: self.publication,
             zones: self.zones.clone(),
@@ -864,6 +892,7 @@ impl Campaign {
         self.email = content.email;
         self.voice = content.voice;
         self.urgent = content.urgent;
+        self.acknowledgement = content.acknowledgement;
         self.send_at = content.send_at;
         self.publication = content.publication;
         self.zones = content.zones;

@@ -12,6 +12,7 @@ pub mod money;
 pub mod proposal;
 pub mod provider_limits;
 pub mod queue;
+pub mod reach;
 pub mod reputation;
 pub mod sending_window;
 pub mod signup;

@@ -171,6 +171,10 @@ pub struct DeliverJob {
     /// An urgent campaign's message: it never waits behind ordinary ones.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub urgent: bool,
+    /// A crisis follow-up on a channel the person did not choose for the topic: sent to their
+    /// contact on file as long as they are subscribed, whatever their channel choices.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_up: bool,
 }
 
 /// An address fan-out read for a delivery, and when: valid at send time unless the subscriber
@@ -188,6 +192,7 @@ impl From<DeliveryKey> for DeliverJob {
             key,
             to: None,
             urgent: false,
+            follow_up: false,
         }
     }
 }
@@ -292,6 +297,7 @@ mod tests {
                 read_at: chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap(),
             }),
             urgent: true,
+            follow_up: false,
         });
         let p = job.to_payload();
         assert!(p.starts_with("{\"v\":1,"), "{p}");

@@ -90,6 +90,20 @@ impl RenderedEmail {
         }
     }
 
+    /// The same email asking its recipient to answer: their own link first, as a button.
+    pub fn with_reply(&self, url: &str) -> Self {
+        let ask = "Dites-nous si vous êtes en sécurité ou si vous avez besoin d'aide";
+        Self {
+            subject: self.subject.clone(),
+            body_html: format!(
+                "{}{}",
+                crate::render::messages::button(url, "Je suis en sécurité / J'ai besoin d'aide"),
+                self.body_html
+            ),
+            body_text: format!("{ask} : {url}\n\n{}", self.body_text),
+        }
+    }
+
     /// The email for one recipient, with their own preference and unsubscribe links.
     pub fn for_recipient(
         &self,

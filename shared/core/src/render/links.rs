@@ -37,6 +37,19 @@ impl Links {
         self.url("/preferences", &t)
     }
 
+    /// The link where a recipient answers an urgent campaign (« Je suis en sécurité »):
+    /// short, for SMS, valid [`crate::domain::reach::REPLY_LINK_DAYS`] days.
+    pub fn reply_url(
+        &self,
+        campaign: crate::domain::campaign::CampaignId,
+        id: SubscriberId,
+        now: DateTime<Utc>,
+    ) -> String {
+        let expires = now + chrono::Duration::days(crate::domain::reach::REPLY_LINK_DAYS);
+        let t = self.signer.sign_reply(campaign, id, expires);
+        crate::domain::reach::reply_url(&self.config.public_url, &t)
+    }
+
     /// The one-click unsubscribe link of a subscriber (RFC 8058).
     pub fn unsubscribe_url(&self, id: SubscriberId, now: DateTime<Utc>) -> String {
         let t = self.signer.sign(

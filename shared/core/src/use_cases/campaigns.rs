@@ -19,6 +19,7 @@ use crate::domain::contact::Channel;
 use crate::domain::delivery::{CampaignProgress, Delivery};
 use crate::domain::money::Money;
 use crate::domain::provider_limits::{outlook, Currency, SendPlan, SendingOutlook};
+use crate::domain::reach;
 use crate::domain::sms::{analyze, replacements, Replacement, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::Topic;
@@ -379,7 +380,7 @@ impl Campaigns {
             voice: c
                 .voice
                 .as_ref()
-                .map(|v| v.analysis(&self.d.config.town_name)),
+                .map(|v| v.analysis(&self.d.config.town_name, c.acknowledgement)),
             voice_cost,
             zones: counted.zones,
         })
@@ -445,7 +446,14 @@ impl Campaigns {
                     )
                 }
             };
-        let sms = campaign.sms.as_ref().map(|s| analyze(&s.text));
+        let sms = campaign.sms.as_ref().map(|s| {
+            if campaign.acknowledgement {
+                let sample = reach::sample_reply_url(&self.d.config.public_url);
+                analyze(&reach::sms_with_reply(&s.text, &sample))
+            } else {
+                analyze(&s.text)
+            }
+        });
         let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
         Ok(Counted {
             email_recipients,

@@ -30,6 +30,9 @@ pub struct DraftEstimateInput {
     pub email: bool,
     #[serde(default)]
     pub urgent: bool,
+    /// Whether an urgent campaign asks for an answer: its SMS then carries the reply link.
+    #[serde(default)]
+    pub acknowledgement: bool,
     /// When it would leave (RFC 3339, or the date-time field's `2026-12-24T18:00` in Paris
     /// time); blank or unreadable while typed: now.
     #[serde(default)]
@@ -71,7 +74,14 @@ impl Campaigns {
         };
         let email_recipients = count(Channel::Email, input.email).await?;
         let sms_recipients = count(Channel::Sms, input.sms_text.is_some()).await?;
-        let sms = input.sms_text.as_deref().map(analyze);
+        let sms = input.sms_text.as_deref().map(|text| {
+            if input.acknowledgement && input.urgent {
+                let sample = crate::domain::reach::sample_reply_url(&d.config.public_url);
+                analyze(&crate::domain::reach::sms_with_reply(text, &sample))
+            } else {
+                analyze(text)
+            }
+        });
         let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
         let prices = d.config.prices;
         let sms_cost = prices.sms_cost(sms_segments_total);

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod campaigns;
+pub mod crisis;
 pub mod dispatch;
 pub mod draft_estimate;
 pub mod file_jobs;

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod campaigns;
 pub mod claims;
+pub mod crisis;
 pub mod files;
 pub mod proposals;
 pub mod stats;
@@ -21,6 +22,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use telmail_core::use_cases::archive::Archive;
 use telmail_core::use_cases::campaigns::Campaigns;
+use telmail_core::use_cases::crisis::Crisis;
 use telmail_core::use_cases::file_jobs::FileJobs;
 use telmail_core::use_cases::outbox::OutboxViewer;
 use telmail_core::use_cases::proposals::Proposals;
@@ -55,6 +57,8 @@ pub struct AdminState {
     pub archive: Arc<Archive>,
     /// The town's zones.
     pub zones: Arc<Zones>,
+    /// The crisis view of urgent campaigns.
+    pub crisis: Arc<Crisis>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -70,6 +74,7 @@ impl From<&UseCases> for AdminState {
             proposals: u.proposals.clone(),
             archive: u.archive.clone(),
             zones: u.zones.clone(),
+            crisis: u.crisis.clone(),
         }
     }
 }
@@ -114,6 +119,21 @@ fn staff_routes() -> Vec<StaffRoute> {
             "/api/admin/campaigns/{id}/deliveries",
             Campaigns,
             get(campaigns::deliveries),
+        ),
+        (
+            "/api/admin/campaigns/{id}/crisis",
+            Campaigns,
+            get(crisis::view),
+        ),
+        (
+            "/api/admin/campaigns/{id}/crisis/export",
+            Campaigns,
+            get(crisis::export),
+        ),
+        (
+            "/api/admin/campaigns/{id}/crisis/follow-up",
+            Campaigns,
+            post(crisis::follow_up),
         ),
         (
             "/api/admin/campaigns/{id}/estimate",

@@ -48,6 +48,7 @@ function facts(c) {
     ["Rédigée par", `${c.author.name}, le ${when(c.created_at)}`],
     ["Dernière modification", when(c.updated_at)],
     ["Urgent", c.urgent ? "oui (SMS envoyés même hors des heures d'envoi)" : "non"],
+    ["Réponse demandée", c.acknowledgement ? "oui : « Je suis en sécurité » / « J'ai besoin d'aide »" : "non"],
     ["Envoi programmé", c.send_at ? when(c.send_at) : "dès l'approbation"],
     ["Version", String(c.version)],
   ];
@@ -149,6 +150,12 @@ function sending(c, e) {
   if (c.sms) parts.push(`${count(e.sms_recipients)} SMS`);
   const start = c.send_at ? `le ${when(c.send_at)}` : "dès maintenant";
   return `${parts.join(" et ") || "aucun message"}, ${euros(e.total_cost)} HT, ${start}`;
+}
+
+/** The crisis view of an urgent campaign once it went out, for those who read the subscriber file. */
+function crisisLink(c) {
+  if (!c.urgent || !["sending", "sent", "cancelled"].includes(c.status) || !holds(me, "redaction", "admin")) return "";
+  return el("p", {}, el("a", { class: "button", href: `/admin/campagnes/${c.id}/crise`, id: "crisis-link" }, "Vue de crise : qui a été joint, qui est en sécurité"));
 }
 
 function trail(c) {
@@ -266,7 +273,7 @@ async function show() {
   document.title = `${c.title} — Télmail`;
   // What subscribers will receive comes first, then the decision about it.
   const rendered = await rendering(c);
-  box.replaceChildren(facts(c), progress(c), rendered, actions(c), trail(c));
+  box.replaceChildren(facts(c), crisisLink(c), progress(c), rendered, actions(c), trail(c));
   shown = c;
   if (MOVING.includes(c.status)) {
     timer = setTimeout(() => refresh().catch((err) => flash(err.message, "error")), 1000);

@@ -41,6 +41,7 @@ function input() {
     sms: $("#with-sms").checked ? { text: $("#sms").value } : null,
     email: $("#with-email").checked ? { subject: $("#subject").value, body_markdown: $("#body").value } : null,
     urgent: $("#urgent").checked,
+    acknowledgement: $("#acknowledgement").checked,
     send_at: local || null,
     publish: $("#publish").checked,
     event_date: $("#event_date").value || null,
@@ -185,6 +186,7 @@ async function liveEstimate() {
       sms_text: c.sms ? c.sms.text : null,
       email: Boolean(c.email),
       urgent: c.urgent,
+      acknowledgement: c.acknowledgement,
       send_at: c.send_at,
     }),
   );
@@ -259,6 +261,7 @@ if (id) {
   $("#subject").value = c.email?.subject || "";
   $("#body").value = c.email?.body_markdown || "";
   $("#urgent").checked = c.urgent;
+  $("#acknowledgement").checked = Boolean(c.acknowledgement);
   $("#publish").checked = c.publish !== false;
   $("#event_date").value = c.event_date || "";
   if (c.send_at) {

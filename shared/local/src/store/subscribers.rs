@@ -241,6 +241,14 @@ impl SubscriberStore for SqliteStore {
                 tx.prepare_cached(ERASE_FINISHED_DELIVERIES)
                     .and_then(|mut st| st.execute([&id]))
                     .map_err(sql_err)?;
+                for erase in [
+                    "DELETE FROM reach_reports WHERE subscriber_id = ?1",
+                    "DELETE FROM acknowledgements WHERE subscriber_id = ?1",
+                ] {
+                    tx.prepare_cached(erase)
+                        .and_then(|mut st| st.execute([&id]))
+                        .map_err(sql_err)?;
+                }
                 tx.prepare_cached("DELETE FROM subscribers WHERE id = ?1")
                     .and_then(|mut st| st.execute([&id]))
                     .map(|n| n > 0)

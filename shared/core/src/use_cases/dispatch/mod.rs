@@ -118,6 +118,8 @@ enum SendTo {
     Address(Address),
     /// The profile as it is now (`None`: erased).
     Profile(Option<Box<Subscriber>>),
+    /// A crisis follow-up's: the profile as it is now, the channel not bound to its choices.
+    FollowUp(Option<Box<Subscriber>>),
 }
 
 /// Distinct recipients of several topics on one channel and shard, in id order: a k-way merge of
@@ -580,6 +582,7 @@ impl Dispatcher {
             .map(|r| {
                 Job::Deliver(DeliverJob {
                     urgent: campaign.urgent,
+                    follow_up: false,
                     key: key(&r),
                     to: Some(KnownAddress {
                         address: r.address,
@@ -1034,9 +1037,13 @@ impl Dispatcher {
         claimed: &[Delivery],
     ) -> Result<HashMap<DeliveryKey, SendTo>, DomainError> {
         let mut known: HashMap<DeliveryKey, &KnownAddress> = HashMap::new();
+        let mut follow_ups: HashSet<DeliveryKey> = HashSet::new();
         for j in jobs {
             if let Some(to) = &j.to {
                 known.entry(j.key).or_insert(to);
+            }
+            if j.follow_up {
+                follow_ups.insert(j.key);
             }
         }
         let carried: Vec<(SubscriberId, DateTime<Utc>)> = claimed
@@ -1075,6 +1082,9 @@ impl Dispatcher {
                 let target = match known.get(&d.key) {
                     Some(to) if !changed.contains(&d.key.subscriber) => {
                         SendTo::Address(to.address.clone())
+                    }
+                    _ if follow_ups.contains(&d.key) => {
+                        SendTo::FollowUp(people.get(&d.key.subscriber).cloned().map(Box::new))
                     }
                     _ => SendTo::Profile(people.get(&d.key.subscriber).cloned().map(Box::new)),
                 };
@@ -1158,14 +1168,17 @@ impl Dispatcher {
         };
         let person = match to {
             SendTo::Address(address) => return Ok(address.clone()),
-            SendTo::Profile(None) => return Err(gone("abonné effacé")),
-            SendTo::Profile(Some(person)) => person,
+            SendTo::Profile(None) | SendTo::FollowUp(None) => return Err(gone("abonné effacé")),
+            SendTo::Profile(Some(person)) | SendTo::FollowUp(Some(person)) => person,
         };
+        // A follow-up goes to a person still subscribed to the campaign's topics, on any
+        // channel; a message of the campaign itself, to one who still chose its channel.
+        let follow_up = matches!(to, SendTo::FollowUp(_));
         let still_wanted = person.status() == SubscriberStatus::Active
             && person
                 .choices
                 .iter()
-                .any(|c| c.channel == channel && campaign.topics.contains(&c.topic));
+                .any(|c| (follow_up || c.channel == channel) && campaign.topics.contains(&c.topic));
         if !still_wanted {
             return Err(gone("abonné désinscrit depuis la préparation de l'envoi"));
         }
@@ -1201,9 +1214,9 @@ impl Dispatcher {
             Err(not_sent) => return not_sent,
         };
         let sent = match (key.channel, address) {
-            (_, Address::Email(to)) => self.send_email(email, &to, key).await,
+            (_, Address::Email(to)) => self.send_email(campaign, email, &to, key).await,
             (Channel::Voice, Address::Phone(to)) => self.send_call(campaign, to, attempts).await,
-            (_, Address::Phone(to)) => self.send_sms(campaign, to).await,
+            (_, Address::Phone(to)) => self.send_sms(campaign, to, key).await,
         };
         if let Err(SendError::Paused(why)) = &sent {
             self.pause(key.channel, why).await;
@@ -1214,12 +1227,20 @@ impl Dispatcher {
     /// The campaign's email to one recipient, with their own links; the provider id.
     async fn send_email(
         &self,
+        campaign: &Campaign,
         email: Option<&RenderedEmail>,
         to: &Email,
         key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let email = email.ok_or_else(|| SendError::Permanent("campagne sans e-mail".into()))?;
         let now = self.now();
+        let asking;
+        let email = if campaign.acknowledgement {
+            asking = email.with_reply(&self.d.links.reply_url(campaign.id, key.subscriber, now));
+            &asking
+        } else {
+            email
+        };
         let mut message = email
             .for_recipient(
                 &self.d.layout,
@@ -1238,18 +1259,25 @@ impl Dispatcher {
         &self,
         campaign: &Campaign,
         to: PhoneNumber,
+        key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let sms = campaign
             .sms
             .as_ref()
             .ok_or_else(|| SendError::Permanent("campagne sans SMS".into()))?;
-        let segments = analyze(&sms.text).segments as u32;
+        let text = if campaign.acknowledgement {
+            let url = self
+                .d
+                .links
+                .reply_url(campaign.id, key.subscriber, self.now());
+            crate::domain::reach::sms_with_reply(&sms.text, &url)
+        } else {
+            sms.text.clone()
+        };
+        let segments = analyze(&text).segments as u32;
         self.d
             .sms
-            .send_sms(&OutgoingSms {
-                to,
-                text: sms.text.clone(),
-            })
+            .send_sms(&OutgoingSms { to, text })
             .await
             .map(|id| (id, segments))
     }
@@ -1269,7 +1297,7 @@ impl Dispatcher {
             .voice
             .call(&OutgoingCall {
                 to,
-                text: voice.spoken(&self.d.config.town_name),
+                text: voice.spoken_for(&self.d.config.town_name, campaign.acknowledgement),
                 attempt: attempt.max(1),
             })
             .await

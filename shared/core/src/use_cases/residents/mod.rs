@@ -1,7 +1,10 @@
 //! Resident use cases: sign up and confirm (in `signup`), manage preferences, unsubscribe,
 //! export, erase.
 
+mod reply;
 mod signup;
+
+pub use reply::ReplyPage;
 
 pub use signup::{CodeOutcome, CodePage, ConfirmationState, EmailConfirmed, SignupReceipt};
 
@@ -103,6 +106,10 @@ pub struct ResidentDeps {
     pub zones: Arc<dyn crate::ports::ZoneStore>,
     /// Voice calls (a code read to a landline).
     pub voice: Arc<dyn crate::ports::VoiceSender>,
+    /// Campaigns, for the answers residents give to urgent ones.
+    pub campaigns: Arc<dyn crate::ports::CampaignStore>,
+    /// Where those answers are kept.
+    pub reach: Arc<dyn crate::ports::ReachStore>,
 }
 
 /// A text as a voice reads it best: every digit on its own (« 1, 2, 3 » rather than « cent
