@@ -367,6 +367,45 @@ test('5. the SMS composer fixes every character at once, says what it saves, est
   await context.close();
 });
 
+test('5b. the composer writes and keeps a spoken text and the zones a campaign is limited to', async () => {
+  // An administrator defines a zone of the town.
+  const admin = await open(desktop);
+  await signIn(admin.page, 'admin');
+  const api = (page, method, path, body) => page.evaluate(
+    async ([m, p, b]) => (await import('/static/admin/api.js')).api(m, p, b),
+    [method, path, body],
+  );
+  await api(admin.page, 'POST', '/api/admin/zones', { name: 'Front de mer', description: 'Le boulevard de la plage et ses rues.', streets: ['Boulevard de la Plage'] });
+  await admin.context.close();
+
+  const { context, page, errors } = await open(desktop);
+  await signIn(page, 'redac');
+  await page.goto(`${server.base}/admin/rediger`);
+  await page.getByLabel('Titre interne (jamais envoyé)').fill('Submersion');
+  await page.getByLabel('Alerte météo').check();
+  await page.getByLabel('Texte du SMS').fill('Ville d Arcachon : risque de submersion ce soir sur le front de mer.');
+  await page.getByLabel('Envoyer un e-mail').uncheck();
+  await page.getByLabel('Appeler les abonnés qui ont choisi les appels (fixes compris)').check();
+  const spoken = "Ici la Ville d'Arcachon. Risque de submersion ce soir sur le front de mer. Je répète : risque de submersion ce soir sur le front de mer.";
+  await page.getByLabel(/^Texte lu au téléphone/).fill(spoken);
+  await page.getByLabel('Front de mer').check();
+  await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
+  await page.getByText('Brouillon enregistré.').waitFor();
+  // Read again, then saved again with another title: the spoken text and the zone are kept.
+  await page.reload();
+  await page.getByLabel('Front de mer').waitFor();
+  assert.equal(await page.getByLabel(/^Texte lu au téléphone/).inputValue(), spoken);
+  assert.ok(await page.getByLabel('Front de mer').isChecked());
+  await page.getByLabel('Titre interne (jamais envoyé)').fill('Submersion, front de mer');
+  await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
+  await page.getByText('Brouillon enregistré.').waitFor();
+  const id = new URL(page.url()).searchParams.get('id');
+  const saved = await api(page, 'GET', `/api/admin/campaigns/${id}`);
+  assert.deepEqual([saved.title, saved.voice?.text, saved.zones, saved.include_unzoned], ['Submersion, front de mer', spoken, ['front-de-mer'], false]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('6. a spreadsheet file: valid lines imported from the report, the export read as Excel reads it', async () => {
   const { context, page, errors } = await open(desktop);
   await signIn(page, 'admin');

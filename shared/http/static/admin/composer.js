@@ -34,18 +34,34 @@ const debounce = (fn, ms) => {
 /** The campaign as the API takes it. */
 function input() {
   const topics = [...form.querySelectorAll("input[name=topics]:checked")].map((i) => i.value);
+  const zones = [...form.querySelectorAll("input[name=zones]:checked")].map((i) => i.value);
   const local = form.send_at.value;
   return {
     title: form.title.value,
     topics,
     sms: $("#with-sms").checked ? { text: $("#sms").value } : null,
     email: $("#with-email").checked ? { subject: $("#subject").value, body_markdown: $("#body").value } : null,
+    voice: $("#with-voice").checked ? { text: $("#voice").value } : null,
+    zones: zones.length ? zones : null,
+    include_unzoned: $("#include_unzoned").checked,
     urgent: $("#urgent").checked,
     acknowledgement: $("#acknowledgement").checked,
     send_at: local || null,
     publish: $("#publish").checked,
     event_date: $("#event_date").value || null,
   };
+}
+
+/** The town's zones as boxes, `chosen` ticked (a campaign limited to none goes to the whole town). */
+async function loadZones(chosen = []) {
+  const zones = await api("GET", "/api/zones");
+  $("#zones").replaceChildren(
+    ...(zones.length
+      ? zones.map((z) =>
+          el("label", { class: "check" }, el("input", { type: "checkbox", name: "zones", value: z.slug, checked: chosen.includes(z.slug) }), ` ${z.name}`),
+        )
+      : [el("p", { class: "muted" }, "Aucune zone définie : la campagne va à toute la ville.")]),
+  );
 }
 
 async function loadTopics(chosen = []) {
@@ -260,6 +276,9 @@ if (id) {
   $("#with-email").checked = Boolean(c.email);
   $("#subject").value = c.email?.subject || "";
   $("#body").value = c.email?.body_markdown || "";
+  $("#with-voice").checked = Boolean(c.voice);
+  $("#voice").value = c.voice?.text || "";
+  $("#include_unzoned").checked = Boolean(c.include_unzoned);
   $("#urgent").checked = c.urgent;
   $("#acknowledgement").checked = Boolean(c.acknowledgement);
   $("#publish").checked = c.publish !== false;
@@ -269,10 +288,10 @@ if (id) {
     const local = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
     form.send_at.value = local;
   }
-  await loadTopics(c.topics);
+  await Promise.all([loadTopics(c.topics), loadZones(c.zones || [])]);
   saved(c);
 } else {
-  await loadTopics();
+  await Promise.all([loadTopics(), loadZones()]);
 }
 clearErrors(form);
 await Promise.all([analyseSms(), previewEmail(), liveEstimate()]).catch((err) => flash(err.message, "error"));
