@@ -601,6 +601,50 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
     app.stop().await;
 }
 
+/// The actions of a campaign's history, oldest first.
+async fn history(staff: &StaffClient<'_>, id: &str) -> (Vec<Value>, Value) {
+    let v = StaffClient::expect(staff.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    (v["events"].as_array().unwrap().clone(), v)
+}
+
+#[tokio::test]
+async fn the_history_records_test_sends_without_addresses_and_no_change_for_unchanged_saves() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    // GIVEN a draft with an SMS
+    let c = StaffClient::expect(
+        redac
+            .post("/api/admin/campaigns", &campaign(&["infos-pratiques"], Some("Rue X"), false, false))
+            .await,
+        201,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    // WHEN it is saved as it is: no history line, same version
+    let same = edit_campaign(&redac, id, "Rue X", 200).await;
+    assert_eq!(same["version"], c["version"]);
+    // WHEN its writer sends it to themself
+    StaffClient::expect(redac.post_empty(&format!("/api/admin/campaigns/{id}/test")).await, 200).await;
+    // THEN the history names who and by which channel, never the number; the version stays
+    let (events, v) = history(&redac, id).await;
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["created", "test_sent"]);
+    assert_eq!(events[1]["actor"]["id"], "redac");
+    assert_eq!(events[1]["reason"], "SMS");
+    assert_eq!(events[1]["to"], "draft");
+    assert!(!events[1].to_string().contains("+33"), "{}", events[1]);
+    assert_eq!(v["version"], c["version"]);
+    // WHEN a submitted campaign is saved unchanged: back to draft, recorded as such, not « edited »
+    StaffClient::expect(redac.post_empty(&format!("/api/admin/campaigns/{id}/submit")).await, 200).await;
+    let back = edit_campaign(&redac, id, "Rue X", 200).await;
+    assert_eq!(back["status"], "draft");
+    edit_campaign(&redac, id, "Rue Y", 200).await;
+    let (events, _) = history(&redac, id).await;
+    let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["created", "test_sent", "submitted", "reopened", "edited"]);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     let app = app().await;

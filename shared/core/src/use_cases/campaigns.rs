@@ -647,7 +647,36 @@ impl Campaigns {
                 })?;
             result.sms = Some(to.to_string());
         }
+        self.record_test_send(by, id, &result).await;
         Ok(result)
+    }
+
+    /// Writes a test send in the history: who received it and by which channels, never the
+    /// addresses. The test has left: a history that cannot be written is logged, not failed.
+    async fn record_test_send(&self, by: &StaffIdentity, id: CampaignId, sent: &TestSend) {
+        let channels = match (&sent.email, &sent.sms) {
+            (Some(_), Some(_)) => "e-mail et SMS",
+            (Some(_), None) => "e-mail",
+            (None, Some(_)) => "SMS",
+            (None, None) => return,
+        };
+        // Appended on the version read, as any step: a concurrent edit means reading again.
+        for _ in 0..3 {
+            let c = match self.load(id).await {
+                Ok(c) => c,
+                Err(_) => break,
+            };
+            let event = c.test_sent(by, channels, self.d.clock.now());
+            match self.d.campaigns.update(&c, c.version, &event).await {
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(campaign = %id, error = %e, "test send not recorded in the history");
+                    return;
+                }
+                Ok(()) => return,
+            }
+        }
+        tracing::warn!(campaign = %id, "test send not recorded in the history: the campaign kept changing");
     }
 
     /// Sends a draft to the cabinet (`redaction`).
