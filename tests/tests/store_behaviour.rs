@@ -21,6 +21,7 @@ use telmail_core::domain::delivery::{
 };
 use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobKind, FileJobStatus};
 use telmail_core::domain::money::Money;
+use telmail_core::domain::notices::{NoticeSettings, StaffNotice};
 use telmail_core::domain::proposal::{Proposal, ProposalFields, ProposalId};
 use telmail_core::domain::queue::FanoutCursor;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
@@ -33,7 +34,7 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::domain::zone::{Zone, ZoneInput, ZoneSlug};
 use telmail_core::error::StoreError;
-use telmail_core::ports::ArchiveStore;
+use telmail_core::ports::{ArchiveStore, NoticeSettingsStore};
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
     PaceStore, PauseStore, ProposalStore, QuotaStore, Recipient, Slots, StatsStore,
@@ -63,6 +64,8 @@ struct Backend {
     /// The public archive and the website's alert record.
     archive: Arc<dyn ArchiveStore>,
     zones: Arc<dyn ZoneStore>,
+    /// Which notices each staff account turned off.
+    notices: Arc<dyn NoticeSettingsStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The store's clock (what it stamps claims and changes with), at [`t0`].
@@ -94,6 +97,7 @@ async fn sqlite() -> Backend {
         proposals: store.clone(),
         archive: store.clone(),
         zones: store.clone(),
+        notices: store.clone(),
         file_jobs: store,
         files: Arc::new(
             telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
@@ -139,6 +143,7 @@ async fn dynamo() -> Backend {
         proposals: store.clone(),
         archive: store.clone(),
         zones: store.clone(),
+        notices: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         clock,
@@ -2718,6 +2723,44 @@ async fn voice_members_are_found_and_their_counters_kept(b: Backend) {
     assert_eq!(b.campaigns.progress(c.id).await.unwrap(), p);
 }
 
+async fn notice_settings_default_to_all_on_and_are_kept_per_account(b: Backend) {
+    // GIVEN an account that never saved its settings: every notice is on
+    assert_eq!(
+        b.notices.notice_settings("maire").await.unwrap(),
+        NoticeSettings::default()
+    );
+    // WHEN it turns two off, and another account one
+    let some = NoticeSettings {
+        off: [StaffNotice::SubmittedUrgentSms, StaffNotice::WeatherSms].into(),
+    };
+    b.notices
+        .save_notice_settings("maire", &some)
+        .await
+        .unwrap();
+    let other = NoticeSettings {
+        off: [StaffNotice::DecisionEmail].into(),
+    };
+    b.notices
+        .save_notice_settings("1f2e-cognito-sub", &other)
+        .await
+        .unwrap();
+    // THEN each reads its own
+    assert_eq!(b.notices.notice_settings("maire").await.unwrap(), some);
+    assert_eq!(
+        b.notices.notice_settings("1f2e-cognito-sub").await.unwrap(),
+        other
+    );
+    // WHEN the first turns every notice on again: saved as such, not left as it was
+    b.notices
+        .save_notice_settings("maire", &NoticeSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.notices.notice_settings("maire").await.unwrap(),
+        NoticeSettings::default()
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2768,6 +2811,7 @@ macro_rules! store_suite {
             zones_are_created_once_and_listed_by_slug,
             subscribers_and_campaigns_keep_their_zones,
             voice_members_are_found_and_their_counters_kept,
+            notice_settings_default_to_all_on_and_are_kept_per_account,
             $($extra,)*
         );
     };

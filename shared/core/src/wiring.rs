@@ -7,13 +7,14 @@ use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
     ArchiveStore, AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore,
-    JobQueue, OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore,
-    SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore, SuppressionStore,
-    TopicStore, VoiceSender, WeatherStore, ZoneStore,
+    JobQueue, NoticeSettingsStore, OutboxReader, PaceStore, PauseStore, ProposalStore,
+    ProviderLimits, QuotaStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports,
+    SubscriberStore, SuppressionStore, TopicStore, VoiceSender, WeatherStore, ZoneStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
+use crate::use_cases::account::Account;
 use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer, Pacing};
@@ -48,6 +49,7 @@ pub trait Store:
     + ProposalStore
     + ArchiveStore
     + ZoneStore
+    + NoticeSettingsStore
 {
 }
 
@@ -68,6 +70,7 @@ impl<T> Store for T where
         + ProposalStore
         + ArchiveStore
         + ZoneStore
+        + NoticeSettingsStore
 {
 }
 
@@ -154,6 +157,8 @@ pub struct UseCases {
     pub archive: Arc<Archive>,
     /// The town's zones.
     pub zones: Arc<Zones>,
+    /// Each staff member's own settings.
+    pub account: Arc<Account>,
 }
 
 impl UseCases {
@@ -227,6 +232,7 @@ impl UseCases {
             audience: store.clone(),
             suppressions: store.clone(),
             directory: p.directory.clone(),
+            notice_settings: store.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),
@@ -237,6 +243,7 @@ impl UseCases {
             layout: p.layout.clone(),
             clock: p.clock.clone(),
             public_url: public_url.clone(),
+            notice_settings: store.clone(),
         }));
         let welcome = Welcome {
             email: p.email.clone(),
@@ -293,9 +300,11 @@ impl UseCases {
                 town,
                 public_url,
                 policy: weather_policy,
+                notice_settings: store.clone(),
             })),
             receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
             zones: Arc::new(Zones::new(store.clone())),
+            account: Arc::new(Account::new(store.clone())),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,

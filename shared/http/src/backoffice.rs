@@ -115,6 +115,12 @@ const MENU: &[MenuItem] = &[
         roles: "redaction cabinet admin",
     },
     MenuItem {
+        page: "account",
+        href: "/admin/compte",
+        label: "Mon compte",
+        roles: "redaction cabinet admin accueil service",
+    },
+    MenuItem {
         page: "outbox",
         href: "/admin/boite-d-envoi",
         label: "Boîte d'envoi",
@@ -138,6 +144,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("/admin/suppressions", "suppressions", "Adresses bloquées"),
     ("/admin/meteo", "weather", "Alertes météo"),
     ("/admin/boite-d-envoi", "outbox", "Boîte d'envoi (local)"),
+    ("/admin/compte", "account", "Mon compte"),
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -193,6 +200,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/outbox.html",
         include_str!("../templates/admin/outbox.html"),
     ),
+    (
+        "admin/account.html",
+        include_str!("../templates/admin/account.html"),
+    ),
 ];
 
 /// The scripts, by file name under `/static/admin/`.
@@ -220,6 +231,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("files.js", include_str!("../static/admin/files.js")),
     ("proposals.js", include_str!("../static/admin/proposals.js")),
     ("typos.js", include_str!("../static/admin/typos.js")),
+    ("account.js", include_str!("../static/admin/account.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");

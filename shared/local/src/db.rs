@@ -238,6 +238,11 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE campaign_progress ADD COLUMN voice_sent INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE campaign_progress ADD COLUMN voice_failed INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE campaign_progress ADD COLUMN voice_suppressed INTEGER NOT NULL DEFAULT 0;",
+    // 16: the notices each staff account turned off (#28): `off` is a JSON array of their names.
+    "CREATE TABLE staff_notice_settings (
+        staff_id TEXT PRIMARY KEY,
+        off TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

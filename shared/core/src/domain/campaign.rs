@@ -836,7 +836,12 @@ impl Campaign {
 
     /// The history line of a test send to `by` by `channels` (« e-mail et SMS »): the campaign
     /// itself is unchanged (same status, same version: an approval in progress stays valid).
-    pub fn test_sent(&self, by: &StaffIdentity, channels: &str, now: DateTime<Utc>) -> CampaignEvent {
+    pub fn test_sent(
+        &self,
+        by: &StaffIdentity,
+        channels: &str,
+        now: DateTime<Utc>,
+    ) -> CampaignEvent {
         CampaignEvent {
             at: now,
             actor: by.into(),
@@ -894,13 +899,7 @@ impl Campaign {
         self.include_unzoned = content.include_unzoned;
         self.rejection_reason = None;
         self.last_editor = Some(by.into());
-        Ok(self.event(
-            by.into(),
-            action,
-            CampaignStatus::Draft,
-            None,
-            now,
-        ))
+        Ok(self.event(by.into(), action, CampaignStatus::Draft, None, now))
     }
 
     /// Sends a draft to the cabinet.

@@ -165,6 +165,8 @@ pub struct CampaignDeps {
     pub suppressions: Arc<dyn SuppressionStore>,
     /// Staff accounts, to tell the cabinet and authors what waits for them.
     pub directory: Arc<dyn StaffDirectory>,
+    /// Which notices each staff account turned off.
+    pub notice_settings: Arc<dyn crate::ports::NoticeSettingsStore>,
 }
 
 /// Campaign use cases.
@@ -537,6 +539,32 @@ impl Campaigns {
             email_html: email.as_ref().map(|e| e.html.clone()),
             email_text: email.map(|e| e.text),
             sms_text: c.sms.map(|s| s.text),
+        })
+    }
+
+    /// The messages of a campaign as residents received them, for whoever the caller already
+    /// allowed (a department reading what was sent for its proposal).
+    pub(crate) fn as_received(&self, c: &Campaign) -> Result<Preview, DomainError> {
+        let example =
+            crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid");
+        let email = c
+            .email
+            .as_ref()
+            .map(|e| {
+                RenderedEmail::of_email(e, &self.d.config.public_url).for_recipient(
+                    &self.d.layout,
+                    &example,
+                    Some(format!("{}/preferences", self.d.config.public_url)),
+                    None,
+                    "",
+                )
+            })
+            .transpose()?;
+        Ok(Preview {
+            email_subject: email.as_ref().map(|e| e.subject.clone()),
+            email_html: email.as_ref().map(|e| e.html.clone()),
+            email_text: email.map(|e| e.text),
+            sms_text: c.sms.as_ref().map(|s| s.text.clone()),
         })
     }
 

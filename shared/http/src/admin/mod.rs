@@ -19,6 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use telmail_core::use_cases::account::Account;
 use telmail_core::use_cases::archive::Archive;
 use telmail_core::use_cases::campaigns::Campaigns;
 use telmail_core::use_cases::file_jobs::FileJobs;
@@ -55,6 +56,8 @@ pub struct AdminState {
     pub archive: Arc<Archive>,
     /// The town's zones.
     pub zones: Arc<Zones>,
+    /// The caller's own settings.
+    pub account: Arc<Account>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -70,6 +73,7 @@ impl From<&UseCases> for AdminState {
             proposals: u.proposals.clone(),
             archive: u.archive.clone(),
             zones: u.zones.clone(),
+            account: u.account.clone(),
         }
     }
 }
@@ -95,6 +99,11 @@ fn staff_routes() -> Vec<StaffRoute> {
     use Part::{Approval, Campaigns, File};
     vec![
         ("/api/admin/me", File, get(auth::me)),
+        (
+            "/api/admin/me/notices",
+            File,
+            get(auth::my_notices).put(auth::set_my_notices),
+        ),
         (
             "/api/admin/campaigns",
             Campaigns,
@@ -165,6 +174,11 @@ fn staff_routes() -> Vec<StaffRoute> {
             "/api/admin/proposals/{id}",
             Campaigns,
             get(proposals::get).put(proposals::edit),
+        ),
+        (
+            "/api/admin/proposals/{id}/sent",
+            Campaigns,
+            get(proposals::sent),
         ),
         (
             "/api/admin/proposals/{id}/withdraw",
