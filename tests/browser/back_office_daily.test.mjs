@@ -389,7 +389,7 @@ test('5. the SMS composer fixes every character at once, says what it saves, est
   await context.close();
 });
 
-test('6. a spreadsheet file: valid lines imported from the report, the export read as Excel reads it', async () => {
+test('6. a spreadsheet file: valid lines imported from the report, people on file updated, the export sorted and read as Excel reads it', async () => {
   const { context, page, errors } = await open(desktop);
   await signIn(page, 'admin');
   await page.goto(`${server.base}/admin/abonnes`);
@@ -405,7 +405,23 @@ test('6. a spreadsheet file: valid lines imported from the report, the export re
   await page.getByRole('button', { name: 'Importer la ligne valide', exact: true }).click();
   await page.getByText('1 abonné(s) importé(s) sur 2 ligne(s).').waitFor();
 
+  // Update mode: people already on file get the file's topics, line by line; nothing removed.
+  const update = 'email;themes\r\nzoe.papier@exemple.fr;Culture/Animations\r\nalice.import@exemple.fr;Alerte météo\r\n';
+  await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'maj.csv', mimeType: 'text/csv', buffer: Buffer.from(update) });
+  await page.getByLabel(/Personnes déjà inscrites : ajouter les thèmes du fichier/).check();
+  await page.getByRole('button', { name: 'Vérifier le fichier' }).click();
+  const report = page.locator('#import-report');
+  await report.getByText('1 personne(s) déjà inscrite(s) recevront de nouveaux thèmes.', { exact: false }).waitFor();
+  await report.getByRole('cell', { name: 'Déjà inscrit : thèmes à ajouter : Culture/Animations (e-mail).' }).waitFor();
+  await page.getByRole('button', { name: 'Importer les 2 lignes', exact: true }).click();
+  await report.getByRole('cell', { name: 'Déjà inscrit : thèmes ajoutés : Culture/Animations (e-mail).' }).waitFor();
+  await report.getByRole('cell', { name: 'Déjà inscrit à ces thèmes : rien à ajouter.' }).waitFor();
+
+  // The export sorted by contact, as chosen (by sign-up date unless said).
+  assert.equal(await page.getByLabel("Ordre de l'export").inputValue(), 'date');
+  await page.getByLabel("Ordre de l'export").selectOption('contact');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Exporter (CSV)' }).click()]);
+  await page.getByText(/Export prêt : \d+ abonné\(s\)\. Le téléchargement commence\. Lignes par adresse e-mail ou numéro\./).waitFor();
   const path = await download.path();
   // Read as Excel reads a `;` CSV with a byte-order mark (Python's csv module, dialect excel).
   const read = spawnSync(
@@ -418,7 +434,12 @@ test('6. a spreadsheet file: valid lines imported from the report, the export re
   const zoe = rows.find((r) => r.email === 'zoe.papier@exemple.fr');
   const alice = rows.find((r) => r.email === 'alice.import@exemple.fr');
   assert.equal(zoe.telephone, '06 22 33 44 55');
-  assert.equal(zoe.inscriptions, 'Informations pratiques : e-mail, SMS');
+  assert.equal(zoe.inscriptions, 'Culture/Animations : e-mail | Informations pratiques : e-mail, SMS');
+  assert.equal(zoe.telephone, '06 22 33 44 55', 'a contact the update left as it was');
+  const contacts = rows.map((r) => r.email);
+  const withEmail = contacts.filter(Boolean);
+  assert.deepEqual(withEmail, [...withEmail].sort(), 'rows by email address');
+  assert.deepEqual(contacts.slice(0, withEmail.length), withEmail, 'phone-only rows last');
   assert.equal(zoe.source, 'papier');
   assert.equal(alice.telephone, '07 81 23 45 67');
   assert.equal(alice.source, 'import');

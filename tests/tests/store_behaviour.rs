@@ -2375,7 +2375,9 @@ async fn a_paused_channel_keeps_its_first_reason_until_resumed_once(b: Backend) 
 
 fn file_job(at: DateTime<Utc>) -> FileJob {
     FileJob::new(
-        FileJobKind::Export,
+        FileJobKind::Export {
+            order: telmail_core::domain::file_job::ExportOrder::Contact,
+        },
         &identity("redac"),
         FileJobStatus::Exporting,
         at,
