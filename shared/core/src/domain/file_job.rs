@@ -329,6 +329,7 @@ mod tests {
             FileJobKind::Import {
                 mode: ImportMode::ValidOnly,
                 dry_run: true,
+                update: true,
             },
             &staff(),
             FileJobStatus::AwaitingFile,
@@ -337,5 +338,26 @@ mod tests {
         let json = serde_json::to_string(&job).unwrap();
         assert_eq!(serde_json::from_str::<FileJob>(&json).unwrap(), job);
         assert!(json.contains("\"mode\":\"valid_only\""));
+        // Jobs written before the update mode and the export's order read as they were.
+        let old = json.replace(",\"update\":true", "");
+        let read: FileJob = serde_json::from_str(&old).unwrap();
+        assert!(!read.updates());
+        let export = serde_json::to_string(&FileJob::new(
+            FileJobKind::Export {
+                order: ExportOrder::Date,
+            },
+            &staff(),
+            FileJobStatus::Exporting,
+            now(),
+        ))
+        .unwrap()
+        .replace(",\"order\":\"date\"", "");
+        let read: FileJob = serde_json::from_str(&export).unwrap();
+        assert_eq!(
+            read.kind,
+            FileJobKind::Export {
+                order: ExportOrder::Date
+            }
+        );
     }
 }

@@ -715,7 +715,7 @@ fn refused_update(line: usize, why: &str) -> LineError {
 /// spreadsheet sorts it (email addresses in alphabetical order, then the phone-only entries).
 fn sort_export(all: &mut [Subscriber], order: ExportOrder) {
     match order {
-        ExportOrder::Date => all.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id))),
+        ExportOrder::Date => all.sort_by_key(|a| (a.created_at, a.id)),
         ExportOrder::Contact => all.sort_by_cached_key(|s| {
             (
                 s.email.is_none(),
