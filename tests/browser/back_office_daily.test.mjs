@@ -15,10 +15,16 @@ const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 let server;
 let browser;
 
+const pad = (n) => String(n).padStart(2, '0');
+/** The hour in Paris now: the SMS window below is open around it, every day. */
+const parisHour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', hourCycle: 'h23' }).format(new Date()));
+const smsWindow = `${pad(Math.max(0, parisHour - 1))}:00-${parisHour + 2 <= 23 ? `${pad(parisHour + 2)}:00` : '23:59'} 7j/7`;
+
 before(async () => {
   // Emails leave 4 a second, as through a paced relay: a send of 16 takes 4 seconds.
   // A new sign-up code may be asked at once (the default makes the resident wait 5 minutes).
-  server = await startServer({ staff: true, env: { TELMAIL_EMAIL_RATE: '4', TELMAIL_CODE_SMS_INTERVAL: '0' } });
+  // Non-urgent SMS go now whenever the test runs, and wait twelve hours later.
+  server = await startServer({ staff: true, env: { TELMAIL_EMAIL_RATE: '4', TELMAIL_CODE_SMS_INTERVAL: '0', TELMAIL_SMS_WINDOW: smsWindow } });
   browser = await launchBrowser();
 });
 
@@ -352,18 +358,19 @@ test('5. the SMS composer fixes every character at once, says what it saves, est
   await waitFor('the page to ask before leaving', async () => asked === 'beforeunload');
   assert.equal(page.isClosed(), false);
 
-  // « Les SMS non urgents attendent » only when they would: at night, not at 10 in the morning.
-  const day = new Date(Date.now() + 8 * 86_400_000);
-  while (day.getUTCDay() !== 2) day.setUTCDate(day.getUTCDate() + 1);
-  const date = day.toISOString().slice(0, 10);
+  // « Les SMS non urgents attendent » only when they would: outside the window (twelve hours
+  // from now), not inside it (now, a week later). The field takes the browser's local time.
+  const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const inside = new Date(Date.now() + 8 * 86_400_000);
+  const outside = new Date(inside.getTime() + 12 * 3_600_000);
   await page.getByLabel('Objet').fill('Théâtre');
   await page.getByLabel(/^Texte \(Markdown/).fill('Entrée libre.');
-  await page.getByLabel(/^Envoi programmé/).fill(`${date}T23:30`);
+  await page.getByLabel(/^Envoi programmé/).fill(local(outside));
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
   await page.getByText("Hors des heures d'envoi : les SMS non urgents attendront l'ouverture.").waitFor();
   assert.ok(await testButton.isEnabled());
   assert.ok(await page.locator('#why-disabled').isHidden());
-  await page.getByLabel(/^Envoi programmé/).fill(`${date}T10:00`);
+  await page.getByLabel(/^Envoi programmé/).fill(local(inside));
   const clearFlash = () => page.evaluate(() => document.querySelector('#flash').replaceChildren());
   await clearFlash();
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();

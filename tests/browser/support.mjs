@@ -89,7 +89,9 @@ export async function startServer({ staff = false, env = {} } = {}) {
   const child = spawn(
     telmailBin,
     ['--bind', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--rate-limit-per-minute', '10000'],
-    { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
+    // SMS go at any hour of any day unless a test gives its own window: what a test checks must
+    // not depend on when it runs.
+    { env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn', TELMAIL_SMS_WINDOW: '24h/24', ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const exited = once(child, 'exit');
   const base = `http://127.0.0.1:${port}`;

@@ -92,7 +92,13 @@ impl LocalProcess {
                 };
             }
         }
+        // SMS go at any hour of any day unless a test gives its own window: what a test checks
+        // must not depend on when it runs.
         let child = cmd
+            .env(
+                "TELMAIL_SMS_WINDOW",
+                telmail_core::domain::sending_window::ALWAYS_OPEN,
+            )
             .args(["--port", "0", "--rate-limit-per-minute", "10000"])
             .args(args)
             .stdin(Stdio::null())

@@ -25,6 +25,7 @@ use telmail_core::ports::{
     CampaignStore, DeliveryStore, EmailSender, JobQueue, OutgoingEmail, OutgoingSms, SmsSender,
     SuppressionStore,
 };
+use telmail_core::use_cases::dispatch::{Repairs, LONGEST_QUEUE_DELAY};
 use telmail_core::use_cases::residents::WebOrigin;
 use telmail_core::use_cases::subscriber_file::EditInput;
 use telmail_core::DomainError;
@@ -1305,6 +1306,76 @@ async fn a_batch_claims_only_what_it_can_send_before_its_deadline() {
     assert_eq!((p.totals.email.sent, p.totals.email.failed), (40, 0));
 }
 
+/// Over the provider's daily quota (#27, point 3): the emails that would pass it are not
+/// claimed; they wait in the queue, the longest delay at a time, until the rolling 24 hours
+/// free the quota, then each goes once.
+#[tokio::test]
+async fn emails_over_the_daily_quota_wait_unclaimed_until_it_frees() {
+    let clock = Arc::new(telmail_core::clock::ManualClock::new(tuesday_morning()));
+    let w = World::limited(
+        clock,
+        Arc::new(ScriptedProvider::default()),
+        |c| c.send_rates.email = Some(10.0),
+        Some(3),
+    )
+    .await;
+    for i in 0..5 {
+        subscribe(&w, Some(&format!("q{i}@exemple.fr")), None, &["email"]).await;
+    }
+    let c = approved_campaign(&w, false).await;
+    fan_out(&w, &c).await;
+    let jobs = ready_jobs(&w).await;
+    assert_eq!(jobs.len(), 5);
+    let dispatcher = &w.services.use_cases.dispatcher;
+    let waiting = |outcomes: &[JobOutcome]| -> Vec<DeliverJob> {
+        jobs.iter()
+            .zip(outcomes)
+            .filter(|(_, o)| **o == JobOutcome::RetryAfter(LONGEST_QUEUE_DELAY))
+            .map(|(j, _)| j.clone())
+            .collect()
+    };
+
+    // Three go today; two wait the longest delay, unclaimed (no delivery record).
+    let outcomes = dispatcher.deliver(&jobs).await.unwrap();
+    let rest = waiting(&outcomes);
+    assert_eq!(rest.len(), 2, "{outcomes:?}");
+    assert_eq!(deliveries(&w, c.id).await.len(), 3);
+    // An hour later the quota is still used up (read again from what was sent).
+    w.clock.advance(Duration::hours(1));
+    let again = dispatcher.deliver(&rest).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|o| *o == JobOutcome::RetryAfter(LONGEST_QUEUE_DELAY)),
+        "{again:?}"
+    );
+    assert_eq!(deliveries(&w, c.id).await.len(), 3);
+
+    // The schedule ticks every minute while the campaign waits: the repair looks at it (reading
+    // its deliveries) less and less often, never calling it stuck.
+    let mut looks = 0;
+    for _ in 0..(23 * 60) {
+        w.clock.advance(Duration::minutes(1));
+        let r = dispatcher.repair_stuck().await.unwrap();
+        assert_eq!((r.fanouts_requeued, r.recounted, r.stuck), (0, 0, 0));
+        // The campaigns sending and this one's progress are read every tick; a look reads more.
+        if r.read > 2 {
+            looks += 1;
+        }
+    }
+    assert!((5..=10).contains(&looks), "{looks} looks in 23 hours");
+
+    // A day after the first sends, the quota is free again: the two go, once each.
+    w.clock.advance(Duration::minutes(1));
+    let last = dispatcher.deliver(&rest).await.unwrap();
+    assert!(last.iter().all(|o| *o == JobOutcome::Done), "{last:?}");
+    for i in 0..5 {
+        assert_eq!(w.provider.count(&format!("q{i}@exemple.fr")), 1);
+    }
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.email.sent, p.totals.email.failed), (5, 0));
+}
+
 /// A shard cut into slices loses the job of a middle slice: the repair resumes that slice from
 /// where the shard was handed over, not from its first slice (done, so it would stop at once).
 #[tokio::test]
@@ -1328,14 +1399,15 @@ async fn a_lost_middle_slice_is_resumed_where_its_shard_was_handed_over() {
         .count();
     assert_eq!(sent_before, 3);
 
+    let acted = |r: Repairs| (r.fanouts_requeued, r.recounted, r.stuck);
     // Sending moved on a moment ago: the repair leaves the campaign alone.
     w.clock.advance(Duration::minutes(5));
-    assert_eq!(dispatcher.repair_stuck().await.unwrap(), Default::default());
+    assert_eq!(acted(dispatcher.repair_stuck().await.unwrap()), (0, 0, 0));
     // Stalled for more than ten minutes: slice 1 is queued again, with its cursor.
     w.clock.advance(Duration::minutes(6));
     assert_eq!(dispatcher.repair_stuck().await.unwrap().fanouts_requeued, 1);
     // Looked at just now: not again on the next tick.
-    assert_eq!(dispatcher.repair_stuck().await.unwrap(), Default::default());
+    assert_eq!(acted(dispatcher.repair_stuck().await.unwrap()), (0, 0, 0));
     worker(&w).drain().await.unwrap();
     for i in 0..8 {
         assert_eq!(w.provider.count(&format!("m{i}@exemple.fr")), 1, "m{i}");

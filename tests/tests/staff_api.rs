@@ -1859,7 +1859,7 @@ async fn the_import_report_is_capped_and_a_big_file_goes_to_the_big_file_import(
 }
 
 #[tokio::test]
-async fn approval_refuses_a_campaign_over_what_is_left_of_the_daily_email_quota() {
+async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_is_refused() {
     // GIVEN a relay that accepts 6 emails a day (--email-daily-quota) and 4 residents by email
     let app = TestApp::spawn_with(|a| {
         a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
@@ -1894,30 +1894,14 @@ async fn approval_refuses_a_campaign_over_what_is_left_of_the_daily_email_quota(
     assert_eq!(app.emails().len(), 4);
 
     // WHEN a second campaign to the same 4 is estimated and approved the same day
-    let second = StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &email_campaign("Brocante"))
-            .await,
-        201,
-    )
-    .await;
-    let id = second["id"].as_str().unwrap();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    let id = submitted_email_campaign(&redac, "Brocante").await;
     let e = StaffClient::expect(
         cab.post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
             .await,
         200,
     )
     .await;
-    let refused = approve(&cab, id).await;
-
-    // THEN the estimate shows the figures: 4 emails, 2 left of 6
+    // THEN the estimate shows the figures: 4 emails, 2 left of 6, and says the rest waits
     let email = &e["outlook"]["email"];
     assert_eq!(
         (
@@ -1929,20 +1913,49 @@ async fn approval_refuses_a_campaign_over_what_is_left_of_the_daily_email_quota(
         (&json!(4), &json!(6), &json!(2), &json!(false)),
         "{e}"
     );
-    assert_eq!(e["outlook"]["can_start"], false);
-    let why = "Quota d'envoi d'e-mails insuffisant : 4 e-mails pour 2 restants aujourd'hui (quota de 6 par 24 heures).";
+    assert_eq!(e["outlook"]["can_start"], true);
+    let why = "Quota d'envoi d'e-mails insuffisant pour aujourd'hui : 2 e-mails sur 4 partiront d'abord, les 2 autres à mesure que le quota se libère";
     assert!(
-        e["outlook"]["refusals"][0]
+        e["outlook"]["warnings"][0]
             .as_str()
             .unwrap()
             .starts_with(why),
         "{e}"
     );
-    // AND approval is refused with the same words, the campaign still waiting for the cabinet
+    // AND approval sends the 2 that fit; the other 2 wait in the queue for the quota
+    StaffClient::expect(approve(&cab, &id).await, 200).await;
+    app.drain().await;
+    assert_eq!(app.emails().len(), 6);
+
+    // WHEN a third campaign comes the same day, with nothing left of the quota
+    let id = submitted_email_campaign(&redac, "Vide-grenier").await;
+    let refused = approve(&cab, &id).await;
+    // THEN approval is refused with the figures, the campaign still waiting for the cabinet
     let err = StaffClient::expect(refused, 409).await;
+    let why = "Quota d'envoi d'e-mails épuisé : aucun des 4 e-mails ne peut partir maintenant (quota de 6 par 24 heures, entièrement utilisé).";
     assert!(err["message"].as_str().unwrap().starts_with(why), "{err}");
     let still =
         StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
     assert_eq!(still["status"], "submitted");
-    assert_eq!(app.emails().len(), 4);
+    assert_eq!(app.emails().len(), 6);
+}
+
+/// A draft email campaign `title` to every resident, submitted to the cabinet; its id.
+async fn submitted_email_campaign(redac: &StaffClient<'_>, title: &str) -> String {
+    let draft = StaffClient::expect(
+        redac
+            .post("/api/admin/campaigns", &email_campaign(title))
+            .await,
+        201,
+    )
+    .await;
+    let id = draft["id"].as_str().unwrap().to_owned();
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    id
 }

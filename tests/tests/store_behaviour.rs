@@ -1544,6 +1544,21 @@ async fn fan_out_slices_are_marked_once_apart_from_the_shards(b: Backend) {
         },
         "slices are not shards and count nothing; they stamp that sending moved on"
     );
+    // The repair puts its next look off by stamping ahead; progress stamps now again.
+    let ahead = later + Duration::hours(2);
+    b.campaigns.stamp_progress(c.id, ahead).await.unwrap();
+    assert_eq!(
+        b.campaigns.progress(c.id).await.unwrap().progressed_at,
+        Some(ahead)
+    );
+    b.campaigns
+        .add_progress(c.id, &Progress::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.campaigns.progress(c.id).await.unwrap().progressed_at,
+        Some(later)
+    );
 }
 
 async fn bounces_and_complaints_add_up_per_campaign(b: Backend) {

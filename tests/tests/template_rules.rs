@@ -388,6 +388,12 @@ fn the_functions_that_estimate_or_approve_read_the_providers_limits_and_pace() {
             assert!(granted.contains(binary), "{binary} may not {action}");
         }
     }
+    // The senders keep to what is left of the daily email quota; the schedule's repair gives a
+    // campaign larger than the quota a day per quota's worth before calling it stuck.
+    let granted = functions_granted(&template, "ses:GetAccount");
+    for binary in ["send", "fan-out"] {
+        assert!(granted.contains(binary), "{binary} may not ses:GetAccount");
+    }
     // And know the send rates, to say when a campaign would finish.
     for binary in ["campaigns", "approve", "send"] {
         let (id, f) = function(&template, binary);

@@ -72,4 +72,16 @@ impl ProviderLimits for AwsLimits {
         }
         Ok(quotas)
     }
+
+    /// SES alone (senders read it every minute; they have no use for the SMS spend limit).
+    async fn email_quota(&self, _now: DateTime<Utc>) -> Result<ProviderQuotas, StoreError> {
+        let q = crate::ses::send_quota(&self.ses)
+            .await
+            .map_err(StoreError::Backend)?;
+        Ok(ProviderQuotas {
+            email_daily_quota: q.max_24_hour_send,
+            emails_sent_last_24h: q.sent_last_24_hours,
+            sms_monthly_limit: None,
+        })
+    }
 }

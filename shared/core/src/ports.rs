@@ -243,6 +243,10 @@ pub trait CampaignStore: Send + Sync {
         id: CampaignId,
         feedback: EmailFeedback,
     ) -> Result<Option<CampaignProgress>, StoreError>;
+    /// Sets the campaign's progress stamp to `at`, as progress does to now: the repair looks at
+    /// a campaign once the stamp is [`crate::use_cases::dispatch::STALLED_AFTER`] old, so a
+    /// stamp ahead of now puts its next look off.
+    async fn stamp_progress(&self, id: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError>;
     /// Records that slice `slice` of fan-out shard `shard` is done (true the first time), and
     /// when the shard goes on, where the next slice starts (`next`): the repair resumes a shard
     /// from there if that slice's job is lost.
@@ -609,6 +613,15 @@ pub trait ProviderLimits: Send + Sync {
         &self,
         now: DateTime<Utc>,
     ) -> Result<crate::domain::provider_limits::ProviderQuotas, StoreError>;
+
+    /// The daily email quota and what was sent of it (the SMS figures left out), as senders
+    /// read it every minute while sending; by default the whole [`ProviderLimits::quotas`].
+    async fn email_quota(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<crate::domain::provider_limits::ProviderQuotas, StoreError> {
+        self.quotas(now).await
+    }
 }
 
 /// Adds to monthly counters.

@@ -17,7 +17,7 @@ use crate::token::TokenSigner;
 use crate::use_cases::account::Account;
 use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
-use crate::use_cases::dispatch::pacing::{PacedEmail, PacedSms, Pacer, Pacing};
+use crate::use_cases::dispatch::pacing::{DailyQuota, PacedEmail, PacedSms, Pacer, Pacing};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
 use crate::use_cases::outbox::OutboxViewer;
@@ -114,6 +114,7 @@ fn pace<S: Store + 'static>(p: &mut Providers<S>) -> Pacing {
     let pacing = Pacing {
         email: rates.email.map(|rate| pacer(Channel::Email, rate)),
         sms: rates.sms.map(|rate| pacer(Channel::Sms, rate)),
+        email_quota: Some(Arc::new(DailyQuota::new(p.limits.clone(), p.clock.clone()))),
     };
     if let Some(pacer) = &pacing.email {
         p.email = Arc::new(PacedEmail {
@@ -233,6 +234,7 @@ impl UseCases {
             suppressions: store.clone(),
             directory: p.directory.clone(),
             notice_settings: store.clone(),
+            archive: store.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
             proposals: store.clone(),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use telmail_core::config::SendRates;
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
-use telmail_core::use_cases::dispatch::Dispatcher;
+use telmail_core::use_cases::dispatch::{Dispatcher, BOOK_AHEAD};
 use telmail_core::DomainError;
 use tokio::sync::watch;
 
@@ -23,6 +23,9 @@ pub struct WorkerConfig {
     pub max_receives: u32,
     /// How often scheduled campaigns are checked.
     pub schedule_every: Duration,
+    /// How long one delivery batch may take: its messages book provider slots within this
+    /// time from its start, the others going back to the queue (a Lambda's timeout on AWS).
+    pub batch_time: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -32,6 +35,7 @@ impl Default for WorkerConfig {
             lease: Duration::from_secs(300),
             max_receives: 5,
             schedule_every: Duration::from_secs(15),
+            batch_time: BOOK_AHEAD,
         }
     }
 }
@@ -156,7 +160,11 @@ impl Worker {
             return Ok(n);
         }
         let jobs: Vec<DeliverJob> = batch.iter().map(|(_, j)| j.clone()).collect();
-        match self.dispatcher.deliver(&jobs).await {
+        match self
+            .dispatcher
+            .deliver_in(&jobs, self.config.batch_time)
+            .await
+        {
             Ok(outcomes) => {
                 let done: Vec<i64> = batch
                     .iter()

@@ -47,6 +47,9 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut args = ServerArgs::with_data_dir(dir.path());
         args.signing_key = Some(TEST_KEY.into());
+        // SMS go at any hour of any day unless a test gives its own window: what a test checks
+        // must not depend on when it runs.
+        args.sms_window = telmail_core::domain::sending_window::ALWAYS_OPEN.into();
         adjust(&mut args);
         let server = telmail_local::start(args).await.expect("server starts");
         Self {

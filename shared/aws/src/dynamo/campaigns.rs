@@ -357,6 +357,28 @@ impl CampaignStore for DynamoStore {
         }
     }
 
+    async fn stamp_progress(&self, id: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::campaign(id), PROGRESS)))
+            .update_expression(SET_PROGRESSED)
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#progressed", PROGRESSED)
+            .expression_attribute_values(":progressed", s(keys::stamp(at)))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(unknown(id)),
+            Err(e) => Err(store_error(
+                "DynamoDB UpdateItem (campaign progress stamp)",
+                e,
+            )),
+        }
+    }
+
     async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError> {
         let out = self
             .client

@@ -86,7 +86,8 @@ pub struct EmailOutlook {
     pub fits_quota: bool,
     /// Emails per second (null: as fast as the provider answers).
     pub rate_per_second: Option<f64>,
-    /// When the last email would go out (null: unknown, no rate or over the quota).
+    /// When the last email would go out (null: unknown, no rate); over today's quota, at the
+    /// latest as the quota frees a day at a time.
     pub finishes_at: Option<DateTime<Utc>>,
     /// Whether it finishes on a later day (Europe/Paris) than it starts.
     pub runs_into_next_day: bool,
@@ -186,30 +187,46 @@ fn email_outlook(
         }
     });
     let fits = remaining.is_none_or(|left| n <= left);
-    let finishes_at = if fits {
-        plan.email_rate.map(|rate| plan.start + seconds(n, rate))
-    } else {
-        None
-    };
+    let finishes_at = plan
+        .email_rate
+        .map(|rate| match (remaining, quotas.email_daily_quota) {
+            (Some(left), Some(quota)) if n > left && quota > 0 => {
+                // What is over today's quota goes as the rolling 24 hours free it, a quota's
+                // worth a day at most: at the latest a day per quota, plus the last part's time.
+                let over = n - left;
+                let days = over.div_ceil(quota);
+                let last = over - (days - 1) * quota;
+                plan.start + Duration::hours(24 * days as i64) + seconds(last, rate)
+            }
+            _ => plan.start + seconds(n, rate),
+        });
     let runs_into_next_day = finishes_at.is_some_and(|end| town_date(end) > town_date(plan.start));
     if let (false, Some(left)) = (fits, remaining) {
-        if plan.urgent {
+        let later = match finishes_at {
+            Some(end) => format!(", fin prévue au plus tard {} (heure de Paris)", paris(end)),
+            None => String::new(),
+        };
+        if left == 0 && !plan.urgent {
+            refusals.push(format!(
+                "Quota d'envoi d'e-mails épuisé : aucun des {} e-mails ne peut partir maintenant (quota de {} par 24 heures, entièrement utilisé). Programmez l'envoi plus tard ou faites relever le quota du fournisseur.",
+                count(n),
+                count(quotas.email_daily_quota.unwrap_or(0))
+            ));
+        } else {
+            let urgent = if plan.urgent {
+                "Campagne urgente : cette limite s'impose même en urgence. "
+            } else {
+                ""
+            };
             warnings.push(format!(
-                "Campagne urgente : l'envoi part, mais le fournisseur n'accepte plus que {} e-mails aujourd'hui pour {} destinataires. Cette limite s'impose même en urgence : les {} autres partiront à mesure que le quota se libère (il compte les 24 dernières heures).",
+                "{urgent}Quota d'envoi d'e-mails insuffisant pour aujourd'hui : {} e-mails sur {} partiront d'abord, les {} autres à mesure que le quota se libère (il compte les 24 dernières heures){later}. Pour tout envoyer aujourd'hui, faites relever le quota du fournisseur.",
                 count(left),
                 count(n),
                 count(n - left)
             ));
-        } else {
-            refusals.push(format!(
-                "Quota d'envoi d'e-mails insuffisant : {} e-mails pour {} restants aujourd'hui (quota de {} par 24 heures). Réduisez l'envoi, programmez-le plus tard, ou faites relever le quota du fournisseur.",
-                count(n),
-                count(left),
-                count(quotas.email_daily_quota.unwrap_or(left))
-            ));
         }
     }
-    if runs_into_next_day {
+    if runs_into_next_day && fits {
         if let Some(end) = finishes_at {
             warnings.push(format!(
                 "Les e-mails partiront jusqu'au lendemain : fin prévue {} (heure de Paris), au rythme de {} par seconde.",
@@ -449,24 +466,51 @@ mod tests {
     }
 
     #[test]
-    fn emails_over_what_is_left_of_the_daily_quota_are_refused_with_the_figures() {
+    fn emails_over_what_is_left_of_the_daily_quota_start_and_the_rest_waits_for_it() {
         let out = outlook(
             &plan(1_240, 0),
             &email_quota(2_000, 1_200),
             &SendingWindow::default(),
         );
-        assert!(!out.can_start);
+        assert!(out.can_start, "{out:?}");
+        // 800 today; the other 440 as the quota frees, at the latest a day later.
         assert_eq!(
-            out.refusals[0],
-            "Quota d'envoi d'e-mails insuffisant : 1\u{202f}240 e-mails pour 800 restants aujourd'hui (quota de 2\u{202f}000 par 24 heures). Réduisez l'envoi, programmez-le plus tard, ou faites relever le quota du fournisseur."
+            out.warnings,
+            ["Quota d'envoi d'e-mails insuffisant pour aujourd'hui : 800 e-mails sur 1\u{202f}240 partiront d'abord, les 440 autres à mesure que le quota se libère (il compte les 24 dernières heures), fin prévue au plus tard 05/03/2026 à 10:00 (heure de Paris). Pour tout envoyer aujourd'hui, faites relever le quota du fournisseur."]
         );
         let email = out.email.unwrap();
         assert_eq!(
-            (email.remaining_today, email.fits_quota),
-            (Some(800), false)
+            (
+                email.remaining_today,
+                email.fits_quota,
+                email.runs_into_next_day
+            ),
+            (Some(800), false, true)
         );
-        assert_eq!(email.finishes_at, None);
+        assert_eq!(
+            email.finishes_at,
+            Some(paris_at(2026, 3, 5, 10, 0) + Duration::seconds(32))
+        );
         assert!(out.sms.is_none());
+    }
+
+    #[test]
+    fn a_quota_used_up_refuses_a_campaign_with_the_figures() {
+        let out = outlook(
+            &plan(100_000, 0),
+            &email_quota(50_000, 50_000),
+            &SendingWindow::default(),
+        );
+        assert!(!out.can_start);
+        assert_eq!(
+            out.refusals,
+            ["Quota d'envoi d'e-mails épuisé : aucun des 100\u{202f}000 e-mails ne peut partir maintenant (quota de 50\u{202f}000 par 24 heures, entièrement utilisé). Programmez l'envoi plus tard ou faites relever le quota du fournisseur."]
+        );
+        // Two days of quota: the last 50,000 a day later than the first could have gone.
+        assert_eq!(
+            out.email.unwrap().finishes_at,
+            Some(paris_at(2026, 3, 6, 10, 0) + Duration::seconds(3_572))
+        );
     }
 
     #[test]
@@ -503,7 +547,7 @@ mod tests {
             &SendingWindow::default(),
         );
         assert!(out.can_start);
-        assert!(out.warnings[0].starts_with("Campagne urgente : l'envoi part, mais le fournisseur n'accepte plus que 800 e-mails"), "{:?}", out.warnings);
+        assert!(out.warnings[0].starts_with("Campagne urgente : cette limite s'impose même en urgence. Quota d'envoi d'e-mails insuffisant pour aujourd'hui : 800 e-mails"), "{:?}", out.warnings);
         assert!(out.warnings[0].contains("les 440 autres"));
     }
 

@@ -63,25 +63,48 @@ impl Default for SendingWindow {
     }
 }
 
+/// The setting for a window open at every hour of every day.
+pub const ALWAYS_OPEN: &str = "24h/24";
+/// The suffix that opens the hours on Sundays and public holidays too.
+const EVERY_DAY: &str = "7j/7";
+
 impl std::str::FromStr for SendingWindow {
     type Err = SendingWindowError;
 
     /// Parses the daily hours "08:00-20:00" (also "8h-20h", "08h00-20h00"), closed on Sundays
-    /// and public holidays; the start must be before the end.
+    /// and public holidays, or open those days too with " 7j/7" after the hours; the start
+    /// must be before the end. "24h/24" is open at every hour of every day.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let input = s.trim();
+        if input.eq_ignore_ascii_case(ALWAYS_OPEN) {
+            let end = NaiveTime::from_hms_nano_opt(23, 59, 59, 999_999_999).expect("a time");
+            return Ok(Self {
+                start: NaiveTime::MIN,
+                end,
+                skip_sundays: false,
+                skip_public_holidays: false,
+            });
+        }
+        let (hours, every_day) = match input.strip_suffix(EVERY_DAY) {
+            Some(hours) => (hours.trim_end(), true),
+            None => (input, false),
+        };
         let invalid = || SendingWindowError::Malformed(input.to_owned());
         // Accept the en dash too: French typography writes ranges "8h–20h".
-        let (start, end) = input.split_once(['-', '–']).ok_or_else(invalid)?;
+        let (start, end) = hours.split_once(['-', '–']).ok_or_else(invalid)?;
         let start = parse_time_of_day(start).ok_or_else(invalid)?;
         let end = parse_time_of_day(end).ok_or_else(invalid)?;
         if start >= end {
             return Err(SendingWindowError::EndNotAfterStart(input.to_owned()));
         }
-        Ok(Self {
+        let window = Self {
             start,
             end,
             ..Self::default()
+        };
+        Ok(match every_day {
+            true => window.open_on_sundays().open_on_public_holidays(),
+            false => window,
         })
     }
 }
@@ -267,6 +290,28 @@ fn easter_sunday_checked(year: i32) -> Option<NaiveDate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_the_clock_and_every_day_windows_parse() {
+        let always: SendingWindow = ALWAYS_OPEN.parse().unwrap();
+        // A Sunday night, Christmas at midnight, a Tuesday at 23:59:59 in Paris.
+        for at in [
+            "2026-12-06T22:30:00Z",
+            "2026-12-24T23:00:00Z",
+            "2026-12-01T22:59:59Z",
+        ] {
+            assert!(always.is_open(at.parse().unwrap()), "{at}");
+        }
+        let every_day: SendingWindow = "08:00-20:00 7j/7".parse().unwrap();
+        let sunday_noon = "2026-12-06T11:00:00Z".parse().unwrap();
+        assert!(every_day.is_open(sunday_noon));
+        assert!(!"08:00-20:00"
+            .parse::<SendingWindow>()
+            .unwrap()
+            .is_open(sunday_noon));
+        assert!(!every_day.is_open("2026-12-06T20:00:00Z".parse().unwrap()));
+        assert!("7j/7".parse::<SendingWindow>().is_err());
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).unwrap()

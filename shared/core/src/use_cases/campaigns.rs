@@ -25,9 +25,9 @@ use crate::domain::topic::Topic;
 use crate::domain::weather::AlertSource;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
-    AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms,
-    ProviderLimits, SmsSender, StaffDirectory, StatsStore, SubscriberReports, SuppressionStore,
-    TopicStore, ZoneStore,
+    ArchiveStore, AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail,
+    OutgoingSms, ProviderLimits, SmsSender, StaffDirectory, StatsStore, SubscriberReports,
+    SuppressionStore, TopicStore, ZoneStore,
 };
 use crate::render::campaign_render::RenderedEmail;
 use crate::render::messages::EmailLayout;
@@ -114,6 +114,9 @@ pub struct CampaignView {
     pub counts: Option<CampaignProgress>,
     /// Whether non-urgent SMS may go out now (outside the sending hours they wait).
     pub sms_window_open: bool,
+    /// Its page in the public archive (`/messages/{id}-{slug}`), while it is published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived: Option<String>,
 }
 
 /// The email and SMS as recipients will see them.
@@ -167,6 +170,8 @@ pub struct CampaignDeps {
     pub directory: Arc<dyn StaffDirectory>,
     /// Which notices each staff account turned off.
     pub notice_settings: Arc<dyn crate::ports::NoticeSettingsStore>,
+    /// The public archive: whether a sent campaign is in it.
+    pub archive: Arc<dyn ArchiveStore>,
 }
 
 /// Campaign use cases.
@@ -314,8 +319,13 @@ impl Campaigns {
             campaign.status,
             CampaignStatus::Sending | CampaignStatus::Sent
         );
+        let archived = match started {
+            true => self.d.archive.archived(id).await?.map(|m| m.path()),
+            false => None,
+        };
         Ok(CampaignView {
             sms_window_open: self.d.config.sending_window.is_open(self.d.clock.now()),
+            archived,
             events: self.d.campaigns.events(id).await?,
             counts: if started {
                 Some(self.d.campaigns.progress(id).await?)

@@ -183,6 +183,7 @@ function actions(c) {
   }
   if (holds(me, "cabinet") && c.status === "submitted") forms.push(decision(c));
   if (holds(me, "cabinet", "admin") && ["approved", "scheduled", "sending"].includes(c.status)) forms.push(stopper(c));
+  if (c.archived) forms.push(archiveCard(c));
   return forms.length ? el("section", { "aria-labelledby": "actions-title" }, el("h2", { id: "actions-title" }, "Actions"), ...forms) : "";
 }
 
@@ -222,6 +223,28 @@ function decision(c) {
     await show();
   }));
   return form;
+}
+
+/** The campaign's page in the public archive, and (rédaction, admin) taking it out for good. */
+function archiveCard(c) {
+  const card = el(
+    "div",
+    { class: "card" },
+    el("p", {}, "Ce message est publié dans les archives publiques : ", el("a", { href: c.archived, target: "_blank", rel: "noopener" }, "voir sa page publique"), "."),
+  );
+  if (holds(me, "redaction", "admin")) {
+    const b = el("button", { type: "button", class: "secondary", id: "withdraw" }, "Retirer des archives publiques");
+    b.addEventListener("click", () => {
+      if (!confirm("Retirer ce message des archives publiques ? Sa page et ses flux ne le montreront plus ; cela ne peut pas être annulé.")) return;
+      act(b, null, async () => {
+        await api("POST", `/api/admin/archive/${id}/withdraw`);
+        flash("Message retiré des archives publiques.");
+        await show();
+      });
+    });
+    card.append(b);
+  }
+  return card;
 }
 
 function stopper(c) {

@@ -240,6 +240,20 @@ impl CampaignStore for SqliteStore {
             .await
     }
 
+    async fn stamp_progress(&self, id: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let at = micros(at);
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE campaign_progress SET progressed_at = ?2 WHERE campaign_id = ?1",
+                )
+                .and_then(|mut st| st.execute(params![id.to_string(), at]))
+                .map_err(sql_err)?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn mark_shard_done(
         &self,
         id: CampaignId,

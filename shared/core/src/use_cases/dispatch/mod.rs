@@ -6,7 +6,7 @@
 pub mod pacing;
 mod repair;
 
-pub use repair::Repairs;
+pub use repair::{Repairs, STALLED_AFTER};
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -650,7 +650,19 @@ impl Dispatcher {
     /// Delivers a batch of messages with no deadline of its own (booking [`BOOK_AHEAD`] at
     /// most); returns one outcome per job, in order.
     pub async fn deliver(&self, jobs: &[DeliverJob]) -> Result<Vec<JobOutcome>, DomainError> {
-        let until = self.now() + chrono::Duration::from_std(BOOK_AHEAD).expect("small duration");
+        self.deliver_in(jobs, BOOK_AHEAD).await
+    }
+
+    /// Delivers a batch of messages within `time` from now (see [`Self::deliver_within`]).
+    pub async fn deliver_in(
+        &self,
+        jobs: &[DeliverJob],
+        time: Duration,
+    ) -> Result<Vec<JobOutcome>, DomainError> {
+        let until = chrono::Duration::from_std(time)
+            .ok()
+            .and_then(|t| self.now().checked_add_signed(t))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
         self.deliver_within(jobs, until).await
     }
 
@@ -830,9 +842,10 @@ impl Dispatcher {
         }
     }
 
-    /// Books a provider slot for each delivery of a paced channel, none after `send_by`; the
-    /// deliveries without one are left unclaimed and come back when the channel is free again
-    /// (within the longest queue delay). A stopped campaign's deliveries need no slot: they are
+    /// Books a provider slot for each delivery of a paced channel, none after `send_by` and no
+    /// email over what is left of the daily quota; the deliveries without one are left
+    /// unclaimed and come back when the channel is free again (within the longest queue delay;
+    /// the longest for a quota used up, which frees over hours). A stopped campaign's deliveries need no slot: they are
     /// closed without sending.
     async fn book_turns(
         &self,
@@ -845,26 +858,40 @@ impl Dispatcher {
         let mut turns = HashMap::new();
         let mut later: HashMap<DeliveryKey, Duration> = HashMap::new();
         for channel in [Channel::Email, Channel::Sms] {
-            let Some(pacer) = self.d.pacing.of(channel) else {
-                continue;
-            };
             let stopped = |k: &DeliveryKey| {
                 campaigns
                     .get(&k.campaign)
                     .is_some_and(|c| c.status == CampaignStatus::Cancelled)
             };
-            let wanted: Vec<DeliveryKey> = to_claim
+            let mut wanted: Vec<DeliveryKey> = to_claim
                 .iter()
                 .filter(|k| k.channel == channel && !stopped(k))
                 .copied()
                 .collect();
-            if wanted.is_empty() {
-                continue;
+            let quota = match channel {
+                Channel::Email => self.d.pacing.email_quota.as_ref(),
+                _ => None,
+            };
+            if let (Some(quota), false) = (quota, wanted.is_empty()) {
+                // Over today's quota: the email waits in the queue, unclaimed, until it frees.
+                let left = quota.left().await.map_or(usize::MAX, |left| {
+                    usize::try_from(left).unwrap_or(usize::MAX)
+                });
+                if wanted.len() > left {
+                    for key in wanted.drain(left..) {
+                        later.insert(key, LONGEST_QUEUE_DELAY);
+                    }
+                }
             }
+            let Some(pacer) = self.d.pacing.of(channel).filter(|_| !wanted.is_empty()) else {
+                quota.inspect(|q| q.take(wanted.len()));
+                continue;
+            };
             let booked = pacer
                 .reserve(wanted.len(), send_by)
                 .await
                 .map_err(|e| DomainError::Unavailable(e.to_string()))?;
+            quota.inspect(|q| q.take(booked.slots.len()));
             let wait = (booked.next_free - self.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)

@@ -4,6 +4,9 @@
 //! goes back to the queue unclaimed, to wait for the next free slot (see
 //! `Dispatcher::deliver_within`). Booking is done a block at a time (one store write per block,
 //! not per message), the spare slots kept for the sender's next messages.
+//!
+//! An email provider's daily quota (SES counts a rolling 24 hours) bounds the booking too: once
+//! it is used up, emails wait in the queue, unclaimed, until it frees (see [`DailyQuota`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,7 +19,7 @@ use futures_util::lock::Mutex;
 use crate::clock::Clock;
 use crate::domain::contact::Channel;
 use crate::error::SendError;
-use crate::ports::{EmailSender, OutgoingEmail, OutgoingSms, PaceStore, SmsSender};
+use crate::ports::{EmailSender, OutgoingEmail, OutgoingSms, PaceStore, ProviderLimits, SmsSender};
 
 /// Slots booked at once at least: a send batch's worth.
 const BLOCK: u32 = 10;
@@ -125,11 +128,102 @@ pub async fn wait_until(clock: &dyn Clock, slot: DateTime<Utc>) {
     }
 }
 
-/// The turns of each paced channel (none: the channel is used as fast as it answers).
+/// How long a sender trusts the daily quota it read: the provider is asked again after this,
+/// and in between the sender counts down what it booked.
+pub const QUOTA_READ_EVERY: Duration = Duration::from_secs(60);
+
+/// What is left of the email provider's daily quota, as a sender sees it: read from the
+/// provider at most every [`QUOTA_READ_EVERY`], less what this sender booked since. Senders
+/// running side by side each count their own share, so together they may overshoot by what
+/// they book in a minute: the provider's refusal then holds the rest (the adapter's wait), as
+/// before this gate; the gate keeps that rare, and keeps emails that cannot go today out of
+/// the claims.
+pub struct DailyQuota {
+    limits: Arc<dyn ProviderLimits>,
+    clock: Arc<dyn Clock>,
+    /// When the quota was last read, and what was read (less what was booked since).
+    last: std::sync::Mutex<Option<(DateTime<Utc>, QuotaSeen)>>,
+}
+
+/// A daily quota as read.
+#[derive(Debug, Clone, Copy, Default)]
+struct QuotaSeen {
+    /// Emails a day (none: no limit).
+    size: Option<u64>,
+    /// What is left of it (none: no limit).
+    left: Option<u64>,
+}
+
+impl DailyQuota {
+    /// The quota as `limits` tell it.
+    pub fn new(limits: Arc<dyn ProviderLimits>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            limits,
+            clock,
+            last: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Emails that may still be booked today (none: no limit). A quota that cannot be read is
+    /// logged and taken as no limit for now: the provider still refuses what is over it.
+    pub async fn left(&self) -> Option<u64> {
+        self.seen().await.left
+    }
+
+    /// Emails the provider accepts a day (none: no limit, or unreadable).
+    pub async fn size(&self) -> Option<u64> {
+        self.seen().await.size
+    }
+
+    async fn seen(&self) -> QuotaSeen {
+        let now = self.clock.now();
+        let fresh = chrono::Duration::from_std(QUOTA_READ_EVERY).unwrap_or_default();
+        if let Some((at, seen)) = *self.last.lock().expect("quota lock") {
+            if now - at < fresh {
+                return seen;
+            }
+        }
+        let seen = match self.limits.email_quota(now).await {
+            Ok(q) => QuotaSeen {
+                size: q.email_daily_quota,
+                left: q
+                    .email_daily_quota
+                    .map(|quota| quota.saturating_sub(q.emails_sent_last_24h)),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the daily email quota: sending goes on, the provider refuses what is over it");
+                QuotaSeen::default()
+            }
+        };
+        if seen.left == Some(0) {
+            tracing::warn!("daily email quota used up: emails wait in the queue until the rolling 24 hours free some (not a failure; README, step 2, to raise it)");
+        }
+        *self.last.lock().expect("quota lock") = Some((now, seen));
+        seen
+    }
+
+    /// Counts `n` emails booked against what is left.
+    pub fn take(&self, n: usize) {
+        if let Some((
+            _,
+            QuotaSeen {
+                left: Some(left), ..
+            },
+        )) = self.last.lock().expect("quota lock").as_mut()
+        {
+            *left = left.saturating_sub(n as u64);
+        }
+    }
+}
+
+/// The turns of each paced channel (none: the channel is used as fast as it answers), and the
+/// email provider's daily quota.
 #[derive(Clone, Default)]
 pub struct Pacing {
     pub email: Option<Arc<Pacer>>,
     pub sms: Option<Arc<Pacer>>,
+    /// The daily email quota (none: not read, no limit).
+    pub email_quota: Option<Arc<DailyQuota>>,
 }
 
 impl Pacing {

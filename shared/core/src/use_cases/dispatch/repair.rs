@@ -28,7 +28,8 @@ pub const STALLED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 pub const OUTCOME_SETTLED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// A campaign still sending this long after its last delivery could have been retried (its SMS
 /// window's opening plus the retry time) is stuck: an alarm goes off. Pacing a very large list
-/// (a million emails at 14 a second take 20 hours) stays within it.
+/// (a million emails at 14 a second take 20 hours) stays within it; a list larger than a day's
+/// email quota gets a day more per quota's worth.
 pub const STUCK_MARGIN: chrono::Duration = chrono::Duration::hours(24);
 /// Deliveries read per page while recounting.
 const RECOUNT_PAGE: usize = 1000;
@@ -42,6 +43,9 @@ pub struct Repairs {
     pub recounted: usize,
     /// Campaigns still sending long after their retries ran out (an alarm each).
     pub stuck: usize,
+    /// Items it read: the campaigns sending, each one's progress, the deliveries recounted and
+    /// the shards' resume points (what a tick costs in reads; flat while sending goes well).
+    pub read: u64,
 }
 
 impl Dispatcher {
@@ -54,10 +58,14 @@ impl Dispatcher {
             .campaigns
             .list(Some(CampaignStatus::Sending), 1000)
             .await?;
+        done.read += sending.len() as u64;
         for campaign in sending {
             let progress = self.d.campaigns.progress(campaign.id).await?;
+            done.read += 1;
             let started = campaign.updated_at;
-            if now > self.stuck_after(started) {
+            if now > self.stuck_after(started)
+                && now > self.quota_stuck_after(started, &progress).await
+            {
                 tracing::error!(alarm = "campaign_stuck", campaign = %campaign.id, "campaign still sending long after its retries ran out");
                 done.stuck += 1;
             }
@@ -68,19 +76,26 @@ impl Dispatcher {
             if progress.shards_done < campaign.shards {
                 self.requeue_fanout(&campaign).await?;
                 done.fanouts_requeued += 1;
+                done.read += u64::from(campaign.shards);
             } else if !progress.totals.all_done() {
-                if self.recount(&campaign, &progress.totals, now).await? {
+                let (added, read) = self.recount(&campaign, &progress.totals, now).await?;
+                done.read += read;
+                if added {
                     done.recounted += 1;
                     continue;
                 }
             } else {
                 continue;
             }
-            // Looked at: the next look comes after another stall's time, not every minute
-            // (a campaign waiting for the SMS window is stalled all night).
+            // Looked at, nothing lost: the next look waits half the time the campaign has been
+            // sending, a stall's time at least. A campaign rightly waiting (for the SMS window
+            // all night, for the daily quota a day) costs a few looks, not one every ten
+            // minutes; a recount reads every delivery, so the looks' reads stay a small,
+            // shrinking share of what sending reads.
+            let wait = STALLED_AFTER.max((now - started) / 2);
             self.d
                 .campaigns
-                .add_progress(campaign.id, &Progress::default())
+                .stamp_progress(campaign.id, now + wait - STALLED_AFTER)
                 .await?;
         }
         if done.fanouts_requeued + done.recounted > 0 {
@@ -97,6 +112,26 @@ impl Dispatcher {
     fn stuck_after(&self, started: DateTime<Utc>) -> DateTime<Utc> {
         let c = &self.d.config;
         c.sending_window.next_opening(started) + c.retry_for + STUCK_MARGIN
+    }
+
+    /// When a campaign larger than a day's email quota is stuck: a day later per quota's worth
+    /// over the first (the rolling 24 hours let a quota's worth through a day). Read only for a
+    /// campaign past [`Self::stuck_after`], which a send within the quota never is.
+    async fn quota_stuck_after(
+        &self,
+        started: DateTime<Utc>,
+        progress: &crate::domain::delivery::CampaignProgress,
+    ) -> DateTime<Utc> {
+        let emails = progress.totals.email.targeted;
+        let quota = match &self.d.pacing.email_quota {
+            Some(quota) => quota.size().await,
+            None => None,
+        };
+        let days = match quota {
+            Some(q) if q > 0 => emails.div_ceil(q).saturating_sub(1),
+            _ => 0,
+        };
+        self.stuck_after(started) + chrono::Duration::days(days.min(3650) as i64)
     }
 
     /// Queues each shard's fan-out again from the last slice it handed over to (the one whose
@@ -119,24 +154,26 @@ impl Dispatcher {
     }
 
     /// Adds to the counters the settled outcomes they miss (and fails claims left by a sender
-    /// that died); returns whether anything was added.
+    /// that died); returns whether anything was added, and how many deliveries were read.
     async fn recount(
         &self,
         campaign: &Campaign,
         recorded: &Progress,
         now: DateTime<Utc>,
-    ) -> Result<bool, DomainError> {
+    ) -> Result<(bool, u64), DomainError> {
         let settled = now - OUTCOME_SETTLED_AFTER;
         let stale = now - self.d.config.claim_expiry;
         let mut counted = Progress::default();
         let mut abandoned: Vec<Delivery> = Vec::new();
         let mut after = None;
+        let mut read = 0u64;
         loop {
             let page = self
                 .d
                 .deliveries
                 .list_after(campaign.id, after, RECOUNT_PAGE)
                 .await?;
+            read += page.len() as u64;
             after = page.last().map(|d| d.key);
             for d in &page {
                 match d.status {
@@ -154,12 +191,12 @@ impl Dispatcher {
             missing.channel_mut(key.channel).failed += 1;
         }
         if missing.is_zero() {
-            return Ok(false);
+            return Ok((false, read));
         }
         let progress = self.d.campaigns.add_progress(campaign.id, &missing).await?;
         self.count_sent_this_month(&missing).await?;
         self.maybe_finish(campaign, &progress).await?;
-        Ok(true)
+        Ok((true, read))
     }
 
     /// Counts one settled delivery as the sender would have.
