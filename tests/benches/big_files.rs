@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use telmail_core::clock::ManualClock;
-use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobStatus, ImportMode};
+use telmail_core::domain::file_job::{ExportOrder, FileJob, FileJobId, FileJobStatus, ImportMode};
 use telmail_core::ports::{FileDrop, FileJobStore};
 use telmail_local::outbox::Outbox;
 use telmail_local::worker::Worker;
@@ -94,7 +94,7 @@ async fn bench(n: usize) {
     let bytes = csv.len();
     let started = uc
         .file_jobs
-        .start_import(&redac, ImportMode::AllOrNothing, false)
+        .start_import(&redac, ImportMode::AllOrNothing, false, false)
         .await
         .unwrap();
     w.services
@@ -126,7 +126,11 @@ async fn bench(n: usize) {
         memory(&import.rss)
     );
 
-    let job = uc.file_jobs.start_export(&redac).await.unwrap();
+    let job = uc
+        .file_jobs
+        .start_export(&redac, ExportOrder::Date)
+        .await
+        .unwrap();
     let export = run(&w, job.id).await;
     assert_eq!(export.job.status, FileJobStatus::Done);
     assert_eq!(export.job.rows, n);

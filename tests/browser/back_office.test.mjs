@@ -247,7 +247,7 @@ test('the administrator keeps the subscriber file, topics and blocked addresses'
   assert.match(exported, /paul\.durand@exemple\.fr/);
   assert.match(exported, /marie\.martin@exemple\.fr/);
   // Every subscriber of the file, those of the other tests too.
-  await admin.page.getByText(/^Export prêt : \d+ abonné\(s\)\. Le téléchargement commence\.$/).waitFor();
+  await admin.page.getByText(/^Export prêt : \d+ abonné\(s\)\. Le téléchargement commence\. Lignes par date d'inscription\.$/).waitFor();
 
   await admin.page.getByRole('link', { name: 'Thèmes' }).click();
   await admin.page.getByLabel('Identifiant (lettres minuscules, chiffres et tirets, ex. travaux-coeur-de-ville)').fill('travaux-coeur-de-ville');

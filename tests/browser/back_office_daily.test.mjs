@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { STAFF_PASSWORD, addStaff, axeViolations, launchBrowser, smsTo, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
+import { STAFF_PASSWORD, addStaff, axeViolations, emailsTo, launchBrowser, smsTo, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -146,9 +146,9 @@ test('1-2. the campaign page follows the send, and the cabinet approves from a p
   }
 });
 
-test('3. a submitted campaign reaches the cabinet, the decision its author, new proposals show on the menu', async () => {
+test('3. a submitted campaign reaches the cabinet, the decision its author, new proposals show on the menu; each notice can be turned off', async () => {
   addStaff(server.dataDir, 'maire', 'cabinet', ['--email', 'maire@mairie.example', '--phone', '06 11 22 33 44']);
-  addStaff(server.dataDir, 'plume', 'redaction', ['--email', 'plume@mairie.example']);
+  addStaff(server.dataDir, 'plume', 'redaction', ['--email', 'plume@mairie.example', '--phone', '06 99 88 77 66']);
 
   // A department proposes: the communication service sees it on its menu and dashboard.
   const culture = await open(desktop);
@@ -174,8 +174,14 @@ test('3. a submitted campaign reaches the cabinet, the decision its author, new 
   await writer.page.getByLabel(/Urgent : envoyer les SMS/).check();
   await writer.page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
   await writer.page.getByText('Brouillon enregistré.').waitFor();
+  // A test send (which saves the unchanged draft first) goes in the history, without the number.
+  await writer.page.getByRole('button', { name: "M'envoyer un test" }).click();
+  await writer.page.getByText('Test envoyé à +33699887766.').waitFor();
   await Promise.all([writer.page.waitForURL(/\/admin\/campagnes\/[0-9a-f-]+/), writer.page.getByRole('button', { name: 'Soumettre au cabinet' }).click()]);
   const campaignUrl = writer.page.url();
+  const trail = writer.page.locator('ol.trail');
+  await trail.getByText(/— envoi de test à plume \(SMS\)$/).waitFor();
+  assert.doesNotMatch(await trail.innerText(), /modifiée|\+33|06 99/, 'saves that changed nothing, or the number, in the history');
   const asked = await waitForEmail(server.dataDir, 'maire@mairie.example');
   assert.equal(asked.subject, "[Télmail] À approuver : Coupure d'eau");
   assert.match(asked.text, /plume a soumis la campagne urgente « Coupure d'eau » au cabinet : un SMS\./);
@@ -193,6 +199,29 @@ test('3. a submitted campaign reaches the cabinet, the decision its author, new 
   assert.match(decided.text, /Motif : « Précisez les rues concernées\. »/);
   // The writer's open page shows the refusal without a reload.
   await writer.page.locator('#campaign > dl.facts .status', { hasText: 'refusée' }).waitFor();
+
+  // The cabinet member turns the urgent SMS off in « Mon compte », the writer the decision email.
+  await cabinet.page.goto(`${server.base}/admin/compte`);
+  await cabinet.page.getByLabel('SMS quand une campagne urgente est soumise au cabinet').uncheck();
+  assert.ok(await cabinet.page.getByLabel('E-mail quand une campagne est soumise au cabinet').isChecked());
+  await cabinet.page.getByRole('button', { name: 'Enregistrer mes avis' }).click();
+  await cabinet.page.getByText('Avis enregistrés : 1 avis coupé(s).').waitFor();
+  await writer.page.goto(`${server.base}/admin/compte`);
+  await writer.page.getByLabel('E-mail quand le cabinet approuve ou refuse une de mes campagnes').uncheck();
+  await writer.page.getByRole('button', { name: 'Enregistrer mes avis' }).click();
+  await writer.page.getByText('Avis enregistrés : 1 avis coupé(s).').waitFor();
+  // Corrected and submitted again: the cabinet is emailed, not texted; the writer is not told.
+  const texted = smsTo(server.dataDir, '+33611223344').length;
+  await writer.page.goto(`${campaignUrl.replace('/campagnes/', '/rediger?id=')}`);
+  await writer.page.getByLabel('Texte du SMS').fill("Coupure d'eau demain de 8 h a 12 h, rues Thiers et Lamarque.");
+  await Promise.all([writer.page.waitForURL(/\/admin\/campagnes\/[0-9a-f-]+/), writer.page.getByRole('button', { name: 'Soumettre au cabinet' }).click()]);
+  await waitForEmail(server.dataDir, 'maire@mairie.example', 2);
+  await cabinet.page.goto(campaignUrl);
+  await cabinet.page.getByLabel("Motif du refus (l'auteur le verra)").fill('Ajoutez les horaires de reprise.');
+  await cabinet.page.getByRole('button', { name: 'Refuser' }).click();
+  await cabinet.page.getByText("Campagne refusée : l'auteur voit votre motif.").waitFor();
+  assert.equal(smsTo(server.dataDir, '+33611223344').length, texted, 'an SMS the cabinet member turned off');
+  assert.equal((await emailsTo(server.dataDir, 'plume@mairie.example')).length, 1, 'a decision email the writer turned off');
 
   for (const [ctx, who] of [[culture, 'service'], [writer, 'redaction'], [cabinet, 'cabinet']]) {
     assert.deepEqual(ctx.errors, [], `script errors in the ${who}'s pages`);
@@ -406,7 +435,7 @@ test('5b. the composer writes and keeps a spoken text and the zones a campaign i
   await context.close();
 });
 
-test('6. a spreadsheet file: valid lines imported from the report, the export read as Excel reads it', async () => {
+test('6. a spreadsheet file: valid lines imported from the report, people on file updated, the export sorted and read as Excel reads it', async () => {
   const { context, page, errors } = await open(desktop);
   await signIn(page, 'admin');
   await page.goto(`${server.base}/admin/abonnes`);
@@ -422,7 +451,23 @@ test('6. a spreadsheet file: valid lines imported from the report, the export re
   await page.getByRole('button', { name: 'Importer la ligne valide', exact: true }).click();
   await page.getByText('1 abonné(s) importé(s) sur 2 ligne(s).').waitFor();
 
+  // Update mode: people already on file get the file's topics, line by line; nothing removed.
+  const update = 'email;themes\r\nzoe.papier@exemple.fr;Culture/Animations\r\nalice.import@exemple.fr;Alerte météo\r\n';
+  await page.getByLabel('Fichier', { exact: true }).setInputFiles({ name: 'maj.csv', mimeType: 'text/csv', buffer: Buffer.from(update) });
+  await page.getByLabel(/Personnes déjà inscrites : ajouter les thèmes du fichier/).check();
+  await page.getByRole('button', { name: 'Vérifier le fichier' }).click();
+  const report = page.locator('#import-report');
+  await report.getByText('1 personne(s) déjà inscrite(s) recevront de nouveaux thèmes.', { exact: false }).waitFor();
+  await report.getByRole('cell', { name: 'Déjà inscrit : thèmes à ajouter : Culture/Animations (e-mail).' }).waitFor();
+  await page.getByRole('button', { name: 'Importer les 2 lignes', exact: true }).click();
+  await report.getByRole('cell', { name: 'Déjà inscrit : thèmes ajoutés : Culture/Animations (e-mail).' }).waitFor();
+  await report.getByRole('cell', { name: 'Déjà inscrit à ces thèmes : rien à ajouter.' }).waitFor();
+
+  // The export sorted by contact, as chosen (by sign-up date unless said).
+  assert.equal(await page.getByLabel("Ordre de l'export").inputValue(), 'date');
+  await page.getByLabel("Ordre de l'export").selectOption('contact');
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Exporter (CSV)' }).click()]);
+  await page.getByText(/Export prêt : \d+ abonné\(s\)\. Le téléchargement commence\. Lignes par adresse e-mail ou numéro\./).waitFor();
   const path = await download.path();
   // Read as Excel reads a `;` CSV with a byte-order mark (Python's csv module, dialect excel).
   const read = spawnSync(
@@ -435,7 +480,12 @@ test('6. a spreadsheet file: valid lines imported from the report, the export re
   const zoe = rows.find((r) => r.email === 'zoe.papier@exemple.fr');
   const alice = rows.find((r) => r.email === 'alice.import@exemple.fr');
   assert.equal(zoe.telephone, '06 22 33 44 55');
-  assert.equal(zoe.inscriptions, 'Informations pratiques : e-mail, SMS');
+  assert.equal(zoe.inscriptions, 'Culture/Animations : e-mail | Informations pratiques : e-mail, SMS');
+  assert.equal(zoe.telephone, '06 22 33 44 55', 'a contact the update left as it was');
+  const contacts = rows.map((r) => r.email);
+  const withEmail = contacts.filter(Boolean);
+  assert.deepEqual(withEmail, [...withEmail].sort(), 'rows by email address');
+  assert.deepEqual(contacts.slice(0, withEmail.length), withEmail, 'phone-only rows last');
   assert.equal(zoe.source, 'papier');
   assert.equal(alice.telephone, '07 81 23 45 67');
   assert.equal(alice.source, 'import');
@@ -445,7 +495,7 @@ test('6. a spreadsheet file: valid lines imported from the report, the export re
   await context.close();
 });
 
-test('7. every back-office page fits a phone, and says roles, phones and states in words', async () => {
+test('7. every back-office page fits a phone, says roles, phones and states in words, and a department reads what was sent', async () => {
   const { context, page, errors } = await open(phone);
   // Signed out, the page logs nothing to the console (no 401 asked for).
   const logged = [];
@@ -460,7 +510,7 @@ test('7. every back-office page fits a phone, and says roles, phones and states 
   assert.equal(favicon.status(), 200);
   for (const [who, paths] of [
     ['admin', ['/admin', '/admin/abonnes', '/admin/campagnes', '/admin/propositions', '/admin/thematiques', '/admin/suppressions', '/admin/meteo']],
-    ['redac', ['/admin/rediger', '/admin/propositions', '/admin/campagnes']],
+    ['redac', ['/admin/rediger', '/admin/propositions', '/admin/campagnes', '/admin/compte']],
   ]) {
     if (who !== 'admin') {
       await context.clearCookies();
@@ -480,12 +530,40 @@ test('7. every back-office page fits a phone, and says roles, phones and states 
       }
     }
   }
-  // A department member reads the campaigns list, or is told why not: never « Chargement… » forever.
+  // The communication service takes the museum's proposal (step 3) and the cabinet approves it.
+  const taken = await page.evaluate(async () => {
+    const { api } = await import('/static/admin/api.js');
+    const p = (await api('GET', '/api/admin/proposals')).find((x) => x.title === 'Fermeture du musée');
+    const c = await api('POST', '/api/admin/proposals/take', { ids: [p.id] });
+    return (await api('POST', `/api/admin/campaigns/${c.id}/submit`)).id;
+  });
+  await context.clearCookies();
+  await signIn(page, 'cabinet');
+  await page.evaluate(async (id) => {
+    const { api } = await import('/static/admin/api.js');
+    const c = await api('GET', `/api/admin/campaigns/${id}`);
+    await api('POST', `/api/admin/campaigns/${id}/approve`, { version: c.version });
+  }, taken);
+  // A department member is told in French where to look, never « Chargement… » forever…
   await context.clearCookies();
   await signIn(page, 'culture');
   await page.goto(`${server.base}/admin/campagnes`);
-  await page.waitForLoadState('networkidle');
-  await waitFor('the list to load or explain', async () => (await page.getByText('Chargement…').count()) === 0);
+  await page.getByText(/Ce qui a été envoyé pour vos propositions se lit sur la page Propositions/).waitFor();
+  assert.equal(await page.getByText('Chargement…').count(), 0);
+  // …and reads there the email as residents received it, once sent.
+  await waitFor('the proposal to be sent', async () => {
+    await page.goto(`${server.base}/admin/propositions`);
+    const button = page.getByRole('button', { name: 'Voir ce qui a été envoyé pour « Fermeture du musée »' });
+    await page.locator('#mine table, #mine p').first().waitFor();
+    return (await button.count()) === 1;
+  });
+  await page.getByRole('button', { name: 'Voir ce qui a été envoyé pour « Fermeture du musée »' }).click();
+  await page.getByRole('heading', { name: 'Ce qui a été envoyé pour « Fermeture du musée »' }).waitFor();
+  assert.equal(await page.locator('#sent').getByText('Pas de SMS.').count(), 1);
+  const sentEmail = page.frameLocator('#sent iframe');
+  await sentEmail.getByText('Le musée ferme lundi pour travaux.').waitFor();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `/admin/propositions with the sent email lays out ${width} px wide at 390 px`);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -12,7 +12,7 @@ use common::*;
 use serde_json::{json, Value};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::BigFiles;
-use telmail_core::domain::file_job::{FileJob, FileJobStatus, FileStep, ImportMode};
+use telmail_core::domain::file_job::{ExportOrder, FileJob, FileJobStatus, FileStep, ImportMode};
 use telmail_core::domain::queue::JobOutcome;
 use telmail_core::ports::{FileDrop, FileJobStore, SubscriberQuery, SubscriberReports};
 use telmail_local::outbox::Outbox;
@@ -273,6 +273,11 @@ async fn only_the_file_keepers_export_and_import() {
 
 /// The embedded service with steps of a few hundred bytes (and the folder of its outbox).
 async fn world() -> (World<Outbox>, tempfile::TempDir) {
+    world_sorting(100_000).await
+}
+
+/// [`world`], sorting exports of at most `sort_limit` subscribers.
+async fn world_sorting(sort_limit: usize) -> (World<Outbox>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(),
@@ -283,6 +288,7 @@ async fn world() -> (World<Outbox>, tempfile::TempDir) {
             export_bytes: 200,
             export_page: 3,
             concurrency: 4,
+            sort_limit,
         }
     })
     .await;
@@ -291,11 +297,22 @@ async fn world() -> (World<Outbox>, tempfile::TempDir) {
 
 /// Starts an import of `csv` through the use cases, runs it to its end, and gives the job.
 async fn import(w: &World<Outbox>, csv: &str, mode: ImportMode, dry_run: bool) -> FileJob {
+    import_updating(w, csv, mode, dry_run, false).await
+}
+
+/// [`import`], in update mode when `update`.
+async fn import_updating(
+    w: &World<Outbox>,
+    csv: &str,
+    mode: ImportMode,
+    dry_run: bool,
+    update: bool,
+) -> FileJob {
     let uc = &w.services.use_cases;
     let redac = staff("redac", "redaction");
     let started = uc
         .file_jobs
-        .start_import(&redac, mode, dry_run)
+        .start_import(&redac, mode, dry_run, update)
         .await
         .unwrap();
     let key = started.job.id.file_key();
@@ -415,7 +432,7 @@ async fn a_step_run_twice_counts_once_and_finds_what_its_first_run_wrote() {
     let redac = staff("redac", "redaction");
     let started = uc
         .file_jobs
-        .start_import(&redac, ImportMode::ValidOnly, false)
+        .start_import(&redac, ImportMode::ValidOnly, false, false)
         .await
         .unwrap();
     let id = started.job.id;
@@ -477,7 +494,11 @@ async fn an_export_in_many_parts_holds_every_subscriber_once() {
     import(&w, &tricky(""), ImportMode::ValidOnly, false).await;
     let redac = staff("redac", "redaction");
     let uc = &w.services.use_cases;
-    let job = uc.file_jobs.start_export(&redac).await.unwrap();
+    let job = uc
+        .file_jobs
+        .start_export(&redac, ExportOrder::Date)
+        .await
+        .unwrap();
     w.drain().await;
     let view = uc.file_jobs.view(&redac, job.id).await.unwrap();
     assert_eq!(view.job.status, FileJobStatus::Done);
@@ -504,4 +525,156 @@ async fn an_export_in_many_parts_holds_every_subscriber_once() {
         rows(&whole),
         "the same rows as the export in one piece"
     );
+}
+
+/// The `email` column of an export job's file, in its order.
+async fn exported_emails(w: &World<Outbox>, order: ExportOrder) -> (Vec<String>, bool) {
+    let redac = staff("redac", "redaction");
+    let uc = &w.services.use_cases;
+    let job = uc.file_jobs.start_export(&redac, order).await.unwrap();
+    w.drain().await;
+    let view = uc.file_jobs.view(&redac, job.id).await.unwrap();
+    assert_eq!(view.job.status, FileJobStatus::Done);
+    let bytes = w
+        .services
+        .files
+        .read(&job.id.file_key(), 0, u64::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let emails = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split(';').nth(1).unwrap().to_owned())
+        .collect();
+    (emails, view.job.export.unwrap().unsorted)
+}
+
+#[tokio::test]
+async fn an_export_is_sorted_by_date_or_by_contact_and_a_file_too_big_to_sort_says_so() {
+    // GIVEN people imported at 9:00, then « aa » and « mm » at 10:00
+    let (w, _outbox) = world().await;
+    import(&w, &tricky(""), ImportMode::ValidOnly, false).await;
+    w.clock.advance(chrono::Duration::hours(1));
+    let later =
+        "email,themes\r\nmm@arcachon.example,Alerte météo\r\naa@arcachon.example,Alerte météo\r\n";
+    import(&w, later, ImportMode::ValidOnly, false).await;
+    // WHEN exported by date (the default): the latest sign-ups come last
+    let (by_date, unsorted) = exported_emails(&w, ExportOrder::Date).await;
+    assert!(!unsorted);
+    assert_eq!(by_date.len(), 22);
+    let mut last_two = by_date[20..].to_vec();
+    last_two.sort();
+    assert_eq!(last_two, ["aa@arcachon.example", "mm@arcachon.example"]);
+    // WHEN exported by contact: in alphabetical order
+    let (by_contact, _) = exported_emails(&w, ExportOrder::Contact).await;
+    let mut sorted = by_contact.clone();
+    sorted.sort();
+    assert_eq!(by_contact, sorted);
+    assert_eq!(by_contact[0], "aa@arcachon.example");
+
+    // GIVEN a service that sorts at most 5 subscribers: the export holds every row, unsorted
+    let (small, _outbox) = world_sorting(5).await;
+    import(&small, &tricky(""), ImportMode::ValidOnly, false).await;
+    let (rows, unsorted) = exported_emails(&small, ExportOrder::Contact).await;
+    assert!(unsorted, "said to be unsorted");
+    assert_eq!(rows.len(), 20);
+}
+
+#[tokio::test]
+async fn the_update_mode_adds_the_topics_of_people_on_file_and_never_changes_a_contact() {
+    // GIVEN three people on file for the weather alerts, one by email and phone
+    let (w, _outbox) = world().await;
+    let first = "email,telephone,themes\r\nune@arcachon.example,,Alerte météo\r\ndeux@arcachon.example,06 12 34 56 78,Alerte météo\r\nquatre@arcachon.example,,Alerte météo\r\n";
+    assert_eq!(
+        import(&w, first, ImportMode::ValidOnly, false)
+            .await
+            .imported,
+        3
+    );
+    // WHEN a file names them again with another topic (the second with another mobile), and a
+    // newcomer; without update mode both are refused as « déjà inscrit »
+    let again = "email,telephone,themes\r\nune@arcachon.example,,Culture/Animations\r\ndeux@arcachon.example,06 99 99 99 99,Culture/Animations\r\ntrois@arcachon.example,,Culture/Animations\r\nquatre@arcachon.example,,Alerte météo\r\n";
+    let refused = import(&w, again, ImportMode::ValidOnly, true).await;
+    assert_eq!(refused.refused_lines, 3, "{refused:?}");
+    // THEN in update mode, checked first: what it would add, line by line, nothing written
+    let checked = import_updating(&w, again, ImportMode::AllOrNothing, true, true).await;
+    assert_eq!(
+        (checked.refused_lines, checked.updated),
+        (1, 1),
+        "{:?}",
+        checked.errors
+    );
+    assert_eq!(checked.errors[0].line, 3);
+    assert!(checked.errors[0]
+        .message
+        .contains("autre adresse ou un autre numéro"));
+    assert_eq!(checked.notes[0].line, 2);
+    assert!(
+        checked.notes[0]
+            .message
+            .contains("thèmes à ajouter : Culture/Animations (e-mail)"),
+        "{:?}",
+        checked.notes
+    );
+    assert_eq!(count(&w).await, 3);
+    // THEN imported: the newcomer created, the first completed, the mobile not changed
+    let done = import_updating(&w, again, ImportMode::ValidOnly, false, true).await;
+    assert_eq!(
+        (done.imported, done.updated, done.refused_lines),
+        (1, 1, 1),
+        "{:?}",
+        done.errors
+    );
+    let notes: Vec<(usize, &str)> = done
+        .notes
+        .iter()
+        .map(|n| (n.line, n.message.as_str()))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            (
+                2,
+                "Déjà inscrit : thèmes ajoutés : Culture/Animations (e-mail)."
+            ),
+            (5, "Déjà inscrit à ces thèmes : rien à ajouter."),
+        ]
+    );
+    let on_file = w
+        .services
+        .store
+        .search(&SubscriberQuery {
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let une = on_file
+        .iter()
+        .find(|s| {
+            s.email
+                .as_ref()
+                .is_some_and(|e| e.as_str() == "une@arcachon.example")
+        })
+        .unwrap();
+    let topics: Vec<String> = une.choices.iter().map(|c| c.topic.to_string()).collect();
+    assert_eq!(topics, ["alerte-meteo", "culture-animations"]);
+    let deux = on_file
+        .iter()
+        .find(|s| {
+            s.email
+                .as_ref()
+                .is_some_and(|e| e.as_str() == "deux@arcachon.example")
+        })
+        .unwrap();
+    assert_eq!(deux.phone.as_ref().unwrap().to_string(), "+33612345678");
+    assert_eq!(
+        deux.choices.len(),
+        2,
+        "email and SMS for the weather only: {:?}",
+        deux.choices
+    );
+    assert_eq!(count(&w).await, 4);
 }

@@ -109,6 +109,14 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     )
     .await;
 
+    // Before it leaves, what will be sent can still change: nothing to read yet.
+    let sent_url = format!("/api/admin/proposals/{id}/sent");
+    let early = StaffClient::expect(culture.get(&sent_url).await, 409).await;
+    assert!(early["message"]
+        .as_str()
+        .unwrap()
+        .contains("pas encore partie"));
+
     // The cabinet approves; it goes out; the proposer is told, with the figures.
     let cid = campaign["id"].as_str().unwrap().to_owned();
     submit_and_approve(&redac, &cab, &cid).await;
@@ -123,6 +131,29 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         told[1].text.contains("1 courriel(s) et 0 SMS"),
         "{}",
         told[1].text
+    );
+    // The department reads the SMS and the email as residents received them; another cannot.
+    let sent = StaffClient::expect(culture.get(&sent_url).await, 200).await;
+    assert_eq!(sent["status"], "sent");
+    assert_eq!(sent["campaign"], cid.as_str());
+    assert_eq!(sent["sms_text"], campaign["sms"]["text"]);
+    assert!(
+        sent["email_html"]
+            .as_str()
+            .unwrap()
+            .contains("Place Thiers, samedi 12 décembre."),
+        "{sent}"
+    );
+    let enfance = app.login("enfance").await;
+    StaffClient::expect(enfance.get(&sent_url).await, 404).await;
+    // …and the campaigns' list tells a department member where to look, in French.
+    let refused = StaffClient::expect(culture.get("/api/admin/campaigns").await, 403).await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("« Rédaction »"),
+        "{refused}"
     );
     // The schedule finds nothing more to tell.
     assert_eq!(

@@ -148,7 +148,7 @@ async fn staff_routes_need_a_session_a_csrf_token_and_the_right_role() {
         403,
     )
     .await;
-    assert!(err["message"].as_str().unwrap().contains("« redaction »"));
+    assert!(err["message"].as_str().unwrap().contains("« Rédaction »"));
     let submitted = StaffClient::expect(
         redac
             .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
@@ -601,6 +601,196 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
     app.stop().await;
 }
 
+/// The actions of a campaign's history, oldest first.
+async fn history(staff: &StaffClient<'_>, id: &str) -> (Vec<Value>, Value) {
+    let v = StaffClient::expect(staff.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    (v["events"].as_array().unwrap().clone(), v)
+}
+
+#[tokio::test]
+async fn the_history_records_test_sends_without_addresses_and_no_change_for_unchanged_saves() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    // GIVEN a draft with an SMS
+    let c = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    // WHEN it is saved as it is: no history line, same version
+    let same = edit_campaign(&redac, id, "Rue X", 200).await;
+    assert_eq!(same["version"], c["version"]);
+    // WHEN its writer sends it to themself
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/test"))
+            .await,
+        200,
+    )
+    .await;
+    // THEN the history names who and by which channel, never the number; the version stays
+    let (events, v) = history(&redac, id).await;
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["created", "test_sent"]);
+    assert_eq!(events[1]["actor"]["id"], "redac");
+    assert_eq!(events[1]["reason"], "SMS");
+    assert_eq!(events[1]["to"], "draft");
+    assert!(!events[1].to_string().contains("+33"), "{}", events[1]);
+    assert_eq!(v["version"], c["version"]);
+    // WHEN a submitted campaign is saved unchanged: back to draft, recorded as such, not « edited »
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    let back = edit_campaign(&redac, id, "Rue X", 200).await;
+    assert_eq!(back["status"], "draft");
+    edit_campaign(&redac, id, "Rue Y", 200).await;
+    let (events, _) = history(&redac, id).await;
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["created", "test_sent", "submitted", "reopened", "edited"]
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_account_turns_its_own_notices_off_and_the_notifier_honours_them() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    // GIVEN the cabinet's notices, all on: the ones of its role only, each saying if it can reach
+    let mine = StaffClient::expect(cab.get("/api/admin/me/notices").await, 200).await;
+    let names: Vec<&str> = mine["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["notice"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "submitted_email",
+            "submitted_urgent_sms",
+            "weather_email",
+            "weather_sms"
+        ]
+    );
+    assert!(mine["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|n| n["on"] == true));
+    assert_eq!(mine["notices"][0]["reachable"], true);
+    assert_eq!(mine["notices"][1]["reachable"], false, "cab has no mobile");
+    // An unknown notice is refused, naming the field
+    let err = StaffClient::expect(
+        cab.put("/api/admin/me/notices", &json!({ "off": ["pigeon"] }))
+            .await,
+        422,
+    )
+    .await;
+    assert!(
+        err["fields"]["off"].as_str().unwrap().contains("pigeon"),
+        "{err}"
+    );
+    // WHEN the cabinet member turns the submitted-campaign email off, and the writer the decision
+    let saved = StaffClient::expect(
+        cab.put(
+            "/api/admin/me/notices",
+            &json!({ "off": ["submitted_email"] }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(saved["notices"][0]["on"], false);
+    assert_eq!(saved["notices"][2]["on"], true);
+    StaffClient::expect(
+        redac
+            .put(
+                "/api/admin/me/notices",
+                &json!({ "off": ["decision_email"] }),
+            )
+            .await,
+        200,
+    )
+    .await;
+    let c = StaffClient::expect(
+        redac
+            .post(
+                "/api/admin/campaigns",
+                &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
+            )
+            .await,
+        201,
+    )
+    .await;
+    let id = c["id"].as_str().unwrap();
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    StaffClient::expect(
+        cab.post(
+            &format!("/api/admin/campaigns/{id}/reject"),
+            &json!({ "reason": "Non" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    // THEN neither is told by email
+    assert!(app.emails_to("cab@mairie.example").is_empty());
+    assert!(app.emails_to("redac@mairie.example").is_empty());
+    // WHEN both turn every notice on again: the next submission and decision are told
+    StaffClient::expect(
+        cab.put("/api/admin/me/notices", &json!({ "off": [] }))
+            .await,
+        200,
+    )
+    .await;
+    StaffClient::expect(redac.put("/api/admin/me/notices", &json!({})).await, 200).await;
+    edit_campaign(&redac, id, "Rue X et Y", 200).await;
+    StaffClient::expect(
+        redac
+            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
+            .await,
+        200,
+    )
+    .await;
+    StaffClient::expect(
+        cab.post(
+            &format!("/api/admin/campaigns/{id}/reject"),
+            &json!({ "reason": "Toujours non" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(app.emails_to("cab@mairie.example").len(), 1);
+    assert_eq!(app.emails_to("redac@mairie.example").len(), 1);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     let app = app().await;
@@ -728,7 +918,10 @@ async fn admins_manage_topics_including_temporary_ones() {
     let travaux = json!({ "slug": "travaux-coeur-de-ville", "name": "Travaux Cœur de Ville", "description": "Le chantier du centre", "kind": "temporary", "ends_on": ends });
 
     let err = StaffClient::expect(redac.post("/api/admin/topics", &travaux).await, 403).await;
-    assert!(err["message"].as_str().unwrap().contains("« admin »"));
+    assert!(err["message"]
+        .as_str()
+        .unwrap()
+        .contains("« Administration »"));
     let err = StaffClient::expect(
         admin
             .post(
@@ -1062,7 +1255,7 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
     )
     .await;
     assert!(
-        err["message"].as_str().unwrap().contains("redaction"),
+        err["message"].as_str().unwrap().contains("« Rédaction »"),
         "{err}"
     );
     let saved = StaffClient::expect(

@@ -21,6 +21,7 @@ use telmail_core::domain::delivery::{
 };
 use telmail_core::domain::file_job::{FileJob, FileJobId, FileJobKind, FileJobStatus};
 use telmail_core::domain::money::Money;
+use telmail_core::domain::notices::{NoticeSettings, StaffNotice};
 use telmail_core::domain::proposal::{Proposal, ProposalFields, ProposalId};
 use telmail_core::domain::queue::FanoutCursor;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
@@ -33,7 +34,7 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::domain::zone::{Zone, ZoneInput, ZoneSlug};
 use telmail_core::error::StoreError;
-use telmail_core::ports::ArchiveStore;
+use telmail_core::ports::{ArchiveStore, NoticeSettingsStore};
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,
     PaceStore, PauseStore, ProposalStore, QuotaStore, ReachStore, Recipient, Slots, StatsStore,
@@ -65,6 +66,8 @@ struct Backend {
     zones: Arc<dyn ZoneStore>,
     /// Who was reached and who is safe.
     reach: Arc<dyn ReachStore>,
+    /// Which notices each staff account turned off.
+    notices: Arc<dyn NoticeSettingsStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The store's clock (what it stamps claims and changes with), at [`t0`].
@@ -97,6 +100,7 @@ async fn sqlite() -> Backend {
         archive: store.clone(),
         zones: store.clone(),
         reach: store.clone(),
+        notices: store.clone(),
         file_jobs: store,
         files: Arc::new(
             telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
@@ -143,6 +147,7 @@ async fn dynamo() -> Backend {
         archive: store.clone(),
         zones: store.clone(),
         reach: store.clone(),
+        notices: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         clock,
@@ -2390,7 +2395,9 @@ async fn a_paused_channel_keeps_its_first_reason_until_resumed_once(b: Backend) 
 
 fn file_job(at: DateTime<Utc>) -> FileJob {
     FileJob::new(
-        FileJobKind::Export,
+        FileJobKind::Export {
+            order: telmail_core::domain::file_job::ExportOrder::Contact,
+        },
         &identity("redac"),
         FileJobStatus::Exporting,
         at,
@@ -2861,6 +2868,44 @@ async fn answers_and_reports_are_kept_per_campaign_and_erased_with_the_resident(
         .is_empty());
 }
 
+async fn notice_settings_default_to_all_on_and_are_kept_per_account(b: Backend) {
+    // GIVEN an account that never saved its settings: every notice is on
+    assert_eq!(
+        b.notices.notice_settings("maire").await.unwrap(),
+        NoticeSettings::default()
+    );
+    // WHEN it turns two off, and another account one
+    let some = NoticeSettings {
+        off: [StaffNotice::SubmittedUrgentSms, StaffNotice::WeatherSms].into(),
+    };
+    b.notices
+        .save_notice_settings("maire", &some)
+        .await
+        .unwrap();
+    let other = NoticeSettings {
+        off: [StaffNotice::DecisionEmail].into(),
+    };
+    b.notices
+        .save_notice_settings("1f2e-cognito-sub", &other)
+        .await
+        .unwrap();
+    // THEN each reads its own
+    assert_eq!(b.notices.notice_settings("maire").await.unwrap(), some);
+    assert_eq!(
+        b.notices.notice_settings("1f2e-cognito-sub").await.unwrap(),
+        other
+    );
+    // WHEN the first turns every notice on again: saved as such, not left as it was
+    b.notices
+        .save_notice_settings("maire", &NoticeSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.notices.notice_settings("maire").await.unwrap(),
+        NoticeSettings::default()
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident $(, $extra:ident)* $(,)?) => {
         behaviour_suite!($backend:
@@ -2912,6 +2957,7 @@ macro_rules! store_suite {
             subscribers_and_campaigns_keep_their_zones,
             voice_members_are_found_and_their_counters_kept,
             answers_and_reports_are_kept_per_campaign_and_erased_with_the_resident,
+            notice_settings_default_to_all_on_and_are_kept_per_account,
             $($extra,)*
         );
     };

@@ -63,6 +63,9 @@ pub struct BigFiles {
     pub export_page: usize,
     /// Subscribers looked up or written at once.
     pub concurrency: usize,
+    /// The most subscribers an export sorts (held in memory at once, in one step); a bigger
+    /// file is exported in the store's order, page by page, and says so.
+    pub sort_limit: usize,
 }
 
 impl Default for BigFiles {
@@ -72,6 +75,7 @@ impl Default for BigFiles {
             export_bytes: 8 << 20,
             export_page: 1000,
             concurrency: 16,
+            sort_limit: 100_000,
         }
     }
 }

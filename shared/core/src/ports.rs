@@ -16,6 +16,7 @@ use crate::domain::delivery::{
     NewDelivery, ProgressDelta, Suppression,
 };
 use crate::domain::file_job::{FileJob, FileJobId};
+use crate::domain::notices::NoticeSettings;
 use crate::domain::proposal::{Proposal, ProposalId};
 use crate::domain::queue::{FanoutCursor, Job, QueueHealth};
 use crate::domain::reputation::EmailFeedback;
@@ -525,6 +526,20 @@ pub trait WeatherStore: Send + Sync {
 pub trait StaffDirectory: Send + Sync {
     /// The active staff holding `role`.
     async fn holding(&self, role: Role) -> Result<Vec<StaffIdentity>, StoreError>;
+}
+
+/// Which notices each staff account turned off, by staff id (a local username, or the Cognito
+/// `sub` on AWS, where accounts live in the user pool but their settings in the table).
+#[async_trait]
+pub trait NoticeSettingsStore: Send + Sync {
+    /// An account's settings; the default (every notice on) when it never saved any.
+    async fn notice_settings(&self, staff_id: &str) -> Result<NoticeSettings, StoreError>;
+    /// Replaces an account's settings.
+    async fn save_notice_settings(
+        &self,
+        staff_id: &str,
+        settings: &NoticeSettings,
+    ) -> Result<(), StoreError>;
 }
 
 /// The channels the provider paused, shared by every sender.

@@ -7,13 +7,15 @@ use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
     ArchiveStore, AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore,
-    JobQueue, OutboxReader, PaceStore, PauseStore, ProposalStore, ProviderLimits, QuotaStore,
-    ReachStore, SmsSender, StaffDirectory, StatsStore, SubscriberReports, SubscriberStore,
-    SuppressionStore, TopicStore, VoiceSender, WeatherStore, ZoneStore,
+    JobQueue, NoticeSettingsStore, OutboxReader, PaceStore, PauseStore, ProposalStore,
+    ProviderLimits, QuotaStore, ReachStore, SmsSender, StaffDirectory, StatsStore,
+    SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, VoiceSender, WeatherStore,
+    ZoneStore,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
 use crate::token::TokenSigner;
+use crate::use_cases::account::Account;
 use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::crisis::{Crisis, CrisisDeps};
@@ -50,6 +52,7 @@ pub trait Store:
     + ArchiveStore
     + ZoneStore
     + ReachStore
+    + NoticeSettingsStore
 {
 }
 
@@ -71,6 +74,7 @@ impl<T> Store for T where
         + ArchiveStore
         + ZoneStore
         + ReachStore
+        + NoticeSettingsStore
 {
 }
 
@@ -160,6 +164,8 @@ pub struct UseCases {
     pub zones: Arc<Zones>,
     /// The crisis view of urgent campaigns and its follow-up.
     pub crisis: Arc<Crisis>,
+    /// Each staff member's own settings.
+    pub account: Arc<Account>,
 }
 
 impl UseCases {
@@ -233,6 +239,7 @@ impl UseCases {
             audience: store.clone(),
             suppressions: store.clone(),
             directory: p.directory.clone(),
+            notice_settings: store.clone(),
             archive: store.clone(),
         }));
         let proposals = Arc::new(Proposals::new(ProposalsDeps {
@@ -244,6 +251,7 @@ impl UseCases {
             layout: p.layout.clone(),
             clock: p.clock.clone(),
             public_url: public_url.clone(),
+            notice_settings: store.clone(),
         }));
         let welcome = Welcome {
             email: p.email.clone(),
@@ -302,6 +310,7 @@ impl UseCases {
                 town,
                 public_url,
                 policy: weather_policy,
+                notice_settings: store.clone(),
             })),
             receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
             zones: Arc::new(Zones::new(store.clone())),
@@ -314,6 +323,7 @@ impl UseCases {
                 queue: queue.clone(),
                 clock: p.clock.clone(),
             })),
+            account: Arc::new(Account::new(store.clone())),
             topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
             outbox: Arc::new(OutboxViewer::new(p.outbox)),
             residents,

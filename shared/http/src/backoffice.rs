@@ -115,6 +115,12 @@ const MENU: &[MenuItem] = &[
         roles: "redaction cabinet admin",
     },
     MenuItem {
+        page: "account",
+        href: "/admin/compte",
+        label: "Mon compte",
+        roles: "redaction cabinet admin accueil service",
+    },
+    MenuItem {
         page: "outbox",
         href: "/admin/boite-d-envoi",
         label: "Boîte d'envoi",
@@ -138,6 +144,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("/admin/suppressions", "suppressions", "Adresses bloquées"),
     ("/admin/meteo", "weather", "Alertes météo"),
     ("/admin/boite-d-envoi", "outbox", "Boîte d'envoi (local)"),
+    ("/admin/compte", "account", "Mon compte"),
 ];
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -197,6 +204,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "admin/crisis.html",
         include_str!("../templates/admin/crisis.html"),
     ),
+    (
+        "admin/account.html",
+        include_str!("../templates/admin/account.html"),
+    ),
 ];
 
 /// The scripts, by file name under `/static/admin/`.
@@ -225,6 +236,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("proposals.js", include_str!("../static/admin/proposals.js")),
     ("typos.js", include_str!("../static/admin/typos.js")),
     ("crisis.js", include_str!("../static/admin/crisis.js")),
+    ("account.js", include_str!("../static/admin/account.js")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");

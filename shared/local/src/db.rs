@@ -257,6 +257,11 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (campaign_id, subscriber_id)
      ) WITHOUT ROWID;
      CREATE INDEX acknowledgements_subscriber ON acknowledgements (subscriber_id);",
+    // 17: the notices each staff account turned off (#28): `off` is a JSON array of their names.
+    "CREATE TABLE staff_notice_settings (
+        staff_id TEXT PRIMARY KEY,
+        off TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

@@ -6,6 +6,7 @@ mod campaigns;
 mod deliveries;
 mod documents;
 mod file_jobs;
+mod notices;
 mod pacing;
 mod pauses;
 mod proposals;

@@ -83,6 +83,14 @@ pub fn proposal(id: ProposalId) -> String {
     format!("PROPOSAL#{id}")
 }
 
+/// A staff account's partition (its id: a local username or a Cognito `sub`).
+pub fn staff(id: &str) -> String {
+    format!("STAFF#{id}")
+}
+
+/// The sort key of an account's notice settings.
+pub const NOTICES: &str = "NOTICES";
+
 /// The index partition listing big-file jobs, newest first.
 pub const FILE_JOBS: &str = "FILEJOBS";
 

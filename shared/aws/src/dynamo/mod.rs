@@ -8,6 +8,7 @@ mod fanout;
 mod file_jobs;
 mod items;
 mod keys;
+mod notices;
 mod pacing;
 mod pauses;
 mod proposals;

@@ -326,6 +326,11 @@ pub enum CampaignAction {
     Sending,
     /// Every delivery handled.
     Sent,
+    /// Sent to the acting staff member only, marked [TEST]; the reason says by which channels
+    /// (never the addresses).
+    TestSent,
+    /// Saved unchanged while submitted or rejected: back to draft, nothing modified.
+    Reopened,
 }
 
 /// One entry of the audit trail.
@@ -856,6 +861,24 @@ impl Campaign {
         }
     }
 
+    /// The history line of a test send to `by` by `channels` (« e-mail et SMS »): the campaign
+    /// itself is unchanged (same status, same version: an approval in progress stays valid).
+    pub fn test_sent(
+        &self,
+        by: &StaffIdentity,
+        channels: &str,
+        now: DateTime<Utc>,
+    ) -> CampaignEvent {
+        CampaignEvent {
+            at: now,
+            actor: by.into(),
+            action: CampaignAction::TestSent,
+            from: Some(self.status),
+            to: self.status,
+            reason: Some(channels.to_owned()),
+        }
+    }
+
     /// What a writer typed, as the composer sends it back.
     pub fn content(&self) -> CampaignContent {
         CampaignContent {
@@ -886,6 +909,12 @@ impl Campaign {
         ) {
             return Err(refused(self, "la modifier"));
         }
+        // Back to draft either way; only a real change is recorded as one.
+        let action = if self.content() == content {
+            CampaignAction::Reopened
+        } else {
+            CampaignAction::Edited
+        };
         self.title = content.title;
         self.topics = content.topics;
         self.sms = content.sms;
@@ -899,13 +928,7 @@ impl Campaign {
         self.include_unzoned = content.include_unzoned;
         self.rejection_reason = None;
         self.last_editor = Some(by.into());
-        Ok(self.event(
-            by.into(),
-            CampaignAction::Edited,
-            CampaignStatus::Draft,
-            None,
-            now,
-        ))
+        Ok(self.event(by.into(), action, CampaignStatus::Draft, None, now))
     }
 
     /// Sends a draft to the cabinet.

@@ -65,14 +65,45 @@ pub enum ImportMode {
     ValidOnly,
 }
 
+/// The order of an export's rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportOrder {
+    /// By sign-up date, oldest first (the default).
+    #[default]
+    Date,
+    /// By contact, as a spreadsheet sorts it: the email address, else the phone as dialled
+    /// (subscribers have no name).
+    Contact,
+}
+
 /// What a job does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FileJobKind {
     /// The whole subscriber file written as CSV.
-    Export,
+    Export {
+        #[serde(default)]
+        order: ExportOrder,
+    },
     /// A CSV file of subscribers read in.
-    Import { mode: ImportMode, dry_run: bool },
+    Import {
+        mode: ImportMode,
+        dry_run: bool,
+        /// Update mode: a line whose address or number is already on file adds its topics to
+        /// that person's (never removing any, never changing a contact) instead of being
+        /// refused.
+        #[serde(default)]
+        update: bool,
+    },
+}
+
+/// A line of an import that did something other than create a subscriber (update mode).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineNote {
+    pub line: usize,
+    /// In French: « thèmes ajoutés : … », « déjà inscrit à ces thèmes : rien à ajouter ».
+    pub message: String,
 }
 
 /// Where a job stands.
@@ -109,6 +140,10 @@ pub struct ExportProgress {
     pub parts: Vec<String>,
     /// Where the next rows start (none: at the beginning).
     pub cursor: Option<String>,
+    /// The file had more subscribers than a sorted export holds at once (the setting
+    /// `BigFiles::sort_limit`): its rows are in the store's order.
+    #[serde(default)]
+    pub unsorted: bool,
 }
 
 /// An export or import done step by step.
@@ -145,6 +180,12 @@ pub struct FileJob {
     pub failure: Option<String>,
     /// Export: the writing under way.
     pub export: Option<ExportProgress>,
+    /// Update mode: lines whose person on file had topics added.
+    #[serde(default)]
+    pub updated: usize,
+    /// Update mode: what each such line did, the first [`MAX_REPORTED_ERRORS`] of them.
+    #[serde(default)]
+    pub notes: Vec<LineNote>,
 }
 
 impl FileJob {
@@ -174,7 +215,20 @@ impl FileJob {
             refused_lines: 0,
             failure: None,
             export: None,
+            updated: 0,
+            notes: Vec::new(),
         }
+    }
+
+    /// Adds update-mode notes to the report (the first ones only).
+    pub fn note(&mut self, notes: Vec<LineNote>) {
+        let room = MAX_REPORTED_ERRORS.saturating_sub(self.notes.len());
+        self.notes.extend(notes.into_iter().take(room));
+    }
+
+    /// Whether an import adds the topics of people already on file.
+    pub fn updates(&self) -> bool {
+        matches!(self.kind, FileJobKind::Import { update: true, .. })
     }
 
     /// Adds refused lines to the report (the first ones in full, then only their count).
@@ -200,8 +254,8 @@ impl FileJob {
     /// The import mode and dry-run flag; none for an export.
     pub fn import(&self) -> Option<(ImportMode, bool)> {
         match self.kind {
-            FileJobKind::Import { mode, dry_run } => Some((mode, dry_run)),
-            FileJobKind::Export => None,
+            FileJobKind::Import { mode, dry_run, .. } => Some((mode, dry_run)),
+            FileJobKind::Export { .. } => None,
         }
     }
 }
@@ -246,7 +300,9 @@ mod tests {
     #[test]
     fn refused_lines_are_counted_once_and_the_report_is_capped() {
         let mut job = FileJob::new(
-            FileJobKind::Export,
+            FileJobKind::Export {
+                order: ExportOrder::Date,
+            },
             &staff(),
             FileJobStatus::Exporting,
             now(),
@@ -273,6 +329,7 @@ mod tests {
             FileJobKind::Import {
                 mode: ImportMode::ValidOnly,
                 dry_run: true,
+                update: true,
             },
             &staff(),
             FileJobStatus::AwaitingFile,
@@ -281,5 +338,26 @@ mod tests {
         let json = serde_json::to_string(&job).unwrap();
         assert_eq!(serde_json::from_str::<FileJob>(&json).unwrap(), job);
         assert!(json.contains("\"mode\":\"valid_only\""));
+        // Jobs written before the update mode and the export's order read as they were.
+        let old = json.replace(",\"update\":true", "");
+        let read: FileJob = serde_json::from_str(&old).unwrap();
+        assert!(!read.updates());
+        let export = serde_json::to_string(&FileJob::new(
+            FileJobKind::Export {
+                order: ExportOrder::Date,
+            },
+            &staff(),
+            FileJobStatus::Exporting,
+            now(),
+        ))
+        .unwrap()
+        .replace(",\"order\":\"date\"", "");
+        let read: FileJob = serde_json::from_str(&export).unwrap();
+        assert_eq!(
+            read.kind,
+            FileJobKind::Export {
+                order: ExportOrder::Date
+            }
+        );
     }
 }

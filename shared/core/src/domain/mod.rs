@@ -9,6 +9,7 @@ pub mod contact;
 pub mod delivery;
 pub mod file_job;
 pub mod money;
+pub mod notices;
 pub mod proposal;
 pub mod provider_limits;
 pub mod queue;

@@ -39,6 +39,17 @@ pub enum Role {
 }
 
 impl Role {
+    /// The name staff read, as the back office shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Redaction => "Rédaction",
+            Role::Cabinet => "Cabinet du maire",
+            Role::Admin => "Administration",
+            Role::Accueil => "Accueil",
+            Role::Service => "Service",
+        }
+    }
+
     /// The wire name (also the Cognito group name).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -123,7 +134,8 @@ impl StaffIdentity {
             Ok(())
         } else {
             Err(DomainError::Forbidden(format!(
-                "Cette action est réservée au rôle « {role} »."
+                "Cette action est réservée au rôle « {} ».",
+                role.label()
             )))
         }
     }
@@ -133,7 +145,7 @@ impl StaffIdentity {
         if roles.iter().any(|r| self.has(*r)) {
             Ok(())
         } else {
-            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            let names: Vec<String> = roles.iter().map(|r| format!("« {} »", r.label())).collect();
             Err(DomainError::Forbidden(format!(
                 "Cette action est réservée aux rôles : {}.",
                 names.join(", ")
@@ -558,7 +570,7 @@ mod tests {
         let id = identity(&[Role::Redaction]);
         assert!(id.require(Role::Redaction).is_ok());
         let err = id.require(Role::Cabinet).unwrap_err();
-        assert!(matches!(err, DomainError::Forbidden(ref m) if m.contains("« cabinet »")));
+        assert!(matches!(err, DomainError::Forbidden(ref m) if m.contains("« Cabinet du maire »")));
         assert!(id.require_any(&[Role::Admin, Role::Redaction]).is_ok());
         assert!(id.require_any(&[Role::Admin, Role::Cabinet]).is_err());
     }

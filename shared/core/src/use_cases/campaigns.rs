@@ -169,6 +169,8 @@ pub struct CampaignDeps {
     pub suppressions: Arc<dyn SuppressionStore>,
     /// Staff accounts, to tell the cabinet and authors what waits for them.
     pub directory: Arc<dyn StaffDirectory>,
+    /// Which notices each staff account turned off.
+    pub notice_settings: Arc<dyn crate::ports::NoticeSettingsStore>,
     /// The public archive: whether a sent campaign is in it.
     pub archive: Arc<dyn ArchiveStore>,
 }
@@ -558,6 +560,32 @@ impl Campaigns {
         })
     }
 
+    /// The messages of a campaign as residents received them, for whoever the caller already
+    /// allowed (a department reading what was sent for its proposal).
+    pub(crate) fn as_received(&self, c: &Campaign) -> Result<Preview, DomainError> {
+        let example =
+            crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid");
+        let email = c
+            .email
+            .as_ref()
+            .map(|e| {
+                RenderedEmail::of_email(e, &self.d.config.public_url).for_recipient(
+                    &self.d.layout,
+                    &example,
+                    Some(format!("{}/preferences", self.d.config.public_url)),
+                    None,
+                    "",
+                )
+            })
+            .transpose()?;
+        Ok(Preview {
+            email_subject: email.as_ref().map(|e| e.subject.clone()),
+            email_html: email.as_ref().map(|e| e.html.clone()),
+            email_text: email.map(|e| e.text),
+            sms_text: c.sms.as_ref().map(|s| s.text.clone()),
+        })
+    }
+
     /// An email being written, in the town's layout, before it is saved (any staff role).
     pub fn preview_draft(
         &self,
@@ -665,7 +693,36 @@ impl Campaigns {
                 })?;
             result.sms = Some(to.to_string());
         }
+        self.record_test_send(by, id, &result).await;
         Ok(result)
+    }
+
+    /// Writes a test send in the history: who received it and by which channels, never the
+    /// addresses. The test has left: a history that cannot be written is logged, not failed.
+    async fn record_test_send(&self, by: &StaffIdentity, id: CampaignId, sent: &TestSend) {
+        let channels = match (&sent.email, &sent.sms) {
+            (Some(_), Some(_)) => "e-mail et SMS",
+            (Some(_), None) => "e-mail",
+            (None, Some(_)) => "SMS",
+            (None, None) => return,
+        };
+        // Appended on the version read, as any step: a concurrent edit means reading again.
+        for _ in 0..3 {
+            let c = match self.load(id).await {
+                Ok(c) => c,
+                Err(_) => break,
+            };
+            let event = c.test_sent(by, channels, self.d.clock.now());
+            match self.d.campaigns.update(&c, c.version, &event).await {
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => {
+                    tracing::warn!(campaign = %id, error = %e, "test send not recorded in the history");
+                    return;
+                }
+                Ok(()) => return,
+            }
+        }
+        tracing::warn!(campaign = %id, "test send not recorded in the history: the campaign kept changing");
     }
 
     /// Sends a draft to the cabinet (`redaction`).

@@ -13,11 +13,11 @@ use sha2::{Digest, Sha256};
 use crate::clock::{Clock, Month};
 use crate::config::BigFiles;
 use crate::domain::file_job::{
-    FileJob, FileJobId, FileJobKind, FileJobStatus, FileStep, ImportMode,
+    ExportOrder, FileJob, FileJobId, FileJobKind, FileJobStatus, FileStep, ImportMode, LineNote,
 };
 use crate::domain::queue::{Job, JobOutcome};
 use crate::domain::staff::{Role, StaffIdentity};
-use crate::domain::subscriber::{Subscriber, SubscriberId};
+use crate::domain::subscriber::{Choice, Subscriber, SubscriberId};
 use crate::domain::topic::Topic;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
@@ -28,7 +28,9 @@ use crate::spreadsheet::{
     check_first_part, check_part, export_header, export_rows, line_ends, only_header, separator_of,
     whole_records, ImportCheck, ImportLine, ImportPart, LineError, SeenContacts,
 };
-use crate::use_cases::subscriber_file::{already_subscribed, imported_subscriber};
+use crate::use_cases::subscriber_file::{
+    already_subscribed, imported_subscriber, owner_update, OwnerUpdate,
+};
 
 /// Who exports and imports: the file's keepers.
 const FILE_KEEPERS: [Role; 2] = [Role::Redaction, Role::Admin];
@@ -98,10 +100,14 @@ impl FileJobs {
     }
 
     /// Starts writing the whole file as CSV.
-    pub async fn start_export(&self, by: &StaffIdentity) -> Result<FileJob, DomainError> {
+    pub async fn start_export(
+        &self,
+        by: &StaffIdentity,
+        order: ExportOrder,
+    ) -> Result<FileJob, DomainError> {
         by.require_any(&FILE_KEEPERS)?;
         let job = FileJob::new(
-            FileJobKind::Export,
+            FileJobKind::Export { order },
             by,
             FileJobStatus::Exporting,
             self.d.clock.now(),
@@ -117,10 +123,15 @@ impl FileJobs {
         by: &StaffIdentity,
         mode: ImportMode,
         dry_run: bool,
+        update: bool,
     ) -> Result<ImportStarted, DomainError> {
         by.require_any(&FILE_KEEPERS)?;
         let job = FileJob::new(
-            FileJobKind::Import { mode, dry_run },
+            FileJobKind::Import {
+                mode,
+                dry_run,
+                update,
+            },
             by,
             FileJobStatus::AwaitingFile,
             self.d.clock.now(),
@@ -177,7 +188,9 @@ impl FileJobs {
     ) -> Result<FileJobView, DomainError> {
         by.require_any(&FILE_KEEPERS)?;
         let job = self.job(id).await?;
-        let download_url = if job.kind == FileJobKind::Export && job.status == FileJobStatus::Done {
+        let download_url = if matches!(job.kind, FileJobKind::Export { .. })
+            && job.status == FileJobStatus::Done
+        {
             let name = format!(
                 "abonnes-telmail-{}.csv",
                 crate::clock::town_date(job.created_at)
@@ -272,6 +285,37 @@ impl FileJobs {
         } else {
             Vec::new()
         };
+        if progress.parts.is_empty() && progress.cursor.is_none() && !progress.unsorted {
+            if let FileJobKind::Export { order } = job.kind {
+                if let Some(mut all) = self.whole_file_if_small().await? {
+                    sort_export(&mut all, order);
+                    job.rows = all.len();
+                    part.extend(export_rows(&all, &topics));
+                    // Parts of the configured size, as the paged export writes them.
+                    let chunks: Vec<Vec<u8>> = part
+                        .chunks(self.d.settings.export_bytes.max(1))
+                        .map(<[u8]>::to_vec)
+                        .collect();
+                    for chunk in chunks {
+                        let number = u32::try_from(progress.parts.len() + 1).unwrap_or(u32::MAX);
+                        let tag = self
+                            .d
+                            .files
+                            .put_part(&key, &progress.upload, number, chunk)
+                            .await?;
+                        progress.parts.push(tag);
+                    }
+                    self.d
+                        .files
+                        .finish_parts(&key, &progress.upload, &progress.parts)
+                        .await?;
+                    job.status = FileJobStatus::Done;
+                    job.export = Some(progress);
+                    return Ok(());
+                }
+                progress.unsorted = true;
+            }
+        }
         let mut at_end = false;
         while part.len() < self.d.settings.export_bytes {
             let (page, next) = self
@@ -305,6 +349,27 @@ impl FileJobs {
         }
         job.export = Some(progress);
         Ok(())
+    }
+
+    /// The whole file when it has at most `sort_limit` subscribers (none past it).
+    async fn whole_file_if_small(&self) -> Result<Option<Vec<Subscriber>>, DomainError> {
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (page, next) = self
+                .d
+                .reports
+                .page_all(cursor.as_deref(), self.d.settings.export_page)
+                .await?;
+            all.extend(page);
+            if all.len() > self.d.settings.sort_limit {
+                return Ok(None);
+            }
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(Some(all)),
+            }
+        }
     }
 
     /// Reads one part of the import's file: checks its lines, and writes them when importing.
@@ -367,11 +432,19 @@ impl FileJobs {
                 .len();
         let mut errors = check.errors;
         if job.status == FileJobStatus::Checking {
-            errors.extend(self.known(check.valid).await?);
-        } else {
-            let (imported, refused) = self.write(job, check.valid).await?;
-            job.imported += imported;
+            let (refused, notes) = self.known(job, check.valid, &topics).await?;
             errors.extend(refused);
+            // A check before importing tells only what is wrong; a dry run also what would change.
+            if dry_run {
+                job.updated += notes.iter().filter(|(adds, _)| *adds).count();
+                job.note(notes.into_iter().map(|(_, n)| n).collect());
+            }
+        } else {
+            let written = self.write(job, check.valid, &topics).await?;
+            job.imported += written.imported;
+            job.updated += written.updated;
+            job.note(written.notes);
+            errors.extend(written.refused);
         }
         errors.sort_by_key(|e| e.line);
         job.refuse(errors);
@@ -445,9 +518,17 @@ impl FileJobs {
         Ok((check, cut))
     }
 
-    /// The lines whose address or number is already in the file, refused.
-    async fn known(&self, lines: Vec<ImportLine>) -> Result<Vec<LineError>, StoreError> {
-        let found: Vec<Option<LineError>> = stream::iter(lines)
+    /// The lines whose address or number is already in the file: refused, or in update mode
+    /// what adding their topics would do (`true` with a note when it adds some).
+    async fn known(
+        &self,
+        job: &FileJob,
+        lines: Vec<ImportLine>,
+        topics: &[Topic],
+    ) -> Result<(Vec<LineError>, Vec<(bool, LineNote)>), StoreError> {
+        let update = job.updates();
+        let now = self.d.clock.now();
+        let found: Vec<Option<Result<(bool, LineNote), LineError>>> = stream::iter(lines)
             .map(|line| async move {
                 let mut known = false;
                 if let Some(e) = &line.signup.email {
@@ -456,22 +537,54 @@ impl FileJobs {
                 if let Some(p) = &line.signup.phone {
                     known |= self.d.subscribers.find_by_phone(p).await?.is_some();
                 }
-                Ok::<_, StoreError>(known.then(|| already_subscribed(line.line)))
+                if !known {
+                    return Ok::<_, StoreError>(None);
+                }
+                if !update {
+                    return Ok(Some(Err(already_subscribed(line.line))));
+                }
+                let number = line.line;
+                let form = imported_subscriber(
+                    line_subscriber_id(job.id, number),
+                    line.signup,
+                    &job.requested_by,
+                    &line.form_reference,
+                    now,
+                );
+                Ok(
+                    match owner_update(self.d.subscribers.as_ref(), &form).await? {
+                        OwnerUpdate::Adds(_, added) => {
+                            Some(Ok((true, note(number, "thèmes à ajouter", &added, topics))))
+                        }
+                        OwnerUpdate::Nothing(_) => Some(Ok((false, nothing_to_add(number)))),
+                        OwnerUpdate::Refused(why) => Some(Err(refused_update(number, why))),
+                        OwnerUpdate::Gone => None,
+                    },
+                )
             })
             .buffered(self.d.settings.concurrency)
             .try_collect()
             .await?;
-        Ok(found.into_iter().flatten().collect())
+        let (mut refused, mut notes) = (Vec::new(), Vec::new());
+        for f in found.into_iter().flatten() {
+            match f {
+                Ok(n) => notes.push(n),
+                Err(e) => refused.push(e),
+            }
+        }
+        Ok((refused, notes))
     }
 
     /// Creates the subscribers of valid lines; gives how many, and the lines refused because
-    /// their address or number is taken. Each line's subscriber has an id drawn from the job and
-    /// the line, so a step run again recognises what its first run wrote.
+    /// their address or number is taken (in update mode, the topics those lines add to the
+    /// person on file). Each line's subscriber has an id drawn from the job and the line, so a
+    /// step run again recognises what its first run wrote.
     async fn write(
         &self,
         job: &FileJob,
         lines: Vec<ImportLine>,
-    ) -> Result<(usize, Vec<LineError>), StoreError> {
+        topics: &[Topic],
+    ) -> Result<Written, StoreError> {
         let now = self.d.clock.now();
         let numbers: Vec<usize> = lines.iter().map(|l| l.line).collect();
         let subs: Vec<Subscriber> = lines
@@ -487,14 +600,16 @@ impl FileJobs {
             })
             .collect();
         let answers = self.d.subscribers.insert_many(&subs).await?;
-        let (mut new, mut ours, mut refused) = (0, 0, Vec::new());
+        let (mut new, mut ours) = (0, 0);
+        let mut out = Written::default();
         for ((line, sub), answer) in numbers.into_iter().zip(&subs).zip(answers) {
             match answer {
                 Ok(()) => new += 1,
                 // Written by an earlier run of this step, or someone else's address.
                 Err(StoreError::Conflict(_)) => match self.d.subscribers.get(sub.id).await? {
                     Some(_) => ours += 1,
-                    None => refused.push(already_subscribed(line)),
+                    None if job.updates() => self.add_topics(line, sub, topics, &mut out).await?,
+                    None => out.refused.push(already_subscribed(line)),
                 },
                 Err(e) => return Err(e),
             }
@@ -505,7 +620,113 @@ impl FileJobs {
                 .add_signups(Month::of(now), &SignupOrigin::Import.key(), new as i64)
                 .await?;
         }
-        Ok((new + ours, refused))
+        out.imported = new + ours;
+        Ok(out)
+    }
+
+    /// Update mode: adds a line's topics to the person on file who has its contacts.
+    async fn add_topics(
+        &self,
+        line: usize,
+        form: &Subscriber,
+        topics: &[Topic],
+        out: &mut Written,
+    ) -> Result<(), StoreError> {
+        match owner_update(self.d.subscribers.as_ref(), form).await? {
+            OwnerUpdate::Adds(mut owner, added) => {
+                let mut choices = owner.choices.clone();
+                choices.extend(added.iter().cloned());
+                owner.set_choices(choices, self.d.clock.now());
+                match self.d.subscribers.update(&owner).await {
+                    Ok(()) => {
+                        out.updated += 1;
+                        out.notes.push(note(line, "thèmes ajoutés", &added, topics));
+                    }
+                    Err(StoreError::Conflict(_)) => out.refused.push(refused_update(
+                        line,
+                        "Cet abonné vient d'être modifié par ailleurs : importez cette ligne de nouveau.",
+                    )),
+                    Err(e) => return Err(e),
+                }
+            }
+            OwnerUpdate::Nothing(_) => out.notes.push(nothing_to_add(line)),
+            OwnerUpdate::Refused(why) => out.refused.push(refused_update(line, why)),
+            OwnerUpdate::Gone => out.refused.push(already_subscribed(line)),
+        }
+        Ok(())
+    }
+}
+
+/// What writing a part of an import did.
+#[derive(Debug, Default)]
+struct Written {
+    /// Subscribers created.
+    imported: usize,
+    /// People on file who had topics added (update mode).
+    updated: usize,
+    notes: Vec<LineNote>,
+    refused: Vec<LineError>,
+}
+
+/// A line's note: what it adds, topics by name with their channels.
+fn note(line: usize, what: &str, added: &BTreeSet<Choice>, topics: &[Topic]) -> LineNote {
+    let mut by_topic: Vec<(String, Vec<&str>)> = Vec::new();
+    for c in added {
+        let name = topics
+            .iter()
+            .find(|t| t.slug == c.topic)
+            .map_or_else(|| c.topic.to_string(), |t| t.name.clone());
+        let channel = match c.channel {
+            crate::domain::contact::Channel::Email => "e-mail",
+            crate::domain::contact::Channel::Sms => "SMS",
+            crate::domain::contact::Channel::Voice => "appel",
+        };
+        match by_topic.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, channels)) => channels.push(channel),
+            None => by_topic.push((name, vec![channel])),
+        }
+    }
+    let list: Vec<String> = by_topic
+        .into_iter()
+        .map(|(name, channels)| format!("{name} ({})", channels.join(", ")))
+        .collect();
+    LineNote {
+        line,
+        message: format!("Déjà inscrit : {what} : {}.", list.join(", ")),
+    }
+}
+
+fn nothing_to_add(line: usize) -> LineNote {
+    LineNote {
+        line,
+        message: "Déjà inscrit à ces thèmes : rien à ajouter.".into(),
+    }
+}
+
+fn refused_update(line: usize, why: &str) -> LineError {
+    LineError {
+        line,
+        field: "email".into(),
+        message: why.to_owned(),
+    }
+}
+
+/// Puts an export's rows in the order asked: by sign-up date (oldest first), or by contact as a
+/// spreadsheet sorts it (email addresses in alphabetical order, then the phone-only entries).
+fn sort_export(all: &mut [Subscriber], order: ExportOrder) {
+    match order {
+        ExportOrder::Date => all.sort_by_key(|a| (a.created_at, a.id)),
+        ExportOrder::Contact => all.sort_by_cached_key(|s| {
+            (
+                s.email.is_none(),
+                s.email
+                    .as_ref()
+                    .map(|e| e.as_str().to_lowercase())
+                    .or_else(|| s.phone.as_ref().map(|p| p.to_string()))
+                    .unwrap_or_default(),
+                s.id,
+            )
+        }),
     }
 }
 

@@ -1,5 +1,6 @@
 //! What residents, staff and the scheduled jobs do, each use case over the ports it needs.
 
+pub mod account;
 pub mod archive;
 pub mod campaigns;
 pub mod crisis;

@@ -10,7 +10,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use crate::clock::{town_date, Clock};
-use crate::domain::campaign::{Campaign, CampaignStatus};
+use crate::domain::campaign::{Campaign, CampaignId, CampaignStatus};
+use crate::domain::notices::StaffNotice;
 use crate::domain::proposal::{
     draft_from, Proposal, ProposalFields, ProposalId, ProposalInput, ProposalStatus, SentFigures,
 };
@@ -19,6 +20,7 @@ use crate::error::{DomainError, SendError, StoreError};
 use crate::ports::{open_topics, CampaignStore, EmailSender, ProposalStore, TopicStore};
 use crate::render::messages::{proposal_email, EmailLayout};
 use crate::use_cases::campaigns::Campaigns;
+use crate::use_cases::staff_notices::wants;
 use crate::use_cases::statistics::period;
 
 /// Who reads the inbox and decides.
@@ -55,6 +57,22 @@ pub struct ProposalsDeps {
     pub clock: Arc<dyn Clock>,
     /// Where links in the emails point.
     pub public_url: String,
+    /// Which notices each staff account turned off.
+    pub notice_settings: Arc<dyn crate::ports::NoticeSettingsStore>,
+}
+
+/// What was sent for a proposal: the carrying campaign's messages as residents received them.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentMessages {
+    /// The campaign that carried the proposal.
+    pub campaign: CampaignId,
+    /// Its title (internal, never sent).
+    pub title: String,
+    /// `sending` or `sent`.
+    pub status: CampaignStatus,
+    /// The SMS and the email.
+    #[serde(flatten)]
+    pub messages: crate::use_cases::campaigns::Preview,
 }
 
 /// Proposals use cases.
@@ -142,6 +160,39 @@ impl Proposals {
             return self.load(id).await;
         }
         self.own(by, id).await
+    }
+
+    /// What was finally sent for a proposal: the SMS and the email of the campaign that
+    /// carried it, as residents received them (its author, or the communication service). Only
+    /// once the campaign has left: before, what it will say can still change.
+    pub async fn sent_messages(
+        &self,
+        by: &StaffIdentity,
+        id: ProposalId,
+    ) -> Result<SentMessages, DomainError> {
+        let p = self.get(by, id).await?;
+        let Some(campaign) = p.campaign else {
+            return Err(DomainError::Conflict(
+                "Cette proposition n'a pas été reprise dans une campagne : rien n'a été envoyé pour elle."
+                    .into(),
+            ));
+        };
+        let c = self.d.campaign_store.get(campaign).await?.ok_or_else(|| {
+            DomainError::NotFound("La campagne de cette proposition n'existe plus.".into())
+        })?;
+        if !matches!(c.status, CampaignStatus::Sending | CampaignStatus::Sent) {
+            return Err(DomainError::Conflict(
+                "La campagne qui reprend cette proposition n'est pas encore partie : son texte peut encore changer."
+                    .into(),
+            ));
+        }
+        let messages = self.d.campaigns.as_received(&c)?;
+        Ok(SentMessages {
+            campaign: c.id,
+            title: c.title,
+            status: c.status,
+            messages,
+        })
     }
 
     /// Its author replaces it while nobody has taken it.
@@ -371,6 +422,15 @@ impl Proposals {
         let Some(to) = &p.proposer.email else {
             return;
         };
+        if !wants(
+            self.d.notice_settings.as_ref(),
+            &p.proposer.id,
+            StaffNotice::ProposalEmail,
+        )
+        .await
+        {
+            return;
+        }
         let url = format!("{}/admin/propositions", self.d.public_url);
         let content = proposal_email(&p.fields.title, news, detail, &url);
         let sent = match self.d.layout.compose(to, content, None) {

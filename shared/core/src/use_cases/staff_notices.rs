@@ -2,11 +2,14 @@
 //! cabinet member (by email, and by SMS too when it is urgent and they gave a number); the
 //! cabinet's decision reaches the campaign's author, with the reason of a refusal. A notice
 //! that cannot be sent is logged (without the contact) and never fails the step: the pages
-//! show the same news.
+//! show the same news. Each notice is sent only to the accounts that did not turn it off
+//! (`domain::notices`); settings that cannot be read leave the notice on.
 
 use crate::domain::campaign::{Campaign, CampaignKind};
+use crate::domain::notices::StaffNotice;
 use crate::domain::staff::Role;
 use crate::error::SendError;
+use crate::ports::NoticeSettingsStore;
 use crate::ports::OutgoingSms;
 use crate::render::messages::{button, escape_html, EmailContent};
 
@@ -34,11 +37,17 @@ impl Campaigns {
             }
         };
         let url = self.campaign_url(c);
+        let settings = self.deps().notice_settings.as_ref();
         for member in members.iter().filter(|m| m.id != c.author.id) {
             if let Some(to) = &member.email {
-                self.send_notice(c, to, submitted_email(c, &url)).await;
+                if wants(settings, &member.id, StaffNotice::SubmittedEmail).await {
+                    self.send_notice(c, to, submitted_email(c, &url)).await;
+                }
             }
             if let (true, Some(to)) = (c.urgent, &member.phone) {
+                if !wants(settings, &member.id, StaffNotice::SubmittedUrgentSms).await {
+                    continue;
+                }
                 let sms = OutgoingSms {
                     to: to.clone(),
                     text: format!(
@@ -65,6 +74,15 @@ impl Campaigns {
         let Some(to) = author.and_then(|a| a.email) else {
             return;
         };
+        if !wants(
+            self.deps().notice_settings.as_ref(),
+            &c.author.id,
+            StaffNotice::DecisionEmail,
+        )
+        .await
+        {
+            return;
+        }
         let content = decided_email(c, decision, &self.campaign_url(c));
         self.send_notice(c, &to, content).await;
     }
@@ -85,6 +103,22 @@ impl Campaigns {
         };
         if let Err(e) = sent {
             warn_unsent(c, "email", &e);
+        }
+    }
+}
+
+/// Whether the account `staff_id` receives `notice`. Settings that cannot be read leave it on:
+/// a notice too many is better than a decision nobody hears of.
+pub(crate) async fn wants(
+    settings: &dyn NoticeSettingsStore,
+    staff_id: &str,
+    notice: StaffNotice,
+) -> bool {
+    match settings.notice_settings(staff_id).await {
+        Ok(s) => s.wants(notice),
+        Err(e) => {
+            tracing::warn!(notice = notice.as_str(), error = %e, "notice settings unreadable: sent");
+            true
         }
     }
 }

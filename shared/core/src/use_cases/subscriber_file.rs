@@ -16,7 +16,7 @@ use crate::domain::signup::{
 };
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::{
-    Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, SubscriberStatus,
+    Choice, Consent, ConsentSource, Subscriber, SubscriberId, SubscriberState, SubscriberStatus,
     CONSENT_WORDING_VERSION,
 };
 use crate::domain::topic::Topic;
@@ -284,6 +284,60 @@ fn duplicate(e: StoreError) -> DomainError {
     }
 }
 
+/// What adding a form's (or an import line's) topics to the person already on file would do.
+pub(crate) enum OwnerUpdate {
+    /// Topics to add to this entry (its choices as read).
+    Adds(Subscriber, BTreeSet<Choice>),
+    /// The entry has every topic already.
+    Nothing(Subscriber),
+    /// Not done, in French: contacts differ, two entries, an entry not active.
+    Refused(&'static str),
+    /// No entry has these contacts any more.
+    Gone,
+}
+
+/// Finds the one active entry holding the form's contacts and the choices the form adds to it.
+/// It only adds: a form naming another contact, or contacts of two entries, is refused.
+pub(crate) async fn owner_update(
+    subscribers: &dyn SubscriberStore,
+    form: &Subscriber,
+) -> Result<OwnerUpdate, StoreError> {
+    let by_email = match &form.email {
+        Some(e) => subscribers.find_by_email(e).await?,
+        None => None,
+    };
+    let by_phone = match &form.phone {
+        Some(p) => subscribers.find_by_phone(p).await?,
+        None => None,
+    };
+    let owner = match (by_email, by_phone) {
+        (Some(a), Some(b)) if a.id != b.id => {
+            return Ok(OwnerUpdate::Refused("L'adresse et le numéro appartiennent à deux abonnés différents : adressez-vous au service communication."));
+        }
+        (Some(owner), _) | (None, Some(owner)) => owner,
+        (None, None) => return Ok(OwnerUpdate::Gone),
+    };
+    let differs = |form: Option<String>, on_file: Option<String>| form.is_some() && form != on_file;
+    if differs(
+        form.email.as_ref().map(|e| e.to_string()),
+        owner.email.as_ref().map(|e| e.to_string()),
+    ) || differs(
+        form.phone.as_ref().map(|p| p.to_string()),
+        owner.phone.as_ref().map(|p| p.to_string()),
+    ) {
+        return Ok(OwnerUpdate::Refused("Ce formulaire donne une autre adresse ou un autre numéro que l'inscription existante : seul le service communication (rôle Rédaction) peut changer des coordonnées."));
+    }
+    if owner.status() != SubscriberStatus::Active {
+        return Ok(OwnerUpdate::Refused("Cette inscription n'est pas active (en attente de confirmation ou désabonnée) : adressez-vous au service communication."));
+    }
+    let added: BTreeSet<Choice> = form.choices.difference(&owner.choices).cloned().collect();
+    Ok(if added.is_empty() {
+        OwnerUpdate::Nothing(owner)
+    } else {
+        OwnerUpdate::Adds(owner, added)
+    })
+}
+
 /// The import error for a line whose address or number is already in the file.
 pub(crate) fn already_subscribed(line: usize) -> LineError {
     LineError {
@@ -524,55 +578,30 @@ impl SubscriberFile {
     /// it only adds: a form whose contacts differ from the entry's, or an entry that is not
     /// active, goes to the communication service instead.
     async fn add_to_owner(&self, form: Subscriber) -> Result<Subscriber, DomainError> {
-        let by_email = match &form.email {
-            Some(e) => self.subscribers.find_by_email(e).await?,
-            None => None,
-        };
-        let by_phone = match &form.phone {
-            Some(p) => self.subscribers.find_by_phone(p).await?,
-            None => None,
-        };
         let ask = |message: &str| {
             let mut f = FieldErrors::new();
             f.add("email", message);
             f.add("phone", message);
             DomainError::Validation(f)
         };
-        let mut owner = match (by_email, by_phone) {
-            (Some(a), Some(b)) if a.id != b.id => {
-                return Err(ask("L'adresse et le numéro appartiennent à deux abonnés différents : adressez-vous au service communication."));
-            }
-            (Some(owner), _) | (None, Some(owner)) => owner,
+        match owner_update(self.subscribers.as_ref(), &form).await? {
             // Gone between the insert and the search: the form can be added again.
-            (None, None) => return Err(duplicate(StoreError::Conflict("gone".into()))),
-        };
-        let differs =
-            |form: Option<String>, on_file: Option<String>| form.is_some() && form != on_file;
-        if differs(
-            form.email.as_ref().map(|e| e.to_string()),
-            owner.email.as_ref().map(|e| e.to_string()),
-        ) || differs(
-            form.phone.as_ref().map(|p| p.to_string()),
-            owner.phone.as_ref().map(|p| p.to_string()),
-        ) {
-            return Err(ask("Ce formulaire donne une autre adresse ou un autre numéro que l'inscription existante : seul le service communication (rôle Rédaction) peut changer des coordonnées."));
+            OwnerUpdate::Gone => Err(duplicate(StoreError::Conflict("gone".into()))),
+            OwnerUpdate::Refused(why) => Err(ask(why)),
+            OwnerUpdate::Nothing(owner) => Ok(owner),
+            OwnerUpdate::Adds(mut owner, added) => {
+                let mut choices = owner.choices.clone();
+                choices.extend(added);
+                owner.set_choices(choices, self.clock.now());
+                self.subscribers.update(&owner).await.map_err(|e| match e {
+                    StoreError::Conflict(_) => DomainError::Conflict(
+                        "Cet abonné vient d'être modifié par ailleurs : recommencez.".into(),
+                    ),
+                    other => other.into(),
+                })?;
+                Ok(owner)
+            }
         }
-        if owner.status() != SubscriberStatus::Active {
-            return Err(ask("Cette inscription n'est pas active (en attente de confirmation ou désabonnée) : adressez-vous au service communication."));
-        }
-        let mut choices = owner.choices.clone();
-        choices.extend(form.choices);
-        if choices == owner.choices {
-            return Ok(owner);
-        }
-        owner.set_choices(choices, self.clock.now());
-        self.subscribers.update(&owner).await.map_err(|e| match e {
-            StoreError::Conflict(_) => DomainError::Conflict(
-                "Cet abonné vient d'être modifié par ailleurs : recommencez.".into(),
-            ),
-            other => other.into(),
-        })?;
-        Ok(owner)
     }
 
     /// Changes contacts and choices. No choice left means unsubscribed. The front desk corrects

@@ -241,3 +241,22 @@ pub async fn me(
     }
     Json(body)
 }
+
+/// `GET /api/admin/me/notices`: the notices the caller receives, each on or off.
+pub async fn my_notices(
+    axum::extract::State(app): axum::extract::State<super::AdminState>,
+    Staff(by): Staff,
+) -> crate::error::ApiResult<Json<telmail_core::use_cases::account::MyNotices>> {
+    Ok(Json(app.account.notices(&by).await?))
+}
+
+/// `PUT /api/admin/me/notices` `{ "off": [notice…] }`: turns those off, the others on.
+pub async fn set_my_notices(
+    axum::extract::State(app): axum::extract::State<super::AdminState>,
+    Staff(by): Staff,
+    crate::extract::ApiJson(input): crate::extract::ApiJson<
+        telmail_core::use_cases::account::NoticesInput,
+    >,
+) -> crate::error::ApiResult<Json<telmail_core::use_cases::account::MyNotices>> {
+    Ok(Json(app.account.set_notices(&by, &input).await?))
+}

@@ -20,6 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
+use telmail_core::use_cases::account::Account;
 use telmail_core::use_cases::archive::Archive;
 use telmail_core::use_cases::campaigns::Campaigns;
 use telmail_core::use_cases::crisis::Crisis;
@@ -59,6 +60,8 @@ pub struct AdminState {
     pub zones: Arc<Zones>,
     /// The crisis view of urgent campaigns.
     pub crisis: Arc<Crisis>,
+    /// The caller's own settings.
+    pub account: Arc<Account>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -75,6 +78,7 @@ impl From<&UseCases> for AdminState {
             archive: u.archive.clone(),
             zones: u.zones.clone(),
             crisis: u.crisis.clone(),
+            account: u.account.clone(),
         }
     }
 }
@@ -100,6 +104,11 @@ fn staff_routes() -> Vec<StaffRoute> {
     use Part::{Approval, Campaigns, File};
     vec![
         ("/api/admin/me", File, get(auth::me)),
+        (
+            "/api/admin/me/notices",
+            File,
+            get(auth::my_notices).put(auth::set_my_notices),
+        ),
         (
             "/api/admin/campaigns",
             Campaigns,
@@ -185,6 +194,11 @@ fn staff_routes() -> Vec<StaffRoute> {
             "/api/admin/proposals/{id}",
             Campaigns,
             get(proposals::get).put(proposals::edit),
+        ),
+        (
+            "/api/admin/proposals/{id}/sent",
+            Campaigns,
+            get(proposals::sent),
         ),
         (
             "/api/admin/proposals/{id}/withdraw",

@@ -61,6 +61,17 @@ pub async fn get(
     Ok(Json(app.proposals.get(&by, proposal_id(&id)?).await?))
 }
 
+/// `GET /api/admin/proposals/{id}/sent` — the SMS and email finally sent for it.
+pub async fn sent(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(
+        app.proposals.sent_messages(&by, proposal_id(&id)?).await?,
+    ))
+}
+
 /// `PUT /api/admin/proposals/{id}` — its author edits it while it is new.
 pub async fn edit(
     State(app): State<AdminState>,

@@ -25,7 +25,14 @@ const ACTIONS = {
   sending: "envoi commencé",
   sent: "envoi terminé",
   scheduled: "programmée",
+  reopened: "remise en brouillon sans changement",
 };
+
+/** One line of the history; a test send names whom it went to, never the addresses. */
+function trailLine(e) {
+  if (e.action === "test_sent") return `${when(e.at)} — envoi de test à ${e.actor.name} (${e.reason})`;
+  return [`${when(e.at)} — ${ACTIONS[e.action] || e.action} par ${e.actor.name}`, e.reason ? ` : « ${e.reason} »` : ""];
+}
 
 const PHENOMENA = {
   wind: "vent violent",
@@ -163,7 +170,7 @@ function trail(c) {
     "section",
     { "aria-labelledby": "trail-title" },
     el("h2", { id: "trail-title" }, "Historique"),
-    el("ol", { class: "trail" }, ...c.events.map((e) => el("li", {}, `${when(e.at)} — ${ACTIONS[e.action] || e.action} par ${e.actor.name}`, e.reason ? ` : « ${e.reason} »` : ""))),
+    el("ol", { class: "trail" }, ...c.events.map((e) => el("li", {}, trailLine(e)))),
   );
 }
 

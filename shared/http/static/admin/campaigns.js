@@ -1,10 +1,24 @@
 // Télmail back office, `/admin/campagnes`: every campaign, filtered by status, type and title.
 
 import { api } from "./api.js";
-import { $, el, flash, start, status, when } from "./ui.js";
+import { $, el, flash, holds, start, status, when } from "./ui.js";
 
-await start();
+const me = await start();
 const form = $("#filters");
+// A department member writes no campaign: what was sent for their proposals is on their page.
+if (!holds(me, "redaction", "cabinet", "admin")) {
+  form.hidden = true;
+  $("#list").replaceChildren(
+    el(
+      "p",
+      { class: "alert info" },
+      "Les campagnes sont rédigées par le service communication et approuvées par le cabinet du maire. Ce qui a été envoyé pour vos propositions se lit sur la page ",
+      el("a", { href: "/admin/propositions" }, "Propositions"),
+      " (bouton « Voir ce qui a été envoyé »).",
+    ),
+  );
+  await new Promise(() => {});
+}
 const params = new URLSearchParams(location.search);
 for (const name of ["status", "kind", "q"]) form[name].value = params.get(name) || "";
 

@@ -17,8 +17,8 @@ async function follow(id, progress) {
 }
 
 /** Sends `file` to a new import's link and has it read; resolves with the finished job. */
-export async function importFile(file, mode, dryRun, progress) {
-  const q = new URLSearchParams({ mode, dry_run: String(dryRun) });
+export async function importFile(file, mode, dryRun, update, progress) {
+  const q = new URLSearchParams({ mode, dry_run: String(dryRun), update: String(update) });
   const job = await api("POST", `/api/admin/files/imports?${q}`);
   progress({ ...job, status: "sending" });
   const sent = await fetch(job.upload_url, { method: "PUT", body: file, headers: { "Content-Type": "text/csv" } });
@@ -32,8 +32,8 @@ export async function importFile(file, mode, dryRun, progress) {
 }
 
 /** Writes the whole file as CSV, then downloads it through its link. */
-export async function exportFile(progress) {
-  const job = await api("POST", "/api/admin/files/exports");
+export async function exportFile(order, progress) {
+  const job = await api("POST", `/api/admin/files/exports?${new URLSearchParams({ order })}`);
   const done = await follow(job.id, progress);
   if (done.status === "failed") throw new ApiError(500, { message: done.failure });
   const a = Object.assign(document.createElement("a"), { href: done.download_url });

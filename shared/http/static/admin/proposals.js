@@ -62,7 +62,9 @@ async function showMine() {
               el(
                 "td",
                 {},
-                p.status === "new"
+                p.status === "sent"
+                  ? el("button", { type: "button", class: "secondary", onclick: (e) => showSent(e.target, p) }, `Voir ce qui a été envoyé pour « ${p.title} »`)
+                  : p.status === "new"
                   ? [
                       el("button", { type: "button", class: "secondary", onclick: () => edit(p), "aria-label": `Modifier « ${p.title} »` }, "Modifier"),
                       " ",
@@ -74,6 +76,30 @@ async function showMine() {
           ),
         ),
   );
+}
+
+/** The SMS and the email as residents received them, below the list. */
+async function showSent(button, p) {
+  await act(button, null, async () => {
+    const sent = await api("GET", `/api/admin/proposals/${p.id}/sent`);
+    const frame = el("iframe", { class: "preview fitted", title: `L'e-mail envoyé pour « ${p.title} »`, sandbox: "allow-same-origin" });
+    // Same origin without scripts: the frame is sized to the whole email.
+    frame.addEventListener("load", () => {
+      const doc = frame.contentDocument;
+      if (doc?.documentElement) frame.style.height = `${Math.ceil(doc.documentElement.scrollHeight) + 2}px`;
+    });
+    frame.srcdoc = sent.email_html || "";
+    const box = $("#sent");
+    box.replaceChildren(
+      el("h3", { id: "sent-title", tabindex: "-1" }, `Ce qui a été envoyé pour « ${p.title} »`),
+      el("h4", {}, "SMS"),
+      sent.sms_text ? el("p", { class: "sms-preview" }, sent.sms_text) : el("p", { class: "muted" }, "Pas de SMS."),
+      el("h4", {}, sent.email_subject ? `E-mail : ${sent.email_subject}` : "E-mail"),
+      sent.email_html ? frame : el("p", { class: "muted" }, "Pas d'e-mail."),
+    );
+    box.hidden = false;
+    $("#sent-title").focus();
+  });
 }
 
 function edit(p) {

@@ -26,7 +26,7 @@ if (!holds(me, "redaction", "admin", "accueil")) {
 /** The front desk types forms in and corrects what it typed; import, export and erasure are the file keepers'. */
 const keeper = holds(me, "redaction", "admin");
 if (!keeper) {
-  for (const id of ["import-section", "export", "erase", "prev", "next"]) $(`#${id}`).hidden = true;
+  for (const id of ["import-section", "export", "export-order-box", "erase", "prev", "next"]) $(`#${id}`).hidden = true;
   $("#paper-place").required = true;
   // The front desk comes to type a form in: the form first, the file only after a search.
   $("#search").before($("#paper-section"));
@@ -248,7 +248,7 @@ function importFrom(dryRun) {
   const file = form.file.files[0];
   if (!file) throw Object.assign(new Error("Choisissez un fichier CSV."), { fields: { file: "Choisissez un fichier CSV." } });
   const status = $("#import-progress");
-  return importFile(file, form.mode.value, dryRun, (job) => (status.textContent = progressText(job)));
+  return importFile(file, form.mode.value, dryRun, form.update.checked, (job) => (status.textContent = progressText(job)));
 }
 
 function report(job, dryRun) {
@@ -258,12 +258,18 @@ function report(job, dryRun) {
     job.refused_lines === 0 ? "" : ok > 0 ? " Corrigez le fichier, ou importez les lignes valides." : " Corrigez le fichier puis vérifiez-le à nouveau.";
   const head = dryRun
     ? `${job.lines} ligne(s) lue(s) : ${ok} valide(s), ${job.refused_lines} en erreur. Rien n'a encore été importé.${next}`
-    : job.imported === 0
+    : job.imported === 0 && !job.updated
       ? `Rien n'a été importé : ${job.refused_lines} ligne(s) en erreur.`
       : `${job.imported} abonné(s) importé(s) sur ${job.lines} ligne(s).`;
   const shown = new Set(job.errors.map((x) => x.line)).size;
+  const notes = job.notes || [];
+  const updated = job.update
+    ? dryRun
+      ? ` ${job.updated} personne(s) déjà inscrite(s) recevront de nouveaux thèmes.`
+      : ` ${job.updated} personne(s) déjà inscrite(s) ont reçu de nouveaux thèmes.`
+    : "";
   return [
-    el("p", { role: "status" }, head),
+    el("p", { role: "status" }, head + updated),
     shown < job.refused_lines ? el("p", { class: "hint" }, `Les ${shown} premières lignes refusées sont détaillées ci-dessous.`) : "",
     job.errors.length
       ? el(
@@ -272,6 +278,15 @@ function report(job, dryRun) {
           el("caption", {}, "Lignes refusées"),
           el("thead", {}, el("tr", {}, ...["Ligne", "Colonne", "Problème"].map((h) => el("th", { scope: "col" }, h)))),
           el("tbody", {}, ...job.errors.map((x) => el("tr", {}, el("td", {}, String(x.line)), el("td", {}, x.field), el("td", {}, x.message)))),
+        )
+      : "",
+    notes.length
+      ? el(
+          "table",
+          { class: "data" },
+          el("caption", {}, "Personnes déjà inscrites"),
+          el("thead", {}, el("tr", {}, ...["Ligne", "Mise à jour"].map((h) => el("th", { scope: "col" }, h)))),
+          el("tbody", {}, ...notes.map((x) => el("tr", {}, el("td", {}, String(x.line)), el("td", {}, x.message)))),
         )
       : "",
   ];
@@ -308,8 +323,13 @@ $("#commit").addEventListener("click", (e) =>
 
 $("#export").addEventListener("click", (e) =>
   act(e.target, null, async () => {
-    const done = await exportFile((job) => ($("#export-progress").textContent = progressText(job)));
-    flash(`Export prêt : ${done.rows} abonné(s). Le téléchargement commence.`);
+    const done = await exportFile($("#export-order").value, (job) => ($("#export-progress").textContent = progressText(job)));
+    const order = done.export?.unsorted
+      ? " Le fichier est trop grand pour être trié (plus de 100 000 abonnés) : triez-le dans votre tableur."
+      : done.order === "contact"
+        ? " Lignes par adresse e-mail ou numéro."
+        : " Lignes par date d'inscription.";
+    flash(`Export prêt : ${done.rows} abonné(s). Le téléchargement commence.${order}`);
   }),
 );
 

@@ -2,11 +2,13 @@
 
 use crate::domain::alert_templates::AlertMessage;
 use crate::domain::campaign::CampaignId;
+use crate::domain::notices::StaffNotice;
 use crate::domain::staff::Role;
 use crate::domain::weather::Vigilance;
 use crate::error::SendError;
 use crate::ports::OutgoingSms;
 use crate::render::messages::cabinet_approval_email;
+use crate::use_cases::staff_notices::wants;
 
 use super::WeatherRelay;
 
@@ -20,6 +22,8 @@ pub struct Told {
     pub sms: usize,
     /// Messages that could not be sent, or why the members could not be listed.
     pub failures: Vec<String>,
+    /// Members who turned both weather notices off.
+    pub muted: usize,
 }
 
 impl Told {
@@ -33,6 +37,12 @@ impl Told {
                 self.emails, self.sms
             )
         };
+        if self.muted > 0 {
+            out.push_str(&format!(
+                " ; {} membre(s) ont coupé ces avis dans leur compte",
+                self.muted
+            ));
+        }
         if !self.failures.is_empty() {
             out.push_str(&format!(" (échecs : {})", self.failures.join(" ; ")));
         }
@@ -72,8 +82,14 @@ impl WeatherRelay {
         );
         let url = format!("{}/admin/campagnes/{id}", self.d.public_url);
         let sms_text = format!("Telmail : {what} a approuver d'urgence : {url}");
+        let settings = self.d.notice_settings.as_ref();
         for member in members {
-            if let Some(to) = &member.email {
+            let email = wants(settings, &member.id, StaffNotice::WeatherEmail).await;
+            let sms = wants(settings, &member.id, StaffNotice::WeatherSms).await;
+            if !email && !sms {
+                told.muted += 1;
+            }
+            if let (true, Some(to)) = (email, &member.email) {
                 let content = cabinet_approval_email(&self.d.town, &what, &sms_text, &url);
                 let sent = match self.d.layout.compose(to, content, None) {
                     Ok(email) => self.d.email.send_email(&email).await.map(|_| ()),
@@ -81,7 +97,7 @@ impl WeatherRelay {
                 };
                 self.count(&mut told, sent, "courriel");
             }
-            if let Some(to) = &member.phone {
+            if let (true, Some(to)) = (sms, &member.phone) {
                 let sms = OutgoingSms {
                     to: to.clone(),
                     text: sms_text.clone(),

@@ -250,6 +250,8 @@ pub struct WeatherRelayDeps {
     /// Base of the link to a campaign in the back office.
     pub public_url: String,
     pub policy: WeatherPolicy,
+    /// Which notices each staff account turned off.
+    pub notice_settings: Arc<dyn crate::ports::NoticeSettingsStore>,
 }
 
 /// Relays vigilance bulletins.
