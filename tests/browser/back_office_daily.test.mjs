@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { STAFF_PASSWORD, addStaff, axeViolations, emailsTo, launchBrowser, smsTo, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
+import { addStaff, axeViolations, emailsTo, launchBrowser, openContext, signInAt, smsTo, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -34,22 +34,10 @@ after(async () => {
 });
 
 /** A fresh browser (no cookies) at a window size, with its script errors collected. */
-async function open(size) {
-  const context = await browser.newContext({ ...size, locale: 'fr-FR', bypassCSP: true, acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { context, page, errors };
-}
+const open = (size) => openContext(browser, size);
 
-/** Signs a staff member in at /admin; resolves on the page they land on. */
-async function signIn(page, username) {
-  await page.goto(`${server.base}/admin`);
-  await page.getByLabel('Identifiant').fill(username);
-  await page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(/\/admin(\/\w+)?$/), page.getByRole('button', { name: 'Se connecter' }).click()]);
-  await page.locator('#who:not([hidden])').waitFor();
-}
+/** Signs a staff member in at /admin. */
+const signIn = (page, username) => signInAt(page, server.base, username);
 
 /** Adds a subscriber from a paper form as an administrator (Abonnés page already open). */
 async function addPaper(page, { email, phone: number, reference, choices }) {

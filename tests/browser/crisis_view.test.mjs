@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { STAFF_PASSWORD, axeViolations, launchBrowser, smsTo, startServer, waitFor, waitForSms } from './support.mjs';
+import { axeViolations, launchBrowser, openContext, signInAt, smsTo, staffApiAt, startServer, waitFor, waitForSms } from './support.mjs';
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -76,44 +76,13 @@ after(async () => {
 });
 
 /** Logs a staff member in on the JSON API and returns a caller. */
-async function staffApi(username) {
-  const login = await fetch(`${server.base}/api/admin/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: STAFF_PASSWORD }),
-  });
-  assert.equal(login.status, 200, `login ${username}`);
-  const cookie = login.headers.getSetCookie()[0].split(';')[0];
-  const { csrf_token: csrf } = await login.json();
-  return async (method, path, body) => {
-    const resp = await fetch(`${server.base}${path}`, {
-      method,
-      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await resp.json();
-    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-}
+const staffApi = (username) => staffApiAt(server.base, username);
 
 /** A fresh browser at a window size, with its script errors collected. */
-async function open(size) {
-  const context = await browser.newContext({ ...size, locale: 'fr-FR', bypassCSP: true, acceptDownloads: true });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { context, page, errors };
-}
+const open = (size) => openContext(browser, size);
 
 /** Signs a staff member in at /admin. */
-async function signIn(page, username) {
-  await page.goto(`${server.base}/admin`);
-  await page.getByLabel('Identifiant').fill(username);
-  await page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
-  await Promise.all([page.waitForURL(/\/admin(\/\w+)?$/), page.getByRole('button', { name: 'Se connecter' }).click()]);
-  await page.locator('#who:not([hidden])').waitFor();
-}
+const signIn = (page, username) => signInAt(page, server.base, username);
 
 test('the crisis view fills as residents answer, and the follow-up reaches those not reached', async () => {
   // GIVEN the sea front, two residents on it, and one whose only email the relay refuses

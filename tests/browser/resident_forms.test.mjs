@@ -10,12 +10,12 @@ import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  STAFF_PASSWORD,
   axeViolations,
   emailsTo,
   headerOf,
   launchBrowser,
   smsTo,
+  staffApiAt,
   startServer,
   viewports,
   waitFor,
@@ -92,27 +92,8 @@ async function submit(page, name) {
   return response;
 }
 
-/** Logs a staff member in on the JSON API (the staff pages come later) and returns a caller. */
-async function staffApi(username) {
-  const login = await fetch(`${server.base}/api/admin/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: STAFF_PASSWORD }),
-  });
-  assert.equal(login.status, 200, `login ${username}`);
-  const cookie = login.headers.getSetCookie()[0].split(';')[0];
-  const { csrf_token: csrf } = await login.json();
-  return async (method, path, body) => {
-    const resp = await fetch(`${server.base}${path}`, {
-      method,
-      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await resp.json();
-    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-}
+/** Logs a staff member in on the JSON API and returns a caller. */
+const staffApi = (username) => staffApiAt(server.base, username);
 
 for (const viewport of viewports) {
   const key = viewport.name === 'ordinateur' ? 'pc' : 'mobile';

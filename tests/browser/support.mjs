@@ -2,6 +2,7 @@
 // folder, Debian's Chromium driven by Playwright, and the outbox read the way a resident reads
 // their mail (emails parsed as MIME, SMS from sms.jsonl).
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -200,3 +201,44 @@ export async function axeViolations(page) {
 
 /** Waits until `check()` is true (an outbox or the server catching up). */
 export { waitFor };
+
+/** Logs a staff member in on the JSON API of the server at `base`; returns a caller
+ * `(method, path, body)` that resolves to the answer's JSON and fails the test on an error. */
+export async function staffApiAt(base, username) {
+  const login = await fetch(`${base}/api/admin/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password: STAFF_PASSWORD }),
+  });
+  assert.equal(login.status, 200, `login ${username}`);
+  const cookie = login.headers.getSetCookie()[0].split(';')[0];
+  const { csrf_token: csrf } = await login.json();
+  return async (method, path, body) => {
+    const resp = await fetch(`${base}${path}`, {
+      method,
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const json = await resp.json();
+    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+}
+
+/** Signs a staff member in at `${base}/admin` in `page`; resolves once the page shows who. */
+export async function signInAt(page, base, username) {
+  await page.goto(`${base}/admin`);
+  await page.getByLabel('Identifiant').fill(username);
+  await page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
+  await Promise.all([page.waitForURL(/\/admin(\/\w+)?$/), page.getByRole('button', { name: 'Se connecter' }).click()]);
+  await page.locator('#who:not([hidden])').waitFor();
+}
+
+/** A fresh context of `browser` at a window size, in French, with its script errors collected. */
+export async function openContext(browser, size) {
+  const context = await browser.newContext({ ...size, locale: 'fr-FR', bypassCSP: true, acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { context, page, errors };
+}

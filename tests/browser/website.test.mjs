@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  STAFF_PASSWORD,
   axeViolations,
   launchBrowser,
+  signInAt,
   smsTo,
+  staffApiAt,
   startServer,
   telmailBin,
   waitFor,
@@ -32,7 +33,7 @@ async function townSite() {
   const pages = {
     '/': () => `<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Ville d'Arcachon</title></head>
 <body><header><p>Site officiel de la Ville d'Arcachon</p></header><main><h1>Bienvenue à Arcachon</h1>
-<div id="telmail-alerte"></div>
+<div id="telmail-alerte" data-texte="#ffffff" data-fond="#003b6f"></div>
 <script src="${telmail}/widget/alerte.js" async></script>
 <h2>Dernières informations culturelles</h2>
 <div id="telmail-messages" data-theme="culture-animations"></div>
@@ -73,26 +74,7 @@ after(async () => {
 });
 
 /** Logs a staff member in on the JSON API and returns a caller. */
-async function staffApi(username) {
-  const login = await fetch(`${server.base}/api/admin/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: STAFF_PASSWORD }),
-  });
-  assert.equal(login.status, 200, `login ${username}`);
-  const cookie = login.headers.getSetCookie()[0].split(';')[0];
-  const { csrf_token: csrf } = await login.json();
-  return async (method, path, body) => {
-    const resp = await fetch(`${server.base}${path}`, {
-      method,
-      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await resp.json();
-    assert.ok(resp.ok, `${method} ${path}: ${resp.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-}
+const staffApi = (username) => staffApiAt(server.base, username);
 
 /** A Météo-France `cartevigilance/encours` document of now: red waves-submersion on the coast. */
 function redVigilance() {
@@ -192,6 +174,12 @@ describe('the town website with Télmail embedded', () => {
       return `${s.animationName}|${s.transitionDuration}`;
     });
     assert.equal(motion, 'none|0s');
+    // AND it is in the town's colours, the vigilance red marking its edge and title
+    const colours = await banner.evaluate((el) => {
+      const s = getComputedStyle(el);
+      return [s.color, s.backgroundColor, s.borderLeftColor, getComputedStyle(el.querySelector('strong')).backgroundColor];
+    });
+    assert.deepEqual(colours, ['rgb(255, 255, 255)', 'rgb(0, 59, 111)', 'rgb(179, 0, 27)', 'rgb(179, 0, 27)']);
     // AND the latest cultural message is shown with its link
     const latest = page.locator('#telmail-messages').getByRole('link', { name: 'Concert de Noël à Notre-Dame des Passes' });
     await latest.waitFor();
@@ -249,6 +237,28 @@ describe('the town website with Télmail embedded', () => {
     await frame.getByRole('heading', { name: 'Inscription confirmée' }).waitFor();
     assert.equal(page.url(), `${site.origin}/alertes-sms`, 'the town page stayed');
     assert.equal(smsTo(server.dataDir, '+33612345631').length, 1, 'only the code was sent');
+    await context.close();
+  });
+
+  test('the communication service sees a sent campaign in the archive and withdraws it from the back office', async () => {
+    const { id, path } = await (async () => {
+      const page = await (await fetch(`${server.base}/api/public/latest?topic=culture-animations`)).json();
+      const url = new URL(page.message.url);
+      return { id: url.pathname.slice('/messages/'.length, '/messages/'.length + 36), path: url.pathname };
+    })();
+    const { context, page } = await visit();
+    await signInAt(page, server.base, 'redac');
+    await page.goto(`${server.base}/admin/campagnes/${id}`);
+    // The campaign links to its public page…
+    const publicLink = page.getByRole('link', { name: 'voir sa page publique' });
+    await publicLink.waitFor();
+    assert.equal(await publicLink.getAttribute('href'), path);
+    // …and taking it out asks first, then says it is done
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Retirer des archives publiques' }).click();
+    await page.getByText('Message retiré des archives publiques.').waitFor();
+    await page.getByRole('link', { name: 'voir sa page publique' }).waitFor({ state: 'detached' });
+    assert.equal((await fetch(`${server.base}${path}`)).status, 404);
     await context.close();
   });
 });

@@ -2,9 +2,12 @@
  *
  * The webmaster places <div id="telmail-alerte"></div> where the banner goes and loads this
  * script with <script src="https://…/widget/alerte.js" async></script>. While Météo-France's
- * vigilance relayed by the town is in force, the div shows a banner in the vigilance colour
- * (role "alert", contrast above 4.5:1, no movement); otherwise it stays empty. The script
- * reads one address of the server it came from, sets no cookie and loads nothing else. */
+ * vigilance relayed by the town is in force, the div shows a banner (role "alert", contrast
+ * above 4.5:1, no movement); otherwise it stays empty. The banner takes the town's colours
+ * from the div (data-texte="#ffffff" data-fond="#003b6f"), the vigilance colour marking its
+ * edge and its title; without them, or if they are unreadable together (contrast below
+ * 4.5:1), it is in the vigilance colour. The script reads one address of the server it came
+ * from, sets no cookie and loads nothing else. */
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -15,19 +18,47 @@
     orange: ["#1d1d1d", "#ff9f1c"],
     rouge: ["#ffffff", "#b3001b"]
   };
+  /** The relative luminance of a "#rgb" or "#rrggbb" colour (WCAG 2.1), or null. */
+  function luminance(hex) {
+    var m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(hex || "");
+    if (!m) return null;
+    var h = m[1].length === 3 ? m[1].replace(/./g, "$&$&") : m[1];
+    var lin = function (i) {
+      var v = parseInt(h.substr(i, 2), 16) / 255;
+      return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+    };
+    return 0.2126 * lin(0) + 0.7152 * lin(2) + 0.0722 * lin(4);
+  }
+  /** The town's text and background colours from the div, if readable together. */
+  function townColours(place) {
+    var text = place.dataset.texte, back = place.dataset.fond;
+    var a = luminance(text), b = luminance(back);
+    if (a === null || b === null) return null;
+    var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    return ratio >= 4.5 ? [text, back] : null;
+  }
   function show(place, alert) {
     var c = colours[alert.colour] || colours.orange;
+    var town = townColours(place) || c;
     var banner = document.createElement("div");
     banner.setAttribute("role", "alert");
     banner.className = "telmail-alerte telmail-alerte-" + alert.colour;
-    banner.style.color = c[0];
-    banner.style.background = c[1];
+    banner.style.color = town[0];
+    banner.style.background = town[1];
     banner.style.padding = "0.75rem 1rem";
-    banner.style.border = "2px solid " + c[0];
+    banner.style.border = "2px solid " + town[0];
+    // The vigilance colour marks the edge whatever the town's colours.
+    banner.style.borderLeft = "0.75rem solid " + c[1];
     banner.style.fontFamily = "inherit";
     banner.style.lineHeight = "1.4";
     var title = document.createElement("strong");
     title.textContent = "Vigilance " + alert.colour + " " + alert.phenomenon;
+    if (town !== c) {
+      // The title in the vigilance colour, as a label.
+      title.style.color = c[0];
+      title.style.background = c[1];
+      title.style.padding = "0 0.25rem";
+    }
     var when = document.createElement("span");
     var fmt = function (iso) {
       return new Date(iso).toLocaleString("fr-FR", {
@@ -42,7 +73,7 @@
     var link = document.createElement("a");
     link.href = alert.url;
     link.textContent = "Lire le message de la Ville";
-    link.style.color = c[0];
+    link.style.color = town[0];
     link.style.textDecoration = "underline";
     banner.appendChild(title);
     banner.appendChild(when);
