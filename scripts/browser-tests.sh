@@ -2,11 +2,12 @@
 # The resident journeys and the back office in a real browser: Debian's Chromium driven by
 # Playwright (tests/browser/, `playwright-core`, `postal-mime` and `axe-core` from the committed
 # npm lockfile) against a real telmail-local on 127.0.0.1, with moto's Cognito for the staff
-# sign-in as on AWS (the test command's moto, else one started here). Installs what is missing: Chromium from Debian (as root, with
-# apt-get), the npm packages (`npm ci`), and the debug build of the workspace's binaries.
+# sign-in as on AWS (the test command's moto, else one started here). Installs what is missing:
+# Chromium and LibreOffice Calc from Debian (as root, with apt-get), the npm packages (`npm ci`),
+# and the debug build of the workspace's binaries.
 #
 #   bash scripts/browser-tests.sh          # install what is missing, build, run
-#   bash scripts/browser-tests.sh install  # only Chromium and the npm packages
+#   bash scripts/browser-tests.sh install  # only Chromium, LibreOffice and the npm packages
 #   bash scripts/browser-tests.sh run      # only build (unless TELMAIL_BIN is set) and run
 #   TELMAIL_BIN=path/to/telmail-local CHROMIUM=path/to/chromium bash scripts/browser-tests.sh run
 set -euo pipefail
@@ -22,14 +23,18 @@ case "$what" in
 esac
 
 install() {
-    local chromium="${CHROMIUM:-/usr/bin/chromium}"
-    if [ ! -x "$chromium" ]; then
+    local chromium="${CHROMIUM:-/usr/bin/chromium}" packages=()
+    # Chromium drives the pages; LibreOffice Calc (without its GUI) opens the subscriber export
+    # as a spreadsheet user would.
+    [ -x "$chromium" ] || packages+=(chromium)
+    command -v soffice >/dev/null || packages+=(libreoffice-calc-nogui)
+    if [ "${#packages[@]}" -gt 0 ]; then
         if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-            echo "   installing Debian's chromium (apt-get)"
+            echo "   installing Debian's ${packages[*]} (apt-get)"
             apt-get update -qq
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
         else
-            echo "no Chromium at $chromium: install Debian's package chromium (or set CHROMIUM)" >&2
+            echo "missing ${packages[*]}: install Debian's packages (or set CHROMIUM)" >&2
             exit 1
         fi
     fi

@@ -5,6 +5,9 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { addStaff, axeViolations, emailsTo, launchBrowser, openContext, signInAt, smsTo, startServer, waitFor, waitForEmail, waitForSms } from './support.mjs';
@@ -423,7 +426,7 @@ test('5b. the composer writes and keeps a spoken text and the zones a campaign i
   await context.close();
 });
 
-test('6. a spreadsheet file: valid lines imported from the report, people on file updated, the export sorted and read as Excel reads it', async () => {
+test('6. a spreadsheet file: valid lines imported from the report, people on file updated, the export sorted and opened as Excel and LibreOffice open it', async () => {
   const { context, page, errors } = await open(desktop);
   await signIn(page, 'admin');
   await page.goto(`${server.base}/admin/abonnes`);
@@ -479,9 +482,40 @@ test('6. a spreadsheet file: valid lines imported from the report, people on fil
   assert.equal(alice.source, 'import');
   assert.equal(alice.inscriptions, 'Alerte météo : e-mail, SMS');
   for (const r of rows) assert.ok(!r.telephone.startsWith("'"), `a visible apostrophe in ${r.telephone}`);
+
+  // Opened in LibreOffice Calc (`;`, UTF-8) and saved as a page: what a person sees in the cells.
+  const shown = calcCells(path);
+  const header = shown[0];
+  const cell = (row, name) => row[header.indexOf(name)];
+  const zoeRow = shown.find((r) => r.includes('zoe.papier@exemple.fr'));
+  const aliceRow = shown.find((r) => r.includes('alice.import@exemple.fr'));
+  assert.equal(cell(zoeRow, 'telephone'), '06 22 33 44 55');
+  assert.equal(cell(zoeRow, 'inscriptions'), 'Culture/Animations : e-mail | Informations pratiques : e-mail, SMS');
+  assert.equal(cell(aliceRow, 'inscriptions'), 'Alerte météo : e-mail, SMS');
+  assert.equal(cell(aliceRow, 'source'), 'import');
+  for (const row of shown.slice(1)) {
+    for (const c of row) assert.ok(!/^['=+@-]/.test(c), `a cell shows a formula guard or a formula: « ${c} »`);
+  }
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+/** The cells of a `;` UTF-8 CSV as LibreOffice Calc shows them: opened headless, saved as HTML. */
+function calcCells(download) {
+  const out = mkdtempSync(join(tmpdir(), 'telmail-calc-'));
+  // The file as the browser saved it (named by the download's id): a person's `.csv`.
+  const csv = join(out, 'abonnes.csv');
+  copyFileSync(download, csv);
+  const converted = spawnSync(
+    'soffice',
+    [`-env:UserInstallation=file://${out}/profile`, '--headless', '--infilter=CSV:59,34,76,1', '--convert-to', 'html', '--outdir', out, csv],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  assert.equal(converted.status, 0, `soffice (bash scripts/browser-tests.sh install puts it in): ${converted.stderr}`);
+  const html = readFileSync(join(out, 'abonnes.html'), 'utf8');
+  const text = (s) => s.replace(/<[^>]*>/g, '').replace(/&nbsp;/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").trim();
+  return [...html.matchAll(/<tr[^>]*>([\s\S]*?)<\/tr>/g)].map((tr) => [...tr[1].matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((td) => text(td[1])));
+}
 
 test('7. every back-office page fits a phone, says roles, phones and states in words, and a department reads what was sent', async () => {
   const { context, page, errors } = await open(phone);
