@@ -337,6 +337,29 @@ async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// A page about one campaign (`page`, titled `title`); an address naming no campaign is the
+/// list of campaigns, as a 404.
+fn campaign_page(
+    shell: &Shell,
+    headers: &HeaderMap,
+    id: &str,
+    page: &str,
+    title: &str,
+) -> Response {
+    match CampaignId::from_str(id) {
+        Ok(id) => shell.page(
+            page,
+            title,
+            context! { id => id.to_string(), signed_out => signed_out(headers) },
+        ),
+        Err(_) => {
+            let mut list = shell.page("campaigns", "Campagnes", context! {});
+            *list.status_mut() = StatusCode::NOT_FOUND;
+            list
+        }
+    }
+}
+
 /// Whether the request carries no session cookie at all: the page then knows, without asking
 /// the API (whose 401 every browser logs as an error), that nobody is signed in.
 fn signed_out(headers: &HeaderMap) -> bool {
@@ -379,19 +402,7 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
                     |State(shell): State<Arc<Shell>>,
                      headers: HeaderMap,
                      Path(id): Path<String>| async move {
-                        match CampaignId::from_str(&id) {
-                        Ok(id) => shell.page(
-                            "campaign",
-                            "Campagne",
-                            context! { id => id.to_string(), signed_out => signed_out(&headers) },
-                        ),
-                        // Not a campaign's address: the list, as a 404.
-                        Err(_) => {
-                            let mut list = shell.page("campaigns", "Campagnes", context! {});
-                            *list.status_mut() = StatusCode::NOT_FOUND;
-                            list
-                        }
-                    }
+                        campaign_page(&shell, &headers, &id, "campaign", "Campagne")
                     },
                 ),
             )
@@ -401,18 +412,7 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
                     |State(shell): State<Arc<Shell>>,
                      headers: HeaderMap,
                      Path(id): Path<String>| async move {
-                        match CampaignId::from_str(&id) {
-                            Ok(id) => shell.page(
-                                "crisis",
-                                "Vue de crise",
-                                context! { id => id.to_string(), signed_out => signed_out(&headers) },
-                            ),
-                            Err(_) => {
-                                let mut list = shell.page("campaigns", "Campagnes", context! {});
-                                *list.status_mut() = StatusCode::NOT_FOUND;
-                                list
-                            }
-                        }
+                        campaign_page(&shell, &headers, &id, "crisis", "Vue de crise")
                     },
                 ),
             );

@@ -118,20 +118,22 @@ impl PaceStore for DynamoStore {
             DateTime::from_timestamp_micros(us)
                 .ok_or_else(|| StoreError::Backend("pacing slot out of range".into()))
         };
-        // The usual case, one write: busy, and the whole block fits before `not_after`.
         let latest = not_after
             .timestamp_micros()
             .saturating_sub(step.saturating_mul(i64::from(count.saturating_sub(1))));
-        if count > 0 && latest >= now_us {
-            if let Some(start) = self.extend_pace(channel, span, now_us, latest).await? {
-                return Ok(Slots {
-                    first: at(start)?,
-                    count,
-                });
-            }
-        }
-        // Idle, or near the limit: read, book what fits, and try again if another sender won.
         for _ in 0..ATTEMPTS {
+            // The usual case, one write: busy, and the whole block fits before `not_after`.
+            // Tried again after a lost race: the winner has usually made the channel busy, and
+            // then every other sender books at once with it (an `ADD` never loses a race).
+            if count > 0 && latest >= now_us {
+                if let Some(start) = self.extend_pace(channel, span, now_us, latest).await? {
+                    return Ok(Slots {
+                        first: at(start)?,
+                        count,
+                    });
+                }
+            }
+            // Idle, or near the limit: read, book what fits, and try again if another sender won.
             let was = self.next_slot(channel).await?;
             let start = was.map_or(now_us, |next| next.max(now_us));
             let fits = Slots::fitting(count, interval, at(start)?, not_after);
