@@ -188,8 +188,8 @@ status=0
 fuzz || status=$?
 # CPython 3.11's ast.parse is not thread-safe (SystemError "AST constructor recursion depth
 # mismatch", python/cpython#106905): Hypothesis parses Schemathesis's sources to describe its
-# filters, and the two workers may do it at once. When that error is the run's only problem, it
-# is not the API's: run once more.
+# filters, and the two workers may do it at once. scripts/fuzz_hooks.py serialises ast.parse; if
+# that error is still the run's only problem, it is not the API's: run once more.
 if [ "$status" != 0 ] && grep -q 'AST constructor recursion depth mismatch' "$work/fuzz.log" &&
     ! grep -q '^Failures:' "$work/fuzz.log"; then
     echo "   Schemathesis hit CPython's ast race (not a finding): running again"
