@@ -181,6 +181,11 @@ mod tests {
                 )
             }),
         );
+        ses_serving(app).await
+    }
+
+    /// An SES v2 client of `app`, served on 127.0.0.1 (no retries: each answer is seen once).
+    async fn ses_serving(app: axum::Router) -> aws_sdk_sesv2::Client {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -191,6 +196,7 @@ mod tests {
                 "test", "test", None, None, "test",
             ))
             .endpoint_url(url)
+            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
             .http_client(crate::backend::https_client())
             .build();
         aws_sdk_sesv2::Client::from_conf(config)
@@ -268,20 +274,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        let config = aws_sdk_sesv2::Config::builder()
-            .behavior_version(aws_sdk_sesv2::config::BehaviorVersion::latest())
-            .region(aws_sdk_sesv2::config::Region::new("eu-west-3"))
-            .credentials_provider(aws_sdk_sesv2::config::Credentials::new(
-                "test", "test", None, None, "test",
-            ))
-            .endpoint_url(url)
-            .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
-            .http_client(crate::backend::https_client())
-            .build();
-        (aws_sdk_sesv2::Client::from_conf(config), hits)
+        (ses_serving(app).await, hits)
     }
 
     fn an_email() -> OutgoingEmail {
