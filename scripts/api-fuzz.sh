@@ -12,7 +12,7 @@
 # allow_header_conformance, ignored_auth, object_level_authorization and the stateful ones
 # (use_after_free, ensure_resource_availability). None is excluded; two are given the statuses the API documents
 # (the settings below, each with its reason). One operation is left out: `POST /api/admin/logout`,
-# which would end the session every other request uses (tests/tests/openapi.rs covers it).
+# which would end the session every other request uses (tests/tests/it/openapi.rs covers it).
 #
 #   bash scripts/api-fuzz.sh                                   # the debug build, as test-all.sh
 #   TELMAIL_BIN=target/release/telmail-local bash scripts/api-fuzz.sh

@@ -7,6 +7,7 @@
 //! Every socket is on loopback; the clients bind 127.0.0.x source addresses so that the
 //! per-client cap counts them as different clients.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr};

@@ -7,6 +7,7 @@
 //! a resident mistyped or their IP address; the look at the outbox is logged with the
 //! administrator's staff id.
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::io::Write;

@@ -3,12 +3,12 @@
 //! a real server, and through the use cases with steps small enough that every rule meets a
 //! part boundary.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::BigFiles;

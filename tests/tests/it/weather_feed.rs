@@ -3,11 +3,11 @@
 //! failures in the statistics. Staff templates that would freeze the server, eat its memory or
 //! break the one-segment SMS are refused at save; one stored anyway never stops an alert.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use telmail_core::domain::alert_templates::AlertTemplates;
 use telmail_core::ports::WeatherStore;

@@ -3,14 +3,14 @@
 //! `storage_full`), nothing is half-written, reads still answer, and the same request succeeds
 //! once the lock is let go or space is freed; `PRAGMA integrity_check` stays `ok`.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{email_campaign, StaffClient, TestApp, Town};
+use crate::common::{email_campaign, StaffClient, TestApp, Town};
 use serde_json::{json, Value};
 use telmail_tests::process::{self, LocalProcess};
 

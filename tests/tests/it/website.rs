@@ -6,13 +6,13 @@
 //! The feeds are read with Python's `feedparser` and `icalendar` (infra/requirements.txt): the
 //! `python3` on PATH must have them (`source infra/venv.sh`, as `scripts/test-all.sh` does).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
 use chrono::Duration;
-use common::{page_text, send_campaign, StaffClient, TestApp};
+use crate::common::{page_text, send_campaign, StaffClient, TestApp};
 use serde_json::{json, Value};
 use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_tests::server_now;

@@ -1,9 +1,9 @@
 //! The staff API over HTTP: roles, login and CSRF, the campaign workflow, fan-out and delivery,
 //! the subscriber file and statistics — on a real server, reading the outbox.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use telmail_core::domain::delivery::Suppression;
 use telmail_core::ports::SuppressionStore;

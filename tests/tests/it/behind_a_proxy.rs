@@ -2,11 +2,11 @@
 //! trusted proxy names, a client cannot pick its own address when no proxy is trusted, and a
 //! form posted from the public address passes the same-origin guard.
 
-mod common;
+use crate::common;
 
 use std::num::NonZeroU32;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 /// Posts a sign-up the API refuses (no consent), as `forwarded_for` if given; returns the status.

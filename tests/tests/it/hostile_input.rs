@@ -171,7 +171,7 @@ proptest! {
     /// Near-valid feeds: the real sample with one value replaced by anything.
     #[test]
     fn a_vigilance_feed_with_one_value_changed_is_read_or_refused(at in 0usize..4000, junk in "\\PC{0,12}") {
-        let sample = include_str!("../fixtures/meteofrance/vigilance_dpvigilance_encours.json");
+        let sample = include_str!("../../fixtures/meteofrance/vigilance_dpvigilance_encours.json");
         let at = sample.char_indices().map(|(i, _)| i).nth(at % sample.chars().count()).unwrap_or(0);
         let changed = format!("{}{junk}{}", &sample[..at], &sample[at..]);
         let _ = read_bulletin(&changed, &["33"]);

@@ -1,8 +1,8 @@
 //! Resident journeys over HTTP on a real server, following links and codes from the outbox.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::str::FromStr;
 use telmail_core::domain::contact::{Email, PhoneNumber};

@@ -2,7 +2,7 @@
 //! on 127.0.0.1) waits out a busy relay and fails an address the relay refuses; and each
 //! channel is used at its configured pace (`--email-rate`, `--sms-rate`).
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

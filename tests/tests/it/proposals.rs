@@ -2,9 +2,9 @@
 //! server, every role rule, take, merge, decline, the proposer told by email of each outcome and
 //! of the sending, and the figures by department.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn app() -> TestApp {

@@ -6,13 +6,13 @@
 //! CI runs as root: the server is started as `nobody` (uid 65534) through `setpriv`, from a copy
 //! of the binary that user can read. Run as another user, the test runs the server as itself.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use common::{wait_for, StaffClient, TestApp, Town};
+use crate::common::{wait_for, StaffClient, TestApp, Town};
 use telmail_tests::process::LocalProcess;
 
 /// The user a root test runs the server as.

@@ -3,9 +3,9 @@
 //! unproven request changes a stored record, answers do not tell who is subscribed, and the
 //! limits on code SMS and code tries hold even when hit at once.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use futures_util::future::join_all;
 use serde_json::json;
 use std::str::FromStr;

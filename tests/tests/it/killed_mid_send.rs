@@ -12,13 +12,13 @@
 //! abandoned after 30): rather than wait, the test moves those instants back by 31 minutes in
 //! the stopped server's database (`process::as_if_down_for`).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{
+use crate::common::{
     email_campaign, import, residents_csv, send_campaign, wait_for, StaffClient, TestApp, Town,
 };
 use serde_json::Value;

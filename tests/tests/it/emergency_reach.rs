@@ -2,9 +2,9 @@
 //! residents on the web and on paper, and a campaign limited to them — its estimate showing
 //! both counts, its fan-out reaching only the residents of its zones.
 
-mod common;
+use crate::common;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn app() -> TestApp {

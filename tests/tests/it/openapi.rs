@@ -5,13 +5,13 @@
 //! The probes carry a staff session cookie and its `X-CSRF-Token`, so the staff API's
 //! authentication lets them through and the method router decides.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::Method;
 use serde_norway::Value;
 use telmail_core::domain::campaign::CampaignId;

@@ -1,0 +1,35 @@
+//! The integration tests, one module per behaviour, built as one binary: each test file linked
+//! on its own made 28 binaries of the whole workspace, and the test command spent most of its
+//! test build linking them. Two suites stay binaries of their own, because they need the process
+//! to themselves: `no_personal_data_in_logs` installs the process's log subscriber and reads every
+//! line, and `connection_limits` holds thousands of connections against the file limit.
+
+mod common;
+
+mod aws_end_to_end;
+mod bad_input;
+mod behind_a_proxy;
+mod big_files;
+mod concurrent_edits;
+mod consent;
+mod dispatch;
+mod emergency_reach;
+mod hostile_input;
+mod killed_mid_send;
+mod locked_and_full;
+mod openapi;
+mod pending_expiry;
+mod proposals;
+mod provider_timeouts;
+mod relay_outage;
+mod resident_journeys;
+mod sending_pace;
+mod staff_api;
+mod staff_lockout;
+mod store_behaviour;
+mod template_routes;
+mod template_rules;
+mod unprivileged;
+mod weather;
+mod weather_feed;
+mod website;
