@@ -1,12 +1,10 @@
 //! Bad input gets a clear French error naming the field, and nothing is stored or sent.
 
-use crate::common;
-
 use std::num::NonZeroU32;
 use std::str::FromStr;
 
-use chrono::Duration;
 use crate::common::*;
+use chrono::Duration;
 use serde_json::{json, Value};
 use telmail_core::domain::topic::{Topic, TopicKind, TopicSlug};
 use telmail_core::ports::{SubscriberStore, TopicStore};

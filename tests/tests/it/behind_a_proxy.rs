@@ -2,8 +2,6 @@
 //! trusted proxy names, a client cannot pick its own address when no proxy is trusted, and a
 //! form posted from the public address passes the same-origin guard.
 
-use crate::common;
-
 use std::num::NonZeroU32;
 
 use crate::common::*;

@@ -3,12 +3,10 @@
 //! a real server, and through the use cases with steps small enough that every rule meets a
 //! part boundary.
 
-use crate::common;
-
 use std::sync::Arc;
 
-use chrono::{TimeZone, Utc};
 use crate::common::*;
+use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::BigFiles;

@@ -3,8 +3,6 @@
 //! unproven request changes a stored record, answers do not tell who is subscribed, and the
 //! limits on code SMS and code tries hold even when hit at once.
 
-use crate::common;
-
 use crate::common::*;
 use futures_util::future::join_all;
 use serde_json::json;

@@ -2,8 +2,6 @@
 //! residents on the web and on paper, and a campaign limited to them — its estimate showing
 //! both counts, its fan-out reaching only the residents of its zones.
 
-use crate::common;
-
 use crate::common::*;
 use serde_json::{json, Value};
 

@@ -12,8 +12,6 @@
 //! abandoned after 30): rather than wait, the test moves those instants back by 31 minutes in
 //! the stopped server's database (`process::as_if_down_for`).
 
-use crate::common;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;

@@ -3,8 +3,6 @@
 //! `storage_full`), nothing is half-written, reads still answer, and the same request succeeds
 //! once the lock is let go or space is freed; `PRAGMA integrity_check` stays `ok`.
 
-use crate::common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

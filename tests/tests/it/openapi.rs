@@ -5,8 +5,6 @@
 //! The probes carry a staff session cookie and its `X-CSRF-Token`, so the staff API's
 //! authentication lets them through and the method router decides.
 
-use crate::common;
-
 use std::collections::BTreeSet;
 use std::num::NonZeroU32;
 use std::path::PathBuf;

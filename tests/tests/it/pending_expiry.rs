@@ -1,13 +1,11 @@
 //! Pending sign-ups expire after 7 days: the use cases on the embedded backend, with a clock we
 //! move forward instead of waiting a week.
 
-use crate::common;
-
 use std::str::FromStr;
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
 use crate::common::{code_in, link, token_of};
+use chrono::{Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, ManualClock, Month};
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::signup::{SignupInput, SubscriptionInput};

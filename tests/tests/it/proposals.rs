@@ -2,8 +2,6 @@
 //! server, every role rule, take, merge, decline, the proposer told by email of each outcome and
 //! of the sending, and the figures by department.
 
-use crate::common;
-
 use crate::common::*;
 use serde_json::{json, Value};
 

@@ -8,12 +8,10 @@
 //! over HTTP on the real server, the confirmation waits on the urgent lane and arrives once
 //! when the relay is back.
 
-use crate::common;
-
 use std::sync::Arc;
 
-use chrono::{Duration, TimeZone, Utc};
 use crate::common::*;
+use chrono::{Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};

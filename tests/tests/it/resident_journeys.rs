@@ -1,7 +1,5 @@
 //! Resident journeys over HTTP on a real server, following links and codes from the outbox.
 
-use crate::common;
-
 use crate::common::*;
 use serde_json::json;
 use std::str::FromStr;

@@ -1,8 +1,6 @@
 //! The staff API over HTTP: roles, login and CSRF, the campaign workflow, fan-out and delivery,
 //! the subscriber file and statistics — on a real server, reading the outbox.
 
-use crate::common;
-
 use crate::common::*;
 use serde_json::{json, Value};
 use telmail_core::domain::delivery::Suppression;

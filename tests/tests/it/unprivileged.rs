@@ -6,8 +6,6 @@
 //! CI runs as root: the server is started as `nobody` (uid 65534) through `setpriv`, from a copy
 //! of the binary that user can read. Run as another user, the test runs the server as itself.
 
-use crate::common;
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;

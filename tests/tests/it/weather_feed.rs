@@ -3,8 +3,6 @@
 //! failures in the statistics. Staff templates that would freeze the server, eat its memory or
 //! break the one-segment SMS are refused at save; one stored anyway never stops an alert.
 
-use crate::common;
-
 use std::time::Duration;
 
 use crate::common::*;

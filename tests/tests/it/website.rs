@@ -6,16 +6,27 @@
 //! The feeds are read with Python's `feedparser` and `icalendar` (infra/requirements.txt): the
 //! `python3` on PATH must have them (`source infra/venv.sh`, as `scripts/test-all.sh` does).
 
-use crate::common;
-
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use chrono::Duration;
+use crate::common;
 use crate::common::{page_text, send_campaign, StaffClient, TestApp};
+use chrono::{Datelike, Duration, NaiveDate};
 use serde_json::{json, Value};
 use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_tests::server_now;
+
+/// The next 24 December at least two days away (the agenda lists events to come, whatever day
+/// the test runs on).
+fn coming_christmas() -> NaiveDate {
+    let soon = server_now().date_naive() + Duration::days(2);
+    let this_year = NaiveDate::from_ymd_opt(soon.year(), 12, 24).unwrap();
+    if soon <= this_year {
+        this_year
+    } else {
+        NaiveDate::from_ymd_opt(soon.year() + 1, 12, 24).unwrap()
+    }
+}
 
 /// Runs a Python script on `input` (its standard input); returns what it printed.
 fn python(script: &str, input: &str) -> String {
@@ -140,13 +151,14 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
         .await;
     assert_eq!(web.status(), 202);
 
-    // WHEN staff send a festive campaign with an event date, French text and a link…
+    // WHEN staff send a festive campaign for the coming 24 December, with French text and a link…
+    let christmas = coming_christmas();
     let festive = send_campaign(
         &redac,
         &cab,
         &json!({
             "title": "Noël interne", "topics": ["culture-animations"], "urgent": false,
-            "send_at": null, "event_date": "2026-12-24",
+            "send_at": null, "event_date": christmas.to_string(),
             "sms": { "text": "Marché de Noël : rendez-vous place Thiers à 18 h !" },
             "email": {
                 "subject": "Fête de Noël : « Les œuvres » & le marché",
@@ -302,7 +314,7 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
         "{page}"
     );
     assert!(
-        page.contains("24 décembre 2026")
+        page.contains(&format!("24 décembre {}", christmas.year()))
             && page.contains(r#"property="og:type" content="article""#)
     );
     let (status, headers, email) = fetch(&app, &format!("{path}/email")).await;
@@ -358,8 +370,8 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
         events[0]["summary"],
         "Fête de Noël : « Les œuvres » & le marché"
     );
-    assert_eq!(events[0]["start"], "2026-12-24");
-    assert_eq!(events[0]["end"], "2026-12-25");
+    assert_eq!(events[0]["start"], christmas.to_string());
+    assert_eq!(events[0]["end"], christmas.succ_opt().unwrap().to_string());
 
     // AND the alert in force is public JSON any site may read, linking to its archive page
     let (status, headers, alert) = fetch(&app, "/api/public/alert").await;
