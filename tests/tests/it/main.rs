@@ -1,6 +1,7 @@
-//! The integration tests, one module per behaviour, built as one binary: each test file linked
-//! on its own made 28 binaries of the whole workspace, and the test command spent most of its
-//! test build linking them. Two suites stay binaries of their own, because they need the process
+//! The integration tests, one module per behaviour, built as one binary. As 28 binaries, each
+//! compiled its own copy of the shared helpers and of every generic it used, and was linked
+//! against the whole workspace; and `cargo test` ran them one after the other, each waiting for
+//! its slowest test. Two suites stay binaries of their own, because they need the process
 //! to themselves: `no_personal_data_in_logs` installs the process's log subscriber and reads every
 //! line, and `connection_limits` holds thousands of connections against the file limit.
 
