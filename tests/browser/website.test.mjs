@@ -167,7 +167,8 @@ describe('the town website with Télmail embedded', () => {
     assert.match(text, /Vigilance rouge vagues-submersion/);
     assert.match(text, /Ville d'Arcachon : vigilance rouge/i);
     const link = banner.getByRole('link', { name: 'Lire le message de la Ville' });
-    assert.match(await link.getAttribute('href'), new RegExp(`^${server.base}/messages/[0-9a-f-]{36}-vigilance-rouge`));
+    const alertHref = await link.getAttribute('href');
+    assert.match(alertHref, new RegExp(`^${server.base}/messages/[0-9a-f-]{36}-vigilance-rouge`));
     // AND it does not move
     const motion = await banner.evaluate((el) => {
       const s = getComputedStyle(el);
@@ -196,6 +197,15 @@ describe('the town website with Télmail embedded', () => {
     assert.match((await page.locator('h1').innerText()).trim(), /Vigilance rouge vagues-submersion/);
     assert.deepEqual(await axeViolations(page), [], `axe on ${page.url()}`);
     await context.close();
+
+    // AND in the back office the alert's campaign names its source with the labels the page
+    // carries from the domain (colour and phenomenon)
+    const alertId = /\/messages\/([0-9a-f-]{36})-/.exec(alertHref)[1];
+    const staff = await visit();
+    await signInAt(staff.page, server.base, 'cabinet');
+    await staff.page.goto(`${server.base}/admin/campagnes/${alertId}`);
+    await staff.page.getByText(/^Météo-France, vigilance rouge vagues-submersion \(domaine 3310\)/).waitFor();
+    await staff.context.close();
   });
 
   test('the archive pages read without JavaScript and pass axe-core', async () => {

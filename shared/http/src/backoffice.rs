@@ -13,7 +13,9 @@ use axum::routing::get;
 use axum::Router;
 use minijinja::{context, Environment};
 use serde::Serialize;
-use telmail_core::domain::campaign::CampaignId;
+use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
+use telmail_core::domain::staff::Role;
+use telmail_core::domain::weather::{Colour, Phenomenon};
 
 /// How staff sign in to the back office.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -241,8 +243,41 @@ const SCRIPTS: &[(&str, &str)] = &[
 
 const STYLESHEET: &str = include_str!("../static/admin.css");
 
+/// The French labels the pages' scripts show for the API's wire names, from the one place
+/// each is written (the domain types): `{ "campaign_status": { "draft": "brouillon", … }, … }`.
+fn labels() -> serde_json::Value {
+    fn names<T: Serialize + Copy>(
+        all: impl IntoIterator<Item = T>,
+        label: fn(T) -> &'static str,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        all.into_iter()
+            .filter_map(|v| match serde_json::to_value(v) {
+                Ok(serde_json::Value::String(wire)) => Some((wire, label(v).into())),
+                _ => None,
+            })
+            .collect()
+    }
+    serde_json::json!({
+        "campaign_status": names(CampaignStatus::ALL, CampaignStatus::label),
+        "role": names(Role::ALL, Role::label),
+        "phenomenon": names(Phenomenon::ALL, Phenomenon::label),
+        "colour": names((1..=4).filter_map(Colour::from_id), Colour::label),
+    })
+}
+
+/// JSON to put inside a `<script>` element: nothing in it can close the element.
+fn json_for_script(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
 struct Shell {
     env: Environment<'static>,
+    /// [`labels`], ready for the pages.
+    labels: String,
     town: String,
     /// The accessibility status the footer states.
     accessibility: String,
@@ -265,6 +300,7 @@ impl Shell {
                 page => page,
                 menu => menu,
                 auth => self.config.sign_in,
+                labels => minijinja::Value::from_safe_string(self.labels.clone()),
                 ..extra
             })
         });
@@ -387,6 +423,7 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
     }
     let shell = Arc::new(Shell {
         env,
+        labels: json_for_script(&labels()),
         town: town.to_owned(),
         accessibility: accessibility.to_owned(),
         csp: content_security_policy(&config),
@@ -437,6 +474,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_pages_get_each_label_from_its_domain_type() {
+        let labels = labels();
+        let sizes = [
+            ("campaign_status", CampaignStatus::ALL.len()),
+            ("role", Role::ALL.len()),
+            ("phenomenon", Phenomenon::ALL.len()),
+            ("colour", 4),
+        ];
+        for (table, size) in sizes {
+            assert_eq!(labels[table].as_object().unwrap().len(), size, "{table}");
+        }
+        assert_eq!(labels["campaign_status"]["submitted"], "soumise au cabinet");
+        assert_eq!(labels["role"]["cabinet"], "Cabinet du maire");
+        assert_eq!(labels["phenomenon"]["rain_flood"], "pluie-inondation");
+        assert_eq!(labels["colour"]["yellow"], "jaune");
+        // Nothing in the block can end the script element, and it reads back the same.
+        let hostile = serde_json::json!({ "x": "</script><b>&" });
+        let text = json_for_script(&hostile);
+        assert!(!text.contains(['<', '>', '&']), "{text}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            hostile
+        );
+    }
+
+    #[test]
     fn every_page_renders_for_each_way_of_signing_in() {
         for sign_in in [
             StaffSignIn::Session,
@@ -456,6 +519,7 @@ mod tests {
             };
             let shell = Shell {
                 env,
+                labels: json_for_script(&labels()),
                 town: "Arcachon".into(),
                 accessibility: "partiellement conforme".into(),
                 csp: content_security_policy(&config),

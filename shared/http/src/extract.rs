@@ -12,6 +12,12 @@ use axum::response::Response;
 use ipnet::IpNet;
 use serde::de::DeserializeOwned;
 
+use telmail_core::domain::campaign::CampaignId;
+use telmail_core::domain::contact::Channel;
+use telmail_core::domain::file_job::FileJobId;
+use telmail_core::domain::proposal::ProposalId;
+use telmail_core::domain::subscriber::SubscriberId;
+
 use crate::error::ApiError;
 
 /// The client address, set by the runtime in front of the Router (the local server's socket
@@ -347,23 +353,54 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// One path segment as text; a segment that is not valid UTF-8 is a French 404.
+/// One path segment, parsed: a segment that is not valid UTF-8 is a French 404, one that does
+/// not parse as `T` the French 404 that names what does not exist.
 #[derive(Debug)]
 pub struct Segment<T>(pub T);
 
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segment<T> {
+impl<T: PathValue, S: Send + Sync> FromRequestParts<S> for Segment<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(v)| Segment(v))
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "Cette adresse n'existe pas.",
-                )
-            })
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| not_found("Cette adresse n'existe pas."))?;
+        T::parse(&raw).map(Segment)
     }
+}
+
+/// What a path segment (or a query parameter naming a record) may hold.
+pub trait PathValue: Sized + Send {
+    /// The value the text names, or the French 404 saying it does not exist.
+    fn parse(raw: &str) -> Result<Self, ApiError>;
+}
+
+impl PathValue for String {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        Ok(raw.to_owned())
+    }
+}
+
+/// A record id in the path: text that does not parse names no record, hence the 404.
+macro_rules! path_id {
+    ($($id:ty => $unknown:literal,)*) => {$(
+        impl PathValue for $id {
+            fn parse(raw: &str) -> Result<Self, ApiError> {
+                <$id as std::str::FromStr>::from_str(raw).map_err(|_| not_found($unknown))
+            }
+        }
+    )*};
+}
+
+path_id! {
+    CampaignId => "Cette campagne n'existe pas.",
+    SubscriberId => "Cet abonné n'existe pas.",
+    ProposalId => "Cette proposition n'existe pas.",
+    FileJobId => "Cet export ou cet import n'existe pas (ou plus).",
+    Channel => "Canal inconnu (email ou sms).",
+}
+
+fn not_found(message: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
 }

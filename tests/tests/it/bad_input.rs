@@ -192,6 +192,52 @@ async fn malformed_oversized_or_mistyped_bodies_are_refused() {
 }
 
 #[tokio::test]
+async fn a_malformed_id_in_the_path_is_a_french_404_naming_the_record() {
+    let app = TestApp::spawn().await;
+    app.add_staff("admin", "admin", None, None).await;
+    let admin = app.login("admin").await;
+    let campaign = "Cette campagne n'existe pas.";
+    for (resp, message) in [
+        (admin.get("/api/admin/campaigns/abc").await, campaign),
+        (
+            admin.get("/api/admin/campaigns/abc/deliveries").await,
+            campaign,
+        ),
+        (admin.get("/api/admin/campaigns/abc/crisis").await, campaign),
+        (
+            admin.post_empty("/api/admin/archive/abc/withdraw").await,
+            campaign,
+        ),
+        (
+            admin.get("/api/admin/subscribers/abc").await,
+            "Cet abonné n'existe pas.",
+        ),
+        (
+            admin.get("/api/admin/proposals/abc").await,
+            "Cette proposition n'existe pas.",
+        ),
+        (
+            admin.get("/api/admin/files/abc").await,
+            "Cet export ou cet import n'existe pas (ou plus).",
+        ),
+        (
+            admin.post_empty("/api/admin/pauses/fax/resume").await,
+            "Canal inconnu (email ou sms).",
+        ),
+        // Not UTF-8 once decoded: no record can have that name.
+        (
+            admin.get("/api/admin/campaigns/%FF").await,
+            "Cette adresse n'existe pas.",
+        ),
+    ] {
+        let err = StaffClient::expect(resp, 404).await;
+        assert_eq!(err["error"], "not_found", "{err}");
+        assert_eq!(err["message"], message, "{err}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn tampered_expired_or_misused_links_are_refused_with_a_clear_page() {
     let app = TestApp::spawn().await;
     app.post_form(

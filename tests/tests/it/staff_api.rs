@@ -1591,6 +1591,17 @@ async fn the_back_office_pages_are_served_with_the_sign_in_form_and_their_own_po
     assert!(html.contains(r#"<form id="signin-form""#), "{html}");
     assert!(html.contains(r#"name="username""#) && html.contains(r#"name="password""#));
     assert!(html.contains(r#"src="/static/admin/home.js""#));
+    // The labels the scripts show come with the page, from the domain types.
+    let labels = html
+        .split(r#"<script type="application/json" id="labels">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</script>").next())
+        .expect("labels block");
+    let labels: Value = serde_json::from_str(labels).unwrap();
+    assert_eq!(
+        labels["campaign_status"]["sending"],
+        telmail_core::domain::campaign::CampaignStatus::Sending.label()
+    );
     for path in [
         "/admin/rediger",
         "/admin/approbations",

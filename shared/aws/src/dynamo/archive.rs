@@ -18,7 +18,7 @@ use telmail_core::domain::topic::TopicSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::ArchiveStore;
 
-use super::items::{self, condition_failed, json, key, s, Condition, Fields, Item, Transaction};
+use super::items::{self, json, key, s, Condition, Fields, Item, Transaction};
 use super::keys::{self, META};
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
@@ -120,15 +120,15 @@ impl ArchiveStore for DynamoStore {
     }
 
     async fn archived(&self, id: CampaignId) -> Result<Option<ArchivedMessage>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(partition(id), META)))
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (archive)", e))?;
-        match out.item {
+        let item = items::get_eventual(
+            &self.client,
+            &self.table,
+            key(partition(id), META),
+            None,
+            "archive",
+        )
+        .await?;
+        match item {
             Some(item) if !item.contains_key("withdrawn") => Fields(&item).json("body").map(Some),
             _ => Ok(None),
         }
@@ -155,7 +155,7 @@ impl ArchiveStore for DynamoStore {
     }
 
     async fn withdraw(&self, id: CampaignId) -> Result<bool, StoreError> {
-        let marked = self
+        let mark = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -165,13 +165,9 @@ impl ArchiveStore for DynamoStore {
             .expression_attribute_values(
                 ":yes",
                 aws_sdk_dynamodb::types::AttributeValue::Bool(true),
-            )
-            .send()
-            .await;
-        match marked {
-            Ok(_) => {}
-            Err(e) if condition_failed(&e) => return Ok(false),
-            Err(e) => return Err(store_error("DynamoDB UpdateItem (archive)", e)),
+            );
+        if !items::conditional("DynamoDB UpdateItem (archive)", mark.send()).await? {
+            return Ok(false);
         }
         // The copies the pages read leave the index too (the message's own partition: a few
         // items). Updated, not deleted: the functions serving staff never delete items.
@@ -202,19 +198,18 @@ impl ArchiveStore for DynamoStore {
     }
 
     async fn public_alerts(&self) -> Result<PublicAlerts, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(PUBLIC.0, PUBLIC.1)))
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (public alerts)", e))?;
-        out.item
-            .as_ref()
-            .map(|i| Fields(i).json("body"))
-            .transpose()
-            .map(Option::unwrap_or_default)
+        items::get_eventual(
+            &self.client,
+            &self.table,
+            key(PUBLIC.0, PUBLIC.1),
+            None,
+            "public alerts",
+        )
+        .await?
+        .as_ref()
+        .map(|i| Fields(i).json("body"))
+        .transpose()
+        .map(Option::unwrap_or_default)
     }
 
     async fn save_public_alerts(&self, alerts: &PublicAlerts) -> Result<(), StoreError> {

@@ -18,7 +18,7 @@ use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
 use telmail_core::error::StoreError;
 use telmail_core::ports::CampaignStore;
 
-use super::items::{self, condition_failed, json, key, n, s, Condition, Fields, Item, Transaction};
+use super::items::{self, json, key, n, s, Condition, Fields, Item, Transaction};
 use super::keys::{self, EVENT_PREFIX, META, PROGRESS};
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
@@ -130,18 +130,17 @@ fn listed(item: &Item) -> Result<Option<(String, Campaign)>, StoreError> {
 impl DynamoStore {
     /// The status as `META` holds it (consistent read of the whole campaign).
     async fn status_of_meta(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), META)))
-            .projection_expression("pk, sk, #status")
-            .expression_attribute_names("#status", STATUS)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (campaign status)", e))?;
-        out.item.as_ref().map(status_in).transpose()
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::campaign(id), META),
+            Some(("pk, sk, #status", &[("#status", STATUS)])),
+            "campaign status",
+        )
+        .await?
+        .as_ref()
+        .map(status_in)
+        .transpose()
     }
 
     /// The newest `limit` campaigns in a status.
@@ -210,35 +209,31 @@ impl CampaignStore for DynamoStore {
     }
 
     async fn get(&self, id: CampaignId) -> Result<Option<Campaign>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), META)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (campaign)", e))?;
-        out.item
-            .as_ref()
-            .map(|i| Fields(i).json("campaign"))
-            .transpose()
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::campaign(id), META),
+            None,
+            "campaign",
+        )
+        .await?
+        .as_ref()
+        .map(|i| Fields(i).json("campaign"))
+        .transpose()
     }
 
     async fn status(&self, id: CampaignId) -> Result<Option<CampaignStatus>, StoreError> {
         // The small counters item, eventually consistent (a change is seen within about a
         // second): half a read unit per batch, whatever the size of the campaign.
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .projection_expression("#status")
-            .expression_attribute_names("#status", STATUS)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (campaign status)", e))?;
-        match out.item.filter(|i| i.contains_key(STATUS)) {
+        let item = items::get_eventual(
+            &self.client,
+            &self.table,
+            key(keys::campaign(id), PROGRESS),
+            Some(("#status", &[("#status", STATUS)])),
+            "campaign status",
+        )
+        .await?;
+        match item.filter(|i| i.contains_key(STATUS)) {
             Some(item) => status_in(&item).map(Some),
             // A campaign written before the counters repeated the status: its META says it.
             None => self.status_of_meta(id).await,
@@ -344,21 +339,20 @@ impl CampaignStore for DynamoStore {
     ) -> Result<CampaignProgress, StoreError> {
         let (update, adds) = self.add_counters(id, delta);
         // The item after the update comes back with the write, at no read cost.
-        match update
+        let update = update
             .update_expression(format!("ADD {adds} {SET_PROGRESSED}"))
             .condition_expression("attribute_exists(pk)")
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
+            .return_values(ReturnValue::AllNew);
+        match items::conditional_output("DynamoDB UpdateItem (campaign progress)", update.send())
+            .await?
         {
-            Ok(out) => progress(&out.attributes.unwrap_or_default()),
-            Err(e) if condition_failed(&e) => Err(unknown(id)),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (campaign progress)", e)),
+            Some(out) => progress(&out.attributes.unwrap_or_default()),
+            None => Err(unknown(id)),
         }
     }
 
     async fn stamp_progress(&self, id: CampaignId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        match self
+        let stamp = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -366,35 +360,33 @@ impl CampaignStore for DynamoStore {
             .update_expression(SET_PROGRESSED)
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#progressed", PROGRESSED)
-            .expression_attribute_values(":progressed", s(keys::stamp(at)))
-            .send()
-            .await
+            .expression_attribute_values(":progressed", s(keys::stamp(at)));
+        if items::conditional(
+            "DynamoDB UpdateItem (campaign progress stamp)",
+            stamp.send(),
+        )
+        .await?
         {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(unknown(id)),
-            Err(e) => Err(store_error(
-                "DynamoDB UpdateItem (campaign progress stamp)",
-                e,
-            )),
+            Ok(())
+        } else {
+            Err(unknown(id))
         }
     }
 
     async fn progress(&self, id: CampaignId) -> Result<CampaignProgress, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (campaign progress)", e))?;
         // An unknown campaign has counted nothing.
-        out.item
-            .as_ref()
-            .map(progress)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::campaign(id), PROGRESS),
+            None,
+            "campaign progress",
+        )
+        .await?
+        .as_ref()
+        .map(progress)
+        .transpose()
+        .map(Option::unwrap_or_default)
     }
 
     async fn mark_shard_done(
@@ -436,7 +428,7 @@ impl CampaignStore for DynamoStore {
             EmailFeedback::Bounce => BOUNCES,
             EmailFeedback::Complaint => COMPLAINTS,
         };
-        let out = self
+        let count = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -445,14 +437,11 @@ impl CampaignStore for DynamoStore {
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#c", counter)
             .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match out {
-            Ok(out) => progress(&out.attributes.unwrap_or_default()).map(Some),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (email feedback)", e)),
-        }
+            .return_values(ReturnValue::AllNew);
+        items::conditional_output("DynamoDB UpdateItem (email feedback)", count.send())
+            .await?
+            .map(|out| progress(&out.attributes.unwrap_or_default()))
+            .transpose()
     }
 
     async fn mark_slice_done(
@@ -483,16 +472,10 @@ impl CampaignStore for DynamoStore {
                 .expression_attribute_names("#resume", resume_name(shard))
                 .expression_attribute_values(":resume", json(&resume)?);
         }
-        let out = update
+        let update = update
             .update_expression(format!("ADD #slices :set {set}"))
-            .condition_expression("attribute_exists(pk) AND NOT contains(#slices, :slice)")
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (slices done)", e)),
-        }
+            .condition_expression("attribute_exists(pk) AND NOT contains(#slices, :slice)");
+        items::conditional("DynamoDB UpdateItem (slices done)", update.send()).await
     }
 
     async fn fanout_resume(
@@ -500,21 +483,18 @@ impl CampaignStore for DynamoStore {
         id: CampaignId,
         shard: u32,
     ) -> Result<Option<(u32, FanoutCursor)>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .projection_expression("#resume")
-            .expression_attribute_names("#resume", resume_name(shard))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (fan-out resume)", e))?;
-        let Some(item) = out.item else {
+        let name = resume_name(shard);
+        let Some(item) = items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::campaign(id), PROGRESS),
+            Some(("#resume", &[("#resume", name.as_str())])),
+            "fan-out resume",
+        )
+        .await?
+        else {
             return Ok(None);
         };
-        let name = resume_name(shard);
         if Fields(&item).opt_str(&name)?.is_none() {
             return Ok(None);
         }
@@ -523,18 +503,15 @@ impl CampaignStore for DynamoStore {
     }
 
     async fn slice_done(&self, id: CampaignId, shard: u32, slice: u32) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::campaign(id), PROGRESS)))
-            .projection_expression("#slices")
-            .expression_attribute_names("#slices", SLICES_DONE)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (slices done)", e))?;
-        Ok(match out.item.as_ref().and_then(|i| i.get(SLICES_DONE)) {
+        let item = items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::campaign(id), PROGRESS),
+            Some(("#slices", &[("#slices", SLICES_DONE)])),
+            "slices done",
+        )
+        .await?;
+        Ok(match item.as_ref().and_then(|i| i.get(SLICES_DONE)) {
             Some(AttributeValue::Ss(set)) => set.contains(&slice_name(shard, slice)),
             _ => false,
         })

@@ -24,8 +24,7 @@ use telmail_core::error::StoreError;
 use telmail_core::ports::DeliveryStore;
 
 use super::items::{
-    self, batch_get, batch_write, condition_failed, delete_request, key, n, s, Fields, Item,
-    IN_FLIGHT,
+    self, batch_get, batch_write, delete_request, key, n, s, Fields, Item, IN_FLIGHT,
 };
 use super::keys::{self, DELIVERY_PARTITIONS};
 use super::DynamoStore;
@@ -267,20 +266,15 @@ impl DynamoStore {
         } else {
             with_error(self.delivery_update(&d.key, now), error)
         };
-        let result = update
+        let update = update
             .condition_expression("#status = :sending AND #claim = :claim")
             .expression_attribute_names("#claim", CLAIM)
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":claim", s(claim))
-            .expression_attribute_values(":to", s(DeliveryStatus::Queued.as_str()))
-            .send()
-            .await;
-        match result {
-            // Only the claim's holder moves it: a late duplicate cannot undo an outcome.
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (requeue)", e)),
-        }
+            .expression_attribute_values(":to", s(DeliveryStatus::Queued.as_str()));
+        // Only the claim's holder moves it: a late duplicate cannot undo an outcome.
+        items::conditional("DynamoDB UpdateItem (requeue)", update.send()).await?;
+        Ok(())
     }
 
     /// Writes the receipt of one claim's outcomes in one campaign.
@@ -364,19 +358,15 @@ impl DynamoStore {
         error: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<DeliveryKey>, StoreError> {
-        let result = with_error(self.delivery_update(&d.key, now), error)
+        let update = with_error(self.delivery_update(&d.key, now), error)
             .condition_expression("#status = :sending AND #claim = :claim")
             .expression_attribute_names("#claim", CLAIM)
             .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
             .expression_attribute_values(":to", s(DeliveryStatus::Failed.as_str()))
-            .expression_attribute_values(":claim", s(d.claim.as_deref().unwrap_or_default()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Some(d.key)),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (stale delivery)", e)),
-        }
+            .expression_attribute_values(":claim", s(d.claim.as_deref().unwrap_or_default()));
+        let failed =
+            items::conditional("DynamoDB UpdateItem (stale delivery)", update.send()).await?;
+        Ok(failed.then_some(d.key))
     }
 
     /// Erasure: deletes the person's finished deliveries of every campaign that sent, and

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -64,6 +65,86 @@ pub fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> boo
     err.as_service_error()
         .and_then(ProvideErrorMetadata::code)
         .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// Sends a single-item write that carries a condition: its output when written, `None` when
+/// the condition failed; any other error names the call (`what`).
+pub async fn conditional_output<O, E>(
+    what: &str,
+    send: impl Future<Output = Result<O, SdkError<E, Response>>>,
+) -> Result<Option<O>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match send.await {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if condition_failed(&e) => Ok(None),
+        Err(e) => Err(store_error(what, e)),
+    }
+}
+
+/// Sends a single-item write that carries a condition: false when the condition failed.
+pub async fn conditional<O, E>(
+    what: &str,
+    send: impl Future<Output = Result<O, SdkError<E, Response>>>,
+) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    Ok(conditional_output(what, send).await?.is_some())
+}
+
+/// Only some attributes of an item: a projection expression and its `#`-names.
+pub type Projection<'a> = (&'a str, &'a [(&'a str, &'a str)]);
+
+/// Reads one item with a strongly consistent GetItem; errors say `DynamoDB GetItem ({what})`.
+pub async fn get_consistent(
+    client: &Client,
+    table: &str,
+    key: Item,
+    projection: Option<Projection<'_>>,
+    what: &str,
+) -> Result<Option<Item>, StoreError> {
+    get_item(client, table, key, projection, true, what).await
+}
+
+/// Reads one item with an eventually consistent GetItem (half the read units; a write is seen
+/// within about a second); errors say `DynamoDB GetItem ({what})`.
+pub async fn get_eventual(
+    client: &Client,
+    table: &str,
+    key: Item,
+    projection: Option<Projection<'_>>,
+    what: &str,
+) -> Result<Option<Item>, StoreError> {
+    get_item(client, table, key, projection, false, what).await
+}
+
+async fn get_item(
+    client: &Client,
+    table: &str,
+    key: Item,
+    projection: Option<Projection<'_>>,
+    consistent: bool,
+    what: &str,
+) -> Result<Option<Item>, StoreError> {
+    let mut request = client
+        .get_item()
+        .table_name(table)
+        .set_key(Some(key))
+        // Left out when eventual, as DynamoDB's default.
+        .set_consistent_read(consistent.then_some(true));
+    if let Some((expression, names)) = projection {
+        request = request.projection_expression(expression);
+        for (placeholder, name) in names {
+            request = request.expression_attribute_names(*placeholder, *name);
+        }
+    }
+    request
+        .send()
+        .await
+        .map(|out| out.item)
+        .map_err(|e| store_error(&format!("DynamoDB GetItem ({what})"), e))
 }
 
 /// Reads the attributes of one item; errors name the item's key.

@@ -8,23 +8,21 @@ use telmail_core::domain::notices::{NoticeSettings, StaffNotice};
 use telmail_core::error::StoreError;
 use telmail_core::ports::NoticeSettingsStore;
 
-use super::items::{json, key, Fields};
+use super::items::{self, json, key, Fields};
 use super::{keys, DynamoStore};
-use crate::errors::store_error;
 
 #[async_trait]
 impl NoticeSettingsStore for DynamoStore {
     async fn notice_settings(&self, staff_id: &str) -> Result<NoticeSettings, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::staff(staff_id), keys::NOTICES)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (notice settings)", e))?;
-        let Some(item) = out.item.as_ref() else {
+        let item = items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::staff(staff_id), keys::NOTICES),
+            None,
+            "notice settings",
+        )
+        .await?;
+        let Some(item) = item.as_ref() else {
             return Ok(NoticeSettings::default());
         };
         let off: BTreeSet<StaffNotice> = Fields(item).json("off")?;

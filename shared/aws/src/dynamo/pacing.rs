@@ -11,10 +11,9 @@ use telmail_core::ports::{PaceStore, Slots};
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::items::{condition_failed, key, n, Fields};
+use super::items::{self, key, n, Fields};
 use super::keys;
 use super::DynamoStore;
-use crate::errors::store_error;
 
 /// Reservations tried before giving up (each loser of a race tries again at once).
 const ATTEMPTS: usize = 8;
@@ -33,7 +32,7 @@ impl DynamoStore {
         now: i64,
         latest: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let out = self
+        let book = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -43,30 +42,19 @@ impl DynamoStore {
             .expression_attribute_values(":span", n(span))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":latest", n(latest))
-            .return_values(ReturnValue::UpdatedOld)
-            .send()
-            .await;
-        match out {
-            Ok(out) => Ok(Some(
-                Fields(&out.attributes.unwrap_or_default()).num("next_slot")?,
-            )),
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (pacing)", e)),
-        }
+            .return_values(ReturnValue::UpdatedOld);
+        items::conditional_output("DynamoDB UpdateItem (pacing)", book.send())
+            .await?
+            .map(|out| Fields(&out.attributes.unwrap_or_default()).num("next_slot"))
+            .transpose()
     }
 
     /// The channel's next slot as stored (`None`: never set).
     async fn next_slot(&self, channel: Channel) -> Result<Option<i64>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(channel)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (pacing)", e))?;
-        match out.item {
+        let item =
+            items::get_consistent(&self.client, &self.table, item_key(channel), None, "pacing")
+                .await?;
+        match item {
             Some(item) => Ok(Some(Fields(&item).num("next_slot")?)),
             None => Ok(None),
         }
@@ -93,11 +81,7 @@ impl DynamoStore {
                 .expression_attribute_values(":was", n(was)),
             None => update.condition_expression("attribute_not_exists(next_slot)"),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (pacing move)", e)),
-        }
+        items::conditional("DynamoDB UpdateItem (pacing move)", update.send()).await
     }
 }
 

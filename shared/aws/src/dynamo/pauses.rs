@@ -8,10 +8,9 @@ use telmail_core::domain::delivery::ChannelPause;
 use telmail_core::error::StoreError;
 use telmail_core::ports::PauseStore;
 
-use super::items::{self, condition_failed, json, key, s, Fields};
+use super::items::{self, json, key, s, Fields};
 use super::keys::PAUSES;
 use super::DynamoStore;
-use crate::errors::store_error;
 
 #[async_trait]
 impl PauseStore for DynamoStore {
@@ -19,19 +18,14 @@ impl PauseStore for DynamoStore {
         let mut item = key(PAUSES, ChannelPause::key(pause.channel, pause.campaign));
         item.insert("pause".into(), json(pause)?);
         // The first pause of a channel is kept: its reason and time are the ones staff need.
-        let out = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(store_error("DynamoDB PutItem (pause)", e)),
-        }
+            .condition_expression("attribute_not_exists(pk)");
+        items::conditional("DynamoDB PutItem (pause)", put.send()).await?;
+        Ok(())
     }
 
     async fn pauses(&self) -> Result<Vec<ChannelPause>, StoreError> {
@@ -50,18 +44,12 @@ impl PauseStore for DynamoStore {
         channel: Channel,
         campaign: Option<CampaignId>,
     ) -> Result<bool, StoreError> {
-        let out = self
+        let delete = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key(PAUSES, ChannelPause::key(channel, campaign))))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB DeleteItem (pause)", e)),
-        }
+            .condition_expression("attribute_exists(pk)");
+        items::conditional("DynamoDB DeleteItem (pause)", delete.send()).await
     }
 }

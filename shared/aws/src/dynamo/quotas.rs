@@ -8,10 +8,9 @@ use chrono::{DateTime, Utc};
 use telmail_core::error::StoreError;
 use telmail_core::ports::QuotaStore;
 
-use super::items::{condition_failed, key, n, Fields};
+use super::items::{self, key, n, Fields};
 use super::keys::{self, EXPIRES, QUOTA_SK};
 use super::DynamoStore;
-use crate::errors::store_error;
 
 /// Attempts at taking a unit while another caller resets an ended allowance at the same time.
 const ATTEMPTS: usize = 2;
@@ -25,7 +24,7 @@ impl DynamoStore {
         now: i64,
         expires: i64,
     ) -> Result<Option<u32>, StoreError> {
-        let out = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -37,23 +36,17 @@ impl DynamoStore {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":limit", n(limit))
             .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await;
-        match out {
-            Ok(out) => {
-                let attributes = out.attributes.unwrap_or_default();
-                Ok(Some(Fields(&attributes).num("used")?))
-            }
-            Err(e) if condition_failed(&e) => Ok(None),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (allowance)", e)),
-        }
+            .return_values(ReturnValue::UpdatedNew);
+        items::conditional_output("DynamoDB UpdateItem (allowance)", update.send())
+            .await?
+            .map(|out| Fields(&out.attributes.unwrap_or_default()).num("used"))
+            .transpose()
     }
 
     /// Starts an ended allowance again at one unit; false when it has not ended (or another
     /// caller restarted it first).
     async fn restart(&self, item_key: &str, now: i64, expires: i64) -> Result<bool, StoreError> {
-        let out = self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -63,14 +56,8 @@ impl DynamoStore {
             .expression_attribute_names("#e", EXPIRES)
             .expression_attribute_values(":expires", n(expires))
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (allowance restart)", e)),
-        }
+            .expression_attribute_values(":now", n(now));
+        items::conditional("DynamoDB UpdateItem (allowance restart)", update.send()).await
     }
 }
 

@@ -177,16 +177,15 @@ impl ReachStore for DynamoStore {
         campaign: CampaignId,
         who: SubscriberId,
     ) -> Result<Option<Acknowledgement>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(ack_key(campaign, who)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (acknowledgement)", e))?;
-        match out.item {
+        let item = items::get_consistent(
+            &self.client,
+            &self.table,
+            ack_key(campaign, who),
+            None,
+            "acknowledgement",
+        )
+        .await?;
+        match item {
             Some(item) => acknowledgement(campaign, &item),
             None => Ok(None),
         }

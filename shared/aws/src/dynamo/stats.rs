@@ -63,18 +63,15 @@ impl StatsStore for DynamoStore {
     }
 
     async fn get(&self, month: Month, counter: Counter) -> Result<i64, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(STATS, keys::month(month))))
-            .projection_expression("pk, sk, #c")
-            .expression_attribute_names("#c", counter.as_str())
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (statistics)", e))?;
-        match out.item {
+        let item = items::get_consistent(
+            &self.client,
+            &self.table,
+            key(STATS, keys::month(month)),
+            Some(("pk, sk, #c", &[("#c", counter.as_str())])),
+            "statistics",
+        )
+        .await?;
+        match item {
             Some(item) => Ok(Fields(&item).opt_num(counter.as_str())?.unwrap_or(0)),
             None => Ok(0),
         }

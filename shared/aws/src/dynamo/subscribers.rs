@@ -21,7 +21,6 @@ use super::items::{self, batch_get, json, key, n, s, Condition, Fields, Item, Tr
 use super::keys::{self, CHANGES, OWNER, PENDING, PROFILE};
 use super::recent::LogRead;
 use super::DynamoStore;
-use crate::errors::store_error;
 
 /// How long the change log keeps an entry (DynamoDB's time to live deletes it later, never
 /// sooner).
@@ -167,30 +166,30 @@ pub(super) fn profile(item: &Item) -> Result<(Subscriber, u64), StoreError> {
 impl DynamoStore {
     /// The subscriber and its version, read consistently.
     async fn load(&self, id: SubscriberId) -> Result<Option<(Subscriber, u64)>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::subscriber(id), PROFILE)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (subscriber)", e))?;
-        out.item.as_ref().map(profile).transpose()
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(keys::subscriber(id), PROFILE),
+            None,
+            "subscriber",
+        )
+        .await?
+        .as_ref()
+        .map(profile)
+        .transpose()
     }
 
     /// The subscriber owning an address (`EMAIL#…` or `PHONE#…` partition key).
     async fn owned_by(&self, owner_pk: String) -> Result<Option<Subscriber>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(owner_pk, OWNER)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (address)", e))?;
-        let Some(item) = out.item else {
+        let Some(item) = items::get_consistent(
+            &self.client,
+            &self.table,
+            key(owner_pk, OWNER),
+            None,
+            "address",
+        )
+        .await?
+        else {
             return Ok(None);
         };
         let f = Fields(&item);

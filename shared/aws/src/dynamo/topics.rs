@@ -7,7 +7,7 @@ use telmail_core::domain::topic::{Topic, TopicSlug};
 use telmail_core::error::StoreError;
 use telmail_core::ports::TopicStore;
 
-use super::items::{self, condition_failed, json, key, n, s, Fields};
+use super::items::{self, json, key, n, s, Fields};
 use super::keys::{self, TOPICS, TOPIC_PREFIX, TOPIC_SEQ};
 use super::DynamoStore;
 use crate::errors::store_error;
@@ -53,19 +53,17 @@ impl TopicStore for DynamoStore {
     }
 
     async fn get(&self, slug: &TopicSlug) -> Result<Option<Topic>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(TOPICS, keys::topic(slug))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (topic)", e))?;
-        out.item
-            .as_ref()
-            .map(|i| Fields(i).json("topic"))
-            .transpose()
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(TOPICS, keys::topic(slug)),
+            None,
+            "topic",
+        )
+        .await?
+        .as_ref()
+        .map(|i| Fields(i).json("topic"))
+        .transpose()
     }
 
     async fn insert_if_absent(&self, topic: &Topic) -> Result<bool, StoreError> {
@@ -81,7 +79,7 @@ impl TopicStore for DynamoStore {
     }
 
     async fn update(&self, topic: &Topic) -> Result<bool, StoreError> {
-        match self
+        let update = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -89,14 +87,8 @@ impl TopicStore for DynamoStore {
             .update_expression("SET #topic = :topic")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#topic", "topic")
-            .expression_attribute_values(":topic", json(topic)?)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB UpdateItem (topic)", e)),
-        }
+            .expression_attribute_values(":topic", json(topic)?);
+        items::conditional("DynamoDB UpdateItem (topic)", update.send()).await
     }
 }
 
@@ -107,18 +99,12 @@ impl DynamoStore {
         item: super::items::Item,
         what: &'static str,
     ) -> Result<bool, StoreError> {
-        match self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error(what, e)),
-        }
+            .condition_expression("attribute_not_exists(pk)");
+        items::conditional(what, put.send()).await
     }
 }

@@ -9,11 +9,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use telmail_core::error::StoreError;
 
-use super::items::{self, condition_failed, json, key, n, s, Fields, Item};
+use super::items::{self, json, key, n, s, Fields, Item};
 use super::keys::{self, META};
 use super::table::TABLE_GSI1;
 use super::DynamoStore;
-use crate::errors::store_error;
 
 /// A kind of versioned record.
 #[derive(Clone, Copy)]
@@ -69,13 +68,13 @@ impl DynamoStore {
                 .condition_expression("version = :read")
                 .expression_attribute_values(":read", n(read)),
         };
-        match put.send().await {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Conflict(format!(
+        if items::conditional(&format!("DynamoDB PutItem ({})", t.what), put.send()).await? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
                 "{} {partition} is not as read",
                 t.what
-            ))),
-            Err(e) => Err(store_error(&format!("DynamoDB PutItem ({})", t.what), e)),
+            )))
         }
     }
 
@@ -85,16 +84,16 @@ impl DynamoStore {
         t: Versioned,
         partition: String,
     ) -> Result<Option<T>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(partition, META)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error(&format!("DynamoDB GetItem ({})", t.what), e))?;
-        out.item.map(|i| Fields(&i).json("body")).transpose()
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(partition, META),
+            None,
+            t.what,
+        )
+        .await?
+        .map(|i| Fields(&i).json("body"))
+        .transpose()
     }
 
     /// Those created since `since`, newest first, `limit` at most.

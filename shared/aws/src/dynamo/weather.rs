@@ -10,29 +10,26 @@ use telmail_core::domain::weather::{AlertInForce, FeedState};
 use telmail_core::error::StoreError;
 use telmail_core::ports::WeatherStore;
 
-use super::items::{self, condition_failed, json, key, n, s, Fields};
+use super::items::{self, json, key, n, s, Fields};
 use super::keys::{self, ALERT_PREFIX, WEATHER};
 use super::DynamoStore;
-use crate::errors::store_error;
 
 const TEMPLATES: &str = "weather_templates";
 const FEED_STATE: &str = "weather_feed_state";
 
 impl DynamoStore {
     async fn document<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(WEATHER, keys::document(name))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| store_error("DynamoDB GetItem (document)", e))?;
-        out.item
-            .as_ref()
-            .map(|i| Fields(i).json("body"))
-            .transpose()
+        items::get_consistent(
+            &self.client,
+            &self.table,
+            key(WEATHER, keys::document(name)),
+            None,
+            "document",
+        )
+        .await?
+        .as_ref()
+        .map(|i| Fields(i).json("body"))
+        .transpose()
     }
 
     async fn save_document<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
@@ -50,20 +47,14 @@ impl WeatherStore for DynamoStore {
         item.insert("colour".into(), n(source.colour.id()));
         item.insert("campaign".into(), s(alert.campaign.to_string()));
         item.insert("alert".into(), json(alert)?);
-        let out = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk) OR colour < :colour")
-            .expression_attribute_values(":colour", n(source.colour.id()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB PutItem (weather alert)", e)),
-        }
+            .expression_attribute_values(":colour", n(source.colour.id()));
+        items::conditional("DynamoDB PutItem (weather alert)", put.send()).await
     }
 
     async fn in_force(&self) -> Result<Vec<AlertInForce>, StoreError> {
@@ -80,7 +71,7 @@ impl WeatherStore for DynamoStore {
 
     async fn lift(&self, alert: &AlertInForce) -> Result<bool, StoreError> {
         let source = &alert.source;
-        let out = self
+        let delete = self
             .client
             .delete_item()
             .table_name(&self.table)
@@ -89,14 +80,8 @@ impl WeatherStore for DynamoStore {
                 keys::alert(&source.domain, source.phenomenon.id()),
             )))
             .condition_expression("campaign = :campaign")
-            .expression_attribute_values(":campaign", s(alert.campaign.to_string()))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DynamoDB DeleteItem (weather alert)", e)),
-        }
+            .expression_attribute_values(":campaign", s(alert.campaign.to_string()));
+        items::conditional("DynamoDB DeleteItem (weather alert)", delete.send()).await
     }
 
     async fn templates(&self) -> Result<Option<AlertTemplates>, StoreError> {

@@ -39,6 +39,15 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role.
+    pub const ALL: [Role; 5] = [
+        Role::Redaction,
+        Role::Cabinet,
+        Role::Admin,
+        Role::Accueil,
+        Role::Service,
+    ];
+
     /// The name staff read, as the back office shows it.
     pub fn label(self) -> &'static str {
         match self {

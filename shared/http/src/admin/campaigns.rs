@@ -17,16 +17,6 @@ use super::AdminState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson, Segment};
 
-pub(super) fn campaign_id(raw: &str) -> Result<CampaignId, ApiError> {
-    CampaignId::from_str(raw).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Cette campagne n'existe pas.",
-        )
-    })
-}
-
 /// `?status=&limit=`
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -75,19 +65,18 @@ pub async fn create(
 pub async fn get(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.campaigns.view(&by, campaign_id(&id)?).await?))
+    Ok(Json(app.campaigns.view(&by, id).await?))
 }
 
 /// `PUT /api/admin/campaigns/{id}`
 pub async fn update(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
     ApiJson(input): ApiJson<CampaignInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let id = campaign_id(&id)?;
     app.campaigns.update(&by, id, &input).await?;
     Ok(Json(app.campaigns.view(&by, id).await?))
 }
@@ -103,9 +92,9 @@ pub struct ReasonInput {
 pub async fn estimate(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.campaigns.estimate(&by, campaign_id(&id)?).await?))
+    Ok(Json(app.campaigns.estimate(&by, id).await?))
 }
 
 /// `POST /api/admin/estimate`: the composer's estimate of what it holds, before saving.
@@ -121,18 +110,17 @@ pub async fn estimate_draft(
 pub async fn test_send(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.campaigns.test_send(&by, campaign_id(&id)?).await?))
+    Ok(Json(app.campaigns.test_send(&by, id).await?))
 }
 
 /// `POST /api/admin/campaigns/{id}/submit`
 pub async fn submit(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    let id = campaign_id(&id)?;
     app.campaigns.submit(&by, id).await?;
     Ok(Json(app.campaigns.view(&by, id).await?))
 }
@@ -158,10 +146,9 @@ struct Approved {
 pub async fn approve(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
     OptionalJson(body): OptionalJson<ApprovalInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let id = campaign_id(&id)?;
     let (_, outlook) = app
         .campaigns
         .approve_with_outlook(&by, id, body.version)
@@ -176,10 +163,9 @@ pub async fn approve(
 pub async fn reject(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
     OptionalJson(body): OptionalJson<ReasonInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let id = campaign_id(&id)?;
     let reason = body.reason.as_deref().unwrap_or("");
     app.campaigns.reject(&by, id, reason).await?;
     Ok(Json(app.campaigns.view(&by, id).await?))
@@ -189,10 +175,9 @@ pub async fn reject(
 pub async fn cancel(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
     OptionalJson(body): OptionalJson<ReasonInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let id = campaign_id(&id)?;
     app.campaigns
         .cancel(&by, id, body.reason.as_deref())
         .await?;
@@ -203,9 +188,9 @@ pub async fn cancel(
 pub async fn preview(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.campaigns.preview(&by, campaign_id(&id)?).await?))
+    Ok(Json(app.campaigns.preview(&by, id).await?))
 }
 
 /// `?limit=&offset=`
@@ -221,17 +206,12 @@ pub struct PageQuery {
 pub async fn deliveries(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
     let items = app
         .campaigns
-        .deliveries(
-            &by,
-            campaign_id(&id)?,
-            q.limit.unwrap_or(100),
-            q.offset.unwrap_or(0),
-        )
+        .deliveries(&by, id, q.limit.unwrap_or(100), q.offset.unwrap_or(0))
         .await?;
     Ok(Json(items))
 }
@@ -280,8 +260,8 @@ pub async fn preview_draft(
 pub async fn withdraw_from_archive(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    app.archive.withdraw(&by, campaign_id(&id)?).await?;
+    app.archive.withdraw(&by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
+use telmail_core::domain::campaign::CampaignId;
 
 use super::auth::Staff;
-use super::campaigns::campaign_id;
 use super::AdminState;
 use crate::error::ApiResult;
 use crate::extract::Segment;
@@ -16,18 +16,18 @@ use crate::extract::Segment;
 pub async fn view(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.crisis.view(&by, campaign_id(&id)?).await?))
+    Ok(Json(app.crisis.view(&by, id).await?))
 }
 
 /// `GET /api/admin/campaigns/{id}/crisis/export`: the people to call back, as CSV.
 pub async fn export(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    let csv = app.crisis.callbacks_csv(&by, campaign_id(&id)?).await?;
+    let csv = app.crisis.callbacks_csv(&by, id).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -45,7 +45,7 @@ pub async fn export(
 pub async fn follow_up(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<CampaignId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.crisis.follow_up(&by, campaign_id(&id)?).await?))
+    Ok(Json(app.crisis.follow_up(&by, id).await?))
 }

@@ -1,8 +1,6 @@
 //! `/api/admin/files`: big exports and imports, done step by step beside the request; the file
 //! itself goes to and from the file drop through links that expire (S3 on AWS).
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -14,18 +12,8 @@ use telmail_core::FieldErrors;
 use super::auth::Staff;
 use super::subscribers::import_mode;
 use super::AdminState;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{ApiQuery, Segment};
-
-fn job_id(text: &str) -> Result<FileJobId, ApiError> {
-    FileJobId::from_str(text).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Cet export ou cet import n'existe pas (ou plus).",
-        )
-    })
-}
 
 /// `GET /api/admin/files` — the latest exports and imports.
 pub async fn recent(
@@ -102,19 +90,19 @@ pub async fn import(
 pub async fn get(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<FileJobId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.files.view(&by, job_id(&id)?).await?))
+    Ok(Json(app.files.view(&by, id).await?))
 }
 
 /// `POST /api/admin/files/{id}/received` — the import's file was sent: reading starts.
 pub async fn received(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<FileJobId>,
 ) -> ApiResult<impl IntoResponse> {
     Ok((
         StatusCode::ACCEPTED,
-        Json(app.files.file_sent(&by, job_id(&id)?).await?),
+        Json(app.files.file_sent(&by, id).await?),
     ))
 }

@@ -17,16 +17,6 @@ use super::AdminState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, Segment};
 
-fn proposal_id(raw: &str) -> Result<ProposalId, ApiError> {
-    ProposalId::from_str(raw).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Cette proposition n'existe pas.",
-        )
-    })
-}
-
 /// `GET /api/admin/proposals` — the communication service's inbox.
 pub async fn inbox(
     State(app): State<AdminState>,
@@ -56,41 +46,37 @@ pub async fn mine(State(app): State<AdminState>, Staff(by): Staff) -> ApiResult<
 pub async fn get(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<ProposalId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.proposals.get(&by, proposal_id(&id)?).await?))
+    Ok(Json(app.proposals.get(&by, id).await?))
 }
 
 /// `GET /api/admin/proposals/{id}/sent` — the SMS and email finally sent for it.
 pub async fn sent(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<ProposalId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        app.proposals.sent_messages(&by, proposal_id(&id)?).await?,
-    ))
+    Ok(Json(app.proposals.sent_messages(&by, id).await?))
 }
 
 /// `PUT /api/admin/proposals/{id}` — its author edits it while it is new.
 pub async fn edit(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<ProposalId>,
     ApiJson(input): ApiJson<ProposalInput>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(
-        app.proposals.edit(&by, proposal_id(&id)?, &input).await?,
-    ))
+    Ok(Json(app.proposals.edit(&by, id, &input).await?))
 }
 
 /// `POST /api/admin/proposals/{id}/withdraw`
 pub async fn withdraw(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<ProposalId>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.proposals.withdraw(&by, proposal_id(&id)?).await?))
+    Ok(Json(app.proposals.withdraw(&by, id).await?))
 }
 
 /// `{ "reason" }`
@@ -104,15 +90,11 @@ pub struct DeclineInput {
 pub async fn decline(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<ProposalId>,
     ApiJson(input): ApiJson<DeclineInput>,
 ) -> ApiResult<impl IntoResponse> {
     let reason = input.reason.unwrap_or_default();
-    Ok(Json(
-        app.proposals
-            .decline(&by, proposal_id(&id)?, &reason)
-            .await?,
-    ))
+    Ok(Json(app.proposals.decline(&by, id, &reason).await?))
 }
 
 /// `{ "ids": [...] }`

@@ -2,19 +2,18 @@
 //! service's health (queues, channels the provider paused and campaigns braked, resumed here), and the embedded
 //! default's outbox.
 
-use std::str::FromStr;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::Channel;
 
 use super::auth::Staff;
 use super::AdminState;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiQuery, Segment};
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, PathValue, Segment};
 
 /// `?from=&to=` (dates or months).
 #[derive(Debug, Deserialize)]
@@ -66,20 +65,13 @@ pub struct ResumeQuery {
 pub async fn resume(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(channel): Segment<String>,
     ApiQuery(q): ApiQuery<ResumeQuery>,
+    Segment(channel): Segment<Channel>,
 ) -> ApiResult<impl IntoResponse> {
-    let channel = Channel::from_str(&channel).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Canal inconnu (email ou sms).",
-        )
-    })?;
     let campaign = q
         .campaign
         .as_deref()
-        .map(super::campaigns::campaign_id)
+        .map(<CampaignId as PathValue>::parse)
         .transpose()?;
     app.statistics
         .resume_sending(&by, channel, campaign)

@@ -88,16 +88,6 @@ impl From<Shown> for SubscriberJson {
     }
 }
 
-fn subscriber_id(raw: &str) -> Result<SubscriberId, ApiError> {
-    SubscriberId::from_str(raw).map_err(|_| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "Cet abonné n'existe pas.",
-        )
-    })
-}
-
 /// `?q=&topic=&status=&limit=&offset=`
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
@@ -170,10 +160,10 @@ pub async fn add(
 pub async fn get(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<SubscriberId>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(SubscriberJson::from(
-        app.subscribers.get(&by, subscriber_id(&id)?).await?,
+        app.subscribers.get(&by, id).await?,
     )))
 }
 
@@ -181,13 +171,11 @@ pub async fn get(
 pub async fn edit(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<SubscriberId>,
     ApiJson(input): ApiJson<EditInput>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(SubscriberJson::from(
-        app.subscribers
-            .edit(&by, subscriber_id(&id)?, &input)
-            .await?,
+        app.subscribers.edit(&by, id, &input).await?,
     )))
 }
 
@@ -195,9 +183,9 @@ pub async fn edit(
 pub async fn erase(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(id): Segment<SubscriberId>,
 ) -> ApiResult<impl IntoResponse> {
-    app.subscribers.erase(&by, subscriber_id(&id)?).await?;
+    app.subscribers.erase(&by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -3,7 +3,7 @@
 // roles allow on it (edit, submit, approve the version shown, reject with a reason, stop).
 
 import { api } from "./api.js";
-import { $, act, count, el, euros, flash, holds, outlook, start, status, when } from "./ui.js";
+import { $, LABELS, act, count, el, euros, flash, holds, outlook, start, status, when } from "./ui.js";
 
 const me = await start();
 const box = $("#campaign");
@@ -34,18 +34,8 @@ function trailLine(e) {
   return [`${when(e.at)} — ${ACTIONS[e.action] || e.action} par ${e.actor.name}`, e.reason ? ` : « ${e.reason} »` : ""];
 }
 
-const PHENOMENA = {
-  wind: "vent violent",
-  rain_flood: "pluie-inondation",
-  storms: "orages",
-  flood: "crues",
-  snow_ice: "neige-verglas",
-  heat: "canicule",
-  cold: "grand froid",
-  avalanches: "avalanches",
-  waves_submersion: "vagues-submersion",
-};
-const COLOURS = { green: "verte", yellow: "jaune", orange: "orange", red: "rouge" };
+const PHENOMENA = LABELS.phenomenon;
+const COLOURS = LABELS.colour;
 
 function facts(c) {
   const rows = [

@@ -81,25 +81,14 @@ export function outlook(o) {
   );
 }
 
-export const STATUS = {
-  draft: "brouillon",
-  submitted: "soumise au cabinet",
-  approved: "approuvée",
-  scheduled: "programmée",
-  sending: "en cours d'envoi",
-  sent: "envoyée",
-  rejected: "refusée",
-  cancelled: "annulée",
-};
+/** The French labels of the API's wire names (`campaign_status`, `role`, `phenomenon`,
+ * `colour`), as the server writes them in the page from its domain types. */
+export const LABELS = JSON.parse(document.getElementById("labels").textContent);
+
+export const STATUS = LABELS.campaign_status;
 
 /** Roles as staff call them. */
-export const ROLES = {
-  redaction: "Rédaction",
-  cabinet: "Cabinet du maire",
-  admin: "Administration",
-  accueil: "Accueil",
-  service: "Service",
-};
+export const ROLES = LABELS.role;
 
 /** A person's roles in words (`Rédaction, Cabinet du maire`). */
 export const roleNames = (roles) => roles.map((r) => ROLES[r] || r).join(", ");
