@@ -3,6 +3,7 @@
 
 pub mod feeds;
 pub mod moto;
+pub mod ports;
 pub mod process;
 pub mod smtp;
 pub mod world;

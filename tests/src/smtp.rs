@@ -1,11 +1,13 @@
 //! A stand-in SMTP relay on 127.0.0.1 for the local server's relay path: it accepts or refuses
 //! recipients and messages as told, and keeps the recipients of the messages it accepted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+
+use crate::ports::RefusingPort;
 
 /// How the relay answers.
 #[derive(Debug, Default)]
@@ -28,31 +30,17 @@ pub struct SmtpStub {
 
 /// Starts the relay.
 pub async fn stub_smtp(script: Script) -> SmtpStub {
-    stub_smtp_at("127.0.0.1:0", script).await
+    serve(TcpListener::bind("127.0.0.1:0").await.unwrap(), script)
 }
 
-/// An address where nothing listens: a relay that is down (connection refused) until a test
-/// starts [`stub_smtp_at`] on it. The port is free when returned, so the kernel may hand it out
-/// again; no two calls in one process return the same one, or a test's relay coming back could
-/// answer another test whose relay must stay down.
-pub fn down_relay_address() -> String {
-    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    let mut given = GIVEN.lock().unwrap();
-    let given = given.get_or_insert_with(HashSet::new);
-    loop {
-        let addr = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        if given.insert(addr.port()) {
-            return addr.to_string();
-        }
-    }
+/// The relay comes back on `port`, the address its clients know (a relay that was down:
+/// [`crate::ports::refusing_port`]).
+pub fn stub_smtp_on(port: RefusingPort, script: Script) -> SmtpStub {
+    serve(port.listen(), script)
 }
 
-/// Starts the relay on `addr` (a relay coming back on the address its clients know).
-pub async fn stub_smtp_at(addr: &str, script: Script) -> SmtpStub {
-    let listener = TcpListener::bind(addr).await.unwrap();
+/// Serves the relay on `listener`.
+fn serve(listener: TcpListener, script: Script) -> SmtpStub {
     let url = format!("smtp://{}", listener.local_addr().unwrap());
     let accepted = Arc::new(Mutex::new(Vec::new()));
     let tried = Arc::new(Mutex::new(Vec::new()));

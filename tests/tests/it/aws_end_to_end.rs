@@ -707,14 +707,11 @@ async fn a_sign_up_while_ses_is_unreachable_is_accepted_and_its_email_leaves_thr
 ) {
     // GIVEN the public function cannot reach SES (nothing listens on its endpoint)
     let d = deploy().await;
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = telmail_tests::ports::refusing_port();
     let mut clients = d.clients.clone();
     clients.ses = aws_sdk_sesv2::Client::from_conf(
         aws_sdk_sesv2::config::Builder::from(&d.sdk)
-            .endpoint_url(format!("http://{dead}"))
+            .endpoint_url(format!("http://{}", dead.addr))
             .build(),
     );
     let down = Aws::new(clients, d.settings.clone(), Arc::new(SystemClock))

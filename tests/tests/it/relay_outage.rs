@@ -17,7 +17,8 @@ use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
 use telmail_core::domain::delivery::{Delivery, DeliveryStatus};
 use telmail_core::ports::{CampaignStore, DeliveryStore};
-use telmail_tests::smtp::{down_relay_address, stub_smtp_at, Script};
+use telmail_tests::ports::refusing_port;
+use telmail_tests::smtp::{stub_smtp_on, Script};
 use telmail_tests::world::{outbox, World};
 
 const RESIDENTS: usize = 20;
@@ -27,10 +28,10 @@ const BY_FORM: &str = "form.panne@exemple.fr";
 #[tokio::test]
 async fn a_sign_up_while_the_relay_is_down_is_accepted_and_confirmed_once_it_is_back() {
     // GIVEN the server's relay is down
-    let addr = down_relay_address();
+    let down = refusing_port();
     let app = TestApp::spawn_with(|a| {
         a.rate_limit_per_minute = std::num::NonZeroU32::new(10_000).unwrap();
-        a.smtp_url = Some(format!("smtp://{addr}"));
+        a.smtp_url = Some(format!("smtp://{}", down.addr));
     })
     .await;
 
@@ -69,7 +70,7 @@ async fn a_sign_up_while_the_relay_is_down_is_accepted_and_confirmed_once_it_is_
     );
 
     // WHEN the relay comes back on its address
-    let relay = stub_smtp_at(&addr, Script::default()).await;
+    let relay = stub_smtp_on(down, Script::default());
 
     // THEN each confirmation arrives, on the queue's back-off (30 s after the failed try)
     let waiting = telmail_tests::stopwatch();
@@ -104,12 +105,16 @@ const REFUSED: &str = "inconnu@exemple.fr";
 #[tokio::test]
 async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_address_fails_once()
 {
-    let addr = down_relay_address();
+    let down = refusing_port();
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
     ));
-    let outbox = outbox(dir.path(), Some(&format!("smtp://{addr}")), clock.clone());
+    let outbox = outbox(
+        dir.path(),
+        Some(&format!("smtp://{}", down.addr)),
+        clock.clone(),
+    );
     let w = World::on_clock(clock, outbox.clone(), |_| {}).await;
     let mut residents: Vec<String> = (0..RESIDENTS)
         .map(|i| format!("habitant{i}@exemple.fr"))
@@ -169,14 +174,13 @@ async fn while_the_relay_is_down_emails_wait_then_each_goes_once_and_a_refused_a
     assert_eq!(copies, 0, "no outbox copy of an email the relay never took");
 
     // The relay is back on its address, and refuses one of them for good.
-    let relay = stub_smtp_at(
-        &addr,
+    let relay = stub_smtp_on(
+        down,
         Script {
             rcpt: [(REFUSED.to_owned(), "550 5.1.1 No such user")].into(),
             ..Script::default()
         },
-    )
-    .await;
+    );
     w.clock.advance(Duration::minutes(15));
     w.drain().await;
     let p = CampaignStore::progress(store, c.id)
