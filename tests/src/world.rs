@@ -181,7 +181,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
     pub async fn drain(&self) {
         telmail_local::worker::Worker::new(
             self.services.queue.clone(),
-            self.services.use_cases.dispatcher.clone(),
+            self.services.use_cases.jobs.clone(),
             Default::default(),
         )
         .drain()

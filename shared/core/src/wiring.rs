@@ -22,6 +22,7 @@ use crate::use_cases::crisis::{Crisis, CrisisDeps};
 use crate::use_cases::dispatch::pacing::{DailyQuota, PacedEmail, PacedSms, Pacer, Pacing};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
+use crate::use_cases::jobs::Jobs;
 use crate::use_cases::outbox::OutboxViewer;
 use crate::use_cases::proposals::{Proposals, ProposalsDeps};
 use crate::use_cases::receipts::Receipts;
@@ -152,6 +153,8 @@ pub struct UseCases {
     pub topics_admin: Arc<TopicsAdmin>,
     /// Fan-out and sending.
     pub dispatcher: Arc<Dispatcher>,
+    /// Every queued job, routed to the use case it belongs to.
+    pub jobs: Arc<Jobs>,
     /// Météo-France vigilance relayed as urgent campaigns.
     pub weather: Arc<WeatherRelay>,
     /// What the embedded default's outbox holds.
@@ -219,9 +222,9 @@ impl UseCases {
             layout: p.layout.clone(),
             links: Links::new(p.signer.clone(), p.config.clone()),
             config: p.config.clone(),
-            file_jobs: file_jobs.clone(),
             archive: archive.clone(),
         }));
+        let jobs = Arc::new(Jobs::new(dispatcher.clone(), file_jobs.clone()));
         let campaigns = Arc::new(Campaigns::new(CampaignDeps {
             campaigns: store.clone(),
             deliveries: store.clone(),
@@ -329,6 +332,7 @@ impl UseCases {
             residents,
             campaigns,
             dispatcher,
+            jobs,
             file_jobs,
             proposals,
             archive,

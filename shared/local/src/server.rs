@@ -322,7 +322,7 @@ fn spawn_background(
         let rates = service_config(args, "")?.send_rates;
         Worker::new(
             queue,
-            services.use_cases.dispatcher.clone(),
+            services.use_cases.jobs.clone(),
             WorkerConfig::paced(rates),
         )
         .spawn(stop.clone())

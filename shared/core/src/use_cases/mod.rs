@@ -7,6 +7,7 @@ pub mod crisis;
 pub mod dispatch;
 pub mod draft_estimate;
 pub mod file_jobs;
+pub mod jobs;
 pub mod outbox;
 pub mod proposals;
 pub mod receipts;
