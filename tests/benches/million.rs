@@ -41,7 +41,6 @@ use telmail_core::domain::campaign::{CampaignInput, CampaignStatus, EmailInput, 
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::delivery::DeliveryStatus;
 use telmail_core::domain::queue::{Job, JobOutcome, QueueName};
-use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::subscriber::Choice;
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::SendError;
@@ -51,6 +50,7 @@ use telmail_core::ports::{
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::dispatch::Repairs;
+use telmail_core::use_cases::staff_auth::AccountDirectory;
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
 use telmail_local::worker::{Worker, WorkerConfig};

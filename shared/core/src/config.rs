@@ -7,7 +7,7 @@ use chrono::Duration;
 use crate::domain::money::Prices;
 use crate::domain::sending_window::SendingWindow;
 use crate::domain::weather::Phenomenon;
-use crate::use_cases::weather::WeatherPolicy;
+use crate::domain::weather::WeatherPolicy;
 
 /// Service-wide settings shared by every runtime.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use async_trait::async_trait;
-use telmail_core::domain::staff::PasswordHashing;
+use telmail_core::ports::PasswordHashing;
 
 /// Argon2id with the crate's default (OWASP-recommended) parameters.
 pub struct Argon2Passwords {

@@ -7,8 +7,8 @@ use crate::domain::campaign::CampaignId;
 use crate::domain::contact::{Address, Channel};
 use crate::domain::delivery::{DeliveryKey, Progress};
 use crate::domain::file_job::FileStep;
+use crate::domain::outgoing::{OutgoingEmail, OutgoingSms};
 use crate::domain::subscriber::SubscriberId;
-use crate::ports::{OutgoingEmail, OutgoingSms};
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
 pub const PAYLOAD_VERSION: u32 = 1;

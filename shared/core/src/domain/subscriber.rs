@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::counter::Counter;
 use crate::domain::topic::TopicSlug;
 use crate::domain::zone::ZoneSlug;
 use crate::error::{InvalidId, UnknownName};
-use crate::ports::Counter;
 
 /// The version of the consent wording shown on the sign-up form; stored with each consent.
 pub const CONSENT_WORDING_VERSION: &str = "2026-11-v1";

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod proposals;
 pub mod receipts;
 pub mod residents;
+pub mod staff_auth;
 mod staff_notices;
 pub mod statistics;
 pub mod subscriber_file;
