@@ -765,9 +765,14 @@ pub trait StaffStore: Send + Sync {
 #[async_trait::async_trait]
 pub trait PasswordHashing: Send + Sync {
     /// A salted hash in PHC string form.
-    async fn hash(&self, password: &str) -> Result<String, String>;
+    async fn hash(&self, password: &str) -> Result<String, HashingFailed>;
     /// Whether the password matches a PHC string (false for a malformed one). Without one (no
     /// such account) the check takes as long and answers false, so a refusal does not tell
     /// whether the username exists.
     async fn verify(&self, password: &str, phc: Option<&str>) -> bool;
 }
+
+/// A password could not be hashed (the hasher refused, or its worker stopped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HashingFailed(pub String);

@@ -93,7 +93,7 @@ impl Worker {
                 Ok(job) => jobs.push((r, job)),
                 Err(e) => {
                     tracing::error!(job_id = r.id, error = %e, "poison job moved to dead letters");
-                    self.queue.dead_letter(r.id, &e).await?;
+                    self.queue.dead_letter(r.id, &e.to_string()).await?;
                 }
             }
         }

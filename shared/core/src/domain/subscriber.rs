@@ -285,15 +285,18 @@ impl From<Subscriber> for SubscriberRecord {
     }
 }
 
-impl TryFrom<SubscriberRecord> for Subscriber {
-    type Error = String;
+/// A stored subscriber pending confirmation without the confirmation it waits for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("subscriber {0}: pending without confirmation")]
+pub struct PendingWithoutConfirmation(pub SubscriberId);
 
-    fn try_from(r: SubscriberRecord) -> Result<Self, String> {
+impl TryFrom<SubscriberRecord> for Subscriber {
+    type Error = PendingWithoutConfirmation;
+
+    fn try_from(r: SubscriberRecord) -> Result<Self, PendingWithoutConfirmation> {
         let state = match (r.status, r.pending) {
             (SubscriberStatus::Pending, Some(p)) => SubscriberState::Pending(p),
-            (SubscriberStatus::Pending, None) => {
-                return Err(format!("subscriber {}: pending without confirmation", r.id))
-            }
+            (SubscriberStatus::Pending, None) => return Err(PendingWithoutConfirmation(r.id)),
             (SubscriberStatus::Active, _) => SubscriberState::Active,
             (SubscriberStatus::Unsubscribed, _) => SubscriberState::Unsubscribed,
         };
