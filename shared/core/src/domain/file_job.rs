@@ -389,6 +389,56 @@ mod tests {
         assert_eq!(job.errors.len(), MAX_REPORTED_ERRORS);
     }
 
+    fn import(mode: ImportMode, dry_run: bool) -> FileJob {
+        let kind = FileJobKind::Import {
+            mode,
+            dry_run,
+            update: false,
+        };
+        FileJob::new(kind, &staff(), FileJobStatus::AwaitingFile, now())
+    }
+
+    #[test]
+    fn a_received_file_is_checked_first_unless_only_valid_lines_are_imported() {
+        let later = now() + chrono::Duration::minutes(3);
+        let cases = [
+            (ImportMode::AllOrNothing, false, FileJobStatus::Checking),
+            (ImportMode::AllOrNothing, true, FileJobStatus::Checking),
+            (ImportMode::ValidOnly, true, FileJobStatus::Checking),
+            (ImportMode::ValidOnly, false, FileJobStatus::Importing),
+        ];
+        for (mode, dry_run, status) in cases {
+            let mut job = import(mode, dry_run);
+            job.file_received(4096, later);
+            assert_eq!((job.status, job.size), (status, 4096), "{mode:?} {dry_run}");
+            assert_eq!(job.updated_at, later);
+        }
+    }
+
+    #[test]
+    fn writing_after_a_check_reads_the_file_again_and_keeps_the_report() {
+        let mut job = import(ImportMode::AllOrNothing, false);
+        job.file_received(100, now());
+        job.header = Some("email;themes".into());
+        job.advance(100, 4, 3);
+        job.refuse(vec![error(2, "email")]);
+        job.stepped(now());
+        job.write_after_check();
+        assert_eq!(job.status, FileJobStatus::Importing);
+        assert_eq!(
+            (
+                job.header.as_deref(),
+                job.position,
+                job.lines_read,
+                job.lines
+            ),
+            (None, 0, 0, 0)
+        );
+        assert_eq!((job.step, job.size, job.refused_lines), (1, 100, 1));
+        job.finish();
+        assert_eq!(job.status, FileJobStatus::Done);
+    }
+
     #[test]
     fn a_job_and_its_step_read_back_as_written() {
         let job = FileJob::new(
