@@ -48,7 +48,7 @@ struct Run {
 async fn run(w: &World<Outbox>, id: FileJobId) -> Run {
     let worker = Worker::new(
         w.services.queue.clone(),
-        w.services.use_cases.dispatcher.clone(),
+        w.services.use_cases.jobs.clone(),
         Default::default(),
     );
     let started = telmail_tests::stopwatch();

@@ -115,7 +115,7 @@ async fn run(n: usize) -> Figures {
     let c = world.approve(&c).await;
     let worker = Worker::new(
         queue.clone(),
-        s.use_cases.dispatcher.clone(),
+        s.use_cases.jobs.clone(),
         WorkerConfig {
             delivery_batch: 500,
             ..WorkerConfig::default()

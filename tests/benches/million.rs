@@ -41,7 +41,6 @@ use telmail_core::domain::campaign::{CampaignInput, CampaignStatus, EmailInput, 
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::delivery::DeliveryStatus;
 use telmail_core::domain::queue::{Job, JobOutcome, QueueName};
-use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::subscriber::Choice;
 use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::error::SendError;
@@ -51,6 +50,7 @@ use telmail_core::ports::{
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::dispatch::Repairs;
+use telmail_core::use_cases::staff_auth::AccountDirectory;
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
 use telmail_local::worker::{Worker, WorkerConfig};
@@ -361,7 +361,7 @@ async fn run(n: usize, quick: bool) {
     let done = Arc::new(AtomicBool::new(false));
     let worker = Worker::new(
         services.queue.clone(),
-        uc.dispatcher.clone(),
+        uc.jobs.clone(),
         WorkerConfig {
             delivery_batch: BATCH,
             batch_time: SEND_TIMEOUT,
@@ -372,8 +372,7 @@ async fn run(n: usize, quick: bool) {
     // The job of one middle slice (slice 2 of a shard) is lost, as a message SQS dropped:
     // the schedule's repair must resume that slice where the shard was handed over.
     let slices = {
-        let (queue, dispatcher, done) =
-            (services.queue.clone(), uc.dispatcher.clone(), done.clone());
+        let (queue, jobs, done) = (services.queue.clone(), uc.jobs.clone(), done.clone());
         tokio::spawn(async move {
             let (mut times, mut lost) = (Vec::new(), 0);
             while !done.load(Ordering::Relaxed) {
@@ -392,7 +391,7 @@ async fn run(n: usize, quick: bool) {
                     lost += 1;
                     continue;
                 }
-                match dispatcher.run(&job).await.unwrap() {
+                match jobs.run(&job).await.unwrap() {
                     JobOutcome::Done => queue.ack(&[r.id]).await.unwrap(),
                     JobOutcome::RetryAfter(wait) => queue.retry(r.id, wait).await.unwrap(),
                 }

@@ -145,7 +145,7 @@ async fn embedded(backlog: usize) {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let tasks = Worker::new(
         w.services.queue.clone(),
-        w.services.use_cases.dispatcher.clone(),
+        w.services.use_cases.jobs.clone(),
         Default::default(),
     )
     .spawn(stop_rx);

@@ -8,11 +8,11 @@ use telmail_core::clock::ManualClock;
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::{Campaign, CampaignInput};
 use telmail_core::domain::signup::SubscriptionInput;
-use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{EmailSender, SmsSender};
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
+use telmail_core::use_cases::staff_auth::AccountDirectory;
 use telmail_core::use_cases::subscriber_file::PaperInput;
 use telmail_core::wiring::Providers;
 use telmail_local::app::Services;
@@ -181,7 +181,7 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
     pub async fn drain(&self) {
         telmail_local::worker::Worker::new(
             self.services.queue.clone(),
-            self.services.use_cases.dispatcher.clone(),
+            self.services.use_cases.jobs.clone(),
             Default::default(),
         )
         .drain()

@@ -10,21 +10,21 @@ use chrono::{DateTime, Utc};
 
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome};
 use telmail_core::ports::JobQueue;
-use telmail_core::use_cases::dispatch::Dispatcher;
+use telmail_core::use_cases::jobs::Jobs;
 
 use crate::events::QueueMessage;
 
-/// Runs queued jobs through the dispatcher.
+/// Runs queued jobs, each through the use case it belongs to.
 #[derive(Clone)]
 pub struct Consumer {
-    dispatcher: Arc<Dispatcher>,
+    jobs: Arc<Jobs>,
     queue: Arc<dyn JobQueue>,
 }
 
 impl Consumer {
     /// A consumer re-enqueueing retries on `queue`.
-    pub fn new(dispatcher: Arc<Dispatcher>, queue: Arc<dyn JobQueue>) -> Self {
-        Self { dispatcher, queue }
+    pub fn new(jobs: Arc<Jobs>, queue: Arc<dyn JobQueue>) -> Self {
+        Self { jobs, queue }
     }
 
     /// Handles one batch by `deadline`. Delivery jobs are sent together (one claim, one
@@ -52,7 +52,7 @@ impl Consumer {
         }
         failures.extend(self.deliver(deliveries, deadline).await);
         for (id, job) in others {
-            let outcome = self.dispatcher.run(&job).await;
+            let outcome = self.jobs.run(&job).await;
             if !self
                 .settle(&id, &job, outcome.map_err(|e| e.to_string()))
                 .await
@@ -73,7 +73,7 @@ impl Consumer {
             return Vec::new();
         }
         let jobs: Vec<DeliverJob> = deliveries.iter().map(|(_, j)| j.clone()).collect();
-        match self.dispatcher.deliver_within(&jobs, deadline).await {
+        match self.jobs.dispatcher().deliver_within(&jobs, deadline).await {
             Ok(outcomes) => {
                 let mut retries: HashMap<Duration, Vec<(String, Job)>> = HashMap::new();
                 for ((id, job), outcome) in deliveries.into_iter().zip(outcomes) {

@@ -45,7 +45,7 @@ pub async fn queue_event(
 ) -> Result<Value, String> {
     match Incoming::parse(event)? {
         Incoming::Sqs(batch) => {
-            let consumer = Consumer::new(aws.use_cases.dispatcher.clone(), aws.queue.clone());
+            let consumer = Consumer::new(aws.use_cases.jobs.clone(), aws.queue.clone());
             serde_json::to_value(consumer.handle(batch, deadline).await).map_err(|e| e.to_string())
         }
         Incoming::Scheduled => {

@@ -7,7 +7,7 @@ use chrono::Duration;
 use crate::domain::money::Prices;
 use crate::domain::sending_window::SendingWindow;
 use crate::domain::weather::Phenomenon;
-use crate::use_cases::weather::WeatherPolicy;
+use crate::domain::weather::WeatherPolicy;
 
 /// Service-wide settings shared by every runtime.
 #[derive(Debug, Clone)]
@@ -146,41 +146,8 @@ impl ServiceConfig {
         config.fanout_shards = NonZeroU32::new(s.fanout_shards)
             .filter(|n| n.get() <= 256)
             .ok_or("TELMAIL_FANOUT_SHARDS must be between 1 and 256")?;
-        if let Some(codes) = s.sms_countries {
-            config.signup_limits.country_codes = parse_country_codes(codes)?;
-        }
-        if let Some(budget) = s.code_sms_per_day {
-            config.signup_limits.code_sms_per_day = budget;
-        }
-        if let Some(allowance) = s.signups_per_hour {
-            if allowance == 0 {
-                return Err("TELMAIL_SIGNUPS_PER_HOUR must be at least 1".into());
-            }
-            config.signup_limits.signups_per_client_per_hour = allowance;
-        }
-        if let Some(threshold) = s.weather_threshold {
-            config.weather.threshold = threshold
-                .parse()
-                .map_err(|e| format!("TELMAIL_WEATHER_THRESHOLD: {e}"))?;
-        }
-        if let Some(at_once) = s.weather_at_once {
-            config.weather.send_at_once_from = match at_once.trim() {
-                "" | "aucune" | "none" => None,
-                colour => Some(
-                    colour
-                        .parse()
-                        .map_err(|e| format!("TELMAIL_WEATHER_AT_ONCE: {e}"))?,
-                ),
-            };
-        }
-        if let Some(phenomena) = s.weather_phenomena {
-            config.weather.watched = parse_phenomena(phenomena)?;
-        }
-        if let Some(department) = s.department {
-            config.weather.department = parse_department(department)?;
-            // The product numbers a coastal sub-domain as the department followed by 10.
-            config.weather.coastal = Some(format!("{}10", config.weather.department));
-        }
+        signup_settings(&mut config.signup_limits, s)?;
+        weather_settings(&mut config.weather, s)?;
         if let Some(hours) = s.retry_hours {
             config.retry_for = parse_hours(hours)?;
         }
@@ -194,9 +161,6 @@ impl ServiceConfig {
                 .map(|r| parse_rate(r, "TELMAIL_SMS_RATE"))
                 .transpose()?,
         };
-        if let Some(seconds) = s.code_sms_interval_seconds {
-            config.signup_limits.code_sms_interval = Duration::seconds(i64::from(seconds));
-        }
         Ok(config)
     }
 }
@@ -234,6 +198,54 @@ impl Default for SignupLimits {
             signups_per_client_per_hour: 30,
         }
     }
+}
+
+/// The sign-up limits an operator sets.
+fn signup_settings(limits: &mut SignupLimits, s: &Settings<'_>) -> Result<(), String> {
+    if let Some(codes) = s.sms_countries {
+        limits.country_codes = parse_country_codes(codes)?;
+    }
+    if let Some(budget) = s.code_sms_per_day {
+        limits.code_sms_per_day = budget;
+    }
+    if let Some(allowance) = s.signups_per_hour {
+        if allowance == 0 {
+            return Err("TELMAIL_SIGNUPS_PER_HOUR must be at least 1".into());
+        }
+        limits.signups_per_client_per_hour = allowance;
+    }
+    if let Some(seconds) = s.code_sms_interval_seconds {
+        limits.code_sms_interval = Duration::seconds(i64::from(seconds));
+    }
+    Ok(())
+}
+
+/// The weather relay's settings an operator sets.
+fn weather_settings(weather: &mut WeatherPolicy, s: &Settings<'_>) -> Result<(), String> {
+    if let Some(threshold) = s.weather_threshold {
+        weather.threshold = threshold
+            .parse()
+            .map_err(|e| format!("TELMAIL_WEATHER_THRESHOLD: {e}"))?;
+    }
+    if let Some(at_once) = s.weather_at_once {
+        weather.send_at_once_from = match at_once.trim() {
+            "" | "aucune" | "none" => None,
+            colour => Some(
+                colour
+                    .parse()
+                    .map_err(|e| format!("TELMAIL_WEATHER_AT_ONCE: {e}"))?,
+            ),
+        };
+    }
+    if let Some(phenomena) = s.weather_phenomena {
+        weather.watched = parse_phenomena(phenomena)?;
+    }
+    if let Some(department) = s.department {
+        weather.department = parse_department(department)?;
+        // The product numbers a coastal sub-domain as the department followed by 10.
+        weather.coastal = Some(format!("{}10", weather.department));
+    }
+    Ok(())
 }
 
 /// A French department as the vigilance product writes it: `33`, `2A`, `974`.

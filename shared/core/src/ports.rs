@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::str::FromStr;
 use std::time::Duration;
 
 use std::collections::HashSet;
@@ -20,11 +19,17 @@ use crate::domain::notices::NoticeSettings;
 use crate::domain::proposal::{Proposal, ProposalId};
 use crate::domain::queue::{FanoutCursor, Job, QueueHealth};
 use crate::domain::reputation::EmailFeedback;
-use crate::domain::staff::{Role, StaffIdentity};
+use crate::domain::staff::{Role, StaffAccount, StaffIdentity, StaffSession};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::domain::weather::{AlertInForce, FeedState};
-use crate::error::{SendError, StoreError, UnknownName};
+use crate::error::{SendError, StoreError};
+
+/// The statistics' counters, a domain type the stats store keeps (re-exported: most users meet
+/// it beside [`StatsStore`]).
+pub use crate::domain::counter::Counter;
+/// The messages the senders take, domain values (re-exported beside the senders).
+pub use crate::domain::outgoing::{OutgoingCall, OutgoingEmail, OutgoingSms};
 
 /// Subscriber records, one at a time; an email or a phone number belongs to one subscriber at most.
 #[async_trait]
@@ -355,83 +360,6 @@ pub async fn open_topics(
     Ok(all)
 }
 
-/// Anonymous monthly counters (they survive erasure of the people counted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Counter {
-    /// A subscriber became active.
-    SignUps,
-    /// A subscriber unsubscribed from everything or was erased.
-    Departures,
-    /// A campaign finished sending.
-    CampaignsSent,
-    /// A weather-alert campaign finished sending.
-    WeatherAlertsSent,
-    /// SMS accepted by the provider (a message of several segments counts once).
-    SmsSent,
-    /// SMS segments sent (what is billed).
-    SmsSegments,
-    /// Emails accepted by the provider.
-    EmailsSent,
-    /// Cost in ten-thousandths of a euro, excluding VAT.
-    CostTenThousandths,
-    /// A poll of the Météo-France feed that failed (down, refused, unreadable, stale).
-    WeatherFeedFailures,
-    /// SMS the operator reported delivered to the phone (SNS delivery receipts).
-    SmsDelivered,
-    /// SMS the operator reported it could not deliver.
-    SmsUndelivered,
-    /// What the operator billed for the SMS it reported on, in millionths of a US dollar.
-    SmsBilledMicroUsd,
-}
-
-impl FromStr for Counter {
-    type Err = UnknownName;
-
-    /// Parses the stored name.
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        Self::ALL
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| UnknownName::new("compteur", s))
-    }
-}
-
-impl Counter {
-    /// Every counter.
-    pub const ALL: [Counter; 12] = [
-        Counter::SignUps,
-        Counter::Departures,
-        Counter::CampaignsSent,
-        Counter::WeatherAlertsSent,
-        Counter::SmsSent,
-        Counter::SmsSegments,
-        Counter::EmailsSent,
-        Counter::CostTenThousandths,
-        Counter::WeatherFeedFailures,
-        Counter::SmsDelivered,
-        Counter::SmsUndelivered,
-        Counter::SmsBilledMicroUsd,
-    ];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Counter::SignUps => "signups",
-            Counter::Departures => "departures",
-            Counter::CampaignsSent => "campaigns_sent",
-            Counter::WeatherAlertsSent => "weather_alerts_sent",
-            Counter::SmsSent => "sms_sent",
-            Counter::SmsSegments => "sms_segments",
-            Counter::EmailsSent => "emails_sent",
-            Counter::CostTenThousandths => "cost_ten_thousandths",
-            Counter::WeatherFeedFailures => "weather_feed_failures",
-            Counter::SmsDelivered => "sms_delivered",
-            Counter::SmsUndelivered => "sms_undelivered",
-            Counter::SmsBilledMicroUsd => "sms_billed_micro_usd",
-        }
-    }
-}
-
 /// Where a sign-up came from, for the statistics: the web form, a file imported, or a paper
 /// form and the place it was handed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -670,34 +598,6 @@ pub struct AudienceCount {
     pub subscribers: u64,
 }
 
-/// An email ready to send: both parts already rendered.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OutgoingEmail {
-    /// Recipient.
-    pub to: Email,
-    /// Subject line.
-    pub subject: String,
-    /// Plain-text part.
-    pub text: String,
-    /// HTML part.
-    pub html: String,
-    /// One-click unsubscribe URL (RFC 8058), when the message is part of a list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub list_unsubscribe: Option<String>,
-    /// The campaign it belongs to: the provider tags the message with it, so bounces and
-    /// complaints come back to the campaign.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub campaign: Option<CampaignId>,
-}
-
-/// A text message ready to send.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OutgoingSms {
-    /// Recipient.
-    pub to: PhoneNumber,
-    pub text: String,
-}
-
 /// An email the embedded default wrote to its outbox, as the outbox viewer shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct OutboxEmail {
@@ -799,17 +699,6 @@ pub trait ZoneStore: Send + Sync {
     async fn zones(&self) -> Result<Vec<crate::domain::zone::Zone>, StoreError>;
 }
 
-/// A voice call ready to place: the text is read aloud to whoever answers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct OutgoingCall {
-    /// The number called (a landline or a mobile), E.164.
-    pub to: PhoneNumber,
-    /// What is said, as written for the ear (the town's name first, the message twice).
-    pub text: String,
-    /// Which attempt this is, from 1.
-    pub attempt: u32,
-}
-
 /// Places voice calls.
 #[async_trait]
 pub trait VoiceSender: Send + Sync {
@@ -849,3 +738,41 @@ pub trait ReachStore: Send + Sync {
         campaign: CampaignId,
     ) -> Result<Vec<crate::domain::reach::Acknowledgement>, StoreError>;
 }
+
+/// Local staff accounts and sessions.
+#[async_trait::async_trait]
+pub trait StaffStore: Send + Sync {
+    /// Creates an account; `Conflict` when the username exists.
+    async fn create_account(&self, account: &StaffAccount) -> Result<(), StoreError>;
+    /// An account by username.
+    async fn find_account(&self, username: &str) -> Result<Option<StaffAccount>, StoreError>;
+    /// Replaces an account; false when there is none by that username.
+    async fn update_account(&self, account: &StaffAccount) -> Result<bool, StoreError>;
+    /// Every account, by username.
+    async fn list_accounts(&self) -> Result<Vec<StaffAccount>, StoreError>;
+    /// Ends every session of a username; returns how many there were.
+    async fn delete_sessions_of(&self, username: &str) -> Result<u64, StoreError>;
+    /// Stores a session under the digest of its cookie value.
+    async fn create_session(&self, digest: &str, session: &StaffSession) -> Result<(), StoreError>;
+    /// A session by digest.
+    async fn find_session(&self, digest: &str) -> Result<Option<StaffSession>, StoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, digest: &str) -> Result<(), StoreError>;
+}
+
+/// Hashes and checks local staff passwords (slow on purpose: an adapter runs it off the async
+/// runtime). Only the embedded backend has one: on AWS, Cognito keeps the passwords.
+#[async_trait::async_trait]
+pub trait PasswordHashing: Send + Sync {
+    /// A salted hash in PHC string form.
+    async fn hash(&self, password: &str) -> Result<String, HashingFailed>;
+    /// Whether the password matches a PHC string (false for a malformed one). Without one (no
+    /// such account) the check takes as long and answers false, so a refusal does not tell
+    /// whether the username exists.
+    async fn verify(&self, password: &str, phc: Option<&str>) -> bool;
+}
+
+/// A password could not be hashed (the hasher refused, or its worker stopped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HashingFailed(pub String);

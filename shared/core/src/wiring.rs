@@ -22,6 +22,7 @@ use crate::use_cases::crisis::{Crisis, CrisisDeps};
 use crate::use_cases::dispatch::pacing::{DailyQuota, PacedEmail, PacedSms, Pacer, Pacing};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
+use crate::use_cases::jobs::Jobs;
 use crate::use_cases::outbox::OutboxViewer;
 use crate::use_cases::proposals::{Proposals, ProposalsDeps};
 use crate::use_cases::receipts::Receipts;
@@ -152,6 +153,8 @@ pub struct UseCases {
     pub topics_admin: Arc<TopicsAdmin>,
     /// Fan-out and sending.
     pub dispatcher: Arc<Dispatcher>,
+    /// Every queued job, routed to the use case it belongs to.
+    pub jobs: Arc<Jobs>,
     /// Météo-France vigilance relayed as urgent campaigns.
     pub weather: Arc<WeatherRelay>,
     /// What the embedded default's outbox holds.
@@ -176,120 +179,17 @@ impl UseCases {
         queue: Arc<dyn JobQueue>,
         files: Arc<dyn FileDrop>,
     ) -> Self {
-        let (raw_email, raw_sms) = (p.email.clone(), p.sms.clone());
+        // The dispatcher books its own turns: it sends through the providers as they are.
+        let raw = (p.email.clone(), p.sms.clone());
         let pacing = pace(&mut p);
-        let town = p.config.town_name.clone();
-        let weather_policy = p.config.weather.clone();
-        let public_url = p.config.public_url.clone();
-        let (weather_email, weather_sms) = (p.email.clone(), p.sms.clone());
-        let weather_layout = p.layout.clone();
-        let store = p.store;
-        let file_jobs = Arc::new(FileJobs::new(FileJobsDeps {
-            subscribers: store.clone(),
-            reports: store.clone(),
-            topics: store.clone(),
-            stats: store.clone(),
-            clock: p.clock.clone(),
-            jobs: store.clone(),
-            files,
-            queue: queue.clone(),
-            settings: p.config.big_files,
-        }));
-        let archive = Arc::new(Archive::new(ArchiveDeps {
-            archive: store.clone(),
-            topics: store.clone(),
-            clock: p.clock.clone(),
-            layout: p.layout.clone(),
-            public_url: public_url.clone(),
-            town: town.clone(),
-        }));
-        let dispatcher = Arc::new(Dispatcher::new(DispatchDeps {
-            campaigns: store.clone(),
-            deliveries: store.clone(),
-            audience: store.clone(),
-            suppressions: store.clone(),
-            stats: store.clone(),
-            queue: queue.clone(),
-            pauses: store.clone(),
-            email: raw_email,
-            sms: raw_sms,
-            pacing,
-            voice: p.voice.clone(),
-            clock: p.clock.clone(),
-            layout: p.layout.clone(),
-            links: Links::new(p.signer.clone(), p.config.clone()),
-            config: p.config.clone(),
-            file_jobs: file_jobs.clone(),
-            archive: archive.clone(),
-        }));
-        let campaigns = Arc::new(Campaigns::new(CampaignDeps {
-            campaigns: store.clone(),
-            deliveries: store.clone(),
-            subscribers: store.clone(),
-            topics: store.clone(),
-            email: p.email.clone(),
-            sms: p.sms.clone(),
-            clock: p.clock.clone(),
-            layout: p.layout.clone(),
-            dispatcher: dispatcher.clone(),
-            limits: p.limits,
-            stats: store.clone(),
-            config: p.config.clone(),
-            zones: store.clone(),
-            audience: store.clone(),
-            suppressions: store.clone(),
-            directory: p.directory.clone(),
-            notice_settings: store.clone(),
-            archive: store.clone(),
-        }));
-        let proposals = Arc::new(Proposals::new(ProposalsDeps {
-            proposals: store.clone(),
-            topics: store.clone(),
-            campaign_store: store.clone(),
-            campaigns: campaigns.clone(),
-            email: p.email.clone(),
-            layout: p.layout.clone(),
-            clock: p.clock.clone(),
-            public_url: public_url.clone(),
-            notice_settings: store.clone(),
-        }));
-        let welcome = Welcome {
-            email: p.email.clone(),
-            sms: p.sms.clone(),
-            layout: p.layout.clone(),
-            links: Links::new(p.signer.clone(), p.config.clone()),
-            town: p.config.town_name.clone(),
-        };
-        let residents = Arc::new(Residents::new(ResidentDeps {
-            subscribers: store.clone(),
-            quotas: store.clone(),
-            topics: store.clone(),
-            stats: store.clone(),
-            email: p.email,
-            sms: p.sms,
-            queue: queue.clone(),
-            signer: p.signer,
-            clock: p.clock.clone(),
-            layout: p.layout,
-            config: p.config,
-            zones: store.clone(),
-            voice: p.voice.clone(),
-            campaigns: store.clone(),
-            reach: store.clone(),
-        }));
+        let store = p.store.clone();
+        let file_jobs = file_jobs(&p, &queue, files);
+        let archive = archive(&p);
+        let dispatcher = dispatcher(&p, &queue, pacing, raw, &archive);
+        let jobs = Arc::new(Jobs::new(dispatcher.clone(), file_jobs.clone()));
+        let campaigns = campaigns(&p, &dispatcher);
         Self {
-            subscriber_file: Arc::new(
-                SubscriberFile::new(SubscriberFileDeps {
-                    subscribers: store.clone(),
-                    reports: store.clone(),
-                    topics: store.clone(),
-                    stats: store.clone(),
-                    clock: p.clock.clone(),
-                    suppressions: store.clone(),
-                    zones: store.clone(),
-                })
-                .with_welcome(welcome),
-            ),
+            subscriber_file: subscriber_file(&p),
             statistics: Arc::new(Statistics::new(StatisticsDeps {
                 stats: store.clone(),
                 subscribers: store.clone(),
@@ -298,20 +198,7 @@ impl UseCases {
                 queue: queue.clone(),
                 pauses: store.clone(),
             })),
-            weather: Arc::new(WeatherRelay::new(WeatherRelayDeps {
-                weather: store.clone(),
-                stats: store.clone(),
-                campaigns: campaigns.clone(),
-                directory: p.directory,
-                email: weather_email,
-                sms: weather_sms,
-                layout: weather_layout,
-                clock: p.clock.clone(),
-                town,
-                public_url,
-                policy: weather_policy,
-                notice_settings: store.clone(),
-            })),
+            weather: weather(&p, &campaigns),
             receipts: Arc::new(Receipts::new(store.clone(), store.clone(), p.clock.clone())),
             zones: Arc::new(Zones::new(store.clone())),
             crisis: Arc::new(Crisis::new(CrisisDeps {
@@ -324,14 +211,174 @@ impl UseCases {
                 clock: p.clock.clone(),
             })),
             account: Arc::new(Account::new(store.clone())),
-            topics_admin: Arc::new(TopicsAdmin::new(store, p.clock)),
-            outbox: Arc::new(OutboxViewer::new(p.outbox)),
-            residents,
+            topics_admin: Arc::new(TopicsAdmin::new(store, p.clock.clone())),
+            outbox: Arc::new(OutboxViewer::new(p.outbox.clone())),
+            proposals: proposals(&p, &campaigns),
+            residents: residents(&p, &queue),
             campaigns,
             dispatcher,
+            jobs,
             file_jobs,
-            proposals,
             archive,
         }
     }
+}
+
+fn file_jobs<S: Store + 'static>(
+    p: &Providers<S>,
+    queue: &Arc<dyn JobQueue>,
+    files: Arc<dyn FileDrop>,
+) -> Arc<FileJobs> {
+    let store = &p.store;
+    Arc::new(FileJobs::new(FileJobsDeps {
+        subscribers: store.clone(),
+        reports: store.clone(),
+        topics: store.clone(),
+        stats: store.clone(),
+        clock: p.clock.clone(),
+        jobs: store.clone(),
+        files,
+        queue: queue.clone(),
+        settings: p.config.big_files,
+    }))
+}
+
+fn archive<S: Store + 'static>(p: &Providers<S>) -> Arc<Archive> {
+    Arc::new(Archive::new(ArchiveDeps {
+        archive: p.store.clone(),
+        topics: p.store.clone(),
+        clock: p.clock.clone(),
+        layout: p.layout.clone(),
+        public_url: p.config.public_url.clone(),
+        town: p.config.town_name.clone(),
+    }))
+}
+
+fn dispatcher<S: Store + 'static>(
+    p: &Providers<S>,
+    queue: &Arc<dyn JobQueue>,
+    pacing: Pacing,
+    (email, sms): (Arc<dyn EmailSender>, Arc<dyn SmsSender>),
+    archive: &Arc<Archive>,
+) -> Arc<Dispatcher> {
+    let store = &p.store;
+    Arc::new(Dispatcher::new(DispatchDeps {
+        campaigns: store.clone(),
+        deliveries: store.clone(),
+        audience: store.clone(),
+        suppressions: store.clone(),
+        stats: store.clone(),
+        queue: queue.clone(),
+        pauses: store.clone(),
+        email,
+        sms,
+        pacing,
+        voice: p.voice.clone(),
+        clock: p.clock.clone(),
+        layout: p.layout.clone(),
+        links: Links::new(p.signer.clone(), p.config.clone()),
+        config: p.config.clone(),
+        archive: archive.clone(),
+    }))
+}
+
+fn campaigns<S: Store + 'static>(p: &Providers<S>, dispatcher: &Arc<Dispatcher>) -> Arc<Campaigns> {
+    let store = &p.store;
+    Arc::new(Campaigns::new(CampaignDeps {
+        campaigns: store.clone(),
+        deliveries: store.clone(),
+        subscribers: store.clone(),
+        topics: store.clone(),
+        email: p.email.clone(),
+        sms: p.sms.clone(),
+        clock: p.clock.clone(),
+        layout: p.layout.clone(),
+        dispatcher: dispatcher.clone(),
+        limits: p.limits.clone(),
+        stats: store.clone(),
+        config: p.config.clone(),
+        zones: store.clone(),
+        audience: store.clone(),
+        suppressions: store.clone(),
+        directory: p.directory.clone(),
+        notice_settings: store.clone(),
+        archive: store.clone(),
+    }))
+}
+
+fn proposals<S: Store + 'static>(p: &Providers<S>, campaigns: &Arc<Campaigns>) -> Arc<Proposals> {
+    let store = &p.store;
+    Arc::new(Proposals::new(ProposalsDeps {
+        proposals: store.clone(),
+        topics: store.clone(),
+        campaign_store: store.clone(),
+        campaigns: campaigns.clone(),
+        email: p.email.clone(),
+        layout: p.layout.clone(),
+        clock: p.clock.clone(),
+        public_url: p.config.public_url.clone(),
+        notice_settings: store.clone(),
+    }))
+}
+
+fn residents<S: Store + 'static>(p: &Providers<S>, queue: &Arc<dyn JobQueue>) -> Arc<Residents> {
+    let store = &p.store;
+    Arc::new(Residents::new(ResidentDeps {
+        subscribers: store.clone(),
+        quotas: store.clone(),
+        topics: store.clone(),
+        stats: store.clone(),
+        email: p.email.clone(),
+        sms: p.sms.clone(),
+        queue: queue.clone(),
+        signer: p.signer.clone(),
+        clock: p.clock.clone(),
+        layout: p.layout.clone(),
+        config: p.config.clone(),
+        zones: store.clone(),
+        voice: p.voice.clone(),
+        campaigns: store.clone(),
+        reach: store.clone(),
+    }))
+}
+
+fn subscriber_file<S: Store + 'static>(p: &Providers<S>) -> Arc<SubscriberFile> {
+    let store = &p.store;
+    let welcome = Welcome {
+        email: p.email.clone(),
+        sms: p.sms.clone(),
+        layout: p.layout.clone(),
+        links: Links::new(p.signer.clone(), p.config.clone()),
+        town: p.config.town_name.clone(),
+    };
+    Arc::new(
+        SubscriberFile::new(SubscriberFileDeps {
+            subscribers: store.clone(),
+            reports: store.clone(),
+            topics: store.clone(),
+            stats: store.clone(),
+            clock: p.clock.clone(),
+            suppressions: store.clone(),
+            zones: store.clone(),
+        })
+        .with_welcome(welcome),
+    )
+}
+
+fn weather<S: Store + 'static>(p: &Providers<S>, campaigns: &Arc<Campaigns>) -> Arc<WeatherRelay> {
+    let store = &p.store;
+    Arc::new(WeatherRelay::new(WeatherRelayDeps {
+        weather: store.clone(),
+        stats: store.clone(),
+        campaigns: campaigns.clone(),
+        directory: p.directory.clone(),
+        email: p.email.clone(),
+        sms: p.sms.clone(),
+        layout: p.layout.clone(),
+        clock: p.clock.clone(),
+        town: p.config.town_name.clone(),
+        public_url: p.config.public_url.clone(),
+        policy: p.config.weather.clone(),
+        notice_settings: store.clone(),
+    }))
 }

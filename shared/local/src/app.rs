@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use telmail_core::clock::Clock;
-use telmail_core::domain::staff::StaffAuth;
+use telmail_core::use_cases::staff_auth::StaffAuth;
 use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 

@@ -9,7 +9,7 @@ use argon2::password_hash::{
 };
 use argon2::Argon2;
 use async_trait::async_trait;
-use telmail_core::domain::staff::PasswordHashing;
+use telmail_core::ports::{HashingFailed, PasswordHashing};
 
 /// Argon2id with the crate's default (OWASP-recommended) parameters.
 pub struct Argon2Passwords {
@@ -44,11 +44,12 @@ fn verify(password: &str, phc: &str) -> bool {
 
 #[async_trait]
 impl PasswordHashing for Argon2Passwords {
-    async fn hash(&self, password: &str) -> Result<String, String> {
+    async fn hash(&self, password: &str) -> Result<String, HashingFailed> {
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || hash(&password))
             .await
-            .map_err(|e| format!("password hashing stopped: {e}"))?
+            .map_err(|e| HashingFailed(format!("password hashing stopped: {e}")))?
+            .map_err(HashingFailed)
     }
 
     async fn verify(&self, password: &str, phc: Option<&str>) -> bool {

@@ -10,13 +10,13 @@ use rand::RngCore;
 use telmail_core::clock::{Clock, SystemClock};
 use telmail_core::config::{ServiceConfig, Settings};
 use telmail_core::domain::money::Prices;
-use telmail_core::domain::staff::AccountDirectory;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::OutboxReader;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::proposals::Proposals;
 use telmail_core::use_cases::residents::Residents;
+use telmail_core::use_cases::staff_auth::AccountDirectory;
 use telmail_core::use_cases::statistics::Statistics;
 use telmail_core::use_cases::weather::WeatherRelay;
 use telmail_core::DomainError;
@@ -322,7 +322,7 @@ fn spawn_background(
         let rates = service_config(args, "")?.send_rates;
         Worker::new(
             queue,
-            services.use_cases.dispatcher.clone(),
+            services.use_cases.jobs.clone(),
             WorkerConfig::paced(rates),
         )
         .spawn(stop.clone())

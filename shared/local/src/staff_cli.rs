@@ -8,7 +8,8 @@ use std::sync::Arc;
 use clap::Subcommand;
 use telmail_core::clock::{Clock, SystemClock};
 use telmail_core::domain::contact::{Email, PhoneNumber};
-use telmail_core::domain::staff::{parse_roles, StaffAuth, StaffIdentity};
+use telmail_core::domain::staff::{parse_roles, StaffIdentity};
+use telmail_core::use_cases::staff_auth::StaffAuth;
 use telmail_core::DomainError;
 
 use crate::config::ServerArgs;

@@ -1,12 +1,13 @@
 //! The local consumers: fan-out and delivery jobs from the SQLite queue, run in-process with the
-//! same `Dispatcher` the Lambda functions use, plus the scheduler for programmed campaigns.
+//! same `Jobs` (dispatcher and file jobs) the Lambda functions use, plus the scheduler for programmed campaigns.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use telmail_core::config::SendRates;
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome, QueueName};
-use telmail_core::use_cases::dispatch::{Dispatcher, BOOK_AHEAD};
+use telmail_core::use_cases::dispatch::BOOK_AHEAD;
+use telmail_core::use_cases::jobs::Jobs;
 use telmail_core::DomainError;
 use tokio::sync::watch;
 
@@ -67,7 +68,7 @@ impl WorkerConfig {
 #[derive(Clone)]
 pub struct Worker {
     queue: SqliteQueue,
-    dispatcher: Arc<Dispatcher>,
+    jobs: Arc<Jobs>,
     config: WorkerConfig,
 }
 
@@ -76,10 +77,10 @@ const FAILURE_RETRY: Duration = Duration::from_secs(30);
 
 impl Worker {
     /// A worker over a queue.
-    pub fn new(queue: SqliteQueue, dispatcher: Arc<Dispatcher>, config: WorkerConfig) -> Self {
+    pub fn new(queue: SqliteQueue, jobs: Arc<Jobs>, config: WorkerConfig) -> Self {
         Self {
             queue,
-            dispatcher,
+            jobs,
             config,
         }
     }
@@ -92,7 +93,7 @@ impl Worker {
                 Ok(job) => jobs.push((r, job)),
                 Err(e) => {
                     tracing::error!(job_id = r.id, error = %e, "poison job moved to dead letters");
-                    self.queue.dead_letter(r.id, &e).await?;
+                    self.queue.dead_letter(r.id, &e.to_string()).await?;
                 }
             }
         }
@@ -127,7 +128,7 @@ impl Worker {
             .await?;
         let n = received.len();
         for (r, job) in self.parse(received).await? {
-            let result = self.dispatcher.run(&job).await;
+            let result = self.jobs.run(&job).await;
             self.settle(&r, result.as_ref().map(|o| *o)).await?;
         }
         Ok(n)
@@ -151,7 +152,7 @@ impl Worker {
                 Job::Deliver(job) => batch.push((r, job)),
                 other => {
                     // A queued sign-up message (or a job on the wrong queue): run alone.
-                    let result = self.dispatcher.run(&other).await;
+                    let result = self.jobs.run(&other).await;
                     self.settle(&r, result.as_ref().map(|o| *o)).await?;
                 }
             }
@@ -161,7 +162,8 @@ impl Worker {
         }
         let jobs: Vec<DeliverJob> = batch.iter().map(|(_, j)| j.clone()).collect();
         match self
-            .dispatcher
+            .jobs
+            .dispatcher()
             .deliver_in(&jobs, self.config.batch_time)
             .await
         {
@@ -209,12 +211,12 @@ impl Worker {
                 #[allow(clippy::disallowed_methods)]
                 let now = Instant::now();
                 last_schedule = now;
-                match self.dispatcher.start_due().await {
+                match self.jobs.dispatcher().start_due().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(count = n, "scheduled campaigns started"),
                     Err(e) => tracing::warn!(error = %e, "starting scheduled campaigns failed"),
                 }
-                if let Err(e) = self.dispatcher.repair_stuck().await {
+                if let Err(e) = self.jobs.dispatcher().repair_stuck().await {
                     tracing::warn!(error = %e, "repairing campaigns left sending failed");
                 }
             }

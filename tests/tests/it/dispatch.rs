@@ -182,7 +182,7 @@ async fn campaign(w: &World, id: CampaignId) -> Campaign {
 fn worker(w: &World) -> Worker {
     Worker::new(
         w.services.queue.clone(),
-        w.services.use_cases.dispatcher.clone(),
+        w.services.use_cases.jobs.clone(),
         Default::default(),
     )
 }

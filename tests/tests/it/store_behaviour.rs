@@ -25,7 +25,7 @@ use telmail_core::domain::notices::{NoticeSettings, StaffNotice};
 use telmail_core::domain::proposal::{Proposal, ProposalFields, ProposalId};
 use telmail_core::domain::queue::FanoutCursor;
 use telmail_core::domain::reputation::{EmailFeedback, FeedbackCounts};
-use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession, StaffStore};
+use telmail_core::domain::staff::{StaffAccount, StaffIdentity, StaffSession};
 use telmail_core::domain::subscriber::{
     Choice, Consent, ConsentSource, PendingConfirmation, Subscriber, SubscriberId, SubscriberState,
     SubscriberStatus,
@@ -34,6 +34,7 @@ use telmail_core::domain::topic::{default_topics, TopicSlug};
 use telmail_core::domain::weather::{AlertInForce, AlertSource, Colour, FeedState, Phenomenon};
 use telmail_core::domain::zone::{Zone, ZoneInput, ZoneSlug};
 use telmail_core::error::StoreError;
+use telmail_core::ports::StaffStore;
 use telmail_core::ports::{ArchiveStore, NoticeSettingsStore};
 use telmail_core::ports::{
     AudienceCount, AudienceStore, CampaignStore, Counter, DeliveryStore, FileDrop, FileJobStore,

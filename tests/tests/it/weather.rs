@@ -9,9 +9,10 @@ use chrono::{Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, Month};
 use telmail_core::domain::campaign::{CampaignKind, CampaignStatus};
 use telmail_core::domain::delivery::DeliveryStatus;
-use telmail_core::domain::staff::{StaffAccount, StaffStore};
+use telmail_core::domain::staff::StaffAccount;
 use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
 use telmail_core::error::SendError;
+use telmail_core::ports::StaffStore;
 use telmail_core::ports::{
     CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
     StatsStore,

@@ -398,15 +398,11 @@ pub enum Address {
 
 impl Address {
     /// A stored address for `channel` (shape checked, as for the contact types' serde).
-    pub fn from_stored(channel: Channel, value: String) -> Result<Self, String> {
-        match channel {
-            Channel::Email => Email::from_stored(value)
-                .map(Address::Email)
-                .map_err(|e| e.to_string()),
-            Channel::Sms | Channel::Voice => PhoneNumber::from_stored(value)
-                .map(Address::Phone)
-                .map_err(|e| e.to_string()),
-        }
+    pub fn from_stored(channel: Channel, value: String) -> Result<Self, AddressError> {
+        Ok(match channel {
+            Channel::Email => Address::Email(Email::from_stored(value)?),
+            Channel::Sms | Channel::Voice => Address::Phone(PhoneNumber::from_stored(value)?),
+        })
     }
 
     /// The channel this address serves.
@@ -426,9 +422,18 @@ impl Address {
     }
 }
 
+/// Why a stored address is not one: the email's or the phone number's refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+}
+
 impl TryFrom<String> for Address {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
+    type Error = AddressError;
+    fn try_from(value: String) -> Result<Self, AddressError> {
         let channel = if value.starts_with('+') {
             Channel::Sms
         } else {

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::staff::StaffIdentity;
-use crate::spreadsheet::LineError;
 
 /// Refused lines kept in a job's report; past it, only their number.
 pub const MAX_REPORTED_ERRORS: usize = 1000;
@@ -245,6 +244,50 @@ impl FileJob {
         }
     }
 
+    /// An import's file arrived, `size` bytes long: an all-or-nothing import or a dry run
+    /// checks every line first, any other import writes them as it reads.
+    pub fn file_received(&mut self, size: u64, now: DateTime<Utc>) {
+        self.size = size;
+        self.status = match self.kind {
+            FileJobKind::Import {
+                mode: ImportMode::AllOrNothing,
+                ..
+            }
+            | FileJobKind::Import { dry_run: true, .. } => FileJobStatus::Checking,
+            _ => FileJobStatus::Importing,
+        };
+        self.updated_at = now;
+    }
+
+    /// One step recorded at `now`.
+    pub fn stepped(&mut self, now: DateTime<Utc>) {
+        self.step += 1;
+        self.updated_at = now;
+    }
+
+    /// An import read `bytes` more of its file: `lines_read` physical lines, `lines` of them
+    /// subscriber lines.
+    pub fn advance(&mut self, bytes: u64, lines_read: usize, lines: usize) {
+        self.position += bytes;
+        self.lines_read += lines_read;
+        self.lines += lines;
+    }
+
+    /// A check that found every line good: the file is read again from the start, writing
+    /// this time (what the check counted is kept in the report).
+    pub fn write_after_check(&mut self) {
+        self.status = FileJobStatus::Importing;
+        self.header = None;
+        self.position = 0;
+        self.lines_read = 0;
+        self.lines = 0;
+    }
+
+    /// The export is written (its last part sent) or the import's report is final.
+    pub fn finish(&mut self) {
+        self.status = FileJobStatus::Done;
+    }
+
     /// Ends the job on a problem staff can read.
     pub fn fail(&mut self, why: impl Into<String>) {
         self.status = FileJobStatus::Failed;
@@ -266,6 +309,29 @@ impl FileJob {
 pub struct FileStep {
     pub job: FileJobId,
     pub step: u32,
+}
+
+/// A refused line: its number (1-based, counting the header as line 1), the column, and a French message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("Ligne {line} ({field}) : {message}")]
+pub struct LineError {
+    /// The line's number in the file.
+    pub line: usize,
+    /// The column at fault (`email`, `telephone`, `themes`, `canaux`, `reference`, `statut`),
+    /// `ligne` when the line cannot be read, `fichier` when the file is empty.
+    pub field: String,
+    /// What is wrong and how to fix it, in French.
+    pub message: String,
+}
+
+impl LineError {
+    pub(crate) fn new(line: usize, field: &str, message: impl Into<String>) -> Self {
+        Self {
+            line,
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -321,6 +387,56 @@ mod tests {
         );
         assert_eq!(job.refused_lines, 2 + MAX_REPORTED_ERRORS);
         assert_eq!(job.errors.len(), MAX_REPORTED_ERRORS);
+    }
+
+    fn import(mode: ImportMode, dry_run: bool) -> FileJob {
+        let kind = FileJobKind::Import {
+            mode,
+            dry_run,
+            update: false,
+        };
+        FileJob::new(kind, &staff(), FileJobStatus::AwaitingFile, now())
+    }
+
+    #[test]
+    fn a_received_file_is_checked_first_unless_only_valid_lines_are_imported() {
+        let later = now() + chrono::Duration::minutes(3);
+        let cases = [
+            (ImportMode::AllOrNothing, false, FileJobStatus::Checking),
+            (ImportMode::AllOrNothing, true, FileJobStatus::Checking),
+            (ImportMode::ValidOnly, true, FileJobStatus::Checking),
+            (ImportMode::ValidOnly, false, FileJobStatus::Importing),
+        ];
+        for (mode, dry_run, status) in cases {
+            let mut job = import(mode, dry_run);
+            job.file_received(4096, later);
+            assert_eq!((job.status, job.size), (status, 4096), "{mode:?} {dry_run}");
+            assert_eq!(job.updated_at, later);
+        }
+    }
+
+    #[test]
+    fn writing_after_a_check_reads_the_file_again_and_keeps_the_report() {
+        let mut job = import(ImportMode::AllOrNothing, false);
+        job.file_received(100, now());
+        job.header = Some("email;themes".into());
+        job.advance(100, 4, 3);
+        job.refuse(vec![error(2, "email")]);
+        job.stepped(now());
+        job.write_after_check();
+        assert_eq!(job.status, FileJobStatus::Importing);
+        assert_eq!(
+            (
+                job.header.as_deref(),
+                job.position,
+                job.lines_read,
+                job.lines
+            ),
+            (None, 0, 0, 0)
+        );
+        assert_eq!((job.step, job.size, job.refused_lines), (1, 100, 1));
+        job.finish();
+        assert_eq!(job.status, FileJobStatus::Done);
     }
 
     #[test]

@@ -129,6 +129,48 @@ fn required(
     value.to_owned()
 }
 
+/// The open topics chosen, each once; an unknown or closed one, or none, refused.
+fn chosen_topics(
+    raw_topics: &[String],
+    open_topics: &[Topic],
+    errors: &mut FieldErrors,
+) -> Vec<TopicSlug> {
+    let mut topics = Vec::new();
+    let mut seen = BTreeSet::new();
+    for raw in raw_topics {
+        match open_topics.iter().find(|t| t.slug.as_str() == raw.trim()) {
+            Some(t) if seen.insert(t.slug.clone()) => topics.push(t.slug.clone()),
+            Some(_) => {}
+            None => errors.add(
+                "topics",
+                format!("Thème inconnu ou fermé : « {} ».", raw.trim()),
+            ),
+        }
+    }
+    if raw_topics.is_empty() {
+        errors.add("topics", "Choisissez au moins un thème.");
+    }
+    topics
+}
+
+/// The day the information matters on, if given: a date not past.
+fn matters_on(raw: Option<&str>, today: NaiveDate, errors: &mut FieldErrors) -> Option<NaiveDate> {
+    match raw.map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(day) if day < today => {
+                errors.add("matters_on", "Cette date est déjà passée.");
+                None
+            }
+            Ok(day) => Some(day),
+            Err(_) => {
+                errors.add("matters_on", "Date invalide (format attendu : AAAA-MM-JJ).");
+                None
+            }
+        },
+    }
+}
+
 impl ProposalFields {
     /// Checks what the author typed: topics open today, a title, a text, a contact, a date
     /// not past; every problem named with its field, in French.
@@ -138,21 +180,7 @@ impl ProposalFields {
         today: NaiveDate,
     ) -> Result<Self, DomainError> {
         let mut errors = FieldErrors::new();
-        let mut topics = Vec::new();
-        let mut seen = BTreeSet::new();
-        for raw in &input.topics {
-            match open_topics.iter().find(|t| t.slug.as_str() == raw.trim()) {
-                Some(t) if seen.insert(t.slug.clone()) => topics.push(t.slug.clone()),
-                Some(_) => {}
-                None => errors.add(
-                    "topics",
-                    format!("Thème inconnu ou fermé : « {} ».", raw.trim()),
-                ),
-            }
-        }
-        if input.topics.is_empty() {
-            errors.add("topics", "Choisissez au moins un thème.");
-        }
+        let topics = chosen_topics(&input.topics, open_topics, &mut errors);
         let title = required(
             &mut errors,
             "title",
@@ -174,20 +202,7 @@ impl ProposalFields {
             MAX_CONTACT,
             "une personne à contacter (nom, téléphone ou courriel)",
         );
-        let matters_on = match input.matters_on.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-                Ok(day) if day < today => {
-                    errors.add("matters_on", "Cette date est déjà passée.");
-                    None
-                }
-                Ok(day) => Some(day),
-                Err(_) => {
-                    errors.add("matters_on", "Date invalide (format attendu : AAAA-MM-JJ).");
-                    None
-                }
-            },
-        };
+        let matters_on = matters_on(input.matters_on.as_deref(), today, &mut errors);
         errors.into_result()?;
         Ok(Self {
             topics,

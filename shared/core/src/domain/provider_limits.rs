@@ -189,42 +189,10 @@ fn email_outlook(
     let fits = remaining.is_none_or(|left| n <= left);
     let finishes_at = plan
         .email_rate
-        .map(|rate| match (remaining, quotas.email_daily_quota) {
-            (Some(left), Some(quota)) if n > left && quota > 0 => {
-                // What is over today's quota goes as the rolling 24 hours free it, a quota's
-                // worth a day at most: at the latest a day per quota, plus the last part's time.
-                let over = n - left;
-                let days = over.div_ceil(quota);
-                let last = over - (days - 1) * quota;
-                plan.start + Duration::hours(24 * days as i64) + seconds(last, rate)
-            }
-            _ => plan.start + seconds(n, rate),
-        });
+        .map(|rate| email_finish(plan, remaining, quotas.email_daily_quota, rate));
     let runs_into_next_day = finishes_at.is_some_and(|end| town_date(end) > town_date(plan.start));
     if let (false, Some(left)) = (fits, remaining) {
-        let later = match finishes_at {
-            Some(end) => format!(", fin prévue au plus tard {} (heure de Paris)", paris(end)),
-            None => String::new(),
-        };
-        if left == 0 && !plan.urgent {
-            refusals.push(format!(
-                "Quota d'envoi d'e-mails épuisé : aucun des {} e-mails ne peut partir maintenant (quota de {} par 24 heures, entièrement utilisé). Programmez l'envoi plus tard ou faites relever le quota du fournisseur.",
-                count(n),
-                count(quotas.email_daily_quota.unwrap_or(0))
-            ));
-        } else {
-            let urgent = if plan.urgent {
-                "Campagne urgente : cette limite s'impose même en urgence. "
-            } else {
-                ""
-            };
-            warnings.push(format!(
-                "{urgent}Quota d'envoi d'e-mails insuffisant pour aujourd'hui : {} e-mails sur {} partiront d'abord, les {} autres à mesure que le quota se libère (il compte les 24 dernières heures){later}. Pour tout envoyer aujourd'hui, faites relever le quota du fournisseur.",
-                count(left),
-                count(n),
-                count(n - left)
-            ));
-        }
+        over_email_quota(plan, quotas, left, finishes_at, refusals, warnings);
     }
     if runs_into_next_day && fits {
         if let Some(end) = finishes_at {
@@ -243,6 +211,63 @@ fn email_outlook(
         rate_per_second: plan.email_rate,
         finishes_at,
         runs_into_next_day,
+    }
+}
+
+/// When the last email goes at `rate`: what is over today's quota goes as the rolling 24
+/// hours free it, a quota's worth a day at most (at the latest a day per quota, plus the last
+/// part's time).
+fn email_finish(
+    plan: &SendPlan,
+    remaining: Option<u64>,
+    daily_quota: Option<u64>,
+    rate: f64,
+) -> DateTime<Utc> {
+    let n = plan.emails;
+    match (remaining, daily_quota) {
+        (Some(left), Some(quota)) if n > left && quota > 0 => {
+            let over = n - left;
+            let days = over.div_ceil(quota);
+            let last = over - (days - 1) * quota;
+            plan.start + Duration::hours(24 * days as i64) + seconds(last, rate)
+        }
+        _ => plan.start + seconds(n, rate),
+    }
+}
+
+/// The refusal (quota used up, not urgent) or warning (part waits for the quota) of emails
+/// over what is `left` of the daily quota.
+fn over_email_quota(
+    plan: &SendPlan,
+    quotas: &ProviderQuotas,
+    left: u64,
+    finishes_at: Option<DateTime<Utc>>,
+    refusals: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    let n = plan.emails;
+    let later = match finishes_at {
+        Some(end) => format!(", fin prévue au plus tard {} (heure de Paris)", paris(end)),
+        None => String::new(),
+    };
+    if left == 0 && !plan.urgent {
+        refusals.push(format!(
+            "Quota d'envoi d'e-mails épuisé : aucun des {} e-mails ne peut partir maintenant (quota de {} par 24 heures, entièrement utilisé). Programmez l'envoi plus tard ou faites relever le quota du fournisseur.",
+            count(n),
+            count(quotas.email_daily_quota.unwrap_or(0))
+        ));
+    } else {
+        let urgent = if plan.urgent {
+            "Campagne urgente : cette limite s'impose même en urgence. "
+        } else {
+            ""
+        };
+        warnings.push(format!(
+            "{urgent}Quota d'envoi d'e-mails insuffisant pour aujourd'hui : {} e-mails sur {} partiront d'abord, les {} autres à mesure que le quota se libère (il compte les 24 dernières heures){later}. Pour tout envoyer aujourd'hui, faites relever le quota du fournisseur.",
+            count(left),
+            count(n),
+            count(n - left)
+        ));
     }
 }
 
@@ -268,23 +293,36 @@ fn sms_outlook(
     });
     let fits = left.is_none_or(|left| plan.sms_cost <= left);
     if let (false, Some(left)) = (fits, left) {
-        let (cost, left, limit) = (
+        let texts = (
             amount(plan.sms_cost, currency),
             amount(left, currency),
             amount(limit.unwrap_or(Money::ZERO), currency),
         );
-        if plan.urgent {
-            warnings.push(format!(
-                "Campagne urgente : l'envoi part, mais ses SMS coûteraient {cost} quand il ne reste que {left} sur le plafond mensuel de {limit}. Ce plafond s'impose même en urgence : le fournisseur refusera les SMS qui le dépassent."
-            ));
-        } else {
-            refusals.push(format!(
-                "Plafond de dépense SMS insuffisant : {} SMS ({} segments) coûteraient {cost} pour {left} restants ce mois-ci (plafond de {limit}). Faites relever le plafond du fournisseur ou réduisez l'envoi.",
-                count(plan.sms),
-                count(plan.sms_segments)
-            ));
-        }
+        over_sms_limit(plan, texts, refusals, warnings);
     }
+    let (starts_at, finishes_at, runs_into_next_day) = sms_timing(plan, window, warnings);
+    SmsOutlook {
+        recipients: plan.sms,
+        segments: plan.sms_segments,
+        cost: plan.sms_cost,
+        monthly_limit: limit,
+        spent_this_month: plan.sms_spent_this_month,
+        currency,
+        fits_limit: fits,
+        rate_per_second: plan.sms_rate,
+        starts_at,
+        finishes_at,
+        runs_into_next_day,
+    }
+}
+
+/// When the SMS start and end (and whether they run into another day), with the warnings
+/// of SMS waiting for the sending window or running past the day.
+fn sms_timing(
+    plan: &SendPlan,
+    window: &SendingWindow,
+    warnings: &mut Vec<String>,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>, bool) {
     let waits = !plan.urgent && !window.is_open(plan.start);
     let starts_at = if plan.urgent {
         plan.start
@@ -318,18 +356,27 @@ fn sms_outlook(
             rate_text(plan.sms_rate)
         ));
     }
-    SmsOutlook {
-        recipients: plan.sms,
-        segments: plan.sms_segments,
-        cost: plan.sms_cost,
-        monthly_limit: limit,
-        spent_this_month: plan.sms_spent_this_month,
-        currency,
-        fits_limit: fits,
-        rate_per_second: plan.sms_rate,
-        starts_at,
-        finishes_at,
-        runs_into_next_day,
+    (starts_at, finishes_at, runs_into_next_day)
+}
+
+/// The refusal (not urgent) or warning (urgent) of SMS costing more than is left under the
+/// monthly limit; `(cost, left, limit)` as written.
+fn over_sms_limit(
+    plan: &SendPlan,
+    (cost, left, limit): (String, String, String),
+    refusals: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
+    if plan.urgent {
+        warnings.push(format!(
+            "Campagne urgente : l'envoi part, mais ses SMS coûteraient {cost} quand il ne reste que {left} sur le plafond mensuel de {limit}. Ce plafond s'impose même en urgence : le fournisseur refusera les SMS qui le dépassent."
+        ));
+    } else {
+        refusals.push(format!(
+            "Plafond de dépense SMS insuffisant : {} SMS ({} segments) coûteraient {cost} pour {left} restants ce mois-ci (plafond de {limit}). Faites relever le plafond du fournisseur ou réduisez l'envoi.",
+            count(plan.sms),
+            count(plan.sms_segments)
+        ));
     }
 }
 

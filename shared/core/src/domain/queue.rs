@@ -7,8 +7,8 @@ use crate::domain::campaign::CampaignId;
 use crate::domain::contact::{Address, Channel};
 use crate::domain::delivery::{DeliveryKey, Progress};
 use crate::domain::file_job::FileStep;
+use crate::domain::outgoing::{OutgoingEmail, OutgoingSms};
 use crate::domain::subscriber::SubscriberId;
-use crate::ports::{OutgoingEmail, OutgoingSms};
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
 pub const PAYLOAD_VERSION: u32 = 1;
@@ -238,14 +238,25 @@ impl Job {
     }
 
     /// Reads a payload; an error names what is wrong (a poison message).
-    pub fn from_payload(payload: &str) -> Result<Job, String> {
+    pub fn from_payload(payload: &str) -> Result<Job, PayloadError> {
         let env: Envelope =
-            serde_json::from_str(payload).map_err(|e| format!("unreadable job payload: {e}"))?;
+            serde_json::from_str(payload).map_err(|e| PayloadError::Unreadable(e.to_string()))?;
         if env.v != PAYLOAD_VERSION {
-            return Err(format!("unsupported job payload version {}", env.v));
+            return Err(PayloadError::Version(env.v));
         }
         Ok(env.job)
     }
+}
+
+/// Why a queued payload is not a job (a poison message: it can never succeed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// Not the JSON of a job envelope.
+    #[error("unreadable job payload: {0}")]
+    Unreadable(String),
+    /// Written by a version of the service this one does not read.
+    #[error("unsupported job payload version {0}")]
+    Version(u32),
 }
 
 /// The two queues.
@@ -357,7 +368,12 @@ mod tests {
 
     #[test]
     fn poison_payloads_are_reported() {
-        assert!(Job::from_payload("nope").is_err());
-        assert!(Job::from_payload(r#"{"v":9,"job":{"type":"fanout","campaign":"00000000-0000-0000-0000-000000000000","shard":0}}"#).unwrap_err().contains("version 9"));
+        assert!(matches!(
+            Job::from_payload("nope"),
+            Err(PayloadError::Unreadable(_))
+        ));
+        let newer = Job::from_payload(r#"{"v":9,"job":{"type":"fanout","campaign":"00000000-0000-0000-0000-000000000000","shard":0}}"#).unwrap_err();
+        assert_eq!(newer, PayloadError::Version(9));
+        assert!(newer.to_string().contains("version 9"));
     }
 }

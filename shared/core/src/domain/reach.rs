@@ -347,20 +347,12 @@ pub struct CrisisInput<'a> {
 /// Builds the crisis view: each person's state from their messages and answer, counted in
 /// total and by zone, and the list of people to call back.
 pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
-    let reports: HashMap<DeliveryKey, ReachOutcome> =
-        input.reports.iter().map(|r| (r.key, r.outcome)).collect();
     let answers: HashMap<SubscriberId, &Acknowledgement> = input
         .acknowledgements
         .iter()
         .map(|a| (a.subscriber, a))
         .collect();
-    let mut messages: BTreeMap<SubscriberId, Vec<MessageLine>> = BTreeMap::new();
-    for d in input.deliveries {
-        messages
-            .entry(d.key.subscriber)
-            .or_default()
-            .push(message_reach(d, reports.get(&d.key).copied()));
-    }
+    let messages = messages_by_person(input.deliveries, input.reports);
     let people: HashMap<SubscriberId, &Subscriber> =
         input.people.iter().map(|p| (p.id, p)).collect();
     let zone_names: HashMap<&str, &str> = input
@@ -376,25 +368,10 @@ pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
             continue;
         };
         let reached = lines.iter().any(|l| l.reach == MessageReach::Reached);
-        let pending = lines.iter().any(|l| l.reach == MessageReach::Pending);
         let answer = answers.get(&id);
-        let state = match (answer.map(|a| a.answer), reached, pending) {
-            (Some(Answer::NeedsHelp), ..) => PersonState::NeedsHelp,
-            (Some(Answer::Safe), ..) => PersonState::Safe,
-            (None, true, _) => PersonState::Reached,
-            (None, false, true) => PersonState::Pending,
-            (None, false, false) => PersonState::NotReached,
-        };
+        let state = person_state(answer.map(|a| a.answer), &lines);
         totals.add(state, reached);
-        if person.zones.is_empty() {
-            by_zone.entry(None).or_default().add(state, reached);
-        }
-        for z in &person.zones {
-            by_zone
-                .entry(Some(z.as_str().to_owned()))
-                .or_default()
-                .add(state, reached);
-        }
+        count_by_zone(&mut by_zone, person, state, reached);
         if matches!(
             state,
             PersonState::NeedsHelp | PersonState::NotReached | PersonState::Pending
@@ -406,15 +383,7 @@ pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
                 answered_at: answer.map(|a| a.at),
                 email: person.email.as_ref().map(|e| e.as_str().to_owned()),
                 phone: person.phone.as_ref().map(|p| p.national()),
-                zones: person
-                    .zones
-                    .iter()
-                    .map(|z| {
-                        zone_names
-                            .get(z.as_str())
-                            .map_or_else(|| z.as_str().to_owned(), |n| (*n).to_owned())
-                    })
-                    .collect(),
+                zones: zone_labels(person, &zone_names),
                 messages: lines,
             });
         }
@@ -424,8 +393,85 @@ pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
             .cmp(&b.state)
             .then(a.answered_at.cmp(&b.answered_at))
     });
-    let mut zones: Vec<ZoneCounts> = input
+    CrisisView {
+        campaign: input.campaign,
+        title: input.title.to_owned(),
+        acknowledgement: input.acknowledgement,
+        totals,
+        by_zone: zone_counts(input.zones, by_zone),
+        callbacks,
+        at: input.now,
+    }
+}
+
+/// Each person's messages and how each fared, by person.
+fn messages_by_person(
+    deliveries: &[Delivery],
+    reports: &[ReachReport],
+) -> BTreeMap<SubscriberId, Vec<MessageLine>> {
+    let reports: HashMap<DeliveryKey, ReachOutcome> =
+        reports.iter().map(|r| (r.key, r.outcome)).collect();
+    let mut messages: BTreeMap<SubscriberId, Vec<MessageLine>> = BTreeMap::new();
+    for d in deliveries {
+        messages
+            .entry(d.key.subscriber)
+            .or_default()
+            .push(message_reach(d, reports.get(&d.key).copied()));
+    }
+    messages
+}
+
+/// Counts a person in each zone they named (under no zone when they named none).
+fn count_by_zone(
+    by_zone: &mut BTreeMap<Option<String>, CrisisCounts>,
+    person: &Subscriber,
+    state: PersonState,
+    reached: bool,
+) {
+    if person.zones.is_empty() {
+        by_zone.entry(None).or_default().add(state, reached);
+    }
+    for z in &person.zones {
+        by_zone
+            .entry(Some(z.as_str().to_owned()))
+            .or_default()
+            .add(state, reached);
+    }
+}
+
+/// A person's state from their answer, else from how their messages fared.
+fn person_state(answer: Option<Answer>, lines: &[MessageLine]) -> PersonState {
+    let reached = lines.iter().any(|l| l.reach == MessageReach::Reached);
+    let pending = lines.iter().any(|l| l.reach == MessageReach::Pending);
+    match (answer, reached, pending) {
+        (Some(Answer::NeedsHelp), ..) => PersonState::NeedsHelp,
+        (Some(Answer::Safe), ..) => PersonState::Safe,
+        (None, true, _) => PersonState::Reached,
+        (None, false, true) => PersonState::Pending,
+        (None, false, false) => PersonState::NotReached,
+    }
+}
+
+/// The names of the zones a person named (a zone deleted since by its slug).
+fn zone_labels(person: &Subscriber, zone_names: &HashMap<&str, &str>) -> Vec<String> {
+    person
         .zones
+        .iter()
+        .map(|z| {
+            zone_names
+                .get(z.as_str())
+                .map_or_else(|| z.as_str().to_owned(), |n| (*n).to_owned())
+        })
+        .collect()
+}
+
+/// The counts by zone: the town's zones in their order, then zones deleted since the
+/// residents named them, then those who named none.
+fn zone_counts(
+    town_zones: &[Zone],
+    mut by_zone: BTreeMap<Option<String>, CrisisCounts>,
+) -> Vec<ZoneCounts> {
+    let mut zones: Vec<ZoneCounts> = town_zones
         .iter()
         .map(|z| ZoneCounts {
             zone: Some(z.slug.as_str().to_owned()),
@@ -435,7 +481,6 @@ pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
                 .unwrap_or_default(),
         })
         .collect();
-    // Zones deleted since the residents named them, then those who named none.
     for (slug, counts) in by_zone {
         let name = slug.clone().unwrap_or_else(|| "Sans zone".to_owned());
         zones.push(ZoneCounts {
@@ -444,15 +489,7 @@ pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
             counts,
         });
     }
-    CrisisView {
-        campaign: input.campaign,
-        title: input.title.to_owned(),
-        acknowledgement: input.acknowledgement,
-        totals,
-        by_zone: zones,
-        callbacks,
-        at: input.now,
-    }
+    zones
 }
 
 /// The list of people to call back as CSV (`;`-separated, as French spreadsheets open it,

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::contact::{Channel, Email, PhoneNumber};
+use crate::domain::counter::Counter;
 use crate::domain::topic::TopicSlug;
 use crate::domain::zone::ZoneSlug;
 use crate::error::{InvalidId, UnknownName};
-use crate::ports::Counter;
 
 /// The version of the consent wording shown on the sign-up form; stored with each consent.
 pub const CONSENT_WORDING_VERSION: &str = "2026-11-v1";
@@ -285,15 +285,18 @@ impl From<Subscriber> for SubscriberRecord {
     }
 }
 
-impl TryFrom<SubscriberRecord> for Subscriber {
-    type Error = String;
+/// A stored subscriber pending confirmation without the confirmation it waits for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("subscriber {0}: pending without confirmation")]
+pub struct PendingWithoutConfirmation(pub SubscriberId);
 
-    fn try_from(r: SubscriberRecord) -> Result<Self, String> {
+impl TryFrom<SubscriberRecord> for Subscriber {
+    type Error = PendingWithoutConfirmation;
+
+    fn try_from(r: SubscriberRecord) -> Result<Self, PendingWithoutConfirmation> {
         let state = match (r.status, r.pending) {
             (SubscriberStatus::Pending, Some(p)) => SubscriberState::Pending(p),
-            (SubscriberStatus::Pending, None) => {
-                return Err(format!("subscriber {}: pending without confirmation", r.id))
-            }
+            (SubscriberStatus::Pending, None) => return Err(PendingWithoutConfirmation(r.id)),
             (SubscriberStatus::Active, _) => SubscriberState::Active,
             (SubscriberStatus::Unsubscribed, _) => SubscriberState::Unsubscribed,
         };

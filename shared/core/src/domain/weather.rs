@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::campaign::CampaignId;
@@ -428,6 +428,60 @@ fn joined(mut all: Vec<Vigilance>) -> Vec<Vigilance> {
     by_key.into_values().flatten().collect()
 }
 
+/// What is relayed, and how.
+#[derive(Debug, Clone)]
+pub struct WeatherPolicy {
+    /// The department (`33`, Gironde).
+    pub department: String,
+    /// Its coastal sub-domain in the product's numbering (`3310`), where there is one.
+    pub coastal: Option<String>,
+    /// The phenomena relayed.
+    pub watched: Vec<Phenomenon>,
+    /// The lowest colour relayed.
+    pub threshold: Colour,
+    /// From this colour up, the alert is sent at once; below it (or always, without one),
+    /// submitted to the cabinet for fast approval.
+    pub send_at_once_from: Option<Colour>,
+    /// An older document is stale: nothing is relayed from it.
+    pub stale_after: Duration,
+}
+
+impl Default for WeatherPolicy {
+    /// Gironde and its coast; every phenomenon but avalanches; orange and up; red sent at once.
+    fn default() -> Self {
+        Self {
+            department: "33".into(),
+            coastal: Some("3310".into()),
+            watched: Phenomenon::ALL
+                .into_iter()
+                .filter(|p| *p != Phenomenon::Avalanches)
+                .collect(),
+            threshold: Colour::Orange,
+            send_at_once_from: Some(Colour::Red),
+            stale_after: Duration::hours(12),
+        }
+    }
+}
+
+impl WeatherPolicy {
+    /// The product's domains to read.
+    pub fn domains(&self) -> Vec<&str> {
+        let mut d = vec![self.department.as_str()];
+        d.extend(self.coastal.as_deref());
+        d
+    }
+
+    /// Whether an alert at `colour` goes out without the cabinet.
+    pub fn at_once(&self, colour: Colour) -> bool {
+        self.send_at_once_from.is_some_and(|from| colour >= from)
+    }
+
+    /// Whether `v` is an alert the town relays, still running at `now`.
+    pub fn relays(&self, v: &Vigilance, now: DateTime<Utc>) -> bool {
+        self.watched.contains(&v.phenomenon) && v.colour >= self.threshold && v.ends > now
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -580,5 +634,17 @@ mod tests {
             assert!(bad.parse::<Phenomenon>().is_err(), "{bad}");
         }
         assert!(Colour::Red > Colour::Orange);
+    }
+
+    #[test]
+    fn the_default_policy_reads_gironde_and_its_coast() {
+        let p = WeatherPolicy::default();
+        assert_eq!(p.domains(), ["33", "3310"]);
+        assert!(!p.watched.contains(&Phenomenon::Avalanches));
+        assert_eq!(
+            (p.threshold, p.send_at_once_from),
+            (Colour::Orange, Some(Colour::Red))
+        );
+        assert!(p.at_once(Colour::Red) && !p.at_once(Colour::Orange));
     }
 }

@@ -124,28 +124,62 @@ pub struct ZoneInput {
 /// The most streets one zone may list.
 pub const MAX_STREETS: usize = 500;
 
+/// The slug of a zone's name (trimmed), or why the name is refused.
+fn zone_slug(name: &str, errors: &mut FieldErrors) -> Option<ZoneSlug> {
+    if name.is_empty() {
+        errors.add("name", "Indiquez le nom de la zone.");
+        return None;
+    }
+    if name.chars().count() > 100 {
+        errors.add("name", "Ce nom est trop long (100 caractères au plus).");
+        return None;
+    }
+    let slug = ZoneSlug::of_name(name);
+    if slug.is_none() {
+        errors.add(
+            "name",
+            "Le nom de la zone doit contenir au moins deux lettres ou chiffres.",
+        );
+    }
+    slug
+}
+
+/// A zone's streets trimmed, blanks and repeats dropped; the invalid ones refused.
+fn zone_streets(input: &[String], errors: &mut FieldErrors) -> Vec<String> {
+    let mut streets: Vec<String> = Vec::new();
+    for street in input {
+        let street = street.trim();
+        if street.is_empty() || streets.iter().any(|s| s == street) {
+            continue;
+        }
+        if street.chars().count() > 120 || street.chars().any(char::is_control) {
+            errors.add(
+                "streets",
+                format!(
+                    "Nom de rue invalide : « {} » (120 caractères au plus, sans caractère de contrôle).",
+                    street.chars().take(120).filter(|c| !c.is_control()).collect::<String>()
+                ),
+            );
+            continue;
+        }
+        streets.push(street.to_owned());
+    }
+    if streets.len() > MAX_STREETS {
+        errors.add(
+            "streets",
+            format!("Une zone compte {MAX_STREETS} rues au plus."),
+        );
+    }
+    streets
+}
+
 impl Zone {
     /// Parses staff input: a name (its slug is the identifier), a description, the streets
     /// (trimmed, blanks and repeats dropped).
     pub fn parse(input: &ZoneInput) -> Result<Zone, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = input.name.as_deref().map(str::trim).unwrap_or("");
-        let slug = if name.is_empty() {
-            errors.add("name", "Indiquez le nom de la zone.");
-            None
-        } else if name.chars().count() > 100 {
-            errors.add("name", "Ce nom est trop long (100 caractères au plus).");
-            None
-        } else {
-            let slug = ZoneSlug::of_name(name);
-            if slug.is_none() {
-                errors.add(
-                    "name",
-                    "Le nom de la zone doit contenir au moins deux lettres ou chiffres.",
-                );
-            }
-            slug
-        };
+        let slug = zone_slug(name, &mut errors);
         let description = input.description.as_deref().map(str::trim).unwrap_or("");
         if description.chars().count() > 500 {
             errors.add(
@@ -163,30 +197,7 @@ impl Zone {
                 "Le nom et la description ne peuvent pas contenir de caractères de contrôle.",
             );
         }
-        let mut streets: Vec<String> = Vec::new();
-        for street in &input.streets {
-            let street = street.trim();
-            if street.is_empty() || streets.iter().any(|s| s == street) {
-                continue;
-            }
-            if street.chars().count() > 120 || street.chars().any(char::is_control) {
-                errors.add(
-                    "streets",
-                    format!(
-                        "Nom de rue invalide : « {} » (120 caractères au plus, sans caractère de contrôle).",
-                        street.chars().take(120).filter(|c| !c.is_control()).collect::<String>()
-                    ),
-                );
-                continue;
-            }
-            streets.push(street.to_owned());
-        }
-        if streets.len() > MAX_STREETS {
-            errors.add(
-                "streets",
-                format!("Une zone compte {MAX_STREETS} rues au plus."),
-            );
-        }
+        let streets = zone_streets(&input.streets, &mut errors);
         match slug {
             Some(slug) if errors.is_empty() => Ok(Zone {
                 slug,

@@ -4,8 +4,8 @@ use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
 
 use crate::domain::campaign::{Campaign, CampaignEmail};
 use crate::domain::contact::Email;
+use crate::domain::outgoing::OutgoingEmail;
 use crate::error::DomainError;
-use crate::ports::OutgoingEmail;
 use crate::render::messages::{EmailContent, EmailLayout};
 
 /// Links an email may carry: the web, an email address, a phone number.

@@ -6,8 +6,8 @@ use std::path::Path;
 use minijinja::{context, Environment};
 
 use crate::domain::contact::{Email, PhoneNumber};
+use crate::domain::outgoing::{OutgoingEmail, OutgoingSms};
 use crate::error::DomainError;
-use crate::ports::{OutgoingEmail, OutgoingSms};
 
 const EMBEDDED_LAYOUT: &str = include_str!("../../templates/email_layout.html");
 

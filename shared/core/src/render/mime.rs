@@ -5,8 +5,8 @@ use lettre::message::header::{Header, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
+use crate::domain::outgoing::OutgoingEmail;
 use crate::error::SendError;
-use crate::ports::OutgoingEmail;
 
 /// `List-Unsubscribe: <url>` (RFC 2369).
 #[derive(Clone)]

@@ -67,6 +67,35 @@ fn writer(into: Vec<u8>) -> csv::Writer<Vec<u8>> {
         .from_writer(into)
 }
 
+/// The channels a subscriber chose for a topic, as a person reads them.
+fn channel_names(s: &Subscriber, slug: &TopicSlug) -> String {
+    let channels: Vec<&str> = s
+        .channels_for(slug)
+        .into_iter()
+        .map(|channel| match channel {
+            Channel::Email => "e-mail",
+            Channel::Sms => "SMS",
+            Channel::Voice => "appel vocal",
+        })
+        .collect();
+    channels.join(", ")
+}
+
+/// Where the consent came from (`web`, `papier`, `import`) and the paper form's reference.
+fn consent_source(source: &ConsentSource) -> (&'static str, String) {
+    match source {
+        ConsentSource::Web { .. } => ("web", String::new()),
+        ConsentSource::Paper {
+            form_reference,
+            imported,
+            ..
+        } => (
+            if *imported { "import" } else { "papier" },
+            form_reference.clone(),
+        ),
+    }
+}
+
 fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 11] {
     // Topics in the town's order (the order of `topics`), unknown ones last by identifier.
     let position = |slug: &TopicSlug| topics.iter().position(|t| &t.slug == slug);
@@ -91,18 +120,7 @@ fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 11] {
     // What a person reads: « Informations pratiques : e-mail, SMS | Alerte météo : SMS ».
     let inscriptions = slugs
         .iter()
-        .map(|slug| {
-            let channels: Vec<&str> = s
-                .channels_for(slug)
-                .into_iter()
-                .map(|channel| match channel {
-                    Channel::Email => "e-mail",
-                    Channel::Sms => "SMS",
-                    Channel::Voice => "appel vocal",
-                })
-                .collect();
-            format!("{} : {}", name(slug), channels.join(", "))
-        })
+        .map(|slug| format!("{} : {}", name(slug), channel_names(s, slug)))
         .collect::<Vec<_>>()
         .join(" | ");
     let canaux = slugs
@@ -114,17 +132,7 @@ fn export_row(s: &Subscriber, topics: &[Topic]) -> [String; 11] {
         })
         .collect::<Vec<_>>()
         .join(" | ");
-    let (source, reference) = match &s.consent.source {
-        ConsentSource::Web { .. } => ("web", String::new()),
-        ConsentSource::Paper {
-            form_reference,
-            imported,
-            ..
-        } => (
-            if *imported { "import" } else { "papier" },
-            form_reference.clone(),
-        ),
-    };
+    let (source, reference) = consent_source(&s.consent.source);
     let status = match s.status() {
         SubscriberStatus::Pending => "en attente",
         SubscriberStatus::Active => "actif",

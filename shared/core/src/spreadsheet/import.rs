@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 
 use csv::{ReaderBuilder, StringRecord, Trim};
-use serde::{Deserialize, Serialize};
 
 use super::{decode_text, FORMULA_STARTS};
 use crate::domain::contact::{Channel, ChannelError, Email, PhoneNumber};
+use crate::domain::file_job::LineError;
 use crate::domain::signup::{Signup, SignupErrors, SignupInput, SubscriptionInput};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::error::FieldErrors;
@@ -26,29 +26,6 @@ pub struct ImportLine {
     pub signup: Signup,
     /// The paper form's reference, or `import CSV ligne {n}` when the cell was empty.
     pub form_reference: String,
-}
-
-/// A refused line: its number (1-based, counting the header as line 1), the column, and a French message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("Ligne {line} ({field}) : {message}")]
-pub struct LineError {
-    /// The line's number in the file.
-    pub line: usize,
-    /// The column at fault (`email`, `telephone`, `themes`, `canaux`, `reference`, `statut`),
-    /// `ligne` when the line cannot be read, `fichier` when the file is empty.
-    pub field: String,
-    /// What is wrong and how to fix it, in French.
-    pub message: String,
-}
-
-impl LineError {
-    pub(super) fn new(line: usize, field: &str, message: impl Into<String>) -> Self {
-        Self {
-            line,
-            field: field.to_owned(),
-            message: message.into(),
-        }
-    }
 }
 
 /// The result of checking a whole file before anything is written.

@@ -103,10 +103,12 @@
 mod export;
 mod import;
 
+/// A refused line, as big-file jobs keep it.
+pub use crate::domain::file_job::LineError;
 pub use export::{export_csv, export_header, export_rows};
 pub use import::{
     check_first_part, check_import, check_part, line_ends, only_header, separator_of,
-    whole_records, ImportCheck, ImportLine, ImportPart, LineError, SeenContacts,
+    whole_records, ImportCheck, ImportLine, ImportPart, SeenContacts,
 };
 
 use encoding_rs::{Encoding, WINDOWS_1252};

@@ -24,6 +24,7 @@ use crate::domain::sms::{analyze, replacements, Replacement, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::Topic;
 use crate::domain::weather::AlertSource;
+use crate::domain::zone::ZoneFilter;
 use crate::error::{DomainError, FieldErrors, StoreError};
 use crate::ports::{
     ArchiveStore, AudienceStore, CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail,
@@ -408,45 +409,7 @@ impl Campaigns {
                     count(Channel::Voice).await?,
                     None,
                 ),
-                Some(filter) => {
-                    let reach = |channel: Channel| {
-                        let filter = &filter;
-                        async move {
-                            if campaign.channels().contains(&channel) {
-                                zone_reach(
-                                    self.d.audience.as_ref(),
-                                    self.d.suppressions.as_ref(),
-                                    &campaign.topics,
-                                    channel,
-                                    filter,
-                                )
-                                .await
-                            } else {
-                                Ok(ZoneReach::default())
-                            }
-                        }
-                    };
-                    let (email, sms) = (reach(Channel::Email).await?, reach(Channel::Sms).await?);
-                    let voice = reach(Channel::Voice).await?;
-                    let chosen = |r: ZoneReach| {
-                        if campaign.include_unzoned {
-                            r.with_unzoned
-                        } else {
-                            r.in_zones
-                        }
-                    };
-                    (
-                        chosen(email),
-                        chosen(sms),
-                        chosen(voice),
-                        Some(ZoneEstimate {
-                            email,
-                            sms,
-                            voice,
-                            include_unzoned: campaign.include_unzoned,
-                        }),
-                    )
-                }
+                Some(filter) => self.count_in_zones(campaign, &filter).await?,
             };
         let sms = campaign.sms.as_ref().map(|s| {
             if campaign.acknowledgement {
@@ -465,6 +428,48 @@ impl Campaigns {
             voice_recipients,
             zones,
         })
+    }
+
+    /// A campaign's recipients per channel limited to its zones, and what the limit reaches.
+    async fn count_in_zones(
+        &self,
+        campaign: &Campaign,
+        filter: &ZoneFilter,
+    ) -> Result<(u64, u64, u64, Option<ZoneEstimate>), DomainError> {
+        let reach = |channel: Channel| async move {
+            if campaign.channels().contains(&channel) {
+                zone_reach(
+                    self.d.audience.as_ref(),
+                    self.d.suppressions.as_ref(),
+                    &campaign.topics,
+                    channel,
+                    filter,
+                )
+                .await
+            } else {
+                Ok(ZoneReach::default())
+            }
+        };
+        let (email, sms) = (reach(Channel::Email).await?, reach(Channel::Sms).await?);
+        let voice = reach(Channel::Voice).await?;
+        let chosen = |r: ZoneReach| {
+            if campaign.include_unzoned {
+                r.with_unzoned
+            } else {
+                r.in_zones
+            }
+        };
+        Ok((
+            chosen(email),
+            chosen(sms),
+            chosen(voice),
+            Some(ZoneEstimate {
+                email,
+                sms,
+                voice,
+                include_unzoned: campaign.include_unzoned,
+            }),
+        ))
     }
 
     /// Weighs a campaign against the providers' limits now: the daily email quota, the monthly

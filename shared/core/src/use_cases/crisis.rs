@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -113,53 +114,23 @@ impl Crisis {
                 read.campaign.status.label()
             )));
         }
-        let not_reached: BTreeSet<SubscriberId> = read
-            .view
-            .callbacks
-            .iter()
-            .filter(|p| p.state == PersonState::NotReached)
-            .map(|p| p.subscriber)
-            .collect();
-        let mut tried: BTreeMap<SubscriberId, BTreeSet<Channel>> = BTreeMap::new();
-        for d in &read.deliveries {
-            tried
-                .entry(d.key.subscriber)
-                .or_default()
-                .insert(d.key.channel);
-        }
         let now = self.d.clock.now();
-        let mut planned = Vec::new();
         let mut outcome = FollowUp::default();
-        for person in read.people.iter().filter(|p| not_reached.contains(&p.id)) {
-            let before = planned.len();
-            for channel in read.campaign.channels() {
-                if tried.get(&person.id).is_some_and(|t| t.contains(&channel)) {
-                    continue;
-                }
-                let address = match channel {
-                    Channel::Email => person.email.clone().map(Address::Email),
-                    Channel::Sms => person
-                        .phone
-                        .clone()
-                        .filter(|p| p.is_mobile())
-                        .map(Address::Phone),
-                    Channel::Voice => person.phone.clone().map(Address::Phone),
-                };
-                if let Some(address) = address {
-                    let key = DeliveryKey {
-                        campaign: id,
-                        subscriber: person.id,
-                        channel,
-                    };
-                    planned.push((key, address));
-                }
-            }
-            if planned.len() == before {
-                outcome.no_other_channel += 1;
-            } else {
-                outcome.people += 1;
-            }
-        }
+        let planned = plan_follow_up(&read, &mut outcome);
+        let jobs = self.queue_follow_up(id, planned, now, &mut outcome).await?;
+        tracing::info!(campaign = %id, staff = %by.id, messages = jobs, "crisis follow-up queued");
+        Ok(outcome)
+    }
+
+    /// Records the planned messages queued (those not recorded before) and queues their jobs;
+    /// returns how many were queued.
+    async fn queue_follow_up(
+        &self,
+        id: CampaignId,
+        planned: Vec<(DeliveryKey, Address)>,
+        now: DateTime<Utc>,
+        outcome: &mut FollowUp,
+    ) -> Result<usize, DomainError> {
         let news: Vec<NewDelivery> = planned
             .iter()
             .map(|(key, _)| NewDelivery {
@@ -199,8 +170,7 @@ impl Crisis {
                 .enqueue(&jobs, std::time::Duration::ZERO)
                 .await?;
         }
-        tracing::info!(campaign = %id, staff = %by.id, messages = jobs.len(), "crisis follow-up queued");
-        Ok(outcome)
+        Ok(jobs.len())
     }
 
     /// Reads the campaign, its deliveries, reports, answers and people, and builds the view.
@@ -254,4 +224,56 @@ impl Crisis {
             view,
         })
     }
+}
+
+/// The messages a follow-up sends: to each person no message reached, on each of the
+/// campaign's channels not tried for them that they have a contact for (SMS to a mobile only).
+/// Counts the people in `outcome`.
+fn plan_follow_up(read: &Read, outcome: &mut FollowUp) -> Vec<(DeliveryKey, Address)> {
+    let not_reached: BTreeSet<SubscriberId> = read
+        .view
+        .callbacks
+        .iter()
+        .filter(|p| p.state == PersonState::NotReached)
+        .map(|p| p.subscriber)
+        .collect();
+    let mut tried: BTreeMap<SubscriberId, BTreeSet<Channel>> = BTreeMap::new();
+    for d in &read.deliveries {
+        tried
+            .entry(d.key.subscriber)
+            .or_default()
+            .insert(d.key.channel);
+    }
+    let mut planned = Vec::new();
+    for person in read.people.iter().filter(|p| not_reached.contains(&p.id)) {
+        let before = planned.len();
+        for channel in read.campaign.channels() {
+            if tried.get(&person.id).is_some_and(|t| t.contains(&channel)) {
+                continue;
+            }
+            let address = match channel {
+                Channel::Email => person.email.clone().map(Address::Email),
+                Channel::Sms => person
+                    .phone
+                    .clone()
+                    .filter(|p| p.is_mobile())
+                    .map(Address::Phone),
+                Channel::Voice => person.phone.clone().map(Address::Phone),
+            };
+            if let Some(address) = address {
+                let key = DeliveryKey {
+                    campaign: read.campaign.id,
+                    subscriber: person.id,
+                    channel,
+                };
+                planned.push((key, address));
+            }
+        }
+        if planned.len() == before {
+            outcome.no_other_channel += 1;
+        } else {
+            outcome.people += 1;
+        }
+    }
+    planned
 }

@@ -47,20 +47,7 @@ impl Campaigns {
         input: &DraftEstimateInput,
     ) -> Result<Estimate, DomainError> {
         by.require(Role::Redaction)?;
-        let mut topics = Vec::new();
-        for raw in &input.topics {
-            // A slug exactly as written: the description allows no space around it.
-            match TopicSlug::from_str(raw).ok().filter(|s| s.as_str() == raw) {
-                Some(slug) if !topics.contains(&slug) => topics.push(slug),
-                Some(_) => {}
-                None => {
-                    return Err(FieldErrors::single(
-                        "topics",
-                        format!("Thème inconnu : « {raw} »."),
-                    ));
-                }
-            }
-        }
+        let topics = ticked_topics(&input.topics)?;
         let d = self.deps();
         let count = |channel: Channel, sent: bool| {
             let topics = &topics;
@@ -114,6 +101,25 @@ impl Campaigns {
             zones: None,
         })
     }
+}
+
+/// The topics ticked, each once; an unknown name is refused.
+fn ticked_topics(raw_topics: &[String]) -> Result<Vec<TopicSlug>, DomainError> {
+    let mut topics = Vec::new();
+    for raw in raw_topics {
+        // A slug exactly as written: the description allows no space around it.
+        match TopicSlug::from_str(raw).ok().filter(|s| s.as_str() == raw) {
+            Some(slug) if !topics.contains(&slug) => topics.push(slug),
+            Some(_) => {}
+            None => {
+                return Err(FieldErrors::single(
+                    "topics",
+                    format!("Thème inconnu : « {raw} »."),
+                ));
+            }
+        }
+    }
+    Ok(topics)
 }
 
 /// A send time as typed: RFC 3339, or a date-time field's value in Paris time.

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use crate::clock::{Clock, Month};
 use crate::config::BigFiles;
 use crate::domain::file_job::{
-    ExportOrder, FileJob, FileJobId, FileJobKind, FileJobStatus, FileStep, ImportMode, LineNote,
+    ExportOrder, ExportProgress, FileJob, FileJobId, FileJobKind, FileJobStatus, FileStep,
+    ImportMode, LineNote,
 };
 use crate::domain::queue::{Job, JobOutcome};
 use crate::domain::staff::{Role, StaffIdentity};
@@ -153,7 +154,7 @@ impl FileJobs {
     ) -> Result<FileJob, DomainError> {
         by.require_any(&FILE_KEEPERS)?;
         let mut job = self.job(id).await?;
-        let Some((mode, dry_run)) = job.import() else {
+        if job.import().is_none() {
             return Err(DomainError::Conflict(
                 "Cette tâche est un export : il n'y a pas de fichier à envoyer.".into(),
             ));
@@ -168,13 +169,8 @@ impl FileJobs {
         received_size(self.d.files.size(&key).await?)?;
         self.d.files.close_upload(&key).await?;
         // Read again once no send can change the file: the steps read no further than this.
-        job.size = received_size(self.d.files.size(&key).await?)?;
-        job.status = if dry_run || mode == ImportMode::AllOrNothing {
-            FileJobStatus::Checking
-        } else {
-            FileJobStatus::Importing
-        };
-        job.updated_at = self.d.clock.now();
+        let size = received_size(self.d.files.size(&key).await?)?;
+        job.file_received(size, self.d.clock.now());
         self.d.jobs.save_file_job(&job, job.step).await?;
         self.queue_step(&job).await?;
         Ok(job)
@@ -251,8 +247,7 @@ impl FileJobs {
             FileJobStatus::Exporting => self.export_step(&mut job).await?,
             _ => self.import_step(&mut job).await?,
         }
-        job.step += 1;
-        job.updated_at = self.d.clock.now();
+        job.stepped(self.d.clock.now());
         match self.d.jobs.save_file_job(&job, read).await {
             Ok(()) => {}
             // Another run of the same step recorded it first.
@@ -291,25 +286,8 @@ impl FileJobs {
                     sort_export(&mut all, order);
                     job.rows = all.len();
                     part.extend(export_rows(&all, &topics));
-                    // Parts of the configured size, as the paged export writes them.
-                    let chunks: Vec<Vec<u8>> = part
-                        .chunks(self.d.settings.export_bytes.max(1))
-                        .map(<[u8]>::to_vec)
-                        .collect();
-                    for chunk in chunks {
-                        let number = u32::try_from(progress.parts.len() + 1).unwrap_or(u32::MAX);
-                        let tag = self
-                            .d
-                            .files
-                            .put_part(&key, &progress.upload, number, chunk)
-                            .await?;
-                        progress.parts.push(tag);
-                    }
-                    self.d
-                        .files
-                        .finish_parts(&key, &progress.upload, &progress.parts)
-                        .await?;
-                    job.status = FileJobStatus::Done;
+                    self.export_at_once(&key, &mut progress, part).await?;
+                    job.finish();
                     job.export = Some(progress);
                     return Ok(());
                 }
@@ -345,9 +323,33 @@ impl FileJobs {
                 .files
                 .finish_parts(&key, &progress.upload, &progress.parts)
                 .await?;
-            job.status = FileJobStatus::Done;
+            job.finish();
         }
         job.export = Some(progress);
+        Ok(())
+    }
+
+    /// Writes a whole sorted export in parts of the configured size, as the paged export
+    /// writes them, and completes the file.
+    async fn export_at_once(
+        &self,
+        key: &str,
+        progress: &mut ExportProgress,
+        file: Vec<u8>,
+    ) -> Result<(), DomainError> {
+        for chunk in file.chunks(self.d.settings.export_bytes.max(1)) {
+            let number = u32::try_from(progress.parts.len() + 1).unwrap_or(u32::MAX);
+            let tag = self
+                .d
+                .files
+                .put_part(key, &progress.upload, number, chunk.to_vec())
+                .await?;
+            progress.parts.push(tag);
+        }
+        self.d
+            .files
+            .finish_parts(key, &progress.upload, &progress.parts)
+            .await?;
         Ok(())
     }
 
@@ -390,18 +392,7 @@ impl FileJobs {
         // Duplicates within the file are found through the memory of earlier parts, except when
         // importing after a check that found none.
         let remember = job.status == FileJobStatus::Checking || mode == ImportMode::ValidOnly;
-        let mut seen = if remember && job.position > 0 {
-            let bytes = self
-                .d
-                .files
-                .read(&job.id.seen_key(job.step), 0, u64::MAX)
-                .await?;
-            SeenContacts::from_bytes(&bytes).ok_or_else(|| {
-                StoreError::Backend(format!("file job {}: unreadable memory", job.id))
-            })?
-        } else {
-            SeenContacts::default()
-        };
+        let mut seen = self.seen_before(job, remember).await?;
         let topics = open_topics(self.d.topics.as_ref(), self.d.clock.now()).await?;
         let (check, cut) = match self.check_window(job, &window, at_end, &topics, &mut seen) {
             Ok(read) => read,
@@ -411,61 +402,97 @@ impl FileJobs {
             }
         };
         if remember {
-            let next = job.step + 1;
-            self.d
-                .files
-                .put(&job.id.seen_key(next), seen.to_bytes())
-                .await?;
-            if job.step > 0 {
-                // The one before this step's input is read by nobody any more.
-                self.d.files.remove(&job.id.seen_key(job.step - 1)).await?;
-            }
+            self.remember_seen(job, seen).await?;
         }
-        job.position += cut as u64;
-        job.lines_read += line_ends(&window[..cut]);
-        job.lines += check.valid.len()
-            + check
-                .errors
-                .iter()
-                .map(|e| e.line)
-                .collect::<BTreeSet<_>>()
-                .len();
+        let faulty = check.errors.iter().map(|e| e.line).collect::<BTreeSet<_>>();
+        job.advance(
+            cut as u64,
+            line_ends(&window[..cut]),
+            check.valid.len() + faulty.len(),
+        );
         let mut errors = check.errors;
+        errors.extend(
+            self.check_or_write(job, check.valid, &topics, dry_run)
+                .await?,
+        );
+        errors.sort_by_key(|e| e.line);
+        job.refuse(errors);
+        if job.position >= job.size {
+            self.end_of_file(job, dry_run).await?;
+        }
+        Ok(())
+    }
+
+    /// The addresses met before this step (none when not remembered, or at the file's start).
+    async fn seen_before(
+        &self,
+        job: &FileJob,
+        remember: bool,
+    ) -> Result<SeenContacts, DomainError> {
+        if !remember || job.position == 0 {
+            return Ok(SeenContacts::default());
+        }
+        let bytes = self
+            .d
+            .files
+            .read(&job.id.seen_key(job.step), 0, u64::MAX)
+            .await?;
+        Ok(SeenContacts::from_bytes(&bytes).ok_or_else(|| {
+            StoreError::Backend(format!("file job {}: unreadable memory", job.id))
+        })?)
+    }
+
+    /// Keeps the addresses met so far for the next step; the memory before this step's input
+    /// is read by nobody any more.
+    async fn remember_seen(&self, job: &FileJob, seen: SeenContacts) -> Result<(), DomainError> {
+        let next = job.step + 1;
+        self.d
+            .files
+            .put(&job.id.seen_key(next), seen.to_bytes())
+            .await?;
+        if job.step > 0 {
+            self.d.files.remove(&job.id.seen_key(job.step - 1)).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks the valid lines against the file (checking) or writes them (importing); the
+    /// lines refused. A check before importing tells only what is wrong; a dry run also what
+    /// would change.
+    async fn check_or_write(
+        &self,
+        job: &mut FileJob,
+        valid: Vec<ImportLine>,
+        topics: &[Topic],
+        dry_run: bool,
+    ) -> Result<Vec<LineError>, DomainError> {
         if job.status == FileJobStatus::Checking {
-            let (refused, notes) = self.known(job, check.valid, &topics).await?;
-            errors.extend(refused);
-            // A check before importing tells only what is wrong; a dry run also what would change.
+            let (refused, notes) = self.known(job, valid, topics).await?;
             if dry_run {
                 job.updated += notes.iter().filter(|(adds, _)| *adds).count();
                 job.note(notes.into_iter().map(|(_, n)| n).collect());
             }
-        } else {
-            let written = self.write(job, check.valid, &topics).await?;
-            job.imported += written.imported;
-            job.updated += written.updated;
-            job.note(written.notes);
-            errors.extend(written.refused);
+            return Ok(refused);
         }
-        errors.sort_by_key(|e| e.line);
-        job.refuse(errors);
-        let ended = job.position >= job.size;
-        if !ended {
-            return Ok(());
-        }
+        let written = self.write(job, valid, topics).await?;
+        job.imported += written.imported;
+        job.updated += written.updated;
+        job.note(written.notes);
+        Ok(written.refused)
+    }
+
+    /// The whole file is read: a file of only a header fails, a check that found every line
+    /// good reads it again writing (no memory needed), anything else is done.
+    async fn end_of_file(&self, job: &mut FileJob, dry_run: bool) -> Result<(), DomainError> {
         if job.lines == 0 {
             job.fail(only_header(job.lines_read.max(1)).message);
         } else if job.status == FileJobStatus::Checking && !dry_run && job.refused_lines == 0 {
-            // Every line is good: read the file again, writing this time (no memory needed).
             for step in [job.step, job.step + 1] {
                 self.d.files.remove(&job.id.seen_key(step)).await?;
             }
-            job.status = FileJobStatus::Importing;
-            job.header = None;
-            job.position = 0;
-            job.lines_read = 0;
-            job.lines = 0;
+            job.write_after_check();
         } else {
-            job.status = FileJobStatus::Done;
+            job.finish();
         }
         Ok(())
     }

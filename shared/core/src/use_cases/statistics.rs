@@ -284,7 +284,6 @@ impl Statistics {
     ) -> Result<StatsReport, DomainError> {
         by.require_any(&[Role::Redaction, Role::Cabinet, Role::Admin])?;
         let (from, to) = period(from, to, self.clock.now())?;
-        let this_month = Month::of(self.clock.now());
         let mut by_month: BTreeMap<Month, Figures> = BTreeMap::new();
         for (month, counter, value) in self.stats.months(from, to).await? {
             by_month.entry(month).or_default().add(counter, value);
@@ -293,42 +292,9 @@ impl Statistics {
         for (counter, f) in by_month.values().flat_map(|f| Counter::ALL.map(|c| (c, f))) {
             totals.add(counter, value_of(f, counter));
         }
-        let names: BTreeMap<String, String> = self
-            .topics
-            .list()
-            .await?
-            .into_iter()
-            .map(|t| (t.slug.to_string(), t.name))
-            .collect();
-        let named = |counts: Vec<AudienceCount>| -> Vec<TopicFigures> {
-            counts
-                .into_iter()
-                .map(|c| TopicFigures {
-                    name: names.get(c.topic.as_str()).cloned().unwrap_or_default(),
-                    topic: c.topic.to_string(),
-                    channel: c.channel,
-                    subscribers: c.subscribers,
-                })
-                .collect()
-        };
+        let names = self.topic_names().await?;
         let now = self.audience_now().await?;
-        let mut audience: Vec<AudienceMonth> = self
-            .stats
-            .audience(from, to)
-            .await?
-            .into_iter()
-            .filter(|(month, _)| *month != this_month)
-            .map(|(month, counts)| AudienceMonth {
-                month,
-                topics: named(counts),
-            })
-            .collect();
-        if (from..=to).contains(&this_month) {
-            audience.push(AudienceMonth {
-                month: this_month,
-                topics: named(now.clone()),
-            });
-        }
+        let audience = self.audience_by_month(from, to, &now, &names).await?;
         let signups_by_origin = self
             .stats
             .signups_by_origin(from, to)
@@ -349,10 +315,63 @@ impl Statistics {
                 .into_iter()
                 .map(|(month, figures)| MonthFigures { month, figures })
                 .collect(),
-            subscribers: named(now),
+            subscribers: named(&names, now),
             audience,
         })
     }
+
+    /// Each topic's name, by slug.
+    async fn topic_names(&self) -> Result<BTreeMap<String, String>, DomainError> {
+        Ok(self
+            .topics
+            .list()
+            .await?
+            .into_iter()
+            .map(|t| (t.slug.to_string(), t.name))
+            .collect())
+    }
+
+    /// The audience of each month of the period as counted, this month's as it is `now`.
+    async fn audience_by_month(
+        &self,
+        from: Month,
+        to: Month,
+        now: &[AudienceCount],
+        names: &BTreeMap<String, String>,
+    ) -> Result<Vec<AudienceMonth>, DomainError> {
+        let this_month = Month::of(self.clock.now());
+        let mut audience: Vec<AudienceMonth> = self
+            .stats
+            .audience(from, to)
+            .await?
+            .into_iter()
+            .filter(|(month, _)| *month != this_month)
+            .map(|(month, counts)| AudienceMonth {
+                month,
+                topics: named(names, counts),
+            })
+            .collect();
+        if (from..=to).contains(&this_month) {
+            audience.push(AudienceMonth {
+                month: this_month,
+                topics: named(names, now.to_vec()),
+            });
+        }
+        Ok(audience)
+    }
+}
+
+/// Audience counts with their topics' names.
+fn named(names: &BTreeMap<String, String>, counts: Vec<AudienceCount>) -> Vec<TopicFigures> {
+    counts
+        .into_iter()
+        .map(|c| TopicFigures {
+            name: names.get(c.topic.as_str()).cloned().unwrap_or_default(),
+            topic: c.topic.to_string(),
+            channel: c.channel,
+            subscribers: c.subscribers,
+        })
+        .collect()
 }
 
 fn value_of(f: &Figures, counter: Counter) -> i64 {

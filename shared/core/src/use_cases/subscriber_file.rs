@@ -25,7 +25,7 @@ use crate::ports::{
     Counter, SignupOrigin, StatsStore, SubscriberQuery, SubscriberReports, SubscriberStore,
     SuppressionStore, TopicStore,
 };
-use crate::spreadsheet::{check_import, export_csv, LineError};
+use crate::spreadsheet::{check_import, export_csv, ImportLine, LineError};
 use crate::use_cases::welcome::Welcome;
 
 /// A subscriber typed in from a paper form.
@@ -532,18 +532,7 @@ impl SubscriberFile {
             .err()
             .map(|e| e.fields.clone())
             .unwrap_or_default();
-        if reference.is_empty() || reference.chars().count() > 100 {
-            errors.add("paper_form_reference", "Indiquez la référence du formulaire papier (100 caractères au plus) : c'est la preuve du consentement.");
-        }
-        let place = input
-            .place
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty());
-        let front_desk_only = !keeps_the_file(by);
-        if place.is_some_and(|p| p.chars().count() > 100) || (place.is_none() && front_desk_only) {
-            errors.add("place", "Indiquez le lieu où le formulaire a été remis (mairie, maison de quartier…), 100 caractères au plus.");
-        }
+        let place = check_paper_proof(by, reference, input.place.as_deref(), &mut errors);
         errors.into_result()?;
         let parsed = parsed.expect("checked above");
         crate::use_cases::zones::check_zones(self.zones.as_ref(), &parsed.zones, "zones").await?;
@@ -641,21 +630,7 @@ impl SubscriberFile {
         sub.email = contacts.email;
         sub.phone = contacts.phone;
         let counter = sub.set_choices(choices, self.clock.now());
-        match self.subscribers.update(&sub).await {
-            Ok(()) => {}
-            // Either another person's address, or this subscriber changed since it was read
-            // (a resident or another agent at the same moment): which one, the record says.
-            Err(StoreError::Conflict(what)) => {
-                return Err(match self.subscribers.get(id).await? {
-                    Some(now) if now.updated_at != read_at => DomainError::Conflict(
-                        "Cet abonné vient d'être modifié par ailleurs : rechargez-le avant de le corriger.".into(),
-                    ),
-                    Some(_) => duplicate(StoreError::Conflict(what)),
-                    None => StoreError::NotFound(format!("subscriber {id}")).into(),
-                })
-            }
-            Err(e) => return Err(e.into()),
-        }
+        self.save_edit(&sub, read_at).await?;
         let month = Month::of(sub.updated_at);
         match counter {
             Some(Counter::SignUps) => {
@@ -666,6 +641,24 @@ impl SubscriberFile {
             None => {}
         }
         Ok(sub)
+    }
+
+    /// Saves an edited subscriber read at `read_at`. A conflict is either another person's
+    /// address, or this subscriber changed since it was read (a resident or another agent at
+    /// the same moment): which one, the record says.
+    async fn save_edit(&self, sub: &Subscriber, read_at: DateTime<Utc>) -> Result<(), DomainError> {
+        let id = sub.id;
+        match self.subscribers.update(sub).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Conflict(what)) => Err(match self.subscribers.get(id).await? {
+                Some(now) if now.updated_at != read_at => DomainError::Conflict(
+                    "Cet abonné vient d'être modifié par ailleurs : rechargez-le avant de le corriger.".into(),
+                ),
+                Some(_) => duplicate(StoreError::Conflict(what)),
+                None => StoreError::NotFound(format!("subscriber {id}")).into(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Erases a subscriber for good (RGPD): only anonymous counters remain.
@@ -699,8 +692,30 @@ impl SubscriberFile {
             FieldErrors::single("file", format!("Ligne {} : {}", e.line, e.message))
         })?;
         let mut errors = check.errors;
+        let ready = self.not_on_file(check.valid, &mut errors).await?;
+        let lines = ready.len() + errors.iter().map(|e| e.line).collect::<BTreeSet<_>>().len();
+        if dry_run || (mode == ImportMode::AllOrNothing && !errors.is_empty()) {
+            return Ok(ImportReport::new(lines, 0, true, errors));
+        }
+        let imported = self.insert_lines(by, ready, &mut errors).await?;
+        if imported > 0 {
+            let import = SignupOrigin::Import.key();
+            self.stats
+                .add_signups(Month::of(self.clock.now()), &import, imported as i64)
+                .await?;
+        }
+        Ok(ImportReport::new(lines, imported, imported == 0, errors))
+    }
+
+    /// The lines whose address and number are not on file yet; the others are refused into
+    /// `errors`.
+    async fn not_on_file(
+        &self,
+        lines: Vec<ImportLine>,
+        errors: &mut Vec<LineError>,
+    ) -> Result<Vec<ImportLine>, DomainError> {
         let mut ready = Vec::new();
-        for line in check.valid {
+        for line in lines {
             let mut known = false;
             if let Some(e) = &line.signup.email {
                 known |= self.subscribers.find_by_email(e).await?.is_some();
@@ -714,10 +729,17 @@ impl SubscriberFile {
                 ready.push(line);
             }
         }
-        let lines = ready.len() + errors.iter().map(|e| e.line).collect::<BTreeSet<_>>().len();
-        if dry_run || (mode == ImportMode::AllOrNothing && !errors.is_empty()) {
-            return Ok(ImportReport::new(lines, 0, true, errors));
-        }
+        Ok(ready)
+    }
+
+    /// Creates a subscriber per line; returns how many were created, a line added by someone
+    /// else since the check being refused into `errors` (never duplicated).
+    async fn insert_lines(
+        &self,
+        by: &StaffIdentity,
+        ready: Vec<ImportLine>,
+        errors: &mut Vec<LineError>,
+    ) -> Result<usize, DomainError> {
         let mut imported = 0;
         let numbers: Vec<usize> = ready.iter().map(|l| l.line).collect();
         let subs: Vec<Subscriber> = ready
@@ -738,18 +760,11 @@ impl SubscriberFile {
         {
             match answer {
                 Ok(()) => imported += 1,
-                // Added by someone else since the check: report, never duplicate.
                 Err(StoreError::Conflict(_)) => errors.push(already_subscribed(line)),
                 Err(e) => return Err(e.into()),
             }
         }
-        if imported > 0 {
-            let import = SignupOrigin::Import.key();
-            self.stats
-                .add_signups(Month::of(self.clock.now()), &import, imported as i64)
-                .await?;
-        }
-        Ok(ImportReport::new(lines, imported, imported == 0, errors))
+        Ok(imported)
     }
 
     /// The whole file as CSV for spreadsheets, read in one pass (pages by offset would read the
@@ -765,4 +780,23 @@ impl SubscriberFile {
             .await?;
         Ok(export_csv(&all, &self.topics.list().await?))
     }
+}
+
+/// The proof of a paper form's consent: its reference, and the place it was handed in
+/// (required from the front desk alone); the place, trimmed, when given.
+fn check_paper_proof<'a>(
+    by: &StaffIdentity,
+    reference: &str,
+    place: Option<&'a str>,
+    errors: &mut FieldErrors,
+) -> Option<&'a str> {
+    if reference.is_empty() || reference.chars().count() > 100 {
+        errors.add("paper_form_reference", "Indiquez la référence du formulaire papier (100 caractères au plus) : c'est la preuve du consentement.");
+    }
+    let place = place.map(str::trim).filter(|p| !p.is_empty());
+    let front_desk_only = !keeps_the_file(by);
+    if place.is_some_and(|p| p.chars().count() > 100) || (place.is_none() && front_desk_only) {
+        errors.add("place", "Indiquez le lieu où le formulaire a été remis (mairie, maison de quartier…), 100 caractères au plus.");
+    }
+    place
 }

@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use telmail_core::domain::staff::{csrf_matches, StaffAuth, StaffIdentity};
+use telmail_core::domain::staff::{csrf_matches, StaffIdentity};
+use telmail_core::use_cases::staff_auth::StaffAuth;
 use telmail_core::DomainError;
 
 use super::claims::identity_from_claims;

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
-use telmail_core::domain::staff::{StaffAccount, StaffSession, StaffStore};
+use telmail_core::domain::staff::{StaffAccount, StaffSession};
 use telmail_core::error::StoreError;
+use telmail_core::ports::StaffStore;
 
 use super::{from_json, to_json, SqliteStore};
 use crate::db::{micros, sql_err};

@@ -327,7 +327,7 @@ impl TestApp {
         let s = self.services();
         telmail_local::worker::Worker::new(
             s.queue.clone(),
-            s.use_cases.dispatcher.clone(),
+            s.use_cases.jobs.clone(),
             Default::default(),
         )
         .drain()

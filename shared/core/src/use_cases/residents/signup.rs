@@ -219,8 +219,22 @@ impl Residents {
         request: &mut Subscriber,
         phone: &PhoneNumber,
     ) -> Result<String, DomainError> {
-        let limits = &self.d.config.signup_limits;
         let now = self.d.clock.now();
+        self.take_code_allowance(phone, now).await?;
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let digest = self.d.signer.digest(&request.id.to_string(), &code);
+        request.code_sent(digest, now);
+        Ok(code)
+    }
+
+    /// Takes one code SMS from the number's and the service's allowances; the error says
+    /// which ran out.
+    async fn take_code_allowance(
+        &self,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        let limits = &self.d.config.signup_limits;
         let number = self.d.signer.digest("quota-phone", phone.as_str());
         let (today, day_end) = paris_day(now);
         let refused = |message: String| Err(FieldErrors::single("phone", message));
@@ -273,10 +287,7 @@ impl Residents {
                 "Le nombre de SMS de vérification prévu pour aujourd'hui est atteint. Inscrivez-vous avec une adresse e-mail, ou réessayez demain.".into(),
             );
         }
-        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-        let digest = self.d.signer.digest(&request.id.to_string(), &code);
-        request.code_sent(digest, now);
-        Ok(code)
+        Ok(())
     }
 
     /// Sends the confirmation link of a request to its email address.

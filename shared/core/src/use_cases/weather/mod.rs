@@ -7,7 +7,7 @@ mod staff;
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Europe::Paris;
 
 use crate::clock::{Clock, Month};
@@ -17,7 +17,7 @@ use crate::domain::campaign::{
 };
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::weather::{
-    read_bulletin, AlertInForce, AlertSource, Bulletin, Colour, FeedState, Phenomenon, Vigilance,
+    read_bulletin, AlertInForce, AlertSource, Bulletin, FeedState, Vigilance, WeatherPolicy,
 };
 use crate::error::DomainError;
 use crate::ports::{
@@ -30,60 +30,6 @@ pub use cabinet::Told;
 
 /// The topic weather alerts go to.
 pub const WEATHER_TOPIC: &str = "alerte-meteo";
-
-/// What is relayed, and how.
-#[derive(Debug, Clone)]
-pub struct WeatherPolicy {
-    /// The department (`33`, Gironde).
-    pub department: String,
-    /// Its coastal sub-domain in the product's numbering (`3310`), where there is one.
-    pub coastal: Option<String>,
-    /// The phenomena relayed.
-    pub watched: Vec<Phenomenon>,
-    /// The lowest colour relayed.
-    pub threshold: Colour,
-    /// From this colour up, the alert is sent at once; below it (or always, without one),
-    /// submitted to the cabinet for fast approval.
-    pub send_at_once_from: Option<Colour>,
-    /// An older document is stale: nothing is relayed from it.
-    pub stale_after: Duration,
-}
-
-impl Default for WeatherPolicy {
-    /// Gironde and its coast; every phenomenon but avalanches; orange and up; red sent at once.
-    fn default() -> Self {
-        Self {
-            department: "33".into(),
-            coastal: Some("3310".into()),
-            watched: Phenomenon::ALL
-                .into_iter()
-                .filter(|p| *p != Phenomenon::Avalanches)
-                .collect(),
-            threshold: Colour::Orange,
-            send_at_once_from: Some(Colour::Red),
-            stale_after: Duration::hours(12),
-        }
-    }
-}
-
-impl WeatherPolicy {
-    /// The product's domains to read.
-    pub fn domains(&self) -> Vec<&str> {
-        let mut d = vec![self.department.as_str()];
-        d.extend(self.coastal.as_deref());
-        d
-    }
-
-    /// Whether an alert at `colour` goes out without the cabinet.
-    fn at_once(&self, colour: Colour) -> bool {
-        self.send_at_once_from.is_some_and(|from| colour >= from)
-    }
-
-    /// Whether `v` is an alert the town relays, still running at `now`.
-    fn relays(&self, v: &Vigilance, now: DateTime<Utc>) -> bool {
-        self.watched.contains(&v.phenomenon) && v.colour >= self.threshold && v.ends > now
-    }
-}
 
 /// What became of one vigilance of a bulletin, or of an alert in force it no longer shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -607,22 +553,5 @@ impl WeatherRelay {
             publication: Default::default(),
             ..Default::default()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_default_policy_reads_gironde_and_its_coast() {
-        let p = WeatherPolicy::default();
-        assert_eq!(p.domains(), ["33", "3310"]);
-        assert!(!p.watched.contains(&Phenomenon::Avalanches));
-        assert_eq!(
-            (p.threshold, p.send_at_once_from),
-            (Colour::Orange, Some(Colour::Red))
-        );
-        assert!(p.at_once(Colour::Red) && !p.at_once(Colour::Orange));
     }
 }
