@@ -44,7 +44,7 @@ fn spreadsheet(n: usize) -> String {
 
 async fn wait_done(staff: &StaffClient<'_>, app: &TestApp, id: &str) -> Value {
     app.drain().await;
-    StaffClient::expect(staff.get(&format!("/api/admin/files/{id}")).await, 200).await
+    staff.read(&format!("/api/admin/files/{id}")).await
 }
 
 #[tokio::test]
@@ -244,7 +244,7 @@ async fn an_export_is_written_beside_the_request_and_downloaded_through_its_link
     assert_eq!(text.lines().count(), 4, "{text}");
     assert!(text.contains("export2@arcachon.example"));
 
-    let listed = StaffClient::expect(redac.get("/api/admin/files").await, 200).await;
+    let listed = redac.read("/api/admin/files").await;
     assert_eq!(listed[0]["id"], id.as_str());
     app.stop().await;
 }

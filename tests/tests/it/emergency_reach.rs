@@ -213,8 +213,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let mut mailed: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
     mailed.sort();
     assert_eq!(mailed, ["both@exemple.fr", "front@exemple.fr"]);
-    let sent =
-        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let sent = redac.read(&format!("/api/admin/campaigns/{id}")).await;
     assert_eq!(sent["counts"]["sms"]["targeted"], 2, "{sent}");
 
     // AND a campaign for the whole town (zones null) still reaches all four
@@ -290,7 +289,7 @@ async fn a_resident_names_zones_on_the_web_form_and_keeps_them_once_confirmed() 
         .await;
     assert_eq!(resp.status(), 200);
     let redac = app.login("redac").await;
-    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=marie").await, 200).await;
+    let found = redac.read("/api/admin/subscribers?q=marie").await;
     assert_eq!(
         found["items"][0]["zones"],
         json!(["front-de-mer"]),
@@ -388,8 +387,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
     assert_eq!(text.matches("Restez chez vous.").count(), 2, "{text}");
     assert!(chrono::DateTime::parse_from_rfc3339(calls[0]["at"].as_str().unwrap()).is_ok());
     assert!(app.sms().is_empty(), "no SMS to a landline");
-    let sent =
-        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let sent = redac.read(&format!("/api/admin/campaigns/{id}")).await;
     assert_eq!(sent["counts"]["voice"]["sent"], 1, "{sent}");
     assert_eq!(sent["status"], "sent");
 }
@@ -469,7 +467,7 @@ async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_ale
         .await;
     // THEN they are in the sea front's zone
     let redac = app.login("redac").await;
-    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=lea").await, 200).await;
+    let found = redac.read("/api/admin/subscribers?q=lea").await;
     assert_eq!(
         found["items"][0]["zones"],
         json!(["front-de-mer"]),
@@ -615,13 +613,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         page.contains("Je suis en sécurité") && page.contains("J'ai besoin d'aide"),
         "{page}"
     );
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["safe"], 0, "a GET never acts: {view}");
 
     // WHEN one taps « Je suis en sécurité », another « J'ai besoin d'aide »
@@ -651,13 +645,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     assert_eq!(forged.status(), 400);
 
     // THEN the crisis view counts them, by zone, and lists whom to call back, help first
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(
         view["totals"],
         json!({ "people": 4, "reached": 3, "not_reached": 1, "pending": 0, "safe": 1, "needs_help": 1 }),
@@ -716,13 +706,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     let followed = app.sms_to("+33611000003");
     assert_eq!(followed.len(), 1, "{followed:?}");
     assert!(followed[0]["text"].as_str().unwrap().contains("/s?t="));
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["not_reached"], 0, "{view}");
     assert_eq!(view["totals"]["reached"], 4);
 
@@ -739,13 +725,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(kept[0].answer, telmail_core::domain::reach::Answer::Safe);
     assert_eq!(app.get(&path_of(&help_link)).await.status(), 400);
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["needs_help"], 0, "{view}");
 }
 
@@ -778,12 +760,8 @@ async fn a_call_asking_for_an_answer_ends_by_pointing_to_the_sms_link() {
         .get(&format!("/api/admin/campaigns/{plain}/crisis"))
         .await;
     assert_eq!(refused.status(), 409);
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["reached"], 1, "{view}");
 }

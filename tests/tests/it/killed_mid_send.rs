@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::common::{
-    email_campaign, import, residents_csv, send_campaign, wait_for, StaffClient, TestApp, Town,
+    email_campaign, import, residents_csv, send_campaign, wait_for, TestApp, Town,
 };
 use serde_json::Value;
 use telmail_local::db::sql_err;
@@ -31,8 +31,7 @@ const DOWN_FOR: Duration = Duration::from_secs(31 * 60);
 async fn finished(app: &TestApp, id: &str) -> Value {
     let redac = app.login("redac").await;
     wait_for("the campaign finishes", Duration::from_secs(40), || async {
-        let c =
-            StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+        let c = redac.read(&format!("/api/admin/campaigns/{id}")).await;
         (c["status"] == "sent").then_some(c)
     })
     .await
@@ -47,7 +46,7 @@ async fn deliveries(app: &TestApp, id: &str) -> Vec<Value> {
             "/api/admin/campaigns/{id}/deliveries?limit=1000&offset={}",
             all.len()
         );
-        let page = StaffClient::expect(redac.get(&path).await, 200).await;
+        let page = redac.read(&path).await;
         let page = page.as_array().unwrap().clone();
         if page.is_empty() {
             return all;
@@ -247,7 +246,7 @@ async fn a_job_that_cannot_be_read_goes_to_the_dead_letters_and_the_others_still
     to.dedup();
     assert_eq!(to.len(), N, "one email each");
     assert_eq!(app.emails().len(), N, "and no more");
-    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    let health = cab.read("/api/admin/health").await;
     assert_eq!(health["dead_letters"], 2, "{health}");
     assert_eq!(health["queued"], 0, "{health}");
     let reasons: Vec<String> = db

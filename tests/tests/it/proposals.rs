@@ -78,7 +78,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     assert_eq!(edited["version"], 2);
 
     // The communication service sees it first in its inbox, and takes it.
-    let inbox = StaffClient::expect(redac.get("/api/admin/proposals").await, 200).await;
+    let inbox = redac.read("/api/admin/proposals").await;
     assert_eq!(inbox[0]["id"], id.as_str());
     let campaign = StaffClient::expect(
         redac
@@ -119,7 +119,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     let cid = campaign["id"].as_str().unwrap().to_owned();
     submit_and_approve(&redac, &cab, &cid).await;
     app.drain().await;
-    let mine = StaffClient::expect(culture.get("/api/admin/proposals/mine").await, 200).await;
+    let mine = culture.read("/api/admin/proposals/mine").await;
     assert_eq!(mine[0]["status"], "sent", "{mine}");
     assert_eq!(mine[0]["sent"], json!({ "emails": 1, "sms": 0 }));
     let told = app.emails_to("culture@mairie.example");
@@ -131,7 +131,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         told[1].text
     );
     // The department reads the SMS and the email as residents received them; another cannot.
-    let sent = StaffClient::expect(culture.get(&sent_url).await, 200).await;
+    let sent = culture.read(&sent_url).await;
     assert_eq!(sent["status"], "sent");
     assert_eq!(sent["campaign"], cid.as_str());
     assert_eq!(sent["sms_text"], campaign["sms"]["text"]);
@@ -164,7 +164,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         0
     );
 
-    let stats = StaffClient::expect(redac.get("/api/admin/proposals/stats").await, 200).await;
+    let stats = redac.read("/api/admin/proposals/stats").await;
     assert_eq!(stats[0]["department"], "Culture");
     assert_eq!(
         (stats[0]["received"].clone(), stats[0]["sent"].clone()),
@@ -255,7 +255,7 @@ async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reaso
         told[1].text
     );
 
-    let stats = StaffClient::expect(redac.get("/api/admin/proposals/stats").await, 200).await;
+    let stats = redac.read("/api/admin/proposals/stats").await;
     let enfance_stats = stats
         .as_array()
         .unwrap()
@@ -300,7 +300,7 @@ async fn each_role_keeps_to_its_door() {
         404,
     )
     .await;
-    let theirs = StaffClient::expect(enfance.get("/api/admin/proposals/mine").await, 200).await;
+    let theirs = enfance.read("/api/admin/proposals/mine").await;
     assert_eq!(theirs, json!([]));
     // A department member reads no inbox, writes no campaign, takes nothing.
     StaffClient::expect(culture.get("/api/admin/proposals").await, 403).await;

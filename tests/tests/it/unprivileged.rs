@@ -110,8 +110,7 @@ async fn the_big_file_journey_works_for_an_unprivileged_server_and_keeps_its_fil
     )
     .await;
     let imported = wait_for("the import ends", Duration::from_secs(30), || async {
-        let job =
-            StaffClient::expect(redac.get(&format!("/api/admin/files/{id}")).await, 200).await;
+        let job = redac.read(&format!("/api/admin/files/{id}")).await;
         (job["status"] == "done").then_some(job)
     })
     .await;
@@ -122,8 +121,7 @@ async fn the_big_file_journey_works_for_an_unprivileged_server_and_keeps_its_fil
         StaffClient::expect(redac.post_empty("/api/admin/files/exports").await, 202).await;
     let id = started["id"].as_str().unwrap().to_owned();
     let done = wait_for("the export ends", Duration::from_secs(30), || async {
-        let job =
-            StaffClient::expect(redac.get(&format!("/api/admin/files/{id}")).await, 200).await;
+        let job = redac.read(&format!("/api/admin/files/{id}")).await;
         (job["status"] == "done").then_some(job)
     })
     .await;

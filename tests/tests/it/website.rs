@@ -437,7 +437,7 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
 
     // The campaign as staff read it points to its public page
     let staff_view = format!("/api/admin/campaigns/{festive}");
-    let view = StaffClient::expect(redac.get(&staff_view).await, 200).await;
+    let view = redac.read(&staff_view).await;
     assert_eq!(view["archived"], json!(path));
     // WHEN the reception desk tries to withdraw a message, THEN it may not
     let path_withdraw = format!("/api/admin/archive/{festive}/withdraw");
@@ -446,7 +446,7 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     let resp = redac.post_empty(&path_withdraw).await;
     assert_eq!(resp.status(), 204);
     StaffClient::expect(redac.post_empty(&path_withdraw).await, 404).await;
-    let view = StaffClient::expect(redac.get(&staff_view).await, 200).await;
+    let view = redac.read(&staff_view).await;
     assert_eq!(view.get("archived"), None);
     assert_eq!(fetch(&app, &path).await.0, 404);
     assert!(!fetch(&app, "/messages").await.2.contains("Fête de Noël"));

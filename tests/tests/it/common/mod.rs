@@ -12,6 +12,7 @@ use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use serde_json::Value;
 use telmail_core::clock::SystemClock;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_local::{RunningServer, ServerArgs};
 
 /// The signing key the test servers use, so tests can forge expired or tampered links.
@@ -386,6 +387,66 @@ impl StaffClient<'_> {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Reads `path`, expecting 200; the JSON body.
+    pub async fn read(&self, path: &str) -> Value {
+        Self::expect(self.get(path).await, 200).await
+    }
+
+    /// Posts `body` to `path`, expecting 200; the JSON body.
+    pub async fn post_ok(&self, path: &str, body: &Value) -> Value {
+        Self::expect(self.post(path, body).await, 200).await
+    }
+
+    /// Writes a campaign (expecting 201); its id.
+    pub async fn draft(&self, campaign: &Value) -> CampaignId {
+        let created = Self::expect(self.post("/api/admin/campaigns", campaign).await, 201).await;
+        created["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Asks for `action` (`submit`, `reject`, `cancel`…) on a campaign, with `body` if any.
+    pub async fn act(&self, id: CampaignId, action: &str, body: Option<&Value>) -> Response {
+        let path = format!("/api/admin/campaigns/{id}/{action}");
+        match body {
+            Some(body) => self.post(&path, body).await,
+            None => self.post_empty(&path).await,
+        }
+    }
+
+    /// Submits a campaign to the cabinet, expecting 200; the campaign.
+    pub async fn submit(&self, id: CampaignId) -> Value {
+        Self::expect(self.act(id, "submit", None).await, 200).await
+    }
+
+    /// Approves the campaign as it reads now (its current version), as the back office does.
+    pub async fn try_approve(&self, id: CampaignId) -> Response {
+        let read = self.read(&format!("/api/admin/campaigns/{id}")).await;
+        let version = serde_json::json!({ "version": read["version"] });
+        self.act(id, "approve", Some(&version)).await
+    }
+
+    /// [`Self::try_approve`], expecting 200; the campaign.
+    pub async fn approve(&self, id: CampaignId) -> Value {
+        Self::expect(self.try_approve(id).await, 200).await
+    }
+
+    /// Asserts a status and returns the French message of the whole error.
+    pub async fn expect_message(resp: Response, status: u16) -> String {
+        let err = Self::expect(resp, status).await;
+        err["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message: {err}"))
+            .to_owned()
+    }
+
+    /// Asserts a status and returns the French message naming `field`.
+    pub async fn expect_error(resp: Response, status: u16, field: &str) -> String {
+        let err = Self::expect(resp, status).await;
+        err["fields"][field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error on {field}: {err}"))
+            .to_owned()
     }
 
     /// Asserts a status and returns the JSON body.
