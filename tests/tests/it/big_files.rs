@@ -207,20 +207,17 @@ async fn an_export_is_written_beside_the_request_and_downloaded_through_its_link
     let app = app().await;
     let redac = app.login("redac").await;
     for i in 0..3 {
-        StaffClient::expect(
-            redac
-                .post(
-                    "/api/admin/subscribers",
-                    &json!({
-                        "email": format!("export{i}@arcachon.example"),
-                        "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }],
-                        "paper_form_reference": format!("F-{i}")
-                    }),
-                )
-                .await,
-            201,
-        )
-        .await;
+        redac
+            .post_expect(
+                "/api/admin/subscribers",
+                &json!({
+                    "email": format!("export{i}@arcachon.example"),
+                    "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }],
+                    "paper_form_reference": format!("F-{i}")
+                }),
+                201,
+            )
+            .await;
     }
     let started =
         StaffClient::expect(redac.post_empty("/api/admin/files/exports").await, 202).await;

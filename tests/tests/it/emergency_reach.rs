@@ -48,8 +48,9 @@ async fn administrators_define_zones_that_everyone_can_list() {
     let redac = app.login("redac").await;
 
     // WHEN an administrator defines « Front de mer »
-    let zone =
-        StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    let zone = admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     // THEN its slug comes from its name, and the public list shows it with its streets
     assert_eq!(zone["slug"], "front-de-mer");
     let listed: Value = app.get("/api/zones").await.json().await.unwrap();
@@ -58,19 +59,16 @@ async fn administrators_define_zones_that_everyone_can_list() {
     assert_eq!(listed[0]["streets"][0], "Boulevard de la Plage");
 
     // The same name again is a conflict; a blank name is refused in French naming the field
-    let again =
-        StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 409).await;
+    let again = admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 409)
+        .await;
     assert!(
         again["message"].as_str().unwrap().contains("front-de-mer"),
         "{again}"
     );
-    let blank = StaffClient::expect(
-        admin
-            .post("/api/admin/zones", &json!({ "name": "  " }))
-            .await,
-        422,
-    )
-    .await;
+    let blank = admin
+        .post_expect("/api/admin/zones", &json!({ "name": "  " }), 422)
+        .await;
     assert_eq!(blank["fields"]["name"], "Indiquez le nom de la zone.");
     // Only an administrator defines zones
     let refused = redac
@@ -117,7 +115,7 @@ async fn an_unknown_zone_is_refused_on_the_web_form_on_paper_and_in_a_campaign()
         "title": "Submersion", "topics": ["alerte-meteo"], "sms": { "text": "Alerte" },
         "email": null, "urgent": true, "send_at": null, "zones": ["Front de mer"],
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 422).await;
+    let refused = redac.post_expect("/api/admin/campaigns", &draft, 422).await;
     assert!(
         refused["fields"]["zones"]
             .as_str()
@@ -134,17 +132,16 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let admin = app.login("admin").await;
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
-    StaffClient::expect(
-        admin
-            .post(
-                "/api/admin/zones",
-                &json!({ "name": "Le Moulleau", "description": "Sud." }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
+    admin
+        .post_expect(
+            "/api/admin/zones",
+            &json!({ "name": "Le Moulleau", "description": "Sud." }),
+            201,
+        )
+        .await;
     let on_front = paper(
         &redac,
         "front@exemple.fr",
@@ -176,7 +173,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "email": { "subject": "Vigilance rouge", "body_markdown": "Quittez le front de mer." },
         "urgent": true, "send_at": null, "zones": ["front-de-mer"],
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["zones"], json!(["front-de-mer"]));
     assert_eq!(c["include_unzoned"], false);
     let id = c["id"].as_str().unwrap().to_owned();
@@ -221,7 +218,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "title": "Fin d'alerte", "topics": ["alerte-meteo"], "sms": { "text": "Fin de vigilance." },
         "email": null, "urgent": true, "send_at": null, "zones": null,
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &whole).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &whole, 201).await;
     assert_eq!(c["zones"], Value::Null);
     let est = StaffClient::expect(
         redac
@@ -242,7 +239,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "email": null, "urgent": true, "send_at": null,
         "zones": ["front-de-mer"], "include_unzoned": true,
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &wide).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &wide, 201).await;
     let wide_id = c["id"].as_str().unwrap().to_owned();
     let est = StaffClient::expect(
         redac
@@ -270,7 +267,9 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
 async fn a_resident_names_zones_on_the_web_form_and_keeps_them_once_confirmed() {
     let app = app().await;
     let admin = app.login("admin").await;
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     let signup = json!({
         "email": "marie@exemple.fr", "consent": true, "zones": ["front-de-mer"],
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
@@ -316,7 +315,9 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
     });
-    let added = StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    let added = redac
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     assert_eq!(added["phone"], "+33556223344");
     assert_eq!(added["subscriptions"][0]["channels"], json!(["voice"]));
     // A landline is still refused for SMS, in French
@@ -324,7 +325,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "phone": "05 56 22 33 45", "paper_form_reference": "F-32",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "voice"] }],
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/subscribers", &sms).await, 422).await;
+    let refused = redac.post_expect("/api/admin/subscribers", &sms, 422).await;
     assert!(
         refused["fields"]["phone"]
             .as_str()
@@ -337,7 +338,9 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "title": "Orages", "topics": ["alerte-meteo"], "sms": null, "email": null,
         "voice": { "text": "Voir https://arcachon.fr" }, "urgent": true, "send_at": null,
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &linked).await, 422).await;
+    let refused = redac
+        .post_expect("/api/admin/campaigns", &linked, 422)
+        .await;
     assert!(
         refused["fields"]["voice.text"]
             .as_str()
@@ -352,7 +355,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "voice": { "text": "Vigilance rouge vagues-submersion ce soir. Restez chez vous." },
         "urgent": true, "send_at": null,
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(
         c["voice"]["text"],
         "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
@@ -434,7 +437,9 @@ async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
 async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_alerts_only() {
     let app = app().await;
     let admin = app.login("admin").await;
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     // The form lists the zone, and offers calls on « Alerte météo » only
     let form = page_text(app.get("/inscription").await).await;
     assert!(form.contains("value=\"front-de-mer\""), "{form}");
@@ -493,7 +498,9 @@ async fn paper_on(
         "subscriptions": [{ "topic": "alerte-meteo", "channels": channels }],
         "welcome": false,
     });
-    let added = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
+    let added = staff
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     added["id"].as_str().unwrap().to_owned()
 }
 
@@ -519,7 +526,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         app.login("redac").await,
         app.login("cab").await,
     );
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     let both = json!(["email", "sms"]);
     let sea = json!(["front-de-mer"]);
     paper_on(
@@ -549,7 +558,7 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         "email": { "subject": "Vigilance rouge", "body_markdown": "Quittez le front de mer." },
         "urgent": false, "acknowledgement": true, "send_at": null,
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 422).await;
+    let refused = redac.post_expect("/api/admin/campaigns", &draft, 422).await;
     assert!(
         refused["fields"]["acknowledgement"]
             .as_str()
@@ -560,7 +569,7 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
 
     // WHEN an urgent campaign asking for an answer goes out
     draft["urgent"] = json!(true);
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["acknowledgement"], true);
     let id = c["id"].as_str().unwrap().to_owned();
     // Its estimate counts the SMS with the link it will carry
@@ -577,10 +586,12 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         json!({ "topics": ["alerte-meteo"], "sms_text": draft["sms"]["text"], "urgent": true,
                 "acknowledgement": ack })
     };
-    let asking =
-        StaffClient::expect(redac.post("/api/admin/estimate", &live(true)).await, 200).await;
-    let plain =
-        StaffClient::expect(redac.post("/api/admin/estimate", &live(false)).await, 200).await;
+    let asking = redac
+        .post_expect("/api/admin/estimate", &live(true), 200)
+        .await;
+    let plain = redac
+        .post_expect("/api/admin/estimate", &live(false), 200)
+        .await;
     assert_eq!(asking["sms"]["length"], est["sms"]["length"], "{asking}");
     assert_eq!(
         asking["sms"]["length"].as_u64().unwrap() - plain["sms"]["length"].as_u64().unwrap(),
@@ -740,7 +751,9 @@ async fn a_call_asking_for_an_answer_ends_by_pointing_to_the_sms_link() {
         "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
     });
-    StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    redac
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     let draft = json!({
         "title": "Submersion", "topics": ["alerte-meteo"], "sms": null, "email": null,
         "voice": { "text": "Quittez le front de mer." },

@@ -33,7 +33,7 @@ fn proposal(title: &str, topic: &str, sms: bool) -> Value {
 }
 
 async fn propose(staff: &StaffClient<'_>, body: &Value) -> Value {
-    StaffClient::expect(staff.post("/api/admin/proposals", body).await, 201).await
+    staff.post_expect("/api/admin/proposals", body, 201).await
 }
 
 #[tokio::test]
@@ -43,17 +43,11 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     let culture = app.login("culture").await;
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({ "email": "habitant@exemple.fr", "paper_form_reference": "F-1",
-                         "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }] }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let resident = json!({ "email": "habitant@exemple.fr", "paper_form_reference": "F-1",
+                           "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }] });
+    redac
+        .post_expect("/api/admin/subscribers", &resident, 201)
+        .await;
 
     let p = propose(
         &culture,
@@ -68,25 +62,17 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     // Its author corrects it while it is new.
     let mut corrected = proposal("Marché de Noël 2099", "culture-animations", true);
     corrected["text"] = json!("Place Thiers, samedi 12 décembre.");
-    let edited = StaffClient::expect(
-        culture
-            .put(&format!("/api/admin/proposals/{id}"), &corrected)
-            .await,
-        200,
-    )
-    .await;
+    let edited = culture
+        .put_expect(&format!("/api/admin/proposals/{id}"), &corrected, 200)
+        .await;
     assert_eq!(edited["version"], 2);
 
     // The communication service sees it first in its inbox, and takes it.
     let inbox = redac.read("/api/admin/proposals").await;
     assert_eq!(inbox[0]["id"], id.as_str());
-    let campaign = StaffClient::expect(
-        redac
-            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
-            .await,
-        201,
-    )
-    .await;
+    let campaign = redac
+        .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 201)
+        .await;
     assert_eq!(campaign["status"], "draft");
     assert_eq!(campaign["title"], "Marché de Noël 2099");
     assert_eq!(campaign["topics"], json!(["culture-animations"]));
@@ -196,16 +182,13 @@ async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reaso
     )
     .await;
 
-    let merged = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/proposals/take",
-                &json!({ "ids": [a["id"], b["id"]] }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let merged = redac
+        .post_expect(
+            "/api/admin/proposals/take",
+            &json!({ "ids": [a["id"], b["id"]] }),
+            201,
+        )
+        .await;
     assert_eq!(
         merged["topics"],
         json!(["culture-animations", "infos-pratiques"])
@@ -216,36 +199,30 @@ async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reaso
         "{body}"
     );
     // Taken already: a second take is refused, nothing else is created.
-    StaffClient::expect(
-        redac
-            .post("/api/admin/proposals/take", &json!({ "ids": [a["id"]] }))
-            .await,
-        409,
-    )
-    .await;
+    redac
+        .post_expect(
+            "/api/admin/proposals/take",
+            &json!({ "ids": [a["id"]] }),
+            409,
+        )
+        .await;
 
     let cid = c["id"].as_str().unwrap();
-    let no_reason = StaffClient::expect(
-        redac
-            .post(
-                &format!("/api/admin/proposals/{cid}/decline"),
-                &json!({ "reason": " " }),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let no_reason = redac
+        .post_expect(
+            &format!("/api/admin/proposals/{cid}/decline"),
+            &json!({ "reason": " " }),
+            422,
+        )
+        .await;
     assert!(no_reason["fields"]["reason"].is_string(), "{no_reason}");
-    let declined = StaffClient::expect(
-        redac
-            .post(
-                &format!("/api/admin/proposals/{cid}/decline"),
-                &json!({ "reason": "Déjà annoncé sur le site et au panneau lumineux." }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let declined = redac
+        .post_expect(
+            &format!("/api/admin/proposals/{cid}/decline"),
+            &json!({ "reason": "Déjà annoncé sur le site et au panneau lumineux." }),
+            200,
+        )
+        .await;
     assert_eq!(declined["status"], "declined");
     let told = app.emails_to("enfance@mairie.example");
     assert_eq!(told.len(), 2, "taken, then declined");
@@ -304,63 +281,47 @@ async fn each_role_keeps_to_its_door() {
     assert_eq!(theirs, json!([]));
     // A department member reads no inbox, writes no campaign, takes nothing.
     StaffClient::expect(culture.get("/api/admin/proposals").await, 403).await;
-    StaffClient::expect(
-        culture
-            .post("/api/admin/campaigns", &json!({ "title": "x", "topics": ["culture-animations"], "sms": { "text": "x" }, "email": null, "urgent": false, "send_at": null }))
-            .await,
-        403,
-    )
-    .await;
-    StaffClient::expect(
-        culture
-            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
-            .await,
-        403,
-    )
-    .await;
+    let campaign = json!({ "title": "x", "topics": ["culture-animations"], "sms": { "text": "x" }, "email": null, "urgent": false, "send_at": null });
+    culture
+        .post_expect("/api/admin/campaigns", &campaign, 403)
+        .await;
+    culture
+        .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 403)
+        .await;
     // The communication service proposes nothing, the front desk neither, nor reads the inbox.
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/proposals",
-                &proposal("x", "culture-animations", false),
-            )
-            .await,
-        403,
-    )
-    .await;
+    redac
+        .post_expect(
+            "/api/admin/proposals",
+            &proposal("x", "culture-animations", false),
+            403,
+        )
+        .await;
     StaffClient::expect(accueil.get("/api/admin/proposals").await, 403).await;
     StaffClient::expect(accueil.get("/api/admin/proposals/stats").await, 403).await;
 
     // A department member whose account names no department is told what to ask for.
     app.add_staff("sansservice", "service", None, None).await;
     let nameless = app.login("sansservice").await;
-    let refused = StaffClient::expect(
-        nameless
-            .post(
-                "/api/admin/proposals",
-                &proposal("x", "culture-animations", false),
-            )
-            .await,
-        403,
-    )
-    .await;
+    let refused = nameless
+        .post_expect(
+            "/api/admin/proposals",
+            &proposal("x", "culture-animations", false),
+            403,
+        )
+        .await;
     assert!(refused["message"]
         .as_str()
         .unwrap()
         .contains("n'indique pas votre service"));
 
     // Bad input is named field by field, in French.
-    let bad = StaffClient::expect(
-        culture
-            .post(
-                "/api/admin/proposals",
-                &json!({ "topics": ["inconnu"], "matters_on": "hier" }),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let bad = culture
+        .post_expect(
+            "/api/admin/proposals",
+            &json!({ "topics": ["inconnu"], "matters_on": "hier" }),
+            422,
+        )
+        .await;
     for field in ["topics", "title", "text", "contact", "matters_on"] {
         assert!(bad["fields"][field].is_string(), "{field}: {bad}");
     }
@@ -373,12 +334,8 @@ async fn each_role_keeps_to_its_door() {
     )
     .await;
     assert_eq!(withdrawn["status"], "withdrawn");
-    StaffClient::expect(
-        redac
-            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
-            .await,
-        409,
-    )
-    .await;
+    redac
+        .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 409)
+        .await;
     app.stop().await;
 }

@@ -160,14 +160,15 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
             "email": format!("habitant{i}@exemple.fr"), "paper_form_reference": "F-1",
             "subscriptions": [{ "topic": "infos-pratiques", "channels": ["email"] }]
         });
-        common::StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+        redac
+            .post_expect("/api/admin/subscribers", &body, 201)
+            .await;
     }
     let draft = json!({
         "title": "Marché", "topics": ["infos-pratiques"], "sms": null, "urgent": false, "send_at": null,
         "email": { "subject": "Marché de Noël", "body_markdown": "Samedi." }
     });
-    let c =
-        common::StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     let id = c["id"].as_str().unwrap().to_owned();
     let c = common::StaffClient::expect(
         redac
@@ -176,12 +177,9 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
         200,
     )
     .await;
-    common::StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/approve"),
-            &json!({ "version": c["version"] }),
-        )
-        .await,
+    cab.post_expect(
+        &format!("/api/admin/campaigns/{id}/approve"),
+        &json!({ "version": c["version"] }),
         200,
     )
     .await;

@@ -63,7 +63,9 @@ async fn paper(
 ) -> String {
     // These tests count campaign messages: the welcome has its own test.
     let body = json!({ "email": email, "phone": phone, "subscriptions": subs, "paper_form_reference": "F-001", "welcome": false });
-    let v = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
+    let v = staff
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     assert_eq!(v["status"], "active");
     assert_eq!(v["consent"]["source"], "paper");
     v["id"].as_str().unwrap().to_owned()
@@ -127,7 +129,9 @@ async fn staff_routes_need_a_csrf_token_and_the_right_role() {
     let submitted = redac.submit(id).await;
     let read = json!({ "version": submitted["version"] });
     StaffClient::expect(redac.act(id, "approve", Some(&read)).await, 403).await;
-    StaffClient::expect(admin.post("/api/admin/subscribers", &json!({})).await, 422).await; // admin keeps the file too
+    admin
+        .post_expect("/api/admin/subscribers", &json!({}), 422)
+        .await; // admin keeps the file too
     StaffClient::expect(cab.get("/api/admin/subscribers").await, 403).await;
     app.stop().await;
 }
@@ -158,7 +162,7 @@ async fn bad_campaign_content_names_each_field() {
     let app = app().await;
     let redac = app.login("redac").await;
     let empty = json!({ "title": "", "topics": [], "sms": null, "email": null });
-    let err = StaffClient::expect(redac.post("/api/admin/campaigns", &empty).await, 422).await;
+    let err = redac.post_expect("/api/admin/campaigns", &empty, 422).await;
     for field in ["title", "topics", "sms", "email"] {
         assert!(err["fields"][field].is_string(), "{field}: {err}");
     }
@@ -170,7 +174,7 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     let app = app().await;
     let (redac, cab) = (app.login("redac").await, app.login("cab").await);
     let body = campaign(&["infos-pratiques"], Some("Travaux rue X"), false, false);
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &body).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &body, 201).await;
     assert_eq!(c["status"], "draft");
     let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
     // Not submitted yet: the cabinet cannot approve or reject
@@ -305,6 +309,16 @@ async fn five_residents(app: &TestApp, redac: &StaffClient<'_>) {
         .unwrap();
 }
 
+/// An urgent campaign by email and SMS (with a « ê ») on culture and practical information.
+fn evening_fete() -> Value {
+    campaign(
+        &["culture-animations", "infos-pratiques"],
+        Some("Fête ce soir"),
+        true,
+        true,
+    )
+}
+
 /// The one-click unsubscribe address of a raw email's `List-Unsubscribe` header.
 fn one_click_link(raw: &str) -> String {
     raw.split("List-Unsubscribe: <")
@@ -321,13 +335,7 @@ async fn the_estimate_counts_people_once_after_suppressions_with_the_sms_analysi
     let app = app().await;
     let redac = app.login("redac").await;
     five_residents(&app, &redac).await;
-    let c = campaign(
-        &["culture-animations", "infos-pratiques"],
-        Some("Fête ce soir"),
-        true,
-        true,
-    );
-    let id = redac.draft(&c).await;
+    let id = redac.draft(&evening_fete()).await;
     // The estimate counts people once, after suppressions, and shows the SMS analysis and cost
     let est = StaffClient::expect(redac.act(id, "estimate", None).await, 200).await;
     assert_eq!(est["email_recipients"], 2, "{est}");
@@ -348,13 +356,7 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
     five_residents(&app, &redac).await;
-    let c = campaign(
-        &["culture-animations", "infos-pratiques"],
-        Some("Fête ce soir"),
-        true,
-        true,
-    );
-    let id = redac.draft(&c).await;
+    let id = redac.draft(&evening_fete()).await;
 
     let submitted = redac.submit(id).await;
     // Approval names the version read: none, or an older one, is refused with a French message
@@ -375,10 +377,8 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         .into_iter()
         .filter(|m| m.subject == "Marché de Noël")
         .collect();
-    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
-    to.sort();
     assert_eq!(
-        to,
+        sorted(mails.iter().map(|m| m.to.as_str())),
         ["anne@exemple.fr", "bruno@exemple.fr"],
         "one email each, none to the suppressed address"
     );
@@ -391,12 +391,11 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
                 .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     );
     assert!(anne.text.contains("/preferences?t="));
-    let mut sms: Vec<String> = app
-        .sms()
-        .iter()
-        .map(|s| s["to"].as_str().unwrap().to_owned())
-        .collect();
-    sms.sort();
+    let sms = sorted(
+        app.sms()
+            .iter()
+            .map(|s| s["to"].as_str().unwrap().to_owned()),
+    );
     assert_eq!(sms, ["+33622222222", "+33633333333"]);
 
     let v = redac.read(&format!("/api/admin/campaigns/{id}")).await;
@@ -451,7 +450,9 @@ async fn a_resident_typed_from_a_paper_form_is_welcomed_by_each_contact_given() 
     let redac = app.login("redac").await;
     let body = json!({ "email": "nouvelle@exemple.fr", "phone": "06 55 44 33 22", "paper_form_reference": "F-9",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] });
-    StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    redac
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     let emails = app.emails();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].to, "nouvelle@exemple.fr");
@@ -474,16 +475,13 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
         json!([{ "topic": "culture-animations", "channels": ["email"] }]),
     )
     .await;
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["culture-animations"], Some("Concert"), true, false),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let c = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &campaign(&["culture-animations"], Some("Concert"), true, false),
+            201,
+        )
+        .await;
     let id = c["id"].as_str().unwrap();
     let preview = redac
         .read(&format!("/api/admin/campaigns/{id}/preview"))
@@ -535,16 +533,13 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     let app = app().await;
     let redac = app.login("redac").await;
     // GIVEN a draft with an SMS
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let c = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
+            201,
+        )
+        .await;
     let id = c["id"].as_str().unwrap();
     // WHEN it is saved as it is: no history line, same version
     let same = edit_campaign(&redac, id, "Rue X", 200).await;
@@ -592,13 +587,16 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     app.stop().await;
 }
 
+/// Where a staff member reads and changes the notices they get.
+const NOTICES: &str = "/api/admin/me/notices";
+
 #[tokio::test]
 async fn each_account_turns_its_own_notices_off_and_the_notifier_honours_them() {
     let app = app().await;
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
     // GIVEN the cabinet's notices, all on: the ones of its role only, each saying if it can reach
-    let mine = cab.read("/api/admin/me/notices").await;
+    let mine = cab.read(NOTICES).await;
     let names: Vec<&str> = mine["notices"]
         .as_array()
         .unwrap()
@@ -622,97 +620,39 @@ async fn each_account_turns_its_own_notices_off_and_the_notifier_honours_them() 
     assert_eq!(mine["notices"][0]["reachable"], true);
     assert_eq!(mine["notices"][1]["reachable"], false, "cab has no mobile");
     // An unknown notice is refused, naming the field
-    let err = StaffClient::expect(
-        cab.put("/api/admin/me/notices", &json!({ "off": ["pigeon"] }))
-            .await,
-        422,
-    )
-    .await;
-    assert!(
-        err["fields"]["off"].as_str().unwrap().contains("pigeon"),
-        "{err}"
-    );
+    let pigeon = json!({ "off": ["pigeon"] });
+    let off = StaffClient::expect_error(cab.put(NOTICES, &pigeon).await, 422, "off").await;
+    assert!(off.contains("pigeon"), "{off}");
     // WHEN the cabinet member turns the submitted-campaign email off, and the writer the decision
-    let saved = StaffClient::expect(
-        cab.put(
-            "/api/admin/me/notices",
-            &json!({ "off": ["submitted_email"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let saved = cab
+        .put_expect(NOTICES, &json!({ "off": ["submitted_email"] }), 200)
+        .await;
     assert_eq!(saved["notices"][0]["on"], false);
     assert_eq!(saved["notices"][2]["on"], true);
-    StaffClient::expect(
-        redac
-            .put(
-                "/api/admin/me/notices",
-                &json!({ "off": ["decision_email"] }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let id = c["id"].as_str().unwrap();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/reject"),
-            &json!({ "reason": "Non" }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    redac
+        .put_expect(NOTICES, &json!({ "off": ["decision_email"] }), 200)
+        .await;
+    let id = redac
+        .draft(&campaign(&["infos-pratiques"], Some("Rue X"), false, false))
+        .await;
+    redac.submit(id).await;
+    cab.reject(id, "Non").await;
     // THEN neither is told by email
     assert!(app.emails_to("cab@mairie.example").is_empty());
     assert!(app.emails_to("redac@mairie.example").is_empty());
     // WHEN both turn every notice on again: the next submission and decision are told
-    StaffClient::expect(
-        cab.put("/api/admin/me/notices", &json!({ "off": [] }))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(redac.put("/api/admin/me/notices", &json!({})).await, 200).await;
+    cab.put_expect(NOTICES, &json!({ "off": [] }), 200).await;
+    redac.put_expect(NOTICES, &json!({}), 200).await;
     edit_campaign(&redac, id, "Rue X et Y", 200).await;
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/reject"),
-            &json!({ "reason": "Toujours non" }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    redac.submit(id).await;
+    cab.reject(id, "Toujours non").await;
     assert_eq!(app.emails_to("cab@mairie.example").len(), 1);
     assert_eq!(app.emails_to("redac@mairie.example").len(), 1);
     app.stop().await;
 }
+
+/// The subscriber file.
+const SUBSCRIBERS: &str = "/api/admin/subscribers";
 
 #[tokio::test]
 async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
@@ -727,10 +667,13 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     .await;
 
     // Duplicates and bad input are refused with named fields
-    let err = StaffClient::expect(redac.post("/api/admin/subscribers", &json!({ "email": "jean@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }], "paper_form_reference": "F-2" })).await, 422).await;
-    assert!(err["fields"]["email"].as_str().unwrap().contains("déjà"));
-    let err = StaffClient::expect(redac.post("/api/admin/subscribers", &json!({ "email": "x@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] })).await, 422).await;
-    assert!(err["fields"]["paper_form_reference"].is_string());
+    let again = json!({ "email": "jean@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }], "paper_form_reference": "F-2" });
+    let email =
+        StaffClient::expect_error(redac.post(SUBSCRIBERS, &again).await, 422, "email").await;
+    assert!(email.contains("déjà"));
+    let no_form = json!({ "email": "x@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] });
+    let resp = redac.post(SUBSCRIBERS, &no_form).await;
+    StaffClient::expect_error(resp, 422, "paper_form_reference").await;
 
     // Search by text, topic, status
     let found = redac.read("/api/admin/subscribers?q=44 44").await;
@@ -747,19 +690,16 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     StaffClient::expect(redac.get("/api/admin/subscribers?status=perdu").await, 422).await;
 
     // Edit
-    let v = StaffClient::expect(redac.put(&format!("/api/admin/subscribers/{id}"), &json!({ "email": "jean.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] })).await, 200).await;
+    let edit = json!({ "email": "jean.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] });
+    let v = redac
+        .put_expect(&format!("{SUBSCRIBERS}/{id}"), &edit, 200)
+        .await;
     assert_eq!(v["email"], "jean.dupont@exemple.fr");
     assert_eq!(v["subscriptions"][0]["channels"], json!(["email", "sms"]));
 
     // Import: one bad line → nothing imported in all-or-nothing mode; valid lines in valid-only mode
     let csv = "email;telephone;themes;canaux;reference\nmarie@exemple.fr;;Culture/Animations;email;P-10\npas-une-adresse;;culture-animations;email;P-11\n;07 81 23 45 67;alerte-meteo;sms;P-12\njean.dupont@exemple.fr;;alerte-meteo;email;P-13\n";
-    let report = StaffClient::expect(
-        redac
-            .post_bytes("/api/admin/subscribers/import", csv.as_bytes().to_vec())
-            .await,
-        200,
-    )
-    .await;
+    let report = redac.import_report("", csv).await;
     assert_eq!(report["imported"], 0);
     assert_eq!(report["nothing_written"], true);
     let lines: Vec<u64> = report["errors"]
@@ -769,28 +709,10 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
         .map(|e| e["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, [3, 5], "{report}");
-    let report = StaffClient::expect(
-        redac
-            .post_bytes(
-                "/api/admin/subscribers/import?mode=valid_only",
-                csv.as_bytes().to_vec(),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let report = redac.import_report("?mode=valid_only", csv).await;
     assert_eq!(report["imported"], 2, "{report}");
     // Importing again creates no duplicates
-    let report = StaffClient::expect(
-        redac
-            .post_bytes(
-                "/api/admin/subscribers/import?mode=valid_only",
-                csv.as_bytes().to_vec(),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let report = redac.import_report("?mode=valid_only", csv).await;
     assert_eq!(report["imported"], 0);
     let all = redac.read("/api/admin/subscribers?limit=100").await;
     assert_eq!(all["items"].as_array().unwrap().len(), 3);
@@ -806,18 +728,9 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     assert!(export.contains("marie@exemple.fr") && export.contains("jean.dupont@exemple.fr"));
 
     // Erase leaves nothing
-    assert_eq!(
-        redac
-            .delete(&format!("/api/admin/subscribers/{id}"))
-            .await
-            .status(),
-        204
-    );
-    StaffClient::expect(
-        redac.get(&format!("/api/admin/subscribers/{id}")).await,
-        404,
-    )
-    .await;
+    let jean = format!("{SUBSCRIBERS}/{id}");
+    assert_eq!(redac.delete(&jean).await.status(), 204);
+    StaffClient::expect(redac.get(&jean).await, 404).await;
     let left = redac.read("/api/admin/subscribers?q=dupont").await;
     assert!(left["items"].as_array().unwrap().is_empty());
     let stats = redac.read("/api/admin/stats").await;
@@ -828,115 +741,63 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
 #[tokio::test]
 async fn admins_manage_topics_including_temporary_ones() {
     let app = app().await;
-    let admin = app.login("admin").await;
-    let redac = app.login("redac").await;
+    let (admin, redac) = (app.login("admin").await, app.login("redac").await);
     let ends = (telmail_tests::server_now() + chrono::Duration::days(60))
         .date_naive()
         .to_string();
     let travaux = json!({ "slug": "travaux-coeur-de-ville", "name": "Travaux Cœur de Ville", "description": "Le chantier du centre", "kind": "temporary", "ends_on": ends });
+    let topic = "/api/admin/topics/travaux-coeur-de-ville";
+    let public_topics = || async {
+        app.get("/api/topics")
+            .await
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+    };
 
-    let err = StaffClient::expect(redac.post("/api/admin/topics", &travaux).await, 403).await;
-    assert!(err["message"]
-        .as_str()
-        .unwrap()
-        .contains("« Administration »"));
-    let err = StaffClient::expect(
-        admin
-            .post(
-                "/api/admin/topics",
-                &json!({ "slug": "Bad Slug", "kind": "temporary" }),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let message =
+        StaffClient::expect_message(redac.post("/api/admin/topics", &travaux).await, 403).await;
+    assert!(message.contains("« Administration »"));
+    let bad = json!({ "slug": "Bad Slug", "kind": "temporary" });
+    let err = admin.post_expect("/api/admin/topics", &bad, 422).await;
     for field in ["slug", "name", "ends_on"] {
         assert!(err["fields"][field].is_string(), "{field}: {err}");
     }
-    let t = StaffClient::expect(admin.post("/api/admin/topics", &travaux).await, 201).await;
+    let t = admin.post_expect("/api/admin/topics", &travaux, 201).await;
     assert_eq!(t["kind"], "temporary");
-    StaffClient::expect(admin.post("/api/admin/topics", &travaux).await, 422).await;
-
-    let public: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
-    assert!(public
+    admin.post_expect("/api/admin/topics", &travaux, 422).await;
+    assert!(public_topics()
+        .await
         .iter()
         .any(|t| t["slug"] == "travaux-coeur-de-ville" && t["ends_on"] == ends.as_str()));
 
-    let t = StaffClient::expect(
-        admin
-            .put(
-                "/api/admin/topics/travaux-coeur-de-ville",
-                &json!({ "name": "Travaux du centre-ville" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let renamed = json!({ "name": "Travaux du centre-ville" });
+    let t = admin.put_expect(topic, &renamed, 200).await;
     assert_eq!(t["name"], "Travaux du centre-ville");
-    let err = StaffClient::expect(
-        admin
-            .put(
-                "/api/admin/topics/travaux-coeur-de-ville",
-                &json!({ "ends_on": "2020-01-01" }),
-            )
-            .await,
-        422,
-    )
-    .await;
-    assert!(err["fields"]["ends_on"]
-        .as_str()
-        .unwrap()
-        .contains("passée"));
-    StaffClient::expect(
-        admin
-            .put("/api/admin/topics/inconnu", &json!({ "name": "x" }))
-            .await,
-        404,
-    )
-    .await;
+    let past = json!({ "ends_on": "2020-01-01" });
+    let ends_on = StaffClient::expect_error(admin.put(topic, &past).await, 422, "ends_on").await;
+    assert!(ends_on.contains("passée"));
+    let unknown = json!({ "name": "x" });
+    admin
+        .put_expect("/api/admin/topics/inconnu", &unknown, 404)
+        .await;
 
     // A campaign may target it while open…
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["travaux-coeur-de-ville"],
-                    Some("Rue fermée"),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let works = campaign(
+        &["travaux-coeur-de-ville"],
+        Some("Rue fermée"),
+        false,
+        false,
+    );
+    redac.draft(&works).await;
     // …not once closed, and residents no longer see it
-    let t = StaffClient::expect(
-        admin
-            .post_empty("/api/admin/topics/travaux-coeur-de-ville/close")
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(t["active"], false);
-    let public: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
-    assert!(public.iter().all(|t| t["slug"] != "travaux-coeur-de-ville"));
-    let err = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["travaux-coeur-de-ville"],
-                    Some("Rue fermée"),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let closed = StaffClient::expect(admin.post_empty(&format!("{topic}/close")).await, 200).await;
+    assert_eq!(closed["active"], false);
+    assert!(public_topics()
+        .await
+        .iter()
+        .all(|t| t["slug"] != "travaux-coeur-de-ville"));
+    let err = redac.post_expect("/api/admin/campaigns", &works, 422).await;
     assert!(err["fields"]["topics"].is_string());
     // Staff still see it in the full list
     let all = redac.read("/api/admin/topics").await;
@@ -953,21 +814,18 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
     let app = app().await;
     let redac = app.login("redac").await;
     let both = app.login("both").await;
-    let created = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["infos-pratiques"],
-                    Some("Travaux rue Jaumard."),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let created = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &campaign(
+                &["infos-pratiques"],
+                Some("Travaux rue Jaumard."),
+                false,
+                false,
+            ),
+            201,
+        )
+        .await;
     let id = created["id"].as_str().unwrap();
     StaffClient::expect(
         redac
@@ -984,30 +842,26 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
         200,
     )
     .await;
-    let err = StaffClient::expect(
-        both.post(
+    let err = both
+        .post_expect(
             &format!("/api/admin/campaigns/{id}/approve"),
             &json!({ "version": submitted["version"] }),
+            403,
         )
-        .await,
-        403,
-    )
-    .await;
+        .await;
     assert!(
         err["message"].as_str().unwrap().contains("en dernier"),
         "{err}"
     );
     // Another member of the cabinet can
     let cab = app.login("cab").await;
-    let approved = StaffClient::expect(
-        cab.post(
+    let approved = cab
+        .post_expect(
             &format!("/api/admin/campaigns/{id}/approve"),
             &json!({ "version": submitted["version"] }),
+            200,
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(approved["status"], "sending");
     app.stop().await;
 }
@@ -1035,25 +889,20 @@ async fn an_sms_with_control_or_reordering_characters_is_refused_naming_it_and_w
             "(U+202E, inversion droite-à-gauche) en position 11",
         ),
     ] {
-        let err = StaffClient::expect(
-            redac.post("/api/admin/campaigns", &with_sms(text)).await,
-            422,
-        )
-        .await;
+        let err = redac
+            .post_expect("/api/admin/campaigns", &with_sms(text), 422)
+            .await;
         let said = err["fields"]["sms.text"].as_str().unwrap_or_default();
         assert!(said.contains(named), "{text:?}: {err}");
     }
     // A line feed, typed or sent as CR LF by a form, is a line break
-    let made = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &with_sms("Route fermée\r\nDéviation par le port"),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let made = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &with_sms("Route fermée\r\nDéviation par le port"),
+            201,
+        )
+        .await;
     assert_eq!(made["sms"]["text"], "Route fermée\nDéviation par le port");
     app.stop().await;
 }
@@ -1071,20 +920,14 @@ async fn long_email_bodies_fit_and_the_limit_is_said_in_french() {
     };
     // 20 kB, then 100,000 accented characters (about 200 kB): both accepted
     for body in ["Fête ".repeat(4_000), "é".repeat(100_000)] {
-        StaffClient::expect(
-            redac.post("/api/admin/campaigns", &with_body(body)).await,
-            201,
-        )
-        .await;
+        redac
+            .post_expect("/api/admin/campaigns", &with_body(body), 201)
+            .await;
     }
     // One character more is refused, naming the field
-    let err = StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &with_body("é".repeat(100_001)))
-            .await,
-        422,
-    )
-    .await;
+    let err = redac
+        .post_expect("/api/admin/campaigns", &with_body("é".repeat(100_001)), 422)
+        .await;
     assert!(err["fields"]["email.body_markdown"]
         .as_str()
         .unwrap()
@@ -1167,20 +1010,16 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
         json!("Arcachon : vigilance {{ couleur }} {{ phenomene }} {{ validite }}.");
 
     // The cabinet reads but does not write; the communication service does.
-    let err = StaffClient::expect(
-        cab.put("/api/admin/weather/templates", &templates).await,
-        403,
-    )
-    .await;
+    let err = cab
+        .put_expect("/api/admin/weather/templates", &templates, 403)
+        .await;
     assert!(
         err["message"].as_str().unwrap().contains("« Rédaction »"),
         "{err}"
     );
-    let saved = StaffClient::expect(
-        redac.put("/api/admin/weather/templates", &templates).await,
-        200,
-    )
-    .await;
+    let saved = redac
+        .put_expect("/api/admin/weather/templates", &templates, 200)
+        .await;
     assert_eq!(saved["defaults"], false);
     let again = redac.read("/api/admin/weather/templates").await;
     assert_eq!(again["templates"], templates);
@@ -1194,7 +1033,9 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
     ));
     bad["end_sms"] = json!("Fin de l'alerte, vous êtes en sécurité");
     bad["alert_subject"] = json!("Alerte {{ commune }}");
-    let err = StaffClient::expect(redac.put("/api/admin/weather/templates", &bad).await, 422).await;
+    let err = redac
+        .put_expect("/api/admin/weather/templates", &bad, 422)
+        .await;
     assert!(
         err["fields"]["alert_sms"]
             .as_str()
@@ -1216,13 +1057,13 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
     let kept = redac.read("/api/admin/weather/templates").await;
     assert_eq!(kept["templates"], templates);
     // A body without every field is refused as such.
-    let err = StaffClient::expect(
-        redac
-            .put("/api/admin/weather/templates", &json!({ "alert_sms": "x" }))
-            .await,
-        422,
-    )
-    .await;
+    let err = redac
+        .put_expect(
+            "/api/admin/weather/templates",
+            &json!({ "alert_sms": "x" }),
+            422,
+        )
+        .await;
     assert_eq!(
         err["fields"]["alert_subject"], "Ce champ est obligatoire.",
         "{err}"
@@ -1525,60 +1366,36 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
         "paper_form_reference": "MQ-12",
     });
-    let err = StaffClient::expect(desk.post("/api/admin/subscribers", &form).await, 422).await;
-    assert!(
-        err["fields"]["place"].as_str().unwrap().contains("lieu"),
-        "{err}"
-    );
+    let place = StaffClient::expect_error(desk.post(SUBSCRIBERS, &form).await, 422, "place").await;
+    assert!(place.contains("lieu"), "{place}");
     let mut with_place = form.clone();
     with_place["place"] = json!("Maison de quartier du Moulleau");
-    let added =
-        StaffClient::expect(desk.post("/api/admin/subscribers", &with_place).await, 201).await;
+    let added = desk.post_expect(SUBSCRIBERS, &with_place, 201).await;
     assert_eq!(added["consent"]["place"], "Maison de quartier du Moulleau");
     assert_eq!(added["consent"]["staff_id"], "accueil1");
-    let mine = added["id"].as_str().unwrap().to_owned();
+    let mine = format!("{SUBSCRIBERS}/{}", added["id"].as_str().unwrap());
 
     // It searches, to avoid duplicates, and corrects a typing mistake of its own.
     let found = desk.read("/api/admin/subscribers?q=exemple.fr").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
-    let fixed = StaffClient::expect(
-        desk.put(
-            &format!("/api/admin/subscribers/{mine}"),
-            &json!({ "email": "marie.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let fix = json!({ "email": "marie.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] });
+    let fixed = desk.put_expect(&mine, &fix, 200).await;
     assert_eq!(fixed["email"], "marie.dupont@exemple.fr");
     // Not someone else's entry, and nothing else of the file or the campaigns.
-    let err = StaffClient::expect(
-        desk.put(
-            &format!("/api/admin/subscribers/{theirs}"),
-            &json!({ "email": "x@exemple.fr" }),
-        )
-        .await,
-        403,
-    )
-    .await;
-    assert!(err["message"].as_str().unwrap().contains("qu'il a saisies"));
-    StaffClient::expect(desk.get("/api/admin/subscribers/export").await, 403).await;
-    StaffClient::expect(
-        desk.delete(&format!("/api/admin/subscribers/{mine}")).await,
-        403,
-    )
-    .await;
-    StaffClient::expect(
-        desk.post(
-            "/api/admin/campaigns",
-            &campaign(&["alerte-meteo"], Some("Test"), true, false),
-        )
-        .await,
-        403,
-    )
-    .await;
-    StaffClient::expect(desk.get("/api/admin/campaigns").await, 403).await;
-    StaffClient::expect(desk.get("/api/admin/stats").await, 403).await;
+    let theirs = format!("{SUBSCRIBERS}/{theirs}");
+    let other = json!({ "email": "x@exemple.fr" });
+    let message = StaffClient::expect_message(desk.put(&theirs, &other).await, 403).await;
+    assert!(message.contains("qu'il a saisies"));
+    StaffClient::expect(desk.delete(&mine).await, 403).await;
+    let test = campaign(&["alerte-meteo"], Some("Test"), true, false);
+    desk.post_expect("/api/admin/campaigns", &test, 403).await;
+    for path in [
+        "/api/admin/subscribers/export",
+        "/api/admin/campaigns",
+        "/api/admin/stats",
+    ] {
+        StaffClient::expect(desk.get(path).await, 403).await;
+    }
     // The place counts in the statistics.
     let stats = redac.read("/api/admin/stats").await;
     let origins = stats["signups_by_origin"].as_array().unwrap();
@@ -1591,16 +1408,8 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
         "{origins:?}"
     );
     // The communication service still edits the front desk's entries.
-    StaffClient::expect(
-        redac
-            .put(
-                &format!("/api/admin/subscribers/{mine}"),
-                &json!({ "phone": "06 55 55 55 55" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let phone = json!({ "phone": "06 55 55 55 55" });
+    redac.put_expect(&mine, &phone, 200).await;
 }
 
 /// #26, point 6: the front desk read the whole file with `?limit=500` and no search term. It now
@@ -1630,15 +1439,9 @@ async fn the_front_desk_finds_a_person_but_cannot_read_the_whole_file() {
         "?q=0%206",
         "?q=%40.%40",
     ] {
-        let err = StaffClient::expect(
-            desk.get(&format!("/api/admin/subscribers{query}")).await,
-            422,
-        )
-        .await;
-        assert!(
-            err["fields"]["q"].as_str().unwrap().contains("au moins 3"),
-            "{query}: {err}"
-        );
+        let resp = desk.get(&format!("{SUBSCRIBERS}{query}")).await;
+        let q = StaffClient::expect_error(resp, 422, "q").await;
+        assert!(q.contains("au moins 3"), "{query}: {q}");
     }
 
     // A term everyone matches: the first 20 only, even asked for more or for the next page;
@@ -1748,13 +1551,9 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
     let (redac, cab) = (app.login("redac").await, app.login("cab").await);
     assert_eq!(import(&redac, residents_csv(4)).await, 4);
     // AND a first campaign sent to the 4 of them: the estimate had the whole quota for it
-    let first = StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &email_campaign("Marché"))
-            .await,
-        201,
-    )
-    .await;
+    let first = redac
+        .post_expect("/api/admin/campaigns", &email_campaign("Marché"), 201)
+        .await;
     let first_id = first["id"].as_str().unwrap();
     let e = StaffClient::expect(
         redac

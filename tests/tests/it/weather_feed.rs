@@ -36,18 +36,12 @@ async fn a_beach_resident_and_a_feed_polled_every_second() -> (StubFeed, TestApp
     .await;
     app.add_staff("redac", "redaction", None, None).await;
     let redac = app.login("redac").await;
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
-                         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
-                         "paper_form_reference": "F-12", "welcome": false }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let resident = json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
+                           "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
+                           "paper_form_reference": "F-12", "welcome": false });
+    redac
+        .post_expect("/api/admin/subscribers", &resident, 201)
+        .await;
     (feed, app)
 }
 

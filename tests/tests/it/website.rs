@@ -121,24 +121,21 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     })
     .await;
     let (redac, cab, accueil) = staff_of(&app).await;
-    let resident = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({
-                    "email": "lea.martin@exemple.fr", "phone": "06 11 22 33 44",
-                    "paper_form_reference": "PAPIER-2026-042",
-                    "subscriptions": [
-                        { "topic": "culture-animations", "channels": ["email", "sms"] },
-                        { "topic": "infos-pratiques", "channels": ["email"] },
-                        { "topic": "alerte-meteo", "channels": ["email", "sms"] },
-                    ],
-                }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let resident = redac
+        .post_expect(
+            "/api/admin/subscribers",
+            &json!({
+                "email": "lea.martin@exemple.fr", "phone": "06 11 22 33 44",
+                "paper_form_reference": "PAPIER-2026-042",
+                "subscriptions": [
+                    { "topic": "culture-animations", "channels": ["email", "sms"] },
+                    { "topic": "infos-pratiques", "channels": ["email"] },
+                    { "topic": "alerte-meteo", "channels": ["email", "sms"] },
+                ],
+            }),
+            201,
+        )
+        .await;
     let resident_id = resident["id"].as_str().unwrap().to_owned();
     let web = app
         .post_json(
@@ -179,16 +176,13 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     )
     .await;
     // …one refused by the cabinet, one cancelled, and a test send of a draft
-    let refused = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &common::email_campaign("Campagne refusée"),
-            )
-            .await,
-        201,
-    )
-    .await["id"]
+    let refused = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &common::email_campaign("Campagne refusée"),
+            201,
+        )
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -199,37 +193,28 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
         200,
     )
     .await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{refused}/reject"),
-            &json!({ "reason": "Pas maintenant." }),
-        )
-        .await,
+    cab.post_expect(
+        &format!("/api/admin/campaigns/{refused}/reject"),
+        &json!({ "reason": "Pas maintenant." }),
         200,
     )
     .await;
     let mut later = common::email_campaign("Campagne annulée");
     later["send_at"] = json!((server_now() + Duration::days(3)).to_rfc3339());
     let cancelled = send_campaign(&redac, &cab, &later).await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{cancelled}/cancel"),
-            &json!({ "reason": "Reporté." }),
-        )
-        .await,
+    cab.post_expect(
+        &format!("/api/admin/campaigns/{cancelled}/cancel"),
+        &json!({ "reason": "Reporté." }),
         200,
     )
     .await;
-    let draft = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &common::email_campaign("Brouillon testé"),
-            )
-            .await,
-        201,
-    )
-    .await["id"]
+    let draft = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &common::email_campaign("Brouillon testé"),
+            201,
+        )
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -399,6 +399,22 @@ impl StaffClient<'_> {
         Self::expect(self.post(path, body).await, 200).await
     }
 
+    /// Posts `body` to `path`, expecting `status`; the JSON body.
+    pub async fn post_expect(&self, path: &str, body: &Value, status: u16) -> Value {
+        Self::expect(self.post(path, body).await, status).await
+    }
+
+    /// Puts `body` at `path`, expecting `status`; the JSON body.
+    pub async fn put_expect(&self, path: &str, body: &Value, status: u16) -> Value {
+        Self::expect(self.put(path, body).await, status).await
+    }
+
+    /// Imports a CSV of residents (`query` chooses the mode), expecting 200; the report.
+    pub async fn import_report(&self, query: &str, csv: &str) -> Value {
+        let path = format!("/api/admin/subscribers/import{query}");
+        Self::expect(self.post_bytes(&path, csv.as_bytes().to_vec()).await, 200).await
+    }
+
     /// Writes a campaign (expecting 201); its id.
     pub async fn draft(&self, campaign: &Value) -> CampaignId {
         let created = Self::expect(self.post("/api/admin/campaigns", campaign).await, 201).await;
@@ -417,6 +433,12 @@ impl StaffClient<'_> {
     /// Submits a campaign to the cabinet, expecting 200; the campaign.
     pub async fn submit(&self, id: CampaignId) -> Value {
         Self::expect(self.act(id, "submit", None).await, 200).await
+    }
+
+    /// Sends a submitted campaign back to its writer with `reason`, expecting 200; the campaign.
+    pub async fn reject(&self, id: CampaignId, reason: &str) -> Value {
+        let reason = serde_json::json!({ "reason": reason });
+        Self::expect(self.act(id, "reject", Some(&reason)).await, 200).await
     }
 
     /// Approves the campaign as it reads now (its current version), as the back office does.
@@ -477,6 +499,13 @@ pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, 
         200,
     )
     .await;
+}
+
+/// These items, sorted: the recipients of a campaign in an order a test can compare.
+pub fn sorted<T: Ord>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut items: Vec<T> = items.into_iter().collect();
+    items.sort();
+    items
 }
 
 /// A CSV of `n` residents on « Informations pratiques » by email, `habitant0000@exemple.fr`…

@@ -82,6 +82,31 @@ async fn deliveries_are_created_once(b: Backend) {
     );
 }
 
+fn sent(provider_id: &str, segments: u32) -> DeliveryResult {
+    DeliveryResult::Sent {
+        provider_id: Some(provider_id.into()),
+        segments,
+    }
+}
+
+fn failed(error: &str) -> DeliveryResult {
+    DeliveryResult::Failed {
+        error: error.into(),
+    }
+}
+
+fn suppressed(reason: &str) -> DeliveryResult {
+    DeliveryResult::Suppressed {
+        reason: reason.into(),
+    }
+}
+
+fn retry(error: &str) -> DeliveryResult {
+    DeliveryResult::Retry {
+        error: error.into(),
+    }
+}
+
 async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
     let c = CampaignId::new();
     let keys: Vec<DeliveryKey> = (0..4).map(|_| key(c, Channel::Sms)).collect();
@@ -114,31 +139,10 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
 
     b.deliveries
         .finish(&[
-            (
-                claimed_as(keys[0]),
-                DeliveryResult::Sent {
-                    provider_id: Some("sns-1".into()),
-                    segments: 2,
-                },
-            ),
-            (
-                claimed_as(keys[1]),
-                DeliveryResult::Failed {
-                    error: "numéro invalide".into(),
-                },
-            ),
-            (
-                claimed_as(keys[2]),
-                DeliveryResult::Suppressed {
-                    reason: "abonné effacé".into(),
-                },
-            ),
-            (
-                claimed_as(keys[3]),
-                DeliveryResult::Retry {
-                    error: "throttled".into(),
-                },
-            ),
+            (claimed_as(keys[0]), sent("sns-1", 2)),
+            (claimed_as(keys[1]), failed("numéro invalide")),
+            (claimed_as(keys[2]), suppressed("abonné effacé")),
+            (claimed_as(keys[3]), retry("throttled")),
         ])
         .await
         .unwrap();
@@ -155,33 +159,25 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
             (d.status, d.attempts, d.provider_id, d.error, d.segments)
         }
     };
+    let error = |e: &str| Some(e.to_owned());
+    let mut states = Vec::new();
+    for k in &keys {
+        states.push(state(*k).await);
+    }
     assert_eq!(
-        state(keys[0]).await,
-        (DeliveryStatus::Sent, 1, Some("sns-1".into()), None, 2)
-    );
-    assert_eq!(
-        state(keys[1]).await,
-        (
-            DeliveryStatus::Failed,
-            1,
-            None,
-            Some("numéro invalide".into()),
-            0
-        )
-    );
-    assert_eq!(
-        state(keys[2]).await,
-        (
-            DeliveryStatus::Suppressed,
-            1,
-            None,
-            Some("abonné effacé".into()),
-            0
-        )
-    );
-    assert_eq!(
-        state(keys[3]).await,
-        (DeliveryStatus::Queued, 1, None, Some("throttled".into()), 0)
+        states,
+        [
+            (DeliveryStatus::Sent, 1, Some("sns-1".into()), None, 2),
+            (DeliveryStatus::Failed, 1, None, error("numéro invalide"), 0),
+            (
+                DeliveryStatus::Suppressed,
+                1,
+                None,
+                error("abonné effacé"),
+                0
+            ),
+            (DeliveryStatus::Queued, 1, None, error("throttled"), 0),
+        ]
     );
 
     // Only the retried one can be claimed again, with its second attempt counted.
@@ -192,13 +188,7 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
         (keys[3], DeliveryStatus::Sending, 2)
     );
     b.deliveries
-        .finish(&[(
-            again[0].clone(),
-            DeliveryResult::Sent {
-                provider_id: Some("sns-2".into()),
-                segments: 1,
-            },
-        )])
+        .finish(&[(again[0].clone(), sent("sns-2", 1))])
         .await
         .unwrap();
     let (status, attempts, provider, _, segments) = state(keys[3]).await;
@@ -214,12 +204,7 @@ async fn a_delivery_is_claimed_once_and_finished_with_its_outcome(b: Backend) {
         ..claimed_as(keys[0])
     };
     b.deliveries
-        .finish(&[(
-            stale,
-            DeliveryResult::Retry {
-                error: "late".into(),
-            },
-        )])
+        .finish(&[(stale, retry("late"))])
         .await
         .unwrap();
     assert_eq!(state(keys[0]).await.0, DeliveryStatus::Sent);
