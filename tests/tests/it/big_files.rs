@@ -59,23 +59,15 @@ async fn a_big_import_is_sent_to_its_link_then_read_part_by_part() {
     );
     assert!(csv.len() > 1 << 20, "the file spans more than one step");
 
-    let started = StaffClient::expect(
-        redac
-            .post_empty("/api/admin/files/imports?mode=valid_only")
-            .await,
-        201,
-    )
-    .await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/imports?mode=valid_only", 201)
+        .await;
     assert_eq!(started["status"], "awaiting_file");
     let id = started["id"].as_str().unwrap().to_owned();
     // Reading before the file is there is refused, in French.
-    let early = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        422,
-    )
-    .await;
+    let early = redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 422)
+        .await;
     assert!(early.to_string().contains("n'a pas été reçu"), "{early}");
 
     // The browser sends the file to the link, with no session: the link is the grant.
@@ -87,13 +79,9 @@ async fn a_big_import_is_sent_to_its_link_then_read_part_by_part() {
         .await
         .unwrap();
     assert_eq!(sent.status(), 200);
-    let reading = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        202,
-    )
-    .await;
+    let reading = redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 202)
+        .await;
     assert_eq!(reading["status"], "importing");
 
     let job = wait_done(&redac, &app, &id).await;
@@ -143,25 +131,17 @@ async fn an_upload_link_dies_once_its_file_is_received_and_the_steps_read_only_t
     // GIVEN an all-or-nothing import whose file of three good lines was received
     let app = app().await;
     let redac = app.login("redac").await;
-    let started = StaffClient::expect(
-        redac
-            .post_empty("/api/admin/files/imports?mode=all_or_nothing")
-            .await,
-        201,
-    )
-    .await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/imports?mode=all_or_nothing", 201)
+        .await;
     let id = started["id"].as_str().unwrap().to_owned();
     let upload = app.url(started["upload_url"].as_str().unwrap());
     let good = spreadsheet(3);
     let put = |body: String| reqwest::Client::new().put(&upload).body(body).send();
     assert_eq!(put(good.clone()).await.unwrap().status(), 200);
-    let reading = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        202,
-    )
-    .await;
+    let reading = redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 202)
+        .await;
     assert_eq!(reading["status"], "checking");
 
     // WHEN the same link is used again, with a file whose line 5 is bad
@@ -219,8 +199,9 @@ async fn an_export_is_written_beside_the_request_and_downloaded_through_its_link
             )
             .await;
     }
-    let started =
-        StaffClient::expect(redac.post_empty("/api/admin/files/exports").await, 202).await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/exports", 202)
+        .await;
     assert_eq!(started["status"], "exporting");
     assert!(started["download_url"].is_null());
     let id = started["id"].as_str().unwrap().to_owned();
@@ -251,18 +232,20 @@ async fn only_the_file_keepers_export_and_import() {
     let app = app().await;
     for who in ["cab", "accueil"] {
         let staff = app.login(who).await;
-        StaffClient::expect(staff.post_empty("/api/admin/files/exports").await, 403).await;
-        StaffClient::expect(staff.post_empty("/api/admin/files/imports").await, 403).await;
-        StaffClient::expect(staff.get("/api/admin/files").await, 403).await;
+        staff
+            .post_empty_expect("/api/admin/files/exports", 403)
+            .await;
+        staff
+            .post_empty_expect("/api/admin/files/imports", 403)
+            .await;
+        staff.get_expect("/api/admin/files", 403).await;
     }
     let redac = app.login("redac").await;
-    let bad = StaffClient::expect(
-        redac.post_empty("/api/admin/files/imports?mode=tout").await,
-        422,
-    )
-    .await;
+    let bad = redac
+        .post_empty_expect("/api/admin/files/imports?mode=tout", 422)
+        .await;
     assert!(bad.to_string().contains("Mode inconnu"), "{bad}");
-    StaffClient::expect(redac.get("/api/admin/files/pas-un-id").await, 404).await;
+    redac.get_expect("/api/admin/files/pas-un-id", 404).await;
     app.stop().await;
 }
 

@@ -14,7 +14,8 @@ use telmail_core::domain::campaign::{
 };
 use telmail_core::domain::contact::{Channel, Email};
 use telmail_core::domain::delivery::{
-    CampaignProgress, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, Suppression,
+    CampaignProgress, ChannelPause, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    Suppression,
 };
 use telmail_core::domain::queue::{DeliverJob, FanoutJob, Job, JobOutcome, QueueName};
 use telmail_core::domain::reputation::EmailFeedback;
@@ -956,6 +957,23 @@ async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
     assert_eq!(w.provider.count("a@exemple.fr"), 2);
 }
 
+/// The provider reports `n` hard bounces of the campaign's emails.
+async fn bounces(w: &World, id: CampaignId, n: usize) {
+    for _ in 0..n {
+        w.dispatcher()
+            .record_email_feedback(id, EmailFeedback::Bounce)
+            .await
+            .unwrap();
+    }
+}
+
+/// The channels paused now, as the cabinet reads the queue's health.
+async fn paused(w: &World) -> Vec<ChannelPause> {
+    let cabinet = staff("cab", "cabinet");
+    let statistics = &w.services.use_cases.statistics;
+    statistics.queue_health(&cabinet).await.unwrap().paused
+}
+
 #[tokio::test]
 async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_cabinet_resumes_it()
 {
@@ -970,33 +988,20 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     let dispatcher = w.dispatcher();
     dispatcher.deliver(&jobs[..210]).await.unwrap();
     // SES reports 10 hard bounces: 4.8 %, under the brake; the eleventh makes 5.2 %.
-    for _ in 0..10 {
-        dispatcher
-            .record_email_feedback(c.id, EmailFeedback::Bounce)
-            .await
-            .unwrap();
-    }
+    bounces(&w, c.id, 10).await;
     let statistics = &w.services.use_cases.statistics;
     let cabinet = staff("cab", "cabinet");
-    assert!(statistics
-        .queue_health(&cabinet)
-        .await
-        .unwrap()
-        .paused
-        .is_empty());
-    dispatcher
-        .record_email_feedback(c.id, EmailFeedback::Bounce)
-        .await
-        .unwrap();
-    let paused = statistics.queue_health(&cabinet).await.unwrap().paused;
-    assert_eq!(paused.len(), 1, "{paused:?}");
-    assert_eq!(paused[0].campaign, Some(c.id));
+    assert!(paused(&w).await.is_empty());
+    bounces(&w, c.id, 1).await;
+    let braked = paused(&w).await;
+    assert_eq!(braked.len(), 1, "{braked:?}");
+    assert_eq!(braked[0].campaign, Some(c.id));
     assert!(
-        paused[0]
+        braked[0]
             .reason
             .starts_with("taux de rebond de 5,2 % (11 adresses"),
         "{}",
-        paused[0].reason
+        braked[0].reason
     );
     let p = progress(&w, c.id).await;
     assert_eq!((p.feedback.bounces, p.totals.email.sent), (11, 210));
@@ -1039,18 +1044,8 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     assert_eq!((p.totals.email.sent, p.totals.email.failed), (230, 0));
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
     // A bounce arriving after the campaign ended brakes nothing.
-    for _ in 0..20 {
-        dispatcher
-            .record_email_feedback(c.id, EmailFeedback::Bounce)
-            .await
-            .unwrap();
-    }
-    assert!(statistics
-        .queue_health(&cabinet)
-        .await
-        .unwrap()
-        .paused
-        .is_empty());
+    bounces(&w, c.id, 20).await;
+    assert!(paused(&w).await.is_empty());
 }
 
 #[tokio::test]

@@ -179,13 +179,9 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let id = c["id"].as_str().unwrap().to_owned();
 
     // THEN the estimate shows both counts, the recipients following the choice
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
+        .await;
     assert_eq!(est["sms_recipients"], 2, "{est}");
     assert_eq!(est["email_recipients"], 2);
     assert_eq!(
@@ -220,16 +216,15 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     });
     let c = redac.post_expect("/api/admin/campaigns", &whole, 201).await;
     assert_eq!(c["zones"], Value::Null);
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!(
+    let est = redac
+        .post_empty_expect(
+            &format!(
                 "/api/admin/campaigns/{}/estimate",
                 c["id"].as_str().unwrap()
-            ))
-            .await,
-        200,
-    )
-    .await;
+            ),
+            200,
+        )
+        .await;
     assert_eq!(est["sms_recipients"], 4);
     assert_eq!(est["zones"], Value::Null);
 
@@ -241,13 +236,9 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     });
     let c = redac.post_expect("/api/admin/campaigns", &wide, 201).await;
     let wide_id = c["id"].as_str().unwrap().to_owned();
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{wide_id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{wide_id}/estimate"), 200)
+        .await;
     assert_eq!(est["sms_recipients"], 3, "{est}");
     submit_and_approve(&redac, &cab, &wide_id).await;
     app.drain().await;
@@ -361,13 +352,9 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
     );
     let id = c["id"].as_str().unwrap().to_owned();
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
+        .await;
     assert_eq!(est["voice_recipients"], 1, "{est}");
     assert!(
         (est["voice_cost"].as_f64().unwrap() - 0.15).abs() < 1e-9,
@@ -573,13 +560,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     assert_eq!(c["acknowledgement"], true);
     let id = c["id"].as_str().unwrap().to_owned();
     // Its estimate counts the SMS with the link it will carry
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
+        .await;
     assert!(est["sms"]["length"].as_u64().unwrap() > 140, "{est}");
     // …as the composer's live estimate does while the box is ticked
     let live = |ack: bool| {
@@ -693,25 +676,17 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     assert!(lines[1].starts_with("besoin d'aide;"), "{csv}");
 
     // WHEN staff send the follow-up to those not reached
-    let done = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/crisis/follow-up"))
-            .await,
-        200,
-    )
-    .await;
+    let done = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/crisis/follow-up"), 200)
+        .await;
     // THEN the one whose email bounced gets the SMS, with their own link, once
     assert_eq!(
         done,
         json!({ "people": 1, "email": 0, "sms": 1, "voice": 0, "no_other_channel": 0 })
     );
-    let again = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/crisis/follow-up"))
-            .await,
-        200,
-    )
-    .await;
+    let again = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/crisis/follow-up"), 200)
+        .await;
     assert_eq!(again["sms"], 0, "a second click queues nothing twice");
     app.drain().await;
     let followed = app.sms_to("+33611000003");

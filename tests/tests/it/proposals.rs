@@ -85,17 +85,13 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         told[0].subject
     );
     // Taken, it no longer changes.
-    StaffClient::expect(
-        culture
-            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
-            .await,
-        409,
-    )
-    .await;
+    culture
+        .post_empty_expect(&format!("/api/admin/proposals/{id}/withdraw"), 409)
+        .await;
 
     // Before it leaves, what will be sent can still change: nothing to read yet.
     let sent_url = format!("/api/admin/proposals/{id}/sent");
-    let early = StaffClient::expect(culture.get(&sent_url).await, 409).await;
+    let early = culture.get_expect(&sent_url, 409).await;
     assert!(early["message"]
         .as_str()
         .unwrap()
@@ -129,9 +125,9 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         "{sent}"
     );
     let enfance = app.login("enfance").await;
-    StaffClient::expect(enfance.get(&sent_url).await, 404).await;
+    enfance.get_expect(&sent_url, 404).await;
     // …and the campaigns' list tells a department member where to look, in French.
-    let refused = StaffClient::expect(culture.get("/api/admin/campaigns").await, 403).await;
+    let refused = culture.get_expect("/api/admin/campaigns", 403).await;
     assert!(
         refused["message"]
             .as_str()
@@ -265,22 +261,16 @@ async fn each_role_keeps_to_its_door() {
     let id = p["id"].as_str().unwrap();
 
     // Another department neither sees nor changes it, and lists only its own.
-    StaffClient::expect(
-        enfance.get(&format!("/api/admin/proposals/{id}")).await,
-        404,
-    )
-    .await;
-    StaffClient::expect(
-        enfance
-            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
-            .await,
-        404,
-    )
-    .await;
+    enfance
+        .get_expect(&format!("/api/admin/proposals/{id}"), 404)
+        .await;
+    enfance
+        .post_empty_expect(&format!("/api/admin/proposals/{id}/withdraw"), 404)
+        .await;
     let theirs = enfance.read("/api/admin/proposals/mine").await;
     assert_eq!(theirs, json!([]));
     // A department member reads no inbox, writes no campaign, takes nothing.
-    StaffClient::expect(culture.get("/api/admin/proposals").await, 403).await;
+    culture.get_expect("/api/admin/proposals", 403).await;
     let campaign = json!({ "title": "x", "topics": ["culture-animations"], "sms": { "text": "x" }, "email": null, "urgent": false, "send_at": null });
     culture
         .post_expect("/api/admin/campaigns", &campaign, 403)
@@ -296,8 +286,8 @@ async fn each_role_keeps_to_its_door() {
             403,
         )
         .await;
-    StaffClient::expect(accueil.get("/api/admin/proposals").await, 403).await;
-    StaffClient::expect(accueil.get("/api/admin/proposals/stats").await, 403).await;
+    accueil.get_expect("/api/admin/proposals", 403).await;
+    accueil.get_expect("/api/admin/proposals/stats", 403).await;
 
     // A department member whose account names no department is told what to ask for.
     app.add_staff("sansservice", "service", None, None).await;
@@ -326,13 +316,9 @@ async fn each_role_keeps_to_its_door() {
         assert!(bad["fields"][field].is_string(), "{field}: {bad}");
     }
     // Withdrawn by its author, it stays withdrawn.
-    let withdrawn = StaffClient::expect(
-        culture
-            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
-            .await,
-        200,
-    )
-    .await;
+    let withdrawn = culture
+        .post_empty_expect(&format!("/api/admin/proposals/{id}/withdraw"), 200)
+        .await;
     assert_eq!(withdrawn["status"], "withdrawn");
     redac
         .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 409)

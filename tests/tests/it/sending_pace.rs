@@ -170,13 +170,9 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
     });
     let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     let id = c["id"].as_str().unwrap().to_owned();
-    let c = common::StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    let c = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
+        .await;
     cab.post_expect(
         &format!("/api/admin/campaigns/{id}/approve"),
         &json!({ "version": c["version"] }),

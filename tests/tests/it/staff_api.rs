@@ -132,7 +132,7 @@ async fn staff_routes_need_a_csrf_token_and_the_right_role() {
     admin
         .post_expect("/api/admin/subscribers", &json!({}), 422)
         .await; // admin keeps the file too
-    StaffClient::expect(cab.get("/api/admin/subscribers").await, 403).await;
+    cab.get_expect("/api/admin/subscribers", 403).await;
     app.stop().await;
 }
 
@@ -144,7 +144,7 @@ async fn malformed_queries_paths_and_bodies_get_the_french_json_error_shape() {
     assert!(StaffClient::expect_error(resp, 422, "limit")
         .await
         .contains("« limit »"));
-    let err = StaffClient::expect(redac.get("/api/admin/campaigns/%FF").await, 404).await;
+    let err = redac.get_expect("/api/admin/campaigns/%FF", 404).await;
     assert_eq!(err["error"], "not_found");
     let resp = redac
         .post_bytes("/api/admin/subscribers/import", vec![b'a'; 6 * 1024 * 1024])
@@ -494,13 +494,9 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
         .as_str()
         .unwrap()
         .contains("<strong>Samedi 12</strong>"));
-    let sent = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/test"))
-            .await,
-        200,
-    )
-    .await;
+    let sent = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/test"), 200)
+        .await;
     assert_eq!(sent["email"], "redac@mairie.example");
     assert_eq!(sent["sms"], "+33611111111");
     assert_eq!(app.emails().len(), 1);
@@ -509,12 +505,9 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
     assert_eq!(app.sms()[0]["to"], "+33611111111");
     // A cabinet member without a phone gets a clear message for the SMS part
     let cab = app.login("cab").await;
-    let err = StaffClient::expect(
-        cab.post_empty(&format!("/api/admin/campaigns/{id}/test"))
-            .await,
-        422,
-    )
-    .await;
+    let err = cab
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/test"), 422)
+        .await;
     assert!(err["fields"]["sms"]
         .as_str()
         .unwrap()
@@ -545,13 +538,9 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     let same = edit_campaign(&redac, id, "Rue X", 200).await;
     assert_eq!(same["version"], c["version"]);
     // WHEN its writer sends it to themself
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/test"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/test"), 200)
+        .await;
     // THEN the history names who and by which channel, never the number; the version stays
     let (events, v) = history(&redac, id).await;
     let actions: Vec<&str> = events
@@ -565,13 +554,9 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     assert!(!events[1].to_string().contains("+33"), "{}", events[1]);
     assert_eq!(v["version"], c["version"]);
     // WHEN a submitted campaign is saved unchanged: back to draft, recorded as such, not « edited »
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
+        .await;
     let back = edit_campaign(&redac, id, "Rue X", 200).await;
     assert_eq!(back["status"], "draft");
     edit_campaign(&redac, id, "Rue Y", 200).await;
@@ -687,7 +672,9 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
         .read("/api/admin/subscribers?topic=alerte-meteo&status=active")
         .await;
     assert_eq!(by_topic["items"][0]["id"], id.as_str());
-    StaffClient::expect(redac.get("/api/admin/subscribers?status=perdu").await, 422).await;
+    redac
+        .get_expect("/api/admin/subscribers?status=perdu", 422)
+        .await;
 
     // Edit
     let edit = json!({ "email": "jean.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] });
@@ -730,7 +717,7 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     // Erase leaves nothing
     let jean = format!("{SUBSCRIBERS}/{id}");
     assert_eq!(redac.delete(&jean).await.status(), 204);
-    StaffClient::expect(redac.get(&jean).await, 404).await;
+    redac.get_expect(&jean, 404).await;
     let left = redac.read("/api/admin/subscribers?q=dupont").await;
     assert!(left["items"].as_array().unwrap().is_empty());
     let stats = redac.read("/api/admin/stats").await;
@@ -791,7 +778,9 @@ async fn admins_manage_topics_including_temporary_ones() {
     );
     redac.draft(&works).await;
     // …not once closed, and residents no longer see it
-    let closed = StaffClient::expect(admin.post_empty(&format!("{topic}/close")).await, 200).await;
+    let closed = admin
+        .post_empty_expect(&format!("{topic}/close"), 200)
+        .await;
     assert_eq!(closed["active"], false);
     assert!(public_topics()
         .await
@@ -827,21 +816,14 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
         )
         .await;
     let id = created["id"].as_str().unwrap();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
+        .await;
     // A holder of both roles rewrites it, submits it, and tries to approve their own version
     edit_campaign(&both, id, "Travaux annulés, venez nombreux !", 200).await;
-    let submitted = StaffClient::expect(
-        both.post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    let submitted = both
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
+        .await;
     let err = both
         .post_expect(
             &format!("/api/admin/campaigns/{id}/approve"),
@@ -955,7 +937,7 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
     // Disabled: the open session ends at once, and signing in is refused in French exactly as
     // a wrong password is, so the answer does not confirm the password (#26, point 13)
     assert_eq!(auth.disable("redac").await.unwrap(), 1);
-    StaffClient::expect(session.get("/api/admin/me").await, 401).await;
+    session.get_expect("/api/admin/me", 401).await;
     let right = login("mot de passe très solide").await;
     assert_eq!(right.status(), 401);
     let right: Value = right.json().await.unwrap();
@@ -981,7 +963,7 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
             .unwrap(),
         1
     );
-    StaffClient::expect(session.get("/api/admin/me").await, 401).await;
+    session.get_expect("/api/admin/me", 401).await;
     assert_eq!(login("mot de passe très solide").await.status(), 401);
     assert_eq!(login("un tout nouveau mot de passe").await.status(), 200);
 }
@@ -1112,7 +1094,7 @@ async fn blocked_addresses_are_listed_and_lifted_once_by_the_communication_servi
         .unwrap();
     let list = redac.read("/api/admin/suppressions").await;
     assert_eq!(list[0]["address"], "rebond@exemple.fr");
-    StaffClient::expect(cab.get("/api/admin/suppressions").await, 403).await;
+    cab.get_expect("/api/admin/suppressions", 403).await;
     let lift = || redac.delete("/api/admin/suppressions/rebond%40exemple.fr");
     assert_eq!(lift().await.status(), 204);
     let again = StaffClient::expect_message(lift().await, 404).await;
@@ -1153,11 +1135,9 @@ async fn queue_health_shows_a_braked_campaign_lifted_for_it_alone_and_the_outbox
     };
     let err = StaffClient::expect_message(resume("").await, 404).await;
     assert!(err.contains("n'est pas en pause"), "{err}");
-    StaffClient::expect(
-        redac.post_empty("/api/admin/pauses/email/resume").await,
-        403,
-    )
-    .await;
+    redac
+        .post_empty_expect("/api/admin/pauses/email/resume", 403)
+        .await;
     let health = cab.read("/api/admin/health").await;
     assert_eq!(
         health,
@@ -1191,7 +1171,7 @@ async fn queue_health_shows_a_braked_campaign_lifted_for_it_alone_and_the_outbox
         )
         .await;
     // The outbox viewer is the administrators' (#26, point 5).
-    StaffClient::expect(cab.get("/api/admin/outbox").await, 403).await;
+    cab.get_expect("/api/admin/outbox", 403).await;
     let admin = app.login("admin").await;
     let outbox = admin.read("/api/admin/outbox").await;
     assert!(
@@ -1238,7 +1218,7 @@ async fn only_an_administrator_sees_the_outbox_with_links_and_codes_masked() {
 
     // Neither the cabinet nor the writers see it.
     for staff in [&cab, &redac] {
-        let err = StaffClient::expect(staff.get("/api/admin/outbox").await, 403).await;
+        let err = staff.get_expect("/api/admin/outbox", 403).await;
         assert_eq!(err["error"], "forbidden", "{err}");
     }
 
@@ -1386,7 +1366,7 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
     let other = json!({ "email": "x@exemple.fr" });
     let message = StaffClient::expect_message(desk.put(&theirs, &other).await, 403).await;
     assert!(message.contains("qu'il a saisies"));
-    StaffClient::expect(desk.delete(&mine).await, 403).await;
+    desk.delete_expect(&mine, 403).await;
     let test = campaign(&["alerte-meteo"], Some("Test"), true, false);
     desk.post_expect("/api/admin/campaigns", &test, 403).await;
     for path in [
@@ -1394,7 +1374,7 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
         "/api/admin/campaigns",
         "/api/admin/stats",
     ] {
-        StaffClient::expect(desk.get(path).await, 403).await;
+        desk.get_expect(path, 403).await;
     }
     // The place counts in the statistics.
     let stats = redac.read("/api/admin/stats").await;
@@ -1555,13 +1535,9 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
         .post_expect("/api/admin/campaigns", &email_campaign("Marché"), 201)
         .await;
     let first_id = first["id"].as_str().unwrap();
-    let e = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{first_id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let e = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{first_id}/estimate"), 200)
+        .await;
     assert_eq!(e["outlook"]["email"]["remaining_today"], 6, "{e}");
     assert_eq!(e["outlook"]["can_start"], true);
     submit_and_approve(&redac, &cab, first_id).await;
@@ -1570,12 +1546,9 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
 
     // WHEN a second campaign to the same 4 is estimated and approved the same day
     let id = submitted_email_campaign(&redac, "Brocante").await;
-    let e = StaffClient::expect(
-        cab.post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let e = cab
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
+        .await;
     // THEN the estimate shows the figures: 4 emails, 2 left of 6, and says the rest waits
     let email = &e["outlook"]["email"];
     assert_eq!(

@@ -186,13 +186,9 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
         .as_str()
         .unwrap()
         .to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{refused}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{refused}/submit"), 200)
+        .await;
     cab.post_expect(
         &format!("/api/admin/campaigns/{refused}/reject"),
         &json!({ "reason": "Pas maintenant." }),
@@ -218,13 +214,9 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
         .as_str()
         .unwrap()
         .to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{draft}/test"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{draft}/test"), 200)
+        .await;
     app.drain().await;
     // …and later Météo-France raises a red alert the relay sends at once
     let lines = app
@@ -426,11 +418,11 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     assert_eq!(view["archived"], json!(path));
     // WHEN the reception desk tries to withdraw a message, THEN it may not
     let path_withdraw = format!("/api/admin/archive/{festive}/withdraw");
-    StaffClient::expect(accueil.post_empty(&path_withdraw).await, 403).await;
+    accueil.post_empty_expect(&path_withdraw, 403).await;
     // WHEN the communication service withdraws it, THEN it is gone from every page and feed
     let resp = redac.post_empty(&path_withdraw).await;
     assert_eq!(resp.status(), 204);
-    StaffClient::expect(redac.post_empty(&path_withdraw).await, 404).await;
+    redac.post_empty_expect(&path_withdraw, 404).await;
     let view = redac.read(&staff_view).await;
     assert_eq!(view.get("archived"), None);
     assert_eq!(fetch(&app, &path).await.0, 404);

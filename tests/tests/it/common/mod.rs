@@ -404,6 +404,21 @@ impl StaffClient<'_> {
         Self::expect(self.post(path, body).await, status).await
     }
 
+    /// Posts nothing to `path`, expecting `status`; the JSON body.
+    pub async fn post_empty_expect(&self, path: &str, status: u16) -> Value {
+        Self::expect(self.post_empty(path).await, status).await
+    }
+
+    /// Reads `path`, expecting `status` (an error, most often); the JSON body.
+    pub async fn get_expect(&self, path: &str, status: u16) -> Value {
+        Self::expect(self.get(path).await, status).await
+    }
+
+    /// Deletes `path`, expecting `status`; the JSON body.
+    pub async fn delete_expect(&self, path: &str, status: u16) -> Value {
+        Self::expect(self.delete(path).await, status).await
+    }
+
     /// Puts `body` at `path`, expecting `status`; the JSON body.
     pub async fn put_expect(&self, path: &str, body: &Value, status: u16) -> Value {
         Self::expect(self.put(path, body).await, status).await
