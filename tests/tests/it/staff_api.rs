@@ -337,7 +337,7 @@ async fn the_estimate_counts_people_once_after_suppressions_with_the_sms_analysi
     five_residents(&app, &redac).await;
     let id = redac.draft(&evening_fete()).await;
     // The estimate counts people once, after suppressions, and shows the SMS analysis and cost
-    let est = StaffClient::expect(redac.act(id, "estimate", None).await, 200).await;
+    let est = redac.estimate(id).await;
     assert_eq!(est["email_recipients"], 2, "{est}");
     assert_eq!(est["sms_recipients"], 2);
     assert_eq!(est["sms"]["encoding"], "ucs2");
@@ -969,11 +969,9 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
 }
 
 #[tokio::test]
-async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_templates() {
+async fn staff_read_the_weather_relay() {
     let app = app().await;
-    let redac = app.login("redac").await;
     let cab = app.login("cab").await;
-
     let overview = cab.read("/api/admin/weather").await;
     assert_eq!(overview["feed"], Value::Null, "never polled: {overview}");
     assert_eq!(overview["domains"], json!(["33", "3310"]));
@@ -983,8 +981,16 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
         .as_array()
         .unwrap()
         .contains(&json!("vagues-submersion")));
+}
 
-    let view = cab.read("/api/admin/weather/templates").await;
+/// Where the weather relay's message templates are read and written.
+const WEATHER_TEMPLATES: &str = "/api/admin/weather/templates";
+
+#[tokio::test]
+async fn the_communication_service_edits_the_weather_templates() {
+    let app = app().await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    let view = cab.read(WEATHER_TEMPLATES).await;
     assert_eq!(view["defaults"], true);
     let mut templates = view["templates"].clone();
     templates["end_notice"] = json!(false);
@@ -992,60 +998,37 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
         json!("Arcachon : vigilance {{ couleur }} {{ phenomene }} {{ validite }}.");
 
     // The cabinet reads but does not write; the communication service does.
-    let err = cab
-        .put_expect("/api/admin/weather/templates", &templates, 403)
-        .await;
-    assert!(
-        err["message"].as_str().unwrap().contains("« Rédaction »"),
-        "{err}"
-    );
-    let saved = redac
-        .put_expect("/api/admin/weather/templates", &templates, 200)
-        .await;
+    let err = StaffClient::expect_message(cab.put(WEATHER_TEMPLATES, &templates).await, 403).await;
+    assert!(err.contains("« Rédaction »"), "{err}");
+    let saved = redac.put_expect(WEATHER_TEMPLATES, &templates, 200).await;
     assert_eq!(saved["defaults"], false);
-    let again = redac.read("/api/admin/weather/templates").await;
-    assert_eq!(again["templates"], templates);
+    assert_eq!(redac.read(WEATHER_TEMPLATES).await["templates"], templates);
 
     // Each refused template is named, in French; nothing is saved.
     let mut bad = templates.clone();
-    bad["alert_sms"] = json!(format!(
+    let long = format!(
         "{} {}",
         templates["alert_sms"].as_str().unwrap(),
         "x".repeat(100)
-    ));
+    );
+    bad["alert_sms"] = json!(long);
     bad["end_sms"] = json!("Fin de l'alerte, vous êtes en sécurité");
     bad["alert_subject"] = json!("Alerte {{ commune }}");
-    let err = redac
-        .put_expect("/api/admin/weather/templates", &bad, 422)
-        .await;
-    assert!(
-        err["fields"]["alert_sms"]
-            .as_str()
-            .unwrap()
-            .contains("un seul segment"),
-        "{err}"
-    );
-    assert!(
-        err["fields"]["end_sms"].as_str().unwrap().contains("ê"),
-        "{err}"
-    );
-    assert!(
-        err["fields"]["alert_subject"]
-            .as_str()
-            .unwrap()
-            .contains("Variable inconnue"),
-        "{err}"
-    );
-    let kept = redac.read("/api/admin/weather/templates").await;
-    assert_eq!(kept["templates"], templates);
+    let err = redac.put_expect(WEATHER_TEMPLATES, &bad, 422).await;
+    for (field, says) in [
+        ("alert_sms", "un seul segment"),
+        ("end_sms", "ê"),
+        ("alert_subject", "Variable inconnue"),
+    ] {
+        assert!(
+            err["fields"][field].as_str().unwrap().contains(says),
+            "{err}"
+        );
+    }
+    assert_eq!(redac.read(WEATHER_TEMPLATES).await["templates"], templates);
     // A body without every field is refused as such.
-    let err = redac
-        .put_expect(
-            "/api/admin/weather/templates",
-            &json!({ "alert_sms": "x" }),
-            422,
-        )
-        .await;
+    let partial = json!({ "alert_sms": "x" });
+    let err = redac.put_expect(WEATHER_TEMPLATES, &partial, 422).await;
     assert_eq!(
         err["fields"]["alert_subject"], "Ce champ est obligatoire.",
         "{err}"
@@ -1531,24 +1514,18 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
     let (redac, cab) = (app.login("redac").await, app.login("cab").await);
     assert_eq!(import(&redac, residents_csv(4)).await, 4);
     // AND a first campaign sent to the 4 of them: the estimate had the whole quota for it
-    let first = redac
-        .post_expect("/api/admin/campaigns", &email_campaign("Marché"), 201)
-        .await;
-    let first_id = first["id"].as_str().unwrap();
-    let e = redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{first_id}/estimate"), 200)
-        .await;
+    let first = redac.draft(&email_campaign("Marché")).await;
+    let e = redac.estimate(first).await;
     assert_eq!(e["outlook"]["email"]["remaining_today"], 6, "{e}");
     assert_eq!(e["outlook"]["can_start"], true);
-    submit_and_approve(&redac, &cab, first_id).await;
+    redac.submit(first).await;
+    cab.approve(first).await;
     app.drain().await;
     assert_eq!(app.emails().len(), 4);
 
     // WHEN a second campaign to the same 4 is estimated and approved the same day
     let id = submitted_email_campaign(&redac, "Brocante").await;
-    let e = cab
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
-        .await;
+    let e = cab.estimate(id).await;
     // THEN the estimate shows the figures: 4 emails, 2 left of 6, and says the rest waits
     let email = &e["outlook"]["email"];
     assert_eq!(

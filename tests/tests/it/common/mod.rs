@@ -445,6 +445,11 @@ impl StaffClient<'_> {
         }
     }
 
+    /// The estimate of a campaign (recipients, SMS analysis, cost, sending outlook).
+    pub async fn estimate(&self, id: CampaignId) -> Value {
+        Self::expect(self.act(id, "estimate", None).await, 200).await
+    }
+
     /// Submits a campaign to the cabinet, expecting 200; the campaign.
     pub async fn submit(&self, id: CampaignId) -> Value {
         Self::expect(self.act(id, "submit", None).await, 200).await
