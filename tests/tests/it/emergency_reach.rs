@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
+use telmail_core::domain::campaign::CampaignId;
 
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(|a| {
@@ -176,12 +177,10 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["zones"], json!(["front-de-mer"]));
     assert_eq!(c["include_unzoned"], false);
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
 
     // THEN the estimate shows both counts, the recipients following the choice
-    let est = redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
-        .await;
+    let est = redac.estimate(id).await;
     assert_eq!(est["sms_recipients"], 2, "{est}");
     assert_eq!(est["email_recipients"], 2);
     assert_eq!(
@@ -194,7 +193,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     );
 
     // AND sending reaches only the two residents of the sea front, on both channels
-    submit_and_approve(&redac, &cab, &id).await;
+    submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
     let mut texted: Vec<String> = app
         .sms()
@@ -206,7 +205,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let mut mailed: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
     mailed.sort();
     assert_eq!(mailed, ["both@exemple.fr", "front@exemple.fr"]);
-    let sent = redac.read(&format!("/api/admin/campaigns/{id}")).await;
+    let sent = redac.campaign(id).await;
     assert_eq!(sent["counts"]["sms"]["targeted"], 2, "{sent}");
 
     // AND a campaign for the whole town (zones null) still reaches all four
@@ -235,12 +234,10 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "zones": ["front-de-mer"], "include_unzoned": true,
     });
     let c = redac.post_expect("/api/admin/campaigns", &wide, 201).await;
-    let wide_id = c["id"].as_str().unwrap().to_owned();
-    let est = redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{wide_id}/estimate"), 200)
-        .await;
+    let wide_id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let est = redac.estimate(wide_id).await;
     assert_eq!(est["sms_recipients"], 3, "{est}");
-    submit_and_approve(&redac, &cab, &wide_id).await;
+    submit_and_approve(&redac, &cab, wide_id).await;
     app.drain().await;
     let to_nowhere = app.sms_to("+33611000004");
     assert_eq!(
@@ -351,17 +348,15 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         c["voice"]["text"],
         "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
     );
-    let id = c["id"].as_str().unwrap().to_owned();
-    let est = redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
-        .await;
+    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let est = redac.estimate(id).await;
     assert_eq!(est["voice_recipients"], 1, "{est}");
     assert!(
         (est["voice_cost"].as_f64().unwrap() - 0.15).abs() < 1e-9,
         "{est}"
     );
     assert!(est["voice"]["seconds"].as_u64().unwrap() > 5, "{est}");
-    submit_and_approve(&redac, &cab, &id).await;
+    submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
 
     // THEN the landline is called once: the town's name first, the message twice
@@ -377,7 +372,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
     assert_eq!(text.matches("Restez chez vous.").count(), 2, "{text}");
     assert!(chrono::DateTime::parse_from_rfc3339(calls[0]["at"].as_str().unwrap()).is_ok());
     assert!(app.sms().is_empty(), "no SMS to a landline");
-    let sent = redac.read(&format!("/api/admin/campaigns/{id}")).await;
+    let sent = redac.campaign(id).await;
     assert_eq!(sent["counts"]["voice"]["sent"], 1, "{sent}");
     assert_eq!(sent["status"], "sent");
 }
@@ -558,11 +553,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     draft["urgent"] = json!(true);
     let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["acknowledgement"], true);
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
     // Its estimate counts the SMS with the link it will carry
-    let est = redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/estimate"), 200)
-        .await;
+    let est = redac.estimate(id).await;
     assert!(est["sms"]["length"].as_u64().unwrap() > 140, "{est}");
     // …as the composer's live estimate does while the box is ticked
     let live = |ack: bool| {
@@ -581,7 +574,7 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         15 + format!("{}/s?t=", app.base).len() as u64 + 59,
         "« \nEn sécurité ? » and the link"
     );
-    submit_and_approve(&redac, &cab, &id).await;
+    submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
 
     // THEN each SMS and email carries its recipient's own short link
@@ -704,8 +697,7 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         .await;
     assert!(erased.status().is_success(), "{}", erased.status());
     // THEN their answer is gone with them, and their link no longer works
-    let campaign: telmail_core::domain::campaign::CampaignId = id.parse().unwrap();
-    let kept = telmail_core::ports::ReachStore::acknowledgements(&app.store(), campaign)
+    let kept = telmail_core::ports::ReachStore::acknowledgements(&app.store(), id)
         .await
         .unwrap();
     assert_eq!(kept.len(), 1, "{kept:?}");

@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
+use telmail_core::domain::campaign::CampaignId;
 
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(|a| {
@@ -98,8 +99,8 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         .contains("pas encore partie"));
 
     // The cabinet approves; it goes out; the proposer is told, with the figures.
-    let cid = campaign["id"].as_str().unwrap().to_owned();
-    submit_and_approve(&redac, &cab, &cid).await;
+    let cid: CampaignId = campaign["id"].as_str().unwrap().parse().unwrap();
+    submit_and_approve(&redac, &cab, cid).await;
     app.drain().await;
     let mine = culture.read("/api/admin/proposals/mine").await;
     assert_eq!(mine[0]["status"], "sent", "{mine}");
@@ -115,7 +116,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     // The department reads the SMS and the email as residents received them; another cannot.
     let sent = culture.read(&sent_url).await;
     assert_eq!(sent["status"], "sent");
-    assert_eq!(sent["campaign"], cid.as_str());
+    assert_eq!(sent["campaign"], cid.to_string());
     assert_eq!(sent["sms_text"], campaign["sms"]["text"]);
     assert!(
         sent["email_html"]

@@ -169,10 +169,8 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
         "email": { "subject": "Marché de Noël", "body_markdown": "Samedi." }
     });
     let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
-    let id = c["id"].as_str().unwrap().to_owned();
-    let c = redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
-        .await;
+    let id = common::campaign_id(&c);
+    let c = redac.submit(id).await;
     cab.post_expect(
         &format!("/api/admin/campaigns/{id}/approve"),
         &json!({ "version": c["version"] }),

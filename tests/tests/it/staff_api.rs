@@ -204,7 +204,7 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     // Approval starts sending; a sent campaign cannot be edited or cancelled
     assert_eq!(cab.approve(id).await["status"], "sending");
     app.drain().await;
-    let v = cab.read(&format!("/api/admin/campaigns/{id}")).await;
+    let v = cab.campaign(id).await;
     assert_eq!(v["status"], "sent", "{v}");
     edit_campaign(&redac, id, "x", 409).await;
     StaffClient::expect(cab.act(id, "cancel", None).await, 409).await;
@@ -398,7 +398,7 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
     );
     assert_eq!(sms, ["+33622222222", "+33633333333"]);
 
-    let v = redac.read(&format!("/api/admin/campaigns/{id}")).await;
+    let v = redac.campaign(id).await;
     assert_eq!(v["status"], "sent");
     assert_eq!(
         v["counts"]["email"],
@@ -516,8 +516,8 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
 }
 
 /// The actions of a campaign's history, oldest first.
-async fn history(staff: &StaffClient<'_>, id: &str) -> (Vec<Value>, Value) {
-    let v = staff.read(&format!("/api/admin/campaigns/{id}")).await;
+async fn history(staff: &StaffClient<'_>, id: CampaignId) -> (Vec<Value>, Value) {
+    let v = staff.campaign(id).await;
     (v["events"].as_array().unwrap().clone(), v)
 }
 
@@ -533,7 +533,7 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
             201,
         )
         .await;
-    let id = c["id"].as_str().unwrap();
+    let id = campaign_id(&c);
     // WHEN it is saved as it is: no history line, same version
     let same = edit_campaign(&redac, id, "Rue X", 200).await;
     assert_eq!(same["version"], c["version"]);
@@ -554,9 +554,7 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     assert!(!events[1].to_string().contains("+33"), "{}", events[1]);
     assert_eq!(v["version"], c["version"]);
     // WHEN a submitted campaign is saved unchanged: back to draft, recorded as such, not « edited »
-    redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
-        .await;
+    redac.submit(id).await;
     let back = edit_campaign(&redac, id, "Rue X", 200).await;
     assert_eq!(back["status"], "draft");
     edit_campaign(&redac, id, "Rue Y", 200).await;
@@ -815,15 +813,11 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
             201,
         )
         .await;
-    let id = created["id"].as_str().unwrap();
-    redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
-        .await;
+    let id = campaign_id(&created);
+    redac.submit(id).await;
     // A holder of both roles rewrites it, submits it, and tries to approve their own version
     edit_campaign(&both, id, "Travaux annulés, venez nombreux !", 200).await;
-    let submitted = both
-        .post_empty_expect(&format!("/api/admin/campaigns/{id}/submit"), 200)
-        .await;
+    let submitted = both.submit(id).await;
     let err = both
         .post_expect(
             &format!("/api/admin/campaigns/{id}/approve"),
@@ -1559,7 +1553,7 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
     let err = StaffClient::expect(refused, 409).await;
     let why = "Quota d'envoi d'e-mails épuisé : aucun des 4 e-mails ne peut partir maintenant (quota de 6 par 24 heures, entièrement utilisé).";
     assert!(err["message"].as_str().unwrap().starts_with(why), "{err}");
-    let still = cab.read(&format!("/api/admin/campaigns/{id}")).await;
+    let still = cab.campaign(id).await;
     assert_eq!(still["status"], "submitted");
     assert_eq!(app.emails().len(), 6);
 }

@@ -241,8 +241,8 @@ async fn a_stored_bad_template_still_relays_the_red_alert_with_the_built_in_word
     // AND staff are told, in the campaign's history
     let redac = app.login("redac").await;
     let campaigns = redac.read("/api/admin/campaigns").await;
-    let id = campaigns[0]["id"].as_str().unwrap();
-    let view = redac.read(&format!("/api/admin/campaigns/{id}")).await;
+    let id = campaign_id(&campaigns[0]);
+    let view = redac.campaign(id).await;
     let note = view["events"][0]["reason"].as_str().unwrap_or_default();
     assert!(note.contains("texte intégré utilisé"), "{view}");
     assert!(note.contains("alert_sms : Le SMS ferait"), "{note}");

@@ -177,18 +177,9 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     .await;
     // …one refused by the cabinet, one cancelled, and a test send of a draft
     let refused = redac
-        .post_expect(
-            "/api/admin/campaigns",
-            &common::email_campaign("Campagne refusée"),
-            201,
-        )
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    redac
-        .post_empty_expect(&format!("/api/admin/campaigns/{refused}/submit"), 200)
+        .draft(&common::email_campaign("Campagne refusée"))
         .await;
+    redac.submit(refused).await;
     cab.post_expect(
         &format!("/api/admin/campaigns/{refused}/reject"),
         &json!({ "reason": "Pas maintenant." }),

@@ -445,6 +445,11 @@ impl StaffClient<'_> {
         }
     }
 
+    /// A campaign as the back office reads it, with its events and counts.
+    pub async fn campaign(&self, id: CampaignId) -> Value {
+        self.read(&format!("/api/admin/campaigns/{id}")).await
+    }
+
     /// The estimate of a campaign (recipients, SMS analysis, cost, sending outlook).
     pub async fn estimate(&self, id: CampaignId) -> Value {
         Self::expect(self.act(id, "estimate", None).await, 200).await
@@ -500,25 +505,15 @@ impl StaffClient<'_> {
     }
 }
 
+/// The id of a campaign as the API returns it.
+pub fn campaign_id(campaign: &Value) -> CampaignId {
+    campaign["id"].as_str().unwrap().parse().unwrap()
+}
+
 /// `redac` submits the campaign `id` to the cabinet, `cab` approves the version it reads.
-pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, id: &str) {
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    let read = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/approve"),
-            &serde_json::json!({ "version": read["version"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, id: CampaignId) {
+    redac.submit(id).await;
+    cab.approve(id).await;
 }
 
 /// These items, sorted: the recipients of a campaign in an order a test can compare.
@@ -565,10 +560,9 @@ pub async fn send_campaign(
     redac: &StaffClient<'_>,
     cab: &StaffClient<'_>,
     draft: &Value,
-) -> String {
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", draft).await, 201).await;
-    let id = c["id"].as_str().unwrap().to_owned();
-    submit_and_approve(redac, cab, &id).await;
+) -> CampaignId {
+    let id = redac.draft(draft).await;
+    submit_and_approve(redac, cab, id).await;
     id
 }
 
