@@ -111,6 +111,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Posts a form as a browser does, expecting 200; the page's HTML as sent.
+    pub async fn form_ok(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let resp = self.post_form(path, fields).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.text().await.unwrap()
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))
