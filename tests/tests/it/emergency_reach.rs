@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use telmail_core::domain::campaign::CampaignId;
 
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(|a| {
@@ -177,7 +176,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["zones"], json!(["front-de-mer"]));
     assert_eq!(c["include_unzoned"], false);
-    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let id = campaign_id(&c);
 
     // THEN the estimate shows both counts, the recipients following the choice
     let est = redac.estimate(id).await;
@@ -195,15 +194,13 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     // AND sending reaches only the two residents of the sea front, on both channels
     submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
-    let mut texted: Vec<String> = app
-        .sms()
-        .iter()
-        .map(|s| s["to"].as_str().unwrap().to_owned())
-        .collect();
-    texted.sort();
+    let texted: Vec<String> = sorted(
+        app.sms()
+            .iter()
+            .map(|s| s["to"].as_str().unwrap().to_owned()),
+    );
     assert_eq!(texted, ["+33611000001", "+33611000002"]);
-    let mut mailed: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
-    mailed.sort();
+    let mailed: Vec<String> = sorted(app.emails().into_iter().map(|e| e.to));
     assert_eq!(mailed, ["both@exemple.fr", "front@exemple.fr"]);
     let sent = redac.campaign(id).await;
     assert_eq!(sent["counts"]["sms"]["targeted"], 2, "{sent}");
@@ -234,7 +231,7 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "zones": ["front-de-mer"], "include_unzoned": true,
     });
     let c = redac.post_expect("/api/admin/campaigns", &wide, 201).await;
-    let wide_id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let wide_id = campaign_id(&c);
     let est = redac.estimate(wide_id).await;
     assert_eq!(est["sms_recipients"], 3, "{est}");
     submit_and_approve(&redac, &cab, wide_id).await;
@@ -348,7 +345,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         c["voice"]["text"],
         "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
     );
-    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let id = campaign_id(&c);
     let est = redac.estimate(id).await;
     assert_eq!(est["voice_recipients"], 1, "{est}");
     assert!(
@@ -553,7 +550,7 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     draft["urgent"] = json!(true);
     let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["acknowledgement"], true);
-    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let id = campaign_id(&c);
     // Its estimate counts the SMS with the link it will carry
     let est = redac.estimate(id).await;
     assert!(est["sms"]["length"].as_u64().unwrap() > 140, "{est}");

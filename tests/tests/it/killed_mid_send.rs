@@ -18,7 +18,7 @@ use std::time::Duration;
 use telmail_core::domain::campaign::CampaignId;
 
 use crate::common::{
-    email_campaign, import, residents_csv, send_campaign, wait_for, TestApp, Town,
+    email_campaign, import, residents_csv, send_campaign, sorted, wait_for, TestApp, Town,
 };
 use serde_json::Value;
 use telmail_local::db::sql_err;
@@ -242,8 +242,7 @@ async fn a_job_that_cannot_be_read_goes_to_the_dead_letters_and_the_others_still
     let id = send_campaign(&redac, &cab, &email_campaign("Marché de Noël")).await;
     let c = finished(&app, id).await;
     assert_eq!(c["counts"]["email"]["sent"], N as u64, "{c}");
-    let mut to: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
-    to.sort();
+    let mut to: Vec<String> = sorted(app.emails().into_iter().map(|e| e.to));
     to.dedup();
     assert_eq!(to.len(), N, "one email each");
     assert_eq!(app.emails().len(), N, "and no more");

@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use telmail_core::domain::campaign::CampaignId;
 
 async fn app() -> TestApp {
     let app = TestApp::spawn_with(|a| {
@@ -99,7 +98,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         .contains("pas encore partie"));
 
     // The cabinet approves; it goes out; the proposer is told, with the figures.
-    let cid: CampaignId = campaign["id"].as_str().unwrap().parse().unwrap();
+    let cid = campaign_id(&campaign);
     submit_and_approve(&redac, &cab, cid).await;
     app.drain().await;
     let mine = culture.read("/api/admin/proposals/mine").await;

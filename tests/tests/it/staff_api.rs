@@ -176,7 +176,7 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     let body = campaign(&["infos-pratiques"], Some("Travaux rue X"), false, false);
     let c = redac.post_expect("/api/admin/campaigns", &body, 201).await;
     assert_eq!(c["status"], "draft");
-    let id: CampaignId = c["id"].as_str().unwrap().parse().unwrap();
+    let id = campaign_id(&c);
     // Not submitted yet: the cabinet cannot approve or reject
     StaffClient::expect(cab.try_approve(id).await, 409).await;
     redac.submit(id).await;
