@@ -16,7 +16,7 @@ use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::use_cases::subscriber_file::PaperInput;
-use telmail_core::wiring::Providers;
+use telmail_core::wiring::{Providers, UseCases};
 use telmail_local::app::Services;
 
 /// An outbox in `dir` (relaying through `smtp_url`, if any) stamping with `clock`: give the
@@ -177,6 +177,11 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             .await
             .expect("a valid campaign");
         campaigns.submit(&redac, draft.id).await.expect("submitted")
+    }
+
+    /// The service's use cases.
+    pub fn use_cases(&self) -> &UseCases {
+        &self.services.use_cases
     }
 
     /// The use case that fans campaigns out and delivers their messages.

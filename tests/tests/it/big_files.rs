@@ -286,7 +286,7 @@ async fn import_updating(
     dry_run: bool,
     update: bool,
 ) -> FileJob {
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let redac = staff("redac", "redaction");
     let started = uc
         .file_jobs
@@ -406,7 +406,7 @@ async fn a_dry_run_writes_nothing_and_an_unusable_file_fails_with_its_reason() {
 #[tokio::test]
 async fn a_step_run_twice_counts_once_and_finds_what_its_first_run_wrote() {
     let (w, _outbox) = world().await;
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let redac = staff("redac", "redaction");
     let started = uc
         .file_jobs
@@ -471,7 +471,7 @@ async fn an_export_in_many_parts_holds_every_subscriber_once() {
     let (w, _outbox) = world().await;
     import(&w, &tricky(""), ImportMode::ValidOnly, false).await;
     let redac = staff("redac", "redaction");
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let job = uc
         .file_jobs
         .start_export(&redac, ExportOrder::Date)
@@ -508,7 +508,7 @@ async fn an_export_in_many_parts_holds_every_subscriber_once() {
 /// The `email` column of an export job's file, in its order.
 async fn exported_emails(w: &World<Outbox>, order: ExportOrder) -> (Vec<String>, bool) {
     let redac = staff("redac", "redaction");
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let job = uc.file_jobs.start_export(&redac, order).await.unwrap();
     w.drain().await;
     let view = uc.file_jobs.view(&redac, job.id).await.unwrap();

@@ -288,8 +288,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         other => panic!("{other:?}"),
     };
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .residents
         .sign_up(
             &signup(Some("refus@exemple.fr"), None),
@@ -301,8 +300,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .unwrap()
         .contains("refuse cette adresse"));
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .residents
         .sign_up(&signup(None, Some("06 12 34 56 99")), WebOrigin::default())
         .await
@@ -317,15 +315,13 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         ..staff("redac", "redaction")
     };
     let c = w
-        .services
-        .use_cases
+        .use_cases()
         .campaigns
         .create(&redac, &email_only_campaign())
         .await
         .unwrap();
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .campaigns
         .test_send(&redac, c.id)
         .await
@@ -341,8 +337,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .lock()
         .unwrap()
         .insert("lent@exemple.fr".into(), 1);
-    w.services
-        .use_cases
+    w.use_cases()
         .residents
         .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
         .await
@@ -379,8 +374,7 @@ async fn a_sign_up_code_the_provider_cannot_take_is_retried_until_the_retry_hour
 
     // WHEN they sign up: all three are accepted
     for phone in ["06 12 34 56 01", "06 12 34 56 02", "06 12 34 56 03"] {
-        w.services
-            .use_cases
+        w.use_cases()
             .residents
             .sign_up(&signup(phone), WebOrigin::default())
             .await
@@ -551,8 +545,7 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
 
     // WHEN the cabinet stops it while the SMS wait
     let stopped = w
-        .services
-        .use_cases
+        .use_cases()
         .campaigns
         .cancel(&staff("cab", "cabinet"), c.id, Some("Date erronée"))
         .await
@@ -800,8 +793,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             .key
             .subscriber
     };
-    w.services
-        .use_cases
+    w.use_cases()
         .subscriber_file
         .edit(&staff, id_of("leaves@exemple.fr"), &EditInput::default())
         .await
@@ -814,8 +806,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             channels: vec!["email".into()],
         }],
     };
-    w.services
-        .use_cases
+    w.use_cases()
         .subscriber_file
         .edit(&staff, id_of("moves@exemple.fr"), &moved)
         .await
@@ -945,12 +936,7 @@ async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
     assert_eq!(c.shards, 8);
     w.drain().await;
     // Counted (every hour): one shard per 25,000 recipients, at least one.
-    w.services
-        .use_cases
-        .statistics
-        .record_audience()
-        .await
-        .unwrap();
+    w.use_cases().statistics.record_audience().await.unwrap();
     let c = approved_campaign(&w, false).await;
     assert_eq!(c.shards, 1);
     w.drain().await;
@@ -970,7 +956,7 @@ async fn bounces(w: &World, id: CampaignId, n: usize) {
 /// The channels paused now, as the cabinet reads the queue's health.
 async fn paused(w: &World) -> Vec<ChannelPause> {
     let cabinet = staff("cab", "cabinet");
-    let statistics = &w.services.use_cases.statistics;
+    let statistics = &w.use_cases().statistics;
     statistics.queue_health(&cabinet).await.unwrap().paused
 }
 
@@ -989,7 +975,7 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     dispatcher.deliver(&jobs[..210]).await.unwrap();
     // SES reports 10 hard bounces: 4.8 %, under the brake; the eleventh makes 5.2 %.
     bounces(&w, c.id, 10).await;
-    let statistics = &w.services.use_cases.statistics;
+    let statistics = &w.use_cases().statistics;
     let cabinet = staff("cab", "cabinet");
     assert!(paused(&w).await.is_empty());
     bounces(&w, c.id, 1).await;

@@ -240,7 +240,7 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
     }
     let c = w.approve(&w.submitted(&an_email_campaign()).await).await;
     w.drain().await;
-    let statistics = &w.services.use_cases.statistics;
+    let statistics = &w.use_cases().statistics;
     let cabinet = telmail_tests::staff("cab", "cabinet");
     let health = statistics.queue_health(&cabinet).await.unwrap();
     assert_eq!(health.paused.len(), 1, "{health:?}");

@@ -2,7 +2,9 @@
 //! runs on each backend: the embedded SQLite one, and DynamoDB on a moto server
 //! (`TELMAIL_MOTO_URL`, set by `bash scripts/test-all.sh`).
 //!
-//! One file per port; each ends with the cases it runs on both backends.
+//! One file per port; each ends with the cases it runs on both backends. No file is named like
+//! a suite of `it` (`weather`, `proposals`), so that `cargo test -p telmail-tests --test it
+//! weather::` runs that suite only, and needs no moto.
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -328,10 +330,10 @@ mod campaigns;
 mod deliveries;
 mod files;
 mod pacing;
-mod proposals;
+mod proposals_from_departments;
 mod reach;
 mod staff;
 mod statistics;
 mod subscribers;
 mod topics_and_zones;
-mod weather;
+mod weather_alerts;
