@@ -7,14 +7,16 @@ use chrono::{DateTime, Utc};
 use telmail_core::clock::ManualClock;
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::{Campaign, CampaignInput};
+use telmail_core::domain::queue::{DeliverJob, FanoutJob, JobOutcome};
 use telmail_core::domain::signup::SubscriptionInput;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::{EmailSender, SmsSender};
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
+use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::use_cases::staff_auth::AccountDirectory;
 use telmail_core::use_cases::subscriber_file::PaperInput;
-use telmail_core::wiring::Providers;
+use telmail_core::wiring::{Providers, UseCases};
 use telmail_local::app::Services;
 
 /// An outbox in `dir` (relaying through `smtp_url`, if any) stamping with `clock`: give the
@@ -175,6 +177,39 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
             .await
             .expect("a valid campaign");
         campaigns.submit(&redac, draft.id).await.expect("submitted")
+    }
+
+    /// The service's use cases.
+    pub fn use_cases(&self) -> &UseCases {
+        &self.services.use_cases
+    }
+
+    /// The use case that fans campaigns out and delivers their messages.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.services.use_cases.dispatcher
+    }
+
+    /// Runs one fan-out job.
+    pub async fn fan_out(&self, job: &FanoutJob) -> JobOutcome {
+        self.dispatcher()
+            .fan_out(job)
+            .await
+            .expect("the fan-out runs")
+    }
+
+    /// Runs the first fan-out job of each of the campaign's shards.
+    pub async fn fan_out_all(&self, c: &Campaign) {
+        for shard in 0..c.shards {
+            self.fan_out(&FanoutJob::first(c.id, shard, c.urgent)).await;
+        }
+    }
+
+    /// Runs these delivery jobs; returns what became of each.
+    pub async fn deliver(&self, jobs: &[DeliverJob]) -> Vec<JobOutcome> {
+        self.dispatcher()
+            .deliver(jobs)
+            .await
+            .expect("the deliveries run")
     }
 
     /// Runs the fan-out and delivery jobs available now (at the world's clock) until none is left.

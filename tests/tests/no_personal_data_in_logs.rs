@@ -12,6 +12,7 @@ mod common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use telmail_core::domain::campaign::CampaignId;
 
 use common::*;
 use serde_json::json;
@@ -176,8 +177,8 @@ async fn a_whole_journey_logs_no_address_number_or_ip() {
         201,
     )
     .await;
-    let cid = campaign["id"].as_str().unwrap().to_owned();
-    submit_and_approve(&redac, &cab, &cid).await;
+    let cid: CampaignId = campaign["id"].as_str().unwrap().parse().unwrap();
+    submit_and_approve(&redac, &cab, cid).await;
     app.drain().await;
     assert_eq!(
         app.sms_to("+33698765432").len(),

@@ -44,7 +44,7 @@ fn spreadsheet(n: usize) -> String {
 
 async fn wait_done(staff: &StaffClient<'_>, app: &TestApp, id: &str) -> Value {
     app.drain().await;
-    StaffClient::expect(staff.get(&format!("/api/admin/files/{id}")).await, 200).await
+    staff.read(&format!("/api/admin/files/{id}")).await
 }
 
 #[tokio::test]
@@ -59,23 +59,15 @@ async fn a_big_import_is_sent_to_its_link_then_read_part_by_part() {
     );
     assert!(csv.len() > 1 << 20, "the file spans more than one step");
 
-    let started = StaffClient::expect(
-        redac
-            .post_empty("/api/admin/files/imports?mode=valid_only")
-            .await,
-        201,
-    )
-    .await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/imports?mode=valid_only", 201)
+        .await;
     assert_eq!(started["status"], "awaiting_file");
     let id = started["id"].as_str().unwrap().to_owned();
     // Reading before the file is there is refused, in French.
-    let early = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        422,
-    )
-    .await;
+    let early = redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 422)
+        .await;
     assert!(early.to_string().contains("n'a pas été reçu"), "{early}");
 
     // The browser sends the file to the link, with no session: the link is the grant.
@@ -87,13 +79,9 @@ async fn a_big_import_is_sent_to_its_link_then_read_part_by_part() {
         .await
         .unwrap();
     assert_eq!(sent.status(), 200);
-    let reading = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        202,
-    )
-    .await;
+    let reading = redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 202)
+        .await;
     assert_eq!(reading["status"], "importing");
 
     let job = wait_done(&redac, &app, &id).await;
@@ -143,25 +131,17 @@ async fn an_upload_link_dies_once_its_file_is_received_and_the_steps_read_only_t
     // GIVEN an all-or-nothing import whose file of three good lines was received
     let app = app().await;
     let redac = app.login("redac").await;
-    let started = StaffClient::expect(
-        redac
-            .post_empty("/api/admin/files/imports?mode=all_or_nothing")
-            .await,
-        201,
-    )
-    .await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/imports?mode=all_or_nothing", 201)
+        .await;
     let id = started["id"].as_str().unwrap().to_owned();
     let upload = app.url(started["upload_url"].as_str().unwrap());
     let good = spreadsheet(3);
     let put = |body: String| reqwest::Client::new().put(&upload).body(body).send();
     assert_eq!(put(good.clone()).await.unwrap().status(), 200);
-    let reading = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        202,
-    )
-    .await;
+    let reading = redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 202)
+        .await;
     assert_eq!(reading["status"], "checking");
 
     // WHEN the same link is used again, with a file whose line 5 is bad
@@ -207,23 +187,21 @@ async fn an_export_is_written_beside_the_request_and_downloaded_through_its_link
     let app = app().await;
     let redac = app.login("redac").await;
     for i in 0..3 {
-        StaffClient::expect(
-            redac
-                .post(
-                    "/api/admin/subscribers",
-                    &json!({
-                        "email": format!("export{i}@arcachon.example"),
-                        "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }],
-                        "paper_form_reference": format!("F-{i}")
-                    }),
-                )
-                .await,
-            201,
-        )
-        .await;
+        redac
+            .post_expect(
+                "/api/admin/subscribers",
+                &json!({
+                    "email": format!("export{i}@arcachon.example"),
+                    "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }],
+                    "paper_form_reference": format!("F-{i}")
+                }),
+                201,
+            )
+            .await;
     }
-    let started =
-        StaffClient::expect(redac.post_empty("/api/admin/files/exports").await, 202).await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/exports", 202)
+        .await;
     assert_eq!(started["status"], "exporting");
     assert!(started["download_url"].is_null());
     let id = started["id"].as_str().unwrap().to_owned();
@@ -244,7 +222,7 @@ async fn an_export_is_written_beside_the_request_and_downloaded_through_its_link
     assert_eq!(text.lines().count(), 4, "{text}");
     assert!(text.contains("export2@arcachon.example"));
 
-    let listed = StaffClient::expect(redac.get("/api/admin/files").await, 200).await;
+    let listed = redac.read("/api/admin/files").await;
     assert_eq!(listed[0]["id"], id.as_str());
     app.stop().await;
 }
@@ -254,18 +232,20 @@ async fn only_the_file_keepers_export_and_import() {
     let app = app().await;
     for who in ["cab", "accueil"] {
         let staff = app.login(who).await;
-        StaffClient::expect(staff.post_empty("/api/admin/files/exports").await, 403).await;
-        StaffClient::expect(staff.post_empty("/api/admin/files/imports").await, 403).await;
-        StaffClient::expect(staff.get("/api/admin/files").await, 403).await;
+        staff
+            .post_empty_expect("/api/admin/files/exports", 403)
+            .await;
+        staff
+            .post_empty_expect("/api/admin/files/imports", 403)
+            .await;
+        staff.get_expect("/api/admin/files", 403).await;
     }
     let redac = app.login("redac").await;
-    let bad = StaffClient::expect(
-        redac.post_empty("/api/admin/files/imports?mode=tout").await,
-        422,
-    )
-    .await;
+    let bad = redac
+        .post_empty_expect("/api/admin/files/imports?mode=tout", 422)
+        .await;
     assert!(bad.to_string().contains("Mode inconnu"), "{bad}");
-    StaffClient::expect(redac.get("/api/admin/files/pas-un-id").await, 404).await;
+    redac.get_expect("/api/admin/files/pas-un-id", 404).await;
     app.stop().await;
 }
 
@@ -306,7 +286,7 @@ async fn import_updating(
     dry_run: bool,
     update: bool,
 ) -> FileJob {
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let redac = staff("redac", "redaction");
     let started = uc
         .file_jobs
@@ -426,7 +406,7 @@ async fn a_dry_run_writes_nothing_and_an_unusable_file_fails_with_its_reason() {
 #[tokio::test]
 async fn a_step_run_twice_counts_once_and_finds_what_its_first_run_wrote() {
     let (w, _outbox) = world().await;
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let redac = staff("redac", "redaction");
     let started = uc
         .file_jobs
@@ -491,7 +471,7 @@ async fn an_export_in_many_parts_holds_every_subscriber_once() {
     let (w, _outbox) = world().await;
     import(&w, &tricky(""), ImportMode::ValidOnly, false).await;
     let redac = staff("redac", "redaction");
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let job = uc
         .file_jobs
         .start_export(&redac, ExportOrder::Date)
@@ -528,7 +508,7 @@ async fn an_export_in_many_parts_holds_every_subscriber_once() {
 /// The `email` column of an export job's file, in its order.
 async fn exported_emails(w: &World<Outbox>, order: ExportOrder) -> (Vec<String>, bool) {
     let redac = staff("redac", "redaction");
-    let uc = &w.services.use_cases;
+    let uc = &w.use_cases();
     let job = uc.file_jobs.start_export(&redac, order).await.unwrap();
     w.drain().await;
     let view = uc.file_jobs.view(&redac, job.id).await.unwrap();

@@ -14,7 +14,8 @@ use telmail_core::domain::campaign::{
 };
 use telmail_core::domain::contact::{Channel, Email};
 use telmail_core::domain::delivery::{
-    CampaignProgress, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, Suppression,
+    CampaignProgress, ChannelPause, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    Suppression,
 };
 use telmail_core::domain::queue::{DeliverJob, FanoutJob, Job, JobOutcome, QueueName};
 use telmail_core::domain::reputation::EmailFeedback;
@@ -29,7 +30,6 @@ use telmail_core::use_cases::dispatch::{Repairs, LONGEST_QUEUE_DELAY};
 use telmail_core::use_cases::residents::WebOrigin;
 use telmail_core::use_cases::subscriber_file::EditInput;
 use telmail_core::DomainError;
-use telmail_local::worker::Worker;
 use telmail_tests::staff;
 
 /// A provider that records what it sends and fails as scripted per address.
@@ -155,17 +155,6 @@ async fn ready_jobs(w: &World) -> Vec<DeliverJob> {
         .collect()
 }
 
-async fn fan_out(w: &World, c: &Campaign) {
-    for shard in 0..c.shards {
-        w.services
-            .use_cases
-            .dispatcher
-            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
-            .await
-            .unwrap();
-    }
-}
-
 async fn progress(w: &World, id: CampaignId) -> CampaignProgress {
     CampaignStore::progress(w.services.store.as_ref(), id)
         .await
@@ -177,14 +166,6 @@ async fn campaign(w: &World, id: CampaignId) -> Campaign {
         .await
         .unwrap()
         .unwrap()
-}
-
-fn worker(w: &World) -> Worker {
-    Worker::new(
-        w.services.queue.clone(),
-        w.services.use_cases.jobs.clone(),
-        Default::default(),
-    )
 }
 
 #[tokio::test]
@@ -201,20 +182,10 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
     let c = approved_campaign(&w, false).await;
     // Every shard fanned out twice before anything is sent
     for shard in 0..c.shards {
-        w.services
-            .use_cases
-            .dispatcher
-            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
-            .await
-            .unwrap();
-        w.services
-            .use_cases
-            .dispatcher
-            .fan_out(&FanoutJob::first(c.id, shard, c.urgent))
-            .await
-            .unwrap();
+        w.fan_out(&FanoutJob::first(c.id, shard, c.urgent)).await;
+        w.fan_out(&FanoutJob::first(c.id, shard, c.urgent)).await;
     }
-    worker(&w).drain().await.unwrap();
+    w.drain().await;
     // And every delivery run again afterwards
     let again: Vec<DeliverJob> = deliveries(&w, c.id)
         .await
@@ -222,15 +193,7 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
         .map(|d| d.key.into())
         .collect();
     assert_eq!(again.len(), 3);
-    assert_eq!(
-        w.services
-            .use_cases
-            .dispatcher
-            .deliver(&again)
-            .await
-            .unwrap(),
-        vec![JobOutcome::Done; 3]
-    );
+    assert_eq!(w.deliver(&again).await, vec![JobOutcome::Done; 3]);
     for address in ["a@exemple.fr", "+33612345678", "b@exemple.fr"] {
         assert_eq!(w.provider.count(address), 1, "{address}");
     }
@@ -257,41 +220,21 @@ async fn a_transient_failure_is_retried_then_succeeds() {
         .unwrap()
         .insert("flaky@exemple.fr".into(), 2);
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let job = ready_jobs(&w).await.remove(0);
-    let first = w
-        .services
-        .use_cases
-        .dispatcher
-        .deliver(std::slice::from_ref(&job))
-        .await
-        .unwrap();
+    let first = w.deliver(std::slice::from_ref(&job)).await;
     assert_eq!(
         first,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
     );
     assert_eq!(deliveries(&w, c.id).await[0].status, DeliveryStatus::Queued);
-    let second = w
-        .services
-        .use_cases
-        .dispatcher
-        .deliver(std::slice::from_ref(&job))
-        .await
-        .unwrap();
+    let second = w.deliver(std::slice::from_ref(&job)).await;
     assert_eq!(
         second,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(60))],
         "backoff grows"
     );
-    assert_eq!(
-        w.services
-            .use_cases
-            .dispatcher
-            .deliver(&[job])
-            .await
-            .unwrap(),
-        vec![JobOutcome::Done]
-    );
+    assert_eq!(w.deliver(&[job]).await, vec![JobOutcome::Done]);
     let d = &deliveries(&w, c.id).await[0];
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 3));
     assert_eq!(d.provider_id.as_deref(), Some("msg-flaky@exemple.fr"));
@@ -309,21 +252,11 @@ async fn a_message_accepted_without_an_id_is_sent_and_never_sent_again() {
         .unwrap()
         .push("quiet@exemple.fr".into());
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 1);
-    w.services
-        .use_cases
-        .dispatcher
-        .deliver(&jobs)
-        .await
-        .unwrap();
-    w.services
-        .use_cases
-        .dispatcher
-        .deliver(&jobs)
-        .await
-        .unwrap();
+    w.deliver(&jobs).await;
+    w.deliver(&jobs).await;
     assert!(ready_jobs(&w).await.is_empty(), "nothing is retried");
     let d = deliveries(&w, c.id).await;
     assert_eq!(
@@ -355,8 +288,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         other => panic!("{other:?}"),
     };
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .residents
         .sign_up(
             &signup(Some("refus@exemple.fr"), None),
@@ -368,8 +300,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .unwrap()
         .contains("refuse cette adresse"));
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .residents
         .sign_up(&signup(None, Some("06 12 34 56 99")), WebOrigin::default())
         .await
@@ -384,15 +315,13 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         ..staff("redac", "redaction")
     };
     let c = w
-        .services
-        .use_cases
+        .use_cases()
         .campaigns
         .create(&redac, &email_only_campaign())
         .await
         .unwrap();
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .campaigns
         .test_send(&redac, c.id)
         .await
@@ -408,8 +337,7 @@ async fn a_provider_refusing_an_address_for_good_is_a_field_error_not_try_again(
         .lock()
         .unwrap()
         .insert("lent@exemple.fr".into(), 1);
-    w.services
-        .use_cases
+    w.use_cases()
         .residents
         .sign_up(&signup(Some("lent@exemple.fr"), None), WebOrigin::default())
         .await
@@ -446,8 +374,7 @@ async fn a_sign_up_code_the_provider_cannot_take_is_retried_until_the_retry_hour
 
     // WHEN they sign up: all three are accepted
     for phone in ["06 12 34 56 01", "06 12 34 56 02", "06 12 34 56 03"] {
-        w.services
-            .use_cases
+        w.use_cases()
             .residents
             .sign_up(&signup(phone), WebOrigin::default())
             .await
@@ -511,16 +438,11 @@ async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed()
         .unwrap()
         .insert("busy@exemple.fr".into(), 100);
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 2);
     for _ in 0..5 {
-        w.services
-            .use_cases
-            .dispatcher
-            .deliver(&jobs)
-            .await
-            .unwrap();
+        w.deliver(&jobs).await;
     }
     let deliveries = deliveries(&w, c.id).await;
     assert!(
@@ -563,20 +485,12 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     )
     .await;
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     // The email goes now; the SMS waits in the queue until the window opens.
     let ready = ready_jobs(&w).await;
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].key.channel, Channel::Email);
-    assert_eq!(
-        w.services
-            .use_cases
-            .dispatcher
-            .deliver(&ready)
-            .await
-            .unwrap(),
-        vec![JobOutcome::Done]
-    );
+    assert_eq!(w.deliver(&ready).await, vec![JobOutcome::Done]);
     assert_eq!(w.provider.count("c@exemple.fr"), 1);
     // An SMS job arriving early anyway (a replay) is put back until Monday 08:00 Paris,
     // 20 hours after Sunday noon.
@@ -585,12 +499,7 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
         ..ready[0].key
     });
     assert_eq!(
-        w.services
-            .use_cases
-            .dispatcher
-            .deliver(&[early])
-            .await
-            .unwrap(),
+        w.deliver(&[early]).await,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(
             20 * 3600
         ))]
@@ -600,19 +509,14 @@ async fn non_urgent_sms_wait_for_the_window_and_urgent_ones_do_not() {
     let ready = ready_jobs(&w).await;
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].key.channel, Channel::Sms);
-    w.services
-        .use_cases
-        .dispatcher
-        .deliver(&ready)
-        .await
-        .unwrap();
+    w.deliver(&ready).await;
     assert_eq!(w.provider.count("+33698765432"), 1);
 
     let urgent = approved_campaign(&w, true).await;
     w.clock.advance(Duration::days(-1)); // back to Sunday
     assert!(w.clock.now() < tuesday_morning());
-    fan_out(&w, &urgent).await;
-    worker(&w).drain().await.unwrap();
+    w.fan_out_all(&urgent).await;
+    w.drain().await;
     assert_eq!(
         w.provider.count("+33698765432"),
         2,
@@ -632,8 +536,8 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
         subscribe(&w, Some(email), Some(phone), &["email", "sms"]).await;
     }
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
-    worker(&w).drain().await.unwrap();
+    w.fan_out_all(&c).await;
+    w.drain().await;
     assert_eq!(
         w.provider.count("s1@exemple.fr") + w.provider.count("s2@exemple.fr"),
         2
@@ -641,8 +545,7 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
 
     // WHEN the cabinet stops it while the SMS wait
     let stopped = w
-        .services
-        .use_cases
+        .use_cases()
         .campaigns
         .cancel(&staff("cab", "cabinet"), c.id, Some("Date erronée"))
         .await
@@ -651,7 +554,7 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
 
     // THEN when the window opens nothing more goes out, and every delivery is closed
     w.clock.advance(Duration::hours(21));
-    worker(&w).drain().await.unwrap();
+    w.drain().await;
     assert_eq!(
         w.provider.count("+33611111111") + w.provider.count("+33622222222"),
         0
@@ -682,10 +585,10 @@ async fn an_sms_whose_answer_was_lost_is_not_sent_again_but_an_email_is() {
     *w.provider.lost_answer_once.lock().unwrap() =
         vec!["+33633333333".into(), "perdu@exemple.fr".into()];
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
-    worker(&w).drain().await.unwrap();
+    w.fan_out_all(&c).await;
+    w.drain().await;
     w.clock.advance(Duration::hours(1));
-    worker(&w).drain().await.unwrap();
+    w.drain().await;
 
     // The SMS went once and stays "unknown", with the reason staff read
     assert_eq!(w.provider.count("+33633333333"), 1);
@@ -736,7 +639,7 @@ async fn a_campaign_whose_fan_out_jobs_were_lost_is_repaired_on_the_schedule() {
     // GIVEN a campaign set to sending whose fan-out jobs never reached the queue
     let c = approved_campaign(&w, false).await;
     assert_eq!(lose_fanout_jobs(&w).await, c.shards as usize);
-    let repair = || w.services.use_cases.dispatcher.repair_stuck();
+    let repair = || w.dispatcher().repair_stuck();
     assert_eq!(
         repair().await.unwrap().fanouts_requeued,
         0,
@@ -746,7 +649,7 @@ async fn a_campaign_whose_fan_out_jobs_were_lost_is_repaired_on_the_schedule() {
     // WHEN the schedule runs later
     w.clock.advance(Duration::minutes(11));
     assert_eq!(repair().await.unwrap().fanouts_requeued, 1);
-    worker(&w).drain().await.unwrap();
+    w.drain().await;
 
     // THEN everyone got the message once and the campaign finished
     assert_eq!(w.provider.count("r1@exemple.fr"), 1);
@@ -770,7 +673,7 @@ async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() 
     )
     .await;
     let c = approved_campaign(&w, true).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     // GIVEN a sender that recorded its outcomes, then failed before adding them to the counters
     let jobs = ready_jobs(&w).await;
     let store = w.services.store.as_ref();
@@ -791,13 +694,7 @@ async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() 
 
     // WHEN the schedule runs once the outcomes are settled
     w.clock.advance(Duration::minutes(11));
-    let repaired = w
-        .services
-        .use_cases
-        .dispatcher
-        .repair_stuck()
-        .await
-        .unwrap();
+    let repaired = w.dispatcher().repair_stuck().await.unwrap();
 
     // THEN the counters hold them, once, and the campaign finished
     assert_eq!(repaired.recounted, 1);
@@ -811,13 +708,7 @@ async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() 
         (1, 1, 1)
     );
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
-    let again = w
-        .services
-        .use_cases
-        .dispatcher
-        .repair_stuck()
-        .await
-        .unwrap();
+    let again = w.dispatcher().repair_stuck().await.unwrap();
     assert_eq!(again, Default::default());
     assert_eq!(progress(&w, c.id).await.totals.email.sent, 1);
 }
@@ -827,7 +718,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     let w = world(tuesday_morning()).await;
     subscribe(&w, Some("lost@exemple.fr"), None, &["email"]).await;
     let c = approved_campaign(&w, true).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let job = ready_jobs(&w).await.remove(0);
     // A sender claims it, then dies before recording the outcome
     assert_eq!(
@@ -842,13 +733,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // The job comes back soon after: the delivery is left alone (the sender may be slow), and
     // the job is put back to look again, first after 30 s, then after as long as the claim is
     // old
-    let outcome = w
-        .services
-        .use_cases
-        .dispatcher
-        .deliver(std::slice::from_ref(&job))
-        .await
-        .unwrap();
+    let outcome = w.deliver(std::slice::from_ref(&job)).await;
     assert_eq!(
         outcome,
         vec![JobOutcome::RetryAfter(std::time::Duration::from_secs(30))]
@@ -856,13 +741,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     // Four minutes on, the claim is older than any live sender keeps one (its deadline), but
     // not yet past the claims' expiry (6 minutes locally): the job looks again at expiry.
     w.clock.advance(Duration::minutes(4));
-    let outcome = w
-        .services
-        .use_cases
-        .dispatcher
-        .deliver(std::slice::from_ref(&job))
-        .await
-        .unwrap();
+    let outcome = w.deliver(std::slice::from_ref(&job)).await;
     match outcome[..] {
         [JobOutcome::RetryAfter(wait)] => assert!(
             wait > std::time::Duration::from_secs(60)
@@ -879,15 +758,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
 
     // Past the claims' expiry it is failed, never resent, and the campaign completes
     w.clock.advance(Duration::minutes(3));
-    assert_eq!(
-        w.services
-            .use_cases
-            .dispatcher
-            .deliver(&[job])
-            .await
-            .unwrap(),
-        vec![JobOutcome::Done]
-    );
+    assert_eq!(w.deliver(&[job]).await, vec![JobOutcome::Done]);
     let d = &deliveries(&w, c.id).await[0];
     assert_eq!(d.status, DeliveryStatus::Failed);
     assert!(d.error.as_deref().unwrap().contains("résultat inconnu"));
@@ -904,7 +775,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
     subscribe(&w, Some("moves@exemple.fr"), None, &["email"]).await;
     subscribe(&w, Some("stays@exemple.fr"), None, &["email"]).await;
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 3);
     assert!(
@@ -922,8 +793,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             .key
             .subscriber
     };
-    w.services
-        .use_cases
+    w.use_cases()
         .subscriber_file
         .edit(&staff, id_of("leaves@exemple.fr"), &EditInput::default())
         .await
@@ -936,19 +806,13 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
             channels: vec!["email".into()],
         }],
     };
-    w.services
-        .use_cases
+    w.use_cases()
         .subscriber_file
         .edit(&staff, id_of("moves@exemple.fr"), &moved)
         .await
         .unwrap();
 
-    w.services
-        .use_cases
-        .dispatcher
-        .deliver(&jobs)
-        .await
-        .unwrap();
+    w.deliver(&jobs).await;
     assert_eq!(w.provider.count("leaves@exemple.fr"), 0);
     assert_eq!(w.provider.count("moves@exemple.fr"), 0);
     assert_eq!(w.provider.count("new-home@exemple.fr"), 1);
@@ -1031,7 +895,7 @@ async fn a_shard_fans_out_slice_after_slice_and_reaches_everyone_once() {
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
 
     // A slice's job delivered again (SQS is at least once) does nothing.
-    let dispatcher = &w.services.use_cases.dispatcher;
+    let dispatcher = w.dispatcher();
     let again = FanoutJob {
         slice: 2,
         ..FanoutJob::first(c.id, 0, false)
@@ -1048,7 +912,7 @@ async fn a_slice_cut_short_and_run_again_sends_nothing_twice() {
         subscribe(&w, Some(&format!("r{i}@exemple.fr")), None, &["email"]).await;
     }
     let c = approved_campaign(&w, false).await;
-    let dispatcher = &w.services.use_cases.dispatcher;
+    let dispatcher = w.dispatcher();
     // The first slice runs, then its job comes back before it was acknowledged: the slice
     // was recorded done, so the rerun stops at once and the shard goes on once.
     let first = FanoutJob::first(c.id, 0, false);
@@ -1072,16 +936,28 @@ async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
     assert_eq!(c.shards, 8);
     w.drain().await;
     // Counted (every hour): one shard per 25,000 recipients, at least one.
-    w.services
-        .use_cases
-        .statistics
-        .record_audience()
-        .await
-        .unwrap();
+    w.use_cases().statistics.record_audience().await.unwrap();
     let c = approved_campaign(&w, false).await;
     assert_eq!(c.shards, 1);
     w.drain().await;
     assert_eq!(w.provider.count("a@exemple.fr"), 2);
+}
+
+/// The provider reports `n` hard bounces of the campaign's emails.
+async fn bounces(w: &World, id: CampaignId, n: usize) {
+    for _ in 0..n {
+        w.dispatcher()
+            .record_email_feedback(id, EmailFeedback::Bounce)
+            .await
+            .unwrap();
+    }
+}
+
+/// The channels paused now, as the cabinet reads the queue's health.
+async fn paused(w: &World) -> Vec<ChannelPause> {
+    let cabinet = staff("cab", "cabinet");
+    let statistics = &w.use_cases().statistics;
+    statistics.queue_health(&cabinet).await.unwrap().paused
 }
 
 #[tokio::test]
@@ -1092,39 +968,26 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
         subscribe(&w, Some(&format!("p{i}@exemple.fr")), None, &["email"]).await;
     }
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 230);
-    let dispatcher = &w.services.use_cases.dispatcher;
+    let dispatcher = w.dispatcher();
     dispatcher.deliver(&jobs[..210]).await.unwrap();
     // SES reports 10 hard bounces: 4.8 %, under the brake; the eleventh makes 5.2 %.
-    for _ in 0..10 {
-        dispatcher
-            .record_email_feedback(c.id, EmailFeedback::Bounce)
-            .await
-            .unwrap();
-    }
-    let statistics = &w.services.use_cases.statistics;
+    bounces(&w, c.id, 10).await;
+    let statistics = &w.use_cases().statistics;
     let cabinet = staff("cab", "cabinet");
-    assert!(statistics
-        .queue_health(&cabinet)
-        .await
-        .unwrap()
-        .paused
-        .is_empty());
-    dispatcher
-        .record_email_feedback(c.id, EmailFeedback::Bounce)
-        .await
-        .unwrap();
-    let paused = statistics.queue_health(&cabinet).await.unwrap().paused;
-    assert_eq!(paused.len(), 1, "{paused:?}");
-    assert_eq!(paused[0].campaign, Some(c.id));
+    assert!(paused(&w).await.is_empty());
+    bounces(&w, c.id, 1).await;
+    let braked = paused(&w).await;
+    assert_eq!(braked.len(), 1, "{braked:?}");
+    assert_eq!(braked[0].campaign, Some(c.id));
     assert!(
-        paused[0]
+        braked[0]
             .reason
             .starts_with("taux de rebond de 5,2 % (11 adresses"),
         "{}",
-        paused[0].reason
+        braked[0].reason
     );
     let p = progress(&w, c.id).await;
     assert_eq!((p.feedback.bounces, p.totals.email.sent), (11, 210));
@@ -1142,8 +1005,8 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     assert_eq!((p.totals.email.sent, p.totals.email.failed), (210, 0));
     // Other campaigns are not braked.
     let other = approved_campaign(&w, false).await;
-    fan_out(&w, &other).await;
-    worker(&w).drain().await.unwrap();
+    w.fan_out_all(&other).await;
+    w.drain().await;
     assert_eq!(campaign(&w, other.id).await.status, CampaignStatus::Sent);
 
     // The communication service cannot lift it; the cabinet can, and the rest goes, once.
@@ -1167,18 +1030,8 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     assert_eq!((p.totals.email.sent, p.totals.email.failed), (230, 0));
     assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
     // A bounce arriving after the campaign ended brakes nothing.
-    for _ in 0..20 {
-        dispatcher
-            .record_email_feedback(c.id, EmailFeedback::Bounce)
-            .await
-            .unwrap();
-    }
-    assert!(statistics
-        .queue_health(&cabinet)
-        .await
-        .unwrap()
-        .paused
-        .is_empty());
+    bounces(&w, c.id, 20).await;
+    assert!(paused(&w).await.is_empty());
 }
 
 #[tokio::test]
@@ -1187,9 +1040,9 @@ async fn a_campaign_still_sending_a_day_after_its_retries_raises_the_stuck_alarm
     subscribe(&w, Some("r1@exemple.fr"), None, &["email"]).await;
     // Its fan-out ran but its deliveries never did (a consumer down for days).
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     ready_jobs(&w).await;
-    let repair = || w.services.use_cases.dispatcher.repair_stuck();
+    let repair = || w.dispatcher().repair_stuck();
     // Retries last 6 hours; the SMS window was open: stuck a day after that, not before.
     w.clock.advance(Duration::hours(29));
     assert_eq!(repair().await.unwrap().stuck, 0);
@@ -1211,7 +1064,7 @@ async fn fan_out_queues_the_channels_side_by_side_so_sms_never_wait_behind_every
         .await;
     }
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     // The first thousand jobs in the queue (of 1,200): a page of each channel in turn, 500
     // emails then 500 SMS; the last 100 of each come after.
     let first = ready_jobs(&w).await;
@@ -1237,10 +1090,10 @@ async fn a_batch_claims_only_what_it_can_send_before_its_deadline() {
         subscribe(&w, Some(&format!("d{i}@exemple.fr")), None, &["email"]).await;
     }
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 40);
-    let dispatcher = &w.services.use_cases.dispatcher;
+    let dispatcher = w.dispatcher();
     let start = w.clock.now();
     let deadline = start + Duration::seconds(30);
 
@@ -1323,10 +1176,10 @@ async fn emails_over_the_daily_quota_wait_unclaimed_until_it_frees() {
         subscribe(&w, Some(&format!("q{i}@exemple.fr")), None, &["email"]).await;
     }
     let c = approved_campaign(&w, false).await;
-    fan_out(&w, &c).await;
+    w.fan_out_all(&c).await;
     let jobs = ready_jobs(&w).await;
     assert_eq!(jobs.len(), 5);
-    let dispatcher = &w.services.use_cases.dispatcher;
+    let dispatcher = w.dispatcher();
     let waiting = |outcomes: &[JobOutcome]| -> Vec<DeliverJob> {
         jobs.iter()
             .zip(outcomes)
@@ -1386,14 +1239,14 @@ async fn a_lost_middle_slice_is_resumed_where_its_shard_was_handed_over() {
     }
     let c = approved_campaign(&w, false).await;
     assert_eq!(lose_fanout_jobs(&w).await, 1);
-    let dispatcher = &w.services.use_cases.dispatcher;
+    let dispatcher = w.dispatcher();
     // Slice 0 runs and hands over to slice 1, whose job is then lost.
     dispatcher
         .fan_out(&FanoutJob::first(c.id, 0, false))
         .await
         .unwrap();
     assert_eq!(lose_fanout_jobs(&w).await, 1);
-    worker(&w).drain().await.unwrap();
+    w.drain().await;
     let sent_before = (0..8)
         .filter(|i| w.provider.count(&format!("m{i}@exemple.fr")) == 1)
         .count();
@@ -1408,7 +1261,7 @@ async fn a_lost_middle_slice_is_resumed_where_its_shard_was_handed_over() {
     assert_eq!(dispatcher.repair_stuck().await.unwrap().fanouts_requeued, 1);
     // Looked at just now: not again on the next tick.
     assert_eq!(acted(dispatcher.repair_stuck().await.unwrap()), (0, 0, 0));
-    worker(&w).drain().await.unwrap();
+    w.drain().await;
     for i in 0..8 {
         assert_eq!(w.provider.count(&format!("m{i}@exemple.fr")), 1, "m{i}");
     }

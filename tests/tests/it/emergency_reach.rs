@@ -48,8 +48,9 @@ async fn administrators_define_zones_that_everyone_can_list() {
     let redac = app.login("redac").await;
 
     // WHEN an administrator defines « Front de mer »
-    let zone =
-        StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    let zone = admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     // THEN its slug comes from its name, and the public list shows it with its streets
     assert_eq!(zone["slug"], "front-de-mer");
     let listed: Value = app.get("/api/zones").await.json().await.unwrap();
@@ -58,19 +59,16 @@ async fn administrators_define_zones_that_everyone_can_list() {
     assert_eq!(listed[0]["streets"][0], "Boulevard de la Plage");
 
     // The same name again is a conflict; a blank name is refused in French naming the field
-    let again =
-        StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 409).await;
+    let again = admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 409)
+        .await;
     assert!(
         again["message"].as_str().unwrap().contains("front-de-mer"),
         "{again}"
     );
-    let blank = StaffClient::expect(
-        admin
-            .post("/api/admin/zones", &json!({ "name": "  " }))
-            .await,
-        422,
-    )
-    .await;
+    let blank = admin
+        .post_expect("/api/admin/zones", &json!({ "name": "  " }), 422)
+        .await;
     assert_eq!(blank["fields"]["name"], "Indiquez le nom de la zone.");
     // Only an administrator defines zones
     let refused = redac
@@ -117,7 +115,7 @@ async fn an_unknown_zone_is_refused_on_the_web_form_on_paper_and_in_a_campaign()
         "title": "Submersion", "topics": ["alerte-meteo"], "sms": { "text": "Alerte" },
         "email": null, "urgent": true, "send_at": null, "zones": ["Front de mer"],
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 422).await;
+    let refused = redac.post_expect("/api/admin/campaigns", &draft, 422).await;
     assert!(
         refused["fields"]["zones"]
             .as_str()
@@ -134,17 +132,16 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     let admin = app.login("admin").await;
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
-    StaffClient::expect(
-        admin
-            .post(
-                "/api/admin/zones",
-                &json!({ "name": "Le Moulleau", "description": "Sud." }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
+    admin
+        .post_expect(
+            "/api/admin/zones",
+            &json!({ "name": "Le Moulleau", "description": "Sud." }),
+            201,
+        )
+        .await;
     let on_front = paper(
         &redac,
         "front@exemple.fr",
@@ -176,19 +173,13 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "email": { "subject": "Vigilance rouge", "body_markdown": "Quittez le front de mer." },
         "urgent": true, "send_at": null, "zones": ["front-de-mer"],
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["zones"], json!(["front-de-mer"]));
     assert_eq!(c["include_unzoned"], false);
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id = campaign_id(&c);
 
     // THEN the estimate shows both counts, the recipients following the choice
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac.estimate(id).await;
     assert_eq!(est["sms_recipients"], 2, "{est}");
     assert_eq!(est["email_recipients"], 2);
     assert_eq!(
@@ -201,20 +192,17 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     );
 
     // AND sending reaches only the two residents of the sea front, on both channels
-    submit_and_approve(&redac, &cab, &id).await;
+    submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
-    let mut texted: Vec<String> = app
-        .sms()
-        .iter()
-        .map(|s| s["to"].as_str().unwrap().to_owned())
-        .collect();
-    texted.sort();
+    let texted: Vec<String> = sorted(
+        app.sms()
+            .iter()
+            .map(|s| s["to"].as_str().unwrap().to_owned()),
+    );
     assert_eq!(texted, ["+33611000001", "+33611000002"]);
-    let mut mailed: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
-    mailed.sort();
+    let mailed: Vec<String> = sorted(app.emails().into_iter().map(|e| e.to));
     assert_eq!(mailed, ["both@exemple.fr", "front@exemple.fr"]);
-    let sent =
-        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let sent = redac.campaign(id).await;
     assert_eq!(sent["counts"]["sms"]["targeted"], 2, "{sent}");
 
     // AND a campaign for the whole town (zones null) still reaches all four
@@ -222,18 +210,17 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "title": "Fin d'alerte", "topics": ["alerte-meteo"], "sms": { "text": "Fin de vigilance." },
         "email": null, "urgent": true, "send_at": null, "zones": null,
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &whole).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &whole, 201).await;
     assert_eq!(c["zones"], Value::Null);
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!(
+    let est = redac
+        .post_empty_expect(
+            &format!(
                 "/api/admin/campaigns/{}/estimate",
                 c["id"].as_str().unwrap()
-            ))
-            .await,
-        200,
-    )
-    .await;
+            ),
+            200,
+        )
+        .await;
     assert_eq!(est["sms_recipients"], 4);
     assert_eq!(est["zones"], Value::Null);
 
@@ -243,17 +230,11 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         "email": null, "urgent": true, "send_at": null,
         "zones": ["front-de-mer"], "include_unzoned": true,
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &wide).await, 201).await;
-    let wide_id = c["id"].as_str().unwrap().to_owned();
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{wide_id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let c = redac.post_expect("/api/admin/campaigns", &wide, 201).await;
+    let wide_id = campaign_id(&c);
+    let est = redac.estimate(wide_id).await;
     assert_eq!(est["sms_recipients"], 3, "{est}");
-    submit_and_approve(&redac, &cab, &wide_id).await;
+    submit_and_approve(&redac, &cab, wide_id).await;
     app.drain().await;
     let to_nowhere = app.sms_to("+33611000004");
     assert_eq!(
@@ -271,7 +252,9 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
 async fn a_resident_names_zones_on_the_web_form_and_keeps_them_once_confirmed() {
     let app = app().await;
     let admin = app.login("admin").await;
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     let signup = json!({
         "email": "marie@exemple.fr", "consent": true, "zones": ["front-de-mer"],
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
@@ -290,7 +273,7 @@ async fn a_resident_names_zones_on_the_web_form_and_keeps_them_once_confirmed() 
         .await;
     assert_eq!(resp.status(), 200);
     let redac = app.login("redac").await;
-    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=marie").await, 200).await;
+    let found = redac.read("/api/admin/subscribers?q=marie").await;
     assert_eq!(
         found["items"][0]["zones"],
         json!(["front-de-mer"]),
@@ -317,7 +300,9 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
     });
-    let added = StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    let added = redac
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     assert_eq!(added["phone"], "+33556223344");
     assert_eq!(added["subscriptions"][0]["channels"], json!(["voice"]));
     // A landline is still refused for SMS, in French
@@ -325,7 +310,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "phone": "05 56 22 33 45", "paper_form_reference": "F-32",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "voice"] }],
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/subscribers", &sms).await, 422).await;
+    let refused = redac.post_expect("/api/admin/subscribers", &sms, 422).await;
     assert!(
         refused["fields"]["phone"]
             .as_str()
@@ -338,7 +323,9 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "title": "Orages", "topics": ["alerte-meteo"], "sms": null, "email": null,
         "voice": { "text": "Voir https://arcachon.fr" }, "urgent": true, "send_at": null,
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &linked).await, 422).await;
+    let refused = redac
+        .post_expect("/api/admin/campaigns", &linked, 422)
+        .await;
     assert!(
         refused["fields"]["voice.text"]
             .as_str()
@@ -353,26 +340,20 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "voice": { "text": "Vigilance rouge vagues-submersion ce soir. Restez chez vous." },
         "urgent": true, "send_at": null,
     });
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(
         c["voice"]["text"],
         "Vigilance rouge vagues-submersion ce soir. Restez chez vous."
     );
-    let id = c["id"].as_str().unwrap().to_owned();
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let id = campaign_id(&c);
+    let est = redac.estimate(id).await;
     assert_eq!(est["voice_recipients"], 1, "{est}");
     assert!(
         (est["voice_cost"].as_f64().unwrap() - 0.15).abs() < 1e-9,
         "{est}"
     );
     assert!(est["voice"]["seconds"].as_u64().unwrap() > 5, "{est}");
-    submit_and_approve(&redac, &cab, &id).await;
+    submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
 
     // THEN the landline is called once: the town's name first, the message twice
@@ -388,8 +369,7 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
     assert_eq!(text.matches("Restez chez vous.").count(), 2, "{text}");
     assert!(chrono::DateTime::parse_from_rfc3339(calls[0]["at"].as_str().unwrap()).is_ok());
     assert!(app.sms().is_empty(), "no SMS to a landline");
-    let sent =
-        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let sent = redac.campaign(id).await;
     assert_eq!(sent["counts"]["voice"]["sent"], 1, "{sent}");
     assert_eq!(sent["status"], "sent");
 }
@@ -436,7 +416,9 @@ async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
 async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_alerts_only() {
     let app = app().await;
     let admin = app.login("admin").await;
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     // The form lists the zone, and offers calls on « Alerte météo » only
     let form = page_text(app.get("/inscription").await).await;
     assert!(form.contains("value=\"front-de-mer\""), "{form}");
@@ -469,7 +451,7 @@ async fn the_web_form_finds_a_zone_from_the_street_typed_and_offers_calls_on_ale
         .await;
     // THEN they are in the sea front's zone
     let redac = app.login("redac").await;
-    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=lea").await, 200).await;
+    let found = redac.read("/api/admin/subscribers?q=lea").await;
     assert_eq!(
         found["items"][0]["zones"],
         json!(["front-de-mer"]),
@@ -495,7 +477,9 @@ async fn paper_on(
         "subscriptions": [{ "topic": "alerte-meteo", "channels": channels }],
         "welcome": false,
     });
-    let added = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
+    let added = staff
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     added["id"].as_str().unwrap().to_owned()
 }
 
@@ -521,7 +505,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         app.login("redac").await,
         app.login("cab").await,
     );
-    StaffClient::expect(admin.post("/api/admin/zones", &front_de_mer()).await, 201).await;
+    admin
+        .post_expect("/api/admin/zones", &front_de_mer(), 201)
+        .await;
     let both = json!(["email", "sms"]);
     let sea = json!(["front-de-mer"]);
     paper_on(
@@ -551,7 +537,7 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         "email": { "subject": "Vigilance rouge", "body_markdown": "Quittez le front de mer." },
         "urgent": false, "acknowledgement": true, "send_at": null,
     });
-    let refused = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 422).await;
+    let refused = redac.post_expect("/api/admin/campaigns", &draft, 422).await;
     assert!(
         refused["fields"]["acknowledgement"]
             .as_str()
@@ -562,34 +548,30 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
 
     // WHEN an urgent campaign asking for an answer goes out
     draft["urgent"] = json!(true);
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
     assert_eq!(c["acknowledgement"], true);
-    let id = c["id"].as_str().unwrap().to_owned();
+    let id = campaign_id(&c);
     // Its estimate counts the SMS with the link it will carry
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac.estimate(id).await;
     assert!(est["sms"]["length"].as_u64().unwrap() > 140, "{est}");
     // …as the composer's live estimate does while the box is ticked
     let live = |ack: bool| {
         json!({ "topics": ["alerte-meteo"], "sms_text": draft["sms"]["text"], "urgent": true,
                 "acknowledgement": ack })
     };
-    let asking =
-        StaffClient::expect(redac.post("/api/admin/estimate", &live(true)).await, 200).await;
-    let plain =
-        StaffClient::expect(redac.post("/api/admin/estimate", &live(false)).await, 200).await;
+    let asking = redac
+        .post_expect("/api/admin/estimate", &live(true), 200)
+        .await;
+    let plain = redac
+        .post_expect("/api/admin/estimate", &live(false), 200)
+        .await;
     assert_eq!(asking["sms"]["length"], est["sms"]["length"], "{asking}");
     assert_eq!(
         asking["sms"]["length"].as_u64().unwrap() - plain["sms"]["length"].as_u64().unwrap(),
         15 + format!("{}/s?t=", app.base).len() as u64 + 59,
         "« \nEn sécurité ? » and the link"
     );
-    submit_and_approve(&redac, &cab, &id).await;
+    submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
 
     // THEN each SMS and email carries its recipient's own short link
@@ -615,13 +597,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         page.contains("Je suis en sécurité") && page.contains("J'ai besoin d'aide"),
         "{page}"
     );
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["safe"], 0, "a GET never acts: {view}");
 
     // WHEN one taps « Je suis en sécurité », another « J'ai besoin d'aide »
@@ -651,13 +629,9 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     assert_eq!(forged.status(), 400);
 
     // THEN the crisis view counts them, by zone, and lists whom to call back, help first
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(
         view["totals"],
         json!({ "people": 4, "reached": 3, "not_reached": 1, "pending": 0, "safe": 1, "needs_help": 1 }),
@@ -692,37 +666,25 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
     assert!(lines[1].starts_with("besoin d'aide;"), "{csv}");
 
     // WHEN staff send the follow-up to those not reached
-    let done = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/crisis/follow-up"))
-            .await,
-        200,
-    )
-    .await;
+    let done = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/crisis/follow-up"), 200)
+        .await;
     // THEN the one whose email bounced gets the SMS, with their own link, once
     assert_eq!(
         done,
         json!({ "people": 1, "email": 0, "sms": 1, "voice": 0, "no_other_channel": 0 })
     );
-    let again = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/crisis/follow-up"))
-            .await,
-        200,
-    )
-    .await;
+    let again = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/crisis/follow-up"), 200)
+        .await;
     assert_eq!(again["sms"], 0, "a second click queues nothing twice");
     app.drain().await;
     let followed = app.sms_to("+33611000003");
     assert_eq!(followed.len(), 1, "{followed:?}");
     assert!(followed[0]["text"].as_str().unwrap().contains("/s?t="));
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["not_reached"], 0, "{view}");
     assert_eq!(view["totals"]["reached"], 4);
 
@@ -732,20 +694,15 @@ async fn residents_say_they_are_safe_and_the_crisis_view_lists_whom_to_call_back
         .await;
     assert!(erased.status().is_success(), "{}", erased.status());
     // THEN their answer is gone with them, and their link no longer works
-    let campaign: telmail_core::domain::campaign::CampaignId = id.parse().unwrap();
-    let kept = telmail_core::ports::ReachStore::acknowledgements(&app.store(), campaign)
+    let kept = telmail_core::ports::ReachStore::acknowledgements(&app.store(), id)
         .await
         .unwrap();
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert_eq!(kept[0].answer, telmail_core::domain::reach::Answer::Safe);
     assert_eq!(app.get(&path_of(&help_link)).await.status(), 400);
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["needs_help"], 0, "{view}");
 }
 
@@ -758,7 +715,9 @@ async fn a_call_asking_for_an_answer_ends_by_pointing_to_the_sms_link() {
         "phone": "05 56 22 33 44", "paper_form_reference": "F-31",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }],
     });
-    StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    redac
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     let draft = json!({
         "title": "Submersion", "topics": ["alerte-meteo"], "sms": null, "email": null,
         "voice": { "text": "Quittez le front de mer." },
@@ -778,12 +737,8 @@ async fn a_call_asking_for_an_answer_ends_by_pointing_to_the_sms_link() {
         .get(&format!("/api/admin/campaigns/{plain}/crisis"))
         .await;
     assert_eq!(refused.status(), 409);
-    let view = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/crisis"))
-            .await,
-        200,
-    )
-    .await;
+    let view = redac
+        .read(&format!("/api/admin/campaigns/{id}/crisis"))
+        .await;
     assert_eq!(view["totals"]["reached"], 1, "{view}");
 }

@@ -15,9 +15,10 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
+use telmail_core::domain::campaign::CampaignId;
 
 use crate::common::{
-    email_campaign, import, residents_csv, send_campaign, wait_for, StaffClient, TestApp, Town,
+    email_campaign, import, residents_csv, send_campaign, sorted, wait_for, TestApp, Town,
 };
 use serde_json::Value;
 use telmail_local::db::sql_err;
@@ -28,18 +29,17 @@ use telmail_tests::smtp::{stub_smtp, Script, SmtpStub};
 const DOWN_FOR: Duration = Duration::from_secs(31 * 60);
 
 /// The campaign once it is `sent`.
-async fn finished(app: &TestApp, id: &str) -> Value {
+async fn finished(app: &TestApp, id: CampaignId) -> Value {
     let redac = app.login("redac").await;
     wait_for("the campaign finishes", Duration::from_secs(40), || async {
-        let c =
-            StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+        let c = redac.campaign(id).await;
         (c["status"] == "sent").then_some(c)
     })
     .await
 }
 
 /// Every delivery of a campaign, through the staff API.
-async fn deliveries(app: &TestApp, id: &str) -> Vec<Value> {
+async fn deliveries(app: &TestApp, id: CampaignId) -> Vec<Value> {
     let redac = app.login("redac").await;
     let mut all = Vec::new();
     loop {
@@ -47,7 +47,7 @@ async fn deliveries(app: &TestApp, id: &str) -> Vec<Value> {
             "/api/admin/campaigns/{id}/deliveries?limit=1000&offset={}",
             all.len()
         );
-        let page = StaffClient::expect(redac.get(&path).await, 200).await;
+        let page = redac.read(&path).await;
         let page = page.as_array().unwrap().clone();
         if page.is_empty() {
             return all;
@@ -78,7 +78,7 @@ async fn addresses(dir: &Path) -> HashMap<String, String> {
 async fn each_once_or_failed_with_a_reason(
     app: &TestApp,
     relay: &SmtpStub,
-    id: &str,
+    id: CampaignId,
     n: u64,
 ) -> u64 {
     let c = finished(app, id).await;
@@ -172,7 +172,7 @@ async fn killed_in_the_middle_of_a_send_batch_and_restarted_each_resident_gets_o
 
     process::as_if_down_for(town.dir(), DOWN_FOR).await.unwrap();
     let (_server, app) = town.start(&args).await;
-    let failed = each_once_or_failed_with_a_reason(&app, &relay, &id, N).await;
+    let failed = each_once_or_failed_with_a_reason(&app, &relay, id, N).await;
     // The claims cut short are failed, sent or not; everything else went out after the restart.
     assert_eq!(failed, claimed as u64);
     eprintln!("{failed} failed as unknown; {:?} in all", started.elapsed());
@@ -211,7 +211,7 @@ async fn killed_in_the_middle_of_the_fan_out_and_restarted_each_resident_gets_on
 
     process::as_if_down_for(town.dir(), DOWN_FOR).await.unwrap();
     let (_server, app) = town.start(&args).await;
-    each_once_or_failed_with_a_reason(&app, &relay, &id, N).await;
+    each_once_or_failed_with_a_reason(&app, &relay, id, N).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,14 +240,13 @@ async fn a_job_that_cannot_be_read_goes_to_the_dead_letters_and_the_others_still
     .await
     .unwrap();
     let id = send_campaign(&redac, &cab, &email_campaign("Marché de Noël")).await;
-    let c = finished(&app, &id).await;
+    let c = finished(&app, id).await;
     assert_eq!(c["counts"]["email"]["sent"], N as u64, "{c}");
-    let mut to: Vec<String> = app.emails().into_iter().map(|e| e.to).collect();
-    to.sort();
+    let mut to: Vec<String> = sorted(app.emails().into_iter().map(|e| e.to));
     to.dedup();
     assert_eq!(to.len(), N, "one email each");
     assert_eq!(app.emails().len(), N, "and no more");
-    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    let health = cab.read("/api/admin/health").await;
     assert_eq!(health["dead_letters"], 2, "{health}");
     assert_eq!(health["queued"], 0, "{health}");
     let reasons: Vec<String> = db

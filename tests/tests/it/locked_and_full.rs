@@ -22,11 +22,7 @@ fn paper_form(email: &str) -> Value {
 
 /// How many subscribers a search by address finds.
 async fn found(by: &StaffClient<'_>, email: &str) -> usize {
-    let v = StaffClient::expect(
-        by.get(&format!("/api/admin/subscribers?q={email}")).await,
-        200,
-    )
-    .await;
+    let v = by.read(&format!("/api/admin/subscribers?q={email}")).await;
     v["items"].as_array().unwrap().len()
 }
 
@@ -116,13 +112,9 @@ async fn a_database_locked_by_another_program_is_a_french_try_again_then_the_sam
 
     lock.release();
 
-    StaffClient::expect(
-        redac
-            .post("/api/admin/subscribers", &paper_form("lea@exemple.fr"))
-            .await,
-        201,
-    )
-    .await;
+    redac
+        .post_expect("/api/admin/subscribers", &paper_form("lea@exemple.fr"), 201)
+        .await;
     assert_eq!(found(&redac, "lea@exemple.fr").await, 1);
     assert_eq!(process::integrity(town.dir()).await, "ok");
     eprintln!("{:?} in all", started.elapsed());
@@ -267,13 +259,13 @@ async fn a_full_disk_is_a_french_error_for_staff_nothing_half_written_and_writin
     let (disk, server, app) = on_a_small_disk(logs.path()).await;
     let dir = app.data_dir.clone();
     let redac = app.login("redac").await;
-    StaffClient::expect(
-        redac
-            .post("/api/admin/subscribers", &paper_form("paul@exemple.fr"))
-            .await,
-        201,
-    )
-    .await;
+    redac
+        .post_expect(
+            "/api/admin/subscribers",
+            &paper_form("paul@exemple.fr"),
+            201,
+        )
+        .await;
 
     let filler = fill(&dir);
     let full = ["le disque du serveur est plein", "Rien n'a été modifié"];
@@ -296,25 +288,21 @@ async fn a_full_disk_is_a_french_error_for_staff_nothing_half_written_and_writin
     // Reading goes on, and shows nothing was written.
     assert_eq!(found(&redac, "lea@exemple.fr").await, 0);
     assert_eq!(found(&redac, "paul@exemple.fr").await, 1);
-    let campaigns = StaffClient::expect(redac.get("/api/admin/campaigns").await, 200).await;
+    let campaigns = redac.read("/api/admin/campaigns").await;
     let listed = campaigns.as_array().or(campaigns["items"].as_array());
     assert_eq!(listed.map(Vec::len), Some(0), "{campaigns}");
 
     std::fs::remove_file(filler).unwrap();
-    StaffClient::expect(
-        redac
-            .post("/api/admin/subscribers", &paper_form("lea@exemple.fr"))
-            .await,
-        201,
-    )
-    .await;
-    StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &email_campaign("Marché de Noël"))
-            .await,
-        201,
-    )
-    .await;
+    redac
+        .post_expect("/api/admin/subscribers", &paper_form("lea@exemple.fr"), 201)
+        .await;
+    redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &email_campaign("Marché de Noël"),
+            201,
+        )
+        .await;
     assert_eq!(found(&redac, "lea@exemple.fr").await, 1);
     assert_eq!(process::integrity(&dir).await, "ok");
     // The server goes before its disk is unmounted.

@@ -33,7 +33,7 @@ fn proposal(title: &str, topic: &str, sms: bool) -> Value {
 }
 
 async fn propose(staff: &StaffClient<'_>, body: &Value) -> Value {
-    StaffClient::expect(staff.post("/api/admin/proposals", body).await, 201).await
+    staff.post_expect("/api/admin/proposals", body, 201).await
 }
 
 #[tokio::test]
@@ -43,17 +43,11 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     let culture = app.login("culture").await;
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({ "email": "habitant@exemple.fr", "paper_form_reference": "F-1",
-                         "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }] }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let resident = json!({ "email": "habitant@exemple.fr", "paper_form_reference": "F-1",
+                           "subscriptions": [{ "topic": "culture-animations", "channels": ["email"] }] });
+    redac
+        .post_expect("/api/admin/subscribers", &resident, 201)
+        .await;
 
     let p = propose(
         &culture,
@@ -68,25 +62,17 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
     // Its author corrects it while it is new.
     let mut corrected = proposal("Marché de Noël 2099", "culture-animations", true);
     corrected["text"] = json!("Place Thiers, samedi 12 décembre.");
-    let edited = StaffClient::expect(
-        culture
-            .put(&format!("/api/admin/proposals/{id}"), &corrected)
-            .await,
-        200,
-    )
-    .await;
+    let edited = culture
+        .put_expect(&format!("/api/admin/proposals/{id}"), &corrected, 200)
+        .await;
     assert_eq!(edited["version"], 2);
 
     // The communication service sees it first in its inbox, and takes it.
-    let inbox = StaffClient::expect(redac.get("/api/admin/proposals").await, 200).await;
+    let inbox = redac.read("/api/admin/proposals").await;
     assert_eq!(inbox[0]["id"], id.as_str());
-    let campaign = StaffClient::expect(
-        redac
-            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
-            .await,
-        201,
-    )
-    .await;
+    let campaign = redac
+        .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 201)
+        .await;
     assert_eq!(campaign["status"], "draft");
     assert_eq!(campaign["title"], "Marché de Noël 2099");
     assert_eq!(campaign["topics"], json!(["culture-animations"]));
@@ -99,27 +85,23 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         told[0].subject
     );
     // Taken, it no longer changes.
-    StaffClient::expect(
-        culture
-            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
-            .await,
-        409,
-    )
-    .await;
+    culture
+        .post_empty_expect(&format!("/api/admin/proposals/{id}/withdraw"), 409)
+        .await;
 
     // Before it leaves, what will be sent can still change: nothing to read yet.
     let sent_url = format!("/api/admin/proposals/{id}/sent");
-    let early = StaffClient::expect(culture.get(&sent_url).await, 409).await;
+    let early = culture.get_expect(&sent_url, 409).await;
     assert!(early["message"]
         .as_str()
         .unwrap()
         .contains("pas encore partie"));
 
     // The cabinet approves; it goes out; the proposer is told, with the figures.
-    let cid = campaign["id"].as_str().unwrap().to_owned();
-    submit_and_approve(&redac, &cab, &cid).await;
+    let cid = campaign_id(&campaign);
+    submit_and_approve(&redac, &cab, cid).await;
     app.drain().await;
-    let mine = StaffClient::expect(culture.get("/api/admin/proposals/mine").await, 200).await;
+    let mine = culture.read("/api/admin/proposals/mine").await;
     assert_eq!(mine[0]["status"], "sent", "{mine}");
     assert_eq!(mine[0]["sent"], json!({ "emails": 1, "sms": 0 }));
     let told = app.emails_to("culture@mairie.example");
@@ -131,9 +113,9 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         told[1].text
     );
     // The department reads the SMS and the email as residents received them; another cannot.
-    let sent = StaffClient::expect(culture.get(&sent_url).await, 200).await;
+    let sent = culture.read(&sent_url).await;
     assert_eq!(sent["status"], "sent");
-    assert_eq!(sent["campaign"], cid.as_str());
+    assert_eq!(sent["campaign"], cid.to_string());
     assert_eq!(sent["sms_text"], campaign["sms"]["text"]);
     assert!(
         sent["email_html"]
@@ -143,9 +125,9 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         "{sent}"
     );
     let enfance = app.login("enfance").await;
-    StaffClient::expect(enfance.get(&sent_url).await, 404).await;
+    enfance.get_expect(&sent_url, 404).await;
     // …and the campaigns' list tells a department member where to look, in French.
-    let refused = StaffClient::expect(culture.get("/api/admin/campaigns").await, 403).await;
+    let refused = culture.get_expect("/api/admin/campaigns", 403).await;
     assert!(
         refused["message"]
             .as_str()
@@ -164,7 +146,7 @@ async fn a_department_proposes_the_communication_service_takes_it_and_the_propos
         0
     );
 
-    let stats = StaffClient::expect(redac.get("/api/admin/proposals/stats").await, 200).await;
+    let stats = redac.read("/api/admin/proposals/stats").await;
     assert_eq!(stats[0]["department"], "Culture");
     assert_eq!(
         (stats[0]["received"].clone(), stats[0]["sent"].clone()),
@@ -196,16 +178,13 @@ async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reaso
     )
     .await;
 
-    let merged = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/proposals/take",
-                &json!({ "ids": [a["id"], b["id"]] }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let merged = redac
+        .post_expect(
+            "/api/admin/proposals/take",
+            &json!({ "ids": [a["id"], b["id"]] }),
+            201,
+        )
+        .await;
     assert_eq!(
         merged["topics"],
         json!(["culture-animations", "infos-pratiques"])
@@ -216,36 +195,30 @@ async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reaso
         "{body}"
     );
     // Taken already: a second take is refused, nothing else is created.
-    StaffClient::expect(
-        redac
-            .post("/api/admin/proposals/take", &json!({ "ids": [a["id"]] }))
-            .await,
-        409,
-    )
-    .await;
+    redac
+        .post_expect(
+            "/api/admin/proposals/take",
+            &json!({ "ids": [a["id"]] }),
+            409,
+        )
+        .await;
 
     let cid = c["id"].as_str().unwrap();
-    let no_reason = StaffClient::expect(
-        redac
-            .post(
-                &format!("/api/admin/proposals/{cid}/decline"),
-                &json!({ "reason": " " }),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let no_reason = redac
+        .post_expect(
+            &format!("/api/admin/proposals/{cid}/decline"),
+            &json!({ "reason": " " }),
+            422,
+        )
+        .await;
     assert!(no_reason["fields"]["reason"].is_string(), "{no_reason}");
-    let declined = StaffClient::expect(
-        redac
-            .post(
-                &format!("/api/admin/proposals/{cid}/decline"),
-                &json!({ "reason": "Déjà annoncé sur le site et au panneau lumineux." }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let declined = redac
+        .post_expect(
+            &format!("/api/admin/proposals/{cid}/decline"),
+            &json!({ "reason": "Déjà annoncé sur le site et au panneau lumineux." }),
+            200,
+        )
+        .await;
     assert_eq!(declined["status"], "declined");
     let told = app.emails_to("enfance@mairie.example");
     assert_eq!(told.len(), 2, "taken, then declined");
@@ -255,7 +228,7 @@ async fn several_proposals_merge_into_one_campaign_and_a_decline_tells_its_reaso
         told[1].text
     );
 
-    let stats = StaffClient::expect(redac.get("/api/admin/proposals/stats").await, 200).await;
+    let stats = redac.read("/api/admin/proposals/stats").await;
     let enfance_stats = stats
         .as_array()
         .unwrap()
@@ -288,97 +261,67 @@ async fn each_role_keeps_to_its_door() {
     let id = p["id"].as_str().unwrap();
 
     // Another department neither sees nor changes it, and lists only its own.
-    StaffClient::expect(
-        enfance.get(&format!("/api/admin/proposals/{id}")).await,
-        404,
-    )
-    .await;
-    StaffClient::expect(
-        enfance
-            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
-            .await,
-        404,
-    )
-    .await;
-    let theirs = StaffClient::expect(enfance.get("/api/admin/proposals/mine").await, 200).await;
+    enfance
+        .get_expect(&format!("/api/admin/proposals/{id}"), 404)
+        .await;
+    enfance
+        .post_empty_expect(&format!("/api/admin/proposals/{id}/withdraw"), 404)
+        .await;
+    let theirs = enfance.read("/api/admin/proposals/mine").await;
     assert_eq!(theirs, json!([]));
     // A department member reads no inbox, writes no campaign, takes nothing.
-    StaffClient::expect(culture.get("/api/admin/proposals").await, 403).await;
-    StaffClient::expect(
-        culture
-            .post("/api/admin/campaigns", &json!({ "title": "x", "topics": ["culture-animations"], "sms": { "text": "x" }, "email": null, "urgent": false, "send_at": null }))
-            .await,
-        403,
-    )
-    .await;
-    StaffClient::expect(
-        culture
-            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
-            .await,
-        403,
-    )
-    .await;
+    culture.get_expect("/api/admin/proposals", 403).await;
+    let campaign = json!({ "title": "x", "topics": ["culture-animations"], "sms": { "text": "x" }, "email": null, "urgent": false, "send_at": null });
+    culture
+        .post_expect("/api/admin/campaigns", &campaign, 403)
+        .await;
+    culture
+        .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 403)
+        .await;
     // The communication service proposes nothing, the front desk neither, nor reads the inbox.
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/proposals",
-                &proposal("x", "culture-animations", false),
-            )
-            .await,
-        403,
-    )
-    .await;
-    StaffClient::expect(accueil.get("/api/admin/proposals").await, 403).await;
-    StaffClient::expect(accueil.get("/api/admin/proposals/stats").await, 403).await;
+    redac
+        .post_expect(
+            "/api/admin/proposals",
+            &proposal("x", "culture-animations", false),
+            403,
+        )
+        .await;
+    accueil.get_expect("/api/admin/proposals", 403).await;
+    accueil.get_expect("/api/admin/proposals/stats", 403).await;
 
     // A department member whose account names no department is told what to ask for.
     app.add_staff("sansservice", "service", None, None).await;
     let nameless = app.login("sansservice").await;
-    let refused = StaffClient::expect(
-        nameless
-            .post(
-                "/api/admin/proposals",
-                &proposal("x", "culture-animations", false),
-            )
-            .await,
-        403,
-    )
-    .await;
+    let refused = nameless
+        .post_expect(
+            "/api/admin/proposals",
+            &proposal("x", "culture-animations", false),
+            403,
+        )
+        .await;
     assert!(refused["message"]
         .as_str()
         .unwrap()
         .contains("n'indique pas votre service"));
 
     // Bad input is named field by field, in French.
-    let bad = StaffClient::expect(
-        culture
-            .post(
-                "/api/admin/proposals",
-                &json!({ "topics": ["inconnu"], "matters_on": "hier" }),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let bad = culture
+        .post_expect(
+            "/api/admin/proposals",
+            &json!({ "topics": ["inconnu"], "matters_on": "hier" }),
+            422,
+        )
+        .await;
     for field in ["topics", "title", "text", "contact", "matters_on"] {
         assert!(bad["fields"][field].is_string(), "{field}: {bad}");
     }
     // Withdrawn by its author, it stays withdrawn.
-    let withdrawn = StaffClient::expect(
-        culture
-            .post_empty(&format!("/api/admin/proposals/{id}/withdraw"))
-            .await,
-        200,
-    )
-    .await;
+    let withdrawn = culture
+        .post_empty_expect(&format!("/api/admin/proposals/{id}/withdraw"), 200)
+        .await;
     assert_eq!(withdrawn["status"], "withdrawn");
-    StaffClient::expect(
-        redac
-            .post("/api/admin/proposals/take", &json!({ "ids": [id] }))
-            .await,
-        409,
-    )
-    .await;
+    redac
+        .post_expect("/api/admin/proposals/take", &json!({ "ids": [id] }), 409)
+        .await;
     app.stop().await;
 }

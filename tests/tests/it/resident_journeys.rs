@@ -21,18 +21,9 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
     assert!(html.contains("Culture/Animations") && html.contains("name=\"choix\""));
 
     // WHEN a resident signs up by email
-    let resp = app
-        .post_form(
-            "/inscription",
-            &signup_fields("Jeanne@Exemple.FR", "", &[METEO_EMAIL, CULTURE_EMAIL]),
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    assert!(resp
-        .text()
-        .await
-        .unwrap()
-        .contains("Vérifiez votre messagerie"));
+    let fields = signup_fields("Jeanne@Exemple.FR", "", &[METEO_EMAIL, CULTURE_EMAIL]);
+    let page = app.form_ok("/inscription", &fields).await;
+    assert!(page.contains("Vérifiez votre messagerie"));
 
     // THEN one confirmation email arrives, multipart, with a link
     let mails = app.emails_to("jeanne@exemple.fr");
@@ -81,43 +72,28 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
 
     // They change their topics
     let t = token_of(&manage);
-    let resp = app
-        .post_form(
-            "/preferences",
-            &[
-                ("t", &t),
-                ("action", "save"),
-                ("choix", CULTURE_EMAIL),
-                ("choix", "infos-pratiques:email"),
-            ],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
-    assert!(resp
-        .text()
-        .await
-        .unwrap()
-        .contains("Vos choix sont enregistrés"));
+    let choices = [
+        ("t", t.as_str()),
+        ("action", "save"),
+        ("choix", CULTURE_EMAIL),
+        ("choix", "infos-pratiques:email"),
+    ];
+    let page = app.form_ok("/preferences", &choices).await;
+    assert!(page.contains("Vos choix sont enregistrés"));
     let data: serde_json::Value = app.exported(&t).await;
-    let topics: Vec<&str> = data["subscriptions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["topic"].as_str().unwrap())
-        .collect();
+    let topics = data["subscriptions"].as_array().unwrap().iter();
+    let topics: Vec<&str> = topics.map(|s| s["topic"].as_str().unwrap()).collect();
     assert_eq!(topics, ["culture-animations", "infos-pratiques"]);
     assert_eq!(data["status"], "active");
     assert_eq!(data["consent"]["source"], "web");
     assert_eq!(data["consent"]["wording_version"], "2026-11-v1");
 
     // They leave one topic
-    let resp = app
-        .post_form(
-            "/preferences",
-            &[("t", &t), ("topic_off", "culture-animations")],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    app.form_ok(
+        "/preferences",
+        &[("t", &t), ("topic_off", "culture-animations")],
+    )
+    .await;
     let data: serde_json::Value = app.exported(&t).await;
     assert_eq!(data["subscriptions"].as_array().unwrap().len(), 1);
 
@@ -135,13 +111,12 @@ async fn email_sign_up_is_confirmed_from_the_link_then_managed_and_left() {
     assert!(data["subscriptions"].as_array().unwrap().is_empty());
 
     // And can come back from the same page
-    let resp = app
-        .post_form(
-            "/preferences",
-            &[("t", &t), ("action", "save"), ("choix", METEO_EMAIL)],
-        )
-        .await;
-    assert_eq!(resp.status(), 200);
+    let back = [
+        ("t", t.as_str()),
+        ("action", "save"),
+        ("choix", METEO_EMAIL),
+    ];
+    app.form_ok("/preferences", &back).await;
     let data: serde_json::Value = app.exported(&t).await;
     assert_eq!(data["status"], "active");
     app.stop().await;

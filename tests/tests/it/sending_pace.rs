@@ -160,28 +160,20 @@ async fn the_local_server_sends_at_the_rate_its_flag_sets() {
             "email": format!("habitant{i}@exemple.fr"), "paper_form_reference": "F-1",
             "subscriptions": [{ "topic": "infos-pratiques", "channels": ["email"] }]
         });
-        common::StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+        redac
+            .post_expect("/api/admin/subscribers", &body, 201)
+            .await;
     }
     let draft = json!({
         "title": "Marché", "topics": ["infos-pratiques"], "sms": null, "urgent": false, "send_at": null,
         "email": { "subject": "Marché de Noël", "body_markdown": "Samedi." }
     });
-    let c =
-        common::StaffClient::expect(redac.post("/api/admin/campaigns", &draft).await, 201).await;
-    let id = c["id"].as_str().unwrap().to_owned();
-    let c = common::StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    common::StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/approve"),
-            &json!({ "version": c["version"] }),
-        )
-        .await,
+    let c = redac.post_expect("/api/admin/campaigns", &draft, 201).await;
+    let id = common::campaign_id(&c);
+    let c = redac.submit(id).await;
+    cab.post_expect(
+        &format!("/api/admin/campaigns/{id}/approve"),
+        &json!({ "version": c["version"] }),
         200,
     )
     .await;
@@ -248,7 +240,7 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
     }
     let c = w.approve(&w.submitted(&an_email_campaign()).await).await;
     w.drain().await;
-    let statistics = &w.services.use_cases.statistics;
+    let statistics = &w.use_cases().statistics;
     let cabinet = telmail_tests::staff("cab", "cabinet");
     let health = statistics.queue_health(&cabinet).await.unwrap();
     assert_eq!(health.paused.len(), 1, "{health:?}");

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
+use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::delivery::Suppression;
 use telmail_core::ports::SuppressionStore;
 
@@ -38,7 +39,12 @@ fn campaign(topics: &[&str], sms: Option<&str>, email: bool, urgent: bool) -> Va
 }
 
 /// Replaces the SMS text of an "infos-pratiques" campaign and expects a status.
-async fn edit_campaign(staff: &StaffClient<'_>, id: &str, sms: &str, status: u16) -> Value {
+async fn edit_campaign(
+    staff: &StaffClient<'_>,
+    id: impl std::fmt::Display,
+    sms: &str,
+    status: u16,
+) -> Value {
     let body = campaign(&["infos-pratiques"], Some(sms), false, false);
     StaffClient::expect(
         staff
@@ -49,18 +55,6 @@ async fn edit_campaign(staff: &StaffClient<'_>, id: &str, sms: &str, status: u16
     .await
 }
 
-/// Approves the campaign as it reads now (its current version), as the back office does.
-async fn approve(staff: &StaffClient<'_>, id: &str) -> reqwest::Response {
-    let read =
-        StaffClient::expect(staff.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
-    staff
-        .post(
-            &format!("/api/admin/campaigns/{id}/approve"),
-            &json!({ "version": read["version"] }),
-        )
-        .await
-}
-
 async fn paper(
     staff: &StaffClient<'_>,
     email: Option<&str>,
@@ -69,111 +63,88 @@ async fn paper(
 ) -> String {
     // These tests count campaign messages: the welcome has its own test.
     let body = json!({ "email": email, "phone": phone, "subscriptions": subs, "paper_form_reference": "F-001", "welcome": false });
-    let v = StaffClient::expect(staff.post("/api/admin/subscribers", &body).await, 201).await;
+    let v = staff
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     assert_eq!(v["status"], "active");
     assert_eq!(v["consent"]["source"], "paper");
     v["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
-async fn staff_routes_need_a_session_a_csrf_token_and_the_right_role() {
+async fn staff_routes_need_a_session_and_the_right_password() {
     let app = app().await;
-    // No session
     let resp = app.get("/api/admin/campaigns").await;
     assert_eq!(resp.status(), 401);
     let err: Value = resp.json().await.unwrap();
     assert!(err["message"].as_str().unwrap().contains("Connectez-vous"));
-    // Wrong password
-    let resp = app
-        .post_json(
-            "/api/admin/login",
-            &json!({ "username": "redac", "password": "faux" }),
-        )
-        .await;
-    assert_eq!(resp.status(), 401);
-    assert!(resp.json::<Value>().await.unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .contains("incorrect"));
-    let unknown = app
-        .post_json(
-            "/api/admin/login",
-            &json!({ "username": "personne", "password": "faux" }),
-        )
-        .await;
-    assert_eq!(unknown.status(), 401);
+
+    let wrong = |username: &str| {
+        let login = json!({ "username": username, "password": "faux" });
+        let app = &app;
+        async move { app.post_json("/api/admin/login", &login).await }
+    };
+    let message = StaffClient::expect_message(wrong("redac").await, 401).await;
+    assert!(message.contains("incorrect"));
+    assert_eq!(wrong("personne").await.status(), 401);
 
     let redac = app.login("redac").await;
-    let me = StaffClient::expect(redac.get("/api/admin/me").await, 200).await;
-    assert_eq!(me["roles"], json!(["redaction"]));
+    assert_eq!(
+        redac.read("/api/admin/me").await["roles"],
+        json!(["redaction"])
+    );
+    // Logout ends the session
+    assert_eq!(redac.post_empty("/api/admin/logout").await.status(), 204);
+    assert_eq!(redac.get("/api/admin/me").await.status(), 401);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn staff_routes_need_a_csrf_token_and_the_right_role() {
+    let app = app().await;
+    let (redac, cab, admin) = (
+        app.login("redac").await,
+        app.login("cab").await,
+        app.login("admin").await,
+    );
+    let notice = campaign(&["culture-animations"], Some("Bonjour"), false, false);
 
     // A state-changing request without the CSRF token is refused
     let resp = app
         .client
         .post(app.url("/api/admin/campaigns"))
         .header("cookie", &redac.cookie)
-        .json(&campaign(
-            &["culture-animations"],
-            Some("Bonjour"),
-            false,
-            false,
-        ))
+        .json(&notice)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "csrf");
 
-    // Roles
-    let created = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["culture-animations"], Some("Bonjour"), false, false),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
-    let cab = app.login("cab").await;
-    let err = StaffClient::expect(
-        cab.post(
-            "/api/admin/campaigns",
-            &campaign(&["culture-animations"], Some("x"), false, false),
-        )
-        .await,
-        403,
-    )
-    .await;
-    assert!(err["message"].as_str().unwrap().contains("« Rédaction »"));
-    let submitted = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    let id = redac.draft(&notice).await;
+    let other = campaign(&["culture-animations"], Some("x"), false, false);
+    let message =
+        StaffClient::expect_message(cab.post("/api/admin/campaigns", &other).await, 403).await;
+    assert!(message.contains("« Rédaction »"));
+    let submitted = redac.submit(id).await;
     let read = json!({ "version": submitted["version"] });
-    StaffClient::expect(
-        redac
-            .post(&format!("/api/admin/campaigns/{id}/approve"), &read)
-            .await,
-        403,
-    )
-    .await;
-    let admin = app.login("admin").await;
-    StaffClient::expect(admin.post("/api/admin/subscribers", &json!({})).await, 422).await; // admin keeps the file too
-    StaffClient::expect(cab.get("/api/admin/subscribers").await, 403).await;
+    StaffClient::expect(redac.act(id, "approve", Some(&read)).await, 403).await;
+    admin
+        .post_expect("/api/admin/subscribers", &json!({}), 422)
+        .await; // admin keeps the file too
+    cab.get_expect("/api/admin/subscribers", 403).await;
+    app.stop().await;
+}
 
-    // Malformed query strings and path segments get the French JSON error shape too
-    let err =
-        StaffClient::expect(redac.get("/api/admin/campaigns?limit=beaucoup").await, 422).await;
-    assert!(err["fields"]["limit"]
-        .as_str()
-        .unwrap()
+#[tokio::test]
+async fn malformed_queries_paths_and_bodies_get_the_french_json_error_shape() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let resp = redac.get("/api/admin/campaigns?limit=beaucoup").await;
+    assert!(StaffClient::expect_error(resp, 422, "limit")
+        .await
         .contains("« limit »"));
-    let err = StaffClient::expect(redac.get("/api/admin/campaigns/%FF").await, 404).await;
+    let err = redac.get_expect("/api/admin/campaigns/%FF", 404).await;
     assert_eq!(err["error"], "not_found");
     let resp = redac
         .post_bytes("/api/admin/subscribers/import", vec![b'a'; 6 * 1024 * 1024])
@@ -183,97 +154,60 @@ async fn staff_routes_need_a_session_a_csrf_token_and_the_right_role() {
         resp.json::<Value>().await.unwrap()["error"],
         "payload_too_large"
     );
+    app.stop().await;
+}
 
-    // Logout ends the session
-    assert_eq!(redac.post_empty("/api/admin/logout").await.status(), 204);
-    assert_eq!(redac.get("/api/admin/me").await.status(), 401);
+#[tokio::test]
+async fn bad_campaign_content_names_each_field() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let empty = json!({ "title": "", "topics": [], "sms": null, "email": null });
+    let err = redac.post_expect("/api/admin/campaigns", &empty, 422).await;
+    for field in ["title", "topics", "sms", "email"] {
+        assert!(err["fields"][field].is_string(), "{field}: {err}");
+    }
     app.stop().await;
 }
 
 #[tokio::test]
 async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     let app = app().await;
-    let redac = app.login("redac").await;
-    let cab = app.login("cab").await;
-    let both = app.login("both").await;
-    let url = |id: &str, action: &str| format!("/api/admin/campaigns/{id}/{action}");
-
-    // Bad content names its fields
-    let err = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &json!({ "title": "", "topics": [], "sms": null, "email": null }),
-            )
-            .await,
-        422,
-    )
-    .await;
-    for field in ["title", "topics", "sms", "email"] {
-        assert!(err["fields"][field].is_string(), "{field}: {err}");
-    }
-
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["infos-pratiques"], Some("Travaux rue X"), false, false),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let id = c["id"].as_str().unwrap().to_owned();
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    let body = campaign(&["infos-pratiques"], Some("Travaux rue X"), false, false);
+    let c = redac.post_expect("/api/admin/campaigns", &body, 201).await;
     assert_eq!(c["status"], "draft");
+    let id = campaign_id(&c);
     // Not submitted yet: the cabinet cannot approve or reject
-    StaffClient::expect(approve(&cab, &id).await, 409).await;
-    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
-    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 409).await;
+    StaffClient::expect(cab.try_approve(id).await, 409).await;
+    redac.submit(id).await;
+    StaffClient::expect(redac.act(id, "submit", None).await, 409).await;
     // Rejection needs a reason, then editing returns it to draft
-    let err = StaffClient::expect(cab.post_empty(&url(&id, "reject")).await, 422).await;
-    assert!(err["fields"]["reason"].is_string());
-    let v = StaffClient::expect(
-        cab.post(
-            &url(&id, "reject"),
-            &json!({ "reason": "Préciser la date" }),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(v["status"], "rejected");
-    assert_eq!(v["rejection_reason"], "Préciser la date");
-    let v = edit_campaign(&redac, &id, "Travaux rue X le 3", 200).await;
-    assert_eq!(v["status"], "draft");
+    StaffClient::expect_error(cab.act(id, "reject", None).await, 422, "reason").await;
+    let reason = json!({ "reason": "Préciser la date" });
+    let v = StaffClient::expect(cab.act(id, "reject", Some(&reason)).await, 200).await;
+    assert_eq!(
+        (&v["status"], &v["rejection_reason"]),
+        (&json!("rejected"), &json!("Préciser la date"))
+    );
+    assert_eq!(
+        edit_campaign(&redac, id, "Travaux rue X le 3", 200).await["status"],
+        "draft"
+    );
     // Editing a submitted campaign also returns it to draft
-    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
-    let v = edit_campaign(&redac, &id, "Travaux rue X le 4", 200).await;
-    assert_eq!(v["status"], "draft");
-    StaffClient::expect(redac.post_empty(&url(&id, "submit")).await, 200).await;
-
-    // The author may not approve, even holding the cabinet role
-    let mine = StaffClient::expect(
-        both.post(
-            "/api/admin/campaigns",
-            &campaign(&["infos-pratiques"], Some("x"), false, false),
-        )
-        .await,
-        201,
-    )
-    .await;
-    let mine = mine["id"].as_str().unwrap().to_owned();
-    StaffClient::expect(both.post_empty(&url(&mine, "submit")).await, 200).await;
-    let err = StaffClient::expect(approve(&both, &mine).await, 403).await;
-    assert!(err["message"].as_str().unwrap().contains("rédigée"));
+    redac.submit(id).await;
+    assert_eq!(
+        edit_campaign(&redac, id, "Travaux rue X le 4", 200).await["status"],
+        "draft"
+    );
+    redac.submit(id).await;
 
     // Approval starts sending; a sent campaign cannot be edited or cancelled
-    let v = StaffClient::expect(approve(&cab, &id).await, 200).await;
-    assert_eq!(v["status"], "sending");
+    assert_eq!(cab.approve(id).await["status"], "sending");
     app.drain().await;
-    let v = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let v = cab.campaign(id).await;
     assert_eq!(v["status"], "sent", "{v}");
-    edit_campaign(&redac, &id, "x", 409).await;
-    StaffClient::expect(cab.post_empty(&url(&id, "cancel")).await, 409).await;
+    edit_campaign(&redac, id, "x", 409).await;
+    StaffClient::expect(cab.act(id, "cancel", None).await, 409).await;
     let actions: Vec<&str> = v["events"]
         .as_array()
         .unwrap()
@@ -297,65 +231,73 @@ async fn the_workflow_allows_the_designed_transitions_and_refuses_the_others() {
     );
     assert_eq!(v["events"][2]["actor"]["id"], "cab");
     assert_eq!(v["events"][2]["reason"], "Préciser la date");
-
-    // A scheduled campaign can be cancelled before it goes
-    let mut later = campaign(&["infos-pratiques"], Some("Plus tard"), false, false);
-    later["send_at"] =
-        json!((telmail_tests::server_now() + chrono::Duration::days(2)).to_rfc3339());
-    let v = StaffClient::expect(redac.post("/api/admin/campaigns", &later).await, 201).await;
-    let later_id = v["id"].as_str().unwrap().to_owned();
-    StaffClient::expect(redac.post_empty(&url(&later_id, "submit")).await, 200).await;
-    let v = StaffClient::expect(approve(&cab, &later_id).await, 200).await;
-    assert_eq!(v["status"], "scheduled");
-    let v = StaffClient::expect(
-        cab.post(
-            &url(&later_id, "cancel"),
-            &json!({ "reason": "Événement annulé" }),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(v["status"], "cancelled");
-    StaffClient::expect(cab.post_empty(&url(&later_id, "frobnicate")).await, 404).await;
+    StaffClient::expect(cab.act(id, "frobnicate", None).await, 404).await;
     app.stop().await;
 }
 
 #[tokio::test]
-async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_counts() {
+async fn the_author_may_not_approve_even_holding_the_cabinet_role() {
     let app = app().await;
-    let redac = app.login("redac").await;
-    let cab = app.login("cab").await;
-    let both_topics = json!([{ "topic": "culture-animations", "channels": ["email"] }, { "topic": "infos-pratiques", "channels": ["email"] }]);
-    paper(&redac, Some("anne@exemple.fr"), None, both_topics).await;
-    paper(
-        &redac,
-        Some("bruno@exemple.fr"),
-        Some("0622222222"),
-        json!([{ "topic": "culture-animations", "channels": ["email", "sms"] }]),
-    )
-    .await;
-    paper(
-        &redac,
-        None,
-        Some("0633333333"),
-        json!([{ "topic": "infos-pratiques", "channels": ["sms"] }]),
-    )
-    .await;
-    paper(
-        &redac,
-        Some("dora@exemple.fr"),
-        None,
-        json!([{ "topic": "infos-pratiques", "channels": ["email"] }]),
-    )
-    .await;
-    paper(
-        &redac,
-        Some("eve@exemple.fr"),
-        None,
-        json!([{ "topic": "alerte-meteo", "channels": ["email"] }]),
-    )
-    .await;
+    let both = app.login("both").await;
+    let mine = both
+        .draft(&campaign(&["infos-pratiques"], Some("x"), false, false))
+        .await;
+    both.submit(mine).await;
+    let message = StaffClient::expect_message(both.try_approve(mine).await, 403).await;
+    assert!(message.contains("rédigée"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_campaign_can_be_cancelled_before_it_goes() {
+    let app = app().await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    let mut later = campaign(&["infos-pratiques"], Some("Plus tard"), false, false);
+    later["send_at"] =
+        json!((telmail_tests::server_now() + chrono::Duration::days(2)).to_rfc3339());
+    let id = redac.draft(&later).await;
+    redac.submit(id).await;
+    assert_eq!(cab.approve(id).await["status"], "scheduled");
+    let reason = json!({ "reason": "Événement annulé" });
+    let v = StaffClient::expect(cab.act(id, "cancel", Some(&reason)).await, 200).await;
+    assert_eq!(v["status"], "cancelled");
+    app.stop().await;
+}
+
+/// Five residents typed in from paper forms: Anne (email, both topics), Bruno (email and SMS,
+/// culture), a phone (SMS, practical information), Dora (email, practical information, her address
+/// blocked) and Eve (weather alerts only).
+async fn five_residents(app: &TestApp, redac: &StaffClient<'_>) {
+    let residents = [
+        (
+            Some("anne@exemple.fr"),
+            None,
+            json!([{ "topic": "culture-animations", "channels": ["email"] }, { "topic": "infos-pratiques", "channels": ["email"] }]),
+        ),
+        (
+            Some("bruno@exemple.fr"),
+            Some("0622222222"),
+            json!([{ "topic": "culture-animations", "channels": ["email", "sms"] }]),
+        ),
+        (
+            None,
+            Some("0633333333"),
+            json!([{ "topic": "infos-pratiques", "channels": ["sms"] }]),
+        ),
+        (
+            Some("dora@exemple.fr"),
+            None,
+            json!([{ "topic": "infos-pratiques", "channels": ["email"] }]),
+        ),
+        (
+            Some("eve@exemple.fr"),
+            None,
+            json!([{ "topic": "alerte-meteo", "channels": ["email"] }]),
+        ),
+    ];
+    for (email, phone, subscriptions) in residents {
+        paper(redac, email, phone, subscriptions).await;
+    }
     app.services()
         .store
         .suppress(&Suppression {
@@ -365,32 +307,37 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         })
         .await
         .unwrap();
+}
 
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["culture-animations", "infos-pratiques"],
-                    Some("Fête ce soir"),
-                    true,
-                    true,
-                ),
-            )
-            .await,
-        201,
+/// An urgent campaign by email and SMS (with a « ê ») on culture and practical information.
+fn evening_fete() -> Value {
+    campaign(
+        &["culture-animations", "infos-pratiques"],
+        Some("Fête ce soir"),
+        true,
+        true,
     )
-    .await;
-    let id = c["id"].as_str().unwrap().to_owned();
+}
 
+/// The one-click unsubscribe address of a raw email's `List-Unsubscribe` header.
+fn one_click_link(raw: &str) -> String {
+    raw.split("List-Unsubscribe: <")
+        .nth(1)
+        .unwrap()
+        .split('>')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_estimate_counts_people_once_after_suppressions_with_the_sms_analysis_and_cost() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    five_residents(&app, &redac).await;
+    let id = redac.draft(&evening_fete()).await;
     // The estimate counts people once, after suppressions, and shows the SMS analysis and cost
-    let est = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let est = redac.estimate(id).await;
     assert_eq!(est["email_recipients"], 2, "{est}");
     assert_eq!(est["sms_recipients"], 2);
     assert_eq!(est["sms"]["encoding"], "ucs2");
@@ -400,37 +347,29 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         (est["total_cost"].as_f64().unwrap() - 0.24).abs() < 1e-9,
         "{est}"
     );
+    app.stop().await;
+}
 
-    let submitted = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+#[tokio::test]
+async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_counts() {
+    let app = app().await;
+    let redac = app.login("redac").await;
+    let cab = app.login("cab").await;
+    five_residents(&app, &redac).await;
+    let id = redac.draft(&evening_fete()).await;
+
+    let submitted = redac.submit(id).await;
     // Approval names the version read: none, or an older one, is refused with a French message
     for stale in [json!({}), json!({ "version": 1 })] {
-        let err = StaffClient::expect(
-            cab.post(&format!("/api/admin/campaigns/{id}/approve"), &stale)
-                .await,
-            409,
-        )
-        .await;
+        let message =
+            StaffClient::expect_message(cab.act(id, "approve", Some(&stale)).await, 409).await;
         assert!(
-            err["message"].as_str().unwrap().contains("version")
-                || err["message"].as_str().unwrap().contains("modifiée"),
-            "{err}"
+            message.contains("version") || message.contains("modifiée"),
+            "{message}"
         );
     }
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/approve"),
-            &json!({ "version": submitted["version"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let read = json!({ "version": submitted["version"] });
+    StaffClient::expect(cab.act(id, "approve", Some(&read)).await, 200).await;
     app.drain().await;
 
     let mails: Vec<ReceivedEmail> = app
@@ -438,10 +377,8 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         .into_iter()
         .filter(|m| m.subject == "Marché de Noël")
         .collect();
-    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
-    to.sort();
     assert_eq!(
-        to,
+        sorted(mails.iter().map(|m| m.to.as_str())),
         ["anne@exemple.fr", "bruno@exemple.fr"],
         "one email each, none to the suppressed address"
     );
@@ -454,15 +391,14 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
                 .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
     );
     assert!(anne.text.contains("/preferences?t="));
-    let mut sms: Vec<String> = app
-        .sms()
-        .iter()
-        .map(|s| s["to"].as_str().unwrap().to_owned())
-        .collect();
-    sms.sort();
+    let sms = sorted(
+        app.sms()
+            .iter()
+            .map(|s| s["to"].as_str().unwrap().to_owned()),
+    );
     assert_eq!(sms, ["+33622222222", "+33633333333"]);
 
-    let v = StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let v = redac.campaign(id).await;
     assert_eq!(v["status"], "sent");
     assert_eq!(
         v["counts"]["email"],
@@ -476,15 +412,7 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
     assert!((v["counts"]["cost"].as_f64().unwrap() - 0.24).abs() < 1e-9);
 
     // The one-click link in the email works
-    let unsubscribe = anne
-        .raw
-        .split("List-Unsubscribe: <")
-        .nth(1)
-        .unwrap()
-        .split('>')
-        .next()
-        .unwrap()
-        .to_owned();
+    let unsubscribe = one_click_link(&anne.raw);
     let resp = app
         .client
         .post(unsubscribe)
@@ -494,11 +422,11 @@ async fn fan_out_sends_one_message_per_person_and_channel_skips_suppressed_and_c
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=anne").await, 200).await;
+    let found = redac.read("/api/admin/subscribers?q=anne").await;
     assert_eq!(found["items"][0]["status"], "unsubscribed");
 
     // Statistics
-    let stats = StaffClient::expect(cab.get("/api/admin/stats").await, 200).await;
+    let stats = cab.read("/api/admin/stats").await;
     assert_eq!(stats["totals"]["campaigns_sent"], 1, "{stats}");
     assert_eq!(stats["totals"]["emails_sent"], 2);
     assert_eq!(stats["totals"]["sms_sent"], 2);
@@ -522,7 +450,9 @@ async fn a_resident_typed_from_a_paper_form_is_welcomed_by_each_contact_given() 
     let redac = app.login("redac").await;
     let body = json!({ "email": "nouvelle@exemple.fr", "phone": "06 55 44 33 22", "paper_form_reference": "F-9",
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] });
-    StaffClient::expect(redac.post("/api/admin/subscribers", &body).await, 201).await;
+    redac
+        .post_expect("/api/admin/subscribers", &body, 201)
+        .await;
     let emails = app.emails();
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0].to, "nouvelle@exemple.fr");
@@ -545,24 +475,17 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
         json!([{ "topic": "culture-animations", "channels": ["email"] }]),
     )
     .await;
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["culture-animations"], Some("Concert"), true, false),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let c = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &campaign(&["culture-animations"], Some("Concert"), true, false),
+            201,
+        )
+        .await;
     let id = c["id"].as_str().unwrap();
-    let preview = StaffClient::expect(
-        redac
-            .get(&format!("/api/admin/campaigns/{id}/preview"))
-            .await,
-        200,
-    )
-    .await;
+    let preview = redac
+        .read(&format!("/api/admin/campaigns/{id}/preview"))
+        .await;
     assert!(preview["email_html"]
         .as_str()
         .unwrap()
@@ -571,13 +494,9 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
         .as_str()
         .unwrap()
         .contains("<strong>Samedi 12</strong>"));
-    let sent = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/test"))
-            .await,
-        200,
-    )
-    .await;
+    let sent = redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/test"), 200)
+        .await;
     assert_eq!(sent["email"], "redac@mairie.example");
     assert_eq!(sent["sms"], "+33611111111");
     assert_eq!(app.emails().len(), 1);
@@ -586,12 +505,9 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
     assert_eq!(app.sms()[0]["to"], "+33611111111");
     // A cabinet member without a phone gets a clear message for the SMS part
     let cab = app.login("cab").await;
-    let err = StaffClient::expect(
-        cab.post_empty(&format!("/api/admin/campaigns/{id}/test"))
-            .await,
-        422,
-    )
-    .await;
+    let err = cab
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/test"), 422)
+        .await;
     assert!(err["fields"]["sms"]
         .as_str()
         .unwrap()
@@ -600,8 +516,8 @@ async fn test_send_reaches_only_the_author_and_preview_shows_the_layout() {
 }
 
 /// The actions of a campaign's history, oldest first.
-async fn history(staff: &StaffClient<'_>, id: &str) -> (Vec<Value>, Value) {
-    let v = StaffClient::expect(staff.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+async fn history(staff: &StaffClient<'_>, id: CampaignId) -> (Vec<Value>, Value) {
+    let v = staff.campaign(id).await;
     (v["events"].as_array().unwrap().clone(), v)
 }
 
@@ -610,28 +526,21 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     let app = app().await;
     let redac = app.login("redac").await;
     // GIVEN a draft with an SMS
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let id = c["id"].as_str().unwrap();
+    let c = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
+            201,
+        )
+        .await;
+    let id = campaign_id(&c);
     // WHEN it is saved as it is: no history line, same version
     let same = edit_campaign(&redac, id, "Rue X", 200).await;
     assert_eq!(same["version"], c["version"]);
     // WHEN its writer sends it to themself
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/test"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{id}/test"), 200)
+        .await;
     // THEN the history names who and by which channel, never the number; the version stays
     let (events, v) = history(&redac, id).await;
     let actions: Vec<&str> = events
@@ -645,13 +554,7 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     assert!(!events[1].to_string().contains("+33"), "{}", events[1]);
     assert_eq!(v["version"], c["version"]);
     // WHEN a submitted campaign is saved unchanged: back to draft, recorded as such, not « edited »
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    redac.submit(id).await;
     let back = edit_campaign(&redac, id, "Rue X", 200).await;
     assert_eq!(back["status"], "draft");
     edit_campaign(&redac, id, "Rue Y", 200).await;
@@ -667,13 +570,16 @@ async fn the_history_records_test_sends_without_addresses_and_no_change_for_unch
     app.stop().await;
 }
 
+/// Where a staff member reads and changes the notices they get.
+const NOTICES: &str = "/api/admin/me/notices";
+
 #[tokio::test]
 async fn each_account_turns_its_own_notices_off_and_the_notifier_honours_them() {
     let app = app().await;
     let redac = app.login("redac").await;
     let cab = app.login("cab").await;
     // GIVEN the cabinet's notices, all on: the ones of its role only, each saying if it can reach
-    let mine = StaffClient::expect(cab.get("/api/admin/me/notices").await, 200).await;
+    let mine = cab.read(NOTICES).await;
     let names: Vec<&str> = mine["notices"]
         .as_array()
         .unwrap()
@@ -697,97 +603,39 @@ async fn each_account_turns_its_own_notices_off_and_the_notifier_honours_them() 
     assert_eq!(mine["notices"][0]["reachable"], true);
     assert_eq!(mine["notices"][1]["reachable"], false, "cab has no mobile");
     // An unknown notice is refused, naming the field
-    let err = StaffClient::expect(
-        cab.put("/api/admin/me/notices", &json!({ "off": ["pigeon"] }))
-            .await,
-        422,
-    )
-    .await;
-    assert!(
-        err["fields"]["off"].as_str().unwrap().contains("pigeon"),
-        "{err}"
-    );
+    let pigeon = json!({ "off": ["pigeon"] });
+    let off = StaffClient::expect_error(cab.put(NOTICES, &pigeon).await, 422, "off").await;
+    assert!(off.contains("pigeon"), "{off}");
     // WHEN the cabinet member turns the submitted-campaign email off, and the writer the decision
-    let saved = StaffClient::expect(
-        cab.put(
-            "/api/admin/me/notices",
-            &json!({ "off": ["submitted_email"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let saved = cab
+        .put_expect(NOTICES, &json!({ "off": ["submitted_email"] }), 200)
+        .await;
     assert_eq!(saved["notices"][0]["on"], false);
     assert_eq!(saved["notices"][2]["on"], true);
-    StaffClient::expect(
-        redac
-            .put(
-                "/api/admin/me/notices",
-                &json!({ "off": ["decision_email"] }),
-            )
-            .await,
-        200,
-    )
-    .await;
-    let c = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(&["infos-pratiques"], Some("Rue X"), false, false),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let id = c["id"].as_str().unwrap();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/reject"),
-            &json!({ "reason": "Non" }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    redac
+        .put_expect(NOTICES, &json!({ "off": ["decision_email"] }), 200)
+        .await;
+    let id = redac
+        .draft(&campaign(&["infos-pratiques"], Some("Rue X"), false, false))
+        .await;
+    redac.submit(id).await;
+    cab.reject(id, "Non").await;
     // THEN neither is told by email
     assert!(app.emails_to("cab@mairie.example").is_empty());
     assert!(app.emails_to("redac@mairie.example").is_empty());
     // WHEN both turn every notice on again: the next submission and decision are told
-    StaffClient::expect(
-        cab.put("/api/admin/me/notices", &json!({ "off": [] }))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(redac.put("/api/admin/me/notices", &json!({})).await, 200).await;
+    cab.put_expect(NOTICES, &json!({ "off": [] }), 200).await;
+    redac.put_expect(NOTICES, &json!({}), 200).await;
     edit_campaign(&redac, id, "Rue X et Y", 200).await;
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/reject"),
-            &json!({ "reason": "Toujours non" }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    redac.submit(id).await;
+    cab.reject(id, "Toujours non").await;
     assert_eq!(app.emails_to("cab@mairie.example").len(), 1);
     assert_eq!(app.emails_to("redac@mairie.example").len(), 1);
     app.stop().await;
 }
+
+/// The subscriber file.
+const SUBSCRIBERS: &str = "/api/admin/subscribers";
 
 #[tokio::test]
 async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
@@ -802,44 +650,41 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     .await;
 
     // Duplicates and bad input are refused with named fields
-    let err = StaffClient::expect(redac.post("/api/admin/subscribers", &json!({ "email": "jean@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }], "paper_form_reference": "F-2" })).await, 422).await;
-    assert!(err["fields"]["email"].as_str().unwrap().contains("déjà"));
-    let err = StaffClient::expect(redac.post("/api/admin/subscribers", &json!({ "email": "x@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] })).await, 422).await;
-    assert!(err["fields"]["paper_form_reference"].is_string());
+    let again = json!({ "email": "jean@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }], "paper_form_reference": "F-2" });
+    let email =
+        StaffClient::expect_error(redac.post(SUBSCRIBERS, &again).await, 422, "email").await;
+    assert!(email.contains("déjà"));
+    let no_form = json!({ "email": "x@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] });
+    let resp = redac.post(SUBSCRIBERS, &no_form).await;
+    StaffClient::expect_error(resp, 422, "paper_form_reference").await;
 
     // Search by text, topic, status
-    let found = StaffClient::expect(redac.get("/api/admin/subscribers?q=44 44").await, 200).await;
-    let found_phone =
-        StaffClient::expect(redac.get("/api/admin/subscribers?q=%2B336444").await, 200).await;
+    let found = redac.read("/api/admin/subscribers?q=44 44").await;
+    let found_phone = redac.read("/api/admin/subscribers?q=%2B336444").await;
     assert_eq!(
         found_phone["items"].as_array().unwrap().len(),
         1,
         "{found} {found_phone}"
     );
-    let by_topic = StaffClient::expect(
-        redac
-            .get("/api/admin/subscribers?topic=alerte-meteo&status=active")
-            .await,
-        200,
-    )
-    .await;
+    let by_topic = redac
+        .read("/api/admin/subscribers?topic=alerte-meteo&status=active")
+        .await;
     assert_eq!(by_topic["items"][0]["id"], id.as_str());
-    StaffClient::expect(redac.get("/api/admin/subscribers?status=perdu").await, 422).await;
+    redac
+        .get_expect("/api/admin/subscribers?status=perdu", 422)
+        .await;
 
     // Edit
-    let v = StaffClient::expect(redac.put(&format!("/api/admin/subscribers/{id}"), &json!({ "email": "jean.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] })).await, 200).await;
+    let edit = json!({ "email": "jean.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms", "email"] }] });
+    let v = redac
+        .put_expect(&format!("{SUBSCRIBERS}/{id}"), &edit, 200)
+        .await;
     assert_eq!(v["email"], "jean.dupont@exemple.fr");
     assert_eq!(v["subscriptions"][0]["channels"], json!(["email", "sms"]));
 
     // Import: one bad line → nothing imported in all-or-nothing mode; valid lines in valid-only mode
     let csv = "email;telephone;themes;canaux;reference\nmarie@exemple.fr;;Culture/Animations;email;P-10\npas-une-adresse;;culture-animations;email;P-11\n;07 81 23 45 67;alerte-meteo;sms;P-12\njean.dupont@exemple.fr;;alerte-meteo;email;P-13\n";
-    let report = StaffClient::expect(
-        redac
-            .post_bytes("/api/admin/subscribers/import", csv.as_bytes().to_vec())
-            .await,
-        200,
-    )
-    .await;
+    let report = redac.import_report("", csv).await;
     assert_eq!(report["imported"], 0);
     assert_eq!(report["nothing_written"], true);
     let lines: Vec<u64> = report["errors"]
@@ -849,30 +694,12 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
         .map(|e| e["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, [3, 5], "{report}");
-    let report = StaffClient::expect(
-        redac
-            .post_bytes(
-                "/api/admin/subscribers/import?mode=valid_only",
-                csv.as_bytes().to_vec(),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let report = redac.import_report("?mode=valid_only", csv).await;
     assert_eq!(report["imported"], 2, "{report}");
     // Importing again creates no duplicates
-    let report = StaffClient::expect(
-        redac
-            .post_bytes(
-                "/api/admin/subscribers/import?mode=valid_only",
-                csv.as_bytes().to_vec(),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let report = redac.import_report("?mode=valid_only", csv).await;
     assert_eq!(report["imported"], 0);
-    let all = StaffClient::expect(redac.get("/api/admin/subscribers?limit=100").await, 200).await;
+    let all = redac.read("/api/admin/subscribers?limit=100").await;
     assert_eq!(all["items"].as_array().unwrap().len(), 3);
 
     // Export
@@ -886,21 +713,12 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
     assert!(export.contains("marie@exemple.fr") && export.contains("jean.dupont@exemple.fr"));
 
     // Erase leaves nothing
-    assert_eq!(
-        redac
-            .delete(&format!("/api/admin/subscribers/{id}"))
-            .await
-            .status(),
-        204
-    );
-    StaffClient::expect(
-        redac.get(&format!("/api/admin/subscribers/{id}")).await,
-        404,
-    )
-    .await;
-    let left = StaffClient::expect(redac.get("/api/admin/subscribers?q=dupont").await, 200).await;
+    let jean = format!("{SUBSCRIBERS}/{id}");
+    assert_eq!(redac.delete(&jean).await.status(), 204);
+    redac.get_expect(&jean, 404).await;
+    let left = redac.read("/api/admin/subscribers?q=dupont").await;
     assert!(left["items"].as_array().unwrap().is_empty());
-    let stats = StaffClient::expect(redac.get("/api/admin/stats").await, 200).await;
+    let stats = redac.read("/api/admin/stats").await;
     assert_eq!(stats["totals"]["departures"], 1);
     app.stop().await;
 }
@@ -908,118 +726,68 @@ async fn the_subscriber_file_adds_searches_edits_imports_exports_and_erases() {
 #[tokio::test]
 async fn admins_manage_topics_including_temporary_ones() {
     let app = app().await;
-    let admin = app.login("admin").await;
-    let redac = app.login("redac").await;
+    let (admin, redac) = (app.login("admin").await, app.login("redac").await);
     let ends = (telmail_tests::server_now() + chrono::Duration::days(60))
         .date_naive()
         .to_string();
     let travaux = json!({ "slug": "travaux-coeur-de-ville", "name": "Travaux Cœur de Ville", "description": "Le chantier du centre", "kind": "temporary", "ends_on": ends });
+    let topic = "/api/admin/topics/travaux-coeur-de-ville";
+    let public_topics = || async {
+        app.get("/api/topics")
+            .await
+            .json::<Vec<Value>>()
+            .await
+            .unwrap()
+    };
 
-    let err = StaffClient::expect(redac.post("/api/admin/topics", &travaux).await, 403).await;
-    assert!(err["message"]
-        .as_str()
-        .unwrap()
-        .contains("« Administration »"));
-    let err = StaffClient::expect(
-        admin
-            .post(
-                "/api/admin/topics",
-                &json!({ "slug": "Bad Slug", "kind": "temporary" }),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let message =
+        StaffClient::expect_message(redac.post("/api/admin/topics", &travaux).await, 403).await;
+    assert!(message.contains("« Administration »"));
+    let bad = json!({ "slug": "Bad Slug", "kind": "temporary" });
+    let err = admin.post_expect("/api/admin/topics", &bad, 422).await;
     for field in ["slug", "name", "ends_on"] {
         assert!(err["fields"][field].is_string(), "{field}: {err}");
     }
-    let t = StaffClient::expect(admin.post("/api/admin/topics", &travaux).await, 201).await;
+    let t = admin.post_expect("/api/admin/topics", &travaux, 201).await;
     assert_eq!(t["kind"], "temporary");
-    StaffClient::expect(admin.post("/api/admin/topics", &travaux).await, 422).await;
-
-    let public: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
-    assert!(public
+    admin.post_expect("/api/admin/topics", &travaux, 422).await;
+    assert!(public_topics()
+        .await
         .iter()
         .any(|t| t["slug"] == "travaux-coeur-de-ville" && t["ends_on"] == ends.as_str()));
 
-    let t = StaffClient::expect(
-        admin
-            .put(
-                "/api/admin/topics/travaux-coeur-de-ville",
-                &json!({ "name": "Travaux du centre-ville" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let renamed = json!({ "name": "Travaux du centre-ville" });
+    let t = admin.put_expect(topic, &renamed, 200).await;
     assert_eq!(t["name"], "Travaux du centre-ville");
-    let err = StaffClient::expect(
-        admin
-            .put(
-                "/api/admin/topics/travaux-coeur-de-ville",
-                &json!({ "ends_on": "2020-01-01" }),
-            )
-            .await,
-        422,
-    )
-    .await;
-    assert!(err["fields"]["ends_on"]
-        .as_str()
-        .unwrap()
-        .contains("passée"));
-    StaffClient::expect(
-        admin
-            .put("/api/admin/topics/inconnu", &json!({ "name": "x" }))
-            .await,
-        404,
-    )
-    .await;
+    let past = json!({ "ends_on": "2020-01-01" });
+    let ends_on = StaffClient::expect_error(admin.put(topic, &past).await, 422, "ends_on").await;
+    assert!(ends_on.contains("passée"));
+    let unknown = json!({ "name": "x" });
+    admin
+        .put_expect("/api/admin/topics/inconnu", &unknown, 404)
+        .await;
 
     // A campaign may target it while open…
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["travaux-coeur-de-ville"],
-                    Some("Rue fermée"),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let works = campaign(
+        &["travaux-coeur-de-ville"],
+        Some("Rue fermée"),
+        false,
+        false,
+    );
+    redac.draft(&works).await;
     // …not once closed, and residents no longer see it
-    let t = StaffClient::expect(
-        admin
-            .post_empty("/api/admin/topics/travaux-coeur-de-ville/close")
-            .await,
-        200,
-    )
-    .await;
-    assert_eq!(t["active"], false);
-    let public: Vec<Value> = app.get("/api/topics").await.json().await.unwrap();
-    assert!(public.iter().all(|t| t["slug"] != "travaux-coeur-de-ville"));
-    let err = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["travaux-coeur-de-ville"],
-                    Some("Rue fermée"),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        422,
-    )
-    .await;
+    let closed = admin
+        .post_empty_expect(&format!("{topic}/close"), 200)
+        .await;
+    assert_eq!(closed["active"], false);
+    assert!(public_topics()
+        .await
+        .iter()
+        .all(|t| t["slug"] != "travaux-coeur-de-ville"));
+    let err = redac.post_expect("/api/admin/campaigns", &works, 422).await;
     assert!(err["fields"]["topics"].is_string());
     // Staff still see it in the full list
-    let all = StaffClient::expect(redac.get("/api/admin/topics").await, 200).await;
+    let all = redac.read("/api/admin/topics").await;
     assert!(all
         .as_array()
         .unwrap()
@@ -1033,61 +801,43 @@ async fn whoever_rewrote_and_resubmitted_a_colleagues_campaign_cannot_approve_it
     let app = app().await;
     let redac = app.login("redac").await;
     let both = app.login("both").await;
-    let created = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &campaign(
-                    &["infos-pratiques"],
-                    Some("Travaux rue Jaumard."),
-                    false,
-                    false,
-                ),
-            )
-            .await,
-        201,
-    )
-    .await;
-    let id = created["id"].as_str().unwrap();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+    let created = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &campaign(
+                &["infos-pratiques"],
+                Some("Travaux rue Jaumard."),
+                false,
+                false,
+            ),
+            201,
+        )
+        .await;
+    let id = campaign_id(&created);
+    redac.submit(id).await;
     // A holder of both roles rewrites it, submits it, and tries to approve their own version
     edit_campaign(&both, id, "Travaux annulés, venez nombreux !", 200).await;
-    let submitted = StaffClient::expect(
-        both.post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    let err = StaffClient::expect(
-        both.post(
+    let submitted = both.submit(id).await;
+    let err = both
+        .post_expect(
             &format!("/api/admin/campaigns/{id}/approve"),
             &json!({ "version": submitted["version"] }),
+            403,
         )
-        .await,
-        403,
-    )
-    .await;
+        .await;
     assert!(
         err["message"].as_str().unwrap().contains("en dernier"),
         "{err}"
     );
     // Another member of the cabinet can
     let cab = app.login("cab").await;
-    let approved = StaffClient::expect(
-        cab.post(
+    let approved = cab
+        .post_expect(
             &format!("/api/admin/campaigns/{id}/approve"),
             &json!({ "version": submitted["version"] }),
+            200,
         )
-        .await,
-        200,
-    )
-    .await;
+        .await;
     assert_eq!(approved["status"], "sending");
     app.stop().await;
 }
@@ -1115,25 +865,20 @@ async fn an_sms_with_control_or_reordering_characters_is_refused_naming_it_and_w
             "(U+202E, inversion droite-à-gauche) en position 11",
         ),
     ] {
-        let err = StaffClient::expect(
-            redac.post("/api/admin/campaigns", &with_sms(text)).await,
-            422,
-        )
-        .await;
+        let err = redac
+            .post_expect("/api/admin/campaigns", &with_sms(text), 422)
+            .await;
         let said = err["fields"]["sms.text"].as_str().unwrap_or_default();
         assert!(said.contains(named), "{text:?}: {err}");
     }
     // A line feed, typed or sent as CR LF by a form, is a line break
-    let made = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &with_sms("Route fermée\r\nDéviation par le port"),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let made = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &with_sms("Route fermée\r\nDéviation par le port"),
+            201,
+        )
+        .await;
     assert_eq!(made["sms"]["text"], "Route fermée\nDéviation par le port");
     app.stop().await;
 }
@@ -1151,20 +896,14 @@ async fn long_email_bodies_fit_and_the_limit_is_said_in_french() {
     };
     // 20 kB, then 100,000 accented characters (about 200 kB): both accepted
     for body in ["Fête ".repeat(4_000), "é".repeat(100_000)] {
-        StaffClient::expect(
-            redac.post("/api/admin/campaigns", &with_body(body)).await,
-            201,
-        )
-        .await;
+        redac
+            .post_expect("/api/admin/campaigns", &with_body(body), 201)
+            .await;
     }
     // One character more is refused, naming the field
-    let err = StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &with_body("é".repeat(100_001)))
-            .await,
-        422,
-    )
-    .await;
+    let err = redac
+        .post_expect("/api/admin/campaigns", &with_body("é".repeat(100_001)), 422)
+        .await;
     assert!(err["fields"]["email.body_markdown"]
         .as_str()
         .unwrap()
@@ -1187,12 +926,12 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
         async move { app.post_json("/api/admin/login", &body).await }
     };
     let session = app.login("redac").await;
-    StaffClient::expect(session.get("/api/admin/me").await, 200).await;
+    session.read("/api/admin/me").await;
 
     // Disabled: the open session ends at once, and signing in is refused in French exactly as
     // a wrong password is, so the answer does not confirm the password (#26, point 13)
     assert_eq!(auth.disable("redac").await.unwrap(), 1);
-    StaffClient::expect(session.get("/api/admin/me").await, 401).await;
+    session.get_expect("/api/admin/me", 401).await;
     let right = login("mot de passe très solide").await;
     assert_eq!(right.status(), 401);
     let right: Value = right.json().await.unwrap();
@@ -1218,18 +957,16 @@ async fn disabling_an_account_or_changing_its_password_ends_its_sessions() {
             .unwrap(),
         1
     );
-    StaffClient::expect(session.get("/api/admin/me").await, 401).await;
+    session.get_expect("/api/admin/me", 401).await;
     assert_eq!(login("mot de passe très solide").await.status(), 401);
     assert_eq!(login("un tout nouveau mot de passe").await.status(), 200);
 }
 
 #[tokio::test]
-async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_templates() {
+async fn staff_read_the_weather_relay() {
     let app = app().await;
-    let redac = app.login("redac").await;
     let cab = app.login("cab").await;
-
-    let overview = StaffClient::expect(cab.get("/api/admin/weather").await, 200).await;
+    let overview = cab.read("/api/admin/weather").await;
     assert_eq!(overview["feed"], Value::Null, "never polled: {overview}");
     assert_eq!(overview["domains"], json!(["33", "3310"]));
     assert_eq!(overview["threshold"], "orange");
@@ -1238,8 +975,16 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
         .as_array()
         .unwrap()
         .contains(&json!("vagues-submersion")));
+}
 
-    let view = StaffClient::expect(cab.get("/api/admin/weather/templates").await, 200).await;
+/// Where the weather relay's message templates are read and written.
+const WEATHER_TEMPLATES: &str = "/api/admin/weather/templates";
+
+#[tokio::test]
+async fn the_communication_service_edits_the_weather_templates() {
+    let app = app().await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    let view = cab.read(WEATHER_TEMPLATES).await;
     assert_eq!(view["defaults"], true);
     let mut templates = view["templates"].clone();
     templates["end_notice"] = json!(false);
@@ -1247,62 +992,37 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
         json!("Arcachon : vigilance {{ couleur }} {{ phenomene }} {{ validite }}.");
 
     // The cabinet reads but does not write; the communication service does.
-    let err = StaffClient::expect(
-        cab.put("/api/admin/weather/templates", &templates).await,
-        403,
-    )
-    .await;
-    assert!(
-        err["message"].as_str().unwrap().contains("« Rédaction »"),
-        "{err}"
-    );
-    let saved = StaffClient::expect(
-        redac.put("/api/admin/weather/templates", &templates).await,
-        200,
-    )
-    .await;
+    let err = StaffClient::expect_message(cab.put(WEATHER_TEMPLATES, &templates).await, 403).await;
+    assert!(err.contains("« Rédaction »"), "{err}");
+    let saved = redac.put_expect(WEATHER_TEMPLATES, &templates, 200).await;
     assert_eq!(saved["defaults"], false);
-    let again = StaffClient::expect(redac.get("/api/admin/weather/templates").await, 200).await;
-    assert_eq!(again["templates"], templates);
+    assert_eq!(redac.read(WEATHER_TEMPLATES).await["templates"], templates);
 
     // Each refused template is named, in French; nothing is saved.
     let mut bad = templates.clone();
-    bad["alert_sms"] = json!(format!(
+    let long = format!(
         "{} {}",
         templates["alert_sms"].as_str().unwrap(),
         "x".repeat(100)
-    ));
+    );
+    bad["alert_sms"] = json!(long);
     bad["end_sms"] = json!("Fin de l'alerte, vous êtes en sécurité");
     bad["alert_subject"] = json!("Alerte {{ commune }}");
-    let err = StaffClient::expect(redac.put("/api/admin/weather/templates", &bad).await, 422).await;
-    assert!(
-        err["fields"]["alert_sms"]
-            .as_str()
-            .unwrap()
-            .contains("un seul segment"),
-        "{err}"
-    );
-    assert!(
-        err["fields"]["end_sms"].as_str().unwrap().contains("ê"),
-        "{err}"
-    );
-    assert!(
-        err["fields"]["alert_subject"]
-            .as_str()
-            .unwrap()
-            .contains("Variable inconnue"),
-        "{err}"
-    );
-    let kept = StaffClient::expect(redac.get("/api/admin/weather/templates").await, 200).await;
-    assert_eq!(kept["templates"], templates);
+    let err = redac.put_expect(WEATHER_TEMPLATES, &bad, 422).await;
+    for (field, says) in [
+        ("alert_sms", "un seul segment"),
+        ("end_sms", "ê"),
+        ("alert_subject", "Variable inconnue"),
+    ] {
+        assert!(
+            err["fields"][field].as_str().unwrap().contains(says),
+            "{err}"
+        );
+    }
+    assert_eq!(redac.read(WEATHER_TEMPLATES).await["templates"], templates);
     // A body without every field is refused as such.
-    let err = StaffClient::expect(
-        redac
-            .put("/api/admin/weather/templates", &json!({ "alert_sms": "x" }))
-            .await,
-        422,
-    )
-    .await;
+    let partial = json!({ "alert_sms": "x" });
+    let err = redac.put_expect(WEATHER_TEMPLATES, &partial, 422).await;
     assert_eq!(
         err["fields"]["alert_subject"], "Ce champ est obligatoire.",
         "{err}"
@@ -1310,29 +1030,19 @@ async fn staff_read_the_weather_relay_and_the_communication_service_edits_its_te
 }
 
 #[tokio::test]
-async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_outbox() {
+async fn the_composer_counts_sms_characters_and_previews_emails() {
     let app = app().await;
     let redac = app.login("redac").await;
-    let cab = app.login("cab").await;
-
     // The session's CSRF token comes back with the person, so a new tab needs no new sign-in.
-    let me = StaffClient::expect(redac.get("/api/admin/me").await, 200).await;
+    let me = redac.read("/api/admin/me").await;
     assert!(
         me["csrf_token"].as_str().is_some_and(|t| t.len() > 20),
         "{me}"
     );
 
     // The composer's live counter: Unicode characters, their GSM-7 stand-ins, the cost.
-    let a = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/sms/analyze",
-                &json!({ "text": "Fête à l’école" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let text = json!({ "text": "Fête à l’école" });
+    let a = redac.post_ok("/api/admin/sms/analyze", &text).await;
     assert_eq!(a["encoding"], "ucs2");
     assert_eq!(
         a["suggestions"],
@@ -1340,21 +1050,17 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
     );
     assert_eq!(a["cost_per_recipient"], 0.1);
     // And an email being written, in the town's layout, before it is saved.
-    let p = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/preview",
-                &json!({ "subject": "Fête", "body_markdown": "**Samedi** <script>x</script>" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let email = json!({ "subject": "Fête", "body_markdown": "**Samedi** <script>x</script>" });
+    let p = redac.post_ok("/api/admin/preview", &email).await;
     let html = p["email_html"].as_str().unwrap();
     assert!(html.contains("<strong>Samedi</strong>"), "{html}");
     assert!(!html.contains("<script>"), "{html}");
+}
 
-    // Blocked addresses: listed, lifted once; the cabinet may not.
+#[tokio::test]
+async fn blocked_addresses_are_listed_and_lifted_once_by_the_communication_service() {
+    let app = app().await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
     app.store()
         .suppress(&Suppression {
             address: "rebond@exemple.fr".into(),
@@ -1363,40 +1069,28 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         })
         .await
         .unwrap();
-    let list = StaffClient::expect(redac.get("/api/admin/suppressions").await, 200).await;
+    let list = redac.read("/api/admin/suppressions").await;
     assert_eq!(list[0]["address"], "rebond@exemple.fr");
-    StaffClient::expect(cab.get("/api/admin/suppressions").await, 403).await;
-    let lifted = redac
-        .delete("/api/admin/suppressions/rebond%40exemple.fr")
-        .await;
-    assert_eq!(lifted.status(), 204);
-    let again = StaffClient::expect(
-        redac
-            .delete("/api/admin/suppressions/rebond%40exemple.fr")
-            .await,
-        404,
-    )
-    .await;
-    assert!(again["message"]
-        .as_str()
-        .unwrap()
-        .contains("n'est pas bloqué"));
+    cab.get_expect("/api/admin/suppressions", 403).await;
+    let lift = || redac.delete("/api/admin/suppressions/rebond%40exemple.fr");
+    assert_eq!(lift().await.status(), 204);
+    let again = StaffClient::expect_message(lift().await, 404).await;
+    assert!(again.contains("n'est pas bloqué"));
+}
 
-    // The audience month by month: kept every hour, this month's counted now.
-    paper(
-        &redac,
-        Some("habitant@exemple.fr"),
-        None,
-        json!([{ "topic": "alerte-meteo", "channels": ["email"] }]),
-    )
-    .await;
+#[tokio::test]
+async fn the_audience_is_kept_every_hour_and_this_months_counted_now() {
+    let app = app().await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    let weather = json!([{ "topic": "alerte-meteo", "channels": ["email"] }]);
+    paper(&redac, Some("habitant@exemple.fr"), None, weather).await;
     app.services()
         .use_cases
         .statistics
         .record_audience()
         .await
         .unwrap();
-    let stats = StaffClient::expect(cab.get("/api/admin/stats").await, 200).await;
+    let stats = cab.read("/api/admin/stats").await;
     let audience = stats["audience"].as_array().unwrap();
     let this_month = audience.last().unwrap();
     assert_eq!(this_month["month"], stats["to"]);
@@ -1405,29 +1099,29 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         .unwrap()
         .iter()
         .any(|t| t["topic"] == "alerte-meteo" && t["subscribers"] == 1));
+}
 
-    // Queue health and the outbox of the embedded default.
-    let err =
-        StaffClient::expect(cab.post_empty("/api/admin/pauses/email/resume").await, 404).await;
-    assert!(
-        err["message"]
-            .as_str()
-            .unwrap()
-            .contains("n'est pas en pause"),
-        "{err}"
-    );
-    StaffClient::expect(
-        redac.post_empty("/api/admin/pauses/email/resume").await,
-        403,
-    )
-    .await;
-    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+#[tokio::test]
+async fn queue_health_shows_a_braked_campaign_lifted_for_it_alone_and_the_outbox_is_the_admins() {
+    let app = app().await;
+    let (redac, cab) = (app.login("redac").await, app.login("cab").await);
+    let resume = |query: &str| {
+        let path = format!("/api/admin/pauses/email/resume{query}");
+        let cab = &cab;
+        async move { cab.post_empty(&path).await }
+    };
+    let err = StaffClient::expect_message(resume("").await, 404).await;
+    assert!(err.contains("n'est pas en pause"), "{err}");
+    redac
+        .post_empty_expect("/api/admin/pauses/email/resume", 403)
+        .await;
+    let health = cab.read("/api/admin/health").await;
     assert_eq!(
         health,
         json!({ "queued": 0, "dead_letters": 0, "paused": [] })
     );
     // A campaign the bounce brake stopped: shown with its campaign, lifted for it alone.
-    let braked = telmail_core::domain::campaign::CampaignId::new();
+    let braked = CampaignId::new();
     telmail_core::ports::PauseStore::pause(
         app.services().store.as_ref(),
         &telmail_core::domain::delivery::ChannelPause {
@@ -1439,23 +1133,13 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
     )
     .await
     .unwrap();
-    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    let health = cab.read("/api/admin/health").await;
     assert_eq!(health["paused"][0]["campaign"], braked.to_string());
-    StaffClient::expect(cab.post_empty("/api/admin/pauses/email/resume").await, 404).await;
-    let err = StaffClient::expect(
-        cab.post_empty("/api/admin/pauses/email/resume?campaign=abc")
-            .await,
-        404,
-    )
-    .await;
-    assert_eq!(err["message"], "Cette campagne n'existe pas.");
-    StaffClient::expect(
-        cab.post_empty(&format!("/api/admin/pauses/email/resume?campaign={braked}"))
-            .await,
-        204,
-    )
-    .await;
-    let health = StaffClient::expect(cab.get("/api/admin/health").await, 200).await;
+    StaffClient::expect(resume("").await, 404).await;
+    let err = StaffClient::expect_message(resume("?campaign=abc").await, 404).await;
+    assert_eq!(err, "Cette campagne n'existe pas.");
+    StaffClient::expect(resume(&format!("?campaign={braked}")).await, 204).await;
+    let health = cab.read("/api/admin/health").await;
     assert_eq!(health["paused"], json!([]));
     redac
         .post(
@@ -1464,9 +1148,9 @@ async fn the_back_office_calls_serve_the_composer_blocked_addresses_health_and_o
         )
         .await;
     // The outbox viewer is the administrators' (#26, point 5).
-    StaffClient::expect(cab.get("/api/admin/outbox").await, 403).await;
+    cab.get_expect("/api/admin/outbox", 403).await;
     let admin = app.login("admin").await;
-    let outbox = StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
+    let outbox = admin.read("/api/admin/outbox").await;
     assert!(
         outbox["emails"].is_array() && outbox["sms"].is_array(),
         "{outbox}"
@@ -1511,13 +1195,13 @@ async fn only_an_administrator_sees_the_outbox_with_links_and_codes_masked() {
 
     // Neither the cabinet nor the writers see it.
     for staff in [&cab, &redac] {
-        let err = StaffClient::expect(staff.get("/api/admin/outbox").await, 403).await;
+        let err = staff.get_expect("/api/admin/outbox", 403).await;
         assert_eq!(err["error"], "forbidden", "{err}");
     }
 
     // The administrator sees who was written to and what, the secrets masked.
     let admin = app.login("admin").await;
-    let outbox = StaffClient::expect(admin.get("/api/admin/outbox").await, 200).await;
+    let outbox = admin.read("/api/admin/outbox").await;
     let shown = outbox.to_string();
     assert!(
         shown.contains("inconnue@exemple.fr") && shown.contains("+33655443322"),
@@ -1650,63 +1334,38 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }],
         "paper_form_reference": "MQ-12",
     });
-    let err = StaffClient::expect(desk.post("/api/admin/subscribers", &form).await, 422).await;
-    assert!(
-        err["fields"]["place"].as_str().unwrap().contains("lieu"),
-        "{err}"
-    );
+    let place = StaffClient::expect_error(desk.post(SUBSCRIBERS, &form).await, 422, "place").await;
+    assert!(place.contains("lieu"), "{place}");
     let mut with_place = form.clone();
     with_place["place"] = json!("Maison de quartier du Moulleau");
-    let added =
-        StaffClient::expect(desk.post("/api/admin/subscribers", &with_place).await, 201).await;
+    let added = desk.post_expect(SUBSCRIBERS, &with_place, 201).await;
     assert_eq!(added["consent"]["place"], "Maison de quartier du Moulleau");
     assert_eq!(added["consent"]["staff_id"], "accueil1");
-    let mine = added["id"].as_str().unwrap().to_owned();
+    let mine = format!("{SUBSCRIBERS}/{}", added["id"].as_str().unwrap());
 
     // It searches, to avoid duplicates, and corrects a typing mistake of its own.
-    let found =
-        StaffClient::expect(desk.get("/api/admin/subscribers?q=exemple.fr").await, 200).await;
+    let found = desk.read("/api/admin/subscribers?q=exemple.fr").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 2, "{found}");
-    let fixed = StaffClient::expect(
-        desk.put(
-            &format!("/api/admin/subscribers/{mine}"),
-            &json!({ "email": "marie.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+    let fix = json!({ "email": "marie.dupont@exemple.fr", "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email"] }] });
+    let fixed = desk.put_expect(&mine, &fix, 200).await;
     assert_eq!(fixed["email"], "marie.dupont@exemple.fr");
     // Not someone else's entry, and nothing else of the file or the campaigns.
-    let err = StaffClient::expect(
-        desk.put(
-            &format!("/api/admin/subscribers/{theirs}"),
-            &json!({ "email": "x@exemple.fr" }),
-        )
-        .await,
-        403,
-    )
-    .await;
-    assert!(err["message"].as_str().unwrap().contains("qu'il a saisies"));
-    StaffClient::expect(desk.get("/api/admin/subscribers/export").await, 403).await;
-    StaffClient::expect(
-        desk.delete(&format!("/api/admin/subscribers/{mine}")).await,
-        403,
-    )
-    .await;
-    StaffClient::expect(
-        desk.post(
-            "/api/admin/campaigns",
-            &campaign(&["alerte-meteo"], Some("Test"), true, false),
-        )
-        .await,
-        403,
-    )
-    .await;
-    StaffClient::expect(desk.get("/api/admin/campaigns").await, 403).await;
-    StaffClient::expect(desk.get("/api/admin/stats").await, 403).await;
+    let theirs = format!("{SUBSCRIBERS}/{theirs}");
+    let other = json!({ "email": "x@exemple.fr" });
+    let message = StaffClient::expect_message(desk.put(&theirs, &other).await, 403).await;
+    assert!(message.contains("qu'il a saisies"));
+    desk.delete_expect(&mine, 403).await;
+    let test = campaign(&["alerte-meteo"], Some("Test"), true, false);
+    desk.post_expect("/api/admin/campaigns", &test, 403).await;
+    for path in [
+        "/api/admin/subscribers/export",
+        "/api/admin/campaigns",
+        "/api/admin/stats",
+    ] {
+        desk.get_expect(path, 403).await;
+    }
     // The place counts in the statistics.
-    let stats = StaffClient::expect(redac.get("/api/admin/stats").await, 200).await;
+    let stats = redac.read("/api/admin/stats").await;
     let origins = stats["signups_by_origin"].as_array().unwrap();
     assert!(
         origins
@@ -1717,16 +1376,8 @@ async fn the_front_desk_types_forms_in_searches_and_corrects_only_what_it_typed(
         "{origins:?}"
     );
     // The communication service still edits the front desk's entries.
-    StaffClient::expect(
-        redac
-            .put(
-                &format!("/api/admin/subscribers/{mine}"),
-                &json!({ "phone": "06 55 55 55 55" }),
-            )
-            .await,
-        200,
-    )
-    .await;
+    let phone = json!({ "phone": "06 55 55 55 55" });
+    redac.put_expect(&mine, &phone, 200).await;
 }
 
 /// #26, point 6: the front desk read the whole file with `?limit=500` and no search term. It now
@@ -1756,25 +1407,16 @@ async fn the_front_desk_finds_a_person_but_cannot_read_the_whole_file() {
         "?q=0%206",
         "?q=%40.%40",
     ] {
-        let err = StaffClient::expect(
-            desk.get(&format!("/api/admin/subscribers{query}")).await,
-            422,
-        )
-        .await;
-        assert!(
-            err["fields"]["q"].as_str().unwrap().contains("au moins 3"),
-            "{query}: {err}"
-        );
+        let resp = desk.get(&format!("{SUBSCRIBERS}{query}")).await;
+        let q = StaffClient::expect_error(resp, 422, "q").await;
+        assert!(q.contains("au moins 3"), "{query}: {q}");
     }
 
     // A term everyone matches: the first 20 only, even asked for more or for the next page;
     // the addresses it searched for in full, the mobiles masked.
-    let found = StaffClient::expect(
-        desk.get("/api/admin/subscribers?q=exemple.fr&limit=500&offset=20")
-            .await,
-        200,
-    )
-    .await;
+    let found = desk
+        .read("/api/admin/subscribers?q=exemple.fr&limit=500&offset=20")
+        .await;
     let items = found["items"].as_array().unwrap();
     assert_eq!(items.len(), 20, "{found}");
     assert_eq!(
@@ -1791,24 +1433,20 @@ async fn the_front_desk_finds_a_person_but_cannot_read_the_whole_file() {
     }
 
     // By number: that mobile in full, the address masked; the same by its id.
-    let found = StaffClient::expect(
-        desk.get("/api/admin/subscribers?q=06%2012%2034%2056%2007")
-            .await,
-        200,
-    )
-    .await;
+    let found = desk
+        .read("/api/admin/subscribers?q=06%2012%2034%2056%2007")
+        .await;
     let items = found["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{found}");
     assert_eq!(items[0]["phone"], "+33612345607");
     assert_eq!(items[0]["email"], "v•••@exemple.fr");
     let id = items[0]["id"].as_str().unwrap();
-    let one =
-        StaffClient::expect(desk.get(&format!("/api/admin/subscribers/{id}")).await, 200).await;
+    let one = desk.read(&format!("/api/admin/subscribers/{id}")).await;
     assert_eq!(one["email"], "v•••@exemple.fr");
     assert_eq!(one["phone"], "+336 •• •• •• 07");
 
     // The file's keepers still page through it whole.
-    let all = StaffClient::expect(redac.get("/api/admin/subscribers?limit=500").await, 200).await;
+    let all = redac.read("/api/admin/subscribers?limit=500").await;
     let all = all["items"].as_array().unwrap();
     assert_eq!(all.len(), 25);
     assert!(all.iter().all(|s| !s.to_string().contains('•')), "{all:?}");
@@ -1881,35 +1519,18 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
     let (redac, cab) = (app.login("redac").await, app.login("cab").await);
     assert_eq!(import(&redac, residents_csv(4)).await, 4);
     // AND a first campaign sent to the 4 of them: the estimate had the whole quota for it
-    let first = StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &email_campaign("Marché"))
-            .await,
-        201,
-    )
-    .await;
-    let first_id = first["id"].as_str().unwrap();
-    let e = StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{first_id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let first = redac.draft(&email_campaign("Marché")).await;
+    let e = redac.estimate(first).await;
     assert_eq!(e["outlook"]["email"]["remaining_today"], 6, "{e}");
     assert_eq!(e["outlook"]["can_start"], true);
-    submit_and_approve(&redac, &cab, first_id).await;
+    redac.submit(first).await;
+    cab.approve(first).await;
     app.drain().await;
     assert_eq!(app.emails().len(), 4);
 
     // WHEN a second campaign to the same 4 is estimated and approved the same day
     let id = submitted_email_campaign(&redac, "Brocante").await;
-    let e = StaffClient::expect(
-        cab.post_empty(&format!("/api/admin/campaigns/{id}/estimate"))
-            .await,
-        200,
-    )
-    .await;
+    let e = cab.estimate(id).await;
     // THEN the estimate shows the figures: 4 emails, 2 left of 6, and says the rest waits
     let email = &e["outlook"]["email"];
     assert_eq!(
@@ -1932,39 +1553,25 @@ async fn over_the_daily_email_quota_what_fits_goes_the_rest_waits_and_none_left_
         "{e}"
     );
     // AND approval sends the 2 that fit; the other 2 wait in the queue for the quota
-    StaffClient::expect(approve(&cab, &id).await, 200).await;
+    cab.approve(id).await;
     app.drain().await;
     assert_eq!(app.emails().len(), 6);
 
     // WHEN a third campaign comes the same day, with nothing left of the quota
     let id = submitted_email_campaign(&redac, "Vide-grenier").await;
-    let refused = approve(&cab, &id).await;
+    let refused = cab.try_approve(id).await;
     // THEN approval is refused with the figures, the campaign still waiting for the cabinet
     let err = StaffClient::expect(refused, 409).await;
     let why = "Quota d'envoi d'e-mails épuisé : aucun des 4 e-mails ne peut partir maintenant (quota de 6 par 24 heures, entièrement utilisé).";
     assert!(err["message"].as_str().unwrap().starts_with(why), "{err}");
-    let still =
-        StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let still = cab.campaign(id).await;
     assert_eq!(still["status"], "submitted");
     assert_eq!(app.emails().len(), 6);
 }
 
 /// A draft email campaign `title` to every resident, submitted to the cabinet; its id.
-async fn submitted_email_campaign(redac: &StaffClient<'_>, title: &str) -> String {
-    let draft = StaffClient::expect(
-        redac
-            .post("/api/admin/campaigns", &email_campaign(title))
-            .await,
-        201,
-    )
-    .await;
-    let id = draft["id"].as_str().unwrap().to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
+async fn submitted_email_campaign(redac: &StaffClient<'_>, title: &str) -> CampaignId {
+    let id = redac.draft(&email_campaign(title)).await;
+    redac.submit(id).await;
     id
 }

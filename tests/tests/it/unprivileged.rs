@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::{wait_for, StaffClient, TestApp, Town};
+use crate::common::{wait_for, TestApp, Town};
 use telmail_tests::process::LocalProcess;
 
 /// The user a root test runs the server as.
@@ -85,13 +85,9 @@ async fn the_big_file_journey_works_for_an_unprivileged_server_and_keeps_its_fil
     let redac = app.login("redac").await;
 
     // An import: the file sent to its link, then read
-    let started = StaffClient::expect(
-        redac
-            .post_empty("/api/admin/files/imports?mode=valid_only")
-            .await,
-        201,
-    )
-    .await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/imports?mode=valid_only", 201)
+        .await;
     let id = started["id"].as_str().unwrap().to_owned();
     let csv =
         "email;telephone;themes;canaux\r\nnonroot@exemple.fr;;Informations pratiques;email\r\n";
@@ -102,28 +98,23 @@ async fn the_big_file_journey_works_for_an_unprivileged_server_and_keeps_its_fil
         .await
         .unwrap();
     assert_eq!(sent.status(), 200, "{}", server.output());
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/files/{id}/received"))
-            .await,
-        202,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/files/{id}/received"), 202)
+        .await;
     let imported = wait_for("the import ends", Duration::from_secs(30), || async {
-        let job =
-            StaffClient::expect(redac.get(&format!("/api/admin/files/{id}")).await, 200).await;
+        let job = redac.read(&format!("/api/admin/files/{id}")).await;
         (job["status"] == "done").then_some(job)
     })
     .await;
     assert_eq!(imported["imported"], 1, "{imported}");
 
     // An export, written then downloaded
-    let started =
-        StaffClient::expect(redac.post_empty("/api/admin/files/exports").await, 202).await;
+    let started = redac
+        .post_empty_expect("/api/admin/files/exports", 202)
+        .await;
     let id = started["id"].as_str().unwrap().to_owned();
     let done = wait_for("the export ends", Duration::from_secs(30), || async {
-        let job =
-            StaffClient::expect(redac.get(&format!("/api/admin/files/{id}")).await, 200).await;
+        let job = redac.read(&format!("/api/admin/files/{id}")).await;
         (job["status"] == "done").then_some(job)
     })
     .await;

@@ -108,7 +108,7 @@ async fn a_red_alert_reaches_subscribers_at_once_even_at_night() {
 #[tokio::test]
 async fn two_overlapping_cycles_relay_an_alert_once() {
     let w = world().await;
-    let relay = &w.services.use_cases.weather;
+    let relay = &w.use_cases().weather;
     let b = bulletin(&w, Colour::Orange, Duration::minutes(5));
     let (a, b) = tokio::join!(relay.cycle(&b), relay.cycle(&b));
     let outcomes = [a.unwrap()[0].outcome.clone(), b.unwrap()[0].outcome.clone()];
@@ -124,8 +124,7 @@ async fn two_overlapping_cycles_relay_an_alert_once() {
 async fn a_stale_bulletin_relays_nothing() {
     let w = world().await;
     let err = w
-        .services
-        .use_cases
+        .use_cases()
         .weather
         .cycle(&bulletin(&w, Colour::Red, Duration::hours(13)))
         .await
@@ -227,8 +226,7 @@ async fn an_upgrade_relays_again_and_withdraws_the_orange_still_waiting() {
 
 /// One relay cycle over `bulletin(w, colour, age)`.
 async fn cycle(w: &World<Inbox>, colour: Colour, age: Duration) -> Vec<RelayLine> {
-    w.services
-        .use_cases
+    w.use_cases()
         .weather
         .cycle(&bulletin(w, colour, age))
         .await
@@ -243,7 +241,7 @@ fn lifted(w: &World<Inbox>) -> Bulletin {
 #[tokio::test]
 async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_off() {
     let w = world().await;
-    let relay = &w.services.use_cases.weather;
+    let relay = &w.use_cases().weather;
     cycle(&w, Colour::Red, Duration::minutes(5)).await;
     w.drain().await;
     w.clock.advance(Duration::hours(3));
@@ -312,7 +310,7 @@ async fn the_end_of_an_alert_that_went_out_is_announced_once_and_may_be_turned_o
 #[tokio::test]
 async fn an_alert_lifted_before_approval_is_withdrawn_without_a_message() {
     let w = world().await;
-    let relay = &w.services.use_cases.weather;
+    let relay = &w.use_cases().weather;
     let orange = cycle(&w, Colour::Orange, Duration::minutes(5)).await;
     let RelayOutcome::Submitted(id) = orange[0].outcome else {
         panic!("{orange:?}");
@@ -336,7 +334,7 @@ async fn an_alert_lifted_before_approval_is_withdrawn_without_a_message() {
 #[tokio::test]
 async fn staff_templates_shape_the_messages_and_a_long_sms_is_refused_by_field() {
     let w = world().await;
-    let relay = &w.services.use_cases.weather;
+    let relay = &w.use_cases().weather;
     let redac = staff("redac", "redaction");
     let mut templates = relay.templates(&redac).await.unwrap().templates;
     templates.alert_sms = "ARCACHON {{ couleur | upper }} : {{ phenomene }}, {{ validite }}. Consignes sur arcachon.fr".into();
@@ -429,13 +427,7 @@ async fn over_the_daily_email_quota_the_alert_still_goes_and_its_end_waits_for_t
     assert_eq!(sent(&w).len(), 1);
     // AND then lifted: its end, not urgent, cannot start over the quota
     w.clock.advance(Duration::hours(3));
-    let ends = w
-        .services
-        .use_cases
-        .weather
-        .cycle(&lifted(&w))
-        .await
-        .unwrap();
+    let ends = w.use_cases().weather.cycle(&lifted(&w)).await.unwrap();
 
     // THEN the end waits for the cabinet, submitted, instead of failing the relay
     let Some(end_id) = ends.iter().find_map(|l| match l.outcome {

@@ -36,18 +36,12 @@ async fn a_beach_resident_and_a_feed_polled_every_second() -> (StubFeed, TestApp
     .await;
     app.add_staff("redac", "redaction", None, None).await;
     let redac = app.login("redac").await;
-    StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
-                         "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
-                         "paper_form_reference": "F-12", "welcome": false }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let resident = json!({ "email": "plage@exemple.fr", "phone": "06 98 98 98 98",
+                           "subscriptions": [{ "topic": "alerte-meteo", "channels": ["email", "sms"] }],
+                           "paper_form_reference": "F-12", "welcome": false });
+    redac
+        .post_expect("/api/admin/subscribers", &resident, 201)
+        .await;
     (feed, app)
 }
 
@@ -86,7 +80,7 @@ async fn a_feed_that_is_down_creates_nothing_and_staff_see_it() {
         |v: &serde_json::Value| v["totals"]["weather_feed_failures"].as_i64().unwrap_or(0);
     let deadline = telmail_tests::stopwatch() + Duration::from_secs(20);
     loop {
-        let stats = StaffClient::expect(cab.get("/api/admin/stats").await, 200).await;
+        let stats = cab.read("/api/admin/stats").await;
         if failures(&stats) >= 2 {
             break;
         }
@@ -96,10 +90,10 @@ async fn a_feed_that_is_down_creates_nothing_and_staff_see_it() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let campaigns = StaffClient::expect(cab.get("/api/admin/campaigns").await, 200).await;
+    let campaigns = cab.read("/api/admin/campaigns").await;
     assert_eq!(campaigns.as_array().map(Vec::len), Some(0), "{campaigns}");
     // Staff see the feed failing, and since when (the dashboard warns from 3 in a row).
-    let weather = StaffClient::expect(cab.get("/api/admin/weather").await, 200).await;
+    let weather = cab.read("/api/admin/weather").await;
     let state = &weather["feed"];
     assert!(
         state["error"].as_str().unwrap().contains("503"),
@@ -127,7 +121,7 @@ async fn a_feed_that_is_down_creates_nothing_and_staff_see_it() {
 
 /// `PUT /api/admin/weather/templates`: the templates in use with `changes` applied.
 async fn put_templates(staff: &StaffClient<'_>, changes: Value) -> reqwest::Response {
-    let view = StaffClient::expect(staff.get("/api/admin/weather/templates").await, 200).await;
+    let view = staff.read("/api/admin/weather/templates").await;
     let mut templates = view["templates"].clone();
     for (field, text) in changes.as_object().unwrap() {
         templates[field] = text.clone();
@@ -180,7 +174,7 @@ async fn templates_that_would_freeze_the_server_or_eat_its_memory_are_refused_at
         started.elapsed()
     );
     // Nothing was saved
-    let view = StaffClient::expect(redac.get("/api/admin/weather/templates").await, 200).await;
+    let view = redac.read("/api/admin/weather/templates").await;
     assert_eq!(view["defaults"], true, "{view}");
     app.stop().await;
 }
@@ -246,10 +240,9 @@ async fn a_stored_bad_template_still_relays_the_red_alert_with_the_built_in_word
     );
     // AND staff are told, in the campaign's history
     let redac = app.login("redac").await;
-    let campaigns = StaffClient::expect(redac.get("/api/admin/campaigns").await, 200).await;
-    let id = campaigns[0]["id"].as_str().unwrap();
-    let view =
-        StaffClient::expect(redac.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
+    let campaigns = redac.read("/api/admin/campaigns").await;
+    let id = campaign_id(&campaigns[0]);
+    let view = redac.campaign(id).await;
     let note = view["events"][0]["reason"].as_str().unwrap_or_default();
     assert!(note.contains("texte intégré utilisé"), "{view}");
     assert!(note.contains("alert_sms : Le SMS ferait"), "{note}");

@@ -121,24 +121,21 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     })
     .await;
     let (redac, cab, accueil) = staff_of(&app).await;
-    let resident = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/subscribers",
-                &json!({
-                    "email": "lea.martin@exemple.fr", "phone": "06 11 22 33 44",
-                    "paper_form_reference": "PAPIER-2026-042",
-                    "subscriptions": [
-                        { "topic": "culture-animations", "channels": ["email", "sms"] },
-                        { "topic": "infos-pratiques", "channels": ["email"] },
-                        { "topic": "alerte-meteo", "channels": ["email", "sms"] },
-                    ],
-                }),
-            )
-            .await,
-        201,
-    )
-    .await;
+    let resident = redac
+        .post_expect(
+            "/api/admin/subscribers",
+            &json!({
+                "email": "lea.martin@exemple.fr", "phone": "06 11 22 33 44",
+                "paper_form_reference": "PAPIER-2026-042",
+                "subscriptions": [
+                    { "topic": "culture-animations", "channels": ["email", "sms"] },
+                    { "topic": "infos-pratiques", "channels": ["email"] },
+                    { "topic": "alerte-meteo", "channels": ["email", "sms"] },
+                ],
+            }),
+            201,
+        )
+        .await;
     let resident_id = resident["id"].as_str().unwrap().to_owned();
     let web = app
         .post_json(
@@ -179,67 +176,38 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
     )
     .await;
     // …one refused by the cabinet, one cancelled, and a test send of a draft
-    let refused = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &common::email_campaign("Campagne refusée"),
-            )
-            .await,
-        201,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{refused}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{refused}/reject"),
-            &json!({ "reason": "Pas maintenant." }),
-        )
-        .await,
+    let refused = redac
+        .draft(&common::email_campaign("Campagne refusée"))
+        .await;
+    redac.submit(refused).await;
+    cab.post_expect(
+        &format!("/api/admin/campaigns/{refused}/reject"),
+        &json!({ "reason": "Pas maintenant." }),
         200,
     )
     .await;
     let mut later = common::email_campaign("Campagne annulée");
     later["send_at"] = json!((server_now() + Duration::days(3)).to_rfc3339());
     let cancelled = send_campaign(&redac, &cab, &later).await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{cancelled}/cancel"),
-            &json!({ "reason": "Reporté." }),
-        )
-        .await,
+    cab.post_expect(
+        &format!("/api/admin/campaigns/{cancelled}/cancel"),
+        &json!({ "reason": "Reporté." }),
         200,
     )
     .await;
-    let draft = StaffClient::expect(
-        redac
-            .post(
-                "/api/admin/campaigns",
-                &common::email_campaign("Brouillon testé"),
-            )
-            .await,
-        201,
-    )
-    .await["id"]
+    let draft = redac
+        .post_expect(
+            "/api/admin/campaigns",
+            &common::email_campaign("Brouillon testé"),
+            201,
+        )
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{draft}/test"))
-            .await,
-        200,
-    )
-    .await;
+    redac
+        .post_empty_expect(&format!("/api/admin/campaigns/{draft}/test"), 200)
+        .await;
     app.drain().await;
     // …and later Météo-France raises a red alert the relay sends at once
     let lines = app
@@ -437,16 +405,16 @@ async fn a_whole_journey_publishes_what_was_sent_and_never_anything_about_a_resi
 
     // The campaign as staff read it points to its public page
     let staff_view = format!("/api/admin/campaigns/{festive}");
-    let view = StaffClient::expect(redac.get(&staff_view).await, 200).await;
+    let view = redac.read(&staff_view).await;
     assert_eq!(view["archived"], json!(path));
     // WHEN the reception desk tries to withdraw a message, THEN it may not
     let path_withdraw = format!("/api/admin/archive/{festive}/withdraw");
-    StaffClient::expect(accueil.post_empty(&path_withdraw).await, 403).await;
+    accueil.post_empty_expect(&path_withdraw, 403).await;
     // WHEN the communication service withdraws it, THEN it is gone from every page and feed
     let resp = redac.post_empty(&path_withdraw).await;
     assert_eq!(resp.status(), 204);
-    StaffClient::expect(redac.post_empty(&path_withdraw).await, 404).await;
-    let view = StaffClient::expect(redac.get(&staff_view).await, 200).await;
+    redac.post_empty_expect(&path_withdraw, 404).await;
+    let view = redac.read(&staff_view).await;
     assert_eq!(view.get("archived"), None);
     assert_eq!(fetch(&app, &path).await.0, 404);
     assert!(!fetch(&app, "/messages").await.2.contains("Fête de Noël"));

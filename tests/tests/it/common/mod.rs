@@ -12,6 +12,7 @@ use reqwest::redirect::Policy;
 use reqwest::{Client, Response};
 use serde_json::Value;
 use telmail_core::clock::SystemClock;
+use telmail_core::domain::campaign::CampaignId;
 use telmail_local::{RunningServer, ServerArgs};
 
 /// The signing key the test servers use, so tests can forge expired or tampered links.
@@ -108,6 +109,13 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Posts a form as a browser does, expecting 200; the page's HTML as sent.
+    pub async fn form_ok(&self, path: &str, fields: &[(&str, &str)]) -> String {
+        let resp = self.post_form(path, fields).await;
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.text().await.unwrap()
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
@@ -388,6 +396,113 @@ impl StaffClient<'_> {
             .unwrap()
     }
 
+    /// Reads `path`, expecting 200; the JSON body.
+    pub async fn read(&self, path: &str) -> Value {
+        Self::expect(self.get(path).await, 200).await
+    }
+
+    /// Posts `body` to `path`, expecting 200; the JSON body.
+    pub async fn post_ok(&self, path: &str, body: &Value) -> Value {
+        Self::expect(self.post(path, body).await, 200).await
+    }
+
+    /// Posts `body` to `path`, expecting `status`; the JSON body.
+    pub async fn post_expect(&self, path: &str, body: &Value, status: u16) -> Value {
+        Self::expect(self.post(path, body).await, status).await
+    }
+
+    /// Posts nothing to `path`, expecting `status`; the JSON body.
+    pub async fn post_empty_expect(&self, path: &str, status: u16) -> Value {
+        Self::expect(self.post_empty(path).await, status).await
+    }
+
+    /// Reads `path`, expecting `status` (an error, most often); the JSON body.
+    pub async fn get_expect(&self, path: &str, status: u16) -> Value {
+        Self::expect(self.get(path).await, status).await
+    }
+
+    /// Deletes `path`, expecting `status`; the JSON body.
+    pub async fn delete_expect(&self, path: &str, status: u16) -> Value {
+        Self::expect(self.delete(path).await, status).await
+    }
+
+    /// Puts `body` at `path`, expecting `status`; the JSON body.
+    pub async fn put_expect(&self, path: &str, body: &Value, status: u16) -> Value {
+        Self::expect(self.put(path, body).await, status).await
+    }
+
+    /// Imports a CSV of residents (`query` chooses the mode), expecting 200; the report.
+    pub async fn import_report(&self, query: &str, csv: &str) -> Value {
+        let path = format!("/api/admin/subscribers/import{query}");
+        Self::expect(self.post_bytes(&path, csv.as_bytes().to_vec()).await, 200).await
+    }
+
+    /// Writes a campaign (expecting 201); its id.
+    pub async fn draft(&self, campaign: &Value) -> CampaignId {
+        let created = Self::expect(self.post("/api/admin/campaigns", campaign).await, 201).await;
+        created["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Asks for `action` (`submit`, `reject`, `cancel`…) on a campaign, with `body` if any.
+    pub async fn act(&self, id: CampaignId, action: &str, body: Option<&Value>) -> Response {
+        let path = format!("/api/admin/campaigns/{id}/{action}");
+        match body {
+            Some(body) => self.post(&path, body).await,
+            None => self.post_empty(&path).await,
+        }
+    }
+
+    /// A campaign as the back office reads it, with its events and counts.
+    pub async fn campaign(&self, id: CampaignId) -> Value {
+        self.read(&format!("/api/admin/campaigns/{id}")).await
+    }
+
+    /// The estimate of a campaign (recipients, SMS analysis, cost, sending outlook).
+    pub async fn estimate(&self, id: CampaignId) -> Value {
+        Self::expect(self.act(id, "estimate", None).await, 200).await
+    }
+
+    /// Submits a campaign to the cabinet, expecting 200; the campaign.
+    pub async fn submit(&self, id: CampaignId) -> Value {
+        Self::expect(self.act(id, "submit", None).await, 200).await
+    }
+
+    /// Sends a submitted campaign back to its writer with `reason`, expecting 200; the campaign.
+    pub async fn reject(&self, id: CampaignId, reason: &str) -> Value {
+        let reason = serde_json::json!({ "reason": reason });
+        Self::expect(self.act(id, "reject", Some(&reason)).await, 200).await
+    }
+
+    /// Approves the campaign as it reads now (its current version), as the back office does.
+    pub async fn try_approve(&self, id: CampaignId) -> Response {
+        let read = self.read(&format!("/api/admin/campaigns/{id}")).await;
+        let version = serde_json::json!({ "version": read["version"] });
+        self.act(id, "approve", Some(&version)).await
+    }
+
+    /// [`Self::try_approve`], expecting 200; the campaign.
+    pub async fn approve(&self, id: CampaignId) -> Value {
+        Self::expect(self.try_approve(id).await, 200).await
+    }
+
+    /// Asserts a status and returns the French message of the whole error.
+    pub async fn expect_message(resp: Response, status: u16) -> String {
+        let err = Self::expect(resp, status).await;
+        err["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message: {err}"))
+            .to_owned()
+    }
+
+    /// Asserts a status and returns the French message naming `field`.
+    pub async fn expect_error(resp: Response, status: u16, field: &str) -> String {
+        let err = Self::expect(resp, status).await;
+        err["fields"][field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error on {field}: {err}"))
+            .to_owned()
+    }
+
     /// Asserts a status and returns the JSON body.
     pub async fn expect(resp: Response, status: u16) -> Value {
         let got = resp.status().as_u16();
@@ -397,25 +512,22 @@ impl StaffClient<'_> {
     }
 }
 
+/// The id of a campaign as the API returns it.
+pub fn campaign_id(campaign: &Value) -> CampaignId {
+    campaign["id"].as_str().unwrap().parse().unwrap()
+}
+
 /// `redac` submits the campaign `id` to the cabinet, `cab` approves the version it reads.
-pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, id: &str) {
-    StaffClient::expect(
-        redac
-            .post_empty(&format!("/api/admin/campaigns/{id}/submit"))
-            .await,
-        200,
-    )
-    .await;
-    let read = StaffClient::expect(cab.get(&format!("/api/admin/campaigns/{id}")).await, 200).await;
-    StaffClient::expect(
-        cab.post(
-            &format!("/api/admin/campaigns/{id}/approve"),
-            &serde_json::json!({ "version": read["version"] }),
-        )
-        .await,
-        200,
-    )
-    .await;
+pub async fn submit_and_approve(redac: &StaffClient<'_>, cab: &StaffClient<'_>, id: CampaignId) {
+    redac.submit(id).await;
+    cab.approve(id).await;
+}
+
+/// These items, sorted: the recipients of a campaign in an order a test can compare.
+pub fn sorted<T: Ord>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut items: Vec<T> = items.into_iter().collect();
+    items.sort();
+    items
 }
 
 /// A CSV of `n` residents on « Informations pratiques » by email, `habitant0000@exemple.fr`…
@@ -455,10 +567,9 @@ pub async fn send_campaign(
     redac: &StaffClient<'_>,
     cab: &StaffClient<'_>,
     draft: &Value,
-) -> String {
-    let c = StaffClient::expect(redac.post("/api/admin/campaigns", draft).await, 201).await;
-    let id = c["id"].as_str().unwrap().to_owned();
-    submit_and_approve(redac, cab, &id).await;
+) -> CampaignId {
+    let id = redac.draft(draft).await;
+    submit_and_approve(redac, cab, id).await;
     id
 }
 
