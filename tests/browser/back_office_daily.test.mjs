@@ -409,6 +409,10 @@ test('5b. the composer writes and keeps a spoken text and the zones a campaign i
   const spoken = "Ici la Ville d'Arcachon. Risque de submersion ce soir sur le front de mer. Je répète : risque de submersion ce soir sur le front de mer.";
   await page.getByLabel(/^Texte lu au téléphone/).fill(spoken);
   await page.getByLabel('Front de mer').check();
+  // The live estimate weighs the call and the zone before anything is saved.
+  const estimate = page.locator('#estimate');
+  await estimate.getByText('Appels vocaux').waitFor();
+  await estimate.getByText(/^Limité aux zones choisies : \d+ destinataire\(s\) qui n'ont indiqué aucune zone ne le recevront pas\.$/).waitFor();
   await page.getByRole('button', { name: 'Enregistrer le brouillon' }).click();
   await page.getByText('Brouillon enregistré.').waitFor();
   // Read again, then saved again with another title: the spoken text and the zone are kept.

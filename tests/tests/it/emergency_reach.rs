@@ -190,6 +190,22 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
         est["zones"]["email"],
         json!({ "in_zones": 2, "with_unzoned": 3 })
     );
+    // …as the composer's live estimate said while it was typed, and a zone not well formed is
+    // refused there by name
+    let live = |zones: Value| {
+        json!({ "topics": ["alerte-meteo"], "sms_text": draft["sms"]["text"], "email": true,
+                "urgent": true, "zones": zones })
+    };
+    let typed = redac
+        .post_expect("/api/admin/estimate", &live(json!(["front-de-mer"])), 200)
+        .await;
+    for figure in ["sms_recipients", "email_recipients", "zones", "total_cost"] {
+        assert_eq!(typed[figure], est[figure], "{figure}: {typed}");
+    }
+    let refused = redac
+        .post_expect("/api/admin/estimate", &live(json!(["Front de mer"])), 422)
+        .await;
+    assert!(refused["fields"]["zones"].as_str().is_some(), "{refused}");
 
     // AND sending reaches only the two residents of the sea front, on both channels
     submit_and_approve(&redac, &cab, id).await;
@@ -353,6 +369,18 @@ async fn a_paper_form_with_a_landline_is_called_when_a_weather_alert_goes_out() 
         "{est}"
     );
     assert!(est["voice"]["seconds"].as_u64().unwrap() > 5, "{est}");
+    // …as the composer's live estimate said while it was typed
+    let live = redac
+        .post_expect(
+            "/api/admin/estimate",
+            &json!({ "topics": ["alerte-meteo"], "voice_text": draft["voice"]["text"],
+                     "urgent": true }),
+            200,
+        )
+        .await;
+    for figure in ["voice_recipients", "voice", "voice_cost", "total_cost"] {
+        assert_eq!(live[figure], est[figure], "{figure}: {live}");
+    }
     submit_and_approve(&redac, &cab, id).await;
     app.drain().await;
 

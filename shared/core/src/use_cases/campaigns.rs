@@ -1,6 +1,7 @@
 //! Staff use cases on campaigns: write, estimate, preview, test-send, submit, approve, reject,
 //! cancel, follow progress. Each checks the actor's role first.
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use crate::domain::provider_limits::{outlook, Currency, SendPlan, SendingOutlook
 use crate::domain::reach;
 use crate::domain::sms::{analyze, replacements, Replacement, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
-use crate::domain::topic::Topic;
+use crate::domain::topic::{Topic, TopicSlug};
 use crate::domain::weather::AlertSource;
 use crate::domain::zone::ZoneFilter;
 use crate::error::{DomainError, FieldErrors, StoreError};
@@ -409,7 +410,10 @@ impl Campaigns {
                     count(Channel::Voice).await?,
                     None,
                 ),
-                Some(filter) => self.count_in_zones(campaign, &filter).await?,
+                Some(filter) => {
+                    self.count_in_zones(&campaign.topics, &campaign.channels(), &filter)
+                        .await?
+                }
             };
         let sms = campaign.sms.as_ref().map(|s| {
             if campaign.acknowledgement {
@@ -430,18 +434,19 @@ impl Campaigns {
         })
     }
 
-    /// A campaign's recipients per channel limited to its zones, and what the limit reaches.
-    async fn count_in_zones(
+    /// Recipients per channel of `topics` limited to zones, and what the limit reaches.
+    pub(super) async fn count_in_zones(
         &self,
-        campaign: &Campaign,
+        topics: &[TopicSlug],
+        channels: &BTreeSet<Channel>,
         filter: &ZoneFilter,
     ) -> Result<(u64, u64, u64, Option<ZoneEstimate>), DomainError> {
         let reach = |channel: Channel| async move {
-            if campaign.channels().contains(&channel) {
+            if channels.contains(&channel) {
                 zone_reach(
                     self.d.audience.as_ref(),
                     self.d.suppressions.as_ref(),
-                    &campaign.topics,
+                    topics,
                     channel,
                     filter,
                 )
@@ -453,7 +458,7 @@ impl Campaigns {
         let (email, sms) = (reach(Channel::Email).await?, reach(Channel::Sms).await?);
         let voice = reach(Channel::Voice).await?;
         let chosen = |r: ZoneReach| {
-            if campaign.include_unzoned {
+            if filter.include_unzoned {
                 r.with_unzoned
             } else {
                 r.in_zones
@@ -467,7 +472,7 @@ impl Campaigns {
                 email,
                 sms,
                 voice,
-                include_unzoned: campaign.include_unzoned,
+                include_unzoned: filter.include_unzoned,
             }),
         ))
     }

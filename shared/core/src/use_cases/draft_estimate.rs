@@ -1,17 +1,19 @@
 //! The composer's live estimate: recipients, SMS billed and cost of a campaign being typed,
 //! before it is saved (the saved campaign's estimate is `Campaigns::estimate`).
 
+use std::collections::BTreeSet;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Paris;
 use serde::Deserialize;
 
+use crate::domain::campaign::CampaignVoice;
 use crate::domain::contact::Channel;
-use crate::domain::money::Money;
 use crate::domain::sms::analyze;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::TopicSlug;
+use crate::domain::zone::{ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, FieldErrors};
 
 use super::campaigns::{Campaigns, Estimate};
@@ -37,6 +39,15 @@ pub struct DraftEstimateInput {
     /// time); blank or unreadable while typed: now.
     #[serde(default)]
     pub send_at: Option<String>,
+    /// The text of the call typed, or none for no call.
+    #[serde(default)]
+    pub voice_text: Option<String>,
+    /// The zones ticked (none or empty: the whole town).
+    #[serde(default)]
+    pub zones: Option<Vec<String>>,
+    /// With zones: also those who named no zone.
+    #[serde(default)]
+    pub include_unzoned: bool,
 }
 
 impl Campaigns {
@@ -48,19 +59,39 @@ impl Campaigns {
     ) -> Result<Estimate, DomainError> {
         by.require(Role::Redaction)?;
         let topics = ticked_topics(&input.topics)?;
+        let filter = zone_filter(input)?;
         let d = self.deps();
-        let count = |channel: Channel, sent: bool| {
-            let topics = &topics;
-            async move {
-                if sent && !topics.is_empty() {
-                    d.subscribers.count_recipients(topics, channel).await
-                } else {
-                    Ok(0)
-                }
+        let mut channels = BTreeSet::new();
+        for (channel, sent) in [
+            (Channel::Email, input.email),
+            (Channel::Sms, input.sms_text.is_some()),
+            (Channel::Voice, input.voice_text.is_some()),
+        ] {
+            if sent && !topics.is_empty() {
+                channels.insert(channel);
+            }
+        }
+        let (email_recipients, sms_recipients, voice_recipients, zones) = match &filter {
+            Some(filter) => self.count_in_zones(&topics, &channels, filter).await?,
+            None => {
+                let count = |channel: Channel| {
+                    let (topics, channels) = (&topics, &channels);
+                    async move {
+                        if channels.contains(&channel) {
+                            d.subscribers.count_recipients(topics, channel).await
+                        } else {
+                            Ok(0)
+                        }
+                    }
+                };
+                (
+                    count(Channel::Email).await?,
+                    count(Channel::Sms).await?,
+                    count(Channel::Voice).await?,
+                    None,
+                )
             }
         };
-        let email_recipients = count(Channel::Email, input.email).await?;
-        let sms_recipients = count(Channel::Sms, input.sms_text.is_some()).await?;
         let sms = input.sms_text.as_deref().map(|text| {
             if input.acknowledgement && input.urgent {
                 let sample = crate::domain::reach::sample_reply_url(&d.config.public_url);
@@ -73,6 +104,7 @@ impl Campaigns {
         let prices = d.config.prices;
         let sms_cost = prices.sms_cost(sms_segments_total);
         let email_cost = prices.email_cost(email_recipients);
+        let voice_cost = prices.voice_cost(voice_recipients);
         let send_at = input.send_at.as_deref().and_then(read_time);
         let leaves = send_at.unwrap_or_else(|| d.clock.now());
         let outlook = self
@@ -92,13 +124,15 @@ impl Campaigns {
             sms_segments_total,
             sms_cost,
             email_cost,
-            total_cost: sms_cost + email_cost,
+            total_cost: sms_cost + email_cost + voice_cost,
             outlook,
-            // The composer's live figures cover email and SMS; calls and zones show once saved.
-            voice_recipients: 0,
-            voice: None,
-            voice_cost: Money::ZERO,
-            zones: None,
+            voice_recipients,
+            voice: input.voice_text.as_ref().map(|text| {
+                CampaignVoice { text: text.clone() }
+                    .analysis(&d.config.town_name, input.acknowledgement && input.urgent)
+            }),
+            voice_cost,
+            zones,
         })
     }
 }
@@ -120,6 +154,33 @@ fn ticked_topics(raw_topics: &[String]) -> Result<Vec<TopicSlug>, DomainError> {
         }
     }
     Ok(topics)
+}
+
+/// The zones ticked as a filter, or none for the whole town. Each is a slug exactly as the
+/// boxes send it (no blank, no space around it), else a French error on `zones`.
+fn zone_filter(input: &DraftEstimateInput) -> Result<Option<ZoneFilter>, DomainError> {
+    let Some(raw) = &input.zones else {
+        return Ok(None);
+    };
+    let mut zones = BTreeSet::new();
+    for r in raw {
+        match ZoneSlug::from_str(r) {
+            Ok(slug) if slug.as_str() == r => {
+                zones.insert(slug);
+            }
+            Ok(_) => {
+                return Err(FieldErrors::single(
+                    "zones",
+                    format!("Zone inconnue : « {r} »."),
+                ))
+            }
+            Err(e) => return Err(FieldErrors::single("zones", e)),
+        }
+    }
+    Ok((!zones.is_empty()).then_some(ZoneFilter {
+        zones,
+        include_unzoned: input.include_unzoned,
+    }))
 }
 
 /// A send time as typed: RFC 3339, or a date-time field's value in Paris time.

@@ -3,7 +3,7 @@
 // roles allow on it (edit, submit, approve the version shown, reject with a reason, stop).
 
 import { api } from "./api.js";
-import { $, LABELS, act, count, el, euros, flash, holds, outlook, start, status, when } from "./ui.js";
+import { $, LABELS, act, count, el, euros, flash, holds, outlook, start, status, when, zonesNote } from "./ui.js";
 
 const me = await start();
 const box = $("#campaign");
@@ -123,8 +123,10 @@ async function rendering(c) {
       { class: "facts" },
       el("dt", {}, "E-mails"), el("dd", {}, count(estimate.email_recipients)),
       el("dt", {}, "SMS"), el("dd", {}, `${count(estimate.sms_recipients)} destinataires (${count(estimate.sms_segments_total)} SMS facturés)`),
+      ...(estimate.voice ? [el("dt", {}, "Appels vocaux"), el("dd", {}, `${count(estimate.voice_recipients)} (environ ${estimate.voice.seconds} s chacun)`)] : []),
       el("dt", {}, "Coût estimé"), el("dd", {}, `${euros(estimate.total_cost)} HT`),
     ),
+    zonesNote(estimate.zones),
     ["draft", "submitted", "rejected", "scheduled"].includes(c.status) ? el("h3", {}, "Limites des fournisseurs") : "",
     ["draft", "submitted", "rejected", "scheduled"].includes(c.status) ? outlook(estimate.outlook) : "",
   );

@@ -3,7 +3,7 @@
 // with a live preview in the town's layout, urgency, scheduling, estimate, test, submission.
 
 import { api } from "./api.js";
-import { $, act, clearErrors, el, euros, flash, holds, outlook, start, count } from "./ui.js";
+import { $, act, clearErrors, el, euros, flash, holds, outlook, start, count, zonesNote } from "./ui.js";
 
 const me = await start();
 const form = $("#composer");
@@ -184,11 +184,18 @@ function showEstimate(e) {
     ["SMS facturés (un long SMS compte pour plusieurs)", count(e.sms_segments_total)],
     ["Coût des SMS (HT)", euros(e.sms_cost)],
     ["Coût des e-mails (HT)", euros(e.email_cost)],
+    ...(e.voice
+      ? [
+          ["Appels vocaux", `${count(e.voice_recipients)} (environ ${e.voice.seconds} s chacun)`],
+          ["Coût des appels (HT)", euros(e.voice_cost)],
+        ]
+      : []),
     ["Coût total (HT)", euros(e.total_cost)],
   ];
   $("#estimate").replaceChildren(
     el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])),
     e.sms_waits_for_window ? el("p", { class: "muted" }, "Hors des heures d'envoi : les SMS non urgents attendront l'ouverture.") : "",
+    zonesNote(e.zones),
     outlook(e.outlook),
   );
 }
@@ -204,6 +211,9 @@ async function liveEstimate() {
       urgent: c.urgent,
       acknowledgement: c.acknowledgement,
       send_at: c.send_at,
+      voice_text: c.voice ? c.voice.text : null,
+      zones: c.zones,
+      include_unzoned: c.include_unzoned,
     }),
   );
 }

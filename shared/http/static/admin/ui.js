@@ -189,6 +189,19 @@ function labelCells(root) {
 }
 new MutationObserver(() => labelCells(document)).observe(document.body, { childList: true, subtree: true });
 
+/** What limiting to zones leaves out: the subscribers of the topics who named no zone. */
+export function zonesNote(zones) {
+  if (!zones) return "";
+  const unzoned = ["email", "sms", "voice"].reduce((n, ch) => n + zones[ch].with_unzoned - zones[ch].in_zones, 0);
+  return el(
+    "p",
+    { class: "muted" },
+    zones.include_unzoned
+      ? `Limité aux zones choisies, avec les ${count(unzoned)} destinataire(s) qui n'ont indiqué aucune zone.`
+      : `Limité aux zones choisies : ${count(unzoned)} destinataire(s) qui n'ont indiqué aucune zone ne le recevront pas.`,
+  );
+}
+
 /** The page's start: the signed-in person (else the sign-in page), the menu by role. */
 export async function start() {
   const me = await whoami();
