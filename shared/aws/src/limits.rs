@@ -77,7 +77,7 @@ impl ProviderLimits for AwsLimits {
     async fn email_quota(&self, _now: DateTime<Utc>) -> Result<ProviderQuotas, StoreError> {
         let q = crate::ses::send_quota(&self.ses)
             .await
-            .map_err(StoreError::Backend)?;
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(ProviderQuotas {
             email_daily_quota: q.max_24_hour_send,
             emails_sent_last_24h: q.sent_last_24_hours,

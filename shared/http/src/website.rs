@@ -335,7 +335,7 @@ async fn archive_page(
     );
     match html {
         Ok(html) => cached(&headers, "text/html; charset=utf-8", html, ARCHIVE_MAX_AGE),
-        Err(e) => failed(&site.pages, DomainError::Unexpected(e)),
+        Err(e) => failed(&site.pages, DomainError::Unexpected(e.to_string())),
     }
 }
 
@@ -409,7 +409,7 @@ async fn message_or_topic_feed(
     );
     match html {
         Ok(html) => cached(&headers, "text/html; charset=utf-8", html, ARCHIVE_MAX_AGE),
-        Err(e) => failed(&site.pages, DomainError::Unexpected(e)),
+        Err(e) => failed(&site.pages, DomainError::Unexpected(e.to_string())),
     }
 }
 

@@ -44,7 +44,25 @@ pub enum StaffAuthMode {
 /// JSON text.
 pub trait BearerVerifier: Send + Sync {
     /// The token's claims, or why it is refused.
-    fn claims(&self, token: &str) -> Result<std::collections::HashMap<String, String>, String>;
+    fn claims(
+        &self,
+        token: &str,
+    ) -> Result<std::collections::HashMap<String, String>, TokenRefusal>;
+}
+
+/// Why an ID token is refused (logged at debug level; the staff member reads only "connectez-vous").
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRefusal {
+    /// Unreadable, badly signed, expired, or for another issuer or audience: the JWT
+    /// library's words.
+    #[error("{0}")]
+    Invalid(String),
+    /// Signed with a key the pool does not publish.
+    #[error("token signed with an unknown key")]
+    UnknownKey,
+    /// A valid token of another use (an access token).
+    #[error("not an ID token")]
+    NotIdToken,
 }
 
 /// The authenticated staff member of a request.
