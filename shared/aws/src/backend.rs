@@ -177,9 +177,9 @@ fn http_from_env(town: &str, files_bucket: &str) -> Result<HttpConfig, StartupEr
             "TELMAIL_FRAME_ANCESTORS",
             "",
         ))
-        .map_err(|reason| StartupError::Invalid {
+        .map_err(|e| StartupError::Invalid {
             name: "TELMAIL_FRAME_ANCESTORS".to_owned(),
-            reason,
+            reason: e.to_string(),
         })?,
         ..HttpConfig::default()
     })

@@ -303,9 +303,9 @@ fn router(
         frame_ancestors: telmail_http::parse_frame_ancestors(
             args.frame_ancestors.as_deref().unwrap_or_default(),
         )
-        .map_err(|reason| StartupError::Invalid {
+        .map_err(|e| StartupError::Invalid {
             setting: "--frame-ancestors",
-            reason,
+            reason: e.to_string(),
         })?,
         ..HttpConfig::default()
     };
