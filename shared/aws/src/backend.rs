@@ -23,6 +23,7 @@ use telmail_http::HttpConfig;
 use crate::cognito::CognitoDirectory;
 use crate::dynamo::DynamoStore;
 use crate::env;
+use crate::error::StartupError;
 use crate::limits::AwsLimits;
 use crate::s3::S3Drop;
 use crate::ses::SesEmailSender;
@@ -89,57 +90,11 @@ pub struct AwsSettings {
 
 impl AwsSettings {
     /// Reads the environment; an error names the variable at fault.
-    pub fn from_env() -> Result<Self, String> {
-        let public_url = env::required("TELMAIL_PUBLIC_URL")?;
+    pub fn from_env() -> Result<Self, StartupError> {
         let town = env::or_default("TELMAIL_TOWN", "Arcachon");
-        let mut service = ServiceConfig::from_settings(&Settings {
-            public_url: &public_url,
-            town: &town,
-            prices: Prices {
-                sms_segment: env::parsed::<Money>("TELMAIL_SMS_PRICE", "0.10")?,
-                email: env::parsed::<Money>("TELMAIL_EMAIL_PRICE", "0.02")?,
-                voice_call: env::parsed::<Money>("TELMAIL_VOICE_CALL_PRICE", "0.15")?,
-            },
-            sms_window: &env::or_default("TELMAIL_SMS_WINDOW", "08:00-20:00"),
-            fanout_shards: env::parsed("TELMAIL_FANOUT_SHARDS", "8")?,
-            sms_countries: env::optional("TELMAIL_SMS_COUNTRIES").as_deref(),
-            code_sms_per_day: env::optional("TELMAIL_CODE_SMS_PER_DAY")
-                .map(|n| {
-                    n.parse()
-                        .map_err(|_| "TELMAIL_CODE_SMS_PER_DAY must be a whole number".to_owned())
-                })
-                .transpose()?,
-            signups_per_hour: env::optional("TELMAIL_SIGNUPS_PER_HOUR")
-                .map(|n| {
-                    n.parse()
-                        .map_err(|_| "TELMAIL_SIGNUPS_PER_HOUR must be a whole number".to_owned())
-                })
-                .transpose()?,
-            department: env::optional("TELMAIL_DEPARTMENT").as_deref(),
-            weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
-            weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
-            weather_phenomena: env::optional("TELMAIL_WEATHER_PHENOMENA").as_deref(),
-            retry_hours: env::optional("TELMAIL_RETRY_HOURS").as_deref(),
-            email_rate: env::optional("TELMAIL_EMAIL_RATE")
-                .filter(|r| r != ACCOUNT_RATE)
-                .as_deref(),
-            sms_rate: env::optional("TELMAIL_SMS_RATE").as_deref(),
-            code_sms_interval_seconds: env::optional("TELMAIL_CODE_SMS_INTERVAL")
-                .map(|n| {
-                    n.parse().map_err(|_| {
-                        "TELMAIL_CODE_SMS_INTERVAL must be a number of seconds".to_owned()
-                    })
-                })
-                .transpose()?,
-        })?;
-        // The longest function that sends (fan-out, 120 s; `send` has 30 s) and a minute.
-        service.claim_expiry = chrono::Duration::minutes(3);
+        let service = service_from_env(&town)?;
         let files_bucket = env::required("TELMAIL_FILES_BUCKET")?;
-        // The pages send big imports straight to the bucket (a presigned link).
-        let file_origin = format!(
-            "https://{files_bucket}.s3.{}.amazonaws.com",
-            env::required("AWS_REGION")?
-        );
+        let http = http_from_env(&town, &files_bucket)?;
         Ok(Self {
             table: env::required("TELMAIL_TABLE")?,
             fanout_queue_url: env::required("TELMAIL_FANOUT_QUEUE_URL")?,
@@ -161,31 +116,77 @@ impl AwsSettings {
             sms_sender: env::or_default("TELMAIL_SMS_SENDER", "ARCACHON"),
             sms_type: env::or_default("TELMAIL_SMS_TYPE", "Transactional"),
             service,
-            http: HttpConfig {
-                rate_limit_per_minute: env::parsed::<NonZeroU32>(
-                    "TELMAIL_RATE_LIMIT_PER_MINUTE",
-                    "10",
-                )?,
-                back_office: BackOffice {
-                    sign_in: cognito_sign_in()?,
-                    outbox: false,
-                    file_origin: Some(file_origin),
-                },
-                legal: Some(legal_notice(&town)?),
-                frame_ancestors: telmail_http::parse_frame_ancestors(&env::or_default(
-                    "TELMAIL_FRAME_ANCESTORS",
-                    "",
-                ))
-                .map_err(|e| format!("TELMAIL_FRAME_ANCESTORS: {e}"))?,
-                ..HttpConfig::default()
-            },
+            http,
             town,
         })
     }
 }
 
+/// The service settings (links, prices, window, shards, weather, rates) from `TELMAIL_*`.
+fn service_from_env(town: &str) -> Result<ServiceConfig, StartupError> {
+    let public_url = env::required("TELMAIL_PUBLIC_URL")?;
+    let mut service = ServiceConfig::from_settings(&Settings {
+        public_url: &public_url,
+        town,
+        prices: Prices {
+            sms_segment: env::parsed::<Money>("TELMAIL_SMS_PRICE", "0.10")?,
+            email: env::parsed::<Money>("TELMAIL_EMAIL_PRICE", "0.02")?,
+            voice_call: env::parsed::<Money>("TELMAIL_VOICE_CALL_PRICE", "0.15")?,
+        },
+        sms_window: &env::or_default("TELMAIL_SMS_WINDOW", "08:00-20:00"),
+        fanout_shards: env::parsed("TELMAIL_FANOUT_SHARDS", "8")?,
+        sms_countries: env::optional("TELMAIL_SMS_COUNTRIES").as_deref(),
+        code_sms_per_day: env::optional_parsed("TELMAIL_CODE_SMS_PER_DAY", "a whole number")?,
+        signups_per_hour: env::optional_parsed("TELMAIL_SIGNUPS_PER_HOUR", "a whole number")?,
+        department: env::optional("TELMAIL_DEPARTMENT").as_deref(),
+        weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
+        weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
+        weather_phenomena: env::optional("TELMAIL_WEATHER_PHENOMENA").as_deref(),
+        retry_hours: env::optional("TELMAIL_RETRY_HOURS").as_deref(),
+        email_rate: env::optional("TELMAIL_EMAIL_RATE")
+            .filter(|r| r != ACCOUNT_RATE)
+            .as_deref(),
+        sms_rate: env::optional("TELMAIL_SMS_RATE").as_deref(),
+        code_sms_interval_seconds: env::optional_parsed(
+            "TELMAIL_CODE_SMS_INTERVAL",
+            "a number of seconds",
+        )?,
+    })
+    .map_err(StartupError::Service)?;
+    // The longest function that sends (fan-out, 120 s; `send` has 30 s) and a minute.
+    service.claim_expiry = chrono::Duration::minutes(3);
+    Ok(service)
+}
+
+/// The HTTP settings: rate limit, Cognito sign-in, legal pages, framing; big imports go
+/// straight to `files_bucket` (a presigned link).
+fn http_from_env(town: &str, files_bucket: &str) -> Result<HttpConfig, StartupError> {
+    let file_origin = format!(
+        "https://{files_bucket}.s3.{}.amazonaws.com",
+        env::required("AWS_REGION")?
+    );
+    Ok(HttpConfig {
+        rate_limit_per_minute: env::parsed::<NonZeroU32>("TELMAIL_RATE_LIMIT_PER_MINUTE", "10")?,
+        back_office: BackOffice {
+            sign_in: cognito_sign_in()?,
+            outbox: false,
+            file_origin: Some(file_origin),
+        },
+        legal: Some(legal_notice(town)?),
+        frame_ancestors: telmail_http::parse_frame_ancestors(&env::or_default(
+            "TELMAIL_FRAME_ANCESTORS",
+            "",
+        ))
+        .map_err(|e| StartupError::Invalid {
+            name: "TELMAIL_FRAME_ANCESTORS".to_owned(),
+            reason: e.to_string(),
+        })?,
+        ..HttpConfig::default()
+    })
+}
+
 /// Staff sign in from the back office's pages with the user pool's app client (no secret).
-fn cognito_sign_in() -> Result<StaffSignIn, String> {
+fn cognito_sign_in() -> Result<StaffSignIn, StartupError> {
     let region = env::required("AWS_REGION")?;
     Ok(StaffSignIn::Cognito {
         endpoint: env::optional("TELMAIL_COGNITO_ENDPOINT")
@@ -196,7 +197,7 @@ fn cognito_sign_in() -> Result<StaffSignIn, String> {
 
 /// The legal pages: AWS as host and sender, and what the town set (`TELMAIL_LEGAL_*`,
 /// `TELMAIL_ACCESSIBILITY_*`).
-fn legal_notice(town: &str) -> Result<LegalNotice, String> {
+fn legal_notice(town: &str) -> Result<LegalNotice, StartupError> {
     let var = |name: &str| env::optional(name);
     let (contact, dpo, publisher, controller, host) = (
         var("TELMAIL_LEGAL_CONTACT"),
@@ -225,6 +226,7 @@ fn legal_notice(town: &str) -> Result<LegalNotice, String> {
         accessibility_date: date.as_deref(),
         accessibility_audit: audit.as_deref(),
     })
+    .map_err(StartupError::from)
 }
 
 /// SDK clients, one per service, from one SDK configuration.
@@ -312,7 +314,7 @@ pub fn https_client() -> SharedHttpClient {
 impl Aws {
     /// The Lambda start-up: reads the environment (`TELMAIL_*`, and the SDK's own `AWS_*`),
     /// builds the clients, fetches the signing key.
-    pub async fn from_env() -> Result<Self, String> {
+    pub async fn from_env() -> Result<Self, StartupError> {
         let settings = AwsSettings::from_env()?;
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .http_client(https_client())
@@ -328,7 +330,7 @@ impl Aws {
         clients: Clients,
         mut s: AwsSettings,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let signer = match &s.signing_key_secret {
             Some(id) => signing_key(&clients.secrets, id).await?,
             None => unshared_signer(),
@@ -398,10 +400,9 @@ fn unshared_signer() -> TokenSigner {
 async fn signing_key(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
-) -> Result<TokenSigner, String> {
+) -> Result<TokenSigner, StartupError> {
     let key = read_secret(client, id, "signing key").await?;
-    TokenSigner::new(key.into_bytes())
-        .map_err(|_| "the signing key secret must be at least 32 characters".to_owned())
+    TokenSigner::new(key.into_bytes()).map_err(|_| StartupError::SigningKeyTooShort)
 }
 
 /// A secret's text from Secrets Manager (read at a cold start, the weather key again when the
@@ -409,23 +410,21 @@ async fn signing_key(
 pub async fn read_secret(
     client: &aws_sdk_secretsmanager::Client,
     id: &str,
-    what: &str,
-) -> Result<String, String> {
+    what: &'static str,
+) -> Result<String, StartupError> {
     let secret = client
         .get_secret_value()
         .secret_id(id)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "cannot read the {what} secret: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
+        .map_err(|e| StartupError::SecretUnreadable {
+            what,
+            reason: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
         })?;
     secret
         .secret_string()
         .map(str::to_owned)
-        .ok_or_else(|| format!("the {what} secret has no SecretString"))
+        .ok_or(StartupError::SecretNotText { what })
 }
 
 /// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from `RUST_LOG`

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use telmail_core::domain::queue::{DeliverJob, Job, JobOutcome};
 use telmail_core::ports::JobQueue;
 use telmail_core::use_cases::jobs::Jobs;
+use telmail_core::DomainError;
 
 use crate::events::QueueMessage;
 
@@ -53,10 +54,7 @@ impl Consumer {
         failures.extend(self.deliver(deliveries, deadline).await);
         for (id, job) in others {
             let outcome = self.jobs.run(&job).await;
-            if !self
-                .settle(&id, &job, outcome.map_err(|e| e.to_string()))
-                .await
-            {
+            if !self.settle(&id, &job, outcome).await {
                 failures.push(id);
             }
         }
@@ -102,7 +100,7 @@ impl Consumer {
     }
 
     /// Acts on one job's outcome; false when the record must be redelivered.
-    async fn settle(&self, id: &str, job: &Job, outcome: Result<JobOutcome, String>) -> bool {
+    async fn settle(&self, id: &str, job: &Job, outcome: Result<JobOutcome, DomainError>) -> bool {
         match outcome {
             Ok(JobOutcome::Done) => true,
             Ok(JobOutcome::RetryAfter(delay)) => {

@@ -6,6 +6,8 @@ use aws_lambda_events::event::sns::SnsEvent;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::error::EventError;
+
 /// An event delivered to a non-HTTP function.
 #[derive(Debug)]
 pub enum Incoming {
@@ -40,7 +42,7 @@ struct SqsBatch {
 
 impl Incoming {
     /// Recognises the event by its shape; an error says what was received.
-    pub fn parse(event: Value) -> Result<Self, String> {
+    pub fn parse(event: Value) -> Result<Self, EventError> {
         let source = event
             .pointer("/Records/0/eventSource")
             .or_else(|| event.pointer("/Records/0/EventSource"))
@@ -49,11 +51,11 @@ impl Incoming {
         match source.as_deref() {
             Some("aws:sqs") => serde_json::from_value::<SqsBatch>(event)
                 .map(|b| Incoming::Sqs(b.records))
-                .map_err(|e| format!("unreadable SQS event: {e}")),
+                .map_err(|error| EventError::Unreadable { kind: "SQS", error }),
             Some("aws:sns") => serde_json::from_value(event)
                 .map(Incoming::Sns)
-                .map_err(|e| format!("unreadable SNS event: {e}")),
-            Some(other) => Err(format!("unexpected event source {other}")),
+                .map_err(|error| EventError::Unreadable { kind: "SNS", error }),
+            Some(other) => Err(EventError::UnexpectedSource(other.to_owned())),
             None if event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") => {
                 Ok(Incoming::Scheduled)
             }
@@ -61,11 +63,12 @@ impl Incoming {
             None if event.get("awslogs").is_some() => {
                 serde_json::from_str::<LogsEvent>(&event.to_string())
                     .map(|e| Incoming::Logs(e.aws_logs.data))
-                    .map_err(|e| format!("unreadable CloudWatch Logs event: {e}"))
+                    .map_err(|error| EventError::Unreadable {
+                        kind: "CloudWatch Logs",
+                        error,
+                    })
             }
-            None => {
-                Err("unexpected event: neither SQS, SNS, CloudWatch Logs nor a schedule".into())
-            }
+            None => Err(EventError::Unrecognised),
         }
     }
 }
@@ -99,6 +102,14 @@ mod tests {
             Incoming::parse(sample("aws_eventbridge_scheduled_event.json")).unwrap(),
             Incoming::Scheduled
         ));
-        assert!(Incoming::parse(serde_json::json!({"hello": 1})).is_err());
+        assert!(matches!(
+            Incoming::parse(serde_json::json!({"hello": 1})),
+            Err(EventError::Unrecognised)
+        ));
+        let unread = Incoming::parse(serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}));
+        assert!(matches!(
+            unread,
+            Err(EventError::Unreadable { kind: "SQS", .. })
+        ));
     }
 }

@@ -18,6 +18,7 @@ use telmail_core::ports::{ReachStore, SubscriberStore, SuppressionStore};
 use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::use_cases::receipts::SmsReceipt;
 
+use crate::error::EventError;
 use crate::ses::CAMPAIGN_TAG;
 use crate::sns::SnsSmsSender;
 
@@ -31,10 +32,34 @@ pub struct SesFeedback {
     pub campaign: Option<(CampaignId, EmailFeedback)>,
 }
 
+/// A provider notification that cannot be read: an SES bounce or complaint, or an SMS delivery
+/// log entry (it would be counted nowhere).
+#[derive(Debug, thiserror::Error)]
+pub enum NotificationError {
+    #[error("unreadable SES notification: {0}")]
+    UnreadableSes(serde_json::Error),
+    #[error("SES {kind} notification without recipients")]
+    NoRecipients { kind: String },
+    #[error("SES recipient without emailAddress")]
+    RecipientWithoutAddress,
+    #[error("SES recipient is not an address: {0}")]
+    NotAnAddress(#[from] telmail_core::domain::contact::EmailError),
+    #[error("SES {kind} notification with a malformed campaign tag")]
+    MalformedCampaignTag { kind: String },
+    #[error("unreadable SMS delivery log entry: {0}")]
+    UnreadableLog(serde_json::Error),
+    /// `field` is the JSON pointer of what is missing.
+    #[error("SMS delivery log entry without {field}")]
+    LogWithout { field: &'static str },
+    #[error("SMS delivery log entry with an unreadable timestamp: {0}")]
+    LogTimestamp(chrono::ParseError),
+    #[error("SMS delivery log entry with status {0}")]
+    LogStatus(String),
+}
+
 /// Reads one SES notification; `message` is the SNS `Message` string.
-pub fn ses_feedback(message: &str, at: DateTime<Utc>) -> Result<SesFeedback, String> {
-    let v: Value =
-        serde_json::from_str(message).map_err(|e| format!("unreadable SES notification: {e}"))?;
+pub fn ses_feedback(message: &str, at: DateTime<Utc>) -> Result<SesFeedback, NotificationError> {
+    let v: Value = serde_json::from_str(message).map_err(NotificationError::UnreadableSes)?;
     let kind = v
         .get("eventType")
         .or_else(|| v.get("notificationType"))
@@ -57,32 +82,35 @@ pub fn ses_feedback(message: &str, at: DateTime<Utc>) -> Result<SesFeedback, Str
         ),
         _ => return Ok(SesFeedback::default()),
     };
-    let recipients = list
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("SES {kind} notification without recipients"))?;
+    let recipients =
+        list.and_then(Value::as_array)
+            .ok_or_else(|| NotificationError::NoRecipients {
+                kind: kind.to_owned(),
+            })?;
     let suppressions = recipients
         .iter()
         .map(|r| {
             let raw = r
                 .get("emailAddress")
                 .and_then(Value::as_str)
-                .ok_or("SES recipient without emailAddress")?;
-            let email = Email::from_str(bare_address(raw))
-                .map_err(|e| format!("SES recipient is not an address: {e}"))?;
+                .ok_or(NotificationError::RecipientWithoutAddress)?;
+            let email = Email::from_str(bare_address(raw))?;
             Ok(Suppression {
                 address: email.as_str().to_owned(),
                 reason: reason.into(),
                 at,
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, NotificationError>>()?;
     let campaign = v
         .pointer(&format!("/mail/tags/{CAMPAIGN_TAG}/0"))
         .and_then(Value::as_str)
         .map(|id| {
             CampaignId::from_str(id)
                 .map(|id| (id, feedback))
-                .map_err(|_| format!("SES {kind} notification with a malformed campaign tag"))
+                .map_err(|_| NotificationError::MalformedCampaignTag {
+                    kind: kind.to_owned(),
+                })
         })
         .transpose()?;
     Ok(SesFeedback {
@@ -95,7 +123,7 @@ pub fn ses_feedback(message: &str, at: DateTime<Utc>) -> Result<SesFeedback, Str
 /// `sns/<region>/<account>/DirectPublishToPhoneNumber` and its `/Failure`). A subscription's
 /// control message (sent when the subscription is made) holds none; an entry that is not a
 /// receipt is an error naming what is missing (it would be counted nowhere).
-pub fn sms_receipts(logs: &LogData) -> Result<Vec<SmsReceipt>, String> {
+pub fn sms_receipts(logs: &LogData) -> Result<Vec<SmsReceipt>, NotificationError> {
     if logs.message_type == "CONTROL_MESSAGE" {
         return Ok(Vec::new());
     }
@@ -106,24 +134,23 @@ pub fn sms_receipts(logs: &LogData) -> Result<Vec<SmsReceipt>, String> {
 }
 
 /// One SNS SMS delivery status log entry.
-fn sms_receipt(message: &str) -> Result<SmsReceipt, String> {
-    let v: Value = serde_json::from_str(message)
-        .map_err(|e| format!("unreadable SMS delivery log entry: {e}"))?;
-    let text = |pointer: &str| {
-        v.pointer(pointer)
+fn sms_receipt(message: &str) -> Result<SmsReceipt, NotificationError> {
+    let v: Value = serde_json::from_str(message).map_err(NotificationError::UnreadableLog)?;
+    let text = |field: &'static str| {
+        v.pointer(field)
             .and_then(Value::as_str)
-            .ok_or_else(|| format!("SMS delivery log entry without {pointer}"))
+            .ok_or(NotificationError::LogWithout { field })
     };
     let at = chrono::NaiveDateTime::parse_from_str(
         text("/notification/timestamp")?,
         "%Y-%m-%d %H:%M:%S%.f",
     )
-    .map_err(|e| format!("SMS delivery log entry with an unreadable timestamp: {e}"))?
+    .map_err(NotificationError::LogTimestamp)?
     .and_utc();
     let delivered = match text("/status")? {
         "SUCCESS" => true,
         "FAILURE" => false,
-        other => return Err(format!("SMS delivery log entry with status {other}")),
+        other => return Err(NotificationError::LogStatus(other.to_owned())),
     };
     let price = v
         .pointer("/delivery/priceInUSD")
@@ -204,23 +231,18 @@ impl Feedback {
 
     /// Suppresses what one SES notification names and counts it against its campaign; returns
     /// how many addresses were suppressed.
-    pub async fn record_ses(&self, message: &str, at: DateTime<Utc>) -> Result<usize, String> {
+    pub async fn record_ses(&self, message: &str, at: DateTime<Utc>) -> Result<usize, EventError> {
         let found = ses_feedback(message, at)?;
         for s in &found.suppressions {
-            self.suppressions
-                .suppress(s)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.suppressions.suppress(s).await?;
         }
         if let Some((campaign, feedback)) = found.campaign {
             self.dispatcher
                 .record_email_feedback(campaign, feedback)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             if feedback == EmailFeedback::Bounce {
                 self.record_bounces(campaign, &found.suppressions, at)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             }
         }
         Ok(found.suppressions.len())
@@ -314,9 +336,12 @@ mod tests {
         assert!(sms_receipts(&logs).unwrap().is_empty());
         logs.message_type = "DATA_MESSAGE".into();
         logs.log_events[1].message = r#"{"status":"SUCCESS"}"#.into();
-        assert!(sms_receipts(&logs)
-            .unwrap_err()
-            .contains("/notification/timestamp"));
+        assert!(matches!(
+            sms_receipts(&logs),
+            Err(NotificationError::LogWithout {
+                field: "/notification/timestamp"
+            })
+        ));
     }
 
     #[test]
@@ -333,9 +358,15 @@ mod tests {
         let found = ses_feedback(&event.to_string(), now()).unwrap();
         assert_eq!(found.campaign, Some((id, EmailFeedback::Bounce)));
         event["mail"]["tags"]["campaign"] = serde_json::json!(["pas-un-id"]);
-        assert!(ses_feedback(&event.to_string(), now())
-            .unwrap_err()
-            .contains("campaign tag"));
+        let malformed = ses_feedback(&event.to_string(), now()).unwrap_err();
+        assert!(matches!(
+            malformed,
+            NotificationError::MalformedCampaignTag { .. }
+        ));
+        assert_eq!(
+            malformed.to_string(),
+            "SES Bounce notification with a malformed campaign tag"
+        );
     }
 
     #[test]
@@ -361,7 +392,10 @@ mod tests {
             ses_feedback(delivery, now()).unwrap(),
             SesFeedback::default()
         );
-        assert!(ses_feedback("not json", now()).is_err());
+        assert!(matches!(
+            ses_feedback("not json", now()),
+            Err(NotificationError::UnreadableSes(_))
+        ));
         assert_eq!(bare_address("Jean <jean@ex.fr>"), "jean@ex.fr");
     }
 }

@@ -13,6 +13,7 @@ use telmail_http::admin::{AdminState, Part};
 
 use crate::backend::Aws;
 use crate::consumer::{batch_response, Consumer};
+use crate::error::EventError;
 use crate::events::Incoming;
 use crate::feedback::{sms_receipts, Feedback};
 
@@ -42,63 +43,41 @@ pub async fn queue_event(
     aws: &Aws,
     event: Value,
     deadline: DateTime<Utc>,
-) -> Result<Value, String> {
+) -> Result<Value, EventError> {
     match Incoming::parse(event)? {
         Incoming::Sqs(batch) => {
             let consumer = Consumer::new(aws.use_cases.jobs.clone(), aws.queue.clone());
-            serde_json::to_value(consumer.handle(batch, deadline).await).map_err(|e| e.to_string())
+            Ok(serde_json::to_value(
+                consumer.handle(batch, deadline).await,
+            )?)
         }
         Incoming::Scheduled => {
             tick(aws).await?;
             Ok(Value::Null)
         }
-        Incoming::Sns(_) => Err("a queue consumer does not take SNS notifications".into()),
-        Incoming::Logs(_) => Err("a queue consumer does not take CloudWatch Logs events".into()),
+        Incoming::Sns(_) => Err(EventError::NotForQueue {
+            what: "SNS notifications",
+        }),
+        Incoming::Logs(_) => Err(EventError::NotForQueue {
+            what: "CloudWatch Logs events",
+        }),
     }
 }
 
 /// The every-minute housekeeping of the `fan-out` function.
-pub async fn tick(aws: &Aws) -> Result<(), String> {
+pub async fn tick(aws: &Aws) -> Result<(), EventError> {
     let residents = &aws.use_cases.residents;
-    if aws
-        .store
-        .list()
-        .await
-        .map_err(|e| e.to_string())?
-        .is_empty()
-    {
-        let created = residents
-            .seed_topics(&default_topics())
-            .await
-            .map_err(|e| e.to_string())?;
+    if aws.store.list().await?.is_empty() {
+        let created = residents.seed_topics(&default_topics()).await?;
         tracing::info!(count = created, "default topics created");
     }
-    let started = aws
-        .use_cases
-        .dispatcher
-        .start_due()
-        .await
-        .map_err(|e| e.to_string())?;
-    let repaired = aws
-        .use_cases
-        .dispatcher
-        .repair_stuck()
-        .await
-        .map_err(|e| e.to_string())?;
-    let purged = residents.purge_expired().await.map_err(|e| e.to_string())?;
-    let proposers_told = aws
-        .use_cases
-        .proposals
-        .follow_up()
-        .await
-        .map_err(|e| e.to_string())?;
+    let started = aws.use_cases.dispatcher.start_due().await?;
+    let repaired = aws.use_cases.dispatcher.repair_stuck().await?;
+    let purged = residents.purge_expired().await?;
+    let proposers_told = aws.use_cases.proposals.follow_up().await?;
     // Once an hour (the schedule runs every minute): the month's audience for the dashboard.
     if aws.clock.now().minute() == 0 {
-        aws.use_cases
-            .statistics
-            .record_audience()
-            .await
-            .map_err(|e| e.to_string())?;
+        aws.use_cases.statistics.record_audience().await?;
     }
     tracing::info!(
         started,
@@ -115,7 +94,7 @@ pub async fn tick(aws: &Aws) -> Result<(), String> {
 /// `feedback`: SES bounce and complaint notifications through SNS, the schedule that syncs SMS
 /// opt-outs, or SNS's SMS delivery receipts from its CloudWatch Logs. Returns how many addresses
 /// were suppressed (or receipts counted).
-pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
+pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, EventError> {
     let feedback = Feedback::new(
         aws.store.clone(),
         Arc::clone(&aws.sms),
@@ -130,23 +109,15 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
             }
             n
         }
-        Incoming::Scheduled => feedback
-            .sync_sms_opt_outs(now)
-            .await
-            .map_err(|e| e.to_string())?,
+        Incoming::Scheduled => feedback.sync_sms_opt_outs(now).await?,
         Incoming::Sqs(batch) => {
             // Not wired in the template; refuse every record rather than drop them.
             let ids = batch.into_iter().map(|r| r.message_id).collect();
-            return serde_json::to_value(batch_response(ids)).map_err(|e| e.to_string());
+            return Ok(serde_json::to_value(batch_response(ids))?);
         }
         Incoming::Logs(logs) => {
             let receipts = sms_receipts(&logs)?;
-            let counted = aws
-                .use_cases
-                .receipts
-                .record_sms(&receipts)
-                .await
-                .map_err(|e| e.to_string())?;
+            let counted = aws.use_cases.receipts.record_sms(&receipts).await?;
             tracing::info!(received = receipts.len(), counted, "SMS receipts recorded");
             return Ok(serde_json::json!({ "receipts": counted }));
         }
@@ -158,7 +129,7 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, String> {
 /// The `weather` function's scheduled run: one poll of the vigilance feed. A failed poll (feed
 /// down, refusing, unreadable, stale) is counted and logged by the relay, whose log the alarm
 /// watches; it is not an error of the invocation, which would only make EventBridge try again.
-pub async fn weather_tick(aws: &Aws, feed: &dyn WeatherFeed) -> Result<Value, String> {
+pub async fn weather_tick(aws: &Aws, feed: &dyn WeatherFeed) -> Result<Value, EventError> {
     match aws.use_cases.weather.poll(feed).await {
         Ok(lines) => {
             // What the cycle did (relays, ends), in French; the vigilances it skipped are left out.
@@ -174,7 +145,7 @@ pub async fn weather_tick(aws: &Aws, feed: &dyn WeatherFeed) -> Result<Value, St
             Ok(serde_json::json!({ "vigilances": lines.len(), "relayed": relayed, "lines": acted }))
         }
         Err(DomainError::Unavailable(why)) => Ok(serde_json::json!({ "failed": why })),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -202,7 +173,7 @@ pub async fn run_queue(aws: Aws) -> Result<(), lambda_runtime::Error> {
 pub async fn run_events<F, Fut>(aws: Aws, handler: F) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(Aws, Value) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Value, String>> + Send,
+    Fut: std::future::Future<Output = Result<Value, EventError>> + Send,
 {
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(

@@ -7,6 +7,7 @@ pub mod cognito;
 pub mod consumer;
 pub mod dynamo;
 pub mod env;
+pub mod error;
 pub mod errors;
 pub mod events;
 pub mod feedback;
@@ -21,4 +22,5 @@ pub mod voice;
 pub mod weather_key;
 
 pub use backend::{https_client, init_logging, Aws, AwsSettings, Clients};
+pub use error::{EventError, StartupError};
 pub use weather_key::weather_feed;

@@ -25,21 +25,34 @@ impl AwsLimits {
     }
 }
 
+/// Why SNS did not say the account's monthly SMS spend limit.
+#[derive(Debug, thiserror::Error)]
+pub enum SpendLimitError {
+    /// The call failed; the SDK's whole context.
+    #[error("SNS GetSMSAttributes: {0}")]
+    Call(String),
+    /// The attribute is not an amount.
+    #[error("SNS GetSMSAttributes: unreadable {MONTHLY_SPEND_LIMIT} {0:?}")]
+    Unreadable(String),
+}
+
 /// The account's monthly SMS spend limit (none when SNS has none set).
-pub async fn monthly_spend_limit(sns: &aws_sdk_sns::Client) -> Result<Option<Money>, String> {
+pub async fn monthly_spend_limit(
+    sns: &aws_sdk_sns::Client,
+) -> Result<Option<Money>, SpendLimitError> {
     let out = sns
         .get_sms_attributes()
         .attributes(MONTHLY_SPEND_LIMIT)
         .send()
         .await
-        .map_err(|e| format!("SNS GetSMSAttributes: {}", DisplayErrorContext(e)))?;
+        .map_err(|e| SpendLimitError::Call(DisplayErrorContext(e).to_string()))?;
     let Some(raw) = out.attributes().and_then(|a| a.get(MONTHLY_SPEND_LIMIT)) else {
         return Ok(None);
     };
     raw.trim()
         .parse::<Money>()
         .map(Some)
-        .map_err(|_| format!("SNS GetSMSAttributes: unreadable {MONTHLY_SPEND_LIMIT} {raw:?}"))
+        .map_err(|_| SpendLimitError::Unreadable(raw.clone()))
 }
 
 #[async_trait]
@@ -77,7 +90,7 @@ impl ProviderLimits for AwsLimits {
     async fn email_quota(&self, _now: DateTime<Utc>) -> Result<ProviderQuotas, StoreError> {
         let q = crate::ses::send_quota(&self.ses)
             .await
-            .map_err(StoreError::Backend)?;
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(ProviderQuotas {
             email_daily_quota: q.max_24_hour_send,
             emails_sent_last_24h: q.sent_last_24_hours,

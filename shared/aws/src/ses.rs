@@ -13,6 +13,7 @@ use telmail_core::ports::{EmailSender, OutgoingEmail};
 use telmail_core::render::mime::MimeBuilder;
 use uuid::Uuid;
 
+use crate::error::StartupError;
 use crate::errors::{accepted, is_daily_quota_exceeded, send_error};
 
 /// The account's sending quota, from SES v2's `GetAccount`.
@@ -26,18 +27,27 @@ pub struct SendQuota {
     pub sent_last_24_hours: u64,
 }
 
+/// Why SES did not say the account's sending quota.
+#[derive(Debug, thiserror::Error)]
+pub enum QuotaError {
+    /// The call failed (refused, unreachable); the SDK's whole context.
+    #[error("SES GetAccount: {0}")]
+    Call(String),
+    /// The answer has no quota (or a zero rate).
+    #[error("SES GetAccount: no send quota")]
+    NoQuota,
+}
+
 /// The account's sending quota (rate, daily quota, sent over the last 24 hours).
-pub async fn send_quota(client: &aws_sdk_sesv2::Client) -> Result<SendQuota, String> {
-    let account = client.get_account().send().await.map_err(|e| {
-        format!(
-            "SES GetAccount: {}",
-            aws_sdk_sesv2::error::DisplayErrorContext(e)
-        )
-    })?;
+pub async fn send_quota(client: &aws_sdk_sesv2::Client) -> Result<SendQuota, QuotaError> {
+    let account =
+        client.get_account().send().await.map_err(|e| {
+            QuotaError::Call(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())
+        })?;
     let quota = account
         .send_quota()
         .filter(|q| q.max_send_rate() > 0.0)
-        .ok_or_else(|| "SES GetAccount: no send quota".to_owned())?;
+        .ok_or(QuotaError::NoQuota)?;
     // Whole emails: SES answers doubles (50000.0).
     let whole = |n: f64| n.max(0.0).round() as u64;
     Ok(SendQuota {
@@ -48,7 +58,7 @@ pub async fn send_quota(client: &aws_sdk_sesv2::Client) -> Result<SendQuota, Str
 }
 
 /// The account's maximum send rate (emails per second), from SES's `GetAccount`.
-pub async fn max_send_rate(client: &aws_sdk_sesv2::Client) -> Result<f64, String> {
+pub async fn max_send_rate(client: &aws_sdk_sesv2::Client) -> Result<f64, QuotaError> {
     Ok(send_quota(client).await?.max_send_rate)
 }
 
@@ -80,10 +90,13 @@ impl SesEmailSender {
         from: &str,
         configuration_set: Option<String>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         Ok(Self {
             client,
-            mime: MimeBuilder::new(from).map_err(|e| format!("TELMAIL_EMAIL_FROM: {e}"))?,
+            mime: MimeBuilder::new(from).map_err(|e| StartupError::Invalid {
+                name: "TELMAIL_EMAIL_FROM".to_owned(),
+                reason: e.to_string(),
+            })?,
             configuration_set,
             clock,
             quota_used_up_until: Mutex::new(None),
@@ -216,12 +229,14 @@ mod tests {
             r#"{"message":"User is not authorized to perform: ses:GetAccount"}"#,
         )
         .await;
-        assert!(max_send_rate(&refused)
-            .await
-            .unwrap_err()
-            .starts_with("SES GetAccount"));
+        let refusal = max_send_rate(&refused).await.unwrap_err();
+        assert!(matches!(refusal, QuotaError::Call(_)));
+        assert!(refusal.to_string().starts_with("SES GetAccount"));
         let no_quota = ses_answering(200, r#"{"SendingEnabled":true}"#).await;
-        assert!(max_send_rate(&no_quota).await.is_err());
+        assert!(matches!(
+            max_send_rate(&no_quota).await,
+            Err(QuotaError::NoQuota)
+        ));
     }
 
     #[tokio::test]

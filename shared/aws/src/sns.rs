@@ -5,6 +5,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 use telmail_core::error::{SendError, StoreError};
 use telmail_core::ports::{OutgoingSms, SmsSender};
 
+use crate::error::StartupError;
 use crate::errors::{accepted, send_error, store_error};
 
 /// Sends SMS with an alphanumeric sender id.
@@ -29,18 +30,21 @@ impl SnsSmsSender {
         client: aws_sdk_sns::Client,
         sender_id: &str,
         sms_type: &str,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let valid_id = (1..=11).contains(&sender_id.len())
             && sender_id.chars().all(|c| c.is_ascii_alphanumeric())
             && sender_id.chars().any(|c| c.is_ascii_alphabetic());
         if !valid_id {
-            return Err(
-                "TELMAIL_SMS_SENDER must be 1 to 11 letters or digits, with at least one letter"
-                    .into(),
-            );
+            return Err(StartupError::NotA {
+                name: "TELMAIL_SMS_SENDER",
+                shape: "1 to 11 letters or digits, with at least one letter",
+            });
         }
         if !matches!(sms_type, "Transactional" | "Promotional") {
-            return Err("TELMAIL_SMS_TYPE must be Transactional or Promotional".into());
+            return Err(StartupError::NotA {
+                name: "TELMAIL_SMS_TYPE",
+                shape: "Transactional or Promotional",
+            });
         }
         Ok(Self {
             client,

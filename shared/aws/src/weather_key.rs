@@ -11,24 +11,34 @@ use tokio::sync::RwLock;
 
 use crate::backend::{read_secret, Aws};
 use crate::env;
+use crate::error::StartupError;
 
 /// What the secret is called in errors.
 const WHAT: &str = "weather feed key";
 
 /// Builds the feed that sends a key.
-type WithKey<F> = Box<dyn Fn(String) -> Result<F, String> + Send + Sync>;
+type WithKey<F> = Box<dyn Fn(String) -> Result<F, StartupError> + Send + Sync>;
+
+/// The error of building a feed, as a start-up error.
+fn feed_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> StartupError {
+    StartupError::WeatherFeed(Box::new(e))
+}
 
 /// The `weather` function's feed: `with_key` builds it for the key in the secret named by
 /// `TELMAIL_WEATHER_KEY_SECRET`, read again when refused; without that setting, for no key.
-pub async fn weather_feed<F: WeatherFeed + 'static>(
+pub async fn weather_feed<F, E>(
     aws: &Aws,
-    with_key: impl Fn(Option<String>) -> Result<F, String> + Send + Sync + 'static,
-) -> Result<Arc<dyn WeatherFeed>, String> {
+    with_key: impl Fn(Option<String>) -> Result<F, E> + Send + Sync + 'static,
+) -> Result<Arc<dyn WeatherFeed>, StartupError>
+where
+    F: WeatherFeed + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+{
     Ok(match env::optional("TELMAIL_WEATHER_KEY_SECRET") {
         Some(id) => Arc::new(
             SecretKeyedFeed::new(aws.secrets.clone(), id, move |key| with_key(Some(key))).await?,
         ),
-        None => Arc::new(with_key(None)?),
+        None => Arc::new(with_key(None).map_err(feed_error)?),
     })
 }
 
@@ -43,12 +53,13 @@ pub struct SecretKeyedFeed<F> {
 
 impl<F: WeatherFeed> SecretKeyedFeed<F> {
     /// Reads the key in secret `secret_id` and builds its feed with `with_key`.
-    pub async fn new(
+    pub async fn new<E: std::error::Error + Send + Sync + 'static>(
         secrets: aws_sdk_secretsmanager::Client,
         secret_id: String,
-        with_key: impl Fn(String) -> Result<F, String> + Send + Sync + 'static,
-    ) -> Result<Self, String> {
+        with_key: impl Fn(String) -> Result<F, E> + Send + Sync + 'static,
+    ) -> Result<Self, StartupError> {
         let key = read_key(&secrets, &secret_id).await?;
+        let with_key = move |key| with_key(key).map_err(feed_error);
         let feed = Arc::new(with_key(key.clone())?);
         Ok(Self {
             secrets,
@@ -103,7 +114,10 @@ impl<F: WeatherFeed + 'static> WeatherFeed for SecretKeyedFeed<F> {
 }
 
 /// The key: the secret's text without surrounding blanks.
-async fn read_key(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<String, String> {
+async fn read_key(
+    client: &aws_sdk_secretsmanager::Client,
+    id: &str,
+) -> Result<String, StartupError> {
     read_secret(client, id, WHAT)
         .await
         .map(|k| k.trim().to_owned())

@@ -82,9 +82,17 @@ const STATUSES: [&str; 3] = [
     "totalement conforme",
 ];
 
+/// A legal setting the operator got wrong; the message names the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LegalError {
+    /// `TELMAIL_ACCESSIBILITY_STATUS` is none of the three statuses the law names.
+    #[error("TELMAIL_ACCESSIBILITY_STATUS must be one of: {}", STATUSES.join(", "))]
+    AccessibilityStatus,
+}
+
 impl LegalNotice {
     /// This notice with what the operator set; an error names the variable at fault.
-    pub fn with(mut self, s: &LegalSettings<'_>) -> Result<Self, String> {
+    pub fn with(mut self, s: &LegalSettings<'_>) -> Result<Self, LegalError> {
         let given = |v: Option<&str>| {
             v.map(str::trim)
                 .filter(|v| !v.is_empty())
@@ -93,10 +101,7 @@ impl LegalNotice {
         if let Some(status) = given(s.accessibility_status) {
             let status = status.to_lowercase();
             if !STATUSES.contains(&status.as_str()) {
-                return Err(format!(
-                    "TELMAIL_ACCESSIBILITY_STATUS must be one of: {}",
-                    STATUSES.join(", ")
-                ));
+                return Err(LegalError::AccessibilityStatus);
             }
             self.accessibility_status = status;
         }
@@ -177,6 +182,10 @@ mod tests {
                 ..LegalSettings::default()
             })
             .unwrap_err();
-        assert!(err.starts_with("TELMAIL_ACCESSIBILITY_STATUS"), "{err}");
+        assert_eq!(err, LegalError::AccessibilityStatus);
+        assert_eq!(
+            err.to_string(),
+            "TELMAIL_ACCESSIBILITY_STATUS must be one of: non conforme, partiellement conforme, totalement conforme"
+        );
     }
 }

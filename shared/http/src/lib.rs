@@ -174,9 +174,20 @@ impl FramePolicy {
     }
 }
 
+/// A `--frame-ancestors` value that is no origin; the message names it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameAncestorError {
+    #[error("frame ancestor « {0} »: an origin starts with https:// (or http://)")]
+    NoScheme(String),
+    #[error(
+        "frame ancestor « {0} »: expected an origin such as https://www.arcachon.fr (no path)"
+    )]
+    NotAnOrigin(String),
+}
+
 /// Reads `--frame-ancestors`: origins (`https://www.arcachon.fr`, `http://127.0.0.1:8081`)
 /// separated by commas or spaces; anything else is refused, naming the value.
-pub fn parse_frame_ancestors(raw: &str) -> Result<Vec<String>, String> {
+pub fn parse_frame_ancestors(raw: &str) -> Result<Vec<String>, FrameAncestorError> {
     raw.split([',', ' '])
         .map(str::trim)
         .filter(|o| !o.is_empty())
@@ -184,7 +195,7 @@ pub fn parse_frame_ancestors(raw: &str) -> Result<Vec<String>, String> {
             let rest = o
                 .strip_prefix("https://")
                 .or_else(|| o.strip_prefix("http://"))
-                .ok_or_else(|| format!("frame ancestor « {o} »: an origin starts with https:// (or http://)"))?;
+                .ok_or_else(|| FrameAncestorError::NoScheme(o.to_owned()))?;
             let valid = !rest.is_empty()
                 && rest
                     .chars()
@@ -192,9 +203,7 @@ pub fn parse_frame_ancestors(raw: &str) -> Result<Vec<String>, String> {
             if valid {
                 Ok(o.to_owned())
             } else {
-                Err(format!(
-                    "frame ancestor « {o} »: expected an origin such as https://www.arcachon.fr (no path)"
-                ))
+                Err(FrameAncestorError::NotAnOrigin(o.to_owned()))
             }
         })
         .collect()
@@ -390,4 +399,31 @@ pub fn router(residents: Arc<Residents>, config: &HttpConfig) -> Router {
             TrustedProxies::new(config.trusted_proxies.clone()),
             extract::forwarded_client,
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_ancestors_are_origins_and_a_refusal_names_the_value() {
+        assert_eq!(
+            parse_frame_ancestors("https://www.arcachon.fr, http://127.0.0.1:8081").unwrap(),
+            ["https://www.arcachon.fr", "http://127.0.0.1:8081"]
+        );
+        assert!(parse_frame_ancestors("").unwrap().is_empty());
+        assert_eq!(
+            parse_frame_ancestors("arcachon.fr"),
+            Err(FrameAncestorError::NoScheme("arcachon.fr".into()))
+        );
+        let path = parse_frame_ancestors("https://arcachon.fr/page").unwrap_err();
+        assert_eq!(
+            path,
+            FrameAncestorError::NotAnOrigin("https://arcachon.fr/page".into())
+        );
+        assert_eq!(
+            path.to_string(),
+            "frame ancestor « https://arcachon.fr/page »: expected an origin such as https://www.arcachon.fr (no path)"
+        );
+    }
 }

@@ -102,20 +102,10 @@ pub async fn signup_submit(
 ) -> Response {
     let mut zones = zones_from(&form);
     let street = form.get("street").map(str::trim).unwrap_or("").to_owned();
-    let mut street_error = None;
-    if !street.is_empty() {
-        match app.residents.zones_of_street(&street).await {
-            Ok(found) if !found.is_empty() => {
-                for z in found.into_iter().map(String::from) {
-                    if !zones.contains(&z) {
-                        zones.push(z);
-                    }
-                }
-            }
-            Ok(_) => street_error = Some(format!("Aucune zone ne comprend la rue « {street} » : cochez une zone ou laissez ce champ vide.")),
-            Err(e) => return app.pages.error(e),
-        }
-    }
+    let street_error = match add_street_zones(&app, &street, &mut zones).await {
+        Ok(refused) => refused,
+        Err(e) => return app.pages.error(e),
+    };
     let input = SignupInput {
         email: form.get("email").map(str::to_owned),
         phone: form.get("phone").map(str::to_owned),
@@ -124,46 +114,71 @@ pub async fn signup_submit(
         zones,
     };
     if let Some(message) = street_error {
-        let values = FormValues {
-            email: input.email.unwrap_or_default(),
-            phone: input.phone.unwrap_or_default(),
-            consent: input.consent,
-            choices: form.all("choix").map(str::to_owned).collect(),
-            zones: input.zones,
-            street,
-        };
         let mut errors = FieldErrors::new();
         errors.add("street", message);
+        let values = signup_values(input, &form, street);
         return signup_form(&app, StatusCode::UNPROCESSABLE_ENTITY, values, errors).await;
     }
     match app.residents.sign_up(&input, origin).await {
-        Ok(receipt) => match receipt {
-            SignupReceipt::SmsCode { token } => {
-                Redirect::to(&format!("/inscription/code?t={token}")).into_response()
-            }
-            SignupReceipt::EmailLink => app.pages.message(
-                StatusCode::OK,
-                Tone::Success,
-                "Vérifiez votre messagerie",
-                &[
-                    "Nous vous envoyons un e-mail : il peut mettre quelques minutes à arriver. Cliquez sur le lien qu'il contient pour confirmer votre inscription (il est valable 7 jours).",
-                    "Pensez à regarder dans vos courriers indésirables si vous ne le voyez pas.",
-                ],
-                None,
-            ),
-        },
+        Ok(receipt) => signed_up(&app, receipt),
         Err(DomainError::Validation(errors)) => {
-            let values = FormValues {
-                email: input.email.unwrap_or_default(),
-                phone: input.phone.unwrap_or_default(),
-                consent: input.consent,
-                choices: form.all("choix").map(str::to_owned).collect(),
-                zones: input.zones,
-                street,
-            };
+            let values = signup_values(input, &form, street);
             signup_form(&app, StatusCode::UNPROCESSABLE_ENTITY, values, errors).await
         }
         Err(e) => app.pages.error(e),
+    }
+}
+
+/// Adds the zones that include `street` (when given) to `zones`; a street in no zone is the
+/// French error for the `street` field.
+async fn add_street_zones(
+    app: &AppState,
+    street: &str,
+    zones: &mut Vec<String>,
+) -> Result<Option<String>, DomainError> {
+    if street.is_empty() {
+        return Ok(None);
+    }
+    let found = app.residents.zones_of_street(street).await?;
+    if found.is_empty() {
+        return Ok(Some(format!("Aucune zone ne comprend la rue « {street} » : cochez une zone ou laissez ce champ vide.")));
+    }
+    for z in found.into_iter().map(String::from) {
+        if !zones.contains(&z) {
+            zones.push(z);
+        }
+    }
+    Ok(None)
+}
+
+/// What the resident typed, to show the form again with its errors.
+fn signup_values(input: SignupInput, form: &FormFields, street: String) -> FormValues {
+    FormValues {
+        email: input.email.unwrap_or_default(),
+        phone: input.phone.unwrap_or_default(),
+        consent: input.consent,
+        choices: form.all("choix").map(str::to_owned).collect(),
+        zones: input.zones,
+        street,
+    }
+}
+
+/// The page after a sign-up: the SMS code form, or "check your mailbox".
+fn signed_up(app: &AppState, receipt: SignupReceipt) -> Response {
+    match receipt {
+        SignupReceipt::SmsCode { token } => {
+            Redirect::to(&format!("/inscription/code?t={token}")).into_response()
+        }
+        SignupReceipt::EmailLink => app.pages.message(
+            StatusCode::OK,
+            Tone::Success,
+            "Vérifiez votre messagerie",
+            &[
+                "Nous vous envoyons un e-mail : il peut mettre quelques minutes à arriver. Cliquez sur le lien qu'il contient pour confirmer votre inscription (il est valable 7 jours).",
+                "Pensez à regarder dans vos courriers indésirables si vous ne le voyez pas.",
+            ],
+            None,
+        ),
     }
 }
 

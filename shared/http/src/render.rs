@@ -117,7 +117,7 @@ impl Pages {
     }
 
     /// Renders a template to text (the website's cached pages hash it for their `ETag`).
-    pub fn render_text(&self, name: &str, title: &str, ctx: Value) -> Result<String, String> {
+    pub fn render_text(&self, name: &str, title: &str, ctx: Value) -> Result<String, RenderError> {
         self.env
             .get_template(name)
             .and_then(|t| {
@@ -128,7 +128,10 @@ impl Pages {
                     ..ctx
                 })
             })
-            .map_err(|e| format!("page rendering failed ({name}): {e}"))
+            .map_err(|error| RenderError {
+                name: name.to_owned(),
+                error,
+            })
     }
 
     /// A page with a message and an optional link.
@@ -168,4 +171,13 @@ impl Pages {
         };
         self.message(status, Tone::Error, title, &[&text], Some(link))
     }
+}
+
+/// A template that could not be rendered (a bug of the template or of its context).
+#[derive(Debug, thiserror::Error)]
+#[error("page rendering failed ({name}): {error}")]
+pub struct RenderError {
+    /// The template.
+    pub name: String,
+    pub error: minijinja::Error,
 }

@@ -241,30 +241,10 @@ async fn archive_page(
     let Ok(Query(q)) = query else {
         return no_such(&site.pages, "Les paramètres de l'adresse sont illisibles.");
     };
-    let topic = match q.theme.as_deref().filter(|t| !t.is_empty()) {
-        None => None,
-        Some(raw) => match known_topic(&site.archive, raw).await {
-            Ok(Some(t)) => Some(t),
-            Ok(None) => {
-                return no_such(
-                    &site.pages,
-                    "Le paramètre « theme » ne désigne aucun thème de la Ville.",
-                )
-            }
-            Err(e) => return failed(&site.pages, e),
-        },
-    };
-    let after = match q.apres.as_deref().filter(|a| !a.is_empty()) {
-        None => None,
-        Some(raw) => match ArchiveCursor::from_str(raw) {
-            Ok(c) => Some(c),
-            Err(_) => {
-                return no_such(
-                    &site.pages,
-                    "Le paramètre « apres » ne désigne aucune page des archives.",
-                )
-            }
-        },
+    let (topic, after) = match archive_filters(&site.archive, &q).await {
+        Ok(filters) => filters,
+        Err(Refusal::NoSuch(text)) => return no_such(&site.pages, text),
+        Err(Refusal::Failed(e)) => return failed(&site.pages, e),
     };
     let slug = topic.as_ref().map(|t| t.slug.clone());
     let (page, topics) = match tokio::try_join!(
@@ -275,41 +255,13 @@ async fn archive_page(
         Err(e) => return failed(&site.pages, e),
     };
     let base = site.archive.public_url();
-    let theme = slug.as_ref().map(|s| format!("theme={s}&"));
-    let next = page.next.map(|c| {
-        format!(
-            "/messages?{}apres={}",
-            theme.clone().unwrap_or_default(),
-            form_urlencoded::byte_serialize(c.to_string().as_bytes()).collect::<String>()
-        )
-    });
+    let next = page.next.map(|c| next_page_link(slug.as_ref(), c));
     let messages: Vec<_> = page
         .messages
         .iter()
-        .map(|m| {
-            context! {
-                title => m.title,
-                path => m.path(),
-                sent_at => m.sent_at.to_rfc3339(),
-                date => french_date_time(m.sent_at),
-                topics => topic_names(m, &topics),
-                alert => alert_heading(m),
-                summary => m.summary(),
-            }
-        })
+        .map(|m| archive_entry(m, &topics))
         .collect();
-    let (title, feed_url, canonical) = match &topic {
-        Some(t) => (
-            format!("Messages : {}", t.name),
-            format!("{base}/messages/{}.atom", t.slug),
-            format!("{base}/messages?theme={}", t.slug),
-        ),
-        None => (
-            "Messages de la Ville".to_owned(),
-            format!("{base}/messages.atom"),
-            format!("{base}/messages"),
-        ),
-    };
+    let (title, feed_url, canonical) = archive_addresses(topic.as_ref(), base);
     let description = format!(
         "Les messages envoyés par la Ville d'{} à ses habitants inscrits, par SMS et par e-mail.",
         site.archive.town()
@@ -335,7 +287,85 @@ async fn archive_page(
     );
     match html {
         Ok(html) => cached(&headers, "text/html; charset=utf-8", html, ARCHIVE_MAX_AGE),
-        Err(e) => failed(&site.pages, DomainError::Unexpected(e)),
+        Err(e) => failed(&site.pages, DomainError::Unexpected(e.to_string())),
+    }
+}
+
+/// Why the archive's query names no page.
+enum Refusal {
+    /// A value names nothing: the French sentence of the 404 page.
+    NoSuch(&'static str),
+    /// The archive could not be read.
+    Failed(DomainError),
+}
+
+/// The archive's filters from its query: the topic (`theme`) and the page (`apres`).
+async fn archive_filters(
+    archive: &Archive,
+    q: &ArchiveQuery,
+) -> Result<(Option<Topic>, Option<ArchiveCursor>), Refusal> {
+    let topic = match q.theme.as_deref().filter(|t| !t.is_empty()) {
+        None => None,
+        Some(raw) => match known_topic(archive, raw).await {
+            Ok(Some(t)) => Some(t),
+            Ok(None) => {
+                return Err(Refusal::NoSuch(
+                    "Le paramètre « theme » ne désigne aucun thème de la Ville.",
+                ))
+            }
+            Err(e) => return Err(Refusal::Failed(e)),
+        },
+    };
+    let after = match q.apres.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(raw) => match ArchiveCursor::from_str(raw) {
+            Ok(c) => Some(c),
+            Err(_) => {
+                return Err(Refusal::NoSuch(
+                    "Le paramètre « apres » ne désigne aucune page des archives.",
+                ))
+            }
+        },
+    };
+    Ok((topic, after))
+}
+
+/// The address of the archive's next page, in the same topic.
+fn next_page_link(slug: Option<&TopicSlug>, after: ArchiveCursor) -> String {
+    let theme = slug.map(|s| format!("theme={s}&"));
+    format!(
+        "/messages?{}apres={}",
+        theme.unwrap_or_default(),
+        form_urlencoded::byte_serialize(after.to_string().as_bytes()).collect::<String>()
+    )
+}
+
+/// One message of the archive's list.
+fn archive_entry(m: &ArchivedMessage, topics: &[Topic]) -> minijinja::Value {
+    context! {
+        title => m.title,
+        path => m.path(),
+        sent_at => m.sent_at.to_rfc3339(),
+        date => french_date_time(m.sent_at),
+        topics => topic_names(m, topics),
+        alert => alert_heading(m),
+        summary => m.summary(),
+    }
+}
+
+/// The archive's title, Atom feed and canonical address, for one topic or for all.
+fn archive_addresses(topic: Option<&Topic>, base: &str) -> (String, String, String) {
+    match topic {
+        Some(t) => (
+            format!("Messages : {}", t.name),
+            format!("{base}/messages/{}.atom", t.slug),
+            format!("{base}/messages?theme={}", t.slug),
+        ),
+        None => (
+            "Messages de la Ville".to_owned(),
+            format!("{base}/messages.atom"),
+            format!("{base}/messages"),
+        ),
     }
 }
 
@@ -409,7 +439,7 @@ async fn message_or_topic_feed(
     );
     match html {
         Ok(html) => cached(&headers, "text/html; charset=utf-8", html, ARCHIVE_MAX_AGE),
-        Err(e) => failed(&site.pages, DomainError::Unexpected(e)),
+        Err(e) => failed(&site.pages, DomainError::Unexpected(e.to_string())),
     }
 }
 
@@ -513,38 +543,7 @@ async fn feed(site: &Site, headers: &HeaderMap, topic: Option<Topic>) -> Respons
         xml(&html_url)
     );
     for m in &page.messages {
-        let url = format!("{base}{}", m.path());
-        let mut content = String::new();
-        if let Some(heading) = alert_heading(m) {
-            let _ = write!(content, "<p><strong>{}</strong></p>", xml(&heading));
-        }
-        if let Some(sms) = &m.sms {
-            let _ = write!(content, "<p>SMS : {}</p>", xml(sms));
-        }
-        if let Some(body) = site.archive.body_html(m) {
-            content.push_str(&body);
-        }
-        out.push_str("<entry>\n");
-        let _ = writeln!(out, "<id>urn:uuid:{}</id>", m.id);
-        let _ = writeln!(out, "<title>{}</title>", xml(&m.title));
-        let _ = writeln!(out, "<updated>{}</updated>", m.sent_at.to_rfc3339());
-        let _ = writeln!(out, "<published>{}</published>", m.sent_at.to_rfc3339());
-        let _ = writeln!(
-            out,
-            "<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
-            xml(&url)
-        );
-        for (slug, name) in m.topics.iter().zip(topic_names(m, &topics)) {
-            let _ = writeln!(
-                out,
-                "<category term=\"{}\" label=\"{}\"/>",
-                xml(slug.as_str()),
-                xml(&name)
-            );
-        }
-        let _ = writeln!(out, "<summary>{}</summary>", xml(&m.summary()));
-        let _ = writeln!(out, "<content type=\"html\">{}</content>", xml(&content));
-        out.push_str("</entry>\n");
+        write_entry(&mut out, site, m, &topics, base);
     }
     out.push_str("</feed>\n");
     cached(
@@ -553,6 +552,42 @@ async fn feed(site: &Site, headers: &HeaderMap, topic: Option<Topic>) -> Respons
         out,
         ARCHIVE_MAX_AGE,
     )
+}
+
+/// One message as an Atom entry: its alert heading, SMS text and email body as HTML content.
+fn write_entry(out: &mut String, site: &Site, m: &ArchivedMessage, topics: &[Topic], base: &str) {
+    let url = format!("{base}{}", m.path());
+    let mut content = String::new();
+    if let Some(heading) = alert_heading(m) {
+        let _ = write!(content, "<p><strong>{}</strong></p>", xml(&heading));
+    }
+    if let Some(sms) = &m.sms {
+        let _ = write!(content, "<p>SMS : {}</p>", xml(sms));
+    }
+    if let Some(body) = site.archive.body_html(m) {
+        content.push_str(&body);
+    }
+    out.push_str("<entry>\n");
+    let _ = writeln!(out, "<id>urn:uuid:{}</id>", m.id);
+    let _ = writeln!(out, "<title>{}</title>", xml(&m.title));
+    let _ = writeln!(out, "<updated>{}</updated>", m.sent_at.to_rfc3339());
+    let _ = writeln!(out, "<published>{}</published>", m.sent_at.to_rfc3339());
+    let _ = writeln!(
+        out,
+        "<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+        xml(&url)
+    );
+    for (slug, name) in m.topics.iter().zip(topic_names(m, topics)) {
+        let _ = writeln!(
+            out,
+            "<category term=\"{}\" label=\"{}\"/>",
+            xml(slug.as_str()),
+            xml(&name)
+        );
+    }
+    let _ = writeln!(out, "<summary>{}</summary>", xml(&m.summary()));
+    let _ = writeln!(out, "<content type=\"html\">{}</content>", xml(&content));
+    out.push_str("</entry>\n");
 }
 
 /// Escapes text for an iCalendar value (RFC 5545 §3.3.11).
@@ -619,26 +654,9 @@ async fn agenda(State(site): State<Site>, headers: HeaderMap) -> Response {
     );
     ics_line(&mut out, "X-WR-TIMEZONE:Europe/Paris");
     for m in &events {
-        let Some(day) = m.event_date else { continue };
-        let next = day.succ_opt().unwrap_or(day);
-        ics_line(&mut out, "BEGIN:VEVENT");
-        ics_line(&mut out, &format!("UID:{}@{}", m.id, host));
-        ics_line(
-            &mut out,
-            &format!("DTSTAMP:{}", m.sent_at.format("%Y%m%dT%H%M%SZ")),
-        );
-        ics_line(
-            &mut out,
-            &format!("DTSTART;VALUE=DATE:{}", day.format("%Y%m%d")),
-        );
-        ics_line(
-            &mut out,
-            &format!("DTEND;VALUE=DATE:{}", next.format("%Y%m%d")),
-        );
-        ics_line(&mut out, &format!("SUMMARY:{}", ics_text(&m.title)));
-        ics_line(&mut out, &format!("DESCRIPTION:{}", ics_text(&m.summary())));
-        ics_line(&mut out, &format!("URL:{base}{}", m.path()));
-        ics_line(&mut out, "END:VEVENT");
+        if let Some(day) = m.event_date {
+            write_event(&mut out, m, day, host, base);
+        }
     }
     ics_line(&mut out, "END:VCALENDAR");
     cached(
@@ -647,6 +665,23 @@ async fn agenda(State(site): State<Site>, headers: HeaderMap) -> Response {
         out,
         ARCHIVE_MAX_AGE,
     )
+}
+
+/// One dated message as an all-day iCalendar event on `day`.
+fn write_event(out: &mut String, m: &ArchivedMessage, day: NaiveDate, host: &str, base: &str) {
+    let next = day.succ_opt().unwrap_or(day);
+    ics_line(out, "BEGIN:VEVENT");
+    ics_line(out, &format!("UID:{}@{}", m.id, host));
+    ics_line(
+        out,
+        &format!("DTSTAMP:{}", m.sent_at.format("%Y%m%dT%H%M%SZ")),
+    );
+    ics_line(out, &format!("DTSTART;VALUE=DATE:{}", day.format("%Y%m%d")));
+    ics_line(out, &format!("DTEND;VALUE=DATE:{}", next.format("%Y%m%d")));
+    ics_line(out, &format!("SUMMARY:{}", ics_text(&m.title)));
+    ics_line(out, &format!("DESCRIPTION:{}", ics_text(&m.summary())));
+    ics_line(out, &format!("URL:{base}{}", m.path()));
+    ics_line(out, "END:VEVENT");
 }
 
 /// The alert as `GET /api/public/alert` gives it.

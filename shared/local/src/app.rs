@@ -9,7 +9,7 @@ use telmail_core::wiring::{Providers, UseCases};
 use telmail_http::admin::AdminState;
 
 use crate::files::FolderDrop;
-use crate::passwords::Argon2Passwords;
+use crate::passwords::{Argon2Passwords, PasswordError};
 use crate::queue::SqliteQueue;
 use crate::store::SqliteStore;
 
@@ -31,7 +31,10 @@ pub struct Services {
 pub const STAFF_SESSION_HOURS: i64 = 8;
 
 /// Local staff accounts over the embedded store, passwords hashed with Argon2id.
-pub fn staff_auth(store: Arc<SqliteStore>, clock: Arc<dyn Clock>) -> Result<StaffAuth, String> {
+pub fn staff_auth(
+    store: Arc<SqliteStore>,
+    clock: Arc<dyn Clock>,
+) -> Result<StaffAuth, PasswordError> {
     Ok(StaffAuth::new(
         store.clone(),
         store,
@@ -48,7 +51,7 @@ impl Services {
         p: Providers<SqliteStore>,
         queue: SqliteQueue,
         files: Arc<FolderDrop>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, PasswordError> {
         let store = p.store.clone();
         let staff_auth = Arc::new(staff_auth(store.clone(), p.clock.clone())?);
         Ok(Self {

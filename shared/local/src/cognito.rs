@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
-use telmail_http::admin::auth::BearerVerifier;
+use telmail_http::admin::auth::{BearerVerifier, TokenRefusal};
 
 /// A user pool's keys and what its ID tokens must say.
 pub struct CognitoTokens {
@@ -15,18 +15,35 @@ pub struct CognitoTokens {
     validation: Validation,
 }
 
+/// Why the user pool's keys cannot be had at start-up.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CognitoError {
+    #[error("TELMAIL_COGNITO_USER_POOL: « {0} » is not a user pool id")]
+    NotAPoolId(String),
+    #[error("cannot read the user pool's keys at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the user pool's keys at {url} are unreadable: {reason}")]
+    Unreadable { url: String, reason: String },
+    #[error("the user pool publishes no usable key at {url}")]
+    NoUsableKey { url: String },
+}
+
 /// The region a pool id names (`eu-west-3_AbC…` → `eu-west-3`).
-fn region_of(pool_id: &str) -> Result<&str, String> {
+fn region_of(pool_id: &str) -> Result<&str, CognitoError> {
     pool_id
         .split_once('_')
         .map(|(region, _)| region)
         .filter(|r| !r.is_empty())
-        .ok_or_else(|| format!("TELMAIL_COGNITO_USER_POOL: « {pool_id} » is not a user pool id"))
+        .ok_or_else(|| CognitoError::NotAPoolId(pool_id.to_owned()))
 }
 
 impl CognitoTokens {
     /// Fetches the pool's keys from `endpoint` (Cognito's, or a stand-in's), once at start-up.
-    pub async fn fetch(endpoint: &str, pool_id: &str, client_id: &str) -> Result<Self, String> {
+    pub async fn fetch(
+        endpoint: &str,
+        pool_id: &str,
+        client_id: &str,
+    ) -> Result<Self, CognitoError> {
         let region = region_of(pool_id)?;
         let url = format!(
             "{}/{pool_id}/.well-known/jwks.json",
@@ -38,10 +55,16 @@ impl CognitoTokens {
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .map_err(|e| format!("cannot read the user pool's keys at {url}: {e}"))?
+            .map_err(|e| CognitoError::Unreachable {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?
             .json()
             .await
-            .map_err(|e| format!("the user pool's keys at {url} are unreadable: {e}"))?;
+            .map_err(|e| CognitoError::Unreadable {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             if let (Some(kid), Ok(key)) = (&jwk.common.key_id, DecodingKey::from_jwk(jwk)) {
@@ -49,7 +72,7 @@ impl CognitoTokens {
             }
         }
         if keys.is_empty() {
-            return Err(format!("the user pool publishes no usable key at {url}"));
+            return Err(CognitoError::NoUsableKey { url });
         }
         let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.set_issuer(&[format!(
@@ -62,17 +85,18 @@ impl CognitoTokens {
 }
 
 impl BearerVerifier for CognitoTokens {
-    fn claims(&self, token: &str) -> Result<HashMap<String, String>, String> {
-        let header = decode_header(token).map_err(|e| e.to_string())?;
+    fn claims(&self, token: &str) -> Result<HashMap<String, String>, TokenRefusal> {
+        let invalid = |e: jsonwebtoken::errors::Error| TokenRefusal::Invalid(e.to_string());
+        let header = decode_header(token).map_err(invalid)?;
         let key = header
             .kid
             .as_deref()
             .and_then(|kid| self.keys.get(kid))
-            .ok_or("token signed with an unknown key")?;
+            .ok_or(TokenRefusal::UnknownKey)?;
         let data = decode::<HashMap<String, serde_json::Value>>(token, key, &self.validation)
-            .map_err(|e| e.to_string())?;
+            .map_err(invalid)?;
         if data.claims.get("token_use").and_then(|u| u.as_str()) != Some("id") {
-            return Err("not an ID token".into());
+            return Err(TokenRefusal::NotIdToken);
         }
         Ok(data
             .claims
@@ -92,6 +116,9 @@ mod tests {
     #[test]
     fn a_pool_id_names_its_region() {
         assert_eq!(region_of("eu-west-3_AbCdEf123"), Ok("eu-west-3"));
-        assert!(region_of("pool").is_err());
+        assert_eq!(
+            region_of("pool"),
+            Err(CognitoError::NotAPoolId("pool".into()))
+        );
     }
 }

@@ -298,9 +298,14 @@ impl ServerArgs {
 }
 
 /// A proxy address (`10.0.0.2`) or network (`10.0.0.0/8`).
-fn parse_proxy(text: &str) -> Result<IpNet, String> {
+fn parse_proxy(text: &str) -> Result<IpNet, NotAProxy> {
     let text = text.trim();
     text.parse::<IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("« {text} » is neither an IP address nor a network (10.0.0.0/8)"))
+        .map_err(|_| NotAProxy(text.to_owned()))
 }
+
+/// A trusted proxy that is neither an address nor a network.
+#[derive(Debug, thiserror::Error)]
+#[error("« {0} » is neither an IP address nor a network (10.0.0.0/8)")]
+pub struct NotAProxy(String);

@@ -275,33 +275,38 @@ pub struct Db {
 
 impl Db {
     /// Opens (creating if needed) the database file and applies pending migrations.
-    pub fn open(path: &Path) -> Result<Self, String> {
+    pub fn open(path: &Path) -> Result<Self, DbError> {
         // Owner-only: SQLite gives its -wal and -shm files the database file's permissions.
         for file in [
             path.to_owned(),
             path.with_extension("sqlite-wal"),
             path.with_extension("sqlite-shm"),
         ] {
-            crate::private::restrict(&file)
-                .map_err(|e| format!("cannot restrict {}: {e}", file.display()))?;
+            crate::private::restrict(&file).map_err(|source| DbError::Restrict {
+                path: file.clone(),
+                source,
+            })?;
         }
         if !path.exists() {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            options
-                .open(path)
-                .map_err(|e| format!("cannot create database {}: {e}", path.display()))?;
+            options.open(path).map_err(|source| DbError::Create {
+                path: path.to_owned(),
+                source,
+            })?;
         }
-        let conn = Connection::open(path)
-            .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+        let conn = Connection::open(path).map_err(|source| DbError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
         )
-        .map_err(|e| format!("cannot configure database: {e}"))?;
+        .map_err(DbError::Configure)?;
         conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| format!("cannot configure database: {e}"))?;
+            .map_err(DbError::Configure)?;
         migrate(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -385,22 +390,54 @@ pub fn placeholders(n: usize) -> String {
 /// Most parameters put in one `IN (…)` list (well under SQLite's variable limit).
 pub const IN_CHUNK: usize = 500;
 
-fn migrate(conn: &Connection) -> Result<(), String> {
+/// Why the database cannot be opened; the message names the file or the step.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot restrict {}: {source}", path.display())]
+    Restrict {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create database {}: {source}", path.display())]
+    Create {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open database {}: {source}", path.display())]
+    Open {
+        path: std::path::PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("cannot configure database: {0}")]
+    Configure(rusqlite::Error),
+    #[error("cannot read schema version: {0}")]
+    SchemaVersion(rusqlite::Error),
+    /// A newer Télmail wrote the database: this one would not know its tables.
+    #[error("the database schema (version {found}) is newer than this program ({known}): upgrade Télmail")]
+    NewerSchema { found: usize, known: usize },
+    #[error("migration {version} failed: {source}")]
+    Migration {
+        version: usize,
+        source: rusqlite::Error,
+    },
+}
+
+fn migrate(conn: &Connection) -> Result<(), DbError> {
     let applied: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| format!("cannot read schema version: {e}"))? as usize;
+        .map_err(DbError::SchemaVersion)? as usize;
     if applied > MIGRATIONS.len() {
-        return Err(format!(
-            "the database schema (version {applied}) is newer than this program ({}): upgrade Télmail",
-            MIGRATIONS.len()
-        ));
+        return Err(DbError::NewerSchema {
+            found: applied,
+            known: MIGRATIONS.len(),
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let version = i + 1;
         conn.execute_batch(&format!(
             "BEGIN; {sql}; PRAGMA user_version = {version}; COMMIT;"
         ))
-        .map_err(|e| format!("migration {version} failed: {e}"))?;
+        .map_err(|source| DbError::Migration { version, source })?;
     }
     Ok(())
 }
@@ -528,6 +565,8 @@ mod tests {
             .unwrap()
             .execute_batch("PRAGMA user_version = 99")
             .unwrap();
-        assert!(Db::open(&path).unwrap_err().contains("newer"));
+        let newer = Db::open(&path).unwrap_err();
+        assert!(matches!(newer, DbError::NewerSchema { known, .. } if known == MIGRATIONS.len()));
+        assert!(newer.to_string().contains("newer"));
     }
 }

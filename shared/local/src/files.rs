@@ -24,6 +24,8 @@ use telmail_core::error::StoreError;
 use telmail_core::ports::FileDrop;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+use crate::error::StartupError;
+
 /// How long files are kept.
 const RETENTION: Duration = Duration::from_secs(24 * 3600);
 /// The biggest file accepted through a link.
@@ -60,12 +62,10 @@ fn backend(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 impl FolderDrop {
     /// The drop in `root` (created if missing).
-    pub fn new(root: &Path, clock: Arc<dyn Clock>) -> Result<Self, String> {
-        crate::private::create_dir_all(root)
-            .map_err(|e| format!("cannot create {}: {e}", root.display()))?;
+    pub fn new(root: &Path, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        crate::private::create_dir_all(root).map_err(StartupError::file("create", root))?;
         // A folder made by an older version, or by hand: its files are residents' data.
-        crate::private::restrict_dir(root)
-            .map_err(|e| format!("cannot restrict {}: {e}", root.display()))?;
+        crate::private::restrict_dir(root).map_err(StartupError::file("restrict", root))?;
         Ok(Self {
             root: root.to_owned(),
             key: rand::random(),

@@ -6,6 +6,7 @@ pub mod cognito;
 pub mod config;
 pub mod connections;
 pub mod db;
+pub mod error;
 pub mod files;
 pub mod limits;
 pub mod outbox;
@@ -20,4 +21,5 @@ pub mod weather_cli;
 pub mod worker;
 
 pub use config::ServerArgs;
+pub use error::{StartupError, StopError};
 pub use server::{start, RunningServer};

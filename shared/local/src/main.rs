@@ -65,11 +65,14 @@ async fn run() -> ExitCode {
 
 /// A one-off command (`staff …`, `weather …`): its French lines, or its error, and the exit code.
 async fn run_command(server: ServerArgs, command: Command) -> ExitCode {
-    let done = match command {
+    let done: Result<Vec<String>, Box<dyn std::error::Error>> = match command {
         Command::Staff { action } => telmail_local::staff_cli::run(server, action)
             .await
-            .map(|line| vec![line]),
-        Command::Weather { action } => telmail_local::weather_cli::run(server, action).await,
+            .map(|line| vec![line])
+            .map_err(Into::into),
+        Command::Weather { action } => telmail_local::weather_cli::run(server, action)
+            .await
+            .map_err(Into::into),
     };
     match done {
         Ok(lines) => {

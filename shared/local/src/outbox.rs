@@ -21,6 +21,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use crate::error::StartupError;
+
 #[derive(Serialize)]
 struct SmsLine<'a> {
     id: &'a str,
@@ -51,16 +53,19 @@ impl Outbox {
         sms_sender: &str,
         smtp_url: Option<&str>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let email_dir = data_dir.join("outbox").join("email");
         crate::private::create_dir_all(&email_dir)
-            .map_err(|e| format!("cannot create outbox {}: {e}", email_dir.display()))?;
-        let mime = MimeBuilder::new(from).map_err(|e| format!("TELMAIL_EMAIL_FROM: {e}"))?;
+            .map_err(StartupError::file("create outbox", &email_dir))?;
+        let mime = MimeBuilder::new(from).map_err(|e| StartupError::Invalid {
+            setting: "TELMAIL_EMAIL_FROM",
+            reason: e.to_string(),
+        })?;
         let smtp = smtp_url
             .map(|url| {
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map(|b| b.build())
-                    .map_err(|e| format!("TELMAIL_SMTP_URL is not valid: {e}"))
+                    .map_err(|e| StartupError::SmtpUrl(e.to_string()))
             })
             .transpose()?;
         Ok(Self {

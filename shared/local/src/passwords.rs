@@ -19,19 +19,24 @@ pub struct Argon2Passwords {
 
 impl Argon2Passwords {
     /// Hashes the stand-in password once.
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, PasswordError> {
         Ok(Self {
             dummy: hash("telmail-dummy-password")?.into(),
         })
     }
 }
 
-fn hash(password: &str) -> Result<String, String> {
+/// Argon2 could not hash (a parameter out of range: a bug, not a user's mistake).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct PasswordError(argon2::password_hash::Error);
+
+fn hash(password: &str) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+        .map_err(PasswordError)
 }
 
 fn verify(password: &str, phc: &str) -> bool {
@@ -49,7 +54,7 @@ impl PasswordHashing for Argon2Passwords {
         tokio::task::spawn_blocking(move || hash(&password))
             .await
             .map_err(|e| HashingFailed(format!("password hashing stopped: {e}")))?
-            .map_err(HashingFailed)
+            .map_err(|e| HashingFailed(e.to_string()))
     }
 
     async fn verify(&self, password: &str, phc: Option<&str>) -> bool {

@@ -33,6 +33,7 @@ use crate::config::ServerArgs;
 use crate::connections::limits::connection_cap;
 use crate::connections::{self, Bounds, ConnectionLimits};
 use crate::db::Db;
+use crate::error::{StartupError, StopError};
 use crate::files::FolderDrop;
 use crate::limits::LocalLimits;
 use crate::outbox::Outbox;
@@ -65,16 +66,15 @@ impl RunningServer {
     }
 
     /// Stops accepting requests, finishes those in flight, and stops the worker and jobs.
-    pub async fn stop(self) -> Result<(), String> {
+    pub async fn stop(self) -> Result<(), StopError> {
         let _ = self.stop.send(true);
         for task in self.background {
-            task.await
-                .map_err(|e| format!("background task failed: {e}"))?;
+            task.await.map_err(StopError::Background)?;
         }
         self.serve
             .await
-            .map_err(|e| format!("server task failed: {e}"))?
-            .map_err(|e| format!("server failed: {e}"))
+            .map_err(StopError::Task)?
+            .map_err(StopError::Serve)
     }
 }
 
@@ -110,21 +110,24 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = &'static str> {
 }
 
 /// Reads the signing key from settings, or from `<data-dir>/signing.key`, creating it once.
-pub fn signing_key(args: &ServerArgs) -> Result<TokenSigner, String> {
+pub fn signing_key(args: &ServerArgs) -> Result<TokenSigner, StartupError> {
     if let Some(key) = &args.signing_key {
         return TokenSigner::new(key.as_bytes().to_vec())
-            .map_err(|_| "TELMAIL_SIGNING_KEY must be at least 32 characters".to_owned());
+            .map_err(|_| StartupError::SigningKeyTooShort);
     }
     let path = args.data_dir.join("signing.key");
     let hex = match std::fs::read_to_string(&path) {
         Ok(s) => s.trim().to_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(&path)?,
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => return Err(StartupError::file("read", &path)(e)),
     };
-    TokenSigner::new(hex.into_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    TokenSigner::new(hex.into_bytes()).map_err(|e| StartupError::SigningKeyFile {
+        path,
+        reason: e.to_string(),
+    })
 }
 
-fn create_key_file(path: &Path) -> Result<String, String> {
+fn create_key_file(path: &Path) -> Result<String, StartupError> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -134,14 +137,17 @@ fn create_key_file(path: &Path) -> Result<String, String> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options
         .open(path)
-        .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+        .map_err(StartupError::file("create", path))?;
     file.write_all(hex.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(StartupError::file("write", path))?;
     Ok(hex)
 }
 
 /// The service's settings from the command line; an error names the setting.
-pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<ServiceConfig, String> {
+pub(crate) fn service_config(
+    args: &ServerArgs,
+    public_url: &str,
+) -> Result<ServiceConfig, StartupError> {
     ServiceConfig::from_settings(&Settings {
         public_url,
         town: &args.town,
@@ -164,15 +170,16 @@ pub(crate) fn service_config(args: &ServerArgs, public_url: &str) -> Result<Serv
         email_rate: args.email_rate.as_deref(),
         sms_rate: args.sms_rate.as_deref(),
     })
+    .map_err(StartupError::Setting)
 }
 
 /// Opens the data folder: database, store, queue.
 pub fn open_data(
     args: &ServerArgs,
     clock: Arc<dyn Clock>,
-) -> Result<(Arc<SqliteStore>, SqliteQueue), String> {
+) -> Result<(Arc<SqliteStore>, SqliteQueue), StartupError> {
     crate::private::create_dir_all(&args.data_dir)
-        .map_err(|e| format!("cannot create data folder {}: {e}", args.data_dir.display()))?;
+        .map_err(StartupError::file("create data folder", &args.data_dir))?;
     let db = Db::open(&args.data_dir.join("telmail.sqlite"))?;
     Ok((
         Arc::new(SqliteStore::new(db.clone(), clock.clone())),
@@ -181,11 +188,14 @@ pub fn open_data(
 }
 
 /// Starts the service; returns once it accepts requests.
-pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
+pub async fn start(args: ServerArgs) -> Result<RunningServer, StartupError> {
     let listener = tokio::net::TcpListener::bind((args.bind, args.port))
         .await
-        .map_err(|e| format!("cannot listen on {}:{}: {e}", args.bind, args.port))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| StartupError::Listen {
+            address: format!("{}:{}", args.bind, args.port),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(StartupError::Address)?;
     let bounds = connection_bounds(&args)?;
     let connections = bounds.limits.clone();
     let public_url = args
@@ -213,7 +223,7 @@ pub async fn start(args: ServerArgs) -> Result<RunningServer, String> {
 
 /// The connections' timeouts and caps, under the open-file limit (raised first to the hard
 /// limit, so that a usual soft limit of 1,024 does not cap a server the host allows more).
-fn connection_bounds(args: &ServerArgs) -> Result<Bounds, String> {
+fn connection_bounds(args: &ServerArgs) -> Result<Bounds, StartupError> {
     let c = &args.connections;
     let file_limit = connections::raise_file_limit()?;
     let total = connection_cap(file_limit, c.max_connections)?;
@@ -240,7 +250,7 @@ async fn staff_sign_in(
     args: &ServerArgs,
     services: &Services,
     public_url: &str,
-) -> Result<(StaffAuthMode, StaffSignIn), String> {
+) -> Result<(StaffAuthMode, StaffSignIn), StartupError> {
     let c = &args.cognito;
     let Some(pool) = c.cognito_user_pool.as_deref() else {
         let mode = StaffAuthMode::LocalSessions {
@@ -252,7 +262,7 @@ async fn staff_sign_in(
     let client_id = c
         .cognito_client_id
         .clone()
-        .ok_or("TELMAIL_COGNITO_CLIENT_ID is needed with TELMAIL_COGNITO_USER_POOL")?;
+        .ok_or(StartupError::CognitoClientMissing)?;
     let region = pool.split('_').next().unwrap_or_default();
     let endpoint = c
         .cognito_endpoint
@@ -273,7 +283,7 @@ fn router(
     args: &ServerArgs,
     services: &Services,
     (mode, sign_in): (StaffAuthMode, StaffSignIn),
-) -> Result<axum::Router, String> {
+) -> Result<axum::Router, StartupError> {
     let legal = LegalNotice::for_town(
         &args.town,
         &format!("les serveurs de la Ville d'{}", args.town),
@@ -293,7 +303,10 @@ fn router(
         frame_ancestors: telmail_http::parse_frame_ancestors(
             args.frame_ancestors.as_deref().unwrap_or_default(),
         )
-        .map_err(|e| format!("--frame-ancestors: {e}"))?,
+        .map_err(|e| StartupError::Invalid {
+            setting: "--frame-ancestors",
+            reason: e.to_string(),
+        })?,
         ..HttpConfig::default()
     };
     Ok(telmail_http::router_with_admin(
@@ -316,7 +329,7 @@ fn spawn_background(
     services: &Services,
     queue: SqliteQueue,
     stop: &watch::Receiver<bool>,
-) -> Result<Vec<JoinHandle<()>>, String> {
+) -> Result<Vec<JoinHandle<()>>, StartupError> {
     let mut background = if args.worker {
         // Only the providers' pace is read from the settings here.
         let rates = service_config(args, "")?.send_rates;
@@ -360,7 +373,7 @@ fn offers_outbox_viewer(args: &ServerArgs) -> bool {
 pub(crate) async fn wire_services(
     args: &ServerArgs,
     public_url: &str,
-) -> Result<(Services, SqliteQueue), String> {
+) -> Result<(Services, SqliteQueue), StartupError> {
     // The one clock of the service: everything that stamps or compares time reads it.
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, queue) = open_data(args, clock.clone())?;
@@ -377,7 +390,7 @@ pub(crate) async fn wire_services(
         clock.clone(),
     )?);
     let layout = match &args.email_layout {
-        Some(path) => EmailLayout::from_file(path, &args.town)?,
+        Some(path) => EmailLayout::from_file(path, &args.town).map_err(StartupError::Setting)?,
         None => EmailLayout::embedded(&args.town),
     };
     let files = Arc::new(FolderDrop::new(
@@ -410,8 +423,7 @@ pub(crate) async fn wire_services(
         .use_cases
         .residents
         .seed_topics(&default_topics())
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if seeded > 0 {
         tracing::info!(count = seeded, "default topics created");
     }

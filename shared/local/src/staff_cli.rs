@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use clap::Subcommand;
 use telmail_core::clock::{Clock, SystemClock};
-use telmail_core::domain::contact::{Email, PhoneNumber};
+use telmail_core::domain::contact::{Email, EmailError, PhoneError, PhoneNumber};
 use telmail_core::domain::staff::{parse_roles, StaffIdentity};
 use telmail_core::use_cases::staff_auth::StaffAuth;
 use telmail_core::DomainError;
 
 use crate::config::ServerArgs;
+use crate::error::StartupError;
+use crate::passwords::PasswordError;
 
 /// What `telmail-local staff` does.
 #[derive(Debug, Subcommand)]
@@ -61,7 +63,32 @@ pub enum StaffAction {
     },
 }
 
-fn read_password() -> Result<String, String> {
+/// Why a staff command failed; the message is what the terminal shows.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffCliError {
+    /// The data folder cannot be opened (the server's own start-up error).
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// The password hasher cannot start.
+    #[error(transparent)]
+    Passwords(#[from] PasswordError),
+    #[error("lecture du mot de passe impossible : {0}")]
+    PasswordUnreadable(std::io::Error),
+    /// Roles that are not known (the domain's French sentence).
+    #[error("{0}")]
+    Roles(String),
+    /// The test email address (its French sentence).
+    #[error(transparent)]
+    Email(#[from] EmailError),
+    /// The test phone number (its French sentence).
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    /// The accounts refused: a refused field's French sentence, or the error's own.
+    #[error("{}", french(.0))]
+    Refused(#[from] DomainError),
+}
+
+fn read_password() -> Result<String, StaffCliError> {
     if let Ok(p) = std::env::var("TELMAIL_PASSWORD") {
         return Ok(p);
     }
@@ -69,12 +96,12 @@ fn read_password() -> Result<String, String> {
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| format!("lecture du mot de passe impossible : {e}"))?;
+        .map_err(StaffCliError::PasswordUnreadable)?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 /// A domain error as one French line (a refused field's message, or the error's own).
-fn french(e: DomainError) -> String {
+fn french(e: &DomainError) -> String {
     match e {
         DomainError::Validation(f) => f
             .iter()
@@ -86,7 +113,7 @@ fn french(e: DomainError) -> String {
 }
 
 /// Runs one staff command on the data folder of `server`; returns what to print.
-pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, String> {
+pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, StaffCliError> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (store, _) = crate::server::open_data(&server, clock.clone())?;
     let auth = crate::app::staff_auth(store, clock)?;
@@ -102,45 +129,34 @@ pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, Stri
             let identity = StaffIdentity {
                 name: name.unwrap_or_else(|| username.clone()),
                 id: username,
-                roles: parse_roles(&roles)?,
-                email: email
-                    .map(|e| Email::from_str(&e))
-                    .transpose()
-                    .map_err(|e| e.to_string())?,
-                phone: phone
-                    .map(|p| PhoneNumber::from_str(&p))
-                    .transpose()
-                    .map_err(|e| e.to_string())?,
+                roles: parse_roles(&roles).map_err(StaffCliError::Roles)?,
+                email: email.map(|e| Email::from_str(&e)).transpose()?,
+                phone: phone.map(|p| PhoneNumber::from_str(&p)).transpose()?,
                 department: department
                     .map(|d| d.trim().to_owned())
                     .filter(|d| !d.is_empty()),
             };
             let id = identity.id.clone();
-            auth.add_account(identity, &read_password()?)
-                .await
-                .map_err(french)?;
+            auth.add_account(identity, &read_password()?).await?;
             Ok(format!("Compte « {id} » créé."))
         }
         StaffAction::List => list(&auth).await,
         StaffAction::Disable { username } => {
-            let ended = auth.disable(&username).await.map_err(french)?;
+            let ended = auth.disable(&username).await?;
             Ok(format!(
                 "Compte « {username} » désactivé ; {ended} session(s) fermée(s)."
             ))
         }
         StaffAction::Enable { username } => {
-            auth.enable(&username).await.map_err(french)?;
+            auth.enable(&username).await?;
             Ok(format!("Compte « {username} » réactivé."))
         }
         StaffAction::Unlock { username } => {
-            auth.unlock(&username).await.map_err(french)?;
+            auth.unlock(&username).await?;
             Ok(format!("Compte « {username} » déverrouillé."))
         }
         StaffAction::Passwd { username } => {
-            let ended = auth
-                .set_password(&username, &read_password()?)
-                .await
-                .map_err(french)?;
+            let ended = auth.set_password(&username, &read_password()?).await?;
             Ok(format!(
                 "Mot de passe de « {username} » changé ; {ended} session(s) fermée(s)."
             ))
@@ -148,8 +164,8 @@ pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, Stri
     }
 }
 
-async fn list(auth: &StaffAuth) -> Result<String, String> {
-    let accounts = auth.accounts().await.map_err(french)?;
+async fn list(auth: &StaffAuth) -> Result<String, StaffCliError> {
+    let accounts = auth.accounts().await?;
     if accounts.is_empty() {
         return Ok("Aucun compte (telmail-local staff add … pour en créer un).".into());
     }

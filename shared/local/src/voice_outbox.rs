@@ -15,6 +15,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
+use crate::error::StartupError;
+
 #[derive(Serialize)]
 struct CallLine<'a> {
     id: &'a str,
@@ -50,11 +52,11 @@ impl VoiceOutbox {
         data_dir: &Path,
         espeak: Option<PathBuf>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let outbox = data_dir.join("outbox");
         let audio_dir = outbox.join("voice");
         crate::private::create_dir_all(&audio_dir)
-            .map_err(|e| format!("cannot create outbox {}: {e}", audio_dir.display()))?;
+            .map_err(StartupError::file("create outbox", &audio_dir))?;
         match &espeak {
             Some(p) => tracing::info!(espeak = %p.display(), "voice calls in the outbox are rendered as audio"),
             None => tracing::info!("espeak-ng absent : les appels vocaux du dossier d'envoi n'ont pas de rendu audio (le texte est écrit dans outbox/voice.jsonl). Installez le paquet Debian espeak-ng pour les écouter."),

@@ -11,6 +11,11 @@ use telmail_core::ports::WeatherFeed;
 /// Longest wait for the feed's answer.
 const FEED_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The feed's HTTPS client could not be built (its TLS set-up failed).
+#[derive(Debug, thiserror::Error)]
+#[error("weather feed client: {0}")]
+pub struct FeedClientError(#[from] reqwest::Error);
+
 /// The vigilance feed at a URL.
 pub struct HttpWeatherFeed {
     client: reqwest::Client,
@@ -20,11 +25,8 @@ pub struct HttpWeatherFeed {
 
 impl HttpWeatherFeed {
     /// A feed at `url` (`…/cartevigilance/encours`), with the portal's key if it needs one.
-    pub fn new(url: &str, api_key: Option<String>) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .timeout(FEED_TIMEOUT)
-            .build()
-            .map_err(|e| format!("weather feed client: {e}"))?;
+    pub fn new(url: &str, api_key: Option<String>) -> Result<Self, FeedClientError> {
+        let client = reqwest::Client::builder().timeout(FEED_TIMEOUT).build()?;
         Ok(Self {
             client,
             url: url.to_owned(),

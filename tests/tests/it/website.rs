@@ -498,5 +498,5 @@ async fn only_the_origins_listed_may_frame_the_resident_pages() {
     let mut args = telmail_local::ServerArgs::with_data_dir(dir.path());
     args.frame_ancestors = Some("arcachon.fr/page".into());
     let err = telmail_local::start(args).await.err().expect("refused");
-    assert!(err.contains("--frame-ancestors"), "{err}");
+    assert!(err.to_string().contains("--frame-ancestors"), "{err}");
 }

@@ -45,7 +45,25 @@ pub enum StaffAuthMode {
 /// JSON text.
 pub trait BearerVerifier: Send + Sync {
     /// The token's claims, or why it is refused.
-    fn claims(&self, token: &str) -> Result<std::collections::HashMap<String, String>, String>;
+    fn claims(
+        &self,
+        token: &str,
+    ) -> Result<std::collections::HashMap<String, String>, TokenRefusal>;
+}
+
+/// Why an ID token is refused (logged at debug level; the staff member reads only "connectez-vous").
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRefusal {
+    /// Unreadable, badly signed, expired, or for another issuer or audience: the JWT
+    /// library's words.
+    #[error("{0}")]
+    Invalid(String),
+    /// Signed with a key the pool does not publish.
+    #[error("token signed with an unknown key")]
+    UnknownKey,
+    /// A valid token of another use (an access token).
+    #[error("not an ID token")]
+    NotIdToken,
 }
 
 /// The authenticated staff member of a request.
@@ -86,66 +104,77 @@ pub async fn authenticate(
     mut req: Request,
     next: Next,
 ) -> Response {
-    match mode {
+    let identified = match mode {
         StaffAuthMode::TrustedGateway => {
             if req.extensions().get::<StaffIdentity>().is_none() {
                 return ApiError::from(unauthorized()).into_response();
             }
+            Ok(())
         }
-        StaffAuthMode::BearerTokens(verifier) => {
-            // An identity can only come from a verified token here, never from upstream.
-            req.extensions_mut().remove::<StaffIdentity>();
-            let token = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim)
-                .unwrap_or("");
-            let identity = match verifier.claims(token) {
-                Ok(claims) => identity_from_claims(&claims),
-                Err(why) => {
-                    tracing::debug!(reason = %why, "staff token refused");
-                    None
-                }
-            };
-            match identity {
-                Some(identity) => {
-                    req.extensions_mut().insert(identity);
-                }
-                None => return ApiError::from(unauthorized()).into_response(),
-            }
-        }
-        StaffAuthMode::LocalSessions { auth, .. } => {
-            // An identity can only come from the session here, never from upstream.
-            req.extensions_mut().remove::<StaffIdentity>();
-            let Some(token) = session_token(req.headers()) else {
-                return ApiError::from(unauthorized()).into_response();
-            };
-            let session = match auth.session(&token).await {
-                Ok(Some(s)) => s,
-                Ok(None) => return ApiError::from(unauthorized()).into_response(),
-                Err(e) => return ApiError::from(e).into_response(),
-            };
-            let safe = matches!(*req.method(), Method::GET | Method::HEAD);
-            let presented = req
-                .headers()
-                .get("x-csrf-token")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !safe && !csrf_matches(presented, &session.csrf_token) {
-                return ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "csrf",
-                    "Jeton anti-falsification (X-CSRF-Token) manquant ou invalide : reconnectez-vous.",
-                )
-                .into_response();
-            }
-            req.extensions_mut().insert(session.identity);
-            req.extensions_mut().insert(CsrfToken(session.csrf_token));
-        }
+        StaffAuthMode::BearerTokens(verifier) => bearer_identity(verifier.as_ref(), &mut req),
+        StaffAuthMode::LocalSessions { auth, .. } => session_identity(&auth, &mut req).await,
+    };
+    match identified {
+        Ok(()) => next.run(req).await,
+        Err(refused) => refused.into_response(),
     }
-    next.run(req).await
+}
+
+/// Puts in the request the identity its verified `Authorization: Bearer` ID token gives;
+/// refused without one.
+fn bearer_identity(verifier: &dyn BearerVerifier, req: &mut Request) -> Result<(), ApiError> {
+    // An identity can only come from a verified token here, never from upstream.
+    req.extensions_mut().remove::<StaffIdentity>();
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    let identity = match verifier.claims(token) {
+        Ok(claims) => identity_from_claims(&claims),
+        Err(why) => {
+            tracing::debug!(reason = %why, "staff token refused");
+            None
+        }
+    };
+    match identity {
+        Some(identity) => {
+            req.extensions_mut().insert(identity);
+            Ok(())
+        }
+        None => Err(unauthorized().into()),
+    }
+}
+
+/// Puts in the request the identity and CSRF token of its session cookie; refused without a
+/// session, or when a state-changing request does not repeat the CSRF token.
+async fn session_identity(auth: &StaffAuth, req: &mut Request) -> Result<(), ApiError> {
+    // An identity can only come from the session here, never from upstream.
+    req.extensions_mut().remove::<StaffIdentity>();
+    let Some(token) = session_token(req.headers()) else {
+        return Err(unauthorized().into());
+    };
+    let Some(session) = auth.session(&token).await? else {
+        return Err(unauthorized().into());
+    };
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD);
+    let presented = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !safe && !csrf_matches(presented, &session.csrf_token) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "Jeton anti-falsification (X-CSRF-Token) manquant ou invalide : reconnectez-vous.",
+        ));
+    }
+    req.extensions_mut().insert(session.identity);
+    req.extensions_mut().insert(CsrfToken(session.csrf_token));
+    Ok(())
 }
 
 /// Body of `POST /api/admin/login`.

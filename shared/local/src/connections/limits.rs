@@ -33,17 +33,34 @@ impl ClientKey {
 
 /// The most connections open at once: `asked`, or what the open-file limit leaves once
 /// [`RESERVED_FILES`] are kept; asking for more than that is an error naming the setting.
-pub fn connection_cap(file_limit: u64, asked: Option<NonZeroUsize>) -> Result<usize, String> {
+pub fn connection_cap(
+    file_limit: u64,
+    asked: Option<NonZeroUsize>,
+) -> Result<usize, TooManyConnections> {
     let room = file_limit - RESERVED_FILES.min(file_limit / 2);
     let room = usize::try_from(room).unwrap_or(usize::MAX);
     match asked {
         None => Ok(room),
         Some(n) if n.get() <= room => Ok(n.get()),
-        Some(n) => Err(format!(
-            "TELMAIL_MAX_CONNECTIONS ({n}) is more than the open-file limit ({file_limit}) \
-             leaves for connections ({room})"
-        )),
+        Some(asked) => Err(TooManyConnections {
+            asked,
+            file_limit,
+            room,
+        }),
     }
+}
+
+/// `TELMAIL_MAX_CONNECTIONS` asks for more connections than the open-file limit leaves room for.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "TELMAIL_MAX_CONNECTIONS ({asked}) is more than the open-file limit ({file_limit}) \
+     leaves for connections ({room})"
+)]
+pub struct TooManyConnections {
+    pub asked: NonZeroUsize,
+    pub file_limit: u64,
+    /// What the limit leaves.
+    pub room: usize,
 }
 
 /// The caps and the connections open now.
@@ -191,6 +208,10 @@ mod tests {
         assert_eq!(connection_cap(200, None).unwrap(), 100);
         assert_eq!(connection_cap(1024, NonZeroUsize::new(500)).unwrap(), 500);
         let err = connection_cap(1024, NonZeroUsize::new(1000)).unwrap_err();
-        assert!(err.contains("TELMAIL_MAX_CONNECTIONS"), "{err}");
+        assert_eq!(err.room, 768);
+        assert_eq!(
+            err.to_string(),
+            "TELMAIL_MAX_CONNECTIONS (1000) is more than the open-file limit (1024) leaves for connections (768)"
+        );
     }
 }

@@ -40,14 +40,19 @@ pub struct Bounds {
     pub limits: Arc<ConnectionLimits>,
 }
 
+/// The open-file limit cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the open-file limit: {0}")]
+pub struct FileLimitUnreadable(std::io::Error);
+
 /// Raises the soft open-file limit to the hard one; returns the limit now in force.
 #[cfg(unix)]
-pub fn raise_file_limit() -> Result<u64, String> {
+pub fn raise_file_limit() -> Result<u64, FileLimitUnreadable> {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => Ok(limit),
         Err(e) => {
-            let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE)
-                .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
+            let (soft, _) =
+                rlimit::getrlimit(rlimit::Resource::NOFILE).map_err(FileLimitUnreadable)?;
             tracing::warn!(error = %e, limit = soft, "cannot raise the open-file limit");
             Ok(soft)
         }
@@ -56,7 +61,7 @@ pub fn raise_file_limit() -> Result<u64, String> {
 
 /// Sockets are not files here: no limit to raise.
 #[cfg(not(unix))]
-pub fn raise_file_limit() -> Result<u64, String> {
+pub fn raise_file_limit() -> Result<u64, FileLimitUnreadable> {
     Ok(u64::MAX)
 }
 
