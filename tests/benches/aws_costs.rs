@@ -503,6 +503,14 @@ fn report(r: &Report<'_>) {
             unit(units.map(|u| u.1)),
         );
     }
+    println!();
+    println!(
+        "{:<44} {:>9} {:>11}",
+        "DynamoDB reads by what they read", "requests", "RRU/recip."
+    );
+    for (kind, (count, rru)) in &t.reads_by_kind {
+        println!("{:<44} {:>9} {:>11.4}", kind, count, per(*rru));
+    }
     let empty = t.empty_receives;
     println!(
         "(ReceiveMessage includes {empty} empty answers from this benchmark's short polling; they are left out below — Lambda's pollers long-poll)"

@@ -53,6 +53,9 @@ pub struct Tally {
     pub rru: f64,
     /// Estimated (write, read) units per DynamoDB operation (GSI writes included).
     pub capacity: BTreeMap<String, (f64, f64)>,
+    /// DynamoDB reads (`GetItem`, `Query`) per what they read — the operation, the index and
+    /// the kind of partition (its key before the first `#`) — as (requests, read units).
+    pub reads_by_kind: BTreeMap<String, (u64, f64)>,
 }
 
 impl Tally {
@@ -102,6 +105,8 @@ impl Counter {
 struct ReadInfo {
     consistent: bool,
     pk: Option<String>,
+    /// What it reads, for [`Tally::reads_by_kind`].
+    kind: String,
 }
 
 /// Marks a request whose first attempt was made.
@@ -190,13 +195,17 @@ impl Intercept for Counter {
                     .pointer("/ExpressionAttributeValues/:pk/S")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
+                let kind = read_kind(&operation, body, pk.as_deref());
                 let before = state.tally.wru_table + state.tally.wru_gsi;
                 state.write_units(&operation, body);
                 let added = state.tally.wru_table + state.tally.wru_gsi - before;
                 state.tally.capacity.entry(operation.clone()).or_default().0 += added;
                 drop(state);
-                cfg.interceptor_state()
-                    .store_put(ReadInfo { consistent, pk });
+                cfg.interceptor_state().store_put(ReadInfo {
+                    consistent,
+                    pk,
+                    kind,
+                });
             }
         }
         Ok(())
@@ -240,6 +249,11 @@ impl Intercept for Counter {
                     state.read_units(&operation, &body, &info);
                     let added = state.tally.rru - before;
                     state.tally.capacity.entry(operation).or_default().1 += added;
+                    if !info.kind.is_empty() {
+                        let by_kind = state.tally.reads_by_kind.entry(info.kind).or_default();
+                        by_kind.0 += 1;
+                        by_kind.1 += added;
+                    }
                 }
             }
             _ => {}
@@ -249,6 +263,29 @@ impl Intercept for Counter {
 }
 
 /// Size of one attribute value by DynamoDB's rules (approximately for numbers).
+/// `Query INDEX PREFIX` or `GetItem PREFIX` for a read (empty for other operations): the
+/// partition key's text before its first `#`.
+fn read_kind(operation: &str, body: &Value, query_pk: Option<&str>) -> String {
+    let prefix = |pk: &str| pk.split('#').next().unwrap_or_default().to_owned();
+    match operation {
+        "Query" => format!(
+            "Query {} {}",
+            body.get("IndexName")
+                .and_then(Value::as_str)
+                .unwrap_or("table"),
+            query_pk.map(prefix).unwrap_or_default()
+        ),
+        "GetItem" => format!(
+            "GetItem {}",
+            body.pointer("/Key/pk/S")
+                .and_then(Value::as_str)
+                .map(prefix)
+                .unwrap_or_default()
+        ),
+        _ => String::new(),
+    }
+}
+
 fn value_size(v: &Value) -> usize {
     let Some((kind, inner)) = v.as_object().and_then(|o| o.iter().next()) else {
         return 0;
