@@ -350,8 +350,16 @@ test('5. the SMS composer fixes every character at once, says what it saves, est
   assert.equal(page.isClosed(), false);
 
   // « Les SMS non urgents attendent » only when they would: outside the window (twelve hours
-  // from now), not inside it (now, a week later). The field takes the browser's local time.
-  const local = (d) => `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  // from now), not inside it (now, a week later). The field is read in the town's time (Paris),
+  // whatever the time zone of the machine running the test.
+  const local = (d) => {
+    const part = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+        .formatToParts(d)
+        .map((p) => [p.type, p.value]),
+    );
+    return `${part.year}-${part.month}-${part.day}T${part.hour}:${part.minute}`;
+  };
   const inside = new Date(Date.now() + 8 * 86_400_000);
   const outside = new Date(inside.getTime() + 12 * 3_600_000);
   await page.getByLabel('Objet').fill('Théâtre');
