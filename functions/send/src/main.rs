@@ -4,5 +4,6 @@
 async fn main() -> Result<(), lambda_runtime::Error> {
     telmail_aws::init_logging();
     let aws = telmail_aws::Aws::from_env().await?;
+    telmail_aws::send_concurrency::check(&aws)?;
     telmail_aws::handlers::run_queue(aws).await
 }

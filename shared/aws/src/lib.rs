@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod handlers;
 pub mod limits;
 pub mod s3;
+pub mod send_concurrency;
 pub mod ses;
 pub mod sns;
 pub mod sqs;

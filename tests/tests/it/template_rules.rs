@@ -129,6 +129,55 @@ fn send_and_weather_keep_their_concurrency_and_subscribe_is_capped() {
 }
 
 #[test]
+fn a_send_concurrency_the_rates_cannot_feed_is_an_alarm() {
+    use telmail_aws::send_concurrency::{SEND_BATCH, SEND_LANES, SEND_TIMEOUT};
+    let template = template();
+    let (send, f) = function(&template, "send");
+    // The start-up check reckons with the function as deployed.
+    assert_eq!(
+        f["Properties"]["Timeout"].as_u64(),
+        Some(SEND_TIMEOUT.as_secs())
+    );
+    let events = f["Properties"]["Events"]
+        .as_mapping()
+        .expect("send's events");
+    assert_eq!(events.len() as u32, SEND_LANES, "send reads two queues");
+    for (name, e) in events {
+        assert_eq!(
+            e["Properties"]["BatchSize"].as_u64(),
+            Some(u64::from(SEND_BATCH)),
+            "{name:?}"
+        );
+    }
+    assert_eq!(
+        reference(&f["Properties"]["Environment"]["Variables"]["TELMAIL_SEND_CONCURRENCY"]),
+        Some("SendConcurrency")
+    );
+    // What it logs becomes an alarm.
+    let filters = resources_of(&template, "AWS::Logs::MetricFilter");
+    let (_, filter) = filters
+        .iter()
+        .find(|(_, r)| {
+            r["Properties"]["FilterPattern"].as_str() == Some("\"send_concurrency_over_rate\"")
+        })
+        .expect("a metric filter on send_concurrency_over_rate");
+    let logs = reference(&f["Properties"]["LoggingConfig"]["LogGroup"]).expect("send's logs");
+    assert_eq!(
+        reference(&filter["Properties"]["LogGroupName"]),
+        Some(logs),
+        "{send}"
+    );
+    let metric = filter["Properties"]["MetricTransformations"][0]["MetricName"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        alarms_with(&template, &[metric]).len(),
+        1,
+        "an alarm on {metric}"
+    );
+}
+
+#[test]
 fn a_weather_poll_or_a_schedule_that_stops_running_is_an_alarm() {
     let template = template();
     let (weather, _) = function(&template, "weather");

@@ -29,6 +29,18 @@ const BLOCK: u32 = 10;
 /// refused as throttled rather than waited out.
 pub const NOTICE_AHEAD: Duration = Duration::from_secs(60);
 
+/// How many senders at once a channel's rate keeps supplied: each of `lanes` queues hands up
+/// to that many invocations `batch` messages at once, and every message needs its slot before
+/// its invocation's deadline less [`super::SEND_MARGIN`]. More senders than this book nothing
+/// for part of their messages, which go back to the queue unsent (one more receive each): none
+/// is lost, but the extra senders only cost.
+pub fn senders_fed(per_second: f64, invocation: Duration, batch: u32, lanes: u32) -> u32 {
+    let usable = invocation.saturating_sub(super::SEND_MARGIN).as_secs_f64();
+    let per_sender = f64::from(batch.max(1) * lanes.max(1));
+    // Saturates: a rate too high to matter gives u32::MAX.
+    (per_second * usable / per_sender).floor() as u32
+}
+
 /// The slots a sender got for its messages, in order, and when the channel is free again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Turns {
@@ -264,5 +276,28 @@ impl SmsSender for PacedSms {
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError> {
         self.pacer.wait_turn().await?;
         self.inner.send_sms(sms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEND: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn the_sandbox_rate_feeds_one_sender_and_production_seventeen() {
+        // 1 email/s: 25 slots in an invocation's usable 25 s, 20 messages per sender (two
+        // lanes of 10): one sender; the template's default of 5 is too many.
+        assert_eq!(senders_fed(1.0, SEND, 10, 2), 1);
+        // 14/s (SES production): 350 slots for 20 each, 17 senders; the 18 are too many.
+        assert_eq!(senders_fed(14.0, SEND, 10, 2), 17);
+        assert_eq!(senders_fed(20.0, SEND, 10, 2), 25);
+    }
+
+    #[test]
+    fn no_time_left_feeds_nobody_and_a_huge_rate_saturates() {
+        assert_eq!(senders_fed(14.0, Duration::from_secs(5), 10, 2), 0);
+        assert_eq!(senders_fed(f64::MAX, SEND, 10, 2), u32::MAX);
     }
 }
