@@ -47,6 +47,11 @@ impl TokenPurpose {
 }
 
 /// Signs and verifies tokens with a secret key.
+/// A signing key shorter than [`TokenSigner`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the signing key must be at least 32 bytes")]
+pub struct KeyTooShort;
+
 #[derive(Clone)]
 pub struct TokenSigner {
     key: Vec<u8>,
@@ -60,10 +65,10 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     /// A signer from a secret of at least 32 bytes.
-    pub fn new(key: impl Into<Vec<u8>>) -> Result<Self, String> {
+    pub fn new(key: impl Into<Vec<u8>>) -> Result<Self, KeyTooShort> {
         let key = key.into();
         if key.len() < 32 {
-            return Err("the signing key must be at least 32 bytes".into());
+            return Err(KeyTooShort);
         }
         Ok(Self { key })
     }

@@ -8,10 +8,12 @@ use telmail_core::DomainError;
 /// The server (or a command) cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    /// The service settings refused a value (the message, from the domain, names it), or the
-    /// email layout file is unusable.
+    /// The service settings refused a value (the message, from the domain, names it).
     #[error("{0}")]
     Setting(String),
+    /// The email layout file is unusable.
+    #[error(transparent)]
+    Layout(#[from] telmail_core::render::messages::LayoutError),
     /// A setting's value does not parse; `reason` is the parser's.
     #[error("{setting}: {reason}")]
     Invalid {

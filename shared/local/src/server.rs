@@ -390,7 +390,7 @@ pub(crate) async fn wire_services(
         clock.clone(),
     )?);
     let layout = match &args.email_layout {
-        Some(path) => EmailLayout::from_file(path, &args.town).map_err(StartupError::Setting)?,
+        Some(path) => EmailLayout::from_file(path, &args.town)?,
         None => EmailLayout::embedded(&args.town),
     };
     let files = Arc::new(FolderDrop::new(

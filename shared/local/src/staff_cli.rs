@@ -74,9 +74,9 @@ pub enum StaffCliError {
     Passwords(#[from] PasswordError),
     #[error("lecture du mot de passe impossible : {0}")]
     PasswordUnreadable(std::io::Error),
-    /// Roles that are not known (the domain's French sentence).
-    #[error("{0}")]
-    Roles(String),
+    /// Roles that are not known, or none (the domain's French sentence).
+    #[error(transparent)]
+    Roles(#[from] telmail_core::domain::staff::RolesError),
     /// The test email address (its French sentence).
     #[error(transparent)]
     Email(#[from] EmailError),
@@ -129,7 +129,7 @@ pub async fn run(server: ServerArgs, action: StaffAction) -> Result<String, Staf
             let identity = StaffIdentity {
                 name: name.unwrap_or_else(|| username.clone()),
                 id: username,
-                roles: parse_roles(&roles).map_err(StaffCliError::Roles)?,
+                roles: parse_roles(&roles)?,
                 email: email.map(|e| Email::from_str(&e)).transpose()?,
                 phone: phone.map(|p| PhoneNumber::from_str(&p)).transpose()?,
                 department: department

@@ -89,18 +89,24 @@ impl fmt::Display for Role {
     }
 }
 
+/// Why a role list is refused (French, for the staff command).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RolesError {
+    #[error(transparent)]
+    Unknown(#[from] RoleError),
+    #[error("Indiquez au moins un rôle (redaction, cabinet, admin, accueil, service).")]
+    None,
+}
+
 /// Parses a comma-separated role list such as `redaction,cabinet`.
-pub fn parse_roles(s: &str) -> Result<BTreeSet<Role>, String> {
+pub fn parse_roles(s: &str) -> Result<BTreeSet<Role>, RolesError> {
     let roles: BTreeSet<Role> = s
         .split([',', ' '])
         .filter(|r| !r.trim().is_empty())
         .map(str::parse)
-        .collect::<Result<_, RoleError>>()
-        .map_err(|e| e.to_string())?;
+        .collect::<Result<_, RoleError>>()?;
     if roles.is_empty() {
-        return Err(
-            "Indiquez au moins un rôle (redaction, cabinet, admin, accueil, service).".into(),
-        );
+        return Err(RolesError::None);
     }
     Ok(roles)
 }
@@ -226,7 +232,10 @@ mod tests {
     fn roles_parse_and_are_required() {
         let roles = parse_roles("redaction, cabinet").unwrap();
         assert_eq!(roles.len(), 2);
-        assert!(parse_roles("maire").unwrap_err().contains("Rôle inconnu"));
+        assert!(parse_roles("maire")
+            .unwrap_err()
+            .to_string()
+            .contains("Rôle inconnu"));
         assert!(parse_roles("").is_err());
         let id = identity(&[Role::Redaction]);
         assert!(id.require(Role::Redaction).is_ok());

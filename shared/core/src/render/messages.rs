@@ -11,6 +11,21 @@ use crate::error::DomainError;
 
 const EMBEDDED_LAYOUT: &str = include_str!("../../templates/email_layout.html");
 
+/// Why a layout file cannot be used (refused at start-up).
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("cannot read email layout {}: {source}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("email layout {} is not a valid template: {source}", path.display())]
+    NotATemplate {
+        path: std::path::PathBuf,
+        source: minijinja::Error,
+    },
+}
+
 /// Renders emails into the town's HTML layout.
 #[derive(Debug)]
 pub struct EmailLayout {
@@ -39,22 +54,21 @@ impl EmailLayout {
     }
 
     /// A layout read from a file; refused at start-up if it does not compile.
-    pub fn from_file(path: &Path, town_name: &str) -> Result<Self, String> {
-        let source = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read email layout {}: {e}", path.display()))?;
-        Self::from_source(source, town_name).map_err(|e| {
-            format!(
-                "email layout {} is not a valid template: {e}",
-                path.display()
-            )
+    pub fn from_file(path: &Path, town_name: &str) -> Result<Self, LayoutError> {
+        let source = std::fs::read_to_string(path).map_err(|source| LayoutError::Unreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_source(source, town_name).map_err(|source| LayoutError::NotATemplate {
+            path: path.to_owned(),
+            source,
         })
     }
 
-    fn from_source(source: String, town_name: &str) -> Result<Self, String> {
+    fn from_source(source: String, town_name: &str) -> Result<Self, minijinja::Error> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        env.add_template_owned("layout.html", source)
-            .map_err(|e| e.to_string())?;
+        env.add_template_owned("layout.html", source)?;
         Ok(Self {
             env,
             town_name: town_name.to_owned(),

@@ -40,6 +40,11 @@ impl Header for ListUnsubscribePost {
     }
 }
 
+/// The configured email sender is not a mailbox (`Name <address>`).
+#[derive(Debug, thiserror::Error)]
+#[error("the email sender is not a valid mailbox: {0}")]
+pub struct SenderError(#[from] lettre::address::AddressError);
+
 /// Builds MIME messages from one sender.
 #[derive(Debug, Clone)]
 pub struct MimeBuilder {
@@ -48,11 +53,10 @@ pub struct MimeBuilder {
 
 impl MimeBuilder {
     /// A builder for this sender (`Name <address>`); an error names what is wrong.
-    pub fn new(from: &str) -> Result<Self, String> {
-        let from = from
-            .parse()
-            .map_err(|e| format!("the email sender is not a valid mailbox: {e}"))?;
-        Ok(Self { from })
+    pub fn new(from: &str) -> Result<Self, SenderError> {
+        Ok(Self {
+            from: from.parse()?,
+        })
     }
 
     /// The sender's address.
