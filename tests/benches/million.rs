@@ -292,6 +292,7 @@ async fn run(n: usize, quick: bool) {
     config.send_rates = SendRates {
         email: Some(email_rate as f64),
         sms: Some(SMS_RATE as f64),
+        voice: None,
     };
     // About ten slices per shard, so that a slice can be lost in the middle of one.
     let per_shard = (n + sms_subscribers) as u64 / u64::from(config.fanout_shards.get());

@@ -147,6 +147,7 @@ fn service_from_env(town: &str) -> Result<ServiceConfig, StartupError> {
             .filter(|r| r != ACCOUNT_RATE)
             .as_deref(),
         sms_rate: env::optional("TELMAIL_SMS_RATE").as_deref(),
+        voice_rate: env::optional("TELMAIL_VOICE_RATE").as_deref(),
         code_sms_interval_seconds: env::optional_parsed(
             "TELMAIL_CODE_SMS_INTERVAL",
             "a number of seconds",

@@ -35,14 +35,18 @@ pub struct Underfed {
 /// The channels whose rate cannot keep `concurrency` senders a lane supplied (an unpaced channel
 /// feeds any number).
 pub fn underfed(concurrency: u32, rates: &SendRates) -> Vec<Underfed> {
-    [(Channel::Email, rates.email), (Channel::Sms, rates.sms)]
-        .into_iter()
-        .filter_map(|(channel, rate)| {
-            let rate = rate?;
-            let fed = senders_fed(rate, SEND_TIMEOUT, SEND_BATCH, SEND_LANES);
-            (concurrency > fed).then_some(Underfed { channel, rate, fed })
-        })
-        .collect()
+    [
+        (Channel::Email, rates.email),
+        (Channel::Sms, rates.sms),
+        (Channel::Voice, rates.voice),
+    ]
+    .into_iter()
+    .filter_map(|(channel, rate)| {
+        let rate = rate?;
+        let fed = senders_fed(rate, SEND_TIMEOUT, SEND_BATCH, SEND_LANES);
+        (concurrency > fed).then_some(Underfed { channel, rate, fed })
+    })
+    .collect()
 }
 
 /// Reads `TELMAIL_SEND_CONCURRENCY` (the template's `SendConcurrency`; no check without it) and
@@ -72,7 +76,11 @@ mod tests {
     use super::*;
 
     fn rates(email: Option<f64>, sms: Option<f64>) -> SendRates {
-        SendRates { email, sms }
+        SendRates {
+            email,
+            sms,
+            voice: None,
+        }
     }
 
     #[test]
@@ -95,6 +103,14 @@ mod tests {
         let found = underfed(18, &rates(Some(14.0), Some(20.0)));
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].channel, found[0].fed), (Channel::Email, 17));
+    }
+
+    #[test]
+    fn calls_at_one_a_second_feed_one_sender() {
+        let mut r = rates(Some(14.0), Some(20.0));
+        r.voice = Some(1.0);
+        let found = underfed(5, &r);
+        assert_eq!((found.len(), found[0].channel), (1, Channel::Voice));
     }
 
     #[test]

@@ -107,6 +107,8 @@ impl Default for FanoutSlice {
 pub struct SendRates {
     pub email: Option<f64>,
     pub sms: Option<f64>,
+    /// Calls placed per second.
+    pub voice: Option<f64>,
 }
 
 impl ServiceConfig {
@@ -159,6 +161,10 @@ impl ServiceConfig {
             sms: s
                 .sms_rate
                 .map(|r| parse_rate(r, "TELMAIL_SMS_RATE"))
+                .transpose()?,
+            voice: s
+                .voice_rate
+                .map(|r| parse_rate(r, "TELMAIL_VOICE_RATE"))
                 .transpose()?,
         };
         Ok(config)
@@ -361,6 +367,8 @@ pub struct Settings<'a> {
     pub email_rate: Option<&'a str>,
     /// SMS per second, shared by every sender (none: unpaced).
     pub sms_rate: Option<&'a str>,
+    /// Calls per second, shared by every sender (none: unpaced).
+    pub voice_rate: Option<&'a str>,
 }
 
 #[cfg(test)]
@@ -386,6 +394,7 @@ mod tests {
             retry_hours: None,
             email_rate: None,
             sms_rate: None,
+            voice_rate: None,
         }
     }
 
@@ -394,6 +403,7 @@ mod tests {
         let c = ServiceConfig::from_settings(&Settings {
             email_rate: Some("14"),
             sms_rate: Some("0,5"),
+            voice_rate: Some("2"),
             ..settings()
         })
         .unwrap();
@@ -401,7 +411,8 @@ mod tests {
             c.send_rates,
             SendRates {
                 email: Some(14.0),
-                sms: Some(0.5)
+                sms: Some(0.5),
+                voice: Some(2.0),
             }
         );
         assert_eq!(

@@ -19,7 +19,9 @@ use crate::use_cases::account::Account;
 use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
 use crate::use_cases::crisis::{Crisis, CrisisDeps};
-use crate::use_cases::dispatch::pacing::{DailyQuota, PacedEmail, PacedSms, Pacer, Pacing};
+use crate::use_cases::dispatch::pacing::{
+    DailyQuota, PacedEmail, PacedSms, PacedVoice, Pacer, Pacing,
+};
 use crate::use_cases::dispatch::{DispatchDeps, Dispatcher};
 use crate::use_cases::file_jobs::{FileJobs, FileJobsDeps};
 use crate::use_cases::jobs::Jobs;
@@ -119,6 +121,7 @@ fn pace<S: Store + 'static>(p: &mut Providers<S>) -> Pacing {
     let pacing = Pacing {
         email: rates.email.map(|rate| pacer(Channel::Email, rate)),
         sms: rates.sms.map(|rate| pacer(Channel::Sms, rate)),
+        voice: rates.voice.map(|rate| pacer(Channel::Voice, rate)),
         email_quota: Some(Arc::new(DailyQuota::new(p.limits.clone(), p.clock.clone()))),
     };
     if let Some(pacer) = &pacing.email {
@@ -130,6 +133,12 @@ fn pace<S: Store + 'static>(p: &mut Providers<S>) -> Pacing {
     if let Some(pacer) = &pacing.sms {
         p.sms = Arc::new(PacedSms {
             inner: p.sms.clone(),
+            pacer: pacer.clone(),
+        });
+    }
+    if let Some(pacer) = &pacing.voice {
+        p.voice = Arc::new(PacedVoice {
+            inner: p.voice.clone(),
             pacer: pacer.clone(),
         });
     }

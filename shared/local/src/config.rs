@@ -118,6 +118,10 @@ pub struct ServerArgs {
     /// answers).
     #[arg(long, env = "TELMAIL_SMS_RATE")]
     pub sms_rate: Option<String>,
+    /// Calls placed per second, shared by every sender (`2`, `0,5`; default: as fast as the
+    /// voice service answers).
+    #[arg(long, env = "TELMAIL_VOICE_RATE")]
+    pub voice_rate: Option<String>,
     /// Emails the provider (the SMTP relay) accepts in any 24 hours: approval refuses a
     /// campaign whose emails exceed what is left (default: no limit).
     #[arg(long, env = "TELMAIL_EMAIL_DAILY_QUOTA")]
@@ -285,6 +289,7 @@ impl ServerArgs {
             retry_hours: None,
             email_rate: None,
             sms_rate: None,
+            voice_rate: None,
             email_daily_quota: None,
             sms_monthly_budget: None,
             weather_feed_url: None,

@@ -169,6 +169,7 @@ pub(crate) fn service_config(
         retry_hours: args.retry_hours.as_deref(),
         email_rate: args.email_rate.as_deref(),
         sms_rate: args.sms_rate.as_deref(),
+        voice_rate: args.voice_rate.as_deref(),
     })
     .map_err(StartupError::Setting)
 }

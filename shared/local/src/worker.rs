@@ -47,7 +47,7 @@ impl WorkerConfig {
     /// leave, instead of jumping once a minute-long batch ends.
     pub fn paced(rates: SendRates) -> Self {
         let default = Self::default();
-        let slowest = [rates.email, rates.sms]
+        let slowest = [rates.email, rates.sms, rates.voice]
             .into_iter()
             .flatten()
             .fold(f64::INFINITY, f64::min);
@@ -259,7 +259,14 @@ mod tests {
 
     #[test]
     fn paced_batches_last_about_a_second_at_the_slowest_pace() {
-        let batch = |email, sms| WorkerConfig::paced(SendRates { email, sms }).delivery_batch;
+        let batch = |email, sms| {
+            WorkerConfig::paced(SendRates {
+                email,
+                sms,
+                voice: None,
+            })
+            .delivery_batch
+        };
         assert_eq!(batch(None, None), 50);
         assert_eq!(batch(Some(2.0), None), 2);
         assert_eq!(batch(Some(14.0), Some(5.5)), 5);

@@ -19,7 +19,10 @@ use futures_util::lock::Mutex;
 use crate::clock::Clock;
 use crate::domain::contact::Channel;
 use crate::error::SendError;
-use crate::ports::{EmailSender, OutgoingEmail, OutgoingSms, PaceStore, ProviderLimits, SmsSender};
+use crate::ports::{
+    EmailSender, OutgoingCall, OutgoingEmail, OutgoingSms, PaceStore, ProviderLimits, SmsSender,
+    VoiceSender,
+};
 
 /// Slots booked at once at least: a send batch's worth.
 const BLOCK: u32 = 10;
@@ -234,6 +237,7 @@ impl DailyQuota {
 pub struct Pacing {
     pub email: Option<Arc<Pacer>>,
     pub sms: Option<Arc<Pacer>>,
+    pub voice: Option<Arc<Pacer>>,
     /// The daily email quota (none: not read, no limit).
     pub email_quota: Option<Arc<DailyQuota>>,
 }
@@ -244,8 +248,7 @@ impl Pacing {
         match channel {
             Channel::Email => self.email.as_ref(),
             Channel::Sms => self.sms.as_ref(),
-            // Calls have no configured rate yet: placed as fast as the provider takes them.
-            Channel::Voice => None,
+            Channel::Voice => self.voice.as_ref(),
         }
     }
 }
@@ -276,6 +279,21 @@ impl SmsSender for PacedSms {
     async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError> {
         self.pacer.wait_turn().await?;
         self.inner.send_sms(sms).await
+    }
+}
+
+/// A voice provider used at its pace (calls outside campaigns: a sign-up code read to a
+/// landline).
+pub struct PacedVoice {
+    pub inner: Arc<dyn VoiceSender>,
+    pub pacer: Arc<Pacer>,
+}
+
+#[async_trait]
+impl VoiceSender for PacedVoice {
+    async fn call(&self, call: &OutgoingCall) -> Result<Option<String>, SendError> {
+        self.pacer.wait_turn().await?;
+        self.inner.call(call).await
     }
 }
 
