@@ -10,8 +10,9 @@
 //! A recipient is one addressee on one channel (one message), as in the campaign estimate: a
 //! subscriber on email and SMS is two recipients.
 //!
-//! Run: `cargo bench -p telmail-tests --bench aws_costs` (2,000 subscribers; set
-//! `TELMAIL_BENCH_SUBSCRIBERS` to change). `cargo test -p telmail-tests --bench aws_costs` is a
+//! Run: `cargo bench -p telmail-tests --bench aws_costs` (400, 800 and 2,000 subscribers, that is
+//! 500, 1,000 and 2,500 recipients, compared at the end; `TELMAIL_BENCH_SUBSCRIBERS=2000` or a
+//! list `400,2000` to change). `cargo test -p telmail-tests --bench aws_costs` is a
 //! 50-subscriber smoke run. Uses `TELMAIL_MOTO_URL` when set, else starts `moto_server`.
 //! `TELMAIL_BENCH_SMS_PRICE` (€ HT per SMS, default 0.10) prices the SMS.
 
@@ -22,8 +23,9 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use std::time::Duration;
-use telmail_core::clock::SystemClock;
+use telmail_core::clock::{Clock, SystemClock};
 
 use futures_util::{stream, StreamExt};
 use serde_json::Value;
@@ -67,6 +69,48 @@ const LAMBDA_MEMORY_GB: f64 = 0.25;
 const TARGET_SQS: f64 = 0.35;
 const TARGET_WRU: f64 = 2.0;
 const TARGET_RRU: f64 = 0.1;
+
+/// A production account's sending rates (SES per second, SNS SMS per second).
+const MODELLED_EMAILS_PER_SECOND: u64 = 14;
+const MODELLED_SMS_PER_SECOND: u64 = 20;
+
+/// The service's time in this benchmark: a real account's, which advances with the messages
+/// handed over at that account's rates (both channels side by side), from 12:20 UTC today.
+///
+/// moto answers at its own pace: faster than an account for a small campaign, several times
+/// slower for 2,500 recipients. On the wall clock, every period the service keeps (the
+/// campaign's status read every 5 s, the pauses every 30 s, the change log every second, the
+/// suppressions every 30 s, the schedule's tick every minute) would last moto's time, and what
+/// they read per recipient would measure moto's speed. On this clock each lasts as long as it
+/// would on AWS. The time stands still until the first message (the fan-out's seconds on AWS).
+struct ModelledClock {
+    start: DateTime<Utc>,
+    counter: Counter,
+}
+
+impl ModelledClock {
+    fn new(counter: Counter) -> Self {
+        let today = SystemClock.now().date_naive();
+        let start = today
+            .and_hms_opt(12, 20, 0)
+            .expect("a time of day")
+            .and_utc();
+        Self { start, counter }
+    }
+
+    /// Seconds a real account needs to hand over what was sent so far.
+    fn elapsed_seconds(&self) -> f64 {
+        let emails = self.counter.operation("SES", "SendEmail") as f64;
+        let sms = self.counter.operation("SNS", "Publish") as f64;
+        (emails / MODELLED_EMAILS_PER_SECOND as f64).max(sms / MODELLED_SMS_PER_SECOND as f64)
+    }
+}
+
+impl Clock for ModelledClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.start + chrono::Duration::milliseconds((self.elapsed_seconds() * 1000.0) as i64)
+    }
+}
 
 /// Pollers playing Lambda's event source mapping, per queue.
 const FANOUT_POLLERS: usize = 2;
@@ -235,7 +279,7 @@ async fn wait_until_done(
     }
 }
 
-async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
+async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) -> Measured {
     let run = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
     let domain = format!("r{run}.exemple.fr");
     let token = format!("R{}", run.to_ascii_uppercase());
@@ -250,13 +294,10 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
     let secret = support::create_secret(&sdk, &format!("telmail-bench-{run}-signing-key")).await;
     let user_pool_id = support::create_user_pool(&sdk, &format!("telmail-bench-{run}")).await;
     let plain_sqs = aws_sdk_sqs::Client::new(&sdk);
-    let plain_store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        &table,
-        Arc::new(SystemClock),
-    );
-
     let counter = Counter::default();
+    let clock = Arc::new(ModelledClock::new(counter.clone()));
+    let plain_store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &table, clock.clone());
+
     let clients = counted_clients(&sdk, &counter);
     let mut service = ServiceConfig::with_public_url("https://alertes.arcachon.example");
     service.town_name = "Arcachon".into();
@@ -280,7 +321,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         service,
         http: HttpConfig::default(),
     };
-    let aws = Aws::new(clients.clone(), settings, Arc::new(SystemClock))
+    let aws = Aws::new(clients.clone(), settings, clock.clone())
         .await
         .expect("wire the service on moto");
     let shards = aws.use_cases.residents.config().fanout_shards.get();
@@ -302,7 +343,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
                 .build(),
         ),
         &table,
-        Arc::new(SystemClock),
+        clock.clone(),
     ));
     stream::iter(0..n)
         .map(|i| {
@@ -369,17 +410,22 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
             )));
         }
     }
-    // The schedule's tick (start due campaigns, purge, repair) runs throughout the send, every
-    // 5 s rather than every minute: a send on moto lasts a minute or two, and the tick's cost
-    // must show, and stay flat per recipient, as the campaign grows.
+    // The schedule's tick (start due campaigns, purge, repair) runs once at the start and then
+    // every minute of the modelled clock, as EventBridge would run it on an account.
     let ticking = {
-        let (aws, stop) = (aws.clone(), stop.clone());
+        let (aws, stop, clock) = (aws.clone(), stop.clone(), clock.clone());
         tokio::spawn(async move {
             let mut ticks = 0u64;
+            let mut last = None;
             while !stop.load(Ordering::Relaxed) {
-                telmail_aws::handlers::tick(&aws).await.expect("the tick");
-                ticks += 1;
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                let minute = clock.now().timestamp() / 60;
+                if last != Some(minute) {
+                    last = Some(minute);
+                    telmail_aws::handlers::tick(&aws).await.expect("the tick");
+                    ticks += 1;
+                } else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             }
             ticks
         })
@@ -451,6 +497,99 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) {
         sms_price_eur,
         ticks,
     });
+    Measured {
+        recipients,
+        totals: [
+            (tally.service("SQS") - tally.empty_receives) as f64,
+            tally.service("DynamoDB") as f64,
+            tally.wru_table + tally.wru_gsi,
+            tally.rru,
+        ],
+    }
+}
+
+/// One size's totals, for the comparison of sizes.
+struct Measured {
+    recipients: u64,
+    /// In [`MEASURES`]' order.
+    totals: [f64; 4],
+}
+
+/// What the comparison of sizes weighs, with each one's target per recipient.
+const MEASURES: [(&str, Option<f64>); 4] = [
+    ("SQS requests", Some(TARGET_SQS)),
+    ("DynamoDB requests", None),
+    ("DynamoDB write units (est.)", Some(TARGET_WRU)),
+    ("DynamoDB read units (est.)", Some(TARGET_RRU)),
+];
+
+/// How much the smallest and the largest size may differ per recipient.
+const FLAT_WITHIN: f64 = 0.10;
+
+/// Compares the sizes run: each measure per recipient at every size, how far they spread, and
+/// the straight line through the smallest and the largest (a part per campaign, a part per
+/// recipient), checked against the sizes between. A per-recipient figure that falls with size
+/// is a cost per campaign spread thinner; one that rises would be a cost growing with the
+/// campaign, which the line's check at the middle sizes catches.
+fn compare(sizes: &[Measured]) {
+    let (Some(small), Some(large)) = (sizes.first(), sizes.last()) else {
+        return;
+    };
+    if sizes.len() < 2 {
+        return;
+    }
+    println!();
+    println!("Per recipient at each size, and the line through the smallest and the largest:");
+    let header: String = sizes
+        .iter()
+        .map(|m| format!("{:>9}", m.recipients))
+        .collect();
+    println!(
+        "{:<30}{header} {:>8} {:>14} {:>14} {:>9}",
+        "recipients", "spread", "per campaign", "per recipient", "line"
+    );
+    for (i, (what, target)) in MEASURES.iter().enumerate() {
+        let per: Vec<f64> = sizes
+            .iter()
+            .map(|m| m.totals[i] / m.recipients as f64)
+            .collect();
+        let (lo, hi) = per
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(*p), hi.max(*p)));
+        let spread = hi / lo - 1.0;
+        let (ns, nl) = (small.recipients as f64, large.recipients as f64);
+        let marginal = (large.totals[i] - small.totals[i]) / (nl - ns);
+        let fixed = small.totals[i] - marginal * ns;
+        // The sizes between the two ends, against the line (a cost growing faster than the
+        // campaign would show here).
+        let off_line = sizes[1..sizes.len() - 1]
+            .iter()
+            .map(|m| {
+                let on_line = fixed + marginal * m.recipients as f64;
+                (m.totals[i] / on_line - 1.0).abs()
+            })
+            .fold(0.0, f64::max);
+        let cells: String = per.iter().map(|p| format!("{p:>9.4}")).collect();
+        let flat = spread <= FLAT_WITHIN;
+        let within = target.is_none_or(|t| marginal <= t && per[per.len() - 1] <= t);
+        let line_holds = off_line <= FLAT_WITHIN;
+        println!(
+            "{what:<30}{cells} {:>7.1}% {fixed:>14.1} {marginal:>14.4} {:>8.1}%   {}",
+            spread * 100.0,
+            off_line * 100.0,
+            match (flat, line_holds && marginal <= hi * (1.0 + FLAT_WITHIN)) {
+                (true, _) if within => "flat, within target",
+                (true, _) => "flat, OVER TARGET",
+                (false, true) if within => "falls with size (a cost per campaign), within target",
+                (false, true) => "falls with size, OVER TARGET",
+                (false, false) => "GROWS or scatters: look at the breakdown",
+            }
+        );
+    }
+    println!(
+        "(spread: largest over smallest per-recipient figure; flat means within {:.0} %. line: the middle sizes' distance from the line)",
+        FLAT_WITHIN * 100.0
+    );
 }
 
 struct Report<'a> {
@@ -631,8 +770,27 @@ fn report(r: &Report<'_>) {
     );
 }
 
+/// The sizes to run, in subscribers: `TELMAIL_BENCH_SUBSCRIBERS` (one number or a list such as
+/// `400,800,2000`), else 50 for a smoke run and 400, 800 and 2,000 (500, 1,000 and 2,500
+/// recipients) for the benchmark.
+fn sizes() -> Vec<usize> {
+    let quick = !std::env::args().any(|a| a == "--bench");
+    match std::env::var("TELMAIL_BENCH_SUBSCRIBERS") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("TELMAIL_BENCH_SUBSCRIBERS is a number or a list of numbers")
+            })
+            .collect(),
+        Err(_) if quick => vec![50],
+        Err(_) => vec![400, 800, 2_000],
+    }
+}
+
 fn main() {
-    let (n, _) = telmail_tests::bench_size(50, 2_000);
+    let sizes = sizes();
     let sms_price_eur: f64 = std::env::var("TELMAIL_BENCH_SMS_PRICE")
         .ok()
         .map(|s| {
@@ -657,6 +815,11 @@ fn main() {
             },
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
-        run(&moto, n, sms_price_eur).await;
+        let mut measured = Vec::new();
+        for n in sizes {
+            measured.push(run(&moto, n, sms_price_eur).await);
+        }
+        measured.sort_by_key(|m| m.recipients);
+        compare(&measured);
     });
 }

@@ -93,6 +93,11 @@ impl Counter {
         self.0.lock().unwrap().tally.clone()
     }
 
+    /// Requests of one operation since the last reset (without copying the whole tally).
+    pub fn operation(&self, service: &str, operation: &str) -> u64 {
+        self.0.lock().unwrap().tally.operation(service, operation)
+    }
+
     /// Zeroes the counts (the item sizes seen are kept: they size later updates and reads).
     pub fn reset(&self) {
         self.0.lock().unwrap().tally = Tally::default();

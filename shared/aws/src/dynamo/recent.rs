@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use telmail_core::domain::subscriber::SubscriberId;
@@ -22,25 +22,36 @@ pub const CHANGES_FRESH_FOR: Duration = Duration::from_secs(1);
 /// Query may not have shown them yet.
 pub const CHANGES_OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
 
-/// The caches, shared by the clones of a store.
+/// The suppressed addresses, and when they were read.
+pub type SuppressionsRead = Option<(DateTime<Utc>, Arc<HashSet<String>>)>;
+
+/// The caches, shared by the clones of a store. Their age is the service's time (a copy read
+/// at a time later than now, after the clock went back, is read again).
 #[derive(Debug, Default)]
 pub struct Recent {
     /// The suppressed addresses, and when they were read.
-    pub suppressions: tokio::sync::Mutex<Option<(Instant, Arc<HashSet<String>>)>>,
+    pub suppressions: tokio::sync::Mutex<SuppressionsRead>,
     /// The change log read so far.
     pub changes: tokio::sync::Mutex<ChangeLog>,
 }
 
 impl Recent {
-    /// The suppressed addresses if read recently enough.
+    /// The suppressed addresses if read recently enough before `now`.
     pub fn fresh_suppressions(
-        cached: &Option<(Instant, Arc<HashSet<String>>)>,
+        cached: &SuppressionsRead,
+        now: DateTime<Utc>,
     ) -> Option<Arc<HashSet<String>>> {
         cached
             .as_ref()
-            .filter(|(at, _)| at.elapsed() < SUPPRESSIONS_FRESH_FOR)
+            .filter(|(at, _)| younger_than(*at, now, SUPPRESSIONS_FRESH_FOR))
             .map(|(_, set)| set.clone())
     }
+}
+
+/// Whether something read at `at` is less than `age` old at `now` (never when `at` is after
+/// `now`).
+fn younger_than(at: DateTime<Utc>, now: DateTime<Utc>, age: Duration) -> bool {
+    (now - at).to_std().is_ok_and(|elapsed| elapsed < age)
 }
 
 /// The part of the change log read so far: each subscriber's latest change at or after `from`.
@@ -48,10 +59,9 @@ impl Recent {
 pub struct ChangeLog {
     /// Complete from this instant on (none: nothing read).
     from: Option<DateTime<Utc>>,
-    /// Read up to this instant (when the last Query started).
+    /// Read up to this instant (when the last Query started; its age decides when to read
+    /// again).
     read_to: Option<DateTime<Utc>>,
-    /// When the last Query ran.
-    read_at: Option<Instant>,
     latest: HashMap<SubscriberId, DateTime<Utc>>,
 }
 
@@ -69,9 +79,9 @@ pub enum LogRead {
 impl ChangeLog {
     /// What must be read to answer "who changed since `since`", at `now`.
     pub fn to_read(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> LogRead {
-        match (self.from, self.read_to, self.read_at) {
-            (Some(from), Some(read_to), Some(read_at)) if since >= from => {
-                if read_at.elapsed() < CHANGES_FRESH_FOR && now >= read_to {
+        match (self.from, self.read_to) {
+            (Some(from), Some(read_to)) if since >= from => {
+                if younger_than(read_to, now, CHANGES_FRESH_FOR) {
                     LogRead::Nothing
                 } else {
                     LogRead::Since(read_to - CHANGES_OVERLAP)
@@ -107,10 +117,6 @@ impl ChangeLog {
             self.latest.retain(|_, at| *at >= keep_from);
         }
         self.read_to = Some(started);
-        // The age of this process's copy: a monotonic duration, never compared with a stored time.
-        #[allow(clippy::disallowed_methods)]
-        let read_at = Instant::now();
-        self.read_at = Some(read_at);
     }
 
     /// Which of `ids` changed at or after `since` (as far as was read).
@@ -142,12 +148,11 @@ mod tests {
         assert!(log.changed(&[a], at(4)).is_empty(), "changed before");
         // Read a moment ago: nothing to read.
         assert_eq!(log.to_read(at(2), at(10)), LogRead::Nothing);
-        // Stale: only the new part, with an overlap.
-        #[allow(clippy::disallowed_methods)] // the copy's age, as `absorb` keeps it
-        let two_seconds_ago = Instant::now() - Duration::from_secs(2);
-        log.read_at = Some(two_seconds_ago);
+        // Stale (read a minute ago): only the new part, with an overlap.
         let newer = LogRead::Since(at(10) - CHANGES_OVERLAP);
         assert_eq!(log.to_read(at(2), at(11)), newer);
+        // A clock that went back: read again.
+        assert_eq!(log.to_read(at(2), at(9)), newer);
         log.absorb(newer, at(11), vec![(at(10), b), (at(11), a)], keep);
         assert_eq!(log.changed(&[a, b], at(5)), HashSet::from([a, b]));
         // A question from before what was read: read afresh from there.

@@ -5,7 +5,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
@@ -62,7 +61,8 @@ impl DynamoStore {
     /// Every suppressed address, as read less than [`super::recent::SUPPRESSIONS_FRESH_FOR`] ago.
     async fn suppression_snapshot(&self) -> Result<Arc<HashSet<String>>, StoreError> {
         let mut cached = self.recent.suppressions.lock().await;
-        if let Some(fresh) = Recent::fresh_suppressions(&cached) {
+        let now = self.clock.now();
+        if let Some(fresh) = Recent::fresh_suppressions(&cached, now) {
             return Ok(fresh);
         }
         let all: HashSet<String> =
@@ -73,10 +73,7 @@ impl DynamoStore {
             .into_iter()
             .collect();
         let all = Arc::new(all);
-        // The age of this process's copy: a monotonic duration, never compared with a stored time.
-        #[allow(clippy::disallowed_methods)]
-        let read_at = Instant::now();
-        *cached = Some((read_at, all.clone()));
+        *cached = Some((now, all.clone()));
         Ok(all)
     }
 
