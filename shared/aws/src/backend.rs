@@ -142,6 +142,7 @@ fn service_from_env(town: &str) -> Result<ServiceConfig, StartupError> {
         weather_threshold: env::optional("TELMAIL_WEATHER_THRESHOLD").as_deref(),
         weather_at_once: env::optional("TELMAIL_WEATHER_AT_ONCE").as_deref(),
         weather_phenomena: env::optional("TELMAIL_WEATHER_PHENOMENA").as_deref(),
+        weather_zones: env::optional("TELMAIL_WEATHER_ZONES").as_deref(),
         retry_hours: env::optional("TELMAIL_RETRY_HOURS").as_deref(),
         email_rate: env::optional("TELMAIL_EMAIL_RATE")
             .filter(|r| r != ACCOUNT_RATE)

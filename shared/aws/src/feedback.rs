@@ -1,6 +1,7 @@
 //! Provider feedback: SES hard bounces and complaints (configuration set events or identity
 //! notifications, delivered through SNS) and SMS numbers that answered STOP, which must stop
-//! future messages; SNS's SMS delivery receipts, counted in the statistics.
+//! future messages; SNS's SMS delivery receipts, counted in the statistics and recorded against
+//! the delivery they answer (delivered or failed), for the crisis view.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,11 +14,13 @@ use telmail_core::domain::contact::{Channel, Email};
 use telmail_core::domain::delivery::{DeliveryKey, Suppression};
 use telmail_core::domain::reach::{ReachOutcome, ReachReport};
 use telmail_core::domain::reputation::EmailFeedback;
+use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{ReachStore, SubscriberStore, SuppressionStore};
+use telmail_core::ports::{AudienceStore, ReachStore, SubscriberStore, SuppressionStore};
 use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::use_cases::receipts::SmsReceipt;
 
+use crate::dynamo::DynamoStore;
 use crate::error::EventError;
 use crate::ses::CAMPAIGN_TAG;
 use crate::sns::SnsSmsSender;
@@ -182,22 +185,73 @@ pub struct Feedback {
     subscribers: Arc<dyn SubscriberStore>,
     /// Where the crisis view reads who was reached.
     reach: Arc<dyn ReachStore>,
+    /// Whether the people an SMS receipt names are still subscribers.
+    audience: Arc<dyn AudienceStore>,
+    /// The index from an SMS's message id to its delivery.
+    store: Arc<DynamoStore>,
 }
 
 impl Feedback {
-    /// Feedback over a store (suppressions, subscribers, reach), the SMS provider and the
-    /// dispatcher.
-    pub fn new<S>(store: Arc<S>, sms: Arc<SnsSmsSender>, dispatcher: Arc<Dispatcher>) -> Self
-    where
-        S: SuppressionStore + SubscriberStore + ReachStore + 'static,
-    {
+    /// Feedback over the store (suppressions, subscribers, reach, the SMS index), the SMS
+    /// provider and the dispatcher.
+    pub fn new(
+        store: Arc<DynamoStore>,
+        sms: Arc<SnsSmsSender>,
+        dispatcher: Arc<Dispatcher>,
+    ) -> Self {
         Self {
             suppressions: store.clone(),
             subscribers: store.clone(),
-            reach: store,
+            reach: store.clone(),
+            audience: store.clone(),
+            store,
             sms,
             dispatcher,
         }
+    }
+
+    /// Records SNS's delivery receipts against the campaign deliveries they answer: `delivered`
+    /// or `failed` in the crisis view. A receipt of an SMS no campaign sent (a sign-up code, a
+    /// staff notice), whose index expired, or whose resident was erased since, is left out, as
+    /// is one logged before its send batch wrote the index (it still counts in the statistics;
+    /// the crisis view then counts that SMS as handed over). Recording one again changes
+    /// nothing. Returns how many were recorded.
+    pub async fn record_sms_reach(&self, receipts: &[SmsReceipt]) -> Result<usize, StoreError> {
+        if receipts.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<String> = receipts.iter().map(|r| r.message_id.clone()).collect();
+        let found = self.store.sms_deliveries(&ids).await?;
+        if found.is_empty() {
+            return Ok(0);
+        }
+        let mut people: Vec<SubscriberId> = found.values().map(|k| k.subscriber).collect();
+        people.sort();
+        people.dedup();
+        let still: std::collections::HashSet<SubscriberId> = self
+            .audience
+            .get_many(&people)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        let reports: Vec<ReachReport> = receipts
+            .iter()
+            .filter_map(|r| {
+                let key = found.get(&r.message_id)?;
+                still.contains(&key.subscriber).then_some(ReachReport {
+                    key: *key,
+                    outcome: if r.delivered {
+                        ReachOutcome::Delivered
+                    } else {
+                        ReachOutcome::Failed
+                    },
+                    at: r.at,
+                })
+            })
+            .collect();
+        self.reach.record_reach(&reports).await?;
+        Ok(reports.len())
     }
 
     /// Records a campaign's hard bounces against the deliveries they answer: the crisis view

@@ -93,7 +93,7 @@ pub async fn tick(aws: &Aws) -> Result<(), EventError> {
 
 /// `feedback`: SES bounce and complaint notifications through SNS, the schedule that syncs SMS
 /// opt-outs, or SNS's SMS delivery receipts from its CloudWatch Logs. Returns how many addresses
-/// were suppressed (or receipts counted).
+/// were suppressed (or receipts counted, and how many were tied to a campaign's delivery).
 pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, EventError> {
     let feedback = Feedback::new(
         aws.store.clone(),
@@ -118,8 +118,14 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, EventError
         Incoming::Logs(logs) => {
             let receipts = sms_receipts(&logs)?;
             let counted = aws.use_cases.receipts.record_sms(&receipts).await?;
-            tracing::info!(received = receipts.len(), counted, "SMS receipts recorded");
-            return Ok(serde_json::json!({ "receipts": counted }));
+            let reached = feedback.record_sms_reach(&receipts).await?;
+            tracing::info!(
+                received = receipts.len(),
+                counted,
+                reached,
+                "SMS receipts recorded"
+            );
+            return Ok(serde_json::json!({ "receipts": counted, "reached": reached }));
         }
     };
     tracing::info!(suppressed, "feedback recorded");

@@ -246,6 +246,10 @@ fn weather_settings(weather: &mut WeatherPolicy, s: &Settings<'_>) -> Result<(),
     if let Some(phenomena) = s.weather_phenomena {
         weather.watched = parse_phenomena(phenomena)?;
     }
+    if let Some(zones) = s.weather_zones {
+        weather.zones = crate::domain::weather::parse_zone_limits(zones)
+            .map_err(|e| format!("TELMAIL_WEATHER_ZONES : {e}"))?;
+    }
     if let Some(department) = s.department {
         weather.department = parse_department(department)?;
         // The product numbers a coastal sub-domain as the department followed by 10.
@@ -361,6 +365,9 @@ pub struct Settings<'a> {
     pub weather_at_once: Option<&'a str>,
     /// The phenomena relayed, comma-separated (`vent,orages,vagues-submersion`).
     pub weather_phenomena: Option<&'a str>,
+    /// Phenomena limited to zones (`vagues-submersion=front-de-mer,crues=front-de-mer+aiguillon`);
+    /// blank or none: every alert goes to the whole topic.
+    pub weather_zones: Option<&'a str>,
     /// Hours a failing send is retried (default 6).
     pub retry_hours: Option<&'a str>,
     /// Emails per second, shared by every sender (none: unpaced).
@@ -391,6 +398,7 @@ mod tests {
             weather_threshold: None,
             weather_at_once: None,
             weather_phenomena: None,
+            weather_zones: None,
             retry_hours: None,
             email_rate: None,
             sms_rate: None,
@@ -452,6 +460,28 @@ mod tests {
         assert_eq!(c.domains(), ["13", "1310"]);
         assert_eq!(c.watched, [Phenomenon::Wind, Phenomenon::WavesSubmersion]);
         assert_eq!((c.threshold, c.send_at_once_from), (Colour::Yellow, None));
+        assert!(c.zones.is_empty(), "off by default");
+        let zoned = ServiceConfig::from_settings(&Settings {
+            weather_zones: Some("vagues-submersion=front-de-mer"),
+            ..settings()
+        })
+        .unwrap()
+        .weather;
+        assert_eq!(
+            zoned
+                .zones_for(&[Phenomenon::WavesSubmersion])
+                .map(|z| z.into_iter().map(String::from).collect::<Vec<_>>()),
+            Some(vec!["front-de-mer".to_owned()])
+        );
+        let err = ServiceConfig::from_settings(&Settings {
+            weather_zones: Some("vagues-submersion"),
+            ..settings()
+        })
+        .unwrap_err();
+        assert!(
+            err.starts_with("TELMAIL_WEATHER_ZONES : « vagues-submersion » : écrivez"),
+            "{err}"
+        );
         for bad in [
             Settings {
                 weather_threshold: Some("violet"),

@@ -389,5 +389,6 @@ fn weather<S: Store + 'static>(p: &Providers<S>, campaigns: &Arc<Campaigns>) -> 
         public_url: p.config.public_url.clone(),
         policy: p.config.weather.clone(),
         notice_settings: store.clone(),
+        zones: store.clone(),
     }))
 }

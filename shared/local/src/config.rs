@@ -106,6 +106,11 @@ pub struct ServerArgs {
     /// avalanches).
     #[arg(long, env = "TELMAIL_WEATHER_PHENOMENA")]
     pub weather_phenomena: Option<String>,
+    /// Phenomena whose alerts go only to some zones of the town, e.g.
+    /// `vagues-submersion=front-de-mer,crues=front-de-mer+aiguillon` (zone identifiers joined
+    /// by `+`); residents who named no zone get them too. Default: every alert to the whole topic.
+    #[arg(long, env = "TELMAIL_WEATHER_ZONES")]
+    pub weather_zones: Option<String>,
     /// Hours a failing send is tried again before it is marked failed (default 6; a provider
     /// asking to wait does not count).
     #[arg(long, env = "TELMAIL_RETRY_HOURS")]
@@ -286,6 +291,7 @@ impl ServerArgs {
             weather_threshold: "orange".into(),
             weather_at_once: "rouge".into(),
             weather_phenomena: None,
+            weather_zones: None,
             retry_hours: None,
             email_rate: None,
             sms_rate: None,

@@ -166,6 +166,7 @@ pub(crate) fn service_config(
         weather_threshold: Some(&args.weather_threshold),
         weather_at_once: Some(&args.weather_at_once),
         weather_phenomena: args.weather_phenomena.as_deref(),
+        weather_zones: args.weather_zones.as_deref(),
         retry_hours: args.retry_hours.as_deref(),
         email_rate: args.email_rate.as_deref(),
         sms_rate: args.sms_rate.as_deref(),

@@ -584,16 +584,113 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
         .await
         .unwrap();
     assert_eq!(out["suppressed"], 1);
+
+    // SNS's delivery logs of its two SMS, in their real format, name only the message id SNS
+    // answered each send with: tied to the deliveries through the index the send batch wrote,
+    // one is recorded delivered, the other failed.
+    use telmail_core::domain::reach::ReachOutcome;
+    use telmail_core::ports::{DeliveryStore, ReachStore, SubscriberStore};
+    let campaign: CampaignId = id.parse().unwrap();
+    let store = d.aws.store.as_ref();
+    let sms: Vec<_> = DeliveryStore::list(store, campaign, 100, 0)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|x| x.key.channel == Channel::Sms)
+        .collect();
+    assert_eq!(sms.len(), 2, "{sms:?}");
+    let message_id = |i: usize| sms[i].provider_id.clone().expect("SNS's message id");
+    let (first_id, second_id) = (message_id(0), message_id(1));
+    let logs = sms_delivery_logs(&[
+        ("aws_sns_sms_delivery_status_success.json", Some(&first_id)),
+        ("aws_sns_sms_delivery_status_failure.json", Some(&second_id)),
+    ]);
+    let out = feedback_event(&d.aws, logs.clone()).await.unwrap();
+    assert_eq!(
+        (out["receipts"].as_u64(), out["reached"].as_u64()),
+        (Some(2), Some(2)),
+        "{out}"
+    );
+    let sms_outcome = |reports: &[telmail_core::domain::reach::ReachReport], i: usize| {
+        reports
+            .iter()
+            .find(|r| r.key == sms[i].key)
+            .map(|r| r.outcome)
+    };
+    let reports = ReachStore::reach_reports(store, campaign).await.unwrap();
+    assert_eq!(sms_outcome(&reports, 0), Some(ReachOutcome::Delivered));
+    assert_eq!(sms_outcome(&reports, 1), Some(ReachOutcome::Failed));
+    // AND the crisis view on AWS shows it: the one whose only message failed is to call back
+    let admin = claims("agent-1", "[redaction admin]");
+    let (status, view) = call(
+        &campaigns,
+        http_event(
+            "GET",
+            &format!("/api/admin/campaigns/{id}/crisis"),
+            None,
+            Some(admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (
+            view["totals"]["people"].as_u64(),
+            view["totals"]["not_reached"].as_u64()
+        ),
+        (Some(3), Some(1)),
+        "{view}"
+    );
+    let failed = sms[1].key.subscriber.to_string();
+    let callback = view["callbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["subscriber"] == failed.as_str())
+        .unwrap_or_else(|| panic!("{view}"));
+    assert_eq!(callback["state"], "not_reached", "{view}");
+    let by_sms = callback["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["channel"] == "sms")
+        .unwrap_or_else(|| panic!("{view}"));
+    assert_eq!(
+        (by_sms["reach"].as_str(), by_sms["label"].as_str()),
+        (Some("not_reached"), Some("non distribué")),
+        "{view}"
+    );
+    // A receipt SNS logs again changes nothing; once its resident is erased, their index goes
+    // with them and the log no longer leads to them.
+    SubscriberStore::delete(store, sms[0].key.subscriber)
+        .await
+        .unwrap();
+    let again = feedback_event(&d.aws, logs).await.unwrap();
+    assert_eq!(
+        (again["receipts"].as_u64(), again["reached"].as_u64()),
+        (Some(0), Some(1)),
+        "{again}"
+    );
+    let reports = ReachStore::reach_reports(store, campaign).await.unwrap();
+    assert_eq!(sms_outcome(&reports, 0), None, "{reports:?}");
+    assert_eq!(sms_outcome(&reports, 1), Some(ReachOutcome::Failed));
 }
 
-/// A CloudWatch Logs subscription event carrying these SNS delivery status log entries.
-fn sms_delivery_logs(fixtures: &[&str]) -> Value {
+/// A CloudWatch Logs subscription event carrying these SNS delivery status log entries, each
+/// with the message id given (else the fixture's own).
+fn sms_delivery_logs(fixtures: &[(&str, Option<&str>)]) -> Value {
     let events: Vec<Value> = fixtures
         .iter()
         .enumerate()
-        .map(|(i, name)| {
+        .map(|(i, (name, message_id))| {
             let path = format!("{}/fixtures/aws/{name}", env!("CARGO_MANIFEST_DIR"));
-            json!({ "id": i.to_string(), "timestamp": 1_467_074_434_558_i64, "message": std::fs::read_to_string(path).unwrap() })
+            let mut message = std::fs::read_to_string(path).unwrap();
+            if let Some(id) = message_id {
+                let mut entry: Value = serde_json::from_str(&message).unwrap();
+                entry["notification"]["messageId"] = json!(id);
+                message = entry.to_string();
+            }
+            json!({ "id": i.to_string(), "timestamp": 1_467_074_434_558_i64, "message": message })
         })
         .collect();
     let data = json!({
@@ -798,8 +895,8 @@ async fn a_poison_message_fails_alone_and_feedback_becomes_suppressions() {
     // SNS's SMS delivery receipts, through the CloudWatch Logs subscription of its log groups:
     // counted once in the month's statistics, however often the batch is delivered.
     let receipts = sms_delivery_logs(&[
-        "aws_sns_sms_delivery_status_success.json",
-        "aws_sns_sms_delivery_status_failure.json",
+        ("aws_sns_sms_delivery_status_success.json", None),
+        ("aws_sns_sms_delivery_status_failure.json", None),
     ]);
     let out = feedback_event(&d.aws, receipts.clone()).await.unwrap();
     assert_eq!(out["receipts"], 2);

@@ -1,6 +1,7 @@
 //! The weather relay over the embedded backend: a red alert reaches subscribers' phones and
 //! mailboxes at once and counts as a weather alert; two overlapping cycles relay an alert once;
-//! a stale bulletin relays nothing.
+//! a stale bulletin relays nothing; a phenomenon the settings limit to zones reaches their residents
+//! and those who named none.
 
 use std::sync::{Arc, Mutex};
 
@@ -9,14 +10,17 @@ use chrono::{Duration, TimeZone, Utc};
 use telmail_core::clock::{Clock, Month};
 use telmail_core::domain::campaign::{CampaignKind, CampaignStatus};
 use telmail_core::domain::delivery::DeliveryStatus;
+use telmail_core::domain::signup::SubscriptionInput;
 use telmail_core::domain::staff::StaffAccount;
-use telmail_core::domain::weather::{Bulletin, Colour, Phenomenon, Vigilance};
+use telmail_core::domain::weather::{parse_zone_limits, Bulletin, Colour, Phenomenon, Vigilance};
+use telmail_core::domain::zone::ZoneInput;
 use telmail_core::error::SendError;
 use telmail_core::ports::StaffStore;
 use telmail_core::ports::{
     CampaignStore, Counter, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
     StatsStore,
 };
+use telmail_core::use_cases::subscriber_file::PaperInput;
 use telmail_core::use_cases::weather::{RelayLine, RelayOutcome};
 use telmail_core::DomainError;
 use telmail_tests::staff;
@@ -443,4 +447,101 @@ async fn over_the_daily_email_quota_the_alert_still_goes_and_its_end_waits_for_t
     assert_eq!(end.status, CampaignStatus::Submitted);
     w.drain().await;
     assert_eq!(sent(&w).len(), 1);
+}
+
+/// The sea front and Le Moulleau, and three residents on « Alerte météo » by SMS: one on the
+/// sea front, one at Le Moulleau, one who named no zone.
+async fn zoned_world(zones: Option<&'static str>) -> World<Inbox> {
+    let at = Utc.with_ymd_and_hms(2026, 11, 29, 22, 0, 0).unwrap();
+    let w = World::configured(at, Arc::new(Inbox::default()), |c| {
+        if let Some(setting) = zones {
+            c.weather.zones = parse_zone_limits(setting).unwrap();
+        }
+    })
+    .await;
+    let admin = staff("admin", "admin");
+    for name in ["Front de mer", "Le Moulleau"] {
+        let zone = ZoneInput {
+            name: Some(name.into()),
+            description: Some("Une zone de la ville.".into()),
+            streets: Vec::new(),
+        };
+        w.use_cases().zones.create(&admin, &zone).await.unwrap();
+    }
+    for (phone, zone) in [
+        ("0611000001", Some("front-de-mer")),
+        ("0611000003", Some("le-moulleau")),
+        ("0611000004", None),
+    ] {
+        let paper = PaperInput {
+            email: None,
+            phone: Some(phone.into()),
+            subscriptions: vec![SubscriptionInput {
+                topic: "alerte-meteo".into(),
+                channels: vec!["sms".into()],
+            }],
+            paper_form_reference: Some("F-30".into()),
+            place: None,
+            zones: zone.into_iter().map(String::from).collect(),
+            add_to_existing: false,
+            welcome: false,
+        };
+        w.use_cases()
+            .subscriber_file
+            .add_paper(&staff("redac", "redaction"), &paper)
+            .await
+            .unwrap();
+    }
+    w
+}
+
+/// The numbers a red submersion alert reached, once relayed and sent; and the relay's line.
+async fn reached_by_a_red_submersion(w: &World<Inbox>) -> (Vec<String>, String) {
+    let lines = cycle(w, Colour::Red, Duration::minutes(5)).await;
+    assert!(
+        matches!(lines[0].outcome, RelayOutcome::SentAtOnce(_)),
+        "{lines:?}"
+    );
+    w.drain().await;
+    let mut numbers: Vec<String> = sent(w)
+        .iter()
+        .filter_map(|m| m.split_once('|').map(|(to, _)| to.to_owned()))
+        .collect();
+    numbers.sort();
+    (numbers, lines[0].describe())
+}
+
+#[tokio::test]
+async fn a_submersion_limited_to_the_sea_front_reaches_its_residents_and_those_who_named_none() {
+    let w = zoned_world(Some("vagues-submersion=front-de-mer")).await;
+    let (reached, line) = reached_by_a_red_submersion(&w).await;
+    assert_eq!(reached, ["+33611000001", "+33611000004"]);
+    assert!(
+        line.contains("limitée aux zones front-de-mer et aux abonnés sans zone"),
+        "{line}"
+    );
+    // Another phenomenon is not limited
+    let policy = w.use_cases().weather.policy();
+    assert_eq!(policy.zones_for(&[Phenomenon::Wind]), None);
+}
+
+#[tokio::test]
+async fn without_the_setting_a_submersion_reaches_every_subscriber() {
+    let w = zoned_world(None).await;
+    let (reached, line) = reached_by_a_red_submersion(&w).await;
+    assert_eq!(reached, ["+33611000001", "+33611000003", "+33611000004"]);
+    assert!(!line.contains("zone"), "{line}");
+}
+
+#[tokio::test]
+async fn a_zone_the_town_does_not_have_sends_the_alert_to_everyone_and_says_so() {
+    let w = zoned_world(Some("vagues-submersion=front-de-mer+bord-de-mer")).await;
+    let (reached, line) = reached_by_a_red_submersion(&w).await;
+    assert_eq!(reached, ["+33611000001", "+33611000003", "+33611000004"]);
+    assert!(
+        line.contains(
+            "zones inconnues dans TELMAIL_WEATHER_ZONES (bord-de-mer) : envoyée à tous les abonnés du thème"
+        ),
+        "{line}"
+    );
 }

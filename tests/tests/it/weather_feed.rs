@@ -1,7 +1,8 @@
 //! The local server polling a Météo-France feed (a stub on 127.0.0.1): a red alert goes out
 //! through to the outbox on its own; a feed that is down creates nothing and staff see its
 //! failures in the statistics. Staff templates that would freeze the server, eat its memory or
-//! break the one-segment SMS are refused at save; one stored anyway never stops an alert.
+//! break the one-segment SMS are refused at save; one stored anyway never stops an alert. A
+//! submersion alert the settings limit to the sea front reaches its residents and the unzoned.
 
 use std::time::Duration;
 
@@ -247,5 +248,64 @@ async fn a_stored_bad_template_still_relays_the_red_alert_with_the_built_in_word
     assert!(note.contains("texte intégré utilisé"), "{view}");
     assert!(note.contains("alert_sms : Le SMS ferait"), "{note}");
     assert!(note.contains("alert_body : Variable inconnue"), "{note}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_red_submersion_the_settings_limit_to_the_sea_front_reaches_only_its_residents_and_the_unzoned(
+) {
+    // GIVEN a server whose settings limit submersion alerts to the sea front
+    let feed = stub_feed(503, String::new()).await;
+    let app = TestApp::spawn_with(|a| {
+        a.weather_feed_url = Some(feed.url.clone());
+        a.weather_every = 1;
+        a.weather_zones = Some("vagues-submersion=front-de-mer".into());
+    })
+    .await;
+    app.add_staff("redac", "redaction", None, None).await;
+    app.add_staff("admin", "admin", None, None).await;
+    let admin = app.login("admin").await;
+    let redac = app.login("redac").await;
+    for name in ["Front de mer", "Le Moulleau"] {
+        let zone = json!({ "name": name, "description": "Une zone de la ville." });
+        admin.post_expect("/api/admin/zones", &zone, 201).await;
+    }
+    // AND residents on the sea front, at Le Moulleau, and one who named no zone
+    for (phone, zones) in [
+        ("06 11 00 00 01", json!(["front-de-mer"])),
+        ("06 11 00 00 03", json!(["le-moulleau"])),
+        ("06 11 00 00 04", json!([])),
+    ] {
+        let resident = json!({ "phone": phone, "zones": zones,
+                               "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms"] }],
+                               "paper_form_reference": "F-30", "welcome": false });
+        redac
+            .post_expect("/api/admin/subscribers", &resident, 201)
+            .await;
+    }
+    let weather = redac.read("/api/admin/weather").await;
+    assert_eq!(
+        weather["zones"],
+        json!({ "vagues-submersion": ["front-de-mer"] }),
+        "{weather}"
+    );
+    // WHEN the feed shows a red submersion alert
+    *feed.answer.lock().unwrap() = (200, red_waves_document());
+    // THEN its campaign is limited to the sea front, those who named no zone included…
+    let deadline = telmail_tests::stopwatch() + Duration::from_secs(20);
+    let campaign = loop {
+        let list = redac.read("/api/admin/campaigns").await;
+        if list[0]["status"] == "sent" {
+            break redac.campaign(campaign_id(&list[0])).await;
+        }
+        assert!(telmail_tests::stopwatch() < deadline, "not sent: {list}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(campaign["zones"], json!(["front-de-mer"]), "{campaign}");
+    assert_eq!(campaign["include_unzoned"], true, "{campaign}");
+    // …and, once sent, reached the sea front and the unzoned resident, not Le Moulleau
+    assert_eq!(app.sms_to("+33611000001").len(), 1);
+    assert_eq!(app.sms_to("+33611000004").len(), 1);
+    assert!(app.sms_to("+33611000003").is_empty());
     app.stop().await;
 }

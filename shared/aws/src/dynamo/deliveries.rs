@@ -3,6 +3,11 @@
 //! sends once. The outcomes of a claimed batch go in one receipt, `RECEIPT#<campaign>` /
 //! `<claim>`, named by the claim on each item: one write per batch instead of one per message.
 //! A retry is the exception: its item goes back to `queued` so the next claim can take it.
+//!
+//! Each SMS handed to SNS also gets a small index item, `SMSID#<SNS message id>` / `SMSID`,
+//! naming its campaign and subscriber (a week, by time to live): SNS's delivery logs name only
+//! the message id, and this ties them to the delivery. One write per SMS (1 WRU), beside the
+//! receipt: a key per message id cannot be folded into the batch's receipt.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -12,7 +17,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::contact::Channel;
@@ -26,7 +31,7 @@ use telmail_core::ports::DeliveryStore;
 use super::items::{
     self, batch_get, batch_write, delete_request, key, n, s, Fields, Item, IN_FLIGHT,
 };
-use super::keys::{self, DELIVERY_PARTITIONS};
+use super::keys::{self, DELIVERY_PARTITIONS, EXPIRES};
 use super::DynamoStore;
 use crate::errors::store_error;
 
@@ -84,6 +89,40 @@ const OUTCOMES: &str = "outcomes";
 
 fn receipt_key(campaign: CampaignId, claim: &str) -> Item {
     key(format!("RECEIPT#{campaign}"), claim)
+}
+
+/// Sort key of an SMS's index item.
+const SMS_INDEX_SK: &str = "SMSID";
+/// How long an SMS's message id leads to its delivery: SNS logs a receipt once the operator
+/// answers (within the 72 hours a phone may stay off); the logs themselves are kept a week.
+const SMS_INDEX_KEPT: Duration = Duration::days(7);
+
+fn sms_index_key(message_id: &str) -> Item {
+    key(format!("SMSID#{message_id}"), SMS_INDEX_SK)
+}
+
+/// The index item of an SMS handed to SNS under `message_id`.
+fn sms_index_item(k: &DeliveryKey, message_id: &str, now: DateTime<Utc>) -> Item {
+    let mut item = sms_index_key(message_id);
+    item.extend([
+        ("campaign".to_owned(), s(k.campaign.to_string())),
+        ("subscriber".to_owned(), s(k.subscriber.to_string())),
+        (EXPIRES.to_owned(), n((now + SMS_INDEX_KEPT).timestamp())),
+    ]);
+    item
+}
+
+/// The message id and delivery an SMS's index item names.
+fn sms_indexed(item: &Item) -> Result<(String, DeliveryKey), StoreError> {
+    let f = Fields(item);
+    let bad = || f.malformed("bad SMS index item");
+    let message_id = f.str("pk")?.strip_prefix("SMSID#").ok_or_else(bad)?;
+    let key = DeliveryKey {
+        campaign: CampaignId::from_str(f.str("campaign")?).map_err(|_| bad())?,
+        subscriber: SubscriberId::from_str(f.str("subscriber")?).map_err(|_| bad())?,
+        channel: Channel::Sms,
+    };
+    Ok((message_id.to_owned(), key))
 }
 
 /// A delivery's sort key, which names it in its receipt.
@@ -400,14 +439,12 @@ impl DynamoStore {
                 .claim
                 .as_ref()
                 .and_then(|c| receipts.get(&(d.key.campaign, c.clone())));
-            let outcome = match receipt {
-                Some(r) if d.status == DeliveryStatus::Sending => {
-                    with_receipt(d.clone(), r)?.status
-                }
-                _ => d.status,
+            let resolved = match receipt {
+                Some(r) if d.status == DeliveryStatus::Sending => with_receipt(d.clone(), r)?,
+                _ => d.clone(),
             };
             if !matches!(
-                outcome,
+                resolved.status,
                 DeliveryStatus::Sent
                     | DeliveryStatus::Failed
                     | DeliveryStatus::Suppressed
@@ -427,9 +464,31 @@ impl DynamoStore {
                     .await
                     .map_err(|e| store_error("DynamoDB UpdateItem (receipt erasure)", e))?;
             }
+            if let (Channel::Sms, Some(id)) = (d.key.channel, &resolved.provider_id) {
+                finished.push(delete_request(sms_index_key(id))?);
+            }
             finished.push(delete_request(item_key(&d.key))?);
         }
         batch_write(&self.client, &self.table, finished).await
+    }
+
+    /// The deliveries of SMS handed to SNS under these message ids, by message id; an id no
+    /// campaign's SMS had (a sign-up code, a staff notice), or whose index expired or was
+    /// erased with its resident, is absent. One BatchGetItem per 100 ids, eventually consistent.
+    pub async fn sms_deliveries(
+        &self,
+        message_ids: &[String],
+    ) -> Result<HashMap<String, DeliveryKey>, StoreError> {
+        let distinct: HashSet<&str> = message_ids.iter().map(String::as_str).collect();
+        let found = batch_get(
+            &self.client,
+            &self.table,
+            distinct.into_iter().map(sms_index_key).collect(),
+            None,
+            false,
+        )
+        .await?;
+        found.iter().map(sms_indexed).collect()
     }
 
     /// The deliveries stored under these keys, as stored.
@@ -576,7 +635,22 @@ impl DeliveryStore for DynamoStore {
             .into_iter()
             .map(|((campaign, claim), outcomes)| self.write_receipt(campaign, claim, outcomes, now))
             .collect();
-        futures_util::future::try_join_all(writes).await?;
+        // Each SMS handed to SNS: the index its delivery receipt will be read through.
+        let indexed: Vec<Item> = distinct(results, |(d, _)| d.key)
+            .into_iter()
+            .filter_map(|(d, r)| match r {
+                DeliveryResult::Sent {
+                    provider_id: Some(id),
+                    ..
+                } if d.key.channel == Channel::Sms => Some(sms_index_item(&d.key, id, now)),
+                _ => None,
+            })
+            .collect();
+        let index = stream::iter(indexed)
+            .map(|item| self.put(item, "SMS index"))
+            .buffer_unordered(IN_FLIGHT)
+            .try_collect::<Vec<()>>();
+        futures_util::try_join!(futures_util::future::try_join_all(writes), index)?;
         stream::iter(requeues)
             .buffer_unordered(IN_FLIGHT)
             .try_collect::<Vec<()>>()

@@ -6,6 +6,7 @@
 use std::str::FromStr;
 
 use async_trait::async_trait;
+use futures_util::{StreamExt, TryStreamExt};
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::contact::Channel;
 use telmail_core::domain::delivery::DeliveryKey;
@@ -136,21 +137,29 @@ impl DynamoStore {
 #[async_trait]
 impl ReachStore for DynamoStore {
     async fn record_reach(&self, reports: &[ReachReport]) -> Result<(), StoreError> {
-        // One PutItem each (reports come a few at a time, from provider events): the feedback
-        // function may put items, never batch-write (a batch could delete too).
-        for r in reports {
-            let mut item = outcome_key(&r.key);
-            item.insert("outcome".into(), s(r.outcome.as_str()));
-            item.insert("at".into(), s(keys::stamp(r.at)));
-            self.client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(|e| store_error("DynamoDB PutItem (reach report)", e))?;
-        }
-        Ok(())
+        // One PutItem each, several in flight (a batch of SNS's SMS delivery logs may hold
+        // hundreds): the feedback function may put items, never batch-write (a batch could
+        // delete too).
+        // Futures collected first: a lazy iterator of closures held across an await trips the
+        // compiler's `Send` check of async-trait futures.
+        let puts: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                let mut item = outcome_key(&r.key);
+                item.insert("outcome".into(), s(r.outcome.as_str()));
+                item.insert("at".into(), s(keys::stamp(r.at)));
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .send()
+            })
+            .collect();
+        futures_util::stream::iter(puts)
+            .buffer_unordered(super::items::IN_FLIGHT)
+            .map_err(|e| store_error("DynamoDB PutItem (reach report)", e))
+            .try_for_each(|_| async { Ok(()) })
+            .await
     }
 
     async fn reach_reports(&self, campaign: CampaignId) -> Result<Vec<ReachReport>, StoreError> {

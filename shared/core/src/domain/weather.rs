@@ -2,13 +2,15 @@
 //! each period (J, J1), each domain (a department, `33`, or its coastal sub-domain, `3310`) and
 //! each phenomenon, a colour and when it applies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::campaign::CampaignId;
+use crate::domain::zone::ZoneSlug;
 
 /// A phenomenon of the vigilance map (its number in the product; stored by its snake_case
 /// English name).
@@ -444,6 +446,48 @@ pub struct WeatherPolicy {
     pub send_at_once_from: Option<Colour>,
     /// An older document is stale: nothing is relayed from it.
     pub stale_after: Duration,
+    /// The zones some phenomena's alerts are limited to (`vagues-submersion` → `front-de-mer`);
+    /// a phenomenon not listed goes to every subscriber of the topic. Empty by default.
+    pub zones: ZoneLimits,
+}
+
+/// The zones each phenomenon's alerts are limited to (never an empty set).
+pub type ZoneLimits = BTreeMap<Phenomenon, BTreeSet<ZoneSlug>>;
+
+/// Reads the zone limits as an operator writes them: `phénomène=zone+zone`, entries separated
+/// by commas (`vagues-submersion=front-de-mer, crues=front-de-mer+aiguillon`); a phenomenon by
+/// its French name or number, a zone by its identifier. Blank: no limit. Errors are French and
+/// name the entry at fault.
+pub fn parse_zone_limits(text: &str) -> Result<ZoneLimits, String> {
+    let mut limits = ZoneLimits::new();
+    for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((phenomenon, zones)) = entry.split_once('=') else {
+            return Err(format!(
+                "« {entry} » : écrivez phénomène=zone (par exemple vagues-submersion=front-de-mer), plusieurs zones séparées par « + »"
+            ));
+        };
+        let phenomenon = Phenomenon::from_str(phenomenon).map_err(|e| e.to_string())?;
+        let mut slugs = BTreeSet::new();
+        for zone in zones.split('+').map(str::trim).filter(|z| !z.is_empty()) {
+            let slug = ZoneSlug::from_str(zone).map_err(|e| match ZoneSlug::of_name(zone) {
+                Some(hint) => format!("{e} Écrivez l'identifiant de la zone : « {hint} » ?"),
+                None => e.to_string(),
+            })?;
+            slugs.insert(slug);
+        }
+        if slugs.is_empty() {
+            return Err(format!(
+                "« {entry} » : nommez au moins une zone après « = » (identifiants séparés par « + »)"
+            ));
+        }
+        if limits.insert(phenomenon, slugs).is_some() {
+            return Err(format!(
+                "« {} » est nommé deux fois : réunissez ses zones avec « + »",
+                phenomenon.label()
+            ));
+        }
+    }
+    Ok(limits)
 }
 
 impl Default for WeatherPolicy {
@@ -459,6 +503,7 @@ impl Default for WeatherPolicy {
             threshold: Colour::Orange,
             send_at_once_from: Some(Colour::Red),
             stale_after: Duration::hours(12),
+            zones: ZoneLimits::new(),
         }
     }
 }
@@ -474,6 +519,18 @@ impl WeatherPolicy {
     /// Whether an alert at `colour` goes out without the cabinet.
     pub fn at_once(&self, colour: Colour) -> bool {
         self.send_at_once_from.is_some_and(|from| colour >= from)
+    }
+
+    /// The zones an alert about `phenomena` is limited to; none: every subscriber of the topic.
+    /// One phenomenon left unlimited makes the whole alert unlimited (whoever it concerns must
+    /// get it); else the alert reaches the union of their zones. The relay's campaigns carry
+    /// one phenomenon each, so today this is that phenomenon's zones.
+    pub fn zones_for(&self, phenomena: &[Phenomenon]) -> Option<BTreeSet<ZoneSlug>> {
+        let mut all = BTreeSet::new();
+        for p in phenomena {
+            all.extend(self.zones.get(p)?.iter().cloned());
+        }
+        (!all.is_empty()).then_some(all)
     }
 
     /// Whether `v` is an alert the town relays, still running at `now`.
@@ -634,6 +691,78 @@ mod tests {
             assert!(bad.parse::<Phenomenon>().is_err(), "{bad}");
         }
         assert!(Colour::Red > Colour::Orange);
+    }
+
+    fn slugs(list: &[&str]) -> BTreeSet<ZoneSlug> {
+        list.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn zone_limits_are_read_as_phenomenon_equals_zones() {
+        let limits = parse_zone_limits(
+            " vagues-submersion=front-de-mer, crues = front-de-mer + aiguillon ,",
+        )
+        .unwrap();
+        assert_eq!(limits.len(), 2);
+        assert_eq!(
+            limits[&Phenomenon::WavesSubmersion],
+            slugs(&["front-de-mer"])
+        );
+        assert_eq!(
+            limits[&Phenomenon::Flood],
+            slugs(&["aiguillon", "front-de-mer"])
+        );
+        // By number too; blank is no limit
+        assert_eq!(
+            parse_zone_limits("9=front-de-mer").unwrap(),
+            parse_zone_limits("vagues-submersion=front-de-mer").unwrap()
+        );
+        assert!(parse_zone_limits("  ").unwrap().is_empty());
+        for (bad, says) in [
+            ("vagues-submersion", "écrivez phénomène=zone"),
+            ("vagues-submersion=", "nommez au moins une zone"),
+            ("vagues-submersion= + ", "nommez au moins une zone"),
+            ("grêle=front-de-mer", "phénomène inconnu : « grêle »"),
+            ("vent=Front de mer", "« front-de-mer » ?"),
+            ("vent=front_de_mer", "Identifiant de zone invalide"),
+            (
+                "vent=plage,vent violent=port",
+                "« vent violent » est nommé deux fois",
+            ),
+        ] {
+            let err = parse_zone_limits(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_alert_is_limited_to_the_union_of_its_phenomena_zones_unless_one_is_unlimited() {
+        let policy = WeatherPolicy {
+            zones: parse_zone_limits(
+                "vagues-submersion=front-de-mer, crues=aiguillon+front-de-mer",
+            )
+            .unwrap(),
+            ..WeatherPolicy::default()
+        };
+        assert_eq!(
+            policy.zones_for(&[Phenomenon::WavesSubmersion]),
+            Some(slugs(&["front-de-mer"]))
+        );
+        assert_eq!(
+            policy.zones_for(&[Phenomenon::WavesSubmersion, Phenomenon::Flood]),
+            Some(slugs(&["aiguillon", "front-de-mer"]))
+        );
+        assert_eq!(policy.zones_for(&[Phenomenon::Wind]), None);
+        assert_eq!(
+            policy.zones_for(&[Phenomenon::WavesSubmersion, Phenomenon::Wind]),
+            None
+        );
+        assert_eq!(policy.zones_for(&[]), None);
+        // Off by default: every alert goes to the whole topic
+        assert_eq!(
+            WeatherPolicy::default().zones_for(&[Phenomenon::WavesSubmersion]),
+            None
+        );
     }
 
     #[test]

@@ -26,6 +26,12 @@ async function overview() {
     ["Phénomènes relayés", w.watched.join(", ")],
     ["Couleur minimale relayée", w.threshold],
     ["Envoyée sans attendre le cabinet", w.send_at_once_from ? `à partir de ${w.send_at_once_from}` : "jamais (tout passe par le cabinet)"],
+    [
+      "Limitée à des zones",
+      Object.keys(w.zones).length
+        ? Object.entries(w.zones).map(([p, z]) => `${p} : ${z.join(", ")}`).join(" ; ") + " (et les abonnés sans zone)"
+        : "non : chaque alerte va à tous les abonnés",
+    ],
   ]);
 }
 

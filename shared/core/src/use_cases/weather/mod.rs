@@ -22,6 +22,7 @@ use crate::domain::weather::{
 use crate::error::DomainError;
 use crate::ports::{
     Counter, EmailSender, SmsSender, StaffDirectory, StatsStore, WeatherFeed, WeatherStore,
+    ZoneStore,
 };
 use crate::render::messages::EmailLayout;
 use crate::use_cases::campaigns::Campaigns;
@@ -66,6 +67,17 @@ pub struct RelayLine {
     pub told: Option<Told>,
     /// Why the staff's template was set aside for this message (the built-in one was sent).
     pub template_set_aside: Option<String>,
+    /// The zones its campaign was limited to, or why the setting's zones were set aside.
+    pub zones: Option<String>,
+}
+
+/// Whom a relayed campaign reaches: the setting's zones for its phenomenon, checked against
+/// the town's zones.
+struct ZoneLimit {
+    /// The zones (none: every subscriber of the topic).
+    zones: Option<Vec<String>>,
+    /// What the relay's line says of it.
+    note: Option<String>,
 }
 
 impl RelayLine {
@@ -75,6 +87,7 @@ impl RelayLine {
             outcome,
             told: None,
             template_set_aside: None,
+            zones: None,
         }
     }
 
@@ -144,10 +157,12 @@ impl RelayLine {
         };
         let told = self.told.as_ref().map(|t| format!(" ; {}", t.describe()));
         let set_aside = self.template_set_aside.as_ref().map(|s| format!(" ; {s}"));
+        let zones = self.zones.as_ref().map(|z| format!(" ; {z}"));
         format!(
-            "{what} — {why}{}{}.",
+            "{what} — {why}{}{}{}.",
             told.unwrap_or_default(),
-            set_aside.unwrap_or_default()
+            set_aside.unwrap_or_default(),
+            zones.unwrap_or_default()
         )
     }
 }
@@ -198,6 +213,8 @@ pub struct WeatherRelayDeps {
     pub policy: WeatherPolicy,
     /// Which notices each staff account turned off.
     pub notice_settings: Arc<dyn crate::ports::NoticeSettingsStore>,
+    /// The town's zones, which the policy's zone limits must name.
+    pub zones: Arc<dyn ZoneStore>,
 }
 
 /// Relays vigilance bulletins.
@@ -435,16 +452,18 @@ impl WeatherRelay {
         templates: &AlertTemplates,
     ) -> Result<RelayLine, DomainError> {
         let v = alert.source.vigilance();
+        let limit = self.zone_limit(&v).await?;
         let (texts, mut set_aside) = templates
             .render_for_relay(message, &self.d.town, &v)
             .map_err(DomainError::Validation)?;
-        let draft = match self.draft(alert, message, texts, &set_aside).await {
+        let draft = match self.draft(alert, message, texts, &set_aside, &limit).await {
             Err(DomainError::Validation(errors)) if set_aside.is_none() => {
                 let built_in = AlertTemplates::default()
                     .render(message, &self.d.town, &v)
                     .map_err(DomainError::Validation)?;
                 set_aside = Some(alert_templates::set_aside(&errors));
-                self.draft(alert, message, built_in, &set_aside).await?
+                self.draft(alert, message, built_in, &set_aside, &limit)
+                    .await?
             }
             other => other?,
         };
@@ -453,18 +472,70 @@ impl WeatherRelay {
         }
         let mut line = self.submit_or_send(&v, message, &draft).await?;
         line.template_set_aside = set_aside;
+        line.zones = limit.note;
         Ok(line)
     }
 
-    /// The draft of an alert or of its end, with `texts`; `set_aside` goes to its history.
+    /// The zones the setting limits `v`'s phenomenon to, when every one of them is a zone of
+    /// the town. A zone the town does not have (a typo, a zone not created yet or renamed) sets
+    /// the whole limit aside: the alert goes to every subscriber of the topic, and the error is
+    /// logged (`weather_zones_unknown`, alarmed on AWS) and said in the relay's line. Residents
+    /// who named no zone are always included: one who lives on the sea front but never said so
+    /// must not miss a submersion warning. The end of an alert goes to the same zones.
+    async fn zone_limit(&self, v: &Vigilance) -> Result<ZoneLimit, DomainError> {
+        let Some(wanted) = self.d.policy.zones_for(&[v.phenomenon]) else {
+            return Ok(ZoneLimit {
+                zones: None,
+                note: None,
+            });
+        };
+        let known = self.d.zones.zones().await?;
+        let listed = |slugs: Vec<&str>| slugs.join(", ");
+        let unknown = listed(
+            wanted
+                .iter()
+                .filter(|w| !known.iter().any(|z| &z.slug == *w))
+                .map(|w| w.as_str())
+                .collect(),
+        );
+        if !unknown.is_empty() {
+            tracing::error!(
+                alarm = "weather_zones_unknown",
+                phenomenon = v.phenomenon.label(),
+                zones = %unknown,
+                "TELMAIL_WEATHER_ZONES names zones the town does not have: the alert goes to every subscriber"
+            );
+            return Ok(ZoneLimit {
+                zones: None,
+                note: Some(format!(
+                    "zones inconnues dans TELMAIL_WEATHER_ZONES ({unknown}) : envoyée à tous les abonnés du thème"
+                )),
+            });
+        }
+        Ok(ZoneLimit {
+            note: Some(format!(
+                "limitée aux zones {} et aux abonnés sans zone",
+                listed(wanted.iter().map(|w| w.as_str()).collect())
+            )),
+            zones: Some(wanted.into_iter().map(String::from).collect()),
+        })
+    }
+
+    /// The draft of an alert or of its end, with `texts`, limited to `limit`'s zones;
+    /// `set_aside` goes to its history.
     async fn draft(
         &self,
         alert: &AlertInForce,
         message: AlertMessage,
         texts: AlertTexts,
         set_aside: &Option<String>,
+        limit: &ZoneLimit,
     ) -> Result<Campaign, DomainError> {
-        let input = self.campaign_input(&alert.source.vigilance(), message, texts);
+        let mut input = self.campaign_input(&alert.source.vigilance(), message, texts);
+        if let Some(zones) = &limit.zones {
+            input.zones = Some(zones.clone());
+            input.include_unzoned = true;
+        }
         self.d
             .campaigns
             .create_weather_alert(

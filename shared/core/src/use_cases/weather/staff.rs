@@ -26,6 +26,9 @@ pub struct WeatherOverview {
     pub threshold: &'static str,
     /// From this colour up, sent without the cabinet (none: every alert goes to the cabinet).
     pub send_at_once_from: Option<&'static str>,
+    /// The zones some phenomena are limited to, by the phenomenon's French name (empty: every
+    /// alert goes to the whole topic).
+    pub zones: std::collections::BTreeMap<&'static str, Vec<String>>,
 }
 
 /// The templates with what staff need to edit them.
@@ -55,6 +58,11 @@ impl WeatherRelay {
             watched: policy.watched.iter().map(|p| p.label()).collect(),
             threshold: policy.threshold.label(),
             send_at_once_from: policy.send_at_once_from.map(|c| c.label()),
+            zones: policy
+                .zones
+                .iter()
+                .map(|(p, z)| (p.label(), z.iter().map(|s| s.as_str().to_owned()).collect()))
+                .collect(),
         })
     }
 
