@@ -455,7 +455,7 @@ fn the_functions_that_estimate_or_approve_read_the_providers_limits_and_pace() {
 }
 
 /// The policy statements of a function, written inline.
-fn statements_of<'a>(f: &'a Value) -> Vec<&'a Value> {
+fn statements_of(f: &Value) -> Vec<&Value> {
     f["Properties"]["Policies"]
         .as_sequence()
         .expect("Policies")
