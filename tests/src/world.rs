@@ -179,6 +179,11 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         campaigns.submit(&redac, draft.id).await.expect("submitted")
     }
 
+    /// The data folder (its `outbox/voice.jsonl` holds the calls placed).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// The service's use cases.
     pub fn use_cases(&self) -> &UseCases {
         &self.services.use_cases

@@ -11,8 +11,9 @@ use aws_config::BehaviorVersion;
 use aws_smithy_http_client::tls;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use telmail_core::clock::{Clock, SystemClock};
-use telmail_core::config::{ServiceConfig, Settings};
+use telmail_core::config::{ServiceConfig, Settings, VoiceRetries};
 use telmail_core::domain::money::{Money, Prices};
+use telmail_core::ports::VoiceSender;
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::wiring::{Providers, UseCases};
@@ -46,6 +47,8 @@ pub struct Aws {
     pub http: HttpConfig,
     /// The service's time (the schedule's tick and feedback read it).
     pub clock: Arc<dyn Clock>,
+    /// How unanswered, busy or failed campaign calls are placed again (feedback queues them).
+    pub voice_retries: VoiceRetries,
 }
 
 /// What a function is configured with: `TELMAIL_*` environment variables on Lambda, set
@@ -157,6 +160,11 @@ fn service_from_env(town: &str) -> Result<ServiceConfig, StartupError> {
     .map_err(StartupError::Service)?;
     // The longest function that sends (fan-out, 120 s; `send` has 30 s) and a minute.
     service.claim_expiry = chrono::Duration::minutes(3);
+    service.voice_retries = VoiceRetries::parse(
+        &env::or_default("TELMAIL_VOICE_RETRIES", "2"),
+        &env::or_default("TELMAIL_VOICE_RETRY_MINUTES", "5"),
+    )
+    .map_err(StartupError::Service)?;
     Ok(service)
 }
 
@@ -325,13 +333,46 @@ impl Aws {
         Self::new(Clients::new(&sdk), settings, Arc::new(SystemClock)).await
     }
 
+    /// The `send` function's start-up: as [`Aws::from_env`], and calls are placed with End
+    /// User Messaging SMS and Voice v2 from `TELMAIL_VOICE_ORIGINATION` (without it, every call
+    /// is refused as by [`crate::voice::NoVoiceService`]).
+    #[cfg(feature = "voice")]
+    pub async fn from_env_placing_calls() -> Result<Self, StartupError> {
+        let settings = AwsSettings::from_env()?;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
+        let voice: Arc<dyn VoiceSender> = match crate::voice::VoiceSettings::from_env() {
+            Some(v) => Arc::new(crate::voice::EndUserMessagingVoice::new(
+                crate::voice::voice_client(&sdk),
+                v,
+            )?),
+            None => {
+                tracing::warn!("TELMAIL_VOICE_ORIGINATION is empty: campaign calls are refused (no voice service)");
+                Arc::new(crate::voice::NoVoiceService)
+            }
+        };
+        Self::with_voice(Clients::new(&sdk), settings, Arc::new(SystemClock), voice).await
+    }
+
     /// Wires the service over these clients, on `clock` (the one time everything stamps and
     /// compares with); reads the signing key from Secrets Manager (and, when asked, the
     /// account's SES send rate).
     pub async fn new(
         clients: Clients,
+        s: AwsSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        Self::with_voice(clients, s, clock, Arc::new(crate::voice::NoVoiceService)).await
+    }
+
+    /// As [`Aws::new`], calls placed by `voice`.
+    pub async fn with_voice(
+        clients: Clients,
         mut s: AwsSettings,
         clock: Arc<dyn Clock>,
+        voice: Arc<dyn VoiceSender>,
     ) -> Result<Self, StartupError> {
         let signer = match &s.signing_key_secret {
             Some(id) => signing_key(&clients.secrets, id).await?,
@@ -341,6 +382,7 @@ impl Aws {
             s.service.send_rates.email = Some(email_rate_of_account(&clients.ses).await);
         }
         let secrets = clients.secrets.clone();
+        let voice_retries = s.service.voice_retries;
         let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table, clock.clone()));
         let queue = Arc::new(
             SqsQueue::new(
@@ -367,7 +409,7 @@ impl Aws {
                 limits,
                 email,
                 sms: sms.clone(),
-                voice: Arc::new(crate::voice::NoVoiceService),
+                voice,
                 clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded(&s.town)),
                 signer,
@@ -384,6 +426,7 @@ impl Aws {
             secrets,
             http: s.http,
             clock,
+            voice_retries,
         })
     }
 }

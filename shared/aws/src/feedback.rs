@@ -1,7 +1,9 @@
 //! Provider feedback: SES hard bounces and complaints (configuration set events or identity
 //! notifications, delivered through SNS) and SMS numbers that answered STOP, which must stop
 //! future messages; SNS's SMS delivery receipts, counted in the statistics and recorded against
-//! the delivery they answer (delivered or failed), for the crisis view.
+//! the delivery they answer (delivered or failed), for the crisis view; End User Messaging's
+//! voice events (through the same SNS topic), each call's outcome recorded against its delivery
+//! and an unanswered, busy or failed call placed again.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -9,6 +11,8 @@ use std::sync::Arc;
 use aws_lambda_events::event::cloudwatch_logs::LogData;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use telmail_core::clock::Clock;
+use telmail_core::config::VoiceRetries;
 use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::{Channel, Email};
 use telmail_core::domain::delivery::{DeliveryKey, Suppression};
@@ -16,7 +20,8 @@ use telmail_core::domain::reach::{ReachOutcome, ReachReport};
 use telmail_core::domain::reputation::EmailFeedback;
 use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::error::StoreError;
-use telmail_core::ports::{AudienceStore, ReachStore, SubscriberStore, SuppressionStore};
+use telmail_core::ports::{AudienceStore, JobQueue, ReachStore, SubscriberStore, SuppressionStore};
+use telmail_core::use_cases::call_outcomes::{CallOutcomes, CallReport};
 use telmail_core::use_cases::dispatch::Dispatcher;
 use telmail_core::use_cases::receipts::SmsReceipt;
 
@@ -58,6 +63,88 @@ pub enum NotificationError {
     LogTimestamp(chrono::ParseError),
     #[error("SMS delivery log entry with status {0}")]
     LogStatus(String),
+    /// `field` is the JSON pointer of what is missing or unreadable.
+    #[error("voice event {event} with no readable {field}")]
+    VoiceWithout { event: String, field: &'static str },
+}
+
+/// What one notification of the feedback topic is, as far as calls go.
+#[derive(Debug, PartialEq, Eq)]
+pub enum VoiceEvent {
+    /// Not a voice event (an SES notification).
+    NotVoice,
+    /// A voice event that reports no outcome to record: a call starting or ringing, or a call
+    /// of no campaign (a sign-up code read aloud).
+    Ignored,
+    /// A campaign call's outcome.
+    Report(CallReport),
+}
+
+/// Reads one notification as an End User Messaging voice event (the event itself, as an SNS
+/// event destination publishes it, or EventBridge's `Voice Message Delivery Status Updated`
+/// whose `detail` it is). The delivery comes from the call's `context` (campaign, subscriber,
+/// attempt), which `SendVoiceMessage` was given and the events carry back.
+///
+/// `VOICE_ANSWERED` and `VOICE_COMPLETED` (the message was played) are `answered`: the service
+/// does not tell a person from an answering machine, and both count as reached, never as an
+/// acknowledgement. `VOICE_BUSY`, `VOICE_NO_ANSWER`, `VOICE_FAILED` and `VOICE_TTL_EXPIRED` (not
+/// placed in time) are the outcomes that call again.
+pub fn voice_event(message: &str) -> Result<VoiceEvent, NotificationError> {
+    let Ok(v) = serde_json::from_str::<Value>(message) else {
+        return Ok(VoiceEvent::NotVoice);
+    };
+    let v = match v.get("source").and_then(Value::as_str) {
+        Some("aws.sms-voice") => v.get("detail").cloned().unwrap_or(Value::Null),
+        _ => v,
+    };
+    let Some(kind) = v
+        .get("eventType")
+        .and_then(Value::as_str)
+        .filter(|k| k.starts_with("VOICE_"))
+    else {
+        return Ok(VoiceEvent::NotVoice);
+    };
+    let outcome = match kind {
+        "VOICE_ANSWERED" | "VOICE_COMPLETED" => ReachOutcome::Answered,
+        "VOICE_BUSY" => ReachOutcome::Busy,
+        "VOICE_NO_ANSWER" => ReachOutcome::NoAnswer,
+        "VOICE_FAILED" | "VOICE_TTL_EXPIRED" => ReachOutcome::Failed,
+        _ => return Ok(VoiceEvent::Ignored),
+    };
+    let without = |field: &'static str| NotificationError::VoiceWithout {
+        event: kind.to_owned(),
+        field,
+    };
+    let Some(campaign) = v.pointer("/context/campaign").and_then(Value::as_str) else {
+        return Ok(VoiceEvent::Ignored);
+    };
+    let campaign = CampaignId::from_str(campaign).map_err(|_| without("/context/campaign"))?;
+    let subscriber = v
+        .pointer("/context/subscriber")
+        .and_then(Value::as_str)
+        .and_then(|s| SubscriberId::from_str(s).ok())
+        .ok_or_else(|| without("/context/subscriber"))?;
+    let attempt = v
+        .pointer("/context/attempt")
+        .and_then(Value::as_str)
+        .and_then(|a| a.parse::<u32>().ok())
+        .filter(|a| *a >= 1)
+        .ok_or_else(|| without("/context/attempt"))?;
+    let at = v
+        .get("eventTimestamp")
+        .and_then(Value::as_i64)
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(|| without("/eventTimestamp"))?;
+    Ok(VoiceEvent::Report(CallReport {
+        key: DeliveryKey {
+            campaign,
+            subscriber,
+            channel: Channel::Voice,
+        },
+        attempt,
+        outcome,
+        at,
+    }))
 }
 
 /// Reads one SES notification; `message` is the SNS `Message` string.
@@ -189,17 +276,31 @@ pub struct Feedback {
     audience: Arc<dyn AudienceStore>,
     /// The index from an SMS's message id to its delivery.
     store: Arc<DynamoStore>,
+    /// Call outcomes, and the calls to place again.
+    calls: CallOutcomes,
 }
 
 impl Feedback {
-    /// Feedback over the store (suppressions, subscribers, reach, the SMS index), the SMS
-    /// provider and the dispatcher.
+    /// Feedback over the store (suppressions, subscribers, reach, the SMS index, campaigns),
+    /// the SMS provider and the dispatcher; calls not answered are queued again on `queue` as
+    /// `retries` says.
     pub fn new(
         store: Arc<DynamoStore>,
         sms: Arc<SnsSmsSender>,
         dispatcher: Arc<Dispatcher>,
+        queue: Arc<dyn JobQueue>,
+        retries: VoiceRetries,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            calls: CallOutcomes::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                queue,
+                retries,
+                clock,
+            ),
             suppressions: store.clone(),
             subscribers: store.clone(),
             reach: store.clone(),
@@ -252,6 +353,12 @@ impl Feedback {
             .collect();
         self.reach.record_reach(&reports).await?;
         Ok(reports.len())
+    }
+
+    /// Records campaign calls' outcomes and queues the calls to place again; returns how many
+    /// were queued.
+    pub async fn record_calls(&self, reports: &[CallReport]) -> Result<usize, EventError> {
+        Ok(self.calls.record(reports).await?)
     }
 
     /// Records a campaign's hard bounces against the deliveries they answer: the crisis view
@@ -451,5 +558,86 @@ mod tests {
             Err(NotificationError::UnreadableSes(_))
         ));
         assert_eq!(bare_address("Jean <jean@ex.fr>"), "jean@ex.fr");
+    }
+
+    #[test]
+    fn a_voice_event_is_read_as_its_calls_outcome_against_its_delivery() {
+        // GIVEN the event a configuration set publishes for a call nobody answered
+        let sample = sample("aws_eum_voice_event_no_answer.json");
+        // WHEN it is read THEN it names the delivery its context carries, the attempt and
+        // when it was reported
+        let VoiceEvent::Report(report) = voice_event(&sample).unwrap() else {
+            panic!("not read as a report");
+        };
+        assert_eq!(
+            report.key.campaign.to_string(),
+            "0f8e3c2a-5b1d-4c6e-9a7f-2d3b4c5e6f70"
+        );
+        assert_eq!(
+            report.key.subscriber.to_string(),
+            "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+        );
+        assert_eq!(report.key.channel, Channel::Voice);
+        assert_eq!(report.attempt, 1);
+        assert_eq!(report.outcome, ReachOutcome::NoAnswer);
+        assert_eq!(report.at.timestamp_millis(), 1_780_305_000_123);
+        assert!(report.calls_again());
+        // The same record as EventBridge's detail reads the same.
+        let bridged = serde_json::json!({
+            "version": "0",
+            "detail-type": "Voice Message Delivery Status Updated",
+            "source": "aws.sms-voice",
+            "detail": serde_json::from_str::<Value>(&sample).unwrap(),
+        });
+        assert_eq!(
+            voice_event(&bridged.to_string()).unwrap(),
+            VoiceEvent::Report(report)
+        );
+    }
+
+    #[test]
+    fn each_voice_event_type_has_its_outcome_and_starts_are_ignored() {
+        let mut event: Value =
+            serde_json::from_str(&sample("aws_eum_voice_event_no_answer.json")).unwrap();
+        for (kind, outcome) in [
+            ("VOICE_ANSWERED", Some(ReachOutcome::Answered)),
+            // Played to whoever picked up, a voicemail included: reached, not acknowledged.
+            ("VOICE_COMPLETED", Some(ReachOutcome::Answered)),
+            ("VOICE_BUSY", Some(ReachOutcome::Busy)),
+            ("VOICE_NO_ANSWER", Some(ReachOutcome::NoAnswer)),
+            ("VOICE_FAILED", Some(ReachOutcome::Failed)),
+            ("VOICE_TTL_EXPIRED", Some(ReachOutcome::Failed)),
+            ("VOICE_INITIATED", None),
+            ("VOICE_RINGING", None),
+        ] {
+            event["eventType"] = kind.into();
+            match (voice_event(&event.to_string()).unwrap(), outcome) {
+                (VoiceEvent::Report(r), Some(o)) => assert_eq!(r.outcome, o, "{kind}"),
+                (VoiceEvent::Ignored, None) => {}
+                (other, _) => panic!("{kind}: {other:?}"),
+            }
+        }
+        // A call of no campaign (a sign-up code read aloud) has no context: nothing to record.
+        event["eventType"] = "VOICE_NO_ANSWER".into();
+        event.as_object_mut().unwrap().remove("context");
+        assert_eq!(
+            voice_event(&event.to_string()).unwrap(),
+            VoiceEvent::Ignored
+        );
+    }
+
+    #[test]
+    fn ses_notifications_are_not_voice_events_and_a_broken_context_is_an_error() {
+        let bounce = sample("aws_sesv2_event_publishing_sns_bounce.json");
+        assert_eq!(voice_event(&bounce).unwrap(), VoiceEvent::NotVoice);
+        assert_eq!(voice_event("not json").unwrap(), VoiceEvent::NotVoice);
+        let mut event: Value =
+            serde_json::from_str(&sample("aws_eum_voice_event_no_answer.json")).unwrap();
+        event["context"]["attempt"] = "zéro".into();
+        let error = voice_event(&event.to_string()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "voice event VOICE_NO_ANSWER with no readable /context/attempt"
+        );
     }
 }

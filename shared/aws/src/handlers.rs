@@ -15,7 +15,7 @@ use crate::backend::Aws;
 use crate::consumer::{batch_response, Consumer};
 use crate::error::EventError;
 use crate::events::Incoming;
-use crate::feedback::{sms_receipts, Feedback};
+use crate::feedback::{sms_receipts, voice_event, Feedback, VoiceEvent};
 
 /// The public Router (`subscribe`): resident pages and the public API.
 pub fn public_router(aws: &Aws) -> Router {
@@ -99,13 +99,32 @@ pub async fn feedback_event(aws: &Aws, event: Value) -> Result<Value, EventError
         aws.store.clone(),
         Arc::clone(&aws.sms),
         Arc::clone(&aws.use_cases.dispatcher),
+        aws.queue.clone(),
+        aws.voice_retries,
+        aws.clock.clone(),
     );
     let now = aws.clock.now();
     let suppressed = match Incoming::parse(event)? {
         Incoming::Sns(notifications) => {
             let mut n = 0;
+            let mut calls = Vec::new();
             for record in &notifications.records {
-                n += feedback.record_ses(&record.sns.message, now).await?;
+                match voice_event(&record.sns.message)? {
+                    VoiceEvent::NotVoice => {
+                        n += feedback.record_ses(&record.sns.message, now).await?
+                    }
+                    VoiceEvent::Ignored => {}
+                    VoiceEvent::Report(report) => calls.push(report),
+                }
+            }
+            if !calls.is_empty() {
+                let again = feedback.record_calls(&calls).await?;
+                tracing::info!(reports = calls.len(), again, "call outcomes recorded");
+                return Ok(serde_json::json!({
+                    "suppressed": n,
+                    "call_reports": calls.len(),
+                    "calls_again": again,
+                }));
             }
             n
         }

@@ -50,6 +50,58 @@ pub struct ServiceConfig {
     pub claim_expiry: Duration,
     /// How big files are read and written, step by step.
     pub big_files: BigFiles,
+    /// How a campaign call the provider reports unanswered, busy or failed is tried again.
+    pub voice_retries: VoiceRetries,
+}
+
+/// How many more times an unanswered, busy or failed campaign call is placed, and how long
+/// after the report. Only a provider that reports call outcomes (the AWS voice service) can
+/// trigger them: the local outbox never learns whether anyone answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoiceRetries {
+    /// Calls after the first (0: none).
+    pub more: u32,
+    /// Wait between a reported outcome and the next call.
+    pub every: Duration,
+}
+
+impl Default for VoiceRetries {
+    fn default() -> Self {
+        Self {
+            more: 2,
+            every: Duration::minutes(5),
+        }
+    }
+}
+
+impl VoiceRetries {
+    /// The most retries a setting may ask (a call every few minutes: more would harass).
+    pub const MOST: u32 = 5;
+
+    /// From `TELMAIL_VOICE_RETRIES` (0 to 5) and `TELMAIL_VOICE_RETRY_MINUTES` (1 to 15, the
+    /// longest a queue delays a job); an error names the variable at fault.
+    pub fn parse(retries: &str, minutes: &str) -> Result<Self, String> {
+        let more = retries
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n <= Self::MOST)
+            .ok_or_else(|| {
+                format!("TELMAIL_VOICE_RETRIES: « {retries} » is not a whole number from 0 to 5")
+            })?;
+        let every = minutes
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|m| (1..=15).contains(m))
+            .map(Duration::minutes)
+            .ok_or_else(|| {
+                format!(
+                    "TELMAIL_VOICE_RETRY_MINUTES: « {minutes} » is not a whole number of minutes from 1 to 15"
+                )
+            })?;
+        Ok(Self { more, every })
+    }
 }
 
 /// The steps of big-file jobs: each bounded well inside a function's time and memory.
@@ -132,6 +184,7 @@ impl ServiceConfig {
             // The embedded workers' queue lease (5 minutes) and a minute's margin.
             claim_expiry: Duration::minutes(6),
             big_files: BigFiles::default(),
+            voice_retries: VoiceRetries::default(),
         }
     }
 
@@ -535,5 +588,29 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.contains("TELMAIL_SMS_COUNTRIES"), "{err}");
+    }
+
+    #[test]
+    fn voice_retries_default_to_two_five_minutes_apart_and_bad_settings_name_their_variable() {
+        assert_eq!(
+            ServiceConfig::with_public_url("https://a.fr").voice_retries,
+            VoiceRetries {
+                more: 2,
+                every: Duration::minutes(5)
+            }
+        );
+        assert_eq!(
+            VoiceRetries::parse("0", "15").unwrap(),
+            VoiceRetries {
+                more: 0,
+                every: Duration::minutes(15)
+            }
+        );
+        let err = VoiceRetries::parse("6", "5").unwrap_err();
+        assert!(err.starts_with("TELMAIL_VOICE_RETRIES"), "{err}");
+        // Past SQS's longest delay a retry could not be queued in one go.
+        let err = VoiceRetries::parse("2", "16").unwrap_err();
+        assert!(err.starts_with("TELMAIL_VOICE_RETRY_MINUTES"), "{err}");
+        assert!(VoiceRetries::parse("2", "0").is_err());
     }
 }

@@ -69,6 +69,14 @@ pub struct ServerArgs {
     /// Price of one voice call (€ HT), for estimates and costs.
     #[arg(long, env = "TELMAIL_VOICE_CALL_PRICE", default_value = "0.15")]
     pub voice_call_price: Money,
+    /// Campaign calls placed again after the provider reports one unanswered, busy or failed
+    /// (0 to 5). Only a voice service that reports outcomes (AWS) triggers them: the local
+    /// outbox never learns whether anyone answered.
+    #[arg(long, env = "TELMAIL_VOICE_RETRIES", default_value = "2")]
+    pub voice_retries: String,
+    /// Minutes between such a report and the call placed again (1 to 15).
+    #[arg(long, env = "TELMAIL_VOICE_RETRY_MINUTES", default_value = "5")]
+    pub voice_retry_minutes: String,
     /// Price of one email, € HT.
     #[arg(long, env = "TELMAIL_EMAIL_PRICE", default_value = "0.02")]
     pub email_price: Money,
@@ -280,6 +288,8 @@ impl ServerArgs {
             signing_key: None,
             sms_price: "0.10".parse().expect("valid price"),
             voice_call_price: "0.15".parse().expect("valid price"),
+            voice_retries: "2".into(),
+            voice_retry_minutes: "5".into(),
             email_price: "0.02".parse().expect("valid price"),
             sms_window: "08:00-20:00".into(),
             fanout_shards: 8,

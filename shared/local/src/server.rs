@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rand::RngCore;
 use telmail_core::clock::{Clock, SystemClock};
-use telmail_core::config::{ServiceConfig, Settings};
+use telmail_core::config::{ServiceConfig, Settings, VoiceRetries};
 use telmail_core::domain::money::Prices;
 use telmail_core::domain::topic::default_topics;
 use telmail_core::ports::OutboxReader;
@@ -171,6 +171,10 @@ pub(crate) fn service_config(
         email_rate: args.email_rate.as_deref(),
         sms_rate: args.sms_rate.as_deref(),
         voice_rate: args.voice_rate.as_deref(),
+    })
+    .and_then(|mut config| {
+        config.voice_retries = VoiceRetries::parse(&args.voice_retries, &args.voice_retry_minutes)?;
+        Ok(config)
     })
     .map_err(StartupError::Setting)
 }

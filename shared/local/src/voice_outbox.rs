@@ -155,6 +155,7 @@ mod tests {
                     to: PhoneNumber::parse_for_calls("05 56 22 33 44").unwrap(),
                     text: "Message de la Ville d'Arcachon. Vigilance rouge.".into(),
                     attempt,
+                    delivery: None,
                 })
                 .await
                 .unwrap();

@@ -1465,3 +1465,87 @@ async fn the_sms_spend_limit_is_read_from_sns_and_weighed_by_the_estimate() {
     );
     assert_eq!(e["outlook"]["email"], Value::Null);
 }
+
+/// End User Messaging's voice event for a call of `campaign` to `subscriber` (the configuration
+/// set's SNS destination), as `feedback` receives it.
+fn voice_event(kind: &str, campaign: &str, subscriber: &str, attempt: &str) -> Value {
+    let fixture = |name: &str| -> Value {
+        let path = format!("{}/fixtures/aws/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let mut call = fixture("aws_eum_voice_event_no_answer.json");
+    call["eventType"] = json!(kind);
+    call["context"] = json!({ "campaign": campaign, "subscriber": subscriber, "attempt": attempt });
+    let mut envelope = fixture("aws_sns_lambda_event_envelope.json");
+    envelope["Records"][0]["Sns"]["Message"] = json!(call.to_string());
+    envelope
+}
+
+#[tokio::test]
+async fn an_unanswered_call_is_recorded_and_queued_again_on_the_urgent_lane_once() {
+    use telmail_core::domain::reach::ReachOutcome;
+    use telmail_core::ports::ReachStore;
+    let d = deploy().await;
+    let author = claims("agent-1", "[redaction admin]");
+    let (id, _) = draft_and_submit(
+        &d,
+        &author,
+        json!({ "title": "Submersion", "topics": ["alerte-meteo"], "urgent": true,
+                "voice": { "text": "Quittez le front de mer." } }),
+    )
+    .await;
+    let subscriber = SubscriberId::new().to_string();
+    let urgent_waiting = || async {
+        d.clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&d.urgent_url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessagesDelayed))
+            .map(|n| n.parse::<u64>().unwrap())
+            .unwrap_or(0)
+    };
+    // WHEN the call is reported unanswered, the report delivered twice by SNS
+    let event = voice_event("VOICE_NO_ANSWER", &id, &subscriber, "1");
+    let out = feedback_event(&d.aws, event.clone()).await.unwrap();
+    assert_eq!(
+        (out["call_reports"].as_u64(), out["calls_again"].as_u64()),
+        (Some(1), Some(1)),
+        "{out}"
+    );
+    let again = feedback_event(&d.aws, event).await.unwrap();
+    assert_eq!(again["calls_again"], 0, "{again}");
+    // THEN the outcome is the delivery's report, and one call waits (five minutes) on the
+    // urgent lane
+    let reports = d
+        .aws
+        .store
+        .reach_reports(CampaignId::from_str(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].outcome, ReachOutcome::NoAnswer);
+    assert_eq!(reports[0].key.channel, Channel::Voice);
+    assert_eq!(urgent_waiting().await, 1);
+    // AND an answer ends it: recorded, nothing queued; a call's start is not even read
+    let answered = feedback_event(&d.aws, voice_event("VOICE_ANSWERED", &id, &subscriber, "2"))
+        .await
+        .unwrap();
+    assert_eq!(answered["calls_again"], 0, "{answered}");
+    let ringing = feedback_event(&d.aws, voice_event("VOICE_RINGING", &id, &subscriber, "2"))
+        .await
+        .unwrap();
+    assert_eq!(ringing["suppressed"], 0, "{ringing}");
+    let reports = d
+        .aws
+        .store
+        .reach_reports(CampaignId::from_str(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(reports[0].outcome, ReachOutcome::Answered);
+    assert_eq!(urgent_waiting().await, 1);
+}

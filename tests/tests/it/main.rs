@@ -11,6 +11,7 @@ mod aws_end_to_end;
 mod bad_input;
 mod behind_a_proxy;
 mod big_files;
+mod call_retries;
 mod concurrent_edits;
 mod consent;
 mod dispatch;

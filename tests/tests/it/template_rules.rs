@@ -453,3 +453,129 @@ fn the_functions_that_estimate_or_approve_read_the_providers_limits_and_pace() {
         }
     }
 }
+
+/// The policy statements of a function, written inline.
+fn statements_of(f: &Value) -> Vec<&Value> {
+    f["Properties"]["Policies"]
+        .as_sequence()
+        .expect("Policies")
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .collect()
+}
+
+/// A `!Sub` string (or the first item of a `!Sub` list).
+fn sub(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(t) if t.tag == "Sub" => t.value.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn only_send_places_calls_from_the_towns_number_and_their_outcomes_reach_feedback() {
+    let template = template();
+    // GIVEN the town's number, a parameter empty by default (no voice service: calls refused)
+    let number = &template["Parameters"]["VoiceOriginationNumberId"];
+    assert_eq!(number["Default"].as_str(), Some(""));
+    assert_eq!(default_of(&template, "VoiceRetries"), 2);
+    assert_eq!(default_of(&template, "VoiceRetryMinutes"), 5);
+    // SQS delays a job 15 minutes at most: a retry further off could not be queued.
+    assert_eq!(
+        template["Parameters"]["VoiceRetryMinutes"]["MaxValue"].as_u64(),
+        Some(15)
+    );
+    // THEN only `send` may place calls, from that number and with the calls' configuration set
+    assert_eq!(
+        functions_granted(&template, "sms-voice:SendVoiceMessage"),
+        BTreeSet::from(["send".to_owned()])
+    );
+    assert!(functions_granted(&template, "sms-voice:*").is_empty());
+    let (_, send) = function(&template, "send");
+    let calls = statements_of(send)
+        .into_iter()
+        .find(|s| s["Action"].as_str() == Some("sms-voice:SendVoiceMessage"))
+        .expect("the call statement");
+    let resources: Vec<&str> = calls["Resource"]
+        .as_sequence()
+        .expect("resources listed")
+        .iter()
+        .map(|r| sub(r).expect("an ARN built with !Sub"))
+        .collect();
+    assert_eq!(resources.len(), 2, "{resources:?}");
+    assert!(resources[0].ends_with(":phone-number/${VoiceOriginationNumberId}"));
+    assert!(resources[1].ends_with(":configuration-set/${VoiceConfigurationSet}"));
+    let vars = &send["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        reference(&vars["TELMAIL_VOICE_ORIGINATION"]),
+        Some("VoiceOriginationNumberId")
+    );
+    assert_eq!(
+        reference(&vars["TELMAIL_VOICE_CONFIGURATION_SET"]),
+        Some("VoiceConfigurationSet")
+    );
+    // AND the configuration set reports each outcome that is recorded or calls again to the
+    // topic `feedback` reads, which only End User Messaging's own configuration set may publish to
+    let sets = resources_of(&template, "AWS::SMSVOICE::ConfigurationSet");
+    assert_eq!(sets.len(), 1);
+    let (set_id, set) = sets[0];
+    assert_eq!(set_id, "VoiceConfigurationSet");
+    let destination = &set["Properties"]["EventDestinations"][0];
+    assert_eq!(destination["Enabled"].as_bool(), Some(true));
+    assert_eq!(
+        reference(&destination["SnsDestination"]["TopicArn"]),
+        Some("FeedbackTopic")
+    );
+    let types: BTreeSet<&str> = destination["MatchingEventTypes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    for kind in [
+        "VOICE_ANSWERED",
+        "VOICE_COMPLETED",
+        "VOICE_BUSY",
+        "VOICE_NO_ANSWER",
+        "VOICE_FAILED",
+        "VOICE_TTL_EXPIRED",
+    ] {
+        assert!(types.contains(kind), "{kind}");
+    }
+    let (_, feedback) = function(&template, "feedback");
+    let events = feedback["Properties"]["Events"].as_mapping().unwrap();
+    assert!(events
+        .values()
+        .any(|e| reference(&e["Properties"]["Topic"]) == Some("FeedbackTopic")));
+    let policy = &template["Resources"]["FeedbackTopicPolicy"]["Properties"]["PolicyDocument"];
+    let from_calls = policy["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["Principal"]["Service"].as_str() == Some("sms-voice.amazonaws.com"))
+        .expect("End User Messaging may publish the call events");
+    let source = sub(&from_calls["Condition"]["ArnLike"]["AWS:SourceArn"]).unwrap();
+    assert!(
+        source.ends_with(":configuration-set/${AWS::StackName}-calls"),
+        "{source}"
+    );
+    assert_eq!(
+        sub(&set["Properties"]["ConfigurationSetName"]),
+        Some("${AWS::StackName}-calls")
+    );
+    // AND `feedback` queues the calls again on either delivery lane, with the retry settings
+    let vars = &feedback["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        reference(&vars["TELMAIL_VOICE_RETRIES"]),
+        Some("VoiceRetries")
+    );
+    assert_eq!(
+        reference(&vars["TELMAIL_VOICE_RETRY_MINUTES"]),
+        Some("VoiceRetryMinutes")
+    );
+    let queues = format!("{:?}", feedback["Properties"]["Policies"]);
+    for queue in ["DeliveryQueue.QueueName", "UrgentDeliveryQueue.QueueName"] {
+        assert!(queues.contains(queue), "feedback may not queue on {queue}");
+    }
+}

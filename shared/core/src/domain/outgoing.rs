@@ -2,6 +2,7 @@
 
 use crate::domain::campaign::CampaignId;
 use crate::domain::contact::{Email, PhoneNumber};
+use crate::domain::delivery::DeliveryKey;
 
 /// An email ready to send: both parts already rendered.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -40,4 +41,8 @@ pub struct OutgoingCall {
     pub text: String,
     /// Which attempt this is, from 1.
     pub attempt: u32,
+    /// The campaign delivery it places, if any (none for a sign-up code read aloud): a provider
+    /// that reports call outcomes ties them back to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<DeliveryKey>,
 }

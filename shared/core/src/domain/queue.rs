@@ -36,6 +36,25 @@ pub enum Job {
     /// A sign-up's confirmation email or code SMS the provider did not take at once (on the
     /// urgent delivery lane: a resident is waiting for it).
     Notice(NoticeJob),
+    /// A campaign call placed again after the provider reported it unanswered, busy or failed.
+    CallAgain(CallAgainJob),
+}
+
+/// A campaign call to place again (attempt `attempt`, from 2): the delivery itself stays as
+/// the first call left it (`sent`, counted once); the outcome of each call is its reach report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallAgainJob {
+    /// Which delivery (its channel is `voice`).
+    #[serde(flatten)]
+    pub key: DeliveryKey,
+    /// The attempt this call is.
+    pub attempt: u32,
+    /// When the provider reported the call before it: a provider down is tried again until
+    /// the retry hours have passed since.
+    pub reported_at: DateTime<Utc>,
+    /// An urgent campaign's: on the urgent lane.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub urgent: bool,
 }
 
 /// A message to one person outside any campaign, queued while its provider is down or busy.
@@ -214,7 +233,7 @@ impl Job {
     pub fn queue(&self) -> QueueName {
         match self {
             Job::Fanout { .. } | Job::File(_) => QueueName::Fanout,
-            Job::Deliver { .. } | Job::Notice(_) => QueueName::Delivery,
+            Job::Deliver { .. } | Job::Notice(_) | Job::CallAgain(_) => QueueName::Delivery,
         }
     }
 
@@ -225,6 +244,7 @@ impl Job {
             Job::Deliver(job) => job.urgent,
             Job::File(_) => false,
             Job::Notice(_) => true,
+            Job::CallAgain(job) => job.urgent,
         }
     }
 

@@ -36,6 +36,7 @@ impl Jobs {
             Job::Deliver(job) => Ok(self.dispatcher.deliver(std::slice::from_ref(job)).await?[0]),
             Job::File(step) => self.file_jobs.run_step(step).await,
             Job::Notice(job) => Ok(self.dispatcher.send_notice(job).await),
+            Job::CallAgain(job) => Ok(self.dispatcher.call_again(job).await),
         }
     }
 }

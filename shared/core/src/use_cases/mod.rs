@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod archive;
+pub mod call_outcomes;
 pub mod campaigns;
 pub mod crisis;
 pub mod dispatch;

@@ -10,6 +10,7 @@
 //! [`notice`] (queued sign-up messages), beside [`pacing`] and [`repair`]. Big-file steps share
 //! the queues but not the dispatcher: [`crate::use_cases::jobs::Jobs`] routes each job.
 
+mod call_again;
 mod deliver;
 mod fan_out;
 mod feedback;

@@ -59,7 +59,7 @@ impl Dispatcher {
 
     /// Why a message of this campaign would now arrive too late to be of use: a weather
     /// alert whose vigilance has ended (a queue held up by an outage must not send it late).
-    fn past_useful_life(&self, campaign: &Campaign) -> Option<String> {
+    pub(super) fn past_useful_life(&self, campaign: &Campaign) -> Option<String> {
         let source = campaign.source.as_ref()?;
         (campaign.kind == CampaignKind::WeatherAlert && self.now() >= source.ends).then(|| {
             format!(
@@ -75,7 +75,7 @@ impl Dispatcher {
     }
 
     /// The address to write to, or why there is none.
-    fn address(
+    pub(super) fn address(
         &self,
         campaign: &Campaign,
         to: &SendTo,
@@ -133,7 +133,9 @@ impl Dispatcher {
         };
         let sent = match (key.channel, address) {
             (_, Address::Email(to)) => self.send_email(campaign, email, &to, key).await,
-            (Channel::Voice, Address::Phone(to)) => self.send_call(campaign, to, attempts).await,
+            (Channel::Voice, Address::Phone(to)) => {
+                self.send_call(campaign, to, attempts, key).await
+            }
             (_, Address::Phone(to)) => self.send_sms(campaign, to, key).await,
         };
         if let Err(SendError::Paused(why)) = &sent {
@@ -200,12 +202,14 @@ impl Dispatcher {
             .map(|id| (id, segments))
     }
 
-    /// The campaign's voice call to one number (attempt `attempt`); the provider id.
-    async fn send_call(
+    /// The campaign's voice call to one number (attempt `attempt`) for delivery `key`; the
+    /// provider id.
+    pub(super) async fn send_call(
         &self,
         campaign: &Campaign,
         to: PhoneNumber,
         attempt: u32,
+        key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let voice = campaign
             .voice
@@ -217,6 +221,7 @@ impl Dispatcher {
                 to,
                 text: voice.spoken_for(&self.d.config.town_name, campaign.acknowledgement),
                 attempt: attempt.max(1),
+                delivery: Some(key),
             })
             .await
             .map(|id| (id, 0))
@@ -224,7 +229,7 @@ impl Dispatcher {
 
     /// Pauses a channel the provider refuses to send on; staff are alerted (the log line is
     /// what the alarm on AWS matches) and see the reason until they resume it.
-    async fn pause(&self, channel: Channel, why: &str) {
+    pub(super) async fn pause(&self, channel: Channel, why: &str) {
         tracing::error!(alarm = "sending_paused", channel = channel.as_str(), reason = %why, "provider paused sending");
         let pause = ChannelPause {
             channel,

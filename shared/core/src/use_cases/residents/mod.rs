@@ -235,6 +235,7 @@ impl Residents {
             to: sms.to.clone(),
             text: format!("{said} Je répète. {said}"),
             attempt: 1,
+            delivery: None,
         };
         match self.d.voice.call(&call).await {
             Ok(_) => Ok(()),
