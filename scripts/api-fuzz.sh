@@ -142,7 +142,7 @@ include-path-regex = '^/(confirmation|desabonnement|inscription/code|preferences
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "404", "409", "410", "422", "429"]
 
 [[operations]]
-include-path-regex = '^/(inscription|api/subscriptions|api/admin/subscribers|api/admin/subscribers/\{id\}|api/admin/subscribers/import|api/admin/campaigns|api/admin/campaigns/\{id\}|api/admin/proposals|api/admin/proposals/\{id\}|api/admin/topics|api/admin/topics/\{slug\}|api/admin/weather/templates|api/admin/stats|api/admin/proposals/stats|api/admin/files/\{id\}/received|api/admin/zones)$'
+include-path-regex = '^/(inscription|api/subscriptions|api/admin/subscribers|api/admin/subscribers/\{id\}|api/admin/subscribers/import|api/admin/campaigns|api/admin/campaigns/\{id\}|api/admin/proposals|api/admin/proposals/\{id\}|api/admin/topics|api/admin/topics/\{slug\}|api/admin/weather/templates|api/admin/stats|api/admin/proposals/stats|api/admin/files/\{id\}/received|api/admin/zones|api/admin/cell/members|api/admin/cell/members/\{id\}|api/admin/cell/alerts)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [dictionaries.campaigns]

@@ -13,6 +13,7 @@ mod behind_a_proxy;
 mod big_files;
 mod concurrent_edits;
 mod consent;
+mod crisis_cell;
 mod dispatch;
 mod emergency_reach;
 mod hostile_input;
