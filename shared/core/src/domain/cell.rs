@@ -118,6 +118,24 @@ fn short_text(
     missing: &str,
     errors: &mut FieldErrors,
 ) -> String {
+    let text = required_text(value, field, max, missing, errors);
+    if text.chars().any(char::is_control) {
+        errors.add(
+            field,
+            "Ce texte contient un caractère de contrôle : retirez-le.",
+        );
+    }
+    text
+}
+
+/// A text: required, at most `max` characters as typed (spaces around included), trimmed.
+fn required_text(
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+    missing: &str,
+    errors: &mut FieldErrors,
+) -> String {
     let raw = value.as_deref().unwrap_or("");
     let text = raw.trim();
     if text.is_empty() {
@@ -126,11 +144,6 @@ fn short_text(
         errors.add(
             field,
             format!("Ce texte est trop long ({max} caractères au plus)."),
-        );
-    } else if text.chars().any(char::is_control) {
-        errors.add(
-            field,
-            "Ce texte contient un caractère de contrôle : retirez-le.",
         );
     }
     text.to_owned()
@@ -249,7 +262,9 @@ pub fn parse_alert_text(
     input: &CellAlertInput,
 ) -> Result<(CampaignSms, CampaignVoice), DomainError> {
     let mut errors = FieldErrors::new();
-    let text = short_text(
+    // Line breaks are welcome; the SMS and spoken rules below refuse any other control
+    // character.
+    let text = required_text(
         &input.text,
         "text",
         MAX_ALERT_TEXT,
@@ -259,6 +274,8 @@ pub fn parse_alert_text(
     if !errors.is_empty() {
         return Err(DomainError::Validation(errors));
     }
+    // A line break typed in a form may arrive as CR LF: it is one line feed.
+    let text = text.replace("\r\n", "\n");
     let mut inner = FieldErrors::new();
     let sms = parse_sms(
         &SmsInput {
@@ -516,6 +533,13 @@ mod tests {
         assert!(refused("  ").starts_with("Rédigez"));
         assert!(refused("Voir https://arcachon.fr").contains("lien"));
         assert!(refused(&"a".repeat(MAX_ALERT_TEXT + 1)).contains("trop long"));
+        assert!(refused("PCS\u{7}activé").contains("caractère invisible ou de contrôle"));
+        let (two_lines, _) = parse_alert_text(&CellAlertInput {
+            text: Some("PCS activé.\r\nRendez-vous en mairie.".into()),
+            on_duty_only: false,
+        })
+        .unwrap();
+        assert_eq!(two_lines.text, "PCS activé.\nRendez-vous en mairie.");
         let (sms, voice) = parse_alert_text(&CellAlertInput {
             text: Some(" Activation du PCS : rendez-vous en mairie. ".into()),
             on_duty_only: true,
