@@ -103,8 +103,9 @@ fi
 
 # A few rows for the operations on one resource (`{id}`), so that they reach their handlers
 # and not only the 404 of an unknown id: a subscriber typed in from paper, a draft and a
-# submitted campaign, a proposal, a big export. Half the requests of those operations name one of
-# these (the dictionaries of the settings below), the others a drawn id.
+# submitted campaign, a proposal, a big export, a member of the crisis cell and an alert of it.
+# Half the requests of those operations name one of these (the dictionaries of the settings
+# below), the others a drawn id.
 api() { # METHOD PATH [JSON]: the answer's `id`
     curl -fsS -b "$work/cookies" -H "X-CSRF-Token: $csrf" -H 'content-type: application/json' \
         -X "$1" ${3:+-d "$3"} "$url$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])'
@@ -120,6 +121,11 @@ api POST "/api/admin/campaigns/$submitted/submit" >/dev/null
 proposal="$(api POST /api/admin/proposals '{"topics": ["culture-animations"], "title": "Concert",
     "text": "Concert au parc.", "contact": "Service culture"}')"
 export_job="$(api POST /api/admin/files/exports)"
+cell_member="$(api POST /api/admin/cell/members '{"name": "Marie Dupont", "function": "Maire",
+    "mobile": "06 12 34 56 78"}')"
+cell_alert="$(curl -fsS -b "$work/cookies" -H "X-CSRF-Token: $csrf" -H 'content-type: application/json' \
+    -d '{"text": "Activation du PCS."}' "$url/api/admin/cell/alerts" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["campaign"])')"
 
 # Schemathesis's settings beyond the command line: where a request the description calls valid
 # may still be refused. positive_data_acceptance fails when schema-valid data is not accepted;
@@ -142,7 +148,7 @@ include-path-regex = '^/(confirmation|desabonnement|inscription/code|preferences
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "404", "409", "410", "422", "429"]
 
 [[operations]]
-include-path-regex = '^/(inscription|api/subscriptions|api/admin/subscribers|api/admin/subscribers/\{id\}|api/admin/subscribers/import|api/admin/campaigns|api/admin/campaigns/\{id\}|api/admin/proposals|api/admin/proposals/\{id\}|api/admin/topics|api/admin/topics/\{slug\}|api/admin/weather/templates|api/admin/stats|api/admin/proposals/stats|api/admin/files/\{id\}/received|api/admin/zones)$'
+include-path-regex = '^/(inscription|api/subscriptions|api/admin/subscribers|api/admin/subscribers/\{id\}|api/admin/subscribers/import|api/admin/campaigns|api/admin/campaigns/\{id\}|api/admin/proposals|api/admin/proposals/\{id\}|api/admin/topics|api/admin/topics/\{slug\}|api/admin/weather/templates|api/admin/stats|api/admin/proposals/stats|api/admin/files/\{id\}/received|api/admin/zones|api/admin/cell/members|api/admin/cell/members/\{id\}|api/admin/cell/alerts)$'
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
 
 [dictionaries.campaigns]
@@ -153,6 +159,10 @@ values = ["$subscriber"]
 values = ["$proposal"]
 [dictionaries.files]
 values = ["$export_job"]
+[dictionaries.cell_members]
+values = ["$cell_member"]
+[dictionaries.cell_alerts]
+values = ["$cell_alert"]
 [dictionaries.topics]
 values = ["alerte-meteo", "infos-pratiques", "culture-animations"]
 
@@ -168,6 +178,12 @@ parameters = { "path.id" = { dictionary = "proposals", probability = 0.5 } }
 [[operations]]
 include-path-regex = '^/api/admin/files/\{id\}'
 parameters = { "path.id" = { dictionary = "files", probability = 0.5 } }
+[[operations]]
+include-path-regex = '^/api/admin/cell/members/\{id\}'
+parameters = { "path.id" = { dictionary = "cell_members", probability = 0.5 } }
+[[operations]]
+include-path-regex = '^/api/admin/cell/alerts/\{id\}'
+parameters = { "path.id" = { dictionary = "cell_alerts", probability = 0.5 } }
 [[operations]]
 include-path-regex = '^/api/admin/topics/\{slug\}'
 parameters = { "path.slug" = { dictionary = "topics", probability = 0.5 } }

@@ -162,3 +162,52 @@ test('the crisis view fills as residents answer, and the follow-up reaches those
   assert.deepEqual(writer.errors, [], 'no script error on the staff pages');
   assert.deepEqual(resident.errors, [], 'no script error on the resident pages');
 });
+
+test('an administrator adds a member of the crisis cell, the cabinet alerts the cell and follows who is safe', async () => {
+  // GIVEN an administrator adding the mayor to the crisis cell in the back office
+  const adminUi = await open(desktop);
+  await signIn(adminUi.page, 'admin');
+  await adminUi.page.getByRole('link', { name: 'Cellule de crise' }).click();
+  await adminUi.page.waitForURL(/\/admin\/cellule$/);
+  await adminUi.page.getByLabel('Nom', { exact: true }).fill('Marie Dupont');
+  await adminUi.page.getByLabel(/^Fonction/).fill('Maire');
+  // A landline typed as the mobile is refused, naming the field
+  await adminUi.page.getByLabel(/^Mobile/).fill('05 56 83 94 94');
+  await adminUi.page.getByRole('button', { name: 'Ajouter le membre' }).click();
+  await adminUi.page.locator('.field-error', { hasText: "n'est pas un numéro de mobile" }).waitFor();
+  await adminUi.page.getByLabel(/^Mobile/).fill('06 98 76 54 32');
+  await adminUi.page.getByRole('button', { name: 'Ajouter le membre' }).click();
+  await adminUi.page.getByText('Membre « Marie Dupont » ajouté à la cellule de crise.').waitFor();
+  const row = adminUi.page.locator('#members-table tbody tr', { hasText: 'Marie Dupont' });
+  assert.match(await row.innerText(), /Maire[\s\S]*06 98 76 54 32[\s\S]*d'astreinte/);
+  assert.deepEqual(await axeViolations(adminUi.page), [], 'axe on the crisis cell page');
+
+  // WHEN the cabinet alerts the cell in one action
+  const cab = await open(desktop);
+  await signIn(cab.page, 'cabinet');
+  await cab.page.goto(`${server.base}/admin/cellule`);
+  await cab.page.locator('#members-table').waitFor();
+  assert.equal(await cab.page.getByRole('button', { name: 'Ajouter le membre' }).isVisible(), false, 'the cabinet reads the cell, an administrator keeps it');
+  await cab.page.getByLabel(/^Message/).fill('Activation du PCS : submersion marine. Rendez-vous en mairie.');
+  cab.page.once('dialog', (d) => d.accept());
+  await Promise.all([cab.page.waitForURL(/\/admin\/cellule\/alertes\/[0-9a-f-]+$/), cab.page.getByRole('button', { name: /Alerter la cellule/ }).click()]);
+
+  // THEN its live view lists the member, reached once the SMS and the call are handed over
+  const member = cab.page.locator('#cell-members tbody tr', { hasText: 'Marie Dupont' });
+  await waitFor('the member reached', async () => /joint, sans réponse/.test(await member.innerText().catch(() => '')));
+  assert.match(await member.innerText(), /SMS : remis au prestataire[\s\S]*appel : remis au prestataire/);
+  assert.deepEqual(await axeViolations(cab.page), [], 'axe on the alert of the cell');
+
+  // WHEN the mayor taps « Je suis en sécurité » from the SMS in the outbox
+  const sms = await waitForSms(server.dataDir, '+33698765432');
+  const link = sms.text.match(/En sécurité \? (\S+)/)[1];
+  const mayor = await open(phone);
+  await mayor.page.goto(link);
+  await Promise.all([mayor.page.waitForNavigation(), mayor.page.getByRole('button', { name: 'Je suis en sécurité' }).click()]);
+  await mayor.page.getByRole('heading', { name: 'Merci, votre réponse est enregistrée' }).waitFor();
+  // THEN the view shows it without a reload
+  await waitFor('the answer in the view', async () => /en sécurité/.test(await member.innerText()));
+  assert.match(await cab.page.locator('#summary').innerText(), /1 en sécurité/);
+  assert.deepEqual(adminUi.errors, [], 'no script error on the cell page');
+  assert.deepEqual(cab.errors, [], 'no script error on the alert page');
+});

@@ -739,6 +739,32 @@ pub trait ReachStore: Send + Sync {
     ) -> Result<Vec<crate::domain::reach::Acknowledgement>, StoreError>;
 }
 
+/// The crisis cell's members, kept apart from residents (a few dozen at most, read whole).
+#[async_trait]
+pub trait CellStore: Send + Sync {
+    /// Every member, in no particular order.
+    async fn cell_members(&self) -> Result<Vec<crate::domain::cell::CellMember>, StoreError>;
+    /// One member.
+    async fn cell_member(
+        &self,
+        id: SubscriberId,
+    ) -> Result<Option<crate::domain::cell::CellMember>, StoreError>;
+    /// Adds a member; `Conflict` when the id is taken.
+    async fn insert_cell_member(
+        &self,
+        member: &crate::domain::cell::CellMember,
+    ) -> Result<(), StoreError>;
+    /// Replaces a member; false when there was none.
+    async fn update_cell_member(
+        &self,
+        member: &crate::domain::cell::CellMember,
+    ) -> Result<bool, StoreError>;
+    /// Removes a member with everything naming them: their finished deliveries, the reports
+    /// on them and their answers (as [`SubscriberStore::delete`] does for a resident); false
+    /// when there was none.
+    async fn delete_cell_member(&self, id: SubscriberId) -> Result<bool, StoreError>;
+}
+
 /// Local staff accounts and sessions.
 #[async_trait::async_trait]
 pub trait StaffStore: Send + Sync {

@@ -6,9 +6,9 @@ use crate::clock::Clock;
 use crate::config::ServiceConfig;
 use crate::domain::contact::Channel;
 use crate::ports::{
-    ArchiveStore, AudienceStore, CampaignStore, DeliveryStore, EmailSender, FileDrop, FileJobStore,
-    JobQueue, NoticeSettingsStore, OutboxReader, PaceStore, PauseStore, ProposalStore,
-    ProviderLimits, QuotaStore, ReachStore, SmsSender, StaffDirectory, StatsStore,
+    ArchiveStore, AudienceStore, CampaignStore, CellStore, DeliveryStore, EmailSender, FileDrop,
+    FileJobStore, JobQueue, NoticeSettingsStore, OutboxReader, PaceStore, PauseStore,
+    ProposalStore, ProviderLimits, QuotaStore, ReachStore, SmsSender, StaffDirectory, StatsStore,
     SubscriberReports, SubscriberStore, SuppressionStore, TopicStore, VoiceSender, WeatherStore,
     ZoneStore,
 };
@@ -18,6 +18,7 @@ use crate::token::TokenSigner;
 use crate::use_cases::account::Account;
 use crate::use_cases::archive::{Archive, ArchiveDeps};
 use crate::use_cases::campaigns::{CampaignDeps, Campaigns};
+use crate::use_cases::cell::{CellDeps, CrisisCell};
 use crate::use_cases::crisis::{Crisis, CrisisDeps};
 use crate::use_cases::dispatch::pacing::{
     DailyQuota, PacedEmail, PacedSms, PacedVoice, Pacer, Pacing,
@@ -56,6 +57,7 @@ pub trait Store:
     + ZoneStore
     + ReachStore
     + NoticeSettingsStore
+    + CellStore
 {
 }
 
@@ -78,6 +80,7 @@ impl<T> Store for T where
         + ZoneStore
         + ReachStore
         + NoticeSettingsStore
+        + CellStore
 {
 }
 
@@ -178,6 +181,8 @@ pub struct UseCases {
     pub crisis: Arc<Crisis>,
     /// Each staff member's own settings.
     pub account: Arc<Account>,
+    /// The crisis cell: its members and their alerts.
+    pub cell: Arc<CrisisCell>,
 }
 
 impl UseCases {
@@ -216,6 +221,14 @@ impl UseCases {
                 audience: store.clone(),
                 reach: store.clone(),
                 zones: store.clone(),
+                queue: queue.clone(),
+                clock: p.clock.clone(),
+            })),
+            cell: Arc::new(CrisisCell::new(CellDeps {
+                cell: store.clone(),
+                campaigns: store.clone(),
+                deliveries: store.clone(),
+                reach: store.clone(),
                 queue: queue.clone(),
                 clock: p.clock.clone(),
             })),
@@ -288,6 +301,7 @@ fn dispatcher<S: Store + 'static>(
         links: Links::new(p.signer.clone(), p.config.clone()),
         config: p.config.clone(),
         archive: archive.clone(),
+        cell: store.clone(),
     }))
 }
 
@@ -348,6 +362,7 @@ fn residents<S: Store + 'static>(p: &Providers<S>, queue: &Arc<dyn JobQueue>) ->
         voice: p.voice.clone(),
         campaigns: store.clone(),
         reach: store.clone(),
+        cell: store.clone(),
     }))
 }
 

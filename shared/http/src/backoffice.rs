@@ -117,6 +117,12 @@ const MENU: &[MenuItem] = &[
         roles: "redaction cabinet admin",
     },
     MenuItem {
+        page: "cell",
+        href: "/admin/cellule",
+        label: "Cellule de crise",
+        roles: "cabinet admin",
+    },
+    MenuItem {
         page: "account",
         href: "/admin/compte",
         label: "Mon compte",
@@ -146,6 +152,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("/admin/suppressions", "suppressions", "Adresses bloquées"),
     ("/admin/meteo", "weather", "Alertes météo"),
     ("/admin/boite-d-envoi", "outbox", "Boîte d'envoi (local)"),
+    ("/admin/cellule", "cell", "Cellule de crise"),
     ("/admin/compte", "account", "Mon compte"),
 ];
 
@@ -207,6 +214,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/admin/crisis.html"),
     ),
     (
+        "admin/cell.html",
+        include_str!("../templates/admin/cell.html"),
+    ),
+    (
+        "admin/cell_alert.html",
+        include_str!("../templates/admin/cell_alert.html"),
+    ),
+    (
         "admin/account.html",
         include_str!("../templates/admin/account.html"),
     ),
@@ -239,6 +254,11 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("typos.js", include_str!("../static/admin/typos.js")),
     ("crisis.js", include_str!("../static/admin/crisis.js")),
     ("account.js", include_str!("../static/admin/account.js")),
+    ("cell.js", include_str!("../static/admin/cell.js")),
+    (
+        "cell_alert.js",
+        include_str!("../static/admin/cell_alert.js"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../static/admin.css");
@@ -408,6 +428,7 @@ pub fn route_paths() -> Vec<&'static str> {
     paths.extend([
         "/admin/campagnes/{id}",
         "/admin/campagnes/{id}/crise",
+        "/admin/cellule/alertes/{id}",
         "/static/admin.css",
         "/static/admin/{name}",
     ]);
@@ -450,6 +471,22 @@ pub fn routes(town: &str, accessibility: &str, config: BackOffice) -> Router {
                      headers: HeaderMap,
                      Path(id): Path<String>| async move {
                         campaign_page(&shell, &headers, &id, "crisis", "Vue de crise")
+                    },
+                ),
+            )
+            .route(
+                "/admin/cellule/alertes/{id}",
+                get(
+                    |State(shell): State<Arc<Shell>>,
+                     headers: HeaderMap,
+                     Path(id): Path<String>| async move {
+                        campaign_page(
+                            &shell,
+                            &headers,
+                            &id,
+                            "cell_alert",
+                            "Alerte de la cellule de crise",
+                        )
                     },
                 ),
             );
@@ -528,6 +565,7 @@ mod tests {
             for (_, page, title) in PAGES.iter().chain([
                 &("", "campaign", "Campagne"),
                 &("", "crisis", "Vue de crise"),
+                &("", "cell_alert", "Alerte de la cellule de crise"),
             ]) {
                 let resp = shell.page(page, title, context! { id => "x" });
                 assert_eq!(resp.status(), StatusCode::OK, "{page}");

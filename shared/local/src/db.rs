@@ -262,6 +262,11 @@ const MIGRATIONS: &[&str] = &[
         staff_id TEXT PRIMARY KEY,
         off TEXT NOT NULL
      ) WITHOUT ROWID;",
+    // 18: the crisis cell's members (#30), staff kept apart from residents: one JSON row each.
+    "CREATE TABLE cell_members (
+        id TEXT PRIMARY KEY,
+        member TEXT NOT NULL
+     ) WITHOUT ROWID;",
 ];
 
 /// How long a statement waits for a write lock another connection (another program) holds.

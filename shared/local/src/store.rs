@@ -3,6 +3,7 @@
 
 mod archive;
 mod campaigns;
+mod cell;
 mod deliveries;
 mod documents;
 mod file_jobs;

@@ -14,6 +14,7 @@ mod big_files;
 mod call_retries;
 mod concurrent_edits;
 mod consent;
+mod crisis_cell;
 mod dispatch;
 mod emergency_reach;
 mod hostile_input;

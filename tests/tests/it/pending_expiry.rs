@@ -51,6 +51,7 @@ async fn world() -> World {
         ),
         campaigns: store.clone(),
         reach: store.clone(),
+        cell: store.clone(),
     });
     residents.seed_topics(&default_topics()).await.unwrap();
     World {

@@ -3,6 +3,7 @@
 
 mod archive;
 mod campaigns;
+mod cell;
 mod deliveries;
 mod fanout;
 mod file_jobs;

@@ -53,6 +53,10 @@ pub struct ArchivedMessage {
 impl ArchivedMessage {
     /// Whether `campaign` belongs in the archive once sent.
     pub fn publishes(campaign: &Campaign) -> bool {
+        // The crisis cell's alerts are internal to the town hall, never public.
+        if campaign.kind == CampaignKind::CellAlert {
+            return false;
+        }
         matches!(
             campaign.kind,
             CampaignKind::WeatherAlert | CampaignKind::WeatherAlertEnd

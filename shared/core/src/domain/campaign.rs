@@ -146,6 +146,9 @@ pub enum CampaignKind {
     WeatherAlert,
     /// Announces the end of a relayed vigilance (not counted as an alert).
     WeatherAlertEnd,
+    /// An alert of the crisis cell: sent to its members (staff), not to residents; never
+    /// counted as a campaign, never published.
+    CellAlert,
 }
 
 /// A person (or the system) in the audit trail.
@@ -605,7 +608,7 @@ fn parse_topics(raw: &[String], open_topics: &[Topic], errors: &mut FieldErrors)
 }
 
 /// The SMS text, at most [`MAX_SMS_SEGMENTS`] segments.
-fn parse_sms(input: &SmsInput, errors: &mut FieldErrors) -> CampaignSms {
+pub(crate) fn parse_sms(input: &SmsInput, errors: &mut FieldErrors) -> CampaignSms {
     let text = required_text(
         &input.text,
         "sms.text",
@@ -672,7 +675,7 @@ fn character_name(c: char) -> String {
 }
 
 /// The spoken text: required when a voice call is asked for, short, without links.
-fn parse_voice(input: &VoiceInput, errors: &mut FieldErrors) -> CampaignVoice {
+pub(crate) fn parse_voice(input: &VoiceInput, errors: &mut FieldErrors) -> CampaignVoice {
     let text = required_text(
         &input.text,
         "voice.text",

@@ -4,6 +4,7 @@
 pub mod alert_templates;
 pub mod archive;
 pub mod campaign;
+pub mod cell;
 pub mod client;
 pub mod contact;
 pub mod counter;

@@ -265,7 +265,7 @@ pub struct CrisisCounts {
 }
 
 impl CrisisCounts {
-    fn add(&mut self, state: PersonState, reached: bool) {
+    pub(crate) fn add(&mut self, state: PersonState, reached: bool) {
         self.people += 1;
         match state {
             PersonState::NeedsHelp => self.needs_help += 1,
@@ -405,7 +405,7 @@ pub fn crisis_view(input: CrisisInput<'_>) -> CrisisView {
 }
 
 /// Each person's messages and how each fared, by person.
-fn messages_by_person(
+pub(crate) fn messages_by_person(
     deliveries: &[Delivery],
     reports: &[ReachReport],
 ) -> BTreeMap<SubscriberId, Vec<MessageLine>> {
@@ -440,7 +440,7 @@ fn count_by_zone(
 }
 
 /// A person's state from their answer, else from how their messages fared.
-fn person_state(answer: Option<Answer>, lines: &[MessageLine]) -> PersonState {
+pub(crate) fn person_state(answer: Option<Answer>, lines: &[MessageLine]) -> PersonState {
     let reached = lines.iter().any(|l| l.reach == MessageReach::Reached);
     let pending = lines.iter().any(|l| l.reach == MessageReach::Pending);
     match (answer, reached, pending) {

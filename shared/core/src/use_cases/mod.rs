@@ -4,6 +4,7 @@ pub mod account;
 pub mod archive;
 pub mod call_outcomes;
 pub mod campaigns;
+pub mod cell;
 pub mod crisis;
 pub mod dispatch;
 pub mod draft_estimate;

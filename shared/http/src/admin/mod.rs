@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod campaigns;
+pub mod cell;
 pub mod claims;
 pub mod crisis;
 pub mod files;
@@ -23,6 +24,7 @@ use axum::Router;
 use telmail_core::use_cases::account::Account;
 use telmail_core::use_cases::archive::Archive;
 use telmail_core::use_cases::campaigns::Campaigns;
+use telmail_core::use_cases::cell::CrisisCell;
 use telmail_core::use_cases::crisis::Crisis;
 use telmail_core::use_cases::file_jobs::FileJobs;
 use telmail_core::use_cases::outbox::OutboxViewer;
@@ -62,6 +64,8 @@ pub struct AdminState {
     pub crisis: Arc<Crisis>,
     /// The caller's own settings.
     pub account: Arc<Account>,
+    /// The crisis cell.
+    pub cell: Arc<CrisisCell>,
 }
 
 impl From<&UseCases> for AdminState {
@@ -79,6 +83,7 @@ impl From<&UseCases> for AdminState {
             zones: u.zones.clone(),
             crisis: u.crisis.clone(),
             account: u.account.clone(),
+            cell: u.cell.clone(),
         }
     }
 }
@@ -263,6 +268,22 @@ fn staff_routes() -> Vec<StaffRoute> {
         ),
         ("/api/admin/topics/{slug}/close", File, post(topics::close)),
         ("/api/admin/zones", File, post(zones::create)),
+        (
+            "/api/admin/cell/members",
+            File,
+            get(cell::members).post(cell::add),
+        ),
+        (
+            "/api/admin/cell/members/{id}",
+            File,
+            axum::routing::put(cell::edit).delete(cell::remove),
+        ),
+        (
+            "/api/admin/cell/alerts",
+            File,
+            get(cell::alerts).post(cell::alert),
+        ),
+        ("/api/admin/cell/alerts/{id}", File, get(cell::view)),
         ("/api/admin/stats", File, get(stats::report)),
         ("/api/admin/health", File, get(stats::health)),
         (

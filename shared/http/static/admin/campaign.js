@@ -40,7 +40,7 @@ const COLOURS = LABELS.colour;
 function facts(c) {
   const rows = [
     ["Statut", status(c.status)],
-    ["Type", { standard: "campagne", weather_alert: "alerte météo", weather_alert_end: "fin d'alerte météo" }[c.kind]],
+    ["Type", { standard: "campagne", weather_alert: "alerte météo", weather_alert_end: "fin d'alerte météo", cell_alert: "alerte de la cellule de crise" }[c.kind]],
     ["Thèmes", c.topics.join(", ")],
     ["Rédigée par", `${c.author.name}, le ${when(c.created_at)}`],
     ["Dernière modification", when(c.updated_at)],
@@ -153,6 +153,9 @@ function sending(c, e) {
 
 /** The crisis view of an urgent campaign once it went out, for those who read the subscriber file. */
 function crisisLink(c) {
+  if (c.kind === "cell_alert") {
+    return holds(me, "cabinet", "admin") ? el("p", {}, el("a", { class: "button", href: `/admin/cellule/alertes/${c.id}`, id: "crisis-link" }, "Suivi de l'alerte : quels membres de la cellule ont été joints")) : "";
+  }
   if (!c.urgent || !["sending", "sent", "cancelled"].includes(c.status) || !holds(me, "redaction", "admin")) return "";
   return el("p", {}, el("a", { class: "button", href: `/admin/campagnes/${c.id}/crise`, id: "crisis-link" }, "Vue de crise : qui a été joint, qui est en sécurité"));
 }

@@ -41,7 +41,7 @@ fn address_column(channel: Channel) -> &'static str {
 /// still queued or being sent stay: the sender finds the person gone and closes them as
 /// suppressed, which the campaign's counters need to reach their end. The unique delivery index
 /// is probed once per campaign, so no index by subscriber slows every fan-out insert.
-const ERASE_FINISHED_DELIVERIES: &str = "DELETE FROM deliveries
+pub(super) const ERASE_FINISHED_DELIVERIES: &str = "DELETE FROM deliveries
      WHERE campaign_id IN (SELECT id FROM campaigns) AND subscriber_id = ?1
        AND status IN ('sent', 'failed', 'suppressed', 'unknown')";
 

@@ -25,7 +25,7 @@ use telmail_core::domain::subscriber::{
 };
 use telmail_core::domain::topic::TopicSlug;
 use telmail_core::ports::StaffStore;
-use telmail_core::ports::{ArchiveStore, NoticeSettingsStore};
+use telmail_core::ports::{ArchiveStore, CellStore, NoticeSettingsStore};
 use telmail_core::ports::{
     AudienceStore, CampaignStore, DeliveryStore, FileDrop, FileJobStore, PaceStore, PauseStore,
     ProposalStore, QuotaStore, ReachStore, StatsStore, SubscriberReports, SubscriberStore,
@@ -58,6 +58,8 @@ struct Backend {
     reach: Arc<dyn ReachStore>,
     /// Which notices each staff account turned off.
     notices: Arc<dyn NoticeSettingsStore>,
+    /// The crisis cell's members.
+    cell: Arc<dyn CellStore>,
     /// Where big files wait (a folder, or a bucket).
     files: Arc<dyn FileDrop>,
     /// The store's clock (what it stamps claims and changes with), at [`t0`].
@@ -91,6 +93,7 @@ async fn sqlite() -> Backend {
         zones: store.clone(),
         reach: store.clone(),
         notices: store.clone(),
+        cell: store.clone(),
         file_jobs: store,
         files: Arc::new(
             telmail_local::files::FolderDrop::new(&dir.path().join("files"), clock.clone())
@@ -138,6 +141,7 @@ async fn dynamo() -> Backend {
         zones: store.clone(),
         reach: store.clone(),
         notices: store.clone(),
+        cell: store.clone(),
         file_jobs: store,
         files: Arc::new(telmail_aws::s3::S3Drop::new(s3, bucket)),
         clock,
@@ -328,6 +332,7 @@ macro_rules! on_backend {
 mod archive;
 mod audience;
 mod campaigns;
+mod cell_members;
 mod deliveries;
 mod files;
 mod pacing;

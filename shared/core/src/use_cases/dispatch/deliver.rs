@@ -12,7 +12,9 @@ use super::{
     PAUSED_WAIT, PAUSES_READ_EVERY, SEND_MARGIN, THROTTLED_WAIT,
 };
 use crate::clock::Month;
-use crate::domain::campaign::{Campaign, CampaignId, CampaignStatus};
+use crate::domain::campaign::{Campaign, CampaignId, CampaignKind, CampaignStatus};
+use crate::domain::cell::CellMember;
+use crate::domain::contact::Address;
 use crate::domain::contact::Channel;
 use crate::domain::delivery::{Claims, Delivery, DeliveryKey, DeliveryResult, Progress};
 use crate::domain::queue::{DeliverJob, JobOutcome, KnownAddress};
@@ -64,7 +66,7 @@ impl Dispatcher {
         let Claims { won: claimed, held } = self.d.deliveries.claim(&to_claim).await?;
         self.recheck_held_later(jobs, &held, &mut outcomes);
         let stale = self.fail_stale(&held).await?;
-        let recipients = match self.recipients(jobs, &claimed).await {
+        let recipients = match self.recipients(jobs, &claimed, &campaigns).await {
             Ok(r) => r,
             Err(e) => {
                 // Nothing was sent: give the claims back for the jobs' next delivery.
@@ -393,6 +395,57 @@ impl Dispatcher {
         &self,
         jobs: &[DeliverJob],
         claimed: &[Delivery],
+        campaigns: &HashMap<CampaignId, Campaign>,
+    ) -> Result<HashMap<DeliveryKey, SendTo>, DomainError> {
+        let of_cell = |d: &&Delivery| {
+            campaigns
+                .get(&d.key.campaign)
+                .is_some_and(|c| c.kind == CampaignKind::CellAlert)
+        };
+        let (cell, claimed): (Vec<&Delivery>, Vec<&Delivery>) = claimed.iter().partition(of_cell);
+        let mut to = self.cell_recipients(&cell).await?;
+        to.extend(self.audience_recipients(jobs, &claimed).await?);
+        Ok(to)
+    }
+
+    /// Where the messages of an alert of the crisis cell go: the member's numbers as they are
+    /// now (a member removed since gets nothing).
+    async fn cell_recipients(
+        &self,
+        claimed: &[&Delivery],
+    ) -> Result<HashMap<DeliveryKey, SendTo>, DomainError> {
+        if claimed.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let members: HashMap<SubscriberId, CellMember> = self
+            .d
+            .cell
+            .cell_members()
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        Ok(claimed
+            .iter()
+            .map(|d| {
+                let number = members
+                    .get(&d.key.subscriber)
+                    .map(|m| m.number_for(d.key.channel).cloned());
+                let to = match number {
+                    Some(Some(number)) => SendTo::Address(Address::Phone(number)),
+                    Some(None) => SendTo::Gone("pas de numéro pour ce canal"),
+                    None => SendTo::Gone("membre retiré de la cellule de crise"),
+                };
+                (d.key, to)
+            })
+            .collect())
+    }
+
+    /// Where residents' messages go.
+    async fn audience_recipients(
+        &self,
+        jobs: &[DeliverJob],
+        claimed: &[&Delivery],
     ) -> Result<HashMap<DeliveryKey, SendTo>, DomainError> {
         let mut known: HashMap<DeliveryKey, &KnownAddress> = HashMap::new();
         let mut follow_ups: HashSet<DeliveryKey> = HashSet::new();

@@ -80,6 +80,11 @@ impl Dispatcher {
             .expect("cache lock")
             .insert(campaign.id, (self.now(), campaign.status));
         self.publish(&campaign).await;
+        // An alert of the crisis cell went to staff, not to residents: it is no campaign of
+        // the month's figures (its SMS, calls and their cost are counted as they were sent).
+        if campaign.kind == CampaignKind::CellAlert {
+            return Ok(());
+        }
         let mut counters = vec![(Counter::CampaignsSent, 1)];
         if campaign.kind == CampaignKind::WeatherAlert {
             counters.push((Counter::WeatherAlertsSent, 1));

@@ -35,8 +35,8 @@ use crate::domain::campaign::{Campaign, CampaignId, CampaignStatus};
 use crate::domain::contact::Channel;
 use crate::error::StoreError;
 use crate::ports::{
-    AudienceStore, CampaignStore, DeliveryStore, EmailSender, JobQueue, PauseStore, SmsSender,
-    StatsStore, SuppressionStore, VoiceSender,
+    AudienceStore, CampaignStore, CellStore, DeliveryStore, EmailSender, JobQueue, PauseStore,
+    SmsSender, StatsStore, SuppressionStore, VoiceSender,
 };
 use crate::render::links::Links;
 use crate::render::messages::EmailLayout;
@@ -93,6 +93,8 @@ pub struct DispatchDeps {
     pub config: ServiceConfig,
     /// The public archive, where sent campaigns are published.
     pub archive: Arc<Archive>,
+    /// The crisis cell: where an alert of the cell finds its members' numbers.
+    pub cell: Arc<dyn CellStore>,
 }
 
 /// Starts, fans out and delivers campaigns.

@@ -25,6 +25,8 @@ pub(super) enum SendTo {
     Profile(Option<Box<Subscriber>>),
     /// A crisis follow-up's: the profile as it is now, the channel not bound to its choices.
     FollowUp(Option<Box<Subscriber>>),
+    /// Nowhere: not sent, for this reason (a member removed from the crisis cell).
+    Gone(&'static str),
 }
 
 impl Dispatcher {
@@ -86,6 +88,7 @@ impl Dispatcher {
         };
         let person = match to {
             SendTo::Address(address) => return Ok(address.clone()),
+            SendTo::Gone(why) => return Err(gone(why)),
             SendTo::Profile(None) | SendTo::FollowUp(None) => return Err(gone("abonné effacé")),
             SendTo::Profile(Some(person)) | SendTo::FollowUp(Some(person)) => person,
         };

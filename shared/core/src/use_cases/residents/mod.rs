@@ -110,6 +110,8 @@ pub struct ResidentDeps {
     pub campaigns: Arc<dyn crate::ports::CampaignStore>,
     /// Where those answers are kept.
     pub reach: Arc<dyn crate::ports::ReachStore>,
+    /// The crisis cell, whose members answer its alerts with the same link.
+    pub cell: Arc<dyn crate::ports::CellStore>,
 }
 
 /// A text as a voice reads it best: every digit on its own (« 1, 2, 3 » rather than « cent

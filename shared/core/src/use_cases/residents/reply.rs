@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use crate::domain::campaign::{Campaign, CampaignStatus};
+use crate::domain::campaign::{Campaign, CampaignKind, CampaignStatus};
 use crate::domain::reach::{Acknowledgement, Answer};
 use crate::domain::subscriber::SubscriberId;
 use crate::error::{DomainError, FieldErrors};
@@ -38,7 +38,14 @@ impl Residents {
                     )
             })
             .ok_or(DomainError::InvalidToken)?;
-        if self.d.subscribers.get(who).await?.is_none() {
+        // An alert of the crisis cell was sent to its members, any other to residents: the
+        // link is valid while its recipient is still there.
+        let still_there = if campaign.kind == CampaignKind::CellAlert {
+            self.d.cell.cell_member(who).await?.is_some()
+        } else {
+            self.d.subscribers.get(who).await?.is_some()
+        };
+        if !still_there {
             return Err(DomainError::InvalidToken);
         }
         Ok((campaign, who))

@@ -1,0 +1,88 @@
+//! `/api/admin/cell`: the crisis cell's members (`admin` keeps them, `cabinet` and `admin`
+//! read them), its alert by SMS and call, and the alert's live view.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use telmail_core::domain::campaign::CampaignId;
+use telmail_core::domain::cell::{CellAlertInput, CellMemberInput};
+use telmail_core::domain::subscriber::SubscriberId;
+use telmail_core::error::DomainError;
+
+use super::auth::Staff;
+use super::AdminState;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, Segment};
+
+/// A member's id from the path; any other text names no member.
+fn member_id(raw: &str) -> Result<SubscriberId, DomainError> {
+    raw.parse()
+        .map_err(|_| DomainError::NotFound("Ce membre de la cellule de crise n'existe pas.".into()))
+}
+
+/// `GET /api/admin/cell/members`
+pub async fn members(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.cell.members(&by).await?))
+}
+
+/// `POST /api/admin/cell/members`: 201 with the member.
+pub async fn add(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<CellMemberInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok((StatusCode::CREATED, Json(app.cell.add(&by, &input).await?)))
+}
+
+/// `PUT /api/admin/cell/members/{id}`
+pub async fn edit(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+    ApiJson(input): ApiJson<CellMemberInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.cell.edit(&by, member_id(&id)?, &input).await?))
+}
+
+/// `DELETE /api/admin/cell/members/{id}`: 204.
+pub async fn remove(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<String>,
+) -> ApiResult<impl IntoResponse> {
+    app.cell.remove(&by, member_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/admin/cell/alerts`: the recent alerts of the cell.
+pub async fn alerts(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.cell.alerts(&by).await?))
+}
+
+/// `POST /api/admin/cell/alerts`: 201 with what was queued.
+pub async fn alert(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    ApiJson(input): ApiJson<CellAlertInput>,
+) -> ApiResult<impl IntoResponse> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.cell.alert(&by, &input).await?),
+    ))
+}
+
+/// `GET /api/admin/cell/alerts/{id}`: the alert's live view.
+pub async fn view(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<CampaignId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.cell.view(&by, id).await?))
+}
