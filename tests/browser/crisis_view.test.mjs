@@ -2,13 +2,20 @@
 // with an SMTP relay that refuses one address: the writer asks for an answer in the composer,
 // the crisis view fills as a resident taps « Je suis en sécurité » from the link of the SMS in
 // the outbox (sms.jsonl), and the follow-up reaches, by SMS, the resident whose email bounced.
+// Then alerts by zone (sections 1 and 2): the front desk types a paper form with a landline
+// called for weather alerts, residents find their zone by their street on the web form, and a
+// red submersion vigilance from a stand-in Météo-France feed, which the settings limit to the
+// sea front, calls and texts only the sea front (outbox/voice.jsonl and sms.jsonl).
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { axeViolations, launchBrowser, openContext, signInAt, smsTo, staffApiAt, startServer, waitFor, waitForSms } from './support.mjs';
+import { STAFF_PASSWORD, axeViolations, launchBrowser, openContext, signInAt, smsTo, staffApiAt, startServer, waitFor, waitForSms } from './support.mjs';
 
 const desktop = { viewport: { width: 1280, height: 900 } };
 const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -17,6 +24,7 @@ const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 const UNKNOWN = 'perdu@exemple.fr';
 
 let relay;
+let feed;
 let server;
 let browser;
 
@@ -66,15 +74,89 @@ async function startRelay() {
   };
 }
 
+/** Météo-France's `cartevigilance/encours` document (the real product's shape, see
+ * shared/samples/vigilance_dpvigilance_encours.json) produced now: waves-submersion on
+ * Gironde's coast (domain 3310) at `colour` (1 green … 4 red), from an hour ago to ten hours
+ * ahead. */
+function vigilanceDocument(colour) {
+  const now = Date.now();
+  const t = (hours) => new Date(now + hours * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return {
+    product: {
+      warning_type: 'vigilance',
+      type_cdp: 'cdp_carte_externe',
+      version_vigilance: 'V6',
+      version_cdp: '1.0.0',
+      update_time: t(0),
+      domain_id: 'FRA',
+      global_max_color_id: String(colour),
+      periods: [
+        {
+          echeance: 'J',
+          begin_validity_time: t(-1),
+          end_validity_time: t(10),
+          timelaps: {
+            domain_ids: [
+              {
+                domain_id: '3310',
+                max_color_id: colour,
+                phenomenon_items: [
+                  {
+                    phenomenon_id: '9',
+                    phenomenon_max_color_id: colour,
+                    timelaps_items: [{ begin_time: t(-1), end_time: t(10), color_id: colour }],
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** A stand-in Météo-France feed on 127.0.0.1: green until a test sets `colour`. */
+async function startFeed() {
+  const state = { colour: 1, polls: 0 };
+  const srv = createHttpServer((req, res) => {
+    state.polls += 1;
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(vigilanceDocument(state.colour)));
+  });
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  return {
+    url: `http://127.0.0.1:${srv.address().port}/public/DPVigilance/v1/cartevigilance/encours`,
+    state,
+    async stop() {
+      srv.closeAllConnections();
+      srv.close();
+      await once(srv, 'close');
+    },
+  };
+}
+
 before(async () => {
   relay = await startRelay();
-  server = await startServer({ staff: true, env: { TELMAIL_SMTP_URL: relay.url } });
+  feed = await startFeed();
+  server = await startServer({
+    staff: true,
+    env: {
+      TELMAIL_SMTP_URL: relay.url,
+      // The relay polls the stand-in feed every second; submersion alerts go to the sea front.
+      TELMAIL_WEATHER_FEED_URL: feed.url,
+      TELMAIL_WEATHER_EVERY: '1',
+      TELMAIL_WEATHER_ZONES: 'vagues-submersion=front-de-mer',
+    },
+  });
   browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
+  await feed?.stop();
   await relay?.stop();
 });
 
@@ -87,10 +169,62 @@ const open = (size) => openContext(browser, size);
 /** Signs a staff member in at /admin. */
 const signIn = (page, username) => signInAt(page, server.base, username);
 
+/** The streets of the sea front. */
+const SEA_FRONT_STREETS = ['Boulevard de la Plage', 'Boulevard Veyrier-Montagnères', 'Avenue Gambetta'];
+
+let zonesDefined;
+/** An administrator defines the town's zones with their streets (once for the file's tests). */
+function defineZones() {
+  zonesDefined ??= (async () => {
+    const admin = await staffApi('admin');
+    const seaFront = await admin('POST', '/api/admin/zones', { name: 'Front de mer', description: 'Le boulevard de la Plage.', streets: SEA_FRONT_STREETS });
+    assert.equal(seaFront.slug, 'front-de-mer');
+    const moulleau = await admin('POST', '/api/admin/zones', { name: 'Le Moulleau', description: 'Le quartier du Moulleau.', streets: ['Avenue Notre-Dame-des-Passes'] });
+    assert.equal(moulleau.slug, 'le-moulleau');
+  })();
+  return zonesDefined;
+}
+
+/** Every call of the voice outbox to `to` (E.164) so far. */
+function callsTo(dataDir, to) {
+  const file = join(dataDir, 'outbox', 'voice.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line))
+    .filter((call) => call.to === to);
+}
+
+/** A resident signs up on the public web form at phone width and types the code of the SMS;
+ * `zone` is done by typing a street, or by ticking a zone. */
+async function residentSignsUp({ number, e164, street, zone }) {
+  const resident = await open(phone);
+  const { page } = resident;
+  await page.goto(`${server.base}/inscription`);
+  await page.getByLabel('Numéro de mobile', { exact: true }).fill(number);
+  if (street) {
+    // The street field suggests the zones' streets
+    const suggested = await page.locator('datalist#streets option').evaluateAll((options) => options.map((o) => o.value));
+    assert.ok(suggested.includes(street), `${street} is suggested: ${suggested}`);
+    await page.getByLabel('Trouver ma zone par ma rue').fill(street);
+  }
+  if (zone) await page.getByRole('checkbox', { name: new RegExp(`^${zone}`) }).check();
+  await page.getByLabel('Alerte météo par sms', { exact: true }).check();
+  await page.getByRole('checkbox', { name: /^J'accepte que la Ville/ }).check();
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: "Je m'inscris" }).click()]);
+  await page.getByRole('heading', { name: 'Saisir le code reçu par SMS' }).waitFor();
+  const code = (await waitForSms(server.dataDir, e164)).text.match(/\b(\d{6})\b/)[1];
+  await page.getByLabel('Code reçu par SMS').fill(code);
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Valider', exact: true }).click()]);
+  await page.getByRole('heading', { name: 'Inscription confirmée' }).waitFor();
+  return resident;
+}
+
 test('the crisis view fills as residents answer, and the follow-up reaches those not reached', async () => {
   // GIVEN the sea front, two residents on it, and one whose only email the relay refuses
+  await defineZones();
   const admin = await staffApi('admin');
-  await admin('POST', '/api/admin/zones', { name: 'Front de mer', description: 'Le boulevard de la Plage.', streets: [] });
   const paper = (email, phone, channels, zones) =>
     admin('POST', '/api/admin/subscribers', {
       email, phone, paper_form_reference: 'F-30', zones, welcome: false,
@@ -210,4 +344,73 @@ test('an administrator adds a member of the crisis cell, the cabinet alerts the 
   assert.match(await cab.page.locator('#summary').innerText(), /1 en sécurité/);
   assert.deepEqual(adminUi.errors, [], 'no script error on the cell page');
   assert.deepEqual(cab.errors, [], 'no script error on the alert page');
+});
+
+test('a red submersion vigilance limited to the sea front calls and texts only its residents', async () => {
+  // GIVEN the zones, with their streets, defined by an administrator
+  await defineZones();
+
+  // WHEN the front desk types a paper form with a landline, for weather alerts by call, on the sea front
+  const desk = await open(desktop);
+  await desk.page.goto(`${server.base}/admin`);
+  await desk.page.getByLabel('Identifiant').fill('accueil');
+  await desk.page.getByLabel('Mot de passe').fill(STAFF_PASSWORD);
+  await Promise.all([desk.page.waitForURL(`${server.base}/admin/abonnes`), desk.page.getByRole('button', { name: 'Se connecter' }).click()]);
+  const form = desk.page.locator('#paper');
+  await form.getByLabel(/^Mobile, ou téléphone fixe/).fill('05 56 22 33 44');
+  await form.getByLabel('Référence du formulaire (preuve du consentement)').fill('F-31');
+  await form.getByLabel('Lieu de dépôt (mairie, maison de quartier…)').fill('Mairie');
+  await form.getByRole('checkbox', { name: 'Front de mer' }).check();
+  // SMS to a landline is refused, next to the number
+  await form.getByLabel('Alerte météo par SMS').check();
+  await form.getByRole('button', { name: 'Ajouter' }).click();
+  await form.locator('#paper-phone[aria-invalid="true"] + .field-error', { hasText: "n'est pas un numéro de mobile" }).waitFor();
+  await form.getByLabel('Alerte météo par SMS').uncheck();
+  await form.getByLabel('Alerte météo par appel vocal').check();
+  await form.getByRole('button', { name: 'Ajouter' }).click();
+  await desk.page.getByText('Abonné ajouté : 05 56 22 33 44.').waitFor();
+  await desk.page.getByRole('row', { name: /05 56 22 33 44.*Alerte météo \(appel vocal\)/ }).waitFor();
+  assert.deepEqual(await axeViolations(desk.page), [], 'axe on the front desk page');
+
+  // AND a resident finds their zone by their street on the web form; another names Le Moulleau
+  const seaFront = await residentSignsUp({ number: '06 44 55 66 77', e164: '+33644556677', street: 'Boulevard Veyrier-Montagnères' });
+  assert.deepEqual(await axeViolations(seaFront.page), [], 'axe on the sign-up confirmed');
+  const moulleau = await residentSignsUp({ number: '06 44 55 66 78', e164: '+33644556678', zone: 'Le Moulleau' });
+  const admin = await staffApi('admin');
+  const zonesOf = async (q) => (await admin('GET', `/api/admin/subscribers?q=${encodeURIComponent(q)}`)).items.map((s) => s.zones);
+  assert.deepEqual(await zonesOf('0644556677'), [['front-de-mer']], 'the street gave the sea front');
+  assert.deepEqual(await zonesOf('0644556678'), [['le-moulleau']]);
+  assert.deepEqual(await zonesOf('0556223344'), [['front-de-mer']]);
+
+  // WHEN Météo-France's feed turns red for waves-submersion (red goes out at once)
+  feed.state.colour = 4;
+
+  // THEN the landline is called and the sea front resident texted
+  const call = await waitFor('the call to the landline', () => callsTo(server.dataDir, '+33556223344')[0]);
+  assert.match(call.text, /^Message de la Ville d'Arcachon\. Météo-France place le secteur en vigilance rouge vagues-submersion, du .* Je répète\. /);
+  assert.doesNotMatch(call.text, /https?:/, 'nothing a call cannot say');
+  const sms = await waitFor('the alert SMS on the sea front', () => smsTo(server.dataDir, '+33644556677').find((m) => /vigilance rouge vagues-submersion/.test(m.text)));
+  assert.match(sms.text, /^Ville d'Arcachon : vigilance rouge vagues-submersion/);
+  const weather = await admin('GET', '/api/admin/weather');
+  assert.deepEqual(weather.zones, { 'vagues-submersion': ['front-de-mer'] }, 'the setting as staff see it');
+  assert.equal(weather.in_force.length, 1, 'one alert in force');
+  const id = weather.in_force[0].campaign;
+  await waitFor('the alert to be sent', async () => (await admin('GET', `/api/admin/campaigns/${id}`)).status === 'sent');
+
+  // AND nobody else of the zones: Le Moulleau has only its sign-up code, the landline no SMS
+  assert.equal(smsTo(server.dataDir, '+33644556678').length, 1, 'Le Moulleau: the sign-up code only');
+  assert.deepEqual(callsTo(server.dataDir, '+33644556678'), []);
+  assert.deepEqual(smsTo(server.dataDir, '+33556223344'), [], 'no SMS to a landline');
+  assert.equal(callsTo(server.dataDir, '+33556223344').length, 1, 'one call');
+
+  // AND the campaign page says it was limited to the sea front, and counts the call
+  const writer = await open(desktop);
+  await signIn(writer.page, 'redac');
+  await writer.page.goto(`${server.base}/admin/campagnes/${id}`);
+  const zones = writer.page.locator('dl.facts dt', { hasText: /^Zones$/ }).locator('xpath=following-sibling::dd[1]');
+  assert.equal(await zones.innerText(), "« Front de mer », et les abonnés qui n'ont indiqué aucune zone");
+  await writer.page.getByRole('heading', { name: 'Appels vocaux' }).waitFor();
+  assert.match(await writer.page.locator('.card', { has: writer.page.getByRole('heading', { name: 'Appels vocaux' }) }).innerText(), /1 envoyés/);
+  assert.deepEqual(await axeViolations(writer.page), [], 'axe on the weather campaign page');
+  for (const who of [desk, seaFront, moulleau, writer]) assert.deepEqual(who.errors, [], 'no script error');
 });

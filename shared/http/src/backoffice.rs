@@ -15,6 +15,7 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::staff::Role;
+use telmail_core::domain::topic::EMERGENCY_TOPICS;
 use telmail_core::domain::weather::{Colour, Phenomenon};
 
 /// How staff sign in to the back office.
@@ -321,6 +322,8 @@ impl Shell {
                 menu => menu,
                 auth => self.config.sign_in,
                 labels => minijinja::Value::from_safe_string(self.labels.clone()),
+                // The topics forms offer voice calls on (the subscriber file's paper form).
+                emergency_topics => EMERGENCY_TOPICS,
                 ..extra
             })
         });

@@ -270,14 +270,17 @@ async fn a_red_submersion_the_settings_limit_to_the_sea_front_reaches_only_its_r
         let zone = json!({ "name": name, "description": "Une zone de la ville." });
         admin.post_expect("/api/admin/zones", &zone, 201).await;
     }
-    // AND residents on the sea front, at Le Moulleau, and one who named no zone
-    for (phone, zones) in [
-        ("06 11 00 00 01", json!(["front-de-mer"])),
-        ("06 11 00 00 03", json!(["le-moulleau"])),
-        ("06 11 00 00 04", json!([])),
+    // AND residents on the sea front, at Le Moulleau, and one who named no zone; landlines
+    // called for weather alerts on the sea front and at Le Moulleau
+    for (phone, zones, channel) in [
+        ("06 11 00 00 01", json!(["front-de-mer"]), "sms"),
+        ("06 11 00 00 03", json!(["le-moulleau"]), "sms"),
+        ("06 11 00 00 04", json!([]), "sms"),
+        ("05 56 22 33 44", json!(["front-de-mer"]), "voice"),
+        ("05 56 22 33 45", json!(["le-moulleau"]), "voice"),
     ] {
         let resident = json!({ "phone": phone, "zones": zones,
-                               "subscriptions": [{ "topic": "alerte-meteo", "channels": ["sms"] }],
+                               "subscriptions": [{ "topic": "alerte-meteo", "channels": [channel] }],
                                "paper_form_reference": "F-30", "welcome": false });
         redac
             .post_expect("/api/admin/subscribers", &resident, 201)
@@ -307,5 +310,19 @@ async fn a_red_submersion_the_settings_limit_to_the_sea_front_reaches_only_its_r
     assert_eq!(app.sms_to("+33611000001").len(), 1);
     assert_eq!(app.sms_to("+33611000004").len(), 1);
     assert!(app.sms_to("+33611000003").is_empty());
+    // …and the sea front's landline was called with the alert read aloud, not Le Moulleau's
+    let calls: Vec<Value> = std::fs::read_to_string(app.data_dir.join("outbox/voice.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let to: Vec<&str> = calls.iter().map(|c| c["to"].as_str().unwrap()).collect();
+    assert_eq!(to, ["+33556223344"], "{calls:?}");
+    let text = calls[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("Message de la Ville d'Arcachon. Météo-France place le secteur en vigilance rouge vagues-submersion, du "),
+        "{text}"
+    );
+    assert!(text.contains("Je répète."), "{text}");
     app.stop().await;
 }

@@ -2,7 +2,7 @@
 //! templates over a few French variables, checked when saved so that every alert SMS fits one
 //! GSM-7 segment whatever the phenomenon, colour and dates.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Europe::Paris;
 use minijinja::machinery::{tokenize, Token, WhitespaceConfig};
 use minijinja::syntax::SyntaxConfig;
@@ -443,6 +443,52 @@ pub fn validity(v: &Vigilance) -> String {
     format!("du {} au {}", paris(v.begins), paris(v.ends))
 }
 
+/// « 1 décembre à 6 heures », Paris time, as a voice reads it.
+fn spoken_time(t: DateTime<Utc>) -> String {
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let local = t.with_timezone(&Paris);
+    let day = local.day();
+    let day = if day == 1 {
+        "1er".to_owned()
+    } else {
+        day.to_string()
+    };
+    let hour = match local.hour() {
+        0 => "minuit".to_owned(),
+        12 => "midi".to_owned(),
+        1 => "1 heure".to_owned(),
+        h => format!("{h} heures"),
+    };
+    format!("{day} {} à {hour}", MONTHS[local.month0() as usize])
+}
+
+/// What a relayed alert's voice call says (the call adds the town's name first and says it
+/// twice): the vigilance, when, and Météo-France's advice; no link, no abbreviation, dates as
+/// a voice reads them. Staff templates are for the written texts; this one is fixed.
+pub fn spoken_alert(v: &Vigilance) -> String {
+    format!(
+        "Météo-France place le secteur en vigilance {} {}, du {} au {}. {}",
+        v.colour,
+        v.phenomenon.label(),
+        spoken_time(v.begins),
+        spoken_time(v.ends),
+        advice(v.phenomenon, v.colour)
+    )
+}
+
 /// Météo-France's safety advice for a phenomenon at orange or red, shortened.
 pub fn advice(phenomenon: Phenomenon, colour: Colour) -> &'static str {
     let red = colour >= Colour::Red;
@@ -477,6 +523,35 @@ mod tests {
             colour,
             begins,
             ends: begins + chrono::Duration::hours(10),
+        }
+    }
+
+    #[test]
+    fn a_relayed_alert_is_spoken_with_dates_for_the_ear_and_fits_a_call() {
+        let v = vigilance(Phenomenon::WavesSubmersion, Colour::Red);
+        assert_eq!(
+            spoken_alert(&v),
+            "Météo-France place le secteur en vigilance rouge vagues-submersion, du 1er décembre à 6 heures au 1er décembre à 16 heures. Évitez tout déplacement près du littoral. Mettez-vous à l'abri dans un étage et tenez-vous prêts à évacuer sur ordre des autorités."
+        );
+        let midnight = Vigilance {
+            begins: "2026-07-14T22:00:00Z".parse().unwrap(),
+            ends: "2026-07-15T10:00:00Z".parse().unwrap(),
+            ..vigilance(Phenomenon::Heat, Colour::Orange)
+        };
+        assert!(spoken_alert(&midnight).contains("du 15 juillet à minuit au 15 juillet à midi"));
+        // Every phenomenon and colour is a valid spoken text: no link, within the limit
+        for p in Phenomenon::ALL {
+            for c in [Colour::Yellow, Colour::Orange, Colour::Red] {
+                let text = spoken_alert(&vigilance(p, c));
+                let mut errors = FieldErrors::default();
+                crate::domain::campaign::parse_voice(
+                    &crate::domain::campaign::VoiceInput {
+                        text: Some(text.clone()),
+                    },
+                    &mut errors,
+                );
+                assert!(errors.is_empty(), "{text}: {errors:?}");
+            }
         }
     }
 

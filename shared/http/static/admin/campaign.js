@@ -34,6 +34,9 @@ function trailLine(e) {
   return [`${when(e.at)} — ${ACTIONS[e.action] || e.action} par ${e.actor.name}`, e.reason ? ` : « ${e.reason} »` : ""];
 }
 
+/** The town's zones by slug, to name those a campaign is limited to. */
+const ZONES = new Map((await api("GET", "/api/zones").catch(() => [])).map((z) => [z.slug, z.name]));
+
 const PHENOMENA = LABELS.phenomenon;
 const COLOURS = LABELS.colour;
 
@@ -42,6 +45,12 @@ function facts(c) {
     ["Statut", status(c.status)],
     ["Type", { standard: "campagne", weather_alert: "alerte météo", weather_alert_end: "fin d'alerte météo", cell_alert: "alerte de la cellule de crise" }[c.kind]],
     ["Thèmes", c.topics.join(", ")],
+    [
+      "Zones",
+      c.zones?.length
+        ? `${c.zones.map((z) => `« ${ZONES.get(z) || z} »`).join(", ")}${c.include_unzoned ? ", et les abonnés qui n'ont indiqué aucune zone" : " seulement"}`
+        : "toute la ville",
+    ],
     ["Rédigée par", `${c.author.name}, le ${when(c.created_at)}`],
     ["Dernière modification", when(c.updated_at)],
     ["Urgent", c.urgent ? "oui (SMS envoyés même hors des heures d'envoi)" : "non"],
@@ -84,7 +93,7 @@ function progress(c) {
     "section",
     { "aria-labelledby": "progress-title" },
     el("h2", { id: "progress-title" }, c.status === "sending" ? "Envoi en cours" : "Résultat de l'envoi"),
-    el("div", { class: "grid" }, c.email ? channel("E-mails", "email") : "", c.sms ? channel("SMS", "sms") : ""),
+    el("div", { class: "grid" }, c.email ? channel("E-mails", "email") : "", c.sms ? channel("SMS", "sms") : "", c.voice ? channel("Appels vocaux", "voice") : ""),
     el("p", {}, `Coût à ce jour : ${euros(p.cost)} HT (${count(p.sms_segments)} SMS facturés : un long SMS compte pour plusieurs).`),
     c.email
       ? el(

@@ -34,14 +34,21 @@ if (!keeper) {
 /** Whether this person may edit this subscriber. */
 const mayEdit = (s) => keeper || (s.consent.source === "paper" && s.consent.staff_id === me.id);
 
-/** The topic × channel grid of a form; `chosen` is the subscriber's current choices. */
+/** The emergency topics, the only ones voice calls are offered on (as on the web form). */
+const VOICE_TOPICS = new Set(($("#paper-section").dataset.voiceTopics || "").split(" ").filter(Boolean));
+const CHANNEL_NAMES = { email: "e-mail", sms: "SMS", voice: "appel vocal" };
+
+/** The topic × channel grid of a form; `chosen` is the subscriber's current choices. A call is
+ * offered on emergency topics, and kept wherever the subscriber already has one. */
 function choices(box, prefix, chosen = []) {
   const has = (t, c) => chosen.some((s) => s.topic === t && s.channels.includes(c));
+  const cell = (t, c) =>
+    el("td", {}, el("input", { type: "checkbox", id: `${prefix}-${t.slug}-${c}`, "data-topic": t.slug, "data-channel": c, checked: has(t.slug, c), "aria-label": `${t.name} par ${CHANNEL_NAMES[c]}` }));
   box.replaceChildren(
     el(
       "table",
       { class: "choices" },
-      el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Thème"), el("th", { scope: "col" }, "E-mail"), el("th", { scope: "col" }, "SMS"))),
+      el("thead", {}, el("tr", {}, ...["Thème", "E-mail", "SMS", "Appel vocal"].map((h) => el("th", { scope: "col" }, h)))),
       el(
         "tbody",
         {},
@@ -50,9 +57,9 @@ function choices(box, prefix, chosen = []) {
             "tr",
             {},
             el("th", { scope: "row" }, t.name),
-            ...["email", "sms"].map((c) =>
-              el("td", {}, el("input", { type: "checkbox", id: `${prefix}-${t.slug}-${c}`, "data-topic": t.slug, "data-channel": c, checked: has(t.slug, c), "aria-label": `${t.name} par ${c === "sms" ? "SMS" : "e-mail"}` })),
-            ),
+            cell(t, "email"),
+            cell(t, "sms"),
+            VOICE_TOPICS.has(t.slug) || has(t.slug, "voice") ? cell(t, "voice") : el("td", {}),
           ),
         ),
       ),
@@ -71,7 +78,7 @@ function chosenIn(box) {
 /** « Alerte météo (e-mail, SMS) »: a choice by its topic's name. */
 function choiceText(c) {
   const name = topics.find((t) => t.slug === c.topic)?.name || c.topic;
-  return `${name} (${c.channels.map((x) => (x === "sms" ? "SMS" : "e-mail")).join(", ")})`;
+  return `${name} (${c.channels.map((x) => CHANNEL_NAMES[x] || x).join(", ")})`;
 }
 
 /** Whether the front desk typed enough to search (it does not browse the file). */
@@ -222,6 +229,7 @@ $("#paper").addEventListener("submit", (e) => {
       paper_form_reference: v.paper_form_reference,
       place: v.place,
       subscriptions: chosenIn($("#paper-choices")),
+      zones: [...$("#paper-zones").querySelectorAll("input:checked")].map((i) => i.value),
     };
     $("#paper-owner").replaceChildren();
     let s;
@@ -351,4 +359,12 @@ $("#next").addEventListener("click", () => {
 topics = await api("GET", keeper ? "/api/admin/topics" : "/api/topics");
 $("#topic").append(...topics.map((t) => el("option", { value: t.slug }, t.name)));
 choices($("#paper-choices"), "paper");
+// The zones the resident named on the form (optional), when the town has defined some.
+const zones = await api("GET", "/api/zones").catch(() => []);
+if (zones.length) {
+  $("#paper-zones").replaceChildren(
+    ...zones.map((z) => el("label", { class: "check" }, el("input", { type: "checkbox", value: z.slug }), ` ${z.name}`)),
+  );
+  $("#paper-zones-box").hidden = false;
+}
 await search().catch((err) => flash(err.message, "error"));

@@ -13,7 +13,7 @@ use chrono_tz::Europe::Paris;
 use crate::clock::{Clock, Month};
 use crate::domain::alert_templates::{self, validity, AlertMessage, AlertTemplates, AlertTexts};
 use crate::domain::campaign::{
-    Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput,
+    Campaign, CampaignId, CampaignInput, CampaignStatus, EmailInput, SmsInput, VoiceInput,
 };
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::weather::{
@@ -618,6 +618,11 @@ impl WeatherRelay {
             email: Some(EmailInput {
                 subject: Some(texts.subject),
                 body_markdown: Some(texts.body),
+            }),
+            // Those who chose calls (a landline, say) hear the alert; its end is not worth a
+            // call: its SMS and email say it.
+            voice: (message == AlertMessage::Alert).then(|| VoiceInput {
+                text: Some(alert_templates::spoken_alert(v)),
             }),
             urgent: message == AlertMessage::Alert,
             send_at: None,
