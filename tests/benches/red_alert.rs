@@ -22,7 +22,8 @@
 //! Run: `cargo bench -p telmail-tests --bench red_alert` (10,000 subscribers).
 //! `TELMAIL_BENCH_SUBSCRIBERS` for another size, `TELMAIL_BENCH_CALL_RATE=1` for another
 //! call rate, `TELMAIL_BENCH_ZONE=front-de-mer` to limit the alert to that zone,
-//! `TELMAIL_BENCH_VIEW_RUNS` for the crisis view's runs (7); `cargo test --bench red_alert` is
+//! `TELMAIL_BENCH_VIEW_RUNS` for the crisis view's runs (7), `TELMAIL_BENCH_DELIVERY_BATCH`
+//! for another delivery batch than telmail-local's; `cargo test --bench red_alert` is
 //! a smoke run of 500.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -73,6 +74,16 @@ fn call_rate() -> usize {
         })
         .filter(|r| *r > 0)
         .unwrap_or(2)
+}
+
+/// The delivery consumer's batch from `TELMAIL_BENCH_DELIVERY_BATCH`, instead of
+/// telmail-local's (`WorkerConfig::paced`: the slowest rate's messages a second).
+fn delivery_batch() -> Option<usize> {
+    std::env::var("TELMAIL_BENCH_DELIVERY_BATCH").ok().map(|b| {
+        b.trim()
+            .parse()
+            .expect("TELMAIL_BENCH_DELIVERY_BATCH is a number of messages")
+    })
 }
 
 /// The zone the alert is limited to (`TELMAIL_BENCH_ZONE`), none for the whole town.
@@ -393,12 +404,12 @@ async fn run(n: usize, quick: bool) {
 
     // The consumers as `telmail-local` runs them.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let consumers = Worker::new(
-        queue,
-        uc.jobs.clone(),
-        WorkerConfig::paced(config.send_rates),
-    )
-    .spawn(stopped);
+    let mut worker = WorkerConfig::paced(config.send_rates);
+    if let Some(batch) = delivery_batch() {
+        worker.delivery_batch = batch;
+    }
+    let batch = worker.delivery_batch;
+    let consumers = Worker::new(queue, uc.jobs.clone(), worker).spawn(stopped);
 
     let real = telmail_tests::stopwatch();
     let started = Instant::now();
@@ -476,7 +487,7 @@ async fn run(n: usize, quick: bool) {
     let sms_ideal = sms_expected as f64 / SMS_RATE as f64;
     let rss_sent = telmail_tests::rss_mib("VmRSS:");
     println!(
-        "subscribers {n} | alert {} | recipients: SMS {sms_expected}, calls {calls_expected} ({} landlines) | seeding {:.1} s real (not counted)",
+        "subscribers {n} | delivery batch {batch} | alert {} | recipients: SMS {sms_expected}, calls {calls_expected} ({} landlines) | seeding {:.1} s real (not counted)",
         zone.map_or("to the whole town".to_owned(), |z| format!("limited to {z}")),
         (0..n)
             .filter(|&i| call_for(i) && Resident(i).landline())
