@@ -190,8 +190,9 @@ unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
 
 # Unit and integration tests, and the benchmarks as smoke runs (`cargo test` runs a harness-less
 # bench without --bench: fan-out of 200 subscribers; sending 2,000 at the providers' quotas in
-# virtual time; the urgent lane; AWS request counts on moto; cold start of one function). The
-# real sizes: `cargo bench` (README, "Benchmarks").
+# virtual time; a red alert to 500 by SMS and call and its crisis view; the urgent lane; AWS
+# request counts on moto; cold start of one function). The real sizes: `cargo bench` (README,
+# "Benchmarks").
 step "cargo test, linted by clippy (unit, integration, benchmark smoke runs)" \
     cargo test --workspace --all-targets --locked
 
