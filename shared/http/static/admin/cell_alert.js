@@ -3,7 +3,7 @@
 // two seconds.
 
 import { api } from "./api.js";
-import { $, count, el, flash, start, status, when } from "./ui.js";
+import { $, count, el, flash, start, status, when, crisisTotals, messageLines } from "./ui.js";
 
 await start();
 const box = $("#cell-alert");
@@ -12,21 +12,7 @@ const id = box.dataset.id;
 const EVERY_MS = 2000;
 let timer = null;
 
-const CHANNELS = { email: "e-mail", sms: "SMS", voice: "appel" };
-
-function totals(t) {
-  const card = (label, value, cls) => el("div", { class: `card tally ${cls}` }, el("p", { class: "figure" }, count(value)), el("p", {}, label));
-  return el(
-    "div",
-    { class: "grid", id: "totals" },
-    card("membres alertés", t.people, ""),
-    card("joints", t.reached, "reached"),
-    card("non joints", t.not_reached, "not-reached"),
-    card("envoi en cours", t.pending, ""),
-    card("« en sécurité »", t.safe, "safe"),
-    card("« besoin d'aide »", t.needs_help, "needs-help"),
-  );
-}
+const totals = (t) => crisisTotals(t, ["membres alertés", "joints", "non joints"]);
 
 function members(view) {
   if (!view.members.length) return el("p", {}, "Aucun membre alerté n'est encore dans la cellule.");
@@ -48,7 +34,7 @@ function members(view) {
           el("td", {}, p.state_label, p.answered_at ? ` (${when(p.answered_at)})` : ""),
           el("td", {}, tel(p.mobile)),
           el("td", {}, tel(p.landline)),
-          el("td", {}, p.messages.map((m) => `${CHANNELS[m.channel] || m.channel} : ${m.label}`).join(", ")),
+          el("td", {}, messageLines(p.messages)),
         ),
       ),
     ),

@@ -4,7 +4,7 @@
 // those no message reached. It follows the campaign live.
 
 import { api } from "./api.js";
-import { $, act, count, el, flash, start, when } from "./ui.js";
+import { $, act, count, el, flash, start, when, crisisTotals, messageLines } from "./ui.js";
 
 await start();
 const box = $("#crisis");
@@ -13,21 +13,7 @@ const id = box.dataset.id;
 const EVERY_MS = 2000;
 let timer = null;
 
-const CHANNELS = { email: "e-mail", sms: "SMS", voice: "appel" };
-
-function totals(t) {
-  const card = (label, value, cls) => el("div", { class: `card tally ${cls}` }, el("p", { class: "figure" }, count(value)), el("p", {}, label));
-  return el(
-    "div",
-    { class: "grid", id: "totals" },
-    card("personnes", t.people, ""),
-    card("jointes", t.reached, "reached"),
-    card("non jointes", t.not_reached, "not-reached"),
-    card("envoi en cours", t.pending, ""),
-    card("« en sécurité »", t.safe, "safe"),
-    card("« besoin d'aide »", t.needs_help, "needs-help"),
-  );
-}
+const totals = (t) => crisisTotals(t, ["personnes", "jointes", "non jointes"]);
 
 function zones(view) {
   const num = (n) => el("td", { class: "num" }, count(n));
@@ -68,7 +54,7 @@ function callbacks(view) {
           el("td", {}, p.phone ? el("a", { href: `tel:${p.phone.replaceAll(" ", "")}` }, p.phone) : "—"),
           el("td", {}, p.email || "—"),
           el("td", {}, p.zones.join(", ") || "—"),
-          el("td", {}, p.messages.map((m) => `${CHANNELS[m.channel] || m.channel} : ${m.label}`).join(", ")),
+          el("td", {}, messageLines(p.messages)),
         ),
       ),
     ),

@@ -203,6 +203,28 @@ export function zonesNote(zones) {
 }
 
 /** The page's start: the signed-in person (else the sign-in page), the menu by role. */
+/** A message of the crisis views: its channel in words, then what became of it. */
+const CHANNEL_WORDS = { email: "e-mail", sms: "SMS", voice: "appel" };
+export const messageLines = (messages) => messages.map((m) => `${CHANNEL_WORDS[m.channel] || m.channel} : ${m.label}`).join(", ");
+
+/**
+ * The tallies of a crisis view (a campaign's or the crisis cell's alert): `who` names the
+ * people counted, plural then reached and not reached (« personnes », « jointes », « non jointes »).
+ */
+export function crisisTotals(t, who) {
+  const card = (label, value, cls) => el("div", { class: `card tally ${cls}` }, el("p", { class: "figure" }, count(value)), el("p", {}, label));
+  return el(
+    "div",
+    { class: "grid", id: "totals" },
+    card(who[0], t.people, ""),
+    card(who[1], t.reached, "reached"),
+    card(who[2], t.not_reached, "not-reached"),
+    card("envoi en cours", t.pending, ""),
+    card("« en sécurité »", t.safe, "safe"),
+    card("« besoin d'aide »", t.needs_help, "needs-help"),
+  );
+}
+
 export async function start() {
   const me = await whoami();
   if (!me) {
