@@ -21,7 +21,7 @@ pub enum StartupError {
     },
     /// The service settings (`ServiceConfig`) refused a value; the message names it.
     #[error("{0}")]
-    Service(String),
+    Service(#[from] telmail_core::config::SettingError),
     /// The legal notice's settings (`TELMAIL_LEGAL_*`, `TELMAIL_ACCESSIBILITY_*`).
     #[error(transparent)]
     Legal(#[from] telmail_http::legal::LegalError),

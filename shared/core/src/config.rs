@@ -6,8 +6,27 @@ use chrono::Duration;
 
 use crate::domain::money::Prices;
 use crate::domain::sending_window::SendingWindow;
-use crate::domain::weather::Phenomenon;
 use crate::domain::weather::WeatherPolicy;
+use crate::domain::weather::{Colour, Phenomenon};
+
+/// A setting an operator gave that the service cannot start with: the variable at fault
+/// (`TELMAIL_…`, the flag's name locally) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct SettingError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+impl SettingError {
+    /// `variable` refused, saying why.
+    pub fn new(variable: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            variable,
+            reason: reason.into(),
+        }
+    }
+}
 
 /// Service-wide settings shared by every runtime.
 #[derive(Debug, Clone)]
@@ -80,14 +99,17 @@ impl VoiceRetries {
 
     /// From `TELMAIL_VOICE_RETRIES` (0 to 5) and `TELMAIL_VOICE_RETRY_MINUTES` (1 to 15, the
     /// longest a queue delays a job); an error names the variable at fault.
-    pub fn parse(retries: &str, minutes: &str) -> Result<Self, String> {
+    pub fn parse(retries: &str, minutes: &str) -> Result<Self, SettingError> {
         let more = retries
             .trim()
             .parse::<u32>()
             .ok()
             .filter(|n| *n <= Self::MOST)
             .ok_or_else(|| {
-                format!("TELMAIL_VOICE_RETRIES: « {retries} » is not a whole number from 0 to 5")
+                SettingError::new(
+                    "TELMAIL_VOICE_RETRIES",
+                    format!("« {retries} » is not a whole number from 0 to 5"),
+                )
             })?;
         let every = minutes
             .trim()
@@ -96,8 +118,9 @@ impl VoiceRetries {
             .filter(|m| (1..=15).contains(m))
             .map(Duration::minutes)
             .ok_or_else(|| {
-                format!(
-                    "TELMAIL_VOICE_RETRY_MINUTES: « {minutes} » is not a whole number of minutes from 1 to 15"
+                SettingError::new(
+                    "TELMAIL_VOICE_RETRY_MINUTES",
+                    format!("« {minutes} » is not a whole number of minutes from 1 to 15"),
                 )
             })?;
         Ok(Self { more, every })
@@ -190,17 +213,19 @@ impl ServiceConfig {
 
     /// Builds the settings an operator gives (flags locally, environment variables on AWS);
     /// an error names the variable at fault.
-    pub fn from_settings(s: &Settings<'_>) -> Result<Self, String> {
+    pub fn from_settings(s: &Settings<'_>) -> Result<Self, SettingError> {
         let mut config = Self::with_public_url(s.public_url);
         config.town_name = s.town.to_owned();
         config.prices = s.prices;
         config.sending_window = s
             .sms_window
-            .parse()
-            .map_err(|e| format!("TELMAIL_SMS_WINDOW: {e}"))?;
+            .parse::<SendingWindow>()
+            .map_err(|e| SettingError::new("TELMAIL_SMS_WINDOW", e.to_string()))?;
         config.fanout_shards = NonZeroU32::new(s.fanout_shards)
             .filter(|n| n.get() <= 256)
-            .ok_or("TELMAIL_FANOUT_SHARDS must be between 1 and 256")?;
+            .ok_or_else(|| {
+                SettingError::new("TELMAIL_FANOUT_SHARDS", "must be between 1 and 256")
+            })?;
         signup_settings(&mut config.signup_limits, s)?;
         weather_settings(&mut config.weather, s)?;
         if let Some(hours) = s.retry_hours {
@@ -260,7 +285,7 @@ impl Default for SignupLimits {
 }
 
 /// The sign-up limits an operator sets.
-fn signup_settings(limits: &mut SignupLimits, s: &Settings<'_>) -> Result<(), String> {
+fn signup_settings(limits: &mut SignupLimits, s: &Settings<'_>) -> Result<(), SettingError> {
     if let Some(codes) = s.sms_countries {
         limits.country_codes = parse_country_codes(codes)?;
     }
@@ -269,7 +294,10 @@ fn signup_settings(limits: &mut SignupLimits, s: &Settings<'_>) -> Result<(), St
     }
     if let Some(allowance) = s.signups_per_hour {
         if allowance == 0 {
-            return Err("TELMAIL_SIGNUPS_PER_HOUR must be at least 1".into());
+            return Err(SettingError::new(
+                "TELMAIL_SIGNUPS_PER_HOUR",
+                "must be at least 1",
+            ));
         }
         limits.signups_per_client_per_hour = allowance;
     }
@@ -280,19 +308,19 @@ fn signup_settings(limits: &mut SignupLimits, s: &Settings<'_>) -> Result<(), St
 }
 
 /// The weather relay's settings an operator sets.
-fn weather_settings(weather: &mut WeatherPolicy, s: &Settings<'_>) -> Result<(), String> {
+fn weather_settings(weather: &mut WeatherPolicy, s: &Settings<'_>) -> Result<(), SettingError> {
     if let Some(threshold) = s.weather_threshold {
         weather.threshold = threshold
-            .parse()
-            .map_err(|e| format!("TELMAIL_WEATHER_THRESHOLD: {e}"))?;
+            .parse::<Colour>()
+            .map_err(|e| SettingError::new("TELMAIL_WEATHER_THRESHOLD", e.to_string()))?;
     }
     if let Some(at_once) = s.weather_at_once {
         weather.send_at_once_from = match at_once.trim() {
             "" | "aucune" | "none" => None,
             colour => Some(
                 colour
-                    .parse()
-                    .map_err(|e| format!("TELMAIL_WEATHER_AT_ONCE: {e}"))?,
+                    .parse::<Colour>()
+                    .map_err(|e| SettingError::new("TELMAIL_WEATHER_AT_ONCE", e.to_string()))?,
             ),
         };
     }
@@ -301,7 +329,7 @@ fn weather_settings(weather: &mut WeatherPolicy, s: &Settings<'_>) -> Result<(),
     }
     if let Some(zones) = s.weather_zones {
         weather.zones = crate::domain::weather::parse_zone_limits(zones)
-            .map_err(|e| format!("TELMAIL_WEATHER_ZONES : {e}"))?;
+            .map_err(|e| SettingError::new("TELMAIL_WEATHER_ZONES", e.to_string()))?;
     }
     if let Some(department) = s.department {
         weather.department = parse_department(department)?;
@@ -312,7 +340,7 @@ fn weather_settings(weather: &mut WeatherPolicy, s: &Settings<'_>) -> Result<(),
 }
 
 /// A French department as the vigilance product writes it: `33`, `2A`, `974`.
-fn parse_department(text: &str) -> Result<String, String> {
+fn parse_department(text: &str) -> Result<String, SettingError> {
     let d = text.trim().to_ascii_uppercase();
     let ok = (2..=3).contains(&d.len())
         && d.chars()
@@ -320,14 +348,15 @@ fn parse_department(text: &str) -> Result<String, String> {
     if ok {
         Ok(d)
     } else {
-        Err(format!(
-            "TELMAIL_DEPARTMENT: « {text} » is not a French department (33, 2A…)"
+        Err(SettingError::new(
+            "TELMAIL_DEPARTMENT",
+            format!("« {text} » is not a French department (33, 2A…)"),
         ))
     }
 }
 
 /// `33,262,590`: country calling codes, with or without `+`.
-fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
+fn parse_country_codes(text: &str) -> Result<Vec<u16>, SettingError> {
     let codes = text
         .split([',', ' '])
         .map(str::trim)
@@ -338,12 +367,18 @@ fn parse_country_codes(text: &str) -> Result<Vec<u16>, String> {
                 .ok()
                 .filter(|n| (1..=999).contains(n))
                 .ok_or_else(|| {
-                    format!("TELMAIL_SMS_COUNTRIES: « {c} » is not a country calling code")
+                    SettingError::new(
+                        "TELMAIL_SMS_COUNTRIES",
+                        format!("« {c} » is not a country calling code"),
+                    )
                 })
         })
-        .collect::<Result<Vec<u16>, String>>()?;
+        .collect::<Result<Vec<u16>, SettingError>>()?;
     if codes.is_empty() {
-        return Err("TELMAIL_SMS_COUNTRIES: give at least one country calling code".into());
+        return Err(SettingError::new(
+            "TELMAIL_SMS_COUNTRIES",
+            "give at least one country calling code",
+        ));
     }
     Ok(codes)
 }
@@ -354,38 +389,47 @@ fn decimal(raw: &str) -> Option<f64> {
 }
 
 /// Hours a failing send is retried (`6`, `0,5`): from 0.1 to 72.
-fn parse_hours(raw: &str) -> Result<Duration, String> {
+fn parse_hours(raw: &str) -> Result<Duration, SettingError> {
     decimal(raw)
         .filter(|h| (0.1..=72.0).contains(h))
         .map(|h| Duration::seconds((h * 3600.0) as i64))
         .ok_or_else(|| {
-            format!("TELMAIL_RETRY_HOURS: « {raw} » is not a number of hours from 0.1 to 72")
+            SettingError::new(
+                "TELMAIL_RETRY_HOURS",
+                format!("« {raw} » is not a number of hours from 0.1 to 72"),
+            )
         })
 }
 
 /// Messages per second (`14`, `0,5`): positive and at most 10,000.
-fn parse_rate(raw: &str, variable: &str) -> Result<f64, String> {
+fn parse_rate(raw: &str, variable: &'static str) -> Result<f64, SettingError> {
     decimal(raw)
         .filter(|r| r.is_finite() && *r > 0.0 && *r <= 10_000.0)
         .ok_or_else(|| {
-            format!("{variable}: « {raw} » is not a rate (messages per second, above 0, e.g. 14)")
+            SettingError::new(
+                variable,
+                format!("« {raw} » is not a rate (messages per second, above 0, e.g. 14)"),
+            )
         })
 }
 
 /// A comma-separated list of phenomena, by number or French name; at least one.
-fn parse_phenomena(list: &str) -> Result<Vec<Phenomenon>, String> {
+fn parse_phenomena(list: &str) -> Result<Vec<Phenomenon>, SettingError> {
     let mut watched: Vec<Phenomenon> = list
         .split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|p| {
-            p.parse()
-                .map_err(|e| format!("TELMAIL_WEATHER_PHENOMENA: {e}"))
+            p.parse::<Phenomenon>()
+                .map_err(|e| SettingError::new("TELMAIL_WEATHER_PHENOMENA", e.to_string()))
         })
         .collect::<Result<_, _>>()?;
     watched.sort();
     watched.dedup();
     if watched.is_empty() {
-        return Err("TELMAIL_WEATHER_PHENOMENA: name at least one phenomenon".into());
+        return Err(SettingError::new(
+            "TELMAIL_WEATHER_PHENOMENA",
+            "name at least one phenomenon",
+        ));
     }
     Ok(watched)
 }
@@ -434,7 +478,6 @@ pub struct Settings<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::weather::Colour;
 
     fn settings<'a>() -> Settings<'a> {
         Settings {
@@ -488,7 +531,7 @@ mod tests {
                 ..settings()
             })
             .unwrap_err();
-            assert!(err.starts_with("TELMAIL_EMAIL_RATE"), "{err}");
+            assert_eq!(err.variable, "TELMAIL_EMAIL_RATE", "{err}");
         }
     }
 
@@ -532,7 +575,8 @@ mod tests {
         })
         .unwrap_err();
         assert!(
-            err.starts_with("TELMAIL_WEATHER_ZONES : « vagues-submersion » : écrivez"),
+            err.to_string()
+                .starts_with("TELMAIL_WEATHER_ZONES: « vagues-submersion » : écrivez"),
             "{err}"
         );
         for bad in [
@@ -558,7 +602,7 @@ mod tests {
             },
         ] {
             let err = ServiceConfig::from_settings(&bad).unwrap_err();
-            assert!(err.starts_with("TELMAIL_"), "{err}");
+            assert!(err.variable.starts_with("TELMAIL_"), "{err}");
         }
     }
 
@@ -587,7 +631,7 @@ mod tests {
             ..settings()
         })
         .unwrap_err();
-        assert!(err.contains("TELMAIL_SMS_COUNTRIES"), "{err}");
+        assert_eq!(err.variable, "TELMAIL_SMS_COUNTRIES", "{err}");
     }
 
     #[test]
@@ -607,10 +651,10 @@ mod tests {
             }
         );
         let err = VoiceRetries::parse("6", "5").unwrap_err();
-        assert!(err.starts_with("TELMAIL_VOICE_RETRIES"), "{err}");
+        assert_eq!(err.variable, "TELMAIL_VOICE_RETRIES", "{err}");
         // Past SQS's longest delay a retry could not be queued in one go.
         let err = VoiceRetries::parse("2", "16").unwrap_err();
-        assert!(err.starts_with("TELMAIL_VOICE_RETRY_MINUTES"), "{err}");
+        assert_eq!(err.variable, "TELMAIL_VOICE_RETRY_MINUTES", "{err}");
         assert!(VoiceRetries::parse("2", "0").is_err());
     }
 }

@@ -10,7 +10,7 @@ use telmail_core::DomainError;
 pub enum StartupError {
     /// The service settings refused a value (the message, from the domain, names it).
     #[error("{0}")]
-    Setting(String),
+    Setting(#[from] telmail_core::config::SettingError),
     /// The email layout file is unusable.
     #[error(transparent)]
     Layout(#[from] telmail_core::render::messages::LayoutError),

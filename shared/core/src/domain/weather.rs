@@ -454,37 +454,45 @@ pub struct WeatherPolicy {
 /// The zones each phenomenon's alerts are limited to (never an empty set).
 pub type ZoneLimits = BTreeMap<Phenomenon, BTreeSet<ZoneSlug>>;
 
+/// Zone limits an operator wrote that cannot be read: in French, naming the entry at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ZoneLimitsError(String);
+
 /// Reads the zone limits as an operator writes them: `phénomène=zone+zone`, entries separated
 /// by commas (`vagues-submersion=front-de-mer, crues=front-de-mer+aiguillon`); a phenomenon by
 /// its French name or number, a zone by its identifier. Blank: no limit. Errors are French and
 /// name the entry at fault.
-pub fn parse_zone_limits(text: &str) -> Result<ZoneLimits, String> {
+pub fn parse_zone_limits(text: &str) -> Result<ZoneLimits, ZoneLimitsError> {
     let mut limits = ZoneLimits::new();
     for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         let Some((phenomenon, zones)) = entry.split_once('=') else {
-            return Err(format!(
+            return Err(ZoneLimitsError(format!(
                 "« {entry} » : écrivez phénomène=zone (par exemple vagues-submersion=front-de-mer), plusieurs zones séparées par « + »"
-            ));
+            )));
         };
-        let phenomenon = Phenomenon::from_str(phenomenon).map_err(|e| e.to_string())?;
+        let phenomenon =
+            Phenomenon::from_str(phenomenon).map_err(|e| ZoneLimitsError(e.to_string()))?;
         let mut slugs = BTreeSet::new();
         for zone in zones.split('+').map(str::trim).filter(|z| !z.is_empty()) {
-            let slug = ZoneSlug::from_str(zone).map_err(|e| match ZoneSlug::of_name(zone) {
-                Some(hint) => format!("{e} Écrivez l'identifiant de la zone : « {hint} » ?"),
-                None => e.to_string(),
+            let slug = ZoneSlug::from_str(zone).map_err(|e| {
+                ZoneLimitsError(match ZoneSlug::of_name(zone) {
+                    Some(hint) => format!("{e} Écrivez l'identifiant de la zone : « {hint} » ?"),
+                    None => e.to_string(),
+                })
             })?;
             slugs.insert(slug);
         }
         if slugs.is_empty() {
-            return Err(format!(
+            return Err(ZoneLimitsError(format!(
                 "« {entry} » : nommez au moins une zone après « = » (identifiants séparés par « + »)"
-            ));
+            )));
         }
         if limits.insert(phenomenon, slugs).is_some() {
-            return Err(format!(
+            return Err(ZoneLimitsError(format!(
                 "« {} » est nommé deux fois : réunissez ses zones avec « + »",
                 phenomenon.label()
-            ));
+            )));
         }
     }
     Ok(limits)
@@ -731,7 +739,7 @@ mod tests {
             ),
         ] {
             let err = parse_zone_limits(bad).unwrap_err();
-            assert!(err.contains(says), "{bad}: {err}");
+            assert!(err.to_string().contains(says), "{bad}: {err}");
         }
     }
 
