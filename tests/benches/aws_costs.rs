@@ -273,7 +273,7 @@ async fn wait_until_done(
             .await
             .expect("read the campaign")
             .expect("the campaign exists");
-        if c.status != CampaignStatus::Sending {
+        if c.status() != CampaignStatus::Sending {
             return;
         }
     }
@@ -458,7 +458,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) -> Measured {
         .unwrap()
         .totals;
     assert_eq!(
-        campaign.status,
+        campaign.status(),
         CampaignStatus::Sent,
         "the campaign finished"
     );

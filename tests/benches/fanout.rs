@@ -139,7 +139,7 @@ async fn run(n: usize) -> Figures {
         .unwrap()
         .unwrap();
     assert_eq!(
-        campaign.status,
+        campaign.status(),
         CampaignStatus::Sent,
         "the campaign finished"
     );

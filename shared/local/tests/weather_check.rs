@@ -71,7 +71,7 @@ async fn weather_campaigns(data: &Path) -> Vec<(CampaignStatus, String)> {
         .unwrap()
         .into_iter()
         .filter(|c| c.kind == CampaignKind::WeatherAlert)
-        .map(|c| (c.status, c.title))
+        .map(|c| (c.status(), c.title))
         .collect();
     found.sort_by(|a, b| a.1.cmp(&b.1));
     found

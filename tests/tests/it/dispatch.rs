@@ -198,7 +198,7 @@ async fn running_fan_out_and_deliveries_twice_still_sends_one_message_each() {
         assert_eq!(w.provider.count(address), 1, "{address}");
     }
     let c = campaign(&w, c.id).await;
-    assert_eq!(c.status, CampaignStatus::Sent);
+    assert_eq!(c.status(), CampaignStatus::Sent);
     let p = progress(&w, c.id).await;
     assert_eq!(
         (
@@ -239,7 +239,7 @@ async fn a_transient_failure_is_retried_then_succeeds() {
     assert_eq!((d.status, d.attempts), (DeliveryStatus::Sent, 3));
     assert_eq!(d.provider_id.as_deref(), Some("msg-flaky@exemple.fr"));
     assert_eq!(w.provider.count("flaky@exemple.fr"), 1);
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }
 
 #[tokio::test]
@@ -264,7 +264,7 @@ async fn a_message_accepted_without_an_id_is_sent_and_never_sent_again() {
         (DeliveryStatus::Sent, None)
     );
     assert_eq!(w.provider.count("quiet@exemple.fr"), 1);
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }
 
 #[tokio::test]
@@ -469,7 +469,7 @@ async fn permanent_failures_and_too_many_transient_ones_are_recorded_as_failed()
         ),
         (2, 2, 0)
     );
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }
 
 #[tokio::test]
@@ -550,7 +550,7 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
         .cancel(&staff("cab", "cabinet"), c.id, Some("Date erronée"))
         .await
         .unwrap();
-    assert_eq!(stopped.status, CampaignStatus::Cancelled);
+    assert_eq!(stopped.status(), CampaignStatus::Cancelled);
 
     // THEN when the window opens nothing more goes out, and every delivery is closed
     w.clock.advance(Duration::hours(21));
@@ -569,7 +569,7 @@ async fn the_stop_button_stops_a_campaign_still_sending_and_counts_what_went() {
         .collect();
     assert!(sms.iter().all(|d| d.status == DeliveryStatus::Suppressed
         && d.error.as_deref() == Some("envoi arrêté par le cabinet")));
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Cancelled);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Cancelled);
 }
 
 #[tokio::test]
@@ -610,7 +610,7 @@ async fn an_sms_whose_answer_was_lost_is_not_sent_again_but_an_email_is() {
     // The campaign's counts add up and it finishes
     let p = progress(&w, c.id).await;
     assert_eq!((p.totals.sms.sent, p.totals.sms.failed), (0, 1));
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }
 
 /// Takes every fan-out job out of the queue without running it (as if they were never queued).
@@ -654,7 +654,7 @@ async fn a_campaign_whose_fan_out_jobs_were_lost_is_repaired_on_the_schedule() {
     // THEN everyone got the message once and the campaign finished
     assert_eq!(w.provider.count("r1@exemple.fr"), 1);
     assert_eq!(w.provider.count("r2@exemple.fr"), 1);
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
     assert_eq!(
         repair().await.unwrap(),
         Default::default(),
@@ -690,7 +690,7 @@ async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() 
         })
         .collect();
     DeliveryStore::finish(store, &results).await.unwrap();
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sending);
 
     // WHEN the schedule runs once the outcomes are settled
     w.clock.advance(Duration::minutes(11));
@@ -707,7 +707,7 @@ async fn outcomes_recorded_without_their_counters_are_counted_on_the_schedule() 
         ),
         (1, 1, 1)
     );
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
     let again = w.dispatcher().repair_stuck().await.unwrap();
     assert_eq!(again, Default::default());
     assert_eq!(progress(&w, c.id).await.totals.email.sent, 1);
@@ -754,7 +754,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
         deliveries(&w, c.id).await[0].status,
         DeliveryStatus::Sending
     );
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sending);
 
     // Past the claims' expiry it is failed, never resent, and the campaign completes
     w.clock.advance(Duration::minutes(3));
@@ -763,7 +763,7 @@ async fn a_delivery_abandoned_mid_send_is_failed_not_resent_so_the_campaign_fini
     assert_eq!(d.status, DeliveryStatus::Failed);
     assert!(d.error.as_deref().unwrap().contains("résultat inconnu"));
     assert_eq!(w.provider.count("lost@exemple.fr"), 0);
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
     let p = progress(&w, c.id).await;
     assert_eq!((p.totals.email.targeted, p.totals.email.failed), (1, 1));
 }
@@ -826,7 +826,7 @@ async fn a_subscriber_who_changed_after_fan_out_is_sent_what_the_profile_now_say
         ),
         (3, 2, 1)
     );
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }
 
 /// The service with one fan-out shard cut into slices of `recipients`.
@@ -892,7 +892,7 @@ async fn a_shard_fans_out_slice_after_slice_and_reaches_everyone_once() {
         (11, 1, 10)
     );
     assert_eq!((p.totals.sms.targeted, p.totals.sms.sent), (11, 11));
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 
     // A slice's job delivered again (SQS is at least once) does nothing.
     let dispatcher = w.dispatcher();
@@ -924,7 +924,7 @@ async fn a_slice_cut_short_and_run_again_sends_nothing_twice() {
     }
     let p = progress(&w, c.id).await;
     assert_eq!((p.totals.email.targeted, p.totals.email.sent), (7, 7));
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }
 
 #[tokio::test]
@@ -1007,7 +1007,7 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     let other = approved_campaign(&w, false).await;
     w.fan_out_all(&other).await;
     w.drain().await;
-    assert_eq!(campaign(&w, other.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, other.id).await.status(), CampaignStatus::Sent);
 
     // The communication service cannot lift it; the cabinet can, and the rest goes, once.
     let email = Channel::Email;
@@ -1028,7 +1028,7 @@ async fn a_campaign_whose_emails_bounce_past_five_per_cent_is_braked_until_the_c
     dispatcher.deliver(&jobs[210..]).await.unwrap();
     let p = progress(&w, c.id).await;
     assert_eq!((p.totals.email.sent, p.totals.email.failed), (230, 0));
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
     // A bounce arriving after the campaign ended brakes nothing.
     bounces(&w, c.id, 20).await;
     assert!(paused(&w).await.is_empty());
@@ -1048,7 +1048,7 @@ async fn a_campaign_still_sending_a_day_after_its_retries_raises_the_stuck_alarm
     assert_eq!(repair().await.unwrap().stuck, 0);
     w.clock.advance(Duration::hours(2));
     assert_eq!(repair().await.unwrap().stuck, 1);
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sending);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sending);
 }
 
 #[tokio::test]
@@ -1267,5 +1267,5 @@ async fn a_lost_middle_slice_is_resumed_where_its_shard_was_handed_over() {
     }
     let p = progress(&w, c.id).await;
     assert_eq!((p.totals.email.targeted, p.totals.email.sent), (8, 8));
-    assert_eq!(campaign(&w, c.id).await.status, CampaignStatus::Sent);
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
 }

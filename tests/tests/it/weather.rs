@@ -102,7 +102,7 @@ async fn a_red_alert_reaches_subscribers_at_once_even_at_night() {
     );
     let store = w.services.store.as_ref();
     let c = CampaignStore::get(store, id).await.unwrap().unwrap();
-    assert_eq!(c.status, CampaignStatus::Sent);
+    assert_eq!(c.status(), CampaignStatus::Sent);
     let alerts = StatsStore::get(store, Month::of(w.clock.now()), Counter::WeatherAlertsSent)
         .await
         .unwrap();
@@ -197,7 +197,7 @@ async fn an_orange_alert_waits_for_the_cabinet_who_is_told_at_once_with_a_link()
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c.status, CampaignStatus::Submitted);
+    assert_eq!(c.status(), CampaignStatus::Submitted);
     assert!(c.urgent);
     let source = c.source.unwrap();
     assert_eq!(
@@ -221,8 +221,8 @@ async fn an_upgrade_relays_again_and_withdraws_the_orange_still_waiting() {
     );
     let store = w.services.store.as_ref();
     let withdrawn = CampaignStore::get(store, orange_id).await.unwrap().unwrap();
-    assert_eq!(withdrawn.status, CampaignStatus::Rejected);
-    assert!(withdrawn.rejection_reason.unwrap().contains("rouge"));
+    assert_eq!(withdrawn.status(), CampaignStatus::Rejected);
+    assert!(withdrawn.rejection_reason().unwrap().contains("rouge"));
     // Back to orange: a downgrade relays nothing.
     let down = cycle(&w, Colour::Orange, Duration::minutes(0)).await;
     assert_eq!(down[0].outcome, RelayOutcome::AlreadyRelayed);
@@ -331,7 +331,7 @@ async fn an_alert_lifted_before_approval_is_withdrawn_without_a_message() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(c.status, CampaignStatus::Rejected);
+    assert_eq!(c.status(), CampaignStatus::Rejected);
     assert!(sent(&w).is_empty());
 }
 
@@ -399,7 +399,7 @@ async fn an_alert_held_up_past_the_end_of_its_vigilance_is_never_sent_late() {
     }
     let c = CampaignStore::get(store, id).await.unwrap().unwrap();
     assert_eq!(
-        c.status,
+        c.status(),
         CampaignStatus::Sent,
         "the campaign ends all the same"
     );
@@ -444,7 +444,7 @@ async fn over_the_daily_email_quota_the_alert_still_goes_and_its_end_waits_for_t
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(end.status, CampaignStatus::Submitted);
+    assert_eq!(end.status(), CampaignStatus::Submitted);
     w.drain().await;
     assert_eq!(sent(&w).len(), 1);
 }

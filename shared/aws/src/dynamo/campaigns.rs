@@ -95,9 +95,9 @@ fn meta_item(c: &Campaign) -> Result<Item, StoreError> {
     let mut item = key(keys::campaign(c.id), META);
     item.extend([
         ("campaign".to_owned(), json(c)?),
-        (STATUS.to_owned(), s(c.status.as_str())),
+        (STATUS.to_owned(), s(c.status().as_str())),
         ("version".to_owned(), n(c.version)),
-        ("gsi1pk".to_owned(), s(keys::campaign_status(c.status))),
+        ("gsi1pk".to_owned(), s(keys::campaign_status(c.status()))),
         (
             "gsi1sk".to_owned(),
             s(keys::created_order(c.created_at, c.id)),
@@ -199,7 +199,7 @@ impl CampaignStore for DynamoStore {
         )?;
         tx.put(event_item(campaign.id, event)?, None, "")?;
         let mut progress = key(keys::campaign(campaign.id), PROGRESS);
-        progress.insert(STATUS.into(), s(campaign.status.as_str()));
+        progress.insert(STATUS.into(), s(campaign.status().as_str()));
         tx.put(
             progress,
             Some(Condition::absent()),
@@ -268,7 +268,7 @@ impl CampaignStore for DynamoStore {
             key(keys::campaign(campaign.id), PROGRESS),
             Condition::new("SET #status = :status")
                 .name("#status", STATUS)
-                .value(":status", s(campaign.status.as_str())),
+                .value(":status", s(campaign.status().as_str())),
             "la campagne a changé entre-temps",
         )?;
         tx.commit(&self.client).await

@@ -65,7 +65,7 @@ impl ArchivedMessage {
 
     /// The public copy of a campaign, published at `at`.
     pub fn of(campaign: &Campaign, at: DateTime<Utc>) -> Self {
-        let title = match (&campaign.email, &campaign.sms) {
+        let title = match (campaign.messages.email(), campaign.messages.sms()) {
             (Some(e), _) => e.subject.clone(),
             (None, Some(s)) => shorten(&s.text, SMS_TITLE_MAX),
             (None, None) => campaign.title.clone(),
@@ -75,8 +75,8 @@ impl ArchivedMessage {
             title,
             topics: campaign.topics.clone(),
             sent_at: at,
-            email: campaign.email.clone(),
-            sms: campaign.sms.as_ref().map(|s| s.text.clone()),
+            email: campaign.messages.email().cloned(),
+            sms: campaign.messages.sms().map(|s| s.text.clone()),
             kind: campaign.kind,
             alert: campaign.source.clone(),
             event_date: campaign.publication.event_date,

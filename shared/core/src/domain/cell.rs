@@ -16,8 +16,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::campaign::{
-    parse_sms, parse_voice, Actor, Campaign, CampaignAction, CampaignEvent, CampaignId,
-    CampaignKind, CampaignSms, CampaignStatus, CampaignVoice, Publication, SmsInput, VoiceInput,
+    parse_sms, parse_voice, Campaign, CampaignId, CampaignSms, CampaignStatus, CampaignVoice,
+    SmsInput, VoiceInput,
 };
 use crate::domain::contact::{Channel, Email, PhoneError, PhoneNumber};
 use crate::domain::delivery::Delivery;
@@ -25,7 +25,6 @@ use crate::domain::reach::{
     messages_by_person, person_state, Acknowledgement, CrisisCounts, MessageLine, MessageReach,
     PersonState, ReachReport,
 };
-use crate::domain::staff::StaffIdentity;
 use crate::domain::subscriber::SubscriberId;
 use crate::error::{DomainError, FieldErrors};
 
@@ -291,61 +290,6 @@ pub fn parse_alert_text(
     Ok((sms, voice))
 }
 
-impl Campaign {
-    /// An alert of the crisis cell by `by`: urgent, asking for an answer, by SMS and call,
-    /// already sending (no approval: the cabinet or an administrator is the one acting), with
-    /// no fan-out (its messages are queued to the members directly) and never published.
-    pub fn cell_alert(
-        sms: CampaignSms,
-        voice: CampaignVoice,
-        by: &StaffIdentity,
-        now: DateTime<Utc>,
-    ) -> (Self, CampaignEvent) {
-        let summary: String = voice.text.chars().take(60).collect();
-        let ellipsis = if voice.text.chars().count() > 60 {
-            "…"
-        } else {
-            ""
-        };
-        let c = Self {
-            id: CampaignId::new(),
-            title: format!("Alerte de la cellule de crise : {summary}{ellipsis}"),
-            topics: Vec::new(),
-            sms: Some(sms),
-            email: None,
-            voice: Some(voice),
-            urgent: true,
-            acknowledgement: true,
-            send_at: None,
-            zones: None,
-            include_unzoned: false,
-            kind: CampaignKind::CellAlert,
-            source: None,
-            author: by.into(),
-            last_editor: None,
-            status: CampaignStatus::Sending,
-            version: 1,
-            rejection_reason: None,
-            shards: 0,
-            created_at: now,
-            updated_at: now,
-            publication: Publication {
-                publish: false,
-                event_date: None,
-            },
-        };
-        let e = CampaignEvent {
-            at: now,
-            actor: Actor::from(by),
-            action: CampaignAction::Sending,
-            from: None,
-            to: CampaignStatus::Sending,
-            reason: Some("alerte de la cellule de crise".into()),
-        };
-        (c, e)
-    }
-}
-
 /// One member in the live view of an alert of the cell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CellPerson {
@@ -435,10 +379,14 @@ pub fn cell_view(input: CellViewInput<'_>) -> CellView {
     CellView {
         campaign: c.id,
         title: c.title.clone(),
-        text: c.voice.as_ref().map(|v| v.text.clone()).unwrap_or_default(),
+        text: c
+            .messages
+            .voice()
+            .map(|v| v.text.clone())
+            .unwrap_or_default(),
         sent_by: c.author.name.clone(),
         sent_at: c.created_at,
-        status: c.status,
+        status: c.status(),
         totals,
         members: people,
         at: input.now,
@@ -451,6 +399,7 @@ mod tests {
     use crate::domain::delivery::{DeliveryKey, DeliveryStatus};
     use crate::domain::reach::Answer;
     use crate::domain::staff::Role;
+    use crate::domain::staff::StaffIdentity;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {
@@ -566,7 +515,7 @@ mod tests {
         .unwrap();
         let (campaign, event) = Campaign::cell_alert(sms, voice, &by, now());
         assert_eq!(event.actor.id, "cab");
-        assert_eq!(campaign.status, CampaignStatus::Sending);
+        assert_eq!(campaign.status(), CampaignStatus::Sending);
         let a = input("06 12 34 56 78", "")
             .parse()
             .unwrap()

@@ -76,8 +76,8 @@ impl RenderedEmail {
     /// `town_origin` only); `None` without an email.
     pub fn of(campaign: &Campaign, town_origin: &str) -> Option<Self> {
         campaign
-            .email
-            .as_ref()
+            .messages
+            .email()
             .map(|e| Self::of_email(e, town_origin))
     }
 

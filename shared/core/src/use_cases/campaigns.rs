@@ -304,7 +304,7 @@ impl Campaigns {
         .await?;
         // A draft saved again as it was is not a change: nothing for the history to record.
         let current = self.load(id).await?;
-        if current.status == CampaignStatus::Draft && current.content() == content {
+        if current.status() == CampaignStatus::Draft && current.content() == content {
             return Ok(current);
         }
         self.transition(id, |c, _| c.edit(content, by, now)).await
@@ -319,7 +319,7 @@ impl Campaigns {
         by.require_any(&ANY_STAFF)?;
         let campaign = self.load(id).await?;
         let started = matches!(
-            campaign.status,
+            campaign.status(),
             CampaignStatus::Sending | CampaignStatus::Sent
         );
         let archived = match started {
@@ -372,7 +372,7 @@ impl Campaigns {
             sms_cost,
             email_cost,
             total_cost: sms_cost + email_cost + voice_cost,
-            sms_waits_for_window: c.sms.is_some()
+            sms_waits_for_window: c.messages.sms().is_some()
                 && !c.urgent
                 && !self
                     .d
@@ -382,8 +382,8 @@ impl Campaigns {
             outlook,
             voice_recipients: counted.voice_recipients,
             voice: c
-                .voice
-                .as_ref()
+                .messages
+                .voice()
                 .map(|v| v.analysis(&self.d.config.town_name, c.acknowledgement)),
             voice_cost,
             zones: counted.zones,
@@ -415,7 +415,7 @@ impl Campaigns {
                         .await?
                 }
             };
-        let sms = campaign.sms.as_ref().map(|s| {
+        let sms = campaign.messages.sms().map(|s| {
             if campaign.acknowledgement {
                 let sample = reach::sample_reply_url(&self.d.config.public_url);
                 analyze(&reach::sms_with_reply(&s.text, &sample))
@@ -558,15 +558,15 @@ impl Campaigns {
         by.require_any(&ANY_STAFF)?;
         let c = self.load(id).await?;
         let email = c
-            .email
-            .as_ref()
+            .messages
+            .email()
             .map(|e| self.email_for(by, e))
             .transpose()?;
         Ok(Preview {
             email_subject: email.as_ref().map(|e| e.subject.clone()),
             email_html: email.as_ref().map(|e| e.html.clone()),
             email_text: email.map(|e| e.text),
-            sms_text: c.sms.map(|s| s.text),
+            sms_text: c.messages.sms().map(|s| s.text.clone()),
         })
     }
 
@@ -576,8 +576,8 @@ impl Campaigns {
         let example =
             crate::domain::contact::Email::from_str("habitant@exemple.fr").expect("valid");
         let email = c
-            .email
-            .as_ref()
+            .messages
+            .email()
             .map(|e| {
                 RenderedEmail::of_email(e, &self.d.config.public_url).for_recipient(
                     &self.d.layout,
@@ -592,7 +592,7 @@ impl Campaigns {
             email_subject: email.as_ref().map(|e| e.subject.clone()),
             email_html: email.as_ref().map(|e| e.html.clone()),
             email_text: email.map(|e| e.text),
-            sms_text: c.sms.as_ref().map(|s| s.text.clone()),
+            sms_text: c.messages.sms().map(|s| s.text.clone()),
         })
     }
 
@@ -659,13 +659,13 @@ impl Campaigns {
         by.require_any(&[Role::Redaction, Role::Cabinet])?;
         let c = self.load(id).await?;
         let mut errors = FieldErrors::new();
-        if c.email.is_some() && by.email.is_none() {
+        if c.messages.email().is_some() && by.email.is_none() {
             errors.add(
                 "email",
                 "Votre compte n'a pas d'adresse e-mail : le test ne peut pas vous être envoyé.",
             );
         }
-        if c.sms.is_some() && by.phone.is_none() {
+        if c.messages.sms().is_some() && by.phone.is_none() {
             errors.add("sms", "Votre compte n'a pas de numéro de mobile : le test SMS ne peut pas vous être envoyé.");
         }
         errors.into_result()?;
@@ -687,7 +687,7 @@ impl Campaigns {
             })?;
             result.email = Some(to.to_string());
         }
-        if let (Some(sms), Some(to)) = (&c.sms, &by.phone) {
+        if let (Some(sms), Some(to)) = (c.messages.sms(), &by.phone) {
             self.d
                 .sms
                 .send_sms(&OutgoingSms {
@@ -772,7 +772,7 @@ impl Campaigns {
         // Weighed only when the approval can happen: out of order, or another version than
         // the one read, the transition itself answers why.
         let outlook =
-            if current.status == CampaignStatus::Submitted && read == Some(current.version) {
+            if current.status() == CampaignStatus::Submitted && read == Some(current.version) {
                 let counted = self.count(&current).await?;
                 self.outlook(&current, &counted).await?
             } else {
@@ -785,7 +785,7 @@ impl Campaigns {
             .transition(id, |c, now| c.approve(by, read, now))
             .await?;
         self.tell_author(&c, Decision::Approved).await;
-        if c.status == CampaignStatus::Approved {
+        if c.status() == CampaignStatus::Approved {
             return Ok((self.d.dispatcher.start(c).await?, outlook));
         }
         Ok((c, outlook))

@@ -259,11 +259,11 @@ impl CrisisCell {
             .filter(|c| c.kind == CampaignKind::CellAlert)
             .take(RECENT_ALERTS)
             .map(|c| CellAlertSummary {
+                status: c.status(),
                 campaign: c.id,
                 title: c.title,
                 sent_by: c.author.name,
                 sent_at: c.created_at,
-                status: c.status,
             })
             .collect())
     }

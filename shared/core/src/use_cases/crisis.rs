@@ -106,12 +106,12 @@ impl Crisis {
         by.require_any(&FILE_KEEPERS)?;
         let read = self.read(id).await?;
         if !matches!(
-            read.campaign.status,
+            read.campaign.status(),
             CampaignStatus::Sending | CampaignStatus::Sent
         ) {
             return Err(DomainError::Conflict(format!(
                 "Impossible de relancer : la campagne est {}.",
-                read.campaign.status.label()
+                read.campaign.status().label()
             )));
         }
         let now = self.d.clock.now();

@@ -180,7 +180,7 @@ impl Proposals {
         let c = self.d.campaign_store.get(campaign).await?.ok_or_else(|| {
             DomainError::NotFound("La campagne de cette proposition n'existe plus.".into())
         })?;
-        if !matches!(c.status, CampaignStatus::Sending | CampaignStatus::Sent) {
+        if !matches!(c.status(), CampaignStatus::Sending | CampaignStatus::Sent) {
             return Err(DomainError::Conflict(
                 "La campagne qui reprend cette proposition n'est pas encore partie : son texte peut encore changer."
                     .into(),
@@ -188,9 +188,9 @@ impl Proposals {
         }
         let messages = self.d.campaigns.as_received(&c)?;
         Ok(SentMessages {
+            status: c.status(),
             campaign: c.id,
             title: c.title,
-            status: c.status,
             messages,
         })
     }
@@ -329,7 +329,7 @@ impl Proposals {
         let Some(campaign) = self.d.campaign_store.get(id).await? else {
             return Ok(false);
         };
-        if campaign.status != CampaignStatus::Sent {
+        if campaign.status() != CampaignStatus::Sent {
             return Ok(false);
         }
         let progress = self.d.campaign_store.progress(id).await?;

@@ -136,7 +136,7 @@ fn warn_unsent(c: &Campaign, channel: &str, e: &SendError) {
 
 /// What the campaign sends, in one line: « e-mail « objet » et SMS ».
 fn channels(c: &Campaign) -> String {
-    match (&c.email, &c.sms) {
+    match (c.messages.email(), c.messages.sms()) {
         (Some(e), Some(_)) => format!("un e-mail « {} » et un SMS", e.subject),
         (Some(e), None) => format!("un e-mail « {} »", e.subject),
         (None, Some(_)) => "un SMS".to_owned(),
@@ -180,7 +180,7 @@ fn decided_email(c: &Campaign, decision: Decision, url: &str) -> EmailContent {
             "a été refusée par le cabinet",
             format!(
                 "Motif : « {} ». Vous pouvez la modifier et la soumettre à nouveau.",
-                c.rejection_reason.as_deref().unwrap_or("non précisé")
+                c.rejection_reason().unwrap_or("non précisé")
             ),
         ),
     };

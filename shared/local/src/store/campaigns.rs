@@ -80,7 +80,7 @@ impl CampaignStore for SqliteStore {
                     "INSERT INTO campaigns (id, status, created_at, send_at, campaign, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
                 .and_then(|mut st| {
-                    st.execute(params![id, c.status.as_str(), micros(c.created_at), c.send_at.map(micros), json, c.version])
+                    st.execute(params![id, c.status().as_str(), micros(c.created_at), c.send_at.map(micros), json, c.version])
                 })
                 .map_err(sql_err)?;
                 tx.prepare_cached("INSERT INTO campaign_progress (campaign_id) VALUES (?1)")
@@ -144,7 +144,7 @@ impl CampaignStore for SqliteStore {
                     .and_then(|mut st| {
                         st.execute(params![
                             id,
-                            c.status.as_str(),
+                            c.status().as_str(),
                             micros(c.created_at),
                             c.send_at.map(micros),
                             json,

@@ -27,7 +27,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     assert_eq!(b.campaigns.status(CampaignId::new()).await.unwrap(), None);
 
     let at = t0() + Duration::minutes(5);
-    c.status = CampaignStatus::Submitted;
+    c = at_status(&c, CampaignStatus::Submitted);
     c.updated_at = at;
     let submitted = event(
         CampaignAction::Submitted,
@@ -42,7 +42,7 @@ async fn campaign_updates_compare_and_set_and_keep_the_audit_trail(b: Backend) {
     // A second writer who still holds the version read before loses, and leaves no trace.
     let mut stale = c.clone();
     stale.title = "Autre titre".into();
-    stale.status = CampaignStatus::Cancelled;
+    stale = at_status(&stale, CampaignStatus::Cancelled);
     let cancelled = event(
         CampaignAction::Cancelled,
         Some(CampaignStatus::Draft),

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{
-    Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignSms,
-    CampaignStatus,
+    Actor, Campaign, CampaignAction, CampaignEvent, CampaignId, CampaignKind, CampaignStatus,
 };
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::delivery::{DeliveryKey, DeliveryStatus, NewDelivery};
@@ -215,41 +214,38 @@ fn member(
     s
 }
 
+/// A campaign as a store keeps it, at any status: built from its stored form, since only the
+/// workflow's steps move a campaign in the product.
 fn campaign(
     title: &str,
     status: CampaignStatus,
     created_at: DateTime<Utc>,
     send_at: Option<DateTime<Utc>>,
 ) -> Campaign {
-    Campaign {
-        id: CampaignId::new(),
-        title: title.into(),
-        topics: vec![slug("alerte-meteo")],
-        sms: Some(CampaignSms {
-            text: "Vigilance orange vent.".into(),
-        }),
-        email: None,
-        voice: None,
-        urgent: false,
-        send_at,
-        zones: None,
-        include_unzoned: false,
-        acknowledgement: false,
-        kind: CampaignKind::Standard,
-        source: None,
-        last_editor: None,
-        version: 1,
-        author: Actor {
-            id: "redac".into(),
-            name: "Rédaction".into(),
-        },
-        status,
-        rejection_reason: None,
-        shards: 0,
-        created_at,
-        updated_at: created_at,
-        publication: Default::default(),
-    }
+    serde_json::from_value(serde_json::json!({
+        "id": CampaignId::new(),
+        "title": title,
+        "topics": ["alerte-meteo"],
+        "sms": { "text": "Vigilance orange vent." },
+        "email": null,
+        "urgent": false,
+        "send_at": send_at,
+        "kind": "standard",
+        "version": 1,
+        "author": { "id": "redac", "name": "Rédaction" },
+        "status": status,
+        "shards": 0,
+        "created_at": created_at,
+        "updated_at": created_at,
+    }))
+    .expect("a campaign's stored form")
+}
+
+/// `c` moved to `status` as a store would read it back.
+fn at_status(c: &Campaign, status: CampaignStatus) -> Campaign {
+    let mut stored = serde_json::to_value(c).expect("a campaign's stored form");
+    stored["status"] = serde_json::json!(status);
+    serde_json::from_value(stored).expect("a campaign's stored form")
 }
 
 fn event(

@@ -20,6 +20,13 @@ use crate::domain::weather::AlertSource;
 use crate::domain::zone::{self, ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, FieldErrors, InvalidId, UnknownName};
 
+mod cell_alert;
+mod messages;
+mod stage;
+
+pub use messages::{Messages, NoMessage};
+pub use stage::Stage;
+
 /// Longest SMS a campaign may carry, in segments (cost guard).
 pub const MAX_SMS_SEGMENTS: usize = 6;
 /// Longest email body, in characters of Markdown.
@@ -203,13 +210,9 @@ pub struct Campaign {
     pub title: String,
     /// Target topics.
     pub topics: Vec<TopicSlug>,
-    /// SMS, if any.
-    pub sms: Option<CampaignSms>,
-    /// Email, if any.
-    pub email: Option<CampaignEmail>,
-    /// Spoken text of the voice calls, if any.
-    #[serde(default)]
-    pub voice: Option<CampaignVoice>,
+    /// Its SMS, email and spoken text (one at least).
+    #[serde(flatten)]
+    pub messages: Messages,
     /// Urgent: ignores the SMS sending window.
     pub urgent: bool,
     /// An urgent campaign asking each recipient to answer « Je suis en sécurité » / « J'ai
@@ -234,13 +237,14 @@ pub struct Campaign {
     /// Who last edited or submitted it (none: the author); neither may approve it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_editor: Option<Actor>,
-    pub status: CampaignStatus,
+    /// Its status, with the cabinet's reason when rejected: changed only by the workflow's
+    /// steps (read it with [`Campaign::status`]).
+    #[serde(flatten)]
+    stage: Stage,
     /// Changes with every edit and every step of the workflow: an approval names the version
     /// read, and every write checks that the stored one is still the one read.
     #[serde(default = "first_version")]
     pub version: u32,
-    /// The cabinet's reason, when rejected.
-    pub rejection_reason: Option<String>,
     /// Fan-out shards (set when sending starts).
     pub shards: u32,
     pub created_at: DateTime<Utc>,
@@ -490,10 +494,8 @@ pub struct CampaignContent {
     pub title: String,
     /// Topics (deduplicated, in given order).
     pub topics: Vec<TopicSlug>,
-    pub sms: Option<CampaignSms>,
-    pub email: Option<CampaignEmail>,
-    /// Spoken text of voice calls.
-    pub voice: Option<CampaignVoice>,
+    /// SMS, email and spoken text (one at least).
+    pub messages: Messages,
     pub urgent: bool,
     /// Asks recipients whether they are safe.
     pub acknowledgement: bool,
@@ -545,7 +547,8 @@ impl CampaignContent {
         let sms = input.sms.as_ref().map(|s| parse_sms(s, &mut errors));
         let email = input.email.as_ref().map(|e| parse_email(e, &mut errors));
         let voice = input.voice.as_ref().map(|v| parse_voice(v, &mut errors));
-        if sms.is_none() && email.is_none() && voice.is_none() {
+        let messages = Messages::new(sms, email, voice);
+        if messages.is_err() {
             let msg = "Rédigez un SMS, un e-mail et/ou le texte d'un appel vocal.";
             errors.add("sms", msg);
             errors.add("email", msg);
@@ -564,22 +567,19 @@ impl CampaignContent {
             .map(|raw| zone::parse_slugs(raw, "zones", &mut errors))
             .filter(|z| !z.is_empty())
             .map(|z| z.into_iter().collect::<Vec<_>>());
-        if errors.is_empty() {
-            Ok(Self {
+        match messages {
+            Ok(messages) if errors.is_empty() => Ok(Self {
                 title,
                 topics,
-                sms,
-                email,
-                voice,
+                messages,
                 urgent: input.urgent,
                 acknowledgement: input.acknowledgement,
                 send_at,
                 publication,
                 include_unzoned: zones.is_some() && input.include_unzoned,
                 zones,
-            })
-        } else {
-            Err(errors)
+            }),
+            _ => Err(errors),
         }
     }
 }
@@ -772,7 +772,7 @@ fn first_version() -> u32 {
 fn refused(c: &Campaign, what: &str) -> DomainError {
     DomainError::Conflict(format!(
         "Impossible de {what} : la campagne est {}.",
-        c.status.label()
+        c.status().label()
     ))
 }
 
@@ -788,9 +788,7 @@ impl Campaign {
             id: CampaignId::new(),
             title: content.title,
             topics: content.topics,
-            sms: content.sms,
-            email: content.email,
-            voice: content.voice,
+            messages: content.messages,
             urgent: content.urgent,
             acknowledgement: content.acknowledgement,
             send_at: content.send_at,
@@ -800,9 +798,8 @@ impl Campaign {
             source: None,
             author: author.into(),
             last_editor: None,
-            status: CampaignStatus::Draft,
+            stage: Stage::at(CampaignStatus::Draft),
             version: first_version(),
-            rejection_reason: None,
             shards: 0,
             created_at: now,
             updated_at: now,
@@ -827,19 +824,30 @@ impl Campaign {
         })
     }
 
+    /// Its status.
+    pub fn status(&self) -> CampaignStatus {
+        self.stage.status()
+    }
+
+    /// The cabinet's reason, when rejected.
+    pub fn rejection_reason(&self) -> Option<&str> {
+        self.stage.rejection_reason()
+    }
+
+    /// The status a sender read afresh from the store: the rest, read earlier, no longer
+    /// changes once sending. A status that moved on leaves no reason behind.
+    pub fn status_read_again(&mut self, status: CampaignStatus) {
+        if status != self.status() {
+            self.stage = Stage::at(status);
+        }
+    }
+
     /// The channels this campaign sends on.
     pub fn channels(&self) -> BTreeSet<Channel> {
-        let mut out = BTreeSet::new();
-        if self.email.is_some() {
-            out.insert(Channel::Email);
-        }
-        if self.sms.is_some() {
-            out.insert(Channel::Sms);
-        }
-        if self.voice.is_some() {
-            out.insert(Channel::Voice);
-        }
-        out
+        Channel::ALL
+            .into_iter()
+            .filter(|c| self.messages.has(*c))
+            .collect()
     }
 
     fn event(
@@ -850,8 +858,11 @@ impl Campaign {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> CampaignEvent {
-        let from = self.status;
-        self.status = to;
+        let from = self.status();
+        self.stage = match (to, &reason) {
+            (CampaignStatus::Rejected, Some(reason)) => Stage::rejected(reason.clone()),
+            _ => Stage::at(to),
+        };
         self.version += 1;
         self.updated_at = now;
         CampaignEvent {
@@ -876,8 +887,8 @@ impl Campaign {
             at: now,
             actor: by.into(),
             action: CampaignAction::TestSent,
-            from: Some(self.status),
-            to: self.status,
+            from: Some(self.status()),
+            to: self.status(),
             reason: Some(channels.to_owned()),
         }
     }
@@ -887,9 +898,7 @@ impl Campaign {
         CampaignContent {
             title: self.title.clone(),
             topics: self.topics.clone(),
-            sms: self.sms.clone(),
-            email: self.email.clone(),
-            voice: self.voice.clone(),
+            messages: self.messages.clone(),
             urgent: self.urgent,
             acknowledgement: self.acknowledgement,
             send_at: self.send_at,
@@ -907,7 +916,7 @@ impl Campaign {
         now: DateTime<Utc>,
     ) -> Result<CampaignEvent, DomainError> {
         if !matches!(
-            self.status,
+            self.status(),
             CampaignStatus::Draft | CampaignStatus::Submitted | CampaignStatus::Rejected
         ) {
             return Err(refused(self, "la modifier"));
@@ -920,16 +929,13 @@ impl Campaign {
         };
         self.title = content.title;
         self.topics = content.topics;
-        self.sms = content.sms;
-        self.email = content.email;
-        self.voice = content.voice;
+        self.messages = content.messages;
         self.urgent = content.urgent;
         self.acknowledgement = content.acknowledgement;
         self.send_at = content.send_at;
         self.publication = content.publication;
         self.zones = content.zones;
         self.include_unzoned = content.include_unzoned;
-        self.rejection_reason = None;
         self.last_editor = Some(by.into());
         Ok(self.event(by.into(), action, CampaignStatus::Draft, None, now))
     }
@@ -940,7 +946,7 @@ impl Campaign {
         by: &StaffIdentity,
         now: DateTime<Utc>,
     ) -> Result<CampaignEvent, DomainError> {
-        if self.status != CampaignStatus::Draft {
+        if self.status() != CampaignStatus::Draft {
             return Err(refused(self, "la soumettre"));
         }
         self.check_send_at(now)?;
@@ -996,7 +1002,7 @@ impl Campaign {
                 "Vous avez modifié ou soumis cette campagne en dernier : une autre personne du cabinet doit l'approuver.".into(),
             ));
         }
-        if self.status != CampaignStatus::Submitted {
+        if self.status() != CampaignStatus::Submitted {
             return Err(refused(self, "l'approuver"));
         }
         self.check_send_at(now)?;
@@ -1022,10 +1028,9 @@ impl Campaign {
                 "Indiquez la raison du refus : elle sera transmise à l'auteur.",
             ));
         }
-        if self.status != CampaignStatus::Submitted {
+        if self.status() != CampaignStatus::Submitted {
             return Err(refused(self, "la refuser"));
         }
-        self.rejection_reason = Some(reason.to_owned());
         Ok(self.event(
             by.into(),
             CampaignAction::Rejected,
@@ -1044,7 +1049,7 @@ impl Campaign {
         now: DateTime<Utc>,
     ) -> Result<CampaignEvent, DomainError> {
         if !matches!(
-            self.status,
+            self.status(),
             CampaignStatus::Approved | CampaignStatus::Scheduled | CampaignStatus::Sending
         ) {
             return Err(refused(self, "l'annuler"));
@@ -1069,7 +1074,7 @@ impl Campaign {
         now: DateTime<Utc>,
     ) -> Result<CampaignEvent, DomainError> {
         if !matches!(
-            self.status,
+            self.status(),
             CampaignStatus::Approved | CampaignStatus::Scheduled
         ) {
             return Err(refused(self, "l'envoyer"));
@@ -1086,7 +1091,7 @@ impl Campaign {
 
     /// Every message was handled.
     pub fn finish(&mut self, now: DateTime<Utc>) -> Result<CampaignEvent, DomainError> {
-        if self.status != CampaignStatus::Sending {
+        if self.status() != CampaignStatus::Sending {
             return Err(refused(self, "la terminer"));
         }
         Ok(self.event(
@@ -1158,7 +1163,7 @@ mod tests {
     fn content_parses_and_deduplicates_topics() {
         let c = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
         assert_eq!(c.topics.len(), 2);
-        assert!(c.sms.is_some() && c.email.is_some());
+        assert!(c.messages.sms().is_some() && c.messages.email().is_some());
     }
 
     #[test]
@@ -1180,7 +1185,7 @@ mod tests {
         );
         let ok = CampaignContent::parse(&with("Ligne 1\r\nLigne 2\nFin"), &default_topics(), now())
             .unwrap();
-        assert_eq!(ok.sms.unwrap().text, "Ligne 1\nLigne 2\nFin");
+        assert_eq!(ok.messages.sms().unwrap().text, "Ligne 1\nLigne 2\nFin");
     }
 
     #[test]
@@ -1256,7 +1261,7 @@ mod tests {
             c.approve(&both, Some(c.version), now()),
             Err(DomainError::Forbidden(_))
         ));
-        assert_eq!(c.status, CampaignStatus::Submitted);
+        assert_eq!(c.status(), CampaignStatus::Submitted);
     }
 
     #[test]
@@ -1269,16 +1274,16 @@ mod tests {
             Err(DomainError::Validation(_))
         ));
         c.reject(&cab, "Date erronée", now()).unwrap();
-        assert_eq!(c.status, CampaignStatus::Rejected);
-        assert_eq!(c.rejection_reason.as_deref(), Some("Date erronée"));
+        assert_eq!(c.status(), CampaignStatus::Rejected);
+        assert_eq!(c.rejection_reason(), Some("Date erronée"));
         assert!(
             c.submit(&staff("redac", &[]), now()).is_err(),
             "rejected must be edited first"
         );
         let content = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
         c.edit(content, &staff("redac", &[]), now()).unwrap();
-        assert_eq!(c.status, CampaignStatus::Draft);
-        assert_eq!(c.rejection_reason, None);
+        assert_eq!(c.status(), CampaignStatus::Draft);
+        assert_eq!(c.rejection_reason(), None);
     }
 
     #[test]
@@ -1288,7 +1293,7 @@ mod tests {
         let content = CampaignContent::parse(&input(), &default_topics(), now()).unwrap();
         c.edit(content.clone(), &staff("redac", &[]), now())
             .unwrap();
-        assert_eq!(c.status, CampaignStatus::Draft);
+        assert_eq!(c.status(), CampaignStatus::Draft);
         c.submit(&staff("redac", &[]), now()).unwrap();
         c.approve(&staff("cab", &[]), Some(c.version), now())
             .unwrap();
@@ -1327,9 +1332,9 @@ mod tests {
         c.submit(&staff("redac", &[]), now()).unwrap();
         c.approve(&staff("cab", &[]), Some(c.version), now())
             .unwrap();
-        assert_eq!(c.status, CampaignStatus::Scheduled);
+        assert_eq!(c.status(), CampaignStatus::Scheduled);
         c.cancel(&staff("cab", &[]), Some("Annulé"), now()).unwrap();
-        assert_eq!(c.status, CampaignStatus::Cancelled);
+        assert_eq!(c.status(), CampaignStatus::Cancelled);
         assert!(c.cancel(&staff("cab", &[]), None, now()).is_err());
 
         let mut late = draft();
@@ -1370,7 +1375,7 @@ mod tests {
             let err = c.approve(&cab, stale, now()).unwrap_err();
             assert!(matches!(err, DomainError::Conflict(_)), "{stale:?}");
         }
-        assert_eq!(c.status, CampaignStatus::Submitted);
+        assert_eq!(c.status(), CampaignStatus::Submitted);
         c.approve(&cab, Some(c.version), now()).unwrap();
     }
 
@@ -1383,7 +1388,7 @@ mod tests {
         c.start_sending(4, now()).unwrap();
         c.cancel(&staff("cab", &[]), Some("Erreur de date"), now())
             .unwrap();
-        assert_eq!(c.status, CampaignStatus::Cancelled);
+        assert_eq!(c.status(), CampaignStatus::Cancelled);
         assert!(
             c.finish(now()).is_err(),
             "a stopped campaign does not finish"

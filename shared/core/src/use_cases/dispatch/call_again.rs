@@ -33,7 +33,7 @@ impl Dispatcher {
                 return JobOutcome::RetryAfter(THROTTLED_WAIT);
             }
         };
-        if campaign.status == CampaignStatus::Cancelled {
+        if campaign.status() == CampaignStatus::Cancelled {
             return done("campaign stopped");
         }
         if self.past_useful_life(&campaign).is_some() {

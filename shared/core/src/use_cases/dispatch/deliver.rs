@@ -108,7 +108,7 @@ impl Dispatcher {
             }
             if let Some(c) = self.current(j.key.campaign).await?.filter(|c| {
                 matches!(
-                    c.status,
+                    c.status(),
                     CampaignStatus::Sending | CampaignStatus::Sent | CampaignStatus::Cancelled
                 )
             }) {
@@ -157,7 +157,7 @@ impl Dispatcher {
         let held = |k: &DeliveryKey| {
             let stopped = campaigns
                 .get(&k.campaign)
-                .is_some_and(|c| c.status == CampaignStatus::Cancelled);
+                .is_some_and(|c| c.status() == CampaignStatus::Cancelled);
             !stopped
                 && (paused.contains(&(k.channel, None))
                     || paused.contains(&(k.channel, Some(k.campaign))))
@@ -237,7 +237,7 @@ impl Dispatcher {
             let stopped = |k: &DeliveryKey| {
                 campaigns
                     .get(&k.campaign)
-                    .is_some_and(|c| c.status == CampaignStatus::Cancelled)
+                    .is_some_and(|c| c.status() == CampaignStatus::Cancelled)
             };
             let wanted: Vec<DeliveryKey> = to_claim
                 .iter()

@@ -29,7 +29,7 @@ impl Dispatcher {
         let Some(campaign) = self.current(id).await? else {
             return Ok(JobOutcome::Done);
         };
-        if campaign.status != CampaignStatus::Sending
+        if campaign.status() != CampaignStatus::Sending
             || self
                 .d
                 .campaigns

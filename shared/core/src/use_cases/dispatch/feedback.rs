@@ -56,7 +56,7 @@ impl Dispatcher {
         campaign: &Campaign,
         progress: &CampaignProgress,
     ) -> Result<(), DomainError> {
-        if campaign.status != CampaignStatus::Sending
+        if campaign.status() != CampaignStatus::Sending
             || progress.shards_done < campaign.shards
             || !progress.totals.all_done()
         {
@@ -78,7 +78,7 @@ impl Dispatcher {
         self.statuses
             .lock()
             .expect("cache lock")
-            .insert(campaign.id, (self.now(), campaign.status));
+            .insert(campaign.id, (self.now(), campaign.status()));
         self.publish(&campaign).await;
         // An alert of the crisis cell went to staff, not to residents: it is no campaign of
         // the month's figures (its SMS, calls and their cost are counted as they were sent).

@@ -160,7 +160,7 @@ impl Dispatcher {
             return Ok(None);
         };
         match self.status(id).await? {
-            Some(status) => campaign.status = status,
+            Some(status) => campaign.status_read_again(status),
             None => return Ok(None),
         }
         Ok(Some(campaign))
@@ -196,7 +196,7 @@ impl Dispatcher {
         let found = self.d.campaigns.get(id).await?;
         if let Some(c) = found
             .as_ref()
-            .filter(|c| matches!(c.status, CampaignStatus::Sending | CampaignStatus::Sent))
+            .filter(|c| matches!(c.status(), CampaignStatus::Sending | CampaignStatus::Sent))
         {
             let mut cache = self.sending.lock().expect("cache lock");
             if cache.len() >= CACHED_CAMPAIGNS {

@@ -122,7 +122,7 @@ impl Dispatcher {
         key: DeliveryKey,
         attempts: u32,
     ) -> DeliveryResult {
-        if campaign.status == CampaignStatus::Cancelled {
+        if campaign.status() == CampaignStatus::Cancelled {
             return DeliveryResult::Suppressed {
                 reason: "envoi arrêté par le cabinet".into(),
             };
@@ -185,8 +185,8 @@ impl Dispatcher {
         key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let sms = campaign
-            .sms
-            .as_ref()
+            .messages
+            .sms()
             .ok_or_else(|| SendError::Permanent("campagne sans SMS".into()))?;
         let text = if campaign.acknowledgement {
             let url = self
@@ -215,8 +215,8 @@ impl Dispatcher {
         key: DeliveryKey,
     ) -> Result<(Option<String>, u32), SendError> {
         let voice = campaign
-            .voice
-            .as_ref()
+            .messages
+            .voice()
             .ok_or_else(|| SendError::Permanent("campagne sans appel vocal".into()))?;
         self.d
             .voice

@@ -78,7 +78,7 @@ impl Dispatcher {
     /// How long a delivery on this channel must wait for the sending window (zero when open).
     pub(super) fn window_wait(&self, campaign: &Campaign, channel: Channel) -> Duration {
         // A stopped campaign's deliveries are closed at once, without sending.
-        let stopped = campaign.status == CampaignStatus::Cancelled;
+        let stopped = campaign.status() == CampaignStatus::Cancelled;
         // Calls keep the same hours as SMS.
         if !matches!(channel, Channel::Sms | Channel::Voice) || campaign.urgent || stopped {
             return Duration::ZERO;

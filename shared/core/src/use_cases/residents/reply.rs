@@ -33,7 +33,7 @@ impl Residents {
             .filter(|c| {
                 c.acknowledgement
                     && matches!(
-                        c.status,
+                        c.status(),
                         CampaignStatus::Sending | CampaignStatus::Sent | CampaignStatus::Cancelled
                     )
             })

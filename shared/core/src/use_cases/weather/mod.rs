@@ -425,7 +425,7 @@ impl WeatherRelay {
 
     async fn status(&self, id: CampaignId) -> Result<CampaignStatus, DomainError> {
         let view = self.d.campaigns.view(&relay_author(), id).await?;
-        Ok(view.campaign.status)
+        Ok(view.campaign.status())
     }
 
     /// Rejects, in the policy's name, an alert's campaign still waiting for the cabinet: the
