@@ -10,13 +10,13 @@ use serde::Deserialize;
 
 use crate::domain::campaign::CampaignVoice;
 use crate::domain::contact::Channel;
-use crate::domain::sms::analyze;
+use crate::domain::sms::{analyze, SmsAnalysis};
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::topic::TopicSlug;
 use crate::domain::zone::{ZoneFilter, ZoneSlug};
 use crate::error::{DomainError, FieldErrors};
 
-use super::campaigns::{Campaigns, Estimate};
+use super::campaigns::{Campaigns, Estimate, ZoneEstimate};
 
 /// What the composer holds while typing: nothing in it needs to be complete.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,45 +61,19 @@ impl Campaigns {
         let topics = ticked_topics(&input.topics)?;
         let filter = zone_filter(input)?;
         let d = self.deps();
-        let mut channels = BTreeSet::new();
-        for (channel, sent) in [
+        let channels: BTreeSet<Channel> = [
             (Channel::Email, input.email),
             (Channel::Sms, input.sms_text.is_some()),
             (Channel::Voice, input.voice_text.is_some()),
-        ] {
-            if sent && !topics.is_empty() {
-                channels.insert(channel);
-            }
-        }
-        let (email_recipients, sms_recipients, voice_recipients, zones) = match &filter {
-            Some(filter) => self.count_in_zones(&topics, &channels, filter).await?,
-            None => {
-                let count = |channel: Channel| {
-                    let (topics, channels) = (&topics, &channels);
-                    async move {
-                        if channels.contains(&channel) {
-                            d.subscribers.count_recipients(topics, channel).await
-                        } else {
-                            Ok(0)
-                        }
-                    }
-                };
-                (
-                    count(Channel::Email).await?,
-                    count(Channel::Sms).await?,
-                    count(Channel::Voice).await?,
-                    None,
-                )
-            }
-        };
-        let sms = input.sms_text.as_deref().map(|text| {
-            if input.acknowledgement && input.urgent {
-                let sample = crate::domain::reach::sample_reply_url(&d.config.public_url);
-                analyze(&crate::domain::reach::sms_with_reply(text, &sample))
-            } else {
-                analyze(text)
-            }
-        });
+        ]
+        .into_iter()
+        .filter(|(_, sent)| *sent && !topics.is_empty())
+        .map(|(channel, _)| channel)
+        .collect();
+        let (email_recipients, sms_recipients, voice_recipients, zones) = self
+            .draft_counts(&topics, &channels, filter.as_ref())
+            .await?;
+        let sms = draft_sms(input, &d.config.public_url);
         let sms_segments_total = sms.as_ref().map_or(0, |a| a.segments as u64) * sms_recipients;
         let prices = d.config.prices;
         let sms_cost = prices.sms_cost(sms_segments_total);
@@ -135,6 +109,47 @@ impl Campaigns {
             zones,
         })
     }
+
+    /// Recipients per channel (email, SMS, calls) of the topics ticked, and with zones both
+    /// counts of each.
+    async fn draft_counts(
+        &self,
+        topics: &[TopicSlug],
+        channels: &BTreeSet<Channel>,
+        filter: Option<&ZoneFilter>,
+    ) -> Result<(u64, u64, u64, Option<ZoneEstimate>), DomainError> {
+        if let Some(filter) = filter {
+            return self.count_in_zones(topics, channels, filter).await;
+        }
+        let mut counts = [0; 3];
+        for (n, channel) in counts
+            .iter_mut()
+            .zip([Channel::Email, Channel::Sms, Channel::Voice])
+        {
+            if channels.contains(&channel) {
+                *n = self
+                    .deps()
+                    .subscribers
+                    .count_recipients(topics, channel)
+                    .await?;
+            }
+        }
+        let [email, sms, voice] = counts;
+        Ok((email, sms, voice, None))
+    }
+}
+
+/// The SMS typed, as it would leave: with the reply link when an urgent campaign asks for an
+/// answer.
+fn draft_sms(input: &DraftEstimateInput, public_url: &str) -> Option<SmsAnalysis> {
+    input.sms_text.as_deref().map(|text| {
+        if input.acknowledgement && input.urgent {
+            let sample = crate::domain::reach::sample_reply_url(public_url);
+            analyze(&crate::domain::reach::sms_with_reply(text, &sample))
+        } else {
+            analyze(text)
+        }
+    })
 }
 
 /// The topics ticked, each once; an unknown name is refused.
