@@ -164,7 +164,7 @@ step "AWS template: cfn-lint and sam validate --lint" bash infra/check-template.
 # that every function compiles and links for the target; the size of what a deployment ships is
 # measured by the benchmarks with the workspace's release profile (opt-level z, fat LTO:
 # docs/benchmarks-aws.md). Here the release profile is made cheap (no optimisation, no LTO): one
-# build of the dependencies for arm64 serves all eight functions, and each link takes seconds.
+# build of the dependencies for arm64 serves all nine functions, and each link takes seconds.
 # It runs in the background at the lowest priority, in a target folder of its own (so that it
 # never waits for the tests' build lock), while the tests, the browser and the fuzzer mostly wait
 # on servers: it takes the CPU they leave. No clippy there: the same code was linted above. Where

@@ -10,7 +10,7 @@
 //! signing key read from Secrets Manager (here a local moto; on AWS an in-region call). Target:
 //! < 50 ms (the bare Rust floor on Lambda is about 14 ms).
 //!
-//! Run: `cargo bench -p telmail-tests --bench cold_start` (builds the 7 functions with
+//! Run: `cargo bench -p telmail-tests --bench cold_start` (builds the 9 functions with
 //! `cargo build --release` first; `TELMAIL_BENCH_RUNS` runs per function, default 10).
 //! `cargo test -p telmail-tests --bench cold_start` is a smoke run: one function, one run, with
 //! whatever build of it exists (else a debug build). Uses `TELMAIL_MOTO_URL` when set, else
@@ -27,11 +27,12 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// The functions (binary name = function name; package `telmail-fn-<name>`).
-const FUNCTIONS: [&str; 8] = [
+const FUNCTIONS: [&str; 9] = [
     "subscribe",
     "campaigns",
     "approve",
     "admin",
+    "files",
     "fan-out",
     "send",
     "feedback",

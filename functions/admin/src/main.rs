@@ -1,4 +1,5 @@
-//! Lambda function `admin`: Staff subscriber file, topics and statistics (JWT-protected routes).
+//! Lambda function `admin`: staff subscriber file, topics, zones, the crisis cell and statistics
+//! (JWT-protected routes); big files are the `files` function's.
 use telmail_http::admin::Part;
 
 #[tokio::main]

@@ -26,7 +26,6 @@ use crate::dynamo::DynamoStore;
 use crate::env;
 use crate::error::StartupError;
 use crate::limits::AwsLimits;
-use crate::s3::S3Drop;
 use crate::ses::SesEmailSender;
 use crate::sns::SnsSmsSender;
 use crate::sqs::SqsQueue;
@@ -251,7 +250,8 @@ pub struct Clients {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// Cognito user pools (the staff directory).
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
-    /// S3 (big files).
+    /// S3 (big files), in the functions that handle them.
+    #[cfg(feature = "files")]
     pub s3: aws_sdk_s3::Client,
 }
 
@@ -274,10 +274,6 @@ impl Clients {
             .timeout_config(timeouts)
             .retry_config(RetryConfig::disabled())
             .build();
-        // A local endpoint (moto) serves buckets by path, not by host name.
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(sdk.endpoint_url().is_some())
-            .build();
         Self {
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
@@ -285,7 +281,8 @@ impl Clients {
             sns: aws_sdk_sns::Client::from_conf(sns),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            #[cfg(feature = "files")]
+            s3: crate::s3::client(sdk),
         }
     }
 }
@@ -382,6 +379,7 @@ impl Aws {
             s.service.send_rates.email = Some(email_rate_of_account(&clients.ses).await);
         }
         let secrets = clients.secrets.clone();
+        let files = crate::file_drop::file_drop(&clients, &s.files_bucket);
         let voice_retries = s.service.voice_retries;
         let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table, clock.clone()));
         let queue = Arc::new(
@@ -416,7 +414,7 @@ impl Aws {
                 config: s.service,
             },
             queue.clone(),
-            Arc::new(S3Drop::new(clients.s3, s.files_bucket)),
+            files,
         );
         Ok(Self {
             use_cases,

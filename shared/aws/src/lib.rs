@@ -11,9 +11,11 @@ pub mod error;
 pub mod errors;
 pub mod events;
 pub mod feedback;
+pub mod file_drop;
 pub mod gateway;
 pub mod handlers;
 pub mod limits;
+#[cfg(feature = "files")]
 pub mod s3;
 pub mod send_concurrency;
 pub mod ses;

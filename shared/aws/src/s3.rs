@@ -28,6 +28,14 @@ impl S3Drop {
     }
 }
 
+/// The S3 client: a local endpoint (moto) serves buckets by path, not by host name.
+pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
 fn presigning(valid: Duration) -> Result<PresigningConfig, StoreError> {
     PresigningConfig::expires_in(valid)
         .map_err(|e| StoreError::Backend(format!("S3 link of {valid:?}: {e}")))

@@ -439,7 +439,7 @@ async fn a_campaign_goes_from_the_api_through_both_queues_to_ses_and_sns_once_ea
     // literally): the campaign stays submitted.
     for disguised in ["appr%6Fve", "%61pprove", "APPROVE"] {
         let path = format!("/api/admin/campaigns/{id}/{disguised}");
-        for part in [Part::Campaigns, Part::Approval, Part::File] {
+        for part in [Part::Campaigns, Part::Approval, Part::File, Part::Files] {
             let (status, _) = call(
                 &staff_router(&d.aws, part),
                 http_event(
@@ -1243,7 +1243,14 @@ async fn an_orange_alert_tells_the_cognito_cabinet_and_goes_out_once_approved() 
 async fn big_files_go_through_presigned_s3_links_and_the_fan_out_queue() {
     let d = deploy().await;
     let redac = claims("redac-files", "redaction");
-    let admin = staff_router(&d.aws, Part::File);
+    // The admin function does not serve big files: the `files` function does.
+    let (status, _) = call(
+        &staff_router(&d.aws, Part::File),
+        http_event("GET", "/api/admin/files", None, Some(redac.clone())),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let admin = staff_router(&d.aws, Part::Files);
     let email = |i: usize| format!("grand-fichier-{i}-{}@arcachon.example", d.tag);
 
     // An import: the link is S3's, presigned; the browser's PUT needs no other credential.

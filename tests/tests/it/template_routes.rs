@@ -39,6 +39,7 @@ fn every_staff_path_goes_to_the_function_of_its_part() {
         ("campaigns", Part::Campaigns),
         ("approve", Part::Approval),
         ("admin", Part::File),
+        ("files", Part::Files),
     ] {
         let mut served: BTreeSet<String> =
             part_paths(part).into_iter().map(str::to_owned).collect();
@@ -218,7 +219,7 @@ fn big_files_are_private_encrypted_short_lived_and_reached_by_two_functions() {
     }
     assert_eq!(
         reaching,
-        BTreeSet::from(["admin".to_owned(), "fan-out".to_owned()])
+        BTreeSet::from(["files".to_owned(), "fan-out".to_owned()])
     );
 }
 

@@ -357,14 +357,14 @@ fn only_the_subscriber_files_writers_may_batch_write() {
 }
 
 #[test]
-fn the_admin_function_may_list_the_jobs_prefix_only() {
+fn the_files_function_may_list_the_jobs_prefix_only() {
     let template = template();
     assert_eq!(
         functions_granted(&template, "s3:ListBucket"),
-        BTreeSet::from(["admin".to_owned()])
+        BTreeSet::from(["files".to_owned()])
     );
-    let (_, admin) = function(&template, "admin");
-    let listing = admin["Properties"]["Policies"]
+    let (_, files) = function(&template, "files");
+    let listing = files["Properties"]["Policies"]
         .as_sequence()
         .unwrap()
         .iter()

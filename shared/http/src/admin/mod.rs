@@ -98,6 +98,9 @@ pub enum Part {
     Approval,
     /// Subscriber file, topics, statistics and the caller's identity.
     File,
+    /// Big files: the links to send an import or download an export, and their jobs (a
+    /// function of its own on AWS, the only staff one linking the S3 SDK).
+    Files,
 }
 
 /// One staff route: its path, the part that serves it, and its handlers.
@@ -106,7 +109,7 @@ type StaffRoute = (&'static str, Part, MethodRouter<AdminState>);
 /// Every route that needs a staff identity: the one list the full Router, each part's Router,
 /// the OpenAPI check and the template check read.
 fn staff_routes() -> Vec<StaffRoute> {
-    use Part::{Approval, Campaigns, File};
+    use Part::{Approval, Campaigns, File, Files};
     vec![
         ("/api/admin/me", File, get(auth::me)),
         (
@@ -240,13 +243,13 @@ fn staff_routes() -> Vec<StaffRoute> {
             File,
             post(subscribers::import).layer(DefaultBodyLimit::max(MAX_SYNC_IMPORT_BYTES)),
         ),
-        ("/api/admin/files", File, get(files::recent)),
-        ("/api/admin/files/exports", File, post(files::export)),
-        ("/api/admin/files/imports", File, post(files::import)),
-        ("/api/admin/files/{id}", File, get(files::get)),
+        ("/api/admin/files", Files, get(files::recent)),
+        ("/api/admin/files/exports", Files, post(files::export)),
+        ("/api/admin/files/imports", Files, post(files::import)),
+        ("/api/admin/files/{id}", Files, get(files::get)),
         (
             "/api/admin/files/{id}/received",
-            File,
+            Files,
             post(files::received),
         ),
         (
