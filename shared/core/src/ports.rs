@@ -23,6 +23,7 @@ use crate::domain::staff::{Role, StaffAccount, StaffIdentity, StaffSession};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::domain::weather::{AlertInForce, FeedState};
+use crate::domain::zone::ZoneSlug;
 use crate::error::{SendError, StoreError};
 
 /// The statistics' counters, a domain type the stats store keeps (re-exported: most users meet
@@ -94,6 +95,10 @@ pub trait SubscriberReports: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// Active subscribers per (topic, channel).
     async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError>;
+    /// Active subscribers per zone they named, and (`None`) those who named none; one who named
+    /// two zones counts in both. Reads the whole file once (the zones live in the profile, and
+    /// no campaign's sending waits on this): for the statistics page, not for a hot path.
+    async fn count_by_zone(&self) -> Result<Vec<(Option<ZoneSlug>, u64)>, StoreError>;
     /// One page of the whole file, in an order of the store's own, after the store's opaque
     /// `cursor` (none: from the start); the cursor to go on from, none at the end.
     async fn page_all(

@@ -165,6 +165,17 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     )
     .await;
     paper(&redac, "nowhere@exemple.fr", "0611000004", json!([])).await;
+    // (the statistics count them by zone, one who named both in each, then those without)
+    let stats = redac.read("/api/admin/stats").await;
+    assert_eq!(
+        stats["zones"],
+        json!([
+            { "zone": "front-de-mer", "name": "Front de mer", "subscribers": 2 },
+            { "zone": "le-moulleau", "name": "Le Moulleau", "subscribers": 2 },
+            { "zone": null, "name": "Sans zone", "subscribers": 1 },
+        ]),
+        "{stats}"
+    );
 
     // WHEN a red submersion alert is limited to the sea front
     let draft = json!({
