@@ -302,6 +302,13 @@ pub trait DeliveryStore: Send + Sync {
         held: &[Delivery],
         error: &str,
     ) -> Result<Vec<DeliveryKey>, StoreError>;
+    /// Puts finished deliveries back in the queue to be sent again (the crisis cell's
+    /// follow-up to members not reached), each only if it is still as staff read it (its
+    /// status and, where the store keeps outcomes by claim, its claim), and forgets the
+    /// provider's report on the earlier try; says, for each, whether it moved. Of two
+    /// follow-ups at once, one moves each delivery: the other learns it was queued already
+    /// and queues no job for it. A delivery queued or being sent never moves.
+    async fn send_again(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError>;
     /// Up to `limit` deliveries of a campaign after `after` (none: from the first), in key
     /// order: a whole pass costs reads in proportion to the campaign, page after page.
     async fn list_after(
