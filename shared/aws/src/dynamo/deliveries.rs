@@ -392,6 +392,21 @@ impl DynamoStore {
             .collect()
     }
 
+    /// Removes a delivery's entry from the receipt of `claim`.
+    async fn remove_receipt_entry(&self, key: &DeliveryKey, claim: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(receipt_key(key.campaign, claim)))
+            .update_expression("REMOVE #outcomes.#entry")
+            .expression_attribute_names("#outcomes", OUTCOMES)
+            .expression_attribute_names("#entry", entry_name(key))
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB UpdateItem (receipt entry)", e))?;
+        Ok(())
+    }
+
     async fn fail_one(
         &self,
         d: &Delivery,
@@ -454,16 +469,7 @@ impl DynamoStore {
                 continue;
             }
             if let (Some(claim), Some(_)) = (&d.claim, receipt) {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(receipt_key(d.key.campaign, claim)))
-                    .update_expression("REMOVE #outcomes.#entry")
-                    .expression_attribute_names("#outcomes", OUTCOMES)
-                    .expression_attribute_names("#entry", entry_name(&d.key))
-                    .send()
-                    .await
-                    .map_err(|e| store_error("DynamoDB UpdateItem (receipt erasure)", e))?;
+                self.remove_receipt_entry(&d.key, claim).await?;
             }
             if let (Channel::Sms, Some(id)) = (d.key.channel, &resolved.provider_id) {
                 finished.push(delete_request(sms_index_key(id))?);
@@ -690,16 +696,7 @@ impl DeliveryStore for DynamoStore {
                 if let Some(claim) = d.claim.as_deref() {
                     // The earlier outcome's entry (with the provider's id): the delivery is
                     // no longer under that claim, so nothing would ever erase it.
-                    self.client
-                        .update_item()
-                        .table_name(&self.table)
-                        .set_key(Some(receipt_key(d.key.campaign, claim)))
-                        .update_expression("REMOVE #outcomes.#entry")
-                        .expression_attribute_names("#outcomes", OUTCOMES)
-                        .expression_attribute_names("#entry", entry_name(&d.key))
-                        .send()
-                        .await
-                        .map_err(|e| store_error("DynamoDB UpdateItem (receipt entry)", e))?;
+                    self.remove_receipt_entry(&d.key, claim).await?;
                 }
                 self.forget_reach_report(&d.key).await?;
             }

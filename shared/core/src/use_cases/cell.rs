@@ -70,6 +70,20 @@ pub struct CellAlertSent {
     pub calls: u64,
 }
 
+impl CellAlertSent {
+    /// Says in the log what was queued, and by whom (no number, no name).
+    fn log(&self, by: &StaffIdentity, what: &'static str) {
+        tracing::info!(
+            campaign = %self.campaign,
+            staff = %by.id,
+            members = self.members,
+            sms = self.sms,
+            calls = self.calls,
+            "{what}"
+        );
+    }
+}
+
 /// One past alert of the cell, for the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CellAlertSummary {
@@ -189,14 +203,7 @@ impl CrisisCell {
             }
         }
         let sent = self.queue(&campaign, planned, members.len(), now).await?;
-        tracing::info!(
-            campaign = %campaign.id,
-            staff = %by.id,
-            members = sent.members,
-            sms = sent.sms,
-            calls = sent.calls,
-            "crisis cell alerted"
-        );
+        sent.log(by, "crisis cell alerted");
         Ok(sent)
     }
 
@@ -327,14 +334,7 @@ impl CrisisCell {
             sms: queued.sms.targeted,
             calls: queued.voice.targeted,
         };
-        tracing::info!(
-            campaign = %id,
-            staff = %by.id,
-            members = sent.members,
-            sms = sent.sms,
-            calls = sent.calls,
-            "crisis cell alerted again"
-        );
+        sent.log(by, "crisis cell alerted again");
         Ok(sent)
     }
 
