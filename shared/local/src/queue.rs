@@ -38,7 +38,7 @@ pub enum Lane {
     Fanout,
     /// Emails, SMS and notices.
     Delivery,
-    /// Campaign calls, first and placed again.
+    /// Calls: campaigns', first and placed again, and queued sign-up codes.
     Calls,
 }
 
@@ -57,6 +57,7 @@ impl Lane {
         match job {
             Job::Deliver(j) if j.key.channel == Channel::Voice => Lane::Calls,
             Job::CallAgain(_) => Lane::Calls,
+            Job::Notice(n) if n.message.channel() == Channel::Voice => Lane::Calls,
             other => other.queue().into(),
         }
     }

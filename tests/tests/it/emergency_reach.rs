@@ -427,14 +427,7 @@ async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
     let calls = calls(&app);
     assert_eq!(calls.len(), 1, "the code is read by a call: {calls:?}");
     let said = calls[0]["text"].as_str().unwrap();
-    let code: String = said
-        .split("code de confirmation est ")
-        .nth(1)
-        .and_then(|rest| rest.split('.').next())
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let code = spoken_code(said);
     assert_eq!(code.len(), 6, "{said}");
     let ok = app
         .post_form("/inscription/code", &[("t", &t), ("code", &code)])
