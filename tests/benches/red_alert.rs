@@ -2,8 +2,8 @@
 //! SMS, some also or only by call, half of them in « Front de mer ». An urgent campaign asking
 //! for an answer, with an SMS and a spoken text, approved by the cabinet and sent to the end by
 //! the real fan-out and sender on the embedded store and queue, consumed as `telmail-local`
-//! consumes them (`Worker::spawn`: one fan-out and one delivery consumer,
-//! `WorkerConfig::paced`), in virtual time. The providers accept SMS at 20 a second and calls
+//! consumes them (`Worker::spawn`: a fan-out consumer, a delivery consumer for the SMS and one
+//! for the calls, `WorkerConfig::paced`), in virtual time. The providers accept SMS at 20 a second and calls
 //! at `TELMAIL_BENCH_CALL_RATE` a second (2 by default; more is refused as throttling); the
 //! service paces itself at the same rates (`SendRates`, `--sms-rate`, `--voice-rate`).
 //!
@@ -76,8 +76,8 @@ fn call_rate() -> usize {
         .unwrap_or(2)
 }
 
-/// The delivery consumer's batch from `TELMAIL_BENCH_DELIVERY_BATCH`, instead of
-/// telmail-local's (`WorkerConfig::paced`: the slowest rate's messages a second).
+/// The SMS consumer's batch from `TELMAIL_BENCH_DELIVERY_BATCH`, instead of telmail-local's
+/// (`WorkerConfig::paced`: the SMS rate's messages a second).
 fn delivery_batch() -> Option<usize> {
     std::env::var("TELMAIL_BENCH_DELIVERY_BATCH").ok().map(|b| {
         b.trim()
@@ -408,7 +408,7 @@ async fn run(n: usize, quick: bool) {
     if let Some(batch) = delivery_batch() {
         worker.delivery_batch = batch;
     }
-    let batch = worker.delivery_batch;
+    let (batch, call_batch) = (worker.delivery_batch, worker.call_batch);
     let consumers = Worker::new(queue, uc.jobs.clone(), worker).spawn(stopped);
 
     let real = telmail_tests::stopwatch();
@@ -487,7 +487,7 @@ async fn run(n: usize, quick: bool) {
     let sms_ideal = sms_expected as f64 / SMS_RATE as f64;
     let rss_sent = telmail_tests::rss_mib("VmRSS:");
     println!(
-        "subscribers {n} | delivery batch {batch} | alert {} | recipients: SMS {sms_expected}, calls {calls_expected} ({} landlines) | seeding {:.1} s real (not counted)",
+        "subscribers {n} | SMS batch {batch}, call batch {call_batch} | alert {} | recipients: SMS {sms_expected}, calls {calls_expected} ({} landlines) | seeding {:.1} s real (not counted)",
         zone.map_or("to the whole town".to_owned(), |z| format!("limited to {z}")),
         (0..n)
             .filter(|&i| call_for(i) && Resident(i).landline())

@@ -5,9 +5,12 @@
 // Then alerts by zone (sections 1 and 2): the front desk types a paper form with a landline
 // called for weather alerts, residents find their zone by their street on the web form, and a
 // red submersion vigilance from a stand-in Météo-France feed, which the settings limit to the
-// sea front, calls and texts only the sea front (outbox/voice.jsonl and sms.jsonl).
+// sea front, calls and texts only the sea front (outbox/voice.jsonl and sms.jsonl). The crisis
+// cell: alerted in one action, and alerted again, by SMS and call, when the operator reports a
+// member not reached.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
@@ -22,6 +25,21 @@ const phone = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch:
 
 /** The address the relay refuses for good (550), as a mailbox that does not exist. */
 const UNKNOWN = 'perdu@exemple.fr';
+
+/** Python (standard library) recording, as an operator's receipts would, every SMS of an
+ * alert undelivered and every call unanswered: argv = database, campaign id. */
+const REPORT_NOT_REACHED = `
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], timeout=10)
+with db:
+    db.execute(
+        "INSERT OR REPLACE INTO reach_reports (campaign_id, subscriber_id, channel, outcome, at) "
+        "SELECT campaign_id, subscriber_id, channel, "
+        "CASE channel WHEN 'sms' THEN 'failed' ELSE 'no_answer' END, ? "
+        "FROM deliveries WHERE campaign_id = ?",
+        (int(time.time() * 1_000_000), sys.argv[2]),
+    )
+`;
 
 let relay;
 let feed;
@@ -331,6 +349,20 @@ test('an administrator adds a member of the crisis cell, the cabinet alerts the 
   await waitFor('the member reached', async () => /joint, sans réponse/.test(await member.innerText().catch(() => '')));
   assert.match(await member.innerText(), /SMS : remis au prestataire[\s\S]*appel : remis au prestataire/);
   assert.deepEqual(await axeViolations(cab.page), [], 'axe on the alert of the cell');
+
+  // WHEN the operator reports her SMS undelivered and her call unanswered (as AWS's receipts
+  // would: written to the store, the local outbox cannot know)…
+  const alert = cab.page.url().split('/').pop();
+  const reported = spawnSync('python3', ['-c', REPORT_NOT_REACHED, join(server.dataDir, 'telmail.sqlite'), alert], { encoding: 'utf8' });
+  assert.equal(reported.status, 0, reported.stderr);
+  await waitFor('the member not reached', async () => /non joint/.test(await member.innerText()));
+  // …and the cabinet alerts again the members not reached
+  cab.page.once('dialog', (d) => d.accept());
+  await cab.page.getByRole('button', { name: 'Relancer les membres non joints' }).click();
+  await cab.page.getByText('Relance envoyée à 1 membre(s) : 1 SMS, 1 appel(s).').waitFor();
+  // THEN she is texted and called again, and reached
+  await waitFor('the second SMS', () => smsTo(server.dataDir, '+33698765432').length === 2);
+  await waitFor('the member reached again', async () => /joint, sans réponse/.test(await member.innerText()));
 
   // WHEN the mayor taps « Je suis en sécurité » from the SMS in the outbox
   const sms = await waitForSms(server.dataDir, '+33698765432');

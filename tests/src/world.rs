@@ -10,7 +10,7 @@ use telmail_core::domain::campaign::{Campaign, CampaignInput};
 use telmail_core::domain::queue::{DeliverJob, FanoutJob, JobOutcome};
 use telmail_core::domain::signup::SubscriptionInput;
 use telmail_core::domain::topic::default_topics;
-use telmail_core::ports::{EmailSender, SmsSender};
+use telmail_core::ports::{EmailSender, SmsSender, VoiceSender};
 use telmail_core::render::messages::EmailLayout;
 use telmail_core::token::TokenSigner;
 use telmail_core::use_cases::dispatch::Dispatcher;
@@ -85,6 +85,26 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
         adjust: impl FnOnce(&mut ServiceConfig),
         email_daily_quota: Option<u64>,
     ) -> Self {
+        Self::build(clock, provider, None, adjust, email_daily_quota).await
+    }
+
+    /// [`Self::on_clock`], placing calls through `voice` instead of the voice outbox.
+    pub async fn calling(
+        clock: Arc<ManualClock>,
+        provider: Arc<P>,
+        voice: Arc<dyn VoiceSender>,
+        adjust: impl FnOnce(&mut ServiceConfig),
+    ) -> Self {
+        Self::build(clock, provider, Some(voice), adjust, None).await
+    }
+
+    async fn build(
+        clock: Arc<ManualClock>,
+        provider: Arc<P>,
+        voice: Option<Arc<dyn VoiceSender>>,
+        adjust: impl FnOnce(&mut ServiceConfig),
+        email_daily_quota: Option<u64>,
+    ) -> Self {
         let mut config = ServiceConfig::with_public_url(PUBLIC_URL);
         adjust(&mut config);
         let dir = tempfile::tempdir().expect("a temporary data folder");
@@ -108,10 +128,16 @@ impl<P: EmailSender + SmsSender + 'static> World<P> {
                 store,
                 email: provider.clone(),
                 sms: provider.clone(),
-                voice: Arc::new(
-                    telmail_local::voice_outbox::VoiceOutbox::new(dir.path(), None, clock.clone())
+                voice: voice.unwrap_or_else(|| {
+                    Arc::new(
+                        telmail_local::voice_outbox::VoiceOutbox::new(
+                            dir.path(),
+                            None,
+                            clock.clone(),
+                        )
                         .expect("a voice outbox"),
-                ),
+                    )
+                }),
                 clock: clock.clone(),
                 layout: Arc::new(EmailLayout::embedded("Arcachon")),
                 signer: TokenSigner::new(vec![9u8; 32]).expect("a 32-byte key"),

@@ -3,6 +3,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telmail_aws::init_logging();
-    let aws = telmail_aws::Aws::from_env().await?;
+    let aws = telmail_aws::Aws::from_env_queueing_calls().await?;
     telmail_aws::gateway::serve(telmail_aws::handlers::public_router(&aws)).await
 }

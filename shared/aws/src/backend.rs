@@ -318,6 +318,16 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
+/// How a function's calls go out.
+pub enum Calls {
+    /// Refused for good ([`crate::voice::NoVoiceService`]): no voice service here.
+    Refused,
+    /// Placed by this voice sender (`send`: End User Messaging).
+    Placed(Arc<dyn VoiceSender>),
+    /// Queued on the urgent lane for `send` to place ([`crate::voice::QueuedCalls`]).
+    Queued,
+}
+
 impl Aws {
     /// The Lambda start-up: reads the environment (`TELMAIL_*`, and the SDK's own `AWS_*`),
     /// builds the clients, fetches the signing key.
@@ -340,17 +350,34 @@ impl Aws {
             .http_client(https_client())
             .load()
             .await;
-        let voice: Arc<dyn VoiceSender> = match crate::voice::VoiceSettings::from_env() {
-            Some(v) => Arc::new(crate::voice::EndUserMessagingVoice::new(
+        let voice = match crate::voice::VoiceSettings::from_env() {
+            Some(v) => Calls::Placed(Arc::new(crate::voice::EndUserMessagingVoice::new(
                 crate::voice::voice_client(&sdk),
                 v,
-            )?),
+            )?)),
             None => {
                 tracing::warn!("TELMAIL_VOICE_ORIGINATION is empty: campaign calls are refused (no voice service)");
-                Arc::new(crate::voice::NoVoiceService)
+                Calls::Refused
             }
         };
         Self::with_voice(Clients::new(&sdk), settings, Arc::new(SystemClock), voice).await
+    }
+
+    /// The `subscribe` function's start-up: as [`Aws::from_env`], and a sign-up code read to a
+    /// landline is handed to `send` through the urgent queue ([`crate::voice::QueuedCalls`]),
+    /// without the voice SDK in this binary; refused at once when the deployment has no voice
+    /// service (`TELMAIL_VOICE_ORIGINATION` empty), so the form says so.
+    pub async fn from_env_queueing_calls() -> Result<Self, StartupError> {
+        let settings = AwsSettings::from_env()?;
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
+        let calls = match crate::voice::VoiceSettings::from_env() {
+            Some(_) => Calls::Queued,
+            None => Calls::Refused,
+        };
+        Self::with_voice(Clients::new(&sdk), settings, Arc::new(SystemClock), calls).await
     }
 
     /// Wires the service over these clients, on `clock` (the one time everything stamps and
@@ -361,15 +388,15 @@ impl Aws {
         s: AwsSettings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        Self::with_voice(clients, s, clock, Arc::new(crate::voice::NoVoiceService)).await
+        Self::with_voice(clients, s, clock, Calls::Refused).await
     }
 
-    /// As [`Aws::new`], calls placed by `voice`.
+    /// As [`Aws::new`], calls placed, queued or refused as `calls` says.
     pub async fn with_voice(
         clients: Clients,
         mut s: AwsSettings,
         clock: Arc<dyn Clock>,
-        voice: Arc<dyn VoiceSender>,
+        calls: Calls,
     ) -> Result<Self, StartupError> {
         let signer = match &s.signing_key_secret {
             Some(id) => signing_key(&clients.secrets, id).await?,
@@ -391,6 +418,11 @@ impl Aws {
             )
             .with_dead_letters(s.dead_letter_queue_urls),
         );
+        let voice: Arc<dyn VoiceSender> = match calls {
+            Calls::Refused => Arc::new(crate::voice::NoVoiceService),
+            Calls::Placed(voice) => voice,
+            Calls::Queued => Arc::new(crate::voice::QueuedCalls::new(queue.clone(), clock.clone())),
+        };
         let limits = Arc::new(AwsLimits::new(clients.ses.clone(), clients.sns.clone()));
         let email = Arc::new(SesEmailSender::new(
             clients.ses,

@@ -24,6 +24,6 @@ pub mod sqs;
 pub mod voice;
 pub mod weather_key;
 
-pub use backend::{https_client, init_logging, Aws, AwsSettings, Clients};
+pub use backend::{https_client, init_logging, Aws, AwsSettings, Calls, Clients};
 pub use error::{EventError, StartupError};
 pub use weather_key::weather_feed;

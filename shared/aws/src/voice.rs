@@ -5,12 +5,18 @@
 //! good with a French reason staff see in the campaign's deliveries, and nothing pretends to
 //! have called anyone.
 //!
-//! Only the `send` function places campaign calls, so only it builds the SDK client (the
-//! crate's `voice` feature): the other functions' binaries do not carry it.
+//! Only the `send` function places calls, so only it builds the SDK client (the crate's
+//! `voice` feature): the other functions' binaries do not carry it. `subscribe`, which reads
+//! a sign-up code to a resident who gave a landline, hands the call to `send` through the
+//! urgent queue ([`QueuedCalls`]).
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use telmail_core::clock::Clock;
+use telmail_core::domain::queue::{Job, Notice, NoticeJob};
 use telmail_core::error::SendError;
-use telmail_core::ports::{OutgoingCall, VoiceSender};
+use telmail_core::ports::{JobQueue, OutgoingCall, VoiceSender};
 
 /// Why a call is refused where no voice service is configured.
 pub const NO_VOICE_SERVICE: &str = "aucun service d'appel vocal n'est configuré sur ce déploiement";
@@ -23,6 +29,43 @@ pub struct NoVoiceService;
 impl VoiceSender for NoVoiceService {
     async fn call(&self, _call: &OutgoingCall) -> Result<Option<String>, SendError> {
         Err(SendError::Permanent(NO_VOICE_SERVICE.into()))
+    }
+}
+
+/// The voice sender of a function that places no call itself (`subscribe`): a call (a sign-up
+/// code read to a landline) is queued on the urgent lane as a notice, which `send` places
+/// with the voice service, on the calls' pace and retry rules. Queued, not placed: the
+/// resident hears it a few seconds later, as they would read an SMS.
+pub struct QueuedCalls {
+    queue: Arc<dyn JobQueue>,
+    clock: Arc<dyn Clock>,
+}
+
+impl QueuedCalls {
+    /// Calls queued on `queue`, stamped with `clock`.
+    pub fn new(queue: Arc<dyn JobQueue>, clock: Arc<dyn Clock>) -> Self {
+        Self { queue, clock }
+    }
+}
+
+#[async_trait]
+impl VoiceSender for QueuedCalls {
+    async fn call(&self, call: &OutgoingCall) -> Result<Option<String>, SendError> {
+        // A campaign's call goes through its delivery's claim, never as a notice.
+        if call.delivery.is_some() {
+            return Err(SendError::Permanent(
+                "un appel de campagne ne passe pas par cette fonction".into(),
+            ));
+        }
+        let job = Job::Notice(NoticeJob {
+            message: Notice::Voice(call.clone()),
+            queued_at: self.clock.now(),
+        });
+        self.queue
+            .enqueue(&[job], std::time::Duration::ZERO)
+            .await
+            .map_err(|e| SendError::Transient(format!("appel non mis en file : {e}")))?;
+        Ok(None)
     }
 }
 

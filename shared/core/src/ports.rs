@@ -23,6 +23,7 @@ use crate::domain::staff::{Role, StaffAccount, StaffIdentity, StaffSession};
 use crate::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use crate::domain::topic::{Topic, TopicSlug};
 use crate::domain::weather::{AlertInForce, FeedState};
+use crate::domain::zone::ZoneSlug;
 use crate::error::{SendError, StoreError};
 
 /// The statistics' counters, a domain type the stats store keeps (re-exported: most users meet
@@ -94,6 +95,10 @@ pub trait SubscriberReports: Send + Sync {
     ) -> Result<u64, StoreError>;
     /// Active subscribers per (topic, channel).
     async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError>;
+    /// Active subscribers per zone they named, and (`None`) those who named none; one who named
+    /// two zones counts in both. Reads the whole file once (the zones live in the profile, and
+    /// no campaign's sending waits on this): for the statistics page, not for a hot path.
+    async fn count_by_zone(&self) -> Result<Vec<(Option<ZoneSlug>, u64)>, StoreError>;
     /// One page of the whole file, in an order of the store's own, after the store's opaque
     /// `cursor` (none: from the start); the cursor to go on from, none at the end.
     async fn page_all(
@@ -297,6 +302,13 @@ pub trait DeliveryStore: Send + Sync {
         held: &[Delivery],
         error: &str,
     ) -> Result<Vec<DeliveryKey>, StoreError>;
+    /// Puts finished deliveries back in the queue to be sent again (the crisis cell's
+    /// follow-up to members not reached), each only if it is still as staff read it (its
+    /// status and, where the store keeps outcomes by claim, its claim), and forgets the
+    /// provider's report on the earlier try; says, for each, whether it moved. Of two
+    /// follow-ups at once, one moves each delivery: the other learns it was queued already
+    /// and queues no job for it. A delivery queued or being sent never moves.
+    async fn send_again(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError>;
     /// Up to `limit` deliveries of a campaign after `after` (none: from the first), in key
     /// order: a whole pass costs reads in proportion to the campaign, page after page.
     async fn list_after(

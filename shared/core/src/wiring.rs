@@ -208,6 +208,7 @@ impl UseCases {
                 stats: store.clone(),
                 subscribers: store.clone(),
                 topics: store.clone(),
+                zones: store.clone(),
                 clock: p.clock.clone(),
                 queue: queue.clone(),
                 pauses: store.clone(),

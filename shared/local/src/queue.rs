@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::params;
 use telmail_core::clock::Clock;
+use telmail_core::domain::contact::Channel;
 use telmail_core::domain::queue::{Job, QueueHealth, QueueName};
 use telmail_core::error::StoreError;
 use telmail_core::ports::JobQueue;
@@ -24,6 +25,60 @@ pub struct Received {
     pub payload: String,
     /// Times this job was received, this one included.
     pub receives: u32,
+}
+
+/// Where a job waits locally: AWS's two queues, with the delivery queue's calls in a lane of
+/// their own (`jobs.queue` = `delivery-calls`), consumed apart: a call waits for its turn at
+/// the voice provider's pace (2 a second, where SMS go at 20), and a consumer's batch ends with
+/// its last message, so calls mixed into the SMS batches held every SMS to the calls' pace
+/// (docs/benchmarks.md, « red alert »). On AWS each `send` invocation paces its own batch
+/// from SQS, and the lanes are not needed there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Fanout,
+    /// Emails, SMS and notices.
+    Delivery,
+    /// Calls: campaigns', first and placed again, and queued sign-up codes.
+    Calls,
+}
+
+impl Lane {
+    /// The stored `jobs.queue` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Fanout => "fanout",
+            Lane::Delivery => "delivery",
+            Lane::Calls => "delivery-calls",
+        }
+    }
+
+    /// The lane a job waits in.
+    pub fn of(job: &Job) -> Lane {
+        match job {
+            Job::Deliver(j) if j.key.channel == Channel::Voice => Lane::Calls,
+            Job::CallAgain(_) => Lane::Calls,
+            Job::Notice(n) if n.message.channel() == Channel::Voice => Lane::Calls,
+            other => other.queue().into(),
+        }
+    }
+
+    /// The lanes of a queue.
+    fn of_queue(queue: QueueName) -> &'static [Lane] {
+        match queue {
+            QueueName::Fanout => &[Lane::Fanout],
+            QueueName::Delivery => &[Lane::Delivery, Lane::Calls],
+        }
+    }
+}
+
+impl From<QueueName> for Lane {
+    /// A queue's main lane.
+    fn from(queue: QueueName) -> Lane {
+        match queue {
+            QueueName::Fanout => Lane::Fanout,
+            QueueName::Delivery => Lane::Delivery,
+        }
+    }
 }
 
 /// The SQLite-backed queue; clones share the database and the wake-up signal.
@@ -52,13 +107,15 @@ impl SqliteQueue {
         self.clock.now().timestamp_millis()
     }
 
-    /// Leases up to `max` visible jobs of a queue for `lease`; each receive counts.
+    /// Leases up to `max` visible jobs of a lane (a queue: its main lane) for `lease`; each
+    /// receive counts.
     pub async fn receive(
         &self,
-        queue: QueueName,
+        lane: impl Into<Lane>,
         max: usize,
         lease: Duration,
     ) -> Result<Vec<Received>, StoreError> {
+        let lane = lane.into();
         if max == 0 {
             return Ok(Vec::new());
         }
@@ -76,7 +133,7 @@ impl SqliteQueue {
                 // an alert never waits behind an ordinary campaign's backlog.
                 let mut st = c.prepare_cached(RECEIVE).map_err(sql_err)?;
                 let rows = st
-                    .query_map(params![queue.as_str(), now, until, max], |r| {
+                    .query_map(params![lane.as_str(), now, until, max], |r| {
                         Ok(Received {
                             id: r.get(0)?,
                             payload: r.get(1)?,
@@ -146,16 +203,22 @@ impl SqliteQueue {
             .await
     }
 
-    /// Jobs waiting (visible or not) in a queue.
+    /// Jobs waiting (visible or not) in a queue, all its lanes.
     pub async fn depth(&self, queue: QueueName) -> Result<u64, StoreError> {
-        self.db
-            .call(move |c| {
-                c.prepare_cached("SELECT COUNT(*) FROM jobs WHERE queue = ?1")
-                    .and_then(|mut st| st.query_row([queue.as_str()], |r| r.get::<_, i64>(0)))
-                    .map(|n| n as u64)
-                    .map_err(sql_err)
-            })
-            .await
+        let mut total = 0;
+        for lane in Lane::of_queue(queue) {
+            let lane = lane.as_str();
+            total += self
+                .db
+                .call(move |c| {
+                    c.prepare_cached("SELECT COUNT(*) FROM jobs WHERE queue = ?1")
+                        .and_then(|mut st| st.query_row([lane], |r| r.get::<_, i64>(0)))
+                        .map(|n| n as u64)
+                        .map_err(sql_err)
+                })
+                .await?;
+        }
+        Ok(total)
     }
 
     /// Jobs moved to the dead-letter table.
@@ -184,7 +247,13 @@ impl JobQueue for SqliteQueue {
         }
         let rows: Vec<(&'static str, String, i64)> = jobs
             .iter()
-            .map(|j| (j.queue().as_str(), j.to_payload(), i64::from(j.is_urgent())))
+            .map(|j| {
+                (
+                    Lane::of(j).as_str(),
+                    j.to_payload(),
+                    i64::from(j.is_urgent()),
+                )
+            })
             .collect();
         let at = self.now_ms().saturating_add(millis(delay));
         self.db
@@ -301,6 +370,37 @@ mod tests {
 
     fn secs(n: i64) -> chrono::Duration {
         chrono::Duration::seconds(n)
+    }
+
+    #[tokio::test]
+    async fn campaign_calls_wait_in_their_own_lane_of_the_delivery_queue() {
+        let f = fixture();
+        let Job::Deliver(sms) = deliver() else {
+            unreachable!()
+        };
+        let mut call = sms.clone();
+        call.key.channel = Channel::Voice;
+        let again = Job::CallAgain(telmail_core::domain::queue::CallAgainJob {
+            key: call.key,
+            attempt: 2,
+            reported_at: f.clock.now(),
+            urgent: true,
+        });
+        let (sms, call) = (Job::Deliver(sms), Job::Deliver(call));
+        f.queue
+            .enqueue(&[call.clone(), sms.clone(), again.clone()], Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(f.queue.depth(QueueName::Delivery).await.unwrap(), 3);
+        let payloads = |got: Vec<Received>| -> Vec<Job> {
+            got.iter()
+                .map(|r| Job::from_payload(&r.payload).unwrap())
+                .collect()
+        };
+        let delivery = f.queue.receive(QueueName::Delivery, 10, LEASE).await;
+        assert_eq!(payloads(delivery.unwrap()), [sms]);
+        let calls = f.queue.receive(Lane::Calls, 10, LEASE).await.unwrap();
+        assert_eq!(payloads(calls), [call, again]);
     }
 
     #[tokio::test]

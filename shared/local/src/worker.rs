@@ -11,13 +11,16 @@ use telmail_core::use_cases::jobs::Jobs;
 use telmail_core::DomainError;
 use tokio::sync::watch;
 
-use crate::queue::{Received, SqliteQueue};
+use crate::queue::{Lane, Received, SqliteQueue};
 
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Delivery jobs handled per batch (SQS allows 10; locally more is faster).
+    /// Delivery jobs (emails, SMS, notices) handled per batch (SQS allows 10; locally more
+    /// is faster).
     pub delivery_batch: usize,
+    /// Campaign calls handled per batch, by their own consumer.
+    pub call_batch: usize,
     /// How long a received job stays hidden from other consumers.
     pub lease: Duration,
     /// Receives before a failing job goes to the dead-letter table (SQS redrive policy).
@@ -33,6 +36,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         Self {
             delivery_batch: 50,
+            call_batch: 50,
             lease: Duration::from_secs(300),
             max_receives: 5,
             schedule_every: Duration::from_secs(15),
@@ -42,23 +46,24 @@ impl Default for WorkerConfig {
 }
 
 impl WorkerConfig {
-    /// The settings for providers paced at `rates`: a delivery batch lasts about a second at
-    /// the slowest pace, so a campaign's progress (recorded per batch) moves as its messages
-    /// leave, instead of jumping once a minute-long batch ends.
+    /// The settings for providers paced at `rates`: a batch lasts about a second at the
+    /// slowest pace of its lane (emails and SMS; calls), so a campaign's progress (recorded
+    /// per batch) moves as its messages leave, instead of jumping once a minute-long batch
+    /// ends.
     pub fn paced(rates: SendRates) -> Self {
         let default = Self::default();
-        let slowest = [rates.email, rates.sms, rates.voice]
-            .into_iter()
-            .flatten()
-            .fold(f64::INFINITY, f64::min);
-        let delivery_batch = if slowest.is_finite() {
-            // At most the default batch, at least one message.
-            (slowest.floor().clamp(1.0, default.delivery_batch as f64)) as usize
-        } else {
-            default.delivery_batch
+        let batch = |paces: &[Option<f64>]| {
+            let slowest = paces.iter().flatten().fold(f64::INFINITY, |a, b| a.min(*b));
+            if slowest.is_finite() {
+                // At most the default batch, at least one message.
+                (slowest.floor().clamp(1.0, default.delivery_batch as f64)) as usize
+            } else {
+                default.delivery_batch
+            }
         };
         Self {
-            delivery_batch,
+            delivery_batch: batch(&[rates.email, rates.sms]),
+            call_batch: batch(&[rates.voice]),
             ..default
         }
     }
@@ -134,16 +139,20 @@ impl Worker {
         Ok(n)
     }
 
-    /// Handles one batch of delivery jobs if any are ready; returns how many were handled.
+    /// Handles one batch of delivery jobs (emails, SMS, notices) if any are ready; returns how
+    /// many were handled.
     pub async fn deliver_once(&self) -> Result<usize, DomainError> {
-        let received = self
-            .queue
-            .receive(
-                QueueName::Delivery,
-                self.config.delivery_batch,
-                self.config.lease,
-            )
-            .await?;
+        self.deliver_lane(Lane::Delivery, self.config.delivery_batch)
+            .await
+    }
+
+    /// Handles one batch of campaign calls if any are ready; returns how many were handled.
+    pub async fn call_once(&self) -> Result<usize, DomainError> {
+        self.deliver_lane(Lane::Calls, self.config.call_batch).await
+    }
+
+    async fn deliver_lane(&self, lane: Lane, batch: usize) -> Result<usize, DomainError> {
+        let received = self.queue.receive(lane, batch, self.config.lease).await?;
         let n = received.len();
         let jobs = self.parse(received).await?;
         let mut batch: Vec<(Received, DeliverJob)> = Vec::with_capacity(jobs.len());
@@ -194,7 +203,8 @@ impl Worker {
     pub async fn drain(&self) -> Result<usize, DomainError> {
         let mut total = 0;
         loop {
-            let n = self.fanout_once().await? + self.deliver_once().await?;
+            let n =
+                self.fanout_once().await? + self.deliver_once().await? + self.call_once().await?;
             if n == 0 {
                 return Ok(total);
             }
@@ -202,12 +212,12 @@ impl Worker {
         }
     }
 
-    async fn loop_on(&self, queue: QueueName, mut stop: watch::Receiver<bool>) {
+    async fn loop_on(&self, lane: Lane, mut stop: watch::Receiver<bool>) {
         // Paces the loop in real seconds; what is due is decided on the service's clock.
         #[allow(clippy::disallowed_methods)]
         let mut last_schedule = Instant::now() - self.config.schedule_every;
         while !*stop.borrow() {
-            if queue == QueueName::Fanout && last_schedule.elapsed() >= self.config.schedule_every {
+            if lane == Lane::Fanout && last_schedule.elapsed() >= self.config.schedule_every {
                 #[allow(clippy::disallowed_methods)]
                 let now = Instant::now();
                 last_schedule = now;
@@ -220,9 +230,10 @@ impl Worker {
                     tracing::warn!(error = %e, "repairing campaigns left sending failed");
                 }
             }
-            let handled = match queue {
-                QueueName::Fanout => self.fanout_once().await,
-                QueueName::Delivery => self.deliver_once().await,
+            let handled = match lane {
+                Lane::Fanout => self.fanout_once().await,
+                Lane::Delivery => self.deliver_once().await,
+                Lane::Calls => self.call_once().await,
             };
             match handled {
                 Ok(0) => {
@@ -233,16 +244,16 @@ impl Worker {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::warn!(queue = queue.as_str(), error = %e, "queue consumer error");
+                    tracing::warn!(queue = lane.as_str(), error = %e, "queue consumer error");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
     }
 
-    /// Runs the fan-out and delivery consumers until `stop` turns true.
+    /// Runs the fan-out, delivery and call consumers until `stop` turns true.
     pub fn spawn(self, stop: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
-        [QueueName::Fanout, QueueName::Delivery]
+        [Lane::Fanout, Lane::Delivery, Lane::Calls]
             .into_iter()
             .map(|q| {
                 let w = self.clone();
@@ -258,12 +269,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paced_batches_last_about_a_second_at_the_slowest_pace() {
+    fn paced_batches_last_about_a_second_at_the_slowest_pace_of_their_lane() {
         let batch = |email, sms| {
             WorkerConfig::paced(SendRates {
                 email,
                 sms,
-                voice: None,
+                voice: Some(2.0),
             })
             .delivery_batch
         };
@@ -272,5 +283,17 @@ mod tests {
         assert_eq!(batch(Some(14.0), Some(5.5)), 5);
         assert_eq!(batch(Some(0.2), None), 1);
         assert_eq!(batch(Some(500.0), None), 50);
+        let calls = |voice| {
+            WorkerConfig::paced(SendRates {
+                email: None,
+                sms: Some(20.0),
+                voice,
+            })
+        };
+        assert_eq!(
+            (calls(Some(2.0)).call_batch, calls(Some(2.0)).delivery_batch),
+            (2, 20)
+        );
+        assert_eq!(calls(None).call_batch, 50);
     }
 }

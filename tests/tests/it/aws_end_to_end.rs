@@ -14,7 +14,7 @@ use telmail_aws::handlers::{
     feedback_event, public_router, queue_event, staff_router, tick, weather_tick,
 };
 use telmail_aws::weather_key::SecretKeyedFeed;
-use telmail_aws::{Aws, AwsSettings, Clients};
+use telmail_aws::{Aws, AwsSettings, Calls, Clients};
 use telmail_core::clock::SystemClock;
 use telmail_core::config::ServiceConfig;
 use telmail_core::domain::campaign::CampaignId;
@@ -269,13 +269,18 @@ fn send_deadline(d: &Deployment) -> chrono::DateTime<chrono::Utc> {
 /// Runs a queue's consumer until the queue is empty; returns how many batches it handled. With
 /// `twice`, every batch is handed to the function a second time (SQS may deliver a message again).
 async fn drain(d: &Deployment, url: &str, twice: bool) -> usize {
+    drain_by(d, &d.aws, url, twice).await
+}
+
+/// [`drain`], the queue consumed by `send` as wired in `aws`.
+async fn drain_by(d: &Deployment, send: &Aws, url: &str, twice: bool) -> usize {
     let mut batches = 0;
     while let Some((event, handles)) = receive(d, url).await {
-        let response = queue_event(&d.aws, event.clone(), send_deadline(d))
+        let response = queue_event(send, event.clone(), send_deadline(d))
             .await
             .unwrap();
         if twice {
-            let again = queue_event(&d.aws, event, send_deadline(d)).await.unwrap();
+            let again = queue_event(send, event, send_deadline(d)).await.unwrap();
             assert_eq!(again["batchItemFailures"], json!([]), "{again}");
         }
         acknowledge(d, url, &handles, &response).await;
@@ -851,6 +856,81 @@ async fn a_sign_up_while_ses_is_unreachable_is_accepted_and_its_email_leaves_thr
     )
     .await;
     assert_eq!(status, 200, "{page}");
+}
+
+/// The voice service as the tests see it: the calls placed (moto does not know End User
+/// Messaging's `SendVoiceMessage`).
+#[derive(Default)]
+struct RecordedCalls(std::sync::Mutex<Vec<telmail_core::ports::OutgoingCall>>);
+
+#[async_trait::async_trait]
+impl telmail_core::ports::VoiceSender for RecordedCalls {
+    async fn call(
+        &self,
+        call: &telmail_core::ports::OutgoingCall,
+    ) -> Result<Option<String>, telmail_core::error::SendError> {
+        self.0.lock().unwrap().push(call.clone());
+        Ok(Some("appel-1".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_landline_signing_up_hears_its_code_from_the_send_function() {
+    // GIVEN `subscribe` as deployed with a voice service (it queues calls, without the voice
+    // SDK), and `send` placing them
+    let d = deploy().await;
+    let wired = |calls| {
+        Aws::with_voice(
+            d.clients.clone(),
+            d.settings.clone(),
+            Arc::new(SystemClock),
+            calls,
+        )
+    };
+    let subscribe = wired(Calls::Queued).await.unwrap();
+    let voice = Arc::new(RecordedCalls::default());
+    let send = wired(Calls::Placed(voice.clone())).await.unwrap();
+
+    // WHEN a resident signs up on the web form with a landline, for weather alerts by call
+    let body = json!({
+        "phone": "05 56 22 33 44", "consent": true,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }]
+    });
+    let (status, v) = call(
+        &public_router(&subscribe),
+        http_event("POST", "/api/subscriptions", Some(body), None),
+    )
+    .await;
+
+    // THEN the sign-up is accepted, the call waiting on the urgent lane, none placed yet
+    assert_eq!(status, 202, "{v}");
+    assert!(v["code_url"].as_str().is_some(), "{v}");
+    assert!(voice.0.lock().unwrap().is_empty());
+    // WHEN `send` takes the urgent lane
+    assert_eq!(drain_by(&d, &send, &d.urgent_url, false).await, 1);
+    // THEN the landline hears its six-digit code, said twice, once
+    let calls = voice.0.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].to.as_str(), "+33556223344");
+    assert_eq!(calls[0].delivery, None);
+    let said = &calls[0].text;
+    let code = crate::common::spoken_code(said);
+    assert_eq!(code.len(), 6, "{said}");
+    assert!(said.contains("Je répète."), "{said}");
+    // AND a deployment without a voice service refuses the landline on the form at once
+    let refused = wired(Calls::Refused).await.unwrap();
+    let body = json!({
+        "phone": "05 56 22 33 45", "consent": true,
+        "subscriptions": [{ "topic": "alerte-meteo", "channels": ["voice"] }]
+    });
+    let (status, v) = call(
+        &public_router(&refused),
+        http_event("POST", "/api/subscriptions", Some(body), None),
+    )
+    .await;
+    assert_eq!(status, 422, "{v}");
+    assert!(v["fields"]["phone"].as_str().is_some(), "{v}");
+    assert!(receive(&d, &d.urgent_url).await.is_none(), "nothing queued");
 }
 
 #[tokio::test]

@@ -283,6 +283,124 @@ async fn the_cabinet_alerts_the_cell_by_sms_and_call_and_follows_who_is_safe() {
 }
 
 #[tokio::test]
+async fn the_members_not_reached_are_alerted_again_once_by_sms_and_call() {
+    // GIVEN the mayor (a mobile) and the deputy (a landline) alerted
+    let app = app().await;
+    let admin = app.login("admin").await;
+    let cab = app.login("cab").await;
+    for member in [
+        json!({ "name": "Marie Dupont", "function": "Maire", "mobile": "06 12 34 56 78" }),
+        json!({ "name": "Jean Martin", "function": "Adjoint", "landline": "05 56 83 94 94" }),
+    ] {
+        admin.post_expect(MEMBERS, &member, 201).await;
+    }
+    let sent = cab
+        .post_expect(ALERTS, &json!({ "text": "Activation du PCS." }), 201)
+        .await;
+    let id = sent["campaign"].as_str().unwrap().to_owned();
+    let follow_up = format!("{ALERTS}/{id}/follow-up");
+    // A follow-up while the messages are still queued finds nobody to alert again
+    assert_eq!(cab.post_empty_expect(&follow_up, 200).await["members"], 0);
+    app.drain().await;
+    // …and the operator reports the mayor's SMS undelivered and her call unanswered, the
+    // deputy's call answered
+    let view_path = format!("{ALERTS}/{id}");
+    let view = cab.read(&view_path).await;
+    let mayor = view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Marie Dupont")
+        .unwrap()["member"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let deputy = view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Jean Martin")
+        .unwrap()["member"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let report = |subscriber, channel, outcome| telmail_core::domain::reach::ReachReport {
+        key: telmail_core::domain::delivery::DeliveryKey {
+            campaign: id.parse().unwrap(),
+            subscriber,
+            channel,
+        },
+        outcome,
+        at: telmail_core::clock::Clock::now(&telmail_core::clock::SystemClock),
+    };
+    use telmail_core::domain::contact::Channel;
+    use telmail_core::domain::reach::ReachOutcome;
+    telmail_core::ports::ReachStore::record_reach(
+        &app.store(),
+        &[
+            report(mayor, Channel::Sms, ReachOutcome::Failed),
+            report(mayor, Channel::Voice, ReachOutcome::NoAnswer),
+            report(deputy, Channel::Voice, ReachOutcome::Answered),
+        ],
+    )
+    .await
+    .unwrap();
+    let view = cab.read(&view_path).await;
+    assert_eq!(view["totals"]["not_reached"], 1, "{view}");
+
+    // WHEN a writer tries to alert them again: only the cabinet or an administrator may
+    app.login("redac")
+        .await
+        .post_empty_expect(&follow_up, 403)
+        .await;
+    // …and the cabinet does, twice
+    let again = cab.post_empty_expect(&follow_up, 200).await;
+    let twice = cab.post_empty_expect(&follow_up, 200).await;
+
+    // THEN the mayor alone is texted and called again, once
+    assert_eq!(
+        again,
+        json!({ "campaign": id, "members": 1, "sms": 1, "calls": 1 })
+    );
+    assert_eq!(
+        (&twice["members"], &twice["sms"], &twice["calls"]),
+        (&json!(0), &json!(0), &json!(0)),
+        "a second click queues nothing twice: {twice}"
+    );
+    let view = cab.read(&view_path).await;
+    assert_eq!(
+        (&view["totals"]["pending"], &view["totals"]["not_reached"]),
+        (&json!(1), &json!(0)),
+        "{view}"
+    );
+    app.drain().await;
+    assert_eq!(app.sms_to("+33612345678").len(), 2);
+    let to_mayor = calls(&app)
+        .iter()
+        .filter(|c| c["to"] == "+33612345678")
+        .count();
+    let to_deputy = calls(&app)
+        .iter()
+        .filter(|c| c["to"] == "+33556839494")
+        .count();
+    assert_eq!((to_mayor, to_deputy), (2, 1));
+    let view = cab.read(&view_path).await;
+    assert_eq!(view["totals"]["reached"], 2, "{view}");
+    let campaign = cab.read(&format!("/api/admin/campaigns/{id}")).await;
+    assert_eq!(campaign["status"], "sent", "{campaign}");
+    // An alert that is no alert of the cell cannot be followed up
+    let other = app
+        .login("redac")
+        .await
+        .draft(&email_campaign("Marché"))
+        .await;
+    cab.post_empty_expect(&format!("{ALERTS}/{other}/follow-up"), 404)
+        .await;
+}
+
+#[tokio::test]
 async fn an_empty_cell_cannot_be_alerted() {
     let app = app().await;
     let admin = app.login("admin").await;

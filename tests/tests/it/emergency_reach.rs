@@ -165,6 +165,17 @@ async fn a_red_alert_limited_to_the_sea_front_reaches_only_its_residents() {
     )
     .await;
     paper(&redac, "nowhere@exemple.fr", "0611000004", json!([])).await;
+    // (the statistics count them by zone, one who named both in each, then those without)
+    let stats = redac.read("/api/admin/stats").await;
+    assert_eq!(
+        stats["zones"],
+        json!([
+            { "zone": "front-de-mer", "name": "Front de mer", "subscribers": 2 },
+            { "zone": "le-moulleau", "name": "Le Moulleau", "subscribers": 2 },
+            { "zone": null, "name": "Sans zone", "subscribers": 1 },
+        ]),
+        "{stats}"
+    );
 
     // WHEN a red submersion alert is limited to the sea front
     let draft = json!({
@@ -416,14 +427,7 @@ async fn a_web_sign_up_with_a_landline_gets_its_code_by_a_call() {
     let calls = calls(&app);
     assert_eq!(calls.len(), 1, "the code is read by a call: {calls:?}");
     let said = calls[0]["text"].as_str().unwrap();
-    let code: String = said
-        .split("code de confirmation est ")
-        .nth(1)
-        .and_then(|rest| rest.split('.').next())
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
+    let code = spoken_code(said);
     assert_eq!(code.len(), 6, "{said}");
     let ok = app
         .post_form("/inscription/code", &[("t", &t), ("code", &code)])

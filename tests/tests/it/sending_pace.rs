@@ -1,6 +1,7 @@
 //! Sending for real through the local server's providers: the SMTP relay path (a stand-in relay
 //! on 127.0.0.1) waits out a busy relay and fails an address the relay refuses; and each
-//! channel is used at its configured pace (`--email-rate`, `--sms-rate`).
+//! channel is used at its configured pace (`--email-rate`, `--sms-rate`), SMS never waiting
+//! behind calls.
 
 use crate::common;
 
@@ -11,11 +12,14 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use telmail_core::clock::ManualClock;
 use telmail_core::domain::campaign::{CampaignInput, EmailInput};
+use telmail_core::domain::cell::{CellAlertInput, CellMemberInput};
 use telmail_core::domain::delivery::DeliveryStatus;
 use telmail_core::error::SendError;
 use telmail_core::ports::{
-    CampaignStore, DeliveryStore, EmailSender, OutgoingEmail, OutgoingSms, SmsSender,
+    CampaignStore, DeliveryStore, EmailSender, OutgoingCall, OutgoingEmail, OutgoingSms, SmsSender,
+    VoiceSender,
 };
+use telmail_local::worker::{Worker, WorkerConfig};
 use telmail_tests::smtp::{stub_smtp, Script};
 use telmail_tests::world::{outbox, World};
 
@@ -279,4 +283,127 @@ async fn a_paused_account_pauses_the_channel_without_failing_anything_until_staf
     assert_eq!(sent, ["lea@exemple.fr", "paul@exemple.fr"]);
     let deliveries = DeliveryStore::list(store, c.id, 10, 0).await.unwrap();
     assert!(deliveries.iter().all(|d| d.attempts == 1), "{deliveries:?}");
+}
+
+/// The SMS provider, counting what it takes (watchable), and a voice provider holding each
+/// call until the test lets it through: a call waiting for its turn, as at 2 a second.
+struct HeldCalls {
+    sms: Mutex<Vec<String>>,
+    sms_count: tokio::sync::watch::Sender<usize>,
+    calls: Mutex<Vec<String>>,
+    call_count: tokio::sync::watch::Sender<usize>,
+    turns: tokio::sync::Semaphore,
+}
+
+impl HeldCalls {
+    fn new() -> Self {
+        Self {
+            sms: Mutex::default(),
+            sms_count: tokio::sync::watch::channel(0).0,
+            calls: Mutex::default(),
+            call_count: tokio::sync::watch::channel(0).0,
+            turns: tokio::sync::Semaphore::new(0),
+        }
+    }
+}
+
+#[async_trait]
+impl EmailSender for HeldCalls {
+    async fn send_email(&self, _: &OutgoingEmail) -> Result<Option<String>, SendError> {
+        panic!("the alert has no email")
+    }
+}
+
+#[async_trait]
+impl SmsSender for HeldCalls {
+    async fn send_sms(&self, sms: &OutgoingSms) -> Result<Option<String>, SendError> {
+        self.sms.lock().unwrap().push(sms.to.to_string());
+        self.sms_count.send_modify(|n| *n += 1);
+        Ok(Some("sms".into()))
+    }
+}
+
+#[async_trait]
+impl VoiceSender for HeldCalls {
+    async fn call(&self, call: &OutgoingCall) -> Result<Option<String>, SendError> {
+        self.turns.acquire().await.expect("open").forget();
+        self.calls.lock().unwrap().push(call.to.to_string());
+        self.call_count.send_modify(|n| *n += 1);
+        Ok(Some("call".into()))
+    }
+}
+
+/// Waits (at most a minute of real time, a guard) until `count` reaches `n`.
+async fn until(count: &tokio::sync::watch::Sender<usize>, n: usize, what: &str) {
+    let mut seen = count.subscribe();
+    tokio::time::timeout(Duration::from_secs(60), seen.wait_for(|c| *c >= n))
+        .await
+        .unwrap_or_else(|_| panic!("{what}: {} of {n}", *count.borrow()))
+        .expect("the provider is alive");
+}
+
+#[tokio::test]
+async fn on_the_local_server_sms_never_wait_behind_calls() {
+    // GIVEN four members of the crisis cell with a mobile, texted and called: the queue holds
+    // SMS, call, SMS, call…, and the voice provider takes no call until told
+    let at = Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap();
+    let providers = Arc::new(HeldCalls::new());
+    let w = World::calling(
+        Arc::new(ManualClock::new(at)),
+        providers.clone(),
+        providers.clone(),
+        |_| {},
+    )
+    .await;
+    let uc = w.use_cases();
+    let admin = telmail_tests::staff("admin", "admin");
+    for i in 0..4 {
+        let member = CellMemberInput {
+            name: Some(format!("Membre {i}")),
+            function: Some("Élu d'astreinte".into()),
+            mobile: Some(format!("06 12 34 56 7{i}")),
+            ..Default::default()
+        };
+        uc.cell.add(&admin, &member).await.unwrap();
+    }
+    let alert = CellAlertInput {
+        text: Some("Activation du PCS : rendez-vous en mairie.".into()),
+        on_duty_only: false,
+    };
+    let cab = telmail_tests::staff("cab", "cabinet");
+    let sent = uc.cell.alert(&cab, &alert).await.unwrap();
+    assert_eq!((sent.sms, sent.calls), (4, 4));
+
+    // WHEN the consumers run as telmail-local runs them, a message per batch
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let config = WorkerConfig {
+        delivery_batch: 1,
+        call_batch: 1,
+        ..WorkerConfig::default()
+    };
+    let consumers = Worker::new(w.services.queue.clone(), uc.jobs.clone(), config).spawn(stopped);
+
+    // THEN every SMS leaves while the first call still waits for its turn
+    until(&providers.sms_count, 4, "SMS sent while a call waits").await;
+    assert!(providers.calls.lock().unwrap().is_empty());
+    // AND once the calls are let through, each member got one SMS and one call
+    providers.turns.add_permits(4);
+    until(&providers.call_count, 4, "calls placed").await;
+    stop.send(true).unwrap();
+    for c in consumers {
+        c.await.unwrap();
+    }
+    for list in [&providers.sms, &providers.calls] {
+        let mut to = list.lock().unwrap().clone();
+        to.sort();
+        assert_eq!(
+            to,
+            [
+                "+33612345670",
+                "+33612345671",
+                "+33612345672",
+                "+33612345673"
+            ]
+        );
+    }
 }

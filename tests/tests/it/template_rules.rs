@@ -579,3 +579,38 @@ fn only_send_places_calls_from_the_towns_number_and_their_outcomes_reach_feedbac
         assert!(queues.contains(queue), "feedback may not queue on {queue}");
     }
 }
+
+#[test]
+fn subscribe_hands_a_landline_code_call_to_send_through_the_urgent_queue() {
+    let template = template();
+    let (_, subscribe) = function(&template, "subscribe");
+    // GIVEN the town's number, which tells `subscribe` whether calls are possible
+    let vars = &subscribe["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        reference(&vars["TELMAIL_VOICE_ORIGINATION"]),
+        Some("VoiceOriginationNumberId")
+    );
+    // THEN it may queue on the urgent lane, and on no other queue…
+    let queues: Vec<String> = subscribe["Properties"]["Policies"]
+        .as_sequence()
+        .expect("Policies")
+        .iter()
+        .filter_map(|p| p.get("SQSSendMessagePolicy"))
+        .map(|p| format!("{:?}", p["QueueName"]))
+        .collect();
+    assert_eq!(queues.len(), 1, "{queues:?}");
+    assert!(queues[0].contains("UrgentDeliveryQueue"), "{queues:?}");
+    // …and places no call itself (`send` does, from the queue)
+    assert!(!functions_granted(&template, "sms-voice:SendVoiceMessage").contains("subscribe"));
+    let send = &template["Resources"][&Value::from("SendFunction")];
+    let consumed: Vec<String> = send["Properties"]["Events"]
+        .as_mapping()
+        .expect("send's events")
+        .values()
+        .map(|e| format!("{:?}", e["Properties"]["Queue"]))
+        .collect();
+    assert!(
+        consumed.iter().any(|q| q.contains("UrgentDeliveryQueue")),
+        "{consumed:?}"
+    );
+}

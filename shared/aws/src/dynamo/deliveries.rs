@@ -176,7 +176,8 @@ fn with_receipt(mut d: Delivery, receipt: &Item) -> Result<Delivery, StoreError>
     d.provider_id = e.opt_str("p")?.map(str::to_owned);
     d.error = e.opt_str("e")?.map(str::to_owned).or(d.error);
     d.updated_at = keys::parse_stamp(f.str("at")?, &f.key())?;
-    d.claim = None;
+    // The claim stays: it names the receipt, and a follow-up sends the delivery again only
+    // under it (`send_again`).
     Ok(d)
 }
 
@@ -391,6 +392,21 @@ impl DynamoStore {
             .collect()
     }
 
+    /// Removes a delivery's entry from the receipt of `claim`.
+    async fn remove_receipt_entry(&self, key: &DeliveryKey, claim: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(receipt_key(key.campaign, claim)))
+            .update_expression("REMOVE #outcomes.#entry")
+            .expression_attribute_names("#outcomes", OUTCOMES)
+            .expression_attribute_names("#entry", entry_name(key))
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB UpdateItem (receipt entry)", e))?;
+        Ok(())
+    }
+
     async fn fail_one(
         &self,
         d: &Delivery,
@@ -453,16 +469,7 @@ impl DynamoStore {
                 continue;
             }
             if let (Some(claim), Some(_)) = (&d.claim, receipt) {
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(receipt_key(d.key.campaign, claim)))
-                    .update_expression("REMOVE #outcomes.#entry")
-                    .expression_attribute_names("#outcomes", OUTCOMES)
-                    .expression_attribute_names("#entry", entry_name(&d.key))
-                    .send()
-                    .await
-                    .map_err(|e| store_error("DynamoDB UpdateItem (receipt erasure)", e))?;
+                self.remove_receipt_entry(&d.key, claim).await?;
             }
             if let (Channel::Sms, Some(id)) = (d.key.channel, &resolved.provider_id) {
                 finished.push(delete_request(sms_index_key(id))?);
@@ -656,6 +663,46 @@ impl DeliveryStore for DynamoStore {
             .try_collect::<Vec<()>>()
             .await
             .map(|_| ())
+    }
+
+    /// A finished delivery is its item, still `sending` under the claim whose receipt holds
+    /// its outcome (or created final, without a claim): it moves back to `queued` only under
+    /// that same claim, and loses it, so the next claim's receipt says how it fared.
+    async fn send_again(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError> {
+        let now = self.clock.now();
+        let mut moved = Vec::with_capacity(deliveries.len());
+        for d in deliveries {
+            if matches!(d.status, DeliveryStatus::Queued | DeliveryStatus::Sending) {
+                moved.push(false);
+                continue;
+            }
+            let back = self
+                .delivery_update(&d.key, now)
+                .update_expression("SET #status = :queued, #updated = :now REMOVE #claim")
+                .expression_attribute_names("#claim", CLAIM)
+                .expression_attribute_values(":queued", s(DeliveryStatus::Queued.as_str()));
+            let back = match d.claim.as_deref() {
+                Some(claim) => back
+                    .condition_expression("#status = :sending AND #claim = :claim")
+                    .expression_attribute_values(":sending", s(DeliveryStatus::Sending.as_str()))
+                    .expression_attribute_values(":claim", s(claim)),
+                None => back
+                    .condition_expression("#status = :was AND attribute_not_exists(#claim)")
+                    .expression_attribute_values(":was", s(d.status.as_str())),
+            };
+            let changed =
+                items::conditional("DynamoDB UpdateItem (send again)", back.send()).await?;
+            if changed {
+                if let Some(claim) = d.claim.as_deref() {
+                    // The earlier outcome's entry (with the provider's id): the delivery is
+                    // no longer under that claim, so nothing would ever erase it.
+                    self.remove_receipt_entry(&d.key, claim).await?;
+                }
+                self.forget_reach_report(&d.key).await?;
+            }
+            moved.push(changed);
+        }
+        Ok(moved)
     }
 
     async fn fail_stale(

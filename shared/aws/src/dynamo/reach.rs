@@ -39,6 +39,20 @@ fn outcome_key(key: &DeliveryKey) -> Item {
     )
 }
 
+impl DynamoStore {
+    /// Forgets the provider's report on a delivery (it is to be sent again).
+    pub(super) async fn forget_reach_report(&self, key: &DeliveryKey) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(outcome_key(key)))
+            .send()
+            .await
+            .map_err(|e| store_error("DynamoDB DeleteItem (reach report)", e))?;
+        Ok(())
+    }
+}
+
 fn ack_key(campaign: CampaignId, who: SubscriberId) -> Item {
     items::key(partition(campaign), format!("{ACK_PREFIX}{who}"))
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use futures_util::future::try_join_all;
 use telmail_core::domain::contact::PhoneNumber;
-use telmail_core::domain::subscriber::Subscriber;
+use telmail_core::domain::subscriber::{Subscriber, SubscriberStatus};
+use telmail_core::domain::zone::ZoneSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::SubscriberQuery;
 
@@ -73,6 +74,43 @@ impl DynamoStore {
         let mut found: Vec<Subscriber> = try_join_all(reads).await?.into_iter().flatten().collect();
         found.sort_by_key(|s| std::cmp::Reverse((s.created_at, s.id)));
         Ok(found.into_iter().skip(q.offset).take(q.limit).collect())
+    }
+
+    /// Active subscribers per zone named (`None`: none named). The zones live in the profile,
+    /// so this reads every active profile through the staff lists, in parallel, like an export
+    /// does: about one read unit per 8 KB, so a few thousand units (well under a cent on demand)
+    /// for a town's 30,000 subscribers, paid when staff open the statistics, never while
+    /// sending. A counter per zone kept at each change would save the reads but add a write to
+    /// every sign-up and change of zones, and drift on any missed one.
+    pub(super) async fn count_subscribers_by_zone(
+        &self,
+    ) -> Result<Vec<(Option<ZoneSlug>, u64)>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(TABLE_GSI1)
+            .key_condition_expression("gsi1pk = :list")
+            .filter_expression("#status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s(SubscriberStatus::Active.as_str()))
+            .projection_expression("profile, version");
+        let reads = keys::subscriber_lists().map(|list| {
+            let query = query.clone().expression_attribute_values(":list", s(list));
+            items::query(query, usize::MAX, |item| {
+                profile(item).map(|(sub, _)| Some(sub.zones))
+            })
+        });
+        let mut counts: BTreeMap<Option<ZoneSlug>, u64> = BTreeMap::new();
+        for zones in try_join_all(reads).await?.into_iter().flatten() {
+            if zones.is_empty() {
+                *counts.entry(None).or_default() += 1;
+            }
+            for z in zones {
+                *counts.entry(Some(z)).or_default() += 1;
+            }
+        }
+        Ok(counts.into_iter().collect())
     }
 
     /// One page of the whole file: the staff lists' partitions one after the other, each in

@@ -12,6 +12,7 @@ use futures_util::{stream, StreamExt, TryStreamExt};
 use telmail_core::domain::contact::{Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Subscriber, SubscriberId, SubscriberStatus};
 use telmail_core::domain::topic::TopicSlug;
+use telmail_core::domain::zone::ZoneSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
     AudienceStore, Recipient, SubscriberQuery, SubscriberReports, SubscriberStore,
@@ -481,6 +482,10 @@ impl SubscriberReports for DynamoStore {
 
     async fn count_by_topic(&self) -> Result<Vec<(TopicSlug, Channel, u64)>, StoreError> {
         self.count_members_by_topic().await
+    }
+
+    async fn count_by_zone(&self) -> Result<Vec<(Option<ZoneSlug>, u64)>, StoreError> {
+        self.count_subscribers_by_zone().await
     }
 
     async fn page_all(

@@ -7,7 +7,7 @@ use crate::domain::campaign::CampaignId;
 use crate::domain::contact::{Address, Channel};
 use crate::domain::delivery::{DeliveryKey, Progress};
 use crate::domain::file_job::FileStep;
-use crate::domain::outgoing::{OutgoingEmail, OutgoingSms};
+use crate::domain::outgoing::{OutgoingCall, OutgoingEmail, OutgoingSms};
 use crate::domain::subscriber::SubscriberId;
 
 /// The version written in every payload, so consumers can refuse what they do not understand.
@@ -57,7 +57,8 @@ pub struct CallAgainJob {
     pub urgent: bool,
 }
 
-/// A message to one person outside any campaign, queued while its provider is down or busy.
+/// A message to one person outside any campaign, queued while its provider is down or busy,
+/// or (a sign-up code read to a landline, on AWS) by a function that places no call itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoticeJob {
     pub message: Notice,
@@ -71,6 +72,8 @@ pub struct NoticeJob {
 pub enum Notice {
     Email(OutgoingEmail),
     Sms(OutgoingSms),
+    /// Placed by the function that links the voice service (`send`).
+    Voice(OutgoingCall),
 }
 
 impl Notice {
@@ -79,6 +82,7 @@ impl Notice {
         match self {
             Notice::Email(_) => Channel::Email,
             Notice::Sms(_) => Channel::Sms,
+            Notice::Voice(_) => Channel::Voice,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! jobs go to the urgent lane: the normal sending path (pacing, claims, retries, outbox or
 //! providers) does the rest, and the sender reads the members' numbers from the cell.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -20,12 +21,13 @@ use crate::domain::cell::{
     self, CellAlertInput, CellMember, CellMemberInput, CellView, CellViewInput, MAX_MEMBERS,
 };
 use crate::domain::contact::{Address, Channel};
-use crate::domain::delivery::{Delivery, DeliveryKey, DeliveryStatus, NewDelivery, ProgressDelta};
-use crate::domain::queue::{DeliverJob, Job, KnownAddress};
+use crate::domain::delivery::{CreateOutcome, Delivery, DeliveryKey};
+use crate::domain::reach::PersonState;
 use crate::domain::staff::{Role, StaffIdentity};
 use crate::domain::subscriber::SubscriberId;
 use crate::error::DomainError;
 use crate::ports::{CampaignStore, CellStore, DeliveryStore, JobQueue, ReachStore};
+use crate::use_cases::crisis::{queue_recorded, queued_records, Resend};
 
 /// Who sees the cell and alerts it.
 const CELL_ROLES: [Role; 2] = [Role::Cabinet, Role::Admin];
@@ -66,6 +68,20 @@ pub struct CellAlertSent {
     pub sms: u64,
     /// Calls queued (one per member with a number).
     pub calls: u64,
+}
+
+impl CellAlertSent {
+    /// Says in the log what was queued, and by whom (no number, no name).
+    fn log(&self, by: &StaffIdentity, what: &'static str) {
+        tracing::info!(
+            campaign = %self.campaign,
+            staff = %by.id,
+            members = self.members,
+            sms = self.sms,
+            calls = self.calls,
+            "{what}"
+        );
+    }
 }
 
 /// One past alert of the cell, for the list.
@@ -187,14 +203,7 @@ impl CrisisCell {
             }
         }
         let sent = self.queue(&campaign, planned, members.len(), now).await?;
-        tracing::info!(
-            campaign = %campaign.id,
-            staff = %by.id,
-            members = sent.members,
-            sms = sent.sms,
-            calls = sent.calls,
-            "crisis cell alerted"
-        );
+        sent.log(by, "crisis cell alerted");
         Ok(sent)
     }
 
@@ -207,38 +216,15 @@ impl CrisisCell {
         members: usize,
         now: DateTime<Utc>,
     ) -> Result<CellAlertSent, DomainError> {
-        let news: Vec<NewDelivery> = planned
-            .iter()
-            .map(|(key, _)| NewDelivery {
-                key: *key,
-                status: DeliveryStatus::Queued,
-                error: None,
-            })
-            .collect();
+        let news = queued_records(&planned);
         self.d.deliveries.create_batch(&news).await?;
-        let mut delta = ProgressDelta::default();
-        let mut jobs = Vec::with_capacity(planned.len());
-        for (key, address) in planned {
-            match key.channel {
-                Channel::Sms => delta.sms.targeted += 1,
-                Channel::Voice => delta.voice.targeted += 1,
-                Channel::Email => delta.email.targeted += 1,
-            }
-            jobs.push(Job::Deliver(DeliverJob {
-                key,
-                to: Some(KnownAddress {
-                    address,
-                    read_at: now,
-                }),
-                urgent: true,
-                follow_up: false,
-            }));
-        }
-        self.d.campaigns.add_progress(campaign.id, &delta).await?;
-        self.d
-            .queue
-            .enqueue(&jobs, std::time::Duration::ZERO)
-            .await?;
+        let how = Resend {
+            now,
+            follow_up: false,
+        };
+        let all = planned.into_iter().map(|p| (p, true));
+        let delta =
+            queue_recorded(&*self.d.campaigns, &*self.d.queue, campaign.id, all, how).await?;
         Ok(CellAlertSent {
             campaign: campaign.id,
             members: members as u64,
@@ -272,6 +258,88 @@ impl CrisisCell {
     /// answer.
     pub async fn view(&self, by: &StaffIdentity, id: CampaignId) -> Result<CellView, DomainError> {
         by.require_any(&CELL_ROLES)?;
+        Ok(self.read(id).await?.view)
+    }
+
+    /// Alerts again, by SMS and call (`cabinet` or `admin`), the members the alert reached on
+    /// no channel, with nothing pending and no answer: each of their messages goes out again,
+    /// to the numbers the cell has for them now (a member given a number since gets it on
+    /// that channel too). Each message is put back in the queue (or recorded queued) before
+    /// its job leaves, so a second click, which finds them pending, queues nothing twice.
+    pub async fn follow_up(
+        &self,
+        by: &StaffIdentity,
+        id: CampaignId,
+    ) -> Result<CellAlertSent, DomainError> {
+        by.require_any(&CELL_ROLES)?;
+        let read = self.read(id).await?;
+        if read.campaign.status == CampaignStatus::Cancelled {
+            return Err(DomainError::Conflict(
+                "Impossible de relancer : cette alerte a été arrêtée.".into(),
+            ));
+        }
+        let not_reached: Vec<&CellMember> = read
+            .view
+            .members
+            .iter()
+            .filter(|p| p.state == PersonState::NotReached)
+            .filter_map(|p| read.members.iter().find(|m| m.id == p.member))
+            .collect();
+        let mut again: Vec<((DeliveryKey, Address), Delivery)> = Vec::new();
+        let mut new: Vec<(DeliveryKey, Address)> = Vec::new();
+        for m in &not_reached {
+            for channel in [Channel::Sms, Channel::Voice] {
+                let Some(number) = m.number_for(channel) else {
+                    continue;
+                };
+                let key = DeliveryKey {
+                    campaign: id,
+                    subscriber: m.id,
+                    channel,
+                };
+                let address = Address::Phone(number.clone());
+                match read.deliveries.iter().find(|d| d.key == key) {
+                    Some(d) => again.push(((key, address), d.clone())),
+                    None => new.push((key, address)),
+                }
+            }
+        }
+        let as_read: Vec<Delivery> = again.iter().map(|(_, d)| d.clone()).collect();
+        let moved = self.d.deliveries.send_again(&as_read).await?;
+        let news = queued_records(&new);
+        let created = self.d.deliveries.create_batch(&news).await?;
+        let planned: Vec<((DeliveryKey, Address), bool)> = again
+            .into_iter()
+            .map(|(planned, _)| planned)
+            .zip(moved)
+            .chain(
+                new.into_iter()
+                    .zip(created.into_iter().map(|c| c == CreateOutcome::Created)),
+            )
+            .collect();
+        let members = planned
+            .iter()
+            .filter(|(_, recorded)| *recorded)
+            .map(|((key, _), _)| key.subscriber)
+            .collect::<BTreeSet<_>>()
+            .len();
+        let how = Resend {
+            now: self.d.clock.now(),
+            follow_up: false,
+        };
+        let queued = queue_recorded(&*self.d.campaigns, &*self.d.queue, id, planned, how).await?;
+        let sent = CellAlertSent {
+            campaign: id,
+            members: members as u64,
+            sms: queued.sms.targeted,
+            calls: queued.voice.targeted,
+        };
+        sent.log(by, "crisis cell alerted again");
+        Ok(sent)
+    }
+
+    /// Reads an alert of the cell, its messages and the members, and builds its live view.
+    async fn read(&self, id: CampaignId) -> Result<Read, DomainError> {
         let campaign = self
             .d
             .campaigns
@@ -294,15 +362,29 @@ impl CrisisCell {
         let reports = self.d.reach.reach_reports(id).await?;
         let acknowledgements = self.d.reach.acknowledgements(id).await?;
         let members = self.d.cell.cell_members().await?;
-        Ok(cell::cell_view(CellViewInput {
+        let view = cell::cell_view(CellViewInput {
             campaign: &campaign,
             deliveries: &deliveries,
             reports: &reports,
             acknowledgements: &acknowledgements,
             members: &members,
             now: self.d.clock.now(),
-        }))
+        });
+        Ok(Read {
+            campaign,
+            deliveries,
+            members,
+            view,
+        })
     }
+}
+
+/// An alert of the cell as read for its view and its follow-up.
+struct Read {
+    campaign: Campaign,
+    deliveries: Vec<Delivery>,
+    members: Vec<CellMember>,
+    view: CellView,
 }
 
 fn not_found() -> DomainError {

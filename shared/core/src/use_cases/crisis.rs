@@ -131,46 +131,24 @@ impl Crisis {
         now: DateTime<Utc>,
         outcome: &mut FollowUp,
     ) -> Result<usize, DomainError> {
-        let news: Vec<NewDelivery> = planned
-            .iter()
-            .map(|(key, _)| NewDelivery {
-                key: *key,
-                status: DeliveryStatus::Queued,
-                error: None,
-            })
-            .collect();
+        let news = queued_records(&planned);
         let created = self.d.deliveries.create_batch(&news).await?;
-        let mut jobs = Vec::new();
-        let mut delta = ProgressDelta::default();
-        for ((key, address), created) in planned.into_iter().zip(created) {
-            if created != CreateOutcome::Created {
-                continue;
-            }
-            let (counts, queued): (&mut ChannelCounts, &mut u64) = match key.channel {
-                Channel::Email => (&mut delta.email, &mut outcome.email),
-                Channel::Sms => (&mut delta.sms, &mut outcome.sms),
-                Channel::Voice => (&mut delta.voice, &mut outcome.voice),
-            };
-            counts.targeted += 1;
-            *queued += 1;
-            jobs.push(Job::Deliver(DeliverJob {
-                key,
-                to: Some(KnownAddress {
-                    address,
-                    read_at: now,
-                }),
-                urgent: true,
+        let recorded = created.into_iter().map(|c| c == CreateOutcome::Created);
+        let queued = queue_recorded(
+            &*self.d.campaigns,
+            &*self.d.queue,
+            id,
+            planned.into_iter().zip(recorded),
+            Resend {
+                now,
                 follow_up: true,
-            }));
-        }
-        if !jobs.is_empty() {
-            self.d.campaigns.add_progress(id, &delta).await?;
-            self.d
-                .queue
-                .enqueue(&jobs, std::time::Duration::ZERO)
-                .await?;
-        }
-        Ok(jobs.len())
+            },
+        )
+        .await?;
+        outcome.email += queued.email.targeted;
+        outcome.sms += queued.sms.targeted;
+        outcome.voice += queued.voice.targeted;
+        Ok((queued.email.targeted + queued.sms.targeted + queued.voice.targeted) as usize)
     }
 
     /// Reads the campaign, its deliveries, reports, answers and people, and builds the view.
@@ -224,6 +202,67 @@ impl Crisis {
             view,
         })
     }
+}
+
+/// How messages sent again are queued.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Resend {
+    /// When the addresses the jobs carry were read.
+    pub now: DateTime<Utc>,
+    /// Residents' follow-ups may go by a channel they did not choose for the campaign's
+    /// topics; a crisis cell's messages are addressed from the cell, not from choices.
+    pub follow_up: bool,
+}
+
+/// The records, queued, of the messages planned.
+pub(crate) fn queued_records(planned: &[(DeliveryKey, Address)]) -> Vec<NewDelivery> {
+    planned
+        .iter()
+        .map(|(key, _)| NewDelivery {
+            key: *key,
+            status: DeliveryStatus::Queued,
+            error: None,
+        })
+        .collect()
+}
+
+/// Queues on the urgent lane the jobs of the messages of `planned` recorded queued just now
+/// (the flag beside each; those recorded before are left, so a second click queues nothing
+/// twice), first counting them as the campaign's messages; returns them counted per channel.
+pub(crate) async fn queue_recorded(
+    campaigns: &dyn CampaignStore,
+    queue: &dyn JobQueue,
+    id: CampaignId,
+    planned: impl IntoIterator<Item = ((DeliveryKey, Address), bool)>,
+    how: Resend,
+) -> Result<ProgressDelta, DomainError> {
+    let mut jobs = Vec::new();
+    let mut delta = ProgressDelta::default();
+    for ((key, address), recorded) in planned {
+        if !recorded {
+            continue;
+        }
+        let counts: &mut ChannelCounts = match key.channel {
+            Channel::Email => &mut delta.email,
+            Channel::Sms => &mut delta.sms,
+            Channel::Voice => &mut delta.voice,
+        };
+        counts.targeted += 1;
+        jobs.push(Job::Deliver(DeliverJob {
+            key,
+            to: Some(KnownAddress {
+                address,
+                read_at: how.now,
+            }),
+            urgent: true,
+            follow_up: how.follow_up,
+        }));
+    }
+    if !jobs.is_empty() {
+        campaigns.add_progress(id, &delta).await?;
+        queue.enqueue(&jobs, std::time::Duration::ZERO).await?;
+    }
+    Ok(delta)
 }
 
 /// The messages a follow-up sends: to each person no message reached, on each of the

@@ -1,5 +1,5 @@
 //! The figures the town reports: campaigns, weather alerts, SMS (and segments), emails, cost,
-//! sign-ups and departures per month, and subscribers per topic and channel.
+//! sign-ups and departures per month, and subscribers per topic and channel and per zone.
 
 use crate::domain::campaign::CampaignId;
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ use crate::domain::staff::{Role, StaffIdentity};
 use crate::error::{DomainError, FieldErrors};
 use crate::ports::{
     AudienceCount, Counter, JobQueue, PauseStore, SignupOrigin, StatsStore, SubscriberReports,
-    TopicStore,
+    TopicStore, ZoneStore,
 };
 
 /// Figures of one month or of a period.
@@ -94,6 +94,20 @@ pub struct TopicFigures {
     pub subscribers: u64,
 }
 
+/// Active subscribers who named a zone, or none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ZoneFigures {
+    /// Zone slug; null for those who named no zone.
+    pub zone: Option<String>,
+    /// Zone name, « Sans zone » for those who named none.
+    pub name: String,
+    /// Active subscribers (one who named two zones counts in both).
+    pub subscribers: u64,
+}
+
+/// What the statistics call those who named no zone.
+pub const NO_ZONE: &str = "Sans zone";
+
 /// The service's health for staff: its queues, and the channels the provider paused.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceHealth {
@@ -122,6 +136,9 @@ pub struct StatsReport {
     /// Subscribers per topic and channel month by month (as counted in each month, this month's
     /// now), oldest first; months before the counts began are left out.
     pub audience: Vec<AudienceMonth>,
+    /// Current active subscribers per zone of the town (every zone, by slug, even with none),
+    /// then those who named no zone.
+    pub zones: Vec<ZoneFigures>,
 }
 
 /// Sign-ups from one origin.
@@ -185,6 +202,7 @@ pub struct Statistics {
     stats: Arc<dyn StatsStore>,
     subscribers: Arc<dyn SubscriberReports>,
     topics: Arc<dyn TopicStore>,
+    zones: Arc<dyn ZoneStore>,
     clock: Arc<dyn Clock>,
     queue: Arc<dyn JobQueue>,
     pauses: Arc<dyn PauseStore>,
@@ -198,6 +216,8 @@ pub struct StatisticsDeps {
     pub subscribers: Arc<dyn SubscriberReports>,
     /// Topic names.
     pub topics: Arc<dyn TopicStore>,
+    /// The town's zones, named in the count by zone.
+    pub zones: Arc<dyn ZoneStore>,
     /// Today, for the default period.
     pub clock: Arc<dyn Clock>,
     /// The work queues, whose health staff follow.
@@ -213,6 +233,7 @@ impl Statistics {
             stats: d.stats,
             subscribers: d.subscribers,
             topics: d.topics,
+            zones: d.zones,
             clock: d.clock,
             queue: d.queue,
             pauses: d.pauses,
@@ -317,7 +338,44 @@ impl Statistics {
                 .collect(),
             subscribers: named(&names, now),
             audience,
+            zones: self.by_zone().await?,
         })
+    }
+
+    /// Active subscribers per zone: every zone of the town by slug, then « Sans zone ». A zone
+    /// counted that the town no longer lists keeps its slug as its name.
+    async fn by_zone(&self) -> Result<Vec<ZoneFigures>, DomainError> {
+        let mut counts: BTreeMap<_, _> = self
+            .subscribers
+            .count_by_zone()
+            .await?
+            .into_iter()
+            .collect();
+        let unzoned = counts.remove(&None).unwrap_or(0);
+        let mut figures: Vec<ZoneFigures> = self
+            .zones
+            .zones()
+            .await?
+            .into_iter()
+            .map(|z| ZoneFigures {
+                subscribers: counts.remove(&Some(z.slug.clone())).unwrap_or(0),
+                zone: Some(z.slug.to_string()),
+                name: z.name,
+            })
+            .collect();
+        figures.extend(counts.into_iter().flat_map(|(zone, subscribers)| {
+            zone.map(|z| ZoneFigures {
+                name: z.to_string(),
+                zone: Some(z.to_string()),
+                subscribers,
+            })
+        }));
+        figures.push(ZoneFigures {
+            zone: None,
+            name: NO_ZONE.to_owned(),
+            subscribers: unzoned,
+        });
+        Ok(figures)
     }
 
     /// Each topic's name, by slug.

@@ -86,3 +86,13 @@ pub async fn view(
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.cell.view(&by, id).await?))
 }
+
+/// `POST /api/admin/cell/alerts/{id}/follow-up`: the members not reached alerted again; what
+/// was queued.
+pub async fn follow_up(
+    State(app): State<AdminState>,
+    Staff(by): Staff,
+    Segment(id): Segment<CampaignId>,
+) -> ApiResult<impl IntoResponse> {
+    Ok(Json(app.cell.follow_up(&by, id).await?))
+}

@@ -287,6 +287,11 @@ fn staff_routes() -> Vec<StaffRoute> {
             get(cell::alerts).post(cell::alert),
         ),
         ("/api/admin/cell/alerts/{id}", File, get(cell::view)),
+        (
+            "/api/admin/cell/alerts/{id}/follow-up",
+            File,
+            post(cell::follow_up),
+        ),
         ("/api/admin/stats", File, get(stats::report)),
         ("/api/admin/health", File, get(stats::health)),
         (

@@ -3,7 +3,7 @@
 // two seconds.
 
 import { api } from "./api.js";
-import { $, count, el, flash, start, status, when, crisisTotals, messageLines } from "./ui.js";
+import { $, act, count, el, flash, start, status, when, crisisTotals, messageLines } from "./ui.js";
 
 await start();
 const box = $("#cell-alert");
@@ -62,7 +62,20 @@ function render(view) {
 async function show() {
   clearTimeout(timer);
   render(await api("GET", `/api/admin/cell/alerts/${id}`));
+  $("#cell-actions").hidden = false;
   timer = setTimeout(() => show().catch((err) => flash(err.message, "error")), EVERY_MS);
 }
+
+$("#follow-up").addEventListener("click", (e) => {
+  if (!confirm("Alerter de nouveau, par SMS et par appel, les membres non joints ?")) return;
+  act(e.target, null, async () => {
+    const done = await api("POST", `/api/admin/cell/alerts/${id}/follow-up`);
+    flash(
+      done.members ? `Relance envoyée à ${count(done.members)} membre(s) : ${count(done.sms)} SMS, ${count(done.calls)} appel(s).` : "Aucun membre à relancer : tous ont été joints ou un envoi est en cours.",
+      done.members ? "success" : "info",
+    );
+    await show();
+  });
+});
 
 await show().catch((err) => box.replaceChildren(el("p", { class: "alert error" }, err.message)));

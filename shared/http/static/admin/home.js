@@ -104,8 +104,20 @@ async function figures(from, to) {
     bars("Abonnés par thème et par canal", [...byTopic.values()], ["e-mail", "SMS"]),
     audienceOverTime(r.audience),
   );
+  $("#zones-table").replaceChildren(byZone(r.zones));
   $("#growth-chart").replaceChildren(
     bars("Inscriptions et départs par mois", r.months.map((m) => [monthName(m.month), m.signups, m.departures]), ["inscriptions", "départs"]),
+  );
+}
+
+/** Active subscribers per zone, then those who named none. */
+function byZone(zones) {
+  return el(
+    "table",
+    { class: "data" },
+    el("caption", {}, "Abonnés actifs par zone (un abonné qui a nommé deux zones compte dans les deux)"),
+    el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Zone"), el("th", { scope: "col", class: "num" }, "Abonnés"))),
+    el("tbody", {}, ...zones.map((z) => el("tr", {}, el("th", { scope: "row" }, z.name), el("td", { class: "num" }, count(z.subscribers))))),
   );
 }
 

@@ -179,6 +179,46 @@ impl DeliveryStore for SqliteStore {
             .await
     }
 
+    async fn send_again(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError> {
+        if deliveries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let deliveries: Vec<(DeliveryKey, DeliveryStatus)> =
+            deliveries.iter().map(|d| (d.key, d.status)).collect();
+        let now = micros(self.clock.now());
+        self.db
+            .write(move |tx| {
+                let mut back = tx
+                    .prepare_cached(
+                        "UPDATE deliveries SET status = 'queued', updated_at = ?5
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3
+                           AND status = ?4 AND status NOT IN ('queued', 'sending')",
+                    )
+                    .map_err(sql_err)?;
+                let mut forget = tx
+                    .prepare_cached(
+                        "DELETE FROM reach_reports
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3",
+                    )
+                    .map_err(sql_err)?;
+                let mut moved = Vec::with_capacity(deliveries.len());
+                for (k, status) in &deliveries {
+                    let (campaign, subscriber, channel) = key_args(k);
+                    let changed = back
+                        .execute(params![campaign, subscriber, channel, status.as_str(), now])
+                        .map_err(sql_err)?;
+                    if changed == 1 {
+                        forget
+                            .execute(params![campaign, subscriber, channel])
+                            .map_err(sql_err)?;
+                    }
+                    moved.push(changed == 1);
+                }
+                Ok(moved)
+            })
+            .await
+    }
+
     async fn fail_stale(
         &self,
         held: &[Delivery],

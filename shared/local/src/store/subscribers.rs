@@ -11,6 +11,7 @@ use rusqlite::{params, params_from_iter, OptionalExtension, Transaction};
 use telmail_core::domain::contact::{Address, Channel, Email, PhoneNumber};
 use telmail_core::domain::subscriber::{Subscriber, SubscriberId};
 use telmail_core::domain::topic::TopicSlug;
+use telmail_core::domain::zone::ZoneSlug;
 use telmail_core::error::StoreError;
 use telmail_core::ports::{
     AudienceStore, Recipient, SubscriberQuery, SubscriberReports, SubscriberStore,
@@ -482,6 +483,44 @@ impl SubscriberReports for SqliteStore {
             .map(|(topic, channel, n)| {
                 let topic = TopicSlug::from_str(&topic).map_err(|e| corrupt("topic slug", e))?;
                 Ok((topic, parse_channel(&channel)?, n as u64))
+            })
+            .collect()
+    }
+
+    /// Two passes over the subscribers, each active profile's JSON read by `json_each`: the
+    /// zones live only in the profile (no column, no index to keep), and the cost, linear in the
+    /// file, is paid only when staff open the statistics, never while sending.
+    async fn count_by_zone(&self) -> Result<Vec<(Option<ZoneSlug>, u64)>, StoreError> {
+        let rows = self
+            .db
+            .call(|c| {
+                let mut st = c
+                    .prepare_cached(
+                        "SELECT z.value, COUNT(*)
+                         FROM subscribers sub, json_each(sub.profile, '$.zones') z
+                         WHERE sub.status = 'active'
+                         GROUP BY z.value
+                         UNION ALL
+                         SELECT NULL, COUNT(*) FROM subscribers
+                         WHERE status = 'active'
+                           AND COALESCE(json_array_length(profile, '$.zones'), 0) = 0",
+                    )
+                    .map_err(sql_err)?;
+                let rows = st
+                    .query_map([], |r| {
+                        Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+                    })
+                    .map_err(sql_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+            })
+            .await?;
+        rows.into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(zone, n)| {
+                let zone = zone
+                    .map(|z| ZoneSlug::from_str(&z).map_err(|e| corrupt("zone slug", e)))
+                    .transpose()?;
+                Ok((zone, n as u64))
             })
             .collect()
     }

@@ -216,6 +216,17 @@ pub fn path_of(url: &str) -> String {
     after_scheme[after_scheme.find('/').unwrap_or(after_scheme.len())..].to_owned()
 }
 
+/// The six-digit code a call reads to a landline (« … code de confirmation est 1, 2, 3… »).
+pub fn spoken_code(said: &str) -> String {
+    said.split("code de confirmation est ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
+}
+
 /// The value of the `t` query parameter of a link.
 pub fn token_of(url: &str) -> String {
     url.split_once("t=")

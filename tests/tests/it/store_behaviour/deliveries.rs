@@ -10,6 +10,7 @@ use telmail_core::domain::contact::Channel;
 use telmail_core::domain::delivery::{
     CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery, Suppression,
 };
+use telmail_core::domain::reach::{ReachOutcome, ReachReport};
 
 async fn deliveries_are_created_once(b: Backend) {
     let c = CampaignId::new();
@@ -407,10 +408,63 @@ async fn suppressions_are_idempotent_listed_and_lifted(b: Backend) {
     assert_eq!(b.suppressions.list(10).await.unwrap().len(), 3);
 }
 
+async fn finished_deliveries_go_back_to_the_queue_once_and_forget_their_report(b: Backend) {
+    // GIVEN an SMS that failed and a call sent then reported unanswered
+    let c = CampaignId::new();
+    let (sms, call) = (key(c, Channel::Sms), key(c, Channel::Voice));
+    let claimed = b.deliveries.claim(&[sms, call]).await.unwrap().won;
+    b.deliveries
+        .finish(&[
+            (claimed[0].clone(), failed("numéro injoignable")),
+            (claimed[1].clone(), sent("appel-1", 0)),
+        ])
+        .await
+        .unwrap();
+    let unanswered = ReachReport {
+        key: call,
+        outcome: ReachOutcome::NoAnswer,
+        at: t0(),
+    };
+    b.reach.record_reach(&[unanswered]).await.unwrap();
+    // WHEN both are sent again as read, the call twice at once, with a queued one
+    let never = key(c, Channel::Email);
+    b.deliveries.create_batch(&[queued(never)]).await.unwrap();
+    let as_read = b.deliveries.list(c, 10, 0).await.unwrap();
+    let read = |k: DeliveryKey| as_read.iter().find(|d| d.key == k).unwrap().clone();
+    assert_eq!(
+        (read(sms).status, read(call).status),
+        (DeliveryStatus::Failed, DeliveryStatus::Sent)
+    );
+    let moved = b
+        .deliveries
+        .send_again(&[read(sms), read(call), read(call), read(never)])
+        .await
+        .unwrap();
+    // THEN each moves once, a queued one stays, and the report on the call is forgotten
+    assert_eq!(moved, [true, true, false, false]);
+    assert_eq!(
+        b.deliveries.send_again(&[read(sms)]).await.unwrap(),
+        [false],
+        "a second follow-up, from the same reading, finds it moved"
+    );
+    let listed = b.deliveries.list(c, 10, 0).await.unwrap();
+    assert!(
+        listed.iter().all(|d| d.status == DeliveryStatus::Queued),
+        "{listed:?}"
+    );
+    assert!(b.reach.reach_reports(c).await.unwrap().is_empty());
+    // AND the sender claims them again, as a retry
+    let again = b.deliveries.claim(&[sms, call]).await.unwrap().won;
+    assert_eq!(again.len(), 2);
+    assert!(again.iter().all(|d| d.attempts == 2), "{again:?}");
+    assert!(b.deliveries.send_again(&[]).await.unwrap().is_empty());
+}
+
 on_both_backends!(
     deliveries_are_created_once,
     a_delivery_is_claimed_once_and_finished_with_its_outcome,
     only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,
     deliveries_of_a_campaign_are_listed_page_by_page,
     suppressions_are_idempotent_listed_and_lifted,
+    finished_deliveries_go_back_to_the_queue_once_and_forget_their_report,
 );

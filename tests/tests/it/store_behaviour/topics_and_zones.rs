@@ -99,9 +99,54 @@ async fn subscribers_and_campaigns_keep_their_zones(b: Backend) {
     assert_eq!(b.campaigns.get(c.id).await.unwrap().unwrap(), c);
 }
 
+async fn active_subscribers_are_counted_by_zone_named(b: Backend) {
+    // GIVEN residents on the sea front, on both the sea front and Le Moulleau, on none, and a
+    // pending and a departed resident of the sea front
+    let front = ZoneSlug::from_str("front-de-mer").unwrap();
+    let moulleau = ZoneSlug::from_str("le-moulleau").unwrap();
+    let with_zones = |email: &str, status, zones: &[&ZoneSlug]| {
+        let mut s = member(
+            Some(email),
+            None,
+            status,
+            &[("alerte-meteo", Channel::Email)],
+        );
+        s.zones = zones.iter().map(|z| (*z).clone()).collect();
+        s
+    };
+    for s in [
+        with_zones("a@exemple.fr", SubscriberStatus::Active, &[&front]),
+        with_zones("b@exemple.fr", SubscriberStatus::Active, &[&front]),
+        with_zones(
+            "c@exemple.fr",
+            SubscriberStatus::Active,
+            &[&front, &moulleau],
+        ),
+        with_zones("d@exemple.fr", SubscriberStatus::Active, &[]),
+        with_zones("e@exemple.fr", SubscriberStatus::Pending, &[&front]),
+        with_zones("f@exemple.fr", SubscriberStatus::Unsubscribed, &[&moulleau]),
+    ] {
+        b.subscribers.insert(&s).await.unwrap();
+    }
+    // WHEN they are counted by zone
+    let mut counts = b.reports.count_by_zone().await.unwrap();
+    counts.sort();
+    // THEN only the active count, once in each zone they named, and once without a zone
+    assert_eq!(
+        counts,
+        vec![(None, 1), (Some(front), 3), (Some(moulleau), 1)]
+    );
+}
+
+async fn nobody_is_counted_by_zone_in_an_empty_file(b: Backend) {
+    assert_eq!(b.reports.count_by_zone().await.unwrap(), vec![]);
+}
+
 on_both_backends!(
     topics_keep_their_order_and_are_not_overwritten,
     topics_are_updated_in_place,
     zones_are_created_once_and_listed_by_slug,
     subscribers_and_campaigns_keep_their_zones,
+    active_subscribers_are_counted_by_zone_named,
+    nobody_is_counted_by_zone_in_an_empty_file,
 );

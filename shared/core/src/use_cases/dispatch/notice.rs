@@ -37,7 +37,7 @@ impl Dispatcher {
     /// Sends a queued sign-up message, with the campaigns' rules: a provider down is tried
     /// again on the back-off until the retry hours have passed since it was queued, a
     /// throttling provider or a paused channel is waited out, a refusal for good is not
-    /// tried again, nor is an SMS that may have gone.
+    /// tried again, nor is an SMS or a call that may have gone.
     pub async fn send_notice(&self, job: &NoticeJob) -> JobOutcome {
         let channel = job.message.channel();
         if let Some(wait) = self.notice_turn(channel).await {
@@ -46,6 +46,7 @@ impl Dispatcher {
         let sent = match &job.message {
             Notice::Email(mail) => self.d.email.send_email(mail).await,
             Notice::Sms(sms) => self.d.sms.send_sms(sms).await,
+            Notice::Voice(call) => self.d.voice.call(call).await,
         };
         let waited = (self.now() - job.queued_at)
             .to_std()
@@ -64,7 +65,7 @@ impl Dispatcher {
             Err(SendError::Throttled(_)) => JobOutcome::RetryAfter(THROTTLED_WAIT),
             Err(SendError::Paused(_)) => JobOutcome::RetryAfter(PAUSED_WAIT),
             Err(SendError::Permanent(_)) => given_up("refused by the provider"),
-            Err(SendError::Unknown(_)) if channel == Channel::Sms => {
+            Err(SendError::Unknown(_)) if channel != Channel::Email => {
                 given_up("outcome unknown, not sent again")
             }
             Err(SendError::Transient(_) | SendError::Unknown(_)) => {
