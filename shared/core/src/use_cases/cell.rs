@@ -273,7 +273,7 @@ impl CrisisCell {
     ) -> Result<CellAlertSent, DomainError> {
         by.require_any(&CELL_ROLES)?;
         let read = self.read(id).await?;
-        if read.campaign.status == CampaignStatus::Cancelled {
+        if read.campaign.status() == CampaignStatus::Cancelled {
             return Err(DomainError::Conflict(
                 "Impossible de relancer : cette alerte a été arrêtée.".into(),
             ));
