@@ -444,5 +444,15 @@ test('a red submersion vigilance limited to the sea front calls and texts only i
   await writer.page.getByRole('heading', { name: 'Appels vocaux' }).waitFor();
   assert.match(await writer.page.locator('.card', { has: writer.page.getByRole('heading', { name: 'Appels vocaux' }) }).innerText(), /1 envoyés/);
   assert.deepEqual(await axeViolations(writer.page), [], 'axe on the weather campaign page');
+
+  // AND the dashboard counts the subscribers by zone, and the landline among the calls
+  await writer.page.goto(`${server.base}/admin`);
+  const seaFrontRow = writer.page.locator('#zones-table tbody tr', { hasText: 'Front de mer' });
+  await seaFrontRow.waitFor();
+  assert.ok(Number(await seaFrontRow.locator('td').textContent()) >= 2, 'the sea front resident and the landline');
+  const topics = writer.page.locator('#topics-chart table').first();
+  assert.deepEqual(await topics.locator('thead th').allTextContents(), ['', 'e-mail', 'SMS', 'appel']);
+  const weatherRow = await topics.locator('tbody tr', { hasText: 'Alerte météo' }).locator('td').allTextContents();
+  assert.ok(Number(weatherRow[2]) >= 1, `the weather topic's calls: ${weatherRow}`);
   for (const who of [desk, seaFront, moulleau, writer]) assert.deepEqual(who.errors, [], 'no script error');
 });

@@ -12,6 +12,9 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** The colour class of each series, in order (the first has the plain colour). */
+const SERIES_CLASS = ["", "alt", "third"];
+
 /**
  * Grouped bars: `rows` are [label, value1, value2…]; `series` names each value. `format`
  * writes a value. Returns the chart and its table in a fragment.
@@ -41,14 +44,14 @@ export function bars(title, rows, series, format = count) {
       const w = Math.round(((width - labelWidth - 90) * value) / max);
       const by = y + s * 18;
       chart.append(
-        svg("rect", { class: s ? "bar alt" : "bar", x: labelWidth, y: by, width: Math.max(w, 1), height: 14 }),
+        svg("rect", { class: `bar ${SERIES_CLASS[s] || ""}`.trim(), x: labelWidth, y: by, width: Math.max(w, 1), height: 14 }),
         svg("text", { x: labelWidth + w + 6, y: by + 12 }, format(row[s + 1])),
       );
     });
   });
   frag.append(chart);
   if (series.length > 1) {
-    frag.append(el("p", { class: "legend" }, ...series.map((name, s) => el("span", { class: s ? "alt" : "" }, name))));
+    frag.append(el("p", { class: "legend" }, ...series.map((name, s) => el("span", { class: SERIES_CLASS[s] || "" }, name))));
   }
   const table = el(
     "table",

@@ -2,7 +2,7 @@
 
 import { api, remember, whoami } from "./api.js";
 import { bars } from "./charts.js";
-import { $, act, count, el, euros, flash, holds, monthName, showPerson, when } from "./ui.js";
+import { $, act, CHANNEL_WORDS, count, el, euros, flash, holds, monthName, showPerson, when } from "./ui.js";
 
 const mode = document.body.dataset.auth;
 
@@ -94,14 +94,15 @@ async function figures(from, to) {
     bars("Messages envoyés par mois", months, ["e-mails", "SMS"]),
     bars("Coût par mois (€ HT)", r.months.map((m) => [monthName(m.month), m.cost]), ["coût € HT"], euros),
   );
+  const channels = ["email", "sms", "voice"];
   const byTopic = new Map();
   for (const s of r.subscribers) {
-    const row = byTopic.get(s.topic) || [s.name, 0, 0];
-    row[s.channel === "sms" ? 2 : 1] += s.subscribers;
+    const row = byTopic.get(s.topic) || [s.name, 0, 0, 0];
+    row[1 + channels.indexOf(s.channel)] += s.subscribers;
     byTopic.set(s.topic, row);
   }
   $("#topics-chart").replaceChildren(
-    bars("Abonnés par thème et par canal", [...byTopic.values()], ["e-mail", "SMS"]),
+    bars("Abonnés par thème et par canal", [...byTopic.values()], channels.map((c) => CHANNEL_WORDS[c])),
     audienceOverTime(r.audience),
   );
   $("#zones-table").replaceChildren(byZone(r.zones));
@@ -127,7 +128,7 @@ function audienceOverTime(audience) {
   const rows = new Map();
   for (const m of audience) {
     for (const t of m.topics) {
-      const key = `${t.name} (${t.channel === "sms" ? "SMS" : "e-mail"})`;
+      const key = `${t.name} (${CHANNEL_WORDS[t.channel] || t.channel})`;
       if (!rows.has(key)) rows.set(key, new Map());
       rows.get(key).set(m.month, t.subscribers);
     }

@@ -204,7 +204,8 @@ export function zonesNote(zones) {
 
 /** The page's start: the signed-in person (else the sign-in page), the menu by role. */
 /** A message of the crisis views: its channel in words, then what became of it. */
-const CHANNEL_WORDS = { email: "e-mail", sms: "SMS", voice: "appel" };
+/** Channels in words. */
+export const CHANNEL_WORDS = { email: "e-mail", sms: "SMS", voice: "appel" };
 export const messageLines = (messages) => messages.map((m) => `${CHANNEL_WORDS[m.channel] || m.channel} : ${m.label}`).join(", ");
 
 /**
