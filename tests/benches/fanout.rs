@@ -179,6 +179,9 @@ struct Io {
     written: u64,
     /// `read` and `pread` calls (pages SQLite's cache did not hold).
     reads: u64,
+    /// CPU time of every thread of the process, in user and in kernel (clock ticks).
+    user_ticks: u64,
+    system_ticks: u64,
 }
 
 impl Io {
@@ -190,10 +193,31 @@ impl Io {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0)
         };
+        // /proc/self/stat: utime and stime are the 14th and 15th fields, counted after the
+        // command name's closing parenthesis (which may hold spaces).
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let times: Vec<u64> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|t| t.parse().unwrap_or(0))
+            .collect();
         Io {
             written: field("wchar:"),
             reads: field("syscr:"),
+            user_ticks: times.first().copied().unwrap_or(0),
+            system_ticks: times.get(1).copied().unwrap_or(0),
         }
+    }
+
+    /// CPU microseconds (user, kernel) per one of `n`.
+    fn cpu_us_per(&self, n: u64) -> (f64, f64) {
+        // Linux reports these times in USER_HZ, 100 a second everywhere it runs.
+        let us = |ticks: u64| ticks as f64 * 10_000.0 / n as f64;
+        (us(self.user_ticks), us(self.system_ticks))
     }
 }
 
@@ -203,6 +227,8 @@ impl std::ops::Sub for Io {
         Io {
             written: self.written.saturating_sub(before.written),
             reads: self.reads.saturating_sub(before.reads),
+            user_ticks: self.user_ticks.saturating_sub(before.user_ticks),
+            system_ticks: self.system_ticks.saturating_sub(before.system_ticks),
         }
     }
 }
@@ -331,9 +357,9 @@ fn main() {
             "What a delivery costs the store, end to end (fan-out, queue, claim, send, record), against a raw insert:"
         );
         println!(
-            "| subscribers | statements per delivery | commits per batch of {BATCH} | trips through the connection's lock per batch | KiB written per delivery | KiB written per raw insert | reads (syscalls) per delivery | per raw insert |"
+            "| subscribers | statements per delivery | commits per batch of {BATCH} | trips through the connection's lock per batch | KiB written per delivery | per raw insert | reads (syscalls) per delivery | per raw insert | CPU µs per delivery (user + kernel) | per raw insert |"
         );
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for line in explained {
             println!("{line}");
         }
@@ -359,8 +385,10 @@ fn main() {
         f.total.as_secs_f64() * 1e6 / f.deliveries as f64,
     );
     let batch = BATCH as f64;
+    let (user, kernel) = f.io.cpu_us_per(f.deliveries);
+    let (raw_user, raw_kernel) = f.raw.io.cpu_us_per(f.deliveries);
     println!(
-        "| {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} |",
+        "| {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} + {:.1} | {:.1} + {:.1} |",
         f.subscribers,
         f.per(f.counted.statements),
         f.per(f.counted.commits) * batch,
@@ -369,5 +397,9 @@ fn main() {
         f.raw.io.written as f64 / f.deliveries as f64 / 1024.0,
         f.per(f.io.reads),
         f.raw.io.reads as f64 / f.deliveries as f64,
+        user,
+        kernel,
+        raw_user,
+        raw_kernel,
     );
 }
