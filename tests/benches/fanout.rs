@@ -109,6 +109,10 @@ async fn run(n: usize) -> Figures {
     };
     let c = world.submitted(&input).await;
 
+    let db = queue.db();
+    db.count_statements().unwrap();
+    let counted = db.counts();
+    let io = Io::now();
     reset_peak_rss();
     let start_mib = telmail_tests::rss_mib("VmRSS:");
     let started = telmail_tests::stopwatch();
@@ -117,7 +121,7 @@ async fn run(n: usize) -> Figures {
         queue.clone(),
         s.use_cases.jobs.clone(),
         WorkerConfig {
-            delivery_batch: 500,
+            delivery_batch: BATCH as usize,
             ..WorkerConfig::default()
         },
     );
@@ -134,6 +138,7 @@ async fn run(n: usize) -> Figures {
     }
     let total = started.elapsed();
     let peak = telmail_tests::rss_mib("VmHWM:");
+    let (counted, io) = (db.counts() - counted, Io::now() - io);
     let campaign = CampaignStore::get(store.as_ref(), c.id)
         .await
         .unwrap()
@@ -158,7 +163,73 @@ async fn run(n: usize) -> Figures {
         total,
         start_mib,
         peak_mib: peak,
-        raw_rows_per_s: raw_insert_rate(recipients, 500),
+        counted,
+        io,
+        raw: raw_insert_rate(recipients, BATCH),
+    }
+}
+
+/// The worker's delivery batch in this benchmark, and the raw inserts' transaction size.
+const BATCH: u64 = 500;
+
+/// The process's input and output so far (Linux: `/proc/self/io`).
+#[derive(Debug, Default, Clone, Copy)]
+struct Io {
+    /// Bytes handed to `write` and `pwrite` (WAL frames, checkpoints, the queue's files).
+    written: u64,
+    /// `read` and `pread` calls (pages SQLite's cache did not hold).
+    reads: u64,
+    /// CPU time of every thread of the process, in user and in kernel (clock ticks).
+    user_ticks: u64,
+    system_ticks: u64,
+}
+
+impl Io {
+    fn now() -> Self {
+        let text = std::fs::read_to_string("/proc/self/io").unwrap_or_default();
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        // /proc/self/stat: utime and stime are the 14th and 15th fields, counted after the
+        // command name's closing parenthesis (which may hold spaces).
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        let times: Vec<u64> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|t| t.parse().unwrap_or(0))
+            .collect();
+        Io {
+            written: field("wchar:"),
+            reads: field("syscr:"),
+            user_ticks: times.first().copied().unwrap_or(0),
+            system_ticks: times.get(1).copied().unwrap_or(0),
+        }
+    }
+
+    /// CPU microseconds (user, kernel) per one of `n`.
+    fn cpu_us_per(&self, n: u64) -> (f64, f64) {
+        // Linux reports these times in USER_HZ, 100 a second everywhere it runs.
+        let us = |ticks: u64| ticks as f64 * 10_000.0 / n as f64;
+        (us(self.user_ticks), us(self.system_ticks))
+    }
+}
+
+impl std::ops::Sub for Io {
+    type Output = Io;
+    fn sub(self, before: Io) -> Io {
+        Io {
+            written: self.written.saturating_sub(before.written),
+            reads: self.reads.saturating_sub(before.reads),
+            user_ticks: self.user_ticks.saturating_sub(before.user_ticks),
+            system_ticks: self.system_ticks.saturating_sub(before.system_ticks),
+        }
     }
 }
 
@@ -171,20 +242,35 @@ struct Figures {
     total: Duration,
     start_mib: f64,
     peak_mib: f64,
-    raw_rows_per_s: f64,
+    /// What the shared connection did from approval to the end.
+    counted: telmail_local::db::DbCounts,
+    /// The process's input and output over the same time.
+    io: Io,
+    raw: Raw,
 }
 
 impl Figures {
     fn deliveries_per_s(&self) -> f64 {
         self.deliveries as f64 / self.total.as_secs_f64()
     }
+
+    /// One figure per delivery.
+    fn per(&self, n: u64) -> f64 {
+        n as f64 / self.deliveries as f64
+    }
+}
+
+/// The raw insert run: rows per second, and its input and output.
+struct Raw {
+    rows_per_s: f64,
+    io: Io,
 }
 
 /// The embedded limit: as many delivery rows as the run sent, written straight into the
 /// `deliveries` table of a fresh database (the service's schema and pragmas) by one prepared
 /// statement, in transactions of `batch` rows (the worker's batch), subscriber ids in random
-/// order as fan-out gives them. Rows per second.
-fn raw_insert_rate(rows: u64, batch: u64) -> f64 {
+/// order as fan-out gives them.
+fn raw_insert_rate(rows: u64, batch: u64) -> Raw {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("telmail.sqlite");
     drop(telmail_local::db::Db::open(&path).unwrap());
@@ -195,6 +281,7 @@ fn raw_insert_rate(rows: u64, batch: u64) -> f64 {
     .unwrap();
     let campaign = uuid::Uuid::new_v4().to_string();
     let now = telmail_tests::server_now().timestamp_micros();
+    let io = Io::now();
     let started = telmail_tests::stopwatch();
     let mut written = 0;
     while written < rows {
@@ -219,7 +306,10 @@ fn raw_insert_rate(rows: u64, batch: u64) -> f64 {
         }
         tx.commit().unwrap();
     }
-    rows as f64 / started.elapsed().as_secs_f64()
+    Raw {
+        rows_per_s: rows as f64 / started.elapsed().as_secs_f64(),
+        io: Io::now() - io,
+    }
 }
 
 /// Set in the process that runs one size.
@@ -247,14 +337,31 @@ fn main() {
             "| subscribers | deliveries | setup (s) | fan-out (s) | fan-out + send (s) | deliveries/s | raw SQLite inserts/s | ratio | RSS before (MiB) | peak RSS (MiB) | µs per delivery |"
         );
         println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let mut explained = Vec::new();
         for n in sizes {
-            let status = std::process::Command::new(std::env::current_exe().unwrap())
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
                 .args(std::env::args().skip(1))
                 .env("TELMAIL_BENCH_SIZES", n.to_string())
                 .env(ONE_SIZE, "1")
-                .status()
+                .stderr(std::process::Stdio::inherit())
+                .output()
                 .expect("the benchmark runs again for one size");
-            assert!(status.success(), "the run at {n} subscribers failed");
+            assert!(out.status.success(), "the run at {n} subscribers failed");
+            let out = String::from_utf8_lossy(&out.stdout);
+            let mut lines = out.lines();
+            println!("{}", lines.next().unwrap_or_default());
+            explained.extend(lines.map(str::to_owned));
+        }
+        println!();
+        println!(
+            "What a delivery costs the store, end to end (fan-out, queue, claim, send, record), against a raw insert:"
+        );
+        println!(
+            "| subscribers | statements per delivery | commits per batch of {BATCH} | trips through the connection's lock per batch | KiB written per delivery | per raw insert | reads (syscalls) per delivery | per raw insert | CPU µs per delivery (user + kernel) | per raw insert |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for line in explained {
+            println!("{line}");
         }
         return;
     }
@@ -271,10 +378,28 @@ fn main() {
         f.fan_out.as_secs_f64(),
         f.total.as_secs_f64(),
         f.deliveries_per_s(),
-        f.raw_rows_per_s,
-        f.deliveries_per_s() / f.raw_rows_per_s,
+        f.raw.rows_per_s,
+        f.deliveries_per_s() / f.raw.rows_per_s,
         f.start_mib,
         f.peak_mib,
         f.total.as_secs_f64() * 1e6 / f.deliveries as f64,
+    );
+    let batch = BATCH as f64;
+    let (user, kernel) = f.io.cpu_us_per(f.deliveries);
+    let (raw_user, raw_kernel) = f.raw.io.cpu_us_per(f.deliveries);
+    println!(
+        "| {} | {:.2} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} + {:.1} | {:.1} + {:.1} |",
+        f.subscribers,
+        f.per(f.counted.statements),
+        f.per(f.counted.commits) * batch,
+        f.per(f.counted.calls) * batch,
+        f.per(f.io.written) / 1024.0,
+        f.raw.io.written as f64 / f.deliveries as f64 / 1024.0,
+        f.per(f.io.reads),
+        f.raw.io.reads as f64 / f.deliveries as f64,
+        user,
+        kernel,
+        raw_user,
+        raw_kernel,
     );
 }

@@ -103,6 +103,11 @@ impl SqliteQueue {
         }
     }
 
+    /// The database the queue lives in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     fn now_ms(&self) -> i64 {
         self.clock.now().timestamp_millis()
     }

@@ -324,11 +324,9 @@ impl AudienceStore for SqliteStore {
             .call(move |c| {
                 let mut unchanged = HashSet::new();
                 for chunk in asked.chunks(IN_CHUNK - 1) {
-                    let sql = format!(
-                        "SELECT id FROM subscribers WHERE updated_at < ? AND id IN ({})",
-                        placeholders(chunk.len())
-                    );
-                    let mut st = c.prepare_cached(&sql).map_err(sql_err)?;
+                    let mut st = c
+                        .prepare_cached(&unchanged_sql(chunk.len()))
+                        .map_err(sql_err)?;
                     let args = std::iter::once(Value::Integer(micros(since)))
                         .chain(chunk.iter().cloned().map(Value::Text));
                     let found = st
@@ -357,17 +355,7 @@ impl AudienceStore for SqliteStore {
         after: Option<SubscriberId>,
         limit: usize,
     ) -> Result<Vec<Recipient>, StoreError> {
-        let col = address_column(channel);
-        // CROSS JOIN keeps the membership index as the outer loop: it yields rows in id order
-        // from `after` on, filtered by shard, so the page stops after `limit` hits.
-        let sql = format!(
-            "SELECT s.subscriber_id, sub.{col}
-             FROM subscriptions s CROSS JOIN subscribers sub ON sub.id = s.subscriber_id
-             WHERE s.topic = ?1 AND s.channel = ?2 AND s.subscriber_id > ?3 AND s.shard_key % ?4 = ?5
-               AND sub.status = 'active' AND sub.{col} IS NOT NULL
-             ORDER BY s.subscriber_id
-             LIMIT ?6"
-        );
+        let sql = recipients_sql(channel);
         let args = (
             topic.as_str().to_owned(),
             channel.as_str(),
@@ -557,9 +545,74 @@ impl SubscriberReports for SqliteStore {
     }
 }
 
+/// Which of `n` subscribers (`?2`…) are unchanged since `?1`: read from the sending index
+/// (id and updated_at), never the row.
+fn unchanged_sql(n: usize) -> String {
+    format!(
+        "SELECT id FROM subscribers INDEXED BY subscribers_sending
+         WHERE updated_at < ? AND id IN ({})",
+        placeholders(n)
+    )
+}
+
+/// A page of one topic's recipients on `channel` (topic, channel, after, shards, shard, limit).
+fn recipients_sql(channel: Channel) -> String {
+    let col = address_column(channel);
+    // CROSS JOIN keeps the membership index as the outer loop: it yields rows in id order
+    // from `after` on, filtered by shard, so the page stops after `limit` hits. Status and
+    // address come from the sending index, in the same id order.
+    format!(
+        "SELECT s.subscriber_id, sub.{col}
+         FROM subscriptions s CROSS JOIN subscribers sub INDEXED BY subscribers_sending
+           ON sub.id = s.subscriber_id
+         WHERE s.topic = ?1 AND s.channel = ?2 AND s.subscriber_id > ?3 AND s.shard_key % ?4 = ?5
+           AND sub.status = 'active' AND sub.{col} IS NOT NULL
+         ORDER BY s.subscriber_id
+         LIMIT ?6"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn sending_reads_subscribers_from_the_sending_index_not_their_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::open(&dir.path().join("t.sqlite")).unwrap();
+        let plans = db
+            .call(|c| {
+                let plan = |sql: String, args: usize| {
+                    let mut st = c
+                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .map_err(sql_err)?;
+                    let rows = st
+                        .query_map(params_from_iter(vec![Value::Integer(1); args]), |r| {
+                            r.get::<_, String>(3)
+                        })
+                        .map_err(sql_err)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+                };
+                Ok([
+                    plan(unchanged_sql(3), 4)?,
+                    plan(recipients_sql(Channel::Email), 6)?,
+                    plan(recipients_sql(Channel::Sms), 6)?,
+                ])
+            })
+            .await
+            .unwrap();
+        for plan in plans {
+            let subscribers: Vec<&String> = plan
+                .iter()
+                .filter(|d| d.contains(" subscribers ") || d.contains(" sub "))
+                .collect();
+            assert_eq!(subscribers.len(), 1, "{plan:#?}");
+            assert!(
+                subscribers[0].contains("USING COVERING INDEX subscribers_sending"),
+                "{plan:#?}"
+            );
+        }
+    }
 
     #[test]
     fn like_wildcards_are_taken_literally() {

@@ -462,10 +462,11 @@ impl Dispatcher {
             .filter_map(|d| known.get(&d.key).map(|to| (d.key.subscriber, to.read_at)))
             .collect();
         let changed = self.changed_since_read(&carried).await?;
+        let carried_ids: HashSet<SubscriberId> = carried.iter().map(|(id, _)| *id).collect();
         let to_read: Vec<SubscriberId> = claimed
             .iter()
             .map(|d| d.key.subscriber)
-            .filter(|id| changed.contains(id) || !carried.iter().any(|(c, _)| c == id))
+            .filter(|id| changed.contains(id) || !carried_ids.contains(id))
             .collect();
         let people: HashMap<SubscriberId, Subscriber> = if to_read.is_empty() {
             HashMap::new()
