@@ -17,6 +17,7 @@ use telmail_core::domain::contact::Channel;
 use telmail_core::domain::file_job::FileJobId;
 use telmail_core::domain::proposal::ProposalId;
 use telmail_core::domain::subscriber::SubscriberId;
+use telmail_core::domain::topic::TopicSlug;
 
 use crate::error::ApiError;
 
@@ -401,6 +402,14 @@ path_id! {
     Channel => "Canal inconnu (email ou sms).",
 }
 
-fn not_found(message: &str) -> ApiError {
+/// A topic in the path, by its slug: the use case says which slugs name no topic.
+impl PathValue for TopicSlug {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        <TopicSlug as std::str::FromStr>::from_str(raw)
+            .map_err(|_| not_found(&format!("Le thème « {raw} » n'existe pas.")))
+    }
+}
+
+pub(crate) fn not_found(message: &str) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
 }

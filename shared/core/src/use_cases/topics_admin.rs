@@ -141,17 +141,18 @@ impl TopicsAdmin {
         Ok(topic)
     }
 
-    async fn load(&self, slug: &str) -> Result<Topic, DomainError> {
-        let missing = || DomainError::NotFound(format!("Le thème « {slug} » n'existe pas."));
-        let slug = TopicSlug::from_str(slug).map_err(|_| missing())?;
-        self.topics.get(&slug).await?.ok_or_else(missing)
+    async fn load(&self, slug: &TopicSlug) -> Result<Topic, DomainError> {
+        self.topics
+            .get(slug)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("Le thème « {slug} » n'existe pas.")))
     }
 
     /// Renames, describes, or changes the end date of a topic.
     pub async fn update(
         &self,
         by: &StaffIdentity,
-        slug: &str,
+        slug: &TopicSlug,
         input: &TopicInput,
     ) -> Result<Topic, DomainError> {
         by.require(Role::Admin)?;
@@ -174,7 +175,7 @@ impl TopicsAdmin {
     }
 
     /// Closes a topic: hidden from sign-up and no longer targetable.
-    pub async fn close(&self, by: &StaffIdentity, slug: &str) -> Result<Topic, DomainError> {
+    pub async fn close(&self, by: &StaffIdentity, slug: &TopicSlug) -> Result<Topic, DomainError> {
         by.require(Role::Admin)?;
         let mut topic = self.load(slug).await?;
         topic.active = false;

@@ -8,17 +8,21 @@ use axum::Json;
 use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::cell::{CellAlertInput, CellMemberInput};
 use telmail_core::domain::subscriber::SubscriberId;
-use telmail_core::error::DomainError;
 
 use super::auth::Staff;
 use super::AdminState;
-use crate::error::ApiResult;
-use crate::extract::{ApiJson, Segment};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{not_found, ApiJson, PathValue, Segment};
 
-/// A member's id from the path; any other text names no member.
-fn member_id(raw: &str) -> Result<SubscriberId, DomainError> {
-    raw.parse()
-        .map_err(|_| DomainError::NotFound("Ce membre de la cellule de crise n'existe pas.".into()))
+/// A member of the crisis cell in the path: a member is no subscriber, hence its own 404.
+pub struct MemberId(SubscriberId);
+
+impl PathValue for MemberId {
+    fn parse(raw: &str) -> Result<Self, ApiError> {
+        raw.parse()
+            .map(MemberId)
+            .map_err(|_| not_found("Ce membre de la cellule de crise n'existe pas."))
+    }
 }
 
 /// `GET /api/admin/cell/members`
@@ -42,19 +46,19 @@ pub async fn add(
 pub async fn edit(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(MemberId(id)): Segment<MemberId>,
     ApiJson(input): ApiJson<CellMemberInput>,
 ) -> ApiResult<impl IntoResponse> {
-    Ok(Json(app.cell.edit(&by, member_id(&id)?, &input).await?))
+    Ok(Json(app.cell.edit(&by, id, &input).await?))
 }
 
 /// `DELETE /api/admin/cell/members/{id}`: 204.
 pub async fn remove(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(id): Segment<String>,
+    Segment(MemberId(id)): Segment<MemberId>,
 ) -> ApiResult<impl IntoResponse> {
-    app.cell.remove(&by, member_id(&id)?).await?;
+    app.cell.remove(&by, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use telmail_core::domain::topic::TopicSlug;
 use telmail_core::use_cases::topics_admin::TopicInput;
 
 use super::auth::Staff;
@@ -32,7 +33,7 @@ pub async fn create(
 pub async fn update(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(slug): Segment<String>,
+    Segment(slug): Segment<TopicSlug>,
     ApiJson(input): ApiJson<TopicInput>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.topics.update(&by, &slug, &input).await?))
@@ -42,7 +43,7 @@ pub async fn update(
 pub async fn close(
     State(app): State<AdminState>,
     Staff(by): Staff,
-    Segment(slug): Segment<String>,
+    Segment(slug): Segment<TopicSlug>,
 ) -> ApiResult<impl IntoResponse> {
     Ok(Json(app.topics.close(&by, &slug).await?))
 }
