@@ -106,222 +106,181 @@ pub enum Part {
 /// One staff route: its path, the part that serves it, and its handlers.
 type StaffRoute = (&'static str, Part, MethodRouter<AdminState>);
 
-/// Every route that needs a staff identity: the one list the full Router, each part's Router,
-/// the OpenAPI check and the template check read.
+impl Part {
+    /// Every part.
+    pub const ALL: [Part; 4] = [Part::Campaigns, Part::Approval, Part::File, Part::Files];
+}
+
+/// Every route that needs a staff identity, with its part: the one list the full Router, the
+/// OpenAPI check and the template check read.
 fn staff_routes() -> Vec<StaffRoute> {
-    use Part::{Approval, Campaigns, File, Files};
+    Part::ALL
+        .into_iter()
+        .flat_map(|part| {
+            routes_of(part)
+                .into_iter()
+                .map(move |(path, m)| (path, part, m))
+        })
+        .collect()
+}
+
+/// The routes of one part. Each part's table is a function of its own, so that a Lambda
+/// function, which mounts one part, links only that part's handlers (the part is a constant
+/// of its `main`, and a match on it leaves the other tables unreachable).
+fn routes_of(part: Part) -> Vec<(&'static str, MethodRouter<AdminState>)> {
+    match part {
+        Part::Campaigns => campaign_routes(),
+        Part::Approval => approval_routes(),
+        Part::File => file_routes(),
+        Part::Files => big_file_routes(),
+    }
+}
+
+/// Drafting and following campaigns, proposals, the crisis view.
+fn campaign_routes() -> Vec<(&'static str, MethodRouter<AdminState>)> {
     vec![
-        ("/api/admin/me", File, get(auth::me)),
-        (
-            "/api/admin/me/notices",
-            File,
-            get(auth::my_notices).put(auth::set_my_notices),
-        ),
         (
             "/api/admin/campaigns",
-            Campaigns,
             get(campaigns::list).post(campaigns::create),
         ),
         (
             "/api/admin/campaigns/{id}",
-            Campaigns,
             get(campaigns::get).put(campaigns::update),
         ),
-        (
-            "/api/admin/campaigns/{id}/preview",
-            Campaigns,
-            get(campaigns::preview),
-        ),
+        ("/api/admin/campaigns/{id}/preview", get(campaigns::preview)),
         (
             "/api/admin/campaigns/{id}/deliveries",
-            Campaigns,
             get(campaigns::deliveries),
         ),
-        (
-            "/api/admin/campaigns/{id}/crisis",
-            Campaigns,
-            get(crisis::view),
-        ),
+        ("/api/admin/campaigns/{id}/crisis", get(crisis::view)),
         (
             "/api/admin/campaigns/{id}/crisis/export",
-            Campaigns,
             get(crisis::export),
         ),
         (
             "/api/admin/campaigns/{id}/crisis/follow-up",
-            Campaigns,
             post(crisis::follow_up),
         ),
         (
             "/api/admin/campaigns/{id}/estimate",
-            Campaigns,
             post(campaigns::estimate),
         ),
-        (
-            "/api/admin/estimate",
-            Campaigns,
-            post(campaigns::estimate_draft),
-        ),
-        (
-            "/api/admin/campaigns/{id}/test",
-            Campaigns,
-            post(campaigns::test_send),
-        ),
-        (
-            "/api/admin/campaigns/{id}/submit",
-            Campaigns,
-            post(campaigns::submit),
-        ),
-        (
-            "/api/admin/campaigns/{id}/cancel",
-            Campaigns,
-            post(campaigns::cancel),
-        ),
+        ("/api/admin/estimate", post(campaigns::estimate_draft)),
+        ("/api/admin/campaigns/{id}/test", post(campaigns::test_send)),
+        ("/api/admin/campaigns/{id}/submit", post(campaigns::submit)),
+        ("/api/admin/campaigns/{id}/cancel", post(campaigns::cancel)),
         (
             "/api/admin/archive/{id}/withdraw",
-            Campaigns,
             post(campaigns::withdraw_from_archive),
         ),
         (
             "/api/admin/proposals",
-            Campaigns,
             get(proposals::inbox).post(proposals::propose),
         ),
-        ("/api/admin/proposals/mine", Campaigns, get(proposals::mine)),
-        (
-            "/api/admin/proposals/take",
-            Campaigns,
-            post(proposals::take),
-        ),
-        (
-            "/api/admin/proposals/stats",
-            Campaigns,
-            get(proposals::stats),
-        ),
+        ("/api/admin/proposals/mine", get(proposals::mine)),
+        ("/api/admin/proposals/take", post(proposals::take)),
+        ("/api/admin/proposals/stats", get(proposals::stats)),
         (
             "/api/admin/proposals/{id}",
-            Campaigns,
             get(proposals::get).put(proposals::edit),
         ),
-        (
-            "/api/admin/proposals/{id}/sent",
-            Campaigns,
-            get(proposals::sent),
-        ),
+        ("/api/admin/proposals/{id}/sent", get(proposals::sent)),
         (
             "/api/admin/proposals/{id}/withdraw",
-            Campaigns,
             post(proposals::withdraw),
         ),
         (
             "/api/admin/proposals/{id}/decline",
-            Campaigns,
             post(proposals::decline),
         ),
+        ("/api/admin/sms/analyze", post(campaigns::analyze_sms)),
+        ("/api/admin/preview", post(campaigns::preview_draft)),
+    ]
+}
+
+/// The cabinet's decision.
+fn approval_routes() -> Vec<(&'static str, MethodRouter<AdminState>)> {
+    vec![
         (
             "/api/admin/campaigns/{id}/approve",
-            Approval,
             post(campaigns::approve),
         ),
+        ("/api/admin/campaigns/{id}/reject", post(campaigns::reject)),
+    ]
+}
+
+/// The subscriber file, topics, zones, the crisis cell, statistics, the weather relay.
+fn file_routes() -> Vec<(&'static str, MethodRouter<AdminState>)> {
+    vec![
+        ("/api/admin/me", get(auth::me)),
         (
-            "/api/admin/campaigns/{id}/reject",
-            Approval,
-            post(campaigns::reject),
+            "/api/admin/me/notices",
+            get(auth::my_notices).put(auth::set_my_notices),
         ),
         (
             "/api/admin/subscribers",
-            File,
             get(subscribers::search).post(subscribers::add),
         ),
-        (
-            "/api/admin/subscribers/export",
-            File,
-            get(subscribers::export),
-        ),
+        ("/api/admin/subscribers/export", get(subscribers::export)),
         (
             "/api/admin/subscribers/import",
-            File,
             post(subscribers::import).layer(DefaultBodyLimit::max(MAX_SYNC_IMPORT_BYTES)),
-        ),
-        ("/api/admin/files", Files, get(files::recent)),
-        ("/api/admin/files/exports", Files, post(files::export)),
-        ("/api/admin/files/imports", Files, post(files::import)),
-        ("/api/admin/files/{id}", Files, get(files::get)),
-        (
-            "/api/admin/files/{id}/received",
-            Files,
-            post(files::received),
         ),
         (
             "/api/admin/subscribers/{id}",
-            File,
             get(subscribers::get)
                 .put(subscribers::edit)
                 .delete(subscribers::erase),
         ),
-        (
-            "/api/admin/topics",
-            File,
-            get(topics::list).post(topics::create),
-        ),
+        ("/api/admin/topics", get(topics::list).post(topics::create)),
         (
             "/api/admin/topics/{slug}",
-            File,
             axum::routing::put(topics::update),
         ),
-        ("/api/admin/topics/{slug}/close", File, post(topics::close)),
-        ("/api/admin/zones", File, post(zones::create)),
+        ("/api/admin/topics/{slug}/close", post(topics::close)),
+        ("/api/admin/zones", post(zones::create)),
         (
             "/api/admin/cell/members",
-            File,
             get(cell::members).post(cell::add),
         ),
         (
             "/api/admin/cell/members/{id}",
-            File,
             axum::routing::put(cell::edit).delete(cell::remove),
         ),
         (
             "/api/admin/cell/alerts",
-            File,
             get(cell::alerts).post(cell::alert),
         ),
-        ("/api/admin/cell/alerts/{id}", File, get(cell::view)),
+        ("/api/admin/cell/alerts/{id}", get(cell::view)),
         (
             "/api/admin/cell/alerts/{id}/follow-up",
-            File,
             post(cell::follow_up),
         ),
-        ("/api/admin/stats", File, get(stats::report)),
-        ("/api/admin/health", File, get(stats::health)),
-        (
-            "/api/admin/pauses/{channel}/resume",
-            File,
-            post(stats::resume),
-        ),
-        ("/api/admin/outbox", File, get(stats::outbox)),
-        ("/api/admin/suppressions", File, get(suppressions::list)),
+        ("/api/admin/stats", get(stats::report)),
+        ("/api/admin/health", get(stats::health)),
+        ("/api/admin/pauses/{channel}/resume", post(stats::resume)),
+        ("/api/admin/outbox", get(stats::outbox)),
+        ("/api/admin/suppressions", get(suppressions::list)),
         (
             "/api/admin/suppressions/{address}",
-            File,
             axum::routing::delete(suppressions::lift),
         ),
-        (
-            "/api/admin/sms/analyze",
-            Campaigns,
-            post(campaigns::analyze_sms),
-        ),
-        (
-            "/api/admin/preview",
-            Campaigns,
-            post(campaigns::preview_draft),
-        ),
-        ("/api/admin/weather", File, get(weather::overview)),
+        ("/api/admin/weather", get(weather::overview)),
         (
             "/api/admin/weather/templates",
-            File,
             get(weather::templates).put(weather::save_templates),
         ),
+    ]
+}
+
+/// Big files: the links and their jobs.
+fn big_file_routes() -> Vec<(&'static str, MethodRouter<AdminState>)> {
+    vec![
+        ("/api/admin/files", get(files::recent)),
+        ("/api/admin/files/exports", post(files::export)),
+        ("/api/admin/files/imports", post(files::import)),
+        ("/api/admin/files/{id}", get(files::get)),
+        ("/api/admin/files/{id}/received", post(files::received)),
     ]
 }
 
@@ -342,7 +301,9 @@ fn mount(routes: impl IntoIterator<Item = StaffRoute>) -> Router<AdminState> {
 
 /// One part of the staff API behind identities vouched for by the gateway (AWS).
 pub fn part_router(state: AdminState, part: Part) -> Router {
-    mount(staff_routes().into_iter().filter(|(_, p, _)| *p == part))
+    routes_of(part)
+        .into_iter()
+        .fold(Router::new(), |r, (path, m)| r.route(path, m))
         .with_state(state)
         .layer(middleware::from_fn_with_state(
             StaffAuthMode::TrustedGateway,
