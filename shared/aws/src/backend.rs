@@ -21,7 +21,6 @@ use telmail_http::backoffice::{BackOffice, StaffSignIn};
 use telmail_http::legal::{LegalNotice, LegalSettings};
 use telmail_http::HttpConfig;
 
-use crate::cognito::CognitoDirectory;
 use crate::dynamo::DynamoStore;
 use crate::env;
 use crate::error::StartupError;
@@ -248,7 +247,8 @@ pub struct Clients {
     pub sns: aws_sdk_sns::Client,
     /// Secrets Manager.
     pub secrets: aws_sdk_secretsmanager::Client,
-    /// Cognito user pools (the staff directory).
+    /// Cognito user pools (the staff directory), in the functions that tell staff something.
+    #[cfg(feature = "directory")]
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// S3 (big files), in the functions that handle them.
     #[cfg(feature = "files")]
@@ -280,6 +280,7 @@ impl Clients {
             ses: aws_sdk_sesv2::Client::from_conf(ses),
             sns: aws_sdk_sns::Client::from_conf(sns),
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            #[cfg(feature = "directory")]
             cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
             #[cfg(feature = "files")]
             s3: crate::s3::client(sdk),
@@ -407,6 +408,7 @@ impl Aws {
         }
         let secrets = clients.secrets.clone();
         let files = crate::file_drop::file_drop(&clients, &s.files_bucket);
+        let directory = crate::staff_directory::staff_directory(&clients, s.user_pool_id);
         let voice_retries = s.service.voice_retries;
         let store = Arc::new(DynamoStore::new(clients.dynamodb, s.table, clock.clone()));
         let queue = Arc::new(
@@ -434,7 +436,7 @@ impl Aws {
         let use_cases = UseCases::wire(
             Providers {
                 store: store.clone(),
-                directory: Arc::new(CognitoDirectory::new(clients.cognito, s.user_pool_id)),
+                directory,
                 outbox: None,
                 limits,
                 email,

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod backoff;
+#[cfg(feature = "directory")]
 pub mod cognito;
 pub mod consumer;
 pub mod dynamo;
@@ -21,6 +22,7 @@ pub mod send_concurrency;
 pub mod ses;
 pub mod sns;
 pub mod sqs;
+pub mod staff_directory;
 pub mod voice;
 pub mod weather_key;
 

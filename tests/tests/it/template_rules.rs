@@ -614,3 +614,40 @@ fn subscribe_hands_a_landline_code_call_to_send_through_the_urgent_queue() {
         "{consumed:?}"
     );
 }
+
+/// The functions whose `Cargo.toml` turns `feature` of telmail-aws on.
+fn functions_with_feature(feature: &str) -> BTreeSet<String> {
+    let functions = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../functions");
+    std::fs::read_dir(functions)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| {
+            let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+            manifest
+                .lines()
+                .any(|l| l.starts_with("telmail-aws") && l.contains(&format!("\"{feature}\"")))
+        })
+        .map(|dir| dir.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_functions_linking_an_sdk_client_are_those_allowed_to_use_it() {
+    let template = template();
+    for (feature, granted) in [
+        // Staff told of a campaign submitted, decided, or of a weather alert.
+        ("directory", "cognito-idp:ListUsersInGroup"),
+        // The bucket of big files: its links and the jobs' steps.
+        ("files", "FilesBucket"),
+        // Campaign calls.
+        ("voice", "sms-voice:SendVoiceMessage"),
+    ] {
+        let linking = functions_with_feature(feature);
+        assert!(!linking.is_empty(), "{feature}");
+        assert_eq!(
+            linking,
+            functions_granted(&template, granted),
+            "the functions built with telmail-aws's `{feature}` and those granted {granted}"
+        );
+    }
+}
