@@ -399,13 +399,8 @@ impl Aws {
         clock: Arc<dyn Clock>,
         calls: Calls,
     ) -> Result<Self, StartupError> {
-        let signer = match &s.signing_key_secret {
-            Some(id) => signing_key(&clients.secrets, id).await?,
-            None => unshared_signer(),
-        };
-        if s.email_rate_of_account {
-            s.service.send_rates.email = Some(email_rate_of_account(&clients.ses).await);
-        }
+        let signer = signer_of(&clients, &s).await?;
+        s.service.send_rates.email = email_rate(&clients, &s).await;
         let secrets = clients.secrets.clone();
         let files = crate::file_drop::file_drop(&clients, &s.files_bucket);
         let directory = crate::staff_directory::staff_directory(&clients, s.user_pool_id);
@@ -420,11 +415,7 @@ impl Aws {
             )
             .with_dead_letters(s.dead_letter_queue_urls),
         );
-        let voice: Arc<dyn VoiceSender> = match calls {
-            Calls::Refused => Arc::new(crate::voice::NoVoiceService),
-            Calls::Placed(voice) => voice,
-            Calls::Queued => Arc::new(crate::voice::QueuedCalls::new(queue.clone(), clock.clone())),
-        };
+        let voice = calls.sender(&queue, &clock);
         let limits = Arc::new(AwsLimits::new(clients.ses.clone(), clients.sns.clone()));
         let email = Arc::new(SesEmailSender::new(
             clients.ses,
@@ -460,6 +451,36 @@ impl Aws {
             clock,
             voice_retries,
         })
+    }
+}
+
+/// The signer of links: the town's key from Secrets Manager where the function makes or checks
+/// links, else a key of its own.
+async fn signer_of(clients: &Clients, s: &AwsSettings) -> Result<TokenSigner, StartupError> {
+    match &s.signing_key_secret {
+        Some(id) => signing_key(&clients.secrets, id).await,
+        None => Ok(unshared_signer()),
+    }
+}
+
+/// The email rate the senders share: the account's own when asked (`EmailRate=account`),
+/// else the setting's.
+async fn email_rate(clients: &Clients, s: &AwsSettings) -> Option<f64> {
+    if s.email_rate_of_account {
+        Some(email_rate_of_account(&clients.ses).await)
+    } else {
+        s.service.send_rates.email
+    }
+}
+
+impl Calls {
+    /// What places this function's calls (queued calls go to `queue`'s urgent lane).
+    fn sender(self, queue: &Arc<SqsQueue>, clock: &Arc<dyn Clock>) -> Arc<dyn VoiceSender> {
+        match self {
+            Calls::Refused => Arc::new(crate::voice::NoVoiceService),
+            Calls::Placed(voice) => voice,
+            Calls::Queued => Arc::new(crate::voice::QueuedCalls::new(queue.clone(), clock.clone())),
+        }
     }
 }
 

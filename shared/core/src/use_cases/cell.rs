@@ -278,32 +278,7 @@ impl CrisisCell {
                 "Impossible de relancer : cette alerte a été arrêtée.".into(),
             ));
         }
-        let not_reached: Vec<&CellMember> = read
-            .view
-            .members
-            .iter()
-            .filter(|p| p.state == PersonState::NotReached)
-            .filter_map(|p| read.members.iter().find(|m| m.id == p.member))
-            .collect();
-        let mut again: Vec<((DeliveryKey, Address), Delivery)> = Vec::new();
-        let mut new: Vec<(DeliveryKey, Address)> = Vec::new();
-        for m in &not_reached {
-            for channel in [Channel::Sms, Channel::Voice] {
-                let Some(number) = m.number_for(channel) else {
-                    continue;
-                };
-                let key = DeliveryKey {
-                    campaign: id,
-                    subscriber: m.id,
-                    channel,
-                };
-                let address = Address::Phone(number.clone());
-                match read.deliveries.iter().find(|d| d.key == key) {
-                    Some(d) => again.push(((key, address), d.clone())),
-                    None => new.push((key, address)),
-                }
-            }
-        }
+        let (again, new) = plan_again(&read, id);
         let as_read: Vec<Delivery> = again.iter().map(|(_, d)| d.clone()).collect();
         let moved = self.d.deliveries.send_again(&as_read).await?;
         let news = queued_records(&new);
@@ -389,4 +364,40 @@ struct Read {
 
 fn not_found() -> DomainError {
     DomainError::NotFound("Ce membre de la cellule de crise n'existe pas.".into())
+}
+
+/// A message planned: its delivery and the number it goes to.
+type Planned = (DeliveryKey, Address);
+
+/// The messages a follow-up sends, to each member the alert reached on no channel, on each
+/// channel the cell has a number for: those sent before, as read (to go back to the queue),
+/// and those never recorded (a number given since).
+fn plan_again(read: &Read, id: CampaignId) -> (Vec<(Planned, Delivery)>, Vec<Planned>) {
+    let not_reached: Vec<&CellMember> = read
+        .view
+        .members
+        .iter()
+        .filter(|p| p.state == PersonState::NotReached)
+        .filter_map(|p| read.members.iter().find(|m| m.id == p.member))
+        .collect();
+    let mut again: Vec<(Planned, Delivery)> = Vec::new();
+    let mut new: Vec<Planned> = Vec::new();
+    for m in &not_reached {
+        for channel in [Channel::Sms, Channel::Voice] {
+            let Some(number) = m.number_for(channel) else {
+                continue;
+            };
+            let key = DeliveryKey {
+                campaign: id,
+                subscriber: m.id,
+                channel,
+            };
+            let address = Address::Phone(number.clone());
+            match read.deliveries.iter().find(|d| d.key == key) {
+                Some(d) => again.push(((key, address), d.clone())),
+                None => new.push((key, address)),
+            }
+        }
+    }
+    (again, new)
 }
