@@ -53,6 +53,29 @@ pub fn town_date(at: DateTime<Utc>) -> NaiveDate {
     at.with_timezone(&Paris).date_naive()
 }
 
+/// A day as French writes it, without the year: « 1er décembre », « 24 décembre ».
+pub fn day_and_month(day: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    let month = MONTHS[day.month0() as usize];
+    match day.day() {
+        1 => format!("1er {month}"),
+        n => format!("{n} {month}"),
+    }
+}
+
 /// A calendar month, written `YYYY-MM`: what the monthly statistics are kept by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month {

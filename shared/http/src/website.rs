@@ -166,27 +166,7 @@ fn french_date_time(at: DateTime<Utc>) -> String {
 
 /// `12 décembre 2026`.
 fn french_date(day: NaiveDate) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    let month = MONTHS[day.month0() as usize];
-    let first = if day.day() == 1 {
-        "1er".to_owned()
-    } else {
-        day.day().to_string()
-    };
-    format!("{first} {month} {}", day.year())
+    format!("{} {}", telmail_core::clock::day_and_month(day), day.year())
 }
 
 fn topic_names(message: &ArchivedMessage, topics: &[Topic]) -> Vec<String> {

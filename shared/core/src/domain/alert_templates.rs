@@ -2,7 +2,7 @@
 //! templates over a few French variables, checked when saved so that every alert SMS fits one
 //! GSM-7 segment whatever the phenomenon, colour and dates.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Europe::Paris;
 use minijinja::machinery::{tokenize, Token, WhitespaceConfig};
 use minijinja::syntax::SyntaxConfig;
@@ -445,34 +445,17 @@ pub fn validity(v: &Vigilance) -> String {
 
 /// « 1 décembre à 6 heures », Paris time, as a voice reads it.
 fn spoken_time(t: DateTime<Utc>) -> String {
-    const MONTHS: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
     let local = t.with_timezone(&Paris);
-    let day = local.day();
-    let day = if day == 1 {
-        "1er".to_owned()
-    } else {
-        day.to_string()
-    };
     let hour = match local.hour() {
         0 => "minuit".to_owned(),
         12 => "midi".to_owned(),
         1 => "1 heure".to_owned(),
         h => format!("{h} heures"),
     };
-    format!("{day} {} à {hour}", MONTHS[local.month0() as usize])
+    format!(
+        "{} à {hour}",
+        crate::clock::day_and_month(local.date_naive())
+    )
 }
 
 /// What a relayed alert's voice call says (the call adds the town's name first and says it
