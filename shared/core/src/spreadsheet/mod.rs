@@ -100,47 +100,24 @@
 //! agent, time) — an import creates new subscribers whose consent is the paper form named in
 //! `reference`. Topics closed since the export are refused.
 
+mod decode;
 mod export;
 mod import;
 
 /// A refused line, as big-file jobs keep it.
 pub use crate::domain::file_job::LineError;
+pub use decode::decode_text;
 pub use export::{export_csv, export_header, export_rows};
 pub use import::{
     check_first_part, check_import, check_part, line_ends, only_header, separator_of,
     whole_records, ImportCheck, ImportLine, ImportPart, SeenContacts,
 };
 
-use encoding_rs::{Encoding, WINDOWS_1252};
-
 /// The UTF-8 byte-order mark the export starts with (so Excel detects the encoding).
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Characters that make a spreadsheet read a cell as a formula.
 const FORMULA_STARTS: [char; 4] = ['=', '+', '-', '@'];
-/// Decodes a spreadsheet export: UTF-8 (BOM stripped) when valid, otherwise Windows-1252.
-///
-/// A byte-order mark wins over guessing: a file that declares UTF-8 (or UTF-16, which Excel's
-/// "Unicode text" writes) is decoded as such, invalid bytes becoming `�`. Reading it as
-/// Windows-1252 instead would garble every accent and turn the mark into `ï»¿` in the first
-/// column name.
-pub fn decode_text(bytes: &[u8]) -> String {
-    if let Some((encoding, bom_len)) = Encoding::for_bom(bytes) {
-        return encoding
-            .decode_without_bom_handling(&bytes[bom_len..])
-            .0
-            .into_owned();
-    }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        // Every byte sequence is valid Windows-1252, so this never fails.
-        Err(_) => WINDOWS_1252
-            .decode_without_bom_handling(bytes)
-            .0
-            .into_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -154,6 +131,7 @@ mod tests {
         CONSENT_WORDING_VERSION,
     };
     use crate::domain::topic::{default_topics, TopicSlug};
+    use encoding_rs::WINDOWS_1252;
 
     /// The line's choices as `slug:channel`, in the sign-up's order.
     fn choices_of(line: &ImportLine) -> Vec<String> {
@@ -238,14 +216,6 @@ mod tests {
         assert!(bytes.contains(&0xE9));
         assert_eq!(decode_text(&bytes), SEMICOLON_FILE);
         assert_semicolon_file_lines(&check(&bytes));
-    }
-
-    #[test]
-    fn decoding_strips_the_bom_and_falls_back_to_windows_1252() {
-        assert_eq!(decode_text(b"\xEF\xBB\xBFth\xC3\xA8mes"), "thèmes");
-        assert_eq!(decode_text("thèmes".as_bytes()), "thèmes");
-        assert_eq!(decode_text(b"th\xE8mes \x80"), "thèmes €");
-        assert_eq!(decode_text(b""), "");
     }
 
     #[test]
