@@ -548,6 +548,7 @@ fn compare(sizes: &[Measured]) {
         "{:<30}{header} {:>8} {:>14} {:>14} {:>9}",
         "recipients", "spread", "per campaign", "per recipient", "line"
     );
+    let mut missed = Vec::new();
     for (i, (what, target)) in MEASURES.iter().enumerate() {
         let per: Vec<f64> = sizes
             .iter()
@@ -580,15 +581,33 @@ fn compare(sizes: &[Measured]) {
             match (flat, line_holds && marginal <= hi * (1.0 + FLAT_WITHIN)) {
                 (true, _) if within => "flat, within target",
                 (true, _) => "flat, OVER TARGET",
-                (false, true) if within => "falls with size (a cost per campaign), within target",
-                (false, true) => "falls with size, OVER TARGET",
-                (false, false) => "GROWS or scatters: look at the breakdown",
+                (false, true) if within =>
+                    "NOT FLAT: falls with size (a cost per campaign), within target",
+                (false, true) => "NOT FLAT: falls with size, OVER TARGET",
+                (false, false) => "NOT FLAT: GROWS or scatters: look at the breakdown",
             }
         );
+        if !flat || !within {
+            missed.push(*what);
+        }
     }
     println!(
         "(spread: largest over smallest per-recipient figure; flat means within {:.0} %. line: the middle sizes' distance from the line)",
         FLAT_WITHIN * 100.0
+    );
+    // The test (#27): every measure flat from the smallest size to the largest, and
+    // within its target.
+    println!(
+        "Flat within {:.0} % from {} to {} recipients and within target, every measure: {}{}",
+        FLAT_WITHIN * 100.0,
+        small.recipients,
+        large.recipients,
+        verdict(missed.is_empty()),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", missed.join(", "))
+        }
     );
 }
 

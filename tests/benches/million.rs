@@ -294,8 +294,14 @@ async fn run(n: usize, quick: bool) {
         sms: Some(SMS_RATE as f64),
         voice: None,
     };
-    // About ten slices per shard, so that a slice can be lost in the middle of one.
-    let per_shard = (n + sms_subscribers) as u64 / u64::from(config.fanout_shards.get());
+    // About ten slices per shard, so that a slice can be lost in the middle of one. The
+    // approval's exact count sizes the fan-out: one shard per 25,000 recipients, up to the
+    // setting.
+    let recipients = (n + sms_subscribers) as u64;
+    let shards = recipients
+        .div_ceil(telmail_core::config::RECIPIENTS_PER_SHARD)
+        .clamp(1, u64::from(config.fanout_shards.get()));
+    let per_shard = recipients / shards;
     config.fanout_slice.recipients = (per_shard / 10).max(10);
     let services = Services::wire(
         Providers {

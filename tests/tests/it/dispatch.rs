@@ -931,16 +931,36 @@ async fn a_slice_cut_short_and_run_again_sends_nothing_twice() {
 async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
     let w = world(tuesday_morning()).await;
     subscribe(&w, Some("a@exemple.fr"), None, &["email"]).await;
-    // Never counted: the setting's number.
-    let c = approved_campaign(&w, false).await;
-    assert_eq!(c.shards, 8);
-    w.drain().await;
-    // Counted (every hour): one shard per 25,000 recipients, at least one.
-    w.use_cases().statistics.record_audience().await.unwrap();
+    // Approved at once: the approval's exact count sizes it, one shard per 25,000 recipients,
+    // at least one, though the audience was never counted by the hour.
     let c = approved_campaign(&w, false).await;
     assert_eq!(c.shards, 1);
     w.drain().await;
-    assert_eq!(w.provider.count("a@exemple.fr"), 2);
+    // Scheduled, so started later: without an exact count of its own, the hourly count sizes
+    // it — never counted, the setting's number; counted, one shard.
+    let scheduled = |at: chrono::DateTime<chrono::Utc>| CampaignInput {
+        title: Some("Coupure d'eau".into()),
+        topics: vec!["infos-pratiques".into()],
+        email: Some(EmailInput {
+            subject: Some("Coupure d'eau".into()),
+            body_markdown: Some("Demain de 9 h à 12 h.".into()),
+        }),
+        send_at: Some(at.to_rfc3339()),
+        ..Default::default()
+    };
+    for (counted, shards) in [(false, 8), (true, 1)] {
+        if counted {
+            w.use_cases().statistics.record_audience().await.unwrap();
+        }
+        let at = w.clock.now() + chrono::Duration::hours(1);
+        let approved = w.approve(&w.submitted(&scheduled(at)).await).await;
+        assert_eq!(approved.status(), CampaignStatus::Scheduled);
+        w.clock.advance(chrono::Duration::hours(1));
+        assert_eq!(w.dispatcher().start_due().await.unwrap(), 1);
+        assert_eq!(campaign(&w, approved.id).await.shards, shards);
+        w.drain().await;
+    }
+    assert_eq!(w.provider.count("a@exemple.fr"), 3);
 }
 
 /// The provider reports `n` hard bounces of the campaign's emails.

@@ -771,13 +771,22 @@ impl Campaigns {
         let current = self.load(id).await?;
         // Weighed only when the approval can happen: out of order, or another version than
         // the one read, the transition itself answers why.
-        let outlook =
-            if current.status() == CampaignStatus::Submitted && read == Some(current.version) {
-                let counted = self.count(&current).await?;
-                self.outlook(&current, &counted).await?
-            } else {
-                SendingOutlook::empty()
-            };
+        // The exact recipients also size the fan-out (a campaign limited to zones counts only
+        // those in them, while its fan-out reads the whole topics: the hourly count sizes it).
+        let mut recipients = None;
+        let outlook = if current.status() == CampaignStatus::Submitted
+            && read == Some(current.version)
+        {
+            let counted = self.count(&current).await?;
+            if counted.zones.is_none() {
+                recipients = Some(
+                    counted.email_recipients + counted.sms_recipients + counted.voice_recipients,
+                );
+            }
+            self.outlook(&current, &counted).await?
+        } else {
+            SendingOutlook::empty()
+        };
         if !outlook.can_start {
             return Err(DomainError::Conflict(outlook.refusals.join(" ")));
         }
@@ -786,7 +795,10 @@ impl Campaigns {
             .await?;
         self.tell_author(&c, Decision::Approved).await;
         if c.status() == CampaignStatus::Approved {
-            return Ok((self.d.dispatcher.start(c).await?, outlook));
+            return Ok((
+                self.d.dispatcher.start_counted(c, recipients).await?,
+                outlook,
+            ));
         }
         Ok((c, outlook))
     }

@@ -12,9 +12,23 @@ use crate::error::DomainError;
 
 impl Dispatcher {
     /// Moves an approved (or due scheduled) campaign to `sending` and enqueues its fan-out shards.
-    pub async fn start(&self, mut campaign: Campaign) -> Result<Campaign, DomainError> {
+    pub async fn start(&self, campaign: Campaign) -> Result<Campaign, DomainError> {
+        self.start_counted(campaign, None).await
+    }
+
+    /// [`Self::start`], with the campaign's recipients (every channel) when they were just
+    /// counted exactly — by the approval: its shards follow that count instead of the hourly one,
+    /// which a new town or a big wave of sign-ups has not caught up with yet.
+    pub async fn start_counted(
+        &self,
+        mut campaign: Campaign,
+        recipients: Option<u64>,
+    ) -> Result<Campaign, DomainError> {
         let read = campaign.version;
-        let shards = self.shards_for(&campaign).await?;
+        let shards = match recipients {
+            Some(n) => self.shards_of(n),
+            None => self.shards_for(&campaign).await?,
+        };
         let event = campaign.start_sending(shards, self.now())?;
         self.d.campaigns.update(&campaign, read, &event).await?;
         let jobs: Vec<Job> = (0..shards)
@@ -57,8 +71,15 @@ impl Dispatcher {
             .filter(|c| campaign.topics.contains(&c.topic) && channels.contains(&c.channel))
             .map(|c| c.subscribers)
             .sum();
+        Ok(self.shards_of(audience))
+    }
+
+    /// One shard per [`RECIPIENTS_PER_SHARD`] of `audience`, at least one, up to the setting.
+    fn shards_of(&self, audience: u64) -> u32 {
         let wanted = audience.div_ceil(RECIPIENTS_PER_SHARD).max(1);
-        Ok(u32::try_from(wanted).unwrap_or(u32::MAX).min(most))
+        u32::try_from(wanted)
+            .unwrap_or(u32::MAX)
+            .min(self.d.config.fanout_shards.get())
     }
 
     /// Starts every scheduled campaign whose time has come; returns how many.
