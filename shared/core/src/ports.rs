@@ -293,6 +293,20 @@ pub trait DeliveryStore: Send + Sync {
     async fn claim(&self, keys: &[DeliveryKey]) -> Result<Claims, StoreError>;
     /// Records the outcome of deliveries as [`DeliveryStore::claim`] won them.
     async fn finish(&self, results: &[(Delivery, DeliveryResult)]) -> Result<(), StoreError>;
+    /// Records a batch's outcomes as [`DeliveryStore::finish`] does, adds to each campaign's
+    /// counters what the batch counted (as [`CampaignStore::add_progress`]) and to `month`'s
+    /// statistics its `counters` (as [`StatsStore::add_many`]; none: nothing): in one write
+    /// where the store has transactions (SQLite), so that a process dying in between cannot
+    /// leave the counts short of the outcomes, and one commit instead of three. Elsewhere
+    /// (DynamoDB: a batch is more than a transaction holds), one after the other in that
+    /// order. Returns the counters after the addition of each campaign given.
+    async fn finish_and_count(
+        &self,
+        results: &[(Delivery, DeliveryResult)],
+        campaigns: &[(CampaignId, ProgressDelta)],
+        month: Month,
+        counters: &[(Counter, i64)],
+    ) -> Result<Vec<(CampaignId, CampaignProgress)>, StoreError>;
     /// Marks as failed, with `error`, those of `held` (as a claim found them) that are still
     /// `sending` under the same claim with no outcome recorded: their sender died between claim
     /// and finish, and whether the provider got the message is unknown, so resending could

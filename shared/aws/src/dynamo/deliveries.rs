@@ -19,14 +19,16 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
+use telmail_core::clock::Month;
 use telmail_core::domain::campaign::{CampaignId, CampaignStatus};
 use telmail_core::domain::contact::Channel;
 use telmail_core::domain::delivery::{
-    Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
+    CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    NewDelivery, ProgressDelta,
 };
 use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::error::StoreError;
-use telmail_core::ports::DeliveryStore;
+use telmail_core::ports::{CampaignStore, Counter, DeliveryStore, StatsStore};
 
 use super::items::{
     self, batch_get, batch_write, delete_request, key, n, s, Fields, Item, IN_FLIGHT,
@@ -663,6 +665,26 @@ impl DeliveryStore for DynamoStore {
             .try_collect::<Vec<()>>()
             .await
             .map(|_| ())
+    }
+
+    async fn finish_and_count(
+        &self,
+        results: &[(Delivery, DeliveryResult)],
+        campaigns: &[(CampaignId, ProgressDelta)],
+        month: Month,
+        counters: &[(Counter, i64)],
+    ) -> Result<Vec<(CampaignId, CampaignProgress)>, StoreError> {
+        // A batch's receipts and counters are more items than a transaction holds: written one
+        // after the other, outcomes first (a count is never ahead of what it counts).
+        self.finish(results).await?;
+        let mut progress = Vec::with_capacity(campaigns.len());
+        for (id, delta) in campaigns {
+            progress.push((*id, self.add_progress(*id, delta).await?));
+        }
+        if !counters.is_empty() {
+            self.add_many(month, counters).await?;
+        }
+        Ok(progress)
     }
 
     /// A finished delivery is its item, still `sending` under the claim whose receipt holds

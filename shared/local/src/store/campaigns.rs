@@ -222,15 +222,9 @@ impl CampaignStore for SqliteStore {
         id: CampaignId,
         delta: &ProgressDelta,
     ) -> Result<CampaignProgress, StoreError> {
-        let (v, voice) = (delta.values(), delta.voice_values());
-        let now = micros(self.clock.now());
+        let (delta, now) = (*delta, micros(self.clock.now()));
         self.db
-            .write(move |tx| {
-                let id = id.to_string();
-                add_counters(tx, &id, v, now)?;
-                add_voice_counters(tx, &id, voice)?;
-                read_progress(tx, &id)
-            })
+            .write(move |tx| add_progress_in(tx, id, &delta, now))
             .await
     }
 
@@ -373,6 +367,20 @@ impl CampaignStore for SqliteStore {
             })
             .await
     }
+}
+
+/// Adds to a campaign's counters (at `now`, unix microseconds) inside the caller's
+/// transaction; the counters after.
+pub(super) fn add_progress_in(
+    c: &rusqlite::Connection,
+    id: CampaignId,
+    delta: &ProgressDelta,
+    now: i64,
+) -> Result<CampaignProgress, StoreError> {
+    let id = id.to_string();
+    add_counters(c, &id, delta.values(), now)?;
+    add_voice_counters(c, &id, delta.voice_values())?;
+    read_progress(c, &id)
 }
 
 /// Adds to a campaign's counters, in the order of `Progress::COUNTERS`.

@@ -6,14 +6,18 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
+use telmail_core::clock::Month;
 use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::delivery::{
-    Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery,
+    CampaignProgress, Claims, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    NewDelivery, ProgressDelta,
 };
 use telmail_core::domain::subscriber::SubscriberId;
 use telmail_core::error::StoreError;
-use telmail_core::ports::DeliveryStore;
+use telmail_core::ports::{Counter, DeliveryStore};
 
+use super::campaigns::add_progress_in;
+use super::stats::add_many_in;
 use super::{corrupt, parse_channel, sql_int, SqliteStore};
 use crate::db::{from_micros, micros, sql_err};
 
@@ -137,41 +141,74 @@ impl DeliveryStore for SqliteStore {
         let mut seen = HashSet::new();
         let keys: Vec<DeliveryKey> = keys.iter().copied().filter(|k| seen.insert(*k)).collect();
         let now = micros(self.clock.now());
+        let at = from_micros(now)?;
         self.db
             .write(move |tx| {
-                // An absent delivery is created claimed; a queued one (a retry) moves. Any
-                // other state stays: of two consumers holding the same job, one wins.
-                let mut take = tx
-                    .prepare_cached(&format!(
+                // An absent delivery (nearly every one) is created claimed: its state is known,
+                // so the insert returns nothing (a RETURNING clause costs a temporary table per
+                // statement). A queued one (a retry) moves. Any other state stays: of two
+                // consumers holding the same job, one wins.
+                let mut create = tx
+                    .prepare_cached(
                         "INSERT INTO deliveries (campaign_id, subscriber_id, channel, status, attempts, updated_at)
                          VALUES (?1, ?2, ?3, 'sending', 1, ?4)
-                         ON CONFLICT (campaign_id, subscriber_id, channel) DO UPDATE
-                           SET status = 'sending', attempts = attempts + 1, updated_at = excluded.updated_at
-                           WHERE status = 'queued'
-                         RETURNING {STATE_COLUMNS}"
+                         ON CONFLICT (campaign_id, subscriber_id, channel) DO NOTHING",
+                    )
+                    .map_err(sql_err)?;
+                let mut retake = tx
+                    .prepare_cached(&format!(
+                        "UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?4
+                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'queued'
+                         RETURNING seq, {STATE_COLUMNS}"
                     ))
                     .map_err(sql_err)?;
                 let mut found = tx
                     .prepare_cached(&format!(
-                        "SELECT {STATE_COLUMNS} FROM deliveries
+                        "SELECT seq, {STATE_COLUMNS} FROM deliveries
                          WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'sending'"
                     ))
                     .map_err(sql_err)?;
+                // The claim is the row's `seq`: its outcome is written through the row.
+                let claimed = |key: DeliveryKey, (seq, row): (i64, StateRow)| {
+                    delivery(key, row).map(|d| Delivery {
+                        claim: Some(seq.to_string()),
+                        ..d
+                    })
+                };
                 let mut claims = Claims::default();
                 for k in &keys {
                     let (campaign, subscriber, channel) = key_args(k);
-                    let won = take
-                        .query_row(params![campaign, subscriber, channel, now], |r| state_row(r, 0))
-                        .optional()
-                        .map_err(sql_err)?;
-                    if let Some(row) = won {
-                        claims.won.push(delivery(*k, row)?);
-                    } else if let Some(row) = found
-                        .query_row(params![campaign, subscriber, channel], |r| state_row(r, 0))
+                    if create
+                        .execute(params![campaign, subscriber, channel, now])
+                        .map_err(sql_err)?
+                        == 1
+                    {
+                        claims.won.push(Delivery {
+                            key: *k,
+                            status: DeliveryStatus::Sending,
+                            attempts: 1,
+                            provider_id: None,
+                            error: None,
+                            segments: 0,
+                            updated_at: at,
+                            claim: Some(tx.last_insert_rowid().to_string()),
+                        });
+                    } else if let Some((seq, row)) = retake
+                        .query_row(params![campaign, subscriber, channel, now], |r| {
+                            Ok((r.get::<_, i64>(0)?, state_row(r, 1)?))
+                        })
                         .optional()
                         .map_err(sql_err)?
                     {
-                        claims.held.push(delivery(*k, row)?);
+                        claims.won.push(claimed(*k, (seq, row))?);
+                    } else if let Some(row) = found
+                        .query_row(params![campaign, subscriber, channel], |r| {
+                            Ok((r.get::<_, i64>(0)?, state_row(r, 1)?))
+                        })
+                        .optional()
+                        .map_err(sql_err)?
+                    {
+                        claims.held.push(claimed(*k, row)?);
                     }
                 }
                 Ok(claims)
@@ -264,46 +301,33 @@ impl DeliveryStore for SqliteStore {
         if results.is_empty() {
             return Ok(());
         }
-        let results: Vec<(DeliveryKey, DeliveryResult)> =
-            results.iter().map(|(d, r)| (d.key, r.clone())).collect();
+        let results = outcomes(results);
+        let now = micros(self.clock.now());
+        self.db.write(move |tx| finish_in(tx, &results, now)).await
+    }
+
+    async fn finish_and_count(
+        &self,
+        results: &[(Delivery, DeliveryResult)],
+        campaigns: &[(CampaignId, ProgressDelta)],
+        month: Month,
+        counters: &[(Counter, i64)],
+    ) -> Result<Vec<(CampaignId, CampaignProgress)>, StoreError> {
+        if results.is_empty() && campaigns.is_empty() && counters.is_empty() {
+            return Ok(Vec::new());
+        }
+        let results = outcomes(results);
+        let (campaigns, counters) = (campaigns.to_vec(), counters.to_vec());
         let now = micros(self.clock.now());
         self.db
             .write(move |tx| {
-                // Only a claimed delivery is finished, so a late duplicate cannot undo an outcome.
-                // A send after a retry keeps the last error as history (COALESCE).
-                let mut st = tx
-                    .prepare_cached(
-                        "UPDATE deliveries SET status = ?4, provider_id = COALESCE(?5, provider_id),
-                            segments = COALESCE(?6, segments), error = COALESCE(?7, error), updated_at = ?8,
-                            attempts = attempts - ?9
-                         WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'sending'",
-                    )
-                    .map_err(sql_err)?;
-                for (k, r) in &results {
-                    let (campaign, subscriber, channel) = key_args(k);
-                    // A wait gives back the attempt the claim counted.
-                    let given_back = i64::from(matches!(r, DeliveryResult::Wait { .. }));
-                    let (status, provider_id, segments, error) = match r {
-                        DeliveryResult::Sent { provider_id, segments } => {
-                            (DeliveryStatus::Sent, provider_id.as_deref(), Some(*segments), None)
-                        }
-                        DeliveryResult::Failed { error } => (DeliveryStatus::Failed, None, None, Some(error.as_str())),
-                        DeliveryResult::Unknown { error } => (DeliveryStatus::Unknown, None, None, Some(error.as_str())),
-                        DeliveryResult::Suppressed { reason } => {
-                            (DeliveryStatus::Suppressed, None, None, Some(reason.as_str()))
-                        }
-                        DeliveryResult::Expired { reason } => {
-                            (DeliveryStatus::Expired, None, None, Some(reason.as_str()))
-                        }
-                        // Attempts were counted by the claim; the job's redelivery claims it again.
-                        DeliveryResult::Retry { error } | DeliveryResult::Wait { error } => {
-                            (DeliveryStatus::Queued, None, None, Some(error.as_str()))
-                        }
-                    };
-                    st.execute(params![campaign, subscriber, channel, status.as_str(), provider_id, segments, error, now, given_back])
-                        .map_err(sql_err)?;
-                }
-                Ok(())
+                finish_in(tx, &results, now)?;
+                let progress = campaigns
+                    .iter()
+                    .map(|(id, delta)| Ok((*id, add_progress_in(tx, *id, delta, now)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                add_many_in(tx, month, &counters)?;
+                Ok(progress)
             })
             .await
     }
@@ -392,4 +416,148 @@ fn deliveries_of(
             )
         })
         .collect()
+}
+
+/// A batch's outcomes as [`finish_in`] records them: the key, the row the claim gave (its
+/// `seq`, when the claim was this store's), the result.
+type Outcome = (DeliveryKey, Option<i64>, DeliveryResult);
+
+fn outcomes(results: &[(Delivery, DeliveryResult)]) -> Vec<Outcome> {
+    results
+        .iter()
+        .map(|(d, r)| {
+            let seq = d.claim.as_deref().and_then(|c| c.parse().ok());
+            (d.key, seq, r.clone())
+        })
+        .collect()
+}
+
+/// An outcome written (a send after a retry keeps the last error as history: COALESCE)…
+macro_rules! finish_set {
+    () => {
+        "UPDATE deliveries SET status = ?4, provider_id = COALESCE(?5, provider_id),
+            segments = COALESCE(?6, segments), error = COALESCE(?7, error), updated_at = ?8,
+            attempts = attempts - ?9 "
+    };
+}
+
+/// … to a delivery found by its key…
+const FINISH_BY_KEY: &str = concat!(
+    finish_set!(),
+    "WHERE campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3 AND status = 'sending'"
+);
+
+/// … or by its row (`seq`, the claim), its key checked too.
+const FINISH_BY_ROW: &str = concat!(
+    finish_set!(),
+    "WHERE seq = ?10 AND campaign_id = ?1 AND subscriber_id = ?2 AND channel = ?3
+       AND status = 'sending'"
+);
+
+/// Records outcomes inside the caller's transaction. Only a claimed delivery is finished, so a
+/// late duplicate cannot undo an outcome. A delivery this store claimed is found by its row
+/// (the claim's `seq`, the key checked too) rather than through the key's index.
+fn finish_in(tx: &rusqlite::Connection, results: &[Outcome], now: i64) -> Result<(), StoreError> {
+    // A send after a retry keeps the last error as history (COALESCE).
+    let mut by_key = tx.prepare_cached(FINISH_BY_KEY).map_err(sql_err)?;
+    let mut by_row = tx.prepare_cached(FINISH_BY_ROW).map_err(sql_err)?;
+    for (k, seq, r) in results {
+        let (campaign, subscriber, channel) = key_args(k);
+        // A wait gives back the attempt the claim counted.
+        let given_back = i64::from(matches!(r, DeliveryResult::Wait { .. }));
+        let (status, provider_id, segments, error) = match r {
+            DeliveryResult::Sent {
+                provider_id,
+                segments,
+            } => (
+                DeliveryStatus::Sent,
+                provider_id.as_deref(),
+                Some(*segments),
+                None,
+            ),
+            DeliveryResult::Failed { error } => {
+                (DeliveryStatus::Failed, None, None, Some(error.as_str()))
+            }
+            DeliveryResult::Unknown { error } => {
+                (DeliveryStatus::Unknown, None, None, Some(error.as_str()))
+            }
+            DeliveryResult::Suppressed { reason } => (
+                DeliveryStatus::Suppressed,
+                None,
+                None,
+                Some(reason.as_str()),
+            ),
+            DeliveryResult::Expired { reason } => {
+                (DeliveryStatus::Expired, None, None, Some(reason.as_str()))
+            }
+            // Attempts were counted by the claim; the job's redelivery claims it again.
+            DeliveryResult::Retry { error } | DeliveryResult::Wait { error } => {
+                (DeliveryStatus::Queued, None, None, Some(error.as_str()))
+            }
+        };
+        let status = status.as_str();
+        match seq {
+            Some(seq) => by_row.execute(params![
+                campaign,
+                subscriber,
+                channel,
+                status,
+                provider_id,
+                segments,
+                error,
+                now,
+                given_back,
+                seq
+            ]),
+            None => by_key.execute(params![
+                campaign,
+                subscriber,
+                channel,
+                status,
+                provider_id,
+                segments,
+                error,
+                now,
+                given_back
+            ]),
+        }
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Db;
+
+    #[tokio::test]
+    async fn an_outcome_is_written_through_the_claimed_row_without_the_key_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite")).unwrap();
+        let plan = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                db.call(move |c| {
+                    let mut st = c
+                        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                        .map_err(sql_err)?;
+                    let n = st.parameter_count();
+                    let args = (1..=n).map(|i| i64::try_from(i).unwrap_or(0));
+                    let rows = st
+                        .query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(3))
+                        .map_err(sql_err)?;
+                    rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+                })
+                .await
+                .unwrap()
+                .join(" / ")
+            }
+        };
+        let by_row = plan(FINISH_BY_ROW).await;
+        assert!(by_row.contains("INTEGER PRIMARY KEY"), "{by_row}");
+        assert!(!by_row.contains("INDEX"), "{by_row}");
+        let by_key = plan(FINISH_BY_KEY).await;
+        assert!(by_key.contains("INDEX"), "{by_key}");
+    }
 }

@@ -15,23 +15,30 @@ use crate::db::sql_err;
 const UPSERT: &str = "INSERT INTO monthly_counters (month, counter, value) VALUES (?1, ?2, ?3)
      ON CONFLICT (month, counter) DO UPDATE SET value = value + excluded.value";
 
+/// Adds to several counters of a month inside the caller's transaction.
+pub(super) fn add_many_in(
+    c: &rusqlite::Connection,
+    month: Month,
+    deltas: &[(Counter, i64)],
+) -> Result<(), StoreError> {
+    let month = month.to_string();
+    let mut st = c.prepare_cached(UPSERT).map_err(sql_err)?;
+    for (counter, n) in deltas {
+        st.execute(params![month, counter.as_str(), n])
+            .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl StatsStore for SqliteStore {
     async fn add_many(&self, month: Month, deltas: &[(Counter, i64)]) -> Result<(), StoreError> {
         if deltas.is_empty() {
             return Ok(());
         }
-        let month = month.to_string();
         let deltas = deltas.to_vec();
         self.db
-            .write(move |tx| {
-                let mut st = tx.prepare_cached(UPSERT).map_err(sql_err)?;
-                for (counter, n) in deltas {
-                    st.execute(params![month, counter.as_str(), n])
-                        .map_err(sql_err)?;
-                }
-                Ok(())
-            })
+            .write(move |tx| add_many_in(tx, month, &deltas))
             .await
     }
 

@@ -5,12 +5,15 @@ use super::*;
 use std::collections::HashSet;
 
 use chrono::Duration;
+use telmail_core::clock::Month;
 use telmail_core::domain::campaign::CampaignId;
 use telmail_core::domain::contact::Channel;
 use telmail_core::domain::delivery::{
-    CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus, NewDelivery, Suppression,
+    ChannelCounts, CreateOutcome, Delivery, DeliveryKey, DeliveryResult, DeliveryStatus,
+    NewDelivery, Progress, Suppression,
 };
 use telmail_core::domain::reach::{ReachOutcome, ReachReport};
+use telmail_core::ports::Counter;
 
 async fn deliveries_are_created_once(b: Backend) {
     let c = CampaignId::new();
@@ -460,11 +463,148 @@ async fn finished_deliveries_go_back_to_the_queue_once_and_forget_their_report(b
     assert!(b.deliveries.send_again(&[]).await.unwrap().is_empty());
 }
 
-on_both_backends!(
-    deliveries_are_created_once,
+/// A batch's outcomes, what they add to their campaign and to the month: written by one call.
+async fn a_batch_is_finished_and_counted_by_one_call(b: Backend) {
+    let c = campaign("Coupure d'eau", CampaignStatus::Sending, t0(), None);
+    insert_created(&b, &c).await;
+    let (email, sms, bounced, later) = (
+        key(c.id, Channel::Email),
+        key(c.id, Channel::Sms),
+        key(c.id, Channel::Email),
+        key(c.id, Channel::Sms),
+    );
+    let won = b
+        .deliveries
+        .claim(&[email, sms, bounced, later])
+        .await
+        .unwrap()
+        .won;
+    assert_eq!(won.len(), 4);
+    let claimed_as = |k: DeliveryKey| won.iter().find(|d| d.key == k).unwrap().clone();
+    let delta = Progress {
+        email: ChannelCounts {
+            sent: 1,
+            failed: 1,
+            ..ChannelCounts::default()
+        },
+        sms: ChannelCounts {
+            sent: 1,
+            ..ChannelCounts::default()
+        },
+        sms_segments: 2,
+        ..Progress::default()
+    };
+    let month: Month = "2026-11".parse().unwrap();
+    let counters = [
+        (Counter::EmailsSent, 1),
+        (Counter::SmsSent, 1),
+        (Counter::SmsSegments, 2),
+    ];
+    let after = b
+        .deliveries
+        .finish_and_count(
+            &[
+                (claimed_as(email), sent("ses-1", 0)),
+                (claimed_as(sms), sent("sns-1", 2)),
+                (claimed_as(bounced), failed("adresse inconnue")),
+            ],
+            &[(c.id, delta)],
+            month,
+            &counters,
+        )
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!((after[0].0, after[0].1.totals), (c.id, delta));
+    assert_eq!(b.campaigns.progress(c.id).await.unwrap().totals, delta);
+    for (counter, n) in counters {
+        assert_eq!(b.stats.get(month, counter).await.unwrap(), n, "{counter:?}");
+    }
+    let listed = b.deliveries.list(c.id, 10, 0).await.unwrap();
+    let state = |k: DeliveryKey| {
+        let d = listed.iter().find(|d| d.key == k).unwrap();
+        (d.status, d.provider_id.clone())
+    };
+    assert_eq!(
+        [state(email), state(sms), state(bounced)],
+        [
+            (DeliveryStatus::Sent, Some("ses-1".to_owned())),
+            (DeliveryStatus::Sent, Some("sns-1".to_owned())),
+            (DeliveryStatus::Failed, None),
+        ]
+    );
+
+    // A batch that sent nothing adds to no month counter (the caller counts what it sent).
+    let again = b
+        .deliveries
+        .finish_and_count(&[(claimed_as(later), retry("throttled"))], &[], month, &[])
+        .await
+        .unwrap();
+    assert!(again.is_empty());
+    let listed = b.deliveries.list(c.id, 10, 0).await.unwrap();
+    assert_eq!(
+        listed.iter().find(|d| d.key == later).unwrap().status,
+        DeliveryStatus::Queued
+    );
+    assert_eq!(b.stats.get(month, Counter::EmailsSent).await.unwrap(), 1);
+    assert_eq!(b.campaigns.progress(c.id).await.unwrap().totals, delta);
+}
+
+/// In SQLite the three are one transaction: counters refused (an unknown campaign) leave the
+/// outcomes unwritten too, so the deliveries stay claimed, to be failed as stale, never sent
+/// again nor counted twice.
+async fn outcomes_are_not_written_without_their_counts(b: Backend) {
+    let c = campaign("Coupure d'eau", CampaignStatus::Sending, t0(), None);
+    insert_created(&b, &c).await;
+    let k = key(c.id, Channel::Email);
+    let won = b.deliveries.claim(&[k]).await.unwrap().won;
+    let delta = Progress {
+        email: ChannelCounts {
+            sent: 1,
+            ..ChannelCounts::default()
+        },
+        ..Progress::default()
+    };
+    let month: Month = "2026-11".parse().unwrap();
+    let refused = b
+        .deliveries
+        .finish_and_count(
+            &[(won[0].clone(), sent("ses-1", 0))],
+            &[(CampaignId::new(), delta)],
+            month,
+            &[(Counter::EmailsSent, 1)],
+        )
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    let d = b.deliveries.list(c.id, 10, 0).await.unwrap();
+    assert_eq!(
+        (d[0].status, d[0].provider_id.clone()),
+        (DeliveryStatus::Sending, None)
+    );
+    assert_eq!(b.stats.get(month, Counter::EmailsSent).await.unwrap(), 0);
+    assert_eq!(
+        b.campaigns.progress(c.id).await.unwrap().totals,
+        Progress::default()
+    );
+}
+
+on_backend!(
+    sqlite: deliveries_are_created_once,
     a_delivery_is_claimed_once_and_finished_with_its_outcome,
     only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,
     deliveries_of_a_campaign_are_listed_page_by_page,
     suppressions_are_idempotent_listed_and_lifted,
     finished_deliveries_go_back_to_the_queue_once_and_forget_their_report,
+    a_batch_is_finished_and_counted_by_one_call,
+    // One transaction: SQLite only.
+    outcomes_are_not_written_without_their_counts,
+);
+on_backend!(
+    dynamo: deliveries_are_created_once,
+    a_delivery_is_claimed_once_and_finished_with_its_outcome,
+    only_deliveries_stuck_in_sending_before_the_cutoff_are_failed,
+    deliveries_of_a_campaign_are_listed_page_by_page,
+    suppressions_are_idempotent_listed_and_lifted,
+    finished_deliveries_go_back_to_the_queue_once_and_forget_their_report,
+    a_batch_is_finished_and_counted_by_one_call,
 );

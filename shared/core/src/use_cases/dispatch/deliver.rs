@@ -89,8 +89,7 @@ impl Dispatcher {
         }
         let (deltas, month) = self.tally(&claimed, &results, &stale);
         let finished: Vec<(Delivery, DeliveryResult)> = claimed.into_iter().zip(results).collect();
-        self.d.deliveries.finish(&finished).await?;
-        self.record(&campaigns, &deltas, &month).await?;
+        self.record(&campaigns, &finished, &deltas, &month).await?;
         Ok(outcomes)
     }
 
@@ -355,31 +354,40 @@ impl Dispatcher {
         (deltas, month)
     }
 
-    /// Adds the tallies to the campaigns (finishing those done) and to the month's counters.
+    /// Records the outcomes with what they add to the campaigns and to the month's counters,
+    /// in one write where the store allows it; then finishes the campaigns done.
     async fn record(
         &self,
         campaigns: &HashMap<CampaignId, Campaign>,
+        finished: &[(Delivery, DeliveryResult)],
         deltas: &HashMap<CampaignId, Progress>,
         month: &Progress,
     ) -> Result<(), DomainError> {
-        for (id, delta) in deltas {
-            if !delta.is_zero() {
-                let progress = self.d.campaigns.add_progress(*id, delta).await?;
-                self.maybe_finish(&campaigns[id], &progress).await?;
-            }
+        let counted: Vec<(CampaignId, Progress)> = deltas
+            .iter()
+            .filter(|(_, delta)| !delta.is_zero())
+            .map(|(id, delta)| (*id, *delta))
+            .collect();
+        let progress = self
+            .d
+            .deliveries
+            .finish_and_count(
+                finished,
+                &counted,
+                Month::of(self.now()),
+                &month_counters(month),
+            )
+            .await?;
+        for (id, progress) in &progress {
+            self.maybe_finish(&campaigns[id], progress).await?;
         }
-        self.count_sent_this_month(month).await
+        Ok(())
     }
 
     /// Adds what was sent to this month's statistics.
     pub(super) async fn count_sent_this_month(&self, sent: &Progress) -> Result<(), DomainError> {
-        if sent.sms.sent + sent.email.sent > 0 {
-            let counters = [
-                (Counter::SmsSent, sent.sms.sent as i64),
-                (Counter::SmsSegments, sent.sms_segments as i64),
-                (Counter::EmailsSent, sent.email.sent as i64),
-                (Counter::CostTenThousandths, sent.cost.ten_thousandths()),
-            ];
+        let counters = month_counters(sent);
+        if !counters.is_empty() {
             self.d
                 .stats
                 .add_many(Month::of(self.now()), &counters)
@@ -560,4 +568,17 @@ impl Dispatcher {
             tracing::error!(error = %e, "claims not given back; they will be failed as stale");
         }
     }
+}
+
+/// What a batch's results add to the month's statistics: none when nothing was sent.
+fn month_counters(sent: &Progress) -> Vec<(Counter, i64)> {
+    if sent.sms.sent + sent.email.sent == 0 {
+        return Vec::new();
+    }
+    vec![
+        (Counter::SmsSent, sent.sms.sent as i64),
+        (Counter::SmsSegments, sent.sms_segments as i64),
+        (Counter::EmailsSent, sent.email.sent as i64),
+        (Counter::CostTenThousandths, sent.cost.ten_thousandths()),
+    ]
 }
