@@ -36,6 +36,47 @@ fn partitions_of_shard(shard: u32, shards: u32) -> Vec<u32> {
         .collect()
 }
 
+/// How many members of each of `partitions` partitions one fan-out page reads at a time: a
+/// quarter more than an even share, so that one read of each usually fills the page.
+fn share_of_page(limit: usize, partitions: usize) -> usize {
+    let even = limit.div_ceil(partitions.max(1));
+    (even + even.div_ceil(4)).clamp(1, limit.max(1))
+}
+
+/// Where a fan-out page stands in one membership partition.
+struct PartitionRead {
+    partition: u32,
+    /// The last member read (the page's start at first).
+    after: Option<SubscriberId>,
+    /// Read to its end: nothing after `after`.
+    ended: bool,
+    /// The members read that have an address for the channel.
+    members: Vec<Recipient>,
+}
+
+impl PartitionRead {
+    fn new(partition: u32, after: Option<SubscriberId>) -> Self {
+        Self {
+            partition,
+            after,
+            ended: false,
+            members: Vec::new(),
+        }
+    }
+
+    /// Keeps one read of up to `share` members (in id order); fewer means the end.
+    fn take(&mut self, read: Vec<(SubscriberId, Option<Address>)>, share: usize) {
+        self.ended = read.len() < share;
+        if let Some((last, _)) = read.last() {
+            self.after = Some(*last);
+        }
+        self.members.extend(
+            read.into_iter()
+                .filter_map(|(id, address)| address.map(|address| Recipient { id, address })),
+        );
+    }
+}
+
 /// A membership's subscriber and address (none when they have no contact for the channel).
 fn member(item: &Item, channel: Channel) -> Result<(SubscriberId, Option<Address>), StoreError> {
     let f = Fields(item);
@@ -63,8 +104,12 @@ impl DynamoStore {
             .expression_attribute_names("#a", "address")
     }
 
-    /// One fan-out page: each partition of the shard gives its first `limit` members after
-    /// `after`, and the merge keeps the first `limit` of all, in id order.
+    /// One fan-out page: the shard's first `limit` members after `after`, in id order (fewer
+    /// only at the end). Ids are random, so each of the shard's P partitions holds about 1/P
+    /// of any id range: each is read a share of the page at a time (a quarter more than
+    /// `limit / P`), from its own position, and the page keeps the members up to the lowest
+    /// id a partition with more to give stopped at, below which nothing is missing. Reading
+    /// `limit` from every partition instead read up to P pages to keep one.
     pub(super) async fn recipients_page(
         &self,
         topic: &TopicSlug,
@@ -75,25 +120,70 @@ impl DynamoStore {
         limit: usize,
     ) -> Result<Vec<Recipient>, StoreError> {
         let shards = shards.max(1);
-        let page = i32::try_from(limit).unwrap_or(i32::MAX).max(1);
-        let reads = partitions_of_shard(shard, shards).into_iter().map(|p| {
-            let mut q = self.members(topic, channel, p).limit(page);
-            if let Some(after) = after {
-                q = q
-                    .key_condition_expression("pk = :pk AND sk > :after")
-                    .expression_attribute_values(":after", s(keys::subscriber(after)));
+        let mut reads: Vec<PartitionRead> = partitions_of_shard(shard, shards)
+            .into_iter()
+            .map(|partition| PartitionRead::new(partition, after))
+            .collect();
+        let share = share_of_page(limit, reads.len());
+        // Every partition first, then only the one(s) holding the page back.
+        let mut bound = None;
+        loop {
+            let holding_back =
+                |r: &&mut PartitionRead| !r.ended && (bound.is_none() || r.after == bound);
+            let more = reads.iter_mut().filter(holding_back).map(|r| async {
+                let read = self
+                    .partition_page(topic, channel, (shard, shards), r.partition, r.after, share)
+                    .await?;
+                r.take(read, share);
+                Ok::<_, StoreError>(())
+            });
+            try_join_all(more).await?;
+            bound = reads
+                .iter()
+                .filter(|r| !r.ended)
+                .filter_map(|r| r.after)
+                .min();
+            let complete = reads
+                .iter()
+                .flat_map(|r| &r.members)
+                .filter(|m| bound.is_none_or(|b| m.id <= b))
+                .count();
+            if bound.is_none() || complete >= limit {
+                let mut page: Vec<Recipient> = reads
+                    .into_iter()
+                    .flat_map(|r| r.members)
+                    .filter(|m| bound.is_none_or(|b| m.id <= b))
+                    .collect();
+                page.sort_by_key(|r| r.id);
+                page.truncate(limit);
+                return Ok(page);
             }
-            items::query(q, limit, |item| {
-                let (id, address) = member(item, channel)?;
-                Ok(address
-                    .filter(|_| id.shard(shards) == shard)
-                    .map(|address| Recipient { id, address }))
-            })
-        });
-        let mut merged: Vec<Recipient> = try_join_all(reads).await?.into_iter().flatten().collect();
-        merged.sort_by_key(|r| r.id);
-        merged.truncate(limit);
-        Ok(merged)
+        }
+    }
+
+    /// Up to `share` members of the shard in one membership partition, after `after`.
+    async fn partition_page(
+        &self,
+        topic: &TopicSlug,
+        channel: Channel,
+        (shard, shards): (u32, u32),
+        partition: u32,
+        after: Option<SubscriberId>,
+        share: usize,
+    ) -> Result<Vec<(SubscriberId, Option<Address>)>, StoreError> {
+        let mut q = self
+            .members(topic, channel, partition)
+            .limit(i32::try_from(share).unwrap_or(i32::MAX));
+        if let Some(after) = after {
+            q = q
+                .key_condition_expression("pk = :pk AND sk > :after")
+                .expression_attribute_values(":after", s(keys::subscriber(after)));
+        }
+        items::query(q, share, |item| {
+            let (id, address) = member(item, channel)?;
+            Ok((id.shard(shards) == shard).then_some((id, address)))
+        })
+        .await
     }
 
     /// Distinct active members with an address, over the topics, less suppressed addresses.
