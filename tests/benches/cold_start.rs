@@ -2,7 +2,9 @@
 //!
 //! Sizes: the arm64 `bootstrap` files built for Lambda (`sam build` into `.aws-sam/build/*/`, or
 //! `cargo lambda build` into `target/lambda/*/`) when present, and the host release binaries,
-//! each with its size zipped (deflate, as SAM uploads it). Target: zip ≤ 5 MB each.
+//! each with its size zipped (deflate, as SAM uploads it). Target for the arm64 zips, each function
+//! built alone as `sam build` and `scripts/lambda-sizes.sh` build it: ≤ 4 MB each. The host
+//! binaries are built in one command (every optional SDK client in each), so no target applies.
 //!
 //! Cold start: each function's host release binary is started against a stub Lambda Runtime API
 //! (a TCP listener on 127.0.0.1) and timed from spawn to its first
@@ -39,7 +41,8 @@ const FUNCTIONS: [&str; 9] = [
     "weather",
 ];
 
-const TARGET_ZIP_BYTES: u64 = 5 * 1024 * 1024;
+/// The largest zip a function may be (#33), in bytes: 4 MB.
+const TARGET_ZIP_BYTES: u64 = 4_000_000;
 const TARGET_COLD_START_MS: f64 = 50.0;
 
 fn workspace_root() -> PathBuf {
@@ -108,8 +111,8 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-/// Prints a size table for (label, file) pairs.
-fn size_table(title: &str, files: &[(String, PathBuf)]) {
+/// Prints a size table for (label, file) pairs, with the zip target's verdict when `target`.
+fn size_table(title: &str, files: &[(String, PathBuf)], target: bool) {
     if files.is_empty() {
         return;
     }
@@ -128,8 +131,12 @@ fn size_table(title: &str, files: &[(String, PathBuf)]) {
             label,
             mib(size),
             zip.map_or("?".into(), |z| format!("{:.2}", mib(z))),
-            "≤ 5 MiB",
-            zip.map_or("?", |z| support::verdict(z <= TARGET_ZIP_BYTES)),
+            if target { "≤ 4 MB" } else { "" },
+            match zip {
+                Some(z) if target => support::verdict(z <= TARGET_ZIP_BYTES),
+                Some(_) => "",
+                None => "?",
+            },
         );
     }
 }
@@ -334,13 +341,18 @@ fn main() {
         "Télmail Lambda binaries: sizes and cold start, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    size_table("arm64 Lambda artifacts (bootstrap):", &lambda_artifacts());
+    size_table(
+        "arm64 Lambda artifacts (bootstrap):",
+        &lambda_artifacts(),
+        true,
+    );
     size_table(
         &format!("host binaries ({profile}, {}):", std::env::consts::ARCH),
         &functions
             .iter()
             .map(|f| ((*f).to_owned(), bin_dir.join(f)))
             .collect::<Vec<_>>(),
+        false,
     );
 
     let rt = tokio::runtime::Builder::new_multi_thread()
