@@ -496,30 +496,22 @@ fn finish_in(tx: &rusqlite::Connection, results: &[Outcome], now: i64) -> Result
             }
         };
         let status = status.as_str();
+        let outcome = params![
+            campaign,
+            subscriber,
+            channel,
+            status,
+            provider_id,
+            segments,
+            error,
+            now,
+            given_back
+        ];
         match seq {
-            Some(seq) => by_row.execute(params![
-                campaign,
-                subscriber,
-                channel,
-                status,
-                provider_id,
-                segments,
-                error,
-                now,
-                given_back,
-                seq
-            ]),
-            None => by_key.execute(params![
-                campaign,
-                subscriber,
-                channel,
-                status,
-                provider_id,
-                segments,
-                error,
-                now,
-                given_back
-            ]),
+            Some(seq) => by_row.execute(rusqlite::params_from_iter(
+                outcome.iter().chain([&seq as &dyn rusqlite::ToSql].iter()),
+            )),
+            None => by_key.execute(outcome),
         }
         .map_err(sql_err)?;
     }
