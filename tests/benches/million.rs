@@ -134,7 +134,7 @@ impl Quota {
     }
 
     fn admit(&self) -> Admission {
-        let now = Instant::now();
+        let now = telmail_tests::virtual_now();
         if !Self::room(&self.recent, Duration::from_secs(1), self.rate, now) {
             return Admission::OverRate;
         }
@@ -272,7 +272,7 @@ async fn run(n: usize, quick: bool) {
     let clock = Arc::new(VirtualClock {
         // A Tuesday, 9:00 in Paris: the SMS window is open for eleven hours.
         start: Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0).unwrap(),
-        origin: Instant::now(),
+        origin: telmail_tests::virtual_now(),
     });
     // One connection for the store and the queue, as the server has.
     let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
@@ -358,7 +358,7 @@ async fn run(n: usize, quick: bool) {
     let submitted = uc.campaigns.submit(&redac, draft.id).await.unwrap();
 
     let real = telmail_tests::stopwatch();
-    let started = Instant::now();
+    let started = telmail_tests::virtual_now();
     let c = uc
         .campaigns
         .approve(&cabinet, submitted.id, Some(submitted.version))
@@ -414,7 +414,7 @@ async fn run(n: usize, quick: bool) {
             tokio::spawn(async move {
                 let mut longest = Duration::ZERO;
                 while !done.load(Ordering::Relaxed) {
-                    let t = Instant::now();
+                    let t = telmail_tests::virtual_now();
                     if worker.deliver_once().await.unwrap() == 0 {
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     } else {

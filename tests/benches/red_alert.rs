@@ -175,7 +175,7 @@ impl Line {
     }
 
     fn take(&self, i: usize) -> Result<Option<String>, SendError> {
-        let now = Instant::now();
+        let now = telmail_tests::virtual_now();
         {
             let mut recent = self.recent.lock().unwrap();
             while recent
@@ -310,7 +310,7 @@ async fn run(n: usize, quick: bool) {
     let clock = Arc::new(VirtualClock {
         // A Tuesday, 3:00 in Paris: outside the sending window, which an urgent alert ignores.
         start: Utc.with_ymd_and_hms(2026, 12, 1, 2, 0, 0).unwrap(),
-        origin: Instant::now(),
+        origin: telmail_tests::virtual_now(),
     });
     let db = telmail_local::db::Db::open(&dir.path().join("telmail.sqlite")).unwrap();
     let store = Arc::new(telmail_local::store::SqliteStore::new(
@@ -412,7 +412,7 @@ async fn run(n: usize, quick: bool) {
     let consumers = Worker::new(queue, uc.jobs.clone(), worker).spawn(stopped);
 
     let real = telmail_tests::stopwatch();
-    let started = Instant::now();
+    let started = telmail_tests::virtual_now();
     let c = uc
         .campaigns
         .approve(&cabinet, submitted.id, Some(submitted.version))

@@ -36,6 +36,13 @@ pub fn stopwatch() -> std::time::Instant {
     std::time::Instant::now()
 }
 
+/// The runtime's clock: a simulation's virtual time when the runtime starts paused (tokio's
+/// `start_paused`, which jumps to the next timer whenever every task waits).
+#[allow(clippy::disallowed_methods)]
+pub fn virtual_now() -> tokio::time::Instant {
+    tokio::time::Instant::now()
+}
+
 /// The time of a service running on the system clock (the real `telmail-local`, the functions
 /// on moto): what a test dates its input with to agree with that service.
 pub fn server_now() -> chrono::DateTime<Utc> {

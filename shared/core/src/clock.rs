@@ -25,26 +25,49 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stays where it is set: for tests, benchmarks and replaying events.
+/// A clock that stays where it is set (or moves a set step each time it is read): for tests,
+/// benchmarks and replaying events.
 #[derive(Debug)]
-pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+pub struct ManualClock(std::sync::Mutex<ManualTime>);
+
+#[derive(Debug)]
+struct ManualTime {
+    now: DateTime<Utc>,
+    /// How far each reading moves the clock on (zero: it stays).
+    step: chrono::Duration,
+}
 
 impl ManualClock {
     /// A clock showing `at`.
     pub fn new(at: DateTime<Utc>) -> Self {
-        Self(std::sync::Mutex::new(at))
+        Self(std::sync::Mutex::new(ManualTime {
+            now: at,
+            step: chrono::Duration::zero(),
+        }))
+    }
+
+    fn time(&self) -> std::sync::MutexGuard<'_, ManualTime> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Moves the clock forward.
     pub fn advance(&self, by: chrono::Duration) {
-        let mut now = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        *now += by;
+        self.time().now += by;
+    }
+
+    /// From now on, each reading moves the clock on by `step` after answering (zero: it
+    /// stays): time passing while work runs, for the rules that watch how long it runs.
+    pub fn advance_on_each_read(&self, step: chrono::Duration) {
+        self.time().step = step;
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+        let mut time = self.time();
+        let now = time.now;
+        time.now = now + time.step;
+        now
     }
 }
 

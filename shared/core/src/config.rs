@@ -164,7 +164,7 @@ pub const RECIPIENTS_PER_SHARD: u64 = 25_000;
 pub struct FanoutSlice {
     /// Recipients.
     pub recipients: u64,
-    /// Time: well inside the fan-out function's timeout (120 s on AWS).
+    /// Time on the service's clock: well inside the fan-out function's timeout (120 s on AWS).
     pub time: std::time::Duration,
 }
 

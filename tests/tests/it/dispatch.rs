@@ -928,6 +928,41 @@ async fn a_slice_cut_short_and_run_again_sends_nothing_twice() {
 }
 
 #[tokio::test]
+async fn a_slice_hands_over_when_the_service_clock_says_its_time_is_up() {
+    // Far more room than recipients: only the slice's time can end it.
+    let w = sliced_world(50_000).await;
+    for i in 0..3 {
+        subscribe(
+            &w,
+            Some(&format!("r{i}@exemple.fr")),
+            Some(&format!("06 12 34 56 {i:02}")),
+            &["email", "sms"],
+        )
+        .await;
+    }
+    let c = approved_campaign(&w, false).await;
+    // Each reading of the service's clock now stands for 41 s of work, past the slice's 40 s
+    // by the first page's end, though no wall-clock time passes.
+    w.clock.advance_on_each_read(Duration::seconds(41));
+    w.fan_out(&FanoutJob::first(c.id, 0, false)).await;
+    w.clock.advance_on_each_read(Duration::zero());
+    let store = w.services.store.as_ref();
+    assert!(CampaignStore::slice_done(store, c.id, 0, 0).await.unwrap());
+    assert!(!CampaignStore::slice_done(store, c.id, 0, 1).await.unwrap());
+    assert_eq!(progress(&w, c.id).await.shards_done, 0, "the shard goes on");
+
+    w.drain().await;
+    for i in 0..3 {
+        assert_eq!(w.provider.count(&format!("r{i}@exemple.fr")), 1);
+        assert_eq!(w.provider.count(&format!("+336123456{i:02}")), 1);
+    }
+    assert!(CampaignStore::slice_done(store, c.id, 0, 1).await.unwrap());
+    let p = progress(&w, c.id).await;
+    assert_eq!((p.totals.email.targeted, p.totals.sms.targeted), (3, 3));
+    assert_eq!(campaign(&w, c.id).await.status(), CampaignStatus::Sent);
+}
+
+#[tokio::test]
 async fn a_campaign_gets_shards_for_its_audience_up_to_the_setting() {
     let w = world(tuesday_morning()).await;
     subscribe(&w, Some("a@exemple.fr"), None, &["email"]).await;

@@ -38,9 +38,12 @@ impl Dispatcher {
         {
             return Ok(JobOutcome::Done);
         }
-        let started = tokio::time::Instant::now();
         let budget = self.d.config.fanout_slice;
         let read_at = self.now();
+        // On the service's clock, as every time the service compares (none: no end in sight).
+        let ends = chrono::Duration::from_std(budget.time)
+            .ok()
+            .and_then(|time| read_at.checked_add_signed(time));
         let mut cursor = job.resume.unwrap_or_default();
         let mut handled = 0u64;
         // A page of each channel in turn: the queue holds the channels side by side, and each
@@ -66,7 +69,7 @@ impl Dispatcher {
                 lane.targeted += targeted;
                 lane.suppressed += suppressed;
                 handled += targeted;
-                if handled >= budget.recipients || started.elapsed() >= budget.time {
+                if handled >= budget.recipients || ends.is_some_and(|e| self.now() >= e) {
                     return self.hand_over(job, cursor).await;
                 }
             }
