@@ -504,6 +504,7 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) -> Measured {
             tally.service("DynamoDB") as f64,
             tally.wru_table + tally.wru_gsi,
             tally.rru,
+            tally.rru_unrounded,
         ],
     }
 }
@@ -512,15 +513,19 @@ async fn run(moto: &support::Moto, n: usize, sms_price_eur: f64) -> Measured {
 struct Measured {
     recipients: u64,
     /// In [`MEASURES`]' order.
-    totals: [f64; 4],
+    totals: [f64; 5],
 }
 
-/// What the comparison of sizes weighs, with each one's target per recipient.
-const MEASURES: [(&str, Option<f64>); 4] = [
-    ("SQS requests", Some(TARGET_SQS)),
-    ("DynamoDB requests", None),
-    ("DynamoDB write units (est.)", Some(TARGET_WRU)),
-    ("DynamoDB read units (est.)", Some(TARGET_RRU)),
+/// What the comparison of sizes weighs, with each one's target per recipient and whether the
+/// issue's test (#27) counts it.
+const MEASURES: [(&str, Option<f64>, bool); 5] = [
+    ("SQS requests", Some(TARGET_SQS), true),
+    ("DynamoDB requests", None, true),
+    ("DynamoDB write units (est.)", Some(TARGET_WRU), true),
+    ("DynamoDB read units (est.)", Some(TARGET_RRU), true),
+    // The bytes read, priced without rounding each request up to 4 KB: what the reads cost
+    // per recipient once the cost per request is set apart.
+    ("  less rounding per request", None, false),
 ];
 
 /// How much the smallest and the largest size may differ per recipient.
@@ -549,7 +554,7 @@ fn compare(sizes: &[Measured]) {
         "recipients", "spread", "per campaign", "per recipient", "line"
     );
     let mut missed = Vec::new();
-    for (i, (what, target)) in MEASURES.iter().enumerate() {
+    for (i, (what, target, in_verdict)) in MEASURES.iter().enumerate() {
         let per: Vec<f64> = sizes
             .iter()
             .map(|m| m.totals[i] / m.recipients as f64)
@@ -561,21 +566,30 @@ fn compare(sizes: &[Measured]) {
         let (ns, nl) = (small.recipients as f64, large.recipients as f64);
         let marginal = (large.totals[i] - small.totals[i]) / (nl - ns);
         let fixed = small.totals[i] - marginal * ns;
-        // The sizes between the two ends, against the line (a cost growing faster than the
-        // campaign would show here).
+        // The sizes between the two ends, against the line: a cost growing faster than the
+        // campaign would lie above it; one below it falls faster than a cost per campaign.
         let off_line = sizes[1..sizes.len() - 1]
             .iter()
             .map(|m| {
                 let on_line = fixed + marginal * m.recipients as f64;
-                (m.totals[i] / on_line - 1.0).abs()
+                m.totals[i] / on_line - 1.0
             })
-            .fold(0.0, f64::max);
+            .fold(
+                0.0,
+                |worst: f64, off| {
+                    if off.abs() > worst.abs() {
+                        off
+                    } else {
+                        worst
+                    }
+                },
+            );
         let cells: String = per.iter().map(|p| format!("{p:>9.4}")).collect();
         let flat = spread <= FLAT_WITHIN;
         let within = target.is_none_or(|t| marginal <= t && per[per.len() - 1] <= t);
         let line_holds = off_line <= FLAT_WITHIN;
         println!(
-            "{what:<30}{cells} {:>7.1}% {fixed:>14.1} {marginal:>14.4} {:>8.1}%   {}",
+            "{what:<30}{cells} {:>7.1}% {fixed:>14.1} {marginal:>14.4} {:>+8.1}%   {}",
             spread * 100.0,
             off_line * 100.0,
             match (flat, line_holds && marginal <= hi * (1.0 + FLAT_WITHIN)) {
@@ -587,12 +601,12 @@ fn compare(sizes: &[Measured]) {
                 (false, false) => "NOT FLAT: GROWS or scatters: look at the breakdown",
             }
         );
-        if !flat || !within {
+        if *in_verdict && (!flat || !within) {
             missed.push(*what);
         }
     }
     println!(
-        "(spread: largest over smallest per-recipient figure; flat means within {:.0} %. line: the middle sizes' distance from the line)",
+        "(spread: largest over smallest per-recipient figure; flat means within {:.0} %. line: the middle sizes' distance from the line, above it + )",
         FLAT_WITHIN * 100.0
     );
     // The test (#27): every measure flat from the smallest size to the largest, and
@@ -718,6 +732,12 @@ fn report(r: &Report<'_>) {
         per(t.rru),
         &format!("≤ {TARGET_RRU}"),
         Some(per(t.rru) <= TARGET_RRU),
+    );
+    line(
+        "  of which rounding up to 4 KB",
+        per(t.rru - t.rru_unrounded),
+        "",
+        None,
     );
     line(
         "SES SendEmail per email",

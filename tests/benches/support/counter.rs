@@ -51,6 +51,9 @@ pub struct Tally {
     pub wru_gsi: f64,
     /// Estimated read request units.
     pub rru: f64,
+    /// What the bytes in [`Self::rru`] would cost without each request (or item) rounded up
+    /// to whole 4 KB: the rest is a cost per request, whatever the campaign's size.
+    pub rru_unrounded: f64,
     /// Estimated (write, read) units per DynamoDB operation (GSI writes included).
     pub capacity: BTreeMap<String, (f64, f64)>,
     /// DynamoDB reads (`GetItem`, `Query`) per what they read — the operation, the index and
@@ -110,6 +113,8 @@ impl Counter {
 struct ReadInfo {
     consistent: bool,
     pk: Option<String>,
+    /// The keys a `BatchGetItem` asks for: one not found still costs a read's minimum.
+    keys_asked: usize,
     /// What it reads, for [`Tally::reads_by_kind`].
     kind: String,
 }
@@ -201,6 +206,7 @@ impl Intercept for Counter {
                     .and_then(Value::as_str)
                     .map(str::to_owned);
                 let kind = read_kind(&operation, body, pk.as_deref());
+                let keys_asked = keys_in(body.get("RequestItems"));
                 let before = state.tally.wru_table + state.tally.wru_gsi;
                 state.write_units(&operation, body);
                 let added = state.tally.wru_table + state.tally.wru_gsi - before;
@@ -209,6 +215,7 @@ impl Intercept for Counter {
                 cfg.interceptor_state().store_put(ReadInfo {
                     consistent,
                     pk,
+                    keys_asked,
                     kind,
                 });
             }
@@ -344,6 +351,16 @@ fn key_of(item: &Map<String, Value>) -> Option<(String, String)> {
             .map(str::to_owned)
     };
     Some((s("pk")?, s("sk").unwrap_or_default()))
+}
+
+/// How many keys a `BatchGetItem`'s `RequestItems` (or `UnprocessedKeys`) names, over its tables.
+fn keys_in(tables: Option<&Value>) -> usize {
+    tables.and_then(Value::as_object).map_or(0, |t| {
+        t.values()
+            .filter_map(|table| table.get("Keys").and_then(Value::as_array))
+            .map(Vec::len)
+            .sum()
+    })
 }
 
 fn units(size: usize, per: usize) -> f64 {
@@ -496,32 +513,40 @@ impl State {
                     .get("Item")
                     .and_then(Value::as_object)
                     .map_or(0, |i| self.read_size(i, None));
-                self.tally.rru += per_unit * units(size, 4096);
+                self.charge_read(per_unit, size);
             }
             "BatchGetItem" => {
                 let Some(tables) = body.get("Responses").and_then(Value::as_object) else {
                     return;
                 };
-                let mut rru = 0.0;
-                for items in tables.values().filter_map(Value::as_array) {
-                    for item in items.iter().filter_map(Value::as_object) {
-                        rru += per_unit * units(self.read_size(item, None), 4096);
-                    }
+                let sizes: Vec<usize> = tables
+                    .values()
+                    .filter_map(Value::as_array)
+                    .flatten()
+                    .filter_map(Value::as_object)
+                    .map(|item| self.read_size(item, None))
+                    .collect();
+                // A key read and not found costs the minimum, as a `GetItem` that finds nothing;
+                // one left unprocessed was not read.
+                let missed = info
+                    .keys_asked
+                    .saturating_sub(sizes.len() + keys_in(body.get("UnprocessedKeys")));
+                for size in sizes.into_iter().chain(std::iter::repeat_n(0, missed)) {
+                    self.charge_read(per_unit, size);
                 }
-                self.tally.rru += rru;
             }
             "TransactGetItems" => {
                 let Some(items) = body.get("Responses").and_then(Value::as_array) else {
                     return;
                 };
-                let mut rru = 0.0;
-                for item in items
+                let sizes: Vec<usize> = items
                     .iter()
                     .filter_map(|r| r.get("Item").and_then(Value::as_object))
-                {
-                    rru += 2.0 * units(self.read_size(item, None), 4096);
+                    .map(|item| self.read_size(item, None))
+                    .collect();
+                for size in sizes {
+                    self.charge_read(2.0, size);
                 }
-                self.tally.rru += rru;
             }
             "Query" | "Scan" => {
                 let size: usize = match body.get("Items").and_then(Value::as_array) {
@@ -538,9 +563,15 @@ impl State {
                             * 100
                     }
                 };
-                self.tally.rru += per_unit * units(size, 4096);
+                self.charge_read(per_unit, size);
             }
             _ => {}
         }
+    }
+
+    /// One read of `size` bytes at `per_unit` units per started 4 KB.
+    fn charge_read(&mut self, per_unit: f64, size: usize) {
+        self.tally.rru += per_unit * units(size, 4096);
+        self.tally.rru_unrounded += per_unit * size as f64 / 4096.0;
     }
 }
