@@ -56,7 +56,7 @@ pub struct Tally {
     pub rru_unrounded: f64,
     /// Estimated (write, read) units per DynamoDB operation (GSI writes included).
     pub capacity: BTreeMap<String, (f64, f64)>,
-    /// DynamoDB reads (`GetItem`, `Query`) per what they read — the operation, the index and
+    /// DynamoDB reads (`GetItem`, `BatchGetItem`, `Query`) per what they read — the operation, the index and
     /// the kind of partition (its key before the first `#`) — as (requests, read units).
     pub reads_by_kind: BTreeMap<String, (u64, f64)>,
 }
@@ -290,6 +290,17 @@ fn read_kind(operation: &str, body: &Value, query_pk: Option<&str>) -> String {
         "GetItem" => format!(
             "GetItem {}",
             body.pointer("/Key/pk/S")
+                .and_then(Value::as_str)
+                .map(prefix)
+                .unwrap_or_default()
+        ),
+        // By its first table's first key: a batch reads one kind of item.
+        "BatchGetItem" => format!(
+            "BatchGetItem {}",
+            body.get("RequestItems")
+                .and_then(Value::as_object)
+                .and_then(|t| t.values().next())
+                .and_then(|t| t.pointer("/Keys/0/pk/S"))
                 .and_then(Value::as_str)
                 .map(prefix)
                 .unwrap_or_default()

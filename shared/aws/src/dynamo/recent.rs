@@ -24,8 +24,15 @@ pub const CHANGES_FRESH_FOR: Duration = Duration::from_secs(5);
 /// Query may not have shown them yet.
 pub const CHANGES_OVERLAP: chrono::Duration = chrono::Duration::seconds(5);
 
-/// The suppressed addresses, and when they were read.
-pub type SuppressionsRead = Option<(DateTime<Utc>, Arc<HashSet<String>>)>;
+/// The suppressed addresses as last read.
+#[derive(Debug, Default)]
+pub struct SuppressionsRead {
+    /// The addresses and when they were read (none: never, or changed by this instance since).
+    pub list: Option<(DateTime<Utc>, Arc<HashSet<String>>)>,
+    /// How many addresses the last read found, kept when its copy is dropped: what reading
+    /// the list again would cost.
+    pub last_size: Option<usize>,
+}
 
 /// The caches, shared by the clones of a store. Their age is the service's time (a copy read
 /// at a time later than now, after the clock went back, is read again).
@@ -44,6 +51,7 @@ impl Recent {
         now: DateTime<Utc>,
     ) -> Option<Arc<HashSet<String>>> {
         cached
+            .list
             .as_ref()
             .filter(|(at, _)| younger_than(*at, now, SUPPRESSIONS_FRESH_FOR))
             .map(|(_, set)| set.clone())

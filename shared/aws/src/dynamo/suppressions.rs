@@ -1,7 +1,8 @@
-//! Suppressed addresses: one partition (`SUPPRESSION` / `ADDR#<address>`). A few addresses are
-//! looked up by key; a page of recipients is checked against the whole partition, read once per
-//! [`super::recent::SUPPRESSIONS_FRESH_FOR`] and kept by the store instance (a town keeps a few thousand
-//! addresses: cheaper than a BatchGetItem per recipient, see docs/dynamodb.md).
+//! Suppressed addresses: one partition (`SUPPRESSION` / `ADDR#<address>`). Recipients are
+//! checked against the whole partition, read once per [`super::recent::SUPPRESSIONS_FRESH_FOR`]
+//! and kept by the store instance (a town keeps a few thousand addresses: cheaper than a
+//! BatchGetItem per recipient, see docs/dynamodb.md). A few addresses are looked up by key
+//! instead when no fresh copy is kept and that costs less than reading the list again.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -34,8 +35,17 @@ fn suppression(item: &Item) -> Result<Suppression, StoreError> {
     })
 }
 
-/// Asks of up to this many addresses are answered by key (BatchGetItem), exactly.
-const LOOKED_UP_BY_KEY: usize = 25;
+/// About what one suppression item weighs (keys, address, reason, time), to price a read of
+/// the whole list.
+const SUPPRESSION_ITEM_BYTES: usize = 96;
+
+/// Whether looking `asked` addresses up by key costs less than reading the list again, whose
+/// last read found `list_size` addresses (never read: read it, and know its size from then
+/// on). A key read costs half a read unit found or not; the list, half a unit per started
+/// 4 KB.
+fn by_key_is_cheaper(asked: usize, list_size: Option<usize>) -> bool {
+    list_size.is_some_and(|size| asked < (size * SUPPRESSION_ITEM_BYTES).div_ceil(4096).max(1))
+}
 
 impl DynamoStore {
     /// Which of a few addresses are suppressed, by key.
@@ -73,7 +83,8 @@ impl DynamoStore {
             .into_iter()
             .collect();
         let all = Arc::new(all);
-        *cached = Some((now, all.clone()));
+        cached.last_size = Some(all.len());
+        cached.list = Some((now, all.clone()));
         Ok(all)
     }
 
@@ -102,7 +113,12 @@ impl SuppressionStore for DynamoStore {
         if addresses.is_empty() {
             return Ok(HashSet::new());
         }
-        if addresses.len() <= LOOKED_UP_BY_KEY {
+        let by_key = {
+            let cached = self.recent.suppressions.lock().await;
+            Recent::fresh_suppressions(&cached, self.clock.now()).is_none()
+                && by_key_is_cheaper(addresses.len(), cached.last_size)
+        };
+        if by_key {
             return self.suppressed_by_key(addresses).await;
         }
         let all = self.suppression_snapshot().await?;
@@ -119,7 +135,7 @@ impl SuppressionStore for DynamoStore {
         item.insert("reason".into(), s(&suppression.reason));
         item.insert("at".into(), s(keys::stamp(suppression.at)));
         self.put(item, "suppression").await?;
-        *self.recent.suppressions.lock().await = None;
+        self.recent.suppressions.lock().await.list = None;
         Ok(())
     }
 
@@ -133,7 +149,7 @@ impl SuppressionStore for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("DynamoDB DeleteItem (suppression)", e))?;
-        *self.recent.suppressions.lock().await = None;
+        self.recent.suppressions.lock().await.list = None;
         Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 
@@ -143,5 +159,22 @@ impl SuppressionStore for DynamoStore {
         all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.address.cmp(&b.address)));
         all.truncate(limit);
         Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_looked_up_by_key_only_when_that_reads_less_than_the_list() {
+        // Never read: the list is read (its size is then known, its copy kept a while).
+        assert!(!by_key_is_cheaper(1, None));
+        // An empty or short list costs one read, as one key: the list is read.
+        assert!(!by_key_is_cheaper(1, Some(0)));
+        assert!(!by_key_is_cheaper(1, Some(30)));
+        // 3,000 addresses weigh 71 blocks of 4 KB: 25 keys cost less, 100 more.
+        assert!(by_key_is_cheaper(25, Some(3_000)));
+        assert!(!by_key_is_cheaper(100, Some(3_000)));
     }
 }
