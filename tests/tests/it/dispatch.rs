@@ -842,18 +842,23 @@ async fn sliced_world(recipients: u64) -> World {
     .await
 }
 
-#[tokio::test]
-async fn a_shard_fans_out_slice_after_slice_and_reaches_everyone_once() {
-    let w = sliced_world(4).await;
-    for i in 0..11 {
+/// Residents `r<i>@exemple.fr`, `06 12 34 56 <i>` for i below `n`, each on email and SMS.
+async fn subscribe_on_both_channels(w: &World, n: usize) {
+    for i in 0..n {
         subscribe(
-            &w,
+            w,
             Some(&format!("r{i}@exemple.fr")),
             Some(&format!("06 12 34 56 {i:02}")),
             &["email", "sms"],
         )
         .await;
     }
+}
+
+#[tokio::test]
+async fn a_shard_fans_out_slice_after_slice_and_reaches_everyone_once() {
+    let w = sliced_world(4).await;
+    subscribe_on_both_channels(&w, 11).await;
     SuppressionStore::suppress(
         w.services.store.as_ref(),
         &Suppression {
@@ -931,15 +936,7 @@ async fn a_slice_cut_short_and_run_again_sends_nothing_twice() {
 async fn a_slice_hands_over_when_the_service_clock_says_its_time_is_up() {
     // Far more room than recipients: only the slice's time can end it.
     let w = sliced_world(50_000).await;
-    for i in 0..3 {
-        subscribe(
-            &w,
-            Some(&format!("r{i}@exemple.fr")),
-            Some(&format!("06 12 34 56 {i:02}")),
-            &["email", "sms"],
-        )
-        .await;
-    }
+    subscribe_on_both_channels(&w, 3).await;
     let c = approved_campaign(&w, false).await;
     // Each reading of the service's clock now stands for 41 s of work, past the slice's 40 s
     // by the first page's end, though no wall-clock time passes.
